@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Installs what cutover needs on a Debian machine and builds it.
+# Sourced by demo.sh and test.sh; safe to run again (each step skips what is done).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build_dir="${CUTOVER_BUILD_DIR:-$root/build}"
+build_type="${CUTOVER_BUILD_TYPE:-Release}"
+
+debian_packages=(
+  build-essential cmake pkg-config git ca-certificates time
+  libpq-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
+  libspdlog-dev libfmt-dev libxxhash-dev libcpp-httplib-dev libhiredis-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  postgresql-15 postgresql-15-postgis-3 postgresql-client-15 redis-server
+  python3 npm
+)
+
+install_debian_packages() {
+  local missing=()
+  for p in "${debian_packages[@]}"; do
+    if [[ "$p" == npm ]] && command -v npm >/dev/null 2>&1; then continue; fi
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  echo "setup: installing Debian packages: ${missing[*]}"
+  local sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# DuckDB's header and shared library come from two npm packages, pinned in
+# duckdb.lock by version and tarball sha256, unpacked into third_party/duckdb.
+install_duckdb() {
+  local dest="$root/third_party/duckdb" lock="$root/scripts/duckdb.lock"
+  local stamp="$dest/.lock-sha256"
+  local want
+  want="$(sha256sum "$lock" | cut -d' ' -f1)"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -f "$dest/lib/libduckdb.so" ]]; then
+    return 0
+  fi
+  echo "setup: fetching DuckDB from npm (pinned in scripts/duckdb.lock)"
+  local tmp
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' RETURN
+  rm -rf "$dest" && mkdir -p "$dest/include" "$dest/lib"
+  while read -r name version sha; do
+    [[ -z "$name" || "$name" == \#* ]] && continue
+    (cd "$tmp" && npm pack --silent "$name@$version" >/dev/null 2>&1) ||
+      { echo "setup: npm pack $name@$version failed" >&2; return 1; }
+    local tgz
+    tgz="$(ls -t "$tmp"/*.tgz | head -n1)"
+    local got
+    got="$(sha256sum "$tgz" | cut -d' ' -f1)"
+    if [[ "$got" != "$sha" ]]; then
+      echo "setup: checksum mismatch for $name@$version: expected $sha, got $got" >&2
+      return 1
+    fi
+    mkdir -p "$tmp/x" && tar -xzf "$tgz" -C "$tmp/x"
+    if [[ -f "$tmp/x/package/src/duckdb/src/include/duckdb.h" ]]; then
+      cp "$tmp/x/package/src/duckdb/src/include/duckdb.h" "$dest/include/"
+    fi
+    if [[ -f "$tmp/x/package/libduckdb.so" ]]; then
+      cp "$tmp/x/package/libduckdb.so" "$dest/lib/"
+    fi
+    rm -rf "$tmp/x" "$tgz"
+  done <"$lock"
+  [[ -f "$dest/include/duckdb.h" && -f "$dest/lib/libduckdb.so" ]] ||
+    { echo "setup: DuckDB packages did not contain duckdb.h and libduckdb.so" >&2; return 1; }
+  echo "$want" >"$stamp"
+}
+
+build_cutover() {
+  cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" ${CUTOVER_CMAKE_ARGS:-} >/dev/null
+  cmake --build "$build_dir" -j "$(nproc)"
+}
+
+install_debian_packages
+install_duckdb
+build_cutover

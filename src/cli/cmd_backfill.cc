@@ -1,0 +1,60 @@
+// `cutover backfill SPEC`: options, then the backfill engine, then the summary.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/command.h"
+#include "engine/backfill_runner.h"
+#include "engine/target_resolver.h"
+
+namespace cutover::cli {
+
+CommandAction AddBackfillCommand(CLI::App* app) {
+  struct Options {
+    std::string spec_path;
+    engine::BackfillRequest request;
+    int64_t max_rejects = -2;  // -2: not given
+  };
+  auto o = std::make_shared<Options>();
+  app->add_option("spec", o->spec_path, "Migration spec (YAML)")->required();
+  app->add_flag("--dry-run", o->request.dry_run,
+                "Read, map and validate every record; write nothing; report what would happen");
+  app->add_option("--entity", o->request.entities,
+                  "Backfill only this top-level entity (repeatable); default: all");
+  app->add_option("--batch-size", o->request.batch_size,
+                  "Records per transaction (default: the spec's backfill.batch_size, 10000). "
+                  "Larger batches are faster; smaller ones redo less after a crash")
+      ->check(CLI::PositiveNumber);
+  app->add_option("--max-rejects", o->max_rejects,
+                  "Stop, and exit 1, once more records than this were rejected; -1: never "
+                  "(default: the spec's backfill.max_rejects, 0)")
+      ->check(CLI::Range(int64_t{-1}, INT64_MAX));
+  app->add_flag("--create-tables", o->request.create_tables,
+                "Create missing tables from the spec (otherwise they are checked against it)");
+  app->add_flag("--restart", o->request.restart,
+                "Ignore the checkpoint ledger and start over (rows already written are merged "
+                "again, not duplicated)");
+  return [o]() -> int {
+    auto migration = LoadSpecOrReport(o->spec_path);
+    if (!migration) return kExitUsage;
+    if (o->max_rejects != -2) o->request.max_rejects = o->max_rejects;
+    engine::TargetHandle target;
+    if (!o->request.dry_run) {
+      auto resolved = engine::ResolveTarget(*migration, /*ephemeral=*/false);
+      if (!resolved.ok()) {
+        fmt::print(stderr, "error: {}\n", resolved.status().message());
+        return kExitFailure;
+      }
+      target = std::move(resolved).value();
+      spdlog::info("backfill {} into {}", migration->name, target.Describe());
+    }
+    auto report = engine::RunBackfill(*migration, target.url, o->request);
+    if (!report.ok()) {
+      fmt::print(stderr, "error: {}\n", report.status().message());
+      return report.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
+    }
+    fmt::print("{}", engine::FormatBackfillSummary(*report));
+    return report->ok() ? kExitOk : kExitDiffer;
+  };
+}
+
+}  // namespace cutover::cli

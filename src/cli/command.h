@@ -1,0 +1,34 @@
+// What every subcommand shares: how it is registered in the command table,
+// the exit codes, and loading the spec with errors a user can act on.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "spec/spec.h"
+
+namespace cutover::cli {
+
+// Exit codes, stable for scripts: 0 ok; 1 the stores disagree or too many
+// rejects; 2 bad usage or spec; 3 a runtime failure (PostgreSQL, I/O).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitDiffer = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitFailure = 3;
+
+// A subcommand adds its options to `app` and returns the action to run once
+// the command line is parsed.
+using CommandAction = std::function<int()>;
+using CommandFactory = std::function<CommandAction(CLI::App* app)>;
+
+CommandAction AddBackfillCommand(CLI::App* app);
+CommandAction AddVerifyCommand(CLI::App* app);
+CommandAction AddRehearseCommand(CLI::App* app);
+
+// Loads the spec; on failure prints the error (file:line:column) and returns null.
+std::unique_ptr<spec::MigrationSpec> LoadSpecOrReport(const std::string& path);
+
+}  // namespace cutover::cli

@@ -1,0 +1,50 @@
+// cutover's entry point: the command table. Each subcommand lives in its own
+// cmd_<name>.cc and registers its options and action here.
+#include <cstdio>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "cli/command.h"
+#include "common/log.h"
+
+namespace {
+
+struct CommandEntry {
+  const char* name;
+  const char* summary;
+  cutover::cli::CommandFactory add;
+};
+
+const CommandEntry kCommands[] = {
+    {"backfill", "Copy every source record into PostgreSQL, resumably, in checkpointed batches",
+     cutover::cli::AddBackfillCommand},
+    {"verify", "Prove PostgreSQL holds exactly what the legacy store holds; exit 0 only if so",
+     cutover::cli::AddVerifyCommand},
+    {"rehearse",
+     "Run the whole migration against a scratch PostgreSQL that cutover starts and removes",
+     cutover::cli::AddRehearseCommand},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cutover::InitLogging();
+  CLI::App app{
+      "cutover moves a live application's data from a legacy store into PostgreSQL\n"
+      "without downtime and without losing a write. One spec file describes a migration."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "cutover 0.1.0");
+  cutover::cli::CommandAction action;
+  for (const auto& entry : kCommands) {
+    CLI::App* sub = app.add_subcommand(entry.name, entry.summary);
+    auto run = entry.add(sub);
+    sub->callback([&action, run] { action = run; });
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : cutover::cli::kExitUsage;
+  }
+  return action ? action() : cutover::cli::kExitUsage;
+}

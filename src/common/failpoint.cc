@@ -1,0 +1,52 @@
+#include "common/failpoint.h"
+
+#include <csignal>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include <fmt/format.h>
+
+namespace cutover {
+namespace {
+
+struct FailPointTable {
+  std::mutex mu;
+  std::map<std::string, long, std::less<>> remaining;  // hits left before the kill
+};
+
+FailPointTable* LoadTable() {
+  const char* spec = std::getenv("CUTOVER_FAILPOINTS");
+  if (spec == nullptr || *spec == '\0') return nullptr;
+  auto* table = new FailPointTable();  // lives for the process
+  std::string_view rest(spec);
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    size_t eq = item.find('=');
+    std::string name(item.substr(0, eq));
+    long count =
+        eq == std::string_view::npos ? 1 : std::atol(std::string(item.substr(eq + 1)).c_str());
+    table->remaining[name] = count < 1 ? 1 : count;
+  }
+  return table;
+}
+
+}  // namespace
+
+void FailPoint(std::string_view name) {
+  static FailPointTable* table = LoadTable();
+  if (table == nullptr) return;
+  std::lock_guard<std::mutex> lock(table->mu);
+  auto it = table->remaining.find(name);
+  if (it == table->remaining.end()) return;
+  if (--it->second == 0) {
+    fmt::print(stderr, "failpoint {}: killing process\n", name);
+    std::fflush(stderr);
+    std::raise(SIGKILL);
+  }
+}
+
+}  // namespace cutover

@@ -1,0 +1,417 @@
+#include "engine/backfill_runner.h"
+
+#include <chrono>
+#include <numeric>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/failpoint.h"
+#include "engine/progress_reporter.h"
+#include "engine/reject_sink.h"
+#include "engine/source_factory.h"
+#include "map/entity_mapper.h"
+#include "target/ledger.h"
+#include "target/merge_writer.h"
+#include "target/pg_connection.h"
+#include "target/schema_manager.h"
+
+namespace cutover::engine {
+namespace {
+
+// Backfill design
+//
+// Each source batch is mapped, then written in ONE transaction: the merges of
+// the entity's table and of its child tables (parents first, so foreign keys
+// hold), the batch's rejects, and the ledger rows that move the entity's
+// position past the batch. A crash before COMMIT leaves the previous position
+// and none of the batch; a crash after leaves both. The rerun reads from the
+// ledger's position, and because the merge is an upsert keyed on the spec's
+// key, even a batch replayed after an ambiguous commit (connection lost while
+// COMMIT was in flight) lands once. Hence: no duplicates, no gaps.
+//
+// A row PostgreSQL refuses (a constraint, a value out of a column's range) is
+// isolated by splitting the batch under savepoints and retrying the halves:
+// O(k log N) statements for k bad rows among N; the good rows still land.
+
+constexpr int kMaxBatchAttempts = 8;
+
+struct TableState {
+  const spec::EntitySpec* entity = nullptr;
+  std::unique_ptr<target::MergeWriter> writer;
+  target::LedgerEntry ledger;
+};
+
+class EntityBackfill {
+ public:
+  EntityBackfill(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
+                 const BackfillRequest& request, int64_t batch_size,
+                 std::unique_ptr<target::PgConnection>* conn, const std::string& url,
+                 RejectSink* sink, int64_t* run_rejects, int64_t max_rejects)
+      : migration_(migration),
+        entity_(entity),
+        request_(request),
+        batch_size_(batch_size),
+        conn_(conn),
+        url_(url),
+        sink_(sink),
+        run_rejects_(run_rejects),
+        max_rejects_(max_rejects) {}
+
+  Status Prepare();
+  // Runs (or resumes, or skips when done) the entity; fills the summaries.
+  Status Run(bool* stopped_on_rejects);
+  std::vector<TableSummary> Summaries() const;
+  bool done() const { return !tables_.empty() && tables_[0].ledger.done; }
+  void set_restart() { restart_ = true; }
+
+ private:
+  Status WriteBatch(const source::SourceBatch& in, const map::MappedBatch& mapped);
+  Status TryWriteBatch(const source::SourceBatch& in, const map::MappedBatch& mapped,
+                       std::vector<target::LedgerEntry>* next);
+  Status MergeRows(size_t table, const source::SourceBatch& in, const map::MappedBatch& mapped,
+                   std::vector<uint32_t> rows, int64_t* accepted, std::vector<Reject>* refused);
+  Status Reconnect();
+  Status SaveAll(const std::vector<target::LedgerEntry>& entries);
+
+  const spec::MigrationSpec& migration_;
+  const spec::EntitySpec& entity_;
+  const BackfillRequest& request_;
+  const int64_t batch_size_;
+  std::unique_ptr<target::PgConnection>* conn_;
+  const std::string& url_;
+  RejectSink* sink_;
+  int64_t* run_rejects_;
+  const int64_t max_rejects_;
+  bool restart_ = false;
+
+  std::unique_ptr<map::EntityMapper> mapper_;
+  std::vector<TableState> tables_;
+  std::string location_;
+  std::string state_;
+  double seconds_ = 0;
+  std::vector<map::TableCounts> dry_counts_;
+};
+
+Status EntityBackfill::Prepare() {
+  ASSIGN_OR_RETURN(mapper_, map::EntityMapper::Create(entity_));
+  ASSIGN_OR_RETURN(location_, SourceLocationOf(migration_, entity_));
+  const auto& entities = mapper_->tables();
+  for (size_t i = 0; i < entities.size(); ++i) {
+    TableState t;
+    t.entity = entities[i];
+    int parent = mapper_->ParentOf(i);
+    auto shape = target::ShapeOf(*entities[i], parent >= 0 ? entities[parent] : nullptr);
+    t.writer = std::make_unique<target::MergeWriter>(std::move(shape));
+    t.ledger.entity = entities[i]->name;
+    t.ledger.source = location_;
+    tables_.push_back(std::move(t));
+  }
+  dry_counts_.assign(tables_.size(), {});
+  if (request_.dry_run) return Status::Ok();
+
+  target::PgConnection* conn = conn_->get();
+  for (auto& t : tables_) {
+    const auto& shape = t.writer->shape();
+    if (request_.create_tables) {
+      RETURN_IF_ERROR(target::CreateTable(conn, shape));
+    } else {
+      RETURN_IF_ERROR(target::CheckTable(conn, shape).WithContext("entity " + t.entity->name));
+    }
+    RETURN_IF_ERROR(t.writer->PrepareStaging(conn));
+    ASSIGN_OR_RETURN(t.ledger, target::LoadLedger(conn, migration_.name, t.entity->name));
+    t.ledger.source = location_;
+  }
+  return Status::Ok();
+}
+
+Status EntityBackfill::Reconnect() {
+  ASSIGN_OR_RETURN(*conn_, target::PgConnection::ConnectWithRetry(url_));
+  for (auto& t : tables_) RETURN_IF_ERROR(t.writer->PrepareStaging(conn_->get()));
+  return Status::Ok();
+}
+
+Status EntityBackfill::SaveAll(const std::vector<target::LedgerEntry>& entries) {
+  for (const auto& e : entries) {
+    RETURN_IF_ERROR(target::SaveLedger(conn_->get(), migration_.name, e));
+  }
+  return Status::Ok();
+}
+
+Status EntityBackfill::MergeRows(size_t table, const source::SourceBatch& in,
+                                 const map::MappedBatch& mapped, std::vector<uint32_t> rows,
+                                 int64_t* accepted, std::vector<Reject>* refused) {
+  target::PgConnection* conn = conn_->get();
+  RETURN_IF_ERROR(conn->Exec("SAVEPOINT cutover_merge"));
+  auto merged = tables_[table].writer->Merge(conn, mapped.tables[table], rows);
+  if (merged.ok()) {
+    *accepted += static_cast<int64_t>(rows.size());
+    return conn->Exec("RELEASE SAVEPOINT cutover_merge");
+  }
+  if (merged.status().code() != StatusCode::kDataError) return merged.status();
+  RETURN_IF_ERROR(conn->Exec("ROLLBACK TO SAVEPOINT cutover_merge"));
+  RETURN_IF_ERROR(conn->Exec("RELEASE SAVEPOINT cutover_merge"));
+  if (rows.size() == 1) {
+    const auto& origin = mapped.origins[table][rows[0]];
+    const auto& pos = in.positions[origin.record];
+    Reject r;
+    r.entity = tables_[table].entity->name;
+    r.source = in.origin;
+    r.byte_offset = pos.byte_offset;
+    r.line = pos.line;
+    r.record_index = pos.record_index;
+    r.item = origin.item;
+    r.reason = "PostgreSQL refused the row: " + merged.status().message();
+    r.record = std::string(in.rows.columns[0].BytesAt(origin.record));
+    refused->push_back(std::move(r));
+    return Status::Ok();
+  }
+  const size_t half = rows.size() / 2;
+  std::vector<uint32_t> second(rows.begin() + half, rows.end());
+  rows.resize(half);
+  RETURN_IF_ERROR(MergeRows(table, in, mapped, std::move(rows), accepted, refused));
+  return MergeRows(table, in, mapped, std::move(second), accepted, refused);
+}
+
+Status EntityBackfill::TryWriteBatch(const source::SourceBatch& in, const map::MappedBatch& mapped,
+                                     std::vector<target::LedgerEntry>* next) {
+  target::PgConnection* conn = conn_->get();
+  RETURN_IF_ERROR(conn->Exec("BEGIN"));
+  std::vector<Reject> rejects = mapped.rejects;
+  next->clear();
+  for (size_t t = 0; t < tables_.size(); ++t) {
+    std::vector<uint32_t> rows(mapped.tables[t].num_rows());
+    std::iota(rows.begin(), rows.end(), 0u);
+    int64_t accepted = 0;
+    const size_t refused_before = rejects.size();
+    RETURN_IF_ERROR(MergeRows(t, in, mapped, std::move(rows), &accepted, &rejects));
+    FailPoint("backfill.after_merge");
+    target::LedgerEntry e = tables_[t].ledger;
+    e.byte_offset = in.end.byte_offset;
+    e.record_index = in.end.record_index;
+    e.line = in.end.line;
+    e.records_read += mapped.counts[t].read;
+    e.rows_merged += accepted;
+    e.records_rejected +=
+        mapped.counts[t].rejected + static_cast<int64_t>(rejects.size() - refused_before);
+    next->push_back(std::move(e));
+  }
+  if (!rejects.empty()) {
+    RETURN_IF_ERROR(sink_->Write(rejects));
+    RETURN_IF_ERROR(target::InsertRejects(conn, migration_.name, rejects));
+  }
+  RETURN_IF_ERROR(SaveAll(*next));
+  FailPoint("backfill.before_commit");
+  return conn->Exec("COMMIT");
+}
+
+Status EntityBackfill::WriteBatch(const source::SourceBatch& in, const map::MappedBatch& mapped) {
+  for (int attempt = 1;; ++attempt) {
+    std::vector<target::LedgerEntry> next;
+    Status st = TryWriteBatch(in, mapped, &next);
+    if (st.ok()) {
+      int64_t added = 0;
+      for (size_t t = 0; t < tables_.size(); ++t) {
+        added += next[t].records_rejected - tables_[t].ledger.records_rejected;
+        tables_[t].ledger = std::move(next[t]);
+      }
+      *run_rejects_ += added;
+      FailPoint("backfill.after_commit");
+      return st;
+    }
+    if (conn_->get()->IsHealthy()) (void)conn_->get()->Exec("ROLLBACK");
+    if (st.code() != StatusCode::kUnavailable || attempt >= kMaxBatchAttempts) {
+      return st.WithContext(fmt::format("writing a batch of {} at record {}", entity_.name,
+                                        in.positions.empty() ? 0 : in.positions[0].record_index));
+    }
+    spdlog::warn("{}; reconnecting and retrying the batch (attempt {}/{})", st.message(),
+                 attempt + 1, kMaxBatchAttempts);
+    RETURN_IF_ERROR(Reconnect());
+  }
+}
+
+Status EntityBackfill::Run(bool* stopped_on_rejects) {
+  const auto started = std::chrono::steady_clock::now();
+  bool resume = false;
+  if (!request_.dry_run) {
+    const auto& head = tables_[0].ledger;
+    const bool restart = request_.restart || restart_;
+    if (head.exists && head.done && !restart) {
+      state_ = "skipped (done)";
+      return Status::Ok();
+    }
+    resume = head.exists && !head.done && !restart && head.record_index > 0;
+    if (!resume) {
+      RETURN_IF_ERROR(conn_->get()->Exec("BEGIN"));
+      for (auto& t : tables_) {
+        RETURN_IF_ERROR(target::ResetLedger(conn_->get(), migration_.name, t.entity->name));
+        t.ledger = target::LedgerEntry{.entity = t.entity->name, .source = location_};
+        t.ledger.exists = true;
+      }
+      RETURN_IF_ERROR(SaveAll([&] {
+        std::vector<target::LedgerEntry> v;
+        for (auto& t : tables_) v.push_back(t.ledger);
+        return v;
+      }()));
+      RETURN_IF_ERROR(conn_->get()->Exec("COMMIT"));
+    } else {
+      spdlog::info("{}: resuming at record {} (line {}, byte {})", entity_.name, head.record_index,
+                   head.line, head.byte_offset);
+      for (const auto& t : tables_) *run_rejects_ += t.ledger.records_rejected;
+    }
+  }
+  state_ = request_.dry_run ? "dry run" : resume ? "resumed" : "done";
+
+  ASSIGN_OR_RETURN(auto reader, OpenSource(migration_, entity_));
+  const auto& head = tables_[0].ledger;
+  source::ResumePoint from;
+  if (resume) from = {head.byte_offset, head.record_index, head.line};
+  RETURN_IF_ERROR(reader->Open(from).WithContext("opening " + location_));
+
+  ProgressReporter progress(entity_.name, reader->SizeHint());
+  source::SourceBatch in;
+  map::MappedBatch mapped;
+  int64_t rows_this_run = 0;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool more, reader->Next(static_cast<size_t>(batch_size_), &in));
+    if (!more) break;
+    mapper_->Map(in, &mapped);
+    if (request_.dry_run) {
+      for (size_t t = 0; t < tables_.size(); ++t) {
+        dry_counts_[t].read += mapped.counts[t].read;
+        dry_counts_[t].rejected += mapped.counts[t].rejected;
+      }
+      for (const auto& r : mapped.rejects) {
+        if (++*run_rejects_ <= 20) {
+          spdlog::warn("would reject {} at {}: {}", r.entity, r.PositionText(), r.reason);
+        }
+      }
+    } else {
+      RETURN_IF_ERROR(WriteBatch(in, mapped));
+    }
+    rows_this_run += static_cast<int64_t>(in.size());
+    progress.Update(rows_this_run, in.end.byte_offset);
+    if (!request_.dry_run && max_rejects_ >= 0 && *run_rejects_ > max_rejects_) {
+      progress.Finish();
+      spdlog::error("{}: {} records rejected, more than --max-rejects {}; stopping (see {})",
+                    entity_.name, *run_rejects_, max_rejects_, sink_->path());
+      *stopped_on_rejects = true;
+      state_ = "stopped";
+      seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      return Status::Ok();
+    }
+  }
+  progress.Finish();
+  if (!request_.dry_run) {
+    RETURN_IF_ERROR(conn_->get()->Exec("BEGIN"));
+    std::vector<target::LedgerEntry> finished;
+    for (auto& t : tables_) {
+      t.ledger.done = true;
+      finished.push_back(t.ledger);
+    }
+    RETURN_IF_ERROR(SaveAll(finished));
+    RETURN_IF_ERROR(conn_->get()->Exec("COMMIT"));
+    FailPoint("backfill.entity_done");
+  }
+  seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return Status::Ok();
+}
+
+std::vector<TableSummary> EntityBackfill::Summaries() const {
+  std::vector<TableSummary> out;
+  for (size_t t = 0; t < tables_.size(); ++t) {
+    TableSummary s;
+    s.entity = tables_[t].entity->name;
+    if (request_.dry_run) {
+      s.read = dry_counts_[t].read;
+      s.rejected = dry_counts_[t].rejected;
+      s.migrated = s.read - s.rejected;
+    } else {
+      s.read = tables_[t].ledger.records_read;
+      s.rejected = tables_[t].ledger.records_rejected;
+      s.migrated = tables_[t].ledger.rows_merged;
+    }
+    s.seconds = seconds_;
+    s.state = state_;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
+                                   const std::string& target_url, const BackfillRequest& request) {
+  BackfillReport report;
+  report.dry_run = request.dry_run;
+  report.max_rejects = request.max_rejects.value_or(migration.backfill.max_rejects);
+  report.reject_file = migration.backfill.reject_file;
+  const int64_t batch_size =
+      request.batch_size > 0 ? request.batch_size : migration.backfill.batch_size;
+
+  std::vector<const spec::EntitySpec*> selected;
+  for (const auto& e : migration.entities) {
+    if (request.entities.empty() || std::find(request.entities.begin(), request.entities.end(),
+                                              e.name) != request.entities.end()) {
+      selected.push_back(&e);
+    }
+  }
+  for (const auto& name : request.entities) {
+    if (std::none_of(migration.entities.begin(), migration.entities.end(),
+                     [&](const auto& e) { return e.name == name; })) {
+      return InvalidArgument(
+          fmt::format("--entity {}: no such top-level entity in {}", name, migration.spec_path));
+    }
+  }
+
+  std::unique_ptr<target::PgConnection> conn;
+  std::unique_ptr<RejectSink> sink;
+  if (!request.dry_run) {
+    ASSIGN_OR_RETURN(conn, target::PgConnection::ConnectWithRetry(target_url));
+    RETURN_IF_ERROR(target::EnsureControlSchema(conn.get()));
+    ASSIGN_OR_RETURN(sink, RejectSink::Open(migration.backfill.reject_file));
+  }
+
+  std::vector<std::unique_ptr<EntityBackfill>> runs;
+  for (const auto* entity : selected) {
+    runs.push_back(std::make_unique<EntityBackfill>(migration, *entity, request, batch_size, &conn,
+                                                    target_url, sink.get(), &report.rejected_total,
+                                                    report.max_rejects));
+    RETURN_IF_ERROR(runs.back()->Prepare());
+  }
+  // A previous run that finished every entity is done: this is a new run.
+  // Otherwise the entities it finished are skipped and the rest resume.
+  const bool all_done = std::all_of(runs.begin(), runs.end(), [](auto& r) { return r->done(); });
+  for (auto& run : runs) {
+    if (all_done) run->set_restart();
+    RETURN_IF_ERROR(run->Run(&report.stopped_on_rejects));
+    for (auto& s : run->Summaries()) report.tables.push_back(std::move(s));
+    if (report.stopped_on_rejects) break;
+    FailPoint("backfill.between_entities");
+  }
+  if (!request.dry_run) {
+    report.rejected_total = 0;
+    for (const auto& t : report.tables) report.rejected_total += t.rejected;
+  }
+  return report;
+}
+
+std::string FormatBackfillSummary(const BackfillReport& report) {
+  std::string out =
+      fmt::format("{:<24} {:>12} {:>12} {:>10} {:>12}  {}\n", "entity", "read",
+                  report.dry_run ? "would write" : "migrated", "rejected", "rows/s", "state");
+  for (const auto& t : report.tables) {
+    std::string rate = t.seconds > 0 && t.state != "skipped (done)"
+                           ? fmt::format("{:.0f}", t.read / t.seconds)
+                           : "-";
+    out += fmt::format("{:<24} {:>12} {:>12} {:>10} {:>12}  {}\n", t.entity, t.read, t.migrated,
+                       t.rejected, rate, t.state);
+  }
+  if (report.rejected_total > 0 && !report.dry_run) {
+    out += fmt::format("{} rejected records are in {} and cutover.rejects\n", report.rejected_total,
+                       report.reject_file);
+  }
+  return out;
+}
+
+}  // namespace cutover::engine

@@ -1,0 +1,61 @@
+// `cutover verify`: proves PostgreSQL holds exactly what the legacy store
+// holds, naming every missing, extra and changed key.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "spec/spec.h"
+
+namespace cutover::engine {
+
+struct VerifyRequest {
+  std::vector<std::string> entities;      // top-level entities; empty = all
+  std::optional<double> float_tolerance;  // unset: the spec's verify.float_tolerance
+  bool detailed = false;                  // name the differing columns of changed keys
+  size_t max_listed_keys = 1000;          // per kind and table, in the report
+  bool record = true;                     // store the outcome in cutover.verify_runs
+};
+
+struct ChangedKey {
+  std::string key;
+  std::vector<std::string> columns;  // filled with --detailed
+};
+
+struct TableVerdict {
+  std::string entity;
+  std::string table;
+  int64_t source_rows = 0;  // distinct keys mapped from the source
+  int64_t target_rows = 0;
+  int64_t matched = 0;
+  int64_t missing = 0;  // in the source, not in PostgreSQL
+  int64_t extra = 0;    // in PostgreSQL, not in the source
+  int64_t changed = 0;
+  int64_t unmappable = 0;         // source records that map to no row (see rejects)
+  int64_t source_duplicates = 0;  // repeated keys in the source (the last one counts)
+  std::vector<std::string> missing_keys;
+  std::vector<std::string> extra_keys;
+  std::vector<ChangedKey> changed_keys;
+
+  bool clean() const { return missing == 0 && extra == 0 && changed == 0; }
+  double accuracy() const;
+};
+
+struct VerifyReport {
+  std::vector<TableVerdict> tables;
+  double seconds = 0;
+  bool clean() const;
+};
+
+Result<VerifyReport> RunVerify(const spec::MigrationSpec& migration, const std::string& target_url,
+                               const VerifyRequest& request);
+
+std::string FormatVerifyReport(const VerifyReport& report, bool detailed);
+nlohmann::json VerifyReportJson(const VerifyReport& report);
+
+}  // namespace cutover::engine

@@ -1,0 +1,37 @@
+// Canonical row digests: a row mapped from the source and the same row read
+// back from PostgreSQL hash alike, so verification compares 8-byte digests.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/row_batch.h"
+#include "target/table_shape.h"
+
+namespace cutover::engine {
+
+// Canonical forms, so equal values hash equal whichever store they came from:
+// numeric without trailing zeros ("1.50" = "1.5"), jsonb re-serialized with
+// sorted keys (PostgreSQL reorders keys), float -0.0 as 0.0 and one NaN.
+// Stateless after construction; safe to share between threads.
+class RowHasher {
+ public:
+  explicit RowHasher(const target::TableShape& shape);
+
+  uint64_t ColumnHash(const Column& col, size_t row) const;
+  // Hash of every column's hash: the row digest compared between stores.
+  uint64_t RowHash(const RowBatch& batch, size_t row, std::vector<uint64_t>* column_hashes) const;
+  uint64_t KeyHash(const RowBatch& batch, size_t row) const;
+  // "id=4f1c..." or "project_id=...,id=..." for reports.
+  std::string KeyText(const RowBatch& batch, size_t row) const;
+
+ private:
+  std::vector<int> key_columns_;
+  std::vector<std::string> key_names_;
+};
+
+// A printable form of one value, as PostgreSQL would print it.
+std::string ValueText(const Column& col, size_t row);
+
+}  // namespace cutover::engine

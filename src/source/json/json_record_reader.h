@@ -1,0 +1,79 @@
+// Splits a JSON document file (array, keyed object or JSON lines) into raw
+// record texts without building a DOM; the mapper parses each record later.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "source/row_source.h"
+#include "spec/spec.h"
+
+namespace cutover::source {
+
+// Reads the records of one JSON file as a RowSource. Each batch holds a
+// "$doc" column (kJsonb) with the exact bytes of every record, trimmed of
+// surrounding whitespace, and for keyed objects a "$key" column (kText) with
+// the decoded member name (NULL for a value that had no key).
+//
+// The file is memory-mapped and read front to back; pages already consumed
+// are handed back to the kernel so resident memory stays bounded by the batch
+// rather than the file. The reader never fails on malformed content: anything
+// that is not a separator comes out as a record, so the mapper can reject it
+// with its position. Only I/O failures are errors.
+//
+// The file must not be truncated while it is open (the mapping would fault).
+// Not thread-safe; one reader belongs to one scanning thread.
+class JsonRecordReader : public RowSource {
+ public:
+  JsonRecordReader(std::string path, spec::JsonLayout layout);
+  ~JsonRecordReader() override;
+  JsonRecordReader(const JsonRecordReader&) = delete;
+  JsonRecordReader& operator=(const JsonRecordReader&) = delete;
+
+  // (Re)maps the file and positions the reader at `from`, which must be zero
+  // or an `end` previously returned by Next() for the same file.
+  Status Open(const ResumePoint& from) override;
+  Result<bool> Next(size_t max_records, SourceBatch* out) override;
+  // The file size in bytes, or -1 before Open().
+  int64_t SizeHint() const override;
+
+  // The layout in use after Open(): kAuto resolved from the extension and
+  // the first bytes of the file.
+  spec::JsonLayout layout() const { return resolved_; }
+
+ private:
+  void Unmap();
+  spec::JsonLayout DetectLayout() const;
+  // Line number at `offset`, which must not lie before the last one asked.
+  int64_t LineAt(size_t offset);
+  // Returns the pages before `offset` to the kernel once enough piled up.
+  void ReleaseConsumed(size_t offset, bool force);
+
+  // Append one record to `out`; false at the end of the data.
+  bool NextLine(SourceBatch* out);
+  bool NextElement(SourceBatch* out);
+
+  // Constant after construction.
+  const std::string path_;
+  const spec::JsonLayout requested_;
+
+  // Set by Open().
+  spec::JsonLayout resolved_ = spec::JsonLayout::kAuto;
+  const char* data_ = nullptr;  // mapping of the whole file; null when empty
+  size_t size_ = 0;
+  bool open_ = false;
+
+  // Scan state: the next byte to look at, the ordinal of the next record, and
+  // a cursor (offset, line) the line counter resumes from.
+  size_t pos_ = 0;
+  int64_t record_index_ = 0;
+  size_t line_offset_ = 0;
+  int64_t line_ = 1;
+  size_t released_ = 0;  // pages before this offset were given back
+
+  std::string key_;  // reused buffer for decoding object keys
+};
+
+}  // namespace cutover::source

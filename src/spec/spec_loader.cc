@@ -1,0 +1,739 @@
+// Reads cutover.yaml into a validated MigrationSpec. Every error a user can
+// cause names the offending key and its position as file:line:column.
+#include "spec/spec_loader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "common/value_type.h"
+#include "spec/env_expand.h"
+#include "spec/nearest_name.h"
+
+namespace cutover::spec {
+namespace {
+
+namespace fs = std::filesystem;
+
+// PostgreSQL keeps NAMEDATALEN - 1 bytes of an identifier and silently
+// truncates the rest, so two long names could land on the same table.
+constexpr size_t kMaxIdentifierBytes = 63;
+
+std::string Quote(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
+
+std::string JoinNames(const std::vector<std::string_view>& names) {
+  std::string out;
+  for (std::string_view n : names) {
+    if (!out.empty()) out += ", ";
+    out += n;
+  }
+  return out;
+}
+
+std::vector<std::string_view> ColumnNames(const EntitySpec& entity) {
+  std::vector<std::string_view> names;
+  for (const ColumnSpec& c : entity.columns) names.push_back(c.name);
+  return names;
+}
+
+// "; did you mean 'x'?" when something is close, else the full list, so a
+// message always tells the user what would have been accepted.
+std::string Hint(std::string_view given, const std::vector<std::string_view>& valid) {
+  const std::string nearest = NearestName(given, valid);
+  if (!nearest.empty()) return "; did you mean " + Quote(nearest) + "?";
+  if (valid.empty()) return "";
+  return "; expected one of: " + JoinNames(valid);
+}
+
+std::string Lowercase(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+// A key of a mapping together with its value; the key carries the position
+// of the declaration, the value that of what was written for it.
+struct Field {
+  std::string name;
+  YAML::Node key;
+  YAML::Node value;
+};
+
+// A mapping whose keys were checked to be plain, unique names.
+class Fields {
+ public:
+  void Add(Field f) { entries_.push_back(std::move(f)); }
+
+  // Null when the key is absent or its value is empty (`key:` or `key: ~`):
+  // an optional key left empty means "use the default".
+  const Field* Find(std::string_view name) const {
+    const Field* f = FindAny(name);
+    return (f != nullptr && !f->value.IsNull()) ? f : nullptr;
+  }
+  const Field* FindAny(std::string_view name) const {
+    for (const Field& f : entries_) {
+      if (f.name == name) return &f;
+    }
+    return nullptr;
+  }
+  const std::vector<Field>& entries() const { return entries_; }
+
+ private:
+  std::vector<Field> entries_;
+};
+
+// A scalar value as written and as expanded.
+struct Scalar {
+  std::string raw;    // the file's text: safe to quote in messages
+  std::string value;  // after ${VAR} expansion: may be a secret, never quoted
+  YAML::Mark mark;
+  // Suggestions are computed from `value`, so they are skipped when it came
+  // from the environment.
+  bool from_env() const { return raw.find('$') != std::string::npos; }
+};
+
+class Loader {
+ public:
+  Loader(std::string file, fs::path base_dir)
+      : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
+
+  Result<MigrationSpec> Load(const YAML::Node& root) {
+    MigrationSpec spec;
+    spec.spec_path = file_;
+    spec.base_dir = base_dir_.string();
+
+    if (!root.IsMap()) {
+      return Error(root.Mark(),
+                   "the spec must be a mapping with keys such as 'migration', 'sources' and "
+                   "'entities'");
+    }
+    const Field root_field{"", YAML::Node(), root};
+    const std::string ctx = "the spec";
+    ASSIGN_OR_RETURN(const Fields top, ReadFields(root_field, ctx,
+                                                  {"migration", "target", "work_dir", "sources",
+                                                   "backfill", "verify", "entities"}));
+
+    ASSIGN_OR_RETURN(const Field* migration, Require(top, "migration", root_field, ctx));
+    ASSIGN_OR_RETURN(const Scalar name, ReadScalar(*migration, ctx));
+    if (name.value.empty()) return Error(name.mark, "'migration' must not be empty");
+    spec.name = name.value;
+
+    if (const Field* f = top.Find("work_dir")) {
+      ASSIGN_OR_RETURN(spec.work_dir, ReadPath(*f, ctx, base_dir_));
+    } else {
+      spec.work_dir = Normalize(base_dir_ / ".cutover").string();
+    }
+
+    if (const Field* f = top.Find("target")) {
+      RETURN_IF_ERROR(ParseTarget(*f, spec.target));
+    } else {
+      spec.target.where = Where(root.Mark());
+    }
+
+    ASSIGN_OR_RETURN(const Field* sources, Require(top, "sources", root_field, ctx));
+    RETURN_IF_ERROR(ParseSources(*sources, spec));
+
+    spec.backfill.reject_file = Normalize(fs::path(spec.work_dir) / "rejects.jsonl").string();
+    if (const Field* f = top.Find("backfill")) {
+      RETURN_IF_ERROR(ParseBackfill(*f, spec.work_dir, spec.backfill));
+    }
+    if (const Field* f = top.Find("verify")) RETURN_IF_ERROR(ParseVerify(*f, spec.verify));
+
+    // Optional so that `cutover inspect` can run on a spec that only names
+    // its sources yet, to propose entities.
+    if (const Field* f = top.Find("entities")) {
+      ASSIGN_OR_RETURN(const Fields entities,
+                       ReadNamedMap(*f, "'entities'", "entity", "'entities'"));
+      for (const Field& e : entities.entries()) {
+        EntitySpec entity;
+        RETURN_IF_ERROR(ParseEntity(e, spec, nullptr, entity));
+        spec.entities.push_back(std::move(entity));
+      }
+    }
+    std::stable_sort(
+        spec.entities.begin(), spec.entities.end(),
+        [](const EntitySpec& a, const EntitySpec& b) { return a.priority < b.priority; });
+    return spec;
+  }
+
+ private:
+  Location Where(const YAML::Mark& mark) const {
+    // yaml-cpp counts from 0 and uses -1 for "no position" (an empty document).
+    return Location{file_, std::max(mark.line, 0) + 1, std::max(mark.column, 0) + 1};
+  }
+
+  Status Error(const YAML::Mark& mark, const std::string& message) const {
+    return InvalidArgument(Where(mark).ToString() + ": " + message);
+  }
+
+  // Where to point for a problem with a field's value: the value itself when
+  // it was written, else its key (`key:` with nothing after it).
+  static YAML::Mark MarkOf(const Field& f) {
+    if (f.value.IsDefined() && !f.value.IsNull() && !f.value.Mark().is_null()) {
+      return f.value.Mark();
+    }
+    return f.key.Mark();
+  }
+
+  static std::string What(const Field& f, std::string_view ctx) {
+    return Quote(f.name) + " in " + std::string(ctx);
+  }
+
+  static std::string_view KindName(const YAML::Node& node) {
+    if (node.IsMap()) return "a mapping";
+    if (node.IsSequence()) return "a list";
+    if (node.IsNull()) return "empty";
+    return "a single value";
+  }
+
+  // Collects the entries of a mapping, refusing non-scalar and repeated
+  // keys: yaml-cpp keeps both copies of a repeated key and would otherwise
+  // let the first silently win.
+  Result<Fields> CollectMap(const Field& owner, std::string_view what, std::string_view noun,
+                            std::string_view dup_ctx) {
+    if (!owner.value.IsMap()) {
+      return Error(MarkOf(owner), std::string(what) + " must be a mapping, not " +
+                                      std::string(KindName(owner.value)));
+    }
+    Fields fields;
+    for (auto it = owner.value.begin(); it != owner.value.end(); ++it) {
+      const YAML::Node key = it->first;
+      if (!key.IsScalar()) {
+        return Error(key.Mark(), "keys in " + std::string(what) + " must be plain names, not " +
+                                     std::string(KindName(key)));
+      }
+      if (const Field* first = fields.FindAny(key.Scalar())) {
+        return Error(key.Mark(), "duplicate " + std::string(noun) + " " + Quote(key.Scalar()) +
+                                     " in " + std::string(dup_ctx) + "; first declared at " +
+                                     Where(first->key.Mark()).ToString());
+      }
+      fields.Add(Field{key.Scalar(), key, it->second});
+    }
+    return fields;
+  }
+
+  // A mapping with a fixed set of keys; `ctx` names it in messages
+  // ("entity 'users'").
+  Result<Fields> ReadFields(const Field& owner, const std::string& ctx,
+                            std::initializer_list<std::string_view> allowed) {
+    ASSIGN_OR_RETURN(Fields fields, CollectMap(owner, ctx, "key", ctx));
+    const std::vector<std::string_view> valid(allowed);
+    for (const Field& f : fields.entries()) {
+      if (std::find(valid.begin(), valid.end(), f.name) == valid.end()) {
+        return Error(f.key.Mark(),
+                     "unknown key " + Quote(f.name) + " in " + ctx + Hint(f.name, valid));
+      }
+    }
+    return fields;
+  }
+
+  // A mapping from user-chosen names (sources, entities, columns) to values;
+  // `what` names the mapping, `dup_ctx` the scope a name must be unique in.
+  Result<Fields> ReadNamedMap(const Field& owner, const std::string& what, std::string_view noun,
+                              const std::string& dup_ctx) {
+    return CollectMap(owner, what, noun, dup_ctx);
+  }
+
+  Result<const Field*> Require(const Fields& fields, std::string_view name, const Field& owner,
+                               const std::string& ctx) {
+    const Field* f = fields.FindAny(name);
+    if (f == nullptr) {
+      // Point at where the owner is declared ("users:"), not at its first key.
+      const YAML::Mark at = owner.key.Mark().is_null() ? MarkOf(owner) : owner.key.Mark();
+      return Error(at, "missing required key " + Quote(name) + " in " + ctx);
+    }
+    if (f->value.IsNull()) return Error(f->key.Mark(), What(*f, ctx) + " must not be empty");
+    return f;
+  }
+
+  Result<Scalar> ReadScalar(const Field& f, const std::string& ctx) {
+    if (!f.value.IsScalar()) {
+      return Error(MarkOf(f),
+                   What(f, ctx) + " must be a single value, not " + std::string(KindName(f.value)));
+    }
+    return ExpandScalar(f.value, What(f, ctx));
+  }
+
+  Result<Scalar> ExpandScalar(const YAML::Node& node, const std::string& what) {
+    Scalar s;
+    s.raw = node.Scalar();
+    s.mark = node.Mark();
+    ASSIGN_OR_RETURN(s.value, ExpandEnv(s.raw, Where(s.mark), what));
+    return s;
+  }
+
+  Result<int64_t> ReadInt(const Field& f, const std::string& ctx) {
+    ASSIGN_OR_RETURN(const Scalar s, ReadScalar(f, ctx));
+    int64_t out = 0;
+    const char* end = s.value.data() + s.value.size();
+    const auto [ptr, ec] = std::from_chars(s.value.data(), end, out);
+    if (ec != std::errc() || ptr != end || s.value.empty()) {
+      return Error(s.mark, What(f, ctx) + " must be an integer, not " + Quote(s.raw));
+    }
+    return out;
+  }
+
+  Result<double> ReadDouble(const Field& f, const std::string& ctx) {
+    ASSIGN_OR_RETURN(const Scalar s, ReadScalar(f, ctx));
+    double out = 0;
+    const char* end = s.value.data() + s.value.size();
+    const auto [ptr, ec] = std::from_chars(s.value.data(), end, out);
+    if (ec != std::errc() || ptr != end || s.value.empty() || !std::isfinite(out)) {
+      return Error(s.mark, What(f, ctx) + " must be a number, not " + Quote(s.raw));
+    }
+    return out;
+  }
+
+  Result<bool> ReadBool(const Field& f, const std::string& ctx) {
+    ASSIGN_OR_RETURN(const Scalar s, ReadScalar(f, ctx));
+    const std::string v = Lowercase(s.value);
+    if (v == "true") return true;
+    if (v == "false") return false;
+    return Error(s.mark, What(f, ctx) + " must be true or false, not " + Quote(s.raw));
+  }
+
+  // A path resolved against `base`, absolute and normalized without a
+  // trailing separator, so that equal paths compare equal.
+  Result<std::string> ReadPath(const Field& f, const std::string& ctx, const fs::path& base) {
+    ASSIGN_OR_RETURN(const Scalar s, ReadScalar(f, ctx));
+    if (s.value.empty()) return Error(s.mark, What(f, ctx) + " must not be empty");
+    return Normalize(base / fs::path(s.value)).string();
+  }
+
+  static fs::path Normalize(const fs::path& p) {
+    fs::path out = p.lexically_normal();
+    if (!out.has_filename() && !out.relative_path().empty()) out = out.parent_path();
+    return out;
+  }
+
+  Status CheckIdentifier(const std::string& name, const YAML::Mark& mark, const std::string& what) {
+    if (name.empty()) return Error(mark, what + " must not be empty");
+    if (name.size() > kMaxIdentifierBytes) {
+      return Error(mark, what + " " + Quote(name) + ": identifier longer than 63 bytes (" +
+                             std::to_string(name.size()) + " bytes)");
+    }
+    return Status::Ok();
+  }
+
+  // "a.b.c": no empty segments, since they cannot address anything.
+  Status CheckDottedPath(const Scalar& s, const std::string& what) {
+    if (s.value.empty()) return Error(s.mark, what + " must not be empty");
+    size_t start = 0;
+    while (true) {
+      const size_t dot = s.value.find('.', start);
+      const size_t len = (dot == std::string::npos ? s.value.size() : dot) - start;
+      if (len == 0) {
+        return Error(s.mark, what + ": " + Quote(s.raw) + " has an empty path segment");
+      }
+      if (dot == std::string::npos) return Status::Ok();
+      start = dot + 1;
+    }
+  }
+
+  Status UnknownChoice(const Scalar& s, const std::string& what, std::string_view noun,
+                       const std::vector<std::string_view>& valid) {
+    std::string message = what + ": unknown " + std::string(noun) + " " + Quote(s.raw);
+    if (s.from_env()) {
+      message += "; expected one of: " + JoinNames(valid);
+    } else {
+      message += Hint(s.value, valid);
+    }
+    return Error(s.mark, message);
+  }
+
+  Status ParseTarget(const Field& f, TargetSpec& target) {
+    const std::string ctx = "'target'";
+    target.where = Where(f.key.Mark());
+    ASSIGN_OR_RETURN(const Fields fields, ReadFields(f, ctx, {"url"}));
+    if (const Field* url = fields.Find("url")) {
+      ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*url, ctx));
+      target.where = Where(s.mark);
+      // Empty means scratch, so "${DATABASE_URL:-}" makes the variable optional.
+      if (!s.value.empty()) target.url = s.value;
+    }
+    return Status::Ok();
+  }
+
+  Status ParseSources(const Field& f, MigrationSpec& spec) {
+    ASSIGN_OR_RETURN(const Fields sources, ReadNamedMap(f, "'sources'", "source", "'sources'"));
+    if (sources.entries().empty())
+      return Error(MarkOf(f), "'sources' must name at least one source");
+    for (const Field& sf : sources.entries()) {
+      SourceSpec source;
+      source.name = sf.name;
+      source.where = Where(sf.key.Mark());
+      if (source.name.empty()) return Error(sf.key.Mark(), "source names must not be empty");
+      const std::string ctx = "source " + Quote(sf.name);
+      ASSIGN_OR_RETURN(const Fields fields, ReadFields(sf, ctx, {"type", "path", "layout"}));
+
+      ASSIGN_OR_RETURN(const Field* type, Require(fields, "type", sf, ctx));
+      ASSIGN_OR_RETURN(const Scalar type_value, ReadScalar(*type, ctx));
+      source.type = Lowercase(type_value.value);
+      if (source.type != "json") {
+        return UnknownChoice(type_value, What(*type, ctx), "source type", {"json"});
+      }
+
+      ASSIGN_OR_RETURN(const Field* path, Require(fields, "path", sf, ctx));
+      ASSIGN_OR_RETURN(source.path, ReadPath(*path, ctx, base_dir_));
+
+      if (const Field* layout = fields.Find("layout")) {
+        ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*layout, ctx));
+        static const std::vector<std::pair<std::string_view, JsonLayout>> kLayouts = {
+            {"auto", JsonLayout::kAuto},
+            {"array", JsonLayout::kArray},
+            {"object", JsonLayout::kObject},
+            {"lines", JsonLayout::kLines}};
+        bool found = false;
+        for (const auto& [spelling, value] : kLayouts) {
+          if (s.value == spelling) {
+            source.layout = value;
+            found = true;
+          }
+        }
+        if (!found) {
+          return UnknownChoice(s, What(*layout, ctx), "layout",
+                               {"auto", "array", "object", "lines"});
+        }
+      }
+      spec.sources.push_back(std::move(source));
+    }
+    return Status::Ok();
+  }
+
+  Status ParseBackfill(const Field& f, const std::string& work_dir, BackfillOptions& out) {
+    const std::string ctx = "'backfill'";
+    ASSIGN_OR_RETURN(const Fields fields,
+                     ReadFields(f, ctx, {"batch_size", "max_rejects", "reject_file"}));
+    if (const Field* b = fields.Find("batch_size")) {
+      ASSIGN_OR_RETURN(out.batch_size, ReadInt(*b, ctx));
+      if (out.batch_size <= 0) return Error(MarkOf(*b), What(*b, ctx) + " must be greater than 0");
+    }
+    if (const Field* m = fields.Find("max_rejects")) {
+      ASSIGN_OR_RETURN(out.max_rejects, ReadInt(*m, ctx));
+      if (out.max_rejects < 0) return Error(MarkOf(*m), What(*m, ctx) + " must not be negative");
+    }
+    if (const Field* r = fields.Find("reject_file")) {
+      ASSIGN_OR_RETURN(out.reject_file, ReadPath(*r, ctx, fs::path(work_dir)));
+    }
+    return Status::Ok();
+  }
+
+  Status ParseVerify(const Field& f, VerifyOptions& out) {
+    const std::string ctx = "'verify'";
+    ASSIGN_OR_RETURN(const Fields fields, ReadFields(f, ctx, {"float_tolerance"}));
+    if (const Field* t = fields.Find("float_tolerance")) {
+      ASSIGN_OR_RETURN(out.float_tolerance, ReadDouble(*t, ctx));
+      if (out.float_tolerance < 0 || out.float_tolerance >= 1) {
+        return Error(MarkOf(*t), What(*t, ctx) + " must be at least 0 and less than 1");
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Parses entity `f` into `out`; `parent` is null for a top-level entity.
+  // `out` must stay in place while its children are parsed, since they point
+  // at it to check their parent columns.
+  Status ParseEntity(const Field& f, const MigrationSpec& spec, const EntitySpec* parent,
+                     EntitySpec& out) {
+    out.name = f.name;
+    out.where = Where(f.key.Mark());
+    RETURN_IF_ERROR(CheckIdentifier(out.name, f.key.Mark(), "entity name"));
+    if (const auto [it, inserted] = entity_names_.emplace(out.name, out.where); !inserted) {
+      return Error(f.key.Mark(), "entity name " + Quote(out.name) +
+                                     " is already used by the entity declared at " +
+                                     it->second.ToString() + "; entity names must be unique");
+    }
+    const std::string ctx = "entity " + Quote(out.name);
+    Fields fields;
+    if (parent == nullptr) {
+      ASSIGN_OR_RETURN(fields, ReadFields(f, ctx,
+                                          {"source", "table", "schema", "priority", "key",
+                                           "columns", "children"}));
+      ASSIGN_OR_RETURN(const Field* source, Require(fields, "source", f, ctx));
+      RETURN_IF_ERROR(ParseEntitySource(*source, spec, ctx, out));
+      if (const Field* p = fields.Find("priority")) {
+        ASSIGN_OR_RETURN(const int64_t priority, ReadInt(*p, ctx));
+        if (priority < std::numeric_limits<int>::min() ||
+            priority > std::numeric_limits<int>::max()) {
+          return Error(MarkOf(*p), What(*p, ctx) + " must fit in a 32-bit integer");
+        }
+        out.priority = static_cast<int>(priority);
+      }
+    } else {
+      ASSIGN_OR_RETURN(
+          fields,
+          ReadFields(f, ctx, {"path", "table", "schema", "key", "parent", "columns", "children"}));
+      ASSIGN_OR_RETURN(const Field* path, Require(fields, "path", f, ctx));
+      ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*path, ctx));
+      RETURN_IF_ERROR(CheckDottedPath(s, What(*path, ctx)));
+      out.path = s.value;
+      // A child table lives with its parent unless told otherwise.
+      out.schema = parent->schema;
+      out.priority = parent->priority;
+    }
+
+    out.table = out.name;
+    if (const Field* t = fields.Find("table")) {
+      ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*t, ctx));
+      RETURN_IF_ERROR(CheckIdentifier(s.value, s.mark, What(*t, ctx)));
+      out.table = s.value;
+    }
+    if (const Field* t = fields.Find("schema")) {
+      ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*t, ctx));
+      RETURN_IF_ERROR(CheckIdentifier(s.value, s.mark, What(*t, ctx)));
+      out.schema = s.value;
+    }
+
+    ASSIGN_OR_RETURN(const Field* columns, Require(fields, "columns", f, ctx));
+    RETURN_IF_ERROR(ParseColumns(*columns, ctx, out));
+
+    ASSIGN_OR_RETURN(const Field* key, Require(fields, "key", f, ctx));
+    RETURN_IF_ERROR(ParseKey(*key, ctx, out));
+
+    if (parent != nullptr) {
+      ASSIGN_OR_RETURN(const Field* p, Require(fields, "parent", f, ctx));
+      RETURN_IF_ERROR(ParseParentColumns(*p, ctx, *parent, out));
+    }
+
+    if (const Field* c = fields.Find("children")) {
+      ASSIGN_OR_RETURN(const Fields children,
+                       ReadNamedMap(*c, What(*c, ctx), "entity", What(*c, ctx)));
+      for (const Field& cf : children.entries()) {
+        EntitySpec child;
+        RETURN_IF_ERROR(ParseEntity(cf, spec, &out, child));
+        out.children.push_back(std::move(child));
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status ParseEntitySource(const Field& f, const MigrationSpec& spec, const std::string& entity_ctx,
+                           EntitySpec& out) {
+    const std::string ctx = "'source' of " + entity_ctx;
+    ASSIGN_OR_RETURN(const Fields fields, ReadFields(f, ctx, {"from", "file"}));
+    ASSIGN_OR_RETURN(const Field* from, Require(fields, "from", f, ctx));
+    ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*from, ctx));
+    if (spec.FindSource(s.value) == nullptr) {
+      std::vector<std::string_view> names;
+      for (const SourceSpec& source : spec.sources) names.push_back(source.name);
+      return UnknownChoice(s, What(*from, ctx), "source", names);
+    }
+    out.source = s.value;
+    if (const Field* file = fields.Find("file")) {
+      ASSIGN_OR_RETURN(const Scalar fs_value, ReadScalar(*file, ctx));
+      if (fs_value.value.empty())
+        return Error(fs_value.mark, What(*file, ctx) + " must not be empty");
+      out.file = fs_value.value;
+    }
+    return Status::Ok();
+  }
+
+  Status ParseColumns(const Field& f, const std::string& entity_ctx, EntitySpec& out) {
+    ASSIGN_OR_RETURN(const Fields columns,
+                     ReadNamedMap(f, What(f, entity_ctx), "column", entity_ctx));
+    if (columns.entries().empty()) {
+      return Error(MarkOf(f), What(f, entity_ctx) + " must declare at least one column");
+    }
+    for (const Field& cf : columns.entries()) {
+      ColumnSpec column;
+      column.name = cf.name;
+      column.where = Where(cf.key.Mark());
+      RETURN_IF_ERROR(CheckIdentifier(column.name, cf.key.Mark(), "column name in " + entity_ctx));
+      const std::string ctx = "column " + Quote(cf.name) + " of " + entity_ctx;
+      ASSIGN_OR_RETURN(const Fields fields,
+                       ReadFields(cf, ctx, {"from", "type", "required", "default", "format"}));
+
+      column.from = column.name;
+      if (const Field* from = fields.Find("from")) {
+        ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*from, ctx));
+        if (s.value != "$key") RETURN_IF_ERROR(CheckDottedPath(s, What(*from, ctx)));
+        column.from = s.value;
+      }
+
+      ASSIGN_OR_RETURN(const Field* type, Require(fields, "type", cf, ctx));
+      ASSIGN_OR_RETURN(const Scalar type_value, ReadScalar(*type, ctx));
+      // PostgreSQL type names are case-insensitive; so are ours.
+      const std::optional<ValueType> parsed = ParseValueTypeName(Lowercase(type_value.value));
+      if (!parsed) {
+        const auto& spellings = ValueTypeSpellings();
+        return UnknownChoice(type_value, What(*type, ctx), "type",
+                             std::vector<std::string_view>(spellings.begin(), spellings.end()));
+      }
+      column.type = *parsed;
+
+      if (const Field* r = fields.Find("required")) {
+        ASSIGN_OR_RETURN(column.required, ReadBool(*r, ctx));
+      }
+      if (const Field* d = fields.Find("default")) {
+        ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*d, ctx));
+        column.default_value = s.value;
+      }
+      if (column.required && column.default_value) {
+        // A default makes a missing value acceptable, which contradicts
+        // `required`; refusing beats guessing which one the user meant.
+        return Error(fields.Find("default")->key.Mark(),
+                     ctx + " sets both 'required' and 'default'; keep one");
+      }
+      if (const Field* fmt = fields.Find("format")) {
+        ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*fmt, ctx));
+        if (column.type != ValueType::kTimestamptz) {
+          return Error(fmt->key.Mark(), What(*fmt, ctx) + ": only timestamptz columns take a " +
+                                            "format, this one is " +
+                                            std::string(ValueTypeName(column.type)));
+        }
+        if (s.value == "iso8601") {
+          column.time_format = TimeFormat::kIso8601;
+        } else if (s.value == "epoch_s") {
+          column.time_format = TimeFormat::kEpochSeconds;
+        } else if (s.value == "epoch_ms") {
+          column.time_format = TimeFormat::kEpochMillis;
+        } else {
+          return UnknownChoice(s, What(*fmt, ctx), "format", {"iso8601", "epoch_s", "epoch_ms"});
+        }
+      }
+      out.columns.push_back(std::move(column));
+    }
+    return Status::Ok();
+  }
+
+  Status ParseKey(const Field& f, const std::string& ctx, EntitySpec& out) {
+    // A single name is accepted for a one-column key.
+    std::vector<YAML::Node> items;
+    if (f.value.IsScalar()) {
+      items.push_back(f.value);
+    } else if (f.value.IsSequence()) {
+      for (const YAML::Node& item : f.value) items.push_back(item);
+    } else {
+      return Error(MarkOf(f), What(f, ctx) + " must be a list of column names, not " +
+                                  std::string(KindName(f.value)));
+    }
+    if (items.empty()) return Error(MarkOf(f), What(f, ctx) + " must name at least one column");
+    const std::vector<std::string_view> columns = ColumnNames(out);
+    for (const YAML::Node& item : items) {
+      if (!item.IsScalar()) {
+        return Error(item.Mark(), What(f, ctx) + ": each entry must be a column name, not " +
+                                      std::string(KindName(item)));
+      }
+      ASSIGN_OR_RETURN(const Scalar s, ExpandScalar(item, What(f, ctx)));
+      if (out.FindColumn(s.value) == nullptr) {
+        return UnknownChoice(s, What(f, ctx), "column", columns);
+      }
+      if (std::find(out.key.begin(), out.key.end(), s.value) != out.key.end()) {
+        return Error(s.mark, What(f, ctx) + ": column " + Quote(s.raw) + " is listed twice");
+      }
+      out.key.push_back(s.value);
+    }
+    return Status::Ok();
+  }
+
+  Status ParseParentColumns(const Field& f, const std::string& ctx, const EntitySpec& parent,
+                            EntitySpec& out) {
+    const std::string parent_ctx = What(f, ctx);
+    ASSIGN_OR_RETURN(const Fields pairs, ReadNamedMap(f, parent_ctx, "column", parent_ctx));
+    if (pairs.entries().empty()) {
+      return Error(MarkOf(f), parent_ctx + " must map at least one column to a column of entity " +
+                                  Quote(parent.name));
+    }
+    const std::vector<std::string_view> child_columns = ColumnNames(out);
+    const std::vector<std::string_view> parent_columns = ColumnNames(parent);
+    for (const Field& p : pairs.entries()) {
+      if (out.FindColumn(p.name) == nullptr) {
+        return Error(p.key.Mark(), parent_ctx + ": " + Quote(p.name) + " is not a column of " +
+                                       ctx + Hint(p.name, child_columns));
+      }
+      ASSIGN_OR_RETURN(const Scalar s, ReadScalar(p, parent_ctx));
+      if (parent.FindColumn(s.value) == nullptr) {
+        std::string message =
+            parent_ctx + ": " + Quote(s.raw) + " is not a column of entity " + Quote(parent.name);
+        message += s.from_env() ? "; expected one of: " + JoinNames(parent_columns)
+                                : Hint(s.value, parent_columns);
+        return Error(s.mark, message);
+      }
+      out.parent_columns.emplace_back(p.name, s.value);
+    }
+    return Status::Ok();
+  }
+
+  const std::string file_;
+  const fs::path base_dir_;
+  std::map<std::string, Location, std::less<>> entity_names_;
+};
+
+Result<fs::path> AbsoluteDir(const std::string& dir) {
+  std::error_code ec;
+  const fs::path abs = fs::absolute(fs::path(dir.empty() ? "." : dir), ec);
+  if (ec) return IoError("cannot resolve folder '" + dir + "': " + ec.message());
+  fs::path out = abs.lexically_normal();
+  if (!out.has_filename() && !out.relative_path().empty()) out = out.parent_path();
+  return out;
+}
+
+}  // namespace
+
+Result<MigrationSpec> ParseSpec(const std::string& yaml_text, const std::string& display_path,
+                                const std::string& base_dir) {
+  ASSIGN_OR_RETURN(const fs::path base, AbsoluteDir(base_dir));
+  // yaml-cpp reports everything by exception; none may leave this function.
+  try {
+    const std::vector<YAML::Node> docs = YAML::LoadAll(yaml_text);
+    if (docs.empty()) return InvalidArgument(display_path + ":1:1: the spec is empty");
+    if (docs.size() > 1) {
+      const YAML::Mark m = docs[1].Mark();
+      return InvalidArgument(
+          Location{display_path, std::max(m.line, 0) + 1, std::max(m.column, 0) + 1}.ToString() +
+          ": the spec holds " + std::to_string(docs.size()) + " YAML documents; expected one");
+    }
+    if (docs[0].IsNull()) return InvalidArgument(display_path + ":1:1: the spec is empty");
+    Loader loader(display_path, base);
+    return loader.Load(docs[0]);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(
+        Location{display_path, std::max(e.mark.line, 0) + 1, std::max(e.mark.column, 0) + 1}
+            .ToString() +
+        ": invalid YAML: " + e.msg);
+  } catch (const std::exception& e) {
+    return InvalidArgument(display_path + ": cannot read the spec: " + e.what());
+  }
+}
+
+Result<MigrationSpec> LoadSpec(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    return InvalidArgument("cannot read spec '" + path + "': it is a folder, not a file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int err = errno;
+    const std::string reason = err != 0 ? std::strerror(err) : "cannot open";
+    if (err == ENOENT) return NotFound("cannot read spec '" + path + "': " + reason);
+    return IoError("cannot read spec '" + path + "': " + reason);
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return IoError("cannot read spec '" + path + "': read failed");
+
+  ASSIGN_OR_RETURN(const fs::path absolute, AbsoluteDir(path));
+  ASSIGN_OR_RETURN(MigrationSpec spec,
+                   ParseSpec(text.str(), path, absolute.parent_path().string()));
+  spec.spec_path = absolute.string();
+  return spec;
+}
+
+}  // namespace cutover::spec

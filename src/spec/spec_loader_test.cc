@@ -1,0 +1,995 @@
+// Tests for the spec loader, ${VAR} expansion and name suggestions: what a
+// valid spec becomes, and the exact message each mistake produces.
+#include "spec/spec_loader.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/value_type.h"
+#include "spec/env_expand.h"
+#include "spec/nearest_name.h"
+#include "spec/spec.h"
+
+namespace cutover::spec {
+namespace {
+
+// Expected positions and messages below were counted by hand from the YAML
+// text, not taken from the loader's output.
+constexpr char kFile[] = "spec.yaml";
+constexpr char kBase[] = "/srv/flux";
+
+Result<MigrationSpec> Parse(const std::string& yaml) {
+  return ParseSpec(yaml, kFile, kBase);
+}
+
+// Sets an environment variable for one test and restores the old state.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value != nullptr) {
+      setenv(name, value, 1);
+    } else {
+      unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      setenv(name_.c_str(), old_->c_str(), 1);
+    } else {
+      unsetenv(name_.c_str());
+    }
+  }
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
+constexpr char kFullSpec[] = R"(migration: fluxstudio
+target:
+  url: "${CUTOVER_SPEC_TEST_URL}"
+work_dir: state/.cutover
+sources:
+  files: { type: json, path: data/, layout: lines }
+backfill: { batch_size: 500, max_rejects: 3, reject_file: out/rejects.jsonl }
+verify: { float_tolerance: 0.001 }
+entities:
+  projects:
+    source: { from: files, file: projects.json }
+    priority: 2
+    key: [id]
+    columns:
+      id:    { type: uuid }
+      owner: { from: owner.id, type: uuid, required: true }
+    children:
+      tasks:
+        path: items.tasks
+        table: project_tasks
+        key: [id]
+        parent: { project_id: id }
+        columns:
+          id:         { type: bigint }
+          project_id: { type: uuid }
+  users:
+    source: { from: files, file: users.json }
+    table: app_users
+    schema: legacy
+    priority: 1
+    key: [id]
+    columns:
+      id:         { from: $key, type: uuid }
+      email:      { from: email, type: text, required: true }
+      created_at: { from: createdAt, type: timestamptz, format: epoch_ms }
+      plan:       { type: text, default: free }
+)";
+
+TEST(ParseSpecTest, FullSpecBecomesTheExpectedModel) {
+  ScopedEnv url("CUTOVER_SPEC_TEST_URL", "postgres://app:s3cret@db/flux");
+  Result<MigrationSpec> r = Parse(kFullSpec);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const MigrationSpec& spec = *r;
+
+  EXPECT_EQ(spec.name, "fluxstudio");
+  EXPECT_EQ(spec.spec_path, "spec.yaml");
+  EXPECT_EQ(spec.base_dir, "/srv/flux");
+  EXPECT_EQ(spec.work_dir, "/srv/flux/state/.cutover");
+  ASSERT_TRUE(spec.target.url.has_value());
+  EXPECT_EQ(*spec.target.url, "postgres://app:s3cret@db/flux");
+  EXPECT_EQ(spec.target.where.ToString(), "spec.yaml:3:8");
+
+  ASSERT_EQ(spec.sources.size(), 1u);
+  EXPECT_EQ(spec.sources[0].name, "files");
+  EXPECT_EQ(spec.sources[0].type, "json");
+  EXPECT_EQ(spec.sources[0].path, "/srv/flux/data");
+  EXPECT_EQ(spec.sources[0].layout, JsonLayout::kLines);
+  EXPECT_EQ(spec.sources[0].where.ToString(), "spec.yaml:6:3");
+
+  EXPECT_EQ(spec.backfill.batch_size, 500);
+  EXPECT_EQ(spec.backfill.max_rejects, 3);
+  EXPECT_EQ(spec.backfill.reject_file, "/srv/flux/state/.cutover/out/rejects.jsonl");
+  EXPECT_DOUBLE_EQ(spec.verify.float_tolerance, 0.001);
+
+  // users has the lower priority, so it comes first although declared second.
+  ASSERT_EQ(spec.entities.size(), 2u);
+  const EntitySpec& users = spec.entities[0];
+  EXPECT_EQ(users.name, "users");
+  EXPECT_EQ(users.source, "files");
+  EXPECT_EQ(users.file, "users.json");
+  EXPECT_EQ(users.table, "app_users");
+  EXPECT_EQ(users.schema, "legacy");
+  EXPECT_EQ(users.priority, 1);
+  EXPECT_EQ(users.key, std::vector<std::string>{"id"});
+  EXPECT_EQ(users.where.ToString(), "spec.yaml:26:3");
+  ASSERT_EQ(users.columns.size(), 4u);
+  EXPECT_EQ(users.columns[0].name, "id");
+  EXPECT_EQ(users.columns[0].from, "$key");
+  EXPECT_EQ(users.columns[0].type, ValueType::kUuid);
+  EXPECT_EQ(users.columns[0].where.ToString(), "spec.yaml:33:7");
+  EXPECT_EQ(users.columns[1].name, "email");
+  EXPECT_TRUE(users.columns[1].required);
+  EXPECT_EQ(users.columns[2].name, "created_at");
+  EXPECT_EQ(users.columns[2].from, "createdAt");
+  EXPECT_EQ(users.columns[2].type, ValueType::kTimestamptz);
+  EXPECT_EQ(users.columns[2].time_format, TimeFormat::kEpochMillis);
+  EXPECT_EQ(users.columns[3].name, "plan");
+  EXPECT_EQ(users.columns[3].from, "plan");
+  EXPECT_FALSE(users.columns[3].required);
+  EXPECT_EQ(users.columns[3].default_value, std::optional<std::string>("free"));
+
+  const EntitySpec& projects = spec.entities[1];
+  EXPECT_EQ(projects.name, "projects");
+  EXPECT_EQ(projects.table, "projects");
+  EXPECT_EQ(projects.schema, "public");
+  EXPECT_EQ(projects.priority, 2);
+  ASSERT_EQ(projects.columns.size(), 2u);
+  EXPECT_EQ(projects.columns[1].from, "owner.id");
+  EXPECT_EQ(projects.columns[0].time_format, TimeFormat::kIso8601);
+  ASSERT_EQ(projects.children.size(), 1u);
+  const EntitySpec& tasks = projects.children[0];
+  EXPECT_EQ(tasks.name, "tasks");
+  EXPECT_EQ(tasks.path, "items.tasks");
+  EXPECT_EQ(tasks.table, "project_tasks");
+  EXPECT_EQ(tasks.schema, "public");
+  EXPECT_EQ(tasks.source, "");
+  EXPECT_EQ(tasks.key, std::vector<std::string>{"id"});
+  const std::vector<std::pair<std::string, std::string>> parent = {{"project_id", "id"}};
+  EXPECT_EQ(tasks.parent_columns, parent);
+  EXPECT_EQ(tasks.columns[0].type, ValueType::kInt64);
+  EXPECT_EQ(tasks.where.ToString(), "spec.yaml:18:7");
+
+  EXPECT_EQ(spec.FindEntity("tasks"), &tasks);
+  EXPECT_EQ(spec.FindEntity("users"), &users);
+  EXPECT_EQ(spec.FindEntity("nobody"), nullptr);
+  EXPECT_EQ(spec.FindSource("files"), &spec.sources[0]);
+  EXPECT_EQ(spec.FindSource("nope"), nullptr);
+  EXPECT_EQ(users.FindColumn("email"), &users.columns[1]);
+  EXPECT_EQ(users.FindColumn("mail"), nullptr);
+}
+
+TEST(ParseSpecTest, MinimalSpecGetsDefaults) {
+  Result<MigrationSpec> r = Parse(R"(migration: m
+sources:
+  files: { type: json, path: /data/in/ }
+entities:
+  users:
+    source: { from: files }
+    key: id
+    columns:
+      id: { type: text }
+)");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->target.url.has_value());
+  EXPECT_EQ(r->work_dir, "/srv/flux/.cutover");
+  EXPECT_EQ(r->backfill.batch_size, 10000);
+  EXPECT_EQ(r->backfill.max_rejects, 0);
+  EXPECT_EQ(r->backfill.reject_file, "/srv/flux/.cutover/rejects.jsonl");
+  EXPECT_EQ(r->verify.float_tolerance, 0.0);
+  EXPECT_EQ(r->sources[0].path, "/data/in");
+  EXPECT_EQ(r->sources[0].layout, JsonLayout::kAuto);
+  ASSERT_EQ(r->entities.size(), 1u);
+  EXPECT_EQ(r->entities[0].table, "users");
+  EXPECT_EQ(r->entities[0].file, "");
+  EXPECT_EQ(r->entities[0].key, std::vector<std::string>{"id"});
+}
+
+TEST(ParseSpecTest, EntitiesSortByPriorityThenDeclarationOrder) {
+  Result<MigrationSpec> r = Parse(R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  a: { source: { from: s }, priority: 2, key: [id], columns: { id: { type: int } } }
+  b: { source: { from: s }, key: [id], columns: { id: { type: int } } }
+  c: { source: { from: s }, priority: 1, key: [id], columns: { id: { type: int } } }
+  d: { source: { from: s }, priority: 0, key: [id], columns: { id: { type: int } } }
+  e: { source: { from: s }, priority: -1, key: [id], columns: { id: { type: int } } }
+)");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::string order;
+  for (const EntitySpec& e : r->entities) order += e.name;
+  EXPECT_EQ(order, "ebdca");
+}
+
+TEST(ParseSpecTest, TypeNames) {
+  const struct {
+    const char* spelling;
+    ValueType expected;
+  } cases[] = {
+      {"text", ValueType::kText},
+      {"TEXT", ValueType::kText},
+      {"varchar", ValueType::kText},
+      {"integer", ValueType::kInt32},
+      {"int4", ValueType::kInt32},
+      {"bigint", ValueType::kInt64},
+      {"numeric", ValueType::kNumeric},
+      {"float8", ValueType::kFloat64},
+      {"\"double precision\"", ValueType::kFloat64},
+      {"boolean", ValueType::kBool},
+      {"uuid", ValueType::kUuid},
+      {"date", ValueType::kDate},
+      {"timestamptz", ValueType::kTimestamptz},
+      {"timestamp with time zone", ValueType::kTimestamptz},
+      {"json", ValueType::kJsonb},
+      {"jsonb", ValueType::kJsonb},
+  };
+  for (const auto& c : cases) {
+    const std::string yaml = std::string(R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  e:
+    source: { from: s }
+    key: [v]
+    columns:
+      v: { type: )") + c.spelling +
+                             " }\n";
+    Result<MigrationSpec> r = Parse(yaml);
+    ASSERT_TRUE(r.ok()) << c.spelling << ": " << r.status().ToString();
+    EXPECT_EQ(r->entities[0].columns[0].type, c.expected) << c.spelling;
+  }
+}
+
+// Each case is a whole spec with one mistake and the message it must give.
+struct ErrorCase {
+  const char* name;
+  const char* yaml;
+  const char* message;  // the exact, complete message
+};
+
+const ErrorCase kErrorCases[] = {
+    {"unknown entity key suggests the nearest", R"(migration: m
+sources:
+  files: { type: json, path: data }
+entities:
+  users:
+    source: { from: files, file: users.json }
+    key: [id]
+    colums:
+      id: { type: uuid }
+)",
+     "spec.yaml:8:5: unknown key 'colums' in entity 'users'; did you mean 'columns'?"},
+
+    {"unknown top-level key", R"(migration: m
+sorces:
+  files: { type: json, path: data }
+)",
+     "spec.yaml:2:1: unknown key 'sorces' in the spec; did you mean 'sources'?"},
+
+    {"unknown key far from any lists the valid ones", R"(migration: m
+sources:
+  files: { type: json, path: data, compression: gzip }
+)",
+     "spec.yaml:3:36: unknown key 'compression' in source 'files'; expected one of: type, path, "
+     "layout"},
+
+    {"unknown column key", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  e:
+    source: { from: s }
+    key: [id]
+    columns:
+      id: { type: uuid, requird: true }
+)",
+     "spec.yaml:8:25: unknown key 'requird' in column 'id' of entity 'e'; did you mean "
+     "'required'?"},
+
+    {"missing migration", R"(sources:
+  files: { type: json, path: data }
+)",
+     "spec.yaml:1:1: missing required key 'migration' in the spec"},
+
+    {"missing sources", "migration: m\n",
+     "spec.yaml:1:1: missing required key 'sources' in the spec"},
+
+    {"empty migration name", R"(migration:
+sources: { s: { type: json, path: d } }
+)",
+     "spec.yaml:1:1: 'migration' in the spec must not be empty"},
+
+    {"missing key", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  users:
+    source: { from: s }
+    columns:
+      id: { type: uuid }
+)",
+     "spec.yaml:4:3: missing required key 'key' in entity 'users'"},
+
+    {"empty key list", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  users:
+    source: { from: s }
+    key: []
+    columns:
+      id: { type: uuid }
+)",
+     "spec.yaml:6:10: 'key' in entity 'users' must name at least one column"},
+
+    {"key names an undeclared column", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  users:
+    source: { from: s }
+    key: [idd]
+    columns:
+      id: { type: uuid }
+)",
+     "spec.yaml:6:11: 'key' in entity 'users': unknown column 'idd'; did you mean 'id'?"},
+
+    {"key lists a column twice", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  users:
+    source: { from: s }
+    key: [id, id]
+    columns:
+      id: { type: uuid }
+)",
+     "spec.yaml:6:15: 'key' in entity 'users': column 'id' is listed twice"},
+
+    {"missing columns", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  users:
+    source: { from: s }
+    key: [id]
+)",
+     "spec.yaml:4:3: missing required key 'columns' in entity 'users'"},
+
+    {"columns not a mapping", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  users:
+    source: { from: s }
+    key: [id]
+    columns: [id]
+)",
+     "spec.yaml:7:14: 'columns' in entity 'users' must be a mapping, not a list"},
+
+    {"duplicate column", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  users:
+    source: { from: s }
+    key: [id]
+    columns:
+      id: { type: uuid }
+      id: { type: text }
+)",
+     "spec.yaml:9:7: duplicate column 'id' in entity 'users'; first declared at spec.yaml:8:7"},
+
+    {"duplicate key in a fixed mapping", R"(migration: m
+migration: n
+)",
+     "spec.yaml:2:1: duplicate key 'migration' in the spec; first declared at spec.yaml:1:1"},
+
+    {"unknown type suggests the nearest", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  users:
+    source: { from: s }
+    key: [id]
+    columns:
+      id: { type: uuuid }
+)",
+     "spec.yaml:8:19: 'type' in column 'id' of entity 'users': unknown type 'uuuid'; did you "
+     "mean 'uuid'?"},
+
+    {"missing type", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  users:
+    source: { from: s }
+    key: [id]
+    columns:
+      id: { from: x }
+)",
+     "spec.yaml:8:7: missing required key 'type' in column 'id' of entity 'users'"},
+
+    {"format on a non-timestamptz column", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  users:
+    source: { from: s }
+    key: [id]
+    columns:
+      id: { type: bigint, format: epoch_s }
+)",
+     "spec.yaml:8:27: 'format' in column 'id' of entity 'users': only timestamptz columns take a "
+     "format, this one is bigint"},
+
+    {"unknown time format", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  users:
+    source: { from: s }
+    key: [at]
+    columns:
+      at: { type: timestamptz, format: epoch_sec }
+)",
+     "spec.yaml:8:40: 'format' in column 'at' of entity 'users': unknown format 'epoch_sec'; did "
+     "you mean 'epoch_s'?"},
+
+    {"required is not a boolean", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  users:
+    source: { from: s }
+    key: [id]
+    columns:
+      id: { type: uuid, required: maybe }
+)",
+     "spec.yaml:8:35: 'required' in column 'id' of entity 'users' must be true or false, not "
+     "'maybe'"},
+
+    {"required and default together", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  users:
+    source: { from: s }
+    key: [id]
+    columns:
+      id: { type: uuid, required: true, default: x }
+)",
+     "spec.yaml:8:41: column 'id' of entity 'users' sets both 'required' and 'default'; keep one"},
+
+    {"default must be a scalar", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  users:
+    source: { from: s }
+    key: [id]
+    columns:
+      id: { type: jsonb, default: [1, 2] }
+)",
+     "spec.yaml:8:35: 'default' in column 'id' of entity 'users' must be a single value, not a "
+     "list"},
+
+    {"from with an empty path segment", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  users:
+    source: { from: s }
+    key: [id]
+    columns:
+      id: { type: uuid, from: profile..id }
+)",
+     "spec.yaml:8:31: 'from' in column 'id' of entity 'users': 'profile..id' has an empty path "
+     "segment"},
+
+    {"source from names no source", R"(migration: m
+sources:
+  files: { type: json, path: data }
+entities:
+  users:
+    source: { from: filez, file: users.json }
+    key: [id]
+    columns:
+      id: { type: uuid }
+)",
+     "spec.yaml:6:21: 'from' in 'source' of entity 'users': unknown source 'filez'; did you mean "
+     "'files'?"},
+
+    {"entity without source", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  users:
+    key: [id]
+    columns:
+      id: { type: uuid }
+)",
+     "spec.yaml:4:3: missing required key 'source' in entity 'users'"},
+
+    {"source type other than json", R"(migration: m
+sources:
+  files: { type: csv, path: data }
+)",
+     "spec.yaml:3:18: 'type' in source 'files': unknown source type 'csv'; expected one of: json"},
+
+    {"source without path", R"(migration: m
+sources:
+  files: { type: json }
+)",
+     "spec.yaml:3:3: missing required key 'path' in source 'files'"},
+
+    {"unknown layout", R"(migration: m
+sources:
+  files: { type: json, path: data, layout: arrays }
+)",
+     "spec.yaml:3:44: 'layout' in source 'files': unknown layout 'arrays'; did you mean 'array'?"},
+
+    {"empty sources", R"(migration: m
+sources: {}
+)",
+     "spec.yaml:2:10: 'sources' must name at least one source"},
+
+    {"batch_size zero", R"(migration: m
+backfill: { batch_size: 0 }
+sources: { s: { type: json, path: d } }
+)",
+     "spec.yaml:2:25: 'batch_size' in 'backfill' must be greater than 0"},
+
+    {"batch_size not a number", R"(migration: m
+backfill: { batch_size: 10k }
+sources: { s: { type: json, path: d } }
+)",
+     "spec.yaml:2:25: 'batch_size' in 'backfill' must be an integer, not '10k'"},
+
+    {"negative max_rejects", R"(migration: m
+backfill:
+  max_rejects: -1
+sources: { s: { type: json, path: d } }
+)",
+     "spec.yaml:3:16: 'max_rejects' in 'backfill' must not be negative"},
+
+    {"float_tolerance of 1", R"(migration: m
+verify: { float_tolerance: 1 }
+sources: { s: { type: json, path: d } }
+)",
+     "spec.yaml:2:28: 'float_tolerance' in 'verify' must be at least 0 and less than 1"},
+
+    {"negative float_tolerance", R"(migration: m
+verify: { float_tolerance: -0.5 }
+sources: { s: { type: json, path: d } }
+)",
+     "spec.yaml:2:28: 'float_tolerance' in 'verify' must be at least 0 and less than 1"},
+
+    {"float_tolerance not finite", R"(migration: m
+verify: { float_tolerance: nan }
+sources: { s: { type: json, path: d } }
+)",
+     "spec.yaml:2:28: 'float_tolerance' in 'verify' must be a number, not 'nan'"},
+
+    {"target must be a mapping", R"(migration: m
+target: postgres://localhost/db
+sources: { s: { type: json, path: d } }
+)",
+     "spec.yaml:2:9: 'target' must be a mapping, not a single value"},
+
+    {"priority not an integer", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  users:
+    source: { from: s }
+    priority: high
+    key: [id]
+    columns:
+      id: { type: uuid }
+)",
+     "spec.yaml:6:15: 'priority' in entity 'users' must be an integer, not 'high'"},
+
+    {"table name longer than 63 bytes", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  users:
+    source: { from: s }
+    table: t234567890123456789012345678901234567890123456789012345678901234
+    key: [id]
+    columns:
+      id: { type: uuid }
+)",
+     "spec.yaml:6:12: 'table' in entity 'users' "
+     "'t234567890123456789012345678901234567890123456789012345678901234': identifier longer "
+     "than 63 bytes (64 bytes)"},
+
+    {"column name longer than 63 bytes", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  users:
+    source: { from: s }
+    key: [id]
+    columns:
+      id: { type: uuid }
+      c234567890123456789012345678901234567890123456789012345678901234: { type: text }
+)",
+     "spec.yaml:9:7: column name in entity 'users' "
+     "'c234567890123456789012345678901234567890123456789012345678901234': identifier longer "
+     "than 63 bytes (64 bytes)"},
+
+    {"entity name longer than 63 bytes", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  e234567890123456789012345678901234567890123456789012345678901234:
+    source: { from: s }
+    key: [id]
+    columns:
+      id: { type: uuid }
+)",
+     "spec.yaml:4:3: entity name "
+     "'e234567890123456789012345678901234567890123456789012345678901234': identifier longer "
+     "than 63 bytes (64 bytes)"},
+
+    {"schema name longer than 63 bytes", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  users:
+    source: { from: s }
+    schema: s234567890123456789012345678901234567890123456789012345678901234
+    key: [id]
+    columns:
+      id: { type: uuid }
+)",
+     "spec.yaml:6:13: 'schema' in entity 'users' "
+     "'s234567890123456789012345678901234567890123456789012345678901234': identifier longer "
+     "than 63 bytes (64 bytes)"},
+
+    {"child without path", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  projects:
+    source: { from: s }
+    key: [id]
+    columns:
+      id: { type: uuid }
+    children:
+      tasks:
+        key: [id]
+        parent: { project_id: id }
+        columns:
+          id: { type: uuid }
+          project_id: { type: uuid }
+)",
+     "spec.yaml:10:7: missing required key 'path' in entity 'tasks'"},
+
+    {"child without parent", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  projects:
+    source: { from: s }
+    key: [id]
+    columns:
+      id: { type: uuid }
+    children:
+      tasks:
+        path: tasks
+        key: [id]
+        columns:
+          id: { type: uuid }
+)",
+     "spec.yaml:10:7: missing required key 'parent' in entity 'tasks'"},
+
+    {"child takes no source", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  projects:
+    source: { from: s }
+    key: [id]
+    columns:
+      id: { type: uuid }
+    children:
+      tasks:
+        source: { from: s }
+        path: tasks
+)",
+     "spec.yaml:11:9: unknown key 'source' in entity 'tasks'; expected one of: path, table, "
+     "schema, key, parent, columns, children"},
+
+    {"parent names a missing parent column", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  projects:
+    source: { from: s }
+    key: [id]
+    columns:
+      id: { type: uuid }
+    children:
+      tasks:
+        path: tasks
+        key: [id]
+        parent: { project_id: ids }
+        columns:
+          id: { type: uuid }
+          project_id: { type: uuid }
+)",
+     "spec.yaml:13:31: 'parent' in entity 'tasks': 'ids' is not a column of entity 'projects'; "
+     "did you mean 'id'?"},
+
+    {"parent maps an undeclared child column", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  projects:
+    source: { from: s }
+    key: [id]
+    columns:
+      id: { type: uuid }
+    children:
+      tasks:
+        path: tasks
+        key: [id]
+        parent: { projectid: id }
+        columns:
+          id: { type: uuid }
+          project_id: { type: uuid }
+)",
+     "spec.yaml:13:19: 'parent' in entity 'tasks': 'projectid' is not a column of entity "
+     "'tasks'; did you mean 'project_id'?"},
+
+    {"entity name reused by a child", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  tasks:
+    source: { from: s }
+    key: [id]
+    columns:
+      id: { type: uuid }
+  projects:
+    source: { from: s }
+    key: [id]
+    columns:
+      id: { type: uuid }
+    children:
+      tasks:
+        path: tasks
+        key: [id]
+        parent: { id: id }
+        columns:
+          id: { type: uuid }
+)",
+     "spec.yaml:15:7: entity name 'tasks' is already used by the entity declared at "
+     "spec.yaml:4:3; entity names must be unique"},
+
+    {"grandchild checks against its own parent", R"(migration: m
+sources: { s: { type: json, path: d } }
+entities:
+  projects:
+    source: { from: s }
+    key: [id]
+    columns:
+      id: { type: uuid }
+    children:
+      tasks:
+        path: tasks
+        key: [tid]
+        parent: { pid: id }
+        columns:
+          tid: { type: uuid }
+          pid: { type: uuid }
+        children:
+          notes:
+            path: notes
+            key: [n]
+            parent: { task: id }
+            columns:
+              n: { type: int }
+              task: { type: uuid }
+)",
+     "spec.yaml:21:29: 'parent' in entity 'notes': 'id' is not a column of entity 'tasks'; "
+     "did you mean 'tid'?"},
+
+    {"invalid YAML", R"(migration: m
+sources: [a, b
+)",
+     "spec.yaml:3:1: invalid YAML: end of sequence flow not found"},
+
+    {"spec is not a mapping", "- a\n- b\n",
+     "spec.yaml:1:1: the spec must be a mapping with keys such as 'migration', 'sources' and "
+     "'entities'"},
+
+    {"empty spec", "", "spec.yaml:1:1: the spec is empty"},
+
+    {"two documents", "migration: m\n---\nmigration: n\n",
+     "spec.yaml:3:1: the spec holds 2 YAML documents; expected one"},
+
+    {"missing environment variable", R"(migration: m
+target:
+  url: "${CUTOVER_SPEC_TEST_SURELY_UNSET}"
+sources: { s: { type: json, path: d } }
+)",
+     "spec.yaml:3:8: 'url' in 'target': environment variable 'CUTOVER_SPEC_TEST_SURELY_UNSET' "
+     "is not set; use ${CUTOVER_SPEC_TEST_SURELY_UNSET:-value} to give a default"},
+
+    {"unterminated variable", R"(migration: m
+work_dir: ${HOME
+sources: { s: { type: json, path: d } }
+)",
+     "spec.yaml:2:11: 'work_dir' in the spec: unterminated '${' (missing '}')"},
+};
+
+TEST(ParseSpecTest, ErrorsNamePositionAndKey) {
+  for (const ErrorCase& c : kErrorCases) {
+    Result<MigrationSpec> r = Parse(c.yaml);
+    ASSERT_FALSE(r.ok()) << c.name;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << c.name;
+    EXPECT_EQ(r.status().message(), c.message) << c.name;
+  }
+}
+
+TEST(ParseSpecTest, EnvironmentExpansion) {
+  ScopedEnv dir("CUTOVER_SPEC_TEST_DIR", "incoming");
+  ScopedEnv empty("CUTOVER_SPEC_TEST_EMPTY", "");
+  ScopedEnv unset("CUTOVER_SPEC_TEST_UNSET", nullptr);
+  Result<MigrationSpec> r = Parse(R"(migration: m-${CUTOVER_SPEC_TEST_UNSET:-dev}
+target: { url: "${CUTOVER_SPEC_TEST_EMPTY:-}" }
+backfill: { batch_size: "${CUTOVER_SPEC_TEST_UNSET:-250}" }
+sources:
+  files: { type: json, path: "${CUTOVER_SPEC_TEST_DIR}/$$x" }
+entities:
+  users:
+    source: { from: files }
+    key: [id]
+    columns:
+      id: { from: $key, type: text, default: "cost $5" }
+)");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->name, "m-dev");
+  // An empty url means a scratch cluster, so ${VAR:-} makes a target optional.
+  EXPECT_FALSE(r->target.url.has_value());
+  EXPECT_EQ(r->backfill.batch_size, 250);
+  EXPECT_EQ(r->sources[0].path, "/srv/flux/incoming/$x");
+  EXPECT_EQ(r->entities[0].columns[0].from, "$key");
+  EXPECT_EQ(r->entities[0].columns[0].default_value, std::optional<std::string>("cost $5"));
+}
+
+TEST(ParseSpecTest, ExpandedValuesNeverAppearInErrors) {
+  ScopedEnv secret("CUTOVER_SPEC_TEST_SECRET", "hunter2");
+  const char* specs[] = {
+      "migration: m\nbackfill: { batch_size: \"${CUTOVER_SPEC_TEST_SECRET}\" }\n"
+      "sources: { s: { type: json, path: d } }\n",
+      "migration: m\nsources: { s: { type: \"${CUTOVER_SPEC_TEST_SECRET}\", path: d } }\n",
+      "migration: m\nsources: { s: { type: json, path: d } }\nentities:\n  e:\n"
+      "    source: { from: s }\n    key: [id]\n"
+      "    columns: { id: { type: \"${CUTOVER_SPEC_TEST_SECRET}x\" } }\n",
+  };
+  for (const char* spec : specs) {
+    Result<MigrationSpec> r = Parse(spec);
+    ASSERT_FALSE(r.ok()) << spec;
+    EXPECT_EQ(r.status().message().find("hunter"), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find("CUTOVER_SPEC_TEST_SECRET"), std::string::npos)
+        << r.status().message();
+  }
+}
+
+TEST(LoadSpecTest, ReadsFileAndResolvesAgainstItsFolder) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("cutover_spec_test_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir / "run");
+  const std::filesystem::path file = dir / "run" / "cutover.yaml";
+  {
+    std::ofstream out(file);
+    out << "migration: m\nwork_dir: ../state\nsources: { s: { type: json, path: ./data/ } }\n";
+  }
+  Result<MigrationSpec> r = LoadSpec(file.string());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->spec_path, file.string());
+  EXPECT_EQ(r->base_dir, (dir / "run").string());
+  EXPECT_EQ(r->work_dir, (dir / "state").string());
+  EXPECT_EQ(r->sources[0].path, (dir / "run" / "data").string());
+  EXPECT_EQ(r->backfill.reject_file, (dir / "state" / "rejects.jsonl").string());
+
+  {
+    std::ofstream out(file);
+    out << "migration: m\nsources: { s: { type: json, pth: d } }\n";
+  }
+  r = LoadSpec(file.string());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            file.string() + ":2:29: unknown key 'pth' in source 's'; did you mean 'path'?");
+
+  r = LoadSpec((dir / "missing.yaml").string());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(r.status().message().find("missing.yaml"), std::string::npos);
+
+  r = LoadSpec(dir.string());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ExpandEnvTest, Cases) {
+  const std::map<std::string, std::string> env = {{"A", "alpha"}, {"EMPTY", ""}, {"_x1", "u"}};
+  const EnvLookup lookup = [&env](const std::string& name) -> std::optional<std::string> {
+    auto it = env.find(name);
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  };
+  const Location where{"f.yaml", 4, 9};
+  const struct {
+    const char* text;
+    const char* expected;  // nullptr: an error containing `error`
+    const char* error;
+  } cases[] = {
+      {"plain", "plain", nullptr},
+      {"${A}", "alpha", nullptr},
+      {"x${A}y${A}", "xalphayalpha", nullptr},
+      {"${_x1}", "u", nullptr},
+      {"${EMPTY}", "", nullptr},
+      {"${EMPTY:-d}", "d", nullptr},
+      {"${MISSING:-d}", "d", nullptr},
+      {"${MISSING:-}", "", nullptr},
+      {"${A:-d}", "alpha", nullptr},
+      {"${MISSING:-${A}}", "alpha", nullptr},
+      {"${A:-${MISSING}}", "alpha", nullptr},  // an unused default is not evaluated
+      {"${MISSING:-a b:c}", "a b:c", nullptr},
+      {"$$", "$", nullptr},
+      {"$${A}", "${A}", nullptr},
+      {"$key", "$key", nullptr},
+      {"a$", "a$", nullptr},
+      {"$5", "$5", nullptr},
+      {"${MISSING}", nullptr,
+       "f.yaml:4:9: 'url': environment variable 'MISSING' is not set; use ${MISSING:-value} to "
+       "give a default"},
+      {"${MISSING:-${ALSO_MISSING}}", nullptr, "environment variable 'ALSO_MISSING' is not set"},
+      {"${A", nullptr, "f.yaml:4:9: 'url': unterminated '${' (missing '}')"},
+      {"${A:-x", nullptr, "unterminated '${' (missing '}')"},
+      {"${}", nullptr, "'${' must be followed by a variable name"},
+      {"${1A}", nullptr, "variable name '1A' must not start with a digit"},
+      {"${A-x}", nullptr, "expected '}' or ':-' after variable name 'A'"},
+  };
+  for (const auto& c : cases) {
+    Result<std::string> r = ExpandEnv(c.text, where, "'url'", lookup);
+    if (c.expected != nullptr) {
+      ASSERT_TRUE(r.ok()) << c.text << ": " << r.status().ToString();
+      EXPECT_EQ(*r, c.expected) << c.text;
+    } else {
+      ASSERT_FALSE(r.ok()) << c.text;
+      EXPECT_NE(r.status().message().find(c.error), std::string::npos)
+          << c.text << ": " << r.status().message();
+      EXPECT_EQ(r.status().message().find("alpha"), std::string::npos) << c.text;
+    }
+  }
+}
+
+TEST(NearestNameTest, Cases) {
+  const std::vector<std::string_view> keys = {"source", "table",   "schema",  "priority",
+                                              "key",    "columns", "children"};
+  const struct {
+    const char* given;
+    const char* expected;
+  } cases[] = {
+      {"colums", "columns"},  {"tabel", "table"},
+      {"kye", "key"},         {"shema", "schema"},
+      {"prio", ""},           {"childs", "children"},
+      {"Columns", "columns"}, {"x", ""},
+      {"compression", ""},    {"", ""},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(NearestName(c.given, keys), c.expected) << c.given;
+  }
+  EXPECT_EQ(NearestName("txt", {"text", "int"}), "text");
+  EXPECT_EQ(NearestName("anything", {}), "");
+}
+
+TEST(EditDistanceTest, Cases) {
+  EXPECT_EQ(EditDistance("", ""), 0u);
+  EXPECT_EQ(EditDistance("abc", ""), 3u);
+  EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);
+  EXPECT_EQ(EditDistance("tabel", "table"), 1u);  // one swap
+  EXPECT_EQ(EditDistance("colums", "columns"), 1u);
+}
+
+TEST(LocationTest, ToString) {
+  EXPECT_EQ((Location{"a/b.yaml", 12, 3}).ToString(), "a/b.yaml:12:3");
+}
+
+}  // namespace
+}  // namespace cutover::spec

@@ -1,0 +1,102 @@
+#include "target/merge_writer.h"
+
+#include <atomic>
+
+#include <fmt/format.h>
+
+#include "common/failpoint.h"
+#include "target/copy_encoder.h"
+
+namespace cutover::target {
+namespace {
+
+// Staging column types: what binary COPY can carry. numeric travels as text
+// because its binary form is not worth encoding by hand; the merge casts it.
+std::string_view StagingType(ValueType type) {
+  return type == ValueType::kNumeric ? "text" : PostgresTypeName(type);
+}
+
+std::string JoinQuoted(const std::vector<std::string>& names, std::string_view prefix = "") {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i) out += ", ";
+    out += prefix;
+    out += QuoteIdent(names[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+MergeWriter::MergeWriter(TableShape shape) : shape_(std::move(shape)) {
+  static std::atomic<int> next_id{0};
+  staging_name_ = fmt::format("cutover_stage_{}", next_id.fetch_add(1));
+
+  std::vector<std::string> names, non_key, select_exprs;
+  for (size_t i = 0; i < shape_.columns.size(); ++i) {
+    const auto& c = shape_.columns[i];
+    names.push_back(c.name);
+    column_order_.push_back(static_cast<int>(i));
+    std::string expr = QuoteIdent(c.name);
+    if (c.type == ValueType::kNumeric) expr += "::numeric";
+    select_exprs.push_back(expr);
+    if (std::find(shape_.key.begin(), shape_.key.end(), c.name) == shape_.key.end()) {
+      non_key.push_back(c.name);
+    }
+  }
+  copy_sql_ = fmt::format("COPY pg_temp.{} FROM STDIN (FORMAT binary)", QuoteIdent(staging_name_));
+
+  std::string select_list;
+  for (size_t i = 0; i < select_exprs.size(); ++i) {
+    if (i) select_list += ", ";
+    select_list += select_exprs[i];
+  }
+  std::string key_list = JoinQuoted(shape_.key);
+  std::string conflict;
+  if (non_key.empty()) {
+    conflict = "DO NOTHING";
+  } else {
+    std::string sets;
+    for (size_t i = 0; i < non_key.size(); ++i) {
+      if (i) sets += ", ";
+      sets += fmt::format("{0} = EXCLUDED.{0}", QuoteIdent(non_key[i]));
+    }
+    conflict = fmt::format("DO UPDATE SET {} WHERE ({}) IS DISTINCT FROM ({})", sets,
+                           JoinQuoted(non_key, "t."), JoinQuoted(non_key, "EXCLUDED."));
+  }
+  merge_sql_ = fmt::format(
+      "INSERT INTO {} AS t ({}) SELECT DISTINCT ON ({}) {} FROM pg_temp.{} ORDER BY {}, "
+      "cutover_ord DESC ON CONFLICT ({}) {}",
+      shape_.QualifiedName(), JoinQuoted(names), key_list, select_list, QuoteIdent(staging_name_),
+      key_list, key_list, conflict);
+}
+
+Status MergeWriter::PrepareStaging(PgConnection* conn) {
+  std::string cols = "cutover_ord bigint";
+  for (const auto& c : shape_.columns) {
+    cols += fmt::format(", {} {}", QuoteIdent(c.name), StagingType(c.type));
+  }
+  return conn
+      ->Exec(fmt::format("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS",
+                         QuoteIdent(staging_name_), cols))
+      .WithContext("creating staging table for " + shape_.QualifiedName());
+}
+
+Result<int64_t> MergeWriter::Merge(PgConnection* conn, const RowBatch& batch,
+                                   std::span<const uint32_t> rows) {
+  if (rows.empty()) return int64_t{0};
+  // A retry inside the same transaction (after a savepoint rollback) must not
+  // see rows staged by the failed attempt.
+  RETURN_IF_ERROR(conn->Exec(fmt::format("TRUNCATE pg_temp.{}", QuoteIdent(staging_name_))));
+  buffer_.clear();
+  EncodeBinaryCopy(batch, column_order_, rows, &buffer_);
+  RETURN_IF_ERROR(conn->CopyIn(copy_sql_, buffer_)
+                      .WithContext("COPY into staging for " + shape_.QualifiedName()));
+  FailPoint("merge.after_copy");
+  auto merged = conn->ExecCount(merge_sql_);
+  if (!merged.ok()) return merged.status().WithContext("merging into " + shape_.QualifiedName());
+  FailPoint("merge.after_insert");
+  return merged;
+}
+
+}  // namespace cutover::target

@@ -1,0 +1,21 @@
+// Streams a table's rows out of PostgreSQL by binary COPY, decoded into
+// RowBatches with the same column types the mappers produce.
+#pragma once
+
+#include <functional>
+
+#include "common/row_batch.h"
+#include "common/status.h"
+#include "target/pg_connection.h"
+#include "target/table_shape.h"
+
+namespace cutover::target {
+
+// Each column is read cast to the spec's PostgreSQL type, so a varchar or
+// timestamp column still decodes as text or timestamptz. numeric arrives as
+// PostgreSQL's own text (scale kept: "1.50"); jsonb as PostgreSQL's text.
+// `on_batch` sees batches of up to `batch_rows` rows; memory stays bounded.
+Status ScanTable(PgConnection* conn, const TableShape& shape, size_t batch_rows,
+                 const std::function<Status(const RowBatch&)>& on_batch);
+
+}  // namespace cutover::target

@@ -6,6 +6,7 @@ see the same records every time. Projects hold nested tasks and milestones,
 as the application's JSON store did.
 """
 import argparse
+import csv
 import datetime as dt
 import json
 import os
@@ -95,6 +96,14 @@ def write_array(path, items):
     os.replace(tmp, path)
 
 
+def user_csv_row(u):
+    """The user as the spec maps it, for COPY ... CSV (the benchmark reference)."""
+    last_login = dt.datetime.fromtimestamp(u["lastLoginMs"] / 1000, tz=dt.timezone.utc)
+    return [u["id"], u["email"], u["name"], u["role"], u["createdAt"],
+            last_login.isoformat(timespec="milliseconds"), "t" if u["isActive"] else "f",
+            json.dumps(u["preferences"], separators=(",", ":"))]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=2000, help="number of users (default 2000); "
@@ -102,6 +111,9 @@ def main():
     ap.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "data"),
                     help="output folder (default: data/ beside this script)")
+    ap.add_argument("--only", choices=["users", "projects"], help="write only this file")
+    ap.add_argument("--csv", action="store_true",
+                    help="also write users.csv: the users as mapped, for the COPY reference")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     rng = random.Random(args.seed)
@@ -114,11 +126,26 @@ def main():
                 owners.append(u["id"])
             yield u
 
-    write_array(os.path.join(args.out, "users.json"), users())
-    write_array(os.path.join(args.out, "projects.json"),
-                (project(rng, owners) for _ in range(max(1, args.rows // 2))))
-    print(f"generated {args.rows} users and {max(1, args.rows // 2)} projects in {args.out}")
+    csv_file = open(os.path.join(args.out, "users.csv"), "w", newline="",
+                    encoding="utf-8") if args.csv else None
+    csv_writer = csv.writer(csv_file) if csv_file else None
 
+    def users_with_csv():
+        for u in users():
+            if csv_writer:
+                csv_writer.writerow(user_csv_row(u))
+            yield u
+
+    if args.only in (None, "users"):
+        write_array(os.path.join(args.out, "users.json"), users_with_csv())
+    if csv_file:
+        csv_file.close()
+    if args.only in (None, "projects"):
+        if not owners:
+            owners.extend(make_uuid(rng) for _ in range(100))
+        write_array(os.path.join(args.out, "projects.json"),
+                    (project(rng, owners) for _ in range(max(1, args.rows // 2))))
+    print(f"generated fluxstudio data ({args.rows} users) in {args.out}")
 
 if __name__ == "__main__":
     main()

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/failpoint.h"
+#include "engine/batch_pipeline.h"
 #include "engine/progress_reporter.h"
 #include "engine/reject_sink.h"
 #include "engine/source_factory.h"
@@ -143,7 +144,10 @@ Status EntityBackfill::MergeRows(size_t table, const source::SourceBatch& in,
                                  int64_t* accepted, std::vector<Reject>* refused) {
   target::PgConnection* conn = conn_->get();
   RETURN_IF_ERROR(conn->Exec("SAVEPOINT cutover_merge"));
-  auto merged = tables_[table].writer->Merge(conn, mapped.tables[table], rows);
+  // The whole batch may take the direct COPY; the halves of a split merge.
+  const bool whole = rows.size() == mapped.tables[table].num_rows();
+  auto merged = whole ? tables_[table].writer->Write(conn, mapped.tables[table], rows)
+                      : tables_[table].writer->Merge(conn, mapped.tables[table], rows);
   if (merged.ok()) {
     *accepted += static_cast<int64_t>(rows.size());
     return conn->Exec("RELEASE SAVEPOINT cutover_merge");
@@ -266,16 +270,31 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
   const auto& head = tables_[0].ledger;
   source::ResumePoint from;
   if (resume) from = {head.byte_offset, head.record_index, head.line};
-  RETURN_IF_ERROR(reader->Open(from).WithContext("opening " + location_));
+  RETURN_IF_ERROR(reader->Open(from));
+
+  if (!request_.dry_run) {
+    for (auto& t : tables_) {
+      // The direct COPY pays off when keys are new: a resumed run, or an
+      // empty table. A table that already holds rows is merged from the start.
+      bool direct = resume;
+      if (!direct) {
+        ASSIGN_OR_RETURN(auto any,
+                         conn_->get()->QueryValue(fmt::format("SELECT 1 FROM {} LIMIT 1",
+                                                              t.writer->shape().QualifiedName())));
+        direct = !any.has_value();
+      }
+      t.writer->set_direct_copy(direct);
+    }
+  }
 
   ProgressReporter progress(entity_.name, reader->SizeHint());
-  source::SourceBatch in;
-  map::MappedBatch mapped;
+  BatchPipeline pipeline(reader.get(), mapper_.get(), static_cast<size_t>(batch_size_));
   int64_t rows_this_run = 0;
   for (;;) {
-    ASSIGN_OR_RETURN(bool more, reader->Next(static_cast<size_t>(batch_size_), &in));
-    if (!more) break;
-    mapper_->Map(in, &mapped);
+    ASSIGN_OR_RETURN(MappedWork * work, pipeline.Next());
+    if (work == nullptr) break;
+    const source::SourceBatch& in = work->in;
+    const map::MappedBatch& mapped = work->mapped;
     if (request_.dry_run) {
       for (size_t t = 0; t < tables_.size(); ++t) {
         dry_counts_[t].read += mapped.counts[t].read;

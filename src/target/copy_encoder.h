@@ -12,9 +12,12 @@ namespace cutover::target {
 
 // Appends a complete binary COPY stream (header, one tuple per selected row,
 // trailer) to `out`. Each tuple starts with a bigint ordinal (the row's index
-// in `batch`), then the columns in `column_order`. kNumeric is sent as text,
-// because the staging table holds it as text (see MergeWriter).
+// in `batch`) unless `with_ordinal` is false, then the columns in `column_order`.
 void EncodeBinaryCopy(const RowBatch& batch, std::span<const int> column_order,
-                      std::span<const uint32_t> rows, std::string* out);
+                      std::span<const uint32_t> rows, bool with_ordinal, std::string* out);
+
+// PostgreSQL's binary numeric: base-10000 digits with weight, sign and display
+// scale. `canonical` is CanonicalNumeric's output ("-12.5", "NaN").
+void EncodeNumeric(std::string_view canonical, std::string* out);
 
 }  // namespace cutover::target

@@ -10,11 +10,7 @@
 namespace cutover::target {
 namespace {
 
-// Staging column types: what binary COPY can carry. numeric travels as text
-// because its binary form is not worth encoding by hand; the merge casts it.
-std::string_view StagingType(ValueType type) {
-  return type == ValueType::kNumeric ? "text" : PostgresTypeName(type);
-}
+constexpr int kMaxDirectFailures = 3;
 
 std::string JoinQuoted(const std::vector<std::string>& names, std::string_view prefix = "") {
   std::string out;
@@ -37,14 +33,14 @@ MergeWriter::MergeWriter(TableShape shape) : shape_(std::move(shape)) {
     const auto& c = shape_.columns[i];
     names.push_back(c.name);
     column_order_.push_back(static_cast<int>(i));
-    std::string expr = QuoteIdent(c.name);
-    if (c.type == ValueType::kNumeric) expr += "::numeric";
-    select_exprs.push_back(expr);
+    select_exprs.push_back(QuoteIdent(c.name));
     if (std::find(shape_.key.begin(), shape_.key.end(), c.name) == shape_.key.end()) {
       non_key.push_back(c.name);
     }
   }
   copy_sql_ = fmt::format("COPY pg_temp.{} FROM STDIN (FORMAT binary)", QuoteIdent(staging_name_));
+  direct_copy_sql_ = fmt::format("COPY {} ({}) FROM STDIN (FORMAT binary)", shape_.QualifiedName(),
+                                 JoinQuoted(names));
 
   std::string select_list;
   for (size_t i = 0; i < select_exprs.size(); ++i) {
@@ -74,12 +70,33 @@ MergeWriter::MergeWriter(TableShape shape) : shape_(std::move(shape)) {
 Status MergeWriter::PrepareStaging(PgConnection* conn) {
   std::string cols = "cutover_ord bigint";
   for (const auto& c : shape_.columns) {
-    cols += fmt::format(", {} {}", QuoteIdent(c.name), StagingType(c.type));
+    cols += fmt::format(", {} {}", QuoteIdent(c.name), PostgresTypeName(c.type));
   }
   return conn
       ->Exec(fmt::format("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS",
                          QuoteIdent(staging_name_), cols))
       .WithContext("creating staging table for " + shape_.QualifiedName());
+}
+
+Result<int64_t> MergeWriter::Write(PgConnection* conn, const RowBatch& batch,
+                                   std::span<const uint32_t> rows) {
+  if (!direct_copy_ || rows.empty()) return Merge(conn, batch, rows);
+  RETURN_IF_ERROR(conn->Exec("SAVEPOINT cutover_direct"));
+  buffer_.clear();
+  EncodeBinaryCopy(batch, column_order_, rows, /*with_ordinal=*/false, &buffer_);
+  Status st = conn->CopyIn(direct_copy_sql_, buffer_);
+  FailPoint("merge.after_copy");
+  if (st.ok()) {
+    RETURN_IF_ERROR(conn->Exec("RELEASE SAVEPOINT cutover_direct"));
+    return static_cast<int64_t>(rows.size());
+  }
+  if (st.code() == StatusCode::kUnavailable) return st;
+  RETURN_IF_ERROR(conn->Exec("ROLLBACK TO SAVEPOINT cutover_direct"));
+  RETURN_IF_ERROR(conn->Exec("RELEASE SAVEPOINT cutover_direct"));
+  // Existing keys are expected (a rerun); anything else the merge will meet
+  // again and isolate row by row.
+  if (++direct_failures_ >= kMaxDirectFailures) direct_copy_ = false;
+  return Merge(conn, batch, rows);
 }
 
 Result<int64_t> MergeWriter::Merge(PgConnection* conn, const RowBatch& batch,
@@ -89,7 +106,7 @@ Result<int64_t> MergeWriter::Merge(PgConnection* conn, const RowBatch& batch,
   // see rows staged by the failed attempt.
   RETURN_IF_ERROR(conn->Exec(fmt::format("TRUNCATE pg_temp.{}", QuoteIdent(staging_name_))));
   buffer_.clear();
-  EncodeBinaryCopy(batch, column_order_, rows, &buffer_);
+  EncodeBinaryCopy(batch, column_order_, rows, /*with_ordinal=*/true, &buffer_);
   RETURN_IF_ERROR(conn->CopyIn(copy_sql_, buffer_)
                       .WithContext("COPY into staging for " + shape_.QualifiedName()));
   FailPoint("merge.after_copy");

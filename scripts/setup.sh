@@ -12,7 +12,7 @@ debian_packages=(
   libspdlog-dev libfmt-dev libxxhash-dev libcpp-httplib-dev libhiredis-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-15-postgis-3 postgresql-client-15 redis-server
-  python3 npm
+  python3 npm prometheus
 )
 
 install_debian_packages() {

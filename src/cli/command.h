@@ -12,8 +12,9 @@
 
 namespace cutover::cli {
 
-// Exit codes, stable for scripts: 0 ok; 1 the stores disagree or too many
-// rejects; 2 bad usage or spec; 3 a runtime failure (PostgreSQL, I/O).
+// Exit codes, stable for scripts: 0 ok; 1 the stores disagree, too many
+// rejects, or a guard refused a stage change; 2 bad usage or spec (including
+// an illegal stage move); 3 a runtime failure (PostgreSQL, I/O).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitDiffer = 1;
 inline constexpr int kExitUsage = 2;
@@ -27,6 +28,8 @@ using CommandFactory = std::function<CommandAction(CLI::App* app)>;
 CommandAction AddBackfillCommand(CLI::App* app);
 CommandAction AddVerifyCommand(CLI::App* app);
 CommandAction AddRehearseCommand(CLI::App* app);
+CommandAction AddPhaseCommand(CLI::App* app);
+CommandAction AddServeCommand(CLI::App* app);
 
 // Loads the spec; on failure prints the error (file:line:column) and returns null.
 std::unique_ptr<spec::MigrationSpec> LoadSpecOrReport(const std::string& path);

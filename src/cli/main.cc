@@ -24,6 +24,10 @@ const CommandEntry kCommands[] = {
     {"rehearse",
      "Run the whole migration against a scratch PostgreSQL that cutover starts and removes",
      cutover::cli::AddRehearseCommand},
+    {"phase", "Show or change the migration's stage (legacy ... complete), guarded and audited",
+     cutover::cli::AddPhaseCommand},
+    {"serve", "Serve health, Prometheus metrics and the stage/routing API over HTTP",
+     cutover::cli::AddServeCommand},
 };
 
 }  // namespace

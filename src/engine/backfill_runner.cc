@@ -64,7 +64,9 @@ class EntityBackfill {
   Status Run(bool* stopped_on_rejects);
   std::vector<TableSummary> Summaries() const;
   bool done() const { return !tables_.empty() && tables_[0].ledger.done; }
-  void set_restart() { restart_ = true; }
+  // Forgets the ledger position and rejects of the entity's tables, inside
+  // the caller's transaction: the next Run starts from the first record.
+  Status ResetLedgers();
 
  private:
   Status WriteBatch(const source::SourceBatch& in, const map::MappedBatch& mapped);
@@ -84,7 +86,6 @@ class EntityBackfill {
   RejectSink* sink_;
   int64_t* run_rejects_;
   const int64_t max_rejects_;
-  bool restart_ = false;
 
   std::unique_ptr<map::EntityMapper> mapper_;
   std::vector<TableState> tables_;
@@ -130,6 +131,17 @@ Status EntityBackfill::Reconnect() {
   ASSIGN_OR_RETURN(*conn_, target::PgConnection::ConnectWithRetry(url_));
   for (auto& t : tables_) RETURN_IF_ERROR(t.writer->PrepareStaging(conn_->get()));
   return Status::Ok();
+}
+
+Status EntityBackfill::ResetLedgers() {
+  for (auto& t : tables_) {
+    RETURN_IF_ERROR(target::ResetLedger(conn_->get(), migration_.name, t.entity->name));
+    t.ledger = target::LedgerEntry{.entity = t.entity->name, .source = location_};
+    t.ledger.exists = true;
+  }
+  std::vector<target::LedgerEntry> fresh;
+  for (auto& t : tables_) fresh.push_back(t.ledger);
+  return SaveAll(fresh);
 }
 
 Status EntityBackfill::SaveAll(const std::vector<target::LedgerEntry>& entries) {
@@ -239,7 +251,7 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
   bool resume = false;
   if (!request_.dry_run) {
     const auto& head = tables_[0].ledger;
-    const bool restart = request_.restart || restart_;
+    const bool restart = request_.restart;
     if (head.exists && head.done && !restart) {
       state_ = "skipped (done)";
       return Status::Ok();
@@ -247,16 +259,7 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
     resume = head.exists && !head.done && !restart && head.record_index > 0;
     if (!resume) {
       RETURN_IF_ERROR(conn_->get()->Exec("BEGIN"));
-      for (auto& t : tables_) {
-        RETURN_IF_ERROR(target::ResetLedger(conn_->get(), migration_.name, t.entity->name));
-        t.ledger = target::LedgerEntry{.entity = t.entity->name, .source = location_};
-        t.ledger.exists = true;
-      }
-      RETURN_IF_ERROR(SaveAll([&] {
-        std::vector<target::LedgerEntry> v;
-        for (auto& t : tables_) v.push_back(t.ledger);
-        return v;
-      }()));
+      RETURN_IF_ERROR(ResetLedgers());
       RETURN_IF_ERROR(conn_->get()->Exec("COMMIT"));
     } else {
       spdlog::info("{}: resuming at record {} (line {}, byte {})", entity_.name, head.record_index,
@@ -274,6 +277,9 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
 
   if (!request_.dry_run) {
     for (auto& t : tables_) {
+      // A reconnect during an earlier entity recreated only that entity's
+      // staging tables; this one's were lost with the old connection.
+      RETURN_IF_ERROR(t.writer->PrepareStaging(conn_->get()));
       // The direct COPY pays off when keys are new: a resumed run, or an
       // empty table. A table that already holds rows is merged from the start.
       bool direct = resume;
@@ -400,9 +406,17 @@ Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
   }
   // A previous run that finished every entity is done: this is a new run.
   // Otherwise the entities it finished are skipped and the rest resume.
+  // A new run (or --restart) resets every entity's ledger in one transaction
+  // before the first one runs: were it interrupted, an entity it had not
+  // reached yet would otherwise still be done from the previous run, and be
+  // skipped when this one resumes.
   const bool all_done = std::all_of(runs.begin(), runs.end(), [](auto& r) { return r->done(); });
+  if (!request.dry_run && (all_done || request.restart)) {
+    RETURN_IF_ERROR(conn->Exec("BEGIN"));
+    for (auto& run : runs) RETURN_IF_ERROR(run->ResetLedgers());
+    RETURN_IF_ERROR(conn->Exec("COMMIT"));
+  }
   for (auto& run : runs) {
-    if (all_done) run->set_restart();
     RETURN_IF_ERROR(run->Run(&report.stopped_on_rejects));
     for (auto& s : run->Summaries()) report.tables.push_back(std::move(s));
     if (report.stopped_on_rejects) break;
@@ -425,6 +439,18 @@ std::string FormatBackfillSummary(const BackfillReport& report) {
                            : "-";
     out += fmt::format("{:<24} {:>12} {:>12} {:>10} {:>12}  {}\n", t.entity, t.read, t.migrated,
                        t.rejected, rate, t.state);
+  }
+  if (report.dry_run) {
+    int64_t rejected = 0;
+    for (const auto& t : report.tables) rejected += t.rejected;
+    out += fmt::format(
+        "dry run: nothing was written. A real run would merge the rows above into their tables "
+        "(created with --create-tables, else checked against the spec) and reject {} records{}\n",
+        rejected,
+        report.max_rejects >= 0 && rejected > report.max_rejects
+            ? fmt::format(", more than --max-rejects {}, so it would stop and exit 1",
+                          report.max_rejects)
+            : "");
   }
   if (report.rejected_total > 0 && !report.dry_run) {
     out += fmt::format("{} rejected records are in {} and cutover.rejects\n", report.rejected_total,

@@ -46,7 +46,7 @@ struct Bucket {
 struct RowInfo {
   uint64_t row_hash = 0;
   std::vector<uint64_t> column_hashes;
-  std::vector<double> floats;  // per column; only float columns are read
+  std::vector<std::optional<double>> floats;  // per column; unset for NULL and non-floats
   int occurrences = 0;
 };
 
@@ -83,7 +83,7 @@ void Absorb(const EntityPlan& plan, size_t t, const RowBatch& batch, bool second
     if (!plan.diff_buckets[t].contains(bucket)) continue;
     RowInfo& info = side->rows_in_diff[hasher.KeyText(batch, r)];
     info.row_hash = hasher.RowHash(batch, r, &info.column_hashes);
-    info.floats.assign(batch.columns.size(), 0.0);
+    info.floats.assign(batch.columns.size(), std::nullopt);
     for (size_t c = 0; c < batch.columns.size(); ++c) {
       if (batch.columns[c].type() == ValueType::kFloat64 && !batch.columns[c].IsNull(r)) {
         info.floats[c] = batch.columns[c].FloatAt(r);
@@ -161,7 +161,9 @@ void CompareRows(const target::TableShape& shape, const SideTable& src, const Si
       if (s.column_hashes[c] == d.column_hashes[c]) continue;
       const bool both_float =
           shape.columns[c].type == ValueType::kFloat64 && s.column_hashes[c] != d.column_hashes[c];
-      if (both_float && tolerance > 0 && WithinTolerance(s.floats[c], d.floats[c], tolerance)) {
+      // A NULL is never "within tolerance" of a number, not even of 0.0.
+      if (both_float && tolerance > 0 && s.floats[c] && d.floats[c] &&
+          WithinTolerance(*s.floats[c], *d.floats[c], tolerance)) {
         continue;
       }
       changed.columns.push_back(shape.columns[c].name);

@@ -74,9 +74,21 @@ Status Mismatch(const spec::ColumnSpec& c, element_type got) {
   return DataError(fmt::format("expected {}, got {}", ValueTypeName(c.type), JsonTypeName(got)));
 }
 
+// True when minified JSON holds the escape \u0000; "\\u0000" (an escaped
+// backslash, then "u0000") is six ordinary characters and does not count.
+bool HasEscapedNul(std::string_view json) {
+  for (size_t at = json.find("\\u0000"); at != std::string_view::npos;
+       at = json.find("\\u0000", at + 1)) {
+    size_t backslashes = 0;
+    while (backslashes <= at && json[at - backslashes] == '\\') ++backslashes;
+    if (backslashes % 2 == 1) return true;
+  }
+  return false;
+}
+
 Status AppendMinifiedJson(std::string json, Column* out) {
   // jsonb refuses \u0000 (SQLSTATE 22P05); catch it here with a clear reason.
-  if (json.find("\\u0000") != std::string::npos) {
+  if (HasEscapedNul(json)) {
     return DataError("JSON value contains \\u0000, which jsonb cannot store");
   }
   out->AppendBytes(json);
@@ -398,7 +410,7 @@ bool EntityMapper::Impl::MapRow(int table, element obj, std::string_view key, si
     simdjson::dom::array elements;
     if (arr.get_array().get(elements) != simdjson::SUCCESS) {
       out->counts[child].read++;
-      RejectRow(child, item + where, where,
+      RejectRow(child, item.empty() ? where : item + "." + where, where,
                 fmt::format("expected an array at '{}', got {}", where, JsonTypeName(arr.type())),
                 std::string(simdjson::minify(arr)));
       continue;

@@ -84,6 +84,54 @@ struct VerifyOptions {
   double float_tolerance = 0.0;  // relative, 0.001 = 0.1%
 };
 
+// Guards on moving a migration forward through its stages (control/guards.h),
+// and how often every process re-reads the shared stage. Defaults follow the
+// runbooks: 48 hours of shadow reads under 0.1% mismatches before a read
+// rollout, 24 hours without a fallback at 100% before PostgreSQL is primary.
+// A rehearsal sets windows in seconds.
+struct StageOptions {
+  // Highest shadow mismatch rate (mismatches / shadow reads) over `window`
+  // that still lets reads roll out. Default 0.001. 0 demands no mismatch.
+  double shadow_mismatch_rate = 0.001;
+  // Fewest shadow reads over `window` for the rate to count as evidence;
+  // default 1. Higher is safer, and slower to satisfy on a quiet service.
+  int64_t shadow_min_reads = 1;
+  // How long shadow must have run, with the rate under its bound, before
+  // `rollout`. Default 48h.
+  int64_t window_seconds = 48 * 3600;
+  // How long rollout must have held 100% with no fallback before `primary`.
+  // Default 24h.
+  int64_t fallback_window_seconds = 24 * 3600;
+  // Whether reads fall back to legacy on a PostgreSQL error in `primary`
+  // (always in `rollout`, never in `complete`). Default true.
+  bool primary_fallback = true;
+  // Periodic re-read of the stage by every watcher, the safety net under
+  // LISTEN/NOTIFY (a dropped listener misses notifications). Default 5s; a
+  // shorter one costs one small query per process per interval.
+  int64_t poll_interval_ms = 5000;
+  // A watcher that has not read the stage for this long reports itself not
+  // ready. Default 3 poll intervals (15s).
+  int64_t stale_after_ms = 15000;
+};
+
+// `cutover serve`: where it listens and how it talks to PostgreSQL.
+struct ServeOptions {
+  // Default 127.0.0.1: exposing the control API beyond the host is a choice.
+  std::string listen = "127.0.0.1";
+  int port = 8411;  // 0 lets the kernel choose; serve prints the bound port
+  // Environment variable holding the bearer token that POST /v1/stage needs.
+  // Default CUTOVER_TOKEN; when it is unset or empty, changes over HTTP are
+  // refused, so a forgotten token never means an open door.
+  std::string token_env = "CUTOVER_TOKEN";
+  // Connection pool (server/pg_pool.h): `pool_size` kept open, up to
+  // `pool_overflow` more opened under load and closed when returned, and a
+  // request waits `pool_wait_timeout_ms` for one before failing. Defaults 5,
+  // 10, 30s as in the traffic runbook's SQLAlchemy pool.
+  int pool_size = 5;
+  int pool_overflow = 10;
+  int64_t pool_wait_timeout_ms = 30000;
+};
+
 struct MigrationSpec {
   std::string name;
   std::string spec_path;  // the file it was read from
@@ -94,6 +142,8 @@ struct MigrationSpec {
   std::vector<EntitySpec> entities;  // sorted by priority, then spec order
   BackfillOptions backfill;
   VerifyOptions verify;
+  StageOptions stages;
+  ServeOptions serve;
 
   // Null when absent. FindEntity also searches children at any depth; entity
   // names are unique across the whole spec.

@@ -126,9 +126,10 @@ class Loader {
     }
     const Field root_field{"", YAML::Node(), root};
     const std::string ctx = "the spec";
-    ASSIGN_OR_RETURN(const Fields top, ReadFields(root_field, ctx,
-                                                  {"migration", "target", "work_dir", "sources",
-                                                   "backfill", "verify", "entities"}));
+    ASSIGN_OR_RETURN(const Fields top,
+                     ReadFields(root_field, ctx,
+                                {"migration", "target", "work_dir", "sources", "backfill", "verify",
+                                 "stages", "serve", "entities"}));
 
     ASSIGN_OR_RETURN(const Field* migration, Require(top, "migration", root_field, ctx));
     ASSIGN_OR_RETURN(const Scalar name, ReadScalar(*migration, ctx));
@@ -155,6 +156,8 @@ class Loader {
       RETURN_IF_ERROR(ParseBackfill(*f, spec.work_dir, spec.backfill));
     }
     if (const Field* f = top.Find("verify")) RETURN_IF_ERROR(ParseVerify(*f, spec.verify));
+    if (const Field* f = top.Find("stages")) RETURN_IF_ERROR(ParseStages(*f, spec.stages));
+    if (const Field* f = top.Find("serve")) RETURN_IF_ERROR(ParseServe(*f, spec.serve));
 
     // Optional so that `cutover inspect` can run on a spec that only names
     // its sources yet, to propose entities.
@@ -442,6 +445,128 @@ class Loader {
       ASSIGN_OR_RETURN(out.float_tolerance, ReadDouble(*t, ctx));
       if (out.float_tolerance < 0 || out.float_tolerance >= 1) {
         return Error(MarkOf(*t), What(*t, ctx) + " must be at least 0 and less than 1");
+      }
+    }
+    return Status::Ok();
+  }
+
+  // A duration: a whole number with a unit, "250ms", "10s", "5m", "48h",
+  // "2d". A bare number is refused: "48" could mean hours or seconds.
+  Result<int64_t> ReadDurationMs(const Field& f, const std::string& ctx) {
+    ASSIGN_OR_RETURN(const Scalar s, ReadScalar(f, ctx));
+    const std::string& v = s.value;
+    size_t digits = 0;
+    while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9') ++digits;
+    const std::string_view unit = std::string_view(v).substr(digits);
+    static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
+        {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
+    int64_t scale = 0;
+    for (const auto& [name, ms] : kUnits) {
+      if (unit == name) scale = ms;
+    }
+    int64_t n = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + digits, n);
+    if (digits == 0 || scale == 0 || ec != std::errc() || end != v.data() + digits ||
+        n > std::numeric_limits<int64_t>::max() / scale) {
+      return Error(s.mark, What(f, ctx) +
+                               " must be a duration such as 250ms, 10s, 5m, 48h or 2d, " + "not " +
+                               Quote(s.raw));
+    }
+    return n * scale;
+  }
+
+  Status ParseStages(const Field& f, StageOptions& out) {
+    const std::string ctx = "'stages'";
+    ASSIGN_OR_RETURN(
+        const Fields fields,
+        ReadFields(f, ctx,
+                   {"shadow_mismatch_rate", "shadow_min_reads", "window", "fallback_window",
+                    "primary_fallback", "poll_interval", "stale_after"}));
+    if (const Field* r = fields.Find("shadow_mismatch_rate")) {
+      ASSIGN_OR_RETURN(out.shadow_mismatch_rate, ReadDouble(*r, ctx));
+      if (out.shadow_mismatch_rate < 0 || out.shadow_mismatch_rate > 1) {
+        return Error(MarkOf(*r), What(*r, ctx) + " must be between 0 and 1");
+      }
+    }
+    if (const Field* m = fields.Find("shadow_min_reads")) {
+      ASSIGN_OR_RETURN(out.shadow_min_reads, ReadInt(*m, ctx));
+      if (out.shadow_min_reads < 0)
+        return Error(MarkOf(*m), What(*m, ctx) + " must not be negative");
+    }
+    // Guards compare whole seconds in SQL; a sub-second window is rounded up.
+    auto seconds = [](int64_t ms) { return (ms + 999) / 1000; };
+    if (const Field* w = fields.Find("window")) {
+      ASSIGN_OR_RETURN(const int64_t ms, ReadDurationMs(*w, ctx));
+      out.window_seconds = seconds(ms);
+    }
+    if (const Field* w = fields.Find("fallback_window")) {
+      ASSIGN_OR_RETURN(const int64_t ms, ReadDurationMs(*w, ctx));
+      out.fallback_window_seconds = seconds(ms);
+    }
+    if (const Field* b = fields.Find("primary_fallback")) {
+      ASSIGN_OR_RETURN(out.primary_fallback, ReadBool(*b, ctx));
+    }
+    bool stale_given = false;
+    if (const Field* p = fields.Find("poll_interval")) {
+      ASSIGN_OR_RETURN(out.poll_interval_ms, ReadDurationMs(*p, ctx));
+      if (out.poll_interval_ms < 100) {
+        return Error(MarkOf(*p), What(*p, ctx) + " must be at least 100ms");
+      }
+    }
+    if (const Field* st = fields.Find("stale_after")) {
+      ASSIGN_OR_RETURN(out.stale_after_ms, ReadDurationMs(*st, ctx));
+      stale_given = true;
+    }
+    if (!stale_given) out.stale_after_ms = 3 * out.poll_interval_ms;
+    if (out.stale_after_ms <= out.poll_interval_ms) {
+      const Field* at = fields.Find("stale_after");
+      return Error(MarkOf(at ? *at : *fields.Find("poll_interval")),
+                   "'stale_after' in " + ctx + " must be longer than 'poll_interval', or every " +
+                       "watcher would report itself stale between two reads");
+    }
+    return Status::Ok();
+  }
+
+  Status ParseServe(const Field& f, ServeOptions& out) {
+    const std::string ctx = "'serve'";
+    ASSIGN_OR_RETURN(const Fields fields,
+                     ReadFields(f, ctx, {"listen", "port", "token_env", "pool"}));
+    if (const Field* l = fields.Find("listen")) {
+      ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*l, ctx));
+      if (s.value.empty()) return Error(s.mark, What(*l, ctx) + " must not be empty");
+      out.listen = s.value;
+    }
+    if (const Field* p = fields.Find("port")) {
+      ASSIGN_OR_RETURN(const int64_t port, ReadInt(*p, ctx));
+      if (port < 0 || port > 65535) {
+        return Error(MarkOf(*p), What(*p, ctx) + " must be between 0 and 65535");
+      }
+      out.port = static_cast<int>(port);
+    }
+    if (const Field* t = fields.Find("token_env")) {
+      ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*t, ctx));
+      if (s.value.empty()) return Error(s.mark, What(*t, ctx) + " must not be empty");
+      out.token_env = s.value;
+    }
+    if (const Field* p = fields.Find("pool")) {
+      const std::string pool_ctx = "'pool' in " + ctx;
+      ASSIGN_OR_RETURN(const Fields pool,
+                       ReadFields(*p, pool_ctx, {"size", "overflow", "wait_timeout"}));
+      auto read_count = [&](const char* name, int min, int& dest) -> Status {
+        const Field* c = pool.Find(name);
+        if (c == nullptr) return Status::Ok();
+        ASSIGN_OR_RETURN(const int64_t n, ReadInt(*c, pool_ctx));
+        if (n < min || n > 1000) {
+          return Error(MarkOf(*c), What(*c, pool_ctx) + " must be between " + std::to_string(min) +
+                                       " and 1000");
+        }
+        dest = static_cast<int>(n);
+        return Status::Ok();
+      };
+      RETURN_IF_ERROR(read_count("size", 1, out.pool_size));
+      RETURN_IF_ERROR(read_count("overflow", 0, out.pool_overflow));
+      if (const Field* w = pool.Find("wait_timeout")) {
+        ASSIGN_OR_RETURN(out.pool_wait_timeout_ms, ReadDurationMs(*w, pool_ctx));
       }
     }
     return Status::Ok();

@@ -849,6 +849,93 @@ entities:
   EXPECT_EQ(r->entities[0].columns[0].default_value, std::optional<std::string>("cost $5"));
 }
 
+// The `stages:` and `serve:` sections: what they become, their defaults, and
+// the message each mistake produces (positions counted by hand).
+constexpr char kStagesHeader[] = "migration: m\nsources: { s: { type: json, path: d } }\n";
+
+TEST(ParseSpecTest, StagesAndServeDefaults) {
+  Result<MigrationSpec> r = Parse(kStagesHeader);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_DOUBLE_EQ(r->stages.shadow_mismatch_rate, 0.001);
+  EXPECT_EQ(r->stages.shadow_min_reads, 1);
+  EXPECT_EQ(r->stages.window_seconds, 48 * 3600);
+  EXPECT_EQ(r->stages.fallback_window_seconds, 24 * 3600);
+  EXPECT_TRUE(r->stages.primary_fallback);
+  EXPECT_EQ(r->stages.poll_interval_ms, 5000);
+  EXPECT_EQ(r->stages.stale_after_ms, 15000);
+  EXPECT_EQ(r->serve.listen, "127.0.0.1");
+  EXPECT_EQ(r->serve.port, 8411);
+  EXPECT_EQ(r->serve.token_env, "CUTOVER_TOKEN");
+  EXPECT_EQ(r->serve.pool_size, 5);
+  EXPECT_EQ(r->serve.pool_overflow, 10);
+  EXPECT_EQ(r->serve.pool_wait_timeout_ms, 30000);
+}
+
+TEST(ParseSpecTest, StagesAndServeAsWritten) {
+  Result<MigrationSpec> r = Parse(std::string(kStagesHeader) + R"(stages:
+  shadow_mismatch_rate: 0.01
+  shadow_min_reads: 100
+  window: 10s
+  fallback_window: 2m
+  primary_fallback: false
+  poll_interval: 250ms
+serve:
+  listen: 0.0.0.0
+  port: 0
+  token_env: FLUX_TOKEN
+  pool: { size: 2, overflow: 0, wait_timeout: 1500ms }
+)");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_DOUBLE_EQ(r->stages.shadow_mismatch_rate, 0.01);
+  EXPECT_EQ(r->stages.shadow_min_reads, 100);
+  EXPECT_EQ(r->stages.window_seconds, 10);
+  EXPECT_EQ(r->stages.fallback_window_seconds, 120);
+  EXPECT_FALSE(r->stages.primary_fallback);
+  EXPECT_EQ(r->stages.poll_interval_ms, 250);
+  EXPECT_EQ(r->stages.stale_after_ms, 750);  // 3 poll intervals unless given
+  EXPECT_EQ(r->serve.listen, "0.0.0.0");
+  EXPECT_EQ(r->serve.port, 0);
+  EXPECT_EQ(r->serve.token_env, "FLUX_TOKEN");
+  EXPECT_EQ(r->serve.pool_size, 2);
+  EXPECT_EQ(r->serve.pool_overflow, 0);
+  EXPECT_EQ(r->serve.pool_wait_timeout_ms, 1500);
+}
+
+TEST(ParseSpecTest, StagesAndServeErrors) {
+  const struct {
+    const char* name;
+    const char* yaml;
+    const char* message;
+  } cases[] = {
+      {"unknown stages key", "stages: { windw: 1h }\n",
+       "spec.yaml:3:11: unknown key 'windw' in 'stages'; did you mean 'window'?"},
+      {"bare number is not a duration", "stages: { window: 48 }\n",
+       "spec.yaml:3:19: 'window' in 'stages' must be a duration such as 250ms, 10s, 5m, 48h or "
+       "2d, not '48'"},
+      {"unknown unit", "stages:\n  fallback_window: 3w\n",
+       "spec.yaml:4:20: 'fallback_window' in 'stages' must be a duration such as 250ms, 10s, 5m, "
+       "48h or 2d, not '3w'"},
+      {"rate above one", "stages: { shadow_mismatch_rate: 1.5 }\n",
+       "spec.yaml:3:33: 'shadow_mismatch_rate' in 'stages' must be between 0 and 1"},
+      {"stale shorter than poll", "stages: { poll_interval: 5s, stale_after: 2s }\n",
+       "spec.yaml:3:43: 'stale_after' in 'stages' must be longer than 'poll_interval', or every "
+       "watcher would report itself stale between two reads"},
+      {"unknown serve key", "serve: { prot: 80 }\n",
+       "spec.yaml:3:10: unknown key 'prot' in 'serve'; did you mean 'port'?"},
+      {"port out of range", "serve: { port: 70000 }\n",
+       "spec.yaml:3:16: 'port' in 'serve' must be between 0 and 65535"},
+      {"unknown pool key", "serve:\n  pool: { sise: 3 }\n",
+       "spec.yaml:4:11: unknown key 'sise' in 'pool' in 'serve'; did you mean 'size'?"},
+      {"pool of zero", "serve:\n  pool: { size: 0 }\n",
+       "spec.yaml:4:17: 'size' in 'pool' in 'serve' must be between 1 and 1000"},
+  };
+  for (const auto& c : cases) {
+    Result<MigrationSpec> r = Parse(std::string(kStagesHeader) + c.yaml);
+    ASSERT_FALSE(r.ok()) << c.name;
+    EXPECT_EQ(r.status().message(), c.message) << c.name;
+  }
+}
+
 TEST(ParseSpecTest, ExpandedValuesNeverAppearInErrors) {
   ScopedEnv secret("CUTOVER_SPEC_TEST_SECRET", "hunter2");
   const char* specs[] = {

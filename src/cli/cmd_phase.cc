@@ -1,0 +1,221 @@
+// `cutover phase SPEC status | set STAGE`: where the migration stands and what
+// each next step waits for; moves it, guarded, recorded in the audit table.
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "common/redact.h"
+#include "control/guards.h"
+#include "control/stage.h"
+#include "control/stage_machine.h"
+#include "control/stage_store.h"
+#include "engine/target_resolver.h"
+#include "target/pg_connection.h"
+
+namespace cutover::cli {
+namespace {
+
+std::string Who() {
+  const char* user = std::getenv("USER");
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  return fmt::format("{}@{} (cli)", user && *user ? user : "unknown", host);
+}
+
+std::string Describe(const control::StageState& s) {
+  return s.stage == control::Stage::kRollout ? fmt::format("rollout {}%", s.percent)
+                                             : std::string(control::StageName(s.stage));
+}
+
+void PrintGuards(const control::GuardReport& report) {
+  if (report.results.empty()) fmt::print("    no guards\n");
+  for (const auto& g : report.results) {
+    fmt::print("    [{}] {}: {}\n", g.passed ? "ok" : "  ", g.name, g.detail);
+  }
+}
+
+// The forward moves worth showing from `s`: the next stage, and for rollout
+// below 100% also raising the percent to 100.
+std::vector<std::pair<control::Stage, int>> NextSteps(const control::StageState& s) {
+  std::vector<std::pair<control::Stage, int>> steps;
+  if (s.stage == control::Stage::kRollout && s.percent < 100) {
+    steps.emplace_back(control::Stage::kRollout, 100);
+  }
+  for (control::Stage to : control::kAllStages) {
+    if (to <= s.stage) continue;
+    steps.emplace_back(to, to == control::Stage::kRollout ? 10 : control::ImpliedPercent(to));
+  }
+  return steps;
+}
+
+int PrintStatus(const spec::MigrationSpec& migration, target::PgConnection* conn, bool as_json) {
+  // The guards read the ledger and verify tables; on a target nothing has
+  // touched yet they are created empty rather than reported missing.
+  if (Status st = control::EnsureStageSchema(conn); !st.ok()) {
+    fmt::print(stderr, "error: {}\n", RedactSecrets(st.message()));
+    return kExitFailure;
+  }
+  auto state = control::ReadStage(conn, migration.name);
+  if (!state.ok()) {
+    fmt::print(stderr, "error: {}\n", state.status().message());
+    return kExitFailure;
+  }
+  auto audit = control::ReadAudit(conn, migration.name, 5);
+  if (!audit.ok()) {
+    fmt::print(stderr, "error: {}\n", audit.status().message());
+    return kExitFailure;
+  }
+  nlohmann::json j = {
+      {"migration", migration.name},     {"stage", control::StageName(state->stage)},
+      {"percent", state->percent},       {"version", state->version},
+      {"changed_at", state->changed_at}, {"changed_by", state->changed_by},
+      {"forced", state->forced},         {"next", nlohmann::json::array()}};
+  if (!as_json) {
+    fmt::print("{}: {}", migration.name, Describe(*state));
+    if (state->version > 0) {
+      fmt::print(" since {} by {}{}{}", state->changed_at, state->changed_by,
+                 state->reason.empty() ? "" : " (" + state->reason + ")",
+                 state->forced ? ", forced" : "");
+    }
+    fmt::print("\n");
+  }
+  bool first = true;
+  for (const auto& [to, percent] : NextSteps(*state)) {
+    // Only the next step is judged against the present; later ones are shown
+    // against it too, so a user sees every guard still ahead.
+    auto guards = control::EvaluateGuards(conn, migration, *state, to, percent);
+    if (!guards.ok()) {
+      fmt::print(stderr, "error: {}\n", guards.status().message());
+      return kExitFailure;
+    }
+    const std::string name = to == control::Stage::kRollout ? fmt::format("rollout {}%", percent)
+                                                            : std::string(control::StageName(to));
+    j["next"].push_back({{"stage", control::StageName(to)},
+                         {"percent", percent},
+                         {"ready", first && guards->passed()},
+                         {"guards", guards->ToJson()}});
+    if (!as_json) {
+      if (first) {
+        fmt::print("next: {} ({})\n", name, guards->passed() ? "ready" : "waiting");
+      } else {
+        fmt::print("then: {}\n", name);
+      }
+      PrintGuards(*guards);
+    }
+    first = false;
+  }
+  j["recent"] = nlohmann::json::array();
+  for (const auto& a : *audit) {
+    j["recent"].push_back({{"at", a.at},
+                           {"from", a.from_stage},
+                           {"to", a.to_stage},
+                           {"percent", a.to_percent},
+                           {"who", a.who},
+                           {"why", a.why},
+                           {"forced", a.forced},
+                           {"applied", a.applied}});
+  }
+  if (as_json) {
+    fmt::print("{}\n", j.dump(2));
+    return kExitOk;
+  }
+  if (!audit->empty()) fmt::print("recent changes:\n");
+  for (const auto& a : *audit) {
+    fmt::print("  {} {} -> {}{} by {}{}{}\n", a.at, a.from_stage, a.to_stage,
+               a.to_stage == "rollout" ? fmt::format(" {}%", a.to_percent) : "", a.who,
+               a.applied ? (a.forced ? " [forced]" : "") : " [refused]",
+               a.why.empty() ? "" : ": " + a.why);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+CommandAction AddPhaseCommand(CLI::App* app) {
+  struct Options {
+    std::string spec_path;
+    bool json = false;
+    std::string stage;
+    int percent = -1;
+    bool force = false;
+    std::string reason;
+  };
+  auto o = std::make_shared<Options>();
+  app->add_option("spec", o->spec_path, "Migration spec (YAML)")->required();
+  app->require_subcommand(0, 1);
+  CLI::App* status = app->add_subcommand(
+      "status", "Show the stage, what each next step waits for, and recent changes (default)");
+  status->add_flag("--json", o->json, "Print the status as JSON on stdout");
+  CLI::App* set = app->add_subcommand(
+      "set",
+      "Move to STAGE (legacy, dual_write, shadow, rollout, primary, complete). Forward moves go "
+      "one stage at a time and need their guards; backward moves are always allowed");
+  set->add_option("stage", o->stage, "Target stage")
+      ->required()
+      ->check(CLI::IsMember({"legacy", "dual_write", "shadow", "rollout", "primary", "complete"}));
+  set->add_option("--percent", o->percent,
+                  "Share of keys (0-100) read from PostgreSQL; required for rollout, refused "
+                  "otherwise (no default)")
+      ->check(CLI::Range(0, 100));
+  set->add_flag("--force", o->force,
+                "Apply even though a guard is unmet; recorded as forced in cutover.stage_audit "
+                "(default off; needs --reason)");
+  set->add_option("--reason", o->reason,
+                  "Why, recorded in cutover.stage_audit (default empty; required with --force)");
+
+  return [o, set]() -> int {
+    auto migration = LoadSpecOrReport(o->spec_path);
+    if (!migration) return kExitUsage;
+    const bool setting = set->parsed();
+    std::optional<control::Stage> to;
+    if (setting) {
+      to = control::ParseStage(o->stage);
+      if (o->force && o->reason.empty()) {
+        fmt::print(stderr, "error: --force needs --reason, which the audit table keeps\n");
+        return kExitUsage;
+      }
+    }
+    auto target = engine::ResolveTarget(*migration, /*ephemeral=*/false);
+    if (!target.ok()) {
+      fmt::print(stderr, "error: {}\n", target.status().message());
+      return kExitFailure;
+    }
+    auto conn = target::PgConnection::ConnectWithRetry(target->url, 3);
+    if (!conn.ok()) {
+      fmt::print(stderr, "error: {}\n", conn.status().message());
+      return kExitFailure;
+    }
+    if (!setting) return PrintStatus(*migration, conn->get(), o->json);
+
+    control::TransitionRequest request;
+    request.to = *to;
+    if (o->percent >= 0) request.percent = o->percent;
+    request.force = o->force;
+    request.who = Who();
+    request.why = o->reason;
+    auto outcome = control::Transition(conn->get(), *migration, request);
+    if (!outcome.ok()) {
+      fmt::print(stderr, "error: {}\n", RedactSecrets(outcome.status().message()));
+      return outcome.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
+    }
+    if (!outcome->applied) {
+      const control::GuardResult* unmet = outcome->guards.FirstUnmet();
+      fmt::print(stderr, "refused: {} -> {}: guard {} is unmet: {}\n", Describe(outcome->before),
+                 o->stage == "rollout" ? fmt::format("rollout {}%", o->percent) : o->stage,
+                 unmet->name, unmet->detail);
+      PrintGuards(outcome->guards);
+      fmt::print(stderr, "(--force --reason TEXT overrides; the override is recorded)\n");
+      return kExitDiffer;
+    }
+    fmt::print("{}: {} -> {}{}\n", migration->name, Describe(outcome->before),
+               Describe(outcome->after), outcome->forced ? " (forced)" : "");
+    if (outcome->forced) PrintGuards(outcome->guards);
+    return kExitOk;
+  };
+}
+
+}  // namespace cutover::cli

@@ -1,0 +1,51 @@
+// `cutover serve SPEC`: health, metrics, and the stage and routing API over
+// HTTP, following stage changes without a restart.
+#include <fmt/format.h>
+
+#include "cli/command.h"
+#include "engine/target_resolver.h"
+#include "server/serve_runner.h"
+
+namespace cutover::cli {
+
+CommandAction AddServeCommand(CLI::App* app) {
+  struct Options {
+    std::string spec_path;
+    int port = -1;
+    std::string listen;
+  };
+  auto o = std::make_shared<Options>();
+  app->add_option("spec", o->spec_path, "Migration spec (YAML)")->required();
+  app->add_option("--port", o->port,
+                  "TCP port (default: the spec's serve.port, 8411); 0 lets the kernel choose "
+                  "and the bound port is printed on stdout")
+      ->check(CLI::Range(0, 65535));
+  app->add_option("--listen", o->listen,
+                  "Address to bind (default: the spec's serve.listen, 127.0.0.1); anything "
+                  "else exposes the control API beyond this host");
+  app->footer(
+      "POST /v1/stage and /v1/reads need 'Authorization: Bearer <token>', the token being the "
+      "value of the environment variable named by serve.token_env (default CUTOVER_TOKEN); "
+      "unset, they always answer 401.\nSIGHUP reloads the spec; SIGTERM drains and exits 0.");
+  return [o]() -> int {
+    auto migration = LoadSpecOrReport(o->spec_path);
+    if (!migration) return kExitUsage;
+    auto target = engine::ResolveTarget(*migration, /*ephemeral=*/false);
+    if (!target.ok()) {
+      fmt::print(stderr, "error: {}\n", target.status().message());
+      return kExitFailure;
+    }
+    server::ServeOptions options;
+    options.target_url = target->url;
+    if (o->port >= 0) options.port = o->port;
+    if (!o->listen.empty()) options.listen = o->listen;
+    Status st = server::Serve(*migration, options);
+    if (!st.ok()) {
+      fmt::print(stderr, "error: {}\n", st.message());
+      return kExitFailure;
+    }
+    return kExitOk;
+  };
+}
+
+}  // namespace cutover::cli

@@ -1,0 +1,250 @@
+// Guards on moving a migration forward: each one a query over the control
+// tables (ledger, verify runs, stage audit, read statistics, journal).
+#include "control/guards.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <optional>
+
+namespace cutover::control {
+namespace {
+
+void CollectEntityNames(const std::vector<spec::EntitySpec>& entities,
+                        std::vector<std::string>* out) {
+  for (const auto& e : entities) {
+    out->push_back(e.name);
+    CollectEntityNames(e.children, out);
+  }
+}
+
+std::string JoinList(const std::vector<std::string>& items, size_t max_shown = 5) {
+  std::string out;
+  for (size_t i = 0; i < items.size() && i < max_shown; ++i) {
+    out += (i ? ", " : "") + items[i];
+  }
+  if (items.size() > max_shown) out += fmt::format(" and {} more", items.size() - max_shown);
+  return out;
+}
+
+int64_t ToInt(const std::optional<std::string>& v) {
+  return v ? std::stoll(*v) : 0;
+}
+
+Result<GuardResult> BackfillDone(target::PgConnection* conn, const spec::MigrationSpec& m) {
+  auto rows = conn->Query(
+      "SELECT entity FROM cutover.backfill_ledger WHERE migration = $1 AND done", {m.name});
+  if (!rows.ok()) return rows.status().WithContext("reading the backfill ledger");
+  std::vector<std::string> names;
+  CollectEntityNames(m.entities, &names);
+  std::vector<std::string> pending;
+  for (const auto& name : names) {
+    bool done = false;
+    for (const auto& r : rows->rows) done = done || r[0].value_or("") == name;
+    if (!done) pending.push_back(name);
+  }
+  if (pending.empty()) {
+    return GuardResult{"backfill_done", true,
+                       fmt::format("all {} entities are backfilled", names.size())};
+  }
+  return GuardResult{
+      "backfill_done", false,
+      fmt::format("not backfilled yet: {}; run `cutover backfill`", JoinList(pending))};
+}
+
+Result<GuardResult> VerifyClean(target::PgConnection* conn, const spec::MigrationSpec& m) {
+  auto rows = conn->Query(
+      "SELECT DISTINCT ON (entity) entity, clean, missing, extra, changed FROM cutover.verify_runs "
+      "WHERE migration = $1 ORDER BY entity, id DESC",
+      {m.name});
+  if (!rows.ok()) return rows.status().WithContext("reading the verify runs");
+  std::vector<std::string> names;
+  CollectEntityNames(m.entities, &names);
+  std::vector<std::string> problems;
+  for (const auto& name : names) {
+    const std::vector<std::optional<std::string>>* last = nullptr;
+    for (const auto& r : rows->rows) {
+      if (r[0].value_or("") == name) last = &r;
+    }
+    if (last == nullptr) {
+      problems.push_back(name + " never verified");
+    } else if ((*last)[1].value_or("f") != "t") {
+      problems.push_back(fmt::format("{} differs ({} missing, {} extra, {} changed)", name,
+                                     ToInt((*last)[2]), ToInt((*last)[3]), ToInt((*last)[4])));
+    }
+  }
+  if (problems.empty()) {
+    return GuardResult{"verify_clean", true,
+                       fmt::format("the last verify of all {} entities was clean", names.size())};
+  }
+  return GuardResult{"verify_clean", false,
+                     "last verify not clean: " + JoinList(problems) + "; run `cutover verify`"};
+}
+
+// Seconds since the migration last crossed from below shadow to shadow or
+// later: shadow evidence has accumulated continuously since then.
+Result<std::optional<int64_t>> SecondsSinceShadowBegan(target::PgConnection* conn,
+                                                       const std::string& migration) {
+  auto v = conn->QueryValue(
+      "SELECT floor(extract(epoch FROM clock_timestamp() - max(at)))::bigint "
+      "FROM cutover.stage_audit WHERE migration = $1 AND applied "
+      "AND from_stage IN ('legacy', 'dual_write') AND to_stage NOT IN ('legacy', 'dual_write')",
+      {migration});
+  if (!v.ok()) return v.status().WithContext("reading when shadow reads began");
+  if (!v->has_value()) return std::optional<int64_t>();
+  return std::optional<int64_t>(std::stoll(**v));
+}
+
+struct WindowSums {
+  int64_t shadow_reads = 0;
+  int64_t shadow_mismatches = 0;
+  int64_t fallbacks = 0;
+};
+
+Result<WindowSums> SumReads(target::PgConnection* conn, const std::string& migration,
+                            int64_t window_seconds) {
+  auto rows = conn->Query(
+      "SELECT coalesce(sum(shadow_reads), 0), coalesce(sum(shadow_mismatches), 0), "
+      "coalesce(sum(fallbacks), 0) FROM cutover.read_stats WHERE migration = $1 "
+      "AND at >= clock_timestamp() - make_interval(secs => $2::bigint)",
+      {migration, std::to_string(window_seconds)});
+  if (!rows.ok()) return rows.status().WithContext("reading read statistics");
+  const auto& r = rows->rows.at(0);
+  return WindowSums{ToInt(r[0]), ToInt(r[1]), ToInt(r[2])};
+}
+
+Status AddRolloutGuards(target::PgConnection* conn, const spec::MigrationSpec& m,
+                        GuardReport* report) {
+  const auto& o = m.stages;
+  ASSIGN_OR_RETURN(const std::optional<int64_t> since, SecondsSinceShadowBegan(conn, m.name));
+  if (!since) {
+    report->results.push_back({"shadow_window", false, "shadow reads have not begun"});
+  } else {
+    report->results.push_back(
+        {"shadow_window", *since >= o.window_seconds,
+         fmt::format("shadow has run {} of the {} window", FormatSeconds(*since),
+                     FormatSeconds(o.window_seconds))});
+  }
+  ASSIGN_OR_RETURN(const WindowSums sums, SumReads(conn, m.name, o.window_seconds));
+  const double rate = sums.shadow_reads > 0 ? static_cast<double>(sums.shadow_mismatches) /
+                                                  static_cast<double>(sums.shadow_reads)
+                                            : 0.0;
+  const bool enough = sums.shadow_reads >= o.shadow_min_reads;
+  const bool under = rate <= o.shadow_mismatch_rate;
+  std::string detail = fmt::format(
+      "{} mismatches in {} shadow reads over the last {} (rate {:.4g}, "
+      "bound {:.4g})",
+      sums.shadow_mismatches, sums.shadow_reads, FormatSeconds(o.window_seconds), rate,
+      o.shadow_mismatch_rate);
+  if (!enough) detail += fmt::format("; needs at least {} shadow reads", o.shadow_min_reads);
+  report->results.push_back({"shadow_mismatch_rate", enough && under, detail});
+  return Status::Ok();
+}
+
+Status AddPrimaryGuards(target::PgConnection* conn, const spec::MigrationSpec& m,
+                        const StageState& from, GuardReport* report) {
+  const auto& o = m.stages;
+  const bool full = from.stage == Stage::kRollout && from.percent == 100;
+  report->results.push_back({"rollout_full", full,
+                             full ? "rollout is at 100%"
+                                  : fmt::format("rollout must reach 100% first (now {} {}%)",
+                                                StageName(from.stage), from.percent)});
+  if (full) {
+    auto held = conn->QueryValue(
+        "SELECT floor(extract(epoch FROM clock_timestamp() - changed_at))::bigint "
+        "FROM cutover.stage WHERE migration = $1",
+        {m.name});
+    if (!held.ok()) return held.status().WithContext("reading how long rollout has held 100%");
+    const int64_t seconds = held->has_value() ? std::stoll(**held) : 0;
+    report->results.push_back(
+        {"fallback_window", seconds >= o.fallback_window_seconds,
+         fmt::format("100% has held {} of the {} window", FormatSeconds(seconds),
+                     FormatSeconds(o.fallback_window_seconds))});
+  } else {
+    report->results.push_back({"fallback_window", false, "starts once rollout is at 100%"});
+  }
+  ASSIGN_OR_RETURN(const WindowSums sums, SumReads(conn, m.name, o.fallback_window_seconds));
+  report->results.push_back({"no_fallbacks", sums.fallbacks == 0,
+                             fmt::format("{} fallbacks to legacy over the last {}", sums.fallbacks,
+                                         FormatSeconds(o.fallback_window_seconds))});
+  return Status::Ok();
+}
+
+Result<GuardResult> JournalEmpty(target::PgConnection* conn) {
+  auto exists = conn->QueryValue("SELECT to_regclass('cutover.journal')::text");
+  if (!exists.ok()) return exists.status().WithContext("looking for the write journal");
+  if (!exists->has_value()) {
+    return GuardResult{"journal_empty", true, "no write was ever journaled"};
+  }
+  auto n = conn->QueryValue("SELECT count(*) FROM cutover.journal");
+  if (!n.ok()) return n.status().WithContext("counting the write journal");
+  const int64_t pending = n->has_value() ? std::stoll(**n) : 0;
+  return GuardResult{"journal_empty", pending == 0,
+                     fmt::format("{} journaled writes still to replay", pending)};
+}
+
+}  // namespace
+
+bool GuardReport::passed() const {
+  return FirstUnmet() == nullptr;
+}
+
+const GuardResult* GuardReport::FirstUnmet() const {
+  for (const auto& g : results) {
+    if (!g.passed) return &g;
+  }
+  return nullptr;
+}
+
+nlohmann::json GuardReport::ToJson() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& g : results) {
+    out.push_back({{"name", g.name}, {"passed", g.passed}, {"detail", g.detail}});
+  }
+  return out;
+}
+
+Result<GuardReport> EvaluateGuards(target::PgConnection* conn, const spec::MigrationSpec& migration,
+                                   const StageState& from, Stage to, int to_percent) {
+  GuardReport report;
+  if (DirectionOf(from, to, to_percent) != Direction::kForward) return report;
+  switch (to) {
+    case Stage::kLegacy:
+    case Stage::kDualWrite:
+      break;
+    case Stage::kShadow: {
+      ASSIGN_OR_RETURN(GuardResult backfill, BackfillDone(conn, migration));
+      report.results.push_back(std::move(backfill));
+      ASSIGN_OR_RETURN(GuardResult verify, VerifyClean(conn, migration));
+      report.results.push_back(std::move(verify));
+      break;
+    }
+    case Stage::kRollout:
+      RETURN_IF_ERROR(AddRolloutGuards(conn, migration, &report));
+      break;
+    case Stage::kPrimary:
+      RETURN_IF_ERROR(AddPrimaryGuards(conn, migration, from, &report));
+      break;
+    case Stage::kComplete: {
+      ASSIGN_OR_RETURN(GuardResult journal, JournalEmpty(conn));
+      report.results.push_back(std::move(journal));
+      ASSIGN_OR_RETURN(GuardResult verify, VerifyClean(conn, migration));
+      report.results.push_back(std::move(verify));
+      break;
+    }
+  }
+  return report;
+}
+
+std::string FormatSeconds(int64_t seconds) {
+  if (seconds < 60) return fmt::format("{}s", seconds);
+  // Hours, never days, so a window reads as the runbooks write it ("48h").
+  const int64_t h = seconds / 3600, m = seconds % 3600 / 60, s = seconds % 60;
+  std::string out;
+  if (h > 0) out += fmt::format("{}h", h);
+  if (m > 0) out += fmt::format("{}m", m);
+  if (s > 0) out += fmt::format("{}s", s);
+  return out;
+}
+
+}  // namespace cutover::control

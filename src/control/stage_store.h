@@ -1,0 +1,66 @@
+// The control tables of the stage machine in the target's `cutover` schema:
+// current stage, audit trail, read statistics; their DDL and plain reads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "control/stage.h"
+#include "target/pg_connection.h"
+
+namespace cutover::control {
+
+// NOTIFY channel of stage changes; the payload is {"migration", "version"}
+// and is only a hint to re-read, never the state itself.
+inline constexpr char kStageChannel[] = "cutover_stage";
+
+// Creates cutover.stage, cutover.stage_audit and cutover.read_stats (and the
+// rest of the control schema) if absent. Idempotent; serialized with every
+// other cutover DDL by an advisory lock.
+Status EnsureStageSchema(target::PgConnection* conn);
+
+// The current state; a migration that never moved (no row, or no schema yet)
+// is at `legacy` with version 0, so a reader needs no write privilege.
+Result<StageState> ReadStage(target::PgConnection* conn, const std::string& migration);
+
+// One row of cutover.stage_audit: an applied transition, or a refused attempt
+// (applied false) with the guard results that refused it.
+struct AuditEntry {
+  int64_t id = 0;
+  std::string at;
+  std::string from_stage;
+  int from_percent = 0;
+  std::string to_stage;
+  int to_percent = 0;
+  std::string who;
+  std::string why;
+  bool forced = false;
+  bool applied = false;
+  nlohmann::json guards;
+};
+
+// The newest `limit` entries, newest first.
+Result<std::vector<AuditEntry>> ReadAudit(target::PgConnection* conn, const std::string& migration,
+                                          int limit);
+
+// Read outcomes reported by a process that serves reads (the gateway, or an
+// application through POST /v1/reads); the guards into rollout and primary
+// read these.
+struct ReadCounts {
+  int64_t shadow_reads = 0;       // reads also compared against PostgreSQL
+  int64_t shadow_mismatches = 0;  // of those, how many differed
+  int64_t postgres_reads = 0;     // reads served from PostgreSQL
+  int64_t fallbacks = 0;          // of those, how many fell back to legacy
+};
+
+// Adds `counts` to the current second's row of (migration, entity, origin);
+// per-second rows keep a seconds-long rehearsal window exact and a 48-hour
+// one cheap to sum (at most one row per second per reporter).
+Status RecordReads(target::PgConnection* conn, const std::string& migration,
+                   const std::string& entity, const std::string& origin, const ReadCounts& counts);
+
+}  // namespace cutover::control

@@ -1,0 +1,321 @@
+// The HTTP handlers of `cutover serve`. Each answers JSON (or Prometheus
+// text), counts itself in cutover_http_requests_total, and never echoes a secret.
+#include "server/routes.h"
+
+#include <httplib.h>
+
+#include <cstdlib>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "common/redact.h"
+#include "control/read_router.h"
+#include "control/stage_machine.h"
+#include "control/stage_store.h"
+#include "server/health_report.h"
+#include "server/server_context.h"
+
+namespace cutover::server {
+namespace {
+
+using nlohmann::json;
+
+void Reply(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(2) + "\n", "application/json");
+}
+
+void ReplyError(httplib::Response& res, int status, const std::string& message) {
+  Reply(res, status, {{"error", message}});
+}
+
+// Compares in time independent of where the strings differ, so the token
+// cannot be guessed byte by byte from response times.
+bool SameSecret(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+bool Authorized(ServerContext& ctx, const httplib::Request& req) {
+  const char* token = std::getenv(ctx.spec()->serve.token_env.c_str());
+  // No token configured means changes over HTTP are off, not open.
+  if (token == nullptr || *token == '\0') return false;
+  const std::string header = req.get_header_value("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!header.starts_with(kBearer)) return false;
+  return SameSecret(header.substr(kBearer.size()), token);
+}
+
+bool RequireAuth(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  if (Authorized(ctx, req)) return true;
+  res.set_header("WWW-Authenticate", "Bearer");
+  ReplyError(res, 401,
+             fmt::format("a bearer token is required (the value of ${} on the server)",
+                         ctx.spec()->serve.token_env));
+  return false;
+}
+
+json StateJson(const spec::MigrationSpec& migration, const control::StageState& s) {
+  const control::WritePolicy writes = control::WritesFor(s.stage);
+  json w = {{"primary", control::StoreName(writes.primary)},
+            {"secondary",
+             writes.secondary ? json(control::StoreName(*writes.secondary)) : json(nullptr)}};
+  const bool fallback = s.stage == control::Stage::kRollout ||
+                        (s.stage == control::Stage::kPrimary && migration.stages.primary_fallback);
+  return {{"stage", control::StageName(s.stage)},
+          {"percent", s.percent},
+          {"version", s.version},
+          {"changed_at", s.changed_at},
+          {"changed_by", s.changed_by},
+          {"writes", w},
+          // The runbooks' flags, derived, for applications that switch on them.
+          {"flags",
+           {{"dual_write", writes.secondary.has_value()},
+            {"shadow_reads", s.stage == control::Stage::kShadow ||
+                                 (s.stage == control::Stage::kRollout && s.percent < 100)},
+            {"postgres_read_percent", s.percent},
+            {"fallback_to_legacy", fallback}}}};
+}
+
+void GetStage(ServerContext& ctx, httplib::Response& res) {
+  const auto snap = ctx.watcher().Current();
+  if (!snap.state) return ReplyError(res, 503, "the stage has not been read yet");
+  json body = StateJson(*ctx.spec(), *snap.state);
+  body["migration"] = ctx.spec()->name;
+  body["fresh"] = snap.fresh;
+  body["age_seconds"] = snap.age_seconds;
+  Reply(res, 200, body);
+}
+
+void GetRoute(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  if (!req.has_param("entity") || !req.has_param("key")) {
+    return ReplyError(res, 400, "GET /v1/route needs ?entity=E&key=K");
+  }
+  const auto migration = ctx.spec();
+  const std::string entity = req.get_param_value("entity");
+  if (migration->FindEntity(entity) == nullptr) {
+    return ReplyError(res, 404, "no entity '" + entity + "' in the spec");
+  }
+  const auto snap = ctx.watcher().Current();
+  if (!snap.state) return ReplyError(res, 503, "the stage has not been read yet");
+  const std::string key = req.get_param_value("key");
+  const control::RouteDecision d = control::RouteRead(
+      snap.state->stage, snap.state->percent, entity, key, migration->stages.primary_fallback);
+  ctx.metrics().Add("cutover_route_decisions_total",
+                    {entity, std::string(control::StoreName(d.read_from))});
+  Reply(res, 200,
+        {{"entity", entity},
+         {"key", key},
+         {"stage", control::StageName(snap.state->stage)},
+         {"percent", snap.state->percent},
+         {"version", snap.state->version},
+         {"bucket", d.bucket},
+         {"read_from", control::StoreName(d.read_from)},
+         {"shadow", d.shadow},
+         {"fallback_to_legacy", d.fallback_to_legacy},
+         {"fresh", snap.fresh}});
+}
+
+void PostStage(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  if (!RequireAuth(ctx, req, res)) return;
+  const json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object() || !body.contains("stage") || !body["stage"].is_string()) {
+    return ReplyError(res, 400,
+                      "the body must be JSON like {\"stage\": \"rollout\", \"percent\": 10}");
+  }
+  const auto stage = control::ParseStage(body["stage"].get<std::string>());
+  if (!stage)
+    return ReplyError(res, 400, "unknown stage '" + body["stage"].get<std::string>() + "'");
+  control::TransitionRequest request;
+  request.to = *stage;
+  if (body.contains("percent")) {
+    if (!body["percent"].is_number_integer())
+      return ReplyError(res, 400, "percent must be an integer");
+    request.percent = body["percent"].get<int>();
+  }
+  request.force = body.value("force", false);
+  request.why = body.value("reason", "");
+  request.who = "http " + req.remote_addr;
+  auto lease = ctx.pool().Acquire();
+  if (!lease.ok()) return ReplyError(res, 503, "PostgreSQL is unreachable");
+  const auto migration = ctx.spec();
+  auto outcome = control::Transition(lease->get(), *migration, request);
+  if (!outcome.ok()) {
+    if (outcome.status().code() == StatusCode::kInvalidArgument) {
+      return ReplyError(res, 400, outcome.status().message());
+    }
+    lease->Discard();
+    spdlog::error("POST /v1/stage: {}", RedactSecrets(outcome.status().message()));
+    return ReplyError(res, 503, "the stage could not be changed; see the server log");
+  }
+  json out = {{"applied", outcome->applied},
+              {"forced", outcome->forced},
+              {"from", StateJson(*migration, outcome->before)},
+              {"to", StateJson(*migration, outcome->after)},
+              {"guards", outcome->guards.ToJson()}};
+  if (outcome->applied) {
+    spdlog::info("stage of {} moved to {} {}% by {}{}", migration->name,
+                 control::StageName(outcome->after.stage), outcome->after.percent, request.who,
+                 outcome->forced ? " (forced)" : "");
+  }
+  Reply(res, outcome->applied ? 200 : 409, out);
+}
+
+void PostReads(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  if (!RequireAuth(ctx, req, res)) return;
+  const json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  const auto migration = ctx.spec();
+  if (!body.is_object() || !body.contains("entity") || !body["entity"].is_string()) {
+    return ReplyError(res, 400, "the body must be JSON like {\"entity\": \"users\", ...}");
+  }
+  const std::string entity = body["entity"].get<std::string>();
+  if (migration->FindEntity(entity) == nullptr) {
+    return ReplyError(res, 404, "no entity '" + entity + "' in the spec");
+  }
+  control::ReadCounts counts;
+  for (auto [field, dest] : {std::pair{"shadow_reads", &counts.shadow_reads},
+                             std::pair{"shadow_mismatches", &counts.shadow_mismatches},
+                             std::pair{"postgres_reads", &counts.postgres_reads},
+                             std::pair{"fallbacks", &counts.fallbacks}}) {
+    const json v = body.value(field, json(0));
+    if (!v.is_number_integer() || v.get<int64_t>() < 0) {
+      return ReplyError(res, 400, std::string(field) + " must be a non-negative integer");
+    }
+    *dest = v.get<int64_t>();
+  }
+  auto lease = ctx.pool().Acquire();
+  if (!lease.ok()) return ReplyError(res, 503, "PostgreSQL is unreachable");
+  Status st = control::RecordReads(lease->get(), migration->name, entity, ctx.origin(), counts);
+  if (!st.ok()) {
+    lease->Discard();
+    spdlog::error("POST /v1/reads: {}", RedactSecrets(st.message()));
+    return ReplyError(res, 503, "the read statistics could not be stored; see the server log");
+  }
+  auto& m = ctx.metrics();
+  m.Add("cutover_shadow_reads_total", {entity, "match"},
+        static_cast<double>(counts.shadow_reads - counts.shadow_mismatches));
+  m.Add("cutover_shadow_reads_total", {entity, "mismatch"},
+        static_cast<double>(counts.shadow_mismatches));
+  m.Add("cutover_reads_total", {entity, "postgres", "ok"},
+        static_cast<double>(counts.postgres_reads - counts.fallbacks));
+  m.Add("cutover_reads_total", {entity, "legacy", "fallback"},
+        static_cast<double>(counts.fallbacks));
+  Reply(res, 200, {{"recorded", true}});
+}
+
+// Gauges that describe the present are set at scrape time.
+void RefreshGauges(ServerContext& ctx) {
+  auto& m = ctx.metrics();
+  const PgPool::Stats pool = ctx.pool().stats();
+  m.Set("cutover_pg_pool_size", {}, pool.size);
+  m.Set("cutover_pg_pool_connections", {"checked_in"}, pool.checked_in);
+  m.Set("cutover_pg_pool_connections", {"checked_out"}, pool.checked_out);
+  m.Set("cutover_pg_pool_connections", {"overflow"}, pool.overflow);
+  m.Set("cutover_pg_pool_waiting", {}, pool.waiting);
+  m.Set("cutover_pg_pool_wait_timeouts_total", {}, static_cast<double>(pool.timeouts));
+  const auto snap = ctx.watcher().Current();
+  for (control::Stage s : control::kAllStages) {
+    m.Set("cutover_stage", {std::string(control::StageName(s))},
+          snap.state && snap.state->stage == s ? 1 : 0);
+  }
+  m.Set("cutover_rollout_percent", {}, snap.state ? snap.state->percent : 0);
+  m.Set("cutover_stage_version", {}, snap.state ? static_cast<double>(snap.state->version) : 0);
+  m.Set("cutover_stage_age_seconds", {}, snap.age_seconds);
+  m.Set("cutover_stage_fresh", {}, snap.fresh ? 1 : 0);
+  m.Set("cutover_stage_listening", {}, snap.listening ? 1 : 0);
+  m.Set("cutover_stage_reads_total", {"ok"}, static_cast<double>(snap.reads_ok));
+  m.Set("cutover_stage_reads_total", {"error"}, static_cast<double>(snap.reads_failed));
+  m.Set("cutover_stage_notifications_total", {}, static_cast<double>(snap.notifications));
+  m.Set("cutover_stage_changes_total", {}, static_cast<double>(snap.changes));
+}
+
+// The route label is the registered pattern, never the raw path, so that a
+// scan of random URLs cannot create series.
+template <typename Handler>
+auto Counted(ServerContext& ctx, std::string route, Handler handler) {
+  return [&ctx, route = std::move(route), handler](const httplib::Request& req,
+                                                   httplib::Response& res) {
+    handler(req, res);
+    ctx.metrics().Add("cutover_http_requests_total", {route, std::to_string(res.status)});
+  };
+}
+
+}  // namespace
+
+void DeclareMetrics(ServerContext& ctx) {
+  auto& m = ctx.metrics();
+  using T = MetricType;
+  m.Declare("cutover_build_info", T::kGauge, "Always 1; the version is a label.", {"version"});
+  m.Set("cutover_build_info", {"0.1.0"}, 1);
+  m.Declare("cutover_stage", T::kGauge, "1 for the stage this process sees, 0 for the others.",
+            {"stage"});
+  m.Declare("cutover_rollout_percent", T::kGauge, "Share of keys read from PostgreSQL (0-100).");
+  m.Declare("cutover_stage_version", T::kGauge, "Applied stage transitions seen.");
+  m.Declare("cutover_stage_age_seconds", T::kGauge,
+            "Seconds since the stage was last read; -1 before the first read.");
+  m.Declare("cutover_stage_fresh", T::kGauge, "1 when the stage was read within stale_after.");
+  m.Declare("cutover_stage_listening", T::kGauge, "1 while the LISTEN connection is up.");
+  m.Declare("cutover_stage_reads_total", T::kCounter, "Reads of the stage table, by result.",
+            {"result"});
+  m.Declare("cutover_stage_notifications_total", T::kCounter,
+            "Stage change notifications received.");
+  m.Declare("cutover_stage_changes_total", T::kCounter, "New stage versions installed.");
+  m.Declare("cutover_pg_pool_size", T::kGauge, "Configured persistent pool connections.");
+  m.Declare("cutover_pg_pool_connections", T::kGauge, "Pool connections by state.", {"state"});
+  m.Declare("cutover_pg_pool_waiting", T::kGauge, "Requests waiting for a pool connection.");
+  m.Declare("cutover_pg_pool_wait_timeouts_total", T::kCounter,
+            "Requests that gave up waiting for a pool connection.");
+  m.Declare("cutover_http_requests_total", T::kCounter, "HTTP requests by route and status code.",
+            {"route", "code"});
+  m.Declare("cutover_route_decisions_total", T::kCounter,
+            "GET /v1/route answers by entity and the store chosen.", {"entity", "store"});
+  m.Declare("cutover_shadow_reads_total", T::kCounter,
+            "Shadow reads reported, by entity and whether both stores agreed.",
+            {"entity", "result"});
+  m.Declare("cutover_reads_total", T::kCounter,
+            "Reads reported by entity, the store that answered, and the result.",
+            {"entity", "store", "result"});
+}
+
+void InstallRoutes(httplib::Server& server, ServerContext& ctx) {
+  server.Get("/livez", Counted(ctx, "/livez", [](const httplib::Request&, httplib::Response& res) {
+               res.set_content("ok\n", "text/plain");
+             }));
+  server.Get("/readyz",
+             Counted(ctx, "/readyz", [&ctx](const httplib::Request&, httplib::Response& res) {
+               const Readiness r = CheckReady(ctx);
+               Reply(res, r.ready ? 200 : 503, {{"ready", r.ready}, {"reasons", r.reasons}});
+             }));
+  server.Get("/health",
+             Counted(ctx, "/health", [&ctx](const httplib::Request&, httplib::Response& res) {
+               // Always 200: the document reports; /readyz is the one that gates.
+               Reply(res, 200, BuildHealth(ctx));
+             }));
+  server.Get("/metrics",
+             Counted(ctx, "/metrics", [&ctx](const httplib::Request&, httplib::Response& res) {
+               RefreshGauges(ctx);
+               res.set_content(ctx.metrics().Render(), "text/plain; version=0.0.4; charset=utf-8");
+             }));
+  server.Get("/v1/stage",
+             Counted(ctx, "/v1/stage", [&ctx](const httplib::Request&, httplib::Response& res) {
+               GetStage(ctx, res);
+             }));
+  server.Get("/v1/route",
+             Counted(ctx, "/v1/route", [&ctx](const httplib::Request& req, httplib::Response& res) {
+               GetRoute(ctx, req, res);
+             }));
+  server.Post("/v1/stage", Counted(ctx, "/v1/stage",
+                                   [&ctx](const httplib::Request& req, httplib::Response& res) {
+                                     PostStage(ctx, req, res);
+                                   }));
+  server.Post("/v1/reads", Counted(ctx, "/v1/reads",
+                                   [&ctx](const httplib::Request& req, httplib::Response& res) {
+                                     PostReads(ctx, req, res);
+                                   }));
+}
+
+}  // namespace cutover::server

@@ -1,0 +1,58 @@
+// ServerContext: what every HTTP handler of `cutover serve` shares: the spec
+// (replaced on SIGHUP), the stage watcher, the connection pool, the metrics.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "control/stage_watcher.h"
+#include "server/metrics_registry.h"
+#include "server/pg_pool.h"
+#include "spec/spec.h"
+
+namespace cutover::server {
+
+// Owned by the serve loop (serve_runner.cc), which outlives every handler.
+// Thread-safe: the spec pointer is swapped under a mutex and handlers keep
+// the snapshot they took for the whole request.
+class ServerContext {
+ public:
+  ServerContext(std::shared_ptr<const spec::MigrationSpec> spec, control::StageWatcher* watcher,
+                PgPool* pool, MetricsRegistry* metrics, std::string origin)
+      : spec_(std::move(spec)),
+        watcher_(watcher),
+        pool_(pool),
+        metrics_(metrics),
+        origin_(std::move(origin)) {}
+
+  std::shared_ptr<const spec::MigrationSpec> spec() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return spec_;
+  }
+  void set_spec(std::shared_ptr<const spec::MigrationSpec> spec) {
+    std::lock_guard<std::mutex> lock(mu_);
+    spec_ = std::move(spec);
+  }
+
+  control::StageWatcher& watcher() const { return *watcher_; }
+  PgPool& pool() const { return *pool_; }
+  MetricsRegistry& metrics() const { return *metrics_; }
+  // "host:pid": who reported read statistics, and the `origin` label.
+  const std::string& origin() const { return origin_; }
+
+  // Set by SIGTERM: /readyz answers 503 so balancers stop sending traffic
+  // while in-flight requests finish.
+  std::atomic<bool> draining{false};
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const spec::MigrationSpec> spec_;  // protected by mu_
+  control::StageWatcher* const watcher_;
+  PgPool* const pool_;
+  MetricsRegistry* const metrics_;
+  const std::string origin_;
+};
+
+}  // namespace cutover::server

@@ -35,6 +35,44 @@ struct ColumnSpec {
   // same rules as source values.
   std::optional<std::string> default_value;
   TimeFormat time_format = TimeFormat::kIso8601;
+
+  // type: geometry. A point from two source columns, or a geometry from a
+  // WKT or WKB column; stored as PostGIS geometry with the SRID.
+  struct Geometry {
+    std::string lon;  // with lat: a point
+    std::string lat;
+    std::string wkt;  // or: a WKT text column
+    std::string wkb;  // or: a WKB binary/hex column
+    int srid = 4326;
+  };
+  std::optional<Geometry> geometry;
+
+  // The source value is a name in a dimension entity (lookup.entity); the
+  // stored value is that dimension row's `returns` column. A name not there
+  // yet creates the dimension row, once, even under parallel workers.
+  struct Lookup {
+    std::string entity;
+    std::string match;             // dimension column holding the name
+    std::string returns = "id";    // dimension column stored here
+  };
+  std::optional<Lookup> lookup;
+  Location where;
+};
+
+// Rows with equal `key` are duplicates; the one with the greatest
+// `keep_last_by` values is kept (ties: the later row in the source).
+struct DedupSpec {
+  std::vector<std::string> key;
+  std::vector<std::string> keep_last_by;
+  Location where;
+};
+
+// An index created after the load (then ANALYZE).
+struct IndexSpec {
+  std::string name;  // default: <table>_<columns>_idx
+  std::vector<std::string> columns;
+  bool unique = false;
+  std::string method = "btree";  // btree, gist (geometry), brin, hash, gin
   Location where;
 };
 
@@ -52,6 +90,8 @@ struct EntitySpec {
   // Child column -> parent column whose value it takes (the foreign key).
   std::vector<std::pair<std::string, std::string>> parent_columns;
   std::vector<EntitySpec> children;
+  std::optional<DedupSpec> dedup;
+  std::vector<IndexSpec> indexes;
   int priority = 0;  // lower runs first
   Location where;
 
@@ -61,11 +101,24 @@ struct EntitySpec {
 
 enum class JsonLayout { kAuto, kArray, kObject, kLines };
 
+// How CSV files are read (sources of type csv).
+struct CsvOptions {
+  std::string delimiter = ",";
+  bool header = true;
+  std::string quote = "\"";
+  std::string escape = "\"";
+  std::string encoding = "utf-8";  // utf-8, utf-16, latin-1
+  std::optional<std::string> null_string;  // e.g. "NA"; default: empty field is NULL
+};
+
 struct SourceSpec {
   std::string name;
-  std::string type;  // "json"
-  std::string path;  // file or directory, resolved against the spec's folder
+  std::string type;  // "json", "parquet" or "csv"
+  // File, directory or glob ("data/*.parquet"), resolved against the spec's
+  // folder. For parquet and csv a directory means every such file under it.
+  std::string path;
   JsonLayout layout = JsonLayout::kAuto;
+  CsvOptions csv;
   Location where;
 };
 

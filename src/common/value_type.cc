@@ -33,6 +33,9 @@ constexpr Spelling kSpellings[] = {
     {"timestamp with time zone", ValueType::kTimestamptz},
     {"jsonb", ValueType::kJsonb},
     {"json", ValueType::kJsonb},
+    {"bytea", ValueType::kBytes},
+    {"bytes", ValueType::kBytes},
+    {"geometry", ValueType::kGeometry},
 };
 
 }  // namespace
@@ -59,6 +62,10 @@ std::string_view ValueTypeName(ValueType type) {
       return "timestamptz";
     case ValueType::kJsonb:
       return "jsonb";
+    case ValueType::kBytes:
+      return "bytea";
+    case ValueType::kGeometry:
+      return "geometry";
   }
   return "unknown";
 }
@@ -85,6 +92,10 @@ std::string_view PostgresTypeName(ValueType type) {
       return "timestamp with time zone";
     case ValueType::kJsonb:
       return "jsonb";
+    case ValueType::kBytes:
+      return "bytea";
+    case ValueType::kGeometry:
+      return "geometry";
   }
   return "text";
 }

@@ -19,6 +19,8 @@ enum class ValueType {
   kDate,         // days since 2000-01-01 (PostgreSQL's epoch)
   kTimestamptz,  // microseconds since 2000-01-01 00:00:00 UTC
   kJsonb,        // JSON text
+  kBytes,        // bytea
+  kGeometry,     // PostGIS geometry as EWKB (SRID included)
 };
 
 // The name used in specs and messages ("text", "integer", "timestamptz", ...).

@@ -153,6 +153,10 @@ Status AppendText(std::string_view text, const spec::ColumnSpec& c, Column* out)
       f.string(text);
       return AppendMinifiedJson(std::string(f.str()), out);
     }
+    case ValueType::kBytes:
+    case ValueType::kGeometry:
+      return DataError(
+          fmt::format("{} columns are not read from JSON documents", ValueTypeName(c.type)));
   }
   return Internal("unhandled type");
 }

@@ -59,7 +59,9 @@ void PutValue(const Column& col, uint32_t row, std::string* out) {
       return;
     }
     case ValueType::kText:
-    case ValueType::kUuid: {
+    case ValueType::kUuid:
+    case ValueType::kBytes:
+    case ValueType::kGeometry: {  // EWKB is PostGIS geometry's binary form
       std::string_view v = col.BytesAt(row);
       PutBE32(out, static_cast<uint32_t>(v.size()));
       out->append(v);

@@ -81,6 +81,10 @@ bool Compatible(ValueType type, std::string_view pg_type) {
       return any_of({"timestamp with time zone", "timestamp without time zone"});
     case ValueType::kJsonb:
       return any_of({"jsonb", "json"});
+    case ValueType::kBytes:
+      return any_of({"bytea"});
+    case ValueType::kGeometry:
+      return any_of({"geometry"});
   }
   return false;
 }

@@ -58,6 +58,8 @@ Status DecodeField(ValueType type, const char* p, uint32_t len, Column* col) {
       return Status::Ok();
     case ValueType::kText:
     case ValueType::kNumeric:
+    case ValueType::kBytes:
+    case ValueType::kGeometry:
       col->AppendBytes(std::string_view(p, len));
       return Status::Ok();
   }

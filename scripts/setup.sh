@@ -42,7 +42,6 @@ install_duckdb() {
   echo "setup: fetching DuckDB from npm (pinned in scripts/duckdb.lock)"
   local tmp
   tmp="$(mktemp -d)"
-  trap 'rm -rf "$tmp"' RETURN
   rm -rf "$dest" && mkdir -p "$dest/include" "$dest/lib"
   while read -r name version sha; do
     [[ -z "$name" || "$name" == \#* ]] && continue
@@ -65,6 +64,7 @@ install_duckdb() {
     fi
     rm -rf "$tmp/x" "$tgz"
   done <"$lock"
+  rm -rf "$tmp"
   [[ -f "$dest/include/duckdb.h" && -f "$dest/lib/libduckdb.so" ]] ||
     { echo "setup: DuckDB packages did not contain duckdb.h and libduckdb.so" >&2; return 1; }
   echo "$want" >"$stamp"

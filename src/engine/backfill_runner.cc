@@ -1,6 +1,7 @@
 #include "engine/backfill_runner.h"
 
 #include <chrono>
+#include <functional>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -75,6 +76,9 @@ class EntityBackfill {
   Status MergeRows(size_t table, const source::SourceBatch& in, const map::MappedBatch& mapped,
                    std::vector<uint32_t> rows, int64_t* accepted, std::vector<Reject>* refused);
   Status Reconnect();
+  // Runs `attempt` (a whole transaction, or statements safe to repeat); when
+  // PostgreSQL cannot be reached, reconnects with backoff and runs it again.
+  Status RetryOnDisconnect(const std::string& what, const std::function<Status()>& attempt);
   Status SaveAll(const std::vector<target::LedgerEntry>& entries);
 
   const spec::MigrationSpec& migration_;
@@ -221,29 +225,35 @@ Status EntityBackfill::TryWriteBatch(const source::SourceBatch& in, const map::M
   return conn->Exec("COMMIT");
 }
 
-Status EntityBackfill::WriteBatch(const source::SourceBatch& in, const map::MappedBatch& mapped) {
-  for (int attempt = 1;; ++attempt) {
-    std::vector<target::LedgerEntry> next;
-    Status st = TryWriteBatch(in, mapped, &next);
-    if (st.ok()) {
-      int64_t added = 0;
-      for (size_t t = 0; t < tables_.size(); ++t) {
-        added += next[t].records_rejected - tables_[t].ledger.records_rejected;
-        tables_[t].ledger = std::move(next[t]);
-      }
-      *run_rejects_ += added;
-      FailPoint("backfill.after_commit");
-      return st;
-    }
+Status EntityBackfill::RetryOnDisconnect(const std::string& what,
+                                         const std::function<Status()>& attempt) {
+  for (int n = 1;; ++n) {
+    Status st = attempt();
+    if (st.ok()) return st;
     if (conn_->get()->IsHealthy()) (void)conn_->get()->Exec("ROLLBACK");
-    if (st.code() != StatusCode::kUnavailable || attempt >= kMaxBatchAttempts) {
-      return st.WithContext(fmt::format("writing a batch of {} at record {}", entity_.name,
-                                        in.positions.empty() ? 0 : in.positions[0].record_index));
+    if (st.code() != StatusCode::kUnavailable || n >= kMaxBatchAttempts) {
+      return st.WithContext(what);
     }
-    spdlog::warn("{}; reconnecting and retrying the batch (attempt {}/{})", st.message(),
-                 attempt + 1, kMaxBatchAttempts);
+    spdlog::warn("{}; reconnecting and retrying {} (attempt {}/{})", st.message(), what, n + 1,
+                 kMaxBatchAttempts);
     RETURN_IF_ERROR(Reconnect());
   }
+}
+
+Status EntityBackfill::WriteBatch(const source::SourceBatch& in, const map::MappedBatch& mapped) {
+  std::vector<target::LedgerEntry> next;
+  RETURN_IF_ERROR(
+      RetryOnDisconnect(fmt::format("writing a batch of {} at record {}", entity_.name,
+                                    in.positions.empty() ? 0 : in.positions[0].record_index),
+                        [&] { return TryWriteBatch(in, mapped, &next); }));
+  int64_t added = 0;
+  for (size_t t = 0; t < tables_.size(); ++t) {
+    added += next[t].records_rejected - tables_[t].ledger.records_rejected;
+    tables_[t].ledger = std::move(next[t]);
+  }
+  *run_rejects_ += added;
+  FailPoint("backfill.after_commit");
+  return Status::Ok();
 }
 
 Status EntityBackfill::Run(bool* stopped_on_rejects) {
@@ -258,9 +268,11 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
     }
     resume = head.exists && !head.done && !restart && head.record_index > 0;
     if (!resume) {
-      RETURN_IF_ERROR(conn_->get()->Exec("BEGIN"));
-      RETURN_IF_ERROR(ResetLedgers());
-      RETURN_IF_ERROR(conn_->get()->Exec("COMMIT"));
+      RETURN_IF_ERROR(RetryOnDisconnect("starting " + entity_.name, [&] {
+        RETURN_IF_ERROR(conn_->get()->Exec("BEGIN"));
+        RETURN_IF_ERROR(ResetLedgers());
+        return conn_->get()->Exec("COMMIT");
+      }));
     } else {
       spdlog::info("{}: resuming at record {} (line {}, byte {})", entity_.name, head.record_index,
                    head.line, head.byte_offset);
@@ -276,21 +288,24 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
   RETURN_IF_ERROR(reader->Open(from));
 
   if (!request_.dry_run) {
-    for (auto& t : tables_) {
-      // A reconnect during an earlier entity recreated only that entity's
-      // staging tables; this one's were lost with the old connection.
-      RETURN_IF_ERROR(t.writer->PrepareStaging(conn_->get()));
-      // The direct COPY pays off when keys are new: a resumed run, or an
-      // empty table. A table that already holds rows is merged from the start.
-      bool direct = resume;
-      if (!direct) {
-        ASSIGN_OR_RETURN(auto any,
-                         conn_->get()->QueryValue(fmt::format("SELECT 1 FROM {} LIMIT 1",
-                                                              t.writer->shape().QualifiedName())));
-        direct = !any.has_value();
+    RETURN_IF_ERROR(RetryOnDisconnect("preparing " + entity_.name, [&]() -> Status {
+      for (auto& t : tables_) {
+        // A reconnect during an earlier entity recreated only that entity's
+        // staging tables; this one's were lost with the old connection.
+        RETURN_IF_ERROR(t.writer->PrepareStaging(conn_->get()));
+        // The direct COPY pays off when keys are new: a resumed run, or an
+        // empty table. A table that already holds rows is merged from the start.
+        bool direct = resume;
+        if (!direct) {
+          ASSIGN_OR_RETURN(
+              auto any, conn_->get()->QueryValue(fmt::format("SELECT 1 FROM {} LIMIT 1",
+                                                             t.writer->shape().QualifiedName())));
+          direct = !any.has_value();
+        }
+        t.writer->set_direct_copy(direct);
       }
-      t.writer->set_direct_copy(direct);
-    }
+      return Status::Ok();
+    }));
   }
 
   ProgressReporter progress(entity_.name, reader->SizeHint());
@@ -328,14 +343,17 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
   }
   progress.Finish();
   if (!request_.dry_run) {
-    RETURN_IF_ERROR(conn_->get()->Exec("BEGIN"));
     std::vector<target::LedgerEntry> finished;
-    for (auto& t : tables_) {
-      t.ledger.done = true;
+    for (const auto& t : tables_) {
       finished.push_back(t.ledger);
+      finished.back().done = true;
     }
-    RETURN_IF_ERROR(SaveAll(finished));
-    RETURN_IF_ERROR(conn_->get()->Exec("COMMIT"));
+    RETURN_IF_ERROR(RetryOnDisconnect("finishing " + entity_.name, [&] {
+      RETURN_IF_ERROR(conn_->get()->Exec("BEGIN"));
+      RETURN_IF_ERROR(SaveAll(finished));
+      return conn_->get()->Exec("COMMIT");
+    }));
+    for (size_t i = 0; i < tables_.size(); ++i) tables_[i].ledger = finished[i];
     FailPoint("backfill.entity_done");
   }
   seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

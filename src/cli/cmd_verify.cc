@@ -21,6 +21,9 @@ CommandAction AddVerifyCommand(CLI::App* app) {
   app->add_option("--entity", o->request.entities,
                   "Verify only this top-level entity (repeatable); default: all");
   app->add_flag("--detailed", o->request.detailed, "Name the differing columns of changed keys");
+  app->add_option("--jobs,-j", o->request.jobs,
+                  "Threads reading a Parquet/CSV source (default: one per core)")
+      ->check(CLI::Range(1, 256));
   app->add_flag("--json", o->json, "Print the report as JSON on stdout");
   app->add_option("--float-tolerance", o->tolerance,
                   "Relative tolerance for float8 columns, e.g. 0.001 for 0.1% "

@@ -25,6 +25,7 @@ inline constexpr int kExitFailure = 3;
 using CommandAction = std::function<int()>;
 using CommandFactory = std::function<CommandAction(CLI::App* app)>;
 
+CommandAction AddInspectCommand(CLI::App* app);
 CommandAction AddBackfillCommand(CLI::App* app);
 CommandAction AddVerifyCommand(CLI::App* app);
 CommandAction AddRehearseCommand(CLI::App* app);

@@ -110,10 +110,12 @@ class [[nodiscard]] Result {
 #define CUTOVER_CONCAT(a, b) CUTOVER_CONCAT_INNER(a, b)
 
 // Returns the Status from the enclosing function when it is not OK.
-#define RETURN_IF_ERROR(expr)       \
-  do {                              \
-    ::cutover::Status _st = (expr); \
-    if (!_st.ok()) return _st;      \
+// (A unique name per expansion: the macro nests, e.g. inside a lambda argument.)
+#define RETURN_IF_ERROR(expr) RETURN_IF_ERROR_IMPL(CUTOVER_CONCAT(_status_, __COUNTER__), expr)
+#define RETURN_IF_ERROR_IMPL(tmp, expr) \
+  do {                                  \
+    ::cutover::Status tmp = (expr);     \
+    if (!tmp.ok()) return tmp;          \
   } while (0)
 
 // `ASSIGN_OR_RETURN(auto x, MakeX());` unwraps a Result or returns its Status.

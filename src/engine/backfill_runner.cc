@@ -9,6 +9,9 @@
 
 #include "common/failpoint.h"
 #include "engine/batch_pipeline.h"
+#include "engine/chunk_backfill_runner.h"
+#include "engine/entity_run.h"
+#include "engine/post_load.h"
 #include "engine/progress_reporter.h"
 #include "engine/reject_sink.h"
 #include "engine/source_factory.h"
@@ -44,7 +47,7 @@ struct TableState {
   target::LedgerEntry ledger;
 };
 
-class EntityBackfill {
+class EntityBackfill : public EntityRun {
  public:
   EntityBackfill(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
                  const BackfillRequest& request, int64_t batch_size,
@@ -60,14 +63,14 @@ class EntityBackfill {
         run_rejects_(run_rejects),
         max_rejects_(max_rejects) {}
 
-  Status Prepare();
+  Status Prepare() override;
   // Runs (or resumes, or skips when done) the entity; fills the summaries.
-  Status Run(bool* stopped_on_rejects);
-  std::vector<TableSummary> Summaries() const;
-  bool done() const { return !tables_.empty() && tables_[0].ledger.done; }
+  Status Run(bool* stopped_on_rejects) override;
+  std::vector<TableSummary> Summaries() const override;
+  bool done() const override { return !tables_.empty() && tables_[0].ledger.done; }
   // Forgets the ledger position and rejects of the entity's tables, inside
   // the caller's transaction: the next Run starts from the first record.
-  Status ResetLedgers();
+  Status ResetLedgers() override;
 
  private:
   Status WriteBatch(const source::SourceBatch& in, const map::MappedBatch& mapped);
@@ -355,6 +358,9 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
     }));
     for (size_t i = 0; i < tables_.size(); ++i) tables_[i].ledger = finished[i];
     FailPoint("backfill.entity_done");
+    for (const auto& t : tables_) {
+      RETURN_IF_ERROR(FinishEntityLoad(conn_->get(), *t.entity, t.writer->shape()));
+    }
   }
   seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return Status::Ok();
@@ -415,11 +421,26 @@ Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
     ASSIGN_OR_RETURN(sink, RejectSink::Open(migration.backfill.reject_file));
   }
 
-  std::vector<std::unique_ptr<EntityBackfill>> runs;
+  RunShared shared{.migration = &migration,
+                   .request = &request,
+                   .batch_size = batch_size,
+                   .conn = &conn,
+                   .url = target_url,
+                   .sink = sink.get(),
+                   .run_rejects = &report.rejected_total,
+                   .max_rejects = report.max_rejects,
+                   .opener = {}};
+  std::vector<std::unique_ptr<EntityRun>> runs;
   for (const auto* entity : selected) {
-    runs.push_back(std::make_unique<EntityBackfill>(migration, *entity, request, batch_size, &conn,
-                                                    target_url, sink.get(), &report.rejected_total,
-                                                    report.max_rejects));
+    if (entity->source.empty()) {
+      runs.push_back(MakeLookupDimensionRun(shared, *entity));
+    } else if (IsChunkedEntity(migration, *entity)) {
+      runs.push_back(MakeChunkedEntityRun(shared, *entity));
+    } else {
+      runs.push_back(std::make_unique<EntityBackfill>(migration, *entity, request, batch_size,
+                                                      &conn, target_url, sink.get(),
+                                                      &report.rejected_total, report.max_rejects));
+    }
     RETURN_IF_ERROR(runs.back()->Prepare());
   }
   // A previous run that finished every entity is done: this is a new run.

@@ -19,6 +19,9 @@ struct BackfillRequest {
   std::optional<int64_t> max_rejects;  // unset: the spec's; -1: no limit
   bool create_tables = false;          // create missing tables from the spec
   bool restart = false;                // ignore the ledger and start over
+  // Parallel workers for chunked (Parquet/CSV) sources, each with its own
+  // PostgreSQL connection; 0: one per core. JSON sources read on one thread.
+  int jobs = 0;
 };
 
 struct TableSummary {

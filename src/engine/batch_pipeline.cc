@@ -2,7 +2,7 @@
 
 namespace cutover::engine {
 
-BatchPipeline::BatchPipeline(source::RowSource* reader, map::EntityMapper* mapper,
+BatchPipeline::BatchPipeline(source::RowSource* reader, map::RecordMapper* mapper,
                              size_t batch_size, size_t depth)
     : reader_(reader), mapper_(mapper), batch_size_(batch_size), depth_(depth), thread_([this] {
         Produce();

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "common/status.h"
-#include "map/entity_mapper.h"
+#include "map/record_mapper.h"
 #include "source/row_source.h"
 
 namespace cutover::engine {
@@ -26,7 +26,7 @@ struct MappedWork {
 // only by the pipeline's thread until the pipeline is destroyed.
 class BatchPipeline {
  public:
-  BatchPipeline(source::RowSource* reader, map::EntityMapper* mapper, size_t batch_size,
+  BatchPipeline(source::RowSource* reader, map::RecordMapper* mapper, size_t batch_size,
                 size_t depth = 2);
   ~BatchPipeline();  // stops the thread, discarding what was not taken
   BatchPipeline(const BatchPipeline&) = delete;
@@ -40,7 +40,7 @@ class BatchPipeline {
   void Produce();
 
   source::RowSource* const reader_;
-  map::EntityMapper* const mapper_;
+  map::RecordMapper* const mapper_;
   const size_t batch_size_;
   const size_t depth_;
 

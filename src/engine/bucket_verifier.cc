@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -9,8 +10,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "engine/chunk_backfill_runner.h"
+#include "engine/chunked_scan.h"
 #include "engine/row_hasher.h"
 #include "engine/source_factory.h"
+#include "map/columnar_mapper.h"
 #include "map/entity_mapper.h"
 #include "target/pg_connection.h"
 #include "target/schema_manager.h"
@@ -33,6 +37,14 @@ namespace {
 // Pass 2 also resolves what pass 1 cannot: a key repeated in the source (the
 // last occurrence is what the backfill stored) and float columns equal within
 // the relative tolerance.
+//
+// Chunked sources (Parquet, CSV) are read on up to --jobs threads, each
+// folding into buckets of its own, summed at the end (the sums commute). In
+// pass 2 a key seen twice keeps, as the backfill did, the row with the
+// greatest dedup keep_last_by (encoded so bytes compare like the values),
+// then the later one in source order (chunk, then row in file). A dimension
+// filled by lookups is verified as a set of names: those the facts' source
+// rows carry against those the table holds.
 
 constexpr size_t kBuckets = 1 << 16;
 constexpr size_t kScanBatchRows = 8192;
@@ -48,6 +60,9 @@ struct RowInfo {
   std::vector<uint64_t> column_hashes;
   std::vector<std::optional<double>> floats;  // per column; unset for NULL and non-floats
   int occurrences = 0;
+  // Chunked sources: which of a repeated key's rows the backfill kept.
+  std::string rank;    // keep_last_by values, order-preserving bytes
+  int64_t order = -1;  // (chunk << 40) + row in file
 };
 
 // One side's view of one table.
@@ -58,9 +73,14 @@ struct SideTable {
   std::unordered_map<std::string, RowInfo> rows_in_diff;  // pass 2 only
 };
 
+// Names the facts' source rows carry, per dimension entity (lookups).
+using DimensionNames = std::map<std::string, std::unordered_set<std::string>>;
+
 struct EntityPlan {
   const spec::EntitySpec* entity;
-  std::unique_ptr<map::EntityMapper> mapper;
+  std::unique_ptr<map::RecordMapper> mapper;
+  bool chunked = false;
+  std::vector<int> keep_last_by;  // column indexes in shapes[0]
   std::vector<target::TableShape> shapes;
   std::vector<RowHasher> hashers;
   std::vector<std::unordered_set<size_t>> diff_buckets;  // pass 2 filter per table
@@ -93,8 +113,131 @@ void Absorb(const EntityPlan& plan, size_t t, const RowBatch& batch, bool second
   }
 }
 
-Status ReadSource(const spec::MigrationSpec& migration, EntityPlan* plan, bool second_pass,
-                  std::vector<SideTable>* sides) {
+// Bytes that compare (memcmp) as the keep_last_by values do in the merge:
+// integers and times big-endian with the sign flipped, floats by the IEEE
+// order trick, text as is (COLLATE "C") with a terminator.
+std::string RankOf(const RowBatch& batch, size_t row, const std::vector<int>& columns) {
+  std::string out;
+  for (int c : columns) {
+    const Column& col = batch.columns[c];
+    if (col.IsNull(row)) {
+      out.push_back('\0');
+      continue;
+    }
+    out.push_back('\1');
+    uint64_t bits = 0;
+    switch (col.type()) {
+      case ValueType::kFloat64:
+        bits = static_cast<uint64_t>(col.IntAt(row));
+        bits = (bits >> 63) ? ~bits : bits | (uint64_t{1} << 63);
+        break;
+      case ValueType::kNumeric:
+      case ValueType::kText:
+        out.append(col.BytesAt(row));
+        out.push_back('\0');
+        continue;
+      default:
+        bits = static_cast<uint64_t>(col.IntAt(row)) ^ (uint64_t{1} << 63);
+    }
+    for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(bits >> shift));
+  }
+  return out;
+}
+
+// Pass 2 of a chunked source: keeps, per key, the row the backfill kept.
+void AbsorbRanked(const EntityPlan& plan, const source::SourceBatch& in,
+                  const map::MappedBatch& mapped, int64_t chunk_seq, SideTable* side) {
+  const RowHasher& hasher = plan.hashers[0];
+  const RowBatch& batch = mapped.tables[0];
+  for (size_t r = 0; r < batch.num_rows(); ++r) {
+    const size_t bucket = hasher.KeyHash(batch, r) & (kBuckets - 1);
+    if (!plan.diff_buckets[0].contains(bucket)) continue;
+    RowInfo info;
+    info.row_hash = hasher.RowHash(batch, r, &info.column_hashes);
+    info.floats.assign(batch.columns.size(), std::nullopt);
+    for (size_t c = 0; c < batch.columns.size(); ++c) {
+      if (batch.columns[c].type() == ValueType::kFloat64 && !batch.columns[c].IsNull(r)) {
+        info.floats[c] = batch.columns[c].FloatAt(r);
+      }
+    }
+    info.rank = RankOf(batch, r, plan.keep_last_by);
+    info.order = (chunk_seq << 40) + in.positions[mapped.origins[0][r].record].record_index;
+    info.occurrences = 1;
+    auto [it, inserted] = side->rows_in_diff.try_emplace(hasher.KeyText(batch, r), info);
+    if (inserted) continue;
+    const int occurrences = it->second.occurrences + 1;
+    if (std::tie(info.rank, info.order) > std::tie(it->second.rank, it->second.order)) {
+      it->second = std::move(info);
+    }
+    it->second.occurrences = occurrences;
+  }
+}
+
+// Folds one thread's side into `into`.
+void MergeSide(SideTable&& from, SideTable* into) {
+  for (size_t b = 0; b < kBuckets; ++b) {
+    into->buckets[b].count += from.buckets[b].count;
+    into->buckets[b].sum += from.buckets[b].sum;
+  }
+  into->rows += from.rows;
+  into->unmappable += from.unmappable;
+  for (auto& [key, info] : from.rows_in_diff) {
+    auto [it, inserted] = into->rows_in_diff.try_emplace(key, info);
+    if (inserted) continue;
+    const int occurrences = it->second.occurrences + info.occurrences;
+    if (std::tie(info.rank, info.order) > std::tie(it->second.rank, it->second.order)) {
+      it->second = std::move(info);
+    }
+    it->second.occurrences = occurrences;
+  }
+}
+
+Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string& url, int jobs,
+                         EntityPlan* plan, bool second_pass, std::vector<SideTable>* sides,
+                         DimensionNames* names) {
+  std::vector<SideTable> local(std::max(1, jobs));
+  std::vector<DimensionNames> local_names(local.size());
+  const spec::EntitySpec& entity = *plan->entity;
+  auto on_batch = [&](int t, int64_t seq, const source::SourceBatch& in,
+                      const map::MappedBatch& mapped) -> Status {
+    if (second_pass) {
+      AbsorbRanked(*plan, in, mapped, seq, &local[t]);
+      return Status::Ok();
+    }
+    Absorb(*plan, 0, mapped.tables[0], false, &local[t]);
+    local[t].unmappable += mapped.counts[0].rejected;
+    for (const auto& c : entity.columns) {
+      if (!c.lookup) continue;
+      const int at = in.rows.IndexOf(c.from.empty() ? c.name : c.from);
+      if (at < 0) continue;
+      auto& set = local_names[t][c.lookup->entity];
+      const Column& col = in.rows.columns[at];
+      for (const auto& origin : mapped.origins[0]) {
+        if (!col.IsNull(origin.record)) set.emplace(col.BytesAt(origin.record));
+      }
+    }
+    return Status::Ok();
+  };
+  ChunkedScanOptions options;
+  options.threads = static_cast<int>(local.size());
+  options.batch_rows = kScanBatchRows;
+  options.url = url;
+  RETURN_IF_ERROR(ScanChunkedSource(migration, entity, options, on_batch).status());
+  for (auto& side : local) MergeSide(std::move(side), &(*sides)[0]);
+  if (!second_pass) {
+    for (auto& per_thread : local_names) {
+      for (auto& [dimension, set] : per_thread) (*names)[dimension].merge(set);
+    }
+  }
+  return Status::Ok();
+}
+
+Status ReadSource(const spec::MigrationSpec& migration, const std::string& url, int jobs,
+                  EntityPlan* plan, bool second_pass, std::vector<SideTable>* sides,
+                  DimensionNames* names) {
+  if (plan->chunked) {
+    return ReadChunkedSource(migration, url, jobs, plan, second_pass, sides, names);
+  }
   ASSIGN_OR_RETURN(auto reader, OpenSource(migration, *plan->entity));
   RETURN_IF_ERROR(reader->Open({}));
   source::SourceBatch in;
@@ -126,13 +269,13 @@ Status ReadTarget(const std::string& url, EntityPlan* plan, bool second_pass,
 }
 
 // Reads both stores at once; the source and PostgreSQL each get a thread.
-Status ReadBoth(const spec::MigrationSpec& migration, const std::string& url, EntityPlan* plan,
-                bool second_pass, std::vector<SideTable>* source_side,
-                std::vector<SideTable>* target_side) {
+Status ReadBoth(const spec::MigrationSpec& migration, const std::string& url, int jobs,
+                EntityPlan* plan, bool second_pass, std::vector<SideTable>* source_side,
+                std::vector<SideTable>* target_side, DimensionNames* names) {
   Status target_status;
   std::thread target_thread(
       [&] { target_status = ReadTarget(url, plan, second_pass, target_side); });
-  Status source_status = ReadSource(migration, plan, second_pass, source_side);
+  Status source_status = ReadSource(migration, url, jobs, plan, second_pass, source_side, names);
   target_thread.join();
   RETURN_IF_ERROR(source_status.WithContext("reading the source of " + plan->entity->name));
   return target_status.WithContext("reading PostgreSQL for " + plan->entity->name);
@@ -198,6 +341,51 @@ Status RecordVerdicts(const std::string& url, const std::string& migration,
   return Status::Ok();
 }
 
+// A dimension that lookups fill holds exactly the names the facts' source
+// rows carry: compared as sets (names are its unique `match`). Nullopt when
+// no fact entity naming it was verified in this run.
+Result<std::optional<TableVerdict>> VerifyDimension(const spec::MigrationSpec& migration,
+                                                    const std::string& url,
+                                                    const spec::EntitySpec& dimension,
+                                                    const DimensionNames& names,
+                                                    const VerifyRequest& request) {
+  auto it = names.find(dimension.name);
+  std::string match;
+  for (const auto& e : migration.entities) {
+    for (const auto& c : e.columns) {
+      if (c.lookup && c.lookup->entity == dimension.name) match = c.lookup->match;
+    }
+  }
+  if (it == names.end() || match.empty()) return std::optional<TableVerdict>();
+  const auto shape = target::ShapeOf(dimension, nullptr);
+  ASSIGN_OR_RETURN(auto conn, target::PgConnection::ConnectWithRetry(url));
+  ASSIGN_OR_RETURN(auto rows,
+                   conn->Query(fmt::format("SELECT {} FROM {}", target::QuoteIdent(match),
+                                           shape.QualifiedName())));
+  TableVerdict v;
+  v.entity = dimension.name;
+  v.table = shape.schema + "." + shape.table;
+  v.source_rows = static_cast<int64_t>(it->second.size());
+  v.target_rows = static_cast<int64_t>(rows.rows.size());
+  std::unordered_set<std::string> in_target;
+  for (const auto& row : rows.rows) {
+    const std::string name = row[0].value_or("");
+    in_target.insert(name);
+    if (!it->second.contains(name)) {
+      v.extra++;
+      if (v.extra_keys.size() < request.max_listed_keys) v.extra_keys.push_back(match + "=" + name);
+    }
+  }
+  for (const auto& name : it->second) {
+    if (in_target.contains(name)) continue;
+    v.missing++;
+    if (v.missing_keys.size() < request.max_listed_keys)
+      v.missing_keys.push_back(match + "=" + name);
+  }
+  v.matched = v.source_rows - v.missing;
+  return std::optional<TableVerdict>(std::move(v));
+}
+
 }  // namespace
 
 double TableVerdict::accuracy() const {
@@ -213,25 +401,41 @@ Result<VerifyReport> RunVerify(const spec::MigrationSpec& migration, const std::
                                const VerifyRequest& request) {
   const auto started = std::chrono::steady_clock::now();
   const double tolerance = request.float_tolerance.value_or(migration.verify.float_tolerance);
+  const int jobs = request.jobs > 0 ? request.jobs : DefaultJobs();
   VerifyReport report;
+  DimensionNames dimension_names;
+  std::vector<const spec::EntitySpec*> dimensions;
   for (const auto& entity : migration.entities) {
     if (!request.entities.empty() && std::find(request.entities.begin(), request.entities.end(),
                                                entity.name) == request.entities.end()) {
       continue;
     }
+    if (entity.source.empty()) {  // a lookup dimension: checked after the facts
+      dimensions.push_back(&entity);
+      continue;
+    }
     EntityPlan plan;
     plan.entity = &entity;
-    ASSIGN_OR_RETURN(plan.mapper, map::EntityMapper::Create(entity));
+    plan.chunked = IsChunkedEntity(migration, entity);
+    if (plan.chunked) {
+      ASSIGN_OR_RETURN(plan.mapper, map::ColumnarMapper::Create(entity));
+    } else {
+      ASSIGN_OR_RETURN(plan.mapper, map::EntityMapper::Create(entity));
+    }
     const auto& tables = plan.mapper->tables();
     for (size_t t = 0; t < tables.size(); ++t) {
       int parent = plan.mapper->ParentOf(t);
       plan.shapes.push_back(target::ShapeOf(*tables[t], parent >= 0 ? tables[parent] : nullptr));
       plan.hashers.emplace_back(plan.shapes.back());
     }
+    for (const auto& k : plan.shapes[0].keep_last_by) {
+      plan.keep_last_by.push_back(plan.shapes[0].IndexOf(k));
+    }
     plan.diff_buckets.resize(tables.size());
 
     std::vector<SideTable> src(tables.size()), dst(tables.size());
-    RETURN_IF_ERROR(ReadBoth(migration, target_url, &plan, false, &src, &dst));
+    RETURN_IF_ERROR(
+        ReadBoth(migration, target_url, jobs, &plan, false, &src, &dst, &dimension_names));
     bool any_diff = false;
     for (size_t t = 0; t < tables.size(); ++t) {
       for (size_t b = 0; b < kBuckets; ++b) {
@@ -245,7 +449,8 @@ Result<VerifyReport> RunVerify(const spec::MigrationSpec& migration, const std::
         for (const auto& d : plan.diff_buckets) n += d.size();
         return n;
       }());
-      RETURN_IF_ERROR(ReadBoth(migration, target_url, &plan, true, &src, &dst));
+      RETURN_IF_ERROR(
+          ReadBoth(migration, target_url, jobs, &plan, true, &src, &dst, &dimension_names));
     }
     for (size_t t = 0; t < tables.size(); ++t) {
       TableVerdict v;
@@ -258,6 +463,11 @@ Result<VerifyReport> RunVerify(const spec::MigrationSpec& migration, const std::
       v.matched = v.source_rows - v.missing - v.changed;
       report.tables.push_back(std::move(v));
     }
+  }
+  for (const auto* dimension : dimensions) {
+    ASSIGN_OR_RETURN(auto verdict,
+                     VerifyDimension(migration, target_url, *dimension, dimension_names, request));
+    if (verdict) report.tables.push_back(std::move(*verdict));
   }
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

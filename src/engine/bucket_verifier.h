@@ -20,6 +20,8 @@ struct VerifyRequest {
   bool detailed = false;                  // name the differing columns of changed keys
   size_t max_listed_keys = 1000;          // per kind and table, in the report
   bool record = true;                     // store the outcome in cutover.verify_runs
+  // Threads reading a chunked (Parquet/CSV) source; 0: one per core.
+  int jobs = 0;
 };
 
 struct ChangedKey {

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "map/value_converter.h"
 #include "map/value_parsers.h"
 
 namespace cutover::map {
@@ -74,143 +75,16 @@ Status Mismatch(const spec::ColumnSpec& c, element_type got) {
   return DataError(fmt::format("expected {}, got {}", ValueTypeName(c.type), JsonTypeName(got)));
 }
 
-// True when minified JSON holds the escape \u0000; "\\u0000" (an escaped
-// backslash, then "u0000") is six ordinary characters and does not count.
-bool HasEscapedNul(std::string_view json) {
-  for (size_t at = json.find("\\u0000"); at != std::string_view::npos;
-       at = json.find("\\u0000", at + 1)) {
-    size_t backslashes = 0;
-    while (backslashes <= at && json[at - backslashes] == '\\') ++backslashes;
-    if (backslashes % 2 == 1) return true;
-  }
-  return false;
-}
-
-Status AppendMinifiedJson(std::string json, Column* out) {
-  // jsonb refuses \u0000 (SQLSTATE 22P05); catch it here with a clear reason.
-  if (HasEscapedNul(json)) {
-    return DataError("JSON value contains \\u0000, which jsonb cannot store");
-  }
-  out->AppendBytes(json);
-  return Status::Ok();
-}
-
-// Converts text (a JSON string, or a spec default) to the column's type.
-Status AppendText(std::string_view text, const spec::ColumnSpec& c, Column* out) {
-  switch (c.type) {
-    case ValueType::kText:
-      if (HasNulByte(text))
-        return DataError("text contains a NUL byte, which PostgreSQL cannot store");
-      out->AppendBytes(text);
-      return Status::Ok();
-    case ValueType::kInt32: {
-      ASSIGN_OR_RETURN(int32_t v, ParseInt32(text));
-      out->AppendInt(v);
-      return Status::Ok();
-    }
-    case ValueType::kInt64: {
-      ASSIGN_OR_RETURN(int64_t v, ParseInt64(text));
-      out->AppendInt(v);
-      return Status::Ok();
-    }
-    case ValueType::kNumeric: {
-      ASSIGN_OR_RETURN(std::string v, CanonicalNumeric(text));
-      out->AppendBytes(v);
-      return Status::Ok();
-    }
-    case ValueType::kFloat64: {
-      ASSIGN_OR_RETURN(double v, ParseFloat64(text));
-      out->AppendFloat(v);
-      return Status::Ok();
-    }
-    case ValueType::kBool: {
-      ASSIGN_OR_RETURN(bool v, ParseBool(text));
-      out->AppendBool(v);
-      return Status::Ok();
-    }
-    case ValueType::kUuid: {
-      ASSIGN_OR_RETURN(auto v, ParseUuid(text));
-      out->AppendBytes(std::string_view(reinterpret_cast<const char*>(v.data()), v.size()));
-      return Status::Ok();
-    }
-    case ValueType::kDate: {
-      ASSIGN_OR_RETURN(int32_t v, ParseDate(text));
-      out->AppendInt(v);
-      return Status::Ok();
-    }
-    case ValueType::kTimestamptz: {
-      Result<int64_t> v =
-          c.time_format == spec::TimeFormat::kIso8601
-              ? ParseTimestamptz(text)
-              : TimestampFromEpochText(text, c.time_format == spec::TimeFormat::kEpochMillis);
-      if (!v.ok()) return v.status();
-      out->AppendInt(*v);
-      return Status::Ok();
-    }
-    case ValueType::kJsonb: {
-      // A JSON string mapped to jsonb stays a JSON string.
-      simdjson::internal::mini_formatter f;
-      f.string(text);
-      return AppendMinifiedJson(std::string(f.str()), out);
-    }
-    case ValueType::kBytes:
-    case ValueType::kGeometry:
-      return DataError(
-          fmt::format("{} columns are not read from JSON documents", ValueTypeName(c.type)));
-  }
-  return Internal("unhandled type");
-}
-
-Status AppendInteger(int64_t v, const spec::ColumnSpec& c, Column* out) {
-  switch (c.type) {
-    case ValueType::kInt32:
-      if (v < INT32_MIN || v > INT32_MAX) {
-        return DataError(fmt::format("{} is out of range for integer (int4)", v));
-      }
-      out->AppendInt(v);
-      return Status::Ok();
-    case ValueType::kInt64:
-      out->AppendInt(v);
-      return Status::Ok();
-    case ValueType::kFloat64:
-      out->AppendFloat(static_cast<double>(v));
-      return Status::Ok();
-    case ValueType::kNumeric:
-    case ValueType::kText:
-      out->AppendBytes(std::to_string(v));
-      return Status::Ok();
-    case ValueType::kBool:
-      if (v != 0 && v != 1) return DataError(fmt::format("{} is not a boolean (0 or 1)", v));
-      out->AppendBool(v == 1);
-      return Status::Ok();
-    case ValueType::kTimestamptz: {
-      if (c.time_format == spec::TimeFormat::kIso8601) {
-        return DataError(
-            "expected an ISO 8601 string, got number (set format: epoch_s or epoch_ms)");
-      }
-      ASSIGN_OR_RETURN(int64_t ts,
-                       TimestampFromEpoch(v, c.time_format == spec::TimeFormat::kEpochMillis));
-      out->AppendInt(ts);
-      return Status::Ok();
-    }
-    case ValueType::kJsonb:
-      out->AppendBytes(std::to_string(v));
-      return Status::Ok();
-    default:
-      return Mismatch(c, element_type::INT64);
-  }
-}
-
 Status AppendJson(element v, const spec::ColumnSpec& c, Column* out) {
-  if (c.type == ValueType::kJsonb) return AppendMinifiedJson(simdjson::minify(v), out);
+  if (c.type == ValueType::kJsonb) return AppendJsonText(simdjson::minify(v), out);
   switch (v.type()) {
     case element_type::STRING: {
       std::string_view s;
       if (v.get_string().get(s) != simdjson::SUCCESS) return DataError("unreadable string");
-      return AppendText(s, c, out);
+      return AppendFromText(s, c, out);
     }
     case element_type::INT64:
-      return AppendInteger(v.get_int64().value_unsafe(), c, out);
+      return AppendFromInteger(v.get_int64().value_unsafe(), c, out);
     case element_type::UINT64: {
       uint64_t u = v.get_uint64().value_unsafe();
       if (c.type == ValueType::kNumeric || c.type == ValueType::kText) {
@@ -233,7 +107,7 @@ Status AppendJson(element v, const spec::ColumnSpec& c, Column* out) {
           out->AppendBytes(ShortestDouble(d));
           return Status::Ok();
         case ValueType::kNumeric:
-          return AppendText(ShortestDouble(d), c, out);
+          return AppendFromText(ShortestDouble(d), c, out);
         case ValueType::kInt32:
         case ValueType::kInt64: {
           ASSIGN_OR_RETURN(int64_t i, Int64FromDouble(d, c.type == ValueType::kInt32));
@@ -242,7 +116,7 @@ Status AppendJson(element v, const spec::ColumnSpec& c, Column* out) {
         }
         case ValueType::kTimestamptz:
           if (c.time_format == spec::TimeFormat::kIso8601) return Mismatch(c, element_type::DOUBLE);
-          return AppendText(ShortestDouble(d), c, out);
+          return AppendFromText(ShortestDouble(d), c, out);
         default:
           return Mismatch(c, element_type::DOUBLE);
       }
@@ -311,6 +185,11 @@ Status EntityMapper::Impl::AddTable(const spec::EntitySpec& entity, int parent) 
   plan.parent = parent;
   if (parent >= 0) plan.array_path = SplitPath(entity.path);
   for (const auto& c : entity.columns) {
+    if (c.lookup || c.geometry) {
+      return InvalidArgument(fmt::format(
+          "{}: column '{}' of '{}' uses '{}', which only parquet and csv sources support yet",
+          c.where.ToString(), c.name, entity.name, c.lookup ? "lookup" : "geometry"));
+    }
     ColumnPlan cp;
     cp.spec = &c;
     cp.from_key = c.from == "$key";
@@ -333,7 +212,7 @@ Status EntityMapper::Impl::AddTable(const spec::EntitySpec& entity, int parent) 
     }
     if (c.default_value) {
       Column d(c.type);
-      Status st = AppendText(*c.default_value, c, &d);
+      Status st = AppendFromText(*c.default_value, c, &d);
       if (!st.ok()) {
         return InvalidArgument(fmt::format("{}: default of column '{}': {}", c.where.ToString(),
                                            c.name, st.message()));
@@ -382,7 +261,7 @@ bool EntityMapper::Impl::MapRow(int table, element obj, std::string_view key, si
     bool present;
     if (cp.from_key) {
       present = !key.empty();
-      if (present) st = AppendText(key, *cp.spec, &col);
+      if (present) st = AppendFromText(key, *cp.spec, &col);
     } else {
       present = Resolve(obj, cp.path, &value) && !value.is_null();
       if (present) st = AppendJson(value, *cp.spec, &col);
@@ -474,6 +353,10 @@ const std::vector<const spec::EntitySpec*>& EntityMapper::tables() const {
 
 int EntityMapper::ParentOf(size_t table) const {
   return impl_->plans[table].parent;
+}
+
+std::string EntityMapper::RecordText(const source::SourceBatch& in, size_t record) const {
+  return std::string(in.rows.columns[0].BytesAt(record));
 }
 
 void EntityMapper::Map(const source::SourceBatch& in, MappedBatch* out) {

@@ -6,52 +6,25 @@
 #include <string>
 #include <vector>
 
-#include "common/reject.h"
-#include "common/row_batch.h"
 #include "common/status.h"
-#include "source/row_source.h"
+#include "map/record_mapper.h"
 #include "spec/spec.h"
 
 namespace cutover::map {
 
-// Read = mapped + rejected holds for every table, counted here.
-struct TableCounts {
-  int64_t read = 0;
-  int64_t rejected = 0;
-};
-
-// Where a mapped row came from: the record's index in the source batch and,
-// for a nested child, its place in the record ("tasks[3]").
-struct RowOrigin {
-  uint32_t record = 0;
-  std::string item;
-};
-
-// The result of mapping one source batch. tables[i] belongs to
-// EntityMapper::tables()[i]: the entity first, then its descendants in
-// depth-first spec order, so parents always precede their children.
-struct MappedBatch {
-  std::vector<RowBatch> tables;
-  std::vector<std::vector<RowOrigin>> origins;  // origins[i][row] for tables[i]
-  std::vector<TableCounts> counts;
-  std::vector<Reject> rejects;
-};
-
-class EntityMapper {
+// Maps JSON documents (the "$doc" column of a document source).
+class EntityMapper : public RecordMapper {
  public:
-  ~EntityMapper();
+  ~EntityMapper() override;
   // Compiles the entity's column plan; fails (with the spec location) when a
   // default cannot be converted or a parent link's types do not match.
   static Result<std::unique_ptr<EntityMapper>> Create(const spec::EntitySpec& entity);
 
-  // The entity, then its descendants; parents precede children.
-  const std::vector<const spec::EntitySpec*>& tables() const;
-  // For tables()[i], the index of its parent in tables(), or -1.
-  int ParentOf(size_t table) const;
-
-  // Maps every record of `in` into `out` (cleared first). Never fails: a
-  // record that cannot be mapped is counted and kept in out->rejects.
-  void Map(const source::SourceBatch& in, MappedBatch* out);
+  const std::vector<const spec::EntitySpec*>& tables() const override;
+  int ParentOf(size_t table) const override;
+  void Map(const source::SourceBatch& in, MappedBatch* out) override;
+  // The document as read.
+  std::string RecordText(const source::SourceBatch& in, size_t record) const override;
 
  private:
   struct Impl;

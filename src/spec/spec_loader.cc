@@ -170,6 +170,7 @@ class Loader {
         spec.entities.push_back(std::move(entity));
       }
     }
+    RETURN_IF_ERROR(CheckLookups(spec));
     std::stable_sort(
         spec.entities.begin(), spec.entities.end(),
         [](const EntitySpec& a, const EntitySpec& b) { return a.priority < b.priority; });
@@ -218,16 +219,20 @@ class Loader {
     Fields fields;
     for (auto it = owner.value.begin(); it != owner.value.end(); ++it) {
       const YAML::Node key = it->first;
-      if (!key.IsScalar()) {
+      // YAML reads a plain `null` (or `~`) key as null, but a user writing
+      // `csv: { null: NA }` means the name.
+      const bool null_key = key.IsNull() && !key.Mark().is_null();
+      if (!key.IsScalar() && !null_key) {
         return Error(key.Mark(), "keys in " + std::string(what) + " must be plain names, not " +
                                      std::string(KindName(key)));
       }
-      if (const Field* first = fields.FindAny(key.Scalar())) {
-        return Error(key.Mark(), "duplicate " + std::string(noun) + " " + Quote(key.Scalar()) +
-                                     " in " + std::string(dup_ctx) + "; first declared at " +
+      const std::string name = null_key ? "null" : key.Scalar();
+      if (const Field* first = fields.FindAny(name)) {
+        return Error(key.Mark(), "duplicate " + std::string(noun) + " " + Quote(name) + " in " +
+                                     std::string(dup_ctx) + "; first declared at " +
                                      Where(first->key.Mark()).ToString());
       }
-      fields.Add(Field{key.Scalar(), key, it->second});
+      fields.Add(Field{name, key, it->second});
     }
     return fields;
   }
@@ -384,13 +389,26 @@ class Loader {
       source.where = Where(sf.key.Mark());
       if (source.name.empty()) return Error(sf.key.Mark(), "source names must not be empty");
       const std::string ctx = "source " + Quote(sf.name);
-      ASSIGN_OR_RETURN(const Fields fields, ReadFields(sf, ctx, {"type", "path", "layout"}));
+      ASSIGN_OR_RETURN(const Fields fields, ReadFields(sf, ctx, {"type", "path", "layout", "csv"}));
 
       ASSIGN_OR_RETURN(const Field* type, Require(fields, "type", sf, ctx));
       ASSIGN_OR_RETURN(const Scalar type_value, ReadScalar(*type, ctx));
       source.type = Lowercase(type_value.value);
-      if (source.type != "json") {
-        return UnknownChoice(type_value, What(*type, ctx), "source type", {"json"});
+      if (source.type != "json" && source.type != "parquet" && source.type != "csv") {
+        return UnknownChoice(type_value, What(*type, ctx), "source type",
+                             {"json", "parquet", "csv"});
+      }
+      // Options of another format are a mistake, not something to ignore.
+      if (const Field* layout = fields.FindAny("layout"); layout && source.type != "json") {
+        return Error(layout->key.Mark(), What(*layout, ctx) + " applies to json sources only; " +
+                                             "this one is " + source.type);
+      }
+      if (const Field* csv = fields.FindAny("csv")) {
+        if (source.type != "csv") {
+          return Error(csv->key.Mark(), What(*csv, ctx) + " applies to csv sources only; " +
+                                            "this one is " + source.type);
+        }
+        if (!csv->value.IsNull()) RETURN_IF_ERROR(ParseCsvOptions(*csv, ctx, source.csv));
       }
 
       ASSIGN_OR_RETURN(const Field* path, Require(fields, "path", sf, ctx));
@@ -416,6 +434,65 @@ class Loader {
         }
       }
       spec.sources.push_back(std::move(source));
+    }
+    return Status::Ok();
+  }
+
+  // csv: { delimiter, header, quote, escape, encoding, null } of a csv source.
+  Status ParseCsvOptions(const Field& f, const std::string& source_ctx, CsvOptions& out) {
+    const std::string ctx = "'csv' of " + source_ctx;
+    ASSIGN_OR_RETURN(
+        const Fields fields,
+        ReadFields(f, ctx, {"delimiter", "header", "quote", "escape", "encoding", "null"}));
+    // DuckDB reads delimiters of up to 4 bytes, and quote and escape of one.
+    auto read_chars = [&](const char* name, size_t min, size_t max, std::string& dest) -> Status {
+      const Field* c = fields.Find(name);
+      if (c == nullptr) return Status::Ok();
+      ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*c, ctx));
+      if (s.value.size() < min || s.value.size() > max) {
+        return Error(s.mark, What(*c, ctx) + " must be " +
+                                 (min == max ? "exactly " + std::to_string(max) + " character"
+                                             : "1 to " + std::to_string(max) + " characters") +
+                                 ", not " + Quote(s.raw));
+      }
+      if (s.value.find_first_of("\r\n") != std::string::npos) {
+        return Error(s.mark, What(*c, ctx) + " must not contain a line break");
+      }
+      dest = s.value;
+      return Status::Ok();
+    };
+    RETURN_IF_ERROR(read_chars("delimiter", 1, 4, out.delimiter));
+    RETURN_IF_ERROR(read_chars("quote", 1, 1, out.quote));
+    RETURN_IF_ERROR(read_chars("escape", 1, 1, out.escape));
+    if (const Field* h = fields.Find("header")) {
+      ASSIGN_OR_RETURN(out.header, ReadBool(*h, ctx));
+    }
+    if (const Field* e = fields.Find("encoding")) {
+      ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*e, ctx));
+      const std::string v = Lowercase(s.value);
+      static const std::vector<std::pair<std::string_view, std::string_view>> kEncodings = {
+          {"utf-8", "utf-8"},        {"utf8", "utf-8"},       {"utf-16", "utf-16"},
+          {"utf16", "utf-16"},       {"latin-1", "latin-1"},  {"latin1", "latin-1"},
+          {"iso-8859-1", "latin-1"}, {"iso8859-1", "latin-1"}};
+      bool found = false;
+      for (const auto& [spelling, canonical] : kEncodings) {
+        if (v == spelling) {
+          out.encoding = std::string(canonical);
+          found = true;
+        }
+      }
+      if (!found)
+        return UnknownChoice(s, What(*e, ctx), "encoding", {"utf-8", "utf-16", "latin-1"});
+    }
+    // `null: ""` is allowed (empty fields are NULL, the default); `null:` alone
+    // is "use the default" as everywhere in the spec.
+    if (const Field* n = fields.Find("null")) {
+      ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*n, ctx));
+      out.null_string = s.value;
+    }
+    if (out.delimiter.find(out.quote) != std::string::npos) {
+      return Error(MarkOf(f), ctx + ": the delimiter " + Quote(out.delimiter) +
+                                  " must not contain the quote character " + Quote(out.quote));
     }
     return Status::Ok();
   }
@@ -590,9 +667,15 @@ class Loader {
     if (parent == nullptr) {
       ASSIGN_OR_RETURN(fields, ReadFields(f, ctx,
                                           {"source", "table", "schema", "priority", "key",
-                                           "columns", "children"}));
-      ASSIGN_OR_RETURN(const Field* source, Require(fields, "source", f, ctx));
-      RETURN_IF_ERROR(ParseEntitySource(*source, spec, ctx, out));
+                                           "columns", "children", "dedup", "indexes"}));
+      // An entity without a source is a dimension that lookups fill; that it
+      // is one is checked once every entity is known (CheckLookups).
+      if (fields.FindAny("source") == nullptr) {
+        sourceless_.emplace_back(out.name, f.key.Mark());
+      } else {
+        ASSIGN_OR_RETURN(const Field* source, Require(fields, "source", f, ctx));
+        RETURN_IF_ERROR(ParseEntitySource(*source, spec, ctx, out));
+      }
       if (const Field* p = fields.Find("priority")) {
         ASSIGN_OR_RETURN(const int64_t priority, ReadInt(*p, ctx));
         if (priority < std::numeric_limits<int>::min() ||
@@ -602,9 +685,9 @@ class Loader {
         out.priority = static_cast<int>(priority);
       }
     } else {
-      ASSIGN_OR_RETURN(
-          fields,
-          ReadFields(f, ctx, {"path", "table", "schema", "key", "parent", "columns", "children"}));
+      ASSIGN_OR_RETURN(fields, ReadFields(f, ctx,
+                                          {"path", "table", "schema", "key", "parent", "columns",
+                                           "children", "indexes"}));
       ASSIGN_OR_RETURN(const Field* path, Require(fields, "path", f, ctx));
       ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*path, ctx));
       RETURN_IF_ERROR(CheckDottedPath(s, What(*path, ctx)));
@@ -631,6 +714,8 @@ class Loader {
 
     ASSIGN_OR_RETURN(const Field* key, Require(fields, "key", f, ctx));
     RETURN_IF_ERROR(ParseKey(*key, ctx, out));
+    if (const Field* d = fields.Find("dedup")) RETURN_IF_ERROR(ParseDedup(*d, ctx, out));
+    if (const Field* i = fields.Find("indexes")) RETURN_IF_ERROR(ParseIndexes(*i, ctx, out));
 
     if (parent != nullptr) {
       ASSIGN_OR_RETURN(const Field* p, Require(fields, "parent", f, ctx));
@@ -682,8 +767,9 @@ class Loader {
       column.where = Where(cf.key.Mark());
       RETURN_IF_ERROR(CheckIdentifier(column.name, cf.key.Mark(), "column name in " + entity_ctx));
       const std::string ctx = "column " + Quote(cf.name) + " of " + entity_ctx;
-      ASSIGN_OR_RETURN(const Fields fields,
-                       ReadFields(cf, ctx, {"from", "type", "required", "default", "format"}));
+      ASSIGN_OR_RETURN(const Fields fields, ReadFields(cf, ctx,
+                                                       {"from", "type", "required", "default",
+                                                        "format", "geometry", "lookup"}));
 
       column.from = column.name;
       if (const Field* from = fields.Find("from")) {
@@ -732,6 +818,20 @@ class Loader {
         } else {
           return UnknownChoice(s, What(*fmt, ctx), "format", {"iso8601", "epoch_s", "epoch_ms"});
         }
+      }
+      if (const Field* g = fields.Find("geometry")) {
+        RETURN_IF_ERROR(ParseGeometry(*g, ctx, column));
+      } else if (column.type == ValueType::kGeometry) {
+        return Error(type->key.Mark(),
+                     ctx +
+                         " is a geometry: say where it comes from with 'geometry: { lon: X, "
+                         "lat: Y, srid: 4326 }', '{ wkt: X }' or '{ wkb: X }'");
+      }
+      if (const Field* l = fields.Find("lookup")) {
+        if (column.geometry) {
+          return Error(l->key.Mark(), ctx + " sets both 'geometry' and 'lookup'; keep one");
+        }
+        RETURN_IF_ERROR(ParseLookup(*l, ctx, out.name, column));
       }
       out.columns.push_back(std::move(column));
     }
@@ -796,9 +896,282 @@ class Loader {
     return Status::Ok();
   }
 
+  // A list of column names of `entity` (a single name is accepted too).
+  Status ReadColumnList(const Field& f, const std::string& ctx, const EntitySpec& entity,
+                        std::vector<std::string>& names) {
+    std::vector<YAML::Node> items;
+    if (f.value.IsScalar()) {
+      items.push_back(f.value);
+    } else if (f.value.IsSequence()) {
+      for (const YAML::Node& item : f.value) items.push_back(item);
+    } else {
+      return Error(MarkOf(f), What(f, ctx) + " must be a list of column names, not " +
+                                  std::string(KindName(f.value)));
+    }
+    if (items.empty()) return Error(MarkOf(f), What(f, ctx) + " must name at least one column");
+    for (const YAML::Node& item : items) {
+      if (!item.IsScalar()) {
+        return Error(item.Mark(), What(f, ctx) + ": each entry must be a column name, not " +
+                                      std::string(KindName(item)));
+      }
+      ASSIGN_OR_RETURN(const Scalar s, ExpandScalar(item, What(f, ctx)));
+      if (entity.FindColumn(s.value) == nullptr) {
+        return UnknownChoice(s, What(f, ctx), "column", ColumnNames(entity));
+      }
+      if (std::find(names.begin(), names.end(), s.value) != names.end()) {
+        return Error(s.mark, What(f, ctx) + ": column " + Quote(s.raw) + " is listed twice");
+      }
+      names.push_back(s.value);
+    }
+    return Status::Ok();
+  }
+
+  Status ParseGeometry(const Field& f, const std::string& column_ctx, ColumnSpec& column) {
+    const std::string ctx = "'geometry' of " + column_ctx;
+    if (column.type != ValueType::kGeometry) {
+      return Error(f.key.Mark(), column_ctx + " has 'geometry' but is " +
+                                     std::string(ValueTypeName(column.type)) +
+                                     "; declare it 'type: geometry'");
+    }
+    ASSIGN_OR_RETURN(const Fields fields, ReadFields(f, ctx, {"lon", "lat", "wkt", "wkb", "srid"}));
+    ColumnSpec::Geometry g;
+    auto read_name = [&](const char* key, std::string& dest) -> Status {
+      const Field* k = fields.Find(key);
+      if (k == nullptr) return Status::Ok();
+      ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*k, ctx));
+      if (s.value.empty()) return Error(s.mark, What(*k, ctx) + " must not be empty");
+      dest = s.value;
+      return Status::Ok();
+    };
+    RETURN_IF_ERROR(read_name("lon", g.lon));
+    RETURN_IF_ERROR(read_name("lat", g.lat));
+    RETURN_IF_ERROR(read_name("wkt", g.wkt));
+    RETURN_IF_ERROR(read_name("wkb", g.wkb));
+    const int forms = (g.lon.empty() && g.lat.empty() ? 0 : 1) + (g.wkt.empty() ? 0 : 1) +
+                      (g.wkb.empty() ? 0 : 1);
+    if (forms != 1) {
+      return Error(MarkOf(f), ctx + " must give exactly one of 'lon' with 'lat', 'wkt' or 'wkb'");
+    }
+    if (g.lon.empty() != g.lat.empty()) {
+      return Error(MarkOf(f), ctx + " gives " +
+                                  (g.lon.empty() ? "'lat' without 'lon'" : "'lon' without 'lat'"));
+    }
+    if (const Field* srid = fields.Find("srid")) {
+      ASSIGN_OR_RETURN(const int64_t v, ReadInt(*srid, ctx));
+      if (v < 0 || v > 999999) {
+        return Error(MarkOf(*srid), What(*srid, ctx) + " must be between 0 and 999999");
+      }
+      g.srid = static_cast<int>(v);
+    }
+    column.geometry = std::move(g);
+    return Status::Ok();
+  }
+
+  Status ParseLookup(const Field& f, const std::string& column_ctx, const std::string& entity,
+                     ColumnSpec& column) {
+    const std::string ctx = "'lookup' of " + column_ctx;
+    ASSIGN_OR_RETURN(const Fields fields, ReadFields(f, ctx, {"entity", "match", "returns"}));
+    ColumnSpec::Lookup lookup;
+    PendingLookup pending;
+    pending.entity = entity;
+    pending.column = column.name;
+    pending.ctx = ctx;
+    ASSIGN_OR_RETURN(const Field* e, Require(fields, "entity", f, ctx));
+    ASSIGN_OR_RETURN(pending.target, ReadScalar(*e, ctx));
+    lookup.entity = pending.target.value;
+    ASSIGN_OR_RETURN(const Field* m, Require(fields, "match", f, ctx));
+    ASSIGN_OR_RETURN(pending.match, ReadScalar(*m, ctx));
+    lookup.match = pending.match.value;
+    if (const Field* r = fields.Find("returns")) {
+      ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*r, ctx));
+      pending.returns = s;
+      lookup.returns = s.value;
+    } else {
+      pending.returns.raw = pending.returns.value = lookup.returns;
+      pending.returns.mark = f.key.Mark();
+    }
+    column.lookup = std::move(lookup);
+    pending_lookups_.push_back(std::move(pending));
+    return Status::Ok();
+  }
+
+  Status ParseDedup(const Field& f, const std::string& entity_ctx, EntitySpec& out) {
+    const std::string ctx = "'dedup' of " + entity_ctx;
+    ASSIGN_OR_RETURN(const Fields fields, ReadFields(f, ctx, {"key", "keep_last_by"}));
+    DedupSpec dedup;
+    dedup.where = Where(f.key.Mark());
+    if (const Field* k = fields.Find("key")) {
+      RETURN_IF_ERROR(ReadColumnList(*k, ctx, out, dedup.key));
+      // The merge deduplicates on its conflict key, which is the entity's key.
+      std::vector<std::string> a = dedup.key, b = out.key;
+      std::sort(a.begin(), a.end());
+      std::sort(b.begin(), b.end());
+      if (a != b) {
+        std::vector<std::string_view> key(out.key.begin(), out.key.end());
+        return Error(MarkOf(*k), What(*k, ctx) + " must be the entity's key (" + JoinNames(key) +
+                                     "): rows are deduplicated on the key they are merged on");
+      }
+    } else {
+      dedup.key = out.key;
+    }
+    ASSIGN_OR_RETURN(const Field* by, Require(fields, "keep_last_by", f, ctx));
+    RETURN_IF_ERROR(ReadColumnList(*by, ctx, out, dedup.keep_last_by));
+    for (const auto& name : dedup.keep_last_by) {
+      const ColumnSpec* c = out.FindColumn(name);
+      if (c->type == ValueType::kJsonb || c->type == ValueType::kGeometry ||
+          c->type == ValueType::kBytes || c->lookup) {
+        return Error(MarkOf(*by), What(*by, ctx) + ": column " + Quote(name) + " is " +
+                                      std::string(c->lookup ? "a lookup" : ValueTypeName(c->type)) +
+                                      ", which has no order to keep the last row by");
+      }
+    }
+    out.dedup = std::move(dedup);
+    return Status::Ok();
+  }
+
+  Status ParseIndexes(const Field& f, const std::string& entity_ctx, EntitySpec& out) {
+    if (!f.value.IsSequence()) {
+      return Error(MarkOf(f), What(f, entity_ctx) + " must be a list of indexes, not " +
+                                  std::string(KindName(f.value)));
+    }
+    size_t n = 0;
+    for (const YAML::Node& item : f.value) {
+      const std::string ctx = "index " + std::to_string(++n) + " of " + entity_ctx;
+      const Field entry{"", item, item};
+      ASSIGN_OR_RETURN(const Fields fields,
+                       ReadFields(entry, ctx, {"columns", "unique", "method", "name"}));
+      IndexSpec index;
+      index.where = Where(item.Mark());
+      ASSIGN_OR_RETURN(const Field* cols, Require(fields, "columns", entry, ctx));
+      RETURN_IF_ERROR(ReadColumnList(*cols, ctx, out, index.columns));
+      if (const Field* u = fields.Find("unique")) {
+        ASSIGN_OR_RETURN(index.unique, ReadBool(*u, ctx));
+      }
+      bool any_geometry = false;
+      for (const auto& c : index.columns) {
+        any_geometry |= out.FindColumn(c)->type == ValueType::kGeometry;
+      }
+      index.method = any_geometry ? "gist" : "btree";
+      if (const Field* m = fields.Find("method")) {
+        ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*m, ctx));
+        static const std::vector<std::string_view> kMethods = {"btree", "gist", "brin", "hash",
+                                                               "gin"};
+        const std::string method = Lowercase(s.value);
+        if (std::find(kMethods.begin(), kMethods.end(), method) == kMethods.end()) {
+          return UnknownChoice(s, What(*m, ctx), "index method", kMethods);
+        }
+        if (any_geometry && method != "gist" && method != "brin") {
+          return Error(s.mark,
+                       ctx + ": geometry columns need method gist (or brin), not " + Quote(s.raw));
+        }
+        index.method = method;
+      }
+      if (index.unique && index.method != "btree") {
+        return Error(item.Mark(), ctx + ": only btree indexes can be unique");
+      }
+      if (const Field* nm = fields.Find("name")) {
+        ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*nm, ctx));
+        RETURN_IF_ERROR(CheckIdentifier(s.value, s.mark, What(*nm, ctx)));
+        index.name = s.value;
+      } else {
+        index.name = out.table;
+        for (const auto& c : index.columns) index.name += "_" + c;
+        index.name += "_idx";
+        if (index.name.size() > kMaxIdentifierBytes) {
+          return Error(item.Mark(), ctx + ": the default name " + Quote(index.name) +
+                                        " is longer than 63 bytes; give the index a 'name'");
+        }
+      }
+      for (const IndexSpec& other : out.indexes) {
+        if (other.name == index.name) {
+          return Error(item.Mark(), ctx + ": index name " + Quote(index.name) +
+                                        " is already used at " + other.where.ToString());
+        }
+      }
+      out.indexes.push_back(std::move(index));
+    }
+    return Status::Ok();
+  }
+
+  // Lookups name entities that may be declared after them, so they are
+  // checked once every entity is known; so are entities without a source.
+  Status CheckLookups(const MigrationSpec& spec) {
+    std::vector<std::string_view> entity_names;
+    for (const EntitySpec& e : spec.entities) entity_names.push_back(e.name);
+    std::vector<std::string> targets;
+    for (const PendingLookup& p : pending_lookups_) {
+      const EntitySpec* target = spec.FindEntity(p.target.value);
+      const EntitySpec* self = spec.FindEntity(p.entity);
+      if (target == nullptr) {
+        return UnknownChoice(p.target, "'entity' in " + p.ctx, "entity", entity_names);
+      }
+      if (target == self) {
+        return Error(p.target.mark, p.ctx + ": an entity cannot look up in itself");
+      }
+      if (std::none_of(spec.entities.begin(), spec.entities.end(),
+                       [&](const EntitySpec& e) { return &e == target; })) {
+        return Error(p.target.mark, p.ctx + ": " + Quote(target->name) +
+                                        " is a child entity; lookups need a top-level one");
+      }
+      auto unknown_column = [&](const Scalar& given, const char* key) {
+        std::string message = "'" + std::string(key) + "' in " + p.ctx + ": unknown column " +
+                              Quote(given.raw) + " of entity " + Quote(target->name);
+        message += given.from_env() ? "; expected one of: " + JoinNames(ColumnNames(*target))
+                                    : Hint(given.value, ColumnNames(*target));
+        return Error(given.mark, message);
+      };
+      const ColumnSpec* match = target->FindColumn(p.match.value);
+      if (match == nullptr) return unknown_column(p.match, "match");
+      if (match->type != ValueType::kText) {
+        return Error(p.match.mark, p.ctx + ": 'match' column " + Quote(match->name) + " of " +
+                                       Quote(target->name) + " must be text, not " +
+                                       std::string(ValueTypeName(match->type)));
+      }
+      const ColumnSpec* returns = target->FindColumn(p.returns.value);
+      if (returns == nullptr) return unknown_column(p.returns, "returns");
+      const ColumnSpec* column = self->FindColumn(p.column);
+      if (returns->type != column->type) {
+        return Error(p.returns.mark,
+                     p.ctx + ": " + Quote(target->name + "." + returns->name) + " is " +
+                         std::string(ValueTypeName(returns->type)) + " but the column is " +
+                         std::string(ValueTypeName(column->type)) + "; declare them alike");
+      }
+      if (target->key.size() != 1 || target->key[0] != returns->name) {
+        return Error(p.returns.mark, p.ctx + ": 'returns' must be the key of " +
+                                         Quote(target->name) + ", a single column");
+      }
+      if (returns->type != ValueType::kInt32 && returns->type != ValueType::kInt64 &&
+          returns->type != ValueType::kUuid) {
+        return Error(p.returns.mark,
+                     p.ctx + ": 'returns' column " + Quote(returns->name) +
+                         " must be integer, bigint or uuid, so that new names get a generated id");
+      }
+      targets.push_back(target->name);
+    }
+    for (const auto& [name, mark] : sourceless_) {
+      if (std::find(targets.begin(), targets.end(), name) == targets.end()) {
+        return Error(mark, "missing required key 'source' in entity " + Quote(name) +
+                               " (only a dimension that a 'lookup' fills may have none)");
+      }
+    }
+    return Status::Ok();
+  }
+
+  // A lookup as written, checked by CheckLookups.
+  struct PendingLookup {
+    std::string entity;  // the entity holding the column
+    std::string column;
+    std::string ctx;
+    Scalar target;
+    Scalar match;
+    Scalar returns;
+  };
+
   const std::string file_;
   const fs::path base_dir_;
   std::map<std::string, Location, std::less<>> entity_names_;
+  std::vector<PendingLookup> pending_lookups_;
+  std::vector<std::pair<std::string, YAML::Mark>> sourceless_;
 };
 
 Result<fs::path> AbsoluteDir(const std::string& dir) {

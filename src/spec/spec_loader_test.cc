@@ -286,7 +286,7 @@ sources:
   files: { type: json, path: data, compression: gzip }
 )",
      "spec.yaml:3:36: unknown key 'compression' in source 'files'; expected one of: type, path, "
-     "layout"},
+     "layout, csv"},
 
     {"unknown column key", R"(migration: m
 sources: { s: { type: json, path: d } }
@@ -507,13 +507,15 @@ entities:
     columns:
       id: { type: uuid }
 )",
-     "spec.yaml:4:3: missing required key 'source' in entity 'users'"},
+     "spec.yaml:4:3: missing required key 'source' in entity 'users' (only a dimension that a "
+     "'lookup' fills may have none)"},
 
-    {"source type other than json", R"(migration: m
+    {"unknown source type", R"(migration: m
 sources:
-  files: { type: csv, path: data }
+  files: { type: parket, path: data }
 )",
-     "spec.yaml:3:18: 'type' in source 'files': unknown source type 'csv'; expected one of: json"},
+     "spec.yaml:3:18: 'type' in source 'files': unknown source type 'parket'; did you mean "
+     "'parquet'?"},
 
     {"source without path", R"(migration: m
 sources:
@@ -691,7 +693,7 @@ entities:
         path: tasks
 )",
      "spec.yaml:11:9: unknown key 'source' in entity 'tasks'; expected one of: path, table, "
-     "schema, key, parent, columns, children"},
+     "schema, key, parent, columns, children, indexes"},
 
     {"parent names a missing parent column", R"(migration: m
 sources: { s: { type: json, path: d } }
@@ -1076,6 +1078,296 @@ TEST(EditDistanceTest, Cases) {
 
 TEST(LocationTest, ToString) {
   EXPECT_EQ((Location{"a/b.yaml", 12, 3}).ToString(), "a/b.yaml:12:3");
+}
+
+TEST(ParseSpecTest, ParquetAndCsvSources) {
+  Result<MigrationSpec> r = Parse(R"(migration: m
+sources:
+  prices: { type: parquet, path: "data/prices/*.parquet" }
+  markets:
+    type: CSV
+    path: data/markets
+    csv: { delimiter: ";", header: false, quote: "'", escape: "\\", encoding: Latin1, null: NA }
+  plain: { type: csv, path: plain.csv }
+entities:
+  price:
+    source: { from: prices }
+    key: [id]
+    columns: { id: { type: bigint } }
+  march:
+    source: { from: prices, file: "2024-03-*.parquet" }
+    key: [id]
+    columns: { id: { type: bigint } }
+)");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const SourceSpec* prices = r->FindSource("prices");
+  ASSERT_NE(prices, nullptr);
+  EXPECT_EQ(prices->type, "parquet");
+  EXPECT_EQ(prices->path, "/srv/flux/data/prices/*.parquet");
+  const SourceSpec* markets = r->FindSource("markets");
+  ASSERT_NE(markets, nullptr);
+  EXPECT_EQ(markets->type, "csv");
+  EXPECT_EQ(markets->path, "/srv/flux/data/markets");
+  EXPECT_EQ(markets->csv.delimiter, ";");
+  EXPECT_FALSE(markets->csv.header);
+  EXPECT_EQ(markets->csv.quote, "'");
+  EXPECT_EQ(markets->csv.escape, "\\");
+  EXPECT_EQ(markets->csv.encoding, "latin-1");
+  EXPECT_EQ(markets->csv.null_string, "NA");
+  const SourceSpec* plain = r->FindSource("plain");
+  ASSERT_NE(plain, nullptr);
+  EXPECT_EQ(plain->csv.delimiter, ",");
+  EXPECT_TRUE(plain->csv.header);
+  EXPECT_EQ(plain->csv.quote, "\"");
+  EXPECT_EQ(plain->csv.escape, "\"");
+  EXPECT_EQ(plain->csv.encoding, "utf-8");
+  EXPECT_FALSE(plain->csv.null_string.has_value());
+  const EntitySpec* price = r->FindEntity("price");
+  ASSERT_NE(price, nullptr);
+  EXPECT_EQ(price->file, "");
+  EXPECT_EQ(r->FindEntity("march")->file, "2024-03-*.parquet");
+}
+
+// Positions counted by hand; each spec has one mistake in a parquet or csv
+// source.
+const ErrorCase kFileSourceErrorCases[] = {
+    {"unknown csv key suggests the nearest", R"(migration: m
+sources:
+  prices:
+    type: csv
+    path: data
+    csv: { delimeter: ";" }
+)",
+     "spec.yaml:6:12: unknown key 'delimeter' in 'csv' of source 'prices'; did you mean "
+     "'delimiter'?"},
+
+    {"csv options on a parquet source", R"(migration: m
+sources:
+  prices:
+    type: parquet
+    path: data
+    csv: { header: false }
+)",
+     "spec.yaml:6:5: 'csv' in source 'prices' applies to csv sources only; this one is parquet"},
+
+    {"layout on a csv source", R"(migration: m
+sources:
+  prices:
+    type: csv
+    path: data
+    layout: lines
+)",
+     "spec.yaml:6:5: 'layout' in source 'prices' applies to json sources only; this one is csv"},
+
+    {"unknown encoding", R"(migration: m
+sources:
+  prices:
+    type: csv
+    path: data
+    csv: { encoding: latin-2 }
+)",
+     "spec.yaml:6:22: 'encoding' in 'csv' of source 'prices': unknown encoding 'latin-2'; did you "
+     "mean 'latin-1'?"},
+
+    {"quote of two characters", R"(migration: m
+sources:
+  prices:
+    type: csv
+    path: data
+    csv: { quote: "''" }
+)",
+     "spec.yaml:6:19: 'quote' in 'csv' of source 'prices' must be exactly 1 character, not "
+     "''''"},
+
+    {"delimiter too long", R"(migration: m
+sources:
+  prices:
+    type: csv
+    path: data
+    csv: { delimiter: "|||||" }
+)",
+     "spec.yaml:6:23: 'delimiter' in 'csv' of source 'prices' must be 1 to 4 characters, not "
+     "'|||||'"},
+
+    {"header not a boolean", R"(migration: m
+sources:
+  prices:
+    type: csv
+    path: data
+    csv: { header: maybe }
+)",
+     "spec.yaml:6:20: 'header' in 'csv' of source 'prices' must be true or false, not 'maybe'"},
+
+    {"csv that is not a mapping", R"(migration: m
+sources:
+  prices:
+    type: csv
+    path: data
+    csv: semicolon
+)",
+     "spec.yaml:6:10: 'csv' of source 'prices' must be a mapping, not a single value"},
+};
+
+TEST(ParseSpecTest, FileSourceErrorsNamePositionAndKey) {
+  for (const ErrorCase& c : kFileSourceErrorCases) {
+    Result<MigrationSpec> r = Parse(c.yaml);
+    ASSERT_FALSE(r.ok()) << c.name;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << c.name;
+    EXPECT_EQ(r.status().message(), c.message) << c.name;
+  }
+}
+
+// Issue 4 spec features: geometry, lookup, dedup, indexes, dimensions
+// without a source. Expectations written by hand from the YAML.
+constexpr char kParquetSpec[] = R"(migration: m
+sources: { p: { type: parquet, path: data } }
+entities:
+  commodities:
+    key: [id]
+    columns:
+      id: { type: integer }
+      name: { type: text }
+  prices:
+    source: { from: p, file: "*.parquet" }
+    key: [commodity_id, day]
+    columns:
+      commodity_id: { from: commodity, type: integer, lookup: { entity: commodities, match: name } }
+      day: { type: date }
+      at: { type: timestamptz }
+      spot: { type: geometry, geometry: { lon: x, lat: y } }
+      shape: { type: geometry, geometry: { wkt: w, srid: 3857 } }
+      raw: { type: geometry, geometry: { wkb: b, srid: 0 } }
+    dedup: { keep_last_by: [at] }
+    indexes:
+      - { columns: [day] }
+      - { columns: [spot] }
+      - { columns: [commodity_id, day], unique: true, name: u_cd, method: btree }
+)";
+
+TEST(ParseSpecTest, GeometryLookupDedupAndIndexes) {
+  Result<MigrationSpec> r = Parse(kParquetSpec);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const EntitySpec* dim = r->FindEntity("commodities");
+  ASSERT_NE(dim, nullptr);
+  EXPECT_EQ(dim->source, "");
+  const EntitySpec* prices = r->FindEntity("prices");
+  ASSERT_NE(prices, nullptr);
+
+  const ColumnSpec* c = prices->FindColumn("commodity_id");
+  ASSERT_TRUE(c->lookup.has_value());
+  EXPECT_EQ(c->from, "commodity");
+  EXPECT_EQ(c->lookup->entity, "commodities");
+  EXPECT_EQ(c->lookup->match, "name");
+  EXPECT_EQ(c->lookup->returns, "id");  // the default
+
+  const ColumnSpec* spot = prices->FindColumn("spot");
+  ASSERT_TRUE(spot->geometry.has_value());
+  EXPECT_EQ(spot->type, ValueType::kGeometry);
+  EXPECT_EQ(spot->geometry->lon, "x");
+  EXPECT_EQ(spot->geometry->lat, "y");
+  EXPECT_EQ(spot->geometry->srid, 4326);  // the default
+  const ColumnSpec* shape = prices->FindColumn("shape");
+  EXPECT_EQ(shape->geometry->wkt, "w");
+  EXPECT_EQ(shape->geometry->srid, 3857);
+  EXPECT_EQ(prices->FindColumn("raw")->geometry->wkb, "b");
+  EXPECT_EQ(prices->FindColumn("raw")->geometry->srid, 0);
+
+  ASSERT_TRUE(prices->dedup.has_value());
+  EXPECT_EQ(prices->dedup->key, (std::vector<std::string>{"commodity_id", "day"}));
+  EXPECT_EQ(prices->dedup->keep_last_by, (std::vector<std::string>{"at"}));
+  EXPECT_EQ(prices->dedup->where.ToString(), "spec.yaml:19:5");
+
+  ASSERT_EQ(prices->indexes.size(), 3u);
+  EXPECT_EQ(prices->indexes[0].name, "prices_day_idx");
+  EXPECT_EQ(prices->indexes[0].method, "btree");
+  EXPECT_FALSE(prices->indexes[0].unique);
+  EXPECT_EQ(prices->indexes[1].name, "prices_spot_idx");
+  EXPECT_EQ(prices->indexes[1].method, "gist");  // geometry
+  EXPECT_EQ(prices->indexes[2].name, "u_cd");
+  EXPECT_TRUE(prices->indexes[2].unique);
+  EXPECT_EQ(prices->indexes[2].columns, (std::vector<std::string>{"commodity_id", "day"}));
+  EXPECT_EQ(prices->indexes[2].where.ToString(), "spec.yaml:23:9");
+}
+
+// Lines 1-3 of every case below.
+#define PARQUET_HEAD "migration: m\nsources: { p: { type: parquet, path: data } }\nentities:\n"
+#define DIMENSION                                                  \
+  "  commodities:\n"                                               \
+  "    key: [id]\n"                                                \
+  "    columns: { id: { type: integer }, name: { type: text } }\n" \
+  "  prices:\n"                                                    \
+  "    source: { from: p }\n"                                      \
+  "    key: [c]\n"                                                 \
+  "    columns:\n"
+#define TABLE_T               \
+  "  t:\n"                    \
+  "    source: { from: p }\n" \
+  "    key: [id]\n"
+
+const ErrorCase kParquetFeatureErrorCases[] = {
+    {"lookup entity misspelt",
+     PARQUET_HEAD DIMENSION
+     "      c: { type: integer, lookup: { entity: comodities, match: name } }\n",
+     "spec.yaml:11:45: 'entity' in 'lookup' of column 'c' of entity 'prices': unknown entity "
+     "'comodities'; did you mean 'commodities'?"},
+    {"lookup match misspelt",
+     PARQUET_HEAD DIMENSION
+     "      c: { type: integer, lookup: { entity: commodities, match: nme } }\n",
+     "spec.yaml:11:65: 'match' in 'lookup' of column 'c' of entity 'prices': unknown column "
+     "'nme' of entity 'commodities'; did you mean 'name'?"},
+    {"lookup id of another type",
+     PARQUET_HEAD DIMENSION
+     "      c: { type: bigint, lookup: { entity: commodities, match: name } }\n",
+     "spec.yaml:11:26: 'lookup' of column 'c' of entity 'prices': 'commodities.id' is integer but "
+     "the column is bigint; declare them alike"},
+    {"entity without a source that no lookup fills",
+     PARQUET_HEAD "  orphan:\n    key: [id]\n    columns: { id: { type: integer } }\n",
+     "spec.yaml:4:3: missing required key 'source' in entity 'orphan' (only a dimension that a "
+     "'lookup' fills may have none)"},
+    {"geometry without a geometry block",
+     PARQUET_HEAD TABLE_T
+     "    columns:\n      id: { type: integer }\n      g: { type: geometry }\n",
+     "spec.yaml:9:12: column 'g' of entity 't' is a geometry: say where it comes from with "
+     "'geometry: { lon: X, lat: Y, srid: 4326 }', '{ wkt: X }' or '{ wkb: X }'"},
+    {"lon without lat",
+     PARQUET_HEAD TABLE_T "    columns:\n      id: { type: integer }\n      g: { type: geometry, "
+                          "geometry: { lon: x } }\n",
+     "spec.yaml:9:38: 'geometry' of column 'g' of entity 't' gives 'lon' without 'lat'"},
+    {"geometry key misspelt",
+     PARQUET_HEAD TABLE_T "    columns:\n      id: { type: integer }\n"
+                          "      g: { type: geometry, geometry: { lon: x, lati: y } }\n",
+     "spec.yaml:9:48: unknown key 'lati' in 'geometry' of column 'g' of entity 't'; did you mean "
+     "'lat'?"},
+    {"dedup on another key",
+     PARQUET_HEAD TABLE_T
+     "    columns: { id: { type: integer }, v: { type: integer }, at: { type: timestamptz } }\n"
+     "    dedup: { key: [v], keep_last_by: [at] }\n",
+     "spec.yaml:8:19: 'key' in 'dedup' of entity 't' must be the entity's key (id): rows are "
+     "deduplicated on the key they are merged on"},
+    {"keep_last_by misspelt",
+     PARQUET_HEAD TABLE_T
+     "    columns: { id: { type: integer }, v: { type: integer }, at: { type: timestamptz } }\n"
+     "    dedup: { keep_last_by: [att] }\n",
+     "spec.yaml:8:29: 'keep_last_by' in 'dedup' of entity 't': unknown column 'att'; did you mean "
+     "'at'?"},
+    {"index method misspelt",
+     PARQUET_HEAD TABLE_T "    columns: { id: { type: integer }, v: { type: integer } }\n"
+                          "    indexes: [{ columns: [v], method: btre }]\n",
+     "spec.yaml:8:39: 'method' in index 1 of entity 't': unknown index method 'btre'; did you "
+     "mean 'btree'?"},
+};
+
+#undef PARQUET_HEAD
+#undef DIMENSION
+#undef TABLE_T
+
+TEST(ParseSpecTest, ParquetFeatureErrorsNamePositionAndKey) {
+  for (const ErrorCase& c : kParquetFeatureErrorCases) {
+    Result<MigrationSpec> r = Parse(c.yaml);
+    ASSERT_FALSE(r.ok()) << c.name;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << c.name;
+    EXPECT_EQ(r.status().message(), c.message) << c.name;
+  }
 }
 
 }  // namespace

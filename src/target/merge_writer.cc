@@ -57,14 +57,42 @@ MergeWriter::MergeWriter(TableShape shape) : shape_(std::move(shape)) {
       if (i) sets += ", ";
       sets += fmt::format("{0} = EXCLUDED.{0}", QuoteIdent(non_key[i]));
     }
-    conflict = fmt::format("DO UPDATE SET {} WHERE ({}) IS DISTINCT FROM ({})", sets,
-                           JoinQuoted(non_key, "t."), JoinQuoted(non_key, "EXCLUDED."));
+    const std::string changed = fmt::format("({}) IS DISTINCT FROM ({})", JoinQuoted(non_key, "t."),
+                                            JoinQuoted(non_key, "EXCLUDED."));
+    if (shape_.keep_last_by.empty()) {
+      conflict = fmt::format("DO UPDATE SET {} WHERE {}", sets, changed);
+    } else {
+      // See "Dedup" in the header: only a greater keep_last_by replaces.
+      const std::string incoming = KeepLastByRow("EXCLUDED.");
+      const std::string existing = KeepLastByRow("t.");
+      conflict = fmt::format("DO UPDATE SET {} WHERE {} > {} OR ({} = {} AND {})", sets, incoming,
+                             existing, incoming, existing, changed);
+    }
+  }
+  std::string order = key_list;
+  for (const auto& k : shape_.keep_last_by) {
+    order += fmt::format(", {}{} DESC", QuoteIdent(k), CollateOf(k));
   }
   merge_sql_ = fmt::format(
       "INSERT INTO {} AS t ({}) SELECT DISTINCT ON ({}) {} FROM pg_temp.{} ORDER BY {}, "
       "cutover_ord DESC ON CONFLICT ({}) {}",
       shape_.QualifiedName(), JoinQuoted(names), key_list, select_list, QuoteIdent(staging_name_),
-      key_list, key_list, conflict);
+      order, key_list, conflict);
+}
+
+std::string MergeWriter::CollateOf(const std::string& column) const {
+  const int i = shape_.IndexOf(column);
+  return i >= 0 && shape_.columns[i].type == ValueType::kText ? " COLLATE \"C\"" : "";
+}
+
+std::string MergeWriter::KeepLastByRow(std::string_view prefix) const {
+  std::string out = "ROW(";
+  for (size_t i = 0; i < shape_.keep_last_by.size(); ++i) {
+    if (i) out += ", ";
+    out += fmt::format("{}{}{}", prefix, QuoteIdent(shape_.keep_last_by[i]),
+                       CollateOf(shape_.keep_last_by[i]));
+  }
+  return out + ")";
 }
 
 Status MergeWriter::PrepareStaging(PgConnection* conn) {

@@ -29,6 +29,19 @@ namespace cutover::target {
 // (SQLSTATE 23505), the savepoint is rolled back, and the batch is merged.
 // After a few such failures the writer stops trying for the rest of the run.
 //
+// Dedup (shape.keep_last_by, from the spec's `dedup:`): of the rows with one
+// key, the one with the greatest keep_last_by values wins, whatever order the
+// rows arrive in. Within a batch, DISTINCT ON orders by keep_last_by DESC
+// before the ordinal; against the table, the conflict update only fires when
+// the incoming keep_last_by is greater (row comparison; text in "C" order, so
+// the verifier can reproduce it bytewise). Parallel workers merging different
+// chunks therefore converge on the same row in any interleaving: the final
+// row is the maximum, and max is order-independent. Equal keep_last_by values
+// are a tie: the incoming row replaces the stored one only if it differs, so
+// ties resolve to the later row within a chunk, but to whichever chunk merged
+// last across chunks; declare keep_last_by columns that are unique per key
+// (add a sequence or a source timestamp) when ties must be deterministic.
+//
 // The writer does not open transactions: the caller wraps the merges of a
 // batch and its ledger update in one, which is what makes a batch land whole
 // or not at all. Not thread-safe; one writer per connection.
@@ -53,6 +66,11 @@ class MergeWriter {
   Result<int64_t> Merge(PgConnection* conn, const RowBatch& batch, std::span<const uint32_t> rows);
 
  private:
+  // " COLLATE \"C\"" for a text column, else "".
+  std::string CollateOf(const std::string& column) const;
+  // ROW(<prefix>"a", <prefix>"b") over the keep_last_by columns.
+  std::string KeepLastByRow(std::string_view prefix) const;
+
   TableShape shape_;
   std::string staging_name_;
   std::string copy_sql_;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "target/pg_connection.h"
 
 namespace cutover::target {
@@ -24,8 +26,14 @@ TableShape ShapeOf(const spec::EntitySpec& entity, const spec::EntitySpec* paren
   shape.key = entity.key;
   for (const auto& c : entity.columns) {
     bool in_key = std::find(entity.key.begin(), entity.key.end(), c.name) != entity.key.end();
-    shape.columns.push_back({c.name, c.type, c.required || in_key});
+    TableColumn column{c.name, c.type, c.required || in_key};
+    if (c.geometry) {
+      column.srid = c.geometry->srid;
+      column.point = !c.geometry->lon.empty() || !c.geometry->wkt.empty();
+    }
+    shape.columns.push_back(std::move(column));
   }
+  if (entity.dedup) shape.keep_last_by = entity.dedup->keep_last_by;
   if (parent != nullptr && !entity.parent_columns.empty()) {
     ForeignKey fk;
     fk.ref_schema = parent->schema;
@@ -37,6 +45,37 @@ TableShape ShapeOf(const spec::EntitySpec& entity, const spec::EntitySpec* paren
     shape.foreign_keys.push_back(std::move(fk));
   }
   return shape;
+}
+
+std::string ColumnTypeDdl(const TableColumn& column) {
+  if (column.type != ValueType::kGeometry || column.srid < 0) {
+    return std::string(PostgresTypeName(column.type));
+  }
+  return fmt::format("geometry({}, {})", column.point ? "Point" : "Geometry", column.srid);
+}
+
+void MarkLookupTarget(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
+                      TableShape* shape) {
+  auto visit = [&](const spec::EntitySpec& e, auto&& self) -> void {
+    for (const auto& c : e.columns) {
+      if (!c.lookup || c.lookup->entity != entity.name) continue;
+      std::vector<std::string> unique{c.lookup->match};
+      if (std::find(shape->unique_keys.begin(), shape->unique_keys.end(), unique) ==
+          shape->unique_keys.end()) {
+        shape->unique_keys.push_back(unique);
+      }
+      for (auto& col : shape->columns) {
+        if (col.name == c.lookup->returns) col.generated = true;
+      }
+    }
+    for (const auto& child : e.children) self(child, self);
+  };
+  for (const auto& e : migration.entities) visit(e, visit);
+}
+
+bool NeedsPostgis(const TableShape& shape) {
+  return std::any_of(shape.columns.begin(), shape.columns.end(),
+                     [](const TableColumn& c) { return c.type == ValueType::kGeometry; });
 }
 
 }  // namespace cutover::target

@@ -430,6 +430,10 @@ void WriteFile(const std::string& path, std::string_view content) {
 std::string CutoverBinary() {
   return CUTOVER_BINARY;
 }
+
+std::string DuckdbSqlTool() {
+  return CUTOVER_DUCKDB_SQL;
+}
 std::string SourceDir() {
   return CUTOVER_SOURCE_DIR;
 }

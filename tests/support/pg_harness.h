@@ -67,6 +67,9 @@ void WriteFile(const std::string& path, std::string_view content);
 
 // Path of the built cutover binary, and of the source tree.
 std::string CutoverBinary();
+
+// The built tools/duckdb_sql, which tests use to write and query Parquet.
+std::string DuckdbSqlTool();
 std::string SourceDir();
 
 }  // namespace cutover::testing

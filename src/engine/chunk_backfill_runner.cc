@@ -1,0 +1,633 @@
+#include "engine/chunk_backfill_runner.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <numeric>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/failpoint.h"
+#include "engine/batch_pipeline.h"
+#include "engine/lookup_resolver.h"
+#include "engine/post_load.h"
+#include "engine/progress_reporter.h"
+#include "engine/source_factory.h"
+#include "map/columnar_mapper.h"
+#include "target/ledger.h"
+#include "target/merge_writer.h"
+#include "target/schema_manager.h"
+#include "target/table_shape.h"
+
+namespace cutover::engine {
+namespace {
+
+// Chunk ledger design
+//
+// The source is planned into chunks (file x row range, ChunkedSource::
+// PlanChunks), one row each in cutover.backfill_chunks, inserted with ON
+// CONFLICT DO NOTHING under an advisory lock: every process planning the same
+// files agrees on the same rows, and a resumed run finds the ones already done.
+//
+// A worker owns one connection and repeats, in ONE transaction:
+//   claim:  UPDATE ... SET worker = me WHERE chunk_id =
+//             (SELECT chunk_id ... WHERE state = 'pending' ORDER BY seq
+//              LIMIT 1 FOR UPDATE SKIP LOCKED)
+//   merge:  every batch of the chunk (binary COPY + merge, as the JSON
+//           runner does), its rejects into cutover.rejects
+//   finish: UPDATE ... SET state = 'done', rows_read, rows_merged, rows_rejected
+//   COMMIT
+// The claim's row lock is held until COMMIT, so no other worker, in this
+// process or another, can take the chunk meanwhile (SKIP LOCKED passes over
+// it), and the chunk's rows, rejects and 'done' commit together. A crash
+// anywhere before COMMIT rolls all three back and releases the lock; the
+// chunk is pending again and the next claim (by a survivor or a rerun)
+// redoes it whole. After COMMIT it is never touched again. Since merges are
+// upserts on the key, even a redo over rows that did land (an ambiguous
+// COMMIT) writes each key once. Hence exactly-once rows per key, and
+// rows_read = rows_merged + rows_rejected per chunk, summed over chunks.
+//
+// A chunk larger than a batch is merged batch by batch inside its one
+// transaction, rather than recording a position inside the chunk. Memory
+// stays bounded by (pipeline depth + 2) batches; only the transaction is
+// longer. We chose this over intra-chunk checkpoints because a chunk is at
+// most a Parquet row group (~120k rows from DuckDB, ~1M from other writers)
+// or csv_chunk_rows, i.e. seconds of work: a crash redoes at most that per
+// worker, and in exchange there is one invariant (chunk done <=> all its
+// rows merged) and no partial state that two processes could disagree on.
+//
+// A worker that finds nothing to claim while chunks are still pending (held
+// by workers of another process) polls until they are done or released (a
+// killed process's transaction aborts when its connection drops, and the
+// chunk is claimable again), so every process returns only when the whole
+// entity is loaded, and can then build indexes on a complete table.
+//
+// Deadlocks (40P01) between workers upserting overlapping keys in different
+// orders, and serialization failures (40001), roll the chunk back and retry
+// it; a lost connection reconnects and retries; both up to kMaxAttempts.
+
+constexpr int kMaxAttempts = 8;
+constexpr auto kPollInterval = std::chrono::milliseconds(200);
+
+bool IsRetryableConflict(const Status& st) {
+  return st.sqlstate() == "40P01" || st.sqlstate() == "40001";
+}
+
+std::string WorkerName(int index) {
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  return fmt::format("{}:{}:{}", host, getpid(), index);
+}
+
+Result<std::unique_ptr<source::ChunkedSource>> DefaultOpener(const spec::SourceSpec& source,
+                                                             const std::string& path, int jobs) {
+  source::ChunkedSourceOptions options;
+  // Each worker reads one chunk at a time: one DuckDB thread per worker
+  // keeps the cores for the mapping and for PostgreSQL.
+  options.threads = std::max(1, jobs);
+  return source::OpenChunkedSource(source, path, options);
+}
+
+target::TableShape ShapeFor(const spec::MigrationSpec& migration, const spec::EntitySpec& entity) {
+  target::TableShape shape = target::ShapeOf(entity, nullptr);
+  target::MarkLookupTarget(migration, entity, &shape);
+  return shape;
+}
+
+Status CreateOrCheck(target::PgConnection* conn, const target::TableShape& shape, bool create,
+                     const std::string& entity) {
+  if (create) return target::CreateTable(conn, shape);
+  return target::CheckTable(conn, shape).WithContext("entity " + entity);
+}
+
+class ChunkBackfill : public EntityRun {
+ public:
+  ChunkBackfill(const RunShared& shared, const spec::EntitySpec& entity)
+      : shared_(shared),
+        migration_(*shared.migration),
+        request_(*shared.request),
+        entity_(entity),
+        jobs_(request_.jobs > 0 ? request_.jobs : DefaultJobs()) {}
+
+  Status Prepare() override;
+  Status Run(bool* stopped_on_rejects) override;
+  std::vector<TableSummary> Summaries() const override;
+  bool done() const override { return ledger_.exists && ledger_.done; }
+  Status ResetLedgers() override;
+
+ private:
+  struct Worker {
+    int index = 0;
+    std::string name;
+    std::unique_ptr<target::PgConnection> conn;
+    std::unique_ptr<target::MergeWriter> writer;
+    std::unique_ptr<map::ColumnarMapper> mapper;
+  };
+  struct ChunkCounts {
+    int64_t read = 0;
+    int64_t merged = 0;
+    int64_t rejected = 0;
+  };
+
+  target::PgConnection* conn() { return shared_.conn->get(); }
+  Status PlanLedger(const std::vector<source::ChunkRef>& chunks);
+  Status RunWorker(int index);
+  Status Connect(Worker* w);
+  // Claims and loads one chunk; false when none is claimable.
+  Result<bool> LoadOneChunk(Worker* w);
+  Status MergeRows(Worker* w, const source::SourceBatch& in, const map::MappedBatch& mapped,
+                   std::vector<uint32_t> rows, int64_t* accepted, std::vector<Reject>* refused);
+  Result<int64_t> PendingChunks(target::PgConnection* c);
+  Status RunDry(const std::vector<source::ChunkRef>& chunks);
+  void Progress(int64_t rows);
+
+  const RunShared& shared_;
+  const spec::MigrationSpec& migration_;
+  const BackfillRequest& request_;
+  const spec::EntitySpec& entity_;
+  const int jobs_;
+
+  // Set by Prepare/Run on the calling thread, read-only while workers run.
+  target::TableShape shape_;
+  std::vector<target::TableShape> dimension_shapes_;
+  std::vector<const spec::EntitySpec*> dimensions_;
+  std::string location_;
+  target::LedgerEntry ledger_;
+  std::unique_ptr<source::ChunkedSource> source_;
+  std::map<std::string, source::ChunkRef> chunks_by_id_;
+  std::unique_ptr<LookupResolver> resolver_;  // thread-safe
+  bool direct_copy_ = false;
+  int64_t planned_rows_ = 0;
+  int64_t rejects_before_ = 0;  // in chunks done before this process started
+  std::string state_;
+  double seconds_ = 0;
+  std::vector<int64_t> dimension_rows_;  // after the load, per dimensions_
+  TableSummary dry_;
+
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> rows_done_{0};
+  std::atomic<int64_t> rejects_here_{0};
+  std::mutex mu_;  // guards the reject sink, progress_ and dry_
+  std::unique_ptr<ProgressReporter> progress_;
+};
+
+Status ChunkBackfill::Prepare() {
+  ASSIGN_OR_RETURN(auto mapper, map::ColumnarMapper::Create(entity_));
+  (void)mapper;  // validates the plan now; workers compile their own
+  ASSIGN_OR_RETURN(location_, SourceLocationOf(migration_, entity_));
+  shape_ = ShapeFor(migration_, entity_);
+  ASSIGN_OR_RETURN(resolver_, LookupResolver::Create(migration_, entity_, shared_.url,
+                                                     /*create_missing=*/true));
+  dimensions_ = resolver_->Dimensions();
+  for (const auto* dim : dimensions_) dimension_shapes_.push_back(ShapeFor(migration_, *dim));
+  if (request_.dry_run) return Status::Ok();
+  // Dimensions first: the resolver inserts into them while facts load.
+  for (size_t i = 0; i < dimensions_.size(); ++i) {
+    RETURN_IF_ERROR(
+        CreateOrCheck(conn(), dimension_shapes_[i], request_.create_tables, dimensions_[i]->name));
+  }
+  RETURN_IF_ERROR(CreateOrCheck(conn(), shape_, request_.create_tables, entity_.name));
+  ASSIGN_OR_RETURN(ledger_, target::LoadLedger(conn(), migration_.name, entity_.name));
+  ledger_.source = location_;
+  return Status::Ok();
+}
+
+Status ChunkBackfill::ResetLedgers() {
+  RETURN_IF_ERROR(target::ResetLedger(conn(), migration_.name, entity_.name));
+  auto deleted =
+      conn()->Query("DELETE FROM cutover.backfill_chunks WHERE migration = $1 AND entity = $2",
+                    {migration_.name, entity_.name});
+  if (!deleted.ok()) return deleted.status().WithContext("resetting the chunk ledger");
+  ledger_ = target::LedgerEntry{.entity = entity_.name, .source = location_};
+  ledger_.exists = true;
+  return target::SaveLedger(conn(), migration_.name, ledger_);
+}
+
+Status ChunkBackfill::PlanLedger(const std::vector<source::ChunkRef>& chunks) {
+  RETURN_IF_ERROR(conn()->Exec("BEGIN"));
+  auto body = [&]() -> Status {
+    RETURN_IF_ERROR(conn()->Exec(fmt::format(
+        "SELECT pg_advisory_xact_lock(hashtext({}))",
+        target::QuoteLiteral("cutover.chunks:" + migration_.name + ":" + entity_.name))));
+    if (!ledger_.exists) {
+      ledger_.exists = true;
+      RETURN_IF_ERROR(target::SaveLedger(conn(), migration_.name, ledger_));
+    }
+    constexpr size_t kPerStatement = 500;
+    for (size_t start = 0; start < chunks.size(); start += kPerStatement) {
+      std::string values;
+      for (size_t i = start; i < std::min(chunks.size(), start + kPerStatement); ++i) {
+        const auto& c = chunks[i];
+        if (!values.empty()) values += ",\n";
+        values += fmt::format("({}, {}, {}, {}, {}, {}, {})", target::QuoteLiteral(migration_.name),
+                              target::QuoteLiteral(entity_.name), target::QuoteLiteral(c.Id()), i,
+                              target::QuoteLiteral(c.file), c.first_row, c.row_count);
+      }
+      RETURN_IF_ERROR(conn()->Exec(
+          "INSERT INTO cutover.backfill_chunks (migration, entity, chunk_id, seq, file, first_row, "
+          "row_count) VALUES " +
+          values + " ON CONFLICT DO NOTHING"));
+    }
+    return Status::Ok();
+  };
+  Status st = body();
+  if (!st.ok()) {
+    if (conn()->IsHealthy()) (void)conn()->Exec("ROLLBACK");
+    return st.WithContext("planning the chunks of " + entity_.name);
+  }
+  return conn()->Exec("COMMIT");
+}
+
+Result<int64_t> ChunkBackfill::PendingChunks(target::PgConnection* c) {
+  ASSIGN_OR_RETURN(auto v, c->QueryValue("SELECT count(*) FROM cutover.backfill_chunks WHERE "
+                                         "migration = $1 AND entity = $2 AND state = 'pending'",
+                                         {migration_.name, entity_.name}));
+  return v ? std::stoll(*v) : 0;
+}
+
+void ChunkBackfill::Progress(int64_t rows) {
+  const int64_t done = rows_done_.fetch_add(rows) + rows;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (progress_) progress_->Update(done, done);
+}
+
+Status ChunkBackfill::Connect(Worker* w) {
+  ASSIGN_OR_RETURN(w->conn, target::PgConnection::ConnectWithRetry(shared_.url));
+  return w->writer->PrepareStaging(w->conn.get());
+}
+
+Status ChunkBackfill::MergeRows(Worker* w, const source::SourceBatch& in,
+                                const map::MappedBatch& mapped, std::vector<uint32_t> rows,
+                                int64_t* accepted, std::vector<Reject>* refused) {
+  if (rows.empty()) return Status::Ok();
+  target::PgConnection* c = w->conn.get();
+  RETURN_IF_ERROR(c->Exec("SAVEPOINT cutover_merge"));
+  // The whole batch may take the direct COPY; the halves of a split merge.
+  const bool whole = rows.size() == mapped.tables[0].num_rows();
+  auto merged = whole ? w->writer->Write(c, mapped.tables[0], rows)
+                      : w->writer->Merge(c, mapped.tables[0], rows);
+  if (merged.ok()) {
+    *accepted += static_cast<int64_t>(rows.size());
+    return c->Exec("RELEASE SAVEPOINT cutover_merge");
+  }
+  if (merged.status().code() != StatusCode::kDataError) return merged.status();
+  RETURN_IF_ERROR(c->Exec("ROLLBACK TO SAVEPOINT cutover_merge"));
+  RETURN_IF_ERROR(c->Exec("RELEASE SAVEPOINT cutover_merge"));
+  if (rows.size() == 1) {
+    const uint32_t record = mapped.origins[0][rows[0]].record;
+    const auto& pos = in.positions[record];
+    Reject r;
+    r.entity = entity_.name;
+    r.source = in.origin;
+    r.byte_offset = pos.byte_offset;
+    r.line = pos.line;
+    r.record_index = pos.record_index;
+    r.reason = "PostgreSQL refused the row: " + merged.status().message();
+    r.record = w->mapper->RecordText(in, record);
+    refused->push_back(std::move(r));
+    return Status::Ok();
+  }
+  // Split and retry: O(k log N) statements for k bad rows among N.
+  const size_t half = rows.size() / 2;
+  std::vector<uint32_t> second(rows.begin() + half, rows.end());
+  rows.resize(half);
+  RETURN_IF_ERROR(MergeRows(w, in, mapped, std::move(rows), accepted, refused));
+  return MergeRows(w, in, mapped, std::move(second), accepted, refused);
+}
+
+Result<bool> ChunkBackfill::LoadOneChunk(Worker* w) {
+  target::PgConnection* c = w->conn.get();
+  RETURN_IF_ERROR(c->Exec("BEGIN"));
+  ASSIGN_OR_RETURN(auto claimed,
+                   c->Query("UPDATE cutover.backfill_chunks SET worker = $3, updated_at = now() "
+                            "WHERE migration = $1 AND entity = $2 AND chunk_id = ("
+                            "SELECT chunk_id FROM cutover.backfill_chunks "
+                            "WHERE migration = $1 AND entity = $2 AND state = 'pending' "
+                            "ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING chunk_id",
+                            {migration_.name, entity_.name, w->name}));
+  if (claimed.rows.empty()) {
+    RETURN_IF_ERROR(c->Exec("COMMIT"));
+    return false;
+  }
+  const std::string chunk_id = *claimed.rows[0][0];
+  auto it = chunks_by_id_.find(chunk_id);
+  if (it == chunks_by_id_.end()) {
+    return FailedPrecondition(fmt::format(
+        "chunk {} is in the ledger but not in the source any more: the files changed during "
+        "the run; run again with --restart",
+        chunk_id));
+  }
+  FailPoint("chunk.after_claim");
+  ASSIGN_OR_RETURN(auto reader, source_->OpenChunk(it->second));
+  RETURN_IF_ERROR(reader->Open({}));
+
+  ChunkCounts counts;
+  std::vector<Reject> rejects;
+  {
+    BatchPipeline pipeline(reader.get(), w->mapper.get(), static_cast<size_t>(shared_.batch_size));
+    for (;;) {
+      ASSIGN_OR_RETURN(MappedWork * work, pipeline.Next());
+      if (work == nullptr) break;
+      RETURN_IF_ERROR(resolver_->Resolve(&work->mapped));
+      const auto& mapped = work->mapped;
+      counts.read += mapped.counts[0].read;
+      counts.rejected += mapped.counts[0].rejected;
+      rejects.insert(rejects.end(), mapped.rejects.begin(), mapped.rejects.end());
+      std::vector<uint32_t> rows(mapped.tables[0].num_rows());
+      std::iota(rows.begin(), rows.end(), 0u);
+      const size_t refused_before = rejects.size();
+      RETURN_IF_ERROR(MergeRows(w, work->in, mapped, std::move(rows), &counts.merged, &rejects));
+      counts.rejected += static_cast<int64_t>(rejects.size() - refused_before);
+      FailPoint("chunk.after_batch");
+      Progress(static_cast<int64_t>(work->in.size()));
+    }
+  }
+  if (counts.read != it->second.row_count) {
+    return Internal(fmt::format("chunk {} yielded {} rows, planned {}", chunk_id, counts.read,
+                                it->second.row_count));
+  }
+  if (!rejects.empty()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      RETURN_IF_ERROR(shared_.sink->Write(rejects));
+    }
+    RETURN_IF_ERROR(target::InsertRejects(c, migration_.name, rejects));
+  }
+  auto finished = c->Query(
+      "UPDATE cutover.backfill_chunks SET state = 'done', rows_read = $4, rows_merged = $5, "
+      "rows_rejected = $6, updated_at = now() "
+      "WHERE migration = $1 AND entity = $2 AND chunk_id = $3",
+      {migration_.name, entity_.name, chunk_id, std::to_string(counts.read),
+       std::to_string(counts.merged), std::to_string(counts.rejected)});
+  if (!finished.ok()) return finished.status();
+  FailPoint("chunk.before_commit");
+  RETURN_IF_ERROR(c->Exec("COMMIT"));
+  FailPoint("chunk.after_commit");
+  const int64_t total = rejects_before_ + (rejects_here_ += counts.rejected);
+  if (shared_.max_rejects >= 0 && total > shared_.max_rejects) stop_ = true;
+  return true;
+}
+
+Status ChunkBackfill::RunWorker(int index) {
+  Worker w;
+  w.index = index;
+  w.name = WorkerName(index);
+  w.writer = std::make_unique<target::MergeWriter>(shape_);
+  w.writer->set_direct_copy(direct_copy_);
+  ASSIGN_OR_RETURN(w.mapper, map::ColumnarMapper::Create(entity_));
+  RETURN_IF_ERROR(Connect(&w));
+  int failures = 0;
+  while (!stop_) {
+    Result<bool> loaded = LoadOneChunk(&w);
+    if (!loaded.ok()) {
+      const Status st = loaded.status();
+      if (w.conn->IsHealthy()) (void)w.conn->Exec("ROLLBACK");
+      const bool retry = st.code() == StatusCode::kUnavailable || IsRetryableConflict(st);
+      if (!retry || ++failures >= kMaxAttempts) {
+        stop_ = true;
+        return st.WithContext(fmt::format("worker {} loading {}", index, entity_.name));
+      }
+      spdlog::warn("{}; retrying the chunk (attempt {}/{})", st.message(), failures + 1,
+                   kMaxAttempts);
+      if (st.code() == StatusCode::kUnavailable) RETURN_IF_ERROR(Connect(&w));
+      continue;
+    }
+    failures = 0;
+    if (*loaded) continue;
+    // Nothing claimable: done, or the rest is held by other workers.
+    ASSIGN_OR_RETURN(int64_t pending, PendingChunks(w.conn.get()));
+    if (pending == 0) return Status::Ok();
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  return Status::Ok();
+}
+
+Status ChunkBackfill::RunDry(const std::vector<source::ChunkRef>& chunks) {
+  std::atomic<size_t> next{0};
+  std::vector<Status> results(jobs_);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < jobs_; ++t) {
+    threads.emplace_back([&, t] {
+      auto mapper = map::ColumnarMapper::Create(entity_);
+      if (!mapper.ok()) {
+        results[t] = mapper.status();
+        return;
+      }
+      for (size_t i = next++; i < chunks.size() && !stop_; i = next++) {
+        auto reader = source_->OpenChunk(chunks[i]);
+        Status st = reader.ok() ? (*reader)->Open({}) : reader.status();
+        source::SourceBatch in;
+        map::MappedBatch mapped;
+        while (st.ok()) {
+          auto more = (*reader)->Next(static_cast<size_t>(shared_.batch_size), &in);
+          if (!more.ok()) st = more.status();
+          if (!st.ok() || !*more) break;
+          (*mapper)->Map(in, &mapped);
+          std::lock_guard<std::mutex> lock(mu_);
+          dry_.read += mapped.counts[0].read;
+          dry_.rejected += mapped.counts[0].rejected;
+          for (const auto& r : mapped.rejects) {
+            if (++*shared_.run_rejects <= 20) {
+              spdlog::warn("would reject {} at {}: {}", r.entity, r.PositionText(), r.reason);
+            }
+          }
+        }
+        if (!st.ok()) {
+          results[t] = st;
+          stop_ = true;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& st : results) RETURN_IF_ERROR(st);
+  dry_.migrated = dry_.read - dry_.rejected;
+  return Status::Ok();
+}
+
+Status ChunkBackfill::Run(bool* stopped_on_rejects) {
+  const auto started = std::chrono::steady_clock::now();
+  auto finish_time = [&] {
+    seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
+  if (!request_.dry_run && done()) {
+    state_ = "skipped (done)";
+    return Status::Ok();
+  }
+  const spec::SourceSpec* source_spec = migration_.FindSource(entity_.source);
+  const ChunkedSourceOpener& opener = shared_.opener ? shared_.opener : DefaultOpener;
+  ASSIGN_OR_RETURN(source_, opener(*source_spec, location_, jobs_));
+  ASSIGN_OR_RETURN(auto columns, source_->Describe());
+  {
+    ASSIGN_OR_RETURN(auto checker, map::ColumnarMapper::Create(entity_));
+    RETURN_IF_ERROR(checker->CheckSource(columns));
+  }
+  ASSIGN_OR_RETURN(const std::vector<source::ChunkRef> chunks, source_->PlanChunks());
+  for (const auto& c : chunks) {
+    chunks_by_id_[c.Id()] = c;
+    planned_rows_ += c.row_count;
+  }
+  progress_ = std::make_unique<ProgressReporter>(entity_.name, planned_rows_);
+  if (request_.dry_run) {
+    state_ = "dry run";
+    RETURN_IF_ERROR(RunDry(chunks));
+    progress_->Finish();
+    finish_time();
+    return Status::Ok();
+  }
+
+  RETURN_IF_ERROR(PlanLedger(chunks));
+  ASSIGN_OR_RETURN(
+      auto before,
+      conn()->Query("SELECT count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_rejected), 0) "
+                    "FROM cutover.backfill_chunks "
+                    "WHERE migration = $1 AND entity = $2 AND state = 'done'",
+                    {migration_.name, entity_.name}));
+  const int64_t done_chunks = std::stoll(*before.rows[0][0]);
+  rows_done_ = std::stoll(*before.rows[0][1]);
+  rejects_before_ = std::stoll(*before.rows[0][2]);
+  state_ = done_chunks > 0 ? "resumed" : "done";
+  if (done_chunks > 0) {
+    spdlog::info("{}: resuming; {} of {} chunks already done", entity_.name, done_chunks,
+                 chunks.size());
+  }
+  // The direct COPY pays off when keys are new: an empty table.
+  ASSIGN_OR_RETURN(auto any, conn()->QueryValue(
+                                 fmt::format("SELECT 1 FROM {} LIMIT 1", shape_.QualifiedName())));
+  direct_copy_ = !any.has_value();
+
+  const int workers = std::max(1, std::min<int>(jobs_, static_cast<int>(chunks.size())));
+  spdlog::info("{}: {} chunks ({} rows), {} workers", entity_.name, chunks.size(), planned_rows_,
+               workers);
+  std::vector<Status> results(workers);
+  {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < workers; ++t) {
+      threads.emplace_back([this, t, &results] { results[t] = RunWorker(t); });
+    }
+    for (auto& t : threads) t.join();
+  }
+  progress_->Finish();
+  for (const auto& st : results) RETURN_IF_ERROR(st);
+
+  ASSIGN_OR_RETURN(
+      auto totals,
+      conn()->Query("SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_merged), 0), "
+                    "coalesce(sum(rows_rejected), 0), count(*) FILTER (WHERE state <> 'done') "
+                    "FROM cutover.backfill_chunks WHERE migration = $1 AND entity = $2",
+                    {migration_.name, entity_.name}));
+  ledger_.records_read = std::stoll(*totals.rows[0][0]);
+  ledger_.rows_merged = std::stoll(*totals.rows[0][1]);
+  ledger_.records_rejected = std::stoll(*totals.rows[0][2]);
+  ledger_.record_index = ledger_.records_read;
+  *shared_.run_rejects += ledger_.records_rejected;
+  if (stop_) {
+    spdlog::error("{}: {} records rejected, more than --max-rejects {}; stopping (see {})",
+                  entity_.name, rejects_before_ + rejects_here_, shared_.max_rejects,
+                  shared_.sink->path());
+    *stopped_on_rejects = true;
+    state_ = "stopped";
+    finish_time();
+    return Status::Ok();
+  }
+  if (std::stoll(*totals.rows[0][3]) != 0) {
+    return Internal(fmt::format("{}: workers finished with chunks still pending", entity_.name));
+  }
+  RETURN_IF_ERROR(conn()->Exec("BEGIN"));
+  ledger_.done = true;
+  RETURN_IF_ERROR(target::SaveLedger(conn(), migration_.name, ledger_));
+  RETURN_IF_ERROR(conn()->Exec("COMMIT"));
+  FailPoint("chunk.entity_done");
+  for (size_t i = 0; i < dimensions_.size(); ++i) {
+    RETURN_IF_ERROR(FinishEntityLoad(conn(), *dimensions_[i], dimension_shapes_[i]));
+  }
+  RETURN_IF_ERROR(FinishEntityLoad(conn(), entity_, shape_));
+  for (size_t i = 0; i < dimensions_.size(); ++i) {
+    ASSIGN_OR_RETURN(
+        auto n, conn()->QueryValue("SELECT count(*) FROM " + dimension_shapes_[i].QualifiedName()));
+    dimension_rows_.push_back(n ? std::stoll(*n) : 0);
+    // The dimension is loaded when its facts are: the stage guards read this.
+    target::LedgerEntry dim{.entity = dimensions_[i]->name, .source = "lookup"};
+    dim.rows_merged = dimension_rows_.back();
+    dim.done = true;
+    dim.exists = true;
+    RETURN_IF_ERROR(target::SaveLedger(conn(), migration_.name, dim));
+  }
+  finish_time();
+  return Status::Ok();
+}
+
+std::vector<TableSummary> ChunkBackfill::Summaries() const {
+  TableSummary s;
+  s.entity = entity_.name;
+  if (request_.dry_run) {
+    s = dry_;
+    s.entity = entity_.name;
+  } else {
+    s.read = ledger_.records_read;
+    s.migrated = ledger_.rows_merged;
+    s.rejected = ledger_.records_rejected;
+  }
+  s.seconds = seconds_;
+  s.state = state_;
+  std::vector<TableSummary> out{s};
+  // The dimensions this load filled, with their sizes after it.
+  for (size_t i = 0; i < dimension_rows_.size(); ++i) {
+    TableSummary d;
+    d.entity = dimensions_[i]->name;
+    d.migrated = dimension_rows_[i];
+    d.state = "names from " + entity_.name;
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+class LookupDimension : public EntityRun {
+ public:
+  LookupDimension(const RunShared& shared, const spec::EntitySpec& entity)
+      : shared_(shared), entity_(entity) {}
+
+  Status Prepare() override {
+    shape_ = ShapeFor(*shared_.migration, entity_);
+    if (shared_.request->dry_run) return Status::Ok();
+    return CreateOrCheck(shared_.conn->get(), shape_, shared_.request->create_tables, entity_.name);
+  }
+  Status Run(bool*) override { return Status::Ok(); }
+  // Reported by the runs that fill it, after they did.
+  std::vector<TableSummary> Summaries() const override { return {}; }
+  bool done() const override { return true; }  // holds no progress of its own
+  Status ResetLedgers() override { return Status::Ok(); }
+
+ private:
+  const RunShared& shared_;
+  const spec::EntitySpec& entity_;
+  target::TableShape shape_;
+};
+
+}  // namespace
+
+bool IsChunkedEntity(const spec::MigrationSpec& migration, const spec::EntitySpec& entity) {
+  const spec::SourceSpec* s = migration.FindSource(entity.source);
+  return s != nullptr && (s->type == "parquet" || s->type == "csv");
+}
+
+int DefaultJobs() {
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+std::unique_ptr<EntityRun> MakeChunkedEntityRun(const RunShared& shared,
+                                                const spec::EntitySpec& entity) {
+  return std::make_unique<ChunkBackfill>(shared, entity);
+}
+
+std::unique_ptr<EntityRun> MakeLookupDimensionRun(const RunShared& shared,
+                                                  const spec::EntitySpec& entity) {
+  return std::make_unique<LookupDimension>(shared, entity);
+}
+
+}  // namespace cutover::engine

@@ -1,0 +1,58 @@
+// Backfill of entities whose source splits into chunks (Parquet, CSV): many
+// workers, one PostgreSQL connection each, sharing one run through the ledger.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "engine/backfill_runner.h"
+#include "engine/entity_run.h"
+#include "engine/reject_sink.h"
+#include "source/chunked_source.h"
+#include "spec/spec.h"
+#include "target/pg_connection.h"
+
+namespace cutover::engine {
+
+// Opens the chunked source of an entity; `jobs` is the number of workers
+// that will read it. Tests substitute their own; the default is
+// source::OpenChunkedSource.
+using ChunkedSourceOpener = std::function<Result<std::unique_ptr<source::ChunkedSource>>(
+    const spec::SourceSpec& source, const std::string& path_or_glob, int jobs)>;
+
+// True when the entity reads a parquet or csv source.
+bool IsChunkedEntity(const spec::MigrationSpec& migration, const spec::EntitySpec& entity);
+
+// What every entity run of one `cutover backfill` shares. The connection is
+// the runner's control connection (ledger resets, planning); workers open
+// their own. All pointers outlive the runs.
+struct RunShared {
+  const spec::MigrationSpec* migration = nullptr;
+  const BackfillRequest* request = nullptr;
+  int64_t batch_size = 0;
+  std::unique_ptr<target::PgConnection>* conn = nullptr;
+  std::string url;
+  RejectSink* sink = nullptr;  // null in a dry run
+  int64_t* run_rejects = nullptr;
+  int64_t max_rejects = 0;
+  ChunkedSourceOpener opener;  // empty: source::OpenChunkedSource
+};
+
+// The parallel chunked backfill of one top-level entity (see the design
+// comment in the .cc file).
+std::unique_ptr<EntityRun> MakeChunkedEntityRun(const RunShared& shared,
+                                                const spec::EntitySpec& entity);
+
+// An entity without a source: a dimension that lookups fill. Prepare creates
+// or checks its table (unique `match`, generated `returns`); Run does nothing.
+// Its indexes, and its line in the summary, come from the runs that look
+// names up in it.
+std::unique_ptr<EntityRun> MakeLookupDimensionRun(const RunShared& shared,
+                                                  const spec::EntitySpec& entity);
+
+// The worker count when --jobs is 0: the machine's cores.
+int DefaultJobs();
+
+}  // namespace cutover::engine

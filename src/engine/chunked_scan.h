@@ -1,0 +1,37 @@
+// Reads a chunked (Parquet/CSV) source on several threads, mapped and with
+// lookups resolved read-only: the source side of verify.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "common/status.h"
+#include "engine/chunk_backfill_runner.h"
+#include "map/record_mapper.h"
+#include "source/row_source.h"
+#include "spec/spec.h"
+
+namespace cutover::engine {
+
+// Called for every mapped batch, on the thread `worker` (0 .. threads-1)
+// that read it; `chunk_seq` is the chunk's place in the plan, so a caller can
+// order rows as the source does (chunk_seq, then record_index). Calls on one
+// worker are sequential; different workers call concurrently.
+using ScanCallback = std::function<Status(
+    int worker, int64_t chunk_seq, const source::SourceBatch& in, const map::MappedBatch& mapped)>;
+
+struct ChunkedScanOptions {
+  int threads = 1;  // readers; each maps with its own mapper
+  size_t batch_rows = 8192;
+  std::string url;             // PostgreSQL, to resolve lookups (read-only); empty: names stay text
+  ChunkedSourceOpener opener;  // empty: source::OpenChunkedSource
+};
+
+// Scans every chunk of the entity's source once; returns the number of
+// threads used (the callback's `worker` is below it). Lookup names the
+// dimension lacks resolve to NULL, so such rows show up as differences.
+Result<int> ScanChunkedSource(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
+                              const ChunkedScanOptions& options, const ScanCallback& on_batch);
+
+}  // namespace cutover::engine

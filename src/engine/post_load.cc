@@ -1,0 +1,49 @@
+#include "engine/post_load.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace cutover::engine {
+
+Status FinishEntityLoad(target::PgConnection* conn, const spec::EntitySpec& entity,
+                        const target::TableShape& shape) {
+  const std::string table = shape.QualifiedName();
+  RETURN_IF_ERROR(conn->Exec(fmt::format("SELECT pg_advisory_lock(hashtext({}))",
+                                         target::QuoteLiteral("cutover.post_load:" + table))));
+  auto body = [&]() -> Status {
+    for (const auto& index : entity.indexes) {
+      std::string cols;
+      for (const auto& c : index.columns)
+        cols += (cols.empty() ? "" : ", ") + target::QuoteIdent(c);
+      const std::string sql = fmt::format(
+          "CREATE {}INDEX IF NOT EXISTS {} ON {} USING {} ({})", index.unique ? "UNIQUE " : "",
+          target::QuoteIdent(index.name), table, index.method, cols);
+      RETURN_IF_ERROR(conn->Exec(sql).WithContext(
+          fmt::format("{}: creating index {}", index.where.ToString(), index.name)));
+    }
+    RETURN_IF_ERROR(conn->Exec("ANALYZE " + table).WithContext("analyzing " + table));
+    for (const auto& key : shape.key) {
+      const int i = shape.IndexOf(key);
+      if (i < 0 || (shape.columns[i].type != ValueType::kInt32 &&
+                    shape.columns[i].type != ValueType::kInt64)) {
+        continue;
+      }
+      // setval(seq, max, true) makes the next value max + 1; an empty table
+      // leaves the sequence where it was, and it never moves backwards.
+      const std::string sql = fmt::format(
+          "SELECT setval(s, GREATEST(m, coalesce(pg_sequence_last_value(s::regclass), 0))) "
+          "FROM (SELECT pg_get_serial_sequence({}, {}) AS s, "
+          "(SELECT max({}) FROM {}) AS m) x WHERE s IS NOT NULL AND m IS NOT NULL",
+          target::QuoteLiteral(table), target::QuoteLiteral(key), target::QuoteIdent(key), table);
+      RETURN_IF_ERROR(conn->Exec(sql).WithContext("moving the sequence of " + table + "." + key));
+    }
+    return Status::Ok();
+  };
+  Status st = body();
+  Status unlock = conn->Exec(fmt::format("SELECT pg_advisory_unlock(hashtext({}))",
+                                         target::QuoteLiteral("cutover.post_load:" + table)));
+  RETURN_IF_ERROR(st);
+  return unlock;
+}
+
+}  // namespace cutover::engine

@@ -1,0 +1,106 @@
+// DuckFileSource: lazily learned columns (cached), chunk readers on forked
+// connections, and the profile computed by DuckDB in one scan.
+#include "source/duckdb/duckdb_file_source.h"
+
+#include "source/duckdb/relation_schema.h"
+#include "source/duckdb/source_profiler.h"
+
+namespace cutover::source {
+
+DuckFileSource::DuckFileSource(std::unique_ptr<DuckSession> session, std::vector<std::string> files,
+                               std::string what)
+    : files_(std::move(files)), what_(std::move(what)), session_(std::move(session)) {}
+
+Result<std::vector<ColumnPlan>> DuckFileSource::FileColumns(DuckSession* session,
+                                                            const std::string& file) const {
+  return DescribeRelation(session, Relation({file}), what_ + ": reading the columns of " + file);
+}
+
+Result<std::shared_ptr<const std::vector<ColumnPlan>>> DuckFileSource::ColumnsLocked() {
+  if (columns_ == nullptr) {
+    ASSIGN_OR_RETURN(
+        std::vector<ColumnPlan> plans,
+        DescribeRelation(session_.get(), Relation(files_), what_ + ": reading the columns"));
+    if (plans.empty()) return DataError(what_ + ": the files have no columns");
+    columns_ = std::make_shared<const std::vector<ColumnPlan>>(std::move(plans));
+  }
+  return columns_;
+}
+
+Result<const std::vector<ColumnPlan>*> DuckFileSource::FileColumnsLocked(const std::string& file) {
+  auto it = file_columns_.find(file);
+  if (it == file_columns_.end()) {
+    ASSIGN_OR_RETURN(std::vector<ColumnPlan> plans, FileColumns(session_.get(), file));
+    it = file_columns_.emplace(file, std::move(plans)).first;
+  }
+  return &it->second;
+}
+
+Result<std::vector<ChunkRef>> DuckFileSource::PlanChunks() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<ChunkRef> chunks;
+  for (const std::string& file : files_) {
+    auto it = file_chunks_.find(file);
+    if (it == file_chunks_.end()) {
+      ASSIGN_OR_RETURN(const std::vector<ColumnPlan>* columns, FileColumnsLocked(file));
+      ASSIGN_OR_RETURN(std::vector<ChunkRef> planned, PlanFile(session_.get(), file, *columns));
+      it = file_chunks_.emplace(file, std::move(planned)).first;
+    }
+    chunks.insert(chunks.end(), it->second.begin(), it->second.end());
+  }
+  return chunks;
+}
+
+Result<std::unique_ptr<RowSource>> DuckFileSource::OpenChunk(const ChunkRef& chunk) {
+  std::shared_ptr<const std::vector<ColumnPlan>> columns;
+  std::string select_list;
+  std::unique_ptr<DuckSession> session;
+  ChunkQuery query;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    bool known = false;
+    for (const std::string& f : files_) known = known || f == chunk.file;
+    if (!known) return InvalidArgument(what_ + ": chunk " + chunk.Id() + " names another file");
+    ASSIGN_OR_RETURN(columns, ColumnsLocked());
+    ASSIGN_OR_RETURN(const std::vector<ColumnPlan>* file_columns, FileColumnsLocked(chunk.file));
+    if (file_chunks_.count(chunk.file) == 0) {
+      // Line numbers and row counts come from planning; plan this file now.
+      ASSIGN_OR_RETURN(std::vector<ChunkRef> planned,
+                       PlanFile(session_.get(), chunk.file, *file_columns));
+      file_chunks_.emplace(chunk.file, std::move(planned));
+    }
+    select_list = SelectListFor(*columns, *file_columns);
+    query = MakeQuery(chunk, select_list, *file_columns);
+    ASSIGN_OR_RETURN(session, session_->Fork());
+  }
+  auto reader = std::make_unique<DuckChunkReader>(std::move(session), columns, std::move(query));
+  return std::unique_ptr<RowSource>(std::move(reader));
+}
+
+Result<std::vector<std::pair<std::string, ValueType>>> DuckFileSource::Describe() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(auto columns, ColumnsLocked());
+  std::vector<std::pair<std::string, ValueType>> out;
+  for (const ColumnPlan& plan : *columns) out.emplace_back(plan.name, plan.type);
+  return out;
+}
+
+Result<SourceProfile> DuckFileSource::Profile(const ProfileOptions& options) {
+  ASSIGN_OR_RETURN(const std::vector<ChunkRef> chunks, PlanChunks());
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(auto columns, ColumnsLocked());
+  SourceProfile profile;
+  profile.files = files_;
+  profile.file_rows.assign(files_.size(), 0);
+  for (const ChunkRef& chunk : chunks) {
+    for (size_t i = 0; i < files_.size(); ++i) {
+      if (files_[i] == chunk.file) profile.file_rows[i] += chunk.row_count;
+    }
+    profile.row_count += chunk.row_count;
+  }
+  RETURN_IF_ERROR(ProfileRelation(session_.get(), Relation(files_), *columns, options, &profile)
+                      .WithContext(what_));
+  return profile;
+}
+
+}  // namespace cutover::source

@@ -1,0 +1,65 @@
+// DuckFileSource: what the Parquet and CSV sources share — a DuckDB database,
+// the file list, the source's columns, per-file schemas, chunk readers and the
+// profile. Subclasses say how to read their format.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "source/chunked_source.h"
+#include "source/duckdb/duckdb_chunk_reader.h"
+#include "source/duckdb/duckdb_session.h"
+#include "source/duckdb/vector_converter.h"
+
+namespace cutover::source {
+
+// Thread-safe: PlanChunks, OpenChunk, Describe and Profile may be called from
+// several threads; each returned reader has its own DuckDB connection and
+// belongs to one thread. The source must outlive none of its readers (they
+// keep the database alive on their own).
+class DuckFileSource : public ChunkedSource {
+ public:
+  DuckFileSource(std::unique_ptr<DuckSession> session, std::vector<std::string> files,
+                 std::string what);
+
+  Result<std::vector<ChunkRef>> PlanChunks() override;
+  Result<std::unique_ptr<RowSource>> OpenChunk(const ChunkRef& chunk) override;
+  Result<std::vector<std::pair<std::string, ValueType>>> Describe() override;
+  Result<SourceProfile> Profile(const ProfileOptions& options) override;
+
+  const std::vector<std::string>& files() const { return files_; }
+
+ protected:
+  // A FROM-clause expression reading `files` (every file when unioning by
+  // name, so that the columns are those of all of them).
+  virtual std::string Relation(const std::vector<std::string>& files) const = 0;
+  // Chunks of one file, whose columns are `columns`; called under mu_.
+  virtual Result<std::vector<ChunkRef>> PlanFile(DuckSession* session, const std::string& file,
+                                                 const std::vector<ColumnPlan>& columns) = 0;
+  // How to read `chunk`; `select_list` yields the source's columns.
+  virtual ChunkQuery MakeQuery(const ChunkRef& chunk, const std::string& select_list,
+                               const std::vector<ColumnPlan>& file_columns) const = 0;
+  // Columns of one file as read on its own.
+  virtual Result<std::vector<ColumnPlan>> FileColumns(DuckSession* session,
+                                                      const std::string& file) const;
+
+  // The source's columns (union over the files); called under mu_.
+  Result<std::shared_ptr<const std::vector<ColumnPlan>>> ColumnsLocked();
+  Result<const std::vector<ColumnPlan>*> FileColumnsLocked(const std::string& file);
+
+  // Constant after construction.
+  const std::vector<std::string> files_;
+  const std::string what_;  // "source 'prices'", for messages
+
+  // Protected by mu_ (the root session is not thread-safe).
+  std::mutex mu_;
+  std::unique_ptr<DuckSession> session_;
+  std::shared_ptr<const std::vector<ColumnPlan>> columns_;
+  std::map<std::string, std::vector<ColumnPlan>> file_columns_;
+  std::map<std::string, std::vector<ChunkRef>> file_chunks_;
+};
+
+}  // namespace cutover::source

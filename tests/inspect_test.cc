@@ -1,0 +1,93 @@
+// `cutover inspect` end to end: a Parquet file written by DuckDB and a CSV
+// file, inspected as JSON; expected figures computed by hand from the data.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "source/duckdb/duckdb_session.h"
+#include "support/pg_harness.h"
+
+namespace cutover {
+namespace {
+
+using testing::RunCommand;
+
+TEST(InspectTest, ProfilesParquetAndCsvAndProposesTables) {
+  const std::string dir = testing::TempDir();
+  auto session = source::DuckSession::Open();
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  // 1000 rows; market is NULL when i % 10 = 0 (100 rows), commodity takes 3
+  // values, price = i * 1.25 from 0.00 to 1248.75.
+  ASSERT_TRUE((*session)
+                  ->Execute("COPY (SELECT i AS id, ['wheat', 'rice', 'maize'][i % 3 + 1] AS "
+                            "commodity, CAST(i * 1.25 AS DECIMAL(12,2)) AS price, CASE WHEN i % "
+                            "10 = 0 THEN NULL ELSE 'm' || (i % 7) END AS market FROM range(1000) "
+                            "t(i)) TO '" +
+                                dir + "/prices.parquet' (FORMAT parquet, ROW_GROUP_SIZE 2048)",
+                            "writing prices.parquet")
+                  .ok());
+  std::ofstream(dir + "/codes.csv") << "code;label\nA;Alpha\nB;NA\nC;Gamma\n";
+  std::ofstream(dir + "/spec.yaml") << R"(migration: agri
+sources:
+  prices: { type: parquet, path: prices.parquet }
+  codes: { type: csv, path: codes.csv, csv: { delimiter: ";", null: NA } }
+entities:
+  price:
+    source: { from: prices }
+    key: [id]
+    columns:
+      id: { type: bigint }
+      price: { type: numeric }
+      seller: { from: sellr, type: text }
+)";
+  const auto run =
+      RunCommand({CUTOVER_BINARY, "inspect", dir + "/spec.yaml", "--json", "--sample", "2"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const nlohmann::json report = nlohmann::json::parse(run.out);
+  ASSERT_EQ(report["sources"].size(), 2u);
+
+  const nlohmann::json& prices = report["sources"][0];
+  EXPECT_EQ(prices["name"], "prices");
+  EXPECT_EQ(prices["rows"], 1000);
+  EXPECT_EQ(prices["files"][0]["rows"], 1000);
+  const nlohmann::json& columns = prices["columns"];
+  ASSERT_EQ(columns.size(), 4u);
+  EXPECT_EQ(columns[0]["name"], "id");
+  EXPECT_EQ(columns[0]["min"], "0");
+  EXPECT_EQ(columns[0]["max"], "999");
+  EXPECT_EQ(columns[1]["distinct_estimate"], 3);
+  EXPECT_EQ(columns[2]["source_type"], "DECIMAL(12,2)");
+  EXPECT_EQ(columns[2]["postgres_type"], "numeric(12,2)");
+  EXPECT_EQ(columns[2]["max"], "1248.75");
+  EXPECT_EQ(columns[3]["nulls"], 100);
+  EXPECT_DOUBLE_EQ(columns[3]["null_fraction"].get<double>(), 0.1);
+  ASSERT_EQ(prices["sample"].size(), 2u);
+  EXPECT_EQ(prices["sample"][1]["commodity"], "rice");
+  EXPECT_TRUE(prices["sample"][0]["market"].is_null());
+  ASSERT_EQ(prices["proposals"].size(), 1u);
+  EXPECT_EQ(prices["proposals"][0]["entity"], "price");
+  EXPECT_EQ(prices["proposals"][0]["ddl"],
+            "CREATE TABLE \"public\".\"price\" (\n  \"id\" bigint NOT NULL,\n  \"price\" "
+            "numeric,\n  \"seller\" text,\n  PRIMARY KEY (\"id\")\n);");
+  EXPECT_EQ(prices["proposals"][0]["warnings"][0],
+            "column 'seller' reads 'sellr', which the source lacks");
+
+  const nlohmann::json& codes = report["sources"][1];
+  EXPECT_EQ(codes["rows"], 3);
+  EXPECT_EQ(codes["columns"][1]["nulls"], 1);
+  ASSERT_EQ(codes["proposals"].size(), 1u);
+  EXPECT_TRUE(codes["proposals"][0]["entity"].is_null());
+  EXPECT_NE(codes["proposals"][0]["ddl"].get<std::string>().find("key candidates"),
+            std::string::npos);
+
+  // An unknown --source is a usage error that lists the sources.
+  const auto bad = RunCommand({CUTOVER_BINARY, "inspect", dir + "/spec.yaml", "--source", "px"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("the spec has: prices, codes"), std::string::npos) << bad.err;
+}
+
+}  // namespace
+}  // namespace cutover

@@ -93,12 +93,13 @@ Status Serve(const spec::MigrationSpec& migration, const ServeOptions& options) 
   InstallRoutes(http, ctx);
   http.set_exception_handler([](const httplib::Request& req, httplib::Response& res,
                                 std::exception_ptr ep) {
-    std::string what = "unknown";
+    std::string what;
     try {
       std::rethrow_exception(ep);
     } catch (const std::exception& e) {
       what = e.what();
     } catch (...) {
+      what = "an exception that is not a std::exception";  // still logged below, never dropped
     }
     spdlog::error("{} {}: {}", req.method, req.path, RedactSecrets(what));
     res.status = 500;

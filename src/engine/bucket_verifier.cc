@@ -47,6 +47,7 @@ namespace {
 // rows carry against those the table holds.
 
 constexpr size_t kBuckets = 1 << 16;
+constexpr int64_t kRowsPerRound = 1 << 20;  // pass-2 rows held at once, both sides together
 constexpr size_t kScanBatchRows = 8192;
 
 struct Bucket {
@@ -436,29 +437,49 @@ Result<VerifyReport> RunVerify(const spec::MigrationSpec& migration, const std::
     std::vector<SideTable> src(tables.size()), dst(tables.size());
     RETURN_IF_ERROR(
         ReadBoth(migration, target_url, jobs, &plan, false, &src, &dst, &dimension_names));
-    bool any_diff = false;
+    // Pass 2 holds the rows of differing buckets in memory. When most buckets
+    // differ (a source full of duplicates that the load resolved, say), that
+    // is most of the table, so the differing buckets are split into rounds of
+    // about kRowsPerRound rows (counted in pass 1), each one a re-read of both
+    // stores: memory stays bounded, at the cost of one read per round.
+    std::vector<std::vector<size_t>> differing(tables.size());
+    int64_t differing_rows = 0;
     for (size_t t = 0; t < tables.size(); ++t) {
       for (size_t b = 0; b < kBuckets; ++b) {
-        if (!(src[t].buckets[b] == dst[t].buckets[b])) plan.diff_buckets[t].insert(b);
+        if (src[t].buckets[b] == dst[t].buckets[b]) continue;
+        differing[t].push_back(b);
+        differing_rows += src[t].buckets[b].count + dst[t].buckets[b].count;
       }
-      any_diff |= !plan.diff_buckets[t].empty();
     }
-    if (any_diff) {
-      spdlog::info("{}: {} buckets differ; comparing their rows", entity.name, [&] {
-        size_t n = 0;
-        for (const auto& d : plan.diff_buckets) n += d.size();
-        return n;
-      }());
-      RETURN_IF_ERROR(
-          ReadBoth(migration, target_url, jobs, &plan, true, &src, &dst, &dimension_names));
+    std::vector<TableVerdict> verdicts(tables.size());
+    if (differing_rows > 0) {
+      const int64_t rounds = (differing_rows + kRowsPerRound - 1) / kRowsPerRound;
+      size_t buckets = 0;
+      for (const auto& d : differing) buckets += d.size();
+      spdlog::info("{}: {} buckets differ ({} rows); comparing their rows in {} round(s)",
+                   entity.name, buckets, differing_rows, rounds);
+      for (int64_t round = 0; round < rounds; ++round) {
+        for (size_t t = 0; t < tables.size(); ++t) {
+          plan.diff_buckets[t].clear();
+          for (size_t b : differing[t]) {
+            if (static_cast<int64_t>(b % rounds) == round) plan.diff_buckets[t].insert(b);
+          }
+          src[t].rows_in_diff.clear();
+          dst[t].rows_in_diff.clear();
+        }
+        RETURN_IF_ERROR(
+            ReadBoth(migration, target_url, jobs, &plan, true, &src, &dst, &dimension_names));
+        for (size_t t = 0; t < tables.size(); ++t) {
+          CompareRows(plan.shapes[t], src[t], dst[t], tolerance, request, &verdicts[t]);
+        }
+      }
     }
     for (size_t t = 0; t < tables.size(); ++t) {
-      TableVerdict v;
+      TableVerdict& v = verdicts[t];
       v.entity = tables[t]->name;
       v.table = plan.shapes[t].schema + "." + plan.shapes[t].table;
       v.target_rows = dst[t].rows;
       v.unmappable = src[t].unmappable;
-      CompareRows(plan.shapes[t], src[t], dst[t], tolerance, request, &v);
       v.source_rows = src[t].rows - v.source_duplicates;
       v.matched = v.source_rows - v.missing - v.changed;
       report.tables.push_back(std::move(v));

@@ -93,9 +93,8 @@ int main(int argc, char** argv) {
   const long long loaded = CountRows(url);
 
   // The same rows again: every key exists, so this is the merge path.
-  runs.push_back(
-      Measure("cutover backfill (rerun, all rows present)", {cutover, "backfill", spec, "--restart"},
-              env));
+  runs.push_back(Measure("cutover backfill (rerun, all rows present)",
+                         {cutover, "backfill", spec, "--restart"}, env));
 
   // The reference: psql \copy of the same rows, already converted, from CSV.
   if (!Exec(url, "TRUNCATE users; CHECKPOINT")) return 3;

@@ -52,8 +52,8 @@ struct ColumnSpec {
   // yet creates the dimension row, once, even under parallel workers.
   struct Lookup {
     std::string entity;
-    std::string match;             // dimension column holding the name
-    std::string returns = "id";    // dimension column stored here
+    std::string match;           // dimension column holding the name
+    std::string returns = "id";  // dimension column stored here
   };
   std::optional<Lookup> lookup;
   Location where;
@@ -107,7 +107,7 @@ struct CsvOptions {
   bool header = true;
   std::string quote = "\"";
   std::string escape = "\"";
-  std::string encoding = "utf-8";  // utf-8, utf-16, latin-1
+  std::string encoding = "utf-8";          // utf-8, utf-16, latin-1
   std::optional<std::string> null_string;  // e.g. "NA"; default: empty field is NULL
 };
 

@@ -39,6 +39,39 @@ TEST(ParquetExamplesTest, AgriprofitRehearsesVerifyClean) {
   ExpectRehearsalPasses("agriprofit");
 }
 
+// price_history repeats ~5% of its (commodity, market, date) keys in the
+// source; verify reads them deduplicated as the backfill kept them, so equal
+// stores match in pass 1, and a planted change is still named.
+TEST(ParquetExamplesTest, AgriprofitVerifiesRepeatedKeysInOnePass) {
+  const std::string spec = Generate("agriprofit", 6000);
+  const std::string url = FreshDatabase();
+  CommandResult r =
+      RunCommand({CutoverBinary(), "backfill", spec, "--create-tables"}, {{"DATABASE_URL", url}});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  CommandResult clean = RunCommand({CutoverBinary(), "verify", spec}, {{"DATABASE_URL", url}});
+  EXPECT_EQ(clean.exit_code, 0) << Describe(clean);
+  EXPECT_EQ(clean.err.find("buckets differ"), std::string::npos) << Describe(clean);
+  EXPECT_NE(clean.out.find("repeated keys in the source"), std::string::npos) << clean.out;
+
+  const std::string key = QueryValue(
+      url,
+      "SELECT 'commodity_id=' || commodity_id || ',market_id=' || market_id || ',date=' || "
+      "to_char(date, 'YYYY-MM-DD') FROM price_history ORDER BY commodity_id, market_id, date "
+      "LIMIT 1");
+  QueryValue(url,
+             "WITH k AS (SELECT commodity_id, market_id, date FROM price_history ORDER BY "
+             "commodity_id, market_id, date LIMIT 1) UPDATE price_history p SET modal_price = "
+             "modal_price + 1 FROM k WHERE (p.commodity_id, p.market_id, p.date) = "
+             "(k.commodity_id, k.market_id, k.date) RETURNING 1");
+  CommandResult changed = RunCommand({CutoverBinary(), "verify", spec}, {{"DATABASE_URL", url}});
+  EXPECT_EQ(changed.exit_code, 1) << Describe(changed);
+  // Only the planted change's bucket goes to pass 2 (and the log is read).
+  EXPECT_NE(changed.err.find("price_history: 1 buckets differ"), std::string::npos)
+      << Describe(changed);
+  EXPECT_NE(changed.out.find("price_history changed: " + key), std::string::npos)
+      << Describe(changed);
+}
+
 TEST(ParquetExamplesTest, TrafficSafetyRehearsesVerifyClean) {
   ExpectRehearsalPasses("traffic-safety");
 }

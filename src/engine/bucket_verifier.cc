@@ -1,5 +1,6 @@
 #include "engine/bucket_verifier.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -12,10 +13,12 @@
 
 #include "engine/chunk_backfill_runner.h"
 #include "engine/chunked_scan.h"
+#include "engine/lookup_resolver.h"
 #include "engine/row_hasher.h"
 #include "engine/source_factory.h"
 #include "map/columnar_mapper.h"
 #include "map/entity_mapper.h"
+#include "source/chunked_source.h"
 #include "target/pg_connection.h"
 #include "target/schema_manager.h"
 #include "target/table_reader.h"
@@ -45,6 +48,18 @@ namespace {
 // then the later one in source order (chunk, then row in file). A dimension
 // filled by lookups is verified as a set of names: those the facts' source
 // rows carry against those the table holds.
+//
+// An entity with `dedup` holds one row per dedup key, while its source may
+// repeat keys; folding every source row into the buckets would make nearly
+// every bucket differ and send most rows to pass 2. So when the source can
+// deduplicate itself (Parquet, through DuckDB's QUALIFY row_number()), both
+// passes read one row per key, the one the backfill kept, on one thread
+// (DuckDB parallelizes the scan and spills the sort): equal stores again
+// cost one pass. The source's row count (from its chunk plan) minus the keys
+// read gives the repeated keys. Source key columns are the spec columns'
+// `from`; a lookup's `from` is the name, one-to-one with its id, so this is
+// used only when every lookup column is part of the key (the dimension names
+// are then all read too).
 
 constexpr size_t kBuckets = 1 << 16;
 constexpr int64_t kRowsPerRound = 1 << 20;  // pass-2 rows held at once, both sides together
@@ -81,6 +96,12 @@ struct EntityPlan {
   const spec::EntitySpec* entity;
   std::unique_ptr<map::RecordMapper> mapper;
   bool chunked = false;
+  // Deduplicated source stream (see the design note); the source columns of
+  // the dedup key and keep_last_by; every source row, repeats included.
+  bool dedup_stream = false;
+  std::vector<std::string> dedup_key_sources;
+  std::vector<std::string> dedup_order_sources;
+  int64_t source_total_rows = 0;
   std::vector<int> keep_last_by;  // column indexes in shapes[0]
   std::vector<target::TableShape> shapes;
   std::vector<RowHasher> hashers;
@@ -193,6 +214,105 @@ void MergeSide(SideTable&& from, SideTable* into) {
   }
 }
 
+// Adds the lookup names of mapped rows of `in` to `names`.
+void CollectNames(const spec::EntitySpec& entity, const source::SourceBatch& in,
+                  const map::MappedBatch& mapped, DimensionNames* names) {
+  for (const auto& c : entity.columns) {
+    if (!c.lookup) continue;
+    const int at = in.rows.IndexOf(c.from.empty() ? c.name : c.from);
+    if (at < 0) continue;
+    auto& set = (*names)[c.lookup->entity];
+    const Column& col = in.rows.columns[at];
+    for (const auto& origin : mapped.origins[0]) {
+      if (!col.IsNull(origin.record)) set.emplace(col.BytesAt(origin.record));
+    }
+  }
+}
+
+// The source columns of the entity's dedup key and keep_last_by, when the
+// deduplicated stream can stand for the source (see the design note).
+bool PlanDedupStream(const spec::EntitySpec& entity, EntityPlan* plan) {
+  if (!plan->chunked || !entity.dedup || entity.dedup->key.empty()) return false;
+  auto source_of = [&](const std::string& name) -> std::optional<std::string> {
+    for (const auto& c : entity.columns) {
+      if (c.name != name) continue;
+      if (c.geometry || c.default_value) return std::nullopt;
+      return c.from.empty() ? c.name : c.from;
+    }
+    return std::nullopt;
+  };
+  std::vector<std::string> key, order;
+  for (const auto& k : entity.dedup->key) {
+    auto from = source_of(k);
+    if (!from) return false;
+    key.push_back(*from);
+  }
+  for (const auto& k : entity.dedup->keep_last_by) {
+    auto from = source_of(k);
+    if (!from) return false;
+    order.push_back(*from);
+  }
+  for (const auto& c : entity.columns) {
+    if (!c.lookup) continue;
+    const std::string from = c.from.empty() ? c.name : c.from;
+    if (std::find(key.begin(), key.end(), from) == key.end()) return false;
+  }
+  plan->dedup_key_sources = std::move(key);
+  plan->dedup_order_sources = std::move(order);
+  return true;
+}
+
+Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string& url, int jobs,
+                         EntityPlan* plan, bool second_pass, std::vector<SideTable>* sides,
+                         DimensionNames* names);
+
+// Reads the deduplicated stream of a dedup entity; falls back to the chunks
+// (for good) when the source cannot deduplicate itself.
+Status ReadDedupSource(const spec::MigrationSpec& migration, const std::string& url, int jobs,
+                       EntityPlan* plan, bool second_pass, std::vector<SideTable>* sides,
+                       DimensionNames* names) {
+  const spec::EntitySpec& entity = *plan->entity;
+  ASSIGN_OR_RETURN(const std::string location, SourceLocationOf(migration, entity));
+  const spec::SourceSpec* source_spec = migration.FindSource(entity.source);
+  ASSIGN_OR_RETURN(auto src,
+                   source::OpenChunkedSource(*source_spec, location,
+                                             source::ChunkedSourceOptions{.threads = jobs}));
+  auto opened = src->OpenDeduplicated(plan->dedup_key_sources, plan->dedup_order_sources);
+  if (!opened.ok() && opened.status().code() == StatusCode::kFailedPrecondition && !second_pass) {
+    spdlog::debug("{}: {}; reading the source chunk by chunk", entity.name,
+                  opened.status().ToString());
+    plan->dedup_stream = false;
+    return ReadChunkedSource(migration, url, jobs, plan, second_pass, sides, names);
+  }
+  if (!opened.ok()) return opened.status().WithContext("deduplicating the source");
+  std::unique_ptr<source::RowSource> reader = std::move(opened).value();
+  if (!second_pass) {
+    ASSIGN_OR_RETURN(const auto chunks, src->PlanChunks());
+    plan->source_total_rows = 0;
+    for (const auto& chunk : chunks) plan->source_total_rows += chunk.row_count;
+  }
+  std::unique_ptr<LookupResolver> resolver;
+  if (!url.empty()) {
+    ASSIGN_OR_RETURN(resolver, LookupResolver::Create(migration, entity, url,
+                                                      /*create_missing=*/false));
+  }
+  RETURN_IF_ERROR(reader->Open({}));
+  source::SourceBatch in;
+  map::MappedBatch mapped;
+  SideTable& side = (*sides)[0];
+  for (;;) {
+    ASSIGN_OR_RETURN(bool more, reader->Next(kScanBatchRows, &in));
+    if (!more) break;
+    plan->mapper->Map(in, &mapped);
+    if (resolver) RETURN_IF_ERROR(resolver->Resolve(&mapped));
+    Absorb(*plan, 0, mapped.tables[0], second_pass, &side);
+    if (second_pass) continue;
+    side.unmappable += mapped.counts[0].rejected;
+    CollectNames(entity, in, mapped, names);
+  }
+  return Status::Ok();
+}
+
 Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string& url, int jobs,
                          EntityPlan* plan, bool second_pass, std::vector<SideTable>* sides,
                          DimensionNames* names) {
@@ -207,16 +327,7 @@ Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string
     }
     Absorb(*plan, 0, mapped.tables[0], false, &local[t]);
     local[t].unmappable += mapped.counts[0].rejected;
-    for (const auto& c : entity.columns) {
-      if (!c.lookup) continue;
-      const int at = in.rows.IndexOf(c.from.empty() ? c.name : c.from);
-      if (at < 0) continue;
-      auto& set = local_names[t][c.lookup->entity];
-      const Column& col = in.rows.columns[at];
-      for (const auto& origin : mapped.origins[0]) {
-        if (!col.IsNull(origin.record)) set.emplace(col.BytesAt(origin.record));
-      }
-    }
+    CollectNames(entity, in, mapped, &local_names[t]);
     return Status::Ok();
   };
   ChunkedScanOptions options;
@@ -236,6 +347,9 @@ Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string
 Status ReadSource(const spec::MigrationSpec& migration, const std::string& url, int jobs,
                   EntityPlan* plan, bool second_pass, std::vector<SideTable>* sides,
                   DimensionNames* names) {
+  if (plan->dedup_stream) {
+    return ReadDedupSource(migration, url, jobs, plan, second_pass, sides, names);
+  }
   if (plan->chunked) {
     return ReadChunkedSource(migration, url, jobs, plan, second_pass, sides, names);
   }
@@ -433,6 +547,7 @@ Result<VerifyReport> RunVerify(const spec::MigrationSpec& migration, const std::
       plan.keep_last_by.push_back(plan.shapes[0].IndexOf(k));
     }
     plan.diff_buckets.resize(tables.size());
+    plan.dedup_stream = PlanDedupStream(entity, &plan);
 
     std::vector<SideTable> src(tables.size()), dst(tables.size());
     RETURN_IF_ERROR(
@@ -480,7 +595,10 @@ Result<VerifyReport> RunVerify(const spec::MigrationSpec& migration, const std::
       v.table = plan.shapes[t].schema + "." + plan.shapes[t].table;
       v.target_rows = dst[t].rows;
       v.unmappable = src[t].unmappable;
-      v.source_rows = src[t].rows - v.source_duplicates;
+      if (t == 0 && plan.dedup_stream) {  // one row per key was read
+        v.source_duplicates = plan.source_total_rows - src[t].rows - src[t].unmappable;
+      }
+      v.source_rows = src[t].rows - (plan.dedup_stream ? 0 : v.source_duplicates);
       v.matched = v.source_rows - v.missing - v.changed;
       report.tables.push_back(std::move(v));
     }

@@ -36,6 +36,20 @@ class ChunkedSource {
   virtual Result<std::unique_ptr<RowSource>> OpenChunk(const ChunkRef& chunk) = 0;
   // Column names and types as the source describes them.
   virtual Result<std::vector<std::pair<std::string, ValueType>>> Describe() = 0;
+  // A reader of every row of every file, one row per distinct value of
+  // `key_source_columns`: the one with the greatest `order_source_columns`
+  // (compared as the source types compare, NULL lowest), ties going to the
+  // later row in source order (file, then row in file). Positions carry the
+  // row's ordinal in its file. Memory stays bounded (the source may spill to
+  // disk). Sources that cannot deduplicate themselves say so
+  // (FailedPrecondition); callers then read the chunks.
+  virtual Result<std::unique_ptr<RowSource>> OpenDeduplicated(
+      const std::vector<std::string>& key_source_columns,
+      const std::vector<std::string>& order_source_columns) {
+    (void)key_source_columns;
+    (void)order_source_columns;
+    return FailedPrecondition("this source cannot deduplicate itself");
+  }
   // Files, row counts, per-column statistics and sample rows (cutover
   // inspect). Sources that cannot profile themselves say so.
   virtual Result<SourceProfile> Profile(const ProfileOptions& options) {

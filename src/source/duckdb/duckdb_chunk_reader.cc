@@ -3,6 +3,7 @@
 #include "source/duckdb/duckdb_chunk_reader.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace cutover::source {
 
@@ -25,7 +26,9 @@ void DuckChunkReader::Close() {
 
 Status DuckChunkReader::Open(const ResumePoint& from) {
   Close();
-  const int64_t end = query_.first_row + query_.row_count;
+  const bool unbounded = query_.row_count < 0;
+  const int64_t end =
+      unbounded ? std::numeric_limits<int64_t>::max() : query_.first_row + query_.row_count;
   begin_ = std::clamp(from.record_index, query_.first_row, end);
   next_ordinal_ = begin_;
   rows_read_ = 0;
@@ -35,8 +38,9 @@ Status DuckChunkReader::Open(const ResumePoint& from) {
   if (done_) return Status::Ok();
 
   const std::string sql = query_.make_sql(begin_, end);
-  const std::string what = "reading rows " + std::to_string(begin_) + ".." +
-                           std::to_string(end - 1) + " of " + query_.file;
+  const std::string what = unbounded ? "reading " + query_.file
+                                     : "reading rows " + std::to_string(begin_) + ".." +
+                                           std::to_string(end - 1) + " of " + query_.file;
   duckdb_prepared_statement prepared = nullptr;
   if (duckdb_prepare(session_->raw(), sql.c_str(), &prepared) == DuckDBError) {
     const char* error = duckdb_prepare_error(prepared);
@@ -131,7 +135,7 @@ Result<bool> DuckChunkReader::Next(size_t max_records, SourceBatch* out) {
   out->end.record_index = next_ordinal_;
   out->end.line = query_.line_of_row0 >= 0 ? query_.line_of_row0 + next_ordinal_ : -1;
 
-  if (done_) {
+  if (done_ && query_.row_count >= 0) {
     const int64_t expected = query_.first_row + query_.row_count - begin_;
     if (rows_read_ != expected) {
       return DataError("chunk " + query_.file + " rows " + std::to_string(begin_) + ".." +

@@ -23,6 +23,8 @@ namespace cutover::source {
 struct ChunkQuery {
   std::string file;
   int64_t first_row = 0;
+  // -1: the query's whole result, however many rows (make_sql gets
+  // (first_row, INT64_MAX) and the count is not checked).
   int64_t row_count = 0;
   std::function<std::string(int64_t begin, int64_t end)> make_sql;
   bool ordinal_column = false;

@@ -2,6 +2,10 @@
 // connections, and the profile computed by DuckDB in one scan.
 #include "source/duckdb/duckdb_file_source.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+
 #include "source/duckdb/relation_schema.h"
 #include "source/duckdb/source_profiler.h"
 
@@ -73,6 +77,64 @@ Result<std::unique_ptr<RowSource>> DuckFileSource::OpenChunk(const ChunkRef& chu
     query = MakeQuery(chunk, select_list, *file_columns);
     ASSIGN_OR_RETURN(session, session_->Fork());
   }
+  auto reader = std::make_unique<DuckChunkReader>(std::move(session), columns, std::move(query));
+  return std::unique_ptr<RowSource>(std::move(reader));
+}
+
+Result<std::unique_ptr<RowSource>> DuckFileSource::OpenDeduplicated(
+    const std::vector<std::string>& key_source_columns,
+    const std::vector<std::string>& order_source_columns) {
+  const std::string what = what_ + ": deduplicating on (" + [&] {
+    std::string k;
+    for (const auto& c : key_source_columns) k += (k.empty() ? "" : ", ") + c;
+    return k;
+  }() + ")";
+  const std::string relation = DedupRelation();
+  if (relation.empty()) return FailedPrecondition(what + ": this format cannot deduplicate itself");
+  if (key_source_columns.empty()) return InvalidArgument(what + ": no key columns");
+  std::shared_ptr<const std::vector<ColumnPlan>> columns;
+  std::unique_ptr<DuckSession> session;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(columns, ColumnsLocked());
+    ASSIGN_OR_RETURN(session, session_->Fork());
+  }
+  auto known = [&](const std::string& name) {
+    for (const ColumnPlan& c : *columns) {
+      if (c.name == name) return true;
+    }
+    return false;
+  };
+  std::string partition;
+  for (const auto& k : key_source_columns) {
+    if (!known(k)) return InvalidArgument(what + ": the source has no column '" + k + "'");
+    partition += (partition.empty() ? "" : ", ") + SqlIdentifier(k);
+  }
+  std::string order;
+  for (const auto& o : order_source_columns) {
+    if (!known(o)) return InvalidArgument(what + ": the source has no column '" + o + "'");
+    order += SqlIdentifier(o) + " DESC NULLS LAST, ";
+  }
+  order += "filename DESC, file_row_number DESC";
+  // The window sorts the whole source: let DuckDB spill to a directory of
+  // ours rather than beside the user's data (an in-memory database's
+  // default) and keep its memory limit explicit.
+  const std::string spill =
+      (std::filesystem::temp_directory_path() / ("cutover-duckdb-" + std::to_string(::getpid())))
+          .string();
+  RETURN_IF_ERROR(
+      session->Execute("SET temp_directory = " + SqlLiteral(spill) + "; SET memory_limit = '2GB'",
+                       what + ": configuring DuckDB"));
+  ChunkQuery query;
+  query.file = what_ + " (deduplicated)";
+  query.first_row = 0;
+  query.row_count = -1;
+  query.ordinal_column = true;
+  const std::string sql = "SELECT file_row_number, " + SelectListFor(*columns, *columns) +
+                          " FROM (SELECT * FROM " + relation +
+                          " QUALIFY row_number() OVER (PARTITION BY " + partition + " ORDER BY " +
+                          order + ") = 1)";
+  query.make_sql = [sql](int64_t, int64_t) { return sql; };
   auto reader = std::make_unique<DuckChunkReader>(std::move(session), columns, std::move(query));
   return std::unique_ptr<RowSource>(std::move(reader));
 }

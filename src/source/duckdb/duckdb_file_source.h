@@ -29,6 +29,11 @@ class DuckFileSource : public ChunkedSource {
   Result<std::unique_ptr<RowSource>> OpenChunk(const ChunkRef& chunk) override;
   Result<std::vector<std::pair<std::string, ValueType>>> Describe() override;
   Result<SourceProfile> Profile(const ProfileOptions& options) override;
+  // Needs DedupRelation(); runs on a connection of its own with DuckDB's
+  // memory limit and a spill directory under the system's temp directory.
+  Result<std::unique_ptr<RowSource>> OpenDeduplicated(
+      const std::vector<std::string>& key_source_columns,
+      const std::vector<std::string>& order_source_columns) override;
 
   const std::vector<std::string>& files() const { return files_; }
 
@@ -42,6 +47,11 @@ class DuckFileSource : public ChunkedSource {
   // How to read `chunk`; `select_list` yields the source's columns.
   virtual ChunkQuery MakeQuery(const ChunkRef& chunk, const std::string& select_list,
                                const std::vector<ColumnPlan>& file_columns) const = 0;
+  // A FROM-clause expression reading every file with two more columns,
+  // `filename` and `file_row_number` (the row's ordinal in its file), whose
+  // descending order is the reverse of source order; empty when the format
+  // has no such columns (OpenDeduplicated then fails).
+  virtual std::string DedupRelation() const { return {}; }
   // Columns of one file as read on its own.
   virtual Result<std::vector<ColumnPlan>> FileColumns(DuckSession* session,
                                                       const std::string& file) const;

@@ -28,6 +28,13 @@ std::string ParquetSource::Relation(const std::vector<std::string>& files) const
   return "read_parquet(" + FileList(files) + ", union_by_name = true)";
 }
 
+std::string ParquetSource::DedupRelation() const {
+  // Files are in sorted order (see file_set.h), so filename order is source
+  // order.
+  return "read_parquet(" + FileList(files_) +
+         ", filename = true, file_row_number = true, union_by_name = true)";
+}
+
 Result<std::vector<ChunkRef>> ParquetSource::PlanFile(DuckSession* session, const std::string& file,
                                                       const std::vector<ColumnPlan>& columns) {
   (void)columns;

@@ -23,6 +23,7 @@ class ParquetSource : public DuckFileSource {
                                          const std::vector<ColumnPlan>& columns) override;
   ChunkQuery MakeQuery(const ChunkRef& chunk, const std::string& select_list,
                        const std::vector<ColumnPlan>& file_columns) const override;
+  std::string DedupRelation() const override;
 };
 
 }  // namespace cutover::source

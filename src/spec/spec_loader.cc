@@ -713,7 +713,7 @@ class Loader {
     RETURN_IF_ERROR(ParseColumns(*columns, ctx, out));
 
     ASSIGN_OR_RETURN(const Field* key, Require(fields, "key", f, ctx));
-    RETURN_IF_ERROR(ParseKey(*key, ctx, out));
+    RETURN_IF_ERROR(ReadColumnList(*key, ctx, out, out.key));
     if (const Field* d = fields.Find("dedup")) RETURN_IF_ERROR(ParseDedup(*d, ctx, out));
     if (const Field* i = fields.Find("indexes")) RETURN_IF_ERROR(ParseIndexes(*i, ctx, out));
 
@@ -834,36 +834,6 @@ class Loader {
         RETURN_IF_ERROR(ParseLookup(*l, ctx, out.name, column));
       }
       out.columns.push_back(std::move(column));
-    }
-    return Status::Ok();
-  }
-
-  Status ParseKey(const Field& f, const std::string& ctx, EntitySpec& out) {
-    // A single name is accepted for a one-column key.
-    std::vector<YAML::Node> items;
-    if (f.value.IsScalar()) {
-      items.push_back(f.value);
-    } else if (f.value.IsSequence()) {
-      for (const YAML::Node& item : f.value) items.push_back(item);
-    } else {
-      return Error(MarkOf(f), What(f, ctx) + " must be a list of column names, not " +
-                                  std::string(KindName(f.value)));
-    }
-    if (items.empty()) return Error(MarkOf(f), What(f, ctx) + " must name at least one column");
-    const std::vector<std::string_view> columns = ColumnNames(out);
-    for (const YAML::Node& item : items) {
-      if (!item.IsScalar()) {
-        return Error(item.Mark(), What(f, ctx) + ": each entry must be a column name, not " +
-                                      std::string(KindName(item)));
-      }
-      ASSIGN_OR_RETURN(const Scalar s, ExpandScalar(item, What(f, ctx)));
-      if (out.FindColumn(s.value) == nullptr) {
-        return UnknownChoice(s, What(f, ctx), "column", columns);
-      }
-      if (std::find(out.key.begin(), out.key.end(), s.value) != out.key.end()) {
-        return Error(s.mark, What(f, ctx) + ": column " + Quote(s.raw) + " is listed twice");
-      }
-      out.key.push_back(s.value);
     }
     return Status::Ok();
   }

@@ -62,6 +62,10 @@ Agri MakeAgri(int rows, const std::string& file_glob = "prices_*.parquet") {
   std::string spec((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::string from = "\"prices_*.parquet\"";
   spec.replace(spec.find(from), from.size(), "\"" + file_glob + "\"");
+  // One chunk per 5000-row group, so that small files still make several.
+  const std::string options = "backfill: { batch_size: 20000 }";
+  spec.replace(spec.find(options), options.size(),
+               "backfill: { batch_size: 20000, chunk_rows: 5000 }");
   a.spec = a.dir + "/cutover.yaml";
   WriteFile(a.spec, spec);
   const std::string files = "read_parquet('" + a.dir + "/data/*.parquet')";
@@ -81,11 +85,16 @@ Agri MakeAgri(int rows, const std::string& file_glob = "prices_*.parquet") {
   return a;
 }
 
+// A run over the agriprofit files. Their keys never collide after mapping,
+// so a run that had to remove repeated keys when building the key loaded
+// some chunk twice: that would be a bug the final counts cannot show.
 CommandResult Backfill(const Agri& a, const std::string& url, const std::string& failpoints = "",
                        const std::string& jobs = "2") {
-  return RunCommand({CutoverBinary(), "backfill", a.spec, "--create-tables", "--jobs", jobs,
-                     "--batch-size", "1000"},
-                    {{"DATABASE_URL", url}, {"CUTOVER_FAILPOINTS", failpoints}});
+  CommandResult r = RunCommand({CutoverBinary(), "backfill", a.spec, "--create-tables", "--jobs",
+                                jobs, "--batch-size", "1000"},
+                               {{"DATABASE_URL", url}, {"CUTOVER_FAILPOINTS", failpoints}});
+  EXPECT_EQ((r.out + r.err).find("repeated a key after mapping"), std::string::npos) << Describe(r);
+  return r;
 }
 
 // The target holds exactly what DuckDB says the files hold: each name once,
@@ -112,6 +121,15 @@ void ExpectExact(const Agri& a, const std::string& url) {
                                 "JOIN commodities c ON c.id = p.commodity_id "
                                 "JOIN markets m ON m.id = p.market_id) x"),
             a.checksum);
+  // The key and the indexes are back, nothing is left set aside, and no
+  // repeated key had to be removed after the load.
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT string_agg(contype::text, '' ORDER BY contype) FROM pg_constraint "
+                       "WHERE conrelid = 'price_history'::regclass AND contype IN ('p', 'u', 'f')"),
+            "p");
+  EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM pg_indexes WHERE tablename = 'price_history'"),
+            "5");
+  EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.deferred_ddl"), "0");
   // Every chunk done, and its counts add up.
   EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.backfill_chunks WHERE state <> 'done'"),
             "0");
@@ -126,6 +144,8 @@ TEST(ChunkBackfillTest, LoadsExactlyWithTwoWorkersAndBuildsTheIndexes) {
   const std::string url = FreshDatabase();
   CommandResult r = Backfill(a, url);
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  // An empty table at stage legacy is filled index-free, then indexed.
+  EXPECT_NE((r.out + r.err).find("built after the load"), std::string::npos) << Describe(r);
   ExpectExact(a, url);
   EXPECT_EQ(QueryValue(url,
                        "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes "
@@ -163,7 +183,7 @@ TEST(ChunkBackfillTest, FourWorkersCreateEachNameOnce) {
 TEST(ChunkBackfillTest, TwoProcessesKilledAtRandomPointsResumeExactly) {
   const Agri a = MakeAgri(30000);  // 7 chunks: 6 of 5000 rows, 1 of 1500
   const char* kPoints[] = {"chunk.after_claim", "chunk.after_batch", "chunk.before_commit",
-                           "chunk.after_commit"};
+                           "chunk.after_commit", "deferred.before_commit"};
   std::random_device seed;
   const unsigned s = seed();
   std::mt19937 rng(s);
@@ -242,6 +262,60 @@ TEST(ChunkBackfillTest, TwoProcessesKilledFromOutsideResumeExactly) {
   ExpectExact(a, url);
 }
 
+// Once applications may write to the target (stage dual_write), its key and
+// indexes stay in place: the load merges into the table as it is.
+TEST(ChunkBackfillTest, KeepsTheIndexesOnceApplicationsWriteToTheTarget) {
+  const Agri a = MakeAgri(12000);
+  const std::string url = FreshDatabase();
+  CommandResult phase =
+      RunCommand({CutoverBinary(), "phase", a.spec, "set", "dual_write"}, {{"DATABASE_URL", url}});
+  ASSERT_EQ(phase.exit_code, 0) << Describe(phase);
+  CommandResult r = Backfill(a, url);
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ((r.out + r.err).find("built after the load"), std::string::npos) << Describe(r);
+  EXPECT_NE((r.out + r.err).find("stage is dual_write"), std::string::npos) << Describe(r);
+  ExpectExact(a, url);
+}
+
+// Distinct source keys ('7' and '07') that map to one target key (7) meet
+// only in PostgreSQL; building the key after a bulk load removes the repeat,
+// keeping the greatest keep_last_by, and says so.
+TEST(ChunkBackfillTest, RepeatsThatOnlyMappingRevealsAreResolvedWhenTheKeyIsBuilt) {
+  const std::string dir = TempDir();
+  fs::create_directories(dir + "/data");
+  CommandResult gen = RunCommand(
+      {DuckdbSqlTool(), "-c",
+       "COPY (SELECT * FROM (VALUES ('7', 2, 'newer'), ('8', 1, 'only'), ('07', 1, 'older')) "
+       "t(code, version, label)) TO '" +
+           dir + "/data/codes.parquet' (FORMAT parquet)"});
+  ASSERT_EQ(gen.exit_code, 0) << Describe(gen);
+  WriteFile(dir + "/cutover.yaml",
+            "migration: codes\n"
+            "target: { url: \"${DATABASE_URL}\" }\n"
+            "sources: { s: { type: parquet, path: data } }\n"
+            "entities:\n"
+            "  codes:\n"
+            "    source: { from: s, file: codes.parquet }\n"
+            "    key: [code]\n"
+            "    columns: { code: { type: integer }, version: { type: integer }, "
+            "label: { type: text } }\n"
+            "    dedup: { key: [code], keep_last_by: [version] }\n");
+  const std::string url = FreshDatabase();
+  CommandResult r = RunCommand(
+      {CutoverBinary(), "backfill", dir + "/cutover.yaml", "--create-tables", "--jobs", "1"},
+      {{"DATABASE_URL", url}});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_NE((r.out + r.err).find("1 rows repeated a key after mapping"), std::string::npos)
+      << Describe(r);
+  EXPECT_EQ(
+      QueryValue(url, "SELECT string_agg(code || ':' || label, ',' ORDER BY code) FROM codes"),
+      "7:newer,8:only");
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT count(*) FROM pg_constraint WHERE conrelid = 'codes'::regclass "
+                       "AND contype = 'p'"),
+            "1");
+}
+
 TEST(ChunkBackfillTest, RejectsCarryFileAndRowAndAddUp) {
   const std::string dir = TempDir();
   fs::create_directories(dir + "/data");
@@ -285,6 +359,27 @@ TEST(ChunkBackfillTest, RejectsCarryFileAndRowAndAddUp) {
       {CutoverBinary(), "backfill", dir + "/cutover.yaml", "--create-tables", "--jobs", "1"},
       {{"DATABASE_URL", strict}});
   EXPECT_EQ(stopped.exit_code, 1) << Describe(stopped);
+  // The stopped bulk load left the key set aside: applications must not
+  // write into the table yet, so dual_write is refused until a run finishes.
+  CommandResult refused =
+      RunCommand({CutoverBinary(), "phase", dir + "/cutover.yaml", "set", "dual_write"},
+                 {{"DATABASE_URL", strict}});
+  EXPECT_EQ(refused.exit_code, 1) << Describe(refused);
+  EXPECT_NE((refused.out + refused.err).find("indexes_in_place"), std::string::npos)
+      << Describe(refused);
+  CommandResult finished = RunCommand(
+      {CutoverBinary(), "backfill", dir + "/cutover.yaml", "--jobs", "1", "--max-rejects", "-1"},
+      {{"DATABASE_URL", strict}});
+  ASSERT_EQ(finished.exit_code, 0) << Describe(finished);
+  EXPECT_EQ(QueryValue(strict, "SELECT count(*) FROM q"), "997");
+  EXPECT_EQ(QueryValue(strict,
+                       "SELECT count(*) FROM pg_constraint WHERE conrelid = 'q'::regclass "
+                       "AND contype = 'p'"),
+            "1");
+  CommandResult allowed =
+      RunCommand({CutoverBinary(), "phase", dir + "/cutover.yaml", "set", "dual_write"},
+                 {{"DATABASE_URL", strict}});
+  EXPECT_EQ(allowed.exit_code, 0) << Describe(allowed);
 }
 
 }  // namespace

@@ -52,6 +52,27 @@ Result<GuardResult> BackfillDone(target::PgConnection* conn, const spec::Migrati
       fmt::format("not backfilled yet: {}; run `cutover backfill`", JoinList(pending))};
 }
 
+// Applications write into the target from dual_write on; their upserts need
+// the keys a bulk load sets aside until it finishes (target/deferred_ddl.h).
+Result<GuardResult> IndexesInPlace(target::PgConnection* conn, const spec::MigrationSpec& m) {
+  ASSIGN_OR_RETURN(auto table, conn->QueryValue("SELECT to_regclass('cutover.deferred_ddl')"));
+  std::vector<std::string> waiting;
+  if (table) {
+    auto rows = conn->Query(
+        "SELECT DISTINCT entity FROM cutover.deferred_ddl WHERE migration = $1 ORDER BY 1",
+        {m.name});
+    if (!rows.ok()) return rows.status().WithContext("reading the deferred indexes");
+    for (const auto& r : rows->rows) waiting.push_back(r[0].value_or(""));
+  }
+  if (waiting.empty()) {
+    return GuardResult{"indexes_in_place", true, "no bulk load has keys or indexes set aside"};
+  }
+  return GuardResult{"indexes_in_place", false,
+                     fmt::format("a bulk load of {} has its keys and indexes set aside until it "
+                                 "finishes; run `cutover backfill` to completion",
+                                 JoinList(waiting))};
+}
+
 Result<GuardResult> VerifyClean(target::PgConnection* conn, const spec::MigrationSpec& m) {
   auto rows = conn->Query(
       "SELECT DISTINCT ON (entity) entity, clean, missing, extra, changed FROM cutover.verify_runs "
@@ -210,8 +231,12 @@ Result<GuardReport> EvaluateGuards(target::PgConnection* conn, const spec::Migra
   if (DirectionOf(from, to, to_percent) != Direction::kForward) return report;
   switch (to) {
     case Stage::kLegacy:
-    case Stage::kDualWrite:
       break;
+    case Stage::kDualWrite: {
+      ASSIGN_OR_RETURN(GuardResult indexes, IndexesInPlace(conn, migration));
+      report.results.push_back(std::move(indexes));
+      break;
+    }
     case Stage::kShadow: {
       ASSIGN_OR_RETURN(GuardResult backfill, BackfillDone(conn, migration));
       report.results.push_back(std::move(backfill));

@@ -17,8 +17,10 @@
 #include "engine/lookup_resolver.h"
 #include "engine/post_load.h"
 #include "engine/progress_reporter.h"
+#include "engine/source_dedup.h"
 #include "engine/source_factory.h"
 #include "map/columnar_mapper.h"
+#include "target/deferred_ddl.h"
 #include "target/ledger.h"
 #include "target/merge_writer.h"
 #include "target/schema_manager.h"
@@ -67,6 +69,29 @@ namespace {
 // chunk is claimable again), so every process returns only when the whole
 // entity is loaded, and can then build indexes on a complete table.
 //
+// Bulk mode: a first load into an empty table
+//
+// Maintaining a primary key, indexes and foreign keys row by row costs more
+// than the COPY itself; building them once after the load is several times
+// cheaper. So when a run starts fresh (no chunk planned yet), the table is
+// empty, the migration is still at stage legacy (no application writes into
+// the target yet), and the source can drop its own repeated keys, the
+// planning transaction sets the table's indexes and constraints aside
+// (target/deferred_ddl.h) and the workers COPY straight into it.
+//
+// Without a key, exactly-once rests on the chunk transaction alone: a
+// chunk's rows commit with its 'done' mark or not at all, so no chunk lands
+// twice. Repeated keys within the source are removed before they reach
+// PostgreSQL: the source skips every row that a later one with the same key
+// supersedes (the same rule as `dedup:` and as verify's deduplicated read),
+// and a chunk's superseded rows count as read and merged, as a losing row
+// of the merge path does. Once no chunk is pending, the workers of every
+// process share the rebuild; the entity is done after it.
+//
+// A process that joins, or a rerun after a crash, finds the set-aside
+// definitions and continues in bulk mode; --restart first rebuilds them and
+// then merges as usual.
+//
 // Deadlocks (40P01) between workers upserting overlapping keys in different
 // orders, and serialization failures (40001), roll the chunk back and retry
 // it; a lost connection reconnects and retries; both up to kMaxAttempts.
@@ -85,8 +110,10 @@ std::string WorkerName(int index) {
 }
 
 Result<std::unique_ptr<source::ChunkedSource>> DefaultOpener(const spec::SourceSpec& source,
-                                                             const std::string& path, int jobs) {
+                                                             const std::string& path, int jobs,
+                                                             int64_t chunk_rows) {
   source::ChunkedSourceOptions options;
+  if (chunk_rows > 0) options.csv_chunk_rows = options.parquet_chunk_rows = chunk_rows;
   // Each worker reads one chunk at a time: one DuckDB thread per worker
   // keeps the cores for the mapping and for PostgreSQL.
   options.threads = std::max(1, jobs);
@@ -100,9 +127,9 @@ target::TableShape ShapeFor(const spec::MigrationSpec& migration, const spec::En
 }
 
 Status CreateOrCheck(target::PgConnection* conn, const target::TableShape& shape, bool create,
-                     const std::string& entity) {
-  if (create) return target::CreateTable(conn, shape);
-  return target::CheckTable(conn, shape).WithContext("entity " + entity);
+                     const std::string& entity, bool indexes_deferred = false) {
+  if (create) RETURN_IF_ERROR(target::CreateTable(conn, shape));
+  return target::CheckTable(conn, shape, indexes_deferred).WithContext("entity " + entity);
 }
 
 class ChunkBackfill : public EntityRun {
@@ -136,6 +163,11 @@ class ChunkBackfill : public EntityRun {
 
   target::PgConnection* conn() { return shared_.conn->get(); }
   Status PlanLedger(const std::vector<source::ChunkRef>& chunks);
+  // Whether a fresh run may load index-free (see "Bulk mode"); when it may,
+  // the source is told to skip superseded rows.
+  Result<bool> MayBulkLoad();
+  // Inside PlanLedger's transaction: decides bulk_ for this process.
+  Status DecideBulk(bool fresh, bool may_bulk);
   Status RunWorker(int index);
   Status Connect(Worker* w);
   // Claims and loads one chunk; false when none is claimable.
@@ -162,6 +194,8 @@ class ChunkBackfill : public EntityRun {
   std::map<std::string, source::ChunkRef> chunks_by_id_;
   std::unique_ptr<LookupResolver> resolver_;  // thread-safe
   bool direct_copy_ = false;
+  bool deferred_at_start_ = false;  // a bulk load of an earlier run is unfinished
+  bool bulk_ = false;               // this run appends index-free (see "Bulk mode")
   int64_t planned_rows_ = 0;
   int64_t rejects_before_ = 0;  // in chunks done before this process started
   std::string state_;
@@ -191,13 +225,23 @@ Status ChunkBackfill::Prepare() {
     RETURN_IF_ERROR(
         CreateOrCheck(conn(), dimension_shapes_[i], request_.create_tables, dimensions_[i]->name));
   }
-  RETURN_IF_ERROR(CreateOrCheck(conn(), shape_, request_.create_tables, entity_.name));
+  ASSIGN_OR_RETURN(const int64_t deferred,
+                   target::CountDeferred(conn(), migration_.name, entity_.name));
+  deferred_at_start_ = deferred > 0;
+  RETURN_IF_ERROR(
+      CreateOrCheck(conn(), shape_, request_.create_tables, entity_.name, deferred_at_start_));
   ASSIGN_OR_RETURN(ledger_, target::LoadLedger(conn(), migration_.name, entity_.name));
   ledger_.source = location_;
   return Status::Ok();
 }
 
 Status ChunkBackfill::ResetLedgers() {
+  if (deferred_at_start_) {
+    spdlog::info("{}: finishing the index build an earlier bulk load left, before restarting",
+                 entity_.name);
+    RETURN_IF_ERROR(target::RebuildAllDeferred(conn(), migration_.name, entity_.name, shape_));
+    deferred_at_start_ = false;
+  }
   RETURN_IF_ERROR(target::ResetLedger(conn(), migration_.name, entity_.name));
   auto deleted =
       conn()->Query("DELETE FROM cutover.backfill_chunks WHERE migration = $1 AND entity = $2",
@@ -208,7 +252,79 @@ Status ChunkBackfill::ResetLedgers() {
   return target::SaveLedger(conn(), migration_.name, ledger_);
 }
 
+Result<bool> ChunkBackfill::MayBulkLoad() {
+  // Planning and setting indexes aside commit together (PlanLedger), so a
+  // planned entity with nothing deferred is loading with its indexes.
+  ASSIGN_OR_RETURN(auto planned, conn()->QueryValue("SELECT count(*) FROM cutover.backfill_chunks "
+                                                    "WHERE migration = $1 AND entity = $2",
+                                                    {migration_.name, entity_.name}));
+  if (planned && *planned != "0") {
+    ASSIGN_OR_RETURN(const int64_t deferred,
+                     target::CountDeferred(conn(), migration_.name, entity_.name));
+    if (deferred == 0) return false;  // else: join the bulk load under way
+  } else {
+    ASSIGN_OR_RETURN(auto any, conn()->QueryValue(fmt::format("SELECT 1 FROM {} LIMIT 1",
+                                                              shape_.QualifiedName())));
+    if (any) return false;
+    ASSIGN_OR_RETURN(auto stages, conn()->QueryValue("SELECT to_regclass('cutover.stage')"));
+    if (stages) {
+      ASSIGN_OR_RETURN(auto stage,
+                       conn()->QueryValue("SELECT stage FROM cutover.stage WHERE migration = $1",
+                                          {migration_.name}));
+      if (stage && *stage != "legacy") {
+        spdlog::info(
+            "{}: stage is {}: loading with the table's indexes in place (applications "
+            "may already write to it)",
+            entity_.name, *stage);
+        return false;
+      }
+    }
+  }
+  const std::optional<SourceDedup> dedup = SourceDedupOf(entity_);
+  if (!dedup) return false;
+  Status skip = source_->SkipSupersededRows(dedup->key, dedup->order);
+  if (skip.ok()) return true;
+  if (skip.code() != StatusCode::kFailedPrecondition &&
+      skip.code() != StatusCode::kInvalidArgument) {
+    return skip;
+  }
+  spdlog::info("{}: {}; loading with the table's indexes in place", entity_.name, skip.message());
+  return false;
+}
+
+Status ChunkBackfill::DecideBulk(bool fresh, bool may_bulk) {
+  if (!fresh) {
+    // Another process (or an earlier run) decided; follow it.
+    ASSIGN_OR_RETURN(const int64_t deferred,
+                     target::CountDeferred(conn(), migration_.name, entity_.name));
+    bulk_ = deferred > 0;
+    if (bulk_ && !may_bulk) {
+      return FailedPrecondition(entity_.name +
+                                ": a bulk load of this entity is under way, but this process "
+                                "cannot skip the source's repeated keys as it does");
+    }
+    return Status::Ok();
+  }
+  if (!may_bulk) return Status::Ok();
+  RETURN_IF_ERROR(conn()->Exec("SAVEPOINT cutover_defer"));
+  auto deferred = target::DeferTableIndexes(conn(), migration_.name, entity_.name, shape_);
+  if (!deferred.ok() && deferred.status().code() == StatusCode::kFailedPrecondition) {
+    RETURN_IF_ERROR(conn()->Exec("ROLLBACK TO SAVEPOINT cutover_defer"));
+    spdlog::info("{}; loading with the table's indexes in place", deferred.status().message());
+    return Status::Ok();
+  }
+  if (!deferred.ok()) return deferred.status();
+  RETURN_IF_ERROR(conn()->Exec("RELEASE SAVEPOINT cutover_defer"));
+  bulk_ = true;
+  spdlog::info(
+      "{}: empty table: loading without its {} indexes and constraints, which are "
+      "built after the load",
+      entity_.name, *deferred);
+  return Status::Ok();
+}
+
 Status ChunkBackfill::PlanLedger(const std::vector<source::ChunkRef>& chunks) {
+  ASSIGN_OR_RETURN(const bool may_bulk, MayBulkLoad());
   RETURN_IF_ERROR(conn()->Exec("BEGIN"));
   auto body = [&]() -> Status {
     RETURN_IF_ERROR(conn()->Exec(fmt::format(
@@ -218,6 +334,11 @@ Status ChunkBackfill::PlanLedger(const std::vector<source::ChunkRef>& chunks) {
       ledger_.exists = true;
       RETURN_IF_ERROR(target::SaveLedger(conn(), migration_.name, ledger_));
     }
+    ASSIGN_OR_RETURN(auto planned,
+                     conn()->QueryValue("SELECT count(*) FROM cutover.backfill_chunks "
+                                        "WHERE migration = $1 AND entity = $2",
+                                        {migration_.name, entity_.name}));
+    RETURN_IF_ERROR(DecideBulk(planned && *planned == "0", may_bulk));
     constexpr size_t kPerStatement = 500;
     for (size_t start = 0; start < chunks.size(); start += kPerStatement) {
       std::string values;
@@ -258,6 +379,7 @@ void ChunkBackfill::Progress(int64_t rows) {
 
 Status ChunkBackfill::Connect(Worker* w) {
   ASSIGN_OR_RETURN(w->conn, target::PgConnection::ConnectWithRetry(shared_.url));
+  if (bulk_) return Status::Ok();
   return w->writer->PrepareStaging(w->conn.get());
 }
 
@@ -269,8 +391,14 @@ Status ChunkBackfill::MergeRows(Worker* w, const source::SourceBatch& in,
   RETURN_IF_ERROR(c->Exec("SAVEPOINT cutover_merge"));
   // The whole batch may take the direct COPY; the halves of a split merge.
   const bool whole = rows.size() == mapped.tables[0].num_rows();
-  auto merged = whole ? w->writer->Write(c, mapped.tables[0], rows)
-                      : w->writer->Merge(c, mapped.tables[0], rows);
+  Result<int64_t> merged = int64_t{0};
+  if (bulk_) {
+    Status appended = w->writer->Append(c, mapped.tables[0], rows);
+    if (!appended.ok()) merged = appended;
+  } else {
+    merged = whole ? w->writer->Write(c, mapped.tables[0], rows)
+                   : w->writer->Merge(c, mapped.tables[0], rows);
+  }
   if (merged.ok()) {
     *accepted += static_cast<int64_t>(rows.size());
     return c->Exec("RELEASE SAVEPOINT cutover_merge");
@@ -347,10 +475,16 @@ Result<bool> ChunkBackfill::LoadOneChunk(Worker* w) {
       Progress(static_cast<int64_t>(work->in.size()));
     }
   }
-  if (counts.read != it->second.row_count) {
-    return Internal(fmt::format("chunk {} yielded {} rows, planned {}", chunk_id, counts.read,
-                                it->second.row_count));
+  // Rows a later row with the same key supersedes (bulk mode) are read and,
+  // like a losing row of a merge, merged into the row that stands for them.
+  ASSIGN_OR_RETURN(const int64_t superseded, source_->SupersededRows(it->second));
+  if (counts.read + superseded != it->second.row_count) {
+    return Internal(fmt::format("chunk {} yielded {} rows and {} superseded, planned {}", chunk_id,
+                                counts.read, superseded, it->second.row_count));
   }
+  counts.read += superseded;
+  counts.merged += superseded;
+  if (superseded > 0) Progress(superseded);
   if (!rejects.empty()) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -401,7 +535,11 @@ Status ChunkBackfill::RunWorker(int index) {
     if (*loaded) continue;
     // Nothing claimable: done, or the rest is held by other workers.
     ASSIGN_OR_RETURN(int64_t pending, PendingChunks(w.conn.get()));
-    if (pending == 0) return Status::Ok();
+    if (pending == 0) {
+      if (!bulk_) return Status::Ok();
+      return target::RebuildAllDeferred(w.conn.get(), migration_.name, entity_.name, shape_)
+          .WithContext(fmt::format("worker {} building the indexes of {}", index, entity_.name));
+    }
     std::this_thread::sleep_for(kPollInterval);
   }
   return Status::Ok();
@@ -461,7 +599,7 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
   }
   const spec::SourceSpec* source_spec = migration_.FindSource(entity_.source);
   const ChunkedSourceOpener& opener = shared_.opener ? shared_.opener : DefaultOpener;
-  ASSIGN_OR_RETURN(source_, opener(*source_spec, location_, jobs_));
+  ASSIGN_OR_RETURN(source_, opener(*source_spec, location_, jobs_, migration_.backfill.chunk_rows));
   ASSIGN_OR_RETURN(auto columns, source_->Describe());
   {
     ASSIGN_OR_RETURN(auto checker, map::ColumnarMapper::Create(entity_));
@@ -530,6 +668,10 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
     spdlog::error("{}: {} records rejected, more than --max-rejects {}; stopping (see {})",
                   entity_.name, rejects_before_ + rejects_here_, shared_.max_rejects,
                   shared_.sink->path());
+    if (bulk_) {
+      spdlog::error("{}: its key and indexes stay set aside until a rerun finishes the load",
+                    entity_.name);
+    }
     *stopped_on_rejects = true;
     state_ = "stopped";
     finish_time();

@@ -17,10 +17,10 @@
 namespace cutover::engine {
 
 // Opens the chunked source of an entity; `jobs` is the number of workers
-// that will read it. Tests substitute their own; the default is
-// source::OpenChunkedSource.
+// that will read it, `chunk_rows` the spec's backfill.chunk_rows (0: default). Tests substitute
+// their own; the default is source::OpenChunkedSource.
 using ChunkedSourceOpener = std::function<Result<std::unique_ptr<source::ChunkedSource>>(
-    const spec::SourceSpec& source, const std::string& path_or_glob, int jobs)>;
+    const spec::SourceSpec& source, const std::string& path_or_glob, int jobs, int64_t chunk_rows)>;
 
 // True when the entity reads a parquet or csv source.
 bool IsChunkedEntity(const spec::MigrationSpec& migration, const spec::EntitySpec& entity);

@@ -18,7 +18,7 @@ Result<int> ScanChunkedSource(const spec::MigrationSpec& migration, const spec::
   const int threads_wanted = std::max(1, options.threads);
   Result<std::unique_ptr<source::ChunkedSource>> opened =
       options.opener
-          ? options.opener(*source_spec, location, threads_wanted)
+          ? options.opener(*source_spec, location, threads_wanted, migration.backfill.chunk_rows)
           : source::OpenChunkedSource(*source_spec, location,
                                       source::ChunkedSourceOptions{.threads = threads_wanted});
   if (!opened.ok()) return opened.status();

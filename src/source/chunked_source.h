@@ -50,6 +50,23 @@ class ChunkedSource {
     (void)order_source_columns;
     return FailedPrecondition("this source cannot deduplicate itself");
   }
+  // From now on, readers of chunks skip every row that the deduplicated
+  // stream (OpenDeduplicated, same arguments) would not yield: the rows a
+  // later row with the same key supersedes. Every process computes the same
+  // set from the same files, so chunk contents stay stable across processes
+  // and reruns. FailedPrecondition when the source cannot tell.
+  virtual Status SkipSupersededRows(const std::vector<std::string>& key_source_columns,
+                                    const std::vector<std::string>& order_source_columns) {
+    (void)key_source_columns;
+    (void)order_source_columns;
+    return FailedPrecondition("this source cannot deduplicate itself");
+  }
+  // Rows of `chunk` that SkipSupersededRows removed (0 before it is called);
+  // a reader of the chunk yields row_count minus these.
+  virtual Result<int64_t> SupersededRows(const ChunkRef& chunk) {
+    (void)chunk;
+    return int64_t{0};
+  }
   // Files, row counts, per-column statistics and sample rows (cutover
   // inspect). Sources that cannot profile themselves say so.
   virtual Result<SourceProfile> Profile(const ProfileOptions& options) {
@@ -65,6 +82,12 @@ struct ChunkedSourceOptions {
   // Reading chunk k of a CSV file re-parses the k chunks before it (a CSV file
   // has no row index), so a file of n chunks costs about n/2 extra passes.
   int64_t csv_chunk_rows = 1000000;
+  // Rows per Parquet chunk: consecutive row groups of a file are joined until
+  // they hold at least this many (a row group is never split). Files written
+  // with small row groups would otherwise cost a query and a transaction
+  // every few thousand rows. Default 100,000: a redone chunk costs under a
+  // second, and 25M rows still make hundreds of chunks to share.
+  int64_t parquet_chunk_rows = 100000;
   // DuckDB worker threads shared by every reader of this source; 0 = DuckDB's
   // default (all cores). Default 1: a chunk is one row group, which DuckDB
   // reads on one thread anyway, and parallel backfill workers already use

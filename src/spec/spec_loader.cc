@@ -499,11 +499,16 @@ class Loader {
 
   Status ParseBackfill(const Field& f, const std::string& work_dir, BackfillOptions& out) {
     const std::string ctx = "'backfill'";
-    ASSIGN_OR_RETURN(const Fields fields,
-                     ReadFields(f, ctx, {"batch_size", "max_rejects", "reject_file"}));
+    ASSIGN_OR_RETURN(
+        const Fields fields,
+        ReadFields(f, ctx, {"batch_size", "chunk_rows", "max_rejects", "reject_file"}));
     if (const Field* b = fields.Find("batch_size")) {
       ASSIGN_OR_RETURN(out.batch_size, ReadInt(*b, ctx));
       if (out.batch_size <= 0) return Error(MarkOf(*b), What(*b, ctx) + " must be greater than 0");
+    }
+    if (const Field* c = fields.Find("chunk_rows")) {
+      ASSIGN_OR_RETURN(out.chunk_rows, ReadInt(*c, ctx));
+      if (out.chunk_rows <= 0) return Error(MarkOf(*c), What(*c, ctx) + " must be greater than 0");
     }
     if (const Field* m = fields.Find("max_rejects")) {
       ASSIGN_OR_RETURN(out.max_rejects, ReadInt(*m, ctx));

@@ -127,6 +127,17 @@ Result<int64_t> MergeWriter::Write(PgConnection* conn, const RowBatch& batch,
   return Merge(conn, batch, rows);
 }
 
+Status MergeWriter::Append(PgConnection* conn, const RowBatch& batch,
+                           std::span<const uint32_t> rows) {
+  if (rows.empty()) return Status::Ok();
+  buffer_.clear();
+  EncodeBinaryCopy(batch, column_order_, rows, /*with_ordinal=*/false, &buffer_);
+  RETURN_IF_ERROR(
+      conn->CopyIn(direct_copy_sql_, buffer_).WithContext("COPY into " + shape_.QualifiedName()));
+  FailPoint("merge.after_copy");
+  return Status::Ok();
+}
+
 Result<int64_t> MergeWriter::Merge(PgConnection* conn, const RowBatch& batch,
                                    std::span<const uint32_t> rows) {
   if (rows.empty()) return int64_t{0};

@@ -61,6 +61,11 @@ class MergeWriter {
   // Must run inside a transaction (it uses a savepoint).
   Result<int64_t> Write(PgConnection* conn, const RowBatch& batch, std::span<const uint32_t> rows);
 
+  // Copies the rows straight into the table, with no conflict handling: for
+  // a bulk load into a table whose keys are known to be new (see
+  // deferred_ddl.h). A refused row fails the COPY (kDataError).
+  Status Append(PgConnection* conn, const RowBatch& batch, std::span<const uint32_t> rows);
+
   // Stages and merges the given rows of `batch` (columns in shape order).
   // Returns the number of rows inserted or changed.
   Result<int64_t> Merge(PgConnection* conn, const RowBatch& batch, std::span<const uint32_t> rows);

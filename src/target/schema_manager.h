@@ -17,7 +17,8 @@ Status CreateTable(PgConnection* conn, const TableShape& shape);
 
 // Fails with a message naming the table and column when the table is absent,
 // lacks a column, holds a column of an incompatible type, or has no unique
-// index on exactly the key columns (which ON CONFLICT needs).
-Status CheckTable(PgConnection* conn, const TableShape& shape);
+// index on exactly the key columns (which ON CONFLICT needs). A table whose
+// indexes a bulk load set aside (deferred_ddl.h) is checked without them.
+Status CheckTable(PgConnection* conn, const TableShape& shape, bool indexes_deferred = false);
 
 }  // namespace cutover::target

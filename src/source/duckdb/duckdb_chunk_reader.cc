@@ -136,7 +136,10 @@ Result<bool> DuckChunkReader::Next(size_t max_records, SourceBatch* out) {
   out->end.line = query_.line_of_row0 >= 0 ? query_.line_of_row0 + next_ordinal_ : -1;
 
   if (done_ && query_.row_count >= 0) {
-    const int64_t expected = query_.first_row + query_.row_count - begin_;
+    // Skipped rows are counted over the whole range; chunk readers always
+    // start at its first row.
+    const int64_t expected = query_.first_row + query_.row_count - begin_ -
+                             (begin_ == query_.first_row ? query_.skipped_rows : 0);
     if (rows_read_ != expected) {
       return DataError("chunk " + query_.file + " rows " + std::to_string(begin_) + ".." +
                        std::to_string(query_.first_row + query_.row_count - 1) + ": read " +

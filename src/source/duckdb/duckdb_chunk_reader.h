@@ -28,6 +28,9 @@ struct ChunkQuery {
   int64_t row_count = 0;
   std::function<std::string(int64_t begin, int64_t end)> make_sql;
   bool ordinal_column = false;
+  // Rows of the range that the query leaves out on purpose (superseded
+  // duplicates); a read of the whole range yields row_count minus these.
+  int64_t skipped_rows = 0;
   // Line of row 0 when every row of the file is exactly one line (so row k
   // is on line `line_of_row0 + k`); -1 when lines are unknown.
   int64_t line_of_row0 = -1;

@@ -75,32 +75,32 @@ Result<std::unique_ptr<RowSource>> DuckFileSource::OpenChunk(const ChunkRef& chu
     }
     select_list = SelectListFor(*columns, *file_columns);
     query = MakeQuery(chunk, select_list, *file_columns);
+    ASSIGN_OR_RETURN(query.skipped_rows, SupersededRowsLocked(chunk));
     ASSIGN_OR_RETURN(session, session_->Fork());
   }
   auto reader = std::make_unique<DuckChunkReader>(std::move(session), columns, std::move(query));
   return std::unique_ptr<RowSource>(std::move(reader));
 }
 
-Result<std::unique_ptr<RowSource>> DuckFileSource::OpenDeduplicated(
+namespace {
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> DuckFileSource::RankedRelation(
+    DuckSession* session, const std::vector<ColumnPlan>& columns,
     const std::vector<std::string>& key_source_columns,
-    const std::vector<std::string>& order_source_columns) {
-  const std::string what = what_ + ": deduplicating on (" + [&] {
-    std::string k;
-    for (const auto& c : key_source_columns) k += (k.empty() ? "" : ", ") + c;
-    return k;
-  }() + ")";
+    const std::vector<std::string>& order_source_columns, const std::string& what) const {
   const std::string relation = DedupRelation();
   if (relation.empty()) return FailedPrecondition(what + ": this format cannot deduplicate itself");
   if (key_source_columns.empty()) return InvalidArgument(what + ": no key columns");
-  std::shared_ptr<const std::vector<ColumnPlan>> columns;
-  std::unique_ptr<DuckSession> session;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ASSIGN_OR_RETURN(columns, ColumnsLocked());
-    ASSIGN_OR_RETURN(session, session_->Fork());
-  }
   auto known = [&](const std::string& name) {
-    for (const ColumnPlan& c : *columns) {
+    for (const ColumnPlan& c : columns) {
       if (c.name == name) return true;
     }
     return false;
@@ -125,18 +125,79 @@ Result<std::unique_ptr<RowSource>> DuckFileSource::OpenDeduplicated(
   RETURN_IF_ERROR(
       session->Execute("SET temp_directory = " + SqlLiteral(spill) + "; SET memory_limit = '2GB'",
                        what + ": configuring DuckDB"));
+  return "(SELECT *, row_number() OVER (PARTITION BY " + partition + " ORDER BY " + order +
+         ") AS cutover_rank FROM " + relation + ")";
+}
+
+Result<std::unique_ptr<RowSource>> DuckFileSource::OpenDeduplicated(
+    const std::vector<std::string>& key_source_columns,
+    const std::vector<std::string>& order_source_columns) {
+  const std::string what = what_ + ": deduplicating on (" + JoinNames(key_source_columns) + ")";
+  std::shared_ptr<const std::vector<ColumnPlan>> columns;
+  std::unique_ptr<DuckSession> session;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(columns, ColumnsLocked());
+    ASSIGN_OR_RETURN(session, session_->Fork());
+  }
+  ASSIGN_OR_RETURN(
+      const std::string ranked,
+      RankedRelation(session.get(), *columns, key_source_columns, order_source_columns, what));
   ChunkQuery query;
   query.file = what_ + " (deduplicated)";
   query.first_row = 0;
   query.row_count = -1;
   query.ordinal_column = true;
   const std::string sql = "SELECT file_row_number, " + SelectListFor(*columns, *columns) +
-                          " FROM (SELECT * FROM " + relation +
-                          " QUALIFY row_number() OVER (PARTITION BY " + partition + " ORDER BY " +
-                          order + ") = 1)";
+                          " FROM " + ranked + " WHERE cutover_rank = 1";
   query.make_sql = [sql](int64_t, int64_t) { return sql; };
   auto reader = std::make_unique<DuckChunkReader>(std::move(session), columns, std::move(query));
   return std::unique_ptr<RowSource>(std::move(reader));
+}
+
+Status DuckFileSource::SkipSupersededRows(const std::vector<std::string>& key_source_columns,
+                                          const std::vector<std::string>& order_source_columns) {
+  const std::string what =
+      what_ + ": finding rows superseded on (" + JoinNames(key_source_columns) + ")";
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(auto columns, ColumnsLocked());
+  ASSIGN_OR_RETURN(
+      const std::string ranked,
+      RankedRelation(session_.get(), *columns, key_source_columns, order_source_columns, what));
+  // Only the superseded rows are kept: usually a small fraction of the source.
+  RETURN_IF_ERROR(session_->Execute(
+      "CREATE OR REPLACE TABLE cutover_superseded AS SELECT filename AS file, file_row_number "
+      "AS file_row FROM " +
+          ranked + " WHERE cutover_rank > 1",
+      what));
+  skip_superseded_ = true;
+  return Status::Ok();
+}
+
+Result<int64_t> DuckFileSource::SupersededRows(const ChunkRef& chunk) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return SupersededRowsLocked(chunk);
+}
+
+Result<int64_t> DuckFileSource::SupersededRowsLocked(const ChunkRef& chunk) {
+  if (!skip_superseded_) return int64_t{0};
+  ASSIGN_OR_RETURN(
+      const TextRows rows,
+      session_->QueryText(
+          "SELECT count(*) FROM cutover_superseded WHERE file = " + SqlLiteral(chunk.file) +
+              " AND file_row >= " + std::to_string(chunk.first_row) + " AND file_row < " +
+              std::to_string(chunk.first_row + chunk.row_count),
+          what_ + ": counting the superseded rows of " + chunk.Id()));
+  if (rows.size() != 1 || rows[0].size() != 1 || !rows[0][0]) {
+    return Internal(what_ + ": unexpected result counting superseded rows");
+  }
+  return std::stoll(*rows[0][0]);
+}
+
+std::string DuckFileSource::SupersededFilter(const std::string& file) const {
+  if (!skip_superseded_) return {};
+  return " AND file_row_number NOT IN (SELECT file_row FROM cutover_superseded WHERE file = " +
+         SqlLiteral(file) + ")";
 }
 
 Result<std::vector<std::pair<std::string, ValueType>>> DuckFileSource::Describe() {

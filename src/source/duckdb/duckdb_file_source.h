@@ -35,6 +35,12 @@ class DuckFileSource : public ChunkedSource {
       const std::vector<std::string>& key_source_columns,
       const std::vector<std::string>& order_source_columns) override;
 
+  // Needs DedupRelation(); the superseded rows are a table of the source's
+  // DuckDB database (spilling like OpenDeduplicated), read by each chunk query.
+  Status SkipSupersededRows(const std::vector<std::string>& key_source_columns,
+                            const std::vector<std::string>& order_source_columns) override;
+  Result<int64_t> SupersededRows(const ChunkRef& chunk) override;
+
   const std::vector<std::string>& files() const { return files_; }
 
  protected:
@@ -52,6 +58,17 @@ class DuckFileSource : public ChunkedSource {
   // descending order is the reverse of source order; empty when the format
   // has no such columns (OpenDeduplicated then fails).
   virtual std::string DedupRelation() const { return {}; }
+  // A relation of every row of every file (DedupRelation) with one more
+  // column, cutover_rank: 1 for the row that stands for its key, 2... for
+  // those it supersedes. Configures `session` to spill the window's sort.
+  Result<std::string> RankedRelation(DuckSession* session, const std::vector<ColumnPlan>& columns,
+                                     const std::vector<std::string>& key_source_columns,
+                                     const std::vector<std::string>& order_source_columns,
+                                     const std::string& what) const;
+  Result<int64_t> SupersededRowsLocked(const ChunkRef& chunk);
+  // The row filter that skips superseded rows of `file` (" AND ..."), for
+  // queries whose rows carry file_row_number; empty when none are skipped.
+  std::string SupersededFilter(const std::string& file) const;
   // Columns of one file as read on its own.
   virtual Result<std::vector<ColumnPlan>> FileColumns(DuckSession* session,
                                                       const std::string& file) const;
@@ -70,6 +87,7 @@ class DuckFileSource : public ChunkedSource {
   std::shared_ptr<const std::vector<ColumnPlan>> columns_;
   std::map<std::string, std::vector<ColumnPlan>> file_columns_;
   std::map<std::string, std::vector<ChunkRef>> file_chunks_;
+  bool skip_superseded_ = false;
 };
 
 }  // namespace cutover::source

@@ -34,7 +34,8 @@ Result<std::unique_ptr<ChunkedSource>> OpenChunkedSource(const spec::SourceSpec&
     RETURN_IF_ERROR(
         session->Execute("SET parquet_metadata_cache = true", what + ": configuring DuckDB"));
     return std::unique_ptr<ChunkedSource>(
-        new ParquetSource(std::move(session), std::move(*files), what));
+        new ParquetSource(std::move(session), std::move(*files), what,
+                          std::max<int64_t>(1, options.parquet_chunk_rows)));
   }
   return std::unique_ptr<ChunkedSource>(new CsvSource(std::move(session), std::move(*files), what,
                                                       source.csv, options.csv_chunk_rows));

@@ -46,13 +46,19 @@ Result<std::vector<ChunkRef>> ParquetSource::PlanFile(DuckSession* session, cons
                                       what));
   std::vector<ChunkRef> chunks;
   int64_t first = 0;
+  ChunkRef open{file, 0, 0};  // the chunk being filled
   for (const auto& row : rows) {
     if (row.size() != 2) return Internal(what + ": unexpected result shape");
     ASSIGN_OR_RETURN(const int64_t count, ToInt(row[1], what));
     if (count == 0) continue;
-    chunks.push_back(ChunkRef{file, first, count});
+    open.row_count += count;
     first += count;
+    if (open.row_count >= chunk_rows_) {
+      chunks.push_back(open);
+      open = ChunkRef{file, first, 0};
+    }
   }
+  if (open.row_count > 0) chunks.push_back(open);
   return chunks;
 }
 
@@ -65,10 +71,11 @@ ChunkQuery ParquetSource::MakeQuery(const ChunkRef& chunk, const std::string& se
   q.row_count = chunk.row_count;
   q.ordinal_column = true;
   const std::string from = "read_parquet(" + SqlLiteral(chunk.file) + ", file_row_number = true)";
-  q.make_sql = [select_list, from](int64_t begin, int64_t end) {
+  q.make_sql = [select_list, from, skip = SupersededFilter(chunk.file)](int64_t begin,
+                                                                        int64_t end) {
     return "SELECT file_row_number, " + select_list + " FROM " + from +
            " WHERE file_row_number >= " + std::to_string(begin) + " AND file_row_number < " +
-           std::to_string(end);
+           std::to_string(end) + skip;
   };
   return q;
 }

@@ -210,7 +210,8 @@ TEST_F(ParquetSourceTest, EveryTypeAndCompressionMatchesDuckDbCellByCell) {
   const std::vector<std::string> compressions = {"snappy", "zstd", "gzip", "uncompressed"};
   for (const std::string& c : compressions) Write((dir_ / (c + ".parquet")).string(), c);
 
-  auto source = OpenChunkedSource(ParquetSpec(), dir_.string());
+  // One chunk per row group, to read each on its own.
+  auto source = OpenChunkedSource(ParquetSpec(), dir_.string(), {.parquet_chunk_rows = 1});
   ASSERT_TRUE(source.ok()) << source.status().ToString();
 
   // Describe: our type for every column.
@@ -318,7 +319,7 @@ TEST_F(ParquetSourceTest, EveryTypeAndCompressionMatchesDuckDbCellByCell) {
 TEST_F(ParquetSourceTest, ResumesInsideAChunkAndRefusesAForeignFile) {
   const std::string file = (dir_ / "one.parquet").string();
   Write(file, "snappy");
-  auto source = OpenChunkedSource(ParquetSpec(), file);
+  auto source = OpenChunkedSource(ParquetSpec(), file, {.parquet_chunk_rows = 1});
   ASSERT_TRUE(source.ok()) << source.status().ToString();
   auto chunks = (*source)->PlanChunks();
   ASSERT_TRUE(chunks.ok());
@@ -407,6 +408,75 @@ TEST_F(ParquetSourceTest, DeduplicatedScanKeepsTheGreatestThenTheLastRowPerKey) 
   const std::map<std::string, std::pair<std::string, int64_t>> want = {
       {"x", {"b0", 0}}, {"y", {"b2", 2}}, {"z", {"a4", 4}}};
   EXPECT_EQ(kept, want);
+
+  // The chunks of a source told to skip superseded rows hold the same rows.
+  ASSERT_TRUE((*source)->SkipSupersededRows({"k"}, {"v"}).ok());
+  auto chunks = (*source)->PlanChunks();
+  ASSERT_TRUE(chunks.ok());
+  ASSERT_EQ(chunks->size(), 2u);
+  std::set<std::string> tags;
+  for (const ChunkRef& chunk : *chunks) {
+    auto superseded = (*source)->SupersededRows(chunk);
+    ASSERT_TRUE(superseded.ok()) << superseded.status().ToString();
+    // a.parquet: a0..a3 lose to b0, b2 and a4; b.parquet: b1 loses to b2.
+    EXPECT_EQ(*superseded, chunk.file == (dir_ / "a.parquet").string() ? 4 : 1) << chunk.Id();
+    auto chunk_reader = (*source)->OpenChunk(chunk);
+    ASSERT_TRUE(chunk_reader.ok());
+    ASSERT_TRUE((*chunk_reader)->Open({}).ok());
+    for (;;) {
+      auto more = (*chunk_reader)->Next(100, &batch);
+      ASSERT_TRUE(more.ok()) << more.status().ToString();
+      if (!*more) break;
+      for (size_t r = 0; r < batch.size(); ++r) tags.emplace(batch.rows.columns[2].BytesAt(r));
+    }
+  }
+  EXPECT_EQ(tags, (std::set<std::string>{"a4", "b0", "b2"}));
+}
+
+// Small row groups are joined into chunks of at least parquet_chunk_rows, never
+// split: every chunk but the last holds 5000 rows or more, and would hold
+// fewer without its last row group.
+TEST_F(ParquetSourceTest, SmallRowGroupsAreJoinedIntoChunks) {
+  const std::string file = (dir_ / "small-groups.parquet").string();
+  Write(file, "zstd");
+  auto groups = session_->QueryText(
+      "SELECT row_group_id, any_value(row_group_num_rows) FROM "
+      "parquet_metadata(" +
+          SqlLiteral(file) + ") GROUP BY ALL ORDER BY 1",
+      "row groups");
+  ASSERT_TRUE(groups.ok());
+  std::map<int64_t, int64_t> group_at;  // first row -> rows, per row group
+  int64_t start = 0;
+  for (const auto& g : *groups) {
+    const int64_t n = std::stoll(*g[1]);
+    group_at[start] = n;
+    start += n;
+  }
+  ASSERT_GE(group_at.size(), 4u) << "want small row groups";
+  auto source = OpenChunkedSource(ParquetSpec(), file, {.parquet_chunk_rows = 5000});
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  auto chunks = (*source)->PlanChunks();
+  ASSERT_TRUE(chunks.ok());
+  ASSERT_GE(chunks->size(), 2u);
+  int64_t next = 0;
+  for (size_t i = 0; i < chunks->size(); ++i) {
+    const ChunkRef& c = (*chunks)[i];
+    EXPECT_EQ(c.first_row, next);
+    const int64_t end = c.first_row + c.row_count;
+    ASSERT_TRUE(group_at.contains(c.first_row)) << c.Id() << " starts inside a row group";
+    EXPECT_TRUE(end == start || group_at.contains(end)) << c.Id() << " ends inside a row group";
+    if (i + 1 < chunks->size()) {
+      EXPECT_GE(c.row_count, 5000) << c.Id();
+      const int64_t last_group = std::prev(group_at.lower_bound(end))->second;
+      EXPECT_LT(c.row_count - last_group, 5000) << c.Id() << " is larger than it needs to be";
+    }
+    next = end;
+  }
+  EXPECT_EQ(next, kRows);
+  const auto batches = ReadAll(source->get(), *chunks, 1000);
+  int64_t rows = 0;
+  for (const auto& b : batches.at(file)) rows += static_cast<int64_t>(b.size());
+  EXPECT_EQ(rows, kRows);
 }
 
 TEST_F(ParquetSourceTest, MissingPathIsNotFound) {

@@ -315,11 +315,17 @@ Status ChunkBackfill::DecideBulk(bool fresh, bool may_bulk) {
   }
   if (!deferred.ok()) return deferred.status();
   RETURN_IF_ERROR(conn()->Exec("RELEASE SAVEPOINT cutover_defer"));
+  // The spec's indexes are built with the others, in parallel, rather than
+  // one after another once the load is done.
+  for (const auto& index : entity_.indexes) {
+    RETURN_IF_ERROR(target::DeferIndex(conn(), migration_.name, entity_.name, index.name,
+                                       CreateIndexSql(index, shape_.QualifiedName())));
+  }
   bulk_ = true;
   spdlog::info(
-      "{}: empty table: loading without its {} indexes and constraints, which are "
-      "built after the load",
-      entity_.name, *deferred);
+      "{}: empty table at stage legacy: loading it without its key, indexes and constraints "
+      "({} definitions set aside), which are built after the load",
+      entity_.name, *deferred + static_cast<int>(entity_.indexes.size()));
   return Status::Ok();
 }
 

@@ -5,6 +5,14 @@
 
 namespace cutover::engine {
 
+std::string CreateIndexSql(const spec::IndexSpec& index, const std::string& table) {
+  std::string cols;
+  for (const auto& c : index.columns) cols += (cols.empty() ? "" : ", ") + target::QuoteIdent(c);
+  return fmt::format("CREATE {}INDEX IF NOT EXISTS {} ON {} USING {} ({})",
+                     index.unique ? "UNIQUE " : "", target::QuoteIdent(index.name), table,
+                     index.method, cols);
+}
+
 Status FinishEntityLoad(target::PgConnection* conn, const spec::EntitySpec& entity,
                         const target::TableShape& shape) {
   const std::string table = shape.QualifiedName();
@@ -12,14 +20,9 @@ Status FinishEntityLoad(target::PgConnection* conn, const spec::EntitySpec& enti
                                          target::QuoteLiteral("cutover.post_load:" + table))));
   auto body = [&]() -> Status {
     for (const auto& index : entity.indexes) {
-      std::string cols;
-      for (const auto& c : index.columns)
-        cols += (cols.empty() ? "" : ", ") + target::QuoteIdent(c);
-      const std::string sql = fmt::format(
-          "CREATE {}INDEX IF NOT EXISTS {} ON {} USING {} ({})", index.unique ? "UNIQUE " : "",
-          target::QuoteIdent(index.name), table, index.method, cols);
-      RETURN_IF_ERROR(conn->Exec(sql).WithContext(
-          fmt::format("{}: creating index {}", index.where.ToString(), index.name)));
+      RETURN_IF_ERROR(conn->Exec(CreateIndexSql(index, table))
+                          .WithContext(fmt::format("{}: creating index {}", index.where.ToString(),
+                                                   index.name)));
     }
     RETURN_IF_ERROR(conn->Exec("ANALYZE " + table).WithContext("analyzing " + table));
     for (const auto& key : shape.key) {

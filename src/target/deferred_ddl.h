@@ -48,6 +48,11 @@ namespace cutover::target {
 Result<int> DeferTableIndexes(PgConnection* conn, const std::string& migration,
                               const std::string& entity, const TableShape& shape);
 
+// Adds one more index to build with the deferred ones (step 0), unless a
+// definition of that name is already saved; inside a transaction.
+Status DeferIndex(PgConnection* conn, const std::string& migration, const std::string& entity,
+                  const std::string& name, const std::string& create_sql);
+
 // Definitions still to rebuild for (migration, entity); 0 when none.
 Result<int64_t> CountDeferred(PgConnection* conn, const std::string& migration,
                               const std::string& entity);

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "source/duckdb/relation_schema.h"
+#include "source/duckdb/repeated_hashes.h"
 #include "source/duckdb/source_profiler.h"
 
 namespace cutover::source {
@@ -95,7 +96,8 @@ std::string JoinNames(const std::vector<std::string>& names) {
 Result<std::string> DuckFileSource::RankedRelation(
     DuckSession* session, const std::vector<ColumnPlan>& columns,
     const std::vector<std::string>& key_source_columns,
-    const std::vector<std::string>& order_source_columns, const std::string& what) const {
+    const std::vector<std::string>& order_source_columns, const std::string& what,
+    const std::string& only_repeated) const {
   const std::string relation = DedupRelation();
   if (relation.empty()) return FailedPrecondition(what + ": this format cannot deduplicate itself");
   if (key_source_columns.empty()) return InvalidArgument(what + ": no key columns");
@@ -125,8 +127,13 @@ Result<std::string> DuckFileSource::RankedRelation(
   RETURN_IF_ERROR(
       session->Execute("SET temp_directory = " + SqlLiteral(spill) + "; SET memory_limit = '2GB'",
                        what + ": configuring DuckDB"));
+  std::string filter;
+  if (!only_repeated.empty()) {
+    filter =
+        " WHERE hash(" + partition + ") IN (SELECT h FROM " + SqlIdentifier(only_repeated) + ")";
+  }
   return "(SELECT *, row_number() OVER (PARTITION BY " + partition + " ORDER BY " + order +
-         ") AS cutover_rank FROM " + relation + ")";
+         ") AS cutover_rank FROM " + relation + filter + ")";
 }
 
 Result<std::unique_ptr<RowSource>> DuckFileSource::OpenDeduplicated(
@@ -161,9 +168,29 @@ Status DuckFileSource::SkipSupersededRows(const std::vector<std::string>& key_so
       what_ + ": finding rows superseded on (" + JoinNames(key_source_columns) + ")";
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(auto columns, ColumnsLocked());
-  ASSIGN_OR_RETURN(
-      const std::string ranked,
-      RankedRelation(session_.get(), *columns, key_source_columns, order_source_columns, what));
+  int64_t total_rows = 0;
+  for (const std::string& file : files_) {
+    auto it = file_chunks_.find(file);
+    if (it == file_chunks_.end()) {
+      ASSIGN_OR_RETURN(const std::vector<ColumnPlan>* file_columns, FileColumnsLocked(file));
+      ASSIGN_OR_RETURN(std::vector<ChunkRef> planned,
+                       PlanFile(session_.get(), file, *file_columns));
+      it = file_chunks_.emplace(file, std::move(planned)).first;
+    }
+    for (const ChunkRef& c : it->second) total_rows += c.row_count;
+  }
+  // Ranking every row would sort the whole source; only the keys that occur
+  // more than once (found by their hashes, in bounded memory) need it.
+  ASSIGN_OR_RETURN(const std::string ranked,
+                   RankedRelation(session_.get(), *columns, key_source_columns,
+                                  order_source_columns, what, "cutover_repeated"));
+  std::string key_list;
+  for (const auto& k : key_source_columns) {
+    key_list += (key_list.empty() ? "" : ", ") + SqlIdentifier(k);
+  }
+  RETURN_IF_ERROR(FindRepeatedHashes(session_.get(), Relation(files_), "hash(" + key_list + ")",
+                                     total_rows, "cutover_repeated", what)
+                      .status());
   // Only the superseded rows are kept: usually a small fraction of the source.
   RETURN_IF_ERROR(session_->Execute(
       "CREATE OR REPLACE TABLE cutover_superseded AS SELECT filename AS file, file_row_number "

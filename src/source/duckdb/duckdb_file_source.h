@@ -60,11 +60,14 @@ class DuckFileSource : public ChunkedSource {
   virtual std::string DedupRelation() const { return {}; }
   // A relation of every row of every file (DedupRelation) with one more
   // column, cutover_rank: 1 for the row that stands for its key, 2... for
-  // those it supersedes. Configures `session` to spill the window's sort.
+  // those it supersedes. With `only_repeated` (a table of key hashes, see
+  // repeated_hashes.h), only rows whose key hash it holds. Configures
+  // `session` to spill the window's sort.
   Result<std::string> RankedRelation(DuckSession* session, const std::vector<ColumnPlan>& columns,
                                      const std::vector<std::string>& key_source_columns,
                                      const std::vector<std::string>& order_source_columns,
-                                     const std::string& what) const;
+                                     const std::string& what,
+                                     const std::string& only_repeated = "") const;
   Result<int64_t> SupersededRowsLocked(const ChunkRef& chunk);
   // The row filter that skips superseded rows of `file` (" AND ..."), for
   // queries whose rows carry file_row_number; empty when none are skipped.

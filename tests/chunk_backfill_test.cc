@@ -314,6 +314,15 @@ TEST(ChunkBackfillTest, RepeatsThatOnlyMappingRevealsAreResolvedWhenTheKeyIsBuil
                        "SELECT count(*) FROM pg_constraint WHERE conrelid = 'codes'::regclass "
                        "AND contype = 'p'"),
             "1");
+  // Over the loaded table the same rows merge; the batch that repeats a key
+  // after mapping is merged keeping one row per key, the same one.
+  CommandResult again =
+      RunCommand({CutoverBinary(), "backfill", dir + "/cutover.yaml", "--jobs", "1", "--restart"},
+                 {{"DATABASE_URL", url}});
+  ASSERT_EQ(again.exit_code, 0) << Describe(again);
+  EXPECT_EQ(
+      QueryValue(url, "SELECT string_agg(code || ':' || label, ',' ORDER BY code) FROM codes"),
+      "7:newer,8:only");
 }
 
 TEST(ChunkBackfillTest, RejectsCarryFileAndRowAndAddUp) {

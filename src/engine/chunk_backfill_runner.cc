@@ -166,6 +166,9 @@ class ChunkBackfill : public EntityRun {
   // Whether a fresh run may load index-free (see "Bulk mode"); when it may,
   // the source is told to skip superseded rows.
   Result<bool> MayBulkLoad();
+  // Tells the source to skip rows that a later row with the same key
+  // supersedes, when it can (keys_unique_).
+  Status SkipSupersededRows();
   // Inside PlanLedger's transaction: decides bulk_ for this process.
   Status DecideBulk(bool fresh, bool may_bulk);
   Status RunWorker(int index);
@@ -196,6 +199,8 @@ class ChunkBackfill : public EntityRun {
   bool direct_copy_ = false;
   bool deferred_at_start_ = false;  // a bulk load of an earlier run is unfinished
   bool bulk_ = false;               // this run appends index-free (see "Bulk mode")
+  bool keys_unique_ = false;        // the source yields each key once
+  std::string keys_unique_why_not_;
   int64_t planned_rows_ = 0;
   int64_t rejects_before_ = 0;  // in chunks done before this process started
   std::string state_;
@@ -280,16 +285,27 @@ Result<bool> ChunkBackfill::MayBulkLoad() {
       }
     }
   }
-  const std::optional<SourceDedup> dedup = SourceDedupOf(entity_);
-  if (!dedup) return false;
-  Status skip = source_->SkipSupersededRows(dedup->key, dedup->order);
-  if (skip.ok()) return true;
-  if (skip.code() != StatusCode::kFailedPrecondition &&
-      skip.code() != StatusCode::kInvalidArgument) {
-    return skip;
+  if (!keys_unique_) {
+    spdlog::info("{}: {}; loading with the table's indexes in place", entity_.name,
+                 keys_unique_why_not_);
   }
-  spdlog::info("{}: {}; loading with the table's indexes in place", entity_.name, skip.message());
-  return false;
+  return keys_unique_;
+}
+
+Status ChunkBackfill::SkipSupersededRows() {
+  const std::optional<SourceDedup> dedup = SourceDedupOf(entity_);
+  if (!dedup) {
+    keys_unique_why_not_ = "a key column is not read from a plain source column";
+    return Status::Ok();
+  }
+  Status skip = source_->SkipSupersededRows(dedup->key, dedup->order);
+  keys_unique_ = skip.ok();
+  if (skip.ok() || skip.code() == StatusCode::kFailedPrecondition ||
+      skip.code() == StatusCode::kInvalidArgument) {
+    keys_unique_why_not_ = skip.message();
+    return Status::Ok();
+  }
+  return skip;
 }
 
 Status ChunkBackfill::DecideBulk(bool fresh, bool may_bulk) {
@@ -330,6 +346,7 @@ Status ChunkBackfill::DecideBulk(bool fresh, bool may_bulk) {
 }
 
 Status ChunkBackfill::PlanLedger(const std::vector<source::ChunkRef>& chunks) {
+  RETURN_IF_ERROR(SkipSupersededRows());
   ASSIGN_OR_RETURN(const bool may_bulk, MayBulkLoad());
   RETURN_IF_ERROR(conn()->Exec("BEGIN"));
   auto body = [&]() -> Status {
@@ -519,6 +536,7 @@ Status ChunkBackfill::RunWorker(int index) {
   w.name = WorkerName(index);
   w.writer = std::make_unique<target::MergeWriter>(shape_);
   w.writer->set_direct_copy(direct_copy_);
+  w.writer->set_keys_unique(keys_unique_);
   ASSIGN_OR_RETURN(w.mapper, map::ColumnarMapper::Create(entity_));
   RETURN_IF_ERROR(Connect(&w));
   int failures = 0;

@@ -175,12 +175,13 @@ Result<bool> RebuildOneDeferred(PgConnection* conn, const std::string& migration
   RETURN_IF_ERROR(conn->Exec("BEGIN"));
   Definition d;
   auto body = [&]() -> Result<bool> {
-    ASSIGN_OR_RETURN(auto claimed,
-                     conn->Query("SELECT step, name, ddl, entity_key FROM cutover.deferred_ddl "
-                                 "WHERE migration = $1 AND entity = $2 AND step = (SELECT "
-                                 "min(step) FROM cutover.deferred_ddl WHERE migration = $1 AND "
-                                 "entity = $2) ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED",
-                                 {migration, entity}));
+    ASSIGN_OR_RETURN(
+        auto claimed,
+        conn->Query("SELECT step, name, ddl, entity_key FROM cutover.deferred_ddl "
+                    "WHERE migration = $1 AND entity = $2 AND step = (SELECT "
+                    "min(step) FROM cutover.deferred_ddl WHERE migration = $1 AND "
+                    "entity = $2) ORDER BY entity_key DESC, name LIMIT 1 FOR UPDATE SKIP LOCKED",
+                    {migration, entity}));
     if (claimed.rows.empty()) return false;
     d.step = std::stoi(*claimed.rows[0][0]);
     d.name = *claimed.rows[0][1];

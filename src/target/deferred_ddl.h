@@ -30,6 +30,8 @@ namespace cutover::target {
 //   1  ALTER TABLE ... ADD CONSTRAINT ... USING INDEX (a catalog change) for
 //      keys and unique constraints, and exclusion constraints;
 //   2  foreign keys, which validate with one join each.
+// The key's index, usually the slowest to build (it checks uniqueness), is
+// claimed first, so that the other builds fill the time beside it.
 // Each definition is claimed with FOR UPDATE SKIP LOCKED, executed and
 // deleted in one transaction, so parallel workers and several processes
 // share the rebuild, and a crash redoes only the definition it interrupted.

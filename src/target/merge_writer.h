@@ -54,6 +54,12 @@ class MergeWriter {
   // Creates the temporary staging table; call once per (re)connection.
   Status PrepareStaging(PgConnection* conn);
 
+  // Declares that no batch repeats a key (the source removed repeats), so the
+  // merge can skip ordering each batch to keep one row per key. A batch that
+  // does repeat one (two source keys mapping to one target key) is merged the
+  // careful way, and so is every batch after it.
+  void set_keys_unique(bool unique) { keys_unique_ = unique; }
+
   // Allows Write() to try the direct COPY (default off).
   void set_direct_copy(bool enabled) { direct_copy_ = enabled; }
 
@@ -80,6 +86,8 @@ class MergeWriter {
   std::string staging_name_;
   std::string copy_sql_;
   std::string merge_sql_;
+  std::string merge_unique_sql_;  // merge_sql_ without DISTINCT ON and its sort
+  bool keys_unique_ = false;
   std::string direct_copy_sql_;
   bool direct_copy_ = false;
   int direct_failures_ = 0;

@@ -188,14 +188,21 @@ Status DuckFileSource::SkipSupersededRows(const std::vector<std::string>& key_so
   for (const auto& k : key_source_columns) {
     key_list += (key_list.empty() ? "" : ", ") + SqlIdentifier(k);
   }
+  // The rows of repeated keys grow with the source; past this DuckDB spills
+  // them to disk, so that the backfill's memory stays flat.
+  RETURN_IF_ERROR(session_->Execute("SET memory_limit = '256MB'", what));
   RETURN_IF_ERROR(FindRepeatedHashes(session_.get(), Relation(files_), "hash(" + key_list + ")",
                                      total_rows, "cutover_repeated", what)
                       .status());
-  // Only the superseded rows are kept: usually a small fraction of the source.
+  // Only the superseded rows are kept, 12 bytes each (the file as its index
+  // in files_): the one part of a backfill's memory that grows with the
+  // source, by the number of repeated rows.
+  std::string file_list;
+  for (const std::string& f : files_) file_list += (file_list.empty() ? "" : ", ") + SqlLiteral(f);
   RETURN_IF_ERROR(session_->Execute(
-      "CREATE OR REPLACE TABLE cutover_superseded AS SELECT filename AS file, file_row_number "
-      "AS file_row FROM " +
-          ranked + " WHERE cutover_rank > 1",
+      "CREATE OR REPLACE TABLE cutover_superseded AS SELECT CAST(list_position([" + file_list +
+          "], filename) AS INTEGER) AS file, file_row_number AS file_row FROM " + ranked +
+          " WHERE cutover_rank > 1; DROP TABLE cutover_repeated",
       what));
   skip_superseded_ = true;
   return Status::Ok();
@@ -211,7 +218,7 @@ Result<int64_t> DuckFileSource::SupersededRowsLocked(const ChunkRef& chunk) {
   ASSIGN_OR_RETURN(
       const TextRows rows,
       session_->QueryText(
-          "SELECT count(*) FROM cutover_superseded WHERE file = " + SqlLiteral(chunk.file) +
+          "SELECT count(*) FROM cutover_superseded WHERE file = " + FileIndex(chunk.file) +
               " AND file_row >= " + std::to_string(chunk.first_row) + " AND file_row < " +
               std::to_string(chunk.first_row + chunk.row_count),
           what_ + ": counting the superseded rows of " + chunk.Id()));
@@ -221,10 +228,21 @@ Result<int64_t> DuckFileSource::SupersededRowsLocked(const ChunkRef& chunk) {
   return std::stoll(*rows[0][0]);
 }
 
-std::string DuckFileSource::SupersededFilter(const std::string& file) const {
+std::string DuckFileSource::FileIndex(const std::string& file) const {
+  // list_position() counts from 1; 0 matches no row.
+  for (size_t i = 0; i < files_.size(); ++i) {
+    if (files_[i] == file) return std::to_string(i + 1);
+  }
+  return "0";
+}
+
+std::string DuckFileSource::SupersededFilter(const std::string& file, int64_t begin,
+                                             int64_t end) const {
   if (!skip_superseded_) return {};
+  // Only the chunk's own range: the anti-join's table stays chunk-sized.
   return " AND file_row_number NOT IN (SELECT file_row FROM cutover_superseded WHERE file = " +
-         SqlLiteral(file) + ")";
+         FileIndex(file) + " AND file_row >= " + std::to_string(begin) + " AND file_row < " +
+         std::to_string(end) + ")";
 }
 
 Result<std::vector<std::pair<std::string, ValueType>>> DuckFileSource::Describe() {

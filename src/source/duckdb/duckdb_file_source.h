@@ -69,9 +69,12 @@ class DuckFileSource : public ChunkedSource {
                                      const std::string& what,
                                      const std::string& only_repeated = "") const;
   Result<int64_t> SupersededRowsLocked(const ChunkRef& chunk);
-  // The row filter that skips superseded rows of `file` (" AND ..."), for
+  // `file`'s number in cutover_superseded (its 1-based position in files_).
+  std::string FileIndex(const std::string& file) const;
+  // The row filter that skips superseded rows [begin, end) of `file`
+  // (" AND ..."), for
   // queries whose rows carry file_row_number; empty when none are skipped.
-  std::string SupersededFilter(const std::string& file) const;
+  std::string SupersededFilter(const std::string& file, int64_t begin, int64_t end) const;
   // Columns of one file as read on its own.
   virtual Result<std::vector<ColumnPlan>> FileColumns(DuckSession* session,
                                                       const std::string& file) const;

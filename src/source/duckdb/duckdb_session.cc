@@ -34,6 +34,10 @@ Result<std::unique_ptr<DuckSession>> DuckSession::Open(const Options& options) {
   // from the network behind the user's back.
   bool ok = duckdb_set_config(config, "autoinstall_known_extensions", "false") == DuckDBSuccess &&
             duckdb_set_config(config, "autoload_known_extensions", "true") == DuckDBSuccess;
+  // DuckDB keeps the file blocks it reads in its buffer pool by default (up to
+  // its memory limit, most of the machine's memory); a backfill reads each
+  // block once, so the cache only made memory grow with the source's size.
+  ok = ok && duckdb_set_config(config, "enable_external_file_cache", "false") == DuckDBSuccess;
   if (ok && options.threads > 0) {
     ok = duckdb_set_config(config, "threads", std::to_string(options.threads).c_str()) ==
          DuckDBSuccess;

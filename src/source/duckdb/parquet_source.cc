@@ -71,12 +71,14 @@ ChunkQuery ParquetSource::MakeQuery(const ChunkRef& chunk, const std::string& se
   q.row_count = chunk.row_count;
   q.ordinal_column = true;
   const std::string from = "read_parquet(" + SqlLiteral(chunk.file) + ", file_row_number = true)";
-  q.make_sql = [select_list, from, skip = SupersededFilter(chunk.file)](int64_t begin,
-                                                                        int64_t end) {
-    return "SELECT file_row_number, " + select_list + " FROM " + from +
-           " WHERE file_row_number >= " + std::to_string(begin) + " AND file_row_number < " +
-           std::to_string(end) + skip;
-  };
+  q.make_sql =
+      [select_list, from,
+       skip = SupersededFilter(chunk.file, chunk.first_row, chunk.first_row + chunk.row_count)](
+          int64_t begin, int64_t end) {
+        return "SELECT file_row_number, " + select_list + " FROM " + from +
+               " WHERE file_row_number >= " + std::to_string(begin) + " AND file_row_number < " +
+               std::to_string(end) + skip;
+      };
   return q;
 }
 

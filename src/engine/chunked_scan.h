@@ -15,8 +15,9 @@
 namespace cutover::engine {
 
 // Called for every mapped batch, on the thread `worker` (0 .. threads-1)
-// that read it; `chunk_seq` is the chunk's place in the plan, so a caller can
-// order rows as the source does (chunk_seq, then record_index). Calls on one
+// that read it; `chunk_seq` is the place in the scan's plan of the range read
+// (consecutive chunks of a file, joined), so a caller can order rows as the
+// source does (chunk_seq, then record_index). Calls on one
 // worker are sequential; different workers call concurrently.
 using ScanCallback = std::function<Status(
     int worker, int64_t chunk_seq, const source::SourceBatch& in, const map::MappedBatch& mapped)>;

@@ -84,6 +84,18 @@ Result<std::unique_ptr<RowSource>> DuckFileSource::OpenChunk(const ChunkRef& chu
 Result<std::unique_ptr<RowSource>> DuckFileSource::OpenDeduplicated(
     const std::vector<std::string>& key_source_columns,
     const std::vector<std::string>& order_source_columns) {
+  return OpenRanked(key_source_columns, order_source_columns, /*superseded=*/false);
+}
+
+Result<std::unique_ptr<RowSource>> DuckFileSource::OpenSuperseded(
+    const std::vector<std::string>& key_source_columns,
+    const std::vector<std::string>& order_source_columns) {
+  return OpenRanked(key_source_columns, order_source_columns, /*superseded=*/true);
+}
+
+Result<std::unique_ptr<RowSource>> DuckFileSource::OpenRanked(
+    const std::vector<std::string>& key_source_columns,
+    const std::vector<std::string>& order_source_columns, bool superseded) {
   const std::string what = what_ + ": deduplicating on (" + [&] {
     std::string k;
     for (const auto& c : key_source_columns) k += (k.empty() ? "" : ", ") + c;
@@ -126,14 +138,23 @@ Result<std::unique_ptr<RowSource>> DuckFileSource::OpenDeduplicated(
       session->Execute("SET temp_directory = " + SqlLiteral(spill) + "; SET memory_limit = '2GB'",
                        what + ": configuring DuckDB"));
   ChunkQuery query;
-  query.file = what_ + " (deduplicated)";
+  query.file = what_ + (superseded ? " (superseded rows)" : " (deduplicated)");
   query.first_row = 0;
   query.row_count = -1;
   query.ordinal_column = true;
+  // Superseded rows: only keys whose hash repeats can have any, so the window
+  // sorts just their rows. Hashing the key and grouping 8-byte hashes is cheap
+  // next to sorting every row with its payload (measured on 1.05M agriprofit
+  // rows, 5% repeated: 0.67 s against 1.5 s). A hash collision only adds rows
+  // to the window, which partitions by the key itself.
+  const std::string filter = superseded
+                                 ? " WHERE hash(" + partition + ") IN (SELECT hash(" + partition +
+                                       ") FROM " + relation + " GROUP BY 1 HAVING count(*) > 1)"
+                                 : "";
   const std::string sql = "SELECT file_row_number, " + SelectListFor(*columns, *columns) +
-                          " FROM (SELECT * FROM " + relation +
+                          " FROM (SELECT * FROM " + relation + filter +
                           " QUALIFY row_number() OVER (PARTITION BY " + partition + " ORDER BY " +
-                          order + ") = 1)";
+                          order + ")" + (superseded ? " > 1)" : " = 1)");
   query.make_sql = [sql](int64_t, int64_t) { return sql; };
   auto reader = std::make_unique<DuckChunkReader>(std::move(session), columns, std::move(query));
   return std::unique_ptr<RowSource>(std::move(reader));

@@ -34,6 +34,10 @@ class DuckFileSource : public ChunkedSource {
   Result<std::unique_ptr<RowSource>> OpenDeduplicated(
       const std::vector<std::string>& key_source_columns,
       const std::vector<std::string>& order_source_columns) override;
+  // Like OpenDeduplicated; only the keys whose hash repeats are sorted.
+  Result<std::unique_ptr<RowSource>> OpenSuperseded(
+      const std::vector<std::string>& key_source_columns,
+      const std::vector<std::string>& order_source_columns) override;
 
   const std::vector<std::string>& files() const { return files_; }
 
@@ -55,6 +59,11 @@ class DuckFileSource : public ChunkedSource {
   // Columns of one file as read on its own.
   virtual Result<std::vector<ColumnPlan>> FileColumns(DuckSession* session,
                                                       const std::string& file) const;
+
+  // OpenDeduplicated (`superseded` false) and OpenSuperseded (true).
+  Result<std::unique_ptr<RowSource>> OpenRanked(
+      const std::vector<std::string>& key_source_columns,
+      const std::vector<std::string>& order_source_columns, bool superseded);
 
   // The source's columns (union over the files); called under mu_.
   Result<std::shared_ptr<const std::vector<ColumnPlan>>> ColumnsLocked();

@@ -1,3 +1,5 @@
+// RowHasher: canonical forms of each value type hashed with XXH3, so a row
+// hashes alike whether it was mapped from the source or read from PostgreSQL.
 #include "engine/row_hasher.h"
 
 #include <cmath>
@@ -74,6 +76,7 @@ uint64_t RowHasher::ColumnHash(const Column& col, size_t row) const {
       return HashInt(bits, seed);
     }
     case ValueType::kNumeric: {
+      if (map::IsCanonicalNumeric(col.BytesAt(row))) return HashBytes(col.BytesAt(row), seed);
       auto canonical = map::CanonicalNumeric(col.BytesAt(row));
       return HashBytes(canonical.ok() ? std::string_view(*canonical) : col.BytesAt(row), seed);
     }

@@ -1,3 +1,5 @@
+// Bucket verifier: pass 1 folds both stores into buckets of key hashes, pass 2
+// compares the rows of differing buckets key by key (design note below).
 #include "engine/bucket_verifier.h"
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/string_hash.h"
 #include "engine/chunk_backfill_runner.h"
 #include "engine/chunked_scan.h"
 #include "engine/lookup_resolver.h"
@@ -95,7 +98,7 @@ struct SideTable {
 };
 
 // Names the facts' source rows carry, per dimension entity (lookups).
-using DimensionNames = std::map<std::string, std::unordered_set<std::string>>;
+using DimensionNames = std::map<std::string, StringSet>;
 
 struct EntityPlan {
   const spec::EntitySpec* entity;
@@ -229,7 +232,10 @@ void CollectNames(const spec::EntitySpec& entity, const source::SourceBatch& in,
     auto& set = (*names)[c.lookup->entity];
     const Column& col = in.rows.columns[at];
     for (const auto& origin : mapped.origins[0]) {
-      if (!col.IsNull(origin.record)) set.emplace(col.BytesAt(origin.record));
+      // Probe first: emplace would build a node (and a string) for every row.
+      if (col.IsNull(origin.record)) continue;
+      const std::string_view name = col.BytesAt(origin.record);
+      if (!set.contains(name)) set.emplace(name);
     }
   }
 }

@@ -122,14 +122,15 @@ void Absorb(const EntityPlan& plan, size_t t, const RowBatch& batch, bool second
   const RowHasher& hasher = plan.hashers[t];
   std::vector<uint64_t> column_hashes;
   for (size_t r = 0; r < batch.num_rows(); ++r) {
-    const size_t bucket = hasher.KeyHash(batch, r) & (kBuckets - 1);
     if (!second_pass) {
-      uint64_t h = hasher.RowHash(batch, r, &column_hashes);
+      const uint64_t h = hasher.RowHash(batch, r, &column_hashes);
+      const size_t bucket = hasher.KeyHash(column_hashes) & (kBuckets - 1);
       side->buckets[bucket].count++;
       side->buckets[bucket].sum += h;
       side->rows++;
       continue;
     }
+    const size_t bucket = hasher.KeyHash(batch, r) & (kBuckets - 1);
     if (!plan.diff_buckets[t].contains(bucket)) continue;
     RowInfo& info = side->rows_in_diff[hasher.KeyText(batch, r)];
     info.row_hash = hasher.RowHash(batch, r, &info.column_hashes);
@@ -283,9 +284,10 @@ void Withdraw(const EntityPlan& plan, const RowBatch& batch, SideTable* side) {
   const RowHasher& hasher = plan.hashers[0];
   std::vector<uint64_t> column_hashes;
   for (size_t r = 0; r < batch.num_rows(); ++r) {
-    const size_t bucket = hasher.KeyHash(batch, r) & (kBuckets - 1);
+    const uint64_t h = hasher.RowHash(batch, r, &column_hashes);
+    const size_t bucket = hasher.KeyHash(column_hashes) & (kBuckets - 1);
     side->buckets[bucket].count--;
-    side->buckets[bucket].sum -= hasher.RowHash(batch, r, &column_hashes);
+    side->buckets[bucket].sum -= h;
     side->rows--;
   }
 }
@@ -408,11 +410,20 @@ Status ReadTarget(const std::string& url, EntityPlan* plan, bool second_pass,
 Status ReadBoth(const spec::MigrationSpec& migration, const std::string& url, int jobs,
                 EntityPlan* plan, bool second_pass, std::vector<SideTable>* source_side,
                 std::vector<SideTable>* target_side, DimensionNames* names) {
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
   Status target_status;
-  std::thread target_thread(
-      [&] { target_status = ReadTarget(url, plan, second_pass, target_side); });
+  double target_seconds = 0;
+  std::thread target_thread([&] {
+    target_status = ReadTarget(url, plan, second_pass, target_side);
+    target_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  });
   Status source_status = ReadSource(migration, url, jobs, plan, second_pass, source_side, names);
+  const double source_seconds = std::chrono::duration<double>(Clock::now() - started).count();
   target_thread.join();
+  // Which side bounds the pass, for tuning --jobs and the server.
+  spdlog::debug("{} pass {}: source read in {:.2f} s, PostgreSQL in {:.2f} s", plan->entity->name,
+                second_pass ? 2 : 1, source_seconds, target_seconds);
   RETURN_IF_ERROR(source_status.WithContext("reading the source of " + plan->entity->name));
   return target_status.WithContext("reading PostgreSQL for " + plan->entity->name);
 }

@@ -72,6 +72,27 @@ TEST(ParquetExamplesTest, AgriprofitVerifiesRepeatedKeysInOnePass) {
       << Describe(changed);
 }
 
+// Pass 2 reads PostgreSQL's rows of differing buckets by key when they are
+// few; with every row changed it reads the table whole, and still names each.
+TEST(ParquetExamplesTest, AgriprofitNamesEveryKeyWhenEveryRowChanged) {
+  const std::string spec = Generate("agriprofit", 6000);
+  const std::string url = FreshDatabase();
+  CommandResult r =
+      RunCommand({CutoverBinary(), "backfill", spec, "--create-tables"}, {{"DATABASE_URL", url}});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  const std::string rows =
+      QueryValue(url,
+                 "WITH u AS (UPDATE price_history SET modal_price = modal_price + 1 RETURNING 1) "
+                 "SELECT count(*) FROM u");
+  ASSERT_GT(std::stoi(rows), 4096);  // more keys than pass 2 lists in a query
+  CommandResult changed =
+      RunCommand({CutoverBinary(), "verify", spec, "--max-listed", "1"}, {{"DATABASE_URL", url}});
+  EXPECT_EQ(changed.exit_code, 1) << Describe(changed);
+  EXPECT_NE(changed.out.find(std::to_string(std::stoi(rows) - 1) + " more differences not listed"),
+            std::string::npos)
+      << changed.out;
+}
+
 TEST(ParquetExamplesTest, TrafficSafetyRehearsesVerifyClean) {
   ExpectRehearsalPasses("traffic-safety");
 }

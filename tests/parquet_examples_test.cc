@@ -27,6 +27,12 @@ std::string Generate(const std::string& example, int rows) {
   return dir + "/cutover.yaml";
 }
 
+void Backfill(const std::string& spec, const std::string& url) {
+  CommandResult r =
+      RunCommand({CutoverBinary(), "backfill", spec, "--create-tables"}, {{"DATABASE_URL", url}});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+}
+
 void ExpectRehearsalPasses(const std::string& example) {
   const std::string spec = Generate(example, 6000);
   CommandResult r = RunCommand({CutoverBinary(), "rehearse", spec}, {{"DATABASE_URL", ""}});
@@ -45,9 +51,7 @@ TEST(ParquetExamplesTest, AgriprofitRehearsesVerifyClean) {
 TEST(ParquetExamplesTest, AgriprofitVerifiesRepeatedKeysInOnePass) {
   const std::string spec = Generate("agriprofit", 6000);
   const std::string url = FreshDatabase();
-  CommandResult r =
-      RunCommand({CutoverBinary(), "backfill", spec, "--create-tables"}, {{"DATABASE_URL", url}});
-  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  ASSERT_NO_FATAL_FAILURE(Backfill(spec, url));
   CommandResult clean = RunCommand({CutoverBinary(), "verify", spec}, {{"DATABASE_URL", url}});
   EXPECT_EQ(clean.exit_code, 0) << Describe(clean);
   EXPECT_EQ(clean.err.find("buckets differ"), std::string::npos) << Describe(clean);
@@ -77,9 +81,7 @@ TEST(ParquetExamplesTest, AgriprofitVerifiesRepeatedKeysInOnePass) {
 TEST(ParquetExamplesTest, AgriprofitNamesEveryKeyWhenEveryRowChanged) {
   const std::string spec = Generate("agriprofit", 6000);
   const std::string url = FreshDatabase();
-  CommandResult r =
-      RunCommand({CutoverBinary(), "backfill", spec, "--create-tables"}, {{"DATABASE_URL", url}});
-  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  ASSERT_NO_FATAL_FAILURE(Backfill(spec, url));
   const std::string rows =
       QueryValue(url,
                  "WITH u AS (UPDATE price_history SET modal_price = modal_price + 1 RETURNING 1) "

@@ -274,6 +274,34 @@ bool PlanDedupStream(const spec::EntitySpec& entity, EntityPlan* plan) {
   return true;
 }
 
+// `shape` with only its key columns, in the shape's order (a batch mapped by
+// KeyEntity has them in that order too).
+target::TableShape KeysOnly(const target::TableShape& shape) {
+  target::TableShape keys = shape;
+  keys.columns.clear();
+  for (const auto& c : shape.columns) {
+    if (std::find(shape.key.begin(), shape.key.end(), c.name) != shape.key.end()) {
+      keys.columns.push_back(c);
+    }
+  }
+  return keys;
+}
+
+// `entity` with only the key columns of `shape`: its mapper rejects what the
+// whole entity's would for a missing key, and maps nothing else.
+spec::EntitySpec KeyEntity(const spec::EntitySpec& entity, const target::TableShape& shape) {
+  spec::EntitySpec keys = entity;
+  keys.columns.clear();
+  for (const auto& c : entity.columns) {
+    if (std::find(shape.key.begin(), shape.key.end(), c.name) != shape.key.end()) {
+      keys.columns.push_back(c);
+    }
+  }
+  keys.dedup.reset();
+  keys.indexes.clear();
+  return keys;
+}
+
 Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string& url, int jobs,
                          EntityPlan* plan, bool second_pass, std::vector<SideTable>* sides,
                          DimensionNames* names);
@@ -357,6 +385,32 @@ Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string
   options.threads = static_cast<int>(local.size());
   options.batch_rows = kScanBatchRows;
   options.url = url;
+  // Pass 2 maps a record whole only when its key falls in a differing
+  // bucket: the key columns alone are mapped (and looked up) to tell.
+  spec::EntitySpec key_entity = KeyEntity(entity, plan->shapes[0]);
+  const RowHasher key_hasher(KeysOnly(plan->shapes[0]));
+  std::vector<std::unique_ptr<map::ColumnarMapper>> key_mappers(local.size());
+  std::vector<map::MappedBatch> key_batches(local.size());
+  std::unique_ptr<LookupResolver> key_resolver;
+  if (second_pass) {
+    if (!url.empty()) {
+      ASSIGN_OR_RETURN(key_resolver, LookupResolver::Create(migration, key_entity, url,
+                                                            /*create_missing=*/false));
+    }
+    options.select = [&](int t, const source::SourceBatch& in, std::vector<size_t>* keep) {
+      if (key_mappers[t] == nullptr) {
+        ASSIGN_OR_RETURN(key_mappers[t], map::ColumnarMapper::Create(key_entity));
+      }
+      map::MappedBatch& keys = key_batches[t];
+      key_mappers[t]->Map(in, &keys);
+      if (key_resolver) RETURN_IF_ERROR(key_resolver->Resolve(&keys));
+      for (size_t r = 0; r < keys.tables[0].num_rows(); ++r) {
+        const size_t bucket = key_hasher.KeyHash(keys.tables[0], r) & (kBuckets - 1);
+        if (plan->diff_buckets[0].contains(bucket)) keep->push_back(keys.origins[0][r].record);
+      }
+      return Status::Ok();
+    };
+  }
   RETURN_IF_ERROR(ScanChunkedSource(migration, entity, options, on_batch).status());
   for (auto& side : local) MergeSide(std::move(side), &(*sides)[0]);
   if (!second_pass) {
@@ -432,10 +486,7 @@ constexpr size_t kMaxTargetedKeys = 4096;
 
 Result<std::optional<std::string>> DifferingKeysCondition(target::PgConnection* conn,
                                                           const EntityPlan& plan, size_t t) {
-  const target::TableShape& shape = plan.shapes[t];
-  target::TableShape keys_only = shape;
-  keys_only.columns.clear();
-  for (const auto& k : shape.key) keys_only.columns.push_back(shape.columns[shape.IndexOf(k)]);
+  const target::TableShape keys_only = KeysOnly(plan.shapes[t]);
   const RowHasher hasher(keys_only);
   std::string tuples;
   size_t listed = 0;
@@ -465,7 +516,9 @@ Result<std::optional<std::string>> DifferingKeysCondition(target::PgConnection* 
   // No row of PostgreSQL is in a differing bucket: select none.
   if (listed == 0) return std::optional<std::string>("false");
   std::string columns;
-  for (const auto& k : shape.key) columns += (columns.empty() ? "" : ", ") + target::QuoteIdent(k);
+  for (const auto& c : keys_only.columns) {
+    columns += (columns.empty() ? "" : ", ") + target::QuoteIdent(c.name);
+  }
   return std::optional<std::string>("(" + columns + ") IN (" + tuples + ")");
 }
 

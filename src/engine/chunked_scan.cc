@@ -44,6 +44,28 @@ std::vector<source::ChunkRef> CoalesceChunks(const std::vector<source::ChunkRef>
   return ranges;
 }
 
+// The records `keep` of `in`, in order, into `out`.
+void PickRecords(const source::SourceBatch& in, const std::vector<size_t>& keep,
+                 source::SourceBatch* out) {
+  out->origin = in.origin;
+  out->end = in.end;
+  out->positions.clear();
+  if (out->rows.names != in.rows.names) {
+    out->rows = RowBatch();
+    for (size_t c = 0; c < in.rows.columns.size(); ++c) {
+      out->rows.AddColumn(in.rows.names[c], in.rows.columns[c].type());
+    }
+  } else {
+    out->rows.Clear();
+  }
+  for (size_t record : keep) {
+    for (size_t c = 0; c < in.rows.columns.size(); ++c) {
+      out->rows.columns[c].AppendFrom(in.rows.columns[c], record);
+    }
+    out->positions.push_back(in.positions[record]);
+  }
+}
+
 }  // namespace
 
 Result<int> ScanChunkedSource(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
@@ -72,17 +94,28 @@ Result<int> ScanChunkedSource(const spec::MigrationSpec& migration, const spec::
   std::vector<Status> results(threads);
   auto work = [&](int t) -> Status {
     ASSIGN_OR_RETURN(auto mapper, map::ColumnarMapper::Create(entity));
-    source::SourceBatch in;
+    source::SourceBatch in, picked;
     map::MappedBatch mapped;
+    std::vector<size_t> keep;
     for (size_t i = next++; i < chunks.size() && !failed; i = next++) {
       ASSIGN_OR_RETURN(auto reader, src->OpenChunk(chunks[i]));
       RETURN_IF_ERROR(reader->Open({}));
       for (;;) {
         ASSIGN_OR_RETURN(bool more, reader->Next(options.batch_rows, &in));
         if (!more) break;
-        mapper->Map(in, &mapped);
+        const source::SourceBatch* batch = &in;
+        if (options.select) {
+          keep.clear();
+          RETURN_IF_ERROR(options.select(t, in, &keep));
+          if (keep.empty()) continue;
+          if (keep.size() < in.size()) {
+            PickRecords(in, keep, &picked);
+            batch = &picked;
+          }
+        }
+        mapper->Map(*batch, &mapped);
         if (resolver) RETURN_IF_ERROR(resolver->Resolve(&mapped));
-        RETURN_IF_ERROR(on_batch(t, static_cast<int64_t>(i), in, mapped));
+        RETURN_IF_ERROR(on_batch(t, static_cast<int64_t>(i), *batch, mapped));
       }
     }
     return Status::Ok();

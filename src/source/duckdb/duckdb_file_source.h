@@ -37,7 +37,7 @@ class DuckFileSource : public ChunkedSource {
   // Like OpenDeduplicated; only the keys whose hash repeats are sorted.
   Result<std::unique_ptr<RowSource>> OpenSuperseded(
       const std::vector<std::string>& key_source_columns,
-      const std::vector<std::string>& order_source_columns) override;
+      const std::vector<std::string>& order_source_columns, int part, int parts) override;
 
   const std::vector<std::string>& files() const { return files_; }
 
@@ -60,10 +60,12 @@ class DuckFileSource : public ChunkedSource {
   virtual Result<std::vector<ColumnPlan>> FileColumns(DuckSession* session,
                                                       const std::string& file) const;
 
-  // OpenDeduplicated (`superseded` false) and OpenSuperseded (true).
+  // OpenDeduplicated (`superseded` false) and OpenSuperseded (true, with
+  // its `part` of `parts`).
   Result<std::unique_ptr<RowSource>> OpenRanked(
       const std::vector<std::string>& key_source_columns,
-      const std::vector<std::string>& order_source_columns, bool superseded);
+      const std::vector<std::string>& order_source_columns, bool superseded, int part = 0,
+      int parts = 1);
 
   // The source's columns (union over the files); called under mu_.
   Result<std::shared_ptr<const std::vector<ColumnPlan>>> ColumnsLocked();

@@ -40,6 +40,10 @@ namespace {
 // Pass 2 runs only when buckets differ. It reads both stores again but keeps
 // only the rows whose key falls in a differing bucket, so memory is
 // O(k * rows per bucket) for k differences, and compares them key by key.
+// Each side finds those rows by their key first: PostgreSQL copies the key
+// columns alone and then reads the few rows listed by key (up to
+// kMaxTargetedKeys; past that, the whole table); a chunked source maps the
+// key columns and maps a record whole only when it is kept.
 // Pass 2 also resolves what pass 1 cannot: a key repeated in the source (the
 // last occurrence is what the backfill stored) and float columns equal within
 // the relative tolerance.

@@ -1,3 +1,5 @@
+// Bucket verifier: pass 1 folds both stores into buckets of key hashes, pass 2
+// compares the rows of differing buckets key by key (design note below).
 #include "engine/bucket_verifier.h"
 
 #include <algorithm>
@@ -11,10 +13,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/string_hash.h"
 #include "engine/chunk_backfill_runner.h"
 #include "engine/chunked_scan.h"
 #include "engine/lookup_resolver.h"
 #include "engine/row_hasher.h"
+#include "engine/source_dedup.h"
 #include "engine/source_factory.h"
 #include "map/columnar_mapper.h"
 #include "map/entity_mapper.h"
@@ -37,6 +41,10 @@ namespace {
 // Pass 2 runs only when buckets differ. It reads both stores again but keeps
 // only the rows whose key falls in a differing bucket, so memory is
 // O(k * rows per bucket) for k differences, and compares them key by key.
+// Each side finds those rows by their key first: PostgreSQL copies the key
+// columns alone and then reads the few rows listed by key (up to
+// kMaxTargetedKeys; past that, the whole table); a chunked source maps the
+// key columns and maps a record whole only when it is kept.
 // Pass 2 also resolves what pass 1 cannot: a key repeated in the source (the
 // last occurrence is what the backfill stored) and float columns equal within
 // the relative tolerance.
@@ -52,18 +60,26 @@ namespace {
 // An entity with `dedup` holds one row per dedup key, while its source may
 // repeat keys; folding every source row into the buckets would make nearly
 // every bucket differ and send most rows to pass 2. So when the source can
-// deduplicate itself (Parquet, through DuckDB's QUALIFY row_number()), both
-// passes read one row per key, the one the backfill kept, on one thread
-// (DuckDB parallelizes the scan and spills the sort): equal stores again
-// cost one pass. The source's row count (from its chunk plan) minus the keys
-// read gives the repeated keys. Source key columns are the spec columns'
+// tell which rows the backfill's dedup dropped (Parquet, through DuckDB's
+// QUALIFY row_number() over the keys whose hash repeats), pass 1 folds every
+// chunk on --jobs threads and then takes those superseded rows back out of
+// the buckets (subtracting what was added): the buckets are then those of
+// one row per key, the one the backfill kept, and equal stores again cost
+// one pass. Sorting only the repeated keys instead of the whole source is
+// what makes this cheap (1.05M agriprofit rows with 5% repeats: 0.67 s of
+// DuckDB against 1.5 s for deduplicating every row, which also left the
+// mapping and hashing on one thread). The superseded rows counted are the
+// repeated keys. Pass 2 reads the chunks and ranks repeated keys itself, as
+// for an entity without dedup. Source key columns are the spec columns'
 // `from`; a lookup's `from` is the name, one-to-one with its id, so this is
-// used only when every lookup column is part of the key (the dimension names
-// are then all read too).
+// used only when every lookup column is part of the key.
 
 constexpr size_t kBuckets = 1 << 16;
 constexpr int64_t kRowsPerRound = 1 << 20;  // pass-2 rows held at once, both sides together
 constexpr size_t kScanBatchRows = 8192;
+// Source rows whose key hashes DuckDB groups at once to find the superseded
+// rows (about 110 MiB of DuckDB memory per million).
+constexpr int64_t kSupersededRowsPerPart = 2 << 20;
 
 struct Bucket {
   int64_t count = 0;
@@ -90,18 +106,18 @@ struct SideTable {
 };
 
 // Names the facts' source rows carry, per dimension entity (lookups).
-using DimensionNames = std::map<std::string, std::unordered_set<std::string>>;
+using DimensionNames = std::map<std::string, StringSet>;
 
 struct EntityPlan {
   const spec::EntitySpec* entity;
   std::unique_ptr<map::RecordMapper> mapper;
   bool chunked = false;
-  // Deduplicated source stream (see the design note); the source columns of
-  // the dedup key and keep_last_by; every source row, repeats included.
+  // Superseded rows taken out in pass 1 (see the design note); the source
+  // columns of the dedup key and keep_last_by; how many rows were taken out.
   bool dedup_stream = false;
   std::vector<std::string> dedup_key_sources;
   std::vector<std::string> dedup_order_sources;
-  int64_t source_total_rows = 0;
+  int64_t superseded_rows = 0;
   std::vector<int> keep_last_by;  // column indexes in shapes[0]
   std::vector<target::TableShape> shapes;
   std::vector<RowHasher> hashers;
@@ -114,14 +130,15 @@ void Absorb(const EntityPlan& plan, size_t t, const RowBatch& batch, bool second
   const RowHasher& hasher = plan.hashers[t];
   std::vector<uint64_t> column_hashes;
   for (size_t r = 0; r < batch.num_rows(); ++r) {
-    const size_t bucket = hasher.KeyHash(batch, r) & (kBuckets - 1);
     if (!second_pass) {
-      uint64_t h = hasher.RowHash(batch, r, &column_hashes);
+      const uint64_t h = hasher.RowHash(batch, r, &column_hashes);
+      const size_t bucket = hasher.KeyHash(column_hashes) & (kBuckets - 1);
       side->buckets[bucket].count++;
       side->buckets[bucket].sum += h;
       side->rows++;
       continue;
     }
+    const size_t bucket = hasher.KeyHash(batch, r) & (kBuckets - 1);
     if (!plan.diff_buckets[t].contains(bucket)) continue;
     RowInfo& info = side->rows_in_diff[hasher.KeyText(batch, r)];
     info.row_hash = hasher.RowHash(batch, r, &info.column_hashes);
@@ -224,7 +241,10 @@ void CollectNames(const spec::EntitySpec& entity, const source::SourceBatch& in,
     auto& set = (*names)[c.lookup->entity];
     const Column& col = in.rows.columns[at];
     for (const auto& origin : mapped.origins[0]) {
-      if (!col.IsNull(origin.record)) set.emplace(col.BytesAt(origin.record));
+      // Probe first: emplace would build a node (and a string) for every row.
+      if (col.IsNull(origin.record)) continue;
+      const std::string_view name = col.BytesAt(origin.record);
+      if (!set.contains(name)) set.emplace(name);
     }
   }
 }
@@ -233,82 +253,108 @@ void CollectNames(const spec::EntitySpec& entity, const source::SourceBatch& in,
 // deduplicated stream can stand for the source (see the design note).
 bool PlanDedupStream(const spec::EntitySpec& entity, EntityPlan* plan) {
   if (!plan->chunked || !entity.dedup || entity.dedup->key.empty()) return false;
-  auto source_of = [&](const std::string& name) -> std::optional<std::string> {
-    for (const auto& c : entity.columns) {
-      if (c.name != name) continue;
-      if (c.geometry || c.default_value) return std::nullopt;
-      return c.from.empty() ? c.name : c.from;
-    }
-    return std::nullopt;
-  };
-  std::vector<std::string> key, order;
-  for (const auto& k : entity.dedup->key) {
-    auto from = source_of(k);
-    if (!from) return false;
-    key.push_back(*from);
-  }
-  for (const auto& k : entity.dedup->keep_last_by) {
-    auto from = source_of(k);
-    if (!from) return false;
-    order.push_back(*from);
-  }
-  for (const auto& c : entity.columns) {
-    if (!c.lookup) continue;
-    const std::string from = c.from.empty() ? c.name : c.from;
-    if (std::find(key.begin(), key.end(), from) == key.end()) return false;
-  }
-  plan->dedup_key_sources = std::move(key);
-  plan->dedup_order_sources = std::move(order);
+  std::optional<SourceDedup> dedup = SourceDedupOf(entity);
+  if (!dedup) return false;
+  plan->dedup_key_sources = std::move(dedup->key);
+  plan->dedup_order_sources = std::move(dedup->order);
   return true;
+}
+
+// `shape` with only its key columns, in the shape's order (a batch mapped by
+// KeyEntity has them in that order too).
+target::TableShape KeysOnly(const target::TableShape& shape) {
+  target::TableShape keys = shape;
+  keys.columns.clear();
+  for (const auto& c : shape.columns) {
+    if (std::find(shape.key.begin(), shape.key.end(), c.name) != shape.key.end()) {
+      keys.columns.push_back(c);
+    }
+  }
+  return keys;
+}
+
+// `entity` with only the key columns of `shape`: its mapper rejects what the
+// whole entity's would for a missing key, and maps nothing else.
+spec::EntitySpec KeyEntity(const spec::EntitySpec& entity, const target::TableShape& shape) {
+  spec::EntitySpec keys = entity;
+  keys.columns.clear();
+  for (const auto& c : entity.columns) {
+    if (std::find(shape.key.begin(), shape.key.end(), c.name) != shape.key.end()) {
+      keys.columns.push_back(c);
+    }
+  }
+  keys.dedup.reset();
+  keys.indexes.clear();
+  return keys;
 }
 
 Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string& url, int jobs,
                          EntityPlan* plan, bool second_pass, std::vector<SideTable>* sides,
                          DimensionNames* names);
 
-// Reads the deduplicated stream of a dedup entity; falls back to the chunks
-// (for good) when the source cannot deduplicate itself.
+// Takes the rows of one batch back out of the buckets: the inverse of
+// Absorb's first pass (the sums wrap, so subtracting is exact).
+void Withdraw(const EntityPlan& plan, const RowBatch& batch, SideTable* side) {
+  const RowHasher& hasher = plan.hashers[0];
+  std::vector<uint64_t> column_hashes;
+  for (size_t r = 0; r < batch.num_rows(); ++r) {
+    const uint64_t h = hasher.RowHash(batch, r, &column_hashes);
+    const size_t bucket = hasher.KeyHash(column_hashes) & (kBuckets - 1);
+    side->buckets[bucket].count--;
+    side->buckets[bucket].sum -= h;
+    side->rows--;
+  }
+}
+
+// Pass 1 of a dedup entity: every chunk, then the superseded rows taken back
+// out (see the design note). When the source cannot tell its superseded
+// rows, the chunks alone are the pass, as for an entity without dedup (for
+// good: pass 2 then ranks repeated keys itself).
 Status ReadDedupSource(const spec::MigrationSpec& migration, const std::string& url, int jobs,
-                       EntityPlan* plan, bool second_pass, std::vector<SideTable>* sides,
-                       DimensionNames* names) {
+                       EntityPlan* plan, std::vector<SideTable>* sides, DimensionNames* names) {
+  RETURN_IF_ERROR(ReadChunkedSource(migration, url, jobs, plan, false, sides, names));
   const spec::EntitySpec& entity = *plan->entity;
   ASSIGN_OR_RETURN(const std::string location, SourceLocationOf(migration, entity));
   const spec::SourceSpec* source_spec = migration.FindSource(entity.source);
   ASSIGN_OR_RETURN(auto src,
                    source::OpenChunkedSource(*source_spec, location,
                                              source::ChunkedSourceOptions{.threads = jobs}));
-  auto opened = src->OpenDeduplicated(plan->dedup_key_sources, plan->dedup_order_sources);
-  if (!opened.ok() && opened.status().code() == StatusCode::kFailedPrecondition && !second_pass) {
-    spdlog::debug("{}: {}; reading the source chunk by chunk", entity.name,
-                  opened.status().ToString());
-    plan->dedup_stream = false;
-    return ReadChunkedSource(migration, url, jobs, plan, second_pass, sides, names);
-  }
-  if (!opened.ok()) return opened.status().WithContext("deduplicating the source");
-  std::unique_ptr<source::RowSource> reader = std::move(opened).value();
-  if (!second_pass) {
-    ASSIGN_OR_RETURN(const auto chunks, src->PlanChunks());
-    plan->source_total_rows = 0;
-    for (const auto& chunk : chunks) plan->source_total_rows += chunk.row_count;
-  }
+  // The source groups every key's hash to find the repeated ones: in parts of
+  // about kSupersededRowsPerPart rows, one read each, its memory stays
+  // bounded whatever the source's size.
+  SideTable& side = (*sides)[0];
+  const int64_t records = side.rows + side.unmappable;
+  const int parts = static_cast<int>(
+      std::max<int64_t>(1, (records + kSupersededRowsPerPart - 1) / kSupersededRowsPerPart));
   std::unique_ptr<LookupResolver> resolver;
   if (!url.empty()) {
     ASSIGN_OR_RETURN(resolver, LookupResolver::Create(migration, entity, url,
                                                       /*create_missing=*/false));
   }
-  RETURN_IF_ERROR(reader->Open({}));
   source::SourceBatch in;
   map::MappedBatch mapped;
-  SideTable& side = (*sides)[0];
-  for (;;) {
-    ASSIGN_OR_RETURN(bool more, reader->Next(kScanBatchRows, &in));
-    if (!more) break;
-    plan->mapper->Map(in, &mapped);
-    if (resolver) RETURN_IF_ERROR(resolver->Resolve(&mapped));
-    Absorb(*plan, 0, mapped.tables[0], second_pass, &side);
-    if (second_pass) continue;
-    side.unmappable += mapped.counts[0].rejected;
-    CollectNames(entity, in, mapped, names);
+  plan->superseded_rows = 0;
+  for (int part = 0; part < parts; ++part) {
+    auto opened =
+        src->OpenSuperseded(plan->dedup_key_sources, plan->dedup_order_sources, part, parts);
+    if (!opened.ok() && opened.status().code() == StatusCode::kFailedPrecondition) {
+      spdlog::debug("{}: {}; repeated keys are resolved key by key", entity.name,
+                    opened.status().ToString());
+      plan->dedup_stream = false;
+      return Status::Ok();
+    }
+    if (!opened.ok()) return opened.status().WithContext("finding the superseded rows");
+    std::unique_ptr<source::RowSource> reader = std::move(opened).value();
+    RETURN_IF_ERROR(reader->Open({}));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool more, reader->Next(kScanBatchRows, &in));
+      if (!more) break;
+      plan->mapper->Map(in, &mapped);
+      if (resolver) RETURN_IF_ERROR(resolver->Resolve(&mapped));
+      Withdraw(*plan, mapped.tables[0], &side);
+      side.unmappable -= mapped.counts[0].rejected;
+      plan->superseded_rows += static_cast<int64_t>(in.size());
+    }
   }
   return Status::Ok();
 }
@@ -334,6 +380,32 @@ Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string
   options.threads = static_cast<int>(local.size());
   options.batch_rows = kScanBatchRows;
   options.url = url;
+  // Pass 2 maps a record whole only when its key falls in a differing
+  // bucket: the key columns alone are mapped (and looked up) to tell.
+  spec::EntitySpec key_entity = KeyEntity(entity, plan->shapes[0]);
+  const RowHasher key_hasher(KeysOnly(plan->shapes[0]));
+  std::vector<std::unique_ptr<map::ColumnarMapper>> key_mappers(local.size());
+  std::vector<map::MappedBatch> key_batches(local.size());
+  std::unique_ptr<LookupResolver> key_resolver;
+  if (second_pass) {
+    if (!url.empty()) {
+      ASSIGN_OR_RETURN(key_resolver, LookupResolver::Create(migration, key_entity, url,
+                                                            /*create_missing=*/false));
+    }
+    options.select = [&](int t, const source::SourceBatch& in, std::vector<size_t>* keep) {
+      if (key_mappers[t] == nullptr) {
+        ASSIGN_OR_RETURN(key_mappers[t], map::ColumnarMapper::Create(key_entity));
+      }
+      map::MappedBatch& keys = key_batches[t];
+      key_mappers[t]->Map(in, &keys);
+      if (key_resolver) RETURN_IF_ERROR(key_resolver->Resolve(&keys));
+      for (size_t r = 0; r < keys.tables[0].num_rows(); ++r) {
+        const size_t bucket = key_hasher.KeyHash(keys.tables[0], r) & (kBuckets - 1);
+        if (plan->diff_buckets[0].contains(bucket)) keep->push_back(keys.origins[0][r].record);
+      }
+      return Status::Ok();
+    };
+  }
   RETURN_IF_ERROR(ScanChunkedSource(migration, entity, options, on_batch).status());
   for (auto& side : local) MergeSide(std::move(side), &(*sides)[0]);
   if (!second_pass) {
@@ -347,8 +419,8 @@ Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string
 Status ReadSource(const spec::MigrationSpec& migration, const std::string& url, int jobs,
                   EntityPlan* plan, bool second_pass, std::vector<SideTable>* sides,
                   DimensionNames* names) {
-  if (plan->dedup_stream) {
-    return ReadDedupSource(migration, url, jobs, plan, second_pass, sides, names);
+  if (plan->dedup_stream && !second_pass) {
+    return ReadDedupSource(migration, url, jobs, plan, sides, names);
   }
   if (plan->chunked) {
     return ReadChunkedSource(migration, url, jobs, plan, second_pass, sides, names);
@@ -369,16 +441,106 @@ Status ReadSource(const spec::MigrationSpec& migration, const std::string& url, 
   return Status::Ok();
 }
 
+// A key value as a SQL literal of its type, or nullopt for types (and
+// values, such as infinite dates) whose text PostgreSQL might not read back.
+std::optional<std::string> KeyLiteral(const Column& col, size_t row) {
+  constexpr int64_t kFirstDay = -730119;  // 0001-01-01, in days since 2000-01-01
+  constexpr int64_t kLastDay = 2921939;   // 9999-12-31
+  constexpr int64_t kMicrosPerDay = 86400LL * 1000000;
+  if (col.IsNull(row)) return std::nullopt;
+  switch (col.type()) {
+    case ValueType::kDate:
+      if (col.IntAt(row) < kFirstDay || col.IntAt(row) > kLastDay) return std::nullopt;
+      break;
+    case ValueType::kTimestamptz:
+      if (col.IntAt(row) < kFirstDay * kMicrosPerDay ||
+          col.IntAt(row) >= (kLastDay + 1) * kMicrosPerDay) {
+        return std::nullopt;
+      }
+      break;
+    case ValueType::kInt32:
+    case ValueType::kInt64:
+    case ValueType::kBool:
+    case ValueType::kText:
+    case ValueType::kNumeric:
+    case ValueType::kUuid:
+      break;
+    default:
+      return std::nullopt;
+  }
+  return target::QuoteLiteral(ValueText(col, row)) +
+         "::" + std::string(PostgresTypeName(col.type()));
+}
+
+// Pass 2 of PostgreSQL: reads only the key columns (half the cost of every
+// column here), then the rows whose key falls in a differing bucket, by key,
+// through the key index. Nullopt when that list would be long (more than
+// kMaxTargetedKeys) or a key does not print safely: then the table is read
+// whole, as in pass 1.
+constexpr size_t kMaxTargetedKeys = 4096;
+
+Result<std::optional<std::string>> DifferingKeysCondition(target::PgConnection* conn,
+                                                          const EntityPlan& plan, size_t t) {
+  const target::TableShape keys_only = KeysOnly(plan.shapes[t]);
+  const RowHasher hasher(keys_only);
+  std::string tuples;
+  size_t listed = 0;
+  bool too_many = false;
+  RETURN_IF_ERROR(
+      target::ScanTable(conn, keys_only, kScanBatchRows, [&](const RowBatch& batch) -> Status {
+        for (size_t r = 0; r < batch.num_rows() && !too_many; ++r) {
+          if (!plan.diff_buckets[t].contains(hasher.KeyHash(batch, r) & (kBuckets - 1))) continue;
+          if (++listed > kMaxTargetedKeys) {
+            too_many = true;
+            break;
+          }
+          tuples += tuples.empty() ? "(" : ", (";
+          for (size_t c = 0; c < batch.columns.size(); ++c) {
+            std::optional<std::string> literal = KeyLiteral(batch.columns[c], r);
+            if (!literal) {
+              too_many = true;
+              break;
+            }
+            tuples += (c ? ", " : "") + *literal;
+          }
+          tuples += ")";
+        }
+        return Status::Ok();
+      }));
+  if (too_many) return std::optional<std::string>();
+  // No row of PostgreSQL is in a differing bucket: select none.
+  if (listed == 0) return std::optional<std::string>("false");
+  // Cast as ScanTable reads them, so a column stored as another type than the
+  // spec's still compares (a cast to the column's own type is a no-op, and the
+  // key index still serves).
+  std::string columns;
+  for (const auto& c : keys_only.columns) {
+    columns += (columns.empty() ? "" : ", ") + target::QuoteIdent(c.name) +
+               "::" + std::string(PostgresTypeName(c.type));
+  }
+  // A VALUES list: PostgreSQL hashes it and probes the key index per key,
+  // where an IN list of row constructors becomes an OR of index scans that
+  // takes seconds to plan and run at 4096 keys (measured: 2.7 s against
+  // 0.25 s).
+  return std::optional<std::string>("(" + columns + ") IN (VALUES " + tuples + ")");
+}
+
 Status ReadTarget(const std::string& url, EntityPlan* plan, bool second_pass,
                   std::vector<SideTable>* sides) {
   ASSIGN_OR_RETURN(auto conn, target::PgConnection::ConnectWithRetry(url));
   for (size_t t = 0; t < plan->shapes.size(); ++t) {
     if (second_pass && plan->diff_buckets[t].empty()) continue;
-    RETURN_IF_ERROR(
-        target::ScanTable(conn.get(), plan->shapes[t], kScanBatchRows, [&](const RowBatch& batch) {
+    std::optional<std::string> where;
+    if (second_pass && !plan->shapes[t].key.empty()) {
+      ASSIGN_OR_RETURN(where, DifferingKeysCondition(conn.get(), *plan, t));
+    }
+    RETURN_IF_ERROR(target::ScanTable(
+        conn.get(), plan->shapes[t], kScanBatchRows,
+        [&](const RowBatch& batch) {
           Absorb(*plan, t, batch, second_pass, &(*sides)[t]);
           return Status::Ok();
-        }));
+        },
+        where.value_or("")));
   }
   return Status::Ok();
 }
@@ -387,11 +549,20 @@ Status ReadTarget(const std::string& url, EntityPlan* plan, bool second_pass,
 Status ReadBoth(const spec::MigrationSpec& migration, const std::string& url, int jobs,
                 EntityPlan* plan, bool second_pass, std::vector<SideTable>* source_side,
                 std::vector<SideTable>* target_side, DimensionNames* names) {
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
   Status target_status;
-  std::thread target_thread(
-      [&] { target_status = ReadTarget(url, plan, second_pass, target_side); });
+  double target_seconds = 0;
+  std::thread target_thread([&] {
+    target_status = ReadTarget(url, plan, second_pass, target_side);
+    target_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  });
   Status source_status = ReadSource(migration, url, jobs, plan, second_pass, source_side, names);
+  const double source_seconds = std::chrono::duration<double>(Clock::now() - started).count();
   target_thread.join();
+  // Which side bounds the pass, for tuning --jobs and the server.
+  spdlog::debug("{} pass {}: source read in {:.2f} s, PostgreSQL in {:.2f} s", plan->entity->name,
+                second_pass ? 2 : 1, source_seconds, target_seconds);
   RETURN_IF_ERROR(source_status.WithContext("reading the source of " + plan->entity->name));
   return target_status.WithContext("reading PostgreSQL for " + plan->entity->name);
 }
@@ -595,9 +766,7 @@ Result<VerifyReport> RunVerify(const spec::MigrationSpec& migration, const std::
       v.table = plan.shapes[t].schema + "." + plan.shapes[t].table;
       v.target_rows = dst[t].rows;
       v.unmappable = src[t].unmappable;
-      if (t == 0 && plan.dedup_stream) {  // one row per key was read
-        v.source_duplicates = plan.source_total_rows - src[t].rows - src[t].unmappable;
-      }
+      if (t == 0 && plan.dedup_stream) v.source_duplicates = plan.superseded_rows;
       v.source_rows = src[t].rows - (plan.dedup_stream ? 0 : v.source_duplicates);
       v.matched = v.source_rows - v.missing - v.changed;
       report.tables.push_back(std::move(v));

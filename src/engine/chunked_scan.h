@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "engine/chunk_backfill_runner.h"
@@ -15,15 +16,25 @@
 namespace cutover::engine {
 
 // Called for every mapped batch, on the thread `worker` (0 .. threads-1)
-// that read it; `chunk_seq` is the chunk's place in the plan, so a caller can
-// order rows as the source does (chunk_seq, then record_index). Calls on one
+// that read it; `chunk_seq` is the place in the scan's plan of the range read
+// (consecutive chunks of a file, joined), so a caller can order rows as the
+// source does (chunk_seq, then record_index). Calls on one
 // worker are sequential; different workers call concurrently.
 using ScanCallback = std::function<Status(
     int worker, int64_t chunk_seq, const source::SourceBatch& in, const map::MappedBatch& mapped)>;
 
+// Picks, before a batch is mapped, the records worth mapping: `keep` (empty
+// on entry) gets their indexes in the batch, ascending. Called on the worker's
+// thread, like the ScanCallback.
+using ScanSelector =
+    std::function<Status(int worker, const source::SourceBatch& in, std::vector<size_t>* keep)>;
+
 struct ChunkedScanOptions {
   int threads = 1;  // readers; each maps with its own mapper
   size_t batch_rows = 8192;
+  // Empty: every record is mapped and handed over. Set: only those it keeps,
+  // so that a scan that wants a few rows does not pay to map them all.
+  ScanSelector select;
   std::string url;             // PostgreSQL, to resolve lookups (read-only); empty: names stay text
   ChunkedSourceOpener opener;  // empty: source::OpenChunkedSource
 };

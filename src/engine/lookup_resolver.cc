@@ -1,3 +1,5 @@
+// LookupResolver: names -> ids through a per-column cache, with the misses of
+// a batch fetched (and, for a backfill, created) in one round trip.
 #include "engine/lookup_resolver.h"
 
 #include <charconv>
@@ -124,7 +126,7 @@ Status LookupResolver::Resolve(map::MappedBatch* mapped) {
       for (size_t r = 0; r < n; ++r) {
         if (names.IsNull(r)) continue;
         const std::string_view name = names.BytesAt(r);
-        if (columns_[k].cache.contains(std::string(name)) || !seen.insert(name).second) continue;
+        if (columns_[k].cache.contains(name) || !seen.insert(name).second) continue;
         missing.emplace_back(name);
       }
     }
@@ -135,14 +137,12 @@ Status LookupResolver::Resolve(map::MappedBatch* mapped) {
     Column ids(columns_[k].type);
     std::shared_lock lock(mu_);
     const auto& cache = columns_[k].cache;
-    std::string key;
     for (size_t r = 0; r < n; ++r) {
       if (names.IsNull(r)) {
         ids.AppendNull();
         continue;
       }
-      key.assign(names.BytesAt(r));
-      auto it = cache.find(key);
+      auto it = cache.find(names.BytesAt(r));
       if (it == cache.end()) {
         ids.AppendNull();  // verify: a name the dimension does not hold
       } else if (columns_[k].type == ValueType::kUuid) {

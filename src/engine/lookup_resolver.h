@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/string_hash.h"
 #include "map/record_mapper.h"
 #include "spec/spec.h"
 #include "target/pg_connection.h"
@@ -71,7 +72,7 @@ class LookupResolver {
       int64_t number = 0;
       std::string bytes;
     };
-    std::unordered_map<std::string, Id> cache;  // guarded by mu_
+    StringMap<Id> cache;  // guarded by mu_
   };
 
   LookupResolver(std::string url, bool create_missing)

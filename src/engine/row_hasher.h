@@ -23,6 +23,8 @@ class RowHasher {
   // Hash of every column's hash: the row digest compared between stores.
   uint64_t RowHash(const RowBatch& batch, size_t row, std::vector<uint64_t>* column_hashes) const;
   uint64_t KeyHash(const RowBatch& batch, size_t row) const;
+  // The same, from the column hashes RowHash filled in for the row.
+  uint64_t KeyHash(const std::vector<uint64_t>& column_hashes) const;
   // "id=4f1c..." or "project_id=...,id=..." for reports.
   std::string KeyText(const RowBatch& batch, size_t row) const;
 

@@ -1,3 +1,5 @@
+// Text -> column value by the column's type, through the exact parsers of
+// value_parsers.h; numeric text already canonical is copied as it is.
 #include "map/value_converter.h"
 
 #include <fmt/format.h>
@@ -49,6 +51,10 @@ Status AppendFromText(std::string_view text, const spec::ColumnSpec& c, Column* 
       return Status::Ok();
     }
     case ValueType::kNumeric: {
+      if (IsCanonicalNumeric(text)) {
+        out->AppendBytes(text);
+        return Status::Ok();
+      }
       ASSIGN_OR_RETURN(std::string v, CanonicalNumeric(text));
       out->AppendBytes(v);
       return Status::Ok();

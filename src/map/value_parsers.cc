@@ -483,6 +483,28 @@ Result<std::string> CanonicalNumeric(std::string_view text) {
   return out;
 }
 
+bool IsCanonicalNumeric(std::string_view text) {
+  if (text == "NaN") return true;
+  size_t i = 0;
+  const bool negative = !text.empty() && text[0] == '-';
+  if (negative) ++i;
+  const size_t int_begin = i;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  const size_t int_digits = i - int_begin;
+  if (int_digits == 0 || (int_digits > 1 && text[int_begin] == '0')) return false;
+  bool zero = int_digits == 1 && text[int_begin] == '0';
+  if (i < text.size()) {
+    if (text[i] != '.') return false;
+    const size_t frac_begin = ++i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      zero = zero && text[i] == '0';
+      ++i;
+    }
+    if (i != text.size() || i == frac_begin || text[i - 1] == '0') return false;
+  }
+  return !(negative && zero);  // "-0" prints as "0"
+}
+
 Result<int32_t> ParseDate(std::string_view text) {
   size_t pos = 0;
   ASSIGN_OR_RETURN(int64_t days, ParseYmdPrefix(text, "date", &pos));

@@ -51,6 +51,10 @@ Result<std::array<uint8_t, 16>> ParseUuid(std::string_view text);
 // make us allocate a gigabyte. Infinity is rejected: numeric infinity needs a
 // special binary encoding the target does not produce.
 Result<std::string> CanonicalNumeric(std::string_view text);
+// Whether `text` is already what CanonicalNumeric returns for it, checked
+// without allocating: the common case of decimals that DuckDB, PostgreSQL and
+// the mappers print, which then need no copy.
+bool IsCanonicalNumeric(std::string_view text);
 
 // "YYYY-MM-DD" (year of four or more digits, then range-checked to
 // 0001..9999), with real calendar validation. Returns days since 2000-01-01.

@@ -311,7 +311,19 @@ TEST(CanonicalNumeric, Table) {
     auto r = CanonicalNumeric(c.input);
     ASSERT_TRUE(r.ok()) << c.input << ": " << r.status().message();
     EXPECT_EQ(*r, c.want) << c.input;
+    // The fast check agrees: an input is canonical exactly when it is its result.
+    EXPECT_EQ(IsCanonicalNumeric(c.input), c.input == c.want) << c.input;
+    EXPECT_TRUE(IsCanonicalNumeric(c.want)) << c.want;
   }
+}
+
+TEST(IsCanonicalNumeric, RejectsWhatIsNotPlainCanonicalText) {
+  const std::string_view yes[] = {"0", "7", "-7", "0.05", "-0.5", "10", "100.01"};
+  for (auto t : yes) EXPECT_TRUE(IsCanonicalNumeric(t)) << t;
+  const std::string_view no[] = {"",    "-",        ".",   "-0", "-0.0", "1.", "1.2.3",
+                                 "12a", "1e3",      " 1",  "1 ", "+1",   "01", "0.10",
+                                 "nan", "Infinity", "--1", "1-", "0.",   ".0"};
+  for (auto t : no) EXPECT_FALSE(IsCanonicalNumeric(t)) << t;
 }
 
 TEST(CanonicalNumeric, ExponentLimit) {

@@ -33,6 +33,8 @@ class ChunkedSource {
   // Every chunk of every matching file, in a deterministic order.
   virtual Result<std::vector<ChunkRef>> PlanChunks() = 0;
   // A reader of exactly the chunk's rows; Open({}) starts at its first row.
+  // Consecutive planned chunks of one file may be joined into one ChunkRef
+  // (a scan that needs no resumable unit reads fewer, longer ranges).
   virtual Result<std::unique_ptr<RowSource>> OpenChunk(const ChunkRef& chunk) = 0;
   // Column names and types as the source describes them.
   virtual Result<std::vector<std::pair<std::string, ValueType>>> Describe() = 0;
@@ -66,6 +68,23 @@ class ChunkedSource {
   virtual Result<int64_t> SupersededRows(const ChunkRef& chunk) {
     (void)chunk;
     return int64_t{0};
+  }
+  // The complement of OpenDeduplicated over the same columns: every row it
+  // drops (a row of a repeated key that is not the kept one), in no
+  // particular order. Reading every chunk and taking these rows away yields
+  // the deduplicated rows without sorting the whole source, so it is far
+  // cheaper when few keys repeat. Only keys whose hash is `part` modulo
+  // `parts` (>= 1) are considered: the source holds every key's hash at once,
+  // so a caller splits a large source into parts to bound that memory. Same
+  // failures as OpenDeduplicated.
+  virtual Result<std::unique_ptr<RowSource>> OpenSuperseded(
+      const std::vector<std::string>& key_source_columns,
+      const std::vector<std::string>& order_source_columns, int part, int parts) {
+    (void)key_source_columns;
+    (void)order_source_columns;
+    (void)part;
+    (void)parts;
+    return FailedPrecondition("this source cannot deduplicate itself");
   }
   // Files, row counts, per-column statistics and sample rows (cutover
   // inspect). Sources that cannot profile themselves say so.

@@ -1,3 +1,5 @@
+// ScanTable: binary COPY of a table's columns cast to the spec's types, decoded
+// field by field into RowBatches.
 #include "target/table_reader.h"
 
 #include <cstring>
@@ -69,7 +71,7 @@ Status DecodeField(ValueType type, const char* p, uint32_t len, Column* col) {
 }  // namespace
 
 Status ScanTable(PgConnection* conn, const TableShape& shape, size_t batch_rows,
-                 const std::function<Status(const RowBatch&)>& on_batch) {
+                 const std::function<Status(const RowBatch&)>& on_batch, std::string_view where) {
   RowBatch batch;
   std::string select;
   for (const auto& c : shape.columns) {
@@ -78,8 +80,9 @@ Status ScanTable(PgConnection* conn, const TableShape& shape, size_t batch_rows,
     select += fmt::format("{}::{}", QuoteIdent(c.name),
                           c.type == ValueType::kNumeric ? "text" : PostgresTypeName(c.type));
   }
-  const std::string sql = fmt::format("COPY (SELECT {} FROM {}) TO STDOUT (FORMAT binary)", select,
-                                      shape.QualifiedName());
+  const std::string sql =
+      fmt::format("COPY (SELECT {} FROM {}{}{}) TO STDOUT (FORMAT binary)", select,
+                  shape.QualifiedName(), where.empty() ? "" : " WHERE ", where);
   bool header_seen = false;
   const size_t ncols = shape.columns.size();
   Status st = conn->CopyOut(sql, [&](std::string_view msg) -> Status {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <string_view>
 
 #include "common/row_batch.h"
 #include "common/status.h"
@@ -15,7 +16,10 @@ namespace cutover::target {
 // timestamp column still decodes as text or timestamptz. numeric arrives as
 // PostgreSQL's own text (scale kept: "1.50"); jsonb as PostgreSQL's text.
 // `on_batch` sees batches of up to `batch_rows` rows; memory stays bounded.
+// `where`, when not empty, is a SQL condition on the table's own columns
+// that selects the rows read (e.g. a list of keys, answered by the key index).
 Status ScanTable(PgConnection* conn, const TableShape& shape, size_t batch_rows,
-                 const std::function<Status(const RowBatch&)>& on_batch);
+                 const std::function<Status(const RowBatch&)>& on_batch,
+                 std::string_view where = {});
 
 }  // namespace cutover::target

@@ -2,6 +2,8 @@
 // a detour through floating point.
 #include "source/duckdb/decimal_text.h"
 
+#include <cstdint>
+
 namespace cutover::source {
 
 void AppendUnsignedText(UInt128 value, std::string* out) {
@@ -21,10 +23,19 @@ void AppendDecimalText(Int128 value, int scale, std::string* out) {
       negative ? UInt128{0} - static_cast<UInt128>(value) : static_cast<UInt128>(value);
   char digits[80];  // 39 digits, padded up to scale + 1
   int n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + static_cast<int>(magnitude % 10));
-    magnitude /= 10;
-  } while (magnitude != 0);
+  // 128-bit division is a library call; nearly every decimal fits 64 bits.
+  if (magnitude <= UINT64_MAX) {
+    uint64_t small = static_cast<uint64_t>(magnitude);
+    do {
+      digits[n++] = static_cast<char>('0' + static_cast<int>(small % 10));
+      small /= 10;
+    } while (small != 0);
+  } else {
+    do {
+      digits[n++] = static_cast<char>('0' + static_cast<int>(magnitude % 10));
+      magnitude /= 10;
+    } while (magnitude != 0);
+  }
   while (n <= scale) digits[n++] = '0';  // at least one digit before the point
   // digits[] is least significant first; skip trailing fractional zeros.
   int low = 0;

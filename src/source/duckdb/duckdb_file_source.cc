@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <atomic>
+
 #include <filesystem>
 
 #include "source/duckdb/relation_schema.h"
@@ -162,12 +164,58 @@ Result<std::unique_ptr<RowSource>> DuckFileSource::OpenDeduplicated(
   return std::unique_ptr<RowSource>(std::move(reader));
 }
 
-Status DuckFileSource::SkipSupersededRows(const std::vector<std::string>& key_source_columns,
-                                          const std::vector<std::string>& order_source_columns) {
-  const std::string what =
-      what_ + ": finding rows superseded on (" + JoinNames(key_source_columns) + ")";
-  std::lock_guard<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(auto columns, ColumnsLocked());
+Result<std::unique_ptr<RowSource>> DuckFileSource::OpenSuperseded(
+    const std::vector<std::string>& key_source_columns,
+    const std::vector<std::string>& order_source_columns, int part, int parts) {
+  const std::string what = what_ + ": reading the rows superseded on (" +
+                           JoinNames(key_source_columns) + "), part " + std::to_string(part) +
+                           " of " + std::to_string(parts);
+  if (parts < 1 || part < 0 || part >= parts) return InvalidArgument(what + ": no such part");
+  static std::atomic<int> next_table{0};
+  const std::string repeated = "cutover_repeated_part_" + std::to_string(next_table++);
+  std::shared_ptr<const std::vector<ColumnPlan>> columns;
+  std::unique_ptr<DuckSession> session;
+  std::string relation;
+  int64_t total_rows = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(columns, ColumnsLocked());
+    ASSIGN_OR_RETURN(session, session_->Fork());
+    ASSIGN_OR_RETURN(total_rows, TotalRowsLocked());
+    relation = Relation(files_);
+  }
+  ASSIGN_OR_RETURN(const std::string ranked,
+                   RankedRelation(session.get(), *columns, key_source_columns, order_source_columns,
+                                  what, repeated));
+  const std::string hash = KeyHash(key_source_columns);
+  if (parts > 1) {
+    relation = "(SELECT * FROM " + relation + " WHERE " + hash + " % " + std::to_string(parts) +
+               " = " + std::to_string(part) + ")";
+  }
+  RETURN_IF_ERROR(
+      FindRepeatedHashes(session.get(), relation, hash, total_rows / parts, repeated, what)
+          .status());
+  ChunkQuery query;
+  query.file = what_ + " (superseded rows)";
+  query.first_row = 0;
+  query.row_count = -1;
+  query.ordinal_column = true;
+  const std::string sql = "SELECT file_row_number, " + SelectListFor(*columns, *columns) +
+                          " FROM " + ranked + " WHERE cutover_rank > 1";
+  query.make_sql = [sql](int64_t, int64_t) { return sql; };
+  auto reader = std::make_unique<DuckChunkReader>(std::move(session), columns, std::move(query));
+  return std::unique_ptr<RowSource>(std::move(reader));
+}
+
+std::string DuckFileSource::KeyHash(const std::vector<std::string>& key_source_columns) {
+  std::string key_list;
+  for (const auto& k : key_source_columns) {
+    key_list += (key_list.empty() ? "" : ", ") + SqlIdentifier(k);
+  }
+  return "hash(" + key_list + ")";
+}
+
+Result<int64_t> DuckFileSource::TotalRowsLocked() {
   int64_t total_rows = 0;
   for (const std::string& file : files_) {
     auto it = file_chunks_.find(file);
@@ -179,19 +227,25 @@ Status DuckFileSource::SkipSupersededRows(const std::vector<std::string>& key_so
     }
     for (const ChunkRef& c : it->second) total_rows += c.row_count;
   }
+  return total_rows;
+}
+
+Status DuckFileSource::SkipSupersededRows(const std::vector<std::string>& key_source_columns,
+                                          const std::vector<std::string>& order_source_columns) {
+  const std::string what =
+      what_ + ": finding rows superseded on (" + JoinNames(key_source_columns) + ")";
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(auto columns, ColumnsLocked());
+  ASSIGN_OR_RETURN(const int64_t total_rows, TotalRowsLocked());
   // Ranking every row would sort the whole source; only the keys that occur
   // more than once (found by their hashes, in bounded memory) need it.
   ASSIGN_OR_RETURN(const std::string ranked,
                    RankedRelation(session_.get(), *columns, key_source_columns,
                                   order_source_columns, what, "cutover_repeated"));
-  std::string key_list;
-  for (const auto& k : key_source_columns) {
-    key_list += (key_list.empty() ? "" : ", ") + SqlIdentifier(k);
-  }
   // The rows of repeated keys grow with the source; past this DuckDB spills
   // them to disk, so that the backfill's memory stays flat.
   RETURN_IF_ERROR(session_->Execute("SET memory_limit = '256MB'", what));
-  RETURN_IF_ERROR(FindRepeatedHashes(session_.get(), Relation(files_), "hash(" + key_list + ")",
+  RETURN_IF_ERROR(FindRepeatedHashes(session_.get(), Relation(files_), KeyHash(key_source_columns),
                                      total_rows, "cutover_repeated", what)
                       .status());
   // Only the superseded rows are kept, 12 bytes each (the file as its index

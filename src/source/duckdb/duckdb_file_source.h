@@ -34,6 +34,11 @@ class DuckFileSource : public ChunkedSource {
   Result<std::unique_ptr<RowSource>> OpenDeduplicated(
       const std::vector<std::string>& key_source_columns,
       const std::vector<std::string>& order_source_columns) override;
+  // Only the rows of keys whose hash repeats (found as SkipSupersededRows
+  // finds them) are ranked.
+  Result<std::unique_ptr<RowSource>> OpenSuperseded(
+      const std::vector<std::string>& key_source_columns,
+      const std::vector<std::string>& order_source_columns, int part, int parts) override;
 
   // Needs DedupRelation(); the superseded rows are a table of the source's
   // DuckDB database (spilling like OpenDeduplicated), read by each chunk query.
@@ -69,6 +74,10 @@ class DuckFileSource : public ChunkedSource {
                                      const std::string& what,
                                      const std::string& only_repeated = "") const;
   Result<int64_t> SupersededRowsLocked(const ChunkRef& chunk);
+  // Rows of all files, as planned; called under mu_.
+  Result<int64_t> TotalRowsLocked();
+  // DuckDB's hash of the key columns, as FindRepeatedHashes groups them.
+  static std::string KeyHash(const std::vector<std::string>& key_source_columns);
   // `file`'s number in cutover_superseded (its 1-based position in files_).
   std::string FileIndex(const std::string& file) const;
   // The row filter that skips superseded rows [begin, end) of `file`

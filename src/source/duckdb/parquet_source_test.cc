@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "source/chunked_source.h"
@@ -375,41 +376,79 @@ TEST_F(ParquetSourceTest, FilesWithDifferentColumnsReadAsTheirUnion) {
   EXPECT_TRUE(a.rows.columns[2].IsNull(4));  // a has no y
 }
 
-TEST_F(ParquetSourceTest, DeduplicatedScanKeepsTheGreatestThenTheLastRowPerKey) {
-  ASSERT_TRUE(session_
+// Keys x, y and z repeated over a.parquet and b.parquet; v orders them.
+void WriteRepeatedKeys(DuckSession* session, const fs::path& dir) {
+  ASSERT_TRUE(session
                   ->Execute("COPY (SELECT * FROM (VALUES ('x', 1, 'a0'), ('x', 2, 'a1'), "
                             "('y', 5, 'a2'), ('z', NULL, 'a3'), ('z', 0, 'a4')) t(k, v, tag)) TO " +
-                                SqlLiteral((dir_ / "a.parquet").string()) + " (FORMAT parquet);" +
+                                SqlLiteral((dir / "a.parquet").string()) + " (FORMAT parquet);" +
                                 "COPY (SELECT * FROM (VALUES ('x', 2, 'b0'), ('y', 5, 'b1'), "
                                 "('y', 5, 'b2')) t(k, v, tag)) TO " +
-                                SqlLiteral((dir_ / "b.parquet").string()) + " (FORMAT parquet)",
+                                SqlLiteral((dir / "b.parquet").string()) + " (FORMAT parquet)",
                             "writing")
                   .ok());
+}
+
+// Every row of `reader` as (k, tag, row in file).
+std::multiset<std::tuple<std::string, std::string, int64_t>> ReadKeyedRows(RowSource* reader) {
+  std::multiset<std::tuple<std::string, std::string, int64_t>> rows;
+  EXPECT_TRUE(reader->Open({}).ok());
+  SourceBatch batch;
+  for (;;) {
+    auto more = reader->Next(2, &batch);
+    EXPECT_TRUE(more.ok()) << more.status().ToString();
+    if (!more.ok() || !*more) break;
+    for (size_t r = 0; r < batch.size(); ++r) {
+      rows.emplace(std::string(batch.rows.columns[0].BytesAt(r)),
+                   std::string(batch.rows.columns[2].BytesAt(r)), batch.positions[r].record_index);
+    }
+  }
+  return rows;
+}
+
+TEST_F(ParquetSourceTest, DeduplicatedScanKeepsTheGreatestThenTheLastRowPerKey) {
+  WriteRepeatedKeys(session_.get(), dir_);
   auto source = OpenChunkedSource(ParquetSpec(), (dir_ / "*.parquet").string());
   ASSERT_TRUE(source.ok()) << source.status().ToString();
   EXPECT_EQ((*source)->OpenDeduplicated({"k"}, {"nope"}).status().code(),
             StatusCode::kInvalidArgument);
   auto reader = (*source)->OpenDeduplicated({"k"}, {"v"});
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
-  ASSERT_TRUE((*reader)->Open({}).ok());
-  std::map<std::string, std::pair<std::string, int64_t>> kept;  // k -> (tag, row in file)
-  SourceBatch batch;
-  for (;;) {
-    auto more = (*reader)->Next(2, &batch);
-    ASSERT_TRUE(more.ok()) << more.status().ToString();
-    if (!*more) break;
-    for (size_t r = 0; r < batch.size(); ++r) {
-      const std::string k(batch.rows.columns[0].BytesAt(r));
-      EXPECT_FALSE(kept.contains(k)) << k;
-      kept[k] = {std::string(batch.rows.columns[2].BytesAt(r)), batch.positions[r].record_index};
-    }
-  }
   // x: a tie on v goes to the later file; y: to the later row; z: NULL ranks lowest.
-  const std::map<std::string, std::pair<std::string, int64_t>> want = {
-      {"x", {"b0", 0}}, {"y", {"b2", 2}}, {"z", {"a4", 4}}};
-  EXPECT_EQ(kept, want);
+  const std::multiset<std::tuple<std::string, std::string, int64_t>> want = {
+      {"x", "b0", 0}, {"y", "b2", 2}, {"z", "a4", 4}};
+  EXPECT_EQ(ReadKeyedRows(reader->get()), want);
+}
 
-  // The chunks of a source told to skip superseded rows hold the same rows.
+TEST_F(ParquetSourceTest, SupersededRowsAreWhatTheDeduplicatedScanDrops) {
+  WriteRepeatedKeys(session_.get(), dir_);
+  auto source = OpenChunkedSource(ParquetSpec(), (dir_ / "*.parquet").string());
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  EXPECT_EQ((*source)->OpenSuperseded({"nope"}, {"v"}, 0, 1).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ((*source)->OpenSuperseded({"k"}, {"v"}, 2, 2).status().code(),
+            StatusCode::kInvalidArgument);
+  const std::multiset<std::tuple<std::string, std::string, int64_t>> want = {
+      {"x", "a0", 0}, {"x", "a1", 1}, {"y", "a2", 2}, {"z", "a3", 3}, {"y", "b1", 1}};
+  // Whole, and in three parts that together hold the same rows.
+  for (int parts : {1, 3}) {
+    std::multiset<std::tuple<std::string, std::string, int64_t>> got;
+    for (int part = 0; part < parts; ++part) {
+      auto reader = (*source)->OpenSuperseded({"k"}, {"v"}, part, parts);
+      ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+      got.merge(ReadKeyedRows(reader->get()));
+    }
+    EXPECT_EQ(got, want) << parts << " parts";
+  }
+}
+
+TEST_F(ParquetSourceTest, ChunksSkipTheSupersededRowsWhenAsked) {
+  WriteRepeatedKeys(session_.get(), dir_);
+  auto source = OpenChunkedSource(ParquetSpec(), (dir_ / "*.parquet").string());
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  SourceBatch batch;
+  // The chunks of a source told to skip superseded rows hold the rows the
+  // deduplicated scan yields.
   ASSERT_TRUE((*source)->SkipSupersededRows({"k"}, {"v"}).ok());
   auto chunks = (*source)->PlanChunks();
   ASSERT_TRUE(chunks.ok());

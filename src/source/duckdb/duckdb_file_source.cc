@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 
 #include <filesystem>
@@ -99,7 +100,7 @@ Result<std::string> DuckFileSource::RankedRelation(
     DuckSession* session, const std::vector<ColumnPlan>& columns,
     const std::vector<std::string>& key_source_columns,
     const std::vector<std::string>& order_source_columns, const std::string& what,
-    const std::string& only_repeated) const {
+    const std::string& where) const {
   const std::string relation = DedupRelation();
   if (relation.empty()) return FailedPrecondition(what + ": this format cannot deduplicate itself");
   if (key_source_columns.empty()) return InvalidArgument(what + ": no key columns");
@@ -120,20 +121,17 @@ Result<std::string> DuckFileSource::RankedRelation(
     order += SqlIdentifier(o) + " DESC NULLS LAST, ";
   }
   order += "filename DESC, file_row_number DESC";
-  // The window sorts the whole source: let DuckDB spill to a directory of
-  // ours rather than beside the user's data (an in-memory database's
-  // default) and keep its memory limit explicit.
+  // The window sorts what it ranks: let DuckDB spill to a directory of ours
+  // rather than beside the user's data (an in-memory database's default),
+  // past a memory limit that keeps a backfill's memory flat.
   const std::string spill =
       (std::filesystem::temp_directory_path() / ("cutover-duckdb-" + std::to_string(::getpid())))
           .string();
   RETURN_IF_ERROR(
-      session->Execute("SET temp_directory = " + SqlLiteral(spill) + "; SET memory_limit = '2GB'",
+      session->Execute("SET temp_directory = " + SqlLiteral(spill) + "; SET memory_limit = '256MB'",
                        what + ": configuring DuckDB"));
   std::string filter;
-  if (!only_repeated.empty()) {
-    filter =
-        " WHERE hash(" + partition + ") IN (SELECT h FROM " + SqlIdentifier(only_repeated) + ")";
-  }
+  if (!where.empty()) filter = " WHERE " + where;
   return "(SELECT *, row_number() OVER (PARTITION BY " + partition + " ORDER BY " + order +
          ") AS cutover_rank FROM " + relation + filter + ")";
 }
@@ -184,9 +182,11 @@ Result<std::unique_ptr<RowSource>> DuckFileSource::OpenSuperseded(
     ASSIGN_OR_RETURN(total_rows, TotalRowsLocked());
     relation = Relation(files_);
   }
-  ASSIGN_OR_RETURN(const std::string ranked,
-                   RankedRelation(session.get(), *columns, key_source_columns, order_source_columns,
-                                  what, repeated));
+  ASSIGN_OR_RETURN(
+      const std::string ranked,
+      RankedRelation(
+          session.get(), *columns, key_source_columns, order_source_columns, what,
+          KeyHash(key_source_columns) + " IN (SELECT h FROM " + SqlIdentifier(repeated) + ")"));
   const std::string hash = KeyHash(key_source_columns);
   if (parts > 1) {
     relation = "(SELECT * FROM " + relation + " WHERE " + hash + " % " + std::to_string(parts) +
@@ -239,25 +239,34 @@ Status DuckFileSource::SkipSupersededRows(const std::vector<std::string>& key_so
   ASSIGN_OR_RETURN(const int64_t total_rows, TotalRowsLocked());
   // Ranking every row would sort the whole source; only the keys that occur
   // more than once (found by their hashes, in bounded memory) need it.
-  ASSIGN_OR_RETURN(const std::string ranked,
-                   RankedRelation(session_.get(), *columns, key_source_columns,
-                                  order_source_columns, what, "cutover_repeated"));
-  // The rows of repeated keys grow with the source; past this DuckDB spills
-  // them to disk, so that the backfill's memory stays flat.
-  RETURN_IF_ERROR(session_->Execute("SET memory_limit = '256MB'", what));
-  RETURN_IF_ERROR(FindRepeatedHashes(session_.get(), Relation(files_), KeyHash(key_source_columns),
-                                     total_rows, "cutover_repeated", what)
-                      .status());
+  const std::string hash = KeyHash(key_source_columns);
+  ASSIGN_OR_RETURN(const int64_t repeated,
+                   FindRepeatedHashes(session_.get(), Relation(files_), hash, total_rows,
+                                      "cutover_repeated", what));
   // Only the superseded rows are kept, 12 bytes each (the file as its index
   // in files_): the one part of a backfill's memory that grows with the
-  // source, by the number of repeated rows.
+  // source, by the number of repeated rows. Their keys are ranked in parts
+  // of about kRankedRowsPerPart rows (a repeated key has two rows or more),
+  // since DuckDB's window holds what it ranks.
+  constexpr int64_t kRankedRowsPerPart = 500000;
+  const int64_t parts =
+      std::max<int64_t>(1, (2 * repeated + kRankedRowsPerPart - 1) / kRankedRowsPerPart);
   std::string file_list;
   for (const std::string& f : files_) file_list += (file_list.empty() ? "" : ", ") + SqlLiteral(f);
   RETURN_IF_ERROR(session_->Execute(
-      "CREATE OR REPLACE TABLE cutover_superseded AS SELECT CAST(list_position([" + file_list +
-          "], filename) AS INTEGER) AS file, file_row_number AS file_row FROM " + ranked +
-          " WHERE cutover_rank > 1; DROP TABLE cutover_repeated",
-      what));
+      "CREATE OR REPLACE TABLE cutover_superseded (file INTEGER, file_row BIGINT)", what));
+  for (int64_t part = 0; part < parts; ++part) {
+    ASSIGN_OR_RETURN(
+        const std::string ranked,
+        RankedRelation(session_.get(), *columns, key_source_columns, order_source_columns, what,
+                       hash + " IN (SELECT h FROM cutover_repeated WHERE h % " +
+                           std::to_string(parts) + " = " + std::to_string(part) + ")"));
+    RETURN_IF_ERROR(session_->Execute(
+        "INSERT INTO cutover_superseded SELECT CAST(list_position([" + file_list +
+            "], filename) AS INTEGER), file_row_number FROM " + ranked + " WHERE cutover_rank > 1",
+        what));
+  }
+  RETURN_IF_ERROR(session_->Execute("DROP TABLE cutover_repeated", what));
   skip_superseded_ = true;
   return Status::Ok();
 }

@@ -65,14 +65,13 @@ class DuckFileSource : public ChunkedSource {
   virtual std::string DedupRelation() const { return {}; }
   // A relation of every row of every file (DedupRelation) with one more
   // column, cutover_rank: 1 for the row that stands for its key, 2... for
-  // those it supersedes. With `only_repeated` (a table of key hashes, see
-  // repeated_hashes.h), only rows whose key hash it holds. Configures
-  // `session` to spill the window's sort.
+  // those it supersedes; with `where`, only the rows it holds for (the keys
+  // of the rows it keeps, or a key is ranked wrongly). Configures `session`
+  // to spill the window's sort.
   Result<std::string> RankedRelation(DuckSession* session, const std::vector<ColumnPlan>& columns,
                                      const std::vector<std::string>& key_source_columns,
                                      const std::vector<std::string>& order_source_columns,
-                                     const std::string& what,
-                                     const std::string& only_repeated = "") const;
+                                     const std::string& what, const std::string& where = "") const;
   Result<int64_t> SupersededRowsLocked(const ChunkRef& chunk);
   // Rows of all files, as planned; called under mu_.
   Result<int64_t> TotalRowsLocked();

@@ -38,6 +38,10 @@ Result<std::unique_ptr<DuckSession>> DuckSession::Open(const Options& options) {
   // its memory limit, most of the machine's memory); a backfill reads each
   // block once, so the cache only made memory grow with the source's size.
   ok = ok && duckdb_set_config(config, "enable_external_file_cache", "false") == DuckDBSuccess;
+  // DuckDB's allocator keeps freed memory for reuse unless told to give it
+  // back; the ranking of repeated keys frees a lot just before the load.
+  ok = ok && duckdb_set_config(config, "allocator_flush_threshold", "16MB") == DuckDBSuccess &&
+       duckdb_set_config(config, "allocator_background_threads", "true") == DuckDBSuccess;
   if (ok && options.threads > 0) {
     ok = duckdb_set_config(config, "threads", std::to_string(options.threads).c_str()) ==
          DuckDBSuccess;

@@ -163,9 +163,11 @@ class ChunkBackfill : public EntityRun {
 
   target::PgConnection* conn() { return shared_.conn->get(); }
   Status PlanLedger(const std::vector<source::ChunkRef>& chunks);
-  // Whether a fresh run may load index-free (see "Bulk mode"); when it may,
-  // the source is told to skip superseded rows.
+  // Whether this run may start or join an index-free load (see "Bulk mode");
+  // call after SkipSupersededRows.
   Result<bool> MayBulkLoad();
+  // Chunks in the ledger for this entity, done or not.
+  Result<int64_t> PlannedChunks();
   // Tells the source to skip rows that a later row with the same key
   // supersedes, when it can (keys_unique_).
   Status SkipSupersededRows();
@@ -257,13 +259,18 @@ Status ChunkBackfill::ResetLedgers() {
   return target::SaveLedger(conn(), migration_.name, ledger_);
 }
 
+Result<int64_t> ChunkBackfill::PlannedChunks() {
+  ASSIGN_OR_RETURN(auto n, conn()->QueryValue("SELECT count(*) FROM cutover.backfill_chunks "
+                                              "WHERE migration = $1 AND entity = $2",
+                                              {migration_.name, entity_.name}));
+  return n ? std::stoll(*n) : 0;
+}
+
 Result<bool> ChunkBackfill::MayBulkLoad() {
   // Planning and setting indexes aside commit together (PlanLedger), so a
   // planned entity with nothing deferred is loading with its indexes.
-  ASSIGN_OR_RETURN(auto planned, conn()->QueryValue("SELECT count(*) FROM cutover.backfill_chunks "
-                                                    "WHERE migration = $1 AND entity = $2",
-                                                    {migration_.name, entity_.name}));
-  if (planned && *planned != "0") {
+  ASSIGN_OR_RETURN(const int64_t planned, PlannedChunks());
+  if (planned > 0) {
     ASSIGN_OR_RETURN(const int64_t deferred,
                      target::CountDeferred(conn(), migration_.name, entity_.name));
     if (deferred == 0) return false;  // else: join the bulk load under way
@@ -357,11 +364,8 @@ Status ChunkBackfill::PlanLedger(const std::vector<source::ChunkRef>& chunks) {
       ledger_.exists = true;
       RETURN_IF_ERROR(target::SaveLedger(conn(), migration_.name, ledger_));
     }
-    ASSIGN_OR_RETURN(auto planned,
-                     conn()->QueryValue("SELECT count(*) FROM cutover.backfill_chunks "
-                                        "WHERE migration = $1 AND entity = $2",
-                                        {migration_.name, entity_.name}));
-    RETURN_IF_ERROR(DecideBulk(planned && *planned == "0", may_bulk));
+    ASSIGN_OR_RETURN(const int64_t planned, PlannedChunks());
+    RETURN_IF_ERROR(DecideBulk(planned == 0, may_bulk));
     constexpr size_t kPerStatement = 500;
     for (size_t start = 0; start < chunks.size(); start += kPerStatement) {
       std::string values;

@@ -48,15 +48,20 @@ Result<std::vector<ChunkRef>> DuckFileSource::PlanChunks() {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<ChunkRef> chunks;
   for (const std::string& file : files_) {
-    auto it = file_chunks_.find(file);
-    if (it == file_chunks_.end()) {
-      ASSIGN_OR_RETURN(const std::vector<ColumnPlan>* columns, FileColumnsLocked(file));
-      ASSIGN_OR_RETURN(std::vector<ChunkRef> planned, PlanFile(session_.get(), file, *columns));
-      it = file_chunks_.emplace(file, std::move(planned)).first;
-    }
-    chunks.insert(chunks.end(), it->second.begin(), it->second.end());
+    ASSIGN_OR_RETURN(const std::vector<ChunkRef>* planned, FileChunksLocked(file));
+    chunks.insert(chunks.end(), planned->begin(), planned->end());
   }
   return chunks;
+}
+
+Result<const std::vector<ChunkRef>*> DuckFileSource::FileChunksLocked(const std::string& file) {
+  auto it = file_chunks_.find(file);
+  if (it == file_chunks_.end()) {
+    ASSIGN_OR_RETURN(const std::vector<ColumnPlan>* columns, FileColumnsLocked(file));
+    ASSIGN_OR_RETURN(std::vector<ChunkRef> planned, PlanFile(session_.get(), file, *columns));
+    it = file_chunks_.emplace(file, std::move(planned)).first;
+  }
+  return &it->second;
 }
 
 Result<std::unique_ptr<RowSource>> DuckFileSource::OpenChunk(const ChunkRef& chunk) {
@@ -71,12 +76,8 @@ Result<std::unique_ptr<RowSource>> DuckFileSource::OpenChunk(const ChunkRef& chu
     if (!known) return InvalidArgument(what_ + ": chunk " + chunk.Id() + " names another file");
     ASSIGN_OR_RETURN(columns, ColumnsLocked());
     ASSIGN_OR_RETURN(const std::vector<ColumnPlan>* file_columns, FileColumnsLocked(chunk.file));
-    if (file_chunks_.count(chunk.file) == 0) {
-      // Line numbers and row counts come from planning; plan this file now.
-      ASSIGN_OR_RETURN(std::vector<ChunkRef> planned,
-                       PlanFile(session_.get(), chunk.file, *file_columns));
-      file_chunks_.emplace(chunk.file, std::move(planned));
-    }
+    // Line numbers and row counts come from planning; plan this file now.
+    RETURN_IF_ERROR(FileChunksLocked(chunk.file).status());
     select_list = SelectListFor(*columns, *file_columns);
     query = MakeQuery(chunk, select_list, *file_columns);
     ASSIGN_OR_RETURN(query.skipped_rows, SupersededRowsLocked(chunk));
@@ -182,12 +183,11 @@ Result<std::unique_ptr<RowSource>> DuckFileSource::OpenSuperseded(
     ASSIGN_OR_RETURN(total_rows, TotalRowsLocked());
     relation = Relation(files_);
   }
+  const std::string hash = KeyHash(key_source_columns);
   ASSIGN_OR_RETURN(
       const std::string ranked,
-      RankedRelation(
-          session.get(), *columns, key_source_columns, order_source_columns, what,
-          KeyHash(key_source_columns) + " IN (SELECT h FROM " + SqlIdentifier(repeated) + ")"));
-  const std::string hash = KeyHash(key_source_columns);
+      RankedRelation(session.get(), *columns, key_source_columns, order_source_columns, what,
+                     hash + " IN (SELECT h FROM " + SqlIdentifier(repeated) + ")"));
   if (parts > 1) {
     relation = "(SELECT * FROM " + relation + " WHERE " + hash + " % " + std::to_string(parts) +
                " = " + std::to_string(part) + ")";
@@ -218,14 +218,8 @@ std::string DuckFileSource::KeyHash(const std::vector<std::string>& key_source_c
 Result<int64_t> DuckFileSource::TotalRowsLocked() {
   int64_t total_rows = 0;
   for (const std::string& file : files_) {
-    auto it = file_chunks_.find(file);
-    if (it == file_chunks_.end()) {
-      ASSIGN_OR_RETURN(const std::vector<ColumnPlan>* file_columns, FileColumnsLocked(file));
-      ASSIGN_OR_RETURN(std::vector<ChunkRef> planned,
-                       PlanFile(session_.get(), file, *file_columns));
-      it = file_chunks_.emplace(file, std::move(planned)).first;
-    }
-    for (const ChunkRef& c : it->second) total_rows += c.row_count;
+    ASSIGN_OR_RETURN(const std::vector<ChunkRef>* planned, FileChunksLocked(file));
+    for (const ChunkRef& c : *planned) total_rows += c.row_count;
   }
   return total_rows;
 }
@@ -268,6 +262,7 @@ Status DuckFileSource::SkipSupersededRows(const std::vector<std::string>& key_so
   }
   RETURN_IF_ERROR(session_->Execute("DROP TABLE cutover_repeated", what));
   skip_superseded_ = true;
+  superseded_counts_.clear();
   return Status::Ok();
 }
 
@@ -278,6 +273,10 @@ Result<int64_t> DuckFileSource::SupersededRows(const ChunkRef& chunk) {
 
 Result<int64_t> DuckFileSource::SupersededRowsLocked(const ChunkRef& chunk) {
   if (!skip_superseded_) return int64_t{0};
+  // Asked twice per chunk (opening its reader, then checking its count).
+  if (auto known = superseded_counts_.find(chunk.Id()); known != superseded_counts_.end()) {
+    return known->second;
+  }
   ASSIGN_OR_RETURN(
       const TextRows rows,
       session_->QueryText(
@@ -288,7 +287,9 @@ Result<int64_t> DuckFileSource::SupersededRowsLocked(const ChunkRef& chunk) {
   if (rows.size() != 1 || rows[0].size() != 1 || !rows[0][0]) {
     return Internal(what_ + ": unexpected result counting superseded rows");
   }
-  return std::stoll(*rows[0][0]);
+  const int64_t count = std::stoll(*rows[0][0]);
+  superseded_counts_[chunk.Id()] = count;
+  return count;
 }
 
 std::string DuckFileSource::FileIndex(const std::string& file) const {

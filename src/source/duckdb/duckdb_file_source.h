@@ -90,6 +90,8 @@ class DuckFileSource : public ChunkedSource {
   // The source's columns (union over the files); called under mu_.
   Result<std::shared_ptr<const std::vector<ColumnPlan>>> ColumnsLocked();
   Result<const std::vector<ColumnPlan>*> FileColumnsLocked(const std::string& file);
+  // The planned chunks of one file (planned on first use, then cached).
+  Result<const std::vector<ChunkRef>*> FileChunksLocked(const std::string& file);
 
   // Constant after construction.
   const std::vector<std::string> files_;
@@ -102,6 +104,7 @@ class DuckFileSource : public ChunkedSource {
   std::map<std::string, std::vector<ColumnPlan>> file_columns_;
   std::map<std::string, std::vector<ChunkRef>> file_chunks_;
   bool skip_superseded_ = false;
+  std::map<std::string, int64_t> superseded_counts_;  // by chunk id
 };
 
 }  // namespace cutover::source

@@ -61,14 +61,11 @@ namespace {
 // repeat keys; folding every source row into the buckets would make nearly
 // every bucket differ and send most rows to pass 2. So when the source can
 // tell which rows the backfill's dedup dropped (Parquet, through DuckDB's
-// QUALIFY row_number() over the keys whose hash repeats), pass 1 folds every
-// chunk on --jobs threads and then takes those superseded rows back out of
-// the buckets (subtracting what was added): the buckets are then those of
-// one row per key, the one the backfill kept, and equal stores again cost
-// one pass. Sorting only the repeated keys instead of the whole source is
-// what makes this cheap (1.05M agriprofit rows with 5% repeats: 0.67 s of
-// DuckDB against 1.5 s for deduplicating every row, which also left the
-// mapping and hashing on one thread). The superseded rows counted are the
+// ranking of the keys whose hash repeats), pass 1 reads the chunks without
+// those superseded rows, exactly as a bulk backfill loads them: the buckets
+// are then those of one row per key, the one the backfill kept, and equal
+// stores again cost one pass. Ranking only the repeated keys instead of the
+// whole source is what makes this cheap. The superseded rows counted are the
 // repeated keys. Pass 2 reads the chunks and ranks repeated keys itself, as
 // for an entity without dedup. Source key columns are the spec columns'
 // `from`; a lookup's `from` is the name, one-to-one with its id, so this is
@@ -77,9 +74,6 @@ namespace {
 constexpr size_t kBuckets = 1 << 16;
 constexpr int64_t kRowsPerRound = 1 << 20;  // pass-2 rows held at once, both sides together
 constexpr size_t kScanBatchRows = 8192;
-// Source rows whose key hashes DuckDB groups at once to find the superseded
-// rows (about 110 MiB of DuckDB memory per million).
-constexpr int64_t kSupersededRowsPerPart = 2 << 20;
 
 struct Bucket {
   int64_t count = 0;
@@ -290,77 +284,6 @@ spec::EntitySpec KeyEntity(const spec::EntitySpec& entity, const target::TableSh
 
 Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string& url, int jobs,
                          EntityPlan* plan, bool second_pass, std::vector<SideTable>* sides,
-                         DimensionNames* names);
-
-// Takes the rows of one batch back out of the buckets: the inverse of
-// Absorb's first pass (the sums wrap, so subtracting is exact).
-void Withdraw(const EntityPlan& plan, const RowBatch& batch, SideTable* side) {
-  const RowHasher& hasher = plan.hashers[0];
-  std::vector<uint64_t> column_hashes;
-  for (size_t r = 0; r < batch.num_rows(); ++r) {
-    const uint64_t h = hasher.RowHash(batch, r, &column_hashes);
-    const size_t bucket = hasher.KeyHash(column_hashes) & (kBuckets - 1);
-    side->buckets[bucket].count--;
-    side->buckets[bucket].sum -= h;
-    side->rows--;
-  }
-}
-
-// Pass 1 of a dedup entity: every chunk, then the superseded rows taken back
-// out (see the design note). When the source cannot tell its superseded
-// rows, the chunks alone are the pass, as for an entity without dedup (for
-// good: pass 2 then ranks repeated keys itself).
-Status ReadDedupSource(const spec::MigrationSpec& migration, const std::string& url, int jobs,
-                       EntityPlan* plan, std::vector<SideTable>* sides, DimensionNames* names) {
-  RETURN_IF_ERROR(ReadChunkedSource(migration, url, jobs, plan, false, sides, names));
-  const spec::EntitySpec& entity = *plan->entity;
-  ASSIGN_OR_RETURN(const std::string location, SourceLocationOf(migration, entity));
-  const spec::SourceSpec* source_spec = migration.FindSource(entity.source);
-  ASSIGN_OR_RETURN(auto src,
-                   source::OpenChunkedSource(*source_spec, location,
-                                             source::ChunkedSourceOptions{.threads = jobs}));
-  // The source groups every key's hash to find the repeated ones: in parts of
-  // about kSupersededRowsPerPart rows, one read each, its memory stays
-  // bounded whatever the source's size.
-  SideTable& side = (*sides)[0];
-  const int64_t records = side.rows + side.unmappable;
-  const int parts = static_cast<int>(
-      std::max<int64_t>(1, (records + kSupersededRowsPerPart - 1) / kSupersededRowsPerPart));
-  std::unique_ptr<LookupResolver> resolver;
-  if (!url.empty()) {
-    ASSIGN_OR_RETURN(resolver, LookupResolver::Create(migration, entity, url,
-                                                      /*create_missing=*/false));
-  }
-  source::SourceBatch in;
-  map::MappedBatch mapped;
-  plan->superseded_rows = 0;
-  for (int part = 0; part < parts; ++part) {
-    auto opened =
-        src->OpenSuperseded(plan->dedup_key_sources, plan->dedup_order_sources, part, parts);
-    if (!opened.ok() && opened.status().code() == StatusCode::kFailedPrecondition) {
-      spdlog::debug("{}: {}; repeated keys are resolved key by key", entity.name,
-                    opened.status().ToString());
-      plan->dedup_stream = false;
-      return Status::Ok();
-    }
-    if (!opened.ok()) return opened.status().WithContext("finding the superseded rows");
-    std::unique_ptr<source::RowSource> reader = std::move(opened).value();
-    RETURN_IF_ERROR(reader->Open({}));
-    for (;;) {
-      ASSIGN_OR_RETURN(bool more, reader->Next(kScanBatchRows, &in));
-      if (!more) break;
-      plan->mapper->Map(in, &mapped);
-      if (resolver) RETURN_IF_ERROR(resolver->Resolve(&mapped));
-      Withdraw(*plan, mapped.tables[0], &side);
-      side.unmappable -= mapped.counts[0].rejected;
-      plan->superseded_rows += static_cast<int64_t>(in.size());
-    }
-  }
-  return Status::Ok();
-}
-
-Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string& url, int jobs,
-                         EntityPlan* plan, bool second_pass, std::vector<SideTable>* sides,
                          DimensionNames* names) {
   std::vector<SideTable> local(std::max(1, jobs));
   std::vector<DimensionNames> local_names(local.size());
@@ -406,7 +329,17 @@ Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string
       return Status::Ok();
     };
   }
-  RETURN_IF_ERROR(ScanChunkedSource(migration, entity, options, on_batch).status());
+  // Pass 1 of a dedup entity leaves out the rows the backfill's dedup
+  // dropped (see the design note).
+  if (!second_pass && plan->dedup_stream) {
+    options.skip_superseded = SourceDedup{plan->dedup_key_sources, plan->dedup_order_sources};
+  }
+  ASSIGN_OR_RETURN(const ScanOutcome outcome,
+                   ScanChunkedSource(migration, entity, options, on_batch));
+  if (options.skip_superseded) {
+    plan->dedup_stream = outcome.skipped_superseded;
+    plan->superseded_rows = outcome.superseded_rows;
+  }
   for (auto& side : local) MergeSide(std::move(side), &(*sides)[0]);
   if (!second_pass) {
     for (auto& per_thread : local_names) {
@@ -419,9 +352,6 @@ Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string
 Status ReadSource(const spec::MigrationSpec& migration, const std::string& url, int jobs,
                   EntityPlan* plan, bool second_pass, std::vector<SideTable>* sides,
                   DimensionNames* names) {
-  if (plan->dedup_stream && !second_pass) {
-    return ReadDedupSource(migration, url, jobs, plan, sides, names);
-  }
   if (plan->chunked) {
     return ReadChunkedSource(migration, url, jobs, plan, second_pass, sides, names);
   }

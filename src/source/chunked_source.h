@@ -69,23 +69,6 @@ class ChunkedSource {
     (void)chunk;
     return int64_t{0};
   }
-  // The complement of OpenDeduplicated over the same columns: every row it
-  // drops (a row of a repeated key that is not the kept one), in no
-  // particular order. Reading every chunk and taking these rows away yields
-  // the deduplicated rows without sorting the whole source, so it is far
-  // cheaper when few keys repeat. Only keys whose hash is `part` modulo
-  // `parts` (>= 1) are considered: the source holds every key's hash at once,
-  // so a caller splits a large source into parts to bound that memory. Same
-  // failures as OpenDeduplicated.
-  virtual Result<std::unique_ptr<RowSource>> OpenSuperseded(
-      const std::vector<std::string>& key_source_columns,
-      const std::vector<std::string>& order_source_columns, int part, int parts) {
-    (void)key_source_columns;
-    (void)order_source_columns;
-    (void)part;
-    (void)parts;
-    return FailedPrecondition("this source cannot deduplicate itself");
-  }
   // Files, row counts, per-column statistics and sample rows (cutover
   // inspect). Sources that cannot profile themselves say so.
   virtual Result<SourceProfile> Profile(const ProfileOptions& options) {

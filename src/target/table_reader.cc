@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "target/numeric_binary.h"
+
 namespace cutover::target {
 namespace {
 
@@ -28,7 +30,8 @@ uint64_t BE64(const char* p) {
 }
 
 // Decodes one field of the given type; `len` is already known to be >= 0.
-Status DecodeField(ValueType type, const char* p, uint32_t len, Column* col) {
+// `scratch` is reused between calls, so text built here costs no allocation.
+Status DecodeField(ValueType type, const char* p, uint32_t len, Column* col, std::string* scratch) {
   auto need = [&](uint32_t n) {
     return len == n ? Status::Ok()
                     : Internal(fmt::format("binary COPY: {} field of {} bytes, expected {}",
@@ -58,8 +61,12 @@ Status DecodeField(ValueType type, const char* p, uint32_t len, Column* col) {
       RETURN_IF_ERROR(need(16));
       col->AppendBytes(std::string_view(p, len));
       return Status::Ok();
-    case ValueType::kText:
     case ValueType::kNumeric:
+      scratch->clear();
+      RETURN_IF_ERROR(AppendNumericText(p, len, scratch));
+      col->AppendBytes(*scratch);
+      return Status::Ok();
+    case ValueType::kText:
     case ValueType::kBytes:
     case ValueType::kGeometry:
       col->AppendBytes(std::string_view(p, len));
@@ -77,13 +84,13 @@ Status ScanTable(PgConnection* conn, const TableShape& shape, size_t batch_rows,
   for (const auto& c : shape.columns) {
     batch.AddColumn(c.name, c.type);
     if (!select.empty()) select += ", ";
-    select += fmt::format("{}::{}", QuoteIdent(c.name),
-                          c.type == ValueType::kNumeric ? "text" : PostgresTypeName(c.type));
+    select += fmt::format("{}::{}", QuoteIdent(c.name), PostgresTypeName(c.type));
   }
   const std::string sql =
       fmt::format("COPY (SELECT {} FROM {}{}{}) TO STDOUT (FORMAT binary)", select,
                   shape.QualifiedName(), where.empty() ? "" : " WHERE ", where);
   bool header_seen = false;
+  std::string scratch;
   const size_t ncols = shape.columns.size();
   Status st = conn->CopyOut(sql, [&](std::string_view msg) -> Status {
     const char* p = msg.data();
@@ -110,7 +117,7 @@ Status ScanTable(PgConnection* conn, const TableShape& shape, size_t batch_rows,
           continue;
         }
         if (p + len > end) return Internal("binary COPY: truncated field");
-        RETURN_IF_ERROR(DecodeField(shape.columns[c].type, p, len, &batch.columns[c]));
+        RETURN_IF_ERROR(DecodeField(shape.columns[c].type, p, len, &batch.columns[c], &scratch));
         p += len;
       }
       if (batch.num_rows() >= batch_rows) {

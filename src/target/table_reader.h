@@ -13,8 +13,9 @@
 namespace cutover::target {
 
 // Each column is read cast to the spec's PostgreSQL type, so a varchar or
-// timestamp column still decodes as text or timestamptz. numeric arrives as
-// PostgreSQL's own text (scale kept: "1.50"); jsonb as PostgreSQL's text.
+// timestamp column still decodes as text or timestamptz. numeric arrives
+// binary and becomes the text PostgreSQL prints (scale kept: "1.50"), which
+// saves the server its formatting; jsonb arrives as PostgreSQL's text.
 // `on_batch` sees batches of up to `batch_rows` rows; memory stays bounded.
 // `where`, when not empty, is a SQL condition on the table's own columns
 // that selects the rows read (e.g. a list of keys, answered by the key index).

@@ -163,50 +163,6 @@ Result<std::unique_ptr<RowSource>> DuckFileSource::OpenDeduplicated(
   return std::unique_ptr<RowSource>(std::move(reader));
 }
 
-Result<std::unique_ptr<RowSource>> DuckFileSource::OpenSuperseded(
-    const std::vector<std::string>& key_source_columns,
-    const std::vector<std::string>& order_source_columns, int part, int parts) {
-  const std::string what = what_ + ": reading the rows superseded on (" +
-                           JoinNames(key_source_columns) + "), part " + std::to_string(part) +
-                           " of " + std::to_string(parts);
-  if (parts < 1 || part < 0 || part >= parts) return InvalidArgument(what + ": no such part");
-  static std::atomic<int> next_table{0};
-  const std::string repeated = "cutover_repeated_part_" + std::to_string(next_table++);
-  std::shared_ptr<const std::vector<ColumnPlan>> columns;
-  std::unique_ptr<DuckSession> session;
-  std::string relation;
-  int64_t total_rows = 0;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ASSIGN_OR_RETURN(columns, ColumnsLocked());
-    ASSIGN_OR_RETURN(session, session_->Fork());
-    ASSIGN_OR_RETURN(total_rows, TotalRowsLocked());
-    relation = Relation(files_);
-  }
-  const std::string hash = KeyHash(key_source_columns);
-  ASSIGN_OR_RETURN(
-      const std::string ranked,
-      RankedRelation(session.get(), *columns, key_source_columns, order_source_columns, what,
-                     hash + " IN (SELECT h FROM " + SqlIdentifier(repeated) + ")"));
-  if (parts > 1) {
-    relation = "(SELECT * FROM " + relation + " WHERE " + hash + " % " + std::to_string(parts) +
-               " = " + std::to_string(part) + ")";
-  }
-  RETURN_IF_ERROR(
-      FindRepeatedHashes(session.get(), relation, hash, total_rows / parts, repeated, what)
-          .status());
-  ChunkQuery query;
-  query.file = what_ + " (superseded rows)";
-  query.first_row = 0;
-  query.row_count = -1;
-  query.ordinal_column = true;
-  const std::string sql = "SELECT file_row_number, " + SelectListFor(*columns, *columns) +
-                          " FROM " + ranked + " WHERE cutover_rank > 1";
-  query.make_sql = [sql](int64_t, int64_t) { return sql; };
-  auto reader = std::make_unique<DuckChunkReader>(std::move(session), columns, std::move(query));
-  return std::unique_ptr<RowSource>(std::move(reader));
-}
-
 std::string DuckFileSource::KeyHash(const std::vector<std::string>& key_source_columns) {
   std::string key_list;
   for (const auto& k : key_source_columns) {

@@ -34,14 +34,6 @@ class DuckFileSource : public ChunkedSource {
   Result<std::unique_ptr<RowSource>> OpenDeduplicated(
       const std::vector<std::string>& key_source_columns,
       const std::vector<std::string>& order_source_columns) override;
-  // Only the rows of keys whose hash repeats (found as SkipSupersededRows
-  // finds them) are ranked.
-  Result<std::unique_ptr<RowSource>> OpenSuperseded(
-      const std::vector<std::string>& key_source_columns,
-      const std::vector<std::string>& order_source_columns, int part, int parts) override;
-
-  // Needs DedupRelation(); the superseded rows are a table of the source's
-  // DuckDB database (spilling like OpenDeduplicated), read by each chunk query.
   Status SkipSupersededRows(const std::vector<std::string>& key_source_columns,
                             const std::vector<std::string>& order_source_columns) override;
   Result<int64_t> SupersededRows(const ChunkRef& chunk) override;

@@ -31,8 +31,8 @@ Result<std::unique_ptr<ChunkedSource>> OpenChunkedSource(const spec::SourceSpec&
   if (!files.ok()) return files.status().WithContext(what);
   if (source.type == "parquet") {
     // Readers of the same file share its footer instead of parsing it per chunk.
-    RETURN_IF_ERROR(
-        session->Execute("SET GLOBAL parquet_metadata_cache = true", what + ": configuring DuckDB"));
+    RETURN_IF_ERROR(session->Execute("SET GLOBAL parquet_metadata_cache = true",
+                                     what + ": configuring DuckDB"));
     return std::unique_ptr<ChunkedSource>(
         new ParquetSource(std::move(session), std::move(*files), what,
                           std::max<int64_t>(1, options.parquet_chunk_rows)));

@@ -420,28 +420,6 @@ TEST_F(ParquetSourceTest, DeduplicatedScanKeepsTheGreatestThenTheLastRowPerKey) 
   EXPECT_EQ(ReadKeyedRows(reader->get()), want);
 }
 
-TEST_F(ParquetSourceTest, SupersededRowsAreWhatTheDeduplicatedScanDrops) {
-  WriteRepeatedKeys(session_.get(), dir_);
-  auto source = OpenChunkedSource(ParquetSpec(), (dir_ / "*.parquet").string());
-  ASSERT_TRUE(source.ok()) << source.status().ToString();
-  EXPECT_EQ((*source)->OpenSuperseded({"nope"}, {"v"}, 0, 1).status().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ((*source)->OpenSuperseded({"k"}, {"v"}, 2, 2).status().code(),
-            StatusCode::kInvalidArgument);
-  const std::multiset<std::tuple<std::string, std::string, int64_t>> want = {
-      {"x", "a0", 0}, {"x", "a1", 1}, {"y", "a2", 2}, {"z", "a3", 3}, {"y", "b1", 1}};
-  // Whole, and in three parts that together hold the same rows.
-  for (int parts : {1, 3}) {
-    std::multiset<std::tuple<std::string, std::string, int64_t>> got;
-    for (int part = 0; part < parts; ++part) {
-      auto reader = (*source)->OpenSuperseded({"k"}, {"v"}, part, parts);
-      ASSERT_TRUE(reader.ok()) << reader.status().ToString();
-      got.merge(ReadKeyedRows(reader->get()));
-    }
-    EXPECT_EQ(got, want) << parts << " parts";
-  }
-}
-
 TEST_F(ParquetSourceTest, ChunksSkipTheSupersededRowsWhenAsked) {
   WriteRepeatedKeys(session_.get(), dir_);
   auto source = OpenChunkedSource(ParquetSpec(), (dir_ / "*.parquet").string());

@@ -3,10 +3,13 @@
 #include "engine/bucket_verifier.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <mutex>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -60,16 +63,20 @@ namespace {
 // An entity with `dedup` holds one row per dedup key, while its source may
 // repeat keys; folding every source row into the buckets would make nearly
 // every bucket differ and send most rows to pass 2. So when the source can
-// tell which rows the backfill's dedup dropped (Parquet, through DuckDB's
-// ranking of the keys whose hash repeats), pass 1 reads the chunks without
-// those superseded rows, exactly as a bulk backfill loads them: the buckets
-// are then those of one row per key, the one the backfill kept, and equal
-// stores again cost one pass. Ranking only the repeated keys instead of the
-// whole source is what makes this cheap. The superseded rows counted are the
-// repeated keys. Pass 2 reads the chunks and ranks repeated keys itself, as
-// for an entity without dedup. Source key columns are the spec columns'
+// hash its keys (Parquet and CSV, through DuckDB), it first lists the hashes
+// that repeat, in one read of the key columns; pass 1 then folds at once the
+// rows of every other key, and holds for each repeated key only the row the
+// backfill kept so far (greatest keep_last_by, then source order, as in pass
+// 2 below): about 60 bytes per repeated key. Those rows are folded after the
+// scan, and the buckets are those of one row per key: equal stores again
+// cost one pass. The rows left out are counted as the source's repeats. This
+// ranks with verify's own code, not the backfill's, so a wrong choice in
+// either shows as a difference. Source key columns are the spec columns'
 // `from`; a lookup's `from` is the name, one-to-one with its id, so this is
 // used only when every lookup column is part of the key.
+//
+// Pass 2 reads the chunks and ranks repeated keys itself, as for an entity
+// without dedup.
 
 constexpr size_t kBuckets = 1 << 16;
 constexpr int64_t kRowsPerRound = 1 << 20;  // pass-2 rows held at once, both sides together
@@ -106,11 +113,10 @@ struct EntityPlan {
   const spec::EntitySpec* entity;
   std::unique_ptr<map::RecordMapper> mapper;
   bool chunked = false;
-  // Superseded rows taken out in pass 1 (see the design note); the source
-  // columns of the dedup key and keep_last_by; how many rows were taken out.
+  // Pass 1 keeps one row per source key (see the design note): the source
+  // columns of the dedup key; how many rows it left out.
   bool dedup_stream = false;
   std::vector<std::string> dedup_key_sources;
-  std::vector<std::string> dedup_order_sources;
   int64_t superseded_rows = 0;
   std::vector<int> keep_last_by;  // column indexes in shapes[0]
   std::vector<target::TableShape> shapes;
@@ -206,6 +212,97 @@ void AbsorbRanked(const EntityPlan& plan, const source::SourceBatch& in,
   }
 }
 
+// Pass 1 of a dedup entity: per key hash that repeats in the source, the row
+// the backfill kept among those read so far. Shared by the reader threads.
+class RepeatedKeys {
+ public:
+  explicit RepeatedKeys(std::vector<int64_t> hashes)
+      : hashes_(std::move(hashes)), slots_(hashes_.size()) {
+    // A bit per hash value's low bits, 16 bits per repeated key or more: most
+    // rows' keys do not repeat, and one probe of this (it fits a core's
+    // cache) tells them apart without searching the sorted hashes.
+    size_t bits = size_t{1} << 16;
+    while (bits < 16 * hashes_.size()) bits <<= 1;
+    filter_mask_ = bits - 1;
+    filter_.assign(bits / 64, 0);
+    for (int64_t h : hashes_) {
+      const size_t bit = static_cast<uint64_t>(h) & filter_mask_;
+      filter_[bit / 64] |= uint64_t{1} << (bit % 64);
+    }
+  }
+
+  // The slot of `source_hash`, or -1 when the source holds that key once.
+  int64_t SlotOf(int64_t source_hash) const {
+    const size_t bit = static_cast<uint64_t>(source_hash) & filter_mask_;
+    if ((filter_[bit / 64] >> (bit % 64) & 1) == 0) return -1;
+    auto it = std::lower_bound(hashes_.begin(), hashes_.end(), source_hash);
+    return it != hashes_.end() && *it == source_hash ? it - hashes_.begin() : -1;
+  }
+
+  // Offers one row of the slot's key; the greatest (rank, order) stays.
+  void Offer(int64_t slot, std::string rank, int64_t order, uint64_t row_hash, size_t bucket) {
+    std::lock_guard<std::mutex> lock(locks_[static_cast<size_t>(slot) % locks_.size()]);
+    Slot& s = slots_[static_cast<size_t>(slot)];
+    if (++s.rows > 1 && std::tie(rank, order) <= std::tie(s.rank, s.order)) return;
+    s.rank = std::move(rank);
+    s.order = order;
+    s.row_hash = row_hash;
+    s.bucket = bucket;
+  }
+
+  // Folds every slot's kept row into `side`; returns the rows left out.
+  int64_t FoldKeptRows(SideTable* side) const {
+    int64_t left_out = 0;
+    for (const Slot& s : slots_) {
+      if (s.rows == 0) continue;
+      side->buckets[s.bucket].count++;
+      side->buckets[s.bucket].sum += s.row_hash;
+      side->rows++;
+      left_out += s.rows - 1;
+    }
+    return left_out;
+  }
+
+ private:
+  struct Slot {
+    std::string rank;  // RankOf the kept row
+    int64_t order = -1;
+    uint64_t row_hash = 0;
+    size_t bucket = 0;
+    int64_t rows = 0;  // offered
+  };
+  std::vector<int64_t> hashes_;  // sorted
+  std::vector<Slot> slots_;      // parallel to hashes_
+  std::vector<uint64_t> filter_;
+  size_t filter_mask_ = 0;
+  std::array<std::mutex, 64> locks_;
+};
+
+// Pass 1 of a dedup entity: folds the rows of keys the source holds once,
+// and offers the others to `repeated`.
+void AbsorbHoldingRepeats(const EntityPlan& plan, const source::SourceBatch& in,
+                          const map::MappedBatch& mapped, int64_t chunk_seq, RepeatedKeys* repeated,
+                          SideTable* side) {
+  const RowHasher& hasher = plan.hashers[0];
+  const RowBatch& batch = mapped.tables[0];
+  const Column& source_hashes = in.rows.columns.back();  // source::kKeyHashColumn
+  std::vector<uint64_t> column_hashes;
+  for (size_t r = 0; r < batch.num_rows(); ++r) {
+    const uint64_t h = hasher.RowHash(batch, r, &column_hashes);
+    const size_t bucket = hasher.KeyHash(column_hashes) & (kBuckets - 1);
+    const size_t record = mapped.origins[0][r].record;
+    const int64_t slot = repeated->SlotOf(source_hashes.IntAt(record));
+    if (slot >= 0) {
+      repeated->Offer(slot, RankOf(batch, r, plan.keep_last_by),
+                      (chunk_seq << 40) + in.positions[record].record_index, h, bucket);
+      continue;
+    }
+    side->buckets[bucket].count++;
+    side->buckets[bucket].sum += h;
+    side->rows++;
+  }
+}
+
 // Folds one thread's side into `into`.
 void MergeSide(SideTable&& from, SideTable* into) {
   for (size_t b = 0; b < kBuckets; ++b) {
@@ -250,7 +347,6 @@ bool PlanDedupStream(const spec::EntitySpec& entity, EntityPlan* plan) {
   std::optional<SourceDedup> dedup = SourceDedupOf(entity);
   if (!dedup) return false;
   plan->dedup_key_sources = std::move(dedup->key);
-  plan->dedup_order_sources = std::move(dedup->order);
   return true;
 }
 
@@ -288,13 +384,18 @@ Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string
   std::vector<SideTable> local(std::max(1, jobs));
   std::vector<DimensionNames> local_names(local.size());
   const spec::EntitySpec& entity = *plan->entity;
+  std::unique_ptr<RepeatedKeys> repeated;  // pass 1 of a dedup entity
   auto on_batch = [&](int t, int64_t seq, const source::SourceBatch& in,
                       const map::MappedBatch& mapped) -> Status {
     if (second_pass) {
       AbsorbRanked(*plan, in, mapped, seq, &local[t]);
       return Status::Ok();
     }
-    Absorb(*plan, 0, mapped.tables[0], false, &local[t]);
+    if (repeated != nullptr) {
+      AbsorbHoldingRepeats(*plan, in, mapped, seq, repeated.get(), &local[t]);
+    } else {
+      Absorb(*plan, 0, mapped.tables[0], false, &local[t]);
+    }
     local[t].unmappable += mapped.counts[0].rejected;
     CollectNames(entity, in, mapped, &local_names[t]);
     return Status::Ok();
@@ -329,17 +430,31 @@ Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string
       return Status::Ok();
     };
   }
-  // Pass 1 of a dedup entity leaves out the rows the backfill's dedup
-  // dropped (see the design note).
+  // Pass 1 of a dedup entity keeps one row per source key, as the backfill
+  // did (see the design note).
   if (!second_pass && plan->dedup_stream) {
-    options.skip_superseded = SourceDedup{plan->dedup_key_sources, plan->dedup_order_sources};
+    options.prepare = [&](source::ChunkedSource* src) -> Status {
+      const auto started = std::chrono::steady_clock::now();
+      auto hashes = src->HashKeys(plan->dedup_key_sources);
+      spdlog::debug(
+          "{}: source keys hashed in {:.2f} s", entity.name,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      if (hashes.ok()) {
+        repeated = std::make_unique<RepeatedKeys>(std::move(hashes).value());
+        return Status::Ok();
+      }
+      if (hashes.status().code() != StatusCode::kFailedPrecondition &&
+          hashes.status().code() != StatusCode::kInvalidArgument) {
+        return hashes.status();
+      }
+      spdlog::debug("{}: {}; repeated keys are resolved key by key", entity.name,
+                    hashes.status().ToString());
+      plan->dedup_stream = false;
+      return Status::Ok();
+    };
   }
-  ASSIGN_OR_RETURN(const ScanOutcome outcome,
-                   ScanChunkedSource(migration, entity, options, on_batch));
-  if (options.skip_superseded) {
-    plan->dedup_stream = outcome.skipped_superseded;
-    plan->superseded_rows = outcome.superseded_rows;
-  }
+  RETURN_IF_ERROR(ScanChunkedSource(migration, entity, options, on_batch).status());
+  if (repeated != nullptr) plan->superseded_rows = repeated->FoldKeptRows(&local[0]);
   for (auto& side : local) MergeSide(std::move(side), &(*sides)[0]);
   if (!second_pass) {
     for (auto& per_thread : local_names) {

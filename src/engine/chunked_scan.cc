@@ -68,10 +68,8 @@ void PickRecords(const source::SourceBatch& in, const std::vector<size_t>& keep,
 
 }  // namespace
 
-Result<ScanOutcome> ScanChunkedSource(const spec::MigrationSpec& migration,
-                                      const spec::EntitySpec& entity,
-                                      const ChunkedScanOptions& options,
-                                      const ScanCallback& on_batch) {
+Result<int> ScanChunkedSource(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
+                              const ChunkedScanOptions& options, const ScanCallback& on_batch) {
   ASSIGN_OR_RETURN(const std::string location, SourceLocationOf(migration, entity));
   const spec::SourceSpec* source_spec = migration.FindSource(entity.source);
   const int threads_wanted = std::max(1, options.threads);
@@ -82,18 +80,7 @@ Result<ScanOutcome> ScanChunkedSource(const spec::MigrationSpec& migration,
                                       source::ChunkedSourceOptions{.threads = threads_wanted});
   if (!opened.ok()) return opened.status();
   std::unique_ptr<source::ChunkedSource> src = std::move(opened).value();
-  ScanOutcome outcome;
-  if (options.skip_superseded) {
-    const Status skip =
-        src->SkipSupersededRows(options.skip_superseded->key, options.skip_superseded->order);
-    // As in the backfill: a source that cannot tell (CSV), or lacks a named
-    // column, is read whole.
-    if (skip.code() != StatusCode::kFailedPrecondition &&
-        skip.code() != StatusCode::kInvalidArgument) {
-      RETURN_IF_ERROR(skip);
-    }
-    outcome.skipped_superseded = skip.ok();
-  }
+  if (options.prepare) RETURN_IF_ERROR(options.prepare(src.get()));
   ASSIGN_OR_RETURN(const auto planned, src->PlanChunks());
   const std::vector<source::ChunkRef> chunks = CoalesceChunks(planned, threads_wanted);
   std::unique_ptr<LookupResolver> resolver;
@@ -143,14 +130,7 @@ Result<ScanOutcome> ScanChunkedSource(const spec::MigrationSpec& migration,
   }
   for (auto& p : pool) p.join();
   for (const auto& st : results) RETURN_IF_ERROR(st);
-  outcome.threads = threads;
-  if (outcome.skipped_superseded) {
-    for (const auto& range : chunks) {
-      ASSIGN_OR_RETURN(const int64_t superseded, src->SupersededRows(range));
-      outcome.superseded_rows += superseded;
-    }
-  }
-  return outcome;
+  return threads;
 }
 
 }  // namespace cutover::engine

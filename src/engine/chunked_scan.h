@@ -9,7 +9,6 @@
 
 #include "common/status.h"
 #include "engine/chunk_backfill_runner.h"
-#include "engine/source_dedup.h"
 #include "map/record_mapper.h"
 #include "source/row_source.h"
 #include "spec/spec.h"
@@ -38,23 +37,15 @@ struct ChunkedScanOptions {
   ScanSelector select;
   std::string url;             // PostgreSQL, to resolve lookups (read-only); empty: names stay text
   ChunkedSourceOpener opener;  // empty: source::OpenChunkedSource
-  // Set: the rows a later row with the same key supersedes are not read
-  // (ChunkedSource::SkipSupersededRows, as a bulk backfill loads), when the
-  // source can tell them; ScanOutcome says whether it could.
-  std::optional<SourceDedup> skip_superseded;
+  // Called once with the opened source before any chunk is read (to ask it
+  // for the hashes of its repeated keys, say).
+  std::function<Status(source::ChunkedSource*)> prepare;
 };
 
-struct ScanOutcome {
-  int threads = 0;                  // the callback's `worker` is below it
-  bool skipped_superseded = false;  // options.skip_superseded was applied
-  int64_t superseded_rows = 0;      // rows it left unread
-};
-
-// Scans every chunk of the entity's source once. Lookup names the dimension
-// lacks resolve to NULL, so such rows show up as differences.
-Result<ScanOutcome> ScanChunkedSource(const spec::MigrationSpec& migration,
-                                      const spec::EntitySpec& entity,
-                                      const ChunkedScanOptions& options,
-                                      const ScanCallback& on_batch);
+// Scans every chunk of the entity's source once; returns the number of
+// threads used (the callback's `worker` is below it). Lookup names the
+// dimension lacks resolve to NULL, so such rows show up as differences.
+Result<int> ScanChunkedSource(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
+                              const ChunkedScanOptions& options, const ScanCallback& on_batch);
 
 }  // namespace cutover::engine

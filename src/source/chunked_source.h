@@ -27,6 +27,9 @@ struct ChunkRef {
 // Batches from a chunk carry typed columns named as in the source file
 // (Parquet/CSV column names), with positions' record_index = the row's ordinal
 // in its file, byte_offset and line -1 (CSV: line when known).
+// The column readers of chunks add after ChunkedSource::HashKeys.
+inline constexpr char kKeyHashColumn[] = "cutover_key_hash";
+
 class ChunkedSource {
  public:
   virtual ~ChunkedSource() = default;
@@ -68,6 +71,16 @@ class ChunkedSource {
   virtual Result<int64_t> SupersededRows(const ChunkRef& chunk) {
     (void)chunk;
     return int64_t{0};
+  }
+  // From now on readers of chunks add a last column, kKeyHashColumn (bigint):
+  // a 63-bit hash of `key_source_columns` as the source stores them, equal
+  // for equal keys. Returns the hashes that more than one row carries,
+  // sorted; a row whose hash is not among them is the only row of its key.
+  // Memory: 8 bytes per repeated key. InvalidArgument for an unknown column.
+  virtual Result<std::vector<int64_t>> HashKeys(
+      const std::vector<std::string>& key_source_columns) {
+    (void)key_source_columns;
+    return FailedPrecondition("this source cannot hash its keys");
   }
   // Files, row counts, per-column statistics and sample rows (cutover
   // inspect). Sources that cannot profile themselves say so.

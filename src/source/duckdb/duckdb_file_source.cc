@@ -79,6 +79,18 @@ Result<std::unique_ptr<RowSource>> DuckFileSource::OpenChunk(const ChunkRef& chu
     // Line numbers and row counts come from planning; plan this file now.
     RETURN_IF_ERROR(FileChunksLocked(chunk.file).status());
     select_list = SelectListFor(*columns, *file_columns);
+    if (!hashed_keys_.empty()) {
+      auto with_hash = std::make_shared<std::vector<ColumnPlan>>(*columns);
+      ColumnPlan hash;
+      hash.name = kKeyHashColumn;
+      hash.type = ValueType::kInt64;
+      hash.kind = NativeKind::kInt64;
+      hash.native_type = "BIGINT";
+      with_hash->push_back(std::move(hash));
+      columns = std::move(with_hash);
+      select_list += ", CAST(" + KeyHashOver(*file_columns) + " AS BIGINT) AS " +
+                     SqlIdentifier(kKeyHashColumn);
+    }
     query = MakeQuery(chunk, select_list, *file_columns);
     ASSIGN_OR_RETURN(query.skipped_rows, SupersededRowsLocked(chunk));
     ASSIGN_OR_RETURN(session, session_->Fork());
@@ -161,6 +173,41 @@ Result<std::unique_ptr<RowSource>> DuckFileSource::OpenDeduplicated(
   query.make_sql = [sql](int64_t, int64_t) { return sql; };
   auto reader = std::make_unique<DuckChunkReader>(std::move(session), columns, std::move(query));
   return std::unique_ptr<RowSource>(std::move(reader));
+}
+
+Result<std::vector<int64_t>> DuckFileSource::HashKeys(
+    const std::vector<std::string>& key_source_columns) {
+  const std::string what = what_ + ": hashing the keys (" + JoinNames(key_source_columns) + ")";
+  if (key_source_columns.empty()) return InvalidArgument(what + ": no key columns");
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(auto columns, ColumnsLocked());
+  std::vector<ColumnPlan> keys;
+  for (const auto& k : key_source_columns) {
+    auto plan = std::find_if(columns->begin(), columns->end(),
+                             [&](const ColumnPlan& c) { return c.name == k; });
+    if (plan == columns->end()) {
+      return InvalidArgument(what + ": the source has no column '" + k + "'");
+    }
+    keys.push_back(*plan);
+  }
+  ASSIGN_OR_RETURN(const int64_t total_rows, TotalRowsLocked());
+  hashed_keys_ = std::move(keys);
+  auto repeated = CollectRepeatedHashes(session_.get(), Relation(files_), KeyHashOver(*columns),
+                                        total_rows, what);
+  if (!repeated.ok()) {
+    hashed_keys_.clear();
+    return repeated.status();
+  }
+  // Below 2^63 (KeyHashOver shifts), so the values read back as bigint alike.
+  return std::vector<int64_t>(repeated->begin(), repeated->end());
+}
+
+std::string DuckFileSource::KeyHashOver(const std::vector<ColumnPlan>& file_columns) const {
+  std::string values;
+  for (const ColumnPlan& k : hashed_keys_) {
+    values += (values.empty() ? "" : ", ") + StoredValueFor(k, file_columns);
+  }
+  return "(hash(" + values + ") >> 1)";
 }
 
 std::string DuckFileSource::KeyHash(const std::vector<std::string>& key_source_columns) {

@@ -37,6 +37,8 @@ class DuckFileSource : public ChunkedSource {
   Status SkipSupersededRows(const std::vector<std::string>& key_source_columns,
                             const std::vector<std::string>& order_source_columns) override;
   Result<int64_t> SupersededRows(const ChunkRef& chunk) override;
+  Result<std::vector<int64_t>> HashKeys(
+      const std::vector<std::string>& key_source_columns) override;
 
   const std::vector<std::string>& files() const { return files_; }
 
@@ -69,6 +71,9 @@ class DuckFileSource : public ChunkedSource {
   Result<int64_t> TotalRowsLocked();
   // DuckDB's hash of the key columns, as FindRepeatedHashes groups them.
   static std::string KeyHash(const std::vector<std::string>& key_source_columns);
+  // HashKeys' hash over columns stored as `file_columns` (the union's, or
+  // one file's), so that every file's rows hash as the union's do.
+  std::string KeyHashOver(const std::vector<ColumnPlan>& file_columns) const;
   // `file`'s number in cutover_superseded (its 1-based position in files_).
   std::string FileIndex(const std::string& file) const;
   // The row filter that skips superseded rows [begin, end) of `file`
@@ -96,6 +101,7 @@ class DuckFileSource : public ChunkedSource {
   std::map<std::string, std::vector<ColumnPlan>> file_columns_;
   std::map<std::string, std::vector<ChunkRef>> file_chunks_;
   bool skip_superseded_ = false;
+  std::vector<ColumnPlan> hashed_keys_;               // set by HashKeys
   std::map<std::string, int64_t> superseded_counts_;  // by chunk id
 };
 

@@ -35,27 +35,23 @@ Result<std::vector<ColumnPlan>> DescribeRelation(DuckSession* session,
   return plans;
 }
 
+std::string StoredValueFor(const ColumnPlan& wanted, const std::vector<ColumnPlan>& file_columns) {
+  for (const ColumnPlan& f : file_columns) {
+    if (f.name != wanted.name) continue;
+    if (f.native_type != wanted.native_type) {
+      return "CAST(" + SqlIdentifier(wanted.name) + " AS " + wanted.native_type + ")";
+    }
+    return SqlIdentifier(wanted.name);
+  }
+  return "CAST(NULL AS " + wanted.native_type + ")";
+}
+
 std::string SelectListFor(const std::vector<ColumnPlan>& wanted,
                           const std::vector<ColumnPlan>& file_columns) {
   std::string list;
   for (const ColumnPlan& w : wanted) {
-    const ColumnPlan* have = nullptr;
-    for (const ColumnPlan& f : file_columns) {
-      if (f.name == w.name) {
-        have = &f;
-        break;
-      }
-    }
-    std::string base;
-    if (have == nullptr) {
-      base = "CAST(NULL AS " + w.native_type + ")";
-    } else if (have->native_type != w.native_type) {
-      base = "CAST(" + SqlIdentifier(w.name) + " AS " + w.native_type + ")";
-    } else {
-      base = SqlIdentifier(w.name);
-    }
     if (!list.empty()) list += ", ";
-    list += w.SelectExpr(base) + " AS " + SqlIdentifier(w.name);
+    list += w.SelectExpr(StoredValueFor(w, file_columns)) + " AS " + SqlIdentifier(w.name);
   }
   return list;
 }

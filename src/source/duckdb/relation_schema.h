@@ -24,4 +24,8 @@ Result<std::vector<ColumnPlan>> DescribeRelation(DuckSession* session,
 std::string SelectListFor(const std::vector<ColumnPlan>& wanted,
                           const std::vector<ColumnPlan>& file_columns);
 
+// One column of that select list before any rendering: the stored value of
+// `wanted` as the source's type (SelectListFor's base expression).
+std::string StoredValueFor(const ColumnPlan& wanted, const std::vector<ColumnPlan>& file_columns);
+
 }  // namespace cutover::source

@@ -1,20 +1,29 @@
-// FindRepeatedHashes: a streamed DuckDB query per pass, a sort per pass, and
-// an appender writing the repeated values back into DuckDB.
+// FindRepeatedHashes: one streamed DuckDB query, its hashes sorted part by
+// part (spilled to temporary files when large), repeats written back.
 #include "source/duckdb/repeated_hashes.h"
 
 #include <duckdb.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
 #include <vector>
 
 namespace cutover::source {
 namespace {
 
-constexpr int64_t kRowsPerPass = 4 << 20;
+constexpr size_t kSpillBufferValues = 64 << 10;  // per part, before a write
 
-// Appends every non-NULL UBIGINT of the first column of `sql`'s result.
+// Hands every non-NULL UBIGINT of the first column of `sql`'s result to
+// `sink`, a DuckDB vector's worth at a time.
 Status StreamHashes(DuckSession* session, const std::string& sql, const std::string& what,
-                    std::vector<uint64_t>* out) {
+                    const std::function<Status(const uint64_t*, size_t)>& sink) {
   duckdb_prepared_statement prepared = nullptr;
   if (duckdb_prepare(session->raw(), sql.c_str(), &prepared) == DuckDBError) {
     const char* error = duckdb_prepare_error(prepared);
@@ -30,6 +39,7 @@ Status StreamHashes(DuckSession* session, const std::string& sql, const std::str
     const char* error = duckdb_result_error(&result);
     st = IoError(what + ": " + (error != nullptr ? error : "query failed"));
   }
+  std::vector<uint64_t> valid;
   while (st.ok()) {
     duckdb_data_chunk chunk = duckdb_fetch_chunk(result);
     if (chunk == nullptr) {
@@ -41,10 +51,14 @@ Status StreamHashes(DuckSession* session, const std::string& sql, const std::str
     duckdb_vector vector = duckdb_data_chunk_get_vector(chunk, 0);
     const auto* values = static_cast<const uint64_t*>(duckdb_vector_get_data(vector));
     uint64_t* validity = duckdb_vector_get_validity(vector);
-    for (idx_t i = 0; i < n; ++i) {
-      if (validity == nullptr || duckdb_validity_row_is_valid(validity, i)) {
-        out->push_back(values[i]);
+    if (validity == nullptr) {
+      st = sink(values, n);
+    } else {
+      valid.clear();
+      for (idx_t i = 0; i < n; ++i) {
+        if (duckdb_validity_row_is_valid(validity, i)) valid.push_back(values[i]);
       }
+      st = sink(valid.data(), valid.size());
     }
     duckdb_destroy_data_chunk(&chunk);
   }
@@ -52,11 +66,116 @@ Status StreamHashes(DuckSession* session, const std::string& sql, const std::str
   return st;
 }
 
+// Sorts `hashes` and calls `on_repeated` once per value found more than once.
+Status EmitRepeats(std::vector<uint64_t>* hashes,
+                   const std::function<Status(uint64_t)>& on_repeated) {
+  std::sort(hashes->begin(), hashes->end());
+  for (size_t i = 1; i < hashes->size(); ++i) {
+    // The first repeat of each run of equal hashes.
+    if ((*hashes)[i] != (*hashes)[i - 1] || (i >= 2 && (*hashes)[i - 1] == (*hashes)[i - 2])) {
+      continue;
+    }
+    RETURN_IF_ERROR(on_repeated((*hashes)[i]));
+  }
+  return Status::Ok();
+}
+
+// An unnamed temporary file (removed from its directory at once, so nothing
+// is left behind whatever happens) holding one part's hashes.
+class SpillFile {
+ public:
+  SpillFile() = default;
+  SpillFile(const SpillFile&) = delete;
+  SpillFile& operator=(const SpillFile&) = delete;
+  ~SpillFile() {
+    if (file_ != nullptr) std::fclose(file_);
+  }
+  Status Open(const std::string& what) {
+    std::string path = (std::filesystem::temp_directory_path() / "cutover-hashes-XXXXXX").string();
+    const int fd = ::mkstemp(path.data());
+    if (fd < 0)
+      return IoError(what + ": cannot create a file in " + path + ": " + std::strerror(errno));
+    ::unlink(path.c_str());
+    file_ = ::fdopen(fd, "w+b");
+    if (file_ == nullptr) {
+      ::close(fd);
+      return IoError(what + ": cannot open a temporary file: " + std::strerror(errno));
+    }
+    return Status::Ok();
+  }
+  Status Write(const std::vector<uint64_t>& values, const std::string& what) {
+    if (std::fwrite(values.data(), sizeof(uint64_t), values.size(), file_) != values.size()) {
+      return IoError(what + ": cannot write a temporary file: " + std::strerror(errno));
+    }
+    return Status::Ok();
+  }
+  Status ReadAll(std::vector<uint64_t>* out, const std::string& what) {
+    if (std::fflush(file_) != 0 || std::fseek(file_, 0, SEEK_END) != 0) {
+      return IoError(what + ": cannot read back a temporary file: " + std::strerror(errno));
+    }
+    const long bytes = std::ftell(file_);
+    std::rewind(file_);
+    out->resize(static_cast<size_t>(bytes) / sizeof(uint64_t));
+    if (std::fread(out->data(), sizeof(uint64_t), out->size(), file_) != out->size()) {
+      return IoError(what + ": cannot read back a temporary file: " + std::strerror(errno));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::FILE* file_ = nullptr;
+};
+
+// Calls `on_repeated` once for each value of `hash_expr` that more than one
+// row of `relation` has. One read of the relation: a large one's hashes go
+// to parts by value (h % parts), spilled to temporary files, each part then
+// sorted alone, so memory stays at one part's.
+Status ForEachRepeatedHash(DuckSession* session, const std::string& relation,
+                           const std::string& hash_expr, int64_t total_rows, int64_t rows_per_part,
+                           const std::string& what,
+                           const std::function<Status(uint64_t)>& on_repeated) {
+  const std::string sql = "SELECT " + hash_expr + " FROM " + relation;
+  const int64_t parts =
+      std::max<int64_t>(1, (total_rows + rows_per_part - 1) / std::max<int64_t>(1, rows_per_part));
+  std::vector<uint64_t> hashes;
+  if (parts == 1) {
+    RETURN_IF_ERROR(StreamHashes(session, sql, what, [&](const uint64_t* values, size_t n) {
+      hashes.insert(hashes.end(), values, values + n);
+      return Status::Ok();
+    }));
+    return EmitRepeats(&hashes, on_repeated);
+  }
+  std::vector<SpillFile> files(static_cast<size_t>(parts));
+  for (SpillFile& f : files) RETURN_IF_ERROR(f.Open(what));
+  std::vector<std::vector<uint64_t>> buffers(files.size());
+  RETURN_IF_ERROR(StreamHashes(session, sql, what, [&](const uint64_t* values, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      const size_t part = values[i] % files.size();
+      buffers[part].push_back(values[i]);
+      if (buffers[part].size() == kSpillBufferValues) {
+        RETURN_IF_ERROR(files[part].Write(buffers[part], what));
+        buffers[part].clear();
+      }
+    }
+    return Status::Ok();
+  }));
+  for (size_t part = 0; part < files.size(); ++part) {
+    RETURN_IF_ERROR(files[part].Write(buffers[part], what));
+    buffers[part] = {};
+  }
+  for (SpillFile& f : files) {
+    RETURN_IF_ERROR(f.ReadAll(&hashes, what));
+    RETURN_IF_ERROR(EmitRepeats(&hashes, on_repeated));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<int64_t> FindRepeatedHashes(DuckSession* session, const std::string& relation,
                                    const std::string& hash_expr, int64_t total_rows,
-                                   const std::string& table, const std::string& what) {
+                                   const std::string& table, const std::string& what,
+                                   int64_t rows_per_part) {
   RETURN_IF_ERROR(
       session->Execute("CREATE OR REPLACE TABLE " + SqlIdentifier(table) + " (h UBIGINT)", what));
   duckdb_appender appender = nullptr;
@@ -66,34 +185,36 @@ Result<int64_t> FindRepeatedHashes(DuckSession* session, const std::string& rela
     duckdb_appender_destroy(&appender);
     return st;
   }
-  const int64_t passes = std::max<int64_t>(1, (total_rows + kRowsPerPass - 1) / kRowsPerPass);
-  std::vector<uint64_t> hashes;
   int64_t repeated = 0;
-  Status st;
-  for (int64_t pass = 0; pass < passes && st.ok(); ++pass) {
-    hashes.clear();
-    const std::string sql =
-        "SELECT h FROM (SELECT " + hash_expr + " AS h FROM " + relation + ")" +
-        (passes > 1 ? " WHERE h % " + std::to_string(passes) + " = " + std::to_string(pass) : "");
-    st = StreamHashes(session, sql, what, &hashes);
-    if (!st.ok()) break;
-    std::sort(hashes.begin(), hashes.end());
-    for (size_t i = 1; i < hashes.size() && st.ok(); ++i) {
-      // The first repeat of each run of equal hashes.
-      if (hashes[i] != hashes[i - 1] || (i >= 2 && hashes[i - 1] == hashes[i - 2])) continue;
-      if (duckdb_append_uint64(appender, hashes[i]) == DuckDBError ||
-          duckdb_appender_end_row(appender) == DuckDBError) {
-        const char* error = duckdb_appender_error(appender);
-        st = IoError(what + ": " + (error != nullptr ? error : "cannot append"));
-      }
-      ++repeated;
-    }
-  }
-  hashes = {};
+  Status st = ForEachRepeatedHash(
+      session, relation, hash_expr, total_rows, rows_per_part, what, [&](uint64_t h) -> Status {
+        if (duckdb_append_uint64(appender, h) == DuckDBError ||
+            duckdb_appender_end_row(appender) == DuckDBError) {
+          const char* error = duckdb_appender_error(appender);
+          return IoError(what + ": " + (error != nullptr ? error : "cannot append"));
+        }
+        ++repeated;
+        return Status::Ok();
+      });
   if (duckdb_appender_destroy(&appender) == DuckDBError && st.ok()) {
     st = IoError(what + ": cannot finish writing the repeated keys");
   }
   RETURN_IF_ERROR(st);
+  return repeated;
+}
+
+Result<std::vector<uint64_t>> CollectRepeatedHashes(DuckSession* session,
+                                                    const std::string& relation,
+                                                    const std::string& hash_expr,
+                                                    int64_t total_rows, const std::string& what,
+                                                    int64_t rows_per_part) {
+  std::vector<uint64_t> repeated;
+  RETURN_IF_ERROR(ForEachRepeatedHash(session, relation, hash_expr, total_rows, rows_per_part, what,
+                                      [&](uint64_t h) {
+                                        repeated.push_back(h);
+                                        return Status::Ok();
+                                      }));
+  std::sort(repeated.begin(), repeated.end());
   return repeated;
 }
 

@@ -25,6 +25,7 @@
 #include "engine/source_factory.h"
 #include "map/columnar_mapper.h"
 #include "map/entity_mapper.h"
+#include "map/value_parsers.h"
 #include "source/chunked_source.h"
 #include "target/pg_connection.h"
 #include "target/schema_manager.h"
@@ -152,9 +153,49 @@ void Absorb(const EntityPlan& plan, size_t t, const RowBatch& batch, bool second
   }
 }
 
+// Bytes that compare (memcmp) as the numeric `text` does in PostgreSQL:
+// -Infinity, negatives, zero, positives, Infinity, NaN. A finite value is
+// its decimal exponent (the position of its point after the first
+// significant digit), then those digits; negatives with every byte inverted,
+// so that a greater magnitude sorts first.
+std::string NumericOrderBytes(std::string_view text) {
+  if (text == "-Infinity") return std::string(1, '\x00');
+  if (text == "Infinity") return std::string(1, '\x04');
+  auto canonical = map::CanonicalNumeric(text);
+  if (!canonical.ok() || *canonical == "NaN") return std::string(1, '\x05');
+  std::string_view v = *canonical;
+  if (v == "0") return std::string(1, '\x02');
+  const bool negative = v.front() == '-';
+  if (negative) v.remove_prefix(1);
+  const size_t dot = v.find('.');
+  const std::string_view int_part = v.substr(0, dot);
+  const std::string_view frac_part = dot == std::string_view::npos ? "" : v.substr(dot + 1);
+  std::string digits;
+  int32_t exponent = 0;
+  if (int_part != "0") {
+    exponent = static_cast<int32_t>(int_part.size());
+    digits.append(int_part).append(frac_part);
+  } else {
+    const size_t lead = frac_part.find_first_not_of('0');
+    exponent = -static_cast<int32_t>(lead);
+    digits.append(frac_part.substr(lead));
+  }
+  digits.erase(digits.find_last_not_of('0') + 1);
+  std::string body;
+  const uint32_t biased = static_cast<uint32_t>(exponent) ^ (uint32_t{1} << 31);
+  for (int shift = 24; shift >= 0; shift -= 8) body.push_back(static_cast<char>(biased >> shift));
+  body.append(digits);
+  body.push_back('\0');  // a shorter digit string is the smaller value
+  if (negative) {
+    for (char& c : body) c = static_cast<char>(~static_cast<unsigned char>(c));
+  }
+  return (negative ? std::string(1, '\x01') : std::string(1, '\x03')) + body;
+}
+
 // Bytes that compare (memcmp) as the keep_last_by values do in the merge:
 // integers and times big-endian with the sign flipped, floats by the IEEE
-// order trick, text as is (COLLATE "C") with a terminator.
+// order trick, numerics by NumericOrderBytes, text as is (COLLATE "C") with
+// a terminator.
 std::string RankOf(const RowBatch& batch, size_t row, const std::vector<int>& columns) {
   std::string out;
   for (int c : columns) {
@@ -171,6 +212,8 @@ std::string RankOf(const RowBatch& batch, size_t row, const std::vector<int>& co
         bits = (bits >> 63) ? ~bits : bits | (uint64_t{1} << 63);
         break;
       case ValueType::kNumeric:
+        out.append(NumericOrderBytes(col.BytesAt(row)));
+        continue;
       case ValueType::kText:
         out.append(col.BytesAt(row));
         out.push_back('\0');
@@ -280,12 +323,14 @@ class RepeatedKeys {
 
 // Pass 1 of a dedup entity: folds the rows of keys the source holds once,
 // and offers the others to `repeated`.
-void AbsorbHoldingRepeats(const EntityPlan& plan, const source::SourceBatch& in,
-                          const map::MappedBatch& mapped, int64_t chunk_seq, RepeatedKeys* repeated,
-                          SideTable* side) {
+Status AbsorbHoldingRepeats(const EntityPlan& plan, const source::SourceBatch& in,
+                            const map::MappedBatch& mapped, int64_t chunk_seq,
+                            RepeatedKeys* repeated, SideTable* side) {
   const RowHasher& hasher = plan.hashers[0];
   const RowBatch& batch = mapped.tables[0];
-  const Column& source_hashes = in.rows.columns.back();  // source::kKeyHashColumn
+  const int hash_column = in.rows.IndexOf(source::kKeyHashColumn);
+  if (hash_column < 0) return Internal("the source's chunks lack their key hashes");
+  const Column& source_hashes = in.rows.columns[hash_column];
   std::vector<uint64_t> column_hashes;
   for (size_t r = 0; r < batch.num_rows(); ++r) {
     const uint64_t h = hasher.RowHash(batch, r, &column_hashes);
@@ -301,6 +346,7 @@ void AbsorbHoldingRepeats(const EntityPlan& plan, const source::SourceBatch& in,
     side->buckets[bucket].sum += h;
     side->rows++;
   }
+  return Status::Ok();
 }
 
 // Folds one thread's side into `into`.
@@ -392,7 +438,7 @@ Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string
       return Status::Ok();
     }
     if (repeated != nullptr) {
-      AbsorbHoldingRepeats(*plan, in, mapped, seq, repeated.get(), &local[t]);
+      RETURN_IF_ERROR(AbsorbHoldingRepeats(*plan, in, mapped, seq, repeated.get(), &local[t]));
     } else {
       Absorb(*plan, 0, mapped.tables[0], false, &local[t]);
     }

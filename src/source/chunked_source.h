@@ -24,12 +24,12 @@ struct ChunkRef {
   std::string Id() const;  // "<file>#<first_row>+<row_count>"
 };
 
-// Batches from a chunk carry typed columns named as in the source file
-// (Parquet/CSV column names), with positions' record_index = the row's ordinal
-// in its file, byte_offset and line -1 (CSV: line when known).
 // The column readers of chunks add after ChunkedSource::HashKeys.
 inline constexpr char kKeyHashColumn[] = "cutover_key_hash";
 
+// Batches from a chunk carry typed columns named as in the source file
+// (Parquet/CSV column names), with positions' record_index = the row's ordinal
+// in its file, byte_offset and line -1 (CSV: line when known).
 class ChunkedSource {
  public:
   virtual ~ChunkedSource() = default;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -448,6 +449,62 @@ TEST_F(ParquetSourceTest, ChunksSkipTheSupersededRowsWhenAsked) {
     }
   }
   EXPECT_EQ(tags, (std::set<std::string>{"a4", "b0", "b2"}));
+}
+
+// Every row read after HashKeys carries its key's hash; the hashes of keys
+// found in more than one row, across files, are the ones returned. Column v
+// is INTEGER in a.parquet and b.parquet but BIGINT in c.parquet: a file's
+// values are hashed as the union's type, or 1 would not match across files.
+TEST_F(ParquetSourceTest, HashKeysMarksTheRowsOfRepeatedKeys) {
+  WriteRepeatedKeys(session_.get(), dir_);
+  ASSERT_TRUE(session_
+                  ->Execute("COPY (SELECT 'w' AS k, 1::BIGINT AS v, 'c0' AS tag) TO " +
+                                SqlLiteral((dir_ / "c.parquet").string()) + " (FORMAT parquet)",
+                            "writing")
+                  .ok());
+  for (const std::string key : {"k", "v"}) {
+    auto source = OpenChunkedSource(ParquetSpec(), (dir_ / "*.parquet").string());
+    ASSERT_TRUE(source.ok()) << source.status().ToString();
+    EXPECT_EQ((*source)->HashKeys({"nope"}).status().code(), StatusCode::kInvalidArgument);
+    auto repeated = (*source)->HashKeys({key});
+    ASSERT_TRUE(repeated.ok()) << repeated.status().ToString();
+    // k: x, y and z repeat, w does not. v: 1 (a0, c0), 2 (a1, b0) and 5
+    // (a2, b1, b2) repeat; NULL (a3) and 0 (a4) do not.
+    EXPECT_EQ(repeated->size(), 3u) << key;
+    const std::set<std::string> want_repeated =
+        key == "k" ? std::set<std::string>{"a0", "a1", "a2", "a3", "a4", "b0", "b1", "b2"}
+                   : std::set<std::string>{"a0", "a1", "a2", "b0", "b1", "b2", "c0"};
+    std::set<std::string> got_repeated;
+    std::map<std::string, int64_t> hash_of_key;
+    auto chunks = (*source)->PlanChunks();
+    ASSERT_TRUE(chunks.ok());
+    SourceBatch batch;
+    for (const ChunkRef& chunk : *chunks) {
+      auto reader = (*source)->OpenChunk(chunk);
+      ASSERT_TRUE(reader.ok());
+      ASSERT_TRUE((*reader)->Open({}).ok());
+      for (;;) {
+        auto more = (*reader)->Next(100, &batch);
+        ASSERT_TRUE(more.ok()) << more.status().ToString();
+        if (!*more) break;
+        const int at = batch.rows.IndexOf(kKeyHashColumn);
+        ASSERT_EQ(at, static_cast<int>(batch.rows.columns.size()) - 1);
+        const int key_at = batch.rows.IndexOf(key);
+        for (size_t r = 0; r < batch.size(); ++r) {
+          const int64_t h = batch.rows.columns[at].IntAt(r);
+          const std::string tag(batch.rows.columns[2].BytesAt(r));
+          const std::string value = batch.rows.columns[key_at].IsNull(r) ? "NULL"
+                                    : key == "k"
+                                        ? std::string(batch.rows.columns[key_at].BytesAt(r))
+                                        : std::to_string(batch.rows.columns[key_at].IntAt(r));
+          auto [it, first] = hash_of_key.emplace(value, h);
+          EXPECT_EQ(it->second, h) << "key " << value << " hashed two ways";
+          if (std::binary_search(repeated->begin(), repeated->end(), h)) got_repeated.insert(tag);
+        }
+      }
+    }
+    EXPECT_EQ(got_repeated, want_repeated) << key;
+  }
 }
 
 // Small row groups are joined into chunks of at least parquet_chunk_rows, never

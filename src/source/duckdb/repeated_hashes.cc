@@ -117,8 +117,9 @@ class SpillFile {
   Status Open(const std::string& what) {
     std::string path = (std::filesystem::temp_directory_path() / "cutover-hashes-XXXXXX").string();
     const int fd = ::mkstemp(path.data());
-    if (fd < 0)
+    if (fd < 0) {
       return IoError(what + ": cannot create a file in " + path + ": " + std::strerror(errno));
+    }
     ::unlink(path.c_str());
     file_ = ::fdopen(fd, "w+b");
     if (file_ == nullptr) {
@@ -138,6 +139,7 @@ class SpillFile {
       return IoError(what + ": cannot read back a temporary file: " + std::strerror(errno));
     }
     const long bytes = std::ftell(file_);
+    if (bytes < 0) return IoError(what + ": cannot size a temporary file: " + std::strerror(errno));
     std::rewind(file_);
     out->resize(static_cast<size_t>(bytes) / sizeof(uint64_t));
     if (std::fread(out->data(), sizeof(uint64_t), out->size(), file_) != out->size()) {

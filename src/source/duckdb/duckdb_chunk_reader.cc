@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "source/duckdb/streaming_query.h"
+
 namespace cutover::source {
 
 DuckChunkReader::DuckChunkReader(std::unique_ptr<DuckSession> session,
@@ -41,22 +43,8 @@ Status DuckChunkReader::Open(const ResumePoint& from) {
   const std::string what = unbounded ? "reading " + query_.file
                                      : "reading rows " + std::to_string(begin_) + ".." +
                                            std::to_string(end - 1) + " of " + query_.file;
-  duckdb_prepared_statement prepared = nullptr;
-  if (duckdb_prepare(session_->raw(), sql.c_str(), &prepared) == DuckDBError) {
-    const char* error = duckdb_prepare_error(prepared);
-    Status st = IoError(what + ": " + (error != nullptr ? error : "cannot prepare the query"));
-    duckdb_destroy_prepare(&prepared);
-    return st;
-  }
-  const duckdb_state state = duckdb_execute_prepared_streaming(prepared, &result_);
-  duckdb_destroy_prepare(&prepared);
+  RETURN_IF_ERROR(StartStreamingQuery(session_.get(), sql, what, &result_));
   has_result_ = true;
-  if (state == DuckDBError) {
-    const char* error = duckdb_result_error(&result_);
-    Status st = IoError(what + ": " + (error != nullptr ? error : "query failed"));
-    Close();
-    return st;
-  }
   const idx_t expected = columns_->size() + (query_.ordinal_column ? 1 : 0);
   if (duckdb_column_count(&result_) != expected) {
     Close();

@@ -16,6 +16,8 @@
 #include <functional>
 #include <vector>
 
+#include "source/duckdb/streaming_query.h"
+
 namespace cutover::source {
 namespace {
 
@@ -25,21 +27,9 @@ constexpr size_t kSpillBufferValues = 64 << 10;  // per part, before a write
 // `sink`, a DuckDB vector's worth at a time.
 Status StreamHashes(DuckSession* session, const std::string& sql, const std::string& what,
                     const std::function<Status(const uint64_t*, size_t)>& sink) {
-  duckdb_prepared_statement prepared = nullptr;
-  if (duckdb_prepare(session->raw(), sql.c_str(), &prepared) == DuckDBError) {
-    const char* error = duckdb_prepare_error(prepared);
-    Status st = IoError(what + ": " + (error != nullptr ? error : "cannot prepare the query"));
-    duckdb_destroy_prepare(&prepared);
-    return st;
-  }
   duckdb_result result;
-  const duckdb_state state = duckdb_execute_prepared_streaming(prepared, &result);
-  duckdb_destroy_prepare(&prepared);
-  Status st;
-  if (state == DuckDBError) {
-    const char* error = duckdb_result_error(&result);
-    st = IoError(what + ": " + (error != nullptr ? error : "query failed"));
-  }
+  Status st = StartStreamingQuery(session, sql, what, &result);
+  if (!st.ok()) return st;
   std::vector<uint64_t> valid;
   while (st.ok()) {
     duckdb_data_chunk chunk = duckdb_fetch_chunk(result);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <bit>
+#include <cassert>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -32,13 +33,17 @@ class Column {
       ends_.push_back(bytes_.size());
     }
   }
+  // A value of the wrong width would misalign every row after it, so debug
+  // builds check it.
   void AppendInt(int64_t v) {
+    assert(IsFixedWidth(type_));
     is_null_.push_back(0);
     fixed_.push_back(v);
   }
   void AppendFloat(double v) { AppendInt(std::bit_cast<int64_t>(v)); }
   void AppendBool(bool v) { AppendInt(v ? 1 : 0); }
   void AppendBytes(std::string_view v) {
+    assert(!IsFixedWidth(type_));
     is_null_.push_back(0);
     bytes_.append(v);
     ends_.push_back(bytes_.size());

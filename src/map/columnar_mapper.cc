@@ -498,11 +498,22 @@ const std::vector<const spec::EntitySpec*>& ColumnarMapper::tables() const {
 
 void ColumnarMapper::Map(const source::SourceBatch& in, MappedBatch* out) {
   const auto& plans = impl_->plans;
-  if (out->tables.size() != 1) {
+  if (out->tables.size() != 1 || out->tables[0].columns.size() != plans.size()) {
     out->tables.assign(1, RowBatch());
     for (const auto& p : plans) out->tables[0].AddColumn(p.spec->name, p.out_type);
   } else {
-    out->tables[0].Clear();
+    // A recycled batch may come back with a column of another type: the
+    // lookup resolver swaps a column of names for one of ids. Appending
+    // names to an id column would misplace every row after a reject, so
+    // each column gets the plan's type back.
+    RowBatch& rows = out->tables[0];
+    for (size_t i = 0; i < plans.size(); ++i) {
+      if (rows.columns[i].type() == plans[i].out_type) {
+        rows.columns[i].Clear();
+      } else {
+        rows.columns[i] = Column(plans[i].out_type);
+      }
+    }
   }
   out->origins.assign(1, {});
   out->counts.assign(1, TableCounts());

@@ -204,5 +204,64 @@ TEST(ColumnarMapperTest, CheckSourceNamesMissingAndUnconvertibleColumns) {
             "cannot become date");
 }
 
+// A batch comes back to the mapper after the lookup resolver replaced its
+// column of names by one of ids (the pipeline recycles batches). Mapping
+// into it again, with a reject in the middle, must keep every row's name
+// on that row: before, the reject's name stayed behind and every later row
+// took its neighbour's.
+TEST(ColumnarMapperTest, RecycledBatchKeepsRowsInPlaceAfterAReject) {
+  const auto spec = MustParse(R"(  dim:
+    key: [id]
+    columns:
+      id:   { type: integer }
+      name: { type: text }
+  facts:
+    source: { from: files }
+    key: [id]
+    columns:
+      id:     { type: integer }
+      dim_id: { from: name, type: integer, lookup: { entity: dim, match: name, returns: id } }
+      price:  { type: numeric, required: true }
+)");
+  auto mapper = ColumnarMapper::Create(spec.entities[1]);
+  ASSERT_TRUE(mapper.ok()) << mapper.status().message();
+  auto batch_of = [](int first, const std::vector<bool>& null_price) {
+    RowBatch rows;
+    rows.AddColumn("id", ValueType::kInt64);
+    rows.AddColumn("name", ValueType::kText);
+    rows.AddColumn("price", ValueType::kNumeric);
+    for (size_t r = 0; r < null_price.size(); ++r) {
+      rows.columns[0].AppendInt(first + static_cast<int>(r));
+      rows.columns[1].AppendBytes("name" + std::to_string(first + r));
+      if (null_price[r]) {
+        rows.columns[2].AppendNull();
+      } else {
+        rows.columns[2].AppendBytes("1.5");
+      }
+    }
+    return Batch(std::move(rows), first);
+  };
+  MappedBatch out;
+  (*mapper)->Map(batch_of(0, {false, false}), &out);
+  ASSERT_EQ(out.tables[0].num_rows(), 2u);
+  // What LookupResolver::Resolve does: names become ids.
+  Column ids(ValueType::kInt32);
+  ids.AppendInt(7);
+  ids.AppendInt(8);
+  out.tables[0].columns[1] = std::move(ids);
+
+  (*mapper)->Map(batch_of(10, {false, true, false, false}), &out);
+  const RowBatch& t = out.tables[0];
+  ASSERT_EQ(t.num_rows(), 3u);
+  ASSERT_EQ(out.rejects.size(), 1u);
+  EXPECT_EQ(out.rejects[0].record_index, 11);
+  ASSERT_EQ(t.columns[1].type(), ValueType::kText);
+  const int expected_ids[] = {10, 12, 13};
+  for (size_t r = 0; r < 3; ++r) {
+    EXPECT_EQ(t.columns[0].IntAt(r), expected_ids[r]);
+    EXPECT_EQ(t.columns[1].BytesAt(r), "name" + std::to_string(expected_ids[r])) << "row " << r;
+  }
+}
+
 }  // namespace
 }  // namespace cutover::map

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
@@ -255,6 +256,26 @@ void AbsorbRanked(const EntityPlan& plan, const source::SourceBatch& in,
   }
 }
 
+// A row's non-NULL lookup names: (dimension entity, name).
+using LookupNames = std::vector<std::pair<std::string, std::string>>;
+
+LookupNames LookupNamesOf(const spec::EntitySpec& entity, const source::SourceBatch& in,
+                          size_t record) {
+  LookupNames out;
+  for (const auto& c : entity.columns) {
+    if (!c.lookup) continue;
+    const int at = in.rows.IndexOf(c.from.empty() ? c.name : c.from);
+    if (at < 0 || in.rows.columns[at].IsNull(record)) continue;
+    out.emplace_back(c.lookup->entity, std::string(in.rows.columns[at].BytesAt(record)));
+  }
+  return out;
+}
+
+bool HasLookups(const spec::EntitySpec& entity) {
+  return std::any_of(entity.columns.begin(), entity.columns.end(),
+                     [](const spec::ColumnSpec& c) { return c.lookup.has_value(); });
+}
+
 // Pass 1 of a dedup entity: per key hash that repeats in the source, the row
 // the backfill kept among those read so far. Shared by the reader threads.
 class RepeatedKeys {
@@ -283,36 +304,57 @@ class RepeatedKeys {
   }
 
   // Offers one row of the slot's key; the greatest (rank, order) stays.
-  void Offer(int64_t slot, std::string rank, int64_t order, uint64_t row_hash, size_t bucket) {
+  // `row_hash` is empty for a row the mapper rejected: if it ranks first,
+  // the backfill stored nothing for the key (its source skipped the older
+  // rows before mapping), so neither does verify.
+  // `names`: the row's lookup names (LookupNamesOf), which the dimensions
+  // hold only if the row is the one kept.
+  void Offer(int64_t slot, std::string rank, int64_t order, std::optional<uint64_t> row_hash,
+             size_t bucket, LookupNames names = {}) {
     std::lock_guard<std::mutex> lock(locks_[static_cast<size_t>(slot) % locks_.size()]);
     Slot& s = slots_[static_cast<size_t>(slot)];
+    if (!row_hash) s.rejected++;
     if (++s.rows > 1 && std::tie(rank, order) <= std::tie(s.rank, s.order)) return;
     s.rank = std::move(rank);
     s.order = order;
     s.row_hash = row_hash;
     s.bucket = bucket;
+    s.names = std::move(names);
   }
 
-  // Folds every slot's kept row into `side`; returns the rows left out.
-  int64_t FoldKeptRows(SideTable* side) const {
-    int64_t left_out = 0;
+  struct Folded {
+    int64_t superseded = 0;  // rows that lost to a later one of their key
+    // Of them, rows the mapper rejected: the backfill never mapped them, so
+    // they are superseded, not rejects.
+    int64_t superseded_rejects = 0;
+  };
+
+  // Folds every slot's kept row into `side`, and its lookup names into
+  // `names`.
+  Folded FoldKeptRows(SideTable* side, DimensionNames* names) const {
+    Folded folded;
     for (const Slot& s : slots_) {
       if (s.rows == 0) continue;
+      folded.superseded += s.rows - 1;
+      folded.superseded_rejects += s.rejected - (s.row_hash ? 0 : 1);
+      if (!s.row_hash) continue;
       side->buckets[s.bucket].count++;
-      side->buckets[s.bucket].sum += s.row_hash;
+      side->buckets[s.bucket].sum += *s.row_hash;
       side->rows++;
-      left_out += s.rows - 1;
+      for (const auto& [dimension, name] : s.names) (*names)[dimension].emplace(name);
     }
-    return left_out;
+    return folded;
   }
 
  private:
   struct Slot {
     std::string rank;  // RankOf the kept row
     int64_t order = -1;
-    uint64_t row_hash = 0;
+    std::optional<uint64_t> row_hash;  // empty: the kept row is a reject
     size_t bucket = 0;
-    int64_t rows = 0;  // offered
+    int64_t rows = 0;      // offered
+    int64_t rejected = 0;  // offered without a row hash
+    LookupNames names;     // of the kept row
   };
   std::vector<int64_t> hashes_;  // sorted
   std::vector<Slot> slots_;      // parallel to hashes_
@@ -331,6 +373,7 @@ Status AbsorbHoldingRepeats(const EntityPlan& plan, const source::SourceBatch& i
   const int hash_column = in.rows.IndexOf(source::kKeyHashColumn);
   if (hash_column < 0) return Internal("the source's chunks lack their key hashes");
   const Column& source_hashes = in.rows.columns[hash_column];
+  const bool lookups = HasLookups(*plan.entity);
   std::vector<uint64_t> column_hashes;
   for (size_t r = 0; r < batch.num_rows(); ++r) {
     const uint64_t h = hasher.RowHash(batch, r, &column_hashes);
@@ -339,7 +382,8 @@ Status AbsorbHoldingRepeats(const EntityPlan& plan, const source::SourceBatch& i
     const int64_t slot = repeated->SlotOf(source_hashes.IntAt(record));
     if (slot >= 0) {
       repeated->Offer(slot, RankOf(batch, r, plan.keep_last_by),
-                      (chunk_seq << 40) + in.positions[record].record_index, h, bucket);
+                      (chunk_seq << 40) + in.positions[record].record_index, h, bucket,
+                      lookups ? LookupNamesOf(*plan.entity, in, record) : LookupNames());
       continue;
     }
     side->buckets[bucket].count++;
@@ -368,9 +412,13 @@ void MergeSide(SideTable&& from, SideTable* into) {
   }
 }
 
-// Adds the lookup names of mapped rows of `in` to `names`.
+// Adds the lookup names of mapped rows of `in` to `names`. The rows of keys
+// that repeat (`repeated`, may be null) add theirs only if kept (FoldKeptRows):
+// the backfill never resolves the names of superseded rows.
 void CollectNames(const spec::EntitySpec& entity, const source::SourceBatch& in,
-                  const map::MappedBatch& mapped, DimensionNames* names) {
+                  const map::MappedBatch& mapped, const RepeatedKeys* repeated,
+                  DimensionNames* names) {
+  const int hash_column = repeated ? in.rows.IndexOf(source::kKeyHashColumn) : -1;
   for (const auto& c : entity.columns) {
     if (!c.lookup) continue;
     const int at = in.rows.IndexOf(c.from.empty() ? c.name : c.from);
@@ -380,6 +428,10 @@ void CollectNames(const spec::EntitySpec& entity, const source::SourceBatch& in,
     for (const auto& origin : mapped.origins[0]) {
       // Probe first: emplace would build a node (and a string) for every row.
       if (col.IsNull(origin.record)) continue;
+      if (hash_column >= 0 &&
+          repeated->SlotOf(in.rows.columns[hash_column].IntAt(origin.record)) >= 0) {
+        continue;
+      }
       const std::string_view name = col.BytesAt(origin.record);
       if (!set.contains(name)) set.emplace(name);
     }
@@ -424,6 +476,81 @@ spec::EntitySpec KeyEntity(const spec::EntitySpec& entity, const target::TableSh
   return keys;
 }
 
+// `entity` with only its key, dedup key and keep_last_by columns: enough to
+// rank a record the whole entity's mapper rejected. Its mapper rejects a
+// record without a key or keep_last_by value, which cannot be ranked.
+spec::EntitySpec RankEntity(const spec::EntitySpec& entity, const target::TableShape& shape) {
+  spec::EntitySpec ranked = entity;
+  ranked.columns.clear();
+  auto named = [](const std::vector<std::string>& names, const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
+  for (const auto& c : entity.columns) {
+    if (named(shape.key, c.name) || named(entity.dedup->key, c.name) ||
+        named(entity.dedup->keep_last_by, c.name)) {
+      ranked.columns.push_back(c);
+    }
+  }
+  ranked.indexes.clear();
+  return ranked;
+}
+
+// Ranks the records a dedup entity's mapper rejected, for pass 1.
+class RejectRanker {
+ public:
+  static Result<std::unique_ptr<RejectRanker>> Create(const spec::EntitySpec& entity,
+                                                      const target::TableShape& shape) {
+    std::unique_ptr<RejectRanker> r(new RejectRanker());
+    r->entity_ = RankEntity(entity, shape);
+    ASSIGN_OR_RETURN(r->mapper_, map::ColumnarMapper::Create(r->entity_));
+    for (const auto& name : entity.dedup->keep_last_by) {
+      for (size_t i = 0; i < r->entity_.columns.size(); ++i) {
+        if (r->entity_.columns[i].name == name) r->keep_last_by_.push_back(static_cast<int>(i));
+      }
+    }
+    return r;
+  }
+
+  // Offers to `repeated` each record of `in` that `mapped` rejected and
+  // whose key repeats in the source, without a row hash (see
+  // RepeatedKeys::Offer).
+  Status Offer(const source::SourceBatch& in, const map::MappedBatch& mapped, int64_t chunk_seq,
+               RepeatedKeys* repeated) {
+    const int hash_column = in.rows.IndexOf(source::kKeyHashColumn);
+    if (hash_column < 0) return Internal("the source's chunks lack their key hashes");
+    const Column& source_hashes = in.rows.columns[hash_column];
+    keep_.clear();
+    size_t next_mapped = 0;
+    for (size_t record = 0; record < in.size(); ++record) {
+      if (next_mapped < mapped.origins[0].size() &&
+          mapped.origins[0][next_mapped].record == record) {
+        ++next_mapped;
+        continue;
+      }
+      if (repeated->SlotOf(source_hashes.IntAt(record)) >= 0) keep_.push_back(record);
+    }
+    if (keep_.empty()) return Status::Ok();
+    PickRecords(in, keep_, &picked_);
+    mapper_->Map(picked_, &ranked_);
+    for (size_t r = 0; r < ranked_.tables[0].num_rows(); ++r) {
+      const size_t record = keep_[ranked_.origins[0][r].record];
+      repeated->Offer(repeated->SlotOf(source_hashes.IntAt(record)),
+                      RankOf(ranked_.tables[0], r, keep_last_by_),
+                      (chunk_seq << 40) + in.positions[record].record_index, std::nullopt, 0);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  RejectRanker() = default;
+  spec::EntitySpec entity_;
+  std::unique_ptr<map::ColumnarMapper> mapper_;
+  std::vector<int> keep_last_by_;  // in entity_'s columns
+  std::vector<size_t> keep_;
+  source::SourceBatch picked_;
+  map::MappedBatch ranked_;
+};
+
 Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string& url, int jobs,
                          EntityPlan* plan, bool second_pass, std::vector<SideTable>* sides,
                          DimensionNames* names) {
@@ -431,6 +558,7 @@ Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string
   std::vector<DimensionNames> local_names(local.size());
   const spec::EntitySpec& entity = *plan->entity;
   std::unique_ptr<RepeatedKeys> repeated;  // pass 1 of a dedup entity
+  std::vector<std::unique_ptr<RejectRanker>> reject_rankers(local.size());
   auto on_batch = [&](int t, int64_t seq, const source::SourceBatch& in,
                       const map::MappedBatch& mapped) -> Status {
     if (second_pass) {
@@ -439,11 +567,17 @@ Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string
     }
     if (repeated != nullptr) {
       RETURN_IF_ERROR(AbsorbHoldingRepeats(*plan, in, mapped, seq, repeated.get(), &local[t]));
+      if (mapped.counts[0].rejected > 0) {
+        if (reject_rankers[t] == nullptr) {
+          ASSIGN_OR_RETURN(reject_rankers[t], RejectRanker::Create(entity, plan->shapes[0]));
+        }
+        RETURN_IF_ERROR(reject_rankers[t]->Offer(in, mapped, seq, repeated.get()));
+      }
     } else {
       Absorb(*plan, 0, mapped.tables[0], false, &local[t]);
     }
     local[t].unmappable += mapped.counts[0].rejected;
-    CollectNames(entity, in, mapped, &local_names[t]);
+    CollectNames(entity, in, mapped, repeated.get(), &local_names[t]);
     return Status::Ok();
   };
   ChunkedScanOptions options;
@@ -500,7 +634,11 @@ Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string
     };
   }
   RETURN_IF_ERROR(ScanChunkedSource(migration, entity, options, on_batch).status());
-  if (repeated != nullptr) plan->superseded_rows = repeated->FoldKeptRows(&local[0]);
+  if (repeated != nullptr) {
+    const RepeatedKeys::Folded folded = repeated->FoldKeptRows(&local[0], &local_names[0]);
+    plan->superseded_rows = folded.superseded;
+    local[0].unmappable -= folded.superseded_rejects;
+  }
   for (auto& side : local) MergeSide(std::move(side), &(*sides)[0]);
   if (!second_pass) {
     for (auto& per_thread : local_names) {

@@ -9,6 +9,7 @@
 
 #include "engine/lookup_resolver.h"
 #include "engine/source_factory.h"
+#include "engine/source_schema_check.h"
 #include "map/columnar_mapper.h"
 
 namespace cutover::engine {
@@ -44,28 +45,6 @@ std::vector<source::ChunkRef> CoalesceChunks(const std::vector<source::ChunkRef>
   return ranges;
 }
 
-// The records `keep` of `in`, in order, into `out`.
-void PickRecords(const source::SourceBatch& in, const std::vector<size_t>& keep,
-                 source::SourceBatch* out) {
-  out->origin = in.origin;
-  out->end = in.end;
-  out->positions.clear();
-  if (out->rows.names != in.rows.names) {
-    out->rows = RowBatch();
-    for (size_t c = 0; c < in.rows.columns.size(); ++c) {
-      out->rows.AddColumn(in.rows.names[c], in.rows.columns[c].type());
-    }
-  } else {
-    out->rows.Clear();
-  }
-  for (size_t record : keep) {
-    for (size_t c = 0; c < in.rows.columns.size(); ++c) {
-      out->rows.columns[c].AppendFrom(in.rows.columns[c], record);
-    }
-    out->positions.push_back(in.positions[record]);
-  }
-}
-
 }  // namespace
 
 Result<int> ScanChunkedSource(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
@@ -84,6 +63,7 @@ Result<int> ScanChunkedSource(const spec::MigrationSpec& migration, const spec::
                                       source::ChunkedSourceOptions{.threads = kDuckDbThreads});
   if (!opened.ok()) return opened.status();
   std::unique_ptr<source::ChunkedSource> src = std::move(opened).value();
+  RETURN_IF_ERROR(CheckSourceSchema(*source_spec, entity, src.get()));
   if (options.prepare) RETURN_IF_ERROR(options.prepare(src.get()));
   ASSIGN_OR_RETURN(const auto planned, src->PlanChunks());
   const std::vector<source::ChunkRef> chunks = CoalesceChunks(planned, threads_wanted);
@@ -135,6 +115,33 @@ Result<int> ScanChunkedSource(const spec::MigrationSpec& migration, const spec::
   for (auto& p : pool) p.join();
   for (const auto& st : results) RETURN_IF_ERROR(st);
   return threads;
+}
+
+void PickRecords(const source::SourceBatch& in, const std::vector<size_t>& keep,
+                 source::SourceBatch* out) {
+  out->origin = in.origin;
+  out->end = in.end;
+  out->positions.clear();
+  // Same names are not enough to reuse `out`'s columns: a column of another
+  // type would take values it cannot hold (see ColumnarMapper::Map).
+  bool same_shape = out->rows.names == in.rows.names;
+  for (size_t c = 0; same_shape && c < in.rows.columns.size(); ++c) {
+    same_shape = out->rows.columns[c].type() == in.rows.columns[c].type();
+  }
+  if (!same_shape) {
+    out->rows = RowBatch();
+    for (size_t c = 0; c < in.rows.columns.size(); ++c) {
+      out->rows.AddColumn(in.rows.names[c], in.rows.columns[c].type());
+    }
+  } else {
+    out->rows.Clear();
+  }
+  for (size_t record : keep) {
+    for (size_t c = 0; c < in.rows.columns.size(); ++c) {
+      out->rows.columns[c].AppendFrom(in.rows.columns[c], record);
+    }
+    out->positions.push_back(in.positions[record]);
+  }
 }
 
 }  // namespace cutover::engine

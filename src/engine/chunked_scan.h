@@ -42,6 +42,11 @@ struct ChunkedScanOptions {
   std::function<Status(source::ChunkedSource*)> prepare;
 };
 
+// The records `keep` (indexes into `in`, ascending) of `in`, in order, into
+// `out`.
+void PickRecords(const source::SourceBatch& in, const std::vector<size_t>& keep,
+                 source::SourceBatch* out);
+
 // Scans every chunk of the entity's source once; returns the number of
 // threads used (the callback's `worker` is below it). Lookup names the
 // dimension lacks resolve to NULL, so such rows show up as differences.

@@ -2,8 +2,6 @@
 // columns they are read from.
 #include "engine/source_dedup.h"
 
-#include <algorithm>
-
 namespace cutover::engine {
 
 std::optional<SourceDedup> SourceDedupOf(const spec::EntitySpec& entity) {
@@ -30,11 +28,6 @@ std::optional<SourceDedup> SourceDedupOf(const spec::EntitySpec& entity) {
       if (!from) return std::nullopt;
       out.order.push_back(*from);
     }
-  }
-  for (const auto& c : entity.columns) {
-    if (!c.lookup) continue;
-    const std::string from = c.from.empty() ? c.name : c.from;
-    if (std::find(out.key.begin(), out.key.end(), from) == out.key.end()) return std::nullopt;
   }
   return out;
 }

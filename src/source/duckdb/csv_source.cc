@@ -64,6 +64,18 @@ std::string CsvSource::Relation(const std::vector<std::string>& files) const {
   return "read_csv(" + list + "]" + Arguments(nullptr) + ", union_by_name = true)";
 }
 
+std::string CsvSource::DedupRelation() const {
+  // read_csv has no file_row_number; row_number() over an unordered window
+  // streams in the scan's order, the order the chunks' OFFSETs count in.
+  std::string out;
+  for (const std::string& file : files_) {
+    out += std::string(out.empty() ? "" : " UNION ALL BY NAME ") + "SELECT *, " + SqlLiteral(file) +
+           " AS filename, row_number() OVER () - 1 AS file_row_number FROM read_csv(" +
+           SqlLiteral(file) + Arguments(nullptr) + ")";
+  }
+  return "(" + out + ")";
+}
+
 Result<std::vector<ChunkRef>> CsvSource::PlanFile(DuckSession* session, const std::string& file,
                                                   const std::vector<ColumnPlan>& columns) {
   const std::string what = what_ + ": counting the rows of " + file;
@@ -96,14 +108,20 @@ ChunkQuery CsvSource::MakeQuery(const ChunkRef& chunk, const std::string& select
   q.file = chunk.file;
   q.first_row = chunk.first_row;
   q.row_count = chunk.row_count;
-  q.ordinal_column = false;
+  q.ordinal_column = true;
   const auto it = line_of_row0_.find(chunk.file);
   q.line_of_row0 = it != line_of_row0_.end() ? it->second : -1;
+  // Rows are numbered as DedupRelation numbers them, so that the superseded
+  // ones (by file_row_number) can be left out.
   const std::string from = "read_csv(" + SqlLiteral(chunk.file) + Arguments(&file_columns) + ")";
-  q.make_sql = [select_list, from](int64_t begin, int64_t end) {
-    return "SELECT " + select_list + " FROM " + from + " LIMIT " + std::to_string(end - begin) +
-           " OFFSET " + std::to_string(begin);
-  };
+  q.make_sql =
+      [select_list, from,
+       skip = SupersededFilter(chunk.file, chunk.first_row, chunk.first_row + chunk.row_count)](
+          int64_t begin, int64_t end) {
+        return "SELECT * FROM (SELECT row_number() OVER () - 1 AS file_row_number, " + select_list +
+               " FROM " + from + " LIMIT " + std::to_string(end - begin) + " OFFSET " +
+               std::to_string(begin) + ") WHERE true" + skip;
+      };
   return q;
 }
 

@@ -25,6 +25,8 @@ class CsvSource : public DuckFileSource {
 
  protected:
   std::string Relation(const std::vector<std::string>& files) const override;
+  // Each file numbers its rows in read order, as LIMIT/OFFSET counts them.
+  std::string DedupRelation() const override;
   Result<std::vector<ChunkRef>> PlanFile(DuckSession* session, const std::string& file,
                                          const std::vector<ColumnPlan>& columns) override;
   ChunkQuery MakeQuery(const ChunkRef& chunk, const std::string& select_list,

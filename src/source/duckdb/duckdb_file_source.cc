@@ -44,6 +44,23 @@ Result<const std::vector<ColumnPlan>*> DuckFileSource::FileColumnsLocked(const s
   return &it->second;
 }
 
+Result<std::vector<std::pair<std::string, std::vector<std::string>>>>
+DuckFileSource::MissingColumns(const std::vector<std::string>& columns) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  for (const std::string& file : files_) {
+    ASSIGN_OR_RETURN(const std::vector<ColumnPlan>* has, FileColumnsLocked(file));
+    std::vector<std::string> lacks;
+    for (const std::string& c : columns) {
+      const bool found =
+          std::any_of(has->begin(), has->end(), [&](const ColumnPlan& p) { return p.name == c; });
+      if (!found && std::find(lacks.begin(), lacks.end(), c) == lacks.end()) lacks.push_back(c);
+    }
+    if (!lacks.empty()) out.emplace_back(file, std::move(lacks));
+  }
+  return out;
+}
+
 Result<std::vector<ChunkRef>> DuckFileSource::PlanChunks() {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<ChunkRef> chunks;
@@ -105,6 +122,22 @@ std::string JoinNames(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
   return out;
+}
+
+// True for the rows that can take part in a ranking: a row with a NULL key
+// or keep_last_by value has no key to be superseded on, nor an order to lose
+// by, so it goes to the mapper, which rejects it with its reason. (All NULL
+// keys fall in one window partition; ranking them would count all but one as
+// superseded, stored nowhere and reported nowhere.)
+std::string RankableCondition(const std::vector<std::string>& key_source_columns,
+                              const std::vector<std::string>& order_source_columns) {
+  std::string out;
+  for (const auto* names : {&key_source_columns, &order_source_columns}) {
+    for (const auto& n : *names) {
+      out += (out.empty() ? "" : " AND ") + SqlIdentifier(n) + " IS NOT NULL";
+    }
+  }
+  return out.empty() ? "true" : out;
 }
 
 }  // namespace
@@ -169,7 +202,8 @@ Result<std::unique_ptr<RowSource>> DuckFileSource::OpenDeduplicated(
   query.row_count = -1;
   query.ordinal_column = true;
   const std::string sql = "SELECT file_row_number, " + SelectListFor(*columns, *columns) +
-                          " FROM " + ranked + " WHERE cutover_rank = 1";
+                          " FROM " + ranked + " WHERE cutover_rank = 1 OR NOT (" +
+                          RankableCondition(key_source_columns, order_source_columns) + ")";
   query.make_sql = [sql](int64_t, int64_t) { return sql; };
   auto reader = std::make_unique<DuckChunkReader>(std::move(session), columns, std::move(query));
   return std::unique_ptr<RowSource>(std::move(reader));
@@ -258,10 +292,12 @@ Status DuckFileSource::SkipSupersededRows(const std::vector<std::string>& key_so
         RankedRelation(session_.get(), *columns, key_source_columns, order_source_columns, what,
                        hash + " IN (SELECT h FROM cutover_repeated WHERE h % " +
                            std::to_string(parts) + " = " + std::to_string(part) + ")"));
-    RETURN_IF_ERROR(session_->Execute(
-        "INSERT INTO cutover_superseded SELECT CAST(list_position([" + file_list +
-            "], filename) AS INTEGER), file_row_number FROM " + ranked + " WHERE cutover_rank > 1",
-        what));
+    RETURN_IF_ERROR(
+        session_->Execute("INSERT INTO cutover_superseded SELECT CAST(list_position([" + file_list +
+                              "], filename) AS INTEGER), file_row_number FROM " + ranked +
+                              " WHERE cutover_rank > 1 AND " +
+                              RankableCondition(key_source_columns, order_source_columns),
+                          what));
   }
   RETURN_IF_ERROR(session_->Execute("DROP TABLE cutover_repeated", what));
   skip_superseded_ = true;

@@ -44,7 +44,8 @@ CommandAction AddVerifyCommand(CLI::App* app) {
     auto report = engine::RunVerify(*migration, target->url, o->request);
     if (!report.ok()) {
       fmt::print(stderr, "error: {}\n", report.status().message());
-      return kExitFailure;
+      // As backfill: a spec that does not fit the source is bad usage.
+      return report.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
     }
     if (o->json) {
       fmt::print("{}\n", engine::VerifyReportJson(*report).dump(2));

@@ -19,6 +19,7 @@
 #include "engine/progress_reporter.h"
 #include "engine/source_dedup.h"
 #include "engine/source_factory.h"
+#include "engine/source_schema_check.h"
 #include "map/columnar_mapper.h"
 #include "target/deferred_ddl.h"
 #include "target/ledger.h"
@@ -628,11 +629,7 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
   const spec::SourceSpec* source_spec = migration_.FindSource(entity_.source);
   const ChunkedSourceOpener& opener = shared_.opener ? shared_.opener : DefaultOpener;
   ASSIGN_OR_RETURN(source_, opener(*source_spec, location_, jobs_, migration_.backfill.chunk_rows));
-  ASSIGN_OR_RETURN(auto columns, source_->Describe());
-  {
-    ASSIGN_OR_RETURN(auto checker, map::ColumnarMapper::Create(entity_));
-    RETURN_IF_ERROR(checker->CheckSource(columns));
-  }
+  RETURN_IF_ERROR(CheckSourceSchema(*source_spec, entity_, source_.get()));
   ASSIGN_OR_RETURN(const std::vector<source::ChunkRef> chunks, source_->PlanChunks());
   for (const auto& c : chunks) {
     chunks_by_id_[c.Id()] = c;

@@ -492,6 +492,16 @@ Status ColumnarMapper::CheckSource(
   return Status::Ok();
 }
 
+std::vector<std::string> ColumnarMapper::SourceColumns() const {
+  std::vector<std::string> out;
+  for (const auto& p : impl_->plans) {
+    for (const auto& name : p.inputs) {
+      if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    }
+  }
+  return out;
+}
+
 const std::vector<const spec::EntitySpec*>& ColumnarMapper::tables() const {
   return impl_->entities;
 }

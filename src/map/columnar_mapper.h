@@ -39,6 +39,9 @@ class ColumnarMapper : public RecordMapper {
   // column's. Without this, a spec mistake would reject every row.
   Status CheckSource(const std::vector<std::pair<std::string, ValueType>>& columns) const;
 
+  // The source columns the spec reads (from, lon/lat, wkt, wkb), once each.
+  std::vector<std::string> SourceColumns() const;
+
   const std::vector<const spec::EntitySpec*>& tables() const override;
   int ParentOf(size_t) const override { return -1; }
   void Map(const source::SourceBatch& in, MappedBatch* out) override;

@@ -39,8 +39,16 @@ class ChunkedSource {
   // Consecutive planned chunks of one file may be joined into one ChunkRef
   // (a scan that needs no resumable unit reads fewer, longer ranges).
   virtual Result<std::unique_ptr<RowSource>> OpenChunk(const ChunkRef& chunk) = 0;
-  // Column names and types as the source describes them.
+  // Column names and types as the source describes them (for a glob, the
+  // union of its files' columns).
   virtual Result<std::vector<std::pair<std::string, ValueType>>> Describe() = 0;
+  // Per file, those of `columns` it lacks (files lacking none are left out),
+  // so that a file whose schema drifted is named rather than read as NULLs.
+  virtual Result<std::vector<std::pair<std::string, std::vector<std::string>>>> MissingColumns(
+      const std::vector<std::string>& columns) {
+    (void)columns;
+    return std::vector<std::pair<std::string, std::vector<std::string>>>{};
+  }
   // A reader of every row of every file, one row per distinct value of
   // `key_source_columns`: the one with the greatest `order_source_columns`
   // (compared as the source types compare, NULL lowest), ties going to the

@@ -119,6 +119,11 @@ struct SourceSpec {
   std::string path;
   JsonLayout layout = JsonLayout::kAuto;
   CsvOptions csv;
+  // A Parquet or CSV file of a glob that lacks a column the spec reads (and
+  // others have): an error naming the file and the column, or NULLs (then the
+  // column's default or `required` applies) when the spec says `null`.
+  enum class OnMissingColumn { kError, kNull };
+  OnMissingColumn on_missing_column = OnMissingColumn::kError;
   Location where;
 };
 

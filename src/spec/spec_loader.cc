@@ -389,7 +389,8 @@ class Loader {
       source.where = Where(sf.key.Mark());
       if (source.name.empty()) return Error(sf.key.Mark(), "source names must not be empty");
       const std::string ctx = "source " + Quote(sf.name);
-      ASSIGN_OR_RETURN(const Fields fields, ReadFields(sf, ctx, {"type", "path", "layout", "csv"}));
+      ASSIGN_OR_RETURN(const Fields fields,
+                       ReadFields(sf, ctx, {"type", "path", "layout", "csv", "on_missing_column"}));
 
       ASSIGN_OR_RETURN(const Field* type, Require(fields, "type", sf, ctx));
       ASSIGN_OR_RETURN(const Scalar type_value, ReadScalar(*type, ctx));
@@ -409,6 +410,26 @@ class Loader {
                                             "this one is " + source.type);
         }
         if (!csv->value.IsNull()) RETURN_IF_ERROR(ParseCsvOptions(*csv, ctx, source.csv));
+      }
+
+      if (const Field* missing = fields.FindAny("on_missing_column")) {
+        if (source.type == "json") {
+          return Error(missing->key.Mark(),
+                       What(*missing, ctx) + " applies to parquet and csv sources only");
+        }
+        // YAML reads a bare `null` as no value: that is the spelling users write.
+        const bool null_value = missing->value.IsNull();
+        Scalar s;
+        if (!null_value) {
+          ASSIGN_OR_RETURN(s, ReadScalar(*missing, ctx));
+        }
+        if (null_value || s.value == "null") {
+          source.on_missing_column = SourceSpec::OnMissingColumn::kNull;
+        } else if (s.value == "error") {
+          source.on_missing_column = SourceSpec::OnMissingColumn::kError;
+        } else {
+          return UnknownChoice(s, What(*missing, ctx), "on_missing_column", {"error", "null"});
+        }
       }
 
       ASSIGN_OR_RETURN(const Field* path, Require(fields, "path", sf, ctx));

@@ -28,6 +28,8 @@ class DuckFileSource : public ChunkedSource {
   Result<std::vector<ChunkRef>> PlanChunks() override;
   Result<std::unique_ptr<RowSource>> OpenChunk(const ChunkRef& chunk) override;
   Result<std::vector<std::pair<std::string, ValueType>>> Describe() override;
+  Result<std::vector<std::pair<std::string, std::vector<std::string>>>> MissingColumns(
+      const std::vector<std::string>& columns) override;
   Result<SourceProfile> Profile(const ProfileOptions& options) override;
   // Needs DedupRelation(); runs on a connection of its own with DuckDB's
   // memory limit and a spill directory under the system's temp directory.

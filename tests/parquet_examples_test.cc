@@ -3,7 +3,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -33,16 +36,56 @@ void Backfill(const std::string& spec, const std::string& url) {
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
 }
 
-void ExpectRehearsalPasses(const std::string& example) {
+// The source and PostgreSQL row counts the rehearsal's verify printed for
+// `entity` (the first two numbers of its line of the report), or "".
+std::string ReportedCounts(const std::string& out, const std::string& entity) {
+  const size_t report = out.find("== verify");
+  if (report == std::string::npos) return "";
+  std::istringstream lines(out.substr(report));
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::string name, source, postgres;
+    if (words >> name >> source >> postgres && name == entity) return source + " " + postgres;
+  }
+  return "";
+}
+
+// One number from DuckDB SQL over the example's generated files.
+std::string DuckCount(const std::string& spec, const std::string& sql_with_dir) {
+  std::string sql = sql_with_dir;
+  const std::string dir = fs::path(spec).parent_path().string() + "/data/";
+  for (size_t at; (at = sql.find("DATA/")) != std::string::npos;) sql.replace(at, 5, dir);
+  CommandResult r = RunCommand({DuckdbSqlTool(), "-c", sql});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  std::string out = r.out;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+// `expected`: per entity, DuckDB SQL counting the rows it must hold (DATA/
+// is the generated data folder). The rehearsal's own verify is not the only
+// oracle: the counts it reports for both sides must be DuckDB's.
+void ExpectRehearsalPasses(const std::string& example,
+                           const std::vector<std::pair<std::string, std::string>>& expected) {
   const std::string spec = Generate(example, 6000);
   CommandResult r = RunCommand({CutoverBinary(), "rehearse", spec}, {{"DATABASE_URL", ""}});
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_NE(r.out.find("0 differences"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("rehearsal passed"), std::string::npos) << r.out;
+  for (const auto& [entity, sql] : expected) {
+    const std::string n = DuckCount(spec, sql);
+    EXPECT_EQ(ReportedCounts(r.out, entity), n + " " + n) << entity << "\n" << r.out;
+  }
 }
 
 TEST(ParquetExamplesTest, AgriprofitRehearsesVerifyClean) {
-  ExpectRehearsalPasses("agriprofit");
+  ExpectRehearsalPasses(
+      "agriprofit",
+      {{"price_history",
+        "SELECT count(*) FROM (SELECT DISTINCT commodity, market, arrival_date FROM "
+        "read_parquet('DATA/*.parquet'))"},
+       {"commodities", "SELECT count(DISTINCT commodity) FROM read_parquet('DATA/*.parquet')"},
+       {"markets", "SELECT count(DISTINCT market) FROM read_parquet('DATA/*.parquet')"}});
 }
 
 // price_history repeats ~5% of its (commodity, market, date) keys in the
@@ -96,7 +139,13 @@ TEST(ParquetExamplesTest, AgriprofitNamesEveryKeyWhenEveryRowChanged) {
 }
 
 TEST(ParquetExamplesTest, TrafficSafetyRehearsesVerifyClean) {
-  ExpectRehearsalPasses("traffic-safety");
+  ExpectRehearsalPasses(
+      "traffic-safety",
+      {{"intersections",
+        "SELECT count(DISTINCT intersection_id) FROM read_parquet('DATA/intersections.parquet')"},
+       {"safety_indices_realtime",
+        "SELECT count(*) FROM (SELECT DISTINCT intersection_id, timestamp FROM "
+        "read_parquet('DATA/safety_indices.parquet'))"}});
 }
 
 TEST(ParquetExamplesTest, IntersectionsBecomePostgisPointsWithAGistIndex) {

@@ -259,6 +259,15 @@ std::string FreshDatabase() {
   return cluster->UrlFor(name);
 }
 
+void DropDatabase(const std::string& url) {
+  const std::string name = url.substr(url.rfind('/') + 1);
+  if (name.rfind("t_", 0) != 0) {
+    ADD_FAILURE() << "DropDatabase: " << name << " was not made by FreshDatabase";
+    return;
+  }
+  Exec(ClusterUrl(), "DROP DATABASE \"" + name + "\" WITH (FORCE)");
+}
+
 std::vector<std::vector<std::string>> Query(const std::string& url, const std::string& sql) {
   std::vector<std::vector<std::string>> rows;
   if (!RunSql(url, sql, &rows)) return {};

@@ -29,6 +29,10 @@ const std::string& ClusterUrl();
 // one each never see each other's tables.
 std::string FreshDatabase();
 
+// Drops a database FreshDatabase made (a test that makes hundreds keeps the
+// cluster small).
+void DropDatabase(const std::string& url);
+
 // Runs `sql` (several statements allowed; the last one's rows are returned),
 // each value as text, NULL as "\\N". On an error adds a test failure naming
 // the SQL and PostgreSQL's message, and returns {}. One connection per call.

@@ -110,30 +110,30 @@ TEST(PgRestartTest, ParallelBackfillSurvivesRestartsDuringTheLoadAndTheIndexRebu
        "100 AS amount FROM range(0, 48000) t(i)) TO '" +
            parquet + "' (FORMAT parquet, ROW_GROUP_SIZE 200)"});
   ASSERT_EQ(gen.exit_code, 0) << Describe(gen);
-  WriteFile(dir + "/cutover.yaml",
-            "migration: sales\n"
-            "target: { url: \"${DATABASE_URL}\" }\n"
-            "sources: { s: { type: parquet, path: data } }\n"
-            "backfill: { batch_size: 500, chunk_rows: 2000 }\n"
-            "entities:\n"
-            "  sales:\n"
-            "    source: { from: s, file: sales.parquet }\n"
-            "    key: [id]\n"
-            "    columns: { id: { type: bigint }, grp: { type: text }, amount: { type: numeric } }\n"
-            "    indexes: [{ columns: [grp], name: ix_sales_grp }]\n");
+  WriteFile(
+      dir + "/cutover.yaml",
+      "migration: sales\n"
+      "target: { url: \"${DATABASE_URL}\" }\n"
+      "sources: { s: { type: parquet, path: data } }\n"
+      "backfill: { batch_size: 500, chunk_rows: 2000 }\n"
+      "entities:\n"
+      "  sales:\n"
+      "    source: { from: s, file: sales.parquet }\n"
+      "    key: [id]\n"
+      "    columns: { id: { type: bigint }, grp: { type: text }, amount: { type: numeric } }\n"
+      "    indexes: [{ columns: [grp], name: ix_sales_grp }]\n");
 
   std::atomic<bool> finished{false};
   CommandResult run;
   std::thread runner([&] {
-    run = RunCommand({CutoverBinary(), "backfill", dir + "/cutover.yaml", "--create-tables",
-                      "--jobs", "2"},
-                     {{"DATABASE_URL", pg.url()},
-                      {"CUTOVER_FAILPOINTS",
-                       "chunk.after_claim=pause:200,deferred.before_build=pause:1500"}});
+    run = RunCommand(
+        {CutoverBinary(), "backfill", dir + "/cutover.yaml", "--create-tables", "--jobs", "2",
+         "--retry-for", "60s"},
+        {{"DATABASE_URL", pg.url()},
+         {"CUTOVER_FAILPOINTS", "chunk.after_claim=pause:200,deferred.before_build=pause:1500"}});
     finished = true;
   });
-  const std::string done_sql =
-      "SELECT count(*) FROM cutover.backfill_chunks WHERE state = 'done'";
+  const std::string done_sql = "SELECT count(*) FROM cutover.backfill_chunks WHERE state = 'done'";
   const bool in_load = WaitFor(
       [&] {
         const int64_t done = std::stoll(Count(pg.url(), done_sql));
@@ -144,8 +144,9 @@ TEST(PgRestartTest, ParallelBackfillSurvivesRestartsDuringTheLoadAndTheIndexRebu
   if (in_load) ASSERT_TRUE(pg.Restart(std::chrono::seconds(3)));
   const bool in_rebuild = WaitFor(
       [&] {
-        return Count(pg.url(), "SELECT count(*) FROM cutover.backfill_chunks WHERE state <> "
-                               "'done'") == "0" &&
+        return Count(pg.url(),
+                     "SELECT count(*) FROM cutover.backfill_chunks WHERE state <> "
+                     "'done'") == "0" &&
                std::stoll(QueryValue(pg.url(), "SELECT count(*) FROM cutover.deferred_ddl")) > 0;
       },
       finished);
@@ -156,18 +157,22 @@ TEST(PgRestartTest, ParallelBackfillSurvivesRestartsDuringTheLoadAndTheIndexRebu
   EXPECT_EQ(run.exit_code, 0) << Describe(run);
   EXPECT_NE(run.err.find("retrying"), std::string::npos) << run.err;
   // The table holds exactly what DuckDB reads from the file.
-  const std::string oracle = DuckValue("SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || "
-                                       "sum(id) || ' ' || CAST(sum(amount) * 100 AS BIGINT) FROM '" +
-                                       parquet + "'");
-  EXPECT_EQ(QueryValue(pg.url(), "SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || sum(id) "
-                                 "|| ' ' || (sum(amount) * 100)::bigint FROM public.sales"),
+  const std::string oracle = DuckValue(
+      "SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || "
+      "sum(id) || ' ' || CAST(sum(amount) * 100 AS BIGINT) FROM '" +
+      parquet + "'");
+  EXPECT_EQ(QueryValue(pg.url(),
+                       "SELECT count(*) || ' ' || count(DISTINCT id) || ' ' || sum(id) "
+                       "|| ' ' || (sum(amount) * 100)::bigint FROM public.sales"),
             oracle);
   // Its key and index are back, nothing is left set aside, and the ledger says done.
-  EXPECT_EQ(QueryValue(pg.url(), "SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND "
-                                 "conrelid = 'public.sales'::regclass"),
+  EXPECT_EQ(QueryValue(pg.url(),
+                       "SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND "
+                       "conrelid = 'public.sales'::regclass"),
             "1");
-  EXPECT_EQ(QueryValue(pg.url(), "SELECT count(*) FROM pg_indexes WHERE tablename = 'sales' AND "
-                                 "indexname = 'ix_sales_grp'"),
+  EXPECT_EQ(QueryValue(pg.url(),
+                       "SELECT count(*) FROM pg_indexes WHERE tablename = 'sales' AND "
+                       "indexname = 'ix_sales_grp'"),
             "1");
   EXPECT_EQ(QueryValue(pg.url(), "SELECT count(*) FROM cutover.deferred_ddl"), "0");
   EXPECT_EQ(QueryValue(pg.url(), "SELECT done FROM cutover.backfill_ledger WHERE entity = 'sales'"),
@@ -261,8 +266,9 @@ TEST(PgFaultsTest, ATableOfOtherTypesLoadsThroughACastOrIsRefusedUpFront) {
     ASSERT_FALSE(url.empty());
     Exec(url, c.ddl);
     const auto started = Clock::now();
-    CommandResult r = RunCommand({CutoverBinary(), "backfill", dir + "/cutover.yaml", "--jobs", "2"},
-                                 {{"DATABASE_URL", url}, {"CUTOVER_FAILPOINTS", ""}});
+    CommandResult r =
+        RunCommand({CutoverBinary(), "backfill", dir + "/cutover.yaml", "--jobs", "2"},
+                   {{"DATABASE_URL", url}, {"CUTOVER_FAILPOINTS", ""}});
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
     EXPECT_EQ(r.err.find("retrying"), std::string::npos) << Describe(r);
     if (c.loads) {
@@ -270,16 +276,18 @@ TEST(PgFaultsTest, ATableOfOtherTypesLoadsThroughACastOrIsRefusedUpFront) {
       EXPECT_EQ(QueryValue(url, "SELECT count(*) || ' ' || sum(qty) || ' ' || sum(ratio) FROM m"),
                 oracle);
       // The key is in place: nothing was set aside.
-      EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND "
-                                "conrelid = 'm'::regclass"),
+      EXPECT_EQ(QueryValue(url,
+                           "SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND "
+                           "conrelid = 'm'::regclass"),
                 "1");
     } else {
       EXPECT_EQ(r.exit_code, 3) << Describe(r);
       EXPECT_NE(r.err.find(c.named), std::string::npos) << Describe(r);
       EXPECT_LT(seconds, 10.0) << Describe(r);
       EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM m"), "0");
-      EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND "
-                                "conrelid = 'm'::regclass"),
+      EXPECT_EQ(QueryValue(url,
+                           "SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND "
+                           "conrelid = 'm'::regclass"),
                 "1");
     }
   }
@@ -313,10 +321,9 @@ TEST(PgFaultsTest, AnIndexThatCannotBeRebuiltFailsTheRunAndVerifyIsNotClean) {
   const std::string url = FreshDatabase();
   ASSERT_FALSE(url.empty());
   const auto started = Clock::now();
-  CommandResult r =
-      RunCommand({CutoverBinary(), "backfill", dir + "/cutover.yaml", "--create-tables", "--jobs",
-                  "2"},
-                 {{"DATABASE_URL", url}, {"CUTOVER_FAILPOINTS", ""}});
+  CommandResult r = RunCommand(
+      {CutoverBinary(), "backfill", dir + "/cutover.yaml", "--create-tables", "--jobs", "2"},
+      {{"DATABASE_URL", url}, {"CUTOVER_FAILPOINTS", ""}});
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   EXPECT_EQ(r.exit_code, 3) << Describe(r);
   EXPECT_NE(r.err.find("ix_notes_note"), std::string::npos) << Describe(r);
@@ -324,8 +331,9 @@ TEST(PgFaultsTest, AnIndexThatCannotBeRebuiltFailsTheRunAndVerifyIsNotClean) {
   EXPECT_EQ(r.err.find("retrying"), std::string::npos) << Describe(r);
   EXPECT_LT(seconds, 20.0) << Describe(r);
   EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM public.notes"), "300");
-  EXPECT_EQ(QueryValue(url, "SELECT string_agg(name, ',' ORDER BY name) FROM cutover.deferred_ddl"
-                            " WHERE entity = 'notes' AND name = 'ix_notes_note'"),
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT string_agg(name, ',' ORDER BY name) FROM cutover.deferred_ddl"
+                       " WHERE entity = 'notes' AND name = 'ix_notes_note'"),
             "ix_notes_note");
 
   CommandResult v = RunCommand({CutoverBinary(), "verify", dir + "/cutover.yaml"},

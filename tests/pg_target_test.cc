@@ -391,6 +391,35 @@ TEST(CheckTableTest, AcceptsCompatibleTablesTheSpecDidNotCreate) {
   EXPECT_TRUE(pairs.ok()) << pairs.ToString();
 }
 
+// Regression: a float8 column of the spec over numeric(6,2) passed the check, then every binary
+// COPY failed deep inside PostgreSQL ("insufficient data left in message").
+TEST(CheckTableTest, NamesColumnsPostgresMustCastAndRefusesLossyOnes) {
+  const std::string url = FreshDatabase();
+  auto conn = Connect(url);
+  ASSERT_NE(conn, nullptr);
+  Exec(url,
+       "CREATE TABLE widened (id bigint PRIMARY KEY, n numeric, doc json, t timestamp);"
+       "CREATE TABLE money (id integer PRIMARY KEY, price numeric(6,2));"
+       "CREATE TABLE approx (id integer PRIMARY KEY, price real);");
+  auto widened = CheckTable(conn.get(), ShapeOf(Entity("widened", {"id"},
+                                                       {{"id", ValueType::kInt32},
+                                                        {"n", ValueType::kInt64},
+                                                        {"doc", ValueType::kJsonb},
+                                                        {"t", ValueType::kTimestamptz}}),
+                                                nullptr));
+  ASSERT_TRUE(widened.ok()) << widened.status().ToString();
+  EXPECT_EQ(widened->cast_columns, (std::vector<std::string>{"id", "n", "doc"}));
+  for (const char* table : {"money", "approx"}) {
+    SCOPED_TRACE(table);
+    ExpectFailedPrecondition(
+        CheckTableStatus(
+            conn.get(), ShapeOf(Entity(table, {"id"},
+                                       {{"id", ValueType::kInt32}, {"price", ValueType::kFloat64}}),
+                                nullptr)),
+        {std::string("public.") + table + ".price", "float8", "double precision"});
+  }
+}
+
 TEST(CreateTableTest, CreatesPrimaryKeyNotNullAndTheChildsForeignKey) {
   const std::string url = FreshDatabase();
   auto conn = Connect(url);

@@ -345,6 +345,38 @@ TEST(PgFaultsTest, AnIndexThatCannotBeRebuiltFailsTheRunAndVerifyIsNotClean) {
   EXPECT_NE((v.out + v.err).find("ix_notes_note"), std::string::npos) << Describe(v);
   EXPECT_NE((v.out + v.err).find("cutover.deferred_ddl"), std::string::npos) << Describe(v);
   EXPECT_EQ(QueryValue(url, "SELECT clean FROM cutover.verify_runs ORDER BY id DESC LIMIT 1"), "f");
+
+  // The README's recovery: a definition that can be built (a hash index has no entry size
+  // limit), in the ledger and in the spec, then backfill again.
+  Exec(url,
+       "UPDATE cutover.deferred_ddl SET ddl = replace(ddl, 'USING btree', 'USING hash') "
+       "WHERE name = 'ix_notes_note'");
+  WriteFile(dir + "/cutover.yaml",
+            "migration: n\n"
+            "target: { url: \"${DATABASE_URL}\" }\n"
+            "sources: { s: { type: parquet, path: data } }\n"
+            "backfill: { chunk_rows: 100 }\n"
+            "entities:\n"
+            "  notes:\n"
+            "    source: { from: s, file: n.parquet }\n"
+            "    key: [id]\n"
+            "    columns: { id: { type: bigint }, note: { type: text } }\n"
+            "    indexes: [{ columns: [note], name: ix_notes_note, method: hash }]\n");
+  CommandResult again = RunCommand({CutoverBinary(), "backfill", dir + "/cutover.yaml"},
+                                   {{"DATABASE_URL", url}, {"CUTOVER_FAILPOINTS", ""}});
+  EXPECT_EQ(again.exit_code, 0) << Describe(again);
+  EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.deferred_ddl"), "0");
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND "
+                       "conrelid = 'public.notes'::regclass"),
+            "1");
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_notes_note' "
+                       "AND indexdef LIKE '%USING hash%'"),
+            "1");
+  CommandResult clean = RunCommand({CutoverBinary(), "verify", dir + "/cutover.yaml"},
+                                   {{"DATABASE_URL", url}, {"CUTOVER_FAILPOINTS", ""}});
+  EXPECT_EQ(clean.exit_code, 0) << Describe(clean);
 }
 
 }  // namespace

@@ -1,4 +1,9 @@
 // `cutover backfill SPEC`: options, then the backfill engine, then the summary.
+#include <cctype>
+#include <chrono>
+#include <optional>
+#include <string>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -7,12 +12,30 @@
 #include "engine/target_resolver.h"
 
 namespace cutover::cli {
+namespace {
+
+// "250ms", "30s", "5m", "1h": a whole number and a unit; nullopt otherwise.
+std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 9) return std::nullopt;
+  const int64_t n = std::stoll(text.substr(0, digits));
+  const std::string unit = text.substr(digits);
+  if (unit == "ms") return std::chrono::milliseconds(n);
+  if (unit == "s") return std::chrono::seconds(n);
+  if (unit == "m") return std::chrono::minutes(n);
+  if (unit == "h") return std::chrono::hours(n);
+  return std::nullopt;
+}
+
+}  // namespace
 
 CommandAction AddBackfillCommand(CLI::App* app) {
   struct Options {
     std::string spec_path;
     engine::BackfillRequest request;
     int64_t max_rejects = -2;  // -2: not given
+    std::string retry_for = "60s";
   };
   auto o = std::make_shared<Options>();
   app->add_option("spec", o->spec_path, "Migration spec (YAML)")->required();
@@ -38,7 +61,20 @@ CommandAction AddBackfillCommand(CLI::App* app) {
   app->add_flag("--restart", o->request.restart,
                 "Ignore the checkpoint ledger and start over (rows already written are merged "
                 "again, not duplicated)");
+  app->add_option("--retry-for", o->retry_for,
+                  "How long one outage of PostgreSQL (lost connections, a restart) is waited "
+                  "out, reconnecting and retrying the step it interrupted, before the run fails: "
+                  "250ms, 30s, 5m, 1h (default 60s). Errors no retry can fix (authentication, a "
+                  "missing database or role, data PostgreSQL refuses) fail at once");
   return [o]() -> int {
+    const auto retry_for = ParseDuration(o->retry_for);
+    if (!retry_for) {
+      fmt::print(stderr,
+                 "error: --retry-for {}: expected a duration such as 250ms, 30s, 5m or 1h\n",
+                 o->retry_for);
+      return kExitUsage;
+    }
+    o->request.retry_for = *retry_for;
     auto migration = LoadSpecOrReport(o->spec_path);
     if (!migration) return kExitUsage;
     if (o->max_rejects != -2) o->request.max_rejects = o->max_rejects;

@@ -184,7 +184,7 @@ CommandAction AddPhaseCommand(CLI::App* app) {
       fmt::print(stderr, "error: {}\n", target.status().message());
       return kExitFailure;
     }
-    auto conn = target::PgConnection::ConnectWithRetry(target->url, 3);
+    auto conn = target::PgConnection::ConnectWithRetry(target->url, std::chrono::seconds(1));
     if (!conn.ok()) {
       fmt::print(stderr, "error: {}\n", conn.status().message());
       return kExitFailure;

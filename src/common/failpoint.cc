@@ -1,10 +1,12 @@
 #include "common/failpoint.h"
 
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -14,6 +16,7 @@ namespace {
 struct FailPointTable {
   std::mutex mu;
   std::map<std::string, long, std::less<>> remaining;  // hits left before the kill
+  std::map<std::string, long, std::less<>> pause_ms;   // sleep on every hit
 };
 
 FailPointTable* LoadTable() {
@@ -27,6 +30,10 @@ FailPointTable* LoadTable() {
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     size_t eq = item.find('=');
     std::string name(item.substr(0, eq));
+    if (eq != std::string_view::npos && item.substr(eq + 1).starts_with("pause:")) {
+      table->pause_ms[name] = std::atol(std::string(item.substr(eq + 7)).c_str());
+      continue;
+    }
     long count =
         eq == std::string_view::npos ? 1 : std::atol(std::string(item.substr(eq + 1)).c_str());
     table->remaining[name] = count < 1 ? 1 : count;
@@ -39,6 +46,11 @@ FailPointTable* LoadTable() {
 void FailPoint(std::string_view name) {
   static FailPointTable* table = LoadTable();
   if (table == nullptr) return;
+  if (auto pause = table->pause_ms.find(name); pause != table->pause_ms.end()) {
+    // Read-only after LoadTable: no lock, so pausing threads do not queue.
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause->second));
+    return;
+  }
   std::lock_guard<std::mutex> lock(table->mu);
   auto it = table->remaining.find(name);
   if (it == table->remaining.end()) return;

@@ -1,5 +1,7 @@
 // Named crash points for kill tests: CUTOVER_FAILPOINTS="name=N,..." makes
 // the Nth hit of `name` kill the process with SIGKILL, as a power cut would.
+// "name=pause:MS" instead makes every hit of `name` sleep MS milliseconds, so
+// a test can act (restart PostgreSQL, say) while the process stands there.
 #pragma once
 
 #include <string_view>

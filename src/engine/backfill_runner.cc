@@ -19,6 +19,7 @@
 #include "target/ledger.h"
 #include "target/merge_writer.h"
 #include "target/pg_connection.h"
+#include "target/retry.h"
 #include "target/schema_manager.h"
 
 namespace cutover::engine {
@@ -38,13 +39,18 @@ namespace {
 // A row PostgreSQL refuses (a constraint, a value out of a column's range) is
 // isolated by splitting the batch under savepoints and retrying the halves:
 // O(k log N) statements for k bad rows among N; the good rows still land.
-
-constexpr int kMaxBatchAttempts = 8;
+//
+// Every step that touches PostgreSQL (preparing the tables, each batch's
+// transaction, finishing the entity) runs through target::RunWithRetry: a
+// lost connection or a restarted server is reconnected to and the step run
+// again, within --retry-for; the staging tables, which live in the session,
+// are recreated on each new connection.
 
 struct TableState {
   const spec::EntitySpec* entity = nullptr;
   std::unique_ptr<target::MergeWriter> writer;
   target::LedgerEntry ledger;
+  bool exact_types = true;  // every column's type is the one the spec's encodes
 };
 
 class EntityBackfill : public EntityRun {
@@ -78,7 +84,8 @@ class EntityBackfill : public EntityRun {
                        std::vector<target::LedgerEntry>* next);
   Status MergeRows(size_t table, const source::SourceBatch& in, const map::MappedBatch& mapped,
                    std::vector<uint32_t> rows, int64_t* accepted, std::vector<Reject>* refused);
-  Status Reconnect();
+  // Recreates the staging tables of every table on a new connection.
+  Status PrepareStagingAll();
   // Runs `attempt` (a whole transaction, or statements safe to repeat); when
   // PostgreSQL cannot be reached, reconnects with backoff and runs it again.
   Status RetryOnDisconnect(const std::string& what, const std::function<Status()>& attempt);
@@ -119,23 +126,25 @@ Status EntityBackfill::Prepare() {
   dry_counts_.assign(tables_.size(), {});
   if (request_.dry_run) return Status::Ok();
 
-  target::PgConnection* conn = conn_->get();
-  for (auto& t : tables_) {
-    const auto& shape = t.writer->shape();
-    if (request_.create_tables) {
-      RETURN_IF_ERROR(target::CreateTable(conn, shape));
-    } else {
-      RETURN_IF_ERROR(target::CheckTable(conn, shape).WithContext("entity " + t.entity->name));
+  return RetryOnDisconnect("preparing the tables of " + entity_.name, [&]() -> Status {
+    target::PgConnection* conn = conn_->get();
+    for (auto& t : tables_) {
+      const auto& shape = t.writer->shape();
+      if (request_.create_tables) RETURN_IF_ERROR(target::CreateTable(conn, shape));
+      // Checked also when created: a table that existed already may differ.
+      auto fit = target::CheckTable(conn, shape);
+      if (!fit.ok()) return fit.status().WithContext("entity " + t.entity->name);
+      // Columns PostgreSQL must cast cannot take the direct binary COPY.
+      t.exact_types = fit->exact();
+      RETURN_IF_ERROR(t.writer->PrepareStaging(conn));
+      ASSIGN_OR_RETURN(t.ledger, target::LoadLedger(conn, migration_.name, t.entity->name));
+      t.ledger.source = location_;
     }
-    RETURN_IF_ERROR(t.writer->PrepareStaging(conn));
-    ASSIGN_OR_RETURN(t.ledger, target::LoadLedger(conn, migration_.name, t.entity->name));
-    t.ledger.source = location_;
-  }
-  return Status::Ok();
+    return Status::Ok();
+  });
 }
 
-Status EntityBackfill::Reconnect() {
-  ASSIGN_OR_RETURN(*conn_, target::PgConnection::ConnectWithRetry(url_));
+Status EntityBackfill::PrepareStagingAll() {
   for (auto& t : tables_) RETURN_IF_ERROR(t.writer->PrepareStaging(conn_->get()));
   return Status::Ok();
 }
@@ -230,17 +239,8 @@ Status EntityBackfill::TryWriteBatch(const source::SourceBatch& in, const map::M
 
 Status EntityBackfill::RetryOnDisconnect(const std::string& what,
                                          const std::function<Status()>& attempt) {
-  for (int n = 1;; ++n) {
-    Status st = attempt();
-    if (st.ok()) return st;
-    if (conn_->get()->IsHealthy()) (void)conn_->get()->Exec("ROLLBACK");
-    if (st.code() != StatusCode::kUnavailable || n >= kMaxBatchAttempts) {
-      return st.WithContext(what);
-    }
-    spdlog::warn("{}; reconnecting and retrying {} (attempt {}/{})", st.message(), what, n + 1,
-                 kMaxBatchAttempts);
-    RETURN_IF_ERROR(Reconnect());
-  }
+  return target::RunWithRetry(conn_, url_, request_.retry_for, what, attempt,
+                              [&] { return PrepareStagingAll(); });
 }
 
 Status EntityBackfill::WriteBatch(const source::SourceBatch& in, const map::MappedBatch& mapped) {
@@ -305,7 +305,7 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
                                                              t.writer->shape().QualifiedName())));
           direct = !any.has_value();
         }
-        t.writer->set_direct_copy(direct);
+        t.writer->set_direct_copy(direct && t.exact_types);
       }
       return Status::Ok();
     }));
@@ -359,7 +359,9 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
     for (size_t i = 0; i < tables_.size(); ++i) tables_[i].ledger = finished[i];
     FailPoint("backfill.entity_done");
     for (const auto& t : tables_) {
-      RETURN_IF_ERROR(FinishEntityLoad(conn_->get(), *t.entity, t.writer->shape()));
+      RETURN_IF_ERROR(RetryOnDisconnect("finishing the load of " + t.entity->name, [&] {
+        return FinishEntityLoad(conn_->get(), *t.entity, t.writer->shape());
+      }));
     }
   }
   seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -416,8 +418,9 @@ Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
   std::unique_ptr<target::PgConnection> conn;
   std::unique_ptr<RejectSink> sink;
   if (!request.dry_run) {
-    ASSIGN_OR_RETURN(conn, target::PgConnection::ConnectWithRetry(target_url));
-    RETURN_IF_ERROR(target::EnsureControlSchema(conn.get()));
+    RETURN_IF_ERROR(target::RunWithRetry(&conn, target_url, request.retry_for,
+                                         "preparing the cutover schema",
+                                         [&] { return target::EnsureControlSchema(conn.get()); }));
     ASSIGN_OR_RETURN(sink, RejectSink::Open(migration.backfill.reject_file));
   }
 
@@ -451,9 +454,12 @@ Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
   // skipped when this one resumes.
   const bool all_done = std::all_of(runs.begin(), runs.end(), [](auto& r) { return r->done(); });
   if (!request.dry_run && (all_done || request.restart)) {
-    RETURN_IF_ERROR(conn->Exec("BEGIN"));
-    for (auto& run : runs) RETURN_IF_ERROR(run->ResetLedgers());
-    RETURN_IF_ERROR(conn->Exec("COMMIT"));
+    RETURN_IF_ERROR(
+        target::RunWithRetry(&conn, target_url, request.retry_for, "starting a new run", [&] {
+          RETURN_IF_ERROR(conn->Exec("BEGIN"));
+          for (auto& run : runs) RETURN_IF_ERROR(run->ResetLedgers());
+          return conn->Exec("COMMIT");
+        }));
   }
   for (auto& run : runs) {
     RETURN_IF_ERROR(run->Run(&report.stopped_on_rejects));

@@ -2,6 +2,7 @@
 // into PostgreSQL in checkpointed batches, resumable after a crash at any point.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,6 +23,11 @@ struct BackfillRequest {
   // Parallel workers for chunked (Parquet/CSV) sources, each with its own
   // PostgreSQL connection; 0: one per core. JSON sources read on one thread.
   int jobs = 0;
+  // How long one outage of PostgreSQL (lost connections, a restart) is waited
+  // out before the run fails; each step of the run gets the whole budget
+  // again (target/retry.h). Longer survives longer outages; shorter fails
+  // sooner when the server is really gone.
+  std::chrono::milliseconds retry_for{60'000};
 };
 
 struct TableSummary {

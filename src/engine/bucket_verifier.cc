@@ -840,6 +840,21 @@ void CompareRows(const target::TableShape& shape, const SideTable& src, const Si
   }
 }
 
+// Names of the definitions still set aside for (migration, entity).
+Result<std::vector<std::string>> SetAsideDefinitions(const std::string& url,
+                                                     const std::string& migration,
+                                                     const std::string& entity) {
+  ASSIGN_OR_RETURN(auto conn, target::PgConnection::ConnectWithRetry(url));
+  ASSIGN_OR_RETURN(auto exists, conn->QueryValue("SELECT to_regclass('cutover.deferred_ddl')"));
+  std::vector<std::string> names;
+  if (!exists) return names;
+  ASSIGN_OR_RETURN(auto rows, conn->Query("SELECT name FROM cutover.deferred_ddl WHERE "
+                                          "migration = $1 AND entity = $2 ORDER BY step, name",
+                                          {migration, entity}));
+  for (const auto& row : rows.rows) names.push_back(row[0].value_or(""));
+  return names;
+}
+
 Status RecordVerdicts(const std::string& url, const std::string& migration,
                       const std::vector<TableVerdict>& verdicts) {
   ASSIGN_OR_RETURN(auto conn, target::PgConnection::ConnectWithRetry(url));
@@ -998,6 +1013,9 @@ Result<VerifyReport> RunVerify(const spec::MigrationSpec& migration, const std::
       if (t == 0 && plan.dedup_stream) v.source_duplicates = plan.superseded_rows;
       v.source_rows = src[t].rows - (plan.dedup_stream ? 0 : v.source_duplicates);
       v.matched = v.source_rows - v.missing - v.changed;
+      if (t == 0) {
+        ASSIGN_OR_RETURN(v.set_aside, SetAsideDefinitions(target_url, migration.name, entity.name));
+      }
       report.tables.push_back(std::move(v));
     }
   }
@@ -1048,6 +1066,13 @@ std::string FormatVerifyReport(const VerifyReport& report, bool detailed) {
           "(they are rejects; see cutover.rejects)\n",
           t.entity, t.unmappable);
     }
+    if (!t.set_aside.empty()) {
+      out += fmt::format(
+          "  {}: not clean: {} of its key, indexes or constraints are still set aside in "
+          "cutover.deferred_ddl by an unfinished bulk load ({}); run backfill again to build "
+          "them (see the README on bulk loads)\n",
+          t.entity, t.set_aside.size(), fmt::join(t.set_aside, ", "));
+    }
   }
   int64_t differences = 0;
   for (const auto& t : report.tables) differences += t.missing + t.extra + t.changed;
@@ -1072,6 +1097,7 @@ nlohmann::json VerifyReportJson(const VerifyReport& report) {
     e["changed"] = t.changed;
     e["unmappable"] = t.unmappable;
     e["source_duplicates"] = t.source_duplicates;
+    e["set_aside"] = t.set_aside;
     e["accuracy_percent"] = t.accuracy();
     e["missing_keys"] = t.missing_keys;
     e["extra_keys"] = t.extra_keys;

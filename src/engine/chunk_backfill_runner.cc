@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -24,6 +25,7 @@
 #include "target/deferred_ddl.h"
 #include "target/ledger.h"
 #include "target/merge_writer.h"
+#include "target/retry.h"
 #include "target/schema_manager.h"
 #include "target/table_shape.h"
 
@@ -93,16 +95,18 @@ namespace {
 // definitions and continues in bulk mode; --restart first rebuilds them and
 // then merges as usual.
 //
-// Deadlocks (40P01) between workers upserting overlapping keys in different
-// orders, and serialization failures (40001), roll the chunk back and retry
-// it; a lost connection reconnects and retries; both up to kMaxAttempts.
+// Faults. Each step of a worker (a chunk, a poll, one rebuilt definition)
+// and each step of the coordinating connection (planning, the ledger, the
+// post-load work) is a transaction or safe to repeat. A deadlock (40P01)
+// between workers upserting overlapping keys in different orders, a
+// serialization failure (40001), a lost connection or a restarted server
+// rolls the step back, reconnects when needed, and runs it again, within
+// --retry-for per streak of failures (target/retry.h). Any other error (a
+// row-independent COPY failure, an index that cannot be built) stops the
+// run at once with its cause; what a bulk load set aside stays recorded in
+// cutover.deferred_ddl, so a rerun finishes it.
 
-constexpr int kMaxAttempts = 8;
 constexpr auto kPollInterval = std::chrono::milliseconds(200);
-
-bool IsRetryableConflict(const Status& st) {
-  return st.sqlstate() == "40P01" || st.sqlstate() == "40001";
-}
 
 std::string WorkerName(int index) {
   char host[256] = {0};
@@ -127,10 +131,13 @@ target::TableShape ShapeFor(const spec::MigrationSpec& migration, const spec::En
   return shape;
 }
 
-Status CreateOrCheck(target::PgConnection* conn, const target::TableShape& shape, bool create,
-                     const std::string& entity, bool indexes_deferred = false) {
+Result<target::TableFit> CreateOrCheck(target::PgConnection* conn, const target::TableShape& shape,
+                                       bool create, const std::string& entity,
+                                       bool indexes_deferred = false) {
   if (create) RETURN_IF_ERROR(target::CreateTable(conn, shape));
-  return target::CheckTable(conn, shape, indexes_deferred).WithContext("entity " + entity);
+  auto fit = target::CheckTable(conn, shape, indexes_deferred);
+  if (!fit.ok()) return fit.status().WithContext("entity " + entity);
+  return fit;
 }
 
 class ChunkBackfill : public EntityRun {
@@ -163,6 +170,11 @@ class ChunkBackfill : public EntityRun {
   };
 
   target::PgConnection* conn() { return shared_.conn->get(); }
+  // Runs `step` on the coordinating connection, reconnecting and running it
+  // again through an outage (see "Faults").
+  Status Control(std::string_view what, const std::function<Status()>& step) {
+    return target::RunWithRetry(shared_.conn, shared_.url, request_.retry_for, what, step);
+  }
   Status PlanLedger(const std::vector<source::ChunkRef>& chunks);
   // Whether this run may start or join an index-free load (see "Bulk mode");
   // call after SkipSupersededRows.
@@ -176,6 +188,11 @@ class ChunkBackfill : public EntityRun {
   Status DecideBulk(bool fresh, bool may_bulk);
   Status RunWorker(int index);
   Status Connect(Worker* w);
+  enum class Step { kWorked, kWait, kFinished };
+  // One step of a worker: a chunk loaded, or one deferred definition rebuilt
+  // (kWorked); nothing to do until other workers finish theirs (kWait); the
+  // entity is loaded and, in bulk mode, rebuilt (kFinished).
+  Result<Step> WorkerStep(Worker* w);
   // Claims and loads one chunk; false when none is claimable.
   Result<bool> LoadOneChunk(Worker* w);
   Status MergeRows(Worker* w, const source::SourceBatch& in, const map::MappedBatch& mapped,
@@ -203,6 +220,7 @@ class ChunkBackfill : public EntityRun {
   bool deferred_at_start_ = false;  // a bulk load of an earlier run is unfinished
   bool bulk_ = false;               // this run appends index-free (see "Bulk mode")
   bool keys_unique_ = false;        // the source yields each key once
+  bool exact_types_ = true;         // every column has the type the spec's encodes
   std::string keys_unique_why_not_;
   int64_t planned_rows_ = 0;
   int64_t rejects_before_ = 0;  // in chunks done before this process started
@@ -224,23 +242,34 @@ Status ChunkBackfill::Prepare() {
   ASSIGN_OR_RETURN(location_, SourceLocationOf(migration_, entity_));
   shape_ = ShapeFor(migration_, entity_);
   ASSIGN_OR_RETURN(resolver_, LookupResolver::Create(migration_, entity_, shared_.url,
-                                                     /*create_missing=*/true));
+                                                     /*create_missing=*/true, request_.retry_for));
   dimensions_ = resolver_->Dimensions();
   for (const auto* dim : dimensions_) dimension_shapes_.push_back(ShapeFor(migration_, *dim));
   if (request_.dry_run) return Status::Ok();
-  // Dimensions first: the resolver inserts into them while facts load.
-  for (size_t i = 0; i < dimensions_.size(); ++i) {
-    RETURN_IF_ERROR(
-        CreateOrCheck(conn(), dimension_shapes_[i], request_.create_tables, dimensions_[i]->name));
-  }
-  ASSIGN_OR_RETURN(const int64_t deferred,
-                   target::CountDeferred(conn(), migration_.name, entity_.name));
-  deferred_at_start_ = deferred > 0;
-  RETURN_IF_ERROR(
-      CreateOrCheck(conn(), shape_, request_.create_tables, entity_.name, deferred_at_start_));
-  ASSIGN_OR_RETURN(ledger_, target::LoadLedger(conn(), migration_.name, entity_.name));
-  ledger_.source = location_;
-  return Status::Ok();
+  return Control("preparing the tables of " + entity_.name, [&]() -> Status {
+    // Dimensions first: the resolver inserts into them while facts load.
+    for (size_t i = 0; i < dimensions_.size(); ++i) {
+      RETURN_IF_ERROR(
+          CreateOrCheck(conn(), dimension_shapes_[i], request_.create_tables, dimensions_[i]->name)
+              .status());
+    }
+    ASSIGN_OR_RETURN(const int64_t deferred,
+                     target::CountDeferred(conn(), migration_.name, entity_.name));
+    deferred_at_start_ = deferred > 0;
+    ASSIGN_OR_RETURN(
+        const target::TableFit fit,
+        CreateOrCheck(conn(), shape_, request_.create_tables, entity_.name, deferred_at_start_));
+    exact_types_ = fit.exact();
+    if (!exact_types_) {
+      spdlog::info(
+          "{}: PostgreSQL casts {} from the spec's types: rows go through a staging table, "
+          "never straight into the table",
+          entity_.name, fmt::join(fit.cast_columns, ", "));
+    }
+    ASSIGN_OR_RETURN(ledger_, target::LoadLedger(conn(), migration_.name, entity_.name));
+    ledger_.source = location_;
+    return Status::Ok();
+  });
 }
 
 Status ChunkBackfill::ResetLedgers() {
@@ -297,7 +326,8 @@ Result<bool> ChunkBackfill::MayBulkLoad() {
     spdlog::info("{}: {}; loading with the table's indexes in place", entity_.name,
                  keys_unique_why_not_);
   }
-  return keys_unique_;
+  // A bulk load COPYs straight into the table, which needs its exact types.
+  return keys_unique_ && exact_types_;
 }
 
 Status ChunkBackfill::SkipSupersededRows() {
@@ -354,7 +384,6 @@ Status ChunkBackfill::DecideBulk(bool fresh, bool may_bulk) {
 }
 
 Status ChunkBackfill::PlanLedger(const std::vector<source::ChunkRef>& chunks) {
-  RETURN_IF_ERROR(SkipSupersededRows());
   ASSIGN_OR_RETURN(const bool may_bulk, MayBulkLoad());
   RETURN_IF_ERROR(conn()->Exec("BEGIN"));
   auto body = [&]() -> Status {
@@ -406,7 +435,7 @@ void ChunkBackfill::Progress(int64_t rows) {
 }
 
 Status ChunkBackfill::Connect(Worker* w) {
-  ASSIGN_OR_RETURN(w->conn, target::PgConnection::ConnectWithRetry(shared_.url));
+  ASSIGN_OR_RETURN(w->conn, target::PgConnection::Connect(shared_.url));
   if (bulk_) return Status::Ok();
   return w->writer->PrepareStaging(w->conn.get());
 }
@@ -535,6 +564,21 @@ Result<bool> ChunkBackfill::LoadOneChunk(Worker* w) {
   return true;
 }
 
+Result<ChunkBackfill::Step> ChunkBackfill::WorkerStep(Worker* w) {
+  ASSIGN_OR_RETURN(const bool loaded, LoadOneChunk(w));
+  if (loaded) return Step::kWorked;
+  // Nothing claimable: done, or the rest is held by other workers.
+  ASSIGN_OR_RETURN(const int64_t pending, PendingChunks(w->conn.get()));
+  if (pending > 0) return Step::kWait;
+  if (!bulk_) return Step::kFinished;
+  ASSIGN_OR_RETURN(const bool rebuilt, target::RebuildOneDeferred(w->conn.get(), migration_.name,
+                                                                  entity_.name, shape_));
+  if (rebuilt) return Step::kWorked;
+  ASSIGN_OR_RETURN(const int64_t left,
+                   target::CountDeferred(w->conn.get(), migration_.name, entity_.name));
+  return left == 0 ? Step::kFinished : Step::kWait;
+}
+
 Status ChunkBackfill::RunWorker(int index) {
   Worker w;
   w.index = index;
@@ -543,33 +587,36 @@ Status ChunkBackfill::RunWorker(int index) {
   w.writer->set_direct_copy(direct_copy_);
   w.writer->set_keys_unique(keys_unique_);
   ASSIGN_OR_RETURN(w.mapper, map::ColumnarMapper::Create(entity_));
-  RETURN_IF_ERROR(Connect(&w));
-  int failures = 0;
+  const std::string what = fmt::format("worker {} loading {}", index, entity_.name);
+  std::optional<target::RetryBudget> budget;  // the current streak of failures
   while (!stop_) {
-    Result<bool> loaded = LoadOneChunk(&w);
-    if (!loaded.ok()) {
-      const Status st = loaded.status();
-      if (w.conn->IsHealthy()) (void)w.conn->Exec("ROLLBACK");
-      const bool retry = st.code() == StatusCode::kUnavailable || IsRetryableConflict(st);
-      if (!retry || ++failures >= kMaxAttempts) {
+    Result<Step> step = Step::kWait;
+    if (w.conn == nullptr || !w.conn->IsHealthy()) {
+      Status connected = Connect(&w);
+      if (!connected.ok()) step = connected;
+    }
+    if (step.ok()) step = WorkerStep(&w);
+    if (!step.ok()) {
+      const Status st = step.status();
+      if (w.conn != nullptr && w.conn->IsHealthy()) (void)w.conn->Exec("ROLLBACK");
+      if (st.code() == StatusCode::kUnavailable) w.conn.reset();
+      if (!budget) budget.emplace(request_.retry_for);
+      Status final;
+      if (!budget->Again(st, what, &final)) {
         stop_ = true;
-        return st.WithContext(fmt::format("worker {} loading {}", index, entity_.name));
+        if (bulk_) {
+          return final.WithContext(
+              fmt::format("{}'s key, indexes and constraints still to build stay set aside in "
+                          "cutover.deferred_ddl until a backfill finishes them",
+                          entity_.name));
+        }
+        return final;
       }
-      spdlog::warn("{}; retrying the chunk (attempt {}/{})", st.message(), failures + 1,
-                   kMaxAttempts);
-      if (st.code() == StatusCode::kUnavailable) RETURN_IF_ERROR(Connect(&w));
       continue;
     }
-    failures = 0;
-    if (*loaded) continue;
-    // Nothing claimable: done, or the rest is held by other workers.
-    ASSIGN_OR_RETURN(int64_t pending, PendingChunks(w.conn.get()));
-    if (pending == 0) {
-      if (!bulk_) return Status::Ok();
-      return target::RebuildAllDeferred(w.conn.get(), migration_.name, entity_.name, shape_)
-          .WithContext(fmt::format("worker {} building the indexes of {}", index, entity_.name));
-    }
-    std::this_thread::sleep_for(kPollInterval);
+    budget.reset();
+    if (*step == Step::kFinished) return Status::Ok();
+    if (*step == Step::kWait) std::this_thread::sleep_for(kPollInterval);
   }
   return Status::Ok();
 }
@@ -644,13 +691,23 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
     return Status::Ok();
   }
 
-  RETURN_IF_ERROR(PlanLedger(chunks));
-  ASSIGN_OR_RETURN(
-      auto before,
-      conn()->Query("SELECT count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_rejected), 0) "
+  RETURN_IF_ERROR(SkipSupersededRows());
+  RETURN_IF_ERROR(Control("planning the chunks of " + entity_.name, [&]() -> Status {
+    const bool was_bulk = bulk_;
+    Status planned = PlanLedger(chunks);
+    if (!planned.ok()) bulk_ = was_bulk;  // rolled back: decided again next attempt
+    return planned;
+  }));
+  target::QueryResult before;
+  RETURN_IF_ERROR(Control("reading the chunk ledger of " + entity_.name, [&]() -> Status {
+    ASSIGN_OR_RETURN(
+        before, conn()->Query(
+                    "SELECT count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_rejected), 0) "
                     "FROM cutover.backfill_chunks "
                     "WHERE migration = $1 AND entity = $2 AND state = 'done'",
                     {migration_.name, entity_.name}));
+    return Status::Ok();
+  }));
   const int64_t done_chunks = std::stoll(*before.rows[0][0]);
   rows_done_ = std::stoll(*before.rows[0][1]);
   rejects_before_ = std::stoll(*before.rows[0][2]);
@@ -659,10 +716,15 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
     spdlog::info("{}: resuming; {} of {} chunks already done", entity_.name, done_chunks,
                  chunks.size());
   }
-  // The direct COPY pays off when keys are new: an empty table.
-  ASSIGN_OR_RETURN(auto any, conn()->QueryValue(
-                                 fmt::format("SELECT 1 FROM {} LIMIT 1", shape_.QualifiedName())));
-  direct_copy_ = !any.has_value();
+  // The direct COPY pays off when keys are new: an empty table (whose
+  // columns have the spec's types exactly).
+  std::optional<std::string> any;
+  RETURN_IF_ERROR(Control("reading " + shape_.QualifiedName(), [&]() -> Status {
+    ASSIGN_OR_RETURN(
+        any, conn()->QueryValue(fmt::format("SELECT 1 FROM {} LIMIT 1", shape_.QualifiedName())));
+    return Status::Ok();
+  }));
+  direct_copy_ = !any.has_value() && exact_types_;
 
   const int workers = std::max(1, std::min<int>(jobs_, static_cast<int>(chunks.size())));
   spdlog::info("{}: {} chunks ({} rows), {} workers", entity_.name, chunks.size(), planned_rows_,
@@ -678,12 +740,16 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
   progress_->Finish();
   for (const auto& st : results) RETURN_IF_ERROR(st);
 
-  ASSIGN_OR_RETURN(
-      auto totals,
-      conn()->Query("SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_merged), 0), "
-                    "coalesce(sum(rows_rejected), 0), count(*) FILTER (WHERE state <> 'done') "
-                    "FROM cutover.backfill_chunks WHERE migration = $1 AND entity = $2",
-                    {migration_.name, entity_.name}));
+  target::QueryResult totals;
+  RETURN_IF_ERROR(Control("reading the chunk ledger of " + entity_.name, [&]() -> Status {
+    ASSIGN_OR_RETURN(
+        totals,
+        conn()->Query("SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_merged), 0), "
+                      "coalesce(sum(rows_rejected), 0), count(*) FILTER (WHERE state <> 'done') "
+                      "FROM cutover.backfill_chunks WHERE migration = $1 AND entity = $2",
+                      {migration_.name, entity_.name}));
+    return Status::Ok();
+  }));
   ledger_.records_read = std::stoll(*totals.rows[0][0]);
   ledger_.rows_merged = std::stoll(*totals.rows[0][1]);
   ledger_.records_rejected = std::stoll(*totals.rows[0][2]);
@@ -705,25 +771,34 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
   if (std::stoll(*totals.rows[0][3]) != 0) {
     return Internal(fmt::format("{}: workers finished with chunks still pending", entity_.name));
   }
-  RETURN_IF_ERROR(conn()->Exec("BEGIN"));
   ledger_.done = true;
-  RETURN_IF_ERROR(target::SaveLedger(conn(), migration_.name, ledger_));
-  RETURN_IF_ERROR(conn()->Exec("COMMIT"));
+  RETURN_IF_ERROR(Control("marking " + entity_.name + " done", [&]() -> Status {
+    RETURN_IF_ERROR(conn()->Exec("BEGIN"));
+    RETURN_IF_ERROR(target::SaveLedger(conn(), migration_.name, ledger_));
+    return conn()->Exec("COMMIT");
+  }));
   FailPoint("chunk.entity_done");
   for (size_t i = 0; i < dimensions_.size(); ++i) {
-    RETURN_IF_ERROR(FinishEntityLoad(conn(), *dimensions_[i], dimension_shapes_[i]));
+    RETURN_IF_ERROR(Control("finishing the load of " + dimensions_[i]->name, [&] {
+      return FinishEntityLoad(conn(), *dimensions_[i], dimension_shapes_[i]);
+    }));
   }
-  RETURN_IF_ERROR(FinishEntityLoad(conn(), entity_, shape_));
+  RETURN_IF_ERROR(Control("finishing the load of " + entity_.name,
+                          [&] { return FinishEntityLoad(conn(), entity_, shape_); }));
   for (size_t i = 0; i < dimensions_.size(); ++i) {
-    ASSIGN_OR_RETURN(
-        auto n, conn()->QueryValue("SELECT count(*) FROM " + dimension_shapes_[i].QualifiedName()));
-    dimension_rows_.push_back(n ? std::stoll(*n) : 0);
-    // The dimension is loaded when its facts are: the stage guards read this.
-    target::LedgerEntry dim{.entity = dimensions_[i]->name, .source = "lookup"};
-    dim.rows_merged = dimension_rows_.back();
-    dim.done = true;
-    dim.exists = true;
-    RETURN_IF_ERROR(target::SaveLedger(conn(), migration_.name, dim));
+    RETURN_IF_ERROR(Control("recording the load of " + dimensions_[i]->name, [&]() -> Status {
+      ASSIGN_OR_RETURN(auto n, conn()->QueryValue("SELECT count(*) FROM " +
+                                                  dimension_shapes_[i].QualifiedName()));
+      // The dimension is loaded when its facts are: the stage guards read this.
+      target::LedgerEntry dim{.entity = dimensions_[i]->name, .source = "lookup"};
+      dim.rows_merged = n ? std::stoll(*n) : 0;
+      dim.done = true;
+      dim.exists = true;
+      RETURN_IF_ERROR(target::SaveLedger(conn(), migration_.name, dim));
+      dimension_rows_.resize(i + 1);
+      dimension_rows_[i] = dim.rows_merged;
+      return Status::Ok();
+    }));
   }
   finish_time();
   return Status::Ok();
@@ -762,7 +837,12 @@ class LookupDimension : public EntityRun {
   Status Prepare() override {
     shape_ = ShapeFor(*shared_.migration, entity_);
     if (shared_.request->dry_run) return Status::Ok();
-    return CreateOrCheck(shared_.conn->get(), shape_, shared_.request->create_tables, entity_.name);
+    return target::RunWithRetry(shared_.conn, shared_.url, shared_.request->retry_for,
+                                "preparing the table of " + entity_.name, [&] {
+                                  return CreateOrCheck(shared_.conn->get(), shape_,
+                                                       shared_.request->create_tables, entity_.name)
+                                      .status();
+                                });
   }
   Status Run(bool*) override { return Status::Ok(); }
   // Reported by the runs that fill it, after they did.

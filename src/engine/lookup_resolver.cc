@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "map/value_parsers.h"
+#include "target/retry.h"
 
 namespace cutover::engine {
 namespace {
@@ -30,11 +31,11 @@ std::string TextArrayLiteral(const std::vector<std::string>& names) {
 
 }  // namespace
 
-Result<std::unique_ptr<LookupResolver>> LookupResolver::Create(const spec::MigrationSpec& migration,
-                                                               const spec::EntitySpec& entity,
-                                                               std::string url,
-                                                               bool create_missing) {
+Result<std::unique_ptr<LookupResolver>> LookupResolver::Create(
+    const spec::MigrationSpec& migration, const spec::EntitySpec& entity, std::string url,
+    bool create_missing, std::chrono::milliseconds retry_for) {
   std::unique_ptr<LookupResolver> r(new LookupResolver(std::move(url), create_missing));
+  r->retry_for_ = retry_for;
   for (size_t i = 0; i < entity.columns.size(); ++i) {
     const auto& c = entity.columns[i];
     if (!c.lookup) continue;
@@ -64,9 +65,17 @@ std::vector<const spec::EntitySpec*> LookupResolver::Dimensions() const {
 }
 
 Status LookupResolver::Fetch(LookupColumn& column, const std::vector<std::string>& names) {
-  for (int attempt = 1;; ++attempt) {
+  target::RetryBudget budget(retry_for_);
+  const std::string what = fmt::format("resolving {} names in {}", names.size(), column.table);
+  for (;;) {
     if (conn_ == nullptr || !conn_->IsHealthy()) {
-      ASSIGN_OR_RETURN(conn_, target::PgConnection::ConnectWithRetry(url_));
+      auto fresh = target::PgConnection::Connect(url_);
+      if (!fresh.ok()) {
+        Status final;
+        if (!budget.Again(fresh.status(), what, &final)) return final;
+        continue;
+      }
+      conn_ = std::move(fresh).value();
     }
     const std::string array = TextArrayLiteral(names);
     Status st;
@@ -105,10 +114,10 @@ Status LookupResolver::Fetch(LookupColumn& column, const std::vector<std::string
       }
       st = rows.status();
     }
-    if (st.code() != StatusCode::kUnavailable || attempt >= 8) {
-      return st.WithContext(fmt::format("resolving {} names in {}", names.size(), column.table));
-    }
-    conn_.reset();  // reconnect and retry: both statements are idempotent
+    // Both statements are idempotent: reconnect (when lost) and run them again.
+    Status final;
+    if (!budget.Again(st, what, &final)) return final;
+    if (st.code() == StatusCode::kUnavailable) conn_.reset();
   }
 }
 

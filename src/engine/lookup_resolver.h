@@ -2,6 +2,7 @@
 // inserting names the dimension lacks exactly once, across every worker.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -45,9 +46,9 @@ class LookupResolver {
  public:
   // `create_missing` false (verify): unknown names resolve to NULL and
   // nothing is written.
-  static Result<std::unique_ptr<LookupResolver>> Create(const spec::MigrationSpec& migration,
-                                                        const spec::EntitySpec& entity,
-                                                        std::string url, bool create_missing);
+  static Result<std::unique_ptr<LookupResolver>> Create(
+      const spec::MigrationSpec& migration, const spec::EntitySpec& entity, std::string url,
+      bool create_missing, std::chrono::milliseconds retry_for = std::chrono::seconds(60));
 
   // True when the entity has no lookup column (Resolve does nothing).
   bool empty() const { return columns_.empty(); }
@@ -77,6 +78,8 @@ class LookupResolver {
 
   LookupResolver(std::string url, bool create_missing)
       : url_(std::move(url)), create_missing_(create_missing) {}
+  // How long a lost PostgreSQL is waited out (target/retry.h).
+  std::chrono::milliseconds retry_for_{60'000};
   // Fetches (and creates) the ids of `names` into column.cache; mu_ held
   // exclusively.
   Status Fetch(LookupColumn& column, const std::vector<std::string>& names);

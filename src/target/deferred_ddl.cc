@@ -188,6 +188,7 @@ Result<bool> RebuildOneDeferred(PgConnection* conn, const std::string& migration
     d.ddl = *claimed.rows[0][2];
     d.entity_key = *claimed.rows[0][3] == "t";
     RETURN_IF_ERROR(conn->Exec(kBuildSettings));
+    FailPoint("deferred.before_build");
     const auto started = std::chrono::steady_clock::now();
     RETURN_IF_ERROR(conn->Exec("SAVEPOINT cutover_rebuild"));
     Status built = conn->Exec(d.ddl);

@@ -3,13 +3,12 @@
 #include <libpq-fe.h>
 
 #include <chrono>
-#include <random>
-#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/redact.h"
+#include "target/retry.h"
 
 namespace cutover::target {
 namespace {
@@ -24,9 +23,28 @@ std::string TrimMessage(const char* message) {
 
 // SQLSTATE classes that mean the server or the link failed, not the data:
 // 08 connection exceptions, 57P01-03 shutdown/crash, 53300 too many clients.
+// Not 08P01 (protocol violation): the server is up and refused what it was
+// sent (a binary COPY value of the wrong size, say), and would again.
 bool IsUnreachable(std::string_view sqlstate) {
-  return sqlstate.starts_with("08") || sqlstate == "57P01" || sqlstate == "57P02" ||
-         sqlstate == "57P03" || sqlstate == "53300";
+  return (sqlstate.starts_with("08") && sqlstate != "08P01") || sqlstate == "57P01" ||
+         sqlstate == "57P02" || sqlstate == "57P03" || sqlstate == "53300";
+}
+
+// libpq reports a failed login only as text. These refusals come back the
+// same on every attempt (28xxx, 3D000, 42501, or a URL libpq cannot use);
+// anything else (refused, timed out, starting up, shutting down, too many
+// clients) may pass, and is retried.
+bool IsPermanentLoginFailure(std::string_view message) {
+  for (std::string_view marker :
+       {"authentication failed", "no pg_hba.conf entry", "does not exist", "no password supplied",
+        "password is required", "is not permitted to log in", "permission denied",
+        "could not translate host name", "SSL was required", "invalid ", "unsupported "}) {
+    if (message.find(marker) != std::string_view::npos &&
+        message.find("Temporary failure") == std::string_view::npos) {
+      return true;
+    }
+  }
+  return false;
 }
 
 Status StatusFromResult(PGconn* conn, PGresult* res) {
@@ -71,27 +89,23 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& u
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string message = TrimMessage(PQerrorMessage(conn));
     PQfinish(conn);
-    return Unavailable(
+    Status refused(
+        IsPermanentLoginFailure(message) ? StatusCode::kFailedPrecondition
+                                         : StatusCode::kUnavailable,
         fmt::format("cannot connect to PostgreSQL at {}: {}", RedactSecrets(url), message));
+    return refused;
   }
   return std::unique_ptr<PgConnection>(new PgConnection(conn));
 }
 
-Result<std::unique_ptr<PgConnection>> PgConnection::ConnectWithRetry(const std::string& url,
-                                                                     int attempts) {
-  std::mt19937 rng(std::random_device{}());
-  std::chrono::milliseconds delay(100);
-  for (int attempt = 1;; ++attempt) {
+Result<std::unique_ptr<PgConnection>> PgConnection::ConnectWithRetry(
+    const std::string& url, std::chrono::milliseconds retry_for) {
+  RetryBudget budget(retry_for);
+  for (;;) {
     auto conn = Connect(url);
-    if (conn.ok() || conn.status().code() != StatusCode::kUnavailable || attempt >= attempts) {
-      return conn;
-    }
-    auto jittered = std::chrono::milliseconds(
-        std::uniform_int_distribution<long>(delay.count() / 2, delay.count())(rng));
-    spdlog::warn("{} (attempt {}/{}, retrying in {} ms)", conn.status().message(), attempt,
-                 attempts, jittered.count());
-    std::this_thread::sleep_for(jittered);
-    delay = std::min(delay * 2, std::chrono::milliseconds(10000));
+    if (conn.ok()) return conn;
+    Status final;
+    if (!budget.Again(conn.status(), "connecting", &final)) return final;
   }
 }
 

@@ -2,6 +2,7 @@
 // (kUnavailable, retry) is told apart from "PostgreSQL refused" (SQLSTATE kept).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -31,10 +32,15 @@ class PgConnection {
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
 
+  // kUnavailable when the server cannot be reached or cannot take the
+  // session yet (down, starting, shutting down, out of slots): a later
+  // attempt may succeed. kFailedPrecondition when it refused the session for
+  // good (a bad URL, authentication, no such role or database, no access).
   static Result<std::unique_ptr<PgConnection>> Connect(const std::string& url);
-  // Retries kUnavailable with exponential backoff and jitter, up to `attempts`.
-  static Result<std::unique_ptr<PgConnection>> ConnectWithRetry(const std::string& url,
-                                                                int attempts = 8);
+  // Retries kUnavailable with backoff and jitter for up to `retry_for`
+  // (target/retry.h); any other failure is returned at once.
+  static Result<std::unique_ptr<PgConnection>> ConnectWithRetry(
+      const std::string& url, std::chrono::milliseconds retry_for = std::chrono::seconds(60));
 
   Status Exec(std::string_view sql);
   // Runs a command and returns the rows it affected (INSERT, UPDATE, DELETE).

@@ -82,37 +82,51 @@ CREATE TABLE IF NOT EXISTS cutover.verify_runs (
 
 // The PostgreSQL types (format_type output, without modifiers) that a spec
 // type may land in; INSERT ... SELECT applies the assignment cast.
-bool Compatible(ValueType type, std::string_view pg_type) {
-  auto base = pg_type.substr(0, pg_type.find('('));
+enum class Fit { kExact, kCast, kNone };
+
+// How a column of PostgreSQL type `pg_type` (format_type with its modifier,
+// e.g. "numeric(6,2)") takes values the spec types `type` (see TableFit).
+Fit FitOf(ValueType type, std::string_view pg_type) {
+  const std::string_view base = pg_type.substr(0, pg_type.find('('));
   auto any_of = [&](std::initializer_list<std::string_view> names) {
     return std::find(names.begin(), names.end(), base) != names.end();
   };
   switch (type) {
     case ValueType::kText:
-      return any_of({"text", "character varying", "character", "citext"});
+      // The binary form of text is its bytes, which these all read.
+      return any_of({"text", "character varying", "character", "citext"}) ? Fit::kExact
+                                                                          : Fit::kNone;
     case ValueType::kInt32:
+      if (pg_type == "integer") return Fit::kExact;
+      return any_of({"bigint", "numeric"}) ? Fit::kCast : Fit::kNone;
     case ValueType::kInt64:
-      return any_of({"integer", "bigint", "numeric"});
+      if (pg_type == "bigint") return Fit::kExact;
+      // Into integer a value out of its range is refused, row by row: a reject, never a change.
+      return any_of({"integer", "numeric"}) ? Fit::kCast : Fit::kNone;
     case ValueType::kNumeric:
-      return any_of({"numeric"});
+      return base == "numeric" ? Fit::kExact : Fit::kNone;
     case ValueType::kFloat64:
-      return any_of({"double precision", "real", "numeric"});
+      // Not real (fewer digits) nor numeric (rounds to its scale, or to 15 digits).
+      return pg_type == "double precision" ? Fit::kExact : Fit::kNone;
     case ValueType::kBool:
-      return any_of({"boolean"});
+      return pg_type == "boolean" ? Fit::kExact : Fit::kNone;
     case ValueType::kUuid:
-      return any_of({"uuid"});
+      return pg_type == "uuid" ? Fit::kExact : Fit::kNone;
     case ValueType::kDate:
-      return any_of({"date"});
+      return pg_type == "date" ? Fit::kExact : Fit::kNone;
     case ValueType::kTimestamptz:
-      return any_of({"timestamp with time zone", "timestamp without time zone"});
+      // Both are microseconds since 2000 in binary; sessions run in UTC.
+      return any_of({"timestamp with time zone", "timestamp without time zone"}) ? Fit::kExact
+                                                                                 : Fit::kNone;
     case ValueType::kJsonb:
-      return any_of({"jsonb", "json"});
+      if (pg_type == "jsonb") return Fit::kExact;
+      return pg_type == "json" ? Fit::kCast : Fit::kNone;
     case ValueType::kBytes:
-      return any_of({"bytea"});
+      return pg_type == "bytea" ? Fit::kExact : Fit::kNone;
     case ValueType::kGeometry:
-      return any_of({"geometry"});
+      return base == "geometry" ? Fit::kExact : Fit::kNone;
   }
-  return false;
+  return Fit::kNone;
 }
 
 }  // namespace
@@ -170,10 +184,11 @@ Status CreateTable(PgConnection* conn, const TableShape& shape) {
   return st;
 }
 
-Status CheckTable(PgConnection* conn, const TableShape& shape, bool indexes_deferred) {
+Result<TableFit> CheckTable(PgConnection* conn, const TableShape& shape, bool indexes_deferred) {
   const std::string name = shape.schema + "." + shape.table;
+  TableFit fit;
   auto columns = conn->Query(
-      "SELECT a.attname, format_type(a.atttypid, NULL) FROM pg_attribute a "
+      "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
       "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
       "WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
       {shape.schema, shape.table});
@@ -189,13 +204,16 @@ Status CheckTable(PgConnection* conn, const TableShape& shape, bool indexes_defe
       return FailedPrecondition(
           fmt::format("table {} has no column \"{}\" that the spec maps", name, want.name));
     }
-    if (!Compatible(want.type, *(*it)[1])) {
-      return FailedPrecondition(
-          fmt::format("column {}.{} is {} in PostgreSQL, which cannot hold the spec's {}", name,
-                      want.name, *(*it)[1], ValueTypeName(want.type)));
+    const Fit column_fit = FitOf(want.type, *(*it)[1]);
+    if (column_fit == Fit::kNone) {
+      return FailedPrecondition(fmt::format(
+          "column {}.{} is {} in PostgreSQL, which cannot hold the spec's {} exactly; give the "
+          "column the type {}, or change the spec's type to match it",
+          name, want.name, *(*it)[1], ValueTypeName(want.type), ColumnTypeDdl(want)));
     }
+    if (column_fit == Fit::kCast) fit.cast_columns.push_back(want.name);
   }
-  if (indexes_deferred) return Status::Ok();
+  if (indexes_deferred) return fit;
   // ON CONFLICT (key) needs a unique index on exactly the key columns.
   auto indexes = conn->Query(
       "SELECT array_to_string(array(SELECT a.attname FROM unnest(i.indkey) k "
@@ -228,7 +246,7 @@ Status CheckTable(PgConnection* conn, const TableShape& shape, bool indexes_defe
                       name, *missing));
     }
   }
-  return Status::Ok();
+  return fit;
 }
 
 }  // namespace cutover::target

@@ -632,7 +632,13 @@ Result<std::unique_ptr<ScratchCluster>> ScratchCluster::Start(const ScratchOptio
   const fs::path log = dir / "server.log";
   Status last_error;
   for (int attempt = 0; attempt < kPortAttempts; ++attempt) {
-    ASSIGN_OR_RETURN(int port, FreePort());
+    int port = options.port;
+    if (port == 0) {
+      ASSIGN_OR_RETURN(port, FreePort());
+    } else if (attempt > 0) {
+      // The port was asked for: give its previous holder time to let go.
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
     int log_fd = AboveStdio(open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
     if (log_fd < 0) {
       return IoError("scratch PostgreSQL: cannot open " + log.string() + ": " + ErrnoText(errno));

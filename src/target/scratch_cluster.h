@@ -24,6 +24,11 @@ struct ScratchOptions {
 
   // Default "cutover". Created after start when absent; url() points at it.
   std::string database = "cutover";
+
+  // Default 0: a free port. Otherwise this port, e.g. to start a stopped
+  // persistent cluster again where its clients expect it (tests of a server
+  // restart); start fails if another process holds it.
+  int port = 0;
 };
 
 // A running postmaster, child of this process, listening on 127.0.0.1 only

@@ -545,8 +545,9 @@ std::string FormatBackfillSummary(const BackfillReport& report) {
   }
   if (unknown_superseded) {
     out +=
-        "superseded \"-\": this run resumed, or its table held rows before, so rows that repeat "
-        "a key cannot be told from new ones; migrated counts rows written\n";
+        "superseded \"-\": not counted on this run (it resumed, stopped early, or merged into a "
+        "table that held rows), so rows that repeat a key are not told from new ones; migrated "
+        "counts rows written\n";
   }
   if (report.dry_run) {
     int64_t rejected = 0;

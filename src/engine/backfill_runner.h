@@ -36,7 +36,7 @@ struct TableSummary {
   int64_t rejected = 0;
   int64_t superseded = 0;
   // False when repeated keys cannot be told apart from rows written (a run
-  // that resumed, or a table that held rows before, merged them in place):
+  // that resumed, stopped early, or merged into a table that held rows):
   // `migrated` then counts rows written, repeats included.
   bool superseded_known = true;
   // A lookup dimension: its rows are names its facts brought, not records read.

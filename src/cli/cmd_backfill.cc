@@ -36,13 +36,15 @@ CommandAction AddBackfillCommand(CLI::App* app) {
     engine::BackfillRequest request;
     int64_t max_rejects = -2;  // -2: not given
     std::string retry_for = "60s";
+    bool scratch = false;
   };
   auto o = std::make_shared<Options>();
   app->add_option("spec", o->spec_path, "Migration spec (YAML)")->required();
   app->add_flag("--dry-run", o->request.dry_run,
                 "Read, map and validate every record; write nothing; report what would happen");
   app->add_option("--entity", o->request.entities,
-                  "Backfill only this top-level entity (repeatable); default: all");
+                  "Backfill only this top-level entity, with its children (repeatable; "
+                  "default: all)");
   app->add_option("--batch-size", o->request.batch_size,
                   "Records per transaction (default: the spec's backfill.batch_size, 10000). "
                   "Larger batches are faster; smaller ones redo less after a crash")
@@ -66,6 +68,7 @@ CommandAction AddBackfillCommand(CLI::App* app) {
                   "out, reconnecting and retrying the step it interrupted, before the run fails: "
                   "250ms, 30s, 5m, 1h (default 60s). Errors no retry can fix (authentication, a "
                   "missing database or role, data PostgreSQL refuses) fail at once");
+  AddScratchFlag(app, &o->scratch);
   return [o]() -> int {
     const auto retry_for = ParseDuration(o->retry_for);
     if (!retry_for) {
@@ -80,12 +83,9 @@ CommandAction AddBackfillCommand(CLI::App* app) {
     if (o->max_rejects != -2) o->request.max_rejects = o->max_rejects;
     engine::TargetHandle target;
     if (!o->request.dry_run) {
-      auto resolved = engine::ResolveTarget(*migration, /*ephemeral=*/false);
-      if (!resolved.ok()) {
-        fmt::print(stderr, "error: {}\n", resolved.status().message());
-        return kExitFailure;
+      if (int rc = ResolveTargetOrReport(*migration, o->scratch, &target); rc != kExitOk) {
+        return rc;
       }
-      target = std::move(resolved).value();
       spdlog::info("backfill {} into {}", migration->name, target.Describe());
     }
     auto report = engine::RunBackfill(*migration, target.url, o->request);

@@ -143,13 +143,16 @@ CommandAction AddPhaseCommand(CLI::App* app) {
     int percent = -1;
     bool force = false;
     std::string reason;
+    bool scratch = false;
   };
   auto o = std::make_shared<Options>();
   app->add_option("spec", o->spec_path, "Migration spec (YAML)")->required();
+  AddScratchFlag(app, &o->scratch);
   app->require_subcommand(0, 1);
   CLI::App* status = app->add_subcommand(
       "status", "Show the stage, what each next step waits for, and recent changes (default)");
   status->add_flag("--json", o->json, "Print the status as JSON on stdout");
+  status->fallthrough();  // --scratch may follow the subcommand
   CLI::App* set = app->add_subcommand(
       "set",
       "Move to STAGE (legacy, dual_write, shadow, rollout, primary, complete). Forward moves go "
@@ -161,6 +164,7 @@ CommandAction AddPhaseCommand(CLI::App* app) {
                   "Share of keys (0-100) read from PostgreSQL; required for rollout, refused "
                   "otherwise (no default)")
       ->check(CLI::Range(0, 100));
+  set->fallthrough();
   set->add_flag("--force", o->force,
                 "Apply even though a guard is unmet; recorded as forced in cutover.stage_audit "
                 "(default off; needs --reason)");
@@ -179,12 +183,9 @@ CommandAction AddPhaseCommand(CLI::App* app) {
         return kExitUsage;
       }
     }
-    auto target = engine::ResolveTarget(*migration, /*ephemeral=*/false);
-    if (!target.ok()) {
-      fmt::print(stderr, "error: {}\n", target.status().message());
-      return kExitFailure;
-    }
-    auto conn = target::PgConnection::ConnectWithRetry(target->url, std::chrono::seconds(1));
+    engine::TargetHandle target;
+    if (int rc = ResolveTargetOrReport(*migration, o->scratch, &target); rc != kExitOk) return rc;
+    auto conn = target::PgConnection::ConnectWithRetry(target.url, std::chrono::seconds(1));
     if (!conn.ok()) {
       fmt::print(stderr, "error: {}\n", conn.status().message());
       return kExitFailure;

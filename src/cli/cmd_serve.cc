@@ -13,6 +13,7 @@ CommandAction AddServeCommand(CLI::App* app) {
     std::string spec_path;
     int port = -1;
     std::string listen;
+    bool scratch = false;
   };
   auto o = std::make_shared<Options>();
   app->add_option("spec", o->spec_path, "Migration spec (YAML)")->required();
@@ -23,6 +24,7 @@ CommandAction AddServeCommand(CLI::App* app) {
   app->add_option("--listen", o->listen,
                   "Address to bind (default: the spec's serve.listen, 127.0.0.1); anything "
                   "else exposes the control API beyond this host");
+  AddScratchFlag(app, &o->scratch);
   app->footer(
       "POST /v1/stage and /v1/reads need 'Authorization: Bearer <token>', the token being the "
       "value of the environment variable named by serve.token_env (default CUTOVER_TOKEN); "
@@ -30,13 +32,10 @@ CommandAction AddServeCommand(CLI::App* app) {
   return [o]() -> int {
     auto migration = LoadSpecOrReport(o->spec_path);
     if (!migration) return kExitUsage;
-    auto target = engine::ResolveTarget(*migration, /*ephemeral=*/false);
-    if (!target.ok()) {
-      fmt::print(stderr, "error: {}\n", target.status().message());
-      return kExitFailure;
-    }
+    engine::TargetHandle target;
+    if (int rc = ResolveTargetOrReport(*migration, o->scratch, &target); rc != kExitOk) return rc;
     server::ServeOptions options;
-    options.target_url = target->url;
+    options.target_url = target.url;
     if (o->port >= 0) options.port = o->port;
     if (!o->listen.empty()) options.listen = o->listen;
     Status st = server::Serve(*migration, options);

@@ -15,11 +15,13 @@ CommandAction AddVerifyCommand(CLI::App* app) {
     engine::VerifyRequest request;
     double tolerance = -1;
     bool json = false;
+    bool scratch = false;
   };
   auto o = std::make_shared<Options>();
   app->add_option("spec", o->spec_path, "Migration spec (YAML)")->required();
   app->add_option("--entity", o->request.entities,
-                  "Verify only this top-level entity (repeatable); default: all");
+                  "Verify only this entity (repeatable; default: all). A parent covers its "
+                  "children; a child (e.g. tasks) is read through its parent and reported alone");
   app->add_flag("--detailed", o->request.detailed, "Name the differing columns of changed keys");
   app->add_option("--jobs,-j", o->request.jobs,
                   "Threads reading a Parquet/CSV source (default: one per core)")
@@ -31,17 +33,15 @@ CommandAction AddVerifyCommand(CLI::App* app) {
       ->check(CLI::Range(0.0, 1.0));
   app->add_option("--max-listed", o->request.max_listed_keys,
                   "Keys listed per kind of difference and entity (default 1000)");
+  AddScratchFlag(app, &o->scratch);
   return [o]() -> int {
     auto migration = LoadSpecOrReport(o->spec_path);
     if (!migration) return kExitUsage;
     if (o->tolerance >= 0) o->request.float_tolerance = o->tolerance;
-    auto target = engine::ResolveTarget(*migration, /*ephemeral=*/false);
-    if (!target.ok()) {
-      fmt::print(stderr, "error: {}\n", target.status().message());
-      return kExitFailure;
-    }
-    spdlog::info("verify {} against {}", migration->name, target->Describe());
-    auto report = engine::RunVerify(*migration, target->url, o->request);
+    engine::TargetHandle target;
+    if (int rc = ResolveTargetOrReport(*migration, o->scratch, &target); rc != kExitOk) return rc;
+    spdlog::info("verify {} against {}", migration->name, target.Describe());
+    auto report = engine::RunVerify(*migration, target.url, o->request);
     if (!report.ok()) {
       fmt::print(stderr, "error: {}\n", report.status().message());
       // As backfill: a spec that does not fit the source is bad usage.

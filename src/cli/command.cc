@@ -1,3 +1,5 @@
+// What the subcommands share: loading the spec and choosing the target, each
+// failure printed once with what to do about it.
 #include "cli/command.h"
 
 #include <fmt/format.h>
@@ -13,6 +15,25 @@ std::unique_ptr<spec::MigrationSpec> LoadSpecOrReport(const std::string& path) {
     return nullptr;
   }
   return std::make_unique<spec::MigrationSpec>(std::move(loaded).value());
+}
+
+void AddScratchFlag(CLI::App* app, bool* scratch) {
+  app->add_flag("--scratch", *scratch,
+                "Run on a scratch PostgreSQL that cutover starts under the spec's .cutover/ "
+                "folder and keeps, so that backfill, verify and phase see the same data "
+                "(default off: the spec's target.url, which must then be set)");
+}
+
+int ResolveTargetOrReport(const spec::MigrationSpec& migration, bool scratch,
+                          engine::TargetHandle* target) {
+  auto resolved = engine::ResolveTarget(
+      migration, scratch ? engine::TargetChoice::kKeptScratch : engine::TargetChoice::kSpecUrl);
+  if (!resolved.ok()) {
+    fmt::print(stderr, "error: {}\n", resolved.status().message());
+    return resolved.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
+  }
+  *target = std::move(resolved).value();
+  return kExitOk;
 }
 
 }  // namespace cutover::cli

@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "engine/target_resolver.h"
 #include "spec/spec.h"
 
 namespace cutover::cli {
@@ -34,5 +35,14 @@ CommandAction AddServeCommand(CLI::App* app);
 
 // Loads the spec; on failure prints the error (file:line:column) and returns null.
 std::unique_ptr<spec::MigrationSpec> LoadSpecOrReport(const std::string& path);
+
+// Adds --scratch, the only way (besides rehearse) to run on a scratch cluster.
+void AddScratchFlag(CLI::App* app, bool* scratch);
+
+// The spec's target, or with `scratch` the kept scratch cluster. On failure
+// prints the error and returns the exit code (2 for a missing url, 3 for a
+// cluster that cannot start); kExitOk otherwise.
+int ResolveTargetOrReport(const spec::MigrationSpec& migration, bool scratch,
+                          engine::TargetHandle* target);
 
 }  // namespace cutover::cli

@@ -11,6 +11,7 @@
 #include "engine/batch_pipeline.h"
 #include "engine/chunk_backfill_runner.h"
 #include "engine/entity_run.h"
+#include "engine/entity_selection.h"
 #include "engine/post_load.h"
 #include "engine/progress_reporter.h"
 #include "engine/reject_sink.h"
@@ -107,6 +108,10 @@ class EntityBackfill : public EntityRun {
   std::string state_;
   double seconds_ = 0;
   std::vector<map::TableCounts> dry_counts_;
+  // Per table: the run started fresh on an empty table, so whatever it holds
+  // at the end is this run's, and its row count tells the repeated keys.
+  std::vector<bool> started_empty_;
+  std::vector<bool> superseded_counted_;  // per table: rows_merged is the rows stored
 };
 
 Status EntityBackfill::Prepare() {
@@ -290,6 +295,8 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
   if (resume) from = {head.byte_offset, head.record_index, head.line};
   RETURN_IF_ERROR(reader->Open(from));
 
+  started_empty_.assign(tables_.size(), false);
+  superseded_counted_.assign(tables_.size(), false);
   if (!request_.dry_run) {
     RETURN_IF_ERROR(RetryOnDisconnect("preparing " + entity_.name, [&]() -> Status {
       for (auto& t : tables_) {
@@ -299,13 +306,15 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
         // The direct COPY pays off when keys are new: a resumed run, or an
         // empty table. A table that already holds rows is merged from the start.
         bool direct = resume;
+        bool empty = false;
         if (!direct) {
           ASSIGN_OR_RETURN(
               auto any, conn_->get()->QueryValue(fmt::format("SELECT 1 FROM {} LIMIT 1",
                                                              t.writer->shape().QualifiedName())));
-          direct = !any.has_value();
+          direct = empty = !any.has_value();
         }
         t.writer->set_direct_copy(direct && t.exact_types);
+        started_empty_[&t - tables_.data()] = empty;
       }
       return Status::Ok();
     }));
@@ -347,9 +356,28 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
   progress.Finish();
   if (!request_.dry_run) {
     std::vector<target::LedgerEntry> finished;
-    for (const auto& t : tables_) {
-      finished.push_back(t.ledger);
+    for (size_t i = 0; i < tables_.size(); ++i) {
+      finished.push_back(tables_[i].ledger);
       finished.back().done = true;
+      // rows_merged counts rows written; a key repeated across batches was
+      // written once per occurrence. Where the table started empty, what it
+      // holds now is the rows stored, and the difference was superseded.
+      if (!started_empty_[i]) continue;
+      int64_t stored = 0;
+      RETURN_IF_ERROR(RetryOnDisconnect("counting " + tables_[i].entity->name, [&]() -> Status {
+        ASSIGN_OR_RETURN(auto n,
+                         conn_->get()->QueryValue("SELECT count(*) FROM " +
+                                                  tables_[i].writer->shape().QualifiedName()));
+        stored = n ? std::stoll(*n) : 0;
+        return Status::Ok();
+      }));
+      // More rows than written means rows came from elsewhere too (an
+      // application writing meanwhile): then this run cannot tell them apart.
+      auto& e = finished.back();
+      if (stored <= e.rows_merged) {
+        e.rows_merged = stored;
+        superseded_counted_[i] = true;
+      }
     }
     RETURN_IF_ERROR(RetryOnDisconnect("finishing " + entity_.name, [&] {
       RETURN_IF_ERROR(conn_->get()->Exec("BEGIN"));
@@ -377,10 +405,18 @@ std::vector<TableSummary> EntityBackfill::Summaries() const {
       s.read = dry_counts_[t].read;
       s.rejected = dry_counts_[t].rejected;
       s.migrated = s.read - s.rejected;
+      s.superseded_known = false;
     } else {
       s.read = tables_[t].ledger.records_read;
       s.rejected = tables_[t].ledger.records_rejected;
       s.migrated = tables_[t].ledger.rows_merged;
+      s.superseded = s.read - s.migrated - s.rejected;
+      // A run that started on an empty table counts its rows when it
+      // finishes. One skipped as done shows an earlier run's ledger, which
+      // holds a count only if that run made one, and a positive difference
+      // only then.
+      s.superseded_known =
+          t < superseded_counted_.size() ? superseded_counted_[t] : s.superseded > 0;
     }
     s.seconds = seconds_;
     s.state = state_;
@@ -400,18 +436,30 @@ Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
   const int64_t batch_size =
       request.batch_size > 0 ? request.batch_size : migration.backfill.batch_size;
 
+  // A child is read from its parent's records, and a dimension is filled
+  // by its facts' lookups: neither loads alone, so the name to give is said.
+  for (const auto& name : request.entities) {
+    ASSIGN_OR_RETURN(const EntityMatch match, MatchEntity(migration, name));
+    if (match.is_child()) {
+      return InvalidArgument(
+          fmt::format("--entity {}: a child of {}, loaded from its records: use --entity {}", name,
+                      match.top_level->name, match.top_level->name));
+    }
+    if (match.is_dimension()) {
+      std::vector<std::string> facts;
+      for (const auto* f : match.filled_by) facts.push_back("--entity " + f->name);
+      return InvalidArgument(
+          facts.empty()
+              ? fmt::format("--entity {}: it has no source and no lookup fills it", name)
+              : fmt::format("--entity {}: filled by the lookups of other entities: use {}", name,
+                            fmt::join(facts, " or ")));
+    }
+  }
   std::vector<const spec::EntitySpec*> selected;
   for (const auto& e : migration.entities) {
     if (request.entities.empty() || std::find(request.entities.begin(), request.entities.end(),
                                               e.name) != request.entities.end()) {
       selected.push_back(&e);
-    }
-  }
-  for (const auto& name : request.entities) {
-    if (std::none_of(migration.entities.begin(), migration.entities.end(),
-                     [&](const auto& e) { return e.name == name; })) {
-      return InvalidArgument(
-          fmt::format("--entity {}: no such top-level entity in {}", name, migration.spec_path));
     }
   }
 
@@ -470,20 +518,42 @@ Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
   if (!request.dry_run) {
     report.rejected_total = 0;
     for (const auto& t : report.tables) report.rejected_total += t.rejected;
+    // The file was appended to as batches committed: a resumed run, or a
+    // batch retried after a lost connection, wrote some rejects twice.
+    // cutover.rejects holds each once (keyed by position), so the file is
+    // rewritten from it.
+    sink.reset();
+    RETURN_IF_ERROR(RewriteRejectFile(conn.get(), migration.name, report.reject_file));
   }
   return report;
 }
 
 std::string FormatBackfillSummary(const BackfillReport& report) {
-  std::string out =
-      fmt::format("{:<24} {:>12} {:>12} {:>10} {:>12}  {}\n", "entity", "read",
-                  report.dry_run ? "would write" : "migrated", "rejected", "rows/s", "state");
+  // "would_write" is one word so that the columns split on whitespace.
+  std::string out = fmt::format("{:<24} {:>12} {:>12} {:>10} {:>11} {:>12}  {}\n", "entity", "read",
+                                report.dry_run ? "would_write" : "migrated", "rejected",
+                                "superseded", "rows/s", "state");
+  bool unknown_superseded = false;
   for (const auto& t : report.tables) {
-    std::string rate = t.seconds > 0 && t.state != "skipped (done)"
+    std::string rate = t.seconds > 0 && t.state != "skipped (done)" && !t.from_lookups
                            ? fmt::format("{:.0f}", t.read / t.seconds)
                            : "-";
-    out += fmt::format("{:<24} {:>12} {:>12} {:>10} {:>12}  {}\n", t.entity, t.read, t.migrated,
-                       t.rejected, rate, t.state);
+    std::string superseded = "-";
+    if (t.superseded_known && !t.from_lookups) {
+      superseded = std::to_string(t.superseded);
+    } else if (!t.from_lookups && !report.dry_run) {
+      unknown_superseded = true;
+    }
+    out +=
+        fmt::format("{:<24} {:>12} {:>12} {:>10} {:>11} {:>12}  {}\n", t.entity,
+                    t.from_lookups ? "-" : std::to_string(t.read), t.migrated,
+                    t.from_lookups ? "-" : std::to_string(t.rejected), superseded, rate, t.state);
+  }
+  if (unknown_superseded) {
+    out +=
+        "superseded \"-\": not counted on this run (it resumed, stopped early, or merged into a "
+        "table that held rows), so rows that repeat a key are not told from new ones; migrated "
+        "counts rows written\n";
   }
   if (report.dry_run) {
     int64_t rejected = 0;

@@ -14,8 +14,10 @@
 namespace cutover::engine {
 
 struct BackfillRequest {
-  bool dry_run = false;                // read, map and validate; write nothing
-  std::vector<std::string> entities;   // top-level entities to run; empty = all
+  bool dry_run = false;  // read, map and validate; write nothing
+  // Top-level entities to run; empty = all. A child, a lookup dimension or
+  // an unknown name is InvalidArgument naming the entity to give instead.
+  std::vector<std::string> entities;
   int64_t batch_size = 0;              // 0: the spec's backfill.batch_size
   std::optional<int64_t> max_rejects;  // unset: the spec's; -1: no limit
   bool create_tables = false;          // create missing tables from the spec
@@ -30,11 +32,21 @@ struct BackfillRequest {
   std::chrono::milliseconds retry_for{60'000};
 };
 
+// One table's counts. read = migrated + rejected + superseded: `migrated`
+// is the rows the table holds from this load, `superseded` the rows merged
+// into a later row with the same key (a repeated key, `dedup:`).
 struct TableSummary {
   std::string entity;
   int64_t read = 0;
   int64_t migrated = 0;
   int64_t rejected = 0;
+  int64_t superseded = 0;
+  // False when repeated keys cannot be told apart from rows written (a run
+  // that resumed, stopped early, or merged into a table that held rows):
+  // `migrated` then counts rows written, repeats included.
+  bool superseded_known = true;
+  // A lookup dimension: its rows are names its facts brought, not records read.
+  bool from_lookups = false;
   double seconds = 0;
   std::string state;  // "done", "resumed", "skipped (done)", "stopped", "dry run"
 };
@@ -55,7 +67,7 @@ struct BackfillReport {
 Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
                                    const std::string& target_url, const BackfillRequest& request);
 
-// The end-of-run table: per entity read, migrated, rejected, rows/s.
+// The end-of-run table: per entity read, migrated, rejected, superseded, rows/s.
 std::string FormatBackfillSummary(const BackfillReport& report);
 
 }  // namespace cutover::engine

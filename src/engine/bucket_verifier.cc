@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
@@ -20,6 +21,7 @@
 #include "common/string_hash.h"
 #include "engine/chunk_backfill_runner.h"
 #include "engine/chunked_scan.h"
+#include "engine/entity_selection.h"
 #include "engine/lookup_resolver.h"
 #include "engine/row_hasher.h"
 #include "engine/source_dedup.h"
@@ -918,13 +920,24 @@ Result<std::optional<TableVerdict>> VerifyDimension(const spec::MigrationSpec& m
 
 }  // namespace
 
-double TableVerdict::accuracy() const {
+std::optional<double> TableVerdict::accuracy() const {
   const int64_t universe = matched + missing + changed + extra;
-  return universe == 0 ? 100.0 : 100.0 * static_cast<double>(matched) / universe;
+  if (universe == 0) return std::nullopt;
+  return 100.0 * static_cast<double>(matched) / static_cast<double>(universe);
+}
+
+std::string TableVerdict::AccuracyText() const {
+  const int64_t universe = matched + missing + changed + extra;
+  if (universe == 0) return "-";
+  // In integers: a double's 99.995 may print as 100.00, and its 99.99 may
+  // floor to 99.98. matched * 10000 fits int64 below 9e14 keys.
+  const int64_t hundredths = matched * 10000 / universe;
+  return fmt::format("{}.{:02}%", hundredths / 100, hundredths % 100);
 }
 
 bool VerifyReport::clean() const {
-  return std::all_of(tables.begin(), tables.end(), [](const auto& t) { return t.clean(); });
+  return !tables.empty() &&
+         std::all_of(tables.begin(), tables.end(), [](const auto& t) { return t.clean(); });
 }
 
 Result<VerifyReport> RunVerify(const spec::MigrationSpec& migration, const std::string& target_url,
@@ -932,14 +945,33 @@ Result<VerifyReport> RunVerify(const spec::MigrationSpec& migration, const std::
   const auto started = std::chrono::steady_clock::now();
   const double tolerance = request.float_tolerance.value_or(migration.verify.float_tolerance);
   const int jobs = request.jobs > 0 ? request.jobs : DefaultJobs();
+  // The top-level entities to read, and (when names were given) the tables
+  // to report: a child is read through its parent, a dimension through the
+  // entities whose lookups fill it.
+  std::set<std::string> to_read;
+  std::set<std::string> to_report;
+  for (const auto& name : request.entities) {
+    ASSIGN_OR_RETURN(const EntityMatch match, MatchEntity(migration, name));
+    to_read.insert(match.top_level->name);
+    if (match.is_dimension()) {
+      if (match.filled_by.empty()) {
+        return InvalidArgument(fmt::format(
+            "--entity {}: it has no source and no entity's lookup fills it, so there is "
+            "nothing to compare it with",
+            name));
+      }
+      for (const auto* fact : match.filled_by) to_read.insert(fact->name);
+      to_report.insert(name);
+    } else {
+      const auto names = EntityAndChildren(*match.entity);
+      to_report.insert(names.begin(), names.end());
+    }
+  }
   VerifyReport report;
   DimensionNames dimension_names;
   std::vector<const spec::EntitySpec*> dimensions;
   for (const auto& entity : migration.entities) {
-    if (!request.entities.empty() && std::find(request.entities.begin(), request.entities.end(),
-                                               entity.name) == request.entities.end()) {
-      continue;
-    }
+    if (!request.entities.empty() && !to_read.contains(entity.name)) continue;
     if (entity.source.empty()) {  // a lookup dimension: checked after the facts
       dimensions.push_back(&entity);
       continue;
@@ -1024,6 +1056,10 @@ Result<VerifyReport> RunVerify(const spec::MigrationSpec& migration, const std::
                      VerifyDimension(migration, target_url, *dimension, dimension_names, request));
     if (verdict) report.tables.push_back(std::move(*verdict));
   }
+  if (!to_report.empty()) {
+    std::erase_if(report.tables,
+                  [&](const TableVerdict& v) { return !to_report.contains(v.entity); });
+  }
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (request.record) RETURN_IF_ERROR(RecordVerdicts(target_url, migration.name, report.tables));
@@ -1035,9 +1071,9 @@ std::string FormatVerifyReport(const VerifyReport& report, bool detailed) {
       fmt::format("{:<20} {:>10} {:>10} {:>10} {:>8} {:>8} {:>8} {:>9}\n", "entity", "source",
                   "postgres", "matched", "missing", "extra", "changed", "accuracy");
   for (const auto& t : report.tables) {
-    out += fmt::format("{:<20} {:>10} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8.2f}%\n", t.entity,
+    out += fmt::format("{:<20} {:>10} {:>10} {:>10} {:>8} {:>8} {:>8} {:>9}\n", t.entity,
                        t.source_rows, t.target_rows, t.matched, t.missing, t.extra, t.changed,
-                       t.accuracy());
+                       t.AccuracyText());
   }
   for (const auto& t : report.tables) {
     for (const auto& k : t.missing_keys)
@@ -1074,6 +1110,11 @@ std::string FormatVerifyReport(const VerifyReport& report, bool detailed) {
           t.entity, t.set_aside.size(), fmt::join(t.set_aside, ", "));
     }
   }
+  if (report.tables.empty()) {
+    out += fmt::format("nothing was compared, so nothing is proven; verify took {:.1f}s\n",
+                       report.seconds);
+    return out;
+  }
   int64_t differences = 0;
   for (const auto& t : report.tables) differences += t.missing + t.extra + t.changed;
   out += fmt::format("{} differences; verify took {:.1f}s\n", differences, report.seconds);
@@ -1098,7 +1139,8 @@ nlohmann::json VerifyReportJson(const VerifyReport& report) {
     e["unmappable"] = t.unmappable;
     e["source_duplicates"] = t.source_duplicates;
     e["set_aside"] = t.set_aside;
-    e["accuracy_percent"] = t.accuracy();
+    const std::optional<double> accuracy = t.accuracy();
+    e["accuracy_percent"] = accuracy ? nlohmann::json(*accuracy) : nlohmann::json(nullptr);
     e["missing_keys"] = t.missing_keys;
     e["extra_keys"] = t.extra_keys;
     e["changed_keys"] = nlohmann::json::array();

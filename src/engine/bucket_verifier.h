@@ -15,7 +15,11 @@
 namespace cutover::engine {
 
 struct VerifyRequest {
-  std::vector<std::string> entities;      // top-level entities; empty = all
+  // Entities to verify, by name: top-level (with their children), children
+  // (read through their parent, reported alone) or lookup dimensions (read
+  // through the entities that fill them); empty = all. An unknown name is
+  // InvalidArgument with the nearest valid one.
+  std::vector<std::string> entities;
   std::optional<double> float_tolerance;  // unset: the spec's verify.float_tolerance
   bool detailed = false;                  // name the differing columns of changed keys
   size_t max_listed_keys = 1000;          // per kind and table, in the report
@@ -49,12 +53,19 @@ struct TableVerdict {
   std::vector<std::string> set_aside;
 
   bool clean() const { return missing == 0 && extra == 0 && changed == 0 && set_aside.empty(); }
-  double accuracy() const;
+  // Percent of the keys on either side that match; nullopt when neither side
+  // holds a row, since there is no ratio to state.
+  std::optional<double> accuracy() const;
+  // accuracy() floored to hundredths ("99.99%"), so that it reads 100.00%
+  // only when every key matches; "-" when there is none.
+  std::string AccuracyText() const;
 };
 
 struct VerifyReport {
   std::vector<TableVerdict> tables;
   double seconds = 0;
+  // True when every table compared agrees, and at least one was compared:
+  // a comparison of nothing proves nothing.
   bool clean() const;
 };
 

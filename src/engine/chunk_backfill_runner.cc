@@ -55,7 +55,8 @@ namespace {
 // redoes it whole. After COMMIT it is never touched again. Since merges are
 // upserts on the key, even a redo over rows that did land (an ambiguous
 // COMMIT) writes each key once. Hence exactly-once rows per key, and
-// rows_read = rows_merged + rows_rejected per chunk, summed over chunks.
+// rows_read = rows_merged + rows_rejected + superseded per chunk, summed over
+// chunks (superseded: rows the source skipped for a later row with their key).
 //
 // A chunk larger than a batch is merged batch by batch inside its one
 // transaction, rather than recording a position inside the chunk. Memory
@@ -87,8 +88,9 @@ namespace {
 // twice. Repeated keys within the source are removed before they reach
 // PostgreSQL: the source skips every row that a later one with the same key
 // supersedes (the same rule as `dedup:` and as verify's deduplicated read),
-// and a chunk's superseded rows count as read and merged, as a losing row
-// of the merge path does. Once no chunk is pending, the workers of every
+// and a chunk's superseded rows count as read, not merged: the summary shows
+// them apart, so that migrated is what the table holds. Once no chunk is
+// pending, the workers of every
 // process share the rebuild; the entity is done after it.
 //
 // A process that joins, or a rerun after a crash, finds the set-aside
@@ -221,6 +223,13 @@ class ChunkBackfill : public EntityRun {
   bool bulk_ = false;               // this run appends index-free (see "Bulk mode")
   bool keys_unique_ = false;        // the source yields each key once
   bool exact_types_ = true;         // every column has the type the spec's encodes
+  // No chunk was done and the table was empty when this process started, so
+  // every row it holds at the end is this run's (see superseded_known_).
+  bool started_empty_ = false;
+  // rows_merged is the rows stored, so read - merged - rejected is exactly
+  // the superseded rows: the source skipped them (keys_unique_), or the
+  // table's row count at the end (started_empty_) told them.
+  bool superseded_known_ = false;
   std::string keys_unique_why_not_;
   int64_t planned_rows_ = 0;
   int64_t rejects_before_ = 0;  // in chunks done before this process started
@@ -532,15 +541,14 @@ Result<bool> ChunkBackfill::LoadOneChunk(Worker* w) {
       Progress(static_cast<int64_t>(work->in.size()));
     }
   }
-  // Rows a later row with the same key supersedes (bulk mode) are read and,
-  // like a losing row of a merge, merged into the row that stands for them.
+  // Rows a later row with the same key supersedes, which the source skipped,
+  // are read; rows_read - rows_merged - rows_rejected counts them.
   ASSIGN_OR_RETURN(const int64_t superseded, source_->SupersededRows(it->second));
   if (counts.read + superseded != it->second.row_count) {
     return Internal(fmt::format("chunk {} yielded {} rows and {} superseded, planned {}", chunk_id,
                                 counts.read, superseded, it->second.row_count));
   }
   counts.read += superseded;
-  counts.merged += superseded;
   if (superseded > 0) Progress(superseded);
   if (!rejects.empty()) {
     {
@@ -725,6 +733,7 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
     return Status::Ok();
   }));
   direct_copy_ = !any.has_value() && exact_types_;
+  started_empty_ = !any.has_value() && done_chunks == 0;
 
   const int workers = std::max(1, std::min<int>(jobs_, static_cast<int>(chunks.size())));
   spdlog::info("{}: {} chunks ({} rows), {} workers", entity_.name, chunks.size(), planned_rows_,
@@ -754,6 +763,18 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
   ledger_.rows_merged = std::stoll(*totals.rows[0][1]);
   ledger_.records_rejected = std::stoll(*totals.rows[0][2]);
   ledger_.record_index = ledger_.records_read;
+  superseded_known_ = keys_unique_;
+  if (!keys_unique_ && started_empty_ && !stop_ && std::stoll(*totals.rows[0][3]) == 0) {
+    // Repeated keys went through the merge, each occurrence counted as
+    // merged; the table, empty at the start, holds one row per key.
+    ASSIGN_OR_RETURN(auto stored,
+                     conn()->QueryValue("SELECT count(*) FROM " + shape_.QualifiedName()));
+    const int64_t rows = stored ? std::stoll(*stored) : 0;
+    if (rows <= ledger_.rows_merged) {  // more: an application wrote too
+      ledger_.rows_merged = rows;
+      superseded_known_ = true;
+    }
+  }
   *shared_.run_rejects += ledger_.records_rejected;
   if (stop_) {
     spdlog::error("{}: {} records rejected, more than --max-rejects {}; stopping (see {})",
@@ -810,10 +831,15 @@ std::vector<TableSummary> ChunkBackfill::Summaries() const {
   if (request_.dry_run) {
     s = dry_;
     s.entity = entity_.name;
+    s.superseded_known = false;
   } else {
     s.read = ledger_.records_read;
     s.migrated = ledger_.rows_merged;
     s.rejected = ledger_.records_rejected;
+    s.superseded = s.read - s.migrated - s.rejected;
+    // An entity skipped as done shows an earlier run's ledger: a positive
+    // difference is a count that run made.
+    s.superseded_known = state_ == "skipped (done)" ? s.superseded > 0 : superseded_known_;
   }
   s.seconds = seconds_;
   s.state = state_;
@@ -823,6 +849,7 @@ std::vector<TableSummary> ChunkBackfill::Summaries() const {
     TableSummary d;
     d.entity = dimensions_[i]->name;
     d.migrated = dimension_rows_[i];
+    d.from_lookups = true;
     d.state = "names from " + entity_.name;
     out.push_back(std::move(d));
   }

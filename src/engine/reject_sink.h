@@ -9,11 +9,13 @@
 
 #include "common/reject.h"
 #include "common/status.h"
+#include "target/pg_connection.h"
 
 namespace cutover::engine {
 
-// Appends to the file (a resumed run adds to what the first part wrote; a
-// record may then appear twice, never zero times). Not thread-safe.
+// Appends to the file as batches commit, so that a reject is on disk before
+// its batch is; a resumed run or a retried batch may then write one twice,
+// never zero times, until RewriteRejectFile ends the run. Not thread-safe.
 class RejectSink {
  public:
   ~RejectSink();
@@ -26,6 +28,12 @@ class RejectSink {
   std::FILE* file_;
   std::string path_;
 };
+
+// Rewrites the reject file from cutover.rejects, which holds each reject of
+// the migration once (keyed by entity, source, record and item): written to
+// `path`.tmp page by page (memory stays bounded), then renamed over `path`.
+Status RewriteRejectFile(target::PgConnection* conn, const std::string& migration,
+                         const std::string& path);
 
 // The JSON line for one reject (no trailing newline). Records that are not
 // valid UTF-8 are kept byte for byte as "record_base64".

@@ -1,6 +1,8 @@
 #include "engine/target_resolver.h"
 
 #include <filesystem>
+#include <regex>
+#include <vector>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -17,15 +19,44 @@ std::string TargetHandle::Describe() const {
   return RedactSecrets(url);
 }
 
-Result<TargetHandle> ResolveTarget(const spec::MigrationSpec& migration, bool ephemeral) {
+std::string MissingUrlMessage(const spec::MigrationSpec& migration) {
+  const auto& target = migration.target;
+  std::vector<std::string> variables;
+  static const std::regex kVariable(R"(\$\{([A-Za-z_][A-Za-z0-9_]*))");
+  for (std::sregex_iterator it(target.url_text.begin(), target.url_text.end(), kVariable), end;
+       it != end; ++it) {
+    variables.push_back((*it)[1].str());
+  }
+  const std::string where = target.where.line > 0 ? target.where.ToString() + ": " : "";
+  if (target.url_text.empty()) {
+    return fmt::format(
+        "{}the spec has no target.url: add one (e.g. url: \"${{DATABASE_URL}}\"), or pass "
+        "--scratch to run on a scratch PostgreSQL",
+        where);
+  }
+  if (variables.empty()) {
+    return fmt::format(
+        "{}target.url is empty: give it a PostgreSQL URL, or pass --scratch to run "
+        "on a scratch PostgreSQL",
+        where);
+  }
+  return fmt::format(
+      "{}target.url ({}) is empty: set {}, or pass --scratch to run on a scratch PostgreSQL", where,
+      target.url_text, fmt::join(variables, " or "));
+}
+
+Result<TargetHandle> ResolveTarget(const spec::MigrationSpec& migration, TargetChoice choice) {
   TargetHandle handle;
-  if (migration.target.url && !migration.target.url->empty()) {
+  if (choice == TargetChoice::kSpecUrl) {
+    if (!migration.target.url || migration.target.url->empty()) {
+      return InvalidArgument(MissingUrlMessage(migration));
+    }
     handle.url = *migration.target.url;
     return handle;
   }
   target::ScratchOptions options;
-  options.ephemeral = ephemeral;
-  if (ephemeral) {
+  options.ephemeral = choice == TargetChoice::kEphemeralScratch;
+  if (options.ephemeral) {
     ASSIGN_OR_RETURN(options.data_dir, target::MakeTempDir("cutover-rehearse-"));
   } else {
     options.data_dir = (std::filesystem::path(migration.work_dir) / "scratch-pg").string();

@@ -1,5 +1,5 @@
 // Decides which PostgreSQL a command talks to: the spec's target.url, or a
-// scratch cluster under the work directory that cutover starts and stops.
+// scratch cluster that cutover starts and stops, but only when asked for one.
 #pragma once
 
 #include <memory>
@@ -18,9 +18,20 @@ struct TargetHandle {
   std::string Describe() const;                     // never shows a password
 };
 
-// `ephemeral` scratch clusters live in a temp dir and vanish on exit
-// (rehearse); otherwise the scratch data dir is <work_dir>/scratch-pg, so
-// backfill and verify, run one after the other, see the same data.
-Result<TargetHandle> ResolveTarget(const spec::MigrationSpec& migration, bool ephemeral);
+// Which PostgreSQL a command may use. A scratch cluster is never a silent
+// fallback: a command without target.url that was not asked for a scratch
+// one fails, naming the variable the url comes from.
+enum class TargetChoice {
+  kSpecUrl,          // target.url; InvalidArgument when it is empty or absent
+  kKeptScratch,      // --scratch: <work_dir>/scratch-pg, kept between commands
+                     // so that backfill then verify see the same data
+  kEphemeralScratch  // rehearse: a temp dir, removed on exit
+};
+
+Result<TargetHandle> ResolveTarget(const spec::MigrationSpec& migration, TargetChoice choice);
+
+// "target.url is empty: set DATABASE_URL, or pass --scratch ..." for a spec
+// whose url is empty or absent; names the ${VAR}s of the url's text.
+std::string MissingUrlMessage(const spec::MigrationSpec& migration);
 
 }  // namespace cutover::engine

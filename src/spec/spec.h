@@ -128,7 +128,10 @@ struct SourceSpec {
 };
 
 struct TargetSpec {
-  std::optional<std::string> url;  // absent: a scratch cluster
+  std::optional<std::string> url;  // absent or empty: only --scratch or rehearse run
+  // The url as the spec file spells it, before ${VAR} expansion (safe to
+  // quote: the file's own text), so an error can name the variable to set.
+  std::string url_text;
   Location where;
 };
 

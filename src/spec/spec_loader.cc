@@ -373,7 +373,9 @@ class Loader {
     if (const Field* url = fields.Find("url")) {
       ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*url, ctx));
       target.where = Where(s.mark);
-      // Empty means scratch, so "${DATABASE_URL:-}" makes the variable optional.
+      target.url_text = s.raw;
+      // Empty is not an error here: rehearse and --scratch need no url, and
+      // the commands that do need one say which variable to set.
       if (!s.value.empty()) target.url = s.value;
     }
     return Status::Ok();

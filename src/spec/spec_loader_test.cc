@@ -843,8 +843,10 @@ entities:
 )");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->name, "m-dev");
-  // An empty url means a scratch cluster, so ${VAR:-} makes a target optional.
+  // An empty url is no url: the commands that need one name the variable
+  // from the text as written, which is kept.
   EXPECT_FALSE(r->target.url.has_value());
+  EXPECT_EQ(r->target.url_text, "${CUTOVER_SPEC_TEST_EMPTY:-}");
   EXPECT_EQ(r->backfill.batch_size, 250);
   EXPECT_EQ(r->sources[0].path, "/srv/flux/incoming/$x");
   EXPECT_EQ(r->entities[0].columns[0].from, "$key");

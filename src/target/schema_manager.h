@@ -21,4 +21,9 @@ Status CreateTable(PgConnection* conn, const TableShape& shape);
 // indexes a bulk load set aside (deferred_ddl.h) is checked without them.
 Status CheckTable(PgConnection* conn, const TableShape& shape, bool indexes_deferred = false);
 
+// Fills each numeric column's numeric_scale from the table as it exists (a
+// missing table or column leaves -1), so that verify compares a source value
+// at the scale the column gives it.
+Status ReadNumericScales(PgConnection* conn, TableShape* shape);
+
 }  // namespace cutover::target

@@ -22,8 +22,9 @@ CommandAction AddRehearseCommand(CLI::App* app) {
       ->check(CLI::PositiveNumber);
   app->add_flag("--detailed", o->detailed, "Name the differing columns of changed keys");
   return [o]() -> int {
-    auto migration = LoadSpecOrReport(o->spec_path);
-    if (!migration) return kExitUsage;
+    int load_exit = kExitUsage;
+    auto migration = LoadSpecWithSourcesOrReport(o->spec_path, &load_exit);
+    if (!migration) return load_exit;
     // A rehearsal never touches the spec's real target.
     migration->target.url.reset();
     auto target = engine::ResolveTarget(*migration, /*ephemeral=*/true);

@@ -32,8 +32,9 @@ CommandAction AddVerifyCommand(CLI::App* app) {
   app->add_option("--max-listed", o->request.max_listed_keys,
                   "Keys listed per kind of difference and entity (default 1000)");
   return [o]() -> int {
-    auto migration = LoadSpecOrReport(o->spec_path);
-    if (!migration) return kExitUsage;
+    int load_exit = kExitUsage;
+    auto migration = LoadSpecWithSourcesOrReport(o->spec_path, &load_exit);
+    if (!migration) return load_exit;
     if (o->tolerance >= 0) o->request.float_tolerance = o->tolerance;
     auto target = engine::ResolveTarget(*migration, /*ephemeral=*/false);
     if (!target.ok()) {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/geometry_crs.h"
 #include "spec/spec_loader.h"
 
 namespace cutover::cli {
@@ -13,6 +14,22 @@ std::unique_ptr<spec::MigrationSpec> LoadSpecOrReport(const std::string& path) {
     return nullptr;
   }
   return std::make_unique<spec::MigrationSpec>(std::move(loaded).value());
+}
+
+std::unique_ptr<spec::MigrationSpec> LoadSpecWithSourcesOrReport(const std::string& path,
+                                                                 int* exit_code) {
+  auto migration = LoadSpecOrReport(path);
+  if (!migration) {
+    *exit_code = kExitUsage;
+    return nullptr;
+  }
+  const Status st = engine::ResolveGeometrySrids(migration.get());
+  if (!st.ok()) {
+    fmt::print(stderr, "error: {}\n", st.message());
+    *exit_code = st.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
+    return nullptr;
+  }
+  return migration;
 }
 
 }  // namespace cutover::cli

@@ -283,6 +283,37 @@ entities:
   EXPECT_NE(changed.out.find("prices changed: id=1"), std::string::npos) << Describe(changed);
 }
 
+// A column that declares its scale gives it to every value it stores; verify
+// compares at that scale, and still sees a value the column rounded.
+TEST(TrustTypesTest, VerifyComparesNumericsAtTheColumnsDeclaredScale) {
+  const std::string dir = TempDir();
+  WriteFile(dir + "/data/prices.json", R"([{"id": 1, "amount": "1.5"}, {"id": 2, "amount": "7"},
+                                           {"id": 3, "amount": "2.555"}])");
+  const std::string spec = WriteSpec(dir, R"(migration: scales
+target: { url: "${DATABASE_URL}" }
+sources:
+  files: { type: json, path: data/ }
+entities:
+  prices:
+    source: { from: files, file: prices.json }
+    key: [id]
+    columns:
+      id: { type: integer }
+      amount: { type: numeric }
+)");
+  const std::string url = FreshDatabase();
+  Exec(url, "CREATE TABLE prices (id integer PRIMARY KEY, amount numeric(10,2))");
+  CommandResult r = Cutover({"backfill", spec}, url);
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(QueryValue(url, "SELECT string_agg(amount::text, ',' ORDER BY id) FROM prices"),
+            "1.50,7.00,2.56");
+  CommandResult v = Cutover({"verify", spec, "--detailed"}, url);
+  EXPECT_EQ(v.exit_code, 1) << Describe(v);
+  EXPECT_NE(v.out.find("prices changed: id=3"), std::string::npos) << Describe(v);
+  EXPECT_EQ(v.out.find("id=1"), std::string::npos) << Describe(v);
+  EXPECT_EQ(v.out.find("id=2"), std::string::npos) << Describe(v);
+}
+
 // A point (10, 20) as WKB, with the GeoParquet `geo` metadata given.
 void WriteGeoParquet(const std::string& path, const std::string& column_meta) {
   const std::string geo =

@@ -235,6 +235,53 @@ sources:
   }
 }
 
+// Regression: DuckDB's CSV sniffer typed a column holding some offsets as
+// TIMESTAMP WITH TIME ZONE, and read its values without one as UTC.
+TEST(TrustTypesTest, CsvTimestampsWithAndWithoutOffsetKeepTheRule) {
+  const std::string dir = TempDir();
+  WriteFile(dir + "/data/events.csv",
+            "id,at\n1,2024-01-01T10:00:00+02:00\n2,2024-01-01 10:00:00\n3,2024-07-01 12:00\n");
+  const std::string columns = R"(
+entities:
+  events:
+    source: { from: csv, file: events.csv }
+    key: [id]
+    columns:
+      id: { type: integer }
+      at: { type: timestamptz }
+)";
+  {
+    const std::string spec = WriteSpec(dir, R"(migration: zones
+target: { url: "${DATABASE_URL}" }
+sources:
+  csv: { type: csv, path: data/ })" + columns);
+    const std::string url = FreshDatabase();
+    CommandResult r = Cutover({"backfill", spec, "--create-tables", "--max-rejects", "10"}, url);
+    EXPECT_EQ(r.exit_code, 0) << Describe(r);
+    EXPECT_EQ(QueryValue(url, "SELECT string_agg(id::text, ',' ORDER BY id) FROM events"), "1");
+    EXPECT_EQ(StoredUtc(url, "events", "at", 1), "2024-01-01T08:00:00Z");
+    EXPECT_EQ(QueryValue(url,
+                         "SELECT count(*) FROM cutover.rejects WHERE reason LIKE "
+                         "'%has no UTC offset and no time zone is set for it%'"),
+              "2");
+  }
+  {
+    const std::string spec = WriteSpec(dir, R"(migration: zones
+target: { url: "${DATABASE_URL}" }
+sources:
+  csv: { type: csv, path: data/, timezone: Europe/Berlin })" +
+                                                columns);
+    const std::string url = FreshDatabase();
+    CommandResult r = Cutover({"backfill", spec, "--create-tables"}, url);
+    EXPECT_EQ(r.exit_code, 0) << Describe(r);
+    EXPECT_EQ(StoredUtc(url, "events", "at", 1), "2024-01-01T08:00:00Z");
+    EXPECT_EQ(StoredUtc(url, "events", "at", 2), PgUtc(url, "2024-01-01 10:00", "Europe/Berlin"));
+    EXPECT_EQ(StoredUtc(url, "events", "at", 3), PgUtc(url, "2024-07-01 12:00", "Europe/Berlin"));
+    CommandResult v = Cutover({"verify", spec}, url);
+    EXPECT_EQ(v.exit_code, 0) << Describe(v);
+  }
+}
+
 // Regression: DECIMAL(10,2) 1.00 was stored as numeric 1, and verify, which
 // compared numerics without their scale, called the stores equal.
 TEST(TrustTypesTest, ParquetDecimalsKeepTheirScaleAndVerifySeesIt) {

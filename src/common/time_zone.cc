@@ -402,6 +402,12 @@ void TimeZone::TransitionsBetween(int64_t from, int64_t to, std::vector<int64_t>
 }
 
 TimeZone::LocalResult TimeZone::FromLocal(int64_t local_seconds) const {
+  LocalResult result;
+  if (transitions_.empty() && !(has_rule_ && rule_.has_dst)) {
+    // A fixed offset (UTC, Etc/GMT-2): every wall-clock time exists once.
+    result.utc_seconds = local_seconds - (has_rule_ ? rule_.std_offset : initial_offset_);
+    return result;
+  }
   // An instant u shows local time L when u + OffsetAt(u) == L. Offsets only
   // change at transitions, so the candidates are the offsets in force
   // anywhere in the window, each checked at the instant it implies.
@@ -414,7 +420,6 @@ TimeZone::LocalResult TimeZone::FromLocal(int64_t local_seconds) const {
     const int64_t u = local_seconds - o;
     if (OffsetAt(u) == o) instants.insert(u);
   }
-  LocalResult result;
   if (instants.size() == 1) {
     result.utc_seconds = *instants.begin();
     return result;

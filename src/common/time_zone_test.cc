@@ -24,6 +24,8 @@ TEST(TimeZoneTest, WallClockToUtc) {
     int64_t utc;
   } cases[] = {
       {"UTC", At(kJan1st2024, 12, 0), At(kJan1st2024, 12, 0)},
+      // POSIX-style sign: Etc/GMT-2 is two hours east of UTC, all year.
+      {"Etc/GMT-2", At(kJan1st2024 + 182, 12, 0), At(kJan1st2024 + 182, 10, 0)},
       // 2024-01-15 (day +14): CET, UTC+1.
       {"Europe/Berlin", At(kJan1st2024 + 14, 12, 0), At(kJan1st2024 + 14, 11, 0)},
       // 2024-07-01 (day +182): CEST, UTC+2.

@@ -1,8 +1,10 @@
 // Values whose meaning depends on context the source may not carry: a
 // timestamp's zone, a decimal's scale, a geometry's reference system. Each
 // is stored as the source meant it, or refused with the reason; never guessed.
+#include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -148,6 +150,96 @@ entities:
 
   CommandResult v = Cutover({"verify", spec}, url);
   EXPECT_EQ(v.exit_code, 0) << Describe(v);
+}
+
+// Our tz reader against PostgreSQL's, on wall-clock times around the
+// changes of zones with unusual rules: a half-hour DST (Lord_Howe), a
+// negative one (Dublin), a skipped day (Apia, 2011), DST suspended for
+// Ramadan (Casablanca), the southern hemisphere, and years past 2037. Every
+// stored instant is PostgreSQL's; every rejected time is one PostgreSQL's
+// own conversion shows is skipped or repeated, and no stored time is.
+TEST(TrustTypesTest, WallClocksAgreeWithPostgresInZonesWithUnusualRules) {
+  const std::vector<std::string> zones = {
+      "Europe/Berlin",       "America/New_York",  "Australia/Sydney",
+      "Australia/Lord_Howe", "Europe/Dublin",     "Pacific/Apia",
+      "Africa/Casablanca",   "America/Sao_Paulo", "Asia/Tehran"};
+  std::string json = "[";
+  int id = 0;
+  for (int year : {1916, 1950, 1985, 2011, 2024, 2038, 2061, 2099}) {
+    for (int month = 1; month <= 12; ++month) {
+      for (int day : {1, 5, 8, 15, 25, 28, 30}) {
+        if (month == 2 && day > 28) continue;
+        for (const char* time : {"00:30", "01:30", "02:00", "02:30", "03:30", "23:45"}) {
+          char local[32];
+          std::snprintf(local, sizeof(local), "%04d-%02d-%02d %s", year, month, day, time);
+          json += std::string(id ? "," : "") + "{\"id\":" + std::to_string(++id) + ",\"t\":\"" +
+                  local + "\"}\n";
+        }
+      }
+    }
+  }
+  // Apia skipped 2011-12-30 whole.
+  json += ",{\"id\":" + std::to_string(++id) + ",\"t\":\"2011-12-30 12:00\"}]";
+  const std::string dir = TempDir();
+  WriteFile(dir + "/data/times.json", json);
+  std::string yaml = R"(migration: zones
+target: { url: "${DATABASE_URL}" }
+sources:
+  files: { type: json, path: data/ }
+entities:
+)";
+  for (size_t z = 0; z < zones.size(); ++z) {
+    yaml += "  z" + std::to_string(z) +
+            ":\n    source: { from: files, file: times.json }\n    key: [id]\n    columns:\n" +
+            "      id: { type: integer }\n      t: { type: timestamptz, timezone: " + zones[z] +
+            " }\n      local: { from: t, type: text }\n";
+  }
+  const std::string spec = WriteSpec(dir, yaml);
+  const std::string url = FreshDatabase();
+  CommandResult r = Cutover({"backfill", spec, "--create-tables", "--max-rejects", "100000"}, url);
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  int64_t stored = 0;
+  int64_t rejected = 0;
+  for (size_t z = 0; z < zones.size(); ++z) {
+    SCOPED_TRACE(zones[z]);
+    const std::string zone = "'" + zones[z] + "'";
+    const std::string table = "z" + std::to_string(z);
+    // PostgreSQL's view of a wall clock L: skipped when its instant shows
+    // another wall clock; repeated when the offsets 3h before and after its
+    // instant differ and L minus either is an instant showing L.
+    const std::string skipped =
+        "((L::timestamp AT TIME ZONE " + zone + ") AT TIME ZONE " + zone + " <> L::timestamp)";
+    const std::string repeated =
+        "(SELECT o1 <> o2 AND ((L::timestamp - o1) AT TIME ZONE 'UTC') AT TIME ZONE " + zone +
+        " = L::timestamp AND ((L::timestamp - o2) AT TIME ZONE 'UTC') AT TIME ZONE " + zone +
+        " = L::timestamp FROM (SELECT ((u - interval '3 hours') AT TIME ZONE " + zone +
+        ") - ((u - interval '3 hours') AT TIME ZONE 'UTC') AS o1, ((u + interval '3 hours') AT "
+        "TIME ZONE " +
+        zone +
+        ") - ((u + interval '3 hours') AT TIME ZONE 'UTC') AS o2 FROM (SELECT "
+        "L::timestamp AT TIME ZONE " +
+        zone + " AS u) a) b)";
+    auto with = [](std::string sql, const std::string& l) {
+      for (size_t at; (at = sql.find("L::")) != std::string::npos;) sql.replace(at, 1, l);
+      return sql;
+    };
+    EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM " + table + " WHERE t <> (local::timestamp " +
+                                  "AT TIME ZONE " + zone + ") OR " + with(skipped, "local") +
+                                  " OR " + with(repeated, "local")),
+              "0");
+    const std::string rejects =
+        "(SELECT convert_from(record, 'UTF8')::jsonb->>'t' AS lt, reason "
+        "FROM cutover.rejects WHERE entity = '" +
+        table + "') r";
+    const std::string wrongly_rejected = " FROM " + rejects + " WHERE NOT (" + with(skipped, "lt") +
+                                         " OR " + with(repeated, "lt") + ")";
+    EXPECT_EQ(QueryValue(url, "SELECT count(*)" + wrongly_rejected), "0")
+        << QueryValue(url, "SELECT string_agg(lt || ': ' || reason, '; ')" + wrongly_rejected);
+    stored += std::stoll(QueryValue(url, "SELECT count(*) FROM " + table));
+    rejected += std::stoll(QueryValue(url, "SELECT count(*) FROM " + rejects));
+  }
+  EXPECT_EQ(stored + rejected, static_cast<int64_t>(zones.size()) * id);
+  EXPECT_GT(rejected, 20);  // the sample does hit gaps and overlaps
 }
 
 TEST(TrustTypesTest, AnUnknownZoneIsASpecErrorWithTheNearestName) {

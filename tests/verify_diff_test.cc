@@ -327,13 +327,14 @@ TEST(VerifyDiffTest, EquivalentFormsOfNumericJsonbAndTimestampsAreEqual) {
    "at": "2024-03-01T06:30:00.250Z"}
 ]
 )");
-  // What PostgreSQL holds was written in other forms of the same values.
+  // What PostgreSQL holds was written in other forms of the same values (a
+  // numeric's scale is part of its value: "1.50" is not "1.5").
   Exec(ws.url,
        "CREATE TABLE items (id integer PRIMARY KEY, amount numeric, doc jsonb, at timestamptz);"
        "INSERT INTO items VALUES "
-       "(1, 1.5, '{\"a\":{\"x\":\"s\",\"y\":[1,2]},\"b\":1}', '2024-03-01 06:30:00+00'),"
-       "(2, 2.000, '{\"arr\": [], \"k\": true}', '2024-03-01 07:30:00+00'),"
-       "(3, 0.00, '[3, {\"a\": \"é\", \"z\": null}]', '2024-03-01 01:30:00.25-05');");
+       "(1, '150e-2', '{\"a\":{\"x\":\"s\",\"y\":[1,2]},\"b\":1}', '2024-03-01 06:30:00+00'),"
+       "(2, 2, '{\"arr\": [], \"k\": true}', '2024-03-01 07:30:00+00'),"
+       "(3, -0.0, '[3, {\"a\": \"é\", \"z\": null}]', '2024-03-01 01:30:00.25-05');");
 
   CommandResult verify = Cutover(ws, {"verify", "cutover.yaml", "--json", "--detailed"});
   EXPECT_EQ(verify.exit_code, 0) << Describe(verify);

@@ -78,8 +78,9 @@ CommandAction AddBackfillCommand(CLI::App* app) {
       return kExitUsage;
     }
     o->request.retry_for = *retry_for;
-    auto migration = LoadSpecOrReport(o->spec_path);
-    if (!migration) return kExitUsage;
+    int load_exit = kExitUsage;
+    auto migration = LoadSpecWithSourcesOrReport(o->spec_path, &load_exit);
+    if (!migration) return load_exit;
     if (o->max_rejects != -2) o->request.max_rejects = o->max_rejects;
     engine::TargetHandle target;
     if (!o->request.dry_run) {

@@ -26,8 +26,9 @@ CommandAction AddRehearseCommand(CLI::App* app) {
                   "Keys listed per kind of difference and entity (default 20; the counts are "
                   "always whole)");
   return [o]() -> int {
-    auto migration = LoadSpecOrReport(o->spec_path);
-    if (!migration) return kExitUsage;
+    int load_exit = kExitUsage;
+    auto migration = LoadSpecWithSourcesOrReport(o->spec_path, &load_exit);
+    if (!migration) return load_exit;
     // A rehearsal never touches the spec's real target.
     auto target = engine::ResolveTarget(*migration, engine::TargetChoice::kEphemeralScratch);
     if (!target.ok()) {

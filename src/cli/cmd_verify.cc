@@ -35,8 +35,9 @@ CommandAction AddVerifyCommand(CLI::App* app) {
                   "Keys listed per kind of difference and entity (default 1000)");
   AddScratchFlag(app, &o->scratch);
   return [o]() -> int {
-    auto migration = LoadSpecOrReport(o->spec_path);
-    if (!migration) return kExitUsage;
+    int load_exit = kExitUsage;
+    auto migration = LoadSpecWithSourcesOrReport(o->spec_path, &load_exit);
+    if (!migration) return load_exit;
     if (o->tolerance >= 0) o->request.float_tolerance = o->tolerance;
     engine::TargetHandle target;
     if (int rc = ResolveTargetOrReport(*migration, o->scratch, &target); rc != kExitOk) return rc;

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/geometry_crs.h"
 #include "spec/spec_loader.h"
 
 namespace cutover::cli {
@@ -34,6 +35,22 @@ int ResolveTargetOrReport(const spec::MigrationSpec& migration, bool scratch,
   }
   *target = std::move(resolved).value();
   return kExitOk;
+}
+
+std::unique_ptr<spec::MigrationSpec> LoadSpecWithSourcesOrReport(const std::string& path,
+                                                                 int* exit_code) {
+  auto migration = LoadSpecOrReport(path);
+  if (!migration) {
+    *exit_code = kExitUsage;
+    return nullptr;
+  }
+  const Status st = engine::ResolveGeometrySrids(migration.get());
+  if (!st.ok()) {
+    fmt::print(stderr, "error: {}\n", st.message());
+    *exit_code = st.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
+    return nullptr;
+  }
+  return migration;
 }
 
 }  // namespace cutover::cli

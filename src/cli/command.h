@@ -35,6 +35,12 @@ CommandAction AddServeCommand(CLI::App* app);
 
 // Loads the spec; on failure prints the error (file:line:column) and returns null.
 std::unique_ptr<spec::MigrationSpec> LoadSpecOrReport(const std::string& path);
+// LoadSpecOrReport, then what the source files say that the spec must agree
+// with (GeoParquet reference systems: engine/geometry_crs.h). On failure
+// prints the error and returns null with *exit_code kExitUsage for a spec the
+// files contradict, kExitFailure for files that cannot be read.
+std::unique_ptr<spec::MigrationSpec> LoadSpecWithSourcesOrReport(const std::string& path,
+                                                                 int* exit_code);
 
 // Adds --scratch, the only way (besides rehearse) to run on a scratch cluster.
 void AddScratchFlag(CLI::App* app, bool* scratch);

@@ -25,6 +25,13 @@ class Column {
   ValueType type() const { return type_; }
   size_t size() const { return is_null_.size(); }
 
+  // A kTimestamptz column whose values are wall-clock times of an unnamed
+  // zone (a Parquet TIMESTAMP without isAdjustedToUTC, a CSV timestamp
+  // without offset), held as if they were UTC. Mappers must not take them
+  // for instants without the zone the spec names (map/value_parsers.h).
+  bool wall_clock() const { return wall_clock_; }
+  void set_wall_clock(bool wall_clock) { wall_clock_ = wall_clock; }
+
   void AppendNull() {
     is_null_.push_back(1);
     if (IsFixedWidth(type_)) {
@@ -67,6 +74,7 @@ class Column {
 
  private:
   ValueType type_;
+  bool wall_clock_ = false;
   std::vector<uint8_t> is_null_;
   std::vector<int64_t> fixed_;
   std::string bytes_;

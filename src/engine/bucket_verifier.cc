@@ -970,6 +970,7 @@ Result<VerifyReport> RunVerify(const spec::MigrationSpec& migration, const std::
   VerifyReport report;
   DimensionNames dimension_names;
   std::vector<const spec::EntitySpec*> dimensions;
+  std::unique_ptr<target::PgConnection> catalog;  // opened on first use
   for (const auto& entity : migration.entities) {
     if (!request.entities.empty() && !to_read.contains(entity.name)) continue;
     if (entity.source.empty()) {  // a lookup dimension: checked after the facts
@@ -985,9 +986,13 @@ Result<VerifyReport> RunVerify(const spec::MigrationSpec& migration, const std::
       ASSIGN_OR_RETURN(plan.mapper, map::EntityMapper::Create(entity));
     }
     const auto& tables = plan.mapper->tables();
+    if (catalog == nullptr) {
+      ASSIGN_OR_RETURN(catalog, target::PgConnection::ConnectWithRetry(target_url));
+    }
     for (size_t t = 0; t < tables.size(); ++t) {
       int parent = plan.mapper->ParentOf(t);
       plan.shapes.push_back(target::ShapeOf(*tables[t], parent >= 0 ? tables[parent] : nullptr));
+      RETURN_IF_ERROR(target::ReadNumericScales(catalog.get(), &plan.shapes.back()));
       plan.hashers.emplace_back(plan.shapes.back());
     }
     for (const auto& k : plan.shapes[0].keep_last_by) {

@@ -13,6 +13,7 @@
 #include <xxhash.h>
 #include <nlohmann/json.hpp>
 
+#include "map/value_converter.h"
 #include "map/value_parsers.h"
 
 namespace cutover::engine {
@@ -58,13 +59,14 @@ std::string CanonicalJson(std::string_view text) {
 }  // namespace
 
 RowHasher::RowHasher(const target::TableShape& shape) {
+  for (const auto& c : shape.columns) numeric_scales_.push_back(c.numeric_scale);
   for (const auto& k : shape.key) {
     key_columns_.push_back(shape.IndexOf(k));
     key_names_.push_back(k);
   }
 }
 
-uint64_t RowHasher::ColumnHash(const Column& col, size_t row) const {
+uint64_t RowHasher::ColumnHash(const Column& col, size_t row, int column) const {
   if (col.IsNull(row)) return kNullHash;
   // Integer widths hash alike: an integer column read back as bigint is equal.
   const uint64_t seed = col.type() == ValueType::kInt32 ? static_cast<uint64_t>(ValueType::kInt64)
@@ -79,9 +81,21 @@ uint64_t RowHasher::ColumnHash(const Column& col, size_t row) const {
       return HashInt(bits, seed);
     }
     case ValueType::kNumeric: {
-      if (map::IsCanonicalNumeric(col.BytesAt(row))) return HashBytes(col.BytesAt(row), seed);
-      auto canonical = map::CanonicalNumeric(col.BytesAt(row));
-      return HashBytes(canonical.ok() ? std::string_view(*canonical) : col.BytesAt(row), seed);
+      std::string_view text = col.BytesAt(row);
+      std::string normalized;
+      if (!map::IsNumericText(text)) {
+        auto n = map::NumericText(text);
+        if (n.ok()) normalized = std::move(*n);
+        text = n.ok() ? std::string_view(normalized) : text;
+      }
+      const int scale = column >= 0 && static_cast<size_t>(column) < numeric_scales_.size()
+                            ? numeric_scales_[column]
+                            : -1;
+      if (scale >= 0) {
+        // A value that would round at this scale keeps its own and differs.
+        if (auto at = map::NumericAtScale(text, scale)) return HashBytes(*at, seed);
+      }
+      return HashBytes(text, seed);
     }
     case ValueType::kJsonb:
       return HashBytes(CanonicalJson(col.BytesAt(row)), seed);
@@ -95,7 +109,7 @@ uint64_t RowHasher::RowHash(const RowBatch& batch, size_t row,
                             std::vector<uint64_t>* column_hashes) const {
   column_hashes->resize(batch.columns.size());
   for (size_t c = 0; c < batch.columns.size(); ++c) {
-    (*column_hashes)[c] = ColumnHash(batch.columns[c], row);
+    (*column_hashes)[c] = ColumnHash(batch.columns[c], row, static_cast<int>(c));
   }
   return XXH3_64bits(column_hashes->data(), column_hashes->size() * sizeof(uint64_t));
 }
@@ -103,7 +117,9 @@ uint64_t RowHasher::RowHash(const RowBatch& batch, size_t row,
 uint64_t RowHasher::KeyHash(const RowBatch& batch, size_t row) const {
   uint64_t h[8];
   size_t n = std::min<size_t>(key_columns_.size(), 8);
-  for (size_t i = 0; i < n; ++i) h[i] = ColumnHash(batch.columns[key_columns_[i]], row);
+  for (size_t i = 0; i < n; ++i) {
+    h[i] = ColumnHash(batch.columns[key_columns_[i]], row, key_columns_[i]);
+  }
   return XXH3_64bits(h, n * sizeof(uint64_t));
 }
 

@@ -12,14 +12,17 @@
 namespace cutover::engine {
 
 // Canonical forms, so equal values hash equal whichever store they came from:
-// numeric without trailing zeros ("1.50" = "1.5"), jsonb re-serialized with
+// numeric with its scale ("1.50" is not "1.5": applications read the scale
+// back), taken at the target column's declared scale when it has one, since
+// PostgreSQL stores every value there at that scale; jsonb re-serialized with
 // sorted keys (PostgreSQL reorders keys), float -0.0 as 0.0 and one NaN.
 // Stateless after construction; safe to share between threads.
 class RowHasher {
  public:
   explicit RowHasher(const target::TableShape& shape);
 
-  uint64_t ColumnHash(const Column& col, size_t row) const;
+  // `column` is the column's index in the shape (-1: none), for its scale.
+  uint64_t ColumnHash(const Column& col, size_t row, int column = -1) const;
   // Hash of every column's hash: the row digest compared between stores.
   uint64_t RowHash(const RowBatch& batch, size_t row, std::vector<uint64_t>* column_hashes) const;
   uint64_t KeyHash(const RowBatch& batch, size_t row) const;
@@ -29,6 +32,7 @@ class RowHasher {
   std::string KeyText(const RowBatch& batch, size_t row) const;
 
  private:
+  std::vector<int> numeric_scales_;  // per shape column, TableColumn::numeric_scale
   std::vector<int> key_columns_;
   std::vector<std::string> key_names_;
 };

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <optional>
 
 #include <fmt/format.h>
@@ -62,6 +63,31 @@ Result<double> AsDouble(const Column& src, size_t row) {
     default:
       return DataError(fmt::format("a {} value is not a coordinate", ValueTypeName(src.type())));
   }
+}
+
+// "2024-03-31 02:30:00": a wall-clock time as text, without the 'Z' that
+// would claim it is UTC.
+std::string WallClockText(int64_t micros) {
+  std::string text = FormatTimestamptz(micros);
+  text.pop_back();
+  text[10] = ' ';
+  return text;
+}
+
+// A wall-clock time (microseconds since 2000-01-01 as if UTC) -> the instant
+// in the column's zone, or the reason it has none.
+Status AppendWallClock(int64_t local_micros, const spec::ColumnSpec& c, Column* out) {
+  if (c.timezone == nullptr) {
+    return DataError(fmt::format(
+        "the source holds '{}' without a UTC offset and no time zone is set for it; name the zone "
+        "its clock shows with 'timezone:' on the column or its source (e.g. Europe/Berlin, or "
+        "UTC), "
+        "so that it is not guessed",
+        WallClockText(local_micros)));
+  }
+  ASSIGN_OR_RETURN(int64_t utc, TimestampFromWallClock(local_micros, *c.timezone));
+  out->AppendInt(utc);
+  return Status::Ok();
 }
 
 // Converts row `row` of `src` (not null) to column `c`'s type.
@@ -153,8 +179,13 @@ Status Convert(const Column& src, size_t row, const spec::ColumnSpec& c, Column*
           out->AppendInt(days);
           return Status::Ok();
         case ValueType::kTimestamptz:
-          out->AppendInt(days * kMicrosPerDay);
-          return Status::Ok();
+          // A date's midnight is a wall-clock time: which instant it is
+          // depends on the zone, so it takes the spec's or is refused.
+          if (days == INT32_MAX || days == INT32_MIN) {
+            out->AppendInt(days == INT32_MAX ? INT64_MAX : INT64_MIN);
+            return Status::Ok();
+          }
+          return AppendWallClock(days * kMicrosPerDay, c, out);
         case ValueType::kText:
           out->AppendBytes(FormatDate(static_cast<int32_t>(days)));
           return Status::Ok();
@@ -164,8 +195,10 @@ Status Convert(const Column& src, size_t row, const spec::ColumnSpec& c, Column*
     }
     case ValueType::kTimestamptz: {
       const int64_t micros = src.IntAt(row);
+      const bool infinite = micros == INT64_MAX || micros == INT64_MIN;
       switch (to) {
         case ValueType::kTimestamptz:
+          if (src.wall_clock() && !infinite) return AppendWallClock(micros, c, out);
           out->AppendInt(micros);
           return Status::Ok();
         case ValueType::kDate: {
@@ -178,7 +211,7 @@ Status Convert(const Column& src, size_t row, const spec::ColumnSpec& c, Column*
           return Status::Ok();
         }
         case ValueType::kText:
-          out->AppendBytes(FormatTimestamptz(micros));
+          out->AppendBytes(src.wall_clock() ? WallClockText(micros) : FormatTimestamptz(micros));
           return Status::Ok();
         default:
           return Unconvertible(src.type(), c);
@@ -286,7 +319,7 @@ std::string RowAsJson(const RowBatch& batch, size_t row) {
         v = FormatDate(static_cast<int32_t>(col.IntAt(row)));
         break;
       case ValueType::kTimestamptz:
-        v = FormatTimestamptz(col.IntAt(row));
+        v = col.wall_clock() ? WallClockText(col.IntAt(row)) : FormatTimestamptz(col.IntAt(row));
         break;
       case ValueType::kUuid:
         v = FormatUuid(reinterpret_cast<const uint8_t*>(col.BytesAt(row).data()));

@@ -98,7 +98,7 @@ TEST(ColumnarMapperTest, RenamesConvertsAndRejectsWithPosition) {
   EXPECT_EQ(t.columns[1].IntAt(1), 2147483647);
   EXPECT_EQ(t.columns[2].FloatAt(1), 40.0);
   EXPECT_EQ(t.columns[3].IntAt(0), kDay20240102);
-  EXPECT_EQ(t.columns[4].BytesAt(0), "12.5");
+  EXPECT_EQ(t.columns[4].BytesAt(0), "12.50");  // the scale is kept
   EXPECT_EQ(t.columns[5].BytesAt(0), "n0");
   EXPECT_EQ(t.columns[5].BytesAt(1), "none");  // the default for a NULL
 

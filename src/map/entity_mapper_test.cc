@@ -190,7 +190,12 @@ const TypeCase kTypeCases[] = {
     {"bigint", "", R"("9223372036854775808")", "", "integer out of range for bigint (int8)"},
     {"bigint", "", "2.5", "", "not an integer"},
     // numeric, canonical text
-    {"numeric", "", R"("123.4500")", "123.45", ""},
+    // The scale is kept, as PostgreSQL's numeric keeps it ('123.4500'::numeric).
+    {"numeric", "", R"("123.4500")", "123.4500", ""},
+    {"numeric", "", R"("-0.00")", "0.00", ""},
+    {"numeric", "", R"("007.10")", "7.10", ""},
+    {"numeric", "", R"("1.50e1")", "15.0", ""},
+    {"numeric", "", R"("1.50e-1")", "0.150", ""},
     {"numeric", "", R"("-0")", "0", ""},
     {"numeric", "", R"(".5")", "0.5", ""},
     {"numeric", "", R"("1e3")", "1000", ""},
@@ -256,12 +261,13 @@ const TypeCase kTypeCases[] = {
     {"timestamptz", "", R"("2024-01-02T05:04:05+02:00")", Ints(kTs20240102T030405), ""},
     {"timestamptz", "", R"("2024-01-01T22:04:05-05:00")", Ints(kTs20240102T030405), ""},
     {"timestamptz", "", R"("2024-01-02T08:34:05+0530")", Ints(kTs20240102T030405), ""},
-    {"timestamptz", "", R"("2024-01-02 03:04:05")", Ints(kTs20240102T030405), ""},  // UTC
+    // No offset and no zone named: refused, never read as UTC.
+    {"timestamptz", "", R"("2024-01-02 03:04:05")", "", "has no UTC offset"},
     {"timestamptz", "", R"("2024-01-02t03:04:05.123456z")", Ints(kTs20240102T030405 + 123456), ""},
     {"timestamptz", "", R"("2024-01-02T03:04:05.1234565Z")", Ints(kTs20240102T030405 + 123456), ""},
     {"timestamptz", "", R"("2024-01-02T03:04:05.1234575Z")", Ints(kTs20240102T030405 + 123458), ""},
     {"timestamptz", "", R"("2024-01-02T03:04Z")", Ints(kTs20240102T030405 - 5 * kSec), ""},
-    {"timestamptz", "", R"("2024-01-02")", Ints(kTs20240102T030405 - 11045 * kSec), ""},
+    {"timestamptz", "", R"("2024-01-02")", "", "has no UTC offset"},
     {"timestamptz", "", R"("2024-01-02T24:00:00Z")", "", "hour 24 out of range"},
     {"timestamptz", "", R"("2024-13-01T00:00:00Z")", "", "month 13 out of range"},
     {"timestamptz", "", R"("10000-01-01T00:00:00Z")", "", "timestamp out of range: year 10000"},
@@ -359,7 +365,7 @@ TEST(EntityMapperTest, DefaultsFillAbsentAndNullValuesOnly) {
       Batch({
           R"({"id": 1})",
           R"({"id": 2, "role": null, "quota": null, "active": null, "prefs": null})",
-          R"({"id": 3, "role": "admin", "quota": 0, "active": false, "since": "2000-01-01",)"
+          R"({"id": 3, "role": "admin", "quota": 0, "active": false, "since": "2000-01-01T00:00:00Z",)"
           R"( "born": "2000-01-01", "uid": "ffffffff-ffff-ffff-ffff-ffffffffffff",)"
           R"( "prefs": {"a": 1}, "note": "n"})",
       }),

@@ -1,6 +1,10 @@
 // Text -> column value by the column's type, through the exact parsers of
-// value_parsers.h; numeric text already canonical is copied as it is.
+// value_parsers.h; numeric text keeps its scale, and is copied as it is when
+// already in PostgreSQL's form.
 #include "map/value_converter.h"
+
+#include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -23,6 +27,76 @@ bool HasEscapedNul(std::string_view json) {
 }
 
 }  // namespace
+
+bool IsNumericText(std::string_view text) {
+  if (text == "NaN") return true;
+  size_t i = 0;
+  const bool negative = !text.empty() && text[0] == '-';
+  if (negative) ++i;
+  const size_t int_begin = i;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  const size_t int_digits = i - int_begin;
+  if (int_digits == 0 || (int_digits > 1 && text[int_begin] == '0')) return false;
+  bool zero = text[int_begin] == '0';
+  if (i < text.size()) {
+    if (text[i] != '.') return false;
+    const size_t frac_begin = ++i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      zero = zero && text[i] == '0';
+      ++i;
+    }
+    if (i != text.size() || i == frac_begin) return false;
+  }
+  return !(negative && zero);  // "-0.00" prints as "0.00"
+}
+
+Result<std::string> NumericText(std::string_view text) {
+  // CanonicalNumeric validates and expands; the scale is then counted as
+  // PostgreSQL counts it: fraction digits written, less the exponent.
+  ASSIGN_OR_RETURN(std::string canonical, CanonicalNumeric(text));
+  if (canonical == "NaN") return canonical;
+  const size_t e = text.find_first_of("eE");
+  const std::string_view mantissa = text.substr(0, e);
+  const size_t dot = mantissa.find('.');
+  int64_t scale =
+      dot == std::string_view::npos ? 0 : static_cast<int64_t>(mantissa.size() - dot - 1);
+  if (e != std::string_view::npos) {
+    int64_t exponent = 0;
+    const std::string_view digits = text.substr(e + 1);
+    auto r = std::from_chars(digits.data() + (digits[0] == '+' ? 1 : 0),
+                             digits.data() + digits.size(), exponent);
+    if (r.ec != std::errc()) exponent = 0;  // CanonicalNumeric bounded it already
+    scale = std::max<int64_t>(0, scale - exponent);
+  }
+  const size_t point = canonical.find('.');
+  const int64_t have =
+      point == std::string::npos ? 0 : static_cast<int64_t>(canonical.size() - point - 1);
+  if (scale > have) {
+    if (point == std::string::npos) canonical += '.';
+    canonical.append(static_cast<size_t>(scale - have), '0');
+  }
+  return canonical;
+}
+
+std::optional<std::string> NumericAtScale(std::string_view text, int scale) {
+  if (text == "NaN") return std::string(text);
+  const size_t point = text.find('.');
+  const size_t have = point == std::string_view::npos ? 0 : text.size() - point - 1;
+  std::string out(text);
+  if (have < static_cast<size_t>(scale)) {
+    if (point == std::string_view::npos) out += '.';
+    out.append(static_cast<size_t>(scale) - have, '0');
+    return out;
+  }
+  // Dropping digits is exact only when they are zeros.
+  const size_t keep_end = point + 1 + static_cast<size_t>(scale);
+  if (have > static_cast<size_t>(scale)) {
+    if (out.find_first_not_of('0', keep_end) != std::string::npos) return std::nullopt;
+    // What remains is nonzero: a zero never carries a sign in `text`.
+    out.resize(scale == 0 ? point : keep_end);
+  }
+  return out;
+}
 
 Status AppendJsonText(std::string json, Column* out) {
   // jsonb refuses \u0000 (SQLSTATE 22P05); catch it here with a clear reason.
@@ -51,11 +125,11 @@ Status AppendFromText(std::string_view text, const spec::ColumnSpec& c, Column* 
       return Status::Ok();
     }
     case ValueType::kNumeric: {
-      if (IsCanonicalNumeric(text)) {
+      if (IsNumericText(text)) {
         out->AppendBytes(text);
         return Status::Ok();
       }
-      ASSIGN_OR_RETURN(std::string v, CanonicalNumeric(text));
+      ASSIGN_OR_RETURN(std::string v, NumericText(text));
       out->AppendBytes(v);
       return Status::Ok();
     }
@@ -82,7 +156,7 @@ Status AppendFromText(std::string_view text, const spec::ColumnSpec& c, Column* 
     case ValueType::kTimestamptz: {
       Result<int64_t> v =
           c.time_format == spec::TimeFormat::kIso8601
-              ? ParseTimestamptz(text)
+              ? ParseTimestamptz(text, c.timezone.get())
               : TimestampFromEpochText(text, c.time_format == spec::TimeFormat::kEpochMillis);
       if (!v.ok()) return v.status();
       out->AppendInt(*v);

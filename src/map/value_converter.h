@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,19 @@ Status AppendFromText(std::string_view text, const spec::ColumnSpec& c, Column* 
 // bool, epoch seconds or milliseconds for timestamptz (by c.time_format),
 // decimal text for numeric, text and jsonb. Other types are a DataError.
 Status AppendFromInteger(int64_t v, const spec::ColumnSpec& c, Column* out);
+
+// Numeric text as PostgreSQL's numeric keeps it: the value and its scale
+// (the digits after the point, "1.00" stays "1.00", "1.5e-3" is "0.0015",
+// "1.50e1" is "15.0"), with no exponent, no leading zeros and no "-0";
+// "NaN" for NaN. The scale is part of what an application reads back.
+Result<std::string> NumericText(std::string_view text);
+// Whether `text` is already what NumericText returns for it, checked without
+// allocating (decimals as DuckDB and PostgreSQL print them).
+bool IsNumericText(std::string_view text);
+// `text` (as NumericText returns) at `scale` digits after the point when
+// that only adds or drops zeros; nullopt when it would round, as a column
+// of declared scale would when storing it.
+std::optional<std::string> NumericAtScale(std::string_view text, int scale);
 
 // Appends minified JSON for a jsonb column; refuses the escape \u0000,
 // which jsonb cannot store (SQLSTATE 22P05).

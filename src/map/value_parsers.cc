@@ -312,7 +312,67 @@ Status EpochOutOfRange(std::string_view value_text, bool millis) {
                    " is outside years 0001..9999");
 }
 
+std::string OffsetText(int32_t seconds) {
+  const char sign = seconds < 0 ? '-' : '+';
+  const int32_t magnitude = seconds < 0 ? -seconds : seconds;
+  char buf[24];
+  if (magnitude % 60 != 0) {
+    std::snprintf(buf, sizeof(buf), "UTC%c%02d:%02d:%02d", sign, magnitude / 3600,
+                  magnitude / 60 % 60, magnitude % 60);
+  } else {
+    std::snprintf(buf, sizeof(buf), "UTC%c%02d:%02d", sign, magnitude / 3600, magnitude / 60 % 60);
+  }
+  return buf;
+}
+
+// Wall-clock microseconds since 2000-01-01 (as if UTC) -> the UTC instant in
+// `zone`. `text` is the value as written, for messages.
+Result<int64_t> FromWallClock(std::string_view text, int64_t local_micros, const TimeZone* zone) {
+  if (zone == nullptr) {
+    return DataError("timestamp " + Quote(text) +
+                     " has no UTC offset and no time zone is set for it; name the zone its clock "
+                     "shows with 'timezone:' on the column or its source (e.g. Europe/Berlin, or "
+                     "UTC), so that it is not guessed");
+  }
+  // Floor to whole seconds; the zone works in seconds, the fraction rides along.
+  int64_t local_seconds = local_micros / kMicrosPerSecond;
+  int64_t fraction = local_micros % kMicrosPerSecond;
+  if (fraction < 0) {
+    fraction += kMicrosPerSecond;
+    --local_seconds;
+  }
+  const auto r = zone->FromLocal(local_seconds + kUnixToPgMicros / kMicrosPerSecond);
+  if (r.kind == TimeZone::LocalResult::kGap) {
+    return DataError("timestamp " + Quote(text) + " does not exist in " + zone->name() +
+                     ": clocks there jumped from " + OffsetText(r.offset_before) + " to " +
+                     OffsetText(r.offset_after) + " over that time");
+  }
+  if (r.kind == TimeZone::LocalResult::kAmbiguous) {
+    return DataError("timestamp " + Quote(text) + " happened twice in " + zone->name() + " (at " +
+                     OffsetText(r.offset_before) + " and at " + OffsetText(r.offset_after) +
+                     "); only a UTC offset in the value can say which");
+  }
+  const int64_t micros =
+      (r.utc_seconds - kUnixToPgMicros / kMicrosPerSecond) * kMicrosPerSecond + fraction;
+  if (micros < kMinPgMicros || micros > kMaxPgMicros) {
+    return DataError("timestamp out of range: " + Quote(text) + " in " + zone->name() +
+                     " is outside 0001-01-01..9999-12-31 UTC");
+  }
+  return micros;
+}
+
 }  // namespace
+
+Result<int64_t> TimestampFromWallClock(int64_t local_micros, const TimeZone& zone) {
+  if (local_micros < kMinPgMicros || local_micros > kMaxPgMicros) {
+    return DataError("timestamp out of range: " + FormatTimestamptz(local_micros) +
+                     " is outside years 0001..9999");
+  }
+  std::string written = FormatTimestamptz(local_micros);
+  written.pop_back();  // no 'Z': it is a wall-clock time
+  written[10] = ' ';
+  return FromWallClock(written, local_micros, &zone);
+}
 
 Result<int64_t> ParseInt64(std::string_view text) {
   return ParseBoundedInt(text, std::numeric_limits<int64_t>::min(),
@@ -515,13 +575,13 @@ Result<int32_t> ParseDate(std::string_view text) {
   return static_cast<int32_t>(days);
 }
 
-Result<int64_t> ParseTimestamptz(std::string_view text) {
+Result<int64_t> ParseTimestamptz(std::string_view text, const TimeZone* local_zone) {
   size_t i = 0;
   ASSIGN_OR_RETURN(int64_t days, ParseYmdPrefix(text, "timestamp", &i));
   const auto fail = [&](const std::string& reason) {
     return DataError("invalid timestamp " + Quote(text) + ": " + reason);
   };
-  if (i == text.size()) return days * kMicrosPerDay;
+  if (i == text.size()) return FromWallClock(text, days * kMicrosPerDay, local_zone);
 
   if (text[i] != 'T' && text[i] != 't' && text[i] != ' ') {
     return fail("expected 'T' or ' ' between date and time, found " + Where(text, i));
@@ -554,7 +614,13 @@ Result<int64_t> ParseTimestamptz(std::string_view text) {
   }
 
   int64_t offset_seconds = 0;
-  if (i < text.size()) {
+  if (i == text.size()) {
+    return FromWallClock(text,
+                         days * kMicrosPerDay +
+                             (hour * 3600 + minute * 60 + second) * kMicrosPerSecond + frac_micros,
+                         local_zone);
+  }
+  {
     const char z = text[i];
     if (z == 'Z' || z == 'z') {
       ++i;

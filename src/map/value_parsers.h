@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "common/time_zone.h"
 
 namespace cutover::map {
 
@@ -64,12 +65,24 @@ Result<int32_t> ParseDate(std::string_view text);
 //   YYYY-MM-DD
 //   YYYY-MM-DD<sep>HH:MM[:SS[.f]][zone]
 // <sep> is 'T', 't' or ' '; f is 1..9 digits; zone is 'Z', 'z', +-HH:MM,
-// +-HHMM or +-HH (hours 00..15), and absent means UTC. A date alone is
-// midnight UTC. Fractions finer than a microsecond are rounded half to even
-// (as PostgreSQL's rint() does), which may carry into the next second. Hour
-// 24 and leap second 60 are rejected. Both the written local time and the
-// resulting UTC instant must lie in years 0001..9999.
-Result<int64_t> ParseTimestamptz(std::string_view text);
+// +-HHMM or +-HH (hours 00..15). Fractions finer than a microsecond are
+// rounded half to even (as PostgreSQL's rint() does), which may carry into
+// the next second. Hour 24 and leap second 60 are rejected. Both the written
+// local time and the resulting UTC instant must lie in years 0001..9999.
+//
+// A value without a zone (a date alone is its midnight) is a wall-clock time
+// in `local_zone`, the zone the spec names for the column or its source. With
+// no zone named it is an error, never read as UTC: which clock the source
+// meant is not ours to guess. A wall-clock time that does not exist in the
+// zone (skipped when clocks go forward) or exists twice (when they go back)
+// is an error naming the zone and the offsets around the change.
+Result<int64_t> ParseTimestamptz(std::string_view text, const TimeZone* local_zone = nullptr);
+
+// A wall-clock time written as microseconds since 2000-01-01 00:00 (as if
+// UTC: a Parquet TIMESTAMP without isAdjustedToUTC, a DATE's midnight) ->
+// microseconds since 2000-01-01 UTC, by `zone`, with ParseTimestamptz's rules
+// for times that do not exist or exist twice.
+Result<int64_t> TimestampFromWallClock(int64_t local_micros, const TimeZone& zone);
 
 // Unix epoch seconds (or milliseconds when `millis`) -> microseconds since
 // 2000-01-01, range-checked to years 0001..9999 UTC.

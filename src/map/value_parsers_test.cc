@@ -454,11 +454,61 @@ TEST(ParseTimestamptz, Accepts) {
       {"9999-12-31T23:59:59.999999Z", kMaxTs},
       {"0001-01-01T00:00:00-01:00", kMinTs + 3600 * kSec},
   };
+  // Values without an offset read in the zone the spec names, here UTC;
+  // values with one ignore it.
+  auto utc = TimeZone::Load("UTC");
+  ASSERT_TRUE(utc.ok()) << utc.status().message();
   for (const auto& c : cases) {
-    auto r = ParseTimestamptz(c.input);
+    auto r = ParseTimestamptz(c.input, utc->get());
     ASSERT_TRUE(r.ok()) << c.input << ": " << r.status().message();
     EXPECT_EQ(*r, c.want) << c.input;
   }
+}
+
+// Regression: a timestamp without an offset was read as UTC whatever clock
+// the source meant.
+TEST(ParseTimestamptz, WithoutOffsetNeedsAZone) {
+  for (std::string_view input :
+       {"2000-01-01", "2000-01-01T00:00", "2000-01-01 00:00:00", "2024-01-02T03:04:05.5"}) {
+    ExpectDataError(ParseTimestamptz(input), input,
+                    "has no UTC offset and no time zone is set for it");
+  }
+  EXPECT_TRUE(ParseTimestamptz("2024-01-02T03:04:05Z").ok());
+}
+
+// Berlin: CET (UTC+1) in winter, CEST (UTC+2) from the last Sunday of March
+// 01:00Z to the last Sunday of October 01:00Z; worked out by hand.
+TEST(ParseTimestamptz, InAZone) {
+  auto berlin = TimeZone::Load("Europe/Berlin");
+  ASSERT_TRUE(berlin.ok()) << berlin.status().message();
+  struct {
+    std::string_view input;
+    int64_t want;
+  } cases[] = {
+      {"2024-01-02T04:04:05", k20240102T030405},
+      {"2024-01-02 04:04:05.25", k20240102T030405 + 250'000},
+      {"2024-01-02", k20240102T030405 - (3 * 3600 + 4 * 60 + 5) * kSec - 3600 * kSec},
+      // 2024-07-01 is day 8'948 after 2000-01-01 (24 years with 6 leap days, then 182).
+      {"2024-07-01 12:00", 8'948 * kDay + 10 * 3600 * kSec},
+      // An offset wins over the zone.
+      {"2024-07-01 12:00+00:00", 8'948 * kDay + 12 * 3600 * kSec},
+  };
+  for (const auto& c : cases) {
+    auto r = ParseTimestamptz(c.input, berlin->get());
+    ASSERT_TRUE(r.ok()) << c.input << ": " << r.status().message();
+    EXPECT_EQ(*r, c.want) << c.input;
+  }
+  ExpectDataError(ParseTimestamptz("2024-03-31 02:30", berlin->get()), "gap",
+                  "'2024-03-31 02:30' does not exist in Europe/Berlin: clocks there jumped from "
+                  "UTC+01:00 to UTC+02:00");
+  ExpectDataError(ParseTimestamptz("2024-10-27T02:59:59.999", berlin->get()), "overlap",
+                  "happened twice in Europe/Berlin (at UTC+02:00 and at UTC+01:00)");
+  // The same wall clock as a Parquet TIMESTAMP: 2024-03-31 02:30 is day 8'856.
+  ExpectDataError(TimestampFromWallClock(8'856 * kDay + 9'000 * kSec, **berlin), "wall clock",
+                  "'2024-03-31 02:30:00' does not exist in Europe/Berlin");
+  auto r = TimestampFromWallClock(8'948 * kDay + 12 * 3600 * kSec, **berlin);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(*r, 8'948 * kDay + 10 * 3600 * kSec);
 }
 
 TEST(ParseTimestamptz, Rejects) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,17 @@ struct ChunkRef {
   int64_t first_row = 0;
   int64_t row_count = 0;
   std::string Id() const;  // "<file>#<first_row>+<row_count>"
+};
+
+// The reference system that a file's GeoParquet metadata (its `geo` key)
+// gives one of its geometry columns.
+struct GeometryCrs {
+  std::string file;
+  std::string column;
+  // The EPSG code (OGC:CRS84, GeoParquet's default when `crs` is absent, is
+  // 4326); nullopt for a CRS without one, or an undefined one (`crs: null`).
+  std::optional<int> srid;
+  std::string label;  // "EPSG:3857", "OGC:CRS84", "an undefined CRS (crs: null)", ...
 };
 
 // The column readers of chunks add after ChunkedSource::HashKeys.
@@ -89,6 +101,11 @@ class ChunkedSource {
       const std::vector<std::string>& key_source_columns) {
     (void)key_source_columns;
     return FailedPrecondition("this source cannot hash its keys");
+  }
+  // What the files' GeoParquet metadata says of their geometry columns, one
+  // entry per file and column it describes; empty for files without it.
+  virtual Result<std::vector<GeometryCrs>> GeometryReferenceSystems() {
+    return std::vector<GeometryCrs>{};
   }
   // Files, row counts, per-column statistics and sample rows (cutover
   // inspect). Sources that cannot profile themselves say so.

@@ -3,12 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "common/time_zone.h"
 #include "common/value_type.h"
 
 namespace cutover::spec {
@@ -35,6 +37,10 @@ struct ColumnSpec {
   // same rules as source values.
   std::optional<std::string> default_value;
   TimeFormat time_format = TimeFormat::kIso8601;
+  // timestamptz: the zone whose wall clock a value without a UTC offset shows
+  // (spec `timezone:` on the column, else on its source). Null: none named,
+  // and such values are rejected rather than read as UTC.
+  std::shared_ptr<const TimeZone> timezone;
 
   // type: geometry. A point from two source columns, or a geometry from a
   // WKT or WKB column; stored as PostGIS geometry with the SRID.
@@ -44,6 +50,9 @@ struct ColumnSpec {
     std::string wkt;  // or: a WKT text column
     std::string wkb;  // or: a WKB binary/hex column
     int srid = 4326;
+    // Whether the spec wrote `srid`. When not, a GeoParquet file's CRS gives
+    // the SRID (engine/geometry_crs.h); when it did, the file must agree.
+    bool srid_given = false;
   };
   std::optional<Geometry> geometry;
 
@@ -124,6 +133,9 @@ struct SourceSpec {
   // column's default or `required` applies) when the spec says `null`.
   enum class OnMissingColumn { kError, kNull };
   OnMissingColumn on_missing_column = OnMissingColumn::kError;
+  // `timezone:` the wall clock of every timestamp without a UTC offset read
+  // from this source, unless a column names its own. Null: none.
+  std::shared_ptr<const TimeZone> timezone;
   Location where;
 };
 

@@ -392,7 +392,8 @@ class Loader {
       if (source.name.empty()) return Error(sf.key.Mark(), "source names must not be empty");
       const std::string ctx = "source " + Quote(sf.name);
       ASSIGN_OR_RETURN(const Fields fields,
-                       ReadFields(sf, ctx, {"type", "path", "layout", "csv", "on_missing_column"}));
+                       ReadFields(sf, ctx, {"type", "path", "layout", "csv", "on_missing_column",
+                                                    "timezone"}));
 
       ASSIGN_OR_RETURN(const Field* type, Require(fields, "type", sf, ctx));
       ASSIGN_OR_RETURN(const Scalar type_value, ReadScalar(*type, ctx));
@@ -455,6 +456,9 @@ class Loader {
           return UnknownChoice(s, What(*layout, ctx), "layout",
                                {"auto", "array", "object", "lines"});
         }
+      }
+      if (const Field* tz = fields.Find("timezone")) {
+        ASSIGN_OR_RETURN(source.timezone, ReadTimeZone(*tz, ctx));
       }
       spec.sources.push_back(std::move(source));
     }
@@ -704,6 +708,9 @@ class Loader {
         ASSIGN_OR_RETURN(const Field* source, Require(fields, "source", f, ctx));
         RETURN_IF_ERROR(ParseEntitySource(*source, spec, ctx, out));
       }
+      // Children read the same records, so they see the same clocks.
+      const SourceSpec* source = spec.FindSource(out.source);
+      source_timezone_ = source != nullptr ? source->timezone : nullptr;
       if (const Field* p = fields.Find("priority")) {
         ASSIGN_OR_RETURN(const int64_t priority, ReadInt(*p, ctx));
         if (priority < std::numeric_limits<int>::min() ||
@@ -762,6 +769,24 @@ class Loader {
     return Status::Ok();
   }
 
+  // `timezone: Europe/Berlin`: an IANA zone of the system tz database; an
+  // unknown name is an error with the nearest known one.
+  Result<std::shared_ptr<const TimeZone>> ReadTimeZone(const Field& f, const std::string& ctx) {
+    ASSIGN_OR_RETURN(const Scalar s, ReadScalar(f, ctx));
+    auto zone = TimeZone::Load(s.value);
+    if (zone.ok()) return *zone;
+    if (zone.status().code() != StatusCode::kNotFound) {
+      return Error(s.mark, What(f, ctx) + ": " + zone.status().message());
+    }
+    const std::vector<std::string> names = TimeZone::Names();
+    const std::vector<std::string_view> views(names.begin(), names.end());
+    const std::string nearest = NearestName(s.value, views);
+    return Error(s.mark, What(f, ctx) + ": unknown time zone " + Quote(s.value) +
+                             (nearest.empty() ? "; expected an IANA name such as Europe/Berlin, "
+                                                "or UTC"
+                                              : "; did you mean " + Quote(nearest) + "?"));
+  }
+
   Status ParseEntitySource(const Field& f, const MigrationSpec& spec, const std::string& entity_ctx,
                            EntitySpec& out) {
     const std::string ctx = "'source' of " + entity_ctx;
@@ -795,9 +820,10 @@ class Loader {
       column.where = Where(cf.key.Mark());
       RETURN_IF_ERROR(CheckIdentifier(column.name, cf.key.Mark(), "column name in " + entity_ctx));
       const std::string ctx = "column " + Quote(cf.name) + " of " + entity_ctx;
-      ASSIGN_OR_RETURN(const Fields fields, ReadFields(cf, ctx,
-                                                       {"from", "type", "required", "default",
-                                                        "format", "geometry", "lookup"}));
+      ASSIGN_OR_RETURN(const Fields fields,
+                       ReadFields(cf, ctx,
+                                  {"from", "type", "required", "default", "format", "timezone",
+                                   "geometry", "lookup"}));
 
       column.from = column.name;
       if (const Field* from = fields.Find("from")) {
@@ -846,6 +872,21 @@ class Loader {
         } else {
           return UnknownChoice(s, What(*fmt, ctx), "format", {"iso8601", "epoch_s", "epoch_ms"});
         }
+      }
+      if (const Field* tz = fields.Find("timezone")) {
+        if (column.type != ValueType::kTimestamptz) {
+          return Error(tz->key.Mark(), What(*tz, ctx) + ": only timestamptz columns take a " +
+                                           "timezone, this one is " +
+                                           std::string(ValueTypeName(column.type)));
+        }
+        if (column.time_format != TimeFormat::kIso8601) {
+          return Error(tz->key.Mark(), What(*tz, ctx) + ": epoch values are UTC instants " +
+                                           "already; a timezone applies to ISO 8601 text only");
+        }
+        ASSIGN_OR_RETURN(column.timezone, ReadTimeZone(*tz, ctx));
+      } else if (column.type == ValueType::kTimestamptz &&
+                 column.time_format == TimeFormat::kIso8601) {
+        column.timezone = source_timezone_;
       }
       if (const Field* g = fields.Find("geometry")) {
         RETURN_IF_ERROR(ParseGeometry(*g, ctx, column));
@@ -960,6 +1001,7 @@ class Loader {
         return Error(MarkOf(*srid), What(*srid, ctx) + " must be between 0 and 999999");
       }
       g.srid = static_cast<int>(v);
+      g.srid_given = true;
     }
     column.geometry = std::move(g);
     return Status::Ok();
@@ -1170,6 +1212,9 @@ class Loader {
   std::map<std::string, Location, std::less<>> entity_names_;
   std::vector<PendingLookup> pending_lookups_;
   std::vector<std::pair<std::string, YAML::Mark>> sourceless_;
+  // The zone of the source of the top-level entity being parsed (its
+  // children included), which its timestamptz columns inherit.
+  std::shared_ptr<const TimeZone> source_timezone_;
 };
 
 Result<fs::path> AbsoluteDir(const std::string& dir) {

@@ -184,6 +184,26 @@ Status CreateTable(PgConnection* conn, const TableShape& shape) {
   return st;
 }
 
+Status ReadNumericScales(PgConnection* conn, TableShape* shape) {
+  // numeric's typmod is ((precision << 16) | scale) + 4; -1 when unconstrained.
+  auto scales = conn->Query(
+      "SELECT a.attname, (a.atttypmod - 4) & 65535 FROM pg_attribute a "
+      "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped "
+      "AND a.atttypid = 'numeric'::regtype AND a.atttypmod >= 4",
+      {shape->schema, shape->table});
+  if (!scales.ok()) {
+    return scales.status().WithContext("reading the numeric scales of " + shape->QualifiedName());
+  }
+  for (const auto& row : scales->rows) {
+    const int at = shape->IndexOf(*row[0]);
+    if (at >= 0 && shape->columns[at].type == ValueType::kNumeric) {
+      shape->columns[at].numeric_scale = std::stoi(*row[1]);
+    }
+  }
+  return Status::Ok();
+}
+
 Result<TableFit> CheckTable(PgConnection* conn, const TableShape& shape, bool indexes_deferred) {
   const std::string name = shape.schema + "." + shape.table;
   TableFit fit;

@@ -42,4 +42,9 @@ struct TableFit {
 Result<TableFit> CheckTable(PgConnection* conn, const TableShape& shape,
                             bool indexes_deferred = false);
 
+// Fills each numeric column's numeric_scale from the table as it exists (a
+// missing table or column leaves -1), so that verify compares a source value
+// at the scale the column gives it.
+Status ReadNumericScales(PgConnection* conn, TableShape* shape);
+
 }  // namespace cutover::target

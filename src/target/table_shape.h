@@ -18,6 +18,10 @@ struct TableColumn {
   // points only, so the table says geometry(Point, 4326) as PostGIS users expect.
   int srid = -1;
   bool point = false;
+  // Numeric: the scale the target column declares (numeric(12,2): 2), which
+  // PostgreSQL gives every value it stores there; -1 when unconstrained or
+  // not read from the database (ReadNumericScales).
+  int numeric_scale = -1;
   // Filled by the database when an insert leaves it out: the id of a lookup
   // dimension (identity for integers, gen_random_uuid() for uuids).
   bool generated = false;

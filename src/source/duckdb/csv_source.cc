@@ -47,6 +47,12 @@ std::string CsvSource::Arguments(const std::vector<ColumnPlan>* pinned) const {
       ", escape = " + SqlLiteral(csv_.escape) + ", header = " + (csv_.header ? "true" : "false") +
       ", encoding = " + SqlLiteral(csv_.encoding);
   if (csv_.null_string) args += ", nullstr = " + SqlLiteral(*csv_.null_string);
+  // DuckDB's default candidates without TIMESTAMPTZ: a column it would type
+  // so reads values without an offset as UTC. Such a column stays text, and
+  // the mapper applies the spec's zone to those values or rejects them.
+  args +=
+      ", auto_type_candidates = ['BOOLEAN', 'BIGINT', 'DOUBLE', 'TIME', 'DATE', 'TIMESTAMP', "
+      "'VARCHAR']";
   if (pinned != nullptr && !pinned->empty()) {
     std::string types;
     for (const ColumnPlan& c : *pinned) {

@@ -37,14 +37,12 @@ void AppendDecimalText(Int128 value, int scale, std::string* out) {
     } while (magnitude != 0);
   }
   while (n <= scale) digits[n++] = '0';  // at least one digit before the point
-  // digits[] is least significant first; skip trailing fractional zeros.
-  int low = 0;
-  while (low < scale && digits[low] == '0') ++low;
+  // digits[] is least significant first.
   if (negative) out->push_back('-');
   for (int i = n - 1; i >= scale; --i) out->push_back(digits[i]);
-  if (low < scale) {
+  if (scale > 0) {
     out->push_back('.');
-    for (int i = scale - 1; i >= low; --i) out->push_back(digits[i]);
+    for (int i = scale - 1; i >= 0; --i) out->push_back(digits[i]);
   }
 }
 

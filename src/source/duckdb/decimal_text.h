@@ -10,9 +10,10 @@ namespace cutover::source {
 __extension__ typedef __int128 Int128;
 __extension__ typedef unsigned __int128 UInt128;
 
-// Appends `value` / 10^scale: no leading zeros, no trailing fractional zeros,
-// no '.' when the fraction is zero ("-12.5", "0.001", "7"), never "-0".
-// `scale` is 0..38.
+// Appends `value` / 10^scale with exactly `scale` fraction digits, as
+// PostgreSQL prints a numeric of that scale: no leading zeros, trailing
+// fractional zeros kept ("1.00" is DECIMAL(p,2)'s one, and an application
+// reading it back expects "1.00"), no '.' when the scale is 0. `scale` is 0..38.
 void AppendDecimalText(Int128 value, int scale, std::string* out);
 
 // Appends `value` in decimal digits.

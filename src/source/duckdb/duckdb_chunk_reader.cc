@@ -73,14 +73,18 @@ Result<bool> DuckChunkReader::Next(size_t max_records, SourceBatch* out) {
   RowBatch& rows = out->rows;
   bool same_shape = rows.columns.size() == columns_->size();
   for (size_t c = 0; same_shape && c < columns_->size(); ++c) {
-    same_shape =
-        rows.names[c] == (*columns_)[c].name && rows.columns[c].type() == (*columns_)[c].type;
+    same_shape = rows.names[c] == (*columns_)[c].name &&
+                 rows.columns[c].type() == (*columns_)[c].type &&
+                 rows.columns[c].wall_clock() == (*columns_)[c].wall_clock;
   }
   if (same_shape) {
     rows.Clear();
   } else {
     rows = RowBatch();
-    for (const ColumnPlan& plan : *columns_) rows.AddColumn(plan.name, plan.type);
+    for (const ColumnPlan& plan : *columns_) {
+      rows.AddColumn(plan.name, plan.type);
+      rows.columns.back().set_wall_clock(plan.wall_clock);
+    }
   }
   out->positions.clear();
   out->origin = query_.file;

@@ -22,6 +22,9 @@ class ParquetSource : public DuckFileSource {
       : DuckFileSource(std::move(session), std::move(files), std::move(what)),
         chunk_rows_(chunk_rows) {}
 
+  // From each file's `geo` key-value metadata (geoparquet.cc).
+  Result<std::vector<GeometryCrs>> GeometryReferenceSystems() override;
+
  protected:
   std::string Relation(const std::vector<std::string>& files) const override;
   Result<std::vector<ChunkRef>> PlanFile(DuckSession* session, const std::string& file,

@@ -145,16 +145,22 @@ ColumnPlan PlanColumn(const std::string& name, duckdb_logical_type type) {
       break;
     case DUCKDB_TYPE_TIMESTAMP_S:
       set(ValueType::kTimestamptz, NativeKind::kTimestampS, "timestamptz");
+      plan.wall_clock = true;
       break;
     case DUCKDB_TYPE_TIMESTAMP_MS:
       set(ValueType::kTimestamptz, NativeKind::kTimestampMs, "timestamptz");
+      plan.wall_clock = true;
       break;
     case DUCKDB_TYPE_TIMESTAMP:
+      set(ValueType::kTimestamptz, NativeKind::kTimestampUs, "timestamptz");
+      plan.wall_clock = true;
+      break;
     case DUCKDB_TYPE_TIMESTAMP_TZ:
       set(ValueType::kTimestamptz, NativeKind::kTimestampUs, "timestamptz");
       break;
     case DUCKDB_TYPE_TIMESTAMP_NS:
       set(ValueType::kTimestamptz, NativeKind::kTimestampNs, "timestamptz");
+      plan.wall_clock = true;
       break;
     case DUCKDB_TYPE_UUID:
       set(ValueType::kUuid, NativeKind::kUuid, "uuid");

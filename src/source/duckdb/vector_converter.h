@@ -39,7 +39,7 @@ enum class NativeKind {
   kDate,        // days since 1970 -> days since 2000
   kTimestampS,  // -> microseconds since 2000 UTC
   kTimestampMs,
-  kTimestampUs,  // TIMESTAMP (naive, taken as UTC) and TIMESTAMP WITH TIME ZONE
+  kTimestampUs,  // TIMESTAMP (a wall clock: ColumnPlan::wall_clock) and TIMESTAMP WITH TIME ZONE
   kTimestampNs,  // truncated toward zero to microseconds, as DuckDB's cast does
   kUuid,         // hugeint with the top bit flipped -> 16 big-endian bytes
   kEnum8,        // dictionary index -> the dictionary's text
@@ -53,7 +53,11 @@ struct ColumnPlan {
   std::string name;
   ValueType type = ValueType::kText;
   NativeKind kind = NativeKind::kVarchar;
-  uint8_t scale = 0;                     // DECIMAL
+  uint8_t scale = 0;  // DECIMAL
+  // A timestamp without a zone (DuckDB TIMESTAMP, _S, _MS, _NS; Parquet's
+  // isAdjustedToUTC=false): a wall-clock time, carried as if UTC and marked
+  // so (Column::wall_clock) for the mapper to apply the spec's zone.
+  bool wall_clock = false;
   std::vector<std::string> enum_values;  // ENUM dictionary
   // Types we carry as text are rendered by DuckDB in the reading query.
   enum class Wrap { kNone, kToJson, kCastVarchar };

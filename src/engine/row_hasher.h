@@ -12,7 +12,8 @@
 namespace cutover::engine {
 
 // Canonical forms, so equal values hash equal whichever store they came from:
-// numeric without trailing zeros ("1.50" = "1.5"), jsonb re-serialized with
+// numeric without trailing zeros ("1.50" = "1.5"), jsonb by map::CanonicalJsonText (exact
+// numbers, the last of a repeated key) with
 // sorted keys (PostgreSQL reorders keys), float -0.0 as 0.0 and one NaN.
 // Stateless after construction; safe to share between threads.
 class RowHasher {

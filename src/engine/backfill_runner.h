@@ -29,6 +29,8 @@ struct TableSummary {
   int64_t read = 0;
   int64_t migrated = 0;
   int64_t rejected = 0;
+  // Records in which an object names a key twice (JSON sources).
+  int64_t repeated_keys = 0;
   double seconds = 0;
   std::string state;  // "done", "resumed", "skipped (done)", "stopped", "dry run"
 };

@@ -1,6 +1,7 @@
 #include "map/entity_mapper.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 
@@ -83,6 +84,7 @@ Status AppendNumber(std::string_view number, const spec::ColumnSpec& c, Column* 
   // A boolean is 0 or 1 written as an integer; 1.0 is a number, not a flag.
   if (c.type == ValueType::kBool && !IsIntegerText(number)) return Mismatch(c, Kind::kNumber);
   // Integers and epochs: the exact value in plain digits (1e2 is 100).
+  const std::string_view written = number;
   std::string plain;
   if (!IsIntegerText(number)) {
     ASSIGN_OR_RETURN(plain, CanonicalNumeric(number));
@@ -99,7 +101,16 @@ Status AppendNumber(std::string_view number, const spec::ColumnSpec& c, Column* 
     out->AppendBool(number == "1");
     return Status::Ok();
   }
-  return AppendFromText(number, c, out);
+  // `number` is now plain digits with an optional '-', so the parser can only
+  // fail on range.
+  const bool int32 = c.type == ValueType::kInt32;
+  auto v = ParseInt64(number);
+  if (!v.ok() || (int32 && (*v < INT32_MIN || *v > INT32_MAX))) {
+    return DataError(fmt::format("{} is out of range for {}", written,
+                                 int32 ? "integer (int4)" : "bigint (int8)"));
+  }
+  out->AppendInt(*v);
+  return Status::Ok();
 }
 
 Status AppendJson(const JsonDocument& doc, size_t v, const spec::ColumnSpec& c,

@@ -3,10 +3,15 @@
 #include "map/json_document.h"
 
 #include <algorithm>
+#include <bit>
 #include <iterator>
 
 #include <fmt/format.h>
 #include <simdjson.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace cutover::map {
 namespace {
@@ -35,6 +40,32 @@ int32_t Hex4(const char* p) {
     v = v << 4 | h;
   }
   return v;
+}
+
+// The first byte in [p, end) that a string scan must look at: a quote, a
+// backslash or a control character; end if none. Strings are most of a
+// record's bytes, so this runs 16 bytes at a time where SSE2 is available.
+const char* FindStringStop(const char* p, const char* end) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i max_control = _mm_set1_epi8(0x1F);
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    // Unsigned v <= 0x1F exactly when max(v, 0x1F) == 0x1F.
+    const __m128i control = _mm_cmpeq_epi8(_mm_max_epu8(v, max_control), max_control);
+    const __m128i hit =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), control);
+    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(hit));
+    if (mask != 0) return p + std::countr_zero(mask);
+    p += 16;
+  }
+#endif
+  for (; p < end; ++p) {
+    const auto b = static_cast<unsigned char>(*p);
+    if (b == '"' || b == '\\' || b < 0x20) return p;
+  }
+  return end;
 }
 
 void AppendUtf8(uint32_t cp, std::string* out) {
@@ -257,13 +288,8 @@ Status JsonDocument::ParseString(Value* v) {
   v->escaped = false;
   ++pos_;  // the opening quote
   for (;;) {
-    // Jump to the next byte that needs a look: a quote, a backslash or a
-    // control character.
-    while (pos_ < text_.size()) {
-      const auto b = static_cast<unsigned char>(text_[pos_]);
-      if (b == '"' || b == '\\' || b < 0x20) break;
-      ++pos_;
-    }
+    pos_ = static_cast<size_t>(FindStringStop(text_.data() + pos_, text_.data() + text_.size()) -
+                               text_.data());
     if (pos_ == text_.size()) return Fail(v->begin, "the string never ends");
     const auto b = static_cast<unsigned char>(text_[pos_]);
     if (b == '"') {
@@ -307,20 +333,44 @@ Status JsonDocument::ParseString(Value* v) {
 
 void JsonDocument::CheckRepeatedKeys(size_t object) {
   if (has_repeated_key_) return;  // one is enough to count the record
+  const size_t end = values_[object].next;
+  // Most objects are small with plain keys: compare raw key texts pairwise,
+  // lengths first, with no copy and no sort.
+  constexpr size_t kPairwiseMax = 16;
+  size_t n = 0;
+  bool escaped = false;
+  std::string_view small[kPairwiseMax];
+  for (size_t k = First(object); k < end; k = values_[k + 1].next) {
+    escaped = escaped || values_[k].escaped;
+    if (n < kPairwiseMax) small[n] = Text(k);
+    ++n;
+  }
+  if (n < 2) return;
+  if (!escaped && n <= kPairwiseMax) {
+    for (size_t a = 1; a < n; ++a) {
+      for (size_t b = 0; b < a; ++b) {
+        if (small[a].size() == small[b].size() && small[a] == small[b]) {
+          has_repeated_key_ = true;
+          return;
+        }
+      }
+    }
+    return;
+  }
+  // Otherwise decode the escaped keys ("\u0061" is "a") and sort.
   keys_.clear();
   size_t decoded = 0;
-  for (size_t k = First(object); k < values_[object].next; k = values_[k + 1].next) {
+  for (size_t k = First(object); k < end; k = values_[k + 1].next) {
     if (values_[k].escaped) {
       if (decoded_keys_.size() <= decoded) decoded_keys_.emplace_back();
       DecodeValidated(Text(k).substr(1, Text(k).size() - 2), &decoded_keys_[decoded++]);
     }
   }
   decoded = 0;
-  for (size_t k = First(object); k < values_[object].next; k = values_[k + 1].next) {
+  for (size_t k = First(object); k < end; k = values_[k + 1].next) {
     keys_.push_back(values_[k].escaped ? std::string_view(decoded_keys_[decoded++])
                                        : Text(k).substr(1, Text(k).size() - 2));
   }
-  if (keys_.size() < 2) return;
   std::sort(keys_.begin(), keys_.end());
   has_repeated_key_ = std::adjacent_find(keys_.begin(), keys_.end()) != keys_.end();
 }

@@ -236,21 +236,29 @@ bool ParseHex4(const char* p, uint32_t* out) {
   return true;
 }
 
-// Decodes the body of a JSON string. Malformed escapes are kept verbatim and
-// lone surrogates become U+FFFD, so the key is always valid text for
-// PostgreSQL as long as the raw bytes were UTF-8.
-void DecodeJsonString(const char* p, const char* end, std::string* out) {
+// Decodes the body of a JSON string. Returns "" when it is valid JSON, else
+// what is wrong: a malformed escape, a lone surrogate or a raw control
+// character, none of which PostgreSQL's jsonb accepts either. (The decoded
+// text then keeps a malformed escape verbatim and a lone surrogate as U+FFFD.)
+std::string DecodeJsonString(const char* p, const char* end, std::string* out) {
   out->clear();
+  std::string problem;
+  for (const char* q = p; q < end; ++q) {
+    if (static_cast<unsigned char>(*q) < 0x20) {
+      problem = fmt::format("raw control character 0x{:02x}", static_cast<int>(*q));
+      break;
+    }
+  }
   while (p < end) {
     const char* q = static_cast<const char*>(std::memchr(p, '\\', static_cast<size_t>(end - p)));
     if (q == nullptr) {
       out->append(p, end);
-      return;
+      return problem;
     }
     out->append(p, q);
     if (q + 1 == end) {
       out->push_back('\\');
-      return;
+      return "a backslash at the end";
     }
     char c = q[1];
     p = q + 2;
@@ -274,6 +282,7 @@ void DecodeJsonString(const char* p, const char* end, std::string* out) {
         uint32_t cp;
         if (end - p < 4 || !ParseHex4(p, &cp)) {
           out->append("\\u");
+          if (problem.empty()) problem = "\\u without four hex digits";
           break;
         }
         p += 4;
@@ -285,18 +294,27 @@ void DecodeJsonString(const char* p, const char* end, std::string* out) {
             p += 6;
           } else {
             cp = 0xFFFD;
+            if (problem.empty()) problem = "a high surrogate without its low half";
           }
         } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
           cp = 0xFFFD;
+          if (problem.empty()) problem = "a low surrogate without its high half";
         }
         AppendUtf8(cp, out);
         break;
       }
+      case '"':
+      case '\\':
+      case '/':
+        out->push_back(c);
+        break;
       default:
         out->push_back(c);
-        break;  // \" \\ \/ and, leniently, anything else
+        if (problem.empty()) problem = fmt::format("the invalid escape '\\{}'", c);
+        break;
     }
   }
+  return problem;
 }
 
 const char* SkipBom(const char* p, const char* end) {
@@ -530,7 +548,12 @@ bool JsonRecordReader::NextElement(SourceBatch* out) {
                                    "(truncated?)",
                                    closer));
     }
-    DecodeJsonString(p + 1, key_end, &key_);
+    const std::string problem = DecodeJsonString(p + 1, key_end, &key_);
+    if (!problem.empty()) {
+      // The key names the record (`from: $key`); a repaired key would be a
+      // silently different row, and PostgreSQL's jsonb refuses it too.
+      return Broken(p, fmt::format("the key is not a valid JSON string: {}", problem));
+    }
     has_key = true;
     const char* r = SkipWs(key_end + 1, end);
     if (r == end || *r != ':') {

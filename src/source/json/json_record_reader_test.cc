@@ -199,11 +199,6 @@ std::vector<Case> Cases() {
        {{R"({"n":1})", "u1", 7, 1, 0},
         {"[1]", "u\"2\\", 27, 2, 1},
         {"\"x\"", "\xC3\xA9\xF0\x9F\x98\x80", 55, 3, 2}}},
-      {"object_lone_surrogate_and_bad_escape",
-       "o.json",
-       R"({"\ud800x":1,"\q\u12":2})",
-       L::kObject,
-       {{"1", "\xEF\xBF\xBDx", 11, 1, 0}, {"2", "q\\u12", 22, 1, 1}}},
       {"object_key_without_value",
        "o.json",
        R"({"a":1,"b":})",
@@ -419,6 +414,27 @@ std::vector<BrokenCase> BrokenCases() {
        {L::kObject},
        {"1"},
        "byte 8 (line 1): the key never ends"},
+      // A key names its record (`from: $key`): repairing it would store a
+      // different row, and PostgreSQL's jsonb refuses such a string too.
+      {"object_key_lone_surrogate",
+       "o.json",
+       R"({"\ud800x":1,"b":2})",
+       {L::kObject},
+       {},
+       "byte 1 (line 1): the key is not a valid JSON string: a high surrogate without its low "
+       "half"},
+      {"object_key_bad_escape",
+       "o.json",
+       R"({"a":1,"\q":2})",
+       {L::kObject},
+       {"1"},
+       "byte 7 (line 1): the key is not a valid JSON string: the invalid escape '\\q'"},
+      {"object_key_short_unicode_escape",
+       "o.json",
+       R"({"\u12":2})",
+       {L::kObject},
+       {},
+       "byte 1 (line 1): the key is not a valid JSON string: \\u without four hex digits"},
       {"object_empty_file",
        "e.json",
        "",
@@ -477,8 +493,9 @@ TEST(JsonRecordReader, BrokenContainerIsAnErrorWithFileAndOffset) {
             EXPECT_EQ(docs, c.docs_before);
           } else {
             // A batch that meets the break is not handed out.
-            ASSERT_LE(docs.size(), c.docs_before.size());
-            EXPECT_TRUE(std::equal(docs.begin(), docs.end(), c.docs_before.begin()));
+            EXPECT_LE(docs.size(), c.docs_before.size());
+            EXPECT_TRUE(docs.size() <= c.docs_before.size() &&
+                        std::equal(docs.begin(), docs.end(), c.docs_before.begin()));
           }
         }
       }

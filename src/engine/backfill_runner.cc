@@ -231,6 +231,7 @@ Status EntityBackfill::TryWriteBatch(const source::SourceBatch& in, const map::M
     e.rows_merged += accepted;
     e.records_rejected +=
         mapped.counts[t].rejected + static_cast<int64_t>(rejects.size() - refused_before);
+    e.records_repeated_keys += mapped.counts[t].repeated_keys;
     next->push_back(std::move(e));
   }
   if (!rejects.empty()) {
@@ -332,6 +333,7 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
       for (size_t t = 0; t < tables_.size(); ++t) {
         dry_counts_[t].read += mapped.counts[t].read;
         dry_counts_[t].rejected += mapped.counts[t].rejected;
+        dry_counts_[t].repeated_keys += mapped.counts[t].repeated_keys;
       }
       for (const auto& r : mapped.rejects) {
         if (++*run_rejects_ <= 20) {
@@ -404,11 +406,13 @@ std::vector<TableSummary> EntityBackfill::Summaries() const {
     if (request_.dry_run) {
       s.read = dry_counts_[t].read;
       s.rejected = dry_counts_[t].rejected;
+      s.repeated_keys = dry_counts_[t].repeated_keys;
       s.migrated = s.read - s.rejected;
       s.superseded_known = false;
     } else {
       s.read = tables_[t].ledger.records_read;
       s.rejected = tables_[t].ledger.records_rejected;
+      s.repeated_keys = tables_[t].ledger.records_repeated_keys;
       s.migrated = tables_[t].ledger.rows_merged;
       s.superseded = s.read - s.migrated - s.rejected;
       // A run that started on an empty table counts its rows when it
@@ -566,6 +570,14 @@ std::string FormatBackfillSummary(const BackfillReport& report) {
             ? fmt::format(", more than --max-rejects {}, so it would stop and exit 1",
                           report.max_rejects)
             : "");
+  }
+  for (const auto& t : report.tables) {
+    if (t.repeated_keys == 0) continue;
+    out += fmt::format(
+        "{}: {} {} an object that names a key twice; the last value was {}, as PostgreSQL's "
+        "jsonb does, in columns and jsonb alike\n",
+        t.entity, t.repeated_keys, t.repeated_keys == 1 ? "record holds" : "records hold",
+        report.dry_run ? "would be used" : "used");
   }
   if (report.rejected_total > 0 && !report.dry_run) {
     out += fmt::format("{} rejected records are in {} and cutover.rejects\n", report.rejected_total,

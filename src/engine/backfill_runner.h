@@ -47,6 +47,8 @@ struct TableSummary {
   bool superseded_known = true;
   // A lookup dimension: its rows are names its facts brought, not records read.
   bool from_lookups = false;
+  // Records in which an object names a key twice (JSON sources).
+  int64_t repeated_keys = 0;
   double seconds = 0;
   std::string state;  // "done", "resumed", "skipped (done)", "stopped", "dry run"
 };

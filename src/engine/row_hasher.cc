@@ -11,9 +11,9 @@
 // and most values are 8 bytes that the inlined code hashes in a few cycles.
 #define XXH_INLINE_ALL
 #include <xxhash.h>
-#include <nlohmann/json.hpp>
 
 #include "map/value_converter.h"
+#include "map/json_document.h"
 #include "map/value_parsers.h"
 
 namespace cutover::engine {
@@ -27,33 +27,6 @@ uint64_t HashBytes(std::string_view bytes, uint64_t seed) {
 
 uint64_t HashInt(int64_t v, uint64_t seed) {
   return XXH3_64bits_withSeed(&v, sizeof(v), seed);
-}
-
-// jsonb compares numbers by value and prints 1e2, 100.0 and -0.0 as 100, 100.0
-// and 0.0, while nlohmann keeps integers and floats apart ("100" vs "100.0"):
-// integral floats in integer range become integers, so equal numbers dump alike.
-void CanonicalNumbers(nlohmann::json& j) {
-  if (j.is_structured()) {
-    for (auto& element : j) CanonicalNumbers(element);
-    return;
-  }
-  if (!j.is_number_float()) return;
-  const double d = j.get<double>();
-  if (d != std::trunc(d)) return;
-  if (d >= -0x1p63 && d < 0x1p63) {
-    j = static_cast<int64_t>(d);
-  } else if (d >= 0 && d < 0x1p64) {
-    j = static_cast<uint64_t>(d);
-  }
-}
-
-std::string CanonicalJson(std::string_view text) {
-  // nlohmann's object is a std::map: keys come out sorted, duplicates resolved
-  // to the last value, as jsonb does.
-  auto parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return std::string(text);
-  CanonicalNumbers(parsed);
-  return parsed.dump();
 }
 
 }  // namespace
@@ -98,7 +71,7 @@ uint64_t RowHasher::ColumnHash(const Column& col, size_t row, int column) const 
       return HashBytes(text, seed);
     }
     case ValueType::kJsonb:
-      return HashBytes(CanonicalJson(col.BytesAt(row)), seed);
+      return HashBytes(map::CanonicalJsonText(col.BytesAt(row)), seed);
     default:
       if (IsFixedWidth(col.type())) return HashInt(col.IntAt(row), seed);
       return HashBytes(col.BytesAt(row), seed);

@@ -14,7 +14,8 @@ namespace cutover::engine {
 // Canonical forms, so equal values hash equal whichever store they came from:
 // numeric with its scale ("1.50" is not "1.5": applications read the scale
 // back), taken at the target column's declared scale when it has one, since
-// PostgreSQL stores every value there at that scale; jsonb re-serialized with
+// PostgreSQL stores every value there at that scale; jsonb by
+// map::CanonicalJsonText (exact numbers, the last of a repeated key) with
 // sorted keys (PostgreSQL reorders keys), float -0.0 as 0.0 and one NaN.
 // Stateless after construction; safe to share between threads.
 class RowHasher {

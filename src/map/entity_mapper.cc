@@ -1,20 +1,18 @@
 #include "map/entity_mapper.h"
 
-#include <charconv>
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 
 #include <fmt/format.h>
-#include <simdjson.h>
 
+#include "map/json_document.h"
 #include "map/value_converter.h"
 #include "map/value_parsers.h"
 
 namespace cutover::map {
 namespace {
-
-using simdjson::dom::element;
-using simdjson::dom::element_type;
 
 struct ColumnPlan {
   const spec::ColumnSpec* spec = nullptr;
@@ -45,84 +43,88 @@ std::vector<std::string> SplitPath(std::string_view path) {
   return parts;
 }
 
-std::string_view JsonTypeName(element_type t) {
-  switch (t) {
-    case element_type::ARRAY:
-      return "array";
-    case element_type::OBJECT:
-      return "object";
-    case element_type::INT64:
-    case element_type::UINT64:
-    case element_type::DOUBLE:
-      return "number";
-    case element_type::STRING:
-      return "string";
-    case element_type::BOOL:
-      return "boolean";
-    case element_type::NULL_VALUE:
-      return "null";
+using Kind = JsonDocument::Kind;
+
+Status Mismatch(const spec::ColumnSpec& c, Kind got) {
+  return DataError(
+      fmt::format("expected {}, got {}", ValueTypeName(c.type), JsonDocument::KindName(got)));
+}
+
+// Whether a JSON number is written as an integer: no fraction, no exponent.
+bool IsIntegerText(std::string_view number) {
+  return number.find_first_of(".eE") == std::string_view::npos;
+}
+
+// A JSON number into a column, from its digits: numeric and text keep it
+// exactly, integers are range-checked exactly (1e2 and 3.0 are integers,
+// 2^64 is out of range for bigint), float8 is correctly rounded.
+Status AppendNumber(std::string_view number, const spec::ColumnSpec& c, Column* out) {
+  switch (c.type) {
+    case ValueType::kText:
+      out->AppendBytes(number);  // as written: the text is the value
+      return Status::Ok();
+    case ValueType::kJsonb:
+      return AppendJsonText(std::string(number), out);
+    case ValueType::kNumeric:
+    case ValueType::kFloat64:
+      return AppendFromText(number, c, out);
+    case ValueType::kTimestamptz:
+      if (c.time_format == spec::TimeFormat::kIso8601) {
+        return DataError(
+            "expected an ISO 8601 string, got number (set format: epoch_s or epoch_ms)");
+      }
+      break;
+    case ValueType::kInt32:
+    case ValueType::kInt64:
+    case ValueType::kBool:
+      break;
+    default:
+      return Mismatch(c, Kind::kNumber);
   }
-  return "value";
+  // A boolean is 0 or 1 written as an integer; 1.0 is a number, not a flag.
+  if (c.type == ValueType::kBool && !IsIntegerText(number)) return Mismatch(c, Kind::kNumber);
+  // Integers and epochs: the exact value in plain digits (1e2 is 100).
+  const std::string_view written = number;
+  std::string plain;
+  if (!IsIntegerText(number)) {
+    ASSIGN_OR_RETURN(plain, CanonicalNumeric(number));
+    number = plain;
+  }
+  if (c.type == ValueType::kTimestamptz) return AppendFromText(number, c, out);
+  if (!IsIntegerText(number)) {
+    return DataError(fmt::format("not an integer: {}", number));
+  }
+  if (c.type == ValueType::kBool) {
+    if (number != "0" && number != "1") {
+      return DataError(fmt::format("{} is not a boolean (0 or 1)", number));
+    }
+    out->AppendBool(number == "1");
+    return Status::Ok();
+  }
+  // `number` is now plain digits with an optional '-', so the parser can only
+  // fail on range.
+  const bool int32 = c.type == ValueType::kInt32;
+  auto v = ParseInt64(number);
+  if (!v.ok() || (int32 && (*v < INT32_MIN || *v > INT32_MAX))) {
+    return DataError(fmt::format("{} is out of range for {}", written,
+                                 int32 ? "integer (int4)" : "bigint (int8)"));
+  }
+  out->AppendInt(*v);
+  return Status::Ok();
 }
 
-std::string ShortestDouble(double d) {
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof(buf), d);
-  return std::string(buf, r.ptr);
-}
-
-Status Mismatch(const spec::ColumnSpec& c, element_type got) {
-  return DataError(fmt::format("expected {}, got {}", ValueTypeName(c.type), JsonTypeName(got)));
-}
-
-Status AppendJson(element v, const spec::ColumnSpec& c, Column* out) {
-  if (c.type == ValueType::kJsonb) return AppendJsonText(simdjson::minify(v), out);
-  switch (v.type()) {
-    case element_type::STRING: {
-      std::string_view s;
-      if (v.get_string().get(s) != simdjson::SUCCESS) return DataError("unreadable string");
-      return AppendFromText(s, c, out);
-    }
-    case element_type::INT64:
-      return AppendFromInteger(v.get_int64().value_unsafe(), c, out);
-    case element_type::UINT64: {
-      uint64_t u = v.get_uint64().value_unsafe();
-      if (c.type == ValueType::kNumeric || c.type == ValueType::kText) {
-        out->AppendBytes(std::to_string(u));
-        return Status::Ok();
-      }
-      if (c.type == ValueType::kFloat64) {
-        out->AppendFloat(static_cast<double>(u));
-        return Status::Ok();
-      }
-      return DataError(fmt::format("{} is out of range for {}", u, ValueTypeName(c.type)));
-    }
-    case element_type::DOUBLE: {
-      double d = v.get_double().value_unsafe();
-      switch (c.type) {
-        case ValueType::kFloat64:
-          out->AppendFloat(d);
-          return Status::Ok();
-        case ValueType::kText:
-          out->AppendBytes(ShortestDouble(d));
-          return Status::Ok();
-        case ValueType::kNumeric:
-          return AppendFromText(ShortestDouble(d), c, out);
-        case ValueType::kInt32:
-        case ValueType::kInt64: {
-          ASSIGN_OR_RETURN(int64_t i, Int64FromDouble(d, c.type == ValueType::kInt32));
-          out->AppendInt(i);
-          return Status::Ok();
-        }
-        case ValueType::kTimestamptz:
-          if (c.time_format == spec::TimeFormat::kIso8601) return Mismatch(c, element_type::DOUBLE);
-          return AppendFromText(ShortestDouble(d), c, out);
-        default:
-          return Mismatch(c, element_type::DOUBLE);
-      }
-    }
-    case element_type::BOOL: {
-      bool b = v.get_bool().value_unsafe();
+Status AppendJson(const JsonDocument& doc, size_t v, const spec::ColumnSpec& c,
+                  std::string* scratch, Column* out) {
+  if (c.type == ValueType::kJsonb) return AppendJsonText(doc.Minified(v), out);
+  const Kind kind = doc.at(v).kind;
+  switch (kind) {
+    case Kind::kString:
+      return AppendFromText(doc.String(v, scratch), c, out);
+    case Kind::kNumber:
+      return AppendNumber(doc.Text(v), c, out);
+    case Kind::kTrue:
+    case Kind::kFalse: {
+      const bool b = kind == Kind::kTrue;
       if (c.type == ValueType::kBool) {
         out->AppendBool(b);
         return Status::Ok();
@@ -131,28 +133,22 @@ Status AppendJson(element v, const spec::ColumnSpec& c, Column* out) {
         out->AppendBytes(b ? "true" : "false");
         return Status::Ok();
       }
-      return Mismatch(c, element_type::BOOL);
+      return Mismatch(c, kind);
     }
     default:
-      return Mismatch(c, v.type());
+      return Mismatch(c, kind);
   }
 }
 
-// Follows a dotted path through nested objects; false when a step is absent.
-bool Resolve(element root, const std::vector<std::string>& path, element* out) {
-  element cur = root;
+// Follows a dotted path through nested objects, taking the last member of a
+// repeated key as jsonb does; kNone when a step is absent.
+size_t Resolve(const JsonDocument& doc, size_t root, const std::vector<std::string>& path) {
+  size_t cur = root;
   for (const auto& part : path) {
-    simdjson::dom::object obj;
-    if (cur.get_object().get(obj) != simdjson::SUCCESS) return false;
-    if (obj.at_key(part).get(cur) != simdjson::SUCCESS) return false;
+    cur = doc.Member(cur, part);
+    if (cur == JsonDocument::kNone) return cur;
   }
-  *out = cur;
-  return true;
-}
-
-std::string ParseErrorReason(simdjson::error_code err) {
-  if (err == simdjson::UTF8_ERROR) return "invalid UTF-8 in record";
-  return fmt::format("malformed JSON: {}", simdjson::error_message(err));
+  return cur;
 }
 
 }  // namespace
@@ -160,8 +156,8 @@ std::string ParseErrorReason(simdjson::error_code err) {
 struct EntityMapper::Impl {
   std::vector<TablePlan> plans;
   std::vector<const spec::EntitySpec*> entities;
-  simdjson::dom::parser parser;
-  std::string padded;  // the record copied with simdjson's required padding
+  JsonDocument doc;
+  std::string scratch;  // decoded strings
 
   // Per-call state.
   const source::SourceBatch* in = nullptr;
@@ -170,7 +166,7 @@ struct EntityMapper::Impl {
 
   Status AddTable(const spec::EntitySpec& entity, int parent);
   void MapRecord(size_t i);
-  bool MapRow(int table, element obj, std::string_view key, size_t parent_row,
+  bool MapRow(int table, size_t obj, std::string_view key, size_t parent_row,
               const std::string& item);
   void RejectRow(int table, const std::string& item, std::string field, std::string reason,
                  std::string record);
@@ -245,7 +241,7 @@ void EntityMapper::Impl::RejectRow(int table, const std::string& item, std::stri
   out->rejects.push_back(std::move(r));
 }
 
-bool EntityMapper::Impl::MapRow(int table, element obj, std::string_view key, size_t parent_row,
+bool EntityMapper::Impl::MapRow(int table, size_t obj, std::string_view key, size_t parent_row,
                                 const std::string& item) {
   TablePlan& plan = plans[table];
   RowBatch& rows = out->tables[table];
@@ -257,14 +253,14 @@ bool EntityMapper::Impl::MapRow(int table, element obj, std::string_view key, si
       col.AppendFrom(out->tables[plan.parent].columns[cp.parent_column], parent_row);
       continue;
     }
-    element value;
     bool present;
     if (cp.from_key) {
       present = !key.empty();
       if (present) st = AppendFromText(key, *cp.spec, &col);
     } else {
-      present = Resolve(obj, cp.path, &value) && !value.is_null();
-      if (present) st = AppendJson(value, *cp.spec, &col);
+      const size_t value = Resolve(doc, obj, cp.path);
+      present = value != JsonDocument::kNone && doc.at(value).kind != Kind::kNull;
+      if (present) st = AppendJson(doc, value, *cp.spec, &scratch, &col);
     }
     if (!present) {
       if (cp.default_value) {
@@ -278,7 +274,7 @@ bool EntityMapper::Impl::MapRow(int table, element obj, std::string_view key, si
     if (!st.ok()) {
       for (size_t k = 0; k < ci; ++k) rows.columns[k].PopBack();
       std::string text = parent_row == SIZE_MAX ? std::string(in->rows.columns[0].BytesAt(record))
-                                                : std::string(simdjson::minify(obj));
+                                                : doc.Minified(obj);
       RejectRow(table, item, cp.spec->from, st.message(), std::move(text));
       return false;
     }
@@ -287,25 +283,25 @@ bool EntityMapper::Impl::MapRow(int table, element obj, std::string_view key, si
   out->origins[table].push_back({static_cast<uint32_t>(record), item});
   for (int child : plan.children) {
     const TablePlan& cplan = plans[child];
-    element arr;
-    if (!Resolve(obj, cplan.array_path, &arr) || arr.is_null()) continue;
+    const size_t arr = Resolve(doc, obj, cplan.array_path);
+    if (arr == JsonDocument::kNone || doc.at(arr).kind == Kind::kNull) continue;
     const std::string where = cplan.entity->path;
-    simdjson::dom::array elements;
-    if (arr.get_array().get(elements) != simdjson::SUCCESS) {
+    if (doc.at(arr).kind != Kind::kArray) {
       out->counts[child].read++;
       RejectRow(child, item.empty() ? where : item + "." + where, where,
-                fmt::format("expected an array at '{}', got {}", where, JsonTypeName(arr.type())),
-                std::string(simdjson::minify(arr)));
+                fmt::format("expected an array at '{}', got {}", where,
+                            JsonDocument::KindName(doc.at(arr).kind)),
+                doc.Minified(arr));
       continue;
     }
     size_t k = 0;
-    for (element e : elements) {
+    for (size_t e = doc.First(arr); e < doc.at(arr).next; e = doc.at(e).next) {
       std::string child_item = fmt::format("{}{}[{}]", item.empty() ? "" : item + ".", where, k++);
       out->counts[child].read++;
-      if (!e.is_object()) {
+      if (doc.at(e).kind != Kind::kObject) {
         RejectRow(child, child_item, where,
-                  fmt::format("expected an object, got {}", JsonTypeName(e.type())),
-                  std::string(simdjson::minify(e)));
+                  fmt::format("expected an object, got {}", JsonDocument::KindName(doc.at(e).kind)),
+                  doc.Minified(e));
         continue;
       }
       MapRow(child, e, {}, row, child_item);
@@ -321,20 +317,20 @@ void EntityMapper::Impl::MapRecord(size_t i) {
   std::string_view key = key_col >= 0 ? in->rows.columns[key_col].BytesAt(i) : std::string_view();
   out->counts[0].read++;
 
-  padded.assign(doc);
-  padded.resize(doc.size() + simdjson::SIMDJSON_PADDING, '\0');
-  element root;
-  auto err = parser.parse(padded.data(), doc.size(), false).get(root);
-  if (err != simdjson::SUCCESS) {
-    RejectRow(0, "", "", ParseErrorReason(err), std::string(doc));
+  Status parsed = this->doc.Parse(doc);
+  if (!parsed.ok()) {
+    RejectRow(0, "", "", parsed.message(), std::string(doc));
     return;
   }
-  if (!root.is_object()) {
+  if (this->doc.at(0).kind != Kind::kObject) {
     RejectRow(0, "", "",
-              fmt::format("record is a JSON {}, not an object", JsonTypeName(root.type())),
+              fmt::format("record is a JSON {}, not an object",
+                          JsonDocument::KindName(this->doc.at(0).kind)),
               std::string(doc));
     return;
   }
+  if (this->doc.has_repeated_key()) out->counts[0].repeated_keys++;
+  const size_t root = 0;
   MapRow(0, root, key, SIZE_MAX, "");
 }
 

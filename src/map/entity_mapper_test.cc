@@ -160,6 +160,8 @@ const TypeCase kTypeCases[] = {
     {"text", "", R"("")", "", ""},
     {"text", "", "42", "42", ""},
     {"text", "", "-1.5", "-1.5", ""},
+    {"text", "", "0.1000000000000000000001", "0.1000000000000000000001", ""},
+    {"text", "", "1E400", "1E400", ""},
     {"text", "", "true", "true", ""},
     {"text", "", R"("a\u0000b")", "", "text contains a NUL byte"},
     {"text", "", R"({"a":1})", "", "expected text, got object"},
@@ -187,6 +189,16 @@ const TypeCase kTypeCases[] = {
     {"bigint", "", "9223372036854775807", "9223372036854775807", ""},
     {"bigint", "", "-9223372036854775808", "-9223372036854775808", ""},
     {"bigint", "", "9223372036854775808", "", "9223372036854775808 is out of range for bigint"},
+    // Beyond 2^64 is valid JSON and a precise out-of-range reject, not
+    // "malformed"; 1e2 and 9007199254740993.0 are integers, exactly.
+    {"bigint", "", "18446744073709551616", "",
+     "18446744073709551616 is out of range for bigint (int8)"},
+    {"bigint", "", "-9223372036854775809", "",
+     "-9223372036854775809 is out of range for bigint (int8)"},
+    {"bigint", "", "1e2", "100", ""},
+    {"bigint", "", "9007199254740993.0", "9007199254740993", ""},
+    {"bigint", "", "9223372036854775807.5", "", "not an integer: 9223372036854775807.5"},
+    {"integer", "", "1e400", "", "1e400 is out of range for integer (int4)"},
     {"bigint", "", R"("9223372036854775808")", "", "integer out of range for bigint (int8)"},
     {"bigint", "", "2.5", "", "not an integer"},
     // numeric, canonical text
@@ -206,6 +218,12 @@ const TypeCase kTypeCases[] = {
     {"numeric", "", "-12.5", "-12.5", ""},
     {"numeric", "", "0.1", "0.1", ""},
     {"numeric", "", "18446744073709551615", "18446744073709551615", ""},
+    // A JSON number is exact at any length: no double on the way.
+    {"numeric", "", "0.1000000000000000000001", "0.1000000000000000000001", ""},
+    {"numeric", "", "18446744073709551616", "18446744073709551616", ""},
+    {"numeric", "", "-123456789012345678901234567890.5", "-123456789012345678901234567890.5", ""},
+    {"numeric", "", "1.5E30", "1500000000000000000000000000000", ""},
+    {"numeric", "", "2.50e-3", "0.0025", ""},
     {"numeric", "", R"("Infinity")", "", "invalid numeric 'Infinity'"},
     {"numeric", "", R"("12abc")", "", "invalid numeric '12abc'"},
     {"numeric", "", "false", "", "expected numeric, got boolean"},
@@ -221,6 +239,8 @@ const TypeCase kTypeCases[] = {
     {"float8", "", R"("-Infinity")", "-Infinity", ""},
     {"float8", "", R"("-inf")", "-Infinity", ""},
     {"float8", "", R"("1e400")", "", "float out of range for double precision"},
+    {"float8", "", "1e400", "", "float out of range for double precision: '1e400' overflows"},
+    {"float8", "", "0.1000000000000000000001", "0.1", ""},
     {"float8", "", R"("abc")", "", "invalid float 'abc'"},
     {"float8", "", "true", "", "expected float8, got boolean"},
     // bool
@@ -284,12 +304,18 @@ const TypeCase kTypeCases[] = {
     {"timestamptz", "epoch_ms", "1704164645123", Ints(kTs20240102T030405 + 123000), ""},
     {"timestamptz", "epoch_ms", R"("1704164645123")", Ints(kTs20240102T030405 + 123000), ""},
     {"timestamptz", "epoch_ms", "0", Ints(kUnixEpochPg), ""},
+    {"timestamptz", "epoch_s", "1.704164645e9", Ints(kTs20240102T030405), ""},
     // jsonb: the value kept whole (minified, member order kept)
     {"jsonb", "", R"({"b": [1, 2], "a": {"x": "y"}})", R"({"b":[1,2],"a":{"x":"y"}})", ""},
     {"jsonb", "", R"([1, {"x": false}, "s"])", R"([1,{"x":false},"s"])", ""},
     {"jsonb", "", R"("str")", R"("str")", ""},
     {"jsonb", "", "42", "42", ""},
-    {"jsonb", "", R"({"k": "\u00e9"})", "{\"k\":\"\xc3\xa9\"}", ""},
+    // Numbers inside jsonb keep their digits, as PostgreSQL's jsonb does.
+    {"jsonb", "", R"({"x": 0.1000000000000000000001, "big": 18446744073709551616, "e": 1e400})",
+     R"({"x":0.1000000000000000000001,"big":18446744073709551616,"e":1e400})", ""},
+    {"jsonb", "", "-0.10", "-0.10", ""},
+    // Escapes stay as written; PostgreSQL decodes them when it stores the value.
+    {"jsonb", "", R"({"k": "\u00e9"})", R"({"k":"\u00e9"})", ""},
     // A backslash followed by "u0000" is six ordinary characters, not NUL.
     {"jsonb", "", R"({"path": "C:\\u0000"})", R"({"path":"C:\\u0000"})", ""},
     {"jsonb", "", R"({"k": "a\u0000b"})", "", "jsonb cannot store"},
@@ -804,13 +830,10 @@ TEST(EntityMapperTest, NonArrayGrandchildIsReportedAtADottedItem) {
   EXPECT_EQ(out.tables[1].num_rows(), 1u);  // the task itself stays
 }
 
-// Known limitation, not fixed: simdjson's DOM turns a JSON number into a
-// double before the mapper sees it, so a numeric column fed a number with
-// more than 17 significant digits gets it rounded (0.12345678901234568), and
-// an integer beyond 2^64 rejects the record as malformed JSON. The same
-// values written as JSON strings are exact. Enable once the mapper reads the
-// number's text.
-TEST(EntityMapperTest, DISABLED_NumericFromLongJsonNumberIsExact) {
+// Regression: simdjson's DOM turned every JSON number into a double, so a
+// numeric column got 0.12345678901234568 and an integer beyond 2^64 rejected
+// the record as malformed JSON.
+TEST(EntityMapperTest, NumericFromLongJsonNumberIsExact) {
   const auto spec = MustParse(R"(  things:
     source: { from: files, file: things.jsonl }
     key: [id]
@@ -827,6 +850,89 @@ TEST(EntityMapperTest, DISABLED_NumericFromLongJsonNumberIsExact) {
   EXPECT_TRUE(out.rejects.empty());
   EXPECT_EQ(ColumnCells(out, 0, "v"),
             (std::vector<std::string>{"0.1234567890123456789", "123456789012345678901234567890"}));
+}
+
+// An object that names a key twice: the last value wins for a column, as it
+// does in PostgreSQL's jsonb (which gets the text as written and keeps the
+// last), and the record is counted once however many keys repeat.
+TEST(EntityMapperTest, RepeatedKeyTakesTheLastValueForColumnsAndIsCounted) {
+  const auto spec = MustParse(R"(  things:
+    source: { from: files, file: things.jsonl }
+    key: [id]
+    columns:
+      id:   { type: integer }
+      v:    { type: integer }
+      deep: { from: a.b, type: text }
+      j:    { type: jsonb }
+    children:
+      parts:
+        path: parts
+        key: [thing_id, n]
+        parent: { thing_id: id }
+        columns:
+          thing_id: { type: integer }
+          n:        { type: integer }
+)");
+  auto mapper = MustCreate(spec);
+  ASSERT_NE(mapper, nullptr);
+  MappedBatch out;
+  mapper->Map(Batch({
+                  R"({"id": 1, "v": 1, "v": 2})",
+                  R"({"id": 2, "v": 1, "\u0076": 3, "a": {"b": "x"}, "a": {"b": "y"}})",
+                  R"({"id": 3, "v": 4, "j": {"k": 1, "k": 2}})",
+                  R"({"id": 4, "v": 5, "parts": [{"n": 1, "n": 2}]})",
+                  R"({"id": 5, "v": 6, "a": {"b": "z", "c": 1}})",
+              }),
+              &out);
+  ExpectCountsAddUp(out);
+  ASSERT_TRUE(out.rejects.empty()) << out.rejects[0].reason;
+  EXPECT_EQ(ColumnCells(out, 0, "v"), (std::vector<std::string>{"2", "3", "4", "5", "6"}));
+  EXPECT_EQ(ColumnCells(out, 0, "deep"),
+            (std::vector<std::string>{"NULL", "y", "NULL", "NULL", "z"}));
+  EXPECT_EQ(ColumnCells(out, 0, "j"),
+            (std::vector<std::string>{"NULL", "NULL", R"({"k":1,"k":2})", "NULL", "NULL"}));
+  EXPECT_EQ(ColumnCells(out, 1, "n"), (std::vector<std::string>{"2"}));
+  EXPECT_EQ(out.counts[0].repeated_keys, 4);
+  EXPECT_EQ(out.counts[1].repeated_keys, 0);
+}
+
+// Strings the DOM used to accept or refuse differently from PostgreSQL's
+// jsonb: a lone surrogate is refused by both; a raw control character too.
+TEST(EntityMapperTest, RecordsPostgresWouldRefuseAreRejectedWithTheirReason) {
+  const auto spec = MustParse(R"(  things:
+    source: { from: files, file: things.jsonl }
+    key: [id]
+    columns:
+      id: { type: integer }
+      s:  { type: text }
+)");
+  auto mapper = MustCreate(spec);
+  ASSERT_NE(mapper, nullptr);
+  struct {
+    std::string doc;
+    std::string reason;
+  } cases[] = {
+      {R"({"id": 1, "s": "\ud800"})",
+       "malformed JSON at byte 16: a high surrogate \\u escape must be followed by a low"},
+      {R"({"id": 2, "s": "\udc00x"})",
+       "malformed JSON at byte 16: a low surrogate \\u escape must follow a high surrogate"},
+      {"{\"id\": 3, \"s\": \"a\tb\"}",
+       "malformed JSON at byte 17: control character 0x09 inside a string must be escaped"},
+      {R"({"id": 4, "s": 01})", "malformed JSON at byte 15: a number has a leading zero"},
+      {R"({"id": 5, "s": 1.})", "malformed JSON at byte 17: a number needs digits after '.'"},
+      {R"({"id": 6 "s": 1})", "malformed JSON at byte 9: expected ',' or '}'"},
+      {R"({"id": 7, "s": tru})", "malformed JSON at byte 15: unknown literal; expected 'true'"},
+  };
+  std::vector<std::string> docs;
+  for (const auto& c : cases) docs.push_back(c.doc);
+  MappedBatch out;
+  mapper->Map(Batch(docs), &out);
+  ExpectCountsAddUp(out);
+  ASSERT_EQ(out.rejects.size(), std::size(cases));
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    EXPECT_NE(out.rejects[i].reason.find(cases[i].reason), std::string::npos)
+        << out.rejects[i].reason;
+  }
 }
 
 TEST(EntityMapperTest, ParentLinkOfAnotherTypeFailsCreate) {

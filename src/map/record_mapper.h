@@ -17,6 +17,9 @@ namespace cutover::map {
 struct TableCounts {
   int64_t read = 0;
   int64_t rejected = 0;
+  // Records where an object names a key twice; the last value was used, as
+  // jsonb does (counted on the top-level table only).
+  int64_t repeated_keys = 0;
 };
 
 // Where a mapped row came from: the record's index in the source batch and,

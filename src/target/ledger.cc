@@ -24,7 +24,8 @@ Result<LedgerEntry> LoadLedger(PgConnection* conn, const std::string& migration,
                                const std::string& entity) {
   auto r = conn->Query(
       "SELECT source, byte_offset, record_index, line, records_read, rows_merged, "
-      "records_rejected, done FROM cutover.backfill_ledger WHERE migration = $1 AND entity = $2",
+      "records_rejected, done, records_repeated_keys FROM cutover.backfill_ledger "
+      "WHERE migration = $1 AND entity = $2",
       {migration, entity});
   if (!r.ok()) return r.status().WithContext("reading the backfill ledger of " + entity);
   LedgerEntry e;
@@ -40,22 +41,26 @@ Result<LedgerEntry> LoadLedger(PgConnection* conn, const std::string& migration,
   e.rows_merged = std::stoll(*row[5]);
   e.records_rejected = std::stoll(*row[6]);
   e.done = *row[7] == "t";
+  e.records_repeated_keys = std::stoll(*row[8]);
   return e;
 }
 
 Status SaveLedger(PgConnection* conn, const std::string& migration, const LedgerEntry& e) {
   auto r = conn->Query(
       "INSERT INTO cutover.backfill_ledger AS l (migration, entity, source, byte_offset, "
-      "record_index, line, records_read, rows_merged, records_rejected, done) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+      "record_index, line, records_read, rows_merged, records_rejected, done, "
+      "records_repeated_keys) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
       "ON CONFLICT (migration, entity) DO UPDATE SET source = EXCLUDED.source, "
       "byte_offset = EXCLUDED.byte_offset, record_index = EXCLUDED.record_index, "
       "line = EXCLUDED.line, records_read = EXCLUDED.records_read, "
       "rows_merged = EXCLUDED.rows_merged, records_rejected = EXCLUDED.records_rejected, "
-      "done = EXCLUDED.done, updated_at = now()",
+      "done = EXCLUDED.done, records_repeated_keys = EXCLUDED.records_repeated_keys, "
+      "updated_at = now()",
       {migration, e.entity, e.source, std::to_string(e.byte_offset), std::to_string(e.record_index),
        std::to_string(e.line), std::to_string(e.records_read), std::to_string(e.rows_merged),
-       std::to_string(e.records_rejected), e.done ? "true" : "false"});
+       std::to_string(e.records_rejected), e.done ? "true" : "false",
+       std::to_string(e.records_repeated_keys)});
   return r.ok() ? Status::Ok()
                 : r.status().WithContext("saving the backfill ledger of " + e.entity);
 }

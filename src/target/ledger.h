@@ -23,6 +23,8 @@ struct LedgerEntry {
   int64_t records_read = 0;
   int64_t rows_merged = 0;
   int64_t records_rejected = 0;
+  // Records where an object names a key twice; the last value was used.
+  int64_t records_repeated_keys = 0;
   bool done = false;
   bool exists = false;  // false when no run has started for this entity
 };

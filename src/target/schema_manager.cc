@@ -26,6 +26,9 @@ CREATE TABLE IF NOT EXISTS cutover.backfill_ledger (
   updated_at       timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (migration, entity)
 );
+-- Records in which an object names a key twice (the last value is used).
+ALTER TABLE cutover.backfill_ledger
+  ADD COLUMN IF NOT EXISTS records_repeated_keys bigint NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS cutover.rejects (
   id           bigserial PRIMARY KEY,
   migration    text NOT NULL,

@@ -15,6 +15,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include <fmt/format.h>
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -23,16 +25,24 @@
 //
 // Records are found by a scanner that knows only three things: whitespace,
 // strings (skipped to the closing quote, honouring backslashes) and bracket
-// depth. It never validates; the mapper parses every record with simdjson
-// and rejects the broken ones with their position, so nothing is lost here.
+// depth. It does not validate a record's inside; the mapper parses every
+// record and rejects a broken one with its position, so nothing is lost.
 //
-// The scanner is stateless between records: at the record level, whitespace,
-// commas and the layout's closing bracket are separators and any other byte
-// starts a record. Only the very start of the file is special (BOM, then the
-// opening `[` or `{`). Because of that, a ResumePoint needs nothing but a byte
-// offset to continue exactly where a single pass would have gone, whatever
-// garbage the file holds. The price is leniency: `[1,,2]` yields 1 and 2, and
-// a stray `]` between records is dropped (it carries no data).
+// The container around the records is checked strictly, as it is scanned:
+// the opening `[` or `{`, one `,` between records, a quoted key and a `:` in
+// front of each value of a keyed object, the closing bracket, and nothing but
+// whitespace after it. A break there (`[1,,2]`, `[1 2]`, `]]`, a second
+// document, a missing colon, a file that ends before its closing bracket) is
+// a DataError naming the file, byte offset and line: such a file may have
+// lost or merged records, and cutover cannot tell which, so it neither loads
+// around the break nor rejects a record that is not one.
+//
+// Resuming needs nothing but a byte offset: offset 0 is the start of the
+// file; any other offset a batch ended at lies just after a record whose
+// following separator was already checked, or at the end of the file once
+// the closing bracket and the trailing whitespace were checked. A record is
+// handed out only after the byte that follows it was seen to be `,` or the
+// closer, so the end of the file is never a resume point of a truncated file.
 //
 // Line numbers come from a separate newline count over each span between the
 // last counted offset and the next record start, so each byte is counted once.
@@ -226,21 +236,29 @@ bool ParseHex4(const char* p, uint32_t* out) {
   return true;
 }
 
-// Decodes the body of a JSON string. Malformed escapes are kept verbatim and
-// lone surrogates become U+FFFD, so the key is always valid text for
-// PostgreSQL as long as the raw bytes were UTF-8.
-void DecodeJsonString(const char* p, const char* end, std::string* out) {
+// Decodes the body of a JSON string. Returns "" when it is valid JSON, else
+// what is wrong: a malformed escape, a lone surrogate or a raw control
+// character, none of which PostgreSQL's jsonb accepts either. (The decoded
+// text then keeps a malformed escape verbatim and a lone surrogate as U+FFFD.)
+std::string DecodeJsonString(const char* p, const char* end, std::string* out) {
   out->clear();
+  std::string problem;
+  for (const char* q = p; q < end; ++q) {
+    if (static_cast<unsigned char>(*q) < 0x20) {
+      problem = fmt::format("raw control character 0x{:02x}", static_cast<int>(*q));
+      break;
+    }
+  }
   while (p < end) {
     const char* q = static_cast<const char*>(std::memchr(p, '\\', static_cast<size_t>(end - p)));
     if (q == nullptr) {
       out->append(p, end);
-      return;
+      return problem;
     }
     out->append(p, q);
     if (q + 1 == end) {
       out->push_back('\\');
-      return;
+      return "a backslash at the end";
     }
     char c = q[1];
     p = q + 2;
@@ -264,6 +282,7 @@ void DecodeJsonString(const char* p, const char* end, std::string* out) {
         uint32_t cp;
         if (end - p < 4 || !ParseHex4(p, &cp)) {
           out->append("\\u");
+          if (problem.empty()) problem = "\\u without four hex digits";
           break;
         }
         p += 4;
@@ -275,18 +294,27 @@ void DecodeJsonString(const char* p, const char* end, std::string* out) {
             p += 6;
           } else {
             cp = 0xFFFD;
+            if (problem.empty()) problem = "a high surrogate without its low half";
           }
         } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
           cp = 0xFFFD;
+          if (problem.empty()) problem = "a low surrogate without its high half";
         }
         AppendUtf8(cp, out);
         break;
       }
+      case '"':
+      case '\\':
+      case '/':
+        out->push_back(c);
+        break;
       default:
         out->push_back(c);
-        break;  // \" \\ \/ and, leniently, anything else
+        if (problem.empty()) problem = fmt::format("the invalid escape '\\{}'", c);
+        break;
     }
   }
+  return problem;
 }
 
 const char* SkipBom(const char* p, const char* end) {
@@ -362,20 +390,18 @@ Status JsonRecordReader::Open(const ResumePoint& from) {
   open_ = true;
 
   resolved_ = requested_ == JsonLayout::kAuto ? DetectLayout() : requested_;
+  error_ = Status::Ok();
   if (from.byte_offset == 0) {
-    const char* end = data_ + size_;
-    const char* p = SkipBom(data_, end);
-    if (resolved_ != JsonLayout::kLines) {
-      p = SkipWs(p, end);
-      char opener = resolved_ == JsonLayout::kObject ? '{' : '[';
-      if (p < end && *p == opener) ++p;
-    }
-    pos_ = static_cast<size_t>(p - data_);
+    // The opening bracket is checked by the first NextElement, so that a
+    // broken start is reported like any other break, with its position.
+    pos_ = static_cast<size_t>(SkipBom(data_, data_ + size_) - data_);
+    at_start_ = true;
     record_index_ = 0;
     line_offset_ = 0;
     line_ = 1;
   } else {
     pos_ = std::min(static_cast<size_t>(from.byte_offset), size_);
+    at_start_ = false;
     record_index_ = from.record_index;
     line_offset_ = pos_;
     line_ = from.line;
@@ -445,26 +471,96 @@ bool JsonRecordReader::NextLine(SourceBatch* out) {
   return false;
 }
 
+bool JsonRecordReader::Broken(const char* at, std::string_view what) {
+  const size_t offset = static_cast<size_t>(at - data_);
+  error_ = DataError(fmt::format(
+      "{}: byte {} (line {}): {}; the file's {} is broken there, so cutover loads none of it "
+      "past this point",
+      path_, offset, LineAt(offset), what,
+      resolved_ == JsonLayout::kObject ? "top-level object" : "top-level array"));
+  return false;
+}
+
+namespace {
+
+// The byte at `p` for a message: 'x', or "the end of the file".
+std::string Found(const char* p, const char* end) {
+  if (p == end) return "the end of the file";
+  const auto c = static_cast<unsigned char>(*p);
+  if (c >= 0x20 && c < 0x7F) return fmt::format("'{}'", static_cast<char>(c));
+  return fmt::format("byte 0x{:02x}", c);
+}
+
+}  // namespace
+
 bool JsonRecordReader::NextElement(SourceBatch* out) {
   const bool keyed = resolved_ == JsonLayout::kObject;
+  const char opener = keyed ? '{' : '[';
   const char closer = keyed ? '}' : ']';
+  const std::string_view unit = keyed ? "member" : "record";
   const char* end = data_ + size_;
-  const char* p = data_ + pos_;
-  while (p < end && (IsWs(*p) || *p == ',' || *p == closer)) ++p;
+  const char* p = SkipWs(data_ + pos_, end);
+
+  if (at_start_) {
+    if (p == end) {
+      return Broken(p, fmt::format("the file holds no JSON: expected '{}' to open the {} layout",
+                                   opener, keyed ? "object" : "array"));
+    }
+    if (*p != opener) {
+      return Broken(p, fmt::format("expected '{}' to open the {} layout, found {}", opener,
+                                   keyed ? "object" : "array", Found(p, end)));
+    }
+    at_start_ = false;
+    p = SkipWs(p + 1, end);
+    if (p < end && *p == closer) return Close(p);
+    if (p < end && *p == ',') {
+      return Broken(
+          p, fmt::format("expected a {} or '{}' after '{}', found ','", unit, closer, opener));
+    }
+  } else {
+    // Just after a record: the separator was checked when it was read, but a
+    // resumed reader starts here too and checks it again.
+    if (pos_ == size_) return false;  // the closer and what follows were checked
+    if (p < end && *p == closer) return Close(p);
+    if (p == end || *p != ',') {
+      return Broken(p, fmt::format("expected ',' or '{}' after {} {}, found {}", closer, unit,
+                                   record_index_ - 1, Found(p, end)));
+    }
+    p = SkipWs(p + 1, end);
+    if (p < end && (*p == ',' || *p == closer)) {
+      return Broken(p, fmt::format("expected a {} after ',', found {}", unit, Found(p, end)));
+    }
+  }
   if (p == end) {
-    pos_ = size_;
-    return false;
+    return Broken(p, fmt::format("the file ends before the closing '{}' (truncated?)", closer));
   }
 
   const char* rec_begin = p;
   const char* rec_end;
   bool has_key = false;
-  if (keyed && *p == '"') {
+  if (keyed) {
+    if (*p != '"') {
+      return Broken(p, fmt::format("expected a quoted key, found {}", Found(p, end)));
+    }
     const char* key_end = FindStringEnd(p + 1, end);
-    DecodeJsonString(p + 1, key_end, &key_);
+    if (key_end == end) {
+      return Broken(p, fmt::format("the key never ends and the file ends before the closing '{}' "
+                                   "(truncated?)",
+                                   closer));
+    }
+    const std::string problem = DecodeJsonString(p + 1, key_end, &key_);
+    if (!problem.empty()) {
+      // The key names the record (`from: $key`); a repaired key would be a
+      // silently different row, and PostgreSQL's jsonb refuses it too.
+      return Broken(p, fmt::format("the key is not a valid JSON string: {}", problem));
+    }
     has_key = true;
-    const char* r = SkipWs(key_end == end ? end : key_end + 1, end);
-    if (r < end && *r == ':') r = SkipWs(r + 1, end);  // a missing colon is forgiven
+    const char* r = SkipWs(key_end + 1, end);
+    if (r == end || *r != ':') {
+      return Broken(
+          r, fmt::format("expected ':' after the key \"{}\", found {}", key_, Found(r, end)));
+    }
+    r = SkipWs(r + 1, end);
     if (r == end || *r == ',' || *r == '}') {
       // A key without a value: emit the raw member so that the mapper
       // rejects it with its key and position instead of it vanishing.
@@ -475,6 +571,17 @@ bool JsonRecordReader::NextElement(SourceBatch* out) {
     }
   } else {
     rec_end = ScanValue(p, end);
+  }
+  // Hand the record out only when a separator or the closer follows it.
+  const char* after = SkipWs(rec_end, end);
+  if (after == end) {
+    return Broken(after, fmt::format("the file ends inside {} {} or before the closing '{}' "
+                                     "(truncated?)",
+                                     unit, record_index_, closer));
+  }
+  if (*after != ',' && *after != closer) {
+    return Broken(after, fmt::format("expected ',' or '{}' after {} {}, found {}", closer, unit,
+                                     record_index_, Found(after, end)));
   }
   pos_ = static_cast<size_t>(rec_end - data_);
   rec_end = TrimTrailingWs(rec_begin, rec_end);
@@ -491,6 +598,17 @@ bool JsonRecordReader::NextElement(SourceBatch* out) {
   size_t offset = static_cast<size_t>(rec_begin - data_);
   out->positions.push_back({static_cast<int64_t>(offset), LineAt(offset), record_index_++});
   return true;
+}
+
+bool JsonRecordReader::Close(const char* closer) {
+  const char* rest = SkipWs(closer + 1, data_ + size_);
+  if (rest != data_ + size_) {
+    return Broken(rest, fmt::format("found {} after the closing '{}': a second document or a "
+                                    "stray byte",
+                                    Found(rest, data_ + size_), *closer));
+  }
+  pos_ = size_;
+  return false;
 }
 
 Result<bool> JsonRecordReader::Next(size_t max_records, SourceBatch* out) {
@@ -514,10 +632,11 @@ Result<bool> JsonRecordReader::Next(size_t max_records, SourceBatch* out) {
   }
 
   const bool lines = resolved_ == JsonLayout::kLines;
-  while (out->positions.size() < max_records) {
+  while (error_.ok() && out->positions.size() < max_records) {
     if (!(lines ? NextLine(out) : NextElement(out))) break;
     ReleaseConsumed(pos_, /*force=*/false);
   }
+  if (!error_.ok()) return error_;  // sticky: the records after a break are never read
   out->end = {static_cast<int64_t>(pos_), record_index_, LineAt(pos_)};
   if (pos_ == size_) ReleaseConsumed(pos_, /*force=*/true);
   return !out->positions.empty();

@@ -19,9 +19,10 @@ namespace cutover::source {
 //
 // The file is memory-mapped and read front to back; pages already consumed
 // are handed back to the kernel so resident memory stays bounded by the batch
-// rather than the file. The reader never fails on malformed content: anything
-// that is not a separator comes out as a record, so the mapper can reject it
-// with its position. Only I/O failures are errors.
+// rather than the file. A malformed record comes out as it is, so the mapper
+// can reject it with its position; a broken container (a missing or doubled
+// separator, a missing colon or closing bracket, anything after the closer)
+// is a DataError with the file, byte offset and line, as are I/O failures.
 //
 // The file must not be truncated while it is open (the mapping would fault).
 // Not thread-safe; one reader belongs to one scanning thread.
@@ -51,9 +52,15 @@ class JsonRecordReader : public RowSource {
   // Returns the pages before `offset` to the kernel once enough piled up.
   void ReleaseConsumed(size_t offset, bool force);
 
-  // Append one record to `out`; false at the end of the data.
+  // Append one record to `out`; false at the end of the data, or after a
+  // break in the container, which leaves error_ set.
   bool NextLine(SourceBatch* out);
   bool NextElement(SourceBatch* out);
+  // `closer` is the layout's closing bracket: checks that only whitespace
+  // follows it and ends the data.
+  bool Close(const char* closer);
+  // Sets error_ to a break of the container at `at`; returns false.
+  bool Broken(const char* at, std::string_view what);
 
   // Constant after construction.
   const std::string path_;
@@ -71,7 +78,9 @@ class JsonRecordReader : public RowSource {
   int64_t record_index_ = 0;
   size_t line_offset_ = 0;
   int64_t line_ = 1;
-  size_t released_ = 0;  // pages before this offset were given back
+  size_t released_ = 0;    // pages before this offset were given back
+  bool at_start_ = false;  // the opening bracket is still to be checked
+  Status error_;           // the container's first break; sticky
 
   std::string key_;  // reused buffer for decoding object keys
 };

@@ -90,7 +90,9 @@ class ServeControlTest : public ::testing::Test {
     }
   }
   void TearDown() override {
-    if (serve_.pid() > 0) EXPECT_EQ(serve_.Stop(), 0) << serve_.Stderr();
+    if (serve_.pid() > 0) {
+      EXPECT_EQ(serve_.Stop(), 0) << serve_.Stderr();
+    }
   }
   Workspace ws_;
   ServeProcess serve_;

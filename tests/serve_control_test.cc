@@ -206,6 +206,26 @@ TEST_F(ServeControlTest, EveryAuthenticatedAttemptIsAuditedWithTheTokensName) {
             "0");
 }
 
+// POST /v1/reads gets the same treatment: unknown fields, impossible counts
+// and numbers past any real count are 400 naming the field; nothing stored.
+TEST_F(ServeControlTest, ReadStatisticsAreValidatedToo) {
+  StartWith("{ token_env: OPS_TOKEN }");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"entity": "users", "fallback": 1})", "fallbacks"},
+      {R"({"entity": "users", "shadow_reads": 1, "shadow_mismatches": 2})", "shadow_mismatches"},
+      {R"({"entity": "users", "postgres_reads": 1, "fallbacks": 2})", "fallbacks"},
+      {R"({"entity": "users", "postgres_reads": 18446744073709551615})", "postgres_reads"},
+      {R"({"entity": "users", "shadow_reads": -1})", "shadow_reads"},
+      {R"({"entity": 7})", "entity"},
+  };
+  for (const auto& [body, names] : cases) {
+    const HttpResponse r = Http(serve_.port(), "POST", "/v1/reads", body, {Bearer(kOpsToken)});
+    EXPECT_EQ(r.status, 400) << body << "\n" << r.body;
+    EXPECT_NE(r.body.find(names), std::string::npos) << body << "\n" << r.body;
+  }
+  EXPECT_EQ(QueryValue(ws_.url, "SELECT count(*) FROM cutover.read_stats"), "0");
+}
+
 TEST_F(ServeControlTest, MetricsLabelEveryRequestWithTheStatusSent) {
   StartWith("{ token_env: OPS_TOKEN }");
   EXPECT_EQ(Http(serve_.port(), "GET", "/livez").status, 200);

@@ -257,7 +257,7 @@ TEST_F(ServeTest, UnauthenticatedStageChangeIsRefusedAndChangesNothing) {
   EXPECT_EQ(refused.status, 409) << refused.body;
   EXPECT_EQ(json::parse(refused.body)["guards"][0]["name"], "backfill_done");
   EXPECT_EQ(QueryValue(ws_.url, "SELECT who FROM cutover.stage_audit WHERE applied"),
-            "http 127.0.0.1");
+            "token:default (http 127.0.0.1)");
 }
 
 TEST_F(ServeTest, SighupReloadsTheSpecAndKeepsServing) {

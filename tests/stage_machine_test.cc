@@ -30,6 +30,15 @@ CommandResult Cutover(const Workspace& ws, const std::vector<std::string>& args)
   return RunCommand(argv, {{"DATABASE_URL", ws.url}, {"USER", "tester"}}, ws.dir);
 }
 
+// The account this test runs as, by `id -un`: the oracle for "who" (the
+// commands run with USER=tester, which must play no part).
+std::string OsAccount() {
+  const CommandResult r = RunCommand({"id", "-un"});
+  std::string name = r.out;
+  while (!name.empty() && (name.back() == '\n' || name.back() == '\r')) name.pop_back();
+  return name;
+}
+
 // Two-second windows so the walk takes seconds, not days.
 Workspace Rehearsal() {
   Workspace ws{TempDir(), FreshDatabase()};
@@ -107,6 +116,11 @@ TEST(StageMachineTest, WalksEveryStageAndBackWithGuardsAndForce) {
   CommandResult skip = Cutover(ws, {"phase", "cutover.yaml", "set", "shadow"});
   EXPECT_EQ(skip.exit_code, 2) << Describe(skip);
   EXPECT_NE(skip.err.find("one stage at a time"), std::string::npos) << skip.err;
+  // ... and still an attempt, so it is in the audit trail.
+  EXPECT_EQ(QueryValue(ws.url,
+                       "SELECT to_stage || ' ' || outcome || ' ' || applied FROM "
+                       "cutover.stage_audit ORDER BY id DESC LIMIT 1"),
+            "shadow illegal false");
 
   ExpectApplied(ws, {"dual_write"});
 
@@ -152,12 +166,20 @@ TEST(StageMachineTest, WalksEveryStageAndBackWithGuardsAndForce) {
     CommandResult r;
     do {
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      Reads(ws, 0, 0, 0);  // reads served by PostgreSQL, none fell back: the evidence
       r = Cutover(ws, {"phase", "cutover.yaml", "set", "primary"});
     } while (r.exit_code != 0 && std::chrono::steady_clock::now() < deadline);
     ASSERT_EQ(r.exit_code, 0) << Describe(r);
   }
 
-  // complete: an unreplayed journal entry, then a verify that found a change.
+  // complete: no journal at all cannot be judged; then an unreplayed journal
+  // entry; then a verify that found a change.
+  ExpectRefused(ws, {"complete"}, "journal_empty");
+  EXPECT_EQ(QueryValue(ws.url,
+                       "SELECT g->>'detail' FROM cutover.stage_audit, jsonb_array_elements(guards) "
+                       "g WHERE g->>'name' = 'journal_empty' ORDER BY id DESC LIMIT 1")
+                .rfind("cannot be evaluated", 0),
+            0u);
   Exec(ws.url, "CREATE TABLE cutover.journal (id bigserial PRIMARY KEY, entry jsonb)");
   Exec(ws.url, "INSERT INTO cutover.journal (entry) VALUES ('{}')");
   ExpectRefused(ws, {"complete"}, "journal_empty");
@@ -188,7 +210,7 @@ TEST(StageMachineTest, WalksEveryStageAndBackWithGuardsAndForce) {
   ASSERT_EQ(applied.size(), want.size());
   for (size_t i = 0; i < want.size(); ++i) {
     for (size_t c = 0; c < 4; ++c) EXPECT_EQ(applied[i][c], want[i][c]) << "row " << i;
-    EXPECT_EQ(applied[i][4].rfind("tester@", 0), 0u) << applied[i][4];
+    EXPECT_EQ(applied[i][4].rfind(OsAccount() + "@", 0), 0u) << applied[i][4];
   }
   EXPECT_EQ(applied[7][5], "users.2 fixed by hand upstream");
   // The forced row keeps the guard that was overridden.
@@ -199,6 +221,9 @@ TEST(StageMachineTest, WalksEveryStageAndBackWithGuardsAndForce) {
       "last verify not clean: users differs (0 missing, 0 extra, 1 changed); run `cutover "
       "verify`");
   // Every refusal is recorded with the guard that refused it.
+  EXPECT_EQ(
+      QueryValue(ws.url, "SELECT count(*) FROM cutover.stage_audit WHERE who LIKE '%tester%'"),
+      "0");
   for (const char* guard :
        {"backfill_done", "verify_clean", "shadow_window", "shadow_mismatch_rate", "rollout_full",
         "fallback_window", "no_fallbacks", "journal_empty"}) {
@@ -214,6 +239,11 @@ TEST(StageMachineTest, WalksEveryStageAndBackWithGuardsAndForce) {
                        "SELECT stage || ' ' || percent || ' ' || version FROM "
                        "cutover.stage WHERE migration = 'walk'"),
             "legacy 0 9");
+  // Nine applied rows, and every refused one says so.
+  EXPECT_EQ(QueryValue(ws.url,
+                       "SELECT count(*) FROM cutover.stage_audit WHERE applied <> (outcome IN "
+                       "('applied', 'forced'))"),
+            "0");
 
   CommandResult json = Cutover(ws, {"phase", "cutover.yaml", "status", "--json"});
   ASSERT_EQ(json.exit_code, 0) << Describe(json);
@@ -222,6 +252,37 @@ TEST(StageMachineTest, WalksEveryStageAndBackWithGuardsAndForce) {
   EXPECT_EQ(j["version"], 9);
   EXPECT_EQ(j["next"][0]["stage"], "dual_write");
   EXPECT_EQ(j["recent"][0]["why"], "rehearsal over");
+}
+
+// A guard with nothing to judge never passes: no shadow reads at all is not a
+// clean mismatch rate even when shadow_min_reads is 0, and no reads served by
+// PostgreSQL in the window is not "no fallbacks".
+TEST(StageMachineTest, GuardsWithoutEvidenceDoNotPass) {
+  Workspace ws{TempDir(), FreshDatabase()};
+  WriteFile(ws.dir + "/cutover.yaml", R"(migration: walk
+target: { url: "${DATABASE_URL}" }
+sources:
+  files: { type: json, path: data/ }
+stages: { window: 1s, fallback_window: 1s, shadow_min_reads: 0 }
+entities:
+  users:
+    source: { from: files, file: users.json }
+    key: [id]
+    columns: { id: { type: bigint } }
+)");
+  WriteFile(ws.dir + "/data/users.json", "[]");
+  ExpectApplied(ws, {"dual_write"});
+  ExpectApplied(ws, {"shadow", "--force", "--reason", "test"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ExpectRefused(ws, {"rollout", "--percent", "100"}, "shadow_mismatch_rate");
+  ExpectApplied(ws, {"rollout", "--percent", "100", "--force", "--reason", "test"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ExpectRefused(ws, {"primary"}, "no_fallbacks");
+  // --reason may not carry control characters into the audit trail.
+  CommandResult bad =
+      Cutover(ws, {"phase", "cutover.yaml", "set", "primary", "--force", "--reason", "two\nlines"});
+  EXPECT_EQ(bad.exit_code, 2) << Describe(bad);
+  EXPECT_NE(bad.err.find("reason"), std::string::npos) << Describe(bad);
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 // `cutover phase SPEC status | set STAGE`: where the migration stands and what
 // each next step waits for; moves it, guarded, recorded in the audit table.
+#include <pwd.h>
 #include <unistd.h>
 
-#include <cstdlib>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -19,11 +20,21 @@
 namespace cutover::cli {
 namespace {
 
+// The account the process runs as, from the password database: $USER is
+// whatever the caller exported, so it proves nothing about who moved a stage.
 std::string Who() {
-  const char* user = std::getenv("USER");
+  const uid_t uid = geteuid();
+  std::string user = fmt::format("uid {}", uid);
+  std::vector<char> buf(16384);
+  passwd entry{};
+  passwd* found = nullptr;
+  if (getpwuid_r(uid, &entry, buf.data(), buf.size(), &found) == 0 && found != nullptr &&
+      found->pw_name != nullptr && *found->pw_name != '\0') {
+    user = found->pw_name;
+  }
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
-  return fmt::format("{}@{} (cli)", user && *user ? user : "unknown", host);
+  return fmt::format("{}@{} (cli)", user, host);
 }
 
 std::string Describe(const control::StageState& s) {
@@ -34,7 +45,7 @@ std::string Describe(const control::StageState& s) {
 void PrintGuards(const control::GuardReport& report) {
   if (report.results.empty()) fmt::print("    no guards\n");
   for (const auto& g : report.results) {
-    fmt::print("    [{}] {}: {}\n", g.passed ? "ok" : "  ", g.name, g.detail);
+    fmt::print("    [{}] {}: {}\n", g.passed ? "ok" : g.evaluated ? "  " : "??", g.name, g.detail);
   }
 }
 
@@ -110,25 +121,31 @@ int PrintStatus(const spec::MigrationSpec& migration, target::PgConnection* conn
   }
   j["recent"] = nlohmann::json::array();
   for (const auto& a : *audit) {
-    j["recent"].push_back({{"at", a.at},
-                           {"from", a.from_stage},
-                           {"to", a.to_stage},
-                           {"percent", a.to_percent},
-                           {"who", a.who},
-                           {"why", a.why},
-                           {"forced", a.forced},
-                           {"applied", a.applied}});
+    j["recent"].push_back(
+        {{"at", a.at},
+         {"from", a.from_stage},
+         {"to", a.to_stage},
+         {"percent", a.to_percent ? nlohmann::json(*a.to_percent) : nlohmann::json(nullptr)},
+         {"outcome", a.outcome},
+         {"who", a.who},
+         {"why", a.why},
+         {"forced", a.forced},
+         {"applied", a.applied}});
   }
   if (as_json) {
     fmt::print("{}\n", j.dump(2));
     return kExitOk;
   }
-  if (!audit->empty()) fmt::print("recent changes:\n");
+  if (!audit->empty()) fmt::print("recent attempts:\n");
   for (const auto& a : *audit) {
-    fmt::print("  {} {} -> {}{} by {}{}{}\n", a.at, a.from_stage, a.to_stage,
-               a.to_stage == "rollout" ? fmt::format(" {}%", a.to_percent) : "", a.who,
-               a.applied ? (a.forced ? " [forced]" : "") : " [refused]",
-               a.why.empty() ? "" : ": " + a.why);
+    const std::string outcome = a.outcome.empty()
+                                    ? (a.applied ? (a.forced ? "forced" : "") : "refused")
+                                : a.outcome == "applied" ? ""
+                                                         : a.outcome;
+    fmt::print(
+        "  {} {} -> {}{} by {}{}{}\n", a.at, a.from_stage, a.to_stage.empty() ? "?" : a.to_stage,
+        a.to_stage == "rollout" && a.to_percent ? fmt::format(" {}%", *a.to_percent) : "", a.who,
+        outcome.empty() ? "" : " [" + outcome + "]", a.why.empty() ? "" : ": " + a.why);
   }
   return kExitOk;
 }
@@ -176,13 +193,9 @@ CommandAction AddPhaseCommand(CLI::App* app) {
     if (!migration) return kExitUsage;
     const bool setting = set->parsed();
     std::optional<control::Stage> to;
-    if (setting) {
-      to = control::ParseStage(o->stage);
-      if (o->force && o->reason.empty()) {
-        fmt::print(stderr, "error: --force needs --reason, which the audit table keeps\n");
-        return kExitUsage;
-      }
-    }
+    // A forced move without a reason is refused by the stage machine, which
+    // audits it like every other attempt (control::ValidateRequest).
+    if (setting) to = control::ParseStage(o->stage);
     engine::TargetHandle target;
     if (int rc = ResolveTargetOrReport(*migration, o->scratch, &target); rc != kExitOk) return rc;
     auto conn = target::PgConnection::ConnectWithRetry(target.url, std::chrono::seconds(1));

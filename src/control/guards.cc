@@ -31,12 +31,18 @@ int64_t ToInt(const std::optional<std::string>& v) {
   return v ? std::stoll(*v) : 0;
 }
 
+// A guard whose evidence does not exist: it fails, and says so.
+GuardResult NotEvaluated(std::string name, const std::string& why) {
+  return GuardResult{std::move(name), false, "cannot be evaluated: " + why, false};
+}
+
 Result<GuardResult> BackfillDone(target::PgConnection* conn, const spec::MigrationSpec& m) {
   auto rows = conn->Query(
       "SELECT entity FROM cutover.backfill_ledger WHERE migration = $1 AND done", {m.name});
   if (!rows.ok()) return rows.status().WithContext("reading the backfill ledger");
   std::vector<std::string> names;
   CollectEntityNames(m.entities, &names);
+  if (names.empty()) return NotEvaluated("backfill_done", "the spec has no entities");
   std::vector<std::string> pending;
   for (const auto& name : names) {
     bool done = false;
@@ -55,15 +61,18 @@ Result<GuardResult> BackfillDone(target::PgConnection* conn, const spec::Migrati
 // Applications write into the target from dual_write on; their upserts need
 // the keys a bulk load sets aside until it finishes (target/deferred_ddl.h).
 Result<GuardResult> IndexesInPlace(target::PgConnection* conn, const spec::MigrationSpec& m) {
-  ASSIGN_OR_RETURN(auto table, conn->QueryValue("SELECT to_regclass('cutover.deferred_ddl')"));
-  std::vector<std::string> waiting;
-  if (table) {
-    auto rows = conn->Query(
-        "SELECT DISTINCT entity FROM cutover.deferred_ddl WHERE migration = $1 ORDER BY 1",
-        {m.name});
-    if (!rows.ok()) return rows.status().WithContext("reading the deferred indexes");
-    for (const auto& r : rows->rows) waiting.push_back(r[0].value_or(""));
+  ASSIGN_OR_RETURN(auto table,
+                   conn->QueryValue("SELECT to_regclass('cutover.deferred_ddl')::text"));
+  if (!table.has_value()) {
+    return NotEvaluated("indexes_in_place",
+                        "cutover.deferred_ddl does not exist, so nothing tells whether a bulk "
+                        "load has keys set aside");
   }
+  std::vector<std::string> waiting;
+  auto rows = conn->Query(
+      "SELECT DISTINCT entity FROM cutover.deferred_ddl WHERE migration = $1 ORDER BY 1", {m.name});
+  if (!rows.ok()) return rows.status().WithContext("reading the deferred indexes");
+  for (const auto& r : rows->rows) waiting.push_back(r[0].value_or(""));
   if (waiting.empty()) {
     return GuardResult{"indexes_in_place", true, "no bulk load has keys or indexes set aside"};
   }
@@ -81,6 +90,7 @@ Result<GuardResult> VerifyClean(target::PgConnection* conn, const spec::Migratio
   if (!rows.ok()) return rows.status().WithContext("reading the verify runs");
   std::vector<std::string> names;
   CollectEntityNames(m.entities, &names);
+  if (names.empty()) return NotEvaluated("verify_clean", "the spec has no entities");
   std::vector<std::string> problems;
   for (const auto& name : names) {
     const std::vector<std::optional<std::string>>* last = nullptr;
@@ -119,6 +129,7 @@ Result<std::optional<int64_t>> SecondsSinceShadowBegan(target::PgConnection* con
 struct WindowSums {
   int64_t shadow_reads = 0;
   int64_t shadow_mismatches = 0;
+  int64_t postgres_reads = 0;
   int64_t fallbacks = 0;
 };
 
@@ -126,12 +137,13 @@ Result<WindowSums> SumReads(target::PgConnection* conn, const std::string& migra
                             int64_t window_seconds) {
   auto rows = conn->Query(
       "SELECT coalesce(sum(shadow_reads), 0), coalesce(sum(shadow_mismatches), 0), "
-      "coalesce(sum(fallbacks), 0) FROM cutover.read_stats WHERE migration = $1 "
+      "coalesce(sum(postgres_reads), 0), coalesce(sum(fallbacks), 0) "
+      "FROM cutover.read_stats WHERE migration = $1 "
       "AND at >= clock_timestamp() - make_interval(secs => $2::bigint)",
       {migration, std::to_string(window_seconds)});
   if (!rows.ok()) return rows.status().WithContext("reading read statistics");
   const auto& r = rows->rows.at(0);
-  return WindowSums{ToInt(r[0]), ToInt(r[1]), ToInt(r[2])};
+  return WindowSums{ToInt(r[0]), ToInt(r[1]), ToInt(r[2]), ToInt(r[3])};
 }
 
 Status AddRolloutGuards(target::PgConnection* conn, const spec::MigrationSpec& m,
@@ -147,6 +159,14 @@ Status AddRolloutGuards(target::PgConnection* conn, const spec::MigrationSpec& m
                      FormatSeconds(o.window_seconds))});
   }
   ASSIGN_OR_RETURN(const WindowSums sums, SumReads(conn, m.name, o.window_seconds));
+  if (sums.shadow_reads == 0) {
+    // A rate of nothing is not a low rate, whatever shadow_min_reads says.
+    report->results.push_back(
+        NotEvaluated("shadow_mismatch_rate",
+                     fmt::format("no shadow reads were reported over the last {} (POST /v1/reads)",
+                                 FormatSeconds(o.window_seconds))));
+    return Status::Ok();
+  }
   const double rate = sums.shadow_reads > 0 ? static_cast<double>(sums.shadow_mismatches) /
                                                   static_cast<double>(sums.shadow_reads)
                                             : 0.0;
@@ -185,6 +205,14 @@ Status AddPrimaryGuards(target::PgConnection* conn, const spec::MigrationSpec& m
     report->results.push_back({"fallback_window", false, "starts once rollout is at 100%"});
   }
   ASSIGN_OR_RETURN(const WindowSums sums, SumReads(conn, m.name, o.fallback_window_seconds));
+  if (sums.postgres_reads == 0) {
+    // No read served by PostgreSQL is no evidence that none fell back.
+    report->results.push_back(NotEvaluated(
+        "no_fallbacks",
+        fmt::format("no reads from PostgreSQL were reported over the last {} (POST /v1/reads)",
+                    FormatSeconds(o.fallback_window_seconds))));
+    return Status::Ok();
+  }
   report->results.push_back({"no_fallbacks", sums.fallbacks == 0,
                              fmt::format("{} fallbacks to legacy over the last {}", sums.fallbacks,
                                          FormatSeconds(o.fallback_window_seconds))});
@@ -195,7 +223,12 @@ Result<GuardResult> JournalEmpty(target::PgConnection* conn) {
   auto exists = conn->QueryValue("SELECT to_regclass('cutover.journal')::text");
   if (!exists.ok()) return exists.status().WithContext("looking for the write journal");
   if (!exists->has_value()) {
-    return GuardResult{"journal_empty", true, "no write was ever journaled"};
+    // No table is not an empty journal: nothing has recorded whether every
+    // dual write reached both stores.
+    return NotEvaluated("journal_empty",
+                        "cutover.journal does not exist, so nothing records whether every dual "
+                        "write reached both stores; once you know it did, move with --force "
+                        "--reason");
   }
   auto n = conn->QueryValue("SELECT count(*) FROM cutover.journal");
   if (!n.ok()) return n.status().WithContext("counting the write journal");
@@ -220,7 +253,8 @@ const GuardResult* GuardReport::FirstUnmet() const {
 nlohmann::json GuardReport::ToJson() const {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& g : results) {
-    out.push_back({{"name", g.name}, {"passed", g.passed}, {"detail", g.detail}});
+    out.push_back(
+        {{"name", g.name}, {"passed", g.passed}, {"evaluated", g.evaluated}, {"detail", g.detail}});
   }
   return out;
 }

@@ -27,13 +27,20 @@ namespace cutover::control {
 //               fallback_window  it has held 100% for `fallback_window`
 //               no_fallbacks   no fallback to legacy recorded in that window
 //   complete    journal_empty  cutover.journal holds no write still to replay
-//                              (no journal table: nothing was ever journaled)
 //               verify_clean   as above
 // Backward moves have no guards.
+//
+// A guard with nothing to judge never passes: a missing journal table, no
+// entity in the spec, no shadow read or no read served by PostgreSQL in the
+// window is "cannot be evaluated" (evaluated false, passed false), never a
+// clean result; --force --reason is the way past it, and is recorded.
 struct GuardResult {
   std::string name;
   bool passed = false;
   std::string detail;  // what was found, in words a user can act on
+  // False when the evidence the guard reads does not exist; then `passed` is
+  // false too and `detail` starts with "cannot be evaluated".
+  bool evaluated = true;
 };
 
 struct GuardReport {
@@ -42,7 +49,8 @@ struct GuardReport {
   bool passed() const;
   // The first unmet guard, or null when all passed.
   const GuardResult* FirstUnmet() const;
-  // [{"name", "passed", "detail"}...], as stored in cutover.stage_audit.guards.
+  // [{"name", "passed", "evaluated", "detail"}...], as stored in
+  // cutover.stage_audit.guards.
   nlohmann::json ToJson() const;
 };
 

@@ -9,21 +9,6 @@
 namespace cutover::control {
 namespace {
 
-Status Audit(target::PgConnection* conn, const std::string& migration, const StageState& from,
-             Stage to, int to_percent, const TransitionRequest& request, bool applied,
-             const GuardReport& guards) {
-  auto r = conn->Query(
-      "INSERT INTO cutover.stage_audit (migration, from_stage, from_percent, to_stage, "
-      "to_percent, who, why, forced, applied, guards) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)",
-      {migration, std::string(StageName(from.stage)), std::to_string(from.percent),
-       std::string(StageName(to)), std::to_string(to_percent), request.who, request.why,
-       request.force && !guards.passed() ? "true" : "false", applied ? "true" : "false",
-       guards.ToJson().dump()});
-  if (!r.ok()) return r.status().WithContext("writing the stage audit");
-  return Status::Ok();
-}
-
 Result<TransitionOutcome> TransitionLocked(target::PgConnection* conn,
                                            const spec::MigrationSpec& migration,
                                            const TransitionRequest& request) {
@@ -39,20 +24,45 @@ Result<TransitionOutcome> TransitionLocked(target::PgConnection* conn,
           .status());
   ASSIGN_OR_RETURN(const StageState before, ReadStage(conn, migration.name));
 
-  if (request.to == Stage::kRollout && !request.percent) {
-    return InvalidArgument("moving to 'rollout' needs a percent (--percent N)");
-  }
-  const int to_percent = request.percent.value_or(ImpliedPercent(request.to));
-  RETURN_IF_ERROR(CheckLegal(before, request.to, to_percent));
-
   TransitionOutcome out;
   out.before = before;
   out.after = before;
+  // Only a rollout without a percent leaves the percent unknown.
+  const std::optional<int> asked_percent = request.percent || request.to == Stage::kRollout
+                                               ? request.percent
+                                               : std::optional<int>(ImpliedPercent(request.to));
+  AuditRecord audit;
+  audit.from = before;
+  audit.to_stage = std::string(StageName(request.to));
+  audit.to_percent = asked_percent;
+  audit.who = request.who;
+  audit.why = request.why;
+
+  Status legal = request.to == Stage::kRollout && !request.percent
+                     ? InvalidArgument("moving to 'rollout' needs a percent (--percent N)")
+                     : Status::Ok();
+  const int to_percent = request.percent.value_or(ImpliedPercent(request.to));
+  if (legal.ok()) legal = CheckLegal(before, request.to, to_percent);
+  if (!legal.ok()) {
+    audit.outcome = AttemptOutcome::kIllegal;
+    audit.detail = legal.message();
+    RETURN_IF_ERROR(AppendAudit(conn, migration.name, audit));
+    out.illegal = legal.message();
+    return out;
+  }
+
   ASSIGN_OR_RETURN(out.guards, EvaluateGuards(conn, migration, before, request.to, to_percent));
   out.applied = out.guards.passed() || request.force;
   out.forced = out.applied && !out.guards.passed();
-  RETURN_IF_ERROR(Audit(conn, migration.name, before, request.to, to_percent, request, out.applied,
-                        out.guards));
+  audit.guards = out.guards.ToJson();
+  if (!out.applied) {
+    const GuardResult* unmet = out.guards.FirstUnmet();
+    audit.outcome = AttemptOutcome::kRefused;
+    audit.detail = fmt::format("guard {} is unmet: {}", unmet->name, unmet->detail);
+  } else {
+    audit.outcome = out.forced ? AttemptOutcome::kForced : AttemptOutcome::kApplied;
+  }
+  RETURN_IF_ERROR(AppendAudit(conn, migration.name, audit));
   if (!out.applied) return out;
 
   auto updated = conn->Query(
@@ -72,20 +82,63 @@ Result<TransitionOutcome> TransitionLocked(target::PgConnection* conn,
 
 }  // namespace
 
+Status ValidateRequest(const TransitionRequest& request) {
+  if (request.who.empty()) return InvalidArgument("a stage change needs to know who asks");
+  if (request.why.size() > kMaxReasonBytes) {
+    return InvalidArgument(fmt::format("the reason is {} bytes; at most {} are kept",
+                                       request.why.size(), kMaxReasonBytes));
+  }
+  for (size_t i = 0; i < request.why.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(request.why[i]);
+    if (c < 0x20 || c == 0x7f) {
+      return InvalidArgument(fmt::format(
+          "the reason holds a control character (0x{:02x}) at byte {}; write it on one line", c,
+          i));
+    }
+  }
+  if (request.force && request.why.empty()) {
+    return InvalidArgument(
+        "a forced move needs a reason (--reason, or \"reason\" in the body), which the audit "
+        "table keeps");
+  }
+  return Status::Ok();
+}
+
 Result<TransitionOutcome> Transition(target::PgConnection* conn,
                                      const spec::MigrationSpec& migration,
                                      const TransitionRequest& request) {
   RETURN_IF_ERROR(EnsureStageSchema(conn));
+  if (Status valid = ValidateRequest(request); !valid.ok()) {
+    RETURN_IF_ERROR(
+        RecordInvalidAttempt(conn, migration, request.who.empty() ? "unknown" : request.who,
+                             std::string(StageName(request.to)), request.percent, valid.message()));
+    return valid;
+  }
   RETURN_IF_ERROR(conn->Exec("BEGIN"));
   Result<TransitionOutcome> out = TransitionLocked(conn, migration, request);
-  // An illegal move writes nothing, not even an audit row: it was a typo, not
-  // an attempt the guards judged.
   if (!out.ok()) {
     (void)conn->Exec("ROLLBACK");
     return out.status();
   }
+  // An illegal move commits its audit row and nothing else.
   RETURN_IF_ERROR(conn->Exec("COMMIT").WithContext("committing the stage change"));
+  if (!out->illegal.empty()) return InvalidArgument(out->illegal);
   return out;
+}
+
+Status RecordInvalidAttempt(target::PgConnection* conn, const spec::MigrationSpec& migration,
+                            const std::string& who, const std::string& to_stage,
+                            std::optional<int> to_percent, const std::string& problem) {
+  RETURN_IF_ERROR(EnsureStageSchema(conn));
+  ASSIGN_OR_RETURN(const StageState now, ReadStage(conn, migration.name));
+  AuditRecord record;
+  record.from = now;
+  record.to_stage = to_stage;
+  record.to_percent = to_percent;
+  record.who = who;
+  record.outcome = AttemptOutcome::kInvalid;
+  record.detail = problem;
+  return AppendAudit(conn, migration.name, record);
 }
 
 }  // namespace cutover::control

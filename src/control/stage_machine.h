@@ -27,9 +27,13 @@ namespace cutover::control {
 // row lock, so neither can apply a move checked against a stale state; the
 // audit row and the NOTIFY commit or vanish with the change itself (NOTIFY is
 // delivered only at commit), so no listener hears of a change that rolled
-// back and no change goes unaudited. A refused attempt is audited too
-// (applied = false, with the guard results), so the table tells what was
-// tried, by whom, and why it was refused; --force is recorded in `forced`.
+// back and no change goes unaudited. Every other attempt is audited too, so
+// the table tells what was tried, by whom, and why it did not apply: a
+// refused one with the guard results, an illegal one (a skipped stage, a
+// percent outside rollout) with the rule it broke, committed on its own
+// without touching cutover.stage, and a malformed one (a forced move without
+// a reason, a reason with control characters; see ValidateRequest) before
+// any lock is taken. --force is recorded in `forced`.
 //
 // Cost: one round trip per statement inside one short transaction; guards
 // read small control tables (read_stats is summed over its window, one row
@@ -38,10 +42,22 @@ struct TransitionRequest {
   Stage to = Stage::kLegacy;
   // Required for rollout; others imply theirs (ImpliedPercent).
   std::optional<int> percent;
-  bool force = false;  // apply even when guards are unmet; recorded
-  std::string who;     // "user@host (cli)", "http 127.0.0.1"
-  std::string why;     // free text from --reason
+  bool force = false;  // apply even when guards are unmet; needs `why`; recorded
+  // Who asked, from an identity the caller proved or the OS gave, never from
+  // the environment: "alice@host (cli)", "token:ops (http 127.0.0.1)".
+  std::string who;
+  std::string why;  // free text, at most kMaxReasonBytes, no control characters
 };
+
+// Longest reason kept in the audit trail, in bytes: a sentence or two, so a
+// client cannot store megabytes per attempt.
+inline constexpr size_t kMaxReasonBytes = 1000;
+
+// InvalidArgument naming the field when the request is malformed whatever
+// the stage: a forced move without a reason, a reason over kMaxReasonBytes or
+// holding a control character (a NUL would cut it short in PostgreSQL, a
+// newline would forge lines in `phase status`), an empty `who`.
+Status ValidateRequest(const TransitionRequest& request);
 
 struct TransitionOutcome {
   StageState before;
@@ -49,14 +65,25 @@ struct TransitionOutcome {
   GuardReport guards;
   bool applied = false;
   bool forced = false;  // applied although a guard was unmet
+  std::string illegal;  // why the move is illegal (audited, nothing else done); "" if legal
 };
 
-// Moves the migration. InvalidArgument for an illegal move (CheckLegal), or a
-// rollout without a percent; a refused move is not an error: the outcome has
-// applied == false and names the guards. kUnavailable when PostgreSQL cannot
-// be reached. Creates the control tables when absent.
+// Moves the migration. InvalidArgument for a malformed request
+// (ValidateRequest), an illegal move (CheckLegal) or a rollout without a
+// percent, each audited first; a refused move is not an error: the outcome
+// has applied == false and names the guards. kUnavailable when PostgreSQL
+// cannot be reached. Creates the control tables when absent.
 Result<TransitionOutcome> Transition(target::PgConnection* conn,
                                      const spec::MigrationSpec& migration,
                                      const TransitionRequest& request);
+
+// Audits an attempt whose request could not even be read as one (a field of
+// the wrong type or out of range, an unknown stage or field): outcome
+// `invalid`, with `problem` as the detail and the stage it stood at. The
+// request's reason is not stored, since it may be what was malformed.
+// `to_stage` is "" when no known stage was named.
+Status RecordInvalidAttempt(target::PgConnection* conn, const spec::MigrationSpec& migration,
+                            const std::string& who, const std::string& to_stage,
+                            std::optional<int> to_percent, const std::string& problem);
 
 }  // namespace cutover::control

@@ -32,13 +32,31 @@ CREATE TABLE IF NOT EXISTS cutover.stage_audit (
   from_stage   text NOT NULL,
   from_percent integer NOT NULL,
   to_stage     text NOT NULL,
-  to_percent   integer NOT NULL,
+  to_percent   integer,
   who          text NOT NULL,
   why          text NOT NULL DEFAULT '',
   forced       boolean NOT NULL,
   applied      boolean NOT NULL,
-  guards       jsonb NOT NULL DEFAULT '[]'
+  guards       jsonb NOT NULL DEFAULT '[]',
+  outcome      text CHECK (outcome IN ('applied', 'forced', 'refused', 'illegal', 'invalid')),
+  detail       text NOT NULL DEFAULT ''
 );
+-- Tables made before every attempt was audited gain the outcome and detail
+-- columns (old rows get the outcome their flags imply) and a nullable
+-- to_percent; checked first so the usual run takes no table lock.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'cutover'
+                 AND table_name = 'stage_audit' AND column_name = 'outcome') THEN
+    ALTER TABLE cutover.stage_audit
+      ADD COLUMN outcome text
+        CHECK (outcome IN ('applied', 'forced', 'refused', 'illegal', 'invalid')),
+      ADD COLUMN detail text NOT NULL DEFAULT '',
+      ALTER COLUMN to_percent DROP NOT NULL;
+    UPDATE cutover.stage_audit SET outcome = CASE WHEN applied AND forced THEN 'forced'
+      WHEN applied THEN 'applied' ELSE 'refused' END;
+  END IF;
+END $$;
 CREATE INDEX IF NOT EXISTS stage_audit_migration_idx ON cutover.stage_audit (migration, id);
 CREATE TABLE IF NOT EXISTS cutover.read_stats (
   migration         text NOT NULL,
@@ -96,11 +114,56 @@ Result<StageState> ReadStage(target::PgConnection* conn, const std::string& migr
   return state;
 }
 
+std::string_view AttemptOutcomeName(AttemptOutcome outcome) {
+  switch (outcome) {
+    case AttemptOutcome::kApplied:
+      return "applied";
+    case AttemptOutcome::kForced:
+      return "forced";
+    case AttemptOutcome::kRefused:
+      return "refused";
+    case AttemptOutcome::kIllegal:
+      return "illegal";
+    case AttemptOutcome::kInvalid:
+      return "invalid";
+  }
+  return "invalid";
+}
+
+Status AppendAudit(target::PgConnection* conn, const std::string& migration,
+                   const AuditRecord& record) {
+  const bool applied =
+      record.outcome == AttemptOutcome::kApplied || record.outcome == AttemptOutcome::kForced;
+  // An empty to_percent is stored as NULL: the request named none, or one
+  // that was not a number in 0..100.
+  const std::vector<std::string> params = {
+      migration,
+      std::string(StageName(record.from.stage)),
+      std::to_string(record.from.percent),
+      record.to_stage,
+      record.to_percent ? std::to_string(*record.to_percent) : std::string(),
+      record.who,
+      record.why,
+      record.outcome == AttemptOutcome::kForced ? "true" : "false",
+      applied ? "true" : "false",
+      record.guards.dump(),
+      std::string(AttemptOutcomeName(record.outcome)),
+      record.detail};
+  auto r = conn->Query(
+      "INSERT INTO cutover.stage_audit (migration, from_stage, from_percent, to_stage, "
+      "to_percent, who, why, forced, applied, guards, outcome, detail) "
+      "VALUES ($1, $2, $3, $4, NULLIF($5, '')::integer, $6, $7, $8, $9, $10::jsonb, $11, $12)",
+      params);
+  if (!r.ok()) return r.status().WithContext("writing the stage audit");
+  return Status::Ok();
+}
+
 Result<std::vector<AuditEntry>> ReadAudit(target::PgConnection* conn, const std::string& migration,
                                           int limit) {
   auto rows = conn->Query(
       "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), from_stage, "
-      "from_percent, to_stage, to_percent, who, why, forced, applied, guards::text "
+      "from_percent, to_stage, to_percent, who, why, forced, applied, guards::text, "
+      "coalesce(outcome, ''), detail "
       "FROM cutover.stage_audit WHERE migration = $1 ORDER BY id DESC LIMIT $2",
       {migration, std::to_string(limit)});
   if (!rows.ok()) {
@@ -115,12 +178,14 @@ Result<std::vector<AuditEntry>> ReadAudit(target::PgConnection* conn, const std:
     e.from_stage = r[2].value_or("");
     e.from_percent = std::stoi(r[3].value_or("0"));
     e.to_stage = r[4].value_or("");
-    e.to_percent = std::stoi(r[5].value_or("0"));
+    if (r[5]) e.to_percent = std::stoi(*r[5]);
     e.who = r[6].value_or("");
     e.why = r[7].value_or("");
     e.forced = r[8].value_or("f") == "t";
     e.applied = r[9].value_or("f") == "t";
     e.guards = nlohmann::json::parse(r[10].value_or("[]"), nullptr, /*allow_exceptions=*/false);
+    e.outcome = r[11].value_or("");
+    e.detail = r[12].value_or("");
     out.push_back(std::move(e));
   }
   return out;

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -27,20 +29,47 @@ Status EnsureStageSchema(target::PgConnection* conn);
 // is at `legacy` with version 0, so a reader needs no write privilege.
 Result<StageState> ReadStage(target::PgConnection* conn, const std::string& migration);
 
-// One row of cutover.stage_audit: an applied transition, or a refused attempt
-// (applied false) with the guard results that refused it.
+// What became of an attempt to move the stage; the `outcome` column.
+//   applied  every guard passed        forced   applied with a guard unmet
+//   refused  a guard unmet, no force   illegal  the move is never allowed
+//                                               from where the stage stood
+//   invalid  the request itself was malformed (a bad field, a forced move
+//            without a reason); nothing was judged
+enum class AttemptOutcome { kApplied, kForced, kRefused, kIllegal, kInvalid };
+std::string_view AttemptOutcomeName(AttemptOutcome outcome);
+
+// One attempt, as AppendAudit writes it.
+struct AuditRecord {
+  StageState from;                // where the stage stood
+  std::string to_stage;           // "" when the request named no known stage
+  std::optional<int> to_percent;  // none when not given or not a percent
+  std::string who;
+  std::string why;
+  AttemptOutcome outcome = AttemptOutcome::kInvalid;
+  std::string detail;  // why it was refused, illegal or invalid; "" otherwise
+  nlohmann::json guards = nlohmann::json::array();
+};
+
+// Appends one row to cutover.stage_audit; in the caller's transaction, if any.
+Status AppendAudit(target::PgConnection* conn, const std::string& migration,
+                   const AuditRecord& record);
+
+// One row of cutover.stage_audit: every attempt to move the stage, applied or
+// not (see AttemptOutcome), with the guard results that judged it.
 struct AuditEntry {
   int64_t id = 0;
   std::string at;
   std::string from_stage;
   int from_percent = 0;
   std::string to_stage;
-  int to_percent = 0;
+  std::optional<int> to_percent;
   std::string who;
   std::string why;
   bool forced = false;
   bool applied = false;
   nlohmann::json guards;
+  std::string outcome;  // AttemptOutcomeName; "" for rows older than the column
+  std::string detail;
 };
 
 // The newest `limit` entries, newest first.

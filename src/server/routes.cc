@@ -1,12 +1,17 @@
 // The HTTP handlers of `cutover serve`. Each answers JSON (or Prometheus
-// text), counts itself in cutover_http_requests_total, and never echoes a secret.
+// text), is counted in cutover_http_requests_total, and never echoes a secret.
 #include "server/routes.h"
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
@@ -16,6 +21,7 @@
 #include "control/stage_store.h"
 #include "server/health_report.h"
 #include "server/server_context.h"
+#include "spec/nearest_name.h"
 
 namespace cutover::server {
 namespace {
@@ -24,7 +30,10 @@ using nlohmann::json;
 
 void Reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(2) + "\n", "application/json");
+  // A client's bytes echoed in an error may be invalid UTF-8; they are
+  // replaced (U+FFFD) rather than failing the answer.
+  res.set_content(body.dump(2, ' ', false, json::error_handler_t::replace) + "\n",
+                  "application/json");
 }
 
 void ReplyError(httplib::Response& res, int status, const std::string& message) {
@@ -40,23 +49,68 @@ bool SameSecret(const std::string& a, const std::string& b) {
   return diff == 0;
 }
 
-bool Authorized(ServerContext& ctx, const httplib::Request& req) {
-  const char* token = std::getenv(ctx.spec()->serve.token_env.c_str());
-  // No token configured means changes over HTTP are off, not open.
-  if (token == nullptr || *token == '\0') return false;
+// The name of the token the request presents (serve.tokens), or nothing.
+// Every configured token is compared, so the time taken does not tell which
+// one nearly matched; a token that two names share would make "who" a
+// guess, so it is refused.
+std::optional<std::string> AuthorizedAs(ServerContext& ctx, const httplib::Request& req) {
   const std::string header = req.get_header_value("Authorization");
   constexpr std::string_view kBearer = "Bearer ";
-  if (!header.starts_with(kBearer)) return false;
-  return SameSecret(header.substr(kBearer.size()), token);
+  if (!header.starts_with(kBearer)) return std::nullopt;
+  const std::string presented = header.substr(kBearer.size());
+  std::vector<std::string> matches;
+  for (const auto& [name, env] : ctx.spec()->serve.NamedTokens()) {
+    const char* token = std::getenv(env.c_str());
+    // No token configured means changes over HTTP are off, not open.
+    if (token == nullptr || *token == '\0') continue;
+    if (SameSecret(presented, token)) matches.push_back(name);
+  }
+  if (matches.size() > 1) {
+    spdlog::error("tokens {} have the same value; refusing it, since who used it is unknown",
+                  fmt::join(matches, ", "));
+    return std::nullopt;
+  }
+  if (matches.empty()) return std::nullopt;
+  return matches.front();
 }
 
-bool RequireAuth(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  if (Authorized(ctx, req)) return true;
+// "who" in the audit trail: the token's name, and the peer for context.
+std::optional<std::string> RequireAuth(ServerContext& ctx, const httplib::Request& req,
+                                       httplib::Response& res) {
+  if (auto name = AuthorizedAs(ctx, req)) {
+    return fmt::format("token:{} (http {})", *name, req.remote_addr);
+  }
+  std::vector<std::string> envs;
+  for (const auto& [name, env] : ctx.spec()->serve.NamedTokens()) envs.push_back("$" + env);
   res.set_header("WWW-Authenticate", "Bearer");
   ReplyError(res, 401,
-             fmt::format("a bearer token is required (the value of ${} on the server)",
-                         ctx.spec()->serve.token_env));
-  return false;
+             fmt::format("a bearer token is required (the value of {} on the server)",
+                         fmt::join(envs, " or ")));
+  return std::nullopt;
+}
+
+// The body as a JSON object whose keys are all in `allowed`; otherwise
+// nothing, and `problem` names what is wrong (an unknown key with the
+// nearest known one).
+std::optional<json> ReadObject(const httplib::Request& req,
+                               const std::vector<std::string_view>& allowed,
+                               const std::string& example, std::string* problem) {
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    *problem = "the body is not valid JSON; send one like " + example;
+  } else if (!body.is_object()) {
+    *problem = "the body must be a JSON object like " + example;
+  } else {
+    for (const auto& [key, value] : body.items()) {
+      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+      const std::string near = spec::NearestName(key, allowed);
+      *problem = fmt::format("unknown field '{}'{}", key.substr(0, 64),
+                             near.empty() ? "" : "; did you mean '" + near + "'?");
+      break;
+    }
+  }
+  if (problem->empty()) return body;
+  return std::nullopt;
 }
 
 json StateJson(const spec::MigrationSpec& migration, const control::StageState& s) {
@@ -120,29 +174,76 @@ void GetRoute(ServerContext& ctx, const httplib::Request& req, httplib::Response
          {"fresh", snap.fresh}});
 }
 
+// Every field is checked before anything is judged; a request that fails is
+// still an attempt by an authenticated caller, so it is audited (outcome
+// `invalid`) before the 400 goes out.
 void PostStage(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  if (!RequireAuth(ctx, req, res)) return;
-  const json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (!body.is_object() || !body.contains("stage") || !body["stage"].is_string()) {
-    return ReplyError(res, 400,
-                      "the body must be JSON like {\"stage\": \"rollout\", \"percent\": 10}");
+  const std::optional<std::string> who = RequireAuth(ctx, req, res);
+  if (!who) return;
+  const auto migration = ctx.spec();
+  std::string to_stage;  // a known stage name, once read
+  std::optional<int> to_percent;
+  auto invalid = [&](const std::string& problem) {
+    auto lease = ctx.pool().Acquire();
+    if (!lease.ok()) return ReplyError(res, 503, "PostgreSQL is unreachable");
+    Status st = control::RecordInvalidAttempt(lease->get(), *migration, *who, to_stage, to_percent,
+                                              problem);
+    if (!st.ok()) {
+      lease->Discard();
+      spdlog::error("POST /v1/stage: {}", RedactSecrets(st.message()));
+      return ReplyError(res, 503, "the attempt could not be audited; see the server log");
+    }
+    ReplyError(res, 400, problem);
+  };
+
+  std::string problem;
+  const std::optional<json> body = ReadObject(req, {"stage", "percent", "force", "reason"},
+                                              R"({"stage": "rollout", "percent": 10})", &problem);
+  if (!body) return invalid(problem);
+  if (!body->contains("stage") || !(*body)["stage"].is_string()) {
+    return invalid("\"stage\" must be a string naming a stage: " +
+                   fmt::format("{}", fmt::join(control::StageNames(), ", ")));
   }
-  const auto stage = control::ParseStage(body["stage"].get<std::string>());
-  if (!stage)
-    return ReplyError(res, 400, "unknown stage '" + body["stage"].get<std::string>() + "'");
+  const std::string stage_text = (*body)["stage"].get<std::string>();
+  const auto stage = control::ParseStage(stage_text);
+  if (!stage) {
+    std::vector<std::string_view> names = control::StageNames();
+    const std::string near = spec::NearestName(stage_text, names);
+    return invalid(fmt::format("unknown stage '{}' in \"stage\"{}", stage_text.substr(0, 64),
+                               near.empty()
+                                   ? "; one of " + fmt::format("{}", fmt::join(names, ", "))
+                                   : "; did you mean '" + near + "'?"));
+  }
+  to_stage = std::string(control::StageName(*stage));
   control::TransitionRequest request;
   request.to = *stage;
-  if (body.contains("percent")) {
-    if (!body["percent"].is_number_integer())
-      return ReplyError(res, 400, "percent must be an integer");
-    request.percent = body["percent"].get<int>();
+  request.who = *who;
+  if (body->contains("percent")) {
+    const json& p = (*body)["percent"];
+    // The number as sent, without narrowing: 4294967306 must not become 10.
+    if (!p.is_number_integer() || (p.is_number_unsigned() && p.get<uint64_t>() > 100) ||
+        (!p.is_number_unsigned() && (p.get<int64_t>() < 0 || p.get<int64_t>() > 100))) {
+      return invalid("\"percent\" must be a whole number from 0 to 100, not " +
+                     p.dump().substr(0, 64));
+    }
+    request.percent = static_cast<int>(p.get<int64_t>());
+    to_percent = request.percent;
   }
-  request.force = body.value("force", false);
-  request.why = body.value("reason", "");
-  request.who = "http " + req.remote_addr;
+  if (body->contains("force")) {
+    if (!(*body)["force"].is_boolean()) return invalid("\"force\" must be true or false");
+    request.force = (*body)["force"].get<bool>();
+  }
+  if (body->contains("reason")) {
+    if (!(*body)["reason"].is_string()) return invalid("\"reason\" must be a string");
+    request.why = (*body)["reason"].get<std::string>();
+  }
+  // Checked here too (Transition repeats it) so the error names the field.
+  if (Status valid = control::ValidateRequest(request); !valid.ok()) {
+    return invalid("\"reason\": " + valid.message());
+  }
+
   auto lease = ctx.pool().Acquire();
   if (!lease.ok()) return ReplyError(res, 503, "PostgreSQL is unreachable");
-  const auto migration = ctx.spec();
   auto outcome = control::Transition(lease->get(), *migration, request);
   if (!outcome.ok()) {
     if (outcome.status().code() == StatusCode::kInvalidArgument) {
@@ -167,10 +268,15 @@ void PostStage(ServerContext& ctx, const httplib::Request& req, httplib::Respons
 
 void PostReads(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
   if (!RequireAuth(ctx, req, res)) return;
-  const json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  std::string problem;
+  const std::optional<json> parsed = ReadObject(
+      req, {"entity", "shadow_reads", "shadow_mismatches", "postgres_reads", "fallbacks"},
+      R"({"entity": "users", "shadow_reads": 10})", &problem);
+  if (!parsed) return ReplyError(res, 400, problem);
+  const json& body = *parsed;
   const auto migration = ctx.spec();
-  if (!body.is_object() || !body.contains("entity") || !body["entity"].is_string()) {
-    return ReplyError(res, 400, "the body must be JSON like {\"entity\": \"users\", ...}");
+  if (!body.contains("entity") || !body["entity"].is_string()) {
+    return ReplyError(res, 400, "\"entity\" must be a string naming an entity of the spec");
   }
   const std::string entity = body["entity"].get<std::string>();
   if (migration->FindEntity(entity) == nullptr) {
@@ -181,11 +287,21 @@ void PostReads(ServerContext& ctx, const httplib::Request& req, httplib::Respons
                              std::pair{"shadow_mismatches", &counts.shadow_mismatches},
                              std::pair{"postgres_reads", &counts.postgres_reads},
                              std::pair{"fallbacks", &counts.fallbacks}}) {
-    const json v = body.value(field, json(0));
-    if (!v.is_number_integer() || v.get<int64_t>() < 0) {
-      return ReplyError(res, 400, std::string(field) + " must be a non-negative integer");
+    const json v = body.contains(field) ? body[field] : json(0);
+    // A bound far above any real count keeps the sums in bigint.
+    constexpr int64_t kMaxCount = 1'000'000'000'000;
+    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > kMaxCount) ||
+        (!v.is_number_unsigned() && (v.get<int64_t>() < 0 || v.get<int64_t>() > kMaxCount))) {
+      return ReplyError(
+          res, 400, fmt::format("\"{}\" must be a whole number from 0 to {}", field, kMaxCount));
     }
     *dest = v.get<int64_t>();
+  }
+  if (counts.shadow_mismatches > counts.shadow_reads) {
+    return ReplyError(res, 400, "\"shadow_mismatches\" cannot exceed \"shadow_reads\"");
+  }
+  if (counts.fallbacks > counts.postgres_reads) {
+    return ReplyError(res, 400, "\"fallbacks\" cannot exceed \"postgres_reads\"");
   }
   auto lease = ctx.pool().Acquire();
   if (!lease.ok()) return ReplyError(res, 503, "PostgreSQL is unreachable");
@@ -233,15 +349,16 @@ void RefreshGauges(ServerContext& ctx) {
   m.Set("cutover_stage_changes_total", {}, static_cast<double>(snap.changes));
 }
 
-// The route label is the registered pattern, never the raw path, so that a
-// scan of random URLs cannot create series.
-template <typename Handler>
-auto Counted(ServerContext& ctx, std::string route, Handler handler) {
-  return [&ctx, route = std::move(route), handler](const httplib::Request& req,
-                                                   httplib::Response& res) {
-    handler(req, res);
-    ctx.metrics().Add("cutover_http_requests_total", {route, std::to_string(res.status)});
-  };
+// The fixed paths routes answer; any other path is counted as "unmatched",
+// so that a scan of random URLs cannot create series.
+constexpr std::string_view kRoutes[] = {"/livez",    "/readyz",   "/health",  "/metrics",
+                                        "/v1/stage", "/v1/route", "/v1/reads"};
+
+std::string RouteLabel(const std::string& path) {
+  for (std::string_view r : kRoutes) {
+    if (path == r) return std::string(r);
+  }
+  return "unmatched";
 }
 
 }  // namespace
@@ -269,7 +386,9 @@ void DeclareMetrics(ServerContext& ctx) {
   m.Declare("cutover_pg_pool_waiting", T::kGauge, "Requests waiting for a pool connection.");
   m.Declare("cutover_pg_pool_wait_timeouts_total", T::kCounter,
             "Requests that gave up waiting for a pool connection.");
-  m.Declare("cutover_http_requests_total", T::kCounter, "HTTP requests by route and status code.",
+  m.Declare("cutover_http_requests_total", T::kCounter,
+            "HTTP requests by route and the status code sent (route \"unmatched\" for "
+            "other paths).",
             {"route", "code"});
   m.Declare("cutover_route_decisions_total", T::kCounter,
             "GET /v1/route answers by entity and the store chosen.", {"entity", "store"});
@@ -282,40 +401,49 @@ void DeclareMetrics(ServerContext& ctx) {
 }
 
 void InstallRoutes(httplib::Server& server, ServerContext& ctx) {
-  server.Get("/livez", Counted(ctx, "/livez", [](const httplib::Request&, httplib::Response& res) {
-               res.set_content("ok\n", "text/plain");
-             }));
-  server.Get("/readyz",
-             Counted(ctx, "/readyz", [&ctx](const httplib::Request&, httplib::Response& res) {
-               const Readiness r = CheckReady(ctx);
-               Reply(res, r.ready ? 200 : 503, {{"ready", r.ready}, {"reasons", r.reasons}});
-             }));
-  server.Get("/health",
-             Counted(ctx, "/health", [&ctx](const httplib::Request&, httplib::Response& res) {
-               // Always 200: the document reports; /readyz is the one that gates.
-               Reply(res, 200, BuildHealth(ctx));
-             }));
-  server.Get("/metrics",
-             Counted(ctx, "/metrics", [&ctx](const httplib::Request&, httplib::Response& res) {
-               RefreshGauges(ctx);
-               res.set_content(ctx.metrics().Render(), "text/plain; version=0.0.4; charset=utf-8");
-             }));
+  server.Get("/livez", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+  server.Get("/readyz", [&ctx](const httplib::Request&, httplib::Response& res) {
+    const Readiness r = CheckReady(ctx);
+    Reply(res, r.ready ? 200 : 503, {{"ready", r.ready}, {"reasons", r.reasons}});
+  });
+  server.Get("/health", [&ctx](const httplib::Request&, httplib::Response& res) {
+    // Always 200: the document reports; /readyz is the one that gates.
+    Reply(res, 200, BuildHealth(ctx));
+  });
+  server.Get("/metrics", [&ctx](const httplib::Request&, httplib::Response& res) {
+    RefreshGauges(ctx);
+    res.set_content(ctx.metrics().Render(), "text/plain; version=0.0.4; charset=utf-8");
+  });
   server.Get("/v1/stage",
-             Counted(ctx, "/v1/stage", [&ctx](const httplib::Request&, httplib::Response& res) {
-               GetStage(ctx, res);
-             }));
-  server.Get("/v1/route",
-             Counted(ctx, "/v1/route", [&ctx](const httplib::Request& req, httplib::Response& res) {
-               GetRoute(ctx, req, res);
-             }));
-  server.Post("/v1/stage", Counted(ctx, "/v1/stage",
-                                   [&ctx](const httplib::Request& req, httplib::Response& res) {
-                                     PostStage(ctx, req, res);
-                                   }));
-  server.Post("/v1/reads", Counted(ctx, "/v1/reads",
-                                   [&ctx](const httplib::Request& req, httplib::Response& res) {
-                                     PostReads(ctx, req, res);
-                                   }));
+             [&ctx](const httplib::Request&, httplib::Response& res) { GetStage(ctx, res); });
+  server.Get("/v1/route", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    GetRoute(ctx, req, res);
+  });
+  server.Post("/v1/stage", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    PostStage(ctx, req, res);
+  });
+  server.Post("/v1/reads", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    PostReads(ctx, req, res);
+  });
+  // The answers httplib makes itself (404, 413, 400 for a bad request line)
+  // are JSON like ours.
+  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    const std::string message = res.status == 413
+                                    ? fmt::format("the body is larger than {} bytes", kMaxBodyBytes)
+                                : res.status == 404 ? std::string("no such path")
+                                                    : fmt::format("HTTP {}", res.status);
+    Reply(res, res.status, {{"error", message}});
+  });
+  // Counted once the answer is written, with the status actually sent, so
+  // answers httplib makes itself (404, 413, 400) are counted too.
+  server.set_logger([&ctx](const httplib::Request& req, const httplib::Response& res) {
+    ctx.metrics().Add("cutover_http_requests_total",
+                      {RouteLabel(req.path), std::to_string(res.status)});
+  });
+  server.set_payload_max_length(kMaxBodyBytes);
 }
 
 }  // namespace cutover::server

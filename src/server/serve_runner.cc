@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <memory>
 #include <thread>
 
@@ -17,6 +19,7 @@
 #include "common/redact.h"
 #include "control/stage_store.h"
 #include "control/stage_watcher.h"
+#include "server/guarded_server.h"
 #include "server/metrics_registry.h"
 #include "server/pg_pool.h"
 #include "server/routes.h"
@@ -89,7 +92,7 @@ Status Serve(const spec::MigrationSpec& migration, const ServeOptions& options) 
   DeclareMetrics(ctx);
   watcher.Start();
 
-  httplib::Server http;
+  GuardedServer http;  // slow clients hold no worker (guarded_server.h)
   InstallRoutes(http, ctx);
   http.set_exception_handler([](const httplib::Request& req, httplib::Response& res,
                                 std::exception_ptr ep) {
@@ -117,6 +120,9 @@ Status Serve(const spec::MigrationSpec& migration, const ServeOptions& options) 
   if (port <= 0) {
     watcher.Stop();
     return Unavailable(fmt::format("cannot listen on {}:{}", host, want_port));
+  }
+  if (!http.RaiseBacklog()) {
+    spdlog::warn("cannot raise the listen backlog on {}:{}: {}", host, port, std::strerror(errno));
   }
   fmt::print(options.announce, "listening on http://{}:{}\n", host, port);
   std::fflush(options.announce);

@@ -199,6 +199,18 @@ struct ServeOptions {
   // Default CUTOVER_TOKEN; when it is unset or empty, changes over HTTP are
   // refused, so a forgotten token never means an open door.
   std::string token_env = "CUTOVER_TOKEN";
+  // Named bearer tokens, `tokens: { ops: OPS_TOKEN, deploy: DEPLOY_TOKEN }`:
+  // name -> environment variable, in spec order. The name is who the stage
+  // audit records for a request that presents that token. Replaces
+  // token_env (giving both is an error); empty means the one token_env
+  // token, named "default".
+  std::vector<std::pair<std::string, std::string>> tokens;
+
+  // The (name, environment variable) pairs whose tokens are accepted.
+  std::vector<std::pair<std::string, std::string>> NamedTokens() const {
+    if (!tokens.empty()) return tokens;
+    return {{"default", token_env}};
+  }
   // Connection pool (server/pg_pool.h): `pool_size` kept open, up to
   // `pool_overflow` more opened under load and closed when returned, and a
   // request waits `pool_wait_timeout_ms` for one before failing. Defaults 5,

@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -639,7 +640,7 @@ class Loader {
   Status ParseServe(const Field& f, ServeOptions& out) {
     const std::string ctx = "'serve'";
     ASSIGN_OR_RETURN(const Fields fields,
-                     ReadFields(f, ctx, {"listen", "port", "token_env", "pool"}));
+                     ReadFields(f, ctx, {"listen", "port", "token_env", "tokens", "pool"}));
     if (const Field* l = fields.Find("listen")) {
       ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*l, ctx));
       if (s.value.empty()) return Error(s.mark, What(*l, ctx) + " must not be empty");
@@ -656,6 +657,39 @@ class Loader {
       ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*t, ctx));
       if (s.value.empty()) return Error(s.mark, What(*t, ctx) + " must not be empty");
       out.token_env = s.value;
+    }
+    if (const Field* t = fields.Find("tokens")) {
+      if (const Field* single = fields.Find("token_env")) {
+        return Error(single->key.Mark(),
+                     "'token_env' and 'tokens' in " + ctx +
+                         " are two ways to say the same thing; keep one (a token_env token is "
+                         "named 'default')");
+      }
+      const std::string tokens_ctx = "'tokens' in " + ctx;
+      ASSIGN_OR_RETURN(const Fields named, ReadNamedMap(*t, tokens_ctx, "token name", tokens_ctx));
+      if (named.entries().empty()) {
+        return Error(MarkOf(*t), tokens_ctx + " must name at least one token");
+      }
+      for (const Field& n : named.entries()) {
+        // The name is written into the audit trail's `who`: plain characters only.
+        RETURN_IF_ERROR(CheckIdentifier(n.name, n.key.Mark(), "token name"));
+        for (const char c : n.name) {
+          if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') {
+            return Error(n.key.Mark(), "token name " + Quote(n.name) +
+                                           " may hold only letters, digits, '_', '-' and '.'");
+          }
+        }
+        ASSIGN_OR_RETURN(const Scalar env, ReadScalar(n, tokens_ctx));
+        if (env.value.empty()) return Error(env.mark, What(n, tokens_ctx) + " must not be empty");
+        for (const auto& [other, other_env] : out.tokens) {
+          if (other_env == env.value) {
+            return Error(env.mark, "tokens " + Quote(other) + " and " + Quote(n.name) +
+                                       " both read $" + env.value +
+                                       "; each name needs its own variable");
+          }
+        }
+        out.tokens.emplace_back(n.name, env.value);
+      }
     }
     if (const Field* p = fields.Find("pool")) {
       const std::string pool_ctx = "'pool' in " + ctx;

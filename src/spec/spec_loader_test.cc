@@ -903,6 +903,16 @@ serve:
   EXPECT_EQ(r->serve.pool_size, 2);
   EXPECT_EQ(r->serve.pool_overflow, 0);
   EXPECT_EQ(r->serve.pool_wait_timeout_ms, 1500);
+  using Tokens = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(r->serve.NamedTokens(), (Tokens{{"default", "FLUX_TOKEN"}}));
+}
+
+TEST(ParseSpecTest, NamedTokens) {
+  Result<MigrationSpec> r = Parse(std::string(kStagesHeader) +
+                                  "serve: { tokens: { ops: OPS_TOKEN, deploy-bot: DEPLOY } }\n");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  using Tokens = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(r->serve.NamedTokens(), (Tokens{{"ops", "OPS_TOKEN"}, {"deploy-bot", "DEPLOY"}}));
 }
 
 TEST(ParseSpecTest, StagesAndServeErrors) {
@@ -932,6 +942,15 @@ TEST(ParseSpecTest, StagesAndServeErrors) {
        "spec.yaml:4:11: unknown key 'sise' in 'pool' in 'serve'; did you mean 'size'?"},
       {"pool of zero", "serve:\n  pool: { size: 0 }\n",
        "spec.yaml:4:17: 'size' in 'pool' in 'serve' must be between 1 and 1000"},
+      {"token_env and tokens", "serve: { token_env: A, tokens: { ops: B } }\n",
+       "spec.yaml:3:10: 'token_env' and 'tokens' in 'serve' are two ways to say the same thing; "
+       "keep one (a token_env token is named 'default')"},
+      {"two names, one variable", "serve: { tokens: { ops: A, dev: A } }\n",
+       "spec.yaml:3:33: tokens 'ops' and 'dev' both read $A; each name needs its own variable"},
+      {"token name with a space", "serve: { tokens: { \"o ps\": A } }\n",
+       "spec.yaml:3:20: token name 'o ps' may hold only letters, digits, '_', '-' and '.'"},
+      {"no tokens", "serve: { tokens: {} }\n",
+       "spec.yaml:3:18: 'tokens' in 'serve' must name at least one token"},
   };
   for (const auto& c : cases) {
     Result<MigrationSpec> r = Parse(std::string(kStagesHeader) + c.yaml);

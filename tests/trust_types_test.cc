@@ -172,8 +172,9 @@ TEST(TrustTypesTest, WallClocksAgreeWithPostgresInZonesWithUnusualRules) {
         for (const char* time : {"00:30", "01:30", "02:00", "02:30", "03:30", "23:45"}) {
           char local[32];
           std::snprintf(local, sizeof(local), "%04d-%02d-%02d %s", year, month, day, time);
-          json += std::string(id ? "," : "") + "{\"id\":" + std::to_string(++id) + ",\"t\":\"" +
-                  local + "\"}\n";
+          // The separator first: ++id in the same expression is unsequenced.
+          json += id ? "," : "";
+          json += "{\"id\":" + std::to_string(++id) + ",\"t\":\"" + local + "\"}\n";
         }
       }
     }

@@ -13,8 +13,9 @@ namespace cutover::engine {
 // them too: a file that lacks one (its schema drifted from the others') is
 // an error naming the file and the column, unless the source says
 // `on_missing_column: null`; then the files are named in a warning and the
-// column reads as NULL there. Backfill and verify both call it, so that they
-// never disagree about such a file.
+// column reads as NULL there. Chunk readers then yield only the columns the
+// entity reads. Backfill and verify both call it, so that they never
+// disagree about such a file.
 Status CheckSourceSchema(const spec::SourceSpec& source_spec, const spec::EntitySpec& entity,
                          source::ChunkedSource* source);
 

@@ -223,7 +223,7 @@ const TypeCase kTypeCases[] = {
     {"numeric", "", "18446744073709551616", "18446744073709551616", ""},
     {"numeric", "", "-123456789012345678901234567890.5", "-123456789012345678901234567890.5", ""},
     {"numeric", "", "1.5E30", "1500000000000000000000000000000", ""},
-    {"numeric", "", "2.50e-3", "0.0025", ""},
+    {"numeric", "", "2.50e-3", "0.00250", ""},  // PostgreSQL keeps the scale: 0.00250
     {"numeric", "", R"("Infinity")", "", "invalid numeric 'Infinity'"},
     {"numeric", "", R"("12abc")", "", "invalid numeric '12abc'"},
     {"numeric", "", "false", "", "expected numeric, got boolean"},
@@ -849,7 +849,7 @@ TEST(EntityMapperTest, NumericFromLongJsonNumberIsExact) {
               &out);
   EXPECT_TRUE(out.rejects.empty());
   EXPECT_EQ(ColumnCells(out, 0, "v"),
-            (std::vector<std::string>{"0.1234567890123456789", "123456789012345678901234567890"}));
+            (std::vector<std::string>{"0.12345678901234567890", "123456789012345678901234567890"}));
 }
 
 // An object that names a key twice: the last value wins for a column, as it

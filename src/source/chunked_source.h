@@ -54,6 +54,10 @@ class ChunkedSource {
   // Column names and types as the source describes them (for a glob, the
   // union of its files' columns).
   virtual Result<std::vector<std::pair<std::string, ValueType>>> Describe() = 0;
+  // Restricts the columns chunk readers yield to those of `columns` the
+  // source has (call before OpenChunk; empty: every column), so that a
+  // column the spec never reads is never decoded.
+  virtual void ReadOnly(const std::vector<std::string>& columns) { (void)columns; }
   // Per file, those of `columns` it lacks (files lacking none are left out),
   // so that a file whose schema drifted is named rather than read as NULLs.
   virtual Result<std::vector<std::pair<std::string, std::vector<std::string>>>> MissingColumns(
@@ -63,8 +67,10 @@ class ChunkedSource {
   }
   // A reader of every row of every file, one row per distinct value of
   // `key_source_columns`: the one with the greatest `order_source_columns`
-  // (compared as the source types compare, NULL lowest), ties going to the
-  // later row in source order (file, then row in file). Positions carry the
+  // (compared as the source types compare), ties going to the later row in
+  // source order (file, then row in file). A row with a NULL key or order
+  // value is not ranked: it is yielded too, for the mapper to reject (see
+  // engine/source_dedup.h). Positions carry the
   // row's ordinal in its file. Memory stays bounded (the source may spill to
   // disk). Sources that cannot deduplicate themselves say so
   // (FailedPrecondition); callers then read the chunks.

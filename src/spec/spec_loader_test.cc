@@ -286,7 +286,7 @@ sources:
   files: { type: json, path: data, compression: gzip }
 )",
      "spec.yaml:3:36: unknown key 'compression' in source 'files'; expected one of: type, path, "
-     "layout, csv, timezone"},
+     "layout, csv, on_missing_column, timezone"},
 
     {"unknown column key", R"(migration: m
 sources: { s: { type: json, path: d } }

@@ -44,6 +44,11 @@ Result<const std::vector<ColumnPlan>*> DuckFileSource::FileColumnsLocked(const s
   return &it->second;
 }
 
+void DuckFileSource::ReadOnly(const std::vector<std::string>& columns) {
+  std::lock_guard<std::mutex> lock(mu_);
+  read_only_ = columns;
+}
+
 Result<std::vector<std::pair<std::string, std::vector<std::string>>>>
 DuckFileSource::MissingColumns(const std::vector<std::string>& columns) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -92,6 +97,15 @@ Result<std::unique_ptr<RowSource>> DuckFileSource::OpenChunk(const ChunkRef& chu
     for (const std::string& f : files_) known = known || f == chunk.file;
     if (!known) return InvalidArgument(what_ + ": chunk " + chunk.Id() + " names another file");
     ASSIGN_OR_RETURN(columns, ColumnsLocked());
+    if (!read_only_.empty()) {
+      auto read = std::make_shared<std::vector<ColumnPlan>>();
+      for (const ColumnPlan& c : *columns) {
+        if (std::find(read_only_.begin(), read_only_.end(), c.name) != read_only_.end()) {
+          read->push_back(c);
+        }
+      }
+      columns = std::move(read);
+    }
     ASSIGN_OR_RETURN(const std::vector<ColumnPlan>* file_columns, FileColumnsLocked(chunk.file));
     // Line numbers and row counts come from planning; plan this file now.
     RETURN_IF_ERROR(FileChunksLocked(chunk.file).status());

@@ -28,6 +28,7 @@ class DuckFileSource : public ChunkedSource {
   Result<std::vector<ChunkRef>> PlanChunks() override;
   Result<std::unique_ptr<RowSource>> OpenChunk(const ChunkRef& chunk) override;
   Result<std::vector<std::pair<std::string, ValueType>>> Describe() override;
+  void ReadOnly(const std::vector<std::string>& columns) override;
   Result<std::vector<std::pair<std::string, std::vector<std::string>>>> MissingColumns(
       const std::vector<std::string>& columns) override;
   Result<SourceProfile> Profile(const ProfileOptions& options) override;
@@ -100,6 +101,7 @@ class DuckFileSource : public ChunkedSource {
   std::mutex mu_;
   std::unique_ptr<DuckSession> session_;
   std::shared_ptr<const std::vector<ColumnPlan>> columns_;
+  std::vector<std::string> read_only_;  // ReadOnly's columns; empty: all
   std::map<std::string, std::vector<ColumnPlan>> file_columns_;
   std::map<std::string, std::vector<ChunkRef>> file_chunks_;
   bool skip_superseded_ = false;

@@ -146,6 +146,12 @@ TEST(ColumnarTrustTest, AFileLackingAMappedColumnIsNamed) {
                        "SELECT to_regclass('people') IS NULL OR (SELECT count(*) = 0 FROM "
                        "people)"),
             "t");
+  // inspect shows the difference file by file.
+  CommandResult inspect =
+      RunCommand({CutoverBinary(), "inspect", dir + "/strict.yaml"}, {{"DATABASE_URL", url}});
+  EXPECT_EQ(inspect.exit_code, 0) << Describe(inspect);
+  EXPECT_NE(inspect.out.find("files differ in their columns"), std::string::npos) << inspect.out;
+  EXPECT_NE(inspect.out.find("b.parquet lacks score\n"), std::string::npos) << inspect.out;
   CommandResult lenient =
       RunCommand({CutoverBinary(), "backfill", dir + "/lenient.yaml", "--create-tables"},
                  {{"DATABASE_URL", url}});

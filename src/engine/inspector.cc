@@ -220,6 +220,14 @@ Result<InspectReport> RunInspect(const spec::MigrationSpec& migration,
         auto profile = (*chunked)->Profile(options);
         if (profile.ok()) {
           inspection.profile = std::move(*profile);
+          std::vector<std::string> names;
+          for (const auto& c : inspection.profile.columns) names.push_back(c.name);
+          auto lacking = (*chunked)->MissingColumns(names);
+          if (lacking.ok()) {
+            inspection.files_lacking = std::move(*lacking);
+          } else {
+            st = lacking.status();
+          }
         } else {
           st = profile.status();
         }
@@ -262,6 +270,9 @@ nlohmann::json InspectReportJson(const InspectReport& report) {
       f["path"] = s.profile.files[i];
       if (i < s.profile.file_rows.size() && s.profile.file_rows[i] >= 0) {
         f["rows"] = s.profile.file_rows[i];
+      }
+      for (const auto& [file, lacks] : s.files_lacking) {
+        if (file == s.profile.files[i]) f["lacks"] = lacks;
       }
       j["files"].push_back(f);
     }
@@ -317,6 +328,14 @@ std::string FormatInspectReport(const InspectReport& report) {
                          rows >= 0 ? fmt::format("{} rows", rows) : std::string("-"));
     }
     if (p.files.size() > 20) out += fmt::format("    ... {} more\n", p.files.size() - 20);
+    if (!s.files_lacking.empty()) {
+      out +=
+          "  files differ in their columns (backfill refuses them unless the source sets "
+          "on_missing_column: null):\n";
+      for (const auto& [file, lacks] : s.files_lacking) {
+        out += fmt::format("    {} lacks {}\n", file, fmt::join(lacks, ", "));
+      }
+    }
     if (!p.columns.empty() && s.type != "json") {
       out += fmt::format("  {:<24} {:<28} {:<12} {:>7} {:>10}  {}\n", "column", "source type",
                          "type", "null", "distinct", "min .. max");

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -36,6 +37,9 @@ struct SourceInspection {
   // Parquet/CSV: everything; JSON: files, file_rows (records) and samples
   // as one "$doc" column holding each record's text.
   source::SourceProfile profile;
+  // Parquet/CSV globs whose files differ: per file, the columns of the
+  // others it lacks (backfill refuses such a file unless on_missing_column).
+  std::vector<std::pair<std::string, std::vector<std::string>>> files_lacking;
   std::vector<TableProposal> proposals;
   std::string error;  // why this source could not be read; the others still are
 };

@@ -2,6 +2,7 @@
 // text (reject files, cutover.rejects), which both refuse invalid bytes.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -13,5 +14,8 @@ bool IsValidUtf8(std::string_view text);
 std::string EscapeInvalidUtf8(std::string_view text);
 
 std::string Base64(std::string_view bytes);
+
+// Appends code point `cp` (at most 0x10FFFF, not a surrogate) as UTF-8.
+void AppendUtf8(uint32_t cp, std::string* out);
 
 }  // namespace cutover

@@ -10,7 +10,9 @@ greatest updated_at wins (the generator never repeats one), and the older
 ones are superseded; a winner that cannot be stored (a required value
 missing, an integer out of range, text that is not a number) is a reject,
 and its key is not stored. Names become ids through the products dimension,
-which holds the names of the stored rows.
+which holds the names of the stored rows. Some seeds add schema drift the
+spec allows: a file without the `note` column (on_missing_column: null) or
+with a column no entity reads.
 
 Writes into --out: data/part_N.{parquet|csv}, cutover.yaml, oracle.sql
 (run it with tools/duckdb_sql from --out; it writes expected_*.csv and
@@ -23,13 +25,14 @@ import random
 NAMES = ["Wheat", "Rice", "Maïs", "O'Neil \"quoted\"", "Tomato, red", "字", "back\\slash"]
 
 
-def spec_text(fmt):
+def spec_text(fmt, drift):
     extension = "parquet" if fmt == "parquet" else "csv"
+    missing = ", on_missing_column: null" if drift else ""
     return f"""# Differential test case: written by tests/differential/columnar_case.py.
 migration: diff
 target: {{ url: "${{DATABASE_URL}}" }}
 sources:
-  files: {{ type: {fmt}, path: data/ }}
+  files: {{ type: {fmt}, path: data/{missing} }}
 backfill: {{ batch_size: 7, chunk_rows: 20 }}
 entities:
   products:
@@ -173,15 +176,29 @@ def main():
     rows, faults = make_rows(args.seed, args.format, args.rows)
     parts = [rows[: len(rows) // 3], rows[len(rows) // 3: 2 * len(rows) // 3],
              rows[2 * len(rows) // 3:]]
+    # Schema drift the spec allows: for one seed in three the last file lacks
+    # `note` (on_missing_column: null, so it reads NULL and takes its
+    # default); for odd seeds the second file has a column no entity reads.
+    drift = args.seed % 3 == 0
+    if drift:
+        faults["file_lacks_note"] = 1
+    if args.seed % 2 == 1:
+        faults["file_has_extra_column"] = 1
     convert = ["SET TimeZone = 'UTC';"]
     for i, part in enumerate(parts, start=1):
+        columns = [c for c in COLUMNS if not (drift and i == 3 and c == "note")]
+        extra = args.seed % 2 == 1 and i == 2
         csv_path = os.path.join(args.out, "data" if args.format == "csv" else "", f"part_{i}.csv")
         with open(csv_path, "w", encoding="utf-8") as f:
-            f.write(",".join(COLUMNS) + "\n")
-            for row in part:
-                f.write(",".join(csv_field(row[c]) for c in COLUMNS) + "\n")
+            f.write(",".join(columns + (["extra_col"] if extra else [])) + "\n")
+            for n, row in enumerate(part):
+                cells = [csv_field(row[c]) for c in columns] + ([str(n * 7)] if extra else [])
+                f.write(",".join(cells) + "\n")
         if args.format == "parquet":
-            types = ", ".join(f"'{c}': '{t}'" for c, t in PARQUET_TYPES.items())
+            typed = dict((c, PARQUET_TYPES[c]) for c in columns)
+            if extra:
+                typed["extra_col"] = "INTEGER"
+            types = ", ".join(f"'{c}': '{t}'" for c, t in typed.items())
             convert.append(f"COPY (SELECT * FROM read_csv('part_{i}.csv', header = true, "
                            f"types = {{{types}}})) TO 'data/part_{i}.parquet' "
                            f"(FORMAT parquet, ROW_GROUP_SIZE 8);")
@@ -191,7 +208,7 @@ def main():
     with open(os.path.join(args.out, "oracle.sql"), "w") as f:
         f.write(ORACLE.format(reader=reader))
     with open(os.path.join(args.out, "cutover.yaml"), "w") as f:
-        f.write(spec_text(args.format))
+        f.write(spec_text(args.format, drift))
     # The key to plant a difference at: one that is stored for certain is
     # picked by the test from the oracle's rows; the seed picks which.
     with open(os.path.join(args.out, "expected.json"), "w") as f:

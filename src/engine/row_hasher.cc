@@ -12,8 +12,8 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "map/value_converter.h"
 #include "map/json_document.h"
+#include "map/value_converter.h"
 #include "map/value_parsers.h"
 
 namespace cutover::engine {

@@ -392,9 +392,9 @@ class Loader {
       source.where = Where(sf.key.Mark());
       if (source.name.empty()) return Error(sf.key.Mark(), "source names must not be empty");
       const std::string ctx = "source " + Quote(sf.name);
-      ASSIGN_OR_RETURN(const Fields fields,
-                       ReadFields(sf, ctx, {"type", "path", "layout", "csv", "on_missing_column",
-                                                    "timezone"}));
+      ASSIGN_OR_RETURN(
+          const Fields fields,
+          ReadFields(sf, ctx, {"type", "path", "layout", "csv", "on_missing_column", "timezone"}));
 
       ASSIGN_OR_RETURN(const Field* type, Require(fields, "type", sf, ctx));
       ASSIGN_OR_RETURN(const Scalar type_value, ReadScalar(*type, ctx));

@@ -131,16 +131,15 @@ TEST(ColumnarTrustTest, AFileLackingAMappedColumnIsNamed) {
   WriteFile(dir + "/strict.yaml", spec_head + spec_tail);
   WriteFile(dir + "/lenient.yaml", spec_head + ", on_missing_column: null" + spec_tail);
   const std::string url = FreshDatabase();
-  for (const char* command : {"backfill", "verify"}) {
-    CommandResult r =
-        RunCommand({CutoverBinary(), command, dir + "/strict.yaml", "--create-tables"},
-                   {{"DATABASE_URL", url}});
-    if (std::string(command) == "verify") {
-      r = RunCommand({CutoverBinary(), command, dir + "/strict.yaml"}, {{"DATABASE_URL", url}});
-    }
-    EXPECT_EQ(r.exit_code, 2) << command << ": " << Describe(r);
-    EXPECT_NE(r.err.find("b.parquet lacks score"), std::string::npos) << Describe(r);
-    EXPECT_NE(r.err.find("on_missing_column"), std::string::npos) << Describe(r);
+  CommandResult backfill =
+      RunCommand({CutoverBinary(), "backfill", dir + "/strict.yaml", "--create-tables"},
+                 {{"DATABASE_URL", url}});
+  CommandResult verify =
+      RunCommand({CutoverBinary(), "verify", dir + "/strict.yaml"}, {{"DATABASE_URL", url}});
+  for (const CommandResult* r : {&backfill, &verify}) {
+    EXPECT_EQ(r->exit_code, 2) << Describe(*r);
+    EXPECT_NE(r->err.find("b.parquet lacks score"), std::string::npos) << Describe(*r);
+    EXPECT_NE(r->err.find("on_missing_column"), std::string::npos) << Describe(*r);
   }
   EXPECT_EQ(QueryValue(url,
                        "SELECT to_regclass('people') IS NULL OR (SELECT count(*) = 0 FROM "

@@ -29,25 +29,15 @@ bool HasEscapedNul(std::string_view json) {
 }  // namespace
 
 bool IsNumericText(std::string_view text) {
-  if (text == "NaN") return true;
-  size_t i = 0;
-  const bool negative = !text.empty() && text[0] == '-';
-  if (negative) ++i;
-  const size_t int_begin = i;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-  const size_t int_digits = i - int_begin;
-  if (int_digits == 0 || (int_digits > 1 && text[int_begin] == '0')) return false;
-  bool zero = text[int_begin] == '0';
-  if (i < text.size()) {
-    if (text[i] != '.') return false;
-    const size_t frac_begin = ++i;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-      zero = zero && text[i] == '0';
-      ++i;
-    }
-    if (i != text.size() || i == frac_begin) return false;
+  // The canonical spelling once the fraction's trailing zeros, and then a
+  // bare point, are dropped ("1.50" -> "1.5", "2.00" -> "2"); a point with
+  // no digit after it was never a number.
+  if (text.find('.') != std::string_view::npos) {
+    if (text.ends_with('.')) return false;
+    while (text.ends_with('0')) text.remove_suffix(1);
+    if (text.ends_with('.')) text.remove_suffix(1);
   }
-  return !(negative && zero);  // "-0.00" prints as "0.00"
+  return IsCanonicalNumeric(text);
 }
 
 Result<std::string> NumericText(std::string_view text) {

@@ -8,6 +8,8 @@
 #include <limits>
 #include <string>
 
+#include "map/value_converter.h"
+
 namespace cutover::map {
 namespace {
 
@@ -705,6 +707,18 @@ TEST(ErrorMessages, QuoteIsBoundedAndEscaped) {
   auto ctl = ParseBool("ye\ns");
   ASSERT_FALSE(ctl.ok());
   EXPECT_NE(ctl.status().message().find("'ye\\x0as'"), std::string::npos) << ctl.status().message();
+}
+
+// IsNumericText accepts exactly the spellings NumericText returns unchanged
+// (PostgreSQL's numeric output: trailing fraction zeros kept), worked out by
+// hand.
+TEST(IsNumericText, AcceptsPostgresNumericOutputOnly) {
+  for (const char* yes : {"0", "1.50", "2.00", "0.000", "-12.340", "NaN", "123"}) {
+    EXPECT_TRUE(IsNumericText(yes)) << yes;
+  }
+  for (const char* no : {"", ".", "1.", ".5", "-0", "-0.00", "01.5", "1e5", "+1", "1.5 ", "Inf"}) {
+    EXPECT_FALSE(IsNumericText(no)) << no;
+  }
 }
 
 }  // namespace

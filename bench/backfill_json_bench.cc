@@ -12,13 +12,13 @@
 
 #include <fmt/format.h>
 
-#include "target/pg_connection.h"
-#include "target/scratch_cluster.h"
+#include "stores/postgres/pg_connection.h"
+#include "stores/postgres/scratch_cluster.h"
 
 namespace {
 
-using cutover::target::PgConnection;
-using cutover::target::ScratchCluster;
+using cutover::pg_store::PgConnection;
+using cutover::pg_store::ScratchCluster;
 
 struct Run {
   std::string name;
@@ -74,9 +74,9 @@ int main(int argc, char** argv) {
   const long long rows = std::atoll(argv[4]);
   const std::string csv = (std::filesystem::path(data) / "users.csv").string();
 
-  auto dir = cutover::target::MakeTempDir("cutover-bench-");
+  auto dir = cutover::pg_store::MakeTempDir("cutover-bench-");
   if (!dir.ok()) return 3;
-  cutover::target::ScratchOptions options{*dir, /*ephemeral=*/true, "bench"};
+  cutover::pg_store::ScratchOptions options{*dir, /*ephemeral=*/true, "bench"};
   auto cluster = ScratchCluster::Start(options);
   if (!cluster.ok()) {
     fmt::print(stderr, "cannot start PostgreSQL: {}\n", cluster.status().message());

@@ -10,8 +10,8 @@
 #include <fmt/format.h>
 
 #include "process_meter.h"
-#include "target/pg_connection.h"
-#include "target/scratch_cluster.h"
+#include "stores/postgres/pg_connection.h"
+#include "stores/postgres/scratch_cluster.h"
 
 namespace {
 
@@ -23,8 +23,8 @@ using cutover::bench::MeasureFork;
 using cutover::bench::QueryText;
 using cutover::bench::Run;
 using cutover::bench::ShowFile;
-using cutover::target::PgConnection;
-using cutover::target::ScratchCluster;
+using cutover::pg_store::PgConnection;
+using cutover::pg_store::ScratchCluster;
 
 constexpr char kTable[] = "price_history";
 constexpr char kColumns[] =
@@ -59,7 +59,7 @@ std::optional<Args> ParseArgs(int argc, char** argv) {
 
 // A scratch cluster in a fresh directory, removed when stopped.
 std::unique_ptr<ScratchCluster> StartCluster() {
-  auto dir = cutover::target::MakeTempDir("cutover-bench-pg-");
+  auto dir = cutover::pg_store::MakeTempDir("cutover-bench-pg-");
   if (!dir.ok()) return nullptr;
   auto cluster = ScratchCluster::Start({*dir, /*ephemeral=*/true, "bench"});
   if (!cluster.ok()) {
@@ -181,7 +181,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const Args a = *parsed;
-  auto files = cutover::target::MakeTempDir("cutover-bench-files-");
+  auto files = cutover::pg_store::MakeTempDir("cutover-bench-files-");
   if (!files.ok()) return 3;
   const cutover::bench::RemoveOnExit remove_files(*files);
   const std::string csv = *files + "/price_history.csv";

@@ -17,7 +17,7 @@
 
 #include <fmt/format.h>
 
-#include "target/pg_connection.h"
+#include "stores/postgres/pg_connection.h"
 
 namespace cutover::bench {
 
@@ -80,7 +80,7 @@ inline Run Measure(const std::string& name, const std::vector<std::string>& argv
 // Runs one statement on a fresh connection; prints the error and returns
 // false when it fails.
 inline bool Exec(const std::string& url, const std::string& sql) {
-  auto conn = target::PgConnection::Connect(url);
+  auto conn = pg_store::PgConnection::Connect(url);
   if (!conn.ok()) {
     fmt::print(stderr, "connect: {}\n", conn.status().message());
     return false;
@@ -92,7 +92,7 @@ inline bool Exec(const std::string& url, const std::string& sql) {
 
 // First column of the first row as text; empty on error or NULL.
 inline std::string QueryText(const std::string& url, const std::string& sql) {
-  auto conn = target::PgConnection::Connect(url);
+  auto conn = pg_store::PgConnection::Connect(url);
   if (!conn.ok()) return "";
   auto v = (*conn)->QueryValue(sql);
   if (!v.ok()) fmt::print(stderr, "{}: {}\n", sql, v.status().message());

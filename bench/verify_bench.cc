@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "process_meter.h"
-#include "target/pg_connection.h"
-#include "target/scratch_cluster.h"
+#include "stores/postgres/pg_connection.h"
+#include "stores/postgres/scratch_cluster.h"
 
 namespace {
 
@@ -22,8 +22,8 @@ using cutover::bench::Exec;
 using cutover::bench::Measure;
 using cutover::bench::Run;
 using cutover::bench::ShowFile;
-using cutover::target::PgConnection;
-using cutover::target::ScratchCluster;
+using cutover::pg_store::PgConnection;
+using cutover::pg_store::ScratchCluster;
 
 constexpr char kScanSql[] = "SELECT sum(hashtext(t::text)) FROM price_history t";
 
@@ -121,8 +121,8 @@ int main(int argc, char** argv) {
   }
   const std::string cutover = argv[1], spec = argv[2];
   const long long rows = std::atoll(argv[3]);
-  auto files = cutover::target::MakeTempDir("cutover-bench-files-");
-  auto dir = cutover::target::MakeTempDir("cutover-bench-pg-");
+  auto files = cutover::pg_store::MakeTempDir("cutover-bench-files-");
+  auto dir = cutover::pg_store::MakeTempDir("cutover-bench-pg-");
   if (!files.ok() || !dir.ok()) return 3;
   const cutover::bench::RemoveOnExit remove_files(*files);
   auto cluster = ScratchCluster::Start({*dir, /*ephemeral=*/true, "bench"});

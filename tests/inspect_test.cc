@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "source/duckdb/duckdb_session.h"
+#include "stores/duckdb/duckdb_session.h"
 #include "support/pg_harness.h"
 
 namespace cutover {
@@ -17,7 +17,7 @@ using testing::RunCommand;
 
 TEST(InspectTest, ProfilesParquetAndCsvAndProposesTables) {
   const std::string dir = testing::TempDir();
-  auto session = source::DuckSession::Open();
+  auto session = duckdb_store::DuckSession::Open();
   ASSERT_TRUE(session.ok()) << session.status().ToString();
   // 1000 rows; market is NULL when i % 10 = 0 (100 rows), commodity takes 3
   // values, price = i * 1.25 from 0.00 to 1248.75.

@@ -12,9 +12,9 @@
 
 #include <gtest/gtest.h>
 
+#include "stores/postgres/scratch_cluster.h"
 #include "support/fluxstudio_dataset.h"
 #include "support/pg_harness.h"
-#include "target/scratch_cluster.h"
 
 namespace cutover::testing {
 namespace {
@@ -37,10 +37,10 @@ class RestartableCluster {
  public:
   bool Start() {
     dir_ = TempDir() + "/pg";
-    target::ScratchOptions options;
+    pg_store::ScratchOptions options;
     options.data_dir = dir_;
     options.database = "faults";
-    auto started = target::ScratchCluster::Start(options);
+    auto started = pg_store::ScratchCluster::Start(options);
     if (!started.ok()) {
       ADD_FAILURE() << started.status().ToString();
       return false;
@@ -57,11 +57,11 @@ class RestartableCluster {
     EXPECT_TRUE(stopped.ok()) << stopped.ToString();
     pg_.reset();
     std::this_thread::sleep_for(down);
-    target::ScratchOptions options;
+    pg_store::ScratchOptions options;
     options.data_dir = dir_;
     options.database = "faults";
     options.port = port_;
-    auto started = target::ScratchCluster::Start(options);
+    auto started = pg_store::ScratchCluster::Start(options);
     if (!started.ok()) {
       ADD_FAILURE() << started.status().ToString();
       return false;
@@ -75,7 +75,7 @@ class RestartableCluster {
   std::string dir_;
   int port_ = 0;
   std::string url_;
-  std::unique_ptr<target::ScratchCluster> pg_;
+  std::unique_ptr<pg_store::ScratchCluster> pg_;
 };
 
 // Polls `ready` every 10 ms; false if `finished` became true first or a minute went by.

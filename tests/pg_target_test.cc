@@ -1,5 +1,6 @@
 // Proves the PostgreSQL target layer against a real server: MergeWriter's last-wins, idempotent
-// merge, exact COPY round trips of every type, quoted identifiers, CheckTable and CreateTable.
+// merge, exact COPY round trips of every type, quoted identifiers, catalog::CheckTable and
+// catalog::CreateTable.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -11,16 +12,16 @@
 
 #include <gtest/gtest.h>
 
+#include "catalog/schema_manager.h"
 #include "common/row_batch.h"
 #include "spec/spec.h"
+#include "stores/postgres/merge_writer.h"
+#include "stores/postgres/pg_connection.h"
+#include "stores/postgres/table_reader.h"
+#include "stores/postgres/table_shape.h"
 #include "support/pg_harness.h"
-#include "target/merge_writer.h"
-#include "target/pg_connection.h"
-#include "target/schema_manager.h"
-#include "target/table_reader.h"
-#include "target/table_shape.h"
 
-namespace cutover::target {
+namespace cutover::pg_store {
 namespace {
 
 using ::cutover::testing::Exec;
@@ -114,7 +115,7 @@ TEST(MergeWriterTest, SameKeyThreeTimesInOneBatchLandsOnceWithTheLastValues) {
       Entity("items", {"id"},
              {{"id", ValueType::kInt64}, {"label", ValueType::kText}, {"qty", ValueType::kInt32}}),
       nullptr);
-  ASSERT_TRUE(CreateTable(conn.get(), shape).ok());
+  ASSERT_TRUE(catalog::CreateTable(conn.get(), shape).ok());
   MergeWriter writer(shape);
   ASSERT_TRUE(writer.PrepareStaging(conn.get()).ok());
 
@@ -162,7 +163,7 @@ TEST(MergeWriterTest, EveryTypeRoundTripsExactlyThroughCopyAndScanTable) {
                                            {"j", ValueType::kJsonb},
                                            {"t", ValueType::kText}}),
                                    nullptr);
-  ASSERT_TRUE(CreateTable(conn.get(), shape).ok());
+  ASSERT_TRUE(catalog::CreateTable(conn.get(), shape).ok());
   MergeWriter writer(shape);
   ASSERT_TRUE(writer.PrepareStaging(conn.get()).ok());
 
@@ -268,9 +269,9 @@ TEST(MergeWriterTest, QuotedIdentifiersWithQuotesSpacesAndUppercaseWork) {
   child_spec.parent_columns = {{"Order Id", "Id"}};
   const TableShape parent = ShapeOf(parent_spec, nullptr);
   const TableShape child = ShapeOf(child_spec, &parent_spec);
-  ASSERT_TRUE(CreateTable(conn.get(), parent).ok());
-  ASSERT_TRUE(CreateTable(conn.get(), child).ok());
-  Status checked = CheckTable(conn.get(), child).status();
+  ASSERT_TRUE(catalog::CreateTable(conn.get(), parent).ok());
+  ASSERT_TRUE(catalog::CreateTable(conn.get(), child).ok());
+  Status checked = catalog::CheckTable(conn.get(), child).status();
   EXPECT_TRUE(checked.ok()) << checked.ToString();
 
   MergeWriter parent_writer(parent);
@@ -309,10 +310,10 @@ TEST(MergeWriterTest, QuotedIdentifiersWithQuotesSpacesAndUppercaseWork) {
 }
 
 // ---------------------------------------------------------------------------
-// CheckTable and CreateTable
+// catalog::CheckTable and catalog::CreateTable
 
 Status CheckTableStatus(PgConnection* conn, const TableShape& shape) {
-  return CheckTable(conn, shape).status();
+  return catalog::CheckTable(conn, shape).status();
 }
 
 void ExpectFailedPrecondition(const Status& st, const std::vector<std::string>& must_name) {
@@ -401,12 +402,12 @@ TEST(CheckTableTest, NamesColumnsPostgresMustCastAndRefusesLossyOnes) {
        "CREATE TABLE widened (id bigint PRIMARY KEY, n numeric, doc json, t timestamp);"
        "CREATE TABLE money (id integer PRIMARY KEY, price numeric(6,2));"
        "CREATE TABLE approx (id integer PRIMARY KEY, price real);");
-  auto widened = CheckTable(conn.get(), ShapeOf(Entity("widened", {"id"},
-                                                       {{"id", ValueType::kInt32},
-                                                        {"n", ValueType::kInt64},
-                                                        {"doc", ValueType::kJsonb},
-                                                        {"t", ValueType::kTimestamptz}}),
-                                                nullptr));
+  auto widened = catalog::CheckTable(conn.get(), ShapeOf(Entity("widened", {"id"},
+                                                                {{"id", ValueType::kInt32},
+                                                                 {"n", ValueType::kInt64},
+                                                                 {"doc", ValueType::kJsonb},
+                                                                 {"t", ValueType::kTimestamptz}}),
+                                                         nullptr));
   ASSERT_TRUE(widened.ok()) << widened.status().ToString();
   EXPECT_EQ(widened->cast_columns, (std::vector<std::string>{"id", "n", "doc"}));
   for (const char* table : {"money", "approx"}) {
@@ -432,9 +433,10 @@ TEST(CreateTableTest, CreatesPrimaryKeyNotNullAndTheChildsForeignKey) {
   tasks.parent_columns = {{"project_id", "id"}};
   const TableShape parent = ShapeOf(projects, nullptr);
   const TableShape child = ShapeOf(tasks, &projects);
-  ASSERT_TRUE(CreateTable(conn.get(), parent).ok());
-  ASSERT_TRUE(CreateTable(conn.get(), child).ok());
-  ASSERT_TRUE(CreateTable(conn.get(), child).ok()) << "a second CreateTable is a no-op";
+  ASSERT_TRUE(catalog::CreateTable(conn.get(), parent).ok());
+  ASSERT_TRUE(catalog::CreateTable(conn.get(), child).ok());
+  ASSERT_TRUE(catalog::CreateTable(conn.get(), child).ok())
+      << "a second catalog::CreateTable is a no-op";
 
   EXPECT_EQ(Query(url,
                   "SELECT conrelid::regclass::text, contype::text, pg_get_constraintdef(oid) "
@@ -452,7 +454,7 @@ TEST(CreateTableTest, CreatesPrimaryKeyNotNullAndTheChildsForeignKey) {
                   {"tasks", "id", "uuid", "true"},
                   {"tasks", "project_id", "uuid", "false"},
                   {"tasks", "title", "text", "false"}}));
-  Status checked = CheckTable(conn.get(), child).status();
+  Status checked = catalog::CheckTable(conn.get(), child).status();
   EXPECT_TRUE(checked.ok()) << checked.ToString();
 
   // The foreign key is enforced: a task of an unknown project is refused.
@@ -463,4 +465,4 @@ TEST(CreateTableTest, CreatesPrimaryKeyNotNullAndTheChildsForeignKey) {
 }
 
 }  // namespace
-}  // namespace cutover::target
+}  // namespace cutover::pg_store

@@ -11,15 +11,15 @@
 
 #include <gtest/gtest.h>
 
+#include "stores/postgres/scratch_cluster.h"
 #include "support/pg_harness.h"
-#include "target/scratch_cluster.h"
 
 namespace cutover::testing {
 namespace {
 
 namespace fs = std::filesystem;
-using target::ScratchCluster;
-using target::ScratchOptions;
+using pg_store::ScratchCluster;
+using pg_store::ScratchOptions;
 
 // Effective uid of a live process, from /proc; -1 if it does not exist.
 long ProcessEuid(pid_t pid) {
@@ -195,7 +195,7 @@ TEST(ScratchClusterTest, RefusesNonEmptyDirectoryWithoutCluster) {
 
 TEST(ScratchClusterTest, RootNeedsDataDirTraversableByServerUser) {
   if (geteuid() != 0) GTEST_SKIP() << "only root drops to an unprivileged server user";
-  auto locked = target::MakeTempDir("cutover-locked-");  // mode 0700, owned by root
+  auto locked = pg_store::MakeTempDir("cutover-locked-");  // mode 0700, owned by root
   ASSERT_TRUE(locked.ok());
   ScratchOptions options;
   options.data_dir = *locked + "/pg";

@@ -8,8 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
-#include "engine/backfill_runner.h"
-#include "engine/target_resolver.h"
+#include "engine/backfill/backfill_runner.h"
+#include "engine/core/target_resolver.h"
 
 namespace cutover::cli {
 namespace {

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli/command.h"
-#include "engine/inspector.h"
+#include "engine/inspect/inspector.h"
 
 namespace cutover::cli {
 

@@ -14,8 +14,8 @@
 #include "control/stage.h"
 #include "control/stage_machine.h"
 #include "control/stage_store.h"
-#include "engine/target_resolver.h"
-#include "target/pg_connection.h"
+#include "engine/core/target_resolver.h"
+#include "stores/postgres/pg_connection.h"
 
 namespace cutover::cli {
 namespace {
@@ -63,7 +63,7 @@ std::vector<std::pair<control::Stage, int>> NextSteps(const control::StageState&
   return steps;
 }
 
-int PrintStatus(const spec::MigrationSpec& migration, target::PgConnection* conn, bool as_json) {
+int PrintStatus(const spec::MigrationSpec& migration, pg_store::PgConnection* conn, bool as_json) {
   // The guards read the ledger and verify tables; on a target nothing has
   // touched yet they are created empty rather than reported missing.
   if (Status st = control::EnsureStageSchema(conn); !st.ok()) {
@@ -198,7 +198,7 @@ CommandAction AddPhaseCommand(CLI::App* app) {
     if (setting) to = control::ParseStage(o->stage);
     engine::TargetHandle target;
     if (int rc = ResolveTargetOrReport(*migration, o->scratch, &target); rc != kExitOk) return rc;
-    auto conn = target::PgConnection::ConnectWithRetry(target.url, std::chrono::seconds(1));
+    auto conn = pg_store::PgConnection::ConnectWithRetry(target.url, std::chrono::seconds(1));
     if (!conn.ok()) {
       fmt::print(stderr, "error: {}\n", conn.status().message());
       return kExitFailure;

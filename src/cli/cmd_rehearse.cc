@@ -4,9 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
-#include "engine/backfill_runner.h"
-#include "engine/bucket_verifier.h"
-#include "engine/target_resolver.h"
+#include "engine/backfill/backfill_runner.h"
+#include "engine/core/target_resolver.h"
+#include "engine/verify/bucket_verifier.h"
 
 namespace cutover::cli {
 

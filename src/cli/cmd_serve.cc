@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli/command.h"
-#include "engine/target_resolver.h"
+#include "engine/core/target_resolver.h"
 #include "server/serve_runner.h"
 
 namespace cutover::cli {

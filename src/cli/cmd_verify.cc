@@ -4,8 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
-#include "engine/bucket_verifier.h"
-#include "engine/target_resolver.h"
+#include "engine/core/target_resolver.h"
+#include "engine/verify/bucket_verifier.h"
 
 namespace cutover::cli {
 

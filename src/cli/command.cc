@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "engine/geometry_crs.h"
+#include "engine/core/geometry_crs.h"
 #include "spec/spec_loader.h"
 
 namespace cutover::cli {

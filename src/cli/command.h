@@ -8,7 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "engine/target_resolver.h"
+#include "engine/core/target_resolver.h"
 #include "spec/spec.h"
 
 namespace cutover::cli {

@@ -36,7 +36,7 @@ GuardResult NotEvaluated(std::string name, const std::string& why) {
   return GuardResult{std::move(name), false, "cannot be evaluated: " + why, false};
 }
 
-Result<GuardResult> BackfillDone(target::PgConnection* conn, const spec::MigrationSpec& m) {
+Result<GuardResult> BackfillDone(pg_store::PgConnection* conn, const spec::MigrationSpec& m) {
   auto rows = conn->Query(
       "SELECT entity FROM cutover.backfill_ledger WHERE migration = $1 AND done", {m.name});
   if (!rows.ok()) return rows.status().WithContext("reading the backfill ledger");
@@ -59,8 +59,8 @@ Result<GuardResult> BackfillDone(target::PgConnection* conn, const spec::Migrati
 }
 
 // Applications write into the target from dual_write on; their upserts need
-// the keys a bulk load sets aside until it finishes (target/deferred_ddl.h).
-Result<GuardResult> IndexesInPlace(target::PgConnection* conn, const spec::MigrationSpec& m) {
+// the keys a bulk load sets aside until it finishes (catalog/deferred_ddl.h).
+Result<GuardResult> IndexesInPlace(pg_store::PgConnection* conn, const spec::MigrationSpec& m) {
   ASSIGN_OR_RETURN(auto table,
                    conn->QueryValue("SELECT to_regclass('cutover.deferred_ddl')::text"));
   if (!table.has_value()) {
@@ -82,7 +82,7 @@ Result<GuardResult> IndexesInPlace(target::PgConnection* conn, const spec::Migra
                                  JoinList(waiting))};
 }
 
-Result<GuardResult> VerifyClean(target::PgConnection* conn, const spec::MigrationSpec& m) {
+Result<GuardResult> VerifyClean(pg_store::PgConnection* conn, const spec::MigrationSpec& m) {
   auto rows = conn->Query(
       "SELECT DISTINCT ON (entity) entity, clean, missing, extra, changed FROM cutover.verify_runs "
       "WHERE migration = $1 ORDER BY entity, id DESC",
@@ -114,7 +114,7 @@ Result<GuardResult> VerifyClean(target::PgConnection* conn, const spec::Migratio
 
 // Seconds since the migration last crossed from below shadow to shadow or
 // later: shadow evidence has accumulated continuously since then.
-Result<std::optional<int64_t>> SecondsSinceShadowBegan(target::PgConnection* conn,
+Result<std::optional<int64_t>> SecondsSinceShadowBegan(pg_store::PgConnection* conn,
                                                        const std::string& migration) {
   auto v = conn->QueryValue(
       "SELECT floor(extract(epoch FROM clock_timestamp() - max(at)))::bigint "
@@ -133,7 +133,7 @@ struct WindowSums {
   int64_t fallbacks = 0;
 };
 
-Result<WindowSums> SumReads(target::PgConnection* conn, const std::string& migration,
+Result<WindowSums> SumReads(pg_store::PgConnection* conn, const std::string& migration,
                             int64_t window_seconds) {
   auto rows = conn->Query(
       "SELECT coalesce(sum(shadow_reads), 0), coalesce(sum(shadow_mismatches), 0), "
@@ -146,7 +146,7 @@ Result<WindowSums> SumReads(target::PgConnection* conn, const std::string& migra
   return WindowSums{ToInt(r[0]), ToInt(r[1]), ToInt(r[2]), ToInt(r[3])};
 }
 
-Status AddRolloutGuards(target::PgConnection* conn, const spec::MigrationSpec& m,
+Status AddRolloutGuards(pg_store::PgConnection* conn, const spec::MigrationSpec& m,
                         GuardReport* report) {
   const auto& o = m.stages;
   ASSIGN_OR_RETURN(const std::optional<int64_t> since, SecondsSinceShadowBegan(conn, m.name));
@@ -182,7 +182,7 @@ Status AddRolloutGuards(target::PgConnection* conn, const spec::MigrationSpec& m
   return Status::Ok();
 }
 
-Status AddPrimaryGuards(target::PgConnection* conn, const spec::MigrationSpec& m,
+Status AddPrimaryGuards(pg_store::PgConnection* conn, const spec::MigrationSpec& m,
                         const StageState& from, GuardReport* report) {
   const auto& o = m.stages;
   const bool full = from.stage == Stage::kRollout && from.percent == 100;
@@ -219,7 +219,7 @@ Status AddPrimaryGuards(target::PgConnection* conn, const spec::MigrationSpec& m
   return Status::Ok();
 }
 
-Result<GuardResult> JournalEmpty(target::PgConnection* conn) {
+Result<GuardResult> JournalEmpty(pg_store::PgConnection* conn) {
   auto exists = conn->QueryValue("SELECT to_regclass('cutover.journal')::text");
   if (!exists.ok()) return exists.status().WithContext("looking for the write journal");
   if (!exists->has_value()) {
@@ -259,8 +259,9 @@ nlohmann::json GuardReport::ToJson() const {
   return out;
 }
 
-Result<GuardReport> EvaluateGuards(target::PgConnection* conn, const spec::MigrationSpec& migration,
-                                   const StageState& from, Stage to, int to_percent) {
+Result<GuardReport> EvaluateGuards(pg_store::PgConnection* conn,
+                                   const spec::MigrationSpec& migration, const StageState& from,
+                                   Stage to, int to_percent) {
   GuardReport report;
   if (DirectionOf(from, to, to_percent) != Direction::kForward) return report;
   switch (to) {

@@ -10,7 +10,7 @@
 #include "common/status.h"
 #include "control/stage.h"
 #include "spec/spec.h"
-#include "target/pg_connection.h"
+#include "stores/postgres/pg_connection.h"
 
 namespace cutover::control {
 
@@ -56,8 +56,9 @@ struct GuardReport {
 
 // Evaluates the guards of moving from `from` to (`to`, `to_percent`). Reads
 // only; callers that act on the outcome run it inside their transaction.
-Result<GuardReport> EvaluateGuards(target::PgConnection* conn, const spec::MigrationSpec& migration,
-                                   const StageState& from, Stage to, int to_percent);
+Result<GuardReport> EvaluateGuards(pg_store::PgConnection* conn,
+                                   const spec::MigrationSpec& migration, const StageState& from,
+                                   Stage to, int to_percent);
 
 // "10s", "5m", "48h", "1h30m": durations as a user writes them in the spec.
 std::string FormatSeconds(int64_t seconds);

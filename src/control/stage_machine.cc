@@ -9,7 +9,7 @@
 namespace cutover::control {
 namespace {
 
-Result<TransitionOutcome> TransitionLocked(target::PgConnection* conn,
+Result<TransitionOutcome> TransitionLocked(pg_store::PgConnection* conn,
                                            const spec::MigrationSpec& migration,
                                            const TransitionRequest& request) {
   // The row exists before it is locked, so that the first transition of a
@@ -104,7 +104,7 @@ Status ValidateRequest(const TransitionRequest& request) {
   return Status::Ok();
 }
 
-Result<TransitionOutcome> Transition(target::PgConnection* conn,
+Result<TransitionOutcome> Transition(pg_store::PgConnection* conn,
                                      const spec::MigrationSpec& migration,
                                      const TransitionRequest& request) {
   RETURN_IF_ERROR(EnsureStageSchema(conn));
@@ -126,7 +126,7 @@ Result<TransitionOutcome> Transition(target::PgConnection* conn,
   return out;
 }
 
-Status RecordInvalidAttempt(target::PgConnection* conn, const spec::MigrationSpec& migration,
+Status RecordInvalidAttempt(pg_store::PgConnection* conn, const spec::MigrationSpec& migration,
                             const std::string& who, const std::string& to_stage,
                             std::optional<int> to_percent, const std::string& problem) {
   RETURN_IF_ERROR(EnsureStageSchema(conn));

@@ -9,7 +9,7 @@
 #include "control/guards.h"
 #include "control/stage.h"
 #include "spec/spec.h"
-#include "target/pg_connection.h"
+#include "stores/postgres/pg_connection.h"
 
 namespace cutover::control {
 
@@ -73,7 +73,7 @@ struct TransitionOutcome {
 // percent, each audited first; a refused move is not an error: the outcome
 // has applied == false and names the guards. kUnavailable when PostgreSQL
 // cannot be reached. Creates the control tables when absent.
-Result<TransitionOutcome> Transition(target::PgConnection* conn,
+Result<TransitionOutcome> Transition(pg_store::PgConnection* conn,
                                      const spec::MigrationSpec& migration,
                                      const TransitionRequest& request);
 
@@ -82,7 +82,7 @@ Result<TransitionOutcome> Transition(target::PgConnection* conn,
 // `invalid`, with `problem` as the detail and the stage it stood at. The
 // request's reason is not stored, since it may be what was malformed.
 // `to_stage` is "" when no known stage was named.
-Status RecordInvalidAttempt(target::PgConnection* conn, const spec::MigrationSpec& migration,
+Status RecordInvalidAttempt(pg_store::PgConnection* conn, const spec::MigrationSpec& migration,
                             const std::string& who, const std::string& to_stage,
                             std::optional<int> to_percent, const std::string& problem);
 

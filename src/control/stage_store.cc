@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "target/schema_manager.h"
+#include "catalog/schema_manager.h"
 
 namespace cutover::control {
 namespace {
@@ -79,8 +79,8 @@ bool MissingRelation(const Status& st) {
 
 }  // namespace
 
-Status EnsureStageSchema(target::PgConnection* conn) {
-  RETURN_IF_ERROR(target::EnsureControlSchema(conn));
+Status EnsureStageSchema(pg_store::PgConnection* conn) {
+  RETURN_IF_ERROR(catalog::EnsureControlSchema(conn));
   Status st = conn->Exec(kStageDdl);
   if (!st.ok()) {
     (void)conn->Exec("ROLLBACK");
@@ -89,7 +89,7 @@ Status EnsureStageSchema(target::PgConnection* conn) {
   return st;
 }
 
-Result<StageState> ReadStage(target::PgConnection* conn, const std::string& migration) {
+Result<StageState> ReadStage(pg_store::PgConnection* conn, const std::string& migration) {
   auto rows = conn->Query(
       "SELECT stage, percent, version, "
       "to_char(changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), changed_by, "
@@ -130,7 +130,7 @@ std::string_view AttemptOutcomeName(AttemptOutcome outcome) {
   return "invalid";
 }
 
-Status AppendAudit(target::PgConnection* conn, const std::string& migration,
+Status AppendAudit(pg_store::PgConnection* conn, const std::string& migration,
                    const AuditRecord& record) {
   const bool applied =
       record.outcome == AttemptOutcome::kApplied || record.outcome == AttemptOutcome::kForced;
@@ -158,8 +158,8 @@ Status AppendAudit(target::PgConnection* conn, const std::string& migration,
   return Status::Ok();
 }
 
-Result<std::vector<AuditEntry>> ReadAudit(target::PgConnection* conn, const std::string& migration,
-                                          int limit) {
+Result<std::vector<AuditEntry>> ReadAudit(pg_store::PgConnection* conn,
+                                          const std::string& migration, int limit) {
   auto rows = conn->Query(
       "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), from_stage, "
       "from_percent, to_stage, to_percent, who, why, forced, applied, guards::text, "
@@ -191,7 +191,7 @@ Result<std::vector<AuditEntry>> ReadAudit(target::PgConnection* conn, const std:
   return out;
 }
 
-Status RecordReads(target::PgConnection* conn, const std::string& migration,
+Status RecordReads(pg_store::PgConnection* conn, const std::string& migration,
                    const std::string& entity, const std::string& origin, const ReadCounts& counts) {
   auto r = conn->Query(
       "INSERT INTO cutover.read_stats AS s (migration, entity, origin, at, shadow_reads, "

@@ -12,7 +12,7 @@
 
 #include "common/status.h"
 #include "control/stage.h"
-#include "target/pg_connection.h"
+#include "stores/postgres/pg_connection.h"
 
 namespace cutover::control {
 
@@ -23,11 +23,11 @@ inline constexpr char kStageChannel[] = "cutover_stage";
 // Creates cutover.stage, cutover.stage_audit and cutover.read_stats (and the
 // rest of the control schema) if absent. Idempotent; serialized with every
 // other cutover DDL by an advisory lock.
-Status EnsureStageSchema(target::PgConnection* conn);
+Status EnsureStageSchema(pg_store::PgConnection* conn);
 
 // The current state; a migration that never moved (no row, or no schema yet)
 // is at `legacy` with version 0, so a reader needs no write privilege.
-Result<StageState> ReadStage(target::PgConnection* conn, const std::string& migration);
+Result<StageState> ReadStage(pg_store::PgConnection* conn, const std::string& migration);
 
 // What became of an attempt to move the stage; the `outcome` column.
 //   applied  every guard passed        forced   applied with a guard unmet
@@ -51,7 +51,7 @@ struct AuditRecord {
 };
 
 // Appends one row to cutover.stage_audit; in the caller's transaction, if any.
-Status AppendAudit(target::PgConnection* conn, const std::string& migration,
+Status AppendAudit(pg_store::PgConnection* conn, const std::string& migration,
                    const AuditRecord& record);
 
 // One row of cutover.stage_audit: every attempt to move the stage, applied or
@@ -73,8 +73,8 @@ struct AuditEntry {
 };
 
 // The newest `limit` entries, newest first.
-Result<std::vector<AuditEntry>> ReadAudit(target::PgConnection* conn, const std::string& migration,
-                                          int limit);
+Result<std::vector<AuditEntry>> ReadAudit(pg_store::PgConnection* conn,
+                                          const std::string& migration, int limit);
 
 // Read outcomes reported by a process that serves reads (the gateway, or an
 // application through POST /v1/reads); the guards into rollout and primary
@@ -89,7 +89,7 @@ struct ReadCounts {
 // Adds `counts` to the current second's row of (migration, entity, origin);
 // per-second rows keep a seconds-long rehearsal window exact and a 48-hour
 // one cheap to sum (at most one row per second per reporter).
-Status RecordReads(target::PgConnection* conn, const std::string& migration,
+Status RecordReads(pg_store::PgConnection* conn, const std::string& migration,
                    const std::string& entity, const std::string& origin, const ReadCounts& counts);
 
 }  // namespace cutover::control

@@ -2,7 +2,6 @@
 // stage on every notification, every poll interval, and after reconnecting.
 #include "control/stage_watcher.h"
 
-#include <libpq-fe.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -15,7 +14,7 @@
 
 #include "common/redact.h"
 #include "control/stage_store.h"
-#include "target/pg_connection.h"
+#include "stores/postgres/pg_connection.h"
 
 namespace cutover::control {
 
@@ -90,7 +89,7 @@ void StageWatcher::RecordRead(std::optional<StageState> state) {
 }
 
 void StageWatcher::Run() {
-  std::unique_ptr<target::PgConnection> conn;
+  std::unique_ptr<pg_store::PgConnection> conn;
   std::string last_error;  // logged once per distinct failure, not every poll
   auto fail = [&](const Status& st) {
     if (st.message() != last_error) {
@@ -117,10 +116,10 @@ void StageWatcher::Run() {
       poll_interval = poll_interval_;
     }
     if (conn == nullptr) {
-      auto connected = target::PgConnection::Connect(url_);
+      auto connected = pg_store::PgConnection::Connect(url_);
       if (connected.ok()) {
         conn = std::move(connected).value();
-        Status st = conn->Exec(std::string("LISTEN ") + kStageChannel);
+        Status st = conn->Listen(kStageChannel);
         if (!st.ok()) {
           fail(st);
         } else {
@@ -148,21 +147,19 @@ void StageWatcher::Run() {
         static_cast<int>(std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(
                                                   next_read - std::chrono::steady_clock::now())
                                                   .count()));
-    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {conn ? PQsocket(conn->raw()) : -1, POLLIN, 0}};
+    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {conn ? conn->socket() : -1, POLLIN, 0}};
     const int n = poll(fds, 2, timeout_ms);
     if (n <= 0 || stopping_ || conn == nullptr || fds[1].revents == 0) continue;
 
-    PGconn* raw = conn->raw();
-    if (PQconsumeInput(raw) == 0 || PQstatus(raw) != CONNECTION_OK) {
-      fail(Unavailable("the stage listener lost its connection: " +
-                       std::string(PQerrorMessage(raw))));
+    auto notes = conn->ConsumeNotifications();
+    if (!notes.ok()) {
+      fail(notes.status().WithContext("the stage listener"));
       continue;
     }
     bool ours = false;
-    while (PGnotify* note = PQnotifies(raw)) {
-      auto payload = nlohmann::json::parse(note->extra ? note->extra : "", nullptr, false);
+    for (const std::string& note : *notes) {
+      auto payload = nlohmann::json::parse(note, nullptr, false);
       if (payload.is_object() && payload.value("migration", "") == migration_) ours = true;
-      PQfreemem(note);
     }
     if (ours) {
       {

@@ -539,7 +539,7 @@ const std::vector<const spec::EntitySpec*>& ColumnarMapper::tables() const {
   return impl_->entities;
 }
 
-void ColumnarMapper::Map(const source::SourceBatch& in, MappedBatch* out) {
+void ColumnarMapper::Map(const store::SourceBatch& in, MappedBatch* out) {
   const auto& plans = impl_->plans;
   if (out->tables.size() != 1 || out->tables[0].columns.size() != plans.size()) {
     out->tables.assign(1, RowBatch());
@@ -593,7 +593,7 @@ void ColumnarMapper::Map(const source::SourceBatch& in, MappedBatch* out) {
   }
 }
 
-std::string ColumnarMapper::RecordText(const source::SourceBatch& in, size_t record) const {
+std::string ColumnarMapper::RecordText(const store::SourceBatch& in, size_t record) const {
   return RowAsJson(in.rows, record);
 }
 

@@ -160,7 +160,7 @@ struct EntityMapper::Impl {
   std::string scratch;  // decoded strings
 
   // Per-call state.
-  const source::SourceBatch* in = nullptr;
+  const store::SourceBatch* in = nullptr;
   size_t record = 0;
   MappedBatch* out = nullptr;
 
@@ -351,11 +351,11 @@ int EntityMapper::ParentOf(size_t table) const {
   return impl_->plans[table].parent;
 }
 
-std::string EntityMapper::RecordText(const source::SourceBatch& in, size_t record) const {
+std::string EntityMapper::RecordText(const store::SourceBatch& in, size_t record) const {
   return std::string(in.rows.columns[0].BytesAt(record));
 }
 
-void EntityMapper::Map(const source::SourceBatch& in, MappedBatch* out) {
+void EntityMapper::Map(const store::SourceBatch& in, MappedBatch* out) {
   const size_t n = impl_->plans.size();
   if (out->tables.size() != n) {
     out->tables.assign(n, RowBatch());

@@ -22,9 +22,9 @@ class EntityMapper : public RecordMapper {
 
   const std::vector<const spec::EntitySpec*>& tables() const override;
   int ParentOf(size_t table) const override;
-  void Map(const source::SourceBatch& in, MappedBatch* out) override;
+  void Map(const store::SourceBatch& in, MappedBatch* out) override;
   // The document as read.
-  std::string RecordText(const source::SourceBatch& in, size_t record) const override;
+  std::string RecordText(const store::SourceBatch& in, size_t record) const override;
 
  private:
   struct Impl;

@@ -53,9 +53,9 @@ std::unique_ptr<EntityMapper> MustCreate(const spec::MigrationSpec& spec) {
 // A batch as a JSON-lines reader would produce it: one record per line, each
 // line ending in '\n'. With `keys`, a keyed-object batch ("$key" column;
 // std::nullopt is a value that had no key).
-source::SourceBatch Batch(const std::vector<std::string>& docs,
-                          const std::vector<std::optional<std::string>>& keys = {}) {
-  source::SourceBatch b;
+store::SourceBatch Batch(const std::vector<std::string>& docs,
+                         const std::vector<std::optional<std::string>>& keys = {}) {
+  store::SourceBatch b;
   b.origin = "things.jsonl";
   b.rows.AddColumn("$doc", ValueType::kJsonb);
   if (!keys.empty()) b.rows.AddColumn("$key", ValueType::kText);

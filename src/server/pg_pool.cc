@@ -35,7 +35,7 @@ Result<PgPool::Lease> PgPool::Acquire() {
         wait_timeout_.count(), leased_, size_, overflow_));
   }
   if (!idle_.empty()) {
-    std::unique_ptr<target::PgConnection> conn = std::move(idle_.back());
+    std::unique_ptr<pg_store::PgConnection> conn = std::move(idle_.back());
     idle_.pop_back();
     ++leased_;
     if (conn->IsHealthy()) return Lease(this, std::move(conn));
@@ -45,7 +45,7 @@ Result<PgPool::Lease> PgPool::Acquire() {
   }
   ++open_;  // reserve the slot before connecting outside the lock
   lock.unlock();
-  auto conn = target::PgConnection::Connect(url_);
+  auto conn = pg_store::PgConnection::Connect(url_);
   lock.lock();
   if (!conn.ok()) {
     --open_;
@@ -57,7 +57,7 @@ Result<PgPool::Lease> PgPool::Acquire() {
   return Lease(this, std::move(conn).value());
 }
 
-void PgPool::Return(std::unique_ptr<target::PgConnection> conn, bool discard) {
+void PgPool::Return(std::unique_ptr<pg_store::PgConnection> conn, bool discard) {
   std::lock_guard<std::mutex> lock(mu_);
   --leased_;
   if (discard || !conn->IsHealthy() || open_ > size_) {

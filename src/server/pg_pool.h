@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "target/pg_connection.h"
+#include "stores/postgres/pg_connection.h"
 
 namespace cutover::server {
 
@@ -48,18 +48,18 @@ class PgPool {
     Lease(Lease&& other) noexcept;
     Lease& operator=(Lease&&) = delete;
     ~Lease();
-    target::PgConnection* operator->() const { return conn_.get(); }
-    target::PgConnection* get() const { return conn_.get(); }
+    pg_store::PgConnection* operator->() const { return conn_.get(); }
+    pg_store::PgConnection* get() const { return conn_.get(); }
     // Closes the connection instead of reusing it (after an error that may
     // have left it mid-transaction).
     void Discard() { discard_ = true; }
 
    private:
     friend class PgPool;
-    Lease(PgPool* pool, std::unique_ptr<target::PgConnection> conn)
+    Lease(PgPool* pool, std::unique_ptr<pg_store::PgConnection> conn)
         : pool_(pool), conn_(std::move(conn)) {}
     PgPool* pool_;
-    std::unique_ptr<target::PgConnection> conn_;
+    std::unique_ptr<pg_store::PgConnection> conn_;
     bool discard_ = false;
   };
 
@@ -72,7 +72,7 @@ class PgPool {
   void SetLimits(int size, int overflow, std::chrono::milliseconds wait_timeout);
 
  private:
-  void Return(std::unique_ptr<target::PgConnection> conn, bool discard);
+  void Return(std::unique_ptr<pg_store::PgConnection> conn, bool discard);
 
   const std::string url_;  // constant after construction
 
@@ -82,7 +82,7 @@ class PgPool {
   int size_;
   int overflow_;
   std::chrono::milliseconds wait_timeout_;
-  std::vector<std::unique_ptr<target::PgConnection>> idle_;
+  std::vector<std::unique_ptr<pg_store::PgConnection>> idle_;
   int open_ = 0;  // idle + leased + being opened
   int leased_ = 0;
   int waiting_ = 0;

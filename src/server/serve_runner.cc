@@ -25,7 +25,7 @@
 #include "server/routes.h"
 #include "server/server_context.h"
 #include "spec/spec_loader.h"
-#include "target/pg_connection.h"
+#include "stores/postgres/pg_connection.h"
 
 namespace cutover::server {
 namespace {
@@ -73,7 +73,7 @@ Status Serve(const spec::MigrationSpec& migration, const ServeOptions& options) 
   // The stage tables exist before the first watcher read, so /v1/stage and
   // /readyz work on a target no `phase set` has touched yet. A failure here
   // is not fatal: the watcher keeps trying and /readyz says why.
-  if (auto conn = target::PgConnection::Connect(options.target_url); conn.ok()) {
+  if (auto conn = pg_store::PgConnection::Connect(options.target_url); conn.ok()) {
     Status st = control::EnsureStageSchema(conn->get());
     if (!st.ok()) spdlog::warn("{}", RedactSecrets(st.message()));
   } else {

@@ -47,7 +47,7 @@ struct Harness {
   bool start_attempted = false;
   bool start_done = false;
   bool keeper_may_exit = false;
-  std::unique_ptr<target::ScratchCluster> cluster;
+  std::unique_ptr<pg_store::ScratchCluster> cluster;
   Status start_error;
   std::string url;
   std::thread keeper;
@@ -67,7 +67,7 @@ Harness& State() {
 void Shutdown() {
   if (getpid() != kOwnerPid) return;
   Harness& h = State();
-  std::unique_ptr<target::ScratchCluster> cluster;
+  std::unique_ptr<pg_store::ScratchCluster> cluster;
   std::thread keeper;
   std::vector<std::string> dirs;
   {
@@ -208,16 +208,16 @@ void AppendAvailable(int fd, std::string* out, bool* open) {
 
 }  // namespace
 
-target::ScratchCluster* Cluster() {
+pg_store::ScratchCluster* Cluster() {
   Harness& h = State();
   std::unique_lock<std::mutex> lock(h.mu);
   if (!h.start_attempted) {
     h.start_attempted = true;
     RegisterAtExitLocked(h);
     h.keeper = std::thread([&h] {
-      target::ScratchOptions options;
+      pg_store::ScratchOptions options;
       options.ephemeral = true;
-      auto started = target::ScratchCluster::Start(options);
+      auto started = pg_store::ScratchCluster::Start(options);
       std::unique_lock<std::mutex> keeper_lock(h.mu);
       if (started.ok()) {
         h.cluster = std::move(started).value();
@@ -248,7 +248,7 @@ const std::string& ClusterUrl() {
 
 std::string FreshDatabase() {
   static std::atomic<int> counter{0};
-  target::ScratchCluster* cluster = Cluster();
+  pg_store::ScratchCluster* cluster = Cluster();
   if (cluster == nullptr) return "";
   const std::string name = "t_" + std::to_string(++counter) + "_" + std::to_string(getpid());
   Status st = cluster->CreateDatabase(name);
@@ -407,7 +407,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
 }
 
 std::string TempDir() {
-  auto dir = target::MakeTempDir("cutover-test-");
+  auto dir = pg_store::MakeTempDir("cutover-test-");
   if (!dir.ok()) {
     ADD_FAILURE() << "TempDir: " << dir.status().ToString();
     return "";

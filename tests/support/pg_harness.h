@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "target/scratch_cluster.h"
+#include "stores/postgres/scratch_cluster.h"
 
 namespace cutover::testing {
 
@@ -20,7 +20,7 @@ namespace cutover::testing {
 // All functions may be called from several threads of one test.
 
 // The cluster, or nullptr (after adding a failure) if it could not start.
-target::ScratchCluster* Cluster();
+pg_store::ScratchCluster* Cluster();
 
 // URL of the cluster's default database ("cutover").
 const std::string& ClusterUrl();

@@ -1,0 +1,48 @@
+// The backfill checkpoint ledger and reject store in the `cutover` schema:
+// progress lives in PostgreSQL, written in the same transaction as the data.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "common/reject.h"
+#include "common/status.h"
+#include "stores/postgres/pg_connection.h"
+
+namespace cutover::catalog {
+
+// One entity's progress. The position is where the next unread source record
+// starts; counts are cumulative over the run, including resumed parts.
+struct LedgerEntry {
+  std::string entity;
+  std::string source;
+  int64_t byte_offset = 0;
+  int64_t record_index = 0;
+  int64_t line = 1;
+  int64_t records_read = 0;
+  int64_t rows_merged = 0;
+  int64_t records_rejected = 0;
+  // Records where an object names a key twice; the last value was used.
+  int64_t records_repeated_keys = 0;
+  bool done = false;
+  bool exists = false;  // false when no run has started for this entity
+};
+
+Result<LedgerEntry> LoadLedger(pg_store::PgConnection* conn, const std::string& migration,
+                               const std::string& entity);
+
+// Upserts the entry; call inside the transaction that merged the batch.
+Status SaveLedger(pg_store::PgConnection* conn, const std::string& migration,
+                  const LedgerEntry& entry);
+
+// Forgets an entity's progress and rejects, for a fresh run.
+Status ResetLedger(pg_store::PgConnection* conn, const std::string& migration,
+                   const std::string& entity);
+
+// Inserts rejects into cutover.rejects; a reject seen again (a retried batch)
+// replaces the earlier row instead of duplicating it.
+Status InsertRejects(pg_store::PgConnection* conn, const std::string& migration,
+                     std::span<const Reject> rejects);
+
+}  // namespace cutover::catalog

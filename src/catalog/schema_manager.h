@@ -1,0 +1,50 @@
+// DDL: the `cutover` control schema (ledger, rejects, verify runs), and the
+// entity tables, created from the spec or checked against it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "stores/postgres/pg_connection.h"
+#include "stores/postgres/table_shape.h"
+
+namespace cutover::catalog {
+
+// Creates schema `cutover` and its tables if absent. Safe to run from several
+// processes at once (serialized by an advisory lock).
+Status EnsureControlSchema(pg_store::PgConnection* conn);
+
+// CREATE TABLE IF NOT EXISTS with primary key and foreign keys.
+Status CreateTable(pg_store::PgConnection* conn, const pg_store::TableShape& shape);
+
+// How an existing table's columns take the spec's values.
+//
+// A value is written as the binary form of the spec's type, straight into
+// the table (direct COPY, bulk load) or into a staging table whose columns
+// have the spec's types, from which one INSERT ... SELECT merges. The direct
+// COPY needs each column to have exactly the spec's type: bigint cannot read
+// an integer's 4 bytes ("insufficient data left in message"). The merge lets
+// PostgreSQL cast, which is fine where the cast keeps every value (an
+// integer into bigint or numeric) and wrong where it rounds (float8 into
+// numeric(6,2) or real): such a column is refused before any row is written.
+struct TableFit {
+  // Columns that take the spec's values only through PostgreSQL's cast.
+  std::vector<std::string> cast_columns;
+  bool exact() const { return cast_columns.empty(); }
+};
+
+// Fails with a message naming the table and column when the table is absent,
+// lacks a column, holds a column whose type cannot take the spec's values
+// exactly (see TableFit), or has no unique index on exactly the key columns
+// (which ON CONFLICT needs). A table whose indexes a bulk load set aside
+// (deferred_ddl.h) is checked without them.
+Result<TableFit> CheckTable(pg_store::PgConnection* conn, const pg_store::TableShape& shape,
+                            bool indexes_deferred = false);
+
+// Fills each numeric column's numeric_scale from the table as it exists (a
+// missing table or column leaves -1), so that verify compares a source value
+// at the scale the column gives it.
+Status ReadNumericScales(pg_store::PgConnection* conn, pg_store::TableShape* shape);
+
+}  // namespace cutover::catalog

@@ -1,0 +1,30 @@
+// One entity's part of `cutover backfill`, whatever its source: the JSON
+// runner and the chunked (Parquet/CSV) runner both implement it.
+#pragma once
+
+#include <vector>
+
+#include "common/status.h"
+#include "engine/backfill/backfill_runner.h"
+
+namespace cutover::engine {
+
+// RunBackfill prepares every selected entity, resets them all in one
+// transaction when a new run starts, then runs them in priority order.
+// Implementations are used from one thread; they may start their own.
+class EntityRun {
+ public:
+  virtual ~EntityRun() = default;
+  // Creates or checks the tables and loads the ledger.
+  virtual Status Prepare() = 0;
+  // Runs, resumes, or skips (when done) the entity; fills the summaries.
+  virtual Status Run(bool* stopped_on_rejects) = 0;
+  virtual std::vector<TableSummary> Summaries() const = 0;
+  // True when the ledger says the previous run finished this entity.
+  virtual bool done() const = 0;
+  // Forgets the entity's progress and rejects inside the caller's open
+  // transaction, so the next Run starts from the beginning.
+  virtual Status ResetLedgers() = 0;
+};
+
+}  // namespace cutover::engine

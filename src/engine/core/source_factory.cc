@@ -1,0 +1,50 @@
+#include "engine/core/source_factory.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "stores/registry.h"
+
+namespace cutover::engine {
+
+Result<std::string> SourceLocationOf(const spec::MigrationSpec& migration,
+                                     const spec::EntitySpec& entity) {
+  const spec::SourceSpec* src = migration.FindSource(entity.source);
+  if (src == nullptr) {
+    return InvalidArgument(
+        fmt::format("entity '{}' names unknown source '{}'", entity.name, entity.source));
+  }
+  std::filesystem::path path(src->path);
+  if (!entity.file.empty()) path /= entity.file;
+  return path.lexically_normal().string();
+}
+
+Result<std::unique_ptr<store::RowSource>> OpenSource(const spec::MigrationSpec& migration,
+                                                     const spec::EntitySpec& entity) {
+  ASSIGN_OR_RETURN(std::string path, SourceLocationOf(migration, entity));
+  const spec::SourceSpec* src = migration.FindSource(entity.source);
+  if (src->type != "json") {
+    return InvalidArgument(
+        fmt::format("{}: source type '{}' is not supported yet", src->where.ToString(), src->type));
+  }
+  if (std::filesystem::is_directory(path)) {
+    return InvalidArgument(
+        fmt::format("{}: source path {} is a directory; give the entity a `file:`",
+                    entity.where.ToString(), path));
+  }
+  return stores::OpenRowSource(*src, path);
+}
+
+bool IsChunkedEntity(const spec::MigrationSpec& migration, const spec::EntitySpec& entity) {
+  const spec::SourceSpec* s = migration.FindSource(entity.source);
+  return s != nullptr && (s->type == "parquet" || s->type == "csv");
+}
+
+int DefaultJobs() {
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace cutover::engine

@@ -1,0 +1,373 @@
+// RunInspect: profiles each source through ChunkedSource::Profile (Parquet,
+// CSV) or the JSON record reader, and writes the DDL the spec implies.
+#include "engine/inspect/inspector.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "store/chunked_source.h"
+#include "stores/postgres/pg_connection.h"
+#include "stores/postgres/table_shape.h"
+#include "stores/registry.h"
+
+namespace cutover::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string JoinIdents(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + pg_store::QuoteIdent(n);
+  return out;
+}
+
+std::string IndexName(const std::string& table, const spec::IndexSpec& index) {
+  if (!index.name.empty()) return index.name;
+  std::string name = table;
+  for (const std::string& c : index.columns) name += "_" + c;
+  return name.substr(0, 59) + "_idx";
+}
+
+// CREATE TABLE (with key and foreign keys as the backfill would create them)
+// followed by the spec's indexes.
+std::string EntityDdl(const spec::EntitySpec& entity, const spec::EntitySpec* parent) {
+  const pg_store::TableShape shape = pg_store::ShapeOf(entity, parent);
+  std::string body;
+  for (const pg_store::TableColumn& c : shape.columns) {
+    body += fmt::format("{}  {} {}{}", body.empty() ? "" : ",\n", pg_store::QuoteIdent(c.name),
+                        pg_store::ColumnTypeDdl(c), c.not_null ? " NOT NULL" : "");
+  }
+  body += fmt::format(",\n  PRIMARY KEY ({})", JoinIdents(shape.key));
+  for (const pg_store::ForeignKey& fk : shape.foreign_keys) {
+    body += fmt::format(",\n  FOREIGN KEY ({}) REFERENCES {} ({})", JoinIdents(fk.columns),
+                        pg_store::QualifiedName(fk.ref_schema, fk.ref_table),
+                        JoinIdents(fk.ref_columns));
+  }
+  std::string ddl = fmt::format("CREATE TABLE {} (\n{}\n);", shape.QualifiedName(), body);
+  for (const spec::IndexSpec& index : entity.indexes) {
+    ddl += fmt::format("\nCREATE {}INDEX {} ON {} USING {} ({});", index.unique ? "UNIQUE " : "",
+                       pg_store::QuoteIdent(IndexName(entity.table, index)), shape.QualifiedName(),
+                       index.method, JoinIdents(index.columns));
+  }
+  return ddl;
+}
+
+// Source fields an entity column reads, for the "reads a missing field" check.
+std::vector<std::string> FieldsRead(const spec::ColumnSpec& c) {
+  if (c.geometry) {
+    std::vector<std::string> out;
+    for (const std::string* f :
+         {&c.geometry->lon, &c.geometry->lat, &c.geometry->wkt, &c.geometry->wkb}) {
+      if (!f->empty()) out.push_back(*f);
+    }
+    return out;
+  }
+  if (c.from == "$key") return {};
+  return {c.from.substr(0, c.from.find('.'))};
+}
+
+void ProposeForEntity(const spec::EntitySpec& entity, const spec::EntitySpec* parent,
+                      const std::vector<store::ColumnProfile>& columns,
+                      std::vector<TableProposal>* out) {
+  TableProposal p;
+  p.entity = entity.name;
+  p.ddl = EntityDdl(entity, parent);
+  // Only top-level entities read the source's own columns; typed sources
+  // (Parquet, CSV) say which columns exist.
+  if (parent == nullptr && !columns.empty()) {
+    for (const spec::ColumnSpec& c : entity.columns) {
+      for (const std::string& field : FieldsRead(c)) {
+        const bool found = std::any_of(columns.begin(), columns.end(),
+                                       [&](const auto& col) { return col.name == field; });
+        if (!found) {
+          p.warnings.push_back(
+              fmt::format("column '{}' reads '{}', which the source lacks", c.name, field));
+        }
+      }
+    }
+  }
+  out->push_back(std::move(p));
+  for (const spec::EntitySpec& child : entity.children) {
+    ProposeForEntity(child, &entity, columns, out);
+  }
+}
+
+// A table straight from the source's columns, when no entity reads it. Key
+// candidates are columns without nulls whose distinct estimate is the row
+// count (the estimate errs by about 2%, so they are only suggested).
+TableProposal ProposeFromSource(const spec::SourceSpec& source,
+                                const store::SourceProfile& profile) {
+  TableProposal p;
+  std::string body;
+  std::vector<std::string> candidates;
+  for (const store::ColumnProfile& c : profile.columns) {
+    body += fmt::format("{}  {} {}", body.empty() ? "" : ",\n", pg_store::QuoteIdent(c.name),
+                        c.postgres_type.empty() ? PostgresTypeName(c.type) : c.postgres_type);
+    if (c.null_count == 0 && profile.row_count > 0 &&
+        c.distinct_estimate >= profile.row_count * 98 / 100 && c.type != ValueType::kFloat64 &&
+        c.type != ValueType::kJsonb) {
+      candidates.push_back(c.name);
+    }
+  }
+  p.ddl = fmt::format("CREATE TABLE {} (\n{}\n);", pg_store::QuoteIdent(source.name), body);
+  if (!candidates.empty()) {
+    p.ddl += fmt::format(
+        "\n-- no entity reads this source; key candidates (no nulls, every "
+        "value distinct): {}",
+        fmt::join(candidates, ", "));
+  } else {
+    p.ddl += "\n-- no entity reads this source, and no column looks like a key";
+  }
+  return p;
+}
+
+Status InspectJson(const spec::SourceSpec& source, const InspectRequest& request,
+                   store::SourceProfile* profile) {
+  std::error_code ec;
+  if (fs::is_directory(source.path, ec)) {
+    for (const auto& entry : fs::directory_iterator(source.path, ec)) {
+      const std::string ext = entry.path().extension().string();
+      if (entry.is_regular_file() && (ext == ".json" || ext == ".jsonl" || ext == ".ndjson")) {
+        profile->files.push_back(entry.path().string());
+      }
+    }
+    if (ec) return IoError(fmt::format("cannot list {}: {}", source.path, ec.message()));
+    std::sort(profile->files.begin(), profile->files.end());
+  } else if (fs::exists(source.path, ec)) {
+    profile->files.push_back(source.path);
+  } else {
+    return NotFound(fmt::format("source path {} does not exist", source.path));
+  }
+  store::ColumnProfile doc;
+  doc.name = "$doc";
+  doc.type = ValueType::kJsonb;
+  doc.native_type = "JSON";
+  doc.postgres_type = "jsonb";
+  profile->columns.push_back(doc);
+  for (const std::string& file : profile->files) {
+    ASSIGN_OR_RETURN(std::unique_ptr<store::RowSource> reader, stores::OpenRowSource(source, file));
+    RETURN_IF_ERROR(reader->Open({}));
+    int64_t records = 0;
+    store::SourceBatch batch;
+    while (true) {
+      ASSIGN_OR_RETURN(const bool more, reader->Next(10000, &batch));
+      if (!more) break;
+      const int d = batch.rows.IndexOf("$doc");
+      for (size_t r = 0; r < batch.size() && d >= 0; ++r) {
+        if (static_cast<int64_t>(profile->sample.size()) >= request.sample_rows) break;
+        profile->sample.push_back({std::string(batch.rows.columns[d].BytesAt(r))});
+      }
+      records += static_cast<int64_t>(batch.size());
+      if (!request.statistics &&
+          static_cast<int64_t>(profile->sample.size()) >= request.sample_rows) {
+        records = -1;  // not counted
+        break;
+      }
+    }
+    profile->file_rows.push_back(records);
+    if (records > 0) profile->row_count += records;
+  }
+  return Status::Ok();
+}
+
+std::string Percent(int64_t part, int64_t whole) {
+  if (part < 0 || whole <= 0) return "-";
+  return fmt::format("{:.1f}%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
+}
+
+std::string Clip(const std::optional<std::string>& text, size_t width) {
+  if (!text) return "NULL";
+  std::string s = *text;
+  for (char& c : s) {
+    if (c == '\n' || c == '\t' || c == '\r') c = ' ';
+  }
+  if (s.size() > width) s = s.substr(0, width - 3) + "...";
+  return s;
+}
+
+}  // namespace
+
+Result<InspectReport> RunInspect(const spec::MigrationSpec& migration,
+                                 const InspectRequest& request) {
+  if (!request.source.empty() && migration.FindSource(request.source) == nullptr) {
+    std::vector<std::string> names;
+    for (const spec::SourceSpec& s : migration.sources) names.push_back(s.name);
+    return InvalidArgument(fmt::format("--source {}: no such source in {}; the spec has: {}",
+                                       request.source, migration.spec_path,
+                                       fmt::join(names, ", ")));
+  }
+  InspectReport report;
+  report.migration = migration.name;
+  for (const spec::SourceSpec& source : migration.sources) {
+    if (!request.source.empty() && source.name != request.source) continue;
+    SourceInspection inspection;
+    inspection.name = source.name;
+    inspection.type = source.type;
+    inspection.path = source.path;
+    Status st;
+    if (source.type == "parquet" || source.type == "csv") {
+      store::ChunkedSourceOptions chunk_options;
+      chunk_options.threads = 0;  // one whole-source scan: every core helps
+      auto chunked = stores::OpenChunkedSource(source, source.path, chunk_options);
+      if (chunked.ok()) {
+        store::ProfileOptions options;
+        options.sample_rows = request.sample_rows;
+        options.statistics = request.statistics;
+        auto profile = (*chunked)->Profile(options);
+        if (profile.ok()) {
+          inspection.profile = std::move(*profile);
+          std::vector<std::string> names;
+          for (const auto& c : inspection.profile.columns) names.push_back(c.name);
+          auto lacking = (*chunked)->MissingColumns(names);
+          if (lacking.ok()) {
+            inspection.files_lacking = std::move(*lacking);
+          } else {
+            st = lacking.status();
+          }
+        } else {
+          st = profile.status();
+        }
+      } else {
+        st = chunked.status();
+      }
+    } else {
+      st = InspectJson(source, request, &inspection.profile);
+    }
+    if (!st.ok()) inspection.error = st.message();
+
+    const std::vector<store::ColumnProfile> typed_columns =
+        source.type == "json" ? std::vector<store::ColumnProfile>{} : inspection.profile.columns;
+    for (const spec::EntitySpec& entity : migration.entities) {
+      if (entity.source == source.name) {
+        ProposeForEntity(entity, nullptr, typed_columns, &inspection.proposals);
+      }
+    }
+    if (inspection.proposals.empty() && st.ok() && source.type != "json") {
+      inspection.proposals.push_back(ProposeFromSource(source, inspection.profile));
+    }
+    report.sources.push_back(std::move(inspection));
+  }
+  return report;
+}
+
+nlohmann::json InspectReportJson(const InspectReport& report) {
+  nlohmann::json out;
+  out["migration"] = report.migration;
+  out["sources"] = nlohmann::json::array();
+  for (const SourceInspection& s : report.sources) {
+    nlohmann::json j;
+    j["name"] = s.name;
+    j["type"] = s.type;
+    j["path"] = s.path;
+    if (!s.error.empty()) j["error"] = s.error;
+    j["files"] = nlohmann::json::array();
+    for (size_t i = 0; i < s.profile.files.size(); ++i) {
+      nlohmann::json f;
+      f["path"] = s.profile.files[i];
+      if (i < s.profile.file_rows.size() && s.profile.file_rows[i] >= 0) {
+        f["rows"] = s.profile.file_rows[i];
+      }
+      for (const auto& [file, lacks] : s.files_lacking) {
+        if (file == s.profile.files[i]) f["lacks"] = lacks;
+      }
+      j["files"].push_back(f);
+    }
+    j["rows"] = s.profile.row_count;
+    j["columns"] = nlohmann::json::array();
+    for (const store::ColumnProfile& c : s.profile.columns) {
+      nlohmann::json col;
+      col["name"] = c.name;
+      col["type"] = std::string(ValueTypeName(c.type));
+      col["source_type"] = c.native_type;
+      col["postgres_type"] = c.postgres_type;
+      if (c.null_count >= 0) {
+        col["nulls"] = c.null_count;
+        col["null_fraction"] =
+            s.profile.row_count > 0 ? static_cast<double>(c.null_count) / s.profile.row_count : 0;
+      }
+      if (c.distinct_estimate >= 0) col["distinct_estimate"] = c.distinct_estimate;
+      col["min"] = c.min ? nlohmann::json(*c.min) : nlohmann::json();
+      col["max"] = c.max ? nlohmann::json(*c.max) : nlohmann::json();
+      j["columns"].push_back(col);
+    }
+    j["sample"] = nlohmann::json::array();
+    for (const auto& row : s.profile.sample) {
+      nlohmann::json r = nlohmann::json::object();
+      for (size_t i = 0; i < row.size() && i < s.profile.columns.size(); ++i) {
+        r[s.profile.columns[i].name] = row[i] ? nlohmann::json(*row[i]) : nlohmann::json();
+      }
+      j["sample"].push_back(r);
+    }
+    j["proposals"] = nlohmann::json::array();
+    for (const TableProposal& p : s.proposals) {
+      nlohmann::json pj;
+      pj["entity"] = p.entity.empty() ? nlohmann::json() : nlohmann::json(p.entity);
+      pj["ddl"] = p.ddl;
+      pj["warnings"] = p.warnings;
+      j["proposals"].push_back(pj);
+    }
+    out["sources"].push_back(j);
+  }
+  return out;
+}
+
+std::string FormatInspectReport(const InspectReport& report) {
+  std::string out = fmt::format("migration {}\n", report.migration);
+  for (const SourceInspection& s : report.sources) {
+    const store::SourceProfile& p = s.profile;
+    out += fmt::format("\nsource {} ({}) {}\n", s.name, s.type, s.path);
+    if (!s.error.empty()) out += fmt::format("  error: {}\n", s.error);
+    out += fmt::format("  {} file(s), {} rows\n", p.files.size(), p.row_count);
+    for (size_t i = 0; i < p.files.size() && i < 20; ++i) {
+      const int64_t rows = i < p.file_rows.size() ? p.file_rows[i] : -1;
+      out += fmt::format("    {}  {}\n", p.files[i],
+                         rows >= 0 ? fmt::format("{} rows", rows) : std::string("-"));
+    }
+    if (p.files.size() > 20) out += fmt::format("    ... {} more\n", p.files.size() - 20);
+    if (!s.files_lacking.empty()) {
+      out +=
+          "  files differ in their columns (backfill refuses them unless the source sets "
+          "on_missing_column: null):\n";
+      for (const auto& [file, lacks] : s.files_lacking) {
+        out += fmt::format("    {} lacks {}\n", file, fmt::join(lacks, ", "));
+      }
+    }
+    if (!p.columns.empty() && s.type != "json") {
+      out += fmt::format("  {:<24} {:<28} {:<12} {:>7} {:>10}  {}\n", "column", "source type",
+                         "type", "null", "distinct", "min .. max");
+      for (const store::ColumnProfile& c : p.columns) {
+        out += fmt::format(
+            "  {:<24} {:<28} {:<12} {:>7} {:>10}  {}\n", Clip(c.name, 24), Clip(c.native_type, 28),
+            ValueTypeName(c.type), Percent(c.null_count, p.row_count),
+            c.distinct_estimate >= 0 ? std::to_string(c.distinct_estimate) : "-",
+            c.min || c.max ? Clip(c.min, 30) + " .. " + Clip(c.max, 30) : std::string("-"));
+      }
+    }
+    if (!p.sample.empty()) {
+      out += fmt::format("  sample ({} rows):\n", p.sample.size());
+      for (const auto& row : p.sample) {
+        std::string line;
+        for (const auto& v : row) line += (line.empty() ? "" : " | ") + Clip(v, 40);
+        out += "    " + line + "\n";
+      }
+    }
+    for (const TableProposal& proposal : s.proposals) {
+      out += proposal.entity.empty()
+                 ? std::string("  proposed table:\n")
+                 : fmt::format("  proposed table for entity {}:\n", proposal.entity);
+      std::string ddl = "    " + proposal.ddl;
+      for (size_t at = 0; (at = ddl.find('\n', at)) != std::string::npos; at += 5) {
+        ddl.replace(at, 1, "\n    ");
+      }
+      out += ddl + "\n";
+      for (const std::string& w : proposal.warnings) out += fmt::format("  warning: {}\n", w);
+    }
+  }
+  return out;
+}
+
+}  // namespace cutover::engine

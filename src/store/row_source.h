@@ -1,0 +1,53 @@
+// The protocol every legacy store implements to be read: open at a resume
+// point, then pull batches of records, each with its position in the store.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/row_batch.h"
+#include "common/status.h"
+
+namespace cutover::store {
+
+// Where reading stopped or should start. For files: the byte offset of the
+// next unread record, with the record ordinal and line number there, so that
+// positions reported after a resume stay exact.
+struct ResumePoint {
+  int64_t byte_offset = 0;
+  int64_t record_index = 0;
+  int64_t line = 1;
+};
+
+// Where one record sits in the legacy store, for reject reports.
+struct RecordPosition {
+  int64_t byte_offset = 0;
+  int64_t line = 1;
+  int64_t record_index = 0;
+};
+
+// A batch of source records. Document stores put the raw record text in a
+// kJsonb column named "$doc" (and an object key, if any, in "$key").
+struct SourceBatch {
+  std::string origin;  // file or store the records came from
+  RowBatch rows;
+  std::vector<RecordPosition> positions;
+  ResumePoint end;  // resume here to read what follows this batch
+
+  size_t size() const { return positions.size(); }
+};
+
+class RowSource {
+ public:
+  virtual ~RowSource() = default;
+  // Positions the source at `from`; the first batch starts there.
+  virtual Status Open(const ResumePoint& from) = 0;
+  // Fills `out` (cleared first) with up to `max_records`; false at the end.
+  virtual Result<bool> Next(size_t max_records, SourceBatch* out) = 0;
+  // Total size in bytes when known (for progress and ETA), else -1.
+  virtual int64_t SizeHint() const { return -1; }
+};
+
+}  // namespace cutover::store

@@ -1,0 +1,26 @@
+// Streams a table's rows out of PostgreSQL by binary COPY, decoded into
+// RowBatches with the same column types the mappers produce.
+#pragma once
+
+#include <functional>
+#include <string_view>
+
+#include "common/row_batch.h"
+#include "common/status.h"
+#include "stores/postgres/pg_connection.h"
+#include "stores/postgres/table_shape.h"
+
+namespace cutover::pg_store {
+
+// Each column is read cast to the spec's PostgreSQL type, so a varchar or
+// timestamp column still decodes as text or timestamptz. numeric arrives
+// binary and becomes the text PostgreSQL prints (scale kept: "1.50"), which
+// saves the server its formatting; jsonb arrives as PostgreSQL's text.
+// `on_batch` sees batches of up to `batch_rows` rows; memory stays bounded.
+// `where`, when not empty, is a SQL condition on the table's own columns
+// that selects the rows read (e.g. a list of keys, answered by the key index).
+Status ScanTable(PgConnection* conn, const TableShape& shape, size_t batch_rows,
+                 const std::function<Status(const RowBatch&)>& on_batch,
+                 std::string_view where = {});
+
+}  // namespace cutover::pg_store

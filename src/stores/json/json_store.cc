@@ -8,6 +8,7 @@
 #include <charconv>
 #include <filesystem>
 #include <mutex>
+#include <set>
 
 #include "common/file_match.h"
 #include "stores/json/json_file_writer.h"
@@ -78,6 +79,10 @@ class JsonSnapshotReader : public store::SnapshotReader {
 
   Result<std::vector<store::Partition>> Plan() override {
     ASSIGN_OR_RETURN(std::vector<std::string> files, MatchFiles(path_or_glob_, kExtensions));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      planned_.insert(files.begin(), files.end());
+    }
     std::vector<store::Partition> partitions;
     for (const auto& file : files) {
       std::error_code ec;
@@ -89,9 +94,11 @@ class JsonSnapshotReader : public store::SnapshotReader {
 
   Result<std::unique_ptr<store::BatchReader>> Open(const store::Partition& partition,
                                                    const store::Cursor& from) override {
-    ASSIGN_OR_RETURN(std::vector<std::string> files, MatchFiles(path_or_glob_, kExtensions));
-    if (std::find(files.begin(), files.end(), partition.id) == files.end()) {
-      return InvalidArgument("'" + partition.id + "' is not a file of " + path_or_glob_);
+    if (!Planned(partition.id)) {
+      ASSIGN_OR_RETURN(std::vector<std::string> files, MatchFiles(path_or_glob_, kExtensions));
+      if (std::find(files.begin(), files.end(), partition.id) == files.end()) {
+        return InvalidArgument("'" + partition.id + "' is not a file of " + path_or_glob_);
+      }
     }
     ASSIGN_OR_RETURN(store::ResumePoint at, DecodeCursor(from, partition.id));
     auto reader = std::make_unique<JsonRecordReader>(partition.id, layout_);
@@ -100,8 +107,15 @@ class JsonSnapshotReader : public store::SnapshotReader {
   }
 
  private:
+  bool Planned(const std::string& id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return planned_.contains(id);
+  }
+
   const std::string path_or_glob_;
   const spec::JsonLayout layout_;
+  std::mutex mu_;
+  std::set<std::string> planned_;  // files Plan() listed; protected by mu_
 };
 
 // store::Writer over JsonFileWriter: a row's "$doc" is the document.

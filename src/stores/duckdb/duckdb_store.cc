@@ -7,12 +7,16 @@
 #include <charconv>
 #include <map>
 #include <mutex>
+#include <string_view>
 
 #include "common/file_match.h"
 #include "stores/duckdb/open_chunked_source.h"
 
 namespace cutover::duckdb_store {
 namespace {
+
+// Readers add the hash column under the name both protocols promise.
+static_assert(std::string_view(store::kKeyHashColumn) == store::kKeyHashColumnName);
 
 class ChunkBatchReader : public store::BatchReader {
  public:

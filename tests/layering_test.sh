@@ -13,7 +13,7 @@ declare -A allowed=(
   [store]="store $base"
   [stores/json]="stores/json store $base"
   [stores/duckdb]="stores/duckdb store $base"
-  [stores/postgres]="stores/postgres $base"
+  [stores/postgres]="stores/postgres store $base"
   [stores]="stores stores/json stores/duckdb stores/postgres store $base"
   [map]="map store $base"
   [catalog]="catalog stores/postgres $base"
@@ -22,7 +22,7 @@ declare -A allowed=(
   [engine/verify]="engine/verify engine/core stores store map catalog stores/postgres $base"
   [engine/inspect]="engine/inspect engine/core stores store map catalog stores/postgres $base"
   [control]="control catalog stores/postgres $base"
-  [server]="server control catalog stores/postgres $base"
+  [server]="server control catalog stores store stores/postgres $base"
   [cli]="cli server control engine/backfill engine/verify engine/inspect engine/core stores store
          map catalog stores/postgres $base"
 )

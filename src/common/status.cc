@@ -20,6 +20,8 @@ std::string_view StatusCodeName(StatusCode code) {
       return "failed precondition";
     case StatusCode::kInternal:
       return "internal error";
+    case StatusCode::kDataLoss:
+      return "data loss";
   }
   return "unknown";
 }

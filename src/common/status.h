@@ -21,6 +21,9 @@ enum class StatusCode {
   kDataError,
   kFailedPrecondition,
   kInternal,
+  // Changes were lost before the reader saw them (a change stream's gap: a
+  // dropped subscription, a failover); what follows cannot be trusted alone.
+  kDataLoss,
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -76,6 +79,9 @@ inline Status FailedPrecondition(std::string m) {
 }
 inline Status Internal(std::string m) {
   return {StatusCode::kInternal, std::move(m)};
+}
+inline Status DataLoss(std::string m) {
+  return {StatusCode::kDataLoss, std::move(m)};
 }
 
 // Either a value or a non-OK Status.

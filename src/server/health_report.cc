@@ -2,15 +2,12 @@
 // and the stage watcher; no secret and no raw PostgreSQL message is exposed.
 #include "server/health_report.h"
 
-#include <unistd.h>
-
-#include <filesystem>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/redact.h"
 #include "control/stage.h"
+#include "stores/registry.h"
 
 namespace cutover::server {
 namespace {
@@ -41,15 +38,13 @@ DatabaseProbe ProbeDatabase(ServerContext& ctx) {
   return probe;
 }
 
-// The JSON sources are files or folders: readable means the store is up.
-nlohmann::json ProbeSources(const spec::MigrationSpec& migration, bool* all_ok) {
+nlohmann::json SourcesJson(const std::vector<SourceProbe>& probes, bool* all_ok) {
   nlohmann::json out = nlohmann::json::array();
   *all_ok = true;
-  for (const auto& s : migration.sources) {
-    std::error_code ec;
-    const bool ok = std::filesystem::exists(s.path, ec) && access(s.path.c_str(), R_OK) == 0;
-    *all_ok = *all_ok && ok;
-    out.push_back({{"name", s.name}, {"type", s.type}, {"status", ok ? "healthy" : "unreachable"}});
+  for (const auto& p : probes) {
+    *all_ok = *all_ok && p.reachable;
+    out.push_back(
+        {{"name", p.name}, {"type", p.type}, {"status", p.reachable ? "healthy" : "unreachable"}});
   }
   return out;
 }
@@ -70,12 +65,24 @@ nlohmann::json StageJson(const control::StageWatcher::Snapshot& snap) {
 
 }  // namespace
 
+// Each source's store answers for itself (a glob is reachable when it
+// matches readable files); opening a store to Ping it reads no data.
+std::vector<SourceProbe> ProbeSources(const spec::MigrationSpec& migration) {
+  std::vector<SourceProbe> out;
+  for (const auto& s : migration.sources) {
+    auto store = stores::OpenStore(s, s.path);
+    const Status st = store.ok() ? (*store)->Ping() : store.status();
+    out.push_back({s.name, s.type, st.ok(), st.ok() ? "" : RedactSecrets(st.message())});
+  }
+  return out;
+}
+
 nlohmann::json BuildHealth(ServerContext& ctx) {
   const auto migration = ctx.spec();
   const DatabaseProbe db = ProbeDatabase(ctx);
   const PgPool::Stats pool = ctx.pool().stats();
   bool sources_ok = false;
-  nlohmann::json sources = ProbeSources(*migration, &sources_ok);
+  nlohmann::json sources = SourcesJson(ProbeSources(*migration), &sources_ok);
   const auto snap = ctx.watcher().Current();
   nlohmann::json health = {
       {"status", db.healthy && sources_ok && snap.fresh ? "ok" : "degraded"},
@@ -109,12 +116,8 @@ Readiness CheckReady(ServerContext& ctx) {
     if (lease.ok() && !ok) lease->Discard();
     if (!ok) r.reasons.push_back("postgresql: unreachable");
   }
-  bool sources_ok = false;
-  const nlohmann::json sources = ProbeSources(*ctx.spec(), &sources_ok);
-  for (const auto& s : sources) {
-    if (s["status"] != "healthy") {
-      r.reasons.push_back("legacy store: source " + s["name"].get<std::string>() + " unreadable");
-    }
+  for (const auto& s : ProbeSources(*ctx.spec())) {
+    if (!s.reachable) r.reasons.push_back("legacy store: " + s.reason);
   }
   const auto snap = ctx.watcher().Current();
   if (!snap.state) {

@@ -2,9 +2,13 @@
 // the legacy store's sources, and how fresh this process's view of the stage is.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "server/server_context.h"
+#include "spec/spec.h"
 
 namespace cutover::server {
 
@@ -18,6 +22,17 @@ namespace cutover::server {
 //         (name null before the first read)}.
 // Never holds a URL, a password or an error text from PostgreSQL.
 nlohmann::json BuildHealth(ServerContext& ctx);
+
+// One legacy-store source as /health and /readyz report it: reachable or
+// not, and why not in words an operator can act on (no secret).
+struct SourceProbe {
+  std::string name;
+  std::string type;
+  bool reachable = false;
+  std::string reason;  // empty when reachable
+};
+// Every source of `migration`, in spec order.
+std::vector<SourceProbe> ProbeSources(const spec::MigrationSpec& migration);
 
 // /readyz: ready when PostgreSQL answers, every source is readable, the stage
 // is fresh and the server is not draining. `reasons` names what is not.

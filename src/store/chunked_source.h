@@ -65,27 +65,14 @@ class ChunkedSource {
     (void)columns;
     return std::vector<std::pair<std::string, std::vector<std::string>>>{};
   }
-  // A reader of every row of every file, one row per distinct value of
-  // `key_source_columns`: the one with the greatest `order_source_columns`
-  // (compared as the source types compare), ties going to the later row in
-  // source order (file, then row in file). A row with a NULL key or order
-  // value is not ranked: it is yielded too, for the mapper to reject (see
-  // engine/core/source_dedup.h). Positions carry the
-  // row's ordinal in its file. Memory stays bounded (the source may spill to
-  // disk). Sources that cannot deduplicate themselves say so
-  // (FailedPrecondition); callers then read the chunks.
-  virtual Result<std::unique_ptr<RowSource>> OpenDeduplicated(
-      const std::vector<std::string>& key_source_columns,
-      const std::vector<std::string>& order_source_columns) {
-    (void)key_source_columns;
-    (void)order_source_columns;
-    return FailedPrecondition("this source cannot deduplicate itself");
-  }
-  // From now on, readers of chunks skip every row that the deduplicated
-  // stream (OpenDeduplicated, same arguments) would not yield: the rows a
-  // later row with the same key supersedes. Every process computes the same
-  // set from the same files, so chunk contents stay stable across processes
-  // and reruns. FailedPrecondition when the source cannot tell.
+  // From now on, readers of chunks skip every row that a later row with the
+  // same key supersedes: of the rows with one value of `key_source_columns`,
+  // all but the one with the greatest `order_source_columns` (compared as the
+  // source types compare), ties going to the later row in source order (file,
+  // then row in file). A row with a NULL key or order value is not ranked: it
+  // is kept, for the mapper to reject (see engine/core/source_dedup.h). Every process computes the
+  // same set from the same files, so chunk contents stay stable across processes and reruns.
+  // FailedPrecondition when the source cannot tell.
   virtual Status SkipSupersededRows(const std::vector<std::string>& key_source_columns,
                                     const std::vector<std::string>& order_source_columns) {
     (void)key_source_columns;

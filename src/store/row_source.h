@@ -9,6 +9,7 @@
 
 #include "common/row_batch.h"
 #include "common/status.h"
+#include "store/record_position.h"
 
 namespace cutover::store {
 
@@ -19,13 +20,6 @@ struct ResumePoint {
   int64_t byte_offset = 0;
   int64_t record_index = 0;
   int64_t line = 1;
-};
-
-// Where one record sits in the legacy store, for reject reports.
-struct RecordPosition {
-  int64_t byte_offset = 0;
-  int64_t line = 1;
-  int64_t record_index = 0;
 };
 
 // A batch of source records. Document stores put the raw record text in a

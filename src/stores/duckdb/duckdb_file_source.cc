@@ -198,33 +198,6 @@ Result<std::string> DuckFileSource::RankedRelation(
          ") AS cutover_rank FROM " + relation + filter + ")";
 }
 
-Result<std::unique_ptr<store::RowSource>> DuckFileSource::OpenDeduplicated(
-    const std::vector<std::string>& key_source_columns,
-    const std::vector<std::string>& order_source_columns) {
-  const std::string what = what_ + ": deduplicating on (" + JoinNames(key_source_columns) + ")";
-  std::shared_ptr<const std::vector<ColumnPlan>> columns;
-  std::unique_ptr<DuckSession> session;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ASSIGN_OR_RETURN(columns, ColumnsLocked());
-    ASSIGN_OR_RETURN(session, session_->Fork());
-  }
-  ASSIGN_OR_RETURN(
-      const std::string ranked,
-      RankedRelation(session.get(), *columns, key_source_columns, order_source_columns, what));
-  ChunkQuery query;
-  query.file = what_ + " (deduplicated)";
-  query.first_row = 0;
-  query.row_count = -1;
-  query.ordinal_column = true;
-  const std::string sql = "SELECT file_row_number, " + SelectListFor(*columns, *columns) +
-                          " FROM " + ranked + " WHERE cutover_rank = 1 OR NOT (" +
-                          RankableCondition(key_source_columns, order_source_columns) + ")";
-  query.make_sql = [sql](int64_t, int64_t) { return sql; };
-  auto reader = std::make_unique<DuckChunkReader>(std::move(session), columns, std::move(query));
-  return std::unique_ptr<store::RowSource>(std::move(reader));
-}
-
 Result<std::vector<int64_t>> DuckFileSource::HashKeys(
     const std::vector<std::string>& key_source_columns) {
   const std::string what = what_ + ": hashing the keys (" + JoinNames(key_source_columns) + ")";

@@ -32,11 +32,6 @@ class DuckFileSource : public store::ChunkedSource {
   Result<std::vector<std::pair<std::string, std::vector<std::string>>>> MissingColumns(
       const std::vector<std::string>& columns) override;
   Result<store::SourceProfile> Profile(const store::ProfileOptions& options) override;
-  // Needs DedupRelation(); runs on a connection of its own with DuckDB's
-  // memory limit and a spill directory under the system's temp directory.
-  Result<std::unique_ptr<store::RowSource>> OpenDeduplicated(
-      const std::vector<std::string>& key_source_columns,
-      const std::vector<std::string>& order_source_columns) override;
   Status SkipSupersededRows(const std::vector<std::string>& key_source_columns,
                             const std::vector<std::string>& order_source_columns) override;
   Result<int64_t> SupersededRows(const store::ChunkRef& chunk) override;
@@ -59,7 +54,7 @@ class DuckFileSource : public store::ChunkedSource {
   // A FROM-clause expression reading every file with two more columns,
   // `filename` and `file_row_number` (the row's ordinal in its file), whose
   // descending order is the reverse of source order; empty when the format
-  // has no such columns (OpenDeduplicated then fails).
+  // has no such columns (SkipSupersededRows and RankedRelation then fail).
   virtual std::string DedupRelation() const { return {}; }
   // A relation of every row of every file (DedupRelation) with one more
   // column, cutover_rank: 1 for the row that stands for its key, 2... for

@@ -388,46 +388,14 @@ void WriteRepeatedKeys(DuckSession* session, const fs::path& dir) {
                   .ok());
 }
 
-// Every row of `reader` as (k, tag, row in file).
-std::multiset<std::tuple<std::string, std::string, int64_t>> ReadKeyedRows(
-    store::RowSource* reader) {
-  std::multiset<std::tuple<std::string, std::string, int64_t>> rows;
-  EXPECT_TRUE(reader->Open({}).ok());
-  store::SourceBatch batch;
-  for (;;) {
-    auto more = reader->Next(2, &batch);
-    EXPECT_TRUE(more.ok()) << more.status().ToString();
-    if (!more.ok() || !*more) break;
-    for (size_t r = 0; r < batch.size(); ++r) {
-      rows.emplace(std::string(batch.rows.columns[0].BytesAt(r)),
-                   std::string(batch.rows.columns[2].BytesAt(r)), batch.positions[r].record_index);
-    }
-  }
-  return rows;
-}
-
-TEST_F(ParquetSourceTest, DeduplicatedScanKeepsTheGreatestThenTheLastRowPerKey) {
-  WriteRepeatedKeys(session_.get(), dir_);
-  auto source = OpenChunkedSource(ParquetSpec(), (dir_ / "*.parquet").string());
-  ASSERT_TRUE(source.ok()) << source.status().ToString();
-  EXPECT_EQ((*source)->OpenDeduplicated({"k"}, {"nope"}).status().code(),
-            StatusCode::kInvalidArgument);
-  auto reader = (*source)->OpenDeduplicated({"k"}, {"v"});
-  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
-  // x: a tie on v goes to the later file; y: to the later row; z: a3's v is
-  // NULL, so it is not ranked and is yielded too (the mapper rejects it).
-  const std::multiset<std::tuple<std::string, std::string, int64_t>> want = {
-      {"x", "b0", 0}, {"y", "b2", 2}, {"z", "a3", 3}, {"z", "a4", 4}};
-  EXPECT_EQ(ReadKeyedRows(reader->get()), want);
-}
-
 TEST_F(ParquetSourceTest, ChunksSkipTheSupersededRowsWhenAsked) {
   WriteRepeatedKeys(session_.get(), dir_);
   auto source = OpenChunkedSource(ParquetSpec(), (dir_ / "*.parquet").string());
   ASSERT_TRUE(source.ok()) << source.status().ToString();
   store::SourceBatch batch;
-  // The chunks of a source told to skip superseded rows hold the rows the
-  // deduplicated scan yields.
+  // The chunks of a source told to skip superseded rows hold, per key, the
+  // row with the greatest v (ties: the later file, then the later row), and
+  // every row whose v is NULL.
   ASSERT_TRUE((*source)->SkipSupersededRows({"k"}, {"v"}).ok());
   auto chunks = (*source)->PlanChunks();
   ASSERT_TRUE(chunks.ok());

@@ -78,7 +78,8 @@ Status DecodeField(ValueType type, const char* p, uint32_t len, Column* col, std
 }  // namespace
 
 Status ScanTable(PgConnection* conn, const TableShape& shape, size_t batch_rows,
-                 const std::function<Status(const RowBatch&)>& on_batch, std::string_view where) {
+                 const std::function<Status(const RowBatch&)>& on_batch, std::string_view where,
+                 std::string_view tail) {
   RowBatch batch;
   std::string select;
   for (const auto& c : shape.columns) {
@@ -86,9 +87,9 @@ Status ScanTable(PgConnection* conn, const TableShape& shape, size_t batch_rows,
     if (!select.empty()) select += ", ";
     select += fmt::format("{}::{}", QuoteIdent(c.name), PostgresTypeName(c.type));
   }
-  const std::string sql =
-      fmt::format("COPY (SELECT {} FROM {}{}{}) TO STDOUT (FORMAT binary)", select,
-                  shape.QualifiedName(), where.empty() ? "" : " WHERE ", where);
+  const std::string sql = fmt::format("COPY (SELECT {} FROM {}{}{}{}{}) TO STDOUT (FORMAT binary)",
+                                      select, shape.QualifiedName(), where.empty() ? "" : " WHERE ",
+                                      where, tail.empty() ? "" : " ", tail);
   bool header_seen = false;
   std::string scratch;
   const size_t ncols = shape.columns.size();

@@ -19,8 +19,10 @@ namespace cutover::pg_store {
 // `on_batch` sees batches of up to `batch_rows` rows; memory stays bounded.
 // `where`, when not empty, is a SQL condition on the table's own columns
 // that selects the rows read (e.g. a list of keys, answered by the key index).
+// `tail`, when not empty, follows the WHERE clause ("ORDER BY ... LIMIT n"),
+// for a reader that pages through the table in key order.
 Status ScanTable(PgConnection* conn, const TableShape& shape, size_t batch_rows,
                  const std::function<Status(const RowBatch&)>& on_batch,
-                 std::string_view where = {});
+                 std::string_view where = {}, std::string_view tail = {});
 
 }  // namespace cutover::pg_store

@@ -1,0 +1,56 @@
+// BatchReader: pulls the records of one partition in batches, each ending at a
+// Cursor from which a later reader (another process, another run) resumes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/row_batch.h"
+#include "common/status.h"
+#include "store/cursor.h"
+#include "store/record_position.h"
+
+namespace cutover::store {
+
+// A batch of records. `rows` holds them in the store's shape (see
+// RecordShape in snapshot_reader.h): typed columns, or a document store's
+// "$doc" (kJsonb, the record's exact text) and "$key" (kText) columns.
+// positions[i] is where rows' record i sits. `end` resumes right after the
+// batch's last record: a ledger that stores it with the batch's effects, in
+// one transaction, resumes with no record lost and none read twice.
+struct StoreBatch {
+  std::string origin;  // the partition's human name: a file, a table
+  RowBatch rows;
+  std::vector<RecordPosition> positions;
+  Cursor end;
+
+  size_t size() const { return positions.size(); }
+};
+
+// The shape of leveldb's Iterator: construction opens it at a cursor, Next()
+// pulls. Batches are small (a caller picks `max_records`), so memory is
+// bounded by the batch, never by the partition.
+//
+// Not thread-safe: a reader belongs to one thread. It keeps what it needs of
+// its store alive on its own (a connection, a mapping), so it may outlive the
+// SnapshotReader that opened it.
+class BatchReader {
+ public:
+  virtual ~BatchReader() = default;
+
+  // Fills `out` with up to `max_records` records that follow the previous
+  // batch (the first batch starts at the cursor the reader was opened at).
+  // Returns false, with `out` empty and out->end the partition's end, when
+  // nothing follows. `out`'s columns are cleared, not reallocated, when their
+  // shape is unchanged, so that a caller reusing one batch saves the
+  // allocations.
+  // REQUIRES: max_records > 0.
+  // A broken store (a torn file, a lost connection) is an error Status with
+  // the partition and the position; a malformed record is not: it comes out
+  // as it is, for the mapper to reject with its position.
+  virtual Result<bool> Next(size_t max_records, StoreBatch* out) = 0;
+};
+
+}  // namespace cutover::store

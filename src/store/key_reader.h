@@ -1,0 +1,25 @@
+// KeyReader: a store that reads records by key (a Redis GET, a primary-key
+// lookup), for dirty-key hints, shadow reads and repairing a verify diff.
+#pragma once
+
+#include <vector>
+
+#include "common/status.h"
+#include "store/batch_reader.h"
+#include "store/writer.h"
+
+namespace cutover::store {
+
+// An optional capability (Store::key_reader() is null without it).
+// Not thread-safe: call from one thread, or open one store per thread.
+class KeyReader {
+ public:
+  virtual ~KeyReader() = default;
+
+  // Fills `out` (cleared first) with the records of those of `keys` that
+  // exist, in the store's shape; a missing key is left out, not an error.
+  // out->end is not meaningful.
+  virtual Status Read(const std::vector<RecordKey>& keys, StoreBatch* out) = 0;
+};
+
+}  // namespace cutover::store

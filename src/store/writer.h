@@ -1,0 +1,47 @@
+// Writer: keyed, idempotent writes into a store (the dual-write gateway, and
+// rollback into the legacy store), so that replaying a change is harmless.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "common/row_batch.h"
+#include "common/status.h"
+
+namespace cutover::store {
+
+// A record's key as the store addresses it, one part per key column, each
+// the value's text: a JSON object's member name or its id field ("42" for
+// the number 42 and for the string "42" alike), a Redis key, a PostgreSQL
+// key in its text form. Plain data.
+using RecordKey = std::vector<std::string>;
+
+// Writes are buffered and land at Flush(). Each one is keyed and states the
+// final value (an upsert replaces the whole record, a delete removes it), so
+// applying the same write twice, or a write the store already holds, leaves
+// the store as one application would: replaying a journal is harmless. Of
+// several writes to one key before a Flush, the last one counts.
+//
+// Not thread-safe: a writer belongs to one thread.
+class Writer {
+ public:
+  virtual ~Writer() = default;
+
+  // Stages `rows`' row `row` (in the store's shape; see RecordShape in
+  // snapshot_reader.h) as the record whose key is `key`.
+  // REQUIRES: `key` is the key `rows`' row `row` carries; row < num_rows().
+  virtual Status Upsert(const RecordKey& key, const RowBatch& rows, size_t row) = 0;
+
+  // Stages the removal of the record with `key`; removing a missing record
+  // is not an error.
+  virtual Status Delete(const RecordKey& key) = 0;
+
+  // Makes every staged write durable, all together or (on error) none of
+  // them as far as the store allows (a file is replaced atomically; a
+  // database commits one transaction). After an error the writes stay
+  // staged, so a retried Flush tries them again.
+  virtual Status Flush() = 0;
+};
+
+}  // namespace cutover::store

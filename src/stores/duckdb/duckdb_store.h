@@ -1,0 +1,25 @@
+// A Parquet or CSV source as a store::Store: partitions are the chunks of
+// ChunkedSource, with DuckDB's deduplication and profiling as capabilities.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "spec/spec.h"
+#include "store/chunked_source.h"
+#include "store/store.h"
+
+namespace cutover::duckdb_store {
+
+// `path_or_glob`: a file, a directory (every *.parquet / *.csv under it) or a
+// glob. Partition ids are ChunkRef ids ("<file>#<first_row>+<row_count>"); a
+// cursor is the next row's ordinal in its file, "row=N". DuckDB is started on
+// first use of the snapshot, dedup or profiler, never by Ping (which looks at
+// the filesystem alone), so opening a store to Ping it is cheap.
+// Thread-safe as store.h says.
+Result<std::unique_ptr<store::Store>> OpenDuckDbStore(const spec::SourceSpec& source,
+                                                      const std::string& path_or_glob,
+                                                      const store::ChunkedSourceOptions& options);
+
+}  // namespace cutover::duckdb_store

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "catalog/table_ddl.h"
 #include "store/chunked_source.h"
 #include "stores/postgres/pg_connection.h"
 #include "stores/postgres/table_shape.h"
@@ -19,39 +20,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string JoinIdents(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + pg_store::QuoteIdent(n);
-  return out;
-}
-
-std::string IndexName(const std::string& table, const spec::IndexSpec& index) {
-  if (!index.name.empty()) return index.name;
-  std::string name = table;
-  for (const std::string& c : index.columns) name += "_" + c;
-  return name.substr(0, 59) + "_idx";
-}
-
-// CREATE TABLE (with key and foreign keys as the backfill would create them)
-// followed by the spec's indexes.
+// CREATE TABLE (with every key and foreign key as the backfill would create
+// them) followed by the spec's indexes.
 std::string EntityDdl(const spec::EntitySpec& entity, const spec::EntitySpec* parent) {
   const pg_store::TableShape shape = pg_store::ShapeOf(entity, parent);
-  std::string body;
-  for (const pg_store::TableColumn& c : shape.columns) {
-    body += fmt::format("{}  {} {}{}", body.empty() ? "" : ",\n", pg_store::QuoteIdent(c.name),
-                        pg_store::ColumnTypeDdl(c), c.not_null ? " NOT NULL" : "");
-  }
-  body += fmt::format(",\n  PRIMARY KEY ({})", JoinIdents(shape.key));
-  for (const pg_store::ForeignKey& fk : shape.foreign_keys) {
-    body += fmt::format(",\n  FOREIGN KEY ({}) REFERENCES {} ({})", JoinIdents(fk.columns),
-                        pg_store::QualifiedName(fk.ref_schema, fk.ref_table),
-                        JoinIdents(fk.ref_columns));
-  }
-  std::string ddl = fmt::format("CREATE TABLE {} (\n{}\n);", shape.QualifiedName(), body);
+  std::string ddl = catalog::CreateTableSql(shape, catalog::IfNotExists::kNo) + ";";
   for (const spec::IndexSpec& index : entity.indexes) {
-    ddl += fmt::format("\nCREATE {}INDEX {} ON {} USING {} ({});", index.unique ? "UNIQUE " : "",
-                       pg_store::QuoteIdent(IndexName(entity.table, index)), shape.QualifiedName(),
-                       index.method, JoinIdents(index.columns));
+    ddl += "\n" + catalog::CreateIndexSql(index, shape.QualifiedName(), catalog::IfNotExists::kNo) +
+           ";";
   }
   return ddl;
 }

@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <map>
+#include <optional>
+
 #include "catalog/deferred_ddl.h"
 #include "catalog/journal.h"
 #include "catalog/ledger.h"
@@ -11,9 +14,6 @@
 #include "catalog/stage.h"
 #include "catalog/stage_audit.h"
 #include "catalog/verify_runs.h"
-
-#include <map>
-#include <optional>
 
 namespace cutover::control {
 namespace {

@@ -161,7 +161,11 @@ TEST(CatalogUpgrade, NewerCatalogIsRefusedWithBothVersionsAndExit3) {
         std::vector<std::string>{"phase", "cutover.yaml", "set", "dual_write"},
         std::vector<std::string>{"backfill", "cutover.yaml", "--create-tables"},
         std::vector<std::string>{"serve", "cutover.yaml", "--port", "0"}}) {
-    CommandResult r = Cutover(ws, args);
+    // serve, if it failed to refuse, would run until stopped: `timeout`
+    // turns that into exit 124 instead of a hung test.
+    std::vector<std::string> argv = {"timeout", "60", CutoverBinary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    CommandResult r = RunCommand(argv, {{"DATABASE_URL", ws.url}, {"USER", "tester"}}, ws.dir);
     EXPECT_EQ(r.exit_code, 3) << args[0] << " " << Describe(r);
     EXPECT_NE(r.err.find("catalog version 7"), std::string::npos) << Describe(r);
     EXPECT_NE(r.err.find("catalog versions up to 2"), std::string::npos) << Describe(r);

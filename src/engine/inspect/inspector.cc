@@ -22,8 +22,12 @@ namespace fs = std::filesystem;
 
 // CREATE TABLE (with every key and foreign key as the backfill would create
 // them) followed by the spec's indexes.
-std::string EntityDdl(const spec::EntitySpec& entity, const spec::EntitySpec* parent) {
-  const pg_store::TableShape shape = pg_store::ShapeOf(entity, parent);
+std::string EntityDdl(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
+                      const spec::EntitySpec* parent) {
+  pg_store::TableShape shape = pg_store::ShapeOf(entity, parent);
+  // A table other entities' lookups fill needs its unique match key and a
+  // generated id, as the backfill creates it.
+  pg_store::MarkLookupTarget(migration, entity, &shape);
   std::string ddl = catalog::CreateTableSql(shape, catalog::IfNotExists::kNo) + ";";
   for (const spec::IndexSpec& index : entity.indexes) {
     ddl += "\n" + catalog::CreateIndexSql(index, shape.QualifiedName(), catalog::IfNotExists::kNo) +
@@ -46,12 +50,13 @@ std::vector<std::string> FieldsRead(const spec::ColumnSpec& c) {
   return {c.from.substr(0, c.from.find('.'))};
 }
 
-void ProposeForEntity(const spec::EntitySpec& entity, const spec::EntitySpec* parent,
+void ProposeForEntity(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
+                      const spec::EntitySpec* parent,
                       const std::vector<store::ColumnProfile>& columns,
                       std::vector<TableProposal>* out) {
   TableProposal p;
   p.entity = entity.name;
-  p.ddl = EntityDdl(entity, parent);
+  p.ddl = EntityDdl(migration, entity, parent);
   // Only top-level entities read the source's own columns; typed sources
   // (Parquet, CSV) say which columns exist.
   if (parent == nullptr && !columns.empty()) {
@@ -68,7 +73,7 @@ void ProposeForEntity(const spec::EntitySpec& entity, const spec::EntitySpec* pa
   }
   out->push_back(std::move(p));
   for (const spec::EntitySpec& child : entity.children) {
-    ProposeForEntity(child, &entity, columns, out);
+    ProposeForEntity(migration, child, &entity, columns, out);
   }
 }
 
@@ -219,7 +224,7 @@ Result<InspectReport> RunInspect(const spec::MigrationSpec& migration,
         source.type == "json" ? std::vector<store::ColumnProfile>{} : inspection.profile.columns;
     for (const spec::EntitySpec& entity : migration.entities) {
       if (entity.source == source.name) {
-        ProposeForEntity(entity, nullptr, typed_columns, &inspection.proposals);
+        ProposeForEntity(migration, entity, nullptr, typed_columns, &inspection.proposals);
       }
     }
     if (inspection.proposals.empty() && st.ok() && source.type != "json") {

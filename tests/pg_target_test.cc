@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "catalog/schema_manager.h"
+#include "catalog/table_ddl.h"
 #include "common/row_batch.h"
 #include "spec/spec.h"
 #include "stores/postgres/merge_writer.h"

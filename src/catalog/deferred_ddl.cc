@@ -238,4 +238,30 @@ Status RebuildAllDeferred(pg_store::PgConnection* conn, const std::string& migra
   }
 }
 
+Result<std::optional<std::vector<std::string>>> EntitiesWithDeferred(pg_store::PgConnection* conn,
+                                                                     const std::string& migration) {
+  ASSIGN_OR_RETURN(auto table, conn->QueryValue("SELECT to_regclass('cutover.deferred_ddl')"));
+  if (!table) return std::optional<std::vector<std::string>>();
+  auto rows = conn->Query(
+      "SELECT DISTINCT entity FROM cutover.deferred_ddl WHERE migration = $1 ORDER BY 1",
+      {migration});
+  if (!rows.ok()) return rows.status().WithContext("reading the deferred indexes");
+  std::vector<std::string> out;
+  for (const auto& r : rows->rows) out.push_back(r[0].value_or(""));
+  return std::optional<std::vector<std::string>>(std::move(out));
+}
+
+Result<std::vector<std::string>> DeferredNames(pg_store::PgConnection* conn,
+                                               const std::string& migration,
+                                               const std::string& entity) {
+  ASSIGN_OR_RETURN(auto table, conn->QueryValue("SELECT to_regclass('cutover.deferred_ddl')"));
+  std::vector<std::string> names;
+  if (!table) return names;
+  ASSIGN_OR_RETURN(auto rows, conn->Query("SELECT name FROM cutover.deferred_ddl WHERE "
+                                          "migration = $1 AND entity = $2 ORDER BY step, name",
+                                          {migration, entity}));
+  for (const auto& row : rows.rows) names.push_back(row[0].value_or(""));
+  return names;
+}
+
 }  // namespace cutover::catalog

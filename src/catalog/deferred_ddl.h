@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "stores/postgres/pg_connection.h"
@@ -59,6 +61,17 @@ Status DeferIndex(pg_store::PgConnection* conn, const std::string& migration,
 // Definitions still to rebuild for (migration, entity); 0 when none.
 Result<int64_t> CountDeferred(pg_store::PgConnection* conn, const std::string& migration,
                               const std::string& entity);
+
+// The entities of `migration` with definitions still to rebuild, in name
+// order; nullopt when cutover.deferred_ddl does not exist.
+Result<std::optional<std::vector<std::string>>> EntitiesWithDeferred(pg_store::PgConnection* conn,
+                                                                     const std::string& migration);
+
+// Names of the definitions still set aside for (migration, entity), in
+// rebuild order; none when cutover.deferred_ddl does not exist.
+Result<std::vector<std::string>> DeferredNames(pg_store::PgConnection* conn,
+                                               const std::string& migration,
+                                               const std::string& entity);
 
 // Claims one definition of the earliest unfinished step, runs it and deletes
 // it in one transaction (which this opens). False when nothing is claimable:

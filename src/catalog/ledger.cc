@@ -1,25 +1,11 @@
+// cutover.backfill_ledger: load, save and reset an entity's checkpoint.
 #include "catalog/ledger.h"
 
 #include <fmt/format.h>
 
-#include "common/utf8.h"
+#include "catalog/rejects.h"
 
 namespace cutover::catalog {
-namespace {
-
-std::string HexBytea(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\\x";
-  out.reserve(2 + bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
-
-}  // namespace
-
 Result<LedgerEntry> LoadLedger(pg_store::PgConnection* conn, const std::string& migration,
                                const std::string& entity) {
   auto r = conn->Query(
@@ -68,31 +54,21 @@ Status SaveLedger(pg_store::PgConnection* conn, const std::string& migration,
 
 Status ResetLedger(pg_store::PgConnection* conn, const std::string& migration,
                    const std::string& entity) {
-  for (const char* sql :
-       {"DELETE FROM cutover.backfill_ledger WHERE migration = $1 AND entity = $2",
-        "DELETE FROM cutover.rejects WHERE migration = $1 AND entity = $2"}) {
-    auto r = conn->Query(sql, {migration, entity});
-    if (!r.ok()) return r.status().WithContext("resetting the backfill ledger of " + entity);
-  }
-  return Status::Ok();
+  auto r = conn->Query("DELETE FROM cutover.backfill_ledger WHERE migration = $1 AND entity = $2",
+                       {migration, entity});
+  if (!r.ok()) return r.status().WithContext("resetting the backfill ledger of " + entity);
+  return DeleteRejects(conn, migration, entity)
+      .WithContext("resetting the backfill ledger of " + entity);
 }
 
-Status InsertRejects(pg_store::PgConnection* conn, const std::string& migration,
-                     std::span<const Reject> rejects) {
-  for (const auto& rj : rejects) {
-    auto r = conn->Query(
-        "INSERT INTO cutover.rejects (migration, entity, source, byte_offset, line, "
-        "record_index, item, field, reason, record) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), $9, $10::bytea) "
-        "ON CONFLICT (migration, entity, source, record_index, item) DO UPDATE SET "
-        "byte_offset = EXCLUDED.byte_offset, line = EXCLUDED.line, field = EXCLUDED.field, "
-        "reason = EXCLUDED.reason, record = EXCLUDED.record, rejected_at = now()",
-        {migration, rj.entity, EscapeInvalidUtf8(rj.source), std::to_string(rj.byte_offset),
-         std::to_string(rj.line), std::to_string(rj.record_index), EscapeInvalidUtf8(rj.item),
-         EscapeInvalidUtf8(rj.field), EscapeInvalidUtf8(rj.reason), HexBytea(rj.record)});
-    if (!r.ok()) return r.status().WithContext("recording a reject of " + rj.entity);
-  }
-  return Status::Ok();
+Result<std::vector<std::string>> DoneEntities(pg_store::PgConnection* conn,
+                                              const std::string& migration) {
+  auto rows = conn->Query(
+      "SELECT entity FROM cutover.backfill_ledger WHERE migration = $1 AND done", {migration});
+  if (!rows.ok()) return rows.status().WithContext("reading the backfill ledger");
+  std::vector<std::string> out;
+  for (const auto& r : rows->rows) out.push_back(r[0].value_or(""));
+  return out;
 }
 
 }  // namespace cutover::catalog

@@ -1,12 +1,11 @@
-// The backfill checkpoint ledger and reject store in the `cutover` schema:
-// progress lives in PostgreSQL, written in the same transaction as the data.
+// cutover.backfill_ledger: each entity's backfill checkpoint; progress lives
+// in PostgreSQL, written in the same transaction as the data.
 #pragma once
 
 #include <cstdint>
-#include <span>
 #include <string>
+#include <vector>
 
-#include "common/reject.h"
 #include "common/status.h"
 #include "stores/postgres/pg_connection.h"
 
@@ -36,13 +35,12 @@ Result<LedgerEntry> LoadLedger(pg_store::PgConnection* conn, const std::string& 
 Status SaveLedger(pg_store::PgConnection* conn, const std::string& migration,
                   const LedgerEntry& entry);
 
-// Forgets an entity's progress and rejects, for a fresh run.
+// Forgets an entity's progress and its rejects (rejects.h), for a fresh run.
 Status ResetLedger(pg_store::PgConnection* conn, const std::string& migration,
                    const std::string& entity);
 
-// Inserts rejects into cutover.rejects; a reject seen again (a retried batch)
-// replaces the earlier row instead of duplicating it.
-Status InsertRejects(pg_store::PgConnection* conn, const std::string& migration,
-                     std::span<const Reject> rejects);
+// The entities of `migration` whose backfill finished (done), in no order.
+Result<std::vector<std::string>> DoneEntities(pg_store::PgConnection* conn,
+                                              const std::string& migration);
 
 }  // namespace cutover::catalog

@@ -7,6 +7,14 @@
 #include <map>
 #include <optional>
 
+#include "catalog/deferred_ddl.h"
+#include "catalog/journal.h"
+#include "catalog/ledger.h"
+#include "catalog/read_stats.h"
+#include "catalog/stage.h"
+#include "catalog/stage_audit.h"
+#include "catalog/verify_runs.h"
+
 namespace cutover::control {
 namespace {
 
@@ -27,26 +35,21 @@ std::string JoinList(const std::vector<std::string>& items, size_t max_shown = 5
   return out;
 }
 
-int64_t ToInt(const std::optional<std::string>& v) {
-  return v ? std::stoll(*v) : 0;
-}
-
 // A guard whose evidence does not exist: it fails, and says so.
 GuardResult NotEvaluated(std::string name, const std::string& why) {
   return GuardResult{std::move(name), false, "cannot be evaluated: " + why, false};
 }
 
 Result<GuardResult> BackfillDone(pg_store::PgConnection* conn, const spec::MigrationSpec& m) {
-  auto rows = conn->Query(
-      "SELECT entity FROM cutover.backfill_ledger WHERE migration = $1 AND done", {m.name});
-  if (!rows.ok()) return rows.status().WithContext("reading the backfill ledger");
+  ASSIGN_OR_RETURN(const std::vector<std::string> done_entities,
+                   catalog::DoneEntities(conn, m.name));
   std::vector<std::string> names;
   CollectEntityNames(m.entities, &names);
   if (names.empty()) return NotEvaluated("backfill_done", "the spec has no entities");
   std::vector<std::string> pending;
   for (const auto& name : names) {
     bool done = false;
-    for (const auto& r : rows->rows) done = done || r[0].value_or("") == name;
+    for (const auto& d : done_entities) done = done || d == name;
     if (!done) pending.push_back(name);
   }
   if (pending.empty()) {
@@ -61,18 +64,14 @@ Result<GuardResult> BackfillDone(pg_store::PgConnection* conn, const spec::Migra
 // Applications write into the target from dual_write on; their upserts need
 // the keys a bulk load sets aside until it finishes (catalog/deferred_ddl.h).
 Result<GuardResult> IndexesInPlace(pg_store::PgConnection* conn, const spec::MigrationSpec& m) {
-  ASSIGN_OR_RETURN(auto table,
-                   conn->QueryValue("SELECT to_regclass('cutover.deferred_ddl')::text"));
-  if (!table.has_value()) {
+  ASSIGN_OR_RETURN(const std::optional<std::vector<std::string>> deferred,
+                   catalog::EntitiesWithDeferred(conn, m.name));
+  if (!deferred.has_value()) {
     return NotEvaluated("indexes_in_place",
                         "cutover.deferred_ddl does not exist, so nothing tells whether a bulk "
                         "load has keys set aside");
   }
-  std::vector<std::string> waiting;
-  auto rows = conn->Query(
-      "SELECT DISTINCT entity FROM cutover.deferred_ddl WHERE migration = $1 ORDER BY 1", {m.name});
-  if (!rows.ok()) return rows.status().WithContext("reading the deferred indexes");
-  for (const auto& r : rows->rows) waiting.push_back(r[0].value_or(""));
+  const std::vector<std::string>& waiting = *deferred;
   if (waiting.empty()) {
     return GuardResult{"indexes_in_place", true, "no bulk load has keys or indexes set aside"};
   }
@@ -83,25 +82,22 @@ Result<GuardResult> IndexesInPlace(pg_store::PgConnection* conn, const spec::Mig
 }
 
 Result<GuardResult> VerifyClean(pg_store::PgConnection* conn, const spec::MigrationSpec& m) {
-  auto rows = conn->Query(
-      "SELECT DISTINCT ON (entity) entity, clean, missing, extra, changed FROM cutover.verify_runs "
-      "WHERE migration = $1 ORDER BY entity, id DESC",
-      {m.name});
-  if (!rows.ok()) return rows.status().WithContext("reading the verify runs");
+  ASSIGN_OR_RETURN(const std::vector<catalog::VerifyRun> runs,
+                   catalog::LatestVerifyRuns(conn, m.name));
   std::vector<std::string> names;
   CollectEntityNames(m.entities, &names);
   if (names.empty()) return NotEvaluated("verify_clean", "the spec has no entities");
   std::vector<std::string> problems;
   for (const auto& name : names) {
-    const std::vector<std::optional<std::string>>* last = nullptr;
-    for (const auto& r : rows->rows) {
-      if (r[0].value_or("") == name) last = &r;
+    const catalog::VerifyRun* last = nullptr;
+    for (const auto& r : runs) {
+      if (r.entity == name) last = &r;
     }
     if (last == nullptr) {
       problems.push_back(name + " never verified");
-    } else if ((*last)[1].value_or("f") != "t") {
+    } else if (!last->clean) {
       problems.push_back(fmt::format("{} differs ({} missing, {} extra, {} changed)", name,
-                                     ToInt((*last)[2]), ToInt((*last)[3]), ToInt((*last)[4])));
+                                     last->missing, last->extra, last->changed));
     }
   }
   if (problems.empty()) {
@@ -116,34 +112,18 @@ Result<GuardResult> VerifyClean(pg_store::PgConnection* conn, const spec::Migrat
 // later: shadow evidence has accumulated continuously since then.
 Result<std::optional<int64_t>> SecondsSinceShadowBegan(pg_store::PgConnection* conn,
                                                        const std::string& migration) {
-  auto v = conn->QueryValue(
-      "SELECT floor(extract(epoch FROM clock_timestamp() - max(at)))::bigint "
-      "FROM cutover.stage_audit WHERE migration = $1 AND applied "
-      "AND from_stage IN ('legacy', 'dual_write') AND to_stage NOT IN ('legacy', 'dual_write')",
-      {migration});
-  if (!v.ok()) return v.status().WithContext("reading when shadow reads began");
-  if (!v->has_value()) return std::optional<int64_t>();
-  return std::optional<int64_t>(std::stoll(**v));
+  const std::vector<std::string> before_shadow = {std::string(StageName(Stage::kLegacy)),
+                                                  std::string(StageName(Stage::kDualWrite))};
+  auto since = catalog::SecondsSinceAppliedMoveOutOf(conn, migration, before_shadow);
+  if (!since.ok()) return since.status().WithContext("reading when shadow reads began");
+  return *since;
 }
 
-struct WindowSums {
-  int64_t shadow_reads = 0;
-  int64_t shadow_mismatches = 0;
-  int64_t postgres_reads = 0;
-  int64_t fallbacks = 0;
-};
+using WindowSums = catalog::ReadCounts;
 
 Result<WindowSums> SumReads(pg_store::PgConnection* conn, const std::string& migration,
                             int64_t window_seconds) {
-  auto rows = conn->Query(
-      "SELECT coalesce(sum(shadow_reads), 0), coalesce(sum(shadow_mismatches), 0), "
-      "coalesce(sum(postgres_reads), 0), coalesce(sum(fallbacks), 0) "
-      "FROM cutover.read_stats WHERE migration = $1 "
-      "AND at >= clock_timestamp() - make_interval(secs => $2::bigint)",
-      {migration, std::to_string(window_seconds)});
-  if (!rows.ok()) return rows.status().WithContext("reading read statistics");
-  const auto& r = rows->rows.at(0);
-  return WindowSums{ToInt(r[0]), ToInt(r[1]), ToInt(r[2]), ToInt(r[3])};
+  return catalog::SumReads(conn, migration, window_seconds);
 }
 
 Status AddRolloutGuards(pg_store::PgConnection* conn, const spec::MigrationSpec& m,
@@ -191,12 +171,9 @@ Status AddPrimaryGuards(pg_store::PgConnection* conn, const spec::MigrationSpec&
                                   : fmt::format("rollout must reach 100% first (now {} {}%)",
                                                 StageName(from.stage), from.percent)});
   if (full) {
-    auto held = conn->QueryValue(
-        "SELECT floor(extract(epoch FROM clock_timestamp() - changed_at))::bigint "
-        "FROM cutover.stage WHERE migration = $1",
-        {m.name});
+    auto held = catalog::SecondsSinceStageChanged(conn, m.name);
     if (!held.ok()) return held.status().WithContext("reading how long rollout has held 100%");
-    const int64_t seconds = held->has_value() ? std::stoll(**held) : 0;
+    const int64_t seconds = held->value_or(0);
     report->results.push_back(
         {"fallback_window", seconds >= o.fallback_window_seconds,
          fmt::format("100% has held {} of the {} window", FormatSeconds(seconds),
@@ -220,9 +197,8 @@ Status AddPrimaryGuards(pg_store::PgConnection* conn, const spec::MigrationSpec&
 }
 
 Result<GuardResult> JournalEmpty(pg_store::PgConnection* conn) {
-  auto exists = conn->QueryValue("SELECT to_regclass('cutover.journal')::text");
-  if (!exists.ok()) return exists.status().WithContext("looking for the write journal");
-  if (!exists->has_value()) {
+  ASSIGN_OR_RETURN(const std::optional<int64_t> unreplayed, catalog::CountUnreplayed(conn));
+  if (!unreplayed.has_value()) {
     // No table is not an empty journal: nothing has recorded whether every
     // dual write reached both stores.
     return NotEvaluated("journal_empty",
@@ -230,9 +206,7 @@ Result<GuardResult> JournalEmpty(pg_store::PgConnection* conn) {
                         "write reached both stores; once you know it did, move with --force "
                         "--reason");
   }
-  auto n = conn->QueryValue("SELECT count(*) FROM cutover.journal");
-  if (!n.ok()) return n.status().WithContext("counting the write journal");
-  const int64_t pending = n->has_value() ? std::stoll(**n) : 0;
+  const int64_t pending = *unreplayed;
   return GuardResult{"journal_empty", pending == 0,
                      fmt::format("{} journaled writes still to replay", pending)};
 }

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "catalog/stage.h"
 #include "control/stage_store.h"
 
 namespace cutover::control {
@@ -14,14 +15,7 @@ Result<TransitionOutcome> TransitionLocked(pg_store::PgConnection* conn,
                                            const TransitionRequest& request) {
   // The row exists before it is locked, so that the first transition of a
   // migration serializes like every later one.
-  auto seed = conn->Query(
-      "INSERT INTO cutover.stage (migration, stage, percent, version, changed_by, reason) "
-      "VALUES ($1, 'legacy', 0, 0, 'cutover', 'initial') ON CONFLICT (migration) DO NOTHING",
-      {migration.name});
-  if (!seed.ok()) return seed.status().WithContext("creating the stage row");
-  RETURN_IF_ERROR(
-      conn->Query("SELECT 1 FROM cutover.stage WHERE migration = $1 FOR UPDATE", {migration.name})
-          .status());
+  RETURN_IF_ERROR(catalog::LockStageRow(conn, migration.name));
   ASSIGN_OR_RETURN(const StageState before, ReadStage(conn, migration.name));
 
   TransitionOutcome out;
@@ -65,13 +59,8 @@ Result<TransitionOutcome> TransitionLocked(pg_store::PgConnection* conn,
   RETURN_IF_ERROR(AppendAudit(conn, migration.name, audit));
   if (!out.applied) return out;
 
-  auto updated = conn->Query(
-      "UPDATE cutover.stage SET stage = $2, percent = $3, version = version + 1, "
-      "changed_at = clock_timestamp(), changed_by = $4, reason = $5, forced = $6 "
-      "WHERE migration = $1",
-      {migration.name, std::string(StageName(request.to)), std::to_string(to_percent), request.who,
-       request.why, out.forced ? "true" : "false"});
-  if (!updated.ok()) return updated.status().WithContext("updating the stage");
+  RETURN_IF_ERROR(catalog::UpdateStageRow(conn, migration.name, std::string(StageName(request.to)),
+                                          to_percent, request.who, request.why, out.forced));
   ASSIGN_OR_RETURN(out.after, ReadStage(conn, migration.name));
   const nlohmann::json payload = {{"migration", migration.name}, {"version", out.after.version}};
   RETURN_IF_ERROR(conn->Query("SELECT pg_notify($1, $2)", {kStageChannel, payload.dump()})

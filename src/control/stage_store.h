@@ -1,5 +1,5 @@
-// The control tables of the stage machine in the target's `cutover` schema:
-// current stage, audit trail, read statistics; their DDL and plain reads.
+// The stage machine's view of its tables (catalog/stage.h, stage_audit.h,
+// read_stats.h): the current stage as a StageState, attempts as outcomes.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "catalog/read_stats.h"
+#include "catalog/stage_audit.h"
 #include "common/status.h"
 #include "control/stage.h"
 #include "stores/postgres/pg_connection.h"
@@ -20,9 +22,8 @@ namespace cutover::control {
 // and is only a hint to re-read, never the state itself.
 inline constexpr char kStageChannel[] = "cutover_stage";
 
-// Creates cutover.stage, cutover.stage_audit and cutover.read_stats (and the
-// rest of the control schema) if absent. Idempotent; serialized with every
-// other cutover DDL by an advisory lock.
+// Creates (or upgrades) the control schema, stage tables included
+// (catalog::EnsureControlSchema). Idempotent; safe from several processes.
 Status EnsureStageSchema(pg_store::PgConnection* conn);
 
 // The current state; a migration that never moved (no row, or no schema yet)
@@ -54,37 +55,16 @@ struct AuditRecord {
 Status AppendAudit(pg_store::PgConnection* conn, const std::string& migration,
                    const AuditRecord& record);
 
-// One row of cutover.stage_audit: every attempt to move the stage, applied or
-// not (see AttemptOutcome), with the guard results that judged it.
-struct AuditEntry {
-  int64_t id = 0;
-  std::string at;
-  std::string from_stage;
-  int from_percent = 0;
-  std::string to_stage;
-  std::optional<int> to_percent;
-  std::string who;
-  std::string why;
-  bool forced = false;
-  bool applied = false;
-  nlohmann::json guards;
-  std::string outcome;  // AttemptOutcomeName; "" for rows older than the column
-  std::string detail;
-};
+// One row of the audit trail (catalog/stage_audit.h).
+using AuditEntry = catalog::AuditEntry;
 
 // The newest `limit` entries, newest first.
 Result<std::vector<AuditEntry>> ReadAudit(pg_store::PgConnection* conn,
                                           const std::string& migration, int limit);
 
-// Read outcomes reported by a process that serves reads (the gateway, or an
-// application through POST /v1/reads); the guards into rollout and primary
-// read these.
-struct ReadCounts {
-  int64_t shadow_reads = 0;       // reads also compared against PostgreSQL
-  int64_t shadow_mismatches = 0;  // of those, how many differed
-  int64_t postgres_reads = 0;     // reads served from PostgreSQL
-  int64_t fallbacks = 0;          // of those, how many fell back to legacy
-};
+// Read outcomes reported by a process that serves reads; the guards into
+// rollout and primary read these (catalog/read_stats.h).
+using ReadCounts = catalog::ReadCounts;
 
 // Adds `counts` to the current second's row of (migration, entity, origin);
 // per-second rows keep a seconds-long rehearsal window exact and a 48-hour

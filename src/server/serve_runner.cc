@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "catalog/schema.h"
 #include "common/redact.h"
 #include "control/stage_store.h"
 #include "control/stage_watcher.h"
@@ -72,8 +73,14 @@ Status Serve(const spec::MigrationSpec& migration, const ServeOptions& options) 
 
   // The stage tables exist before the first watcher read, so /v1/stage and
   // /readyz work on a target no `phase set` has touched yet. A failure here
-  // is not fatal: the watcher keeps trying and /readyz says why.
+  // is not fatal (the watcher keeps trying and /readyz says why), except a
+  // catalog newer than this binary (catalog/schema.h).
   if (auto conn = pg_store::PgConnection::Connect(options.target_url); conn.ok()) {
+    // A schema a newer cutover shaped is no passing trouble: refuse to serve.
+    auto version = catalog::ReadCatalogVersion(conn->get());
+    if (version.ok() && version->value_or(0) > catalog::kCatalogVersion) {
+      return catalog::NewerCatalogError(**version);
+    }
     Status st = control::EnsureStageSchema(conn->get());
     if (!st.ok()) spdlog::warn("{}", RedactSecrets(st.message()));
   } else {

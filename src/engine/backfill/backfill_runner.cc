@@ -8,7 +8,9 @@
 #include <spdlog/spdlog.h>
 
 #include "catalog/ledger.h"
-#include "catalog/schema_manager.h"
+#include "catalog/rejects.h"
+#include "catalog/schema.h"
+#include "catalog/table_ddl.h"
 #include "common/failpoint.h"
 #include "engine/backfill/chunk_backfill_runner.h"
 #include "engine/backfill/entity_run.h"

@@ -13,9 +13,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "catalog/chunk_ledger.h"
 #include "catalog/deferred_ddl.h"
 #include "catalog/ledger.h"
-#include "catalog/schema_manager.h"
+#include "catalog/rejects.h"
+#include "catalog/stage.h"
+#include "catalog/table_ddl.h"
 #include "common/failpoint.h"
 #include "engine/core/batch_pipeline.h"
 #include "engine/core/lookup_resolver.h"
@@ -291,20 +294,14 @@ Status ChunkBackfill::ResetLedgers() {
     deferred_at_start_ = false;
   }
   RETURN_IF_ERROR(catalog::ResetLedger(conn(), migration_.name, entity_.name));
-  auto deleted =
-      conn()->Query("DELETE FROM cutover.backfill_chunks WHERE migration = $1 AND entity = $2",
-                    {migration_.name, entity_.name});
-  if (!deleted.ok()) return deleted.status().WithContext("resetting the chunk ledger");
+  RETURN_IF_ERROR(catalog::DeleteChunks(conn(), migration_.name, entity_.name));
   ledger_ = catalog::LedgerEntry{.entity = entity_.name, .source = location_};
   ledger_.exists = true;
   return catalog::SaveLedger(conn(), migration_.name, ledger_);
 }
 
 Result<int64_t> ChunkBackfill::PlannedChunks() {
-  ASSIGN_OR_RETURN(auto n, conn()->QueryValue("SELECT count(*) FROM cutover.backfill_chunks "
-                                              "WHERE migration = $1 AND entity = $2",
-                                              {migration_.name, entity_.name}));
-  return n ? std::stoll(*n) : 0;
+  return catalog::CountChunks(conn(), migration_.name, entity_.name);
 }
 
 Result<bool> ChunkBackfill::MayBulkLoad() {
@@ -319,11 +316,8 @@ Result<bool> ChunkBackfill::MayBulkLoad() {
     ASSIGN_OR_RETURN(auto any, conn()->QueryValue(fmt::format("SELECT 1 FROM {} LIMIT 1",
                                                               shape_.QualifiedName())));
     if (any) return false;
-    ASSIGN_OR_RETURN(auto stages, conn()->QueryValue("SELECT to_regclass('cutover.stage')"));
-    if (stages) {
-      ASSIGN_OR_RETURN(auto stage,
-                       conn()->QueryValue("SELECT stage FROM cutover.stage WHERE migration = $1",
-                                          {migration_.name}));
+    {
+      ASSIGN_OR_RETURN(auto stage, catalog::CurrentStage(conn(), migration_.name));
       if (stage && *stage != "legacy") {
         spdlog::info(
             "{}: stage is {}: loading with the table's indexes in place (applications "
@@ -383,8 +377,9 @@ Status ChunkBackfill::DecideBulk(bool fresh, bool may_bulk) {
   // The spec's indexes are built with the others, in parallel, rather than
   // one after another once the load is done.
   for (const auto& index : entity_.indexes) {
-    RETURN_IF_ERROR(catalog::DeferIndex(conn(), migration_.name, entity_.name, index.name,
-                                        CreateIndexSql(index, shape_.QualifiedName())));
+    RETURN_IF_ERROR(catalog::DeferIndex(
+        conn(), migration_.name, entity_.name, index.name,
+        catalog::CreateIndexSql(index, shape_.QualifiedName(), catalog::IfNotExists::kYes)));
   }
   bulk_ = true;
   spdlog::info(
@@ -398,32 +393,20 @@ Status ChunkBackfill::PlanLedger(const std::vector<store::ChunkRef>& chunks) {
   ASSIGN_OR_RETURN(const bool may_bulk, MayBulkLoad());
   RETURN_IF_ERROR(conn()->Exec("BEGIN"));
   auto body = [&]() -> Status {
-    RETURN_IF_ERROR(conn()->Exec(fmt::format(
-        "SELECT pg_advisory_xact_lock(hashtext({}))",
-        pg_store::QuoteLiteral("cutover.chunks:" + migration_.name + ":" + entity_.name))));
+    RETURN_IF_ERROR(catalog::LockChunkPlan(conn(), migration_.name, entity_.name));
     if (!ledger_.exists) {
       ledger_.exists = true;
       RETURN_IF_ERROR(catalog::SaveLedger(conn(), migration_.name, ledger_));
     }
     ASSIGN_OR_RETURN(const int64_t planned, PlannedChunks());
     RETURN_IF_ERROR(DecideBulk(planned == 0, may_bulk));
-    constexpr size_t kPerStatement = 500;
-    for (size_t start = 0; start < chunks.size(); start += kPerStatement) {
-      std::string values;
-      for (size_t i = start; i < std::min(chunks.size(), start + kPerStatement); ++i) {
-        const auto& c = chunks[i];
-        if (!values.empty()) values += ",\n";
-        values +=
-            fmt::format("({}, {}, {}, {}, {}, {}, {})", pg_store::QuoteLiteral(migration_.name),
-                        pg_store::QuoteLiteral(entity_.name), pg_store::QuoteLiteral(c.Id()), i,
-                        pg_store::QuoteLiteral(c.file), c.first_row, c.row_count);
-      }
-      RETURN_IF_ERROR(conn()->Exec(
-          "INSERT INTO cutover.backfill_chunks (migration, entity, chunk_id, seq, file, first_row, "
-          "row_count) VALUES " +
-          values + " ON CONFLICT DO NOTHING"));
+    std::vector<catalog::PlannedChunk> plan;
+    plan.reserve(chunks.size());
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      const auto& c = chunks[i];
+      plan.push_back({c.Id(), static_cast<int64_t>(i), c.file, c.first_row, c.row_count});
     }
-    return Status::Ok();
+    return catalog::InsertChunks(conn(), migration_.name, entity_.name, plan);
   };
   Status st = body();
   if (!st.ok()) {
@@ -434,10 +417,7 @@ Status ChunkBackfill::PlanLedger(const std::vector<store::ChunkRef>& chunks) {
 }
 
 Result<int64_t> ChunkBackfill::PendingChunks(pg_store::PgConnection* c) {
-  ASSIGN_OR_RETURN(auto v, c->QueryValue("SELECT count(*) FROM cutover.backfill_chunks WHERE "
-                                         "migration = $1 AND entity = $2 AND state = 'pending'",
-                                         {migration_.name, entity_.name}));
-  return v ? std::stoll(*v) : 0;
+  return catalog::CountPendingChunks(c, migration_.name, entity_.name);
 }
 
 void ChunkBackfill::Progress(int64_t rows) {
@@ -500,18 +480,12 @@ Status ChunkBackfill::MergeRows(Worker* w, const store::SourceBatch& in,
 Result<bool> ChunkBackfill::LoadOneChunk(Worker* w) {
   pg_store::PgConnection* c = w->conn.get();
   RETURN_IF_ERROR(c->Exec("BEGIN"));
-  ASSIGN_OR_RETURN(auto claimed,
-                   c->Query("UPDATE cutover.backfill_chunks SET worker = $3, updated_at = now() "
-                            "WHERE migration = $1 AND entity = $2 AND chunk_id = ("
-                            "SELECT chunk_id FROM cutover.backfill_chunks "
-                            "WHERE migration = $1 AND entity = $2 AND state = 'pending' "
-                            "ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING chunk_id",
-                            {migration_.name, entity_.name, w->name}));
-  if (claimed.rows.empty()) {
+  ASSIGN_OR_RETURN(auto claimed, catalog::ClaimChunk(c, migration_.name, entity_.name, w->name));
+  if (!claimed) {
     RETURN_IF_ERROR(c->Exec("COMMIT"));
     return false;
   }
-  const std::string chunk_id = *claimed.rows[0][0];
+  const std::string chunk_id = *claimed;
   auto it = chunks_by_id_.find(chunk_id);
   if (it == chunks_by_id_.end()) {
     return FailedPrecondition(fmt::format(
@@ -560,13 +534,8 @@ Result<bool> ChunkBackfill::LoadOneChunk(Worker* w) {
     }
     RETURN_IF_ERROR(catalog::InsertRejects(c, migration_.name, rejects));
   }
-  auto finished = c->Query(
-      "UPDATE cutover.backfill_chunks SET state = 'done', rows_read = $4, rows_merged = $5, "
-      "rows_rejected = $6, updated_at = now() "
-      "WHERE migration = $1 AND entity = $2 AND chunk_id = $3",
-      {migration_.name, entity_.name, chunk_id, std::to_string(counts.read),
-       std::to_string(counts.merged), std::to_string(counts.rejected)});
-  if (!finished.ok()) return finished.status();
+  RETURN_IF_ERROR(catalog::FinishChunk(c, migration_.name, entity_.name, chunk_id,
+                                       {counts.read, counts.merged, counts.rejected}));
   FailPoint("chunk.before_commit");
   RETURN_IF_ERROR(c->Exec("COMMIT"));
   FailPoint("chunk.after_commit");
@@ -709,19 +678,14 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
     if (!planned.ok()) bulk_ = was_bulk;  // rolled back: decided again next attempt
     return planned;
   }));
-  pg_store::QueryResult before;
+  catalog::ChunkTotals before;
   RETURN_IF_ERROR(Control("reading the chunk ledger of " + entity_.name, [&]() -> Status {
-    ASSIGN_OR_RETURN(
-        before, conn()->Query(
-                    "SELECT count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_rejected), 0) "
-                    "FROM cutover.backfill_chunks "
-                    "WHERE migration = $1 AND entity = $2 AND state = 'done'",
-                    {migration_.name, entity_.name}));
+    ASSIGN_OR_RETURN(before, catalog::SumChunks(conn(), migration_.name, entity_.name));
     return Status::Ok();
   }));
-  const int64_t done_chunks = std::stoll(*before.rows[0][0]);
-  rows_done_ = std::stoll(*before.rows[0][1]);
-  rejects_before_ = std::stoll(*before.rows[0][2]);
+  const int64_t done_chunks = before.done_chunks;
+  rows_done_ = before.done.read;
+  rejects_before_ = before.done.rejected;
   state_ = done_chunks > 0 ? "resumed" : "done";
   if (done_chunks > 0) {
     spdlog::info("{}: resuming; {} of {} chunks already done", entity_.name, done_chunks,
@@ -752,22 +716,17 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
   progress_->Finish();
   for (const auto& st : results) RETURN_IF_ERROR(st);
 
-  pg_store::QueryResult totals;
+  catalog::ChunkTotals totals;
   RETURN_IF_ERROR(Control("reading the chunk ledger of " + entity_.name, [&]() -> Status {
-    ASSIGN_OR_RETURN(
-        totals,
-        conn()->Query("SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_merged), 0), "
-                      "coalesce(sum(rows_rejected), 0), count(*) FILTER (WHERE state <> 'done') "
-                      "FROM cutover.backfill_chunks WHERE migration = $1 AND entity = $2",
-                      {migration_.name, entity_.name}));
+    ASSIGN_OR_RETURN(totals, catalog::SumChunks(conn(), migration_.name, entity_.name));
     return Status::Ok();
   }));
-  ledger_.records_read = std::stoll(*totals.rows[0][0]);
-  ledger_.rows_merged = std::stoll(*totals.rows[0][1]);
-  ledger_.records_rejected = std::stoll(*totals.rows[0][2]);
+  ledger_.records_read = totals.all.read;
+  ledger_.rows_merged = totals.all.merged;
+  ledger_.records_rejected = totals.all.rejected;
   ledger_.record_index = ledger_.records_read;
   superseded_known_ = keys_unique_;
-  if (!keys_unique_ && started_empty_ && !stop_ && std::stoll(*totals.rows[0][3]) == 0) {
+  if (!keys_unique_ && started_empty_ && !stop_ && totals.unfinished_chunks == 0) {
     // Repeated keys went through the merge, each occurrence counted as
     // merged; the table, empty at the start, holds one row per key.
     ASSIGN_OR_RETURN(auto stored,
@@ -792,7 +751,7 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
     finish_time();
     return Status::Ok();
   }
-  if (std::stoll(*totals.rows[0][3]) != 0) {
+  if (totals.unfinished_chunks != 0) {
     return Internal(fmt::format("{}: workers finished with chunks still pending", entity_.name));
   }
   ledger_.done = true;

@@ -3,15 +3,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-namespace cutover::engine {
+#include "catalog/table_ddl.h"
 
-std::string CreateIndexSql(const spec::IndexSpec& index, const std::string& table) {
-  std::string cols;
-  for (const auto& c : index.columns) cols += (cols.empty() ? "" : ", ") + pg_store::QuoteIdent(c);
-  return fmt::format("CREATE {}INDEX IF NOT EXISTS {} ON {} USING {} ({})",
-                     index.unique ? "UNIQUE " : "", pg_store::QuoteIdent(index.name), table,
-                     index.method, cols);
-}
+namespace cutover::engine {
 
 Status FinishEntityLoad(pg_store::PgConnection* conn, const spec::EntitySpec& entity,
                         const pg_store::TableShape& shape) {
@@ -20,7 +14,7 @@ Status FinishEntityLoad(pg_store::PgConnection* conn, const spec::EntitySpec& en
                                          pg_store::QuoteLiteral("cutover.post_load:" + table))));
   auto body = [&]() -> Status {
     for (const auto& index : entity.indexes) {
-      RETURN_IF_ERROR(conn->Exec(CreateIndexSql(index, table))
+      RETURN_IF_ERROR(conn->Exec(catalog::CreateIndexSql(index, table, catalog::IfNotExists::kYes))
                           .WithContext(fmt::format("{}: creating index {}", index.where.ToString(),
                                                    index.name)));
     }

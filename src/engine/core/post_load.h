@@ -16,9 +16,6 @@ namespace cutover::engine {
 // Runs outside any transaction (each statement commits on its own): an index
 // over a large table is the slow part, and holding a transaction open across
 // several builds would only widen what a crash loses.
-// CREATE [UNIQUE] INDEX IF NOT EXISTS for one of the spec's indexes on `table`.
-std::string CreateIndexSql(const spec::IndexSpec& index, const std::string& table);
-
 Status FinishEntityLoad(pg_store::PgConnection* conn, const spec::EntitySpec& entity,
                         const pg_store::TableShape& shape);
 

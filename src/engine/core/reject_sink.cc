@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "catalog/rejects.h"
 #include "common/utf8.h"
 
 namespace cutover::engine {
@@ -60,20 +61,6 @@ Status RejectSink::Write(std::span<const Reject> rejects) {
   return Status::Ok();
 }
 
-namespace {
-
-// PostgreSQL's encode(bytes, 'hex'): two lowercase digits per byte.
-std::string FromHex(std::string_view hex) {
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
-  std::string out(hex.size() / 2, '\0');
-  for (size_t i = 0; i < out.size(); ++i) {
-    out[i] = static_cast<char>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
-  }
-  return out;
-}
-
-}  // namespace
-
 Status RewriteRejectFile(pg_store::PgConnection* conn, const std::string& migration,
                          const std::string& path) {
   const std::string tmp = path + ".tmp";
@@ -83,35 +70,20 @@ Status RewriteRejectFile(pg_store::PgConnection* conn, const std::string& migrat
   if (file == nullptr) {
     return IoError(fmt::format("cannot write reject file {}: {}", tmp, std::strerror(errno)));
   }
-  constexpr size_t kPage = 5000;
-  std::string after = "0";
+  constexpr int kPage = 5000;
+  int64_t after = 0;
   for (;;) {
-    auto page = conn->Query(
-        "SELECT id, entity, source, coalesce(byte_offset, -1), coalesce(line, -1), record_index, "
-        "item, coalesce(field, ''), reason, encode(coalesce(record, ''::bytea), 'hex') "
-        "FROM cutover.rejects WHERE migration = $1 AND id > $2 ORDER BY id LIMIT 5000",
-        {migration, after});
+    auto page = catalog::ReadRejectsPage(conn, migration, &after, kPage);
     if (!page.ok()) return page.status().WithContext("rewriting the reject file " + path);
     std::string out;
-    for (const auto& row : page->rows) {
-      Reject r;
-      r.entity = row[1].value_or("");
-      r.source = row[2].value_or("");
-      r.byte_offset = std::stoll(row[3].value_or("-1"));
-      r.line = std::stoll(row[4].value_or("-1"));
-      r.record_index = std::stoll(row[5].value_or("-1"));
-      r.item = row[6].value_or("");
-      r.field = row[7].value_or("");
-      r.reason = row[8].value_or("");
-      r.record = FromHex(row[9].value_or(""));
+    for (const Reject& r : *page) {
       out += RejectToJson(r);
       out += '\n';
     }
     if (std::fwrite(out.data(), 1, out.size(), file.get()) != out.size()) {
       return IoError(fmt::format("cannot write reject file {}: {}", tmp, std::strerror(errno)));
     }
-    if (page->rows.size() < kPage) break;
-    after = page->rows.back()[0].value_or("0");
+    if (page->size() < static_cast<size_t>(kPage)) break;
   }
   if (std::fflush(file.get()) != 0 || fsync(fileno(file.get())) != 0) {
     return IoError(fmt::format("cannot write reject file {}: {}", tmp, std::strerror(errno)));

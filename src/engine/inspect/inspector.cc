@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "catalog/table_ddl.h"
 #include "store/chunked_source.h"
 #include "stores/postgres/pg_connection.h"
 #include "stores/postgres/table_shape.h"
@@ -19,39 +20,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string JoinIdents(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + pg_store::QuoteIdent(n);
-  return out;
-}
-
-std::string IndexName(const std::string& table, const spec::IndexSpec& index) {
-  if (!index.name.empty()) return index.name;
-  std::string name = table;
-  for (const std::string& c : index.columns) name += "_" + c;
-  return name.substr(0, 59) + "_idx";
-}
-
-// CREATE TABLE (with key and foreign keys as the backfill would create them)
-// followed by the spec's indexes.
-std::string EntityDdl(const spec::EntitySpec& entity, const spec::EntitySpec* parent) {
-  const pg_store::TableShape shape = pg_store::ShapeOf(entity, parent);
-  std::string body;
-  for (const pg_store::TableColumn& c : shape.columns) {
-    body += fmt::format("{}  {} {}{}", body.empty() ? "" : ",\n", pg_store::QuoteIdent(c.name),
-                        pg_store::ColumnTypeDdl(c), c.not_null ? " NOT NULL" : "");
-  }
-  body += fmt::format(",\n  PRIMARY KEY ({})", JoinIdents(shape.key));
-  for (const pg_store::ForeignKey& fk : shape.foreign_keys) {
-    body += fmt::format(",\n  FOREIGN KEY ({}) REFERENCES {} ({})", JoinIdents(fk.columns),
-                        pg_store::QualifiedName(fk.ref_schema, fk.ref_table),
-                        JoinIdents(fk.ref_columns));
-  }
-  std::string ddl = fmt::format("CREATE TABLE {} (\n{}\n);", shape.QualifiedName(), body);
+// CREATE TABLE (with every key and foreign key as the backfill would create
+// them) followed by the spec's indexes.
+std::string EntityDdl(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
+                      const spec::EntitySpec* parent) {
+  pg_store::TableShape shape = pg_store::ShapeOf(entity, parent);
+  // A table other entities' lookups fill needs its unique match key and a
+  // generated id, as the backfill creates it.
+  pg_store::MarkLookupTarget(migration, entity, &shape);
+  std::string ddl = catalog::CreateTableSql(shape, catalog::IfNotExists::kNo) + ";";
   for (const spec::IndexSpec& index : entity.indexes) {
-    ddl += fmt::format("\nCREATE {}INDEX {} ON {} USING {} ({});", index.unique ? "UNIQUE " : "",
-                       pg_store::QuoteIdent(IndexName(entity.table, index)), shape.QualifiedName(),
-                       index.method, JoinIdents(index.columns));
+    ddl += "\n" + catalog::CreateIndexSql(index, shape.QualifiedName(), catalog::IfNotExists::kNo) +
+           ";";
   }
   return ddl;
 }
@@ -70,12 +50,13 @@ std::vector<std::string> FieldsRead(const spec::ColumnSpec& c) {
   return {c.from.substr(0, c.from.find('.'))};
 }
 
-void ProposeForEntity(const spec::EntitySpec& entity, const spec::EntitySpec* parent,
+void ProposeForEntity(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
+                      const spec::EntitySpec* parent,
                       const std::vector<store::ColumnProfile>& columns,
                       std::vector<TableProposal>* out) {
   TableProposal p;
   p.entity = entity.name;
-  p.ddl = EntityDdl(entity, parent);
+  p.ddl = EntityDdl(migration, entity, parent);
   // Only top-level entities read the source's own columns; typed sources
   // (Parquet, CSV) say which columns exist.
   if (parent == nullptr && !columns.empty()) {
@@ -92,7 +73,7 @@ void ProposeForEntity(const spec::EntitySpec& entity, const spec::EntitySpec* pa
   }
   out->push_back(std::move(p));
   for (const spec::EntitySpec& child : entity.children) {
-    ProposeForEntity(child, &entity, columns, out);
+    ProposeForEntity(migration, child, &entity, columns, out);
   }
 }
 
@@ -243,7 +224,7 @@ Result<InspectReport> RunInspect(const spec::MigrationSpec& migration,
         source.type == "json" ? std::vector<store::ColumnProfile>{} : inspection.profile.columns;
     for (const spec::EntitySpec& entity : migration.entities) {
       if (entity.source == source.name) {
-        ProposeForEntity(entity, nullptr, typed_columns, &inspection.proposals);
+        ProposeForEntity(migration, entity, nullptr, typed_columns, &inspection.proposals);
       }
     }
     if (inspection.proposals.empty() && st.ok() && source.type != "json") {

@@ -18,7 +18,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "catalog/schema_manager.h"
+#include "catalog/deferred_ddl.h"
+#include "catalog/schema.h"
+#include "catalog/table_ddl.h"
+#include "catalog/verify_runs.h"
 #include "common/string_hash.h"
 #include "engine/core/chunked_scan.h"
 #include "engine/core/entity_selection.h"
@@ -846,30 +849,19 @@ Result<std::vector<std::string>> SetAsideDefinitions(const std::string& url,
                                                      const std::string& migration,
                                                      const std::string& entity) {
   ASSIGN_OR_RETURN(auto conn, pg_store::PgConnection::ConnectWithRetry(url));
-  ASSIGN_OR_RETURN(auto exists, conn->QueryValue("SELECT to_regclass('cutover.deferred_ddl')"));
-  std::vector<std::string> names;
-  if (!exists) return names;
-  ASSIGN_OR_RETURN(auto rows, conn->Query("SELECT name FROM cutover.deferred_ddl WHERE "
-                                          "migration = $1 AND entity = $2 ORDER BY step, name",
-                                          {migration, entity}));
-  for (const auto& row : rows.rows) names.push_back(row[0].value_or(""));
-  return names;
+  return catalog::DeferredNames(conn.get(), migration, entity);
 }
 
 Status RecordVerdicts(const std::string& url, const std::string& migration,
                       const std::vector<TableVerdict>& verdicts) {
   ASSIGN_OR_RETURN(auto conn, pg_store::PgConnection::ConnectWithRetry(url));
   RETURN_IF_ERROR(catalog::EnsureControlSchema(conn.get()));
+  std::vector<catalog::VerifyRun> runs;
   for (const auto& v : verdicts) {
-    auto r = conn->Query(
-        "INSERT INTO cutover.verify_runs (migration, entity, source_rows, target_rows, missing, "
-        "extra, changed, clean) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        {migration, v.entity, std::to_string(v.source_rows), std::to_string(v.target_rows),
-         std::to_string(v.missing), std::to_string(v.extra), std::to_string(v.changed),
-         v.clean() ? "true" : "false"});
-    if (!r.ok()) return r.status().WithContext("recording the verify outcome");
+    runs.push_back(
+        {v.entity, v.source_rows, v.target_rows, v.missing, v.extra, v.changed, v.clean()});
   }
-  return Status::Ok();
+  return catalog::RecordVerifyRuns(conn.get(), migration, runs);
 }
 
 // A dimension that lookups fill holds exactly the names the facts' source

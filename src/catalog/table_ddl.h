@@ -1,21 +1,34 @@
-// DDL: the `cutover` control schema (ledger, rejects, verify runs), and the
-// entity tables, created from the spec or checked against it.
+// DDL of the entity tables (the migration's own tables, outside `cutover`):
+// the one CREATE TABLE and CREATE INDEX text, and the check of a table.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "spec/spec.h"
 #include "stores/postgres/pg_connection.h"
 #include "stores/postgres/table_shape.h"
 
 namespace cutover::catalog {
 
-// Creates schema `cutover` and its tables if absent. Safe to run from several
-// processes at once (serialized by an advisory lock).
-Status EnsureControlSchema(pg_store::PgConnection* conn);
+// How CreateTableSql and CreateIndexSql phrase their statement.
+enum class IfNotExists { kNo, kYes };
 
-// CREATE TABLE IF NOT EXISTS with primary key and foreign keys.
+// The CREATE TABLE statement of `shape` (no trailing semicolon): every column
+// with its type, NOT NULL and generated default (identity or
+// gen_random_uuid()), the primary key, each unique key lookups need, and the
+// foreign keys. The one text both the backfill runs and inspect proposes.
+std::string CreateTableSql(const pg_store::TableShape& shape, IfNotExists if_not_exists);
+
+// CREATE [UNIQUE] INDEX of a spec index on `qualified_table` (no trailing
+// semicolon); the index's name is the spec's (the loader gives every index
+// one; an empty name gets the loader's default, <table>_<columns>_idx).
+std::string CreateIndexSql(const spec::IndexSpec& index, const std::string& qualified_table,
+                           IfNotExists if_not_exists);
+
+// CreateTableSql(kYes) in a transaction under the DDL lock every cutover
+// process takes, with the schema (and PostGIS, for a geometry column).
 Status CreateTable(pg_store::PgConnection* conn, const pg_store::TableShape& shape);
 
 // How an existing table's columns take the spec's values.

@@ -1,4 +1,6 @@
-#include "catalog/schema_manager.h"
+// The entity tables' DDL: CREATE TABLE and CREATE INDEX as cutover writes
+// them, and CheckTable, which tells whether a table can take the spec's rows.
+#include "catalog/table_ddl.h"
 
 #include <algorithm>
 #include <optional>
@@ -8,80 +10,6 @@
 
 namespace cutover::catalog {
 namespace {
-
-constexpr std::string_view kControlSchemaDdl = R"sql(
-CREATE SCHEMA IF NOT EXISTS cutover;
-CREATE TABLE IF NOT EXISTS cutover.backfill_ledger (
-  migration        text NOT NULL,
-  entity           text NOT NULL,
-  source           text NOT NULL DEFAULT '',
-  byte_offset      bigint NOT NULL DEFAULT 0,
-  record_index     bigint NOT NULL DEFAULT 0,
-  line             bigint NOT NULL DEFAULT 1,
-  records_read     bigint NOT NULL DEFAULT 0,
-  rows_merged      bigint NOT NULL DEFAULT 0,
-  records_rejected bigint NOT NULL DEFAULT 0,
-  done             boolean NOT NULL DEFAULT false,
-  started_at       timestamptz NOT NULL DEFAULT now(),
-  updated_at       timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (migration, entity)
-);
--- Records in which an object names a key twice (the last value is used).
-ALTER TABLE cutover.backfill_ledger
-  ADD COLUMN IF NOT EXISTS records_repeated_keys bigint NOT NULL DEFAULT 0;
-CREATE TABLE IF NOT EXISTS cutover.rejects (
-  id           bigserial PRIMARY KEY,
-  migration    text NOT NULL,
-  entity       text NOT NULL,
-  source       text NOT NULL,
-  byte_offset  bigint,
-  line         bigint,
-  record_index bigint NOT NULL,
-  item         text NOT NULL DEFAULT '',
-  field        text,
-  reason       text NOT NULL,
-  record       bytea,
-  rejected_at  timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (migration, entity, source, record_index, item)
-);
-CREATE TABLE IF NOT EXISTS cutover.backfill_chunks (
-  migration     text NOT NULL,
-  entity        text NOT NULL,
-  chunk_id      text NOT NULL,
-  seq           integer NOT NULL,
-  file          text NOT NULL,
-  first_row     bigint NOT NULL,
-  row_count     bigint NOT NULL,
-  state         text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done')),
-  rows_read     bigint NOT NULL DEFAULT 0,
-  rows_merged   bigint NOT NULL DEFAULT 0,
-  rows_rejected bigint NOT NULL DEFAULT 0,
-  worker        text,
-  updated_at    timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (migration, entity, chunk_id)
-);
-CREATE TABLE IF NOT EXISTS cutover.deferred_ddl (
-  migration     text NOT NULL,
-  entity        text NOT NULL,
-  step          integer NOT NULL,
-  name          text NOT NULL,
-  ddl           text NOT NULL,
-  entity_key    boolean NOT NULL DEFAULT false,
-  PRIMARY KEY (migration, entity, step, name)
-);
-CREATE TABLE IF NOT EXISTS cutover.verify_runs (
-  id            bigserial PRIMARY KEY,
-  migration     text NOT NULL,
-  entity        text NOT NULL,
-  source_rows   bigint NOT NULL,
-  target_rows   bigint NOT NULL,
-  missing       bigint NOT NULL,
-  extra         bigint NOT NULL,
-  changed       bigint NOT NULL,
-  clean         boolean NOT NULL,
-  finished_at   timestamptz NOT NULL DEFAULT now()
-);
-)sql";
 
 // The PostgreSQL types (format_type output, without modifiers) that a spec
 // type may land in; INSERT ... SELECT applies the assignment cast.
@@ -134,18 +62,12 @@ Fit FitOf(ValueType type, std::string_view pg_type) {
 
 }  // namespace
 
-Status EnsureControlSchema(pg_store::PgConnection* conn) {
-  RETURN_IF_ERROR(conn->Exec("BEGIN"));
-  Status st = conn->Exec("SELECT pg_advisory_xact_lock(hashtext('cutover.ddl'))");
-  if (st.ok()) st = conn->Exec(kControlSchemaDdl);
-  if (!st.ok()) {
-    (void)conn->Exec("ROLLBACK");
-    return st.WithContext("creating the cutover control schema");
-  }
-  return conn->Exec("COMMIT");
-}
-
-Status CreateTable(pg_store::PgConnection* conn, const pg_store::TableShape& shape) {
+std::string CreateTableSql(const pg_store::TableShape& shape, IfNotExists if_not_exists) {
+  auto join = [](const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + pg_store::QuoteIdent(n);
+    return out;
+  };
   std::string body;
   for (const auto& c : shape.columns) {
     if (!body.empty()) body += ",\n  ";
@@ -157,28 +79,44 @@ Status CreateTable(pg_store::PgConnection* conn, const pg_store::TableShape& sha
     body += fmt::format("{} {}{}{}", pg_store::QuoteIdent(c.name), pg_store::ColumnTypeDdl(c),
                         c.not_null ? " NOT NULL" : "", generated);
   }
-  std::string key;
-  for (const auto& k : shape.key) key += (key.empty() ? "" : ", ") + pg_store::QuoteIdent(k);
-  body += fmt::format(",\n  PRIMARY KEY ({})", key);
+  body += fmt::format(",\n  PRIMARY KEY ({})", join(shape.key));
   for (const auto& unique : shape.unique_keys) {
-    std::string cols;
-    for (const auto& u : unique) cols += (cols.empty() ? "" : ", ") + pg_store::QuoteIdent(u);
-    body += fmt::format(",\n  UNIQUE ({})", cols);
+    body += fmt::format(",\n  UNIQUE ({})", join(unique));
   }
   for (const auto& fk : shape.foreign_keys) {
-    std::string cols, refs;
-    for (size_t i = 0; i < fk.columns.size(); ++i) {
-      cols += (i ? ", " : "") + pg_store::QuoteIdent(fk.columns[i]);
-      refs += (i ? ", " : "") + pg_store::QuoteIdent(fk.ref_columns[i]);
-    }
-    body += fmt::format(",\n  FOREIGN KEY ({}) REFERENCES {} ({})", cols,
-                        pg_store::QualifiedName(fk.ref_schema, fk.ref_table), refs);
+    body += fmt::format(",\n  FOREIGN KEY ({}) REFERENCES {} ({})", join(fk.columns),
+                        pg_store::QualifiedName(fk.ref_schema, fk.ref_table), join(fk.ref_columns));
   }
+  return fmt::format("CREATE TABLE {}{} (\n  {}\n)",
+                     if_not_exists == IfNotExists::kYes ? "IF NOT EXISTS " : "",
+                     shape.QualifiedName(), body);
+}
+
+std::string CreateIndexSql(const spec::IndexSpec& index, const std::string& qualified_table,
+                           IfNotExists if_not_exists) {
+  std::string name = index.name;
+  if (name.empty()) {
+    const size_t dot = qualified_table.rfind('.');
+    std::string table =
+        dot == std::string::npos ? qualified_table : qualified_table.substr(dot + 1);
+    std::erase(table, '"');
+    name = table;
+    for (const auto& c : index.columns) name += "_" + c;
+    name += "_idx";
+  }
+  std::string cols;
+  for (const auto& c : index.columns) cols += (cols.empty() ? "" : ", ") + pg_store::QuoteIdent(c);
+  return fmt::format("CREATE {}INDEX {}{} ON {} USING {} ({})", index.unique ? "UNIQUE " : "",
+                     if_not_exists == IfNotExists::kYes ? "IF NOT EXISTS " : "",
+                     pg_store::QuoteIdent(name), qualified_table, index.method, cols);
+}
+
+Status CreateTable(pg_store::PgConnection* conn, const pg_store::TableShape& shape) {
   std::string sql = fmt::format(
       "BEGIN; SELECT pg_advisory_xact_lock(hashtext('cutover.ddl'));{}"
-      "CREATE SCHEMA IF NOT EXISTS {}; CREATE TABLE IF NOT EXISTS {} (\n  {}\n); COMMIT",
+      "CREATE SCHEMA IF NOT EXISTS {}; {}; COMMIT",
       pg_store::NeedsPostgis(shape) ? " CREATE EXTENSION IF NOT EXISTS postgis;" : "",
-      pg_store::QuoteIdent(shape.schema), shape.QualifiedName(), body);
+      pg_store::QuoteIdent(shape.schema), CreateTableSql(shape, IfNotExists::kYes));
   Status st = conn->Exec(sql);
   if (!st.ok()) {
     (void)conn->Exec("ROLLBACK");

@@ -1,0 +1,265 @@
+// Every CREATE and ALTER of the `cutover` schema, and the versioned upgrade
+// that runs them (see the catalog version design in schema.h).
+#include "catalog/schema.h"
+
+#include <fmt/format.h>
+
+namespace cutover::catalog {
+namespace {
+
+// Serializes every DDL cutover runs on the target (control schema and entity
+// tables), across processes.
+constexpr std::string_view kDdlLock = "SELECT pg_advisory_xact_lock(hashtext('cutover.ddl'))";
+
+// The whole control schema at kCatalogVersion. Every statement is a no-op on
+// a schema that already has it, so this upgrades any older version in place.
+// One section per table; the functions that read and write each table are
+// in the file of its name (ledger.cc for backfill_ledger, and so on).
+constexpr std::string_view kControlSchemaDdl = R"sql(
+CREATE SCHEMA IF NOT EXISTS cutover;
+
+-- schema_version (v2): one row, the catalog version that last shaped the schema.
+CREATE TABLE IF NOT EXISTS cutover.schema_version (
+  only_row    boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+  version     integer NOT NULL,
+  upgraded_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- backfill_ledger (ledger.h): one row per (migration, entity), the resume point.
+CREATE TABLE IF NOT EXISTS cutover.backfill_ledger (
+  migration        text NOT NULL,
+  entity           text NOT NULL,
+  source           text NOT NULL DEFAULT '',
+  byte_offset      bigint NOT NULL DEFAULT 0,
+  record_index     bigint NOT NULL DEFAULT 0,
+  line             bigint NOT NULL DEFAULT 1,
+  records_read     bigint NOT NULL DEFAULT 0,
+  rows_merged      bigint NOT NULL DEFAULT 0,
+  records_rejected bigint NOT NULL DEFAULT 0,
+  done             boolean NOT NULL DEFAULT false,
+  started_at       timestamptz NOT NULL DEFAULT now(),
+  updated_at       timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (migration, entity)
+);
+-- Records in which an object names a key twice (the last value is used).
+ALTER TABLE cutover.backfill_ledger
+  ADD COLUMN IF NOT EXISTS records_repeated_keys bigint NOT NULL DEFAULT 0;
+
+-- rejects (rejects.h): each rejected record once, keyed by its position.
+CREATE TABLE IF NOT EXISTS cutover.rejects (
+  id           bigserial PRIMARY KEY,
+  migration    text NOT NULL,
+  entity       text NOT NULL,
+  source       text NOT NULL,
+  byte_offset  bigint,
+  line         bigint,
+  record_index bigint NOT NULL,
+  item         text NOT NULL DEFAULT '',
+  field        text,
+  reason       text NOT NULL,
+  record       bytea,
+  rejected_at  timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (migration, entity, source, record_index, item)
+);
+
+-- backfill_chunks (chunk_ledger.h): the chunked backfill's plan and progress.
+CREATE TABLE IF NOT EXISTS cutover.backfill_chunks (
+  migration     text NOT NULL,
+  entity        text NOT NULL,
+  chunk_id      text NOT NULL,
+  seq           integer NOT NULL,
+  file          text NOT NULL,
+  first_row     bigint NOT NULL,
+  row_count     bigint NOT NULL,
+  state         text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done')),
+  rows_read     bigint NOT NULL DEFAULT 0,
+  rows_merged   bigint NOT NULL DEFAULT 0,
+  rows_rejected bigint NOT NULL DEFAULT 0,
+  worker        text,
+  updated_at    timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (migration, entity, chunk_id)
+);
+
+-- deferred_ddl (deferred_ddl.h): indexes and constraints a bulk load set aside.
+CREATE TABLE IF NOT EXISTS cutover.deferred_ddl (
+  migration     text NOT NULL,
+  entity        text NOT NULL,
+  step          integer NOT NULL,
+  name          text NOT NULL,
+  ddl           text NOT NULL,
+  entity_key    boolean NOT NULL DEFAULT false,
+  PRIMARY KEY (migration, entity, step, name)
+);
+
+-- verify_runs (verify_runs.h): one row per entity per recorded verify.
+CREATE TABLE IF NOT EXISTS cutover.verify_runs (
+  id            bigserial PRIMARY KEY,
+  migration     text NOT NULL,
+  entity        text NOT NULL,
+  source_rows   bigint NOT NULL,
+  target_rows   bigint NOT NULL,
+  missing       bigint NOT NULL,
+  extra         bigint NOT NULL,
+  changed       bigint NOT NULL,
+  clean         boolean NOT NULL,
+  finished_at   timestamptz NOT NULL DEFAULT now()
+);
+-- (v2) The guards read the latest run of each entity.
+CREATE INDEX IF NOT EXISTS verify_runs_latest_idx
+  ON cutover.verify_runs (migration, entity, id DESC);
+
+-- stage (stage.h): one row per migration, the stage it stands at.
+CREATE TABLE IF NOT EXISTS cutover.stage (
+  migration  text PRIMARY KEY,
+  stage      text NOT NULL CHECK (stage IN ('legacy', 'dual_write', 'shadow', 'rollout',
+                                            'primary', 'complete')),
+  percent    integer NOT NULL CHECK (percent BETWEEN 0 AND 100),
+  version    bigint NOT NULL,
+  changed_at timestamptz NOT NULL DEFAULT now(),
+  changed_by text NOT NULL,
+  reason     text NOT NULL DEFAULT '',
+  forced     boolean NOT NULL DEFAULT false
+);
+
+-- stage_audit (stage_audit.h): append-only, every attempt to move the stage.
+CREATE TABLE IF NOT EXISTS cutover.stage_audit (
+  id           bigserial PRIMARY KEY,
+  migration    text NOT NULL,
+  at           timestamptz NOT NULL DEFAULT now(),
+  from_stage   text NOT NULL,
+  from_percent integer NOT NULL,
+  to_stage     text NOT NULL,
+  to_percent   integer,
+  who          text NOT NULL,
+  why          text NOT NULL DEFAULT '',
+  forced       boolean NOT NULL,
+  applied      boolean NOT NULL,
+  guards       jsonb NOT NULL DEFAULT '[]',
+  outcome      text CHECK (outcome IN ('applied', 'forced', 'refused', 'illegal', 'invalid')),
+  detail       text NOT NULL DEFAULT ''
+);
+-- Tables made before every attempt was audited gain the outcome and detail
+-- columns (old rows get the outcome their flags imply) and a nullable
+-- to_percent.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'cutover'
+                 AND table_name = 'stage_audit' AND column_name = 'outcome') THEN
+    ALTER TABLE cutover.stage_audit
+      ADD COLUMN outcome text
+        CHECK (outcome IN ('applied', 'forced', 'refused', 'illegal', 'invalid')),
+      ADD COLUMN detail text NOT NULL DEFAULT '',
+      ALTER COLUMN to_percent DROP NOT NULL;
+    UPDATE cutover.stage_audit SET outcome = CASE WHEN applied AND forced THEN 'forced'
+      WHEN applied THEN 'applied' ELSE 'refused' END;
+  END IF;
+END $$;
+CREATE INDEX IF NOT EXISTS stage_audit_migration_idx ON cutover.stage_audit (migration, id);
+
+-- read_stats (read_stats.h): one row per (migration, entity, reporter, second).
+CREATE TABLE IF NOT EXISTS cutover.read_stats (
+  migration         text NOT NULL,
+  entity            text NOT NULL,
+  origin            text NOT NULL,
+  at                timestamptz NOT NULL,
+  shadow_reads      bigint NOT NULL DEFAULT 0,
+  shadow_mismatches bigint NOT NULL DEFAULT 0,
+  postgres_reads    bigint NOT NULL DEFAULT 0,
+  fallbacks         bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (migration, entity, origin, at)
+);
+)sql";
+
+// journal (journal.h, v2): the writes a dual write still owes one store, in
+// the order they were acknowledged. Made by EnsureJournalSchema only.
+constexpr std::string_view kJournalDdl = R"sql(
+CREATE TABLE IF NOT EXISTS cutover.journal (
+  id              bigserial PRIMARY KEY,
+  migration       text NOT NULL,
+  entity          text NOT NULL,
+  key             text NOT NULL,
+  operation       text NOT NULL CHECK (operation IN ('upsert', 'delete')),
+  state           jsonb,
+  owed_to         text NOT NULL CHECK (owed_to IN ('legacy', 'postgres')),
+  written_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+  attempts        integer NOT NULL DEFAULT 0,
+  last_error      text NOT NULL DEFAULT '',
+  next_attempt_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  CHECK ((operation = 'delete') = (state IS NULL))
+);
+CREATE INDEX IF NOT EXISTS journal_key_idx ON cutover.journal (migration, entity, key, id);
+)sql";
+
+}  // namespace
+
+Status NewerCatalogError(int found) {
+  return FailedPrecondition(fmt::format(
+      "the cutover schema in this database is at catalog version {}, but this cutover knows "
+      "catalog versions up to {}: a newer cutover has upgraded it. Run this migration with that "
+      "newer cutover (or a later one); this one refuses to touch tables whose meaning it does "
+      "not know, and changed nothing",
+      found, kCatalogVersion));
+}
+
+namespace {
+
+// Runs `ddl` in one transaction under the DDL lock, unless the version read
+// under the lock is already current (then nothing runs). Refuses a newer one.
+Status UpgradeLocked(pg_store::PgConnection* conn, std::string_view ddl, bool always) {
+  RETURN_IF_ERROR(conn->Exec("BEGIN"));
+  auto body = [&]() -> Status {
+    RETURN_IF_ERROR(conn->Exec(kDdlLock));
+    ASSIGN_OR_RETURN(const std::optional<int> found, ReadCatalogVersion(conn));
+    if (found && *found > kCatalogVersion) return NewerCatalogError(*found);
+    if (found && *found == kCatalogVersion && !always) return Status::Ok();
+    RETURN_IF_ERROR(conn->Exec(kControlSchemaDdl));
+    if (!ddl.empty()) RETURN_IF_ERROR(conn->Exec(ddl));
+    auto set = conn->Query(
+        "INSERT INTO cutover.schema_version (only_row, version) VALUES (true, $1) "
+        "ON CONFLICT (only_row) DO UPDATE SET version = EXCLUDED.version, upgraded_at = now() "
+        "WHERE cutover.schema_version.version <> EXCLUDED.version",
+        {std::to_string(kCatalogVersion)});
+    return set.status();
+  };
+  Status st = body();
+  if (!st.ok()) {
+    if (conn->IsHealthy()) (void)conn->Exec("ROLLBACK");
+    if (st.code() == StatusCode::kFailedPrecondition) return st;
+    return st.WithContext(fmt::format(
+        "creating or upgrading the cutover schema to catalog version {}", kCatalogVersion));
+  }
+  return conn->Exec("COMMIT");
+}
+
+}  // namespace
+
+bool IsMissingRelation(const Status& st) {
+  return st.sqlstate() == "42P01" || st.sqlstate() == "3F000";
+}
+
+Result<std::optional<int>> ReadCatalogVersion(pg_store::PgConnection* conn) {
+  // to_regclass rather than catching 42P01: inside a transaction an error
+  // would abort it.
+  ASSIGN_OR_RETURN(auto table, conn->QueryValue("SELECT to_regclass('cutover.schema_version')"));
+  if (!table) return std::optional<int>();
+  ASSIGN_OR_RETURN(auto v, conn->QueryValue("SELECT version FROM cutover.schema_version"));
+  if (!v) return std::optional<int>();
+  return std::optional<int>(std::stoi(*v));
+}
+
+Status EnsureControlSchema(pg_store::PgConnection* conn) {
+  auto found = ReadCatalogVersion(conn);
+  if (!found.ok()) return found.status().WithContext("reading the cutover catalog version");
+  if (*found && **found == kCatalogVersion) return Status::Ok();
+  if (*found && **found > kCatalogVersion) return NewerCatalogError(**found);
+  return UpgradeLocked(conn, {}, /*always=*/false);
+}
+
+Status EnsureJournalSchema(pg_store::PgConnection* conn) {
+  RETURN_IF_ERROR(EnsureControlSchema(conn));
+  ASSIGN_OR_RETURN(auto journal, conn->QueryValue("SELECT to_regclass('cutover.journal')"));
+  if (journal) return Status::Ok();
+  return UpgradeLocked(conn, kJournalDdl, /*always=*/true);
+}
+
+}  // namespace cutover::catalog

@@ -1,0 +1,281 @@
+// The versioned catalog: a schema as cutover made it before versioning
+// (tests/fixtures/catalog_v1.sql) is upgraded in place with every row kept,
+// a newer schema is refused, concurrent upgrades both succeed, and the
+// journal replays in order per key.
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "catalog/journal.h"
+#include "catalog/schema.h"
+#include "stores/postgres/pg_connection.h"
+#include "support/pg_harness.h"
+
+namespace cutover::testing {
+namespace {
+
+struct Workspace {
+  std::string dir;
+  std::string url;
+};
+
+std::string Describe(const CommandResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
+}
+
+CommandResult Cutover(const Workspace& ws, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {CutoverBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, {{"DATABASE_URL", ws.url}, {"USER", "tester"}}, ws.dir);
+}
+
+std::string ReadFixture(const std::string& name) {
+  std::ifstream in(SourceDir() + "/tests/fixtures/" + name);
+  EXPECT_TRUE(in.good()) << name;
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A small migration of three users from a JSON file.
+Workspace Example(const std::string& url) {
+  Workspace ws{TempDir(), url};
+  WriteFile(ws.dir + "/cutover.yaml", R"(migration: walk
+target: { url: "${DATABASE_URL}" }
+sources:
+  files: { type: json, path: data/ }
+entities:
+  users:
+    source: { from: files, file: users.json }
+    key: [id]
+    columns:
+      id:    { type: bigint }
+      email: { type: text }
+)");
+  WriteFile(ws.dir + "/data/users.json",
+            R"([{"id": 1, "email": "a@x"}, {"id": 2, "email": "b@x"}, {"id": 3, "email": "c@x"}])");
+  return ws;
+}
+
+// Rows an older run left, under a migration of its own ("old_run").
+constexpr char kOldRows[] = R"sql(
+INSERT INTO cutover.backfill_ledger (migration, entity, source, byte_offset, record_index, line,
+  records_read, rows_merged, records_rejected, done, records_repeated_keys)
+  VALUES ('old_run', 'orders', 'data/orders.json', 4096, 120, 121, 120, 118, 2, true, 1),
+         ('old_run', 'items', 'data/orders.json', 2048, 60, 61, 60, 60, 0, false, 0);
+INSERT INTO cutover.rejects (migration, entity, source, byte_offset, line, record_index, item,
+  field, reason, record)
+  VALUES ('old_run', 'orders', 'data/orders.json', 512, 7, 6, '', 'total', 'not a number',
+          '\x7b7d'::bytea);
+INSERT INTO cutover.stage (migration, stage, percent, version, changed_by, reason, forced)
+  VALUES ('old_run', 'shadow', 0, 2, 'alice', 'verified clean', false);
+INSERT INTO cutover.stage_audit (migration, from_stage, from_percent, to_stage, to_percent, who,
+  why, forced, applied, guards, outcome, detail)
+  VALUES ('old_run', 'legacy', 0, 'dual_write', 0, 'alice', '', false, true, '[]', 'applied', ''),
+         ('old_run', 'dual_write', 0, 'shadow', 0, 'alice', 'verified clean', false, true,
+          '[{"name": "verify_clean", "passed": true}]', 'applied', '');
+INSERT INTO cutover.verify_runs (migration, entity, source_rows, target_rows, missing, extra,
+  changed, clean) VALUES ('old_run', 'orders', 118, 118, 0, 0, 0, true);
+)sql";
+
+// Every row of every old table, as JSON text in a fixed order: compared
+// before and after the upgrade.
+constexpr char kOldRowsSnapshot[] = R"sql(
+SELECT string_agg(j, E'\n' ORDER BY j) FROM (
+  SELECT 'ledger ' || row_to_json(t)::text AS j FROM cutover.backfill_ledger t
+    WHERE migration = 'old_run'
+  UNION ALL SELECT 'rejects ' || row_to_json(t)::text FROM cutover.rejects t
+    WHERE migration = 'old_run'
+  UNION ALL SELECT 'stage ' || row_to_json(t)::text FROM cutover.stage t
+    WHERE migration = 'old_run'
+  UNION ALL SELECT 'audit ' || row_to_json(t)::text FROM cutover.stage_audit t
+    WHERE migration = 'old_run'
+  UNION ALL SELECT 'verify ' || row_to_json(t)::text FROM cutover.verify_runs t
+    WHERE migration = 'old_run') x
+)sql";
+
+TEST(CatalogUpgrade, VersionOneIsUpgradedInPlaceKeepingEveryRow) {
+  const std::string url = FreshDatabase();
+  Exec(url, ReadFixture("catalog_v1.sql"));
+  Exec(url, kOldRows);
+  ASSERT_EQ(QueryValue(url, "SELECT to_regclass('cutover.schema_version') IS NULL"), "t");
+  const std::string before = QueryValue(url, kOldRowsSnapshot);
+  ASSERT_EQ(std::count(before.begin(), before.end(), '\n'), 6) << before;  // 7 rows
+
+  Workspace ws = Example(url);
+  CommandResult status = Cutover(ws, {"phase", "cutover.yaml", "status"});
+  ASSERT_EQ(status.exit_code, 0) << Describe(status);
+  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "2");
+  EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.schema_version"), "1");
+  // What version 2 adds to version 1.
+  EXPECT_EQ(QueryValue(url, "SELECT to_regclass('cutover.verify_runs_latest_idx') IS NOT NULL"),
+            "t");
+
+  CommandResult backfill = Cutover(ws, {"backfill", "cutover.yaml", "--create-tables"});
+  ASSERT_EQ(backfill.exit_code, 0) << Describe(backfill);
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT string_agg(id || ':' || email, ',' ORDER BY id) "
+                       "FROM public.users"),
+            "1:a@x,2:b@x,3:c@x");
+  EXPECT_EQ(QueryValue(url, "SELECT done FROM cutover.backfill_ledger WHERE migration = 'walk'"),
+            "t");
+
+  // Every old row is still there, unchanged, and reads as written.
+  EXPECT_EQ(QueryValue(url, kOldRowsSnapshot), before);
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT records_read || '/' || rows_merged || '/' || "
+                       "records_repeated_keys FROM cutover.backfill_ledger "
+                       "WHERE migration = 'old_run' AND entity = 'orders'"),
+            "120/118/1");
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT encode(record, 'hex') || ' ' || reason FROM cutover.rejects "
+                       "WHERE migration = 'old_run'"),
+            "7b7d not a number");
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT stage || ' ' || version FROM cutover.stage "
+                       "WHERE migration = 'old_run'"),
+            "shadow 2");
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT string_agg(to_stage, ',' ORDER BY id) FROM cutover.stage_audit "
+                       "WHERE migration = 'old_run'"),
+            "dual_write,shadow");
+  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "2");
+}
+
+TEST(CatalogUpgrade, NewerCatalogIsRefusedWithBothVersionsAndExit3) {
+  const std::string url = FreshDatabase();
+  Workspace ws = Example(url);
+  CommandResult first = Cutover(ws, {"phase", "cutover.yaml", "status"});
+  ASSERT_EQ(first.exit_code, 0) << Describe(first);
+  ASSERT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "2");
+  Exec(url, "UPDATE cutover.schema_version SET version = 7");
+
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"phase", "cutover.yaml", "status"},
+        std::vector<std::string>{"phase", "cutover.yaml", "set", "dual_write"},
+        std::vector<std::string>{"backfill", "cutover.yaml", "--create-tables"},
+        std::vector<std::string>{"serve", "cutover.yaml", "--port", "0"}}) {
+    // serve, if it failed to refuse, would run until stopped: `timeout`
+    // turns that into exit 124 instead of a hung test.
+    std::vector<std::string> argv = {"timeout", "60", CutoverBinary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    CommandResult r = RunCommand(argv, {{"DATABASE_URL", ws.url}, {"USER", "tester"}}, ws.dir);
+    EXPECT_EQ(r.exit_code, 3) << args[0] << " " << Describe(r);
+    EXPECT_NE(r.err.find("catalog version 7"), std::string::npos) << Describe(r);
+    EXPECT_NE(r.err.find("catalog versions up to 2"), std::string::npos) << Describe(r);
+    EXPECT_NE(r.err.find("Run this migration with that newer cutover"), std::string::npos)
+        << Describe(r);
+  }
+  // Refused means untouched: no downgrade, no stage row, no ledger, no table.
+  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "7");
+  EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.stage"), "0");
+  EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.stage_audit"), "0");
+  EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.backfill_ledger"), "0");
+  EXPECT_EQ(QueryValue(url, "SELECT to_regclass('public.users') IS NULL"), "t");
+}
+
+// Several processes meet one old (or empty) schema at once; the advisory
+// lock serializes them and every one of them succeeds.
+TEST(CatalogUpgrade, ConcurrentUpgradesAllSucceed) {
+  for (const bool from_v1 : {true, false}) {
+    const std::string url = FreshDatabase();
+    if (from_v1) {
+      Exec(url, ReadFixture("catalog_v1.sql"));
+      Exec(url, kOldRows);
+    }
+    const std::string before = from_v1 ? QueryValue(url, kOldRowsSnapshot) : "";
+    Workspace ws = Example(url);
+    constexpr int kProcesses = 4;
+    std::vector<CommandResult> results(kProcesses);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kProcesses; ++i) {
+      threads.emplace_back([&, i] {
+        results[i] = Cutover(ws, {"phase", "cutover.yaml", "status", "--json"});
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (const auto& r : results) EXPECT_EQ(r.exit_code, 0) << Describe(r);
+    EXPECT_EQ(QueryValue(url,
+                         "SELECT version || ' ' || count(*) OVER () "
+                         "FROM cutover.schema_version"),
+              "2 1");
+    if (from_v1) {
+      EXPECT_EQ(QueryValue(url, kOldRowsSnapshot), before);
+    }
+  }
+}
+
+// The journal (catalog/journal.h): made only on request, it hands out the
+// oldest entry of each key, and the journal_empty guard counts what is left.
+TEST(CatalogJournal, ReplaysInOrderPerKeyAndFeedsTheGuard) {
+  const std::string url = FreshDatabase();
+  auto conn = pg_store::PgConnection::Connect(url);
+  ASSERT_TRUE(conn.ok()) << conn.status().message();
+  pg_store::PgConnection* c = conn->get();
+  ASSERT_TRUE(catalog::EnsureControlSchema(c).ok());
+  EXPECT_EQ(QueryValue(url, "SELECT to_regclass('cutover.journal') IS NULL"), "t");
+  ASSERT_TRUE(catalog::EnsureJournalSchema(c).ok());
+  ASSERT_TRUE(catalog::EnsureJournalSchema(c).ok());  // idempotent
+
+  auto append = [&](const std::string& key, const std::string& op, const std::string& state) {
+    catalog::JournalEntry e;
+    e.migration = "walk";
+    e.entity = "users";
+    e.key = key;
+    e.operation = op;
+    e.state = state;
+    e.owed_to = "postgres";
+    auto id = catalog::AppendJournal(c, e);
+    EXPECT_TRUE(id.ok()) << id.status().message();
+    return id.ok() ? *id : 0;
+  };
+  const int64_t k1_first = append("1", "upsert", R"({"id": 1, "email": "a@x"})");
+  const int64_t k2 = append("2", "upsert", R"({"id": 2, "email": "b@x"})");
+  const int64_t k1_second = append("1", "delete", "");
+  auto count = catalog::CountUnreplayed(c);
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(count->value_or(-1), 3);
+
+  // Key 1's delete waits for its upsert; key 2 is free.
+  ASSERT_TRUE(c->Exec("BEGIN").ok());
+  auto claimed = catalog::ClaimJournalEntries(c, "walk", 10);
+  ASSERT_TRUE(claimed.ok()) << claimed.status().message();
+  ASSERT_EQ(claimed->size(), 2u);
+  EXPECT_EQ((*claimed)[0].id, k1_first);
+  EXPECT_EQ((*claimed)[0].state, R"({"id": 1, "email": "a@x"})");
+  EXPECT_EQ((*claimed)[1].id, k2);
+  ASSERT_TRUE(catalog::ForgetJournalEntry(c, k1_first).ok());
+  ASSERT_TRUE(catalog::RecordReplayFailure(c, k2, "legacy store down", std::chrono::hours(1)).ok());
+  ASSERT_TRUE(c->Exec("COMMIT").ok());
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT attempts || ' ' || last_error FROM cutover.journal "
+                       "WHERE id = " +
+                           std::to_string(k2)),
+            "1 legacy store down");
+
+  // Now key 1's delete is next; key 2 is backing off for an hour.
+  ASSERT_TRUE(c->Exec("BEGIN").ok());
+  claimed = catalog::ClaimJournalEntries(c, "walk", 10);
+  ASSERT_TRUE(claimed.ok());
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].id, k1_second);
+  EXPECT_EQ((*claimed)[0].operation, "delete");
+  EXPECT_EQ((*claimed)[0].state, "");
+  ASSERT_TRUE(c->Exec("COMMIT").ok());
+
+  // The guard into complete counts the two writes still owed.
+  Workspace ws = Example(url);
+  CommandResult status = Cutover(ws, {"phase", "cutover.yaml", "status", "--json"});
+  ASSERT_EQ(status.exit_code, 0) << Describe(status);
+  EXPECT_NE(status.out.find("2 journaled writes still to replay"), std::string::npos)
+      << Describe(status);
+}
+
+}  // namespace
+}  // namespace cutover::testing

@@ -1,5 +1,6 @@
 #include "engine/backfill/backfill_runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <numeric>
@@ -12,16 +13,19 @@
 #include "common/failpoint.h"
 #include "engine/backfill/chunk_backfill_runner.h"
 #include "engine/backfill/entity_run.h"
+#include "engine/backfill/reject_limits.h"
 #include "engine/core/batch_pipeline.h"
 #include "engine/core/entity_selection.h"
 #include "engine/core/post_load.h"
 #include "engine/core/progress_reporter.h"
 #include "engine/core/reject_sink.h"
 #include "engine/core/source_factory.h"
+#include "engine/core/write_path.h"
 #include "map/entity_mapper.h"
 #include "stores/postgres/merge_writer.h"
 #include "stores/postgres/pg_connection.h"
 #include "stores/postgres/retry.h"
+#include "stores/postgres/transaction.h"
 
 namespace cutover::engine {
 namespace {
@@ -83,8 +87,6 @@ class EntityBackfill : public EntityRun {
   Status WriteBatch(const store::SourceBatch& in, const map::MappedBatch& mapped);
   Status TryWriteBatch(const store::SourceBatch& in, const map::MappedBatch& mapped,
                        std::vector<catalog::LedgerEntry>* next);
-  Status MergeRows(size_t table, const store::SourceBatch& in, const map::MappedBatch& mapped,
-                   std::vector<uint32_t> rows, int64_t* accepted, std::vector<Reject>* refused);
   // Recreates the staging tables of every table on a new connection.
   Status PrepareStagingAll();
   // Runs `attempt` (a whole transaction, or statements safe to repeat); when
@@ -172,48 +174,11 @@ Status EntityBackfill::SaveAll(const std::vector<catalog::LedgerEntry>& entries)
   return Status::Ok();
 }
 
-Status EntityBackfill::MergeRows(size_t table, const store::SourceBatch& in,
-                                 const map::MappedBatch& mapped, std::vector<uint32_t> rows,
-                                 int64_t* accepted, std::vector<Reject>* refused) {
-  pg_store::PgConnection* conn = conn_->get();
-  RETURN_IF_ERROR(conn->Exec("SAVEPOINT cutover_merge"));
-  // The whole batch may take the direct COPY; the halves of a split merge.
-  const bool whole = rows.size() == mapped.tables[table].num_rows();
-  auto merged = whole ? tables_[table].writer->Write(conn, mapped.tables[table], rows)
-                      : tables_[table].writer->Merge(conn, mapped.tables[table], rows);
-  if (merged.ok()) {
-    *accepted += static_cast<int64_t>(rows.size());
-    return conn->Exec("RELEASE SAVEPOINT cutover_merge");
-  }
-  if (merged.status().code() != StatusCode::kDataError) return merged.status();
-  RETURN_IF_ERROR(conn->Exec("ROLLBACK TO SAVEPOINT cutover_merge"));
-  RETURN_IF_ERROR(conn->Exec("RELEASE SAVEPOINT cutover_merge"));
-  if (rows.size() == 1) {
-    const auto& origin = mapped.origins[table][rows[0]];
-    const auto& pos = in.positions[origin.record];
-    Reject r;
-    r.entity = tables_[table].entity->name;
-    r.source = in.origin;
-    r.byte_offset = pos.byte_offset;
-    r.line = pos.line;
-    r.record_index = pos.record_index;
-    r.item = origin.item;
-    r.reason = "PostgreSQL refused the row: " + merged.status().message();
-    r.record = std::string(in.rows.columns[0].BytesAt(origin.record));
-    refused->push_back(std::move(r));
-    return Status::Ok();
-  }
-  const size_t half = rows.size() / 2;
-  std::vector<uint32_t> second(rows.begin() + half, rows.end());
-  rows.resize(half);
-  RETURN_IF_ERROR(MergeRows(table, in, mapped, std::move(rows), accepted, refused));
-  return MergeRows(table, in, mapped, std::move(second), accepted, refused);
-}
-
 Status EntityBackfill::TryWriteBatch(const store::SourceBatch& in, const map::MappedBatch& mapped,
                                      std::vector<catalog::LedgerEntry>* next) {
   pg_store::PgConnection* conn = conn_->get();
-  RETURN_IF_ERROR(conn->Exec("BEGIN"));
+  pg_store::Transaction tx(conn);
+  RETURN_IF_ERROR(tx.status());
   std::vector<Reject> rejects = mapped.rejects;
   next->clear();
   for (size_t t = 0; t < tables_.size(); ++t) {
@@ -221,7 +186,14 @@ Status EntityBackfill::TryWriteBatch(const store::SourceBatch& in, const map::Ma
     std::iota(rows.begin(), rows.end(), 0u);
     int64_t accepted = 0;
     const size_t refused_before = rejects.size();
-    RETURN_IF_ERROR(MergeRows(t, in, mapped, std::move(rows), &accepted, &rejects));
+    const TableWrite target{.writer = tables_[t].writer.get(),
+                            .mode = WriteMode::kMerge,
+                            .in = &in,
+                            .mapped = &mapped,
+                            .table = t,
+                            .mapper = mapper_.get(),
+                            .entity = tables_[t].entity->name};
+    RETURN_IF_ERROR(MergeWithBisect(conn, target, std::move(rows), &accepted, &rejects));
     FailPoint("backfill.after_merge");
     catalog::LedgerEntry e = tables_[t].ledger;
     e.byte_offset = in.end.byte_offset;
@@ -240,7 +212,7 @@ Status EntityBackfill::TryWriteBatch(const store::SourceBatch& in, const map::Ma
   }
   RETURN_IF_ERROR(SaveAll(*next));
   FailPoint("backfill.before_commit");
-  return conn->Exec("COMMIT");
+  return tx.Commit();
 }
 
 Status EntityBackfill::RetryOnDisconnect(const std::string& what,
@@ -278,9 +250,10 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
     resume = head.exists && !head.done && !restart && head.record_index > 0;
     if (!resume) {
       RETURN_IF_ERROR(RetryOnDisconnect("starting " + entity_.name, [&] {
-        RETURN_IF_ERROR(conn_->get()->Exec("BEGIN"));
+        pg_store::Transaction tx(conn_->get());
+        RETURN_IF_ERROR(tx.status());
         RETURN_IF_ERROR(ResetLedgers());
-        return conn_->get()->Exec("COMMIT");
+        return tx.Commit();
       }));
     } else {
       spdlog::info("{}: resuming at record {} (line {}, byte {})", entity_.name, head.record_index,
@@ -309,10 +282,8 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
         bool direct = resume;
         bool empty = false;
         if (!direct) {
-          ASSIGN_OR_RETURN(
-              auto any, conn_->get()->QueryValue(fmt::format("SELECT 1 FROM {} LIMIT 1",
-                                                             t.writer->shape().QualifiedName())));
-          direct = empty = !any.has_value();
+          ASSIGN_OR_RETURN(empty, TableIsEmpty(conn_->get(), t.writer->shape()));
+          direct = empty;
         }
         t.writer->set_direct_copy(direct && t.exact_types);
         started_empty_[&t - tables_.data()] = empty;
@@ -335,11 +306,7 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
         dry_counts_[t].rejected += mapped.counts[t].rejected;
         dry_counts_[t].repeated_keys += mapped.counts[t].repeated_keys;
       }
-      for (const auto& r : mapped.rejects) {
-        if (++*run_rejects_ <= 20) {
-          spdlog::warn("would reject {} at {}: {}", r.entity, r.PositionText(), r.reason);
-        }
-      }
+      WarnWouldReject(mapped.rejects, run_rejects_);
     } else {
       RETURN_IF_ERROR(WriteBatch(in, mapped));
     }
@@ -347,8 +314,7 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
     progress.Update(rows_this_run, in.end.byte_offset);
     if (!request_.dry_run && max_rejects_ >= 0 && *run_rejects_ > max_rejects_) {
       progress.Finish();
-      spdlog::error("{}: {} records rejected, more than --max-rejects {}; stopping (see {})",
-                    entity_.name, *run_rejects_, max_rejects_, sink_->path());
+      LogStopOnRejects(entity_.name, *run_rejects_, max_rejects_, sink_->path());
       *stopped_on_rejects = true;
       state_ = "stopped";
       seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -382,9 +348,10 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
       }
     }
     RETURN_IF_ERROR(RetryOnDisconnect("finishing " + entity_.name, [&] {
-      RETURN_IF_ERROR(conn_->get()->Exec("BEGIN"));
+      pg_store::Transaction tx(conn_->get());
+      RETURN_IF_ERROR(tx.status());
       RETURN_IF_ERROR(SaveAll(finished));
-      return conn_->get()->Exec("COMMIT");
+      return tx.Commit();
     }));
     for (size_t i = 0; i < tables_.size(); ++i) tables_[i].ledger = finished[i];
     FailPoint("backfill.entity_done");
@@ -508,9 +475,10 @@ Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
   if (!request.dry_run && (all_done || request.restart)) {
     RETURN_IF_ERROR(
         pg_store::RunWithRetry(&conn, target_url, request.retry_for, "starting a new run", [&] {
-          RETURN_IF_ERROR(conn->Exec("BEGIN"));
+          pg_store::Transaction tx(conn.get());
+          RETURN_IF_ERROR(tx.status());
           for (auto& run : runs) RETURN_IF_ERROR(run->ResetLedgers());
-          return conn->Exec("COMMIT");
+          return tx.Commit();
         }));
   }
   for (auto& run : runs) {

@@ -17,17 +17,21 @@
 #include "catalog/ledger.h"
 #include "catalog/schema_manager.h"
 #include "common/failpoint.h"
+#include "engine/backfill/reject_limits.h"
 #include "engine/core/batch_pipeline.h"
+#include "engine/core/chunked_scan.h"
 #include "engine/core/lookup_resolver.h"
 #include "engine/core/post_load.h"
 #include "engine/core/progress_reporter.h"
 #include "engine/core/source_dedup.h"
 #include "engine/core/source_factory.h"
 #include "engine/core/source_schema_check.h"
+#include "engine/core/write_path.h"
 #include "map/columnar_mapper.h"
 #include "stores/postgres/merge_writer.h"
 #include "stores/postgres/retry.h"
 #include "stores/postgres/table_shape.h"
+#include "stores/postgres/transaction.h"
 #include "stores/registry.h"
 
 namespace cutover::engine {
@@ -191,7 +195,6 @@ class ChunkBackfill : public EntityRun {
   // Inside PlanLedger's transaction: decides bulk_ for this process.
   Status DecideBulk(bool fresh, bool may_bulk);
   Status RunWorker(int index);
-  Status Connect(Worker* w);
   enum class Step { kWorked, kWait, kFinished };
   // One step of a worker: a chunk loaded, or one deferred definition rebuilt
   // (kWorked); nothing to do until other workers finish theirs (kWait); the
@@ -199,10 +202,8 @@ class ChunkBackfill : public EntityRun {
   Result<Step> WorkerStep(Worker* w);
   // Claims and loads one chunk; false when none is claimable.
   Result<bool> LoadOneChunk(Worker* w);
-  Status MergeRows(Worker* w, const store::SourceBatch& in, const map::MappedBatch& mapped,
-                   std::vector<uint32_t> rows, int64_t* accepted, std::vector<Reject>* refused);
   Result<int64_t> PendingChunks(pg_store::PgConnection* c);
-  Status RunDry(const std::vector<store::ChunkRef>& chunks);
+  Status RunDry();
   void Progress(int64_t rows);
 
   const RunShared& shared_;
@@ -316,9 +317,8 @@ Result<bool> ChunkBackfill::MayBulkLoad() {
                      catalog::CountDeferred(conn(), migration_.name, entity_.name));
     if (deferred == 0) return false;  // else: join the bulk load under way
   } else {
-    ASSIGN_OR_RETURN(auto any, conn()->QueryValue(fmt::format("SELECT 1 FROM {} LIMIT 1",
-                                                              shape_.QualifiedName())));
-    if (any) return false;
+    ASSIGN_OR_RETURN(const bool empty, TableIsEmpty(conn(), shape_));
+    if (!empty) return false;
     ASSIGN_OR_RETURN(auto stages, conn()->QueryValue("SELECT to_regclass('cutover.stage')"));
     if (stages) {
       ASSIGN_OR_RETURN(auto stage,
@@ -396,7 +396,8 @@ Status ChunkBackfill::DecideBulk(bool fresh, bool may_bulk) {
 
 Status ChunkBackfill::PlanLedger(const std::vector<store::ChunkRef>& chunks) {
   ASSIGN_OR_RETURN(const bool may_bulk, MayBulkLoad());
-  RETURN_IF_ERROR(conn()->Exec("BEGIN"));
+  pg_store::Transaction tx(conn());
+  RETURN_IF_ERROR(tx.status());
   auto body = [&]() -> Status {
     RETURN_IF_ERROR(conn()->Exec(fmt::format(
         "SELECT pg_advisory_xact_lock(hashtext({}))",
@@ -426,11 +427,8 @@ Status ChunkBackfill::PlanLedger(const std::vector<store::ChunkRef>& chunks) {
     return Status::Ok();
   };
   Status st = body();
-  if (!st.ok()) {
-    if (conn()->IsHealthy()) (void)conn()->Exec("ROLLBACK");
-    return st.WithContext("planning the chunks of " + entity_.name);
-  }
-  return conn()->Exec("COMMIT");
+  if (!st.ok()) return st.WithContext("planning the chunks of " + entity_.name);
+  return tx.Commit();
 }
 
 Result<int64_t> ChunkBackfill::PendingChunks(pg_store::PgConnection* c) {
@@ -446,60 +444,10 @@ void ChunkBackfill::Progress(int64_t rows) {
   if (progress_) progress_->Update(done, done);
 }
 
-Status ChunkBackfill::Connect(Worker* w) {
-  ASSIGN_OR_RETURN(w->conn, pg_store::PgConnection::Connect(shared_.url));
-  if (bulk_) return Status::Ok();
-  return w->writer->PrepareStaging(w->conn.get());
-}
-
-Status ChunkBackfill::MergeRows(Worker* w, const store::SourceBatch& in,
-                                const map::MappedBatch& mapped, std::vector<uint32_t> rows,
-                                int64_t* accepted, std::vector<Reject>* refused) {
-  if (rows.empty()) return Status::Ok();
-  pg_store::PgConnection* c = w->conn.get();
-  RETURN_IF_ERROR(c->Exec("SAVEPOINT cutover_merge"));
-  // The whole batch may take the direct COPY; the halves of a split merge.
-  const bool whole = rows.size() == mapped.tables[0].num_rows();
-  Result<int64_t> merged = int64_t{0};
-  if (bulk_) {
-    Status appended = w->writer->Append(c, mapped.tables[0], rows);
-    if (!appended.ok()) merged = appended;
-  } else {
-    merged = whole ? w->writer->Write(c, mapped.tables[0], rows)
-                   : w->writer->Merge(c, mapped.tables[0], rows);
-  }
-  if (merged.ok()) {
-    *accepted += static_cast<int64_t>(rows.size());
-    return c->Exec("RELEASE SAVEPOINT cutover_merge");
-  }
-  if (merged.status().code() != StatusCode::kDataError) return merged.status();
-  RETURN_IF_ERROR(c->Exec("ROLLBACK TO SAVEPOINT cutover_merge"));
-  RETURN_IF_ERROR(c->Exec("RELEASE SAVEPOINT cutover_merge"));
-  if (rows.size() == 1) {
-    const uint32_t record = mapped.origins[0][rows[0]].record;
-    const auto& pos = in.positions[record];
-    Reject r;
-    r.entity = entity_.name;
-    r.source = in.origin;
-    r.byte_offset = pos.byte_offset;
-    r.line = pos.line;
-    r.record_index = pos.record_index;
-    r.reason = "PostgreSQL refused the row: " + merged.status().message();
-    r.record = w->mapper->RecordText(in, record);
-    refused->push_back(std::move(r));
-    return Status::Ok();
-  }
-  // Split and retry: O(k log N) statements for k bad rows among N.
-  const size_t half = rows.size() / 2;
-  std::vector<uint32_t> second(rows.begin() + half, rows.end());
-  rows.resize(half);
-  RETURN_IF_ERROR(MergeRows(w, in, mapped, std::move(rows), accepted, refused));
-  return MergeRows(w, in, mapped, std::move(second), accepted, refused);
-}
-
 Result<bool> ChunkBackfill::LoadOneChunk(Worker* w) {
   pg_store::PgConnection* c = w->conn.get();
-  RETURN_IF_ERROR(c->Exec("BEGIN"));
+  pg_store::Transaction tx(c);
+  RETURN_IF_ERROR(tx.status());
   ASSIGN_OR_RETURN(auto claimed,
                    c->Query("UPDATE cutover.backfill_chunks SET worker = $3, updated_at = now() "
                             "WHERE migration = $1 AND entity = $2 AND chunk_id = ("
@@ -508,7 +456,7 @@ Result<bool> ChunkBackfill::LoadOneChunk(Worker* w) {
                             "ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING chunk_id",
                             {migration_.name, entity_.name, w->name}));
   if (claimed.rows.empty()) {
-    RETURN_IF_ERROR(c->Exec("COMMIT"));
+    RETURN_IF_ERROR(tx.Commit());
     return false;
   }
   const std::string chunk_id = *claimed.rows[0][0];
@@ -538,7 +486,14 @@ Result<bool> ChunkBackfill::LoadOneChunk(Worker* w) {
       std::vector<uint32_t> rows(mapped.tables[0].num_rows());
       std::iota(rows.begin(), rows.end(), 0u);
       const size_t refused_before = rejects.size();
-      RETURN_IF_ERROR(MergeRows(w, work->in, mapped, std::move(rows), &counts.merged, &rejects));
+      const TableWrite target{.writer = w->writer.get(),
+                              .mode = bulk_ ? WriteMode::kAppend : WriteMode::kMerge,
+                              .in = &work->in,
+                              .mapped = &mapped,
+                              .table = 0,
+                              .mapper = w->mapper.get(),
+                              .entity = entity_.name};
+      RETURN_IF_ERROR(MergeWithBisect(c, target, std::move(rows), &counts.merged, &rejects));
       counts.rejected += static_cast<int64_t>(rejects.size() - refused_before);
       FailPoint("chunk.after_batch");
       Progress(static_cast<int64_t>(work->in.size()));
@@ -568,7 +523,7 @@ Result<bool> ChunkBackfill::LoadOneChunk(Worker* w) {
        std::to_string(counts.merged), std::to_string(counts.rejected)});
   if (!finished.ok()) return finished.status();
   FailPoint("chunk.before_commit");
-  RETURN_IF_ERROR(c->Exec("COMMIT"));
+  RETURN_IF_ERROR(tx.Commit());
   FailPoint("chunk.after_commit");
   const int64_t total = rejects_before_ + (rejects_here_ += counts.rejected);
   if (shared_.max_rejects >= 0 && total > shared_.max_rejects) stop_ = true;
@@ -599,78 +554,57 @@ Status ChunkBackfill::RunWorker(int index) {
   w.writer->set_keys_unique(keys_unique_);
   ASSIGN_OR_RETURN(w.mapper, map::ColumnarMapper::Create(entity_));
   const std::string what = fmt::format("worker {} loading {}", index, entity_.name);
-  std::optional<pg_store::RetryBudget> budget;  // the current streak of failures
+  // A new connection needs its staging table (not used in bulk mode).
+  auto on_connect = [&]() -> Status {
+    return bulk_ ? Status::Ok() : w.writer->PrepareStaging(w.conn.get());
+  };
   while (!stop_) {
-    Result<Step> step = Step::kWait;
-    if (w.conn == nullptr || !w.conn->IsHealthy()) {
-      Status connected = Connect(&w);
-      if (!connected.ok()) step = connected;
-    }
-    if (step.ok()) step = WorkerStep(&w);
-    if (!step.ok()) {
-      const Status st = step.status();
-      if (w.conn != nullptr && w.conn->IsHealthy()) (void)w.conn->Exec("ROLLBACK");
-      if (st.code() == StatusCode::kUnavailable) w.conn.reset();
-      if (!budget) budget.emplace(request_.retry_for);
-      Status final;
-      if (!budget->Again(st, what, &final)) {
-        stop_ = true;
-        if (bulk_) {
-          return final.WithContext(
-              fmt::format("{}'s key, indexes and constraints still to build stay set aside in "
-                          "cutover.deferred_ddl until a backfill finishes them",
-                          entity_.name));
-        }
-        return final;
+    Step step = Step::kWait;
+    // Each step starts a fresh streak of failures (see "Faults").
+    Status st = pg_store::RunWithRetry(
+        &w.conn, shared_.url, request_.retry_for, what,
+        [&]() -> Status {
+          if (stop_) {  // another worker failed or passed --max-rejects
+            step = Step::kFinished;
+            return Status::Ok();
+          }
+          ASSIGN_OR_RETURN(step, WorkerStep(&w));
+          return Status::Ok();
+        },
+        on_connect);
+    if (!st.ok()) {
+      stop_ = true;
+      if (bulk_) {
+        return st.WithContext(
+            fmt::format("{}'s key, indexes and constraints still to build stay set aside in "
+                        "cutover.deferred_ddl until a backfill finishes them",
+                        entity_.name));
       }
-      continue;
+      return st;
     }
-    budget.reset();
-    if (*step == Step::kFinished) return Status::Ok();
-    if (*step == Step::kWait) std::this_thread::sleep_for(kPollInterval);
+    if (step == Step::kFinished) return Status::Ok();
+    if (step == Step::kWait) std::this_thread::sleep_for(kPollInterval);
   }
   return Status::Ok();
 }
 
-Status ChunkBackfill::RunDry(const std::vector<store::ChunkRef>& chunks) {
-  std::atomic<size_t> next{0};
-  std::vector<Status> results(jobs_);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < jobs_; ++t) {
-    threads.emplace_back([&, t] {
-      auto mapper = map::ColumnarMapper::Create(entity_);
-      if (!mapper.ok()) {
-        results[t] = mapper.status();
-        return;
-      }
-      for (size_t i = next++; i < chunks.size() && !stop_; i = next++) {
-        auto reader = source_->OpenChunk(chunks[i]);
-        Status st = reader.ok() ? (*reader)->Open({}) : reader.status();
-        store::SourceBatch in;
-        map::MappedBatch mapped;
-        while (st.ok()) {
-          auto more = (*reader)->Next(static_cast<size_t>(shared_.batch_size), &in);
-          if (!more.ok()) st = more.status();
-          if (!st.ok() || !*more) break;
-          (*mapper)->Map(in, &mapped);
-          std::lock_guard<std::mutex> lock(mu_);
-          dry_.read += mapped.counts[0].read;
-          dry_.rejected += mapped.counts[0].rejected;
-          for (const auto& r : mapped.rejects) {
-            if (++*shared_.run_rejects <= 20) {
-              spdlog::warn("would reject {} at {}: {}", r.entity, r.PositionText(), r.reason);
-            }
-          }
-        }
-        if (!st.ok()) {
-          results[t] = st;
-          stop_ = true;
-        }
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  for (const auto& st : results) RETURN_IF_ERROR(st);
+Status ChunkBackfill::RunDry() {
+  // The dry run maps every chunk as the workers would, without PostgreSQL:
+  // lookups are not resolved (url empty), names stay text.
+  ChunkedScanOptions options;
+  options.threads = jobs_;
+  options.batch_rows = static_cast<size_t>(shared_.batch_size);
+  options.opener = shared_.opener;
+  RETURN_IF_ERROR(ScanChunkedSource(migration_, entity_, options,
+                                    [&](int, int64_t, const store::SourceBatch&,
+                                        const map::MappedBatch& mapped) -> Status {
+                                      std::lock_guard<std::mutex> lock(mu_);
+                                      dry_.read += mapped.counts[0].read;
+                                      dry_.rejected += mapped.counts[0].rejected;
+                                      WarnWouldReject(mapped.rejects, shared_.run_rejects);
+                                      return Status::Ok();
+                                    })
+                      .status());
   dry_.migrated = dry_.read - dry_.rejected;
   return Status::Ok();
 }
@@ -684,6 +618,12 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
     state_ = "skipped (done)";
     return Status::Ok();
   }
+  if (request_.dry_run) {
+    state_ = "dry run";
+    RETURN_IF_ERROR(RunDry());
+    finish_time();
+    return Status::Ok();
+  }
   const spec::SourceSpec* source_spec = migration_.FindSource(entity_.source);
   const ChunkedSourceOpener& opener = shared_.opener ? shared_.opener : DefaultOpener;
   ASSIGN_OR_RETURN(source_, opener(*source_spec, location_, jobs_, migration_.backfill.chunk_rows));
@@ -694,13 +634,6 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
     planned_rows_ += c.row_count;
   }
   progress_ = std::make_unique<ProgressReporter>(entity_.name, planned_rows_);
-  if (request_.dry_run) {
-    state_ = "dry run";
-    RETURN_IF_ERROR(RunDry(chunks));
-    progress_->Finish();
-    finish_time();
-    return Status::Ok();
-  }
 
   RETURN_IF_ERROR(SkipSupersededRows());
   RETURN_IF_ERROR(Control("planning the chunks of " + entity_.name, [&]() -> Status {
@@ -729,14 +662,13 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
   }
   // The direct COPY pays off when keys are new: an empty table (whose
   // columns have the spec's types exactly).
-  std::optional<std::string> any;
+  bool empty = false;
   RETURN_IF_ERROR(Control("reading " + shape_.QualifiedName(), [&]() -> Status {
-    ASSIGN_OR_RETURN(
-        any, conn()->QueryValue(fmt::format("SELECT 1 FROM {} LIMIT 1", shape_.QualifiedName())));
+    ASSIGN_OR_RETURN(empty, TableIsEmpty(conn(), shape_));
     return Status::Ok();
   }));
-  direct_copy_ = !any.has_value() && exact_types_;
-  started_empty_ = !any.has_value() && done_chunks == 0;
+  direct_copy_ = empty && exact_types_;
+  started_empty_ = empty && done_chunks == 0;
 
   const int workers = std::max(1, std::min<int>(jobs_, static_cast<int>(chunks.size())));
   spdlog::info("{}: {} chunks ({} rows), {} workers", entity_.name, chunks.size(), planned_rows_,
@@ -780,9 +712,8 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
   }
   *shared_.run_rejects += ledger_.records_rejected;
   if (stop_) {
-    spdlog::error("{}: {} records rejected, more than --max-rejects {}; stopping (see {})",
-                  entity_.name, rejects_before_ + rejects_here_, shared_.max_rejects,
-                  shared_.sink->path());
+    LogStopOnRejects(entity_.name, rejects_before_ + rejects_here_, shared_.max_rejects,
+                     shared_.sink->path());
     if (bulk_) {
       spdlog::error("{}: its key and indexes stay set aside until a rerun finishes the load",
                     entity_.name);
@@ -797,9 +728,10 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
   }
   ledger_.done = true;
   RETURN_IF_ERROR(Control("marking " + entity_.name + " done", [&]() -> Status {
-    RETURN_IF_ERROR(conn()->Exec("BEGIN"));
+    pg_store::Transaction tx(conn());
+    RETURN_IF_ERROR(tx.status());
     RETURN_IF_ERROR(catalog::SaveLedger(conn(), migration_.name, ledger_));
-    return conn()->Exec("COMMIT");
+    return tx.Commit();
   }));
   FailPoint("chunk.entity_done");
   for (size_t i = 0; i < dimensions_.size(); ++i) {

@@ -15,13 +15,13 @@
 #include "engine/backfill/entity_run.h"
 #include "engine/backfill/reject_limits.h"
 #include "engine/core/batch_pipeline.h"
+#include "engine/core/entity_plan.h"
 #include "engine/core/entity_selection.h"
 #include "engine/core/post_load.h"
 #include "engine/core/progress_reporter.h"
 #include "engine/core/reject_sink.h"
 #include "engine/core/source_factory.h"
 #include "engine/core/write_path.h"
-#include "map/entity_mapper.h"
 #include "stores/postgres/merge_writer.h"
 #include "stores/postgres/pg_connection.h"
 #include "stores/postgres/retry.h"
@@ -104,7 +104,7 @@ class EntityBackfill : public EntityRun {
   int64_t* run_rejects_;
   const int64_t max_rejects_;
 
-  std::unique_ptr<map::EntityMapper> mapper_;
+  std::unique_ptr<map::RecordMapper> mapper_;
   std::vector<TableState> tables_;
   std::string location_;
   std::string state_;
@@ -117,16 +117,14 @@ class EntityBackfill : public EntityRun {
 };
 
 Status EntityBackfill::Prepare() {
-  ASSIGN_OR_RETURN(mapper_, map::EntityMapper::Create(entity_));
+  ASSIGN_OR_RETURN(EntityPlan plan, PlanEntity(migration_, entity_));
+  mapper_ = std::move(plan.mapper);
   ASSIGN_OR_RETURN(location_, SourceLocationOf(migration_, entity_));
-  const auto& entities = mapper_->tables();
-  for (size_t i = 0; i < entities.size(); ++i) {
+  for (PlannedTable& table : plan.tables) {
     TableState t;
-    t.entity = entities[i];
-    int parent = mapper_->ParentOf(i);
-    auto shape = pg_store::ShapeOf(*entities[i], parent >= 0 ? entities[parent] : nullptr);
-    t.writer = std::make_unique<pg_store::MergeWriter>(std::move(shape));
-    t.ledger.entity = entities[i]->name;
+    t.entity = table.entity;
+    t.writer = std::make_unique<pg_store::MergeWriter>(std::move(table.shape));
+    t.ledger.entity = table.entity->name;
     t.ledger.source = location_;
     tables_.push_back(std::move(t));
   }

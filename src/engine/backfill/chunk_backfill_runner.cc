@@ -20,6 +20,7 @@
 #include "engine/backfill/reject_limits.h"
 #include "engine/core/batch_pipeline.h"
 #include "engine/core/chunked_scan.h"
+#include "engine/core/entity_plan.h"
 #include "engine/core/lookup_resolver.h"
 #include "engine/core/post_load.h"
 #include "engine/core/progress_reporter.h"
@@ -132,11 +133,10 @@ Result<std::unique_ptr<store::ChunkedSource>> DefaultOpener(const spec::SourceSp
   return stores::OpenChunkedSource(source, path, options);
 }
 
+// The table of a chunked entity or a dimension: it has no children.
 pg_store::TableShape ShapeFor(const spec::MigrationSpec& migration,
                               const spec::EntitySpec& entity) {
-  pg_store::TableShape shape = pg_store::ShapeOf(entity, nullptr);
-  pg_store::MarkLookupTarget(migration, entity, &shape);
-  return shape;
+  return std::move(PlanTables(migration, entity)[0].shape);
 }
 
 Result<catalog::TableFit> CreateOrCheck(pg_store::PgConnection* conn,
@@ -249,10 +249,10 @@ class ChunkBackfill : public EntityRun {
 };
 
 Status ChunkBackfill::Prepare() {
-  ASSIGN_OR_RETURN(auto mapper, map::ColumnarMapper::Create(entity_));
-  (void)mapper;  // validates the plan now; workers compile their own
+  // Validates the mapping now; workers create mappers of their own.
+  ASSIGN_OR_RETURN(EntityPlan plan, PlanEntity(migration_, entity_));
   ASSIGN_OR_RETURN(location_, SourceLocationOf(migration_, entity_));
-  shape_ = ShapeFor(migration_, entity_);
+  shape_ = std::move(plan.tables[0].shape);
   ASSIGN_OR_RETURN(resolver_, LookupResolver::Create(migration_, entity_, shared_.url,
                                                      /*create_missing=*/true, request_.retry_for));
   dimensions_ = resolver_->Dimensions();

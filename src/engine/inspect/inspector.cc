@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "engine/core/entity_plan.h"
 #include "store/chunked_source.h"
 #include "stores/postgres/pg_connection.h"
 #include "stores/postgres/table_shape.h"
@@ -34,8 +35,7 @@ std::string IndexName(const std::string& table, const spec::IndexSpec& index) {
 
 // CREATE TABLE (with key and foreign keys as the backfill would create them)
 // followed by the spec's indexes.
-std::string EntityDdl(const spec::EntitySpec& entity, const spec::EntitySpec* parent) {
-  const pg_store::TableShape shape = pg_store::ShapeOf(entity, parent);
+std::string EntityDdl(const spec::EntitySpec& entity, const pg_store::TableShape& shape) {
   std::string body;
   for (const pg_store::TableColumn& c : shape.columns) {
     body += fmt::format("{}  {} {}{}", body.empty() ? "" : ",\n", pg_store::QuoteIdent(c.name),
@@ -70,29 +70,28 @@ std::vector<std::string> FieldsRead(const spec::ColumnSpec& c) {
   return {c.from.substr(0, c.from.find('.'))};
 }
 
-void ProposeForEntity(const spec::EntitySpec& entity, const spec::EntitySpec* parent,
+void ProposeForEntity(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
                       const std::vector<store::ColumnProfile>& columns,
                       std::vector<TableProposal>* out) {
-  TableProposal p;
-  p.entity = entity.name;
-  p.ddl = EntityDdl(entity, parent);
-  // Only top-level entities read the source's own columns; typed sources
-  // (Parquet, CSV) say which columns exist.
-  if (parent == nullptr && !columns.empty()) {
-    for (const spec::ColumnSpec& c : entity.columns) {
-      for (const std::string& field : FieldsRead(c)) {
-        const bool found = std::any_of(columns.begin(), columns.end(),
-                                       [&](const auto& col) { return col.name == field; });
-        if (!found) {
-          p.warnings.push_back(
-              fmt::format("column '{}' reads '{}', which the source lacks", c.name, field));
+  for (const PlannedTable& table : PlanTables(migration, entity)) {
+    TableProposal p;
+    p.entity = table.entity->name;
+    p.ddl = EntityDdl(*table.entity, table.shape);
+    // Only top-level entities read the source's own columns; typed sources
+    // (Parquet, CSV) say which columns exist.
+    if (table.parent < 0 && !columns.empty()) {
+      for (const spec::ColumnSpec& c : table.entity->columns) {
+        for (const std::string& field : FieldsRead(c)) {
+          const bool found = std::any_of(columns.begin(), columns.end(),
+                                         [&](const auto& col) { return col.name == field; });
+          if (!found) {
+            p.warnings.push_back(
+                fmt::format("column '{}' reads '{}', which the source lacks", c.name, field));
+          }
         }
       }
     }
-  }
-  out->push_back(std::move(p));
-  for (const spec::EntitySpec& child : entity.children) {
-    ProposeForEntity(child, &entity, columns, out);
+    out->push_back(std::move(p));
   }
 }
 
@@ -243,7 +242,7 @@ Result<InspectReport> RunInspect(const spec::MigrationSpec& migration,
         source.type == "json" ? std::vector<store::ColumnProfile>{} : inspection.profile.columns;
     for (const spec::EntitySpec& entity : migration.entities) {
       if (entity.source == source.name) {
-        ProposeForEntity(entity, nullptr, typed_columns, &inspection.proposals);
+        ProposeForEntity(migration, entity, typed_columns, &inspection.proposals);
       }
     }
     if (inspection.proposals.empty() && st.ok() && source.type != "json") {

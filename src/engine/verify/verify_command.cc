@@ -23,6 +23,7 @@
 #include <spdlog/spdlog.h>
 
 #include "catalog/schema_manager.h"
+#include "engine/core/entity_plan.h"
 #include "engine/core/entity_selection.h"
 #include "engine/core/source_factory.h"
 #include "engine/verify/bucket_fold.h"
@@ -31,8 +32,6 @@
 #include "engine/verify/source_side.h"
 #include "engine/verify/target_side.h"
 #include "engine/verify/verify_plan.h"
-#include "map/columnar_mapper.h"
-#include "map/entity_mapper.h"
 #include "stores/postgres/pg_connection.h"
 
 namespace cutover::engine {
@@ -141,21 +140,17 @@ Result<VerifyReport> RunVerify(const spec::MigrationSpec& migration, const std::
       dimensions.push_back(&entity);
       continue;
     }
+    ASSIGN_OR_RETURN(EntityPlan planned, PlanEntity(migration, entity));
     VerifyPlan plan;
     plan.entity = &entity;
-    plan.chunked = IsChunkedEntity(migration, entity);
-    if (plan.chunked) {
-      ASSIGN_OR_RETURN(plan.mapper, map::ColumnarMapper::Create(entity));
-    } else {
-      ASSIGN_OR_RETURN(plan.mapper, map::EntityMapper::Create(entity));
-    }
+    plan.chunked = planned.chunked;
+    plan.mapper = std::move(planned.mapper);
     const auto& tables = plan.mapper->tables();
     if (catalog == nullptr) {
       ASSIGN_OR_RETURN(catalog, pg_store::PgConnection::ConnectWithRetry(target_url));
     }
-    for (size_t t = 0; t < tables.size(); ++t) {
-      int parent = plan.mapper->ParentOf(t);
-      plan.shapes.push_back(pg_store::ShapeOf(*tables[t], parent >= 0 ? tables[parent] : nullptr));
+    for (PlannedTable& table : planned.tables) {
+      plan.shapes.push_back(std::move(table.shape));
       RETURN_IF_ERROR(catalog::ReadNumericScales(catalog.get(), &plan.shapes.back()));
       plan.hashers.emplace_back(plan.shapes.back());
     }

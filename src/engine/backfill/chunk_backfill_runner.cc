@@ -1,4 +1,8 @@
+// The chunked backfill of one entity: its chunk ledger, the workers that claim
+// and load chunks, and the finish (indexes, dimensions) once all are done.
 #include "engine/backfill/chunk_backfill_runner.h"
+
+#include "engine/backfill/chunk_backfill.h"
 
 #include <unistd.h>
 
@@ -79,29 +83,8 @@ namespace {
 // chunk is claimable again), so every process returns only when the whole
 // entity is loaded, and can then build indexes on a complete table.
 //
-// Bulk mode: a first load into an empty table
-//
-// Maintaining a primary key, indexes and foreign keys row by row costs more
-// than the COPY itself; building them once after the load is several times
-// cheaper. So when a run starts fresh (no chunk planned yet), the table is
-// empty, the migration is still at stage legacy (no application writes into
-// the target yet), and the source can drop its own repeated keys, the
-// planning transaction sets the table's indexes and constraints aside
-// (catalog/deferred_ddl.h) and the workers COPY straight into it.
-//
-// Without a key, exactly-once rests on the chunk transaction alone: a
-// chunk's rows commit with its 'done' mark or not at all, so no chunk lands
-// twice. Repeated keys within the source are removed before they reach
-// PostgreSQL: the source skips every row that a later one with the same key
-// supersedes (the same rule as `dedup:` and as verify's deduplicated read),
-// and a chunk's superseded rows count as read, not merged: the summary shows
-// them apart, so that migrated is what the table holds. Once no chunk is
-// pending, the workers of every
-// process share the rebuild; the entity is done after it.
-//
-// A process that joins, or a rerun after a crash, finds the set-aside
-// definitions and continues in bulk mode; --restart first rebuilds them and
-// then merges as usual.
+// Bulk mode (a first load into an empty table, index-free) has its design
+// note in bulk_load.cc, beside the code that decides it.
 //
 // Faults. Each step of a worker (a chunk, a poll, one rebuilt definition)
 // and each step of the coordinating connection (planning, the ledger, the
@@ -148,105 +131,7 @@ Result<catalog::TableFit> CreateOrCheck(pg_store::PgConnection* conn,
   return fit;
 }
 
-class ChunkBackfill : public EntityRun {
- public:
-  ChunkBackfill(const RunShared& shared, const spec::EntitySpec& entity)
-      : shared_(shared),
-        migration_(*shared.migration),
-        request_(*shared.request),
-        entity_(entity),
-        jobs_(request_.jobs > 0 ? request_.jobs : DefaultJobs()) {}
-
-  Status Prepare() override;
-  Status Run(bool* stopped_on_rejects) override;
-  std::vector<TableSummary> Summaries() const override;
-  bool done() const override { return ledger_.exists && ledger_.done; }
-  Status ResetLedgers() override;
-
- private:
-  struct Worker {
-    int index = 0;
-    std::string name;
-    std::unique_ptr<pg_store::PgConnection> conn;
-    std::unique_ptr<pg_store::MergeWriter> writer;
-    std::unique_ptr<map::ColumnarMapper> mapper;
-  };
-  struct ChunkCounts {
-    int64_t read = 0;
-    int64_t merged = 0;
-    int64_t rejected = 0;
-  };
-
-  pg_store::PgConnection* conn() { return shared_.conn->get(); }
-  // Runs `step` on the coordinating connection, reconnecting and running it
-  // again through an outage (see "Faults").
-  Status Control(std::string_view what, const std::function<Status()>& step) {
-    return pg_store::RunWithRetry(shared_.conn, shared_.url, request_.retry_for, what, step);
-  }
-  Status PlanLedger(const std::vector<store::ChunkRef>& chunks);
-  // Whether this run may start or join an index-free load (see "Bulk mode");
-  // call after SkipSupersededRows.
-  Result<bool> MayBulkLoad();
-  // Chunks in the ledger for this entity, done or not.
-  Result<int64_t> PlannedChunks();
-  // Tells the source to skip rows that a later row with the same key
-  // supersedes, when it can (keys_unique_).
-  Status SkipSupersededRows();
-  // Inside PlanLedger's transaction: decides bulk_ for this process.
-  Status DecideBulk(bool fresh, bool may_bulk);
-  Status RunWorker(int index);
-  enum class Step { kWorked, kWait, kFinished };
-  // One step of a worker: a chunk loaded, or one deferred definition rebuilt
-  // (kWorked); nothing to do until other workers finish theirs (kWait); the
-  // entity is loaded and, in bulk mode, rebuilt (kFinished).
-  Result<Step> WorkerStep(Worker* w);
-  // Claims and loads one chunk; false when none is claimable.
-  Result<bool> LoadOneChunk(Worker* w);
-  Result<int64_t> PendingChunks(pg_store::PgConnection* c);
-  Status RunDry();
-  void Progress(int64_t rows);
-
-  const RunShared& shared_;
-  const spec::MigrationSpec& migration_;
-  const BackfillRequest& request_;
-  const spec::EntitySpec& entity_;
-  const int jobs_;
-
-  // Set by Prepare/Run on the calling thread, read-only while workers run.
-  pg_store::TableShape shape_;
-  std::vector<pg_store::TableShape> dimension_shapes_;
-  std::vector<const spec::EntitySpec*> dimensions_;
-  std::string location_;
-  catalog::LedgerEntry ledger_;
-  std::unique_ptr<store::ChunkedSource> source_;
-  std::map<std::string, store::ChunkRef> chunks_by_id_;
-  std::unique_ptr<LookupResolver> resolver_;  // thread-safe
-  bool direct_copy_ = false;
-  bool deferred_at_start_ = false;  // a bulk load of an earlier run is unfinished
-  bool bulk_ = false;               // this run appends index-free (see "Bulk mode")
-  bool keys_unique_ = false;        // the source yields each key once
-  bool exact_types_ = true;         // every column has the type the spec's encodes
-  // No chunk was done and the table was empty when this process started, so
-  // every row it holds at the end is this run's (see superseded_known_).
-  bool started_empty_ = false;
-  // rows_merged is the rows stored, so read - merged - rejected is exactly
-  // the superseded rows: the source skipped them (keys_unique_), or the
-  // table's row count at the end (started_empty_) told them.
-  bool superseded_known_ = false;
-  std::string keys_unique_why_not_;
-  int64_t planned_rows_ = 0;
-  int64_t rejects_before_ = 0;  // in chunks done before this process started
-  std::string state_;
-  double seconds_ = 0;
-  std::vector<int64_t> dimension_rows_;  // after the load, per dimensions_
-  TableSummary dry_;
-
-  std::atomic<bool> stop_{false};
-  std::atomic<int64_t> rows_done_{0};
-  std::atomic<int64_t> rejects_here_{0};
-  std::mutex mu_;  // guards the reject sink, progress_ and dry_
-  std::unique_ptr<ProgressReporter> progress_;
-};
+}  // namespace
 
 Status ChunkBackfill::Prepare() {
   // Validates the mapping now; workers create mappers of their own.
@@ -306,92 +191,6 @@ Result<int64_t> ChunkBackfill::PlannedChunks() {
                                               "WHERE migration = $1 AND entity = $2",
                                               {migration_.name, entity_.name}));
   return n ? std::stoll(*n) : 0;
-}
-
-Result<bool> ChunkBackfill::MayBulkLoad() {
-  // Planning and setting indexes aside commit together (PlanLedger), so a
-  // planned entity with nothing deferred is loading with its indexes.
-  ASSIGN_OR_RETURN(const int64_t planned, PlannedChunks());
-  if (planned > 0) {
-    ASSIGN_OR_RETURN(const int64_t deferred,
-                     catalog::CountDeferred(conn(), migration_.name, entity_.name));
-    if (deferred == 0) return false;  // else: join the bulk load under way
-  } else {
-    ASSIGN_OR_RETURN(const bool empty, TableIsEmpty(conn(), shape_));
-    if (!empty) return false;
-    ASSIGN_OR_RETURN(auto stages, conn()->QueryValue("SELECT to_regclass('cutover.stage')"));
-    if (stages) {
-      ASSIGN_OR_RETURN(auto stage,
-                       conn()->QueryValue("SELECT stage FROM cutover.stage WHERE migration = $1",
-                                          {migration_.name}));
-      if (stage && *stage != "legacy") {
-        spdlog::info(
-            "{}: stage is {}: loading with the table's indexes in place (applications "
-            "may already write to it)",
-            entity_.name, *stage);
-        return false;
-      }
-    }
-  }
-  if (!keys_unique_) {
-    spdlog::info("{}: {}; loading with the table's indexes in place", entity_.name,
-                 keys_unique_why_not_);
-  }
-  // A bulk load COPYs straight into the table, which needs its exact types.
-  return keys_unique_ && exact_types_;
-}
-
-Status ChunkBackfill::SkipSupersededRows() {
-  const std::optional<SourceDedup> dedup = SourceDedupOf(entity_);
-  if (!dedup) {
-    keys_unique_why_not_ = "a key column is not read from a plain source column";
-    return Status::Ok();
-  }
-  Status skip = source_->SkipSupersededRows(dedup->key, dedup->order);
-  keys_unique_ = skip.ok();
-  if (skip.ok() || skip.code() == StatusCode::kFailedPrecondition ||
-      skip.code() == StatusCode::kInvalidArgument) {
-    keys_unique_why_not_ = skip.message();
-    return Status::Ok();
-  }
-  return skip;
-}
-
-Status ChunkBackfill::DecideBulk(bool fresh, bool may_bulk) {
-  if (!fresh) {
-    // Another process (or an earlier run) decided; follow it.
-    ASSIGN_OR_RETURN(const int64_t deferred,
-                     catalog::CountDeferred(conn(), migration_.name, entity_.name));
-    bulk_ = deferred > 0;
-    if (bulk_ && !may_bulk) {
-      return FailedPrecondition(entity_.name +
-                                ": a bulk load of this entity is under way, but this process "
-                                "cannot skip the source's repeated keys as it does");
-    }
-    return Status::Ok();
-  }
-  if (!may_bulk) return Status::Ok();
-  RETURN_IF_ERROR(conn()->Exec("SAVEPOINT cutover_defer"));
-  auto deferred = catalog::DeferTableIndexes(conn(), migration_.name, entity_.name, shape_);
-  if (!deferred.ok() && deferred.status().code() == StatusCode::kFailedPrecondition) {
-    RETURN_IF_ERROR(conn()->Exec("ROLLBACK TO SAVEPOINT cutover_defer"));
-    spdlog::info("{}; loading with the table's indexes in place", deferred.status().message());
-    return Status::Ok();
-  }
-  if (!deferred.ok()) return deferred.status();
-  RETURN_IF_ERROR(conn()->Exec("RELEASE SAVEPOINT cutover_defer"));
-  // The spec's indexes are built with the others, in parallel, rather than
-  // one after another once the load is done.
-  for (const auto& index : entity_.indexes) {
-    RETURN_IF_ERROR(catalog::DeferIndex(conn(), migration_.name, entity_.name, index.name,
-                                        CreateIndexSql(index, shape_.QualifiedName())));
-  }
-  bulk_ = true;
-  spdlog::info(
-      "{}: empty table at stage legacy: loading it without its key, indexes and constraints "
-      "({} definitions set aside), which are built after the load",
-      entity_.name, *deferred + static_cast<int>(entity_.indexes.size()));
-  return Status::Ok();
 }
 
 Status ChunkBackfill::PlanLedger(const std::vector<store::ChunkRef>& chunks) {
@@ -615,11 +414,11 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
     seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   };
   if (!request_.dry_run && done()) {
-    state_ = "skipped (done)";
+    state_ = RunState::kSkippedDone;
     return Status::Ok();
   }
   if (request_.dry_run) {
-    state_ = "dry run";
+    state_ = RunState::kDryRun;
     RETURN_IF_ERROR(RunDry());
     finish_time();
     return Status::Ok();
@@ -633,7 +432,7 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
     chunks_by_id_[c.Id()] = c;
     planned_rows_ += c.row_count;
   }
-  progress_ = std::make_unique<ProgressReporter>(entity_.name, planned_rows_);
+  progress_ = std::make_unique<ProgressReporter>(entity_.name, planned_rows_, "rows");
 
   RETURN_IF_ERROR(SkipSupersededRows());
   RETURN_IF_ERROR(Control("planning the chunks of " + entity_.name, [&]() -> Status {
@@ -655,7 +454,7 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
   const int64_t done_chunks = std::stoll(*before.rows[0][0]);
   rows_done_ = std::stoll(*before.rows[0][1]);
   rejects_before_ = std::stoll(*before.rows[0][2]);
-  state_ = done_chunks > 0 ? "resumed" : "done";
+  state_ = done_chunks > 0 ? RunState::kResumed : RunState::kDone;
   if (done_chunks > 0) {
     spdlog::info("{}: resuming; {} of {} chunks already done", entity_.name, done_chunks,
                  chunks.size());
@@ -719,7 +518,7 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
                     entity_.name);
     }
     *stopped_on_rejects = true;
-    state_ = "stopped";
+    state_ = RunState::kStopped;
     finish_time();
     return Status::Ok();
   }
@@ -774,7 +573,7 @@ std::vector<TableSummary> ChunkBackfill::Summaries() const {
     s.superseded = s.read - s.migrated - s.rejected;
     // An entity skipped as done shows an earlier run's ledger: a positive
     // difference is a count that run made.
-    s.superseded_known = state_ == "skipped (done)" ? s.superseded > 0 : superseded_known_;
+    s.superseded_known = state_ == RunState::kSkippedDone ? s.superseded > 0 : superseded_known_;
   }
   s.seconds = seconds_;
   s.state = state_;
@@ -785,15 +584,18 @@ std::vector<TableSummary> ChunkBackfill::Summaries() const {
     d.entity = dimensions_[i]->name;
     d.migrated = dimension_rows_[i];
     d.from_lookups = true;
-    d.state = "names from " + entity_.name;
+    d.state = RunState::kNamesFromLookups;
+    d.filled_by = entity_.name;
     out.push_back(std::move(d));
   }
   return out;
 }
 
+namespace {
+
 class LookupDimension : public EntityRun {
  public:
-  LookupDimension(const RunShared& shared, const spec::EntitySpec& entity)
+  LookupDimension(const BackfillContext& shared, const spec::EntitySpec& entity)
       : shared_(shared), entity_(entity) {}
 
   Status Prepare() override {
@@ -814,21 +616,21 @@ class LookupDimension : public EntityRun {
   Status ResetLedgers() override { return Status::Ok(); }
 
  private:
-  const RunShared& shared_;
+  const BackfillContext& shared_;
   const spec::EntitySpec& entity_;
   pg_store::TableShape shape_;
 };
 
 }  // namespace
 
-std::unique_ptr<EntityRun> MakeChunkedEntityRun(const RunShared& shared,
+std::unique_ptr<EntityRun> MakeChunkedEntityRun(const BackfillContext& context,
                                                 const spec::EntitySpec& entity) {
-  return std::make_unique<ChunkBackfill>(shared, entity);
+  return std::make_unique<ChunkBackfill>(context, entity);
 }
 
-std::unique_ptr<EntityRun> MakeLookupDimensionRun(const RunShared& shared,
+std::unique_ptr<EntityRun> MakeLookupDimensionRun(const BackfillContext& context,
                                                   const spec::EntitySpec& entity) {
-  return std::make_unique<LookupDimension>(shared, entity);
+  return std::make_unique<LookupDimension>(context, entity);
 }
 
 }  // namespace cutover::engine

@@ -1,4 +1,6 @@
-#include "engine/backfill/backfill_runner.h"
+// The record-stream run of one entity: a JSON source read in order on one
+// thread, each batch and its ledger position committed in one transaction.
+#include "engine/backfill/record_stream_run.h"
 
 #include <algorithm>
 #include <chrono>
@@ -11,15 +13,11 @@
 #include "catalog/ledger.h"
 #include "catalog/schema_manager.h"
 #include "common/failpoint.h"
-#include "engine/backfill/chunk_backfill_runner.h"
-#include "engine/backfill/entity_run.h"
 #include "engine/backfill/reject_limits.h"
 #include "engine/core/batch_pipeline.h"
 #include "engine/core/entity_plan.h"
-#include "engine/core/entity_selection.h"
 #include "engine/core/post_load.h"
 #include "engine/core/progress_reporter.h"
-#include "engine/core/reject_sink.h"
 #include "engine/core/source_factory.h"
 #include "engine/core/write_path.h"
 #include "stores/postgres/merge_writer.h"
@@ -30,7 +28,7 @@
 namespace cutover::engine {
 namespace {
 
-// Backfill design
+// RecordStreamRun design
 //
 // Each source batch is mapped, then written in ONE transaction: the merges of
 // the entity's table and of its child tables (parents first, so foreign keys
@@ -42,14 +40,17 @@ namespace {
 // COMMIT was in flight) lands once. Hence: no duplicates, no gaps.
 //
 // A row PostgreSQL refuses (a constraint, a value out of a column's range) is
-// isolated by splitting the batch under savepoints and retrying the halves:
-// O(k log N) statements for k bad rows among N; the good rows still land.
+// isolated by splitting the batch under savepoints and retrying the halves
+// (MergeWithBisect, engine/core/write_path.h): O(k log N) statements for k
+// bad rows among N; the good rows still land.
 //
 // Every step that touches PostgreSQL (preparing the tables, each batch's
-// transaction, finishing the entity) runs through pg_store::RunWithRetry: a
-// lost connection or a restarted server is reconnected to and the step run
-// again, within --retry-for; the staging tables, which live in the session,
-// are recreated on each new connection.
+// transaction, finishing the entity) runs through pg_store::RunWithRetry, as
+// the chunked runner's steps do: a lost connection, a restarted server, a
+// deadlock or a serialization failure rolls the step back, and it runs again
+// (on a new connection when the old one was lost) within --retry-for; the
+// staging tables, which live in the session, are recreated on each new
+// connection.
 
 struct TableState {
   const spec::EntitySpec* entity = nullptr;
@@ -58,21 +59,18 @@ struct TableState {
   bool exact_types = true;  // every column's type is the one the spec's encodes
 };
 
-class EntityBackfill : public EntityRun {
+class RecordStreamRun : public EntityRun {
  public:
-  EntityBackfill(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
-                 const BackfillRequest& request, int64_t batch_size,
-                 std::unique_ptr<pg_store::PgConnection>* conn, const std::string& url,
-                 RejectSink* sink, int64_t* run_rejects, int64_t max_rejects)
-      : migration_(migration),
+  RecordStreamRun(const BackfillContext& context, const spec::EntitySpec& entity)
+      : migration_(*context.migration),
         entity_(entity),
-        request_(request),
-        batch_size_(batch_size),
-        conn_(conn),
-        url_(url),
-        sink_(sink),
-        run_rejects_(run_rejects),
-        max_rejects_(max_rejects) {}
+        request_(*context.request),
+        batch_size_(context.batch_size),
+        conn_(context.conn),
+        url_(context.url),
+        sink_(context.sink),
+        run_rejects_(context.run_rejects),
+        max_rejects_(context.max_rejects) {}
 
   Status Prepare() override;
   // Runs (or resumes, or skips when done) the entity; fills the summaries.
@@ -107,7 +105,7 @@ class EntityBackfill : public EntityRun {
   std::unique_ptr<map::RecordMapper> mapper_;
   std::vector<TableState> tables_;
   std::string location_;
-  std::string state_;
+  RunState state_ = RunState::kDone;
   double seconds_ = 0;
   std::vector<map::TableCounts> dry_counts_;
   // Per table: the run started fresh on an empty table, so whatever it holds
@@ -116,7 +114,7 @@ class EntityBackfill : public EntityRun {
   std::vector<bool> superseded_counted_;  // per table: rows_merged is the rows stored
 };
 
-Status EntityBackfill::Prepare() {
+Status RecordStreamRun::Prepare() {
   ASSIGN_OR_RETURN(EntityPlan plan, PlanEntity(migration_, entity_));
   mapper_ = std::move(plan.mapper);
   ASSIGN_OR_RETURN(location_, SourceLocationOf(migration_, entity_));
@@ -149,12 +147,12 @@ Status EntityBackfill::Prepare() {
   });
 }
 
-Status EntityBackfill::PrepareStagingAll() {
+Status RecordStreamRun::PrepareStagingAll() {
   for (auto& t : tables_) RETURN_IF_ERROR(t.writer->PrepareStaging(conn_->get()));
   return Status::Ok();
 }
 
-Status EntityBackfill::ResetLedgers() {
+Status RecordStreamRun::ResetLedgers() {
   for (auto& t : tables_) {
     RETURN_IF_ERROR(catalog::ResetLedger(conn_->get(), migration_.name, t.entity->name));
     t.ledger = catalog::LedgerEntry{.entity = t.entity->name, .source = location_};
@@ -165,15 +163,15 @@ Status EntityBackfill::ResetLedgers() {
   return SaveAll(fresh);
 }
 
-Status EntityBackfill::SaveAll(const std::vector<catalog::LedgerEntry>& entries) {
+Status RecordStreamRun::SaveAll(const std::vector<catalog::LedgerEntry>& entries) {
   for (const auto& e : entries) {
     RETURN_IF_ERROR(catalog::SaveLedger(conn_->get(), migration_.name, e));
   }
   return Status::Ok();
 }
 
-Status EntityBackfill::TryWriteBatch(const store::SourceBatch& in, const map::MappedBatch& mapped,
-                                     std::vector<catalog::LedgerEntry>* next) {
+Status RecordStreamRun::TryWriteBatch(const store::SourceBatch& in, const map::MappedBatch& mapped,
+                                      std::vector<catalog::LedgerEntry>* next) {
   pg_store::PgConnection* conn = conn_->get();
   pg_store::Transaction tx(conn);
   RETURN_IF_ERROR(tx.status());
@@ -213,13 +211,13 @@ Status EntityBackfill::TryWriteBatch(const store::SourceBatch& in, const map::Ma
   return tx.Commit();
 }
 
-Status EntityBackfill::RetryOnDisconnect(const std::string& what,
-                                         const std::function<Status()>& attempt) {
+Status RecordStreamRun::RetryOnDisconnect(const std::string& what,
+                                          const std::function<Status()>& attempt) {
   return pg_store::RunWithRetry(conn_, url_, request_.retry_for, what, attempt,
                                 [&] { return PrepareStagingAll(); });
 }
 
-Status EntityBackfill::WriteBatch(const store::SourceBatch& in, const map::MappedBatch& mapped) {
+Status RecordStreamRun::WriteBatch(const store::SourceBatch& in, const map::MappedBatch& mapped) {
   std::vector<catalog::LedgerEntry> next;
   RETURN_IF_ERROR(
       RetryOnDisconnect(fmt::format("writing a batch of {} at record {}", entity_.name,
@@ -235,14 +233,14 @@ Status EntityBackfill::WriteBatch(const store::SourceBatch& in, const map::Mappe
   return Status::Ok();
 }
 
-Status EntityBackfill::Run(bool* stopped_on_rejects) {
+Status RecordStreamRun::Run(bool* stopped_on_rejects) {
   const auto started = std::chrono::steady_clock::now();
   bool resume = false;
   if (!request_.dry_run) {
     const auto& head = tables_[0].ledger;
     const bool restart = request_.restart;
     if (head.exists && head.done && !restart) {
-      state_ = "skipped (done)";
+      state_ = RunState::kSkippedDone;
       return Status::Ok();
     }
     resume = head.exists && !head.done && !restart && head.record_index > 0;
@@ -259,7 +257,7 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
       for (const auto& t : tables_) *run_rejects_ += t.ledger.records_rejected;
     }
   }
-  state_ = request_.dry_run ? "dry run" : resume ? "resumed" : "done";
+  state_ = request_.dry_run ? RunState::kDryRun : resume ? RunState::kResumed : RunState::kDone;
 
   ASSIGN_OR_RETURN(auto reader, OpenSource(migration_, entity_));
   const auto& head = tables_[0].ledger;
@@ -290,7 +288,7 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
     }));
   }
 
-  ProgressReporter progress(entity_.name, reader->SizeHint());
+  ProgressReporter progress(entity_.name, reader->SizeHint(), "bytes");
   BatchPipeline pipeline(reader.get(), mapper_.get(), static_cast<size_t>(batch_size_));
   int64_t rows_this_run = 0;
   for (;;) {
@@ -314,7 +312,7 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
       progress.Finish();
       LogStopOnRejects(entity_.name, *run_rejects_, max_rejects_, sink_->path());
       *stopped_on_rejects = true;
-      state_ = "stopped";
+      state_ = RunState::kStopped;
       seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       return Status::Ok();
     }
@@ -363,7 +361,7 @@ Status EntityBackfill::Run(bool* stopped_on_rejects) {
   return Status::Ok();
 }
 
-std::vector<TableSummary> EntityBackfill::Summaries() const {
+std::vector<TableSummary> RecordStreamRun::Summaries() const {
   std::vector<TableSummary> out;
   for (size_t t = 0; t < tables_.size(); ++t) {
     TableSummary s;
@@ -396,160 +394,9 @@ std::vector<TableSummary> EntityBackfill::Summaries() const {
 
 }  // namespace
 
-Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
-                                   const std::string& target_url, const BackfillRequest& request) {
-  BackfillReport report;
-  report.dry_run = request.dry_run;
-  report.max_rejects = request.max_rejects.value_or(migration.backfill.max_rejects);
-  report.reject_file = migration.backfill.reject_file;
-  const int64_t batch_size =
-      request.batch_size > 0 ? request.batch_size : migration.backfill.batch_size;
-
-  // A child is read from its parent's records, and a dimension is filled
-  // by its facts' lookups: neither loads alone, so the name to give is said.
-  for (const auto& name : request.entities) {
-    ASSIGN_OR_RETURN(const EntityMatch match, MatchEntity(migration, name));
-    if (match.is_child()) {
-      return InvalidArgument(
-          fmt::format("--entity {}: a child of {}, loaded from its records: use --entity {}", name,
-                      match.top_level->name, match.top_level->name));
-    }
-    if (match.is_dimension()) {
-      std::vector<std::string> facts;
-      for (const auto* f : match.filled_by) facts.push_back("--entity " + f->name);
-      return InvalidArgument(
-          facts.empty()
-              ? fmt::format("--entity {}: it has no source and no lookup fills it", name)
-              : fmt::format("--entity {}: filled by the lookups of other entities: use {}", name,
-                            fmt::join(facts, " or ")));
-    }
-  }
-  std::vector<const spec::EntitySpec*> selected;
-  for (const auto& e : migration.entities) {
-    if (request.entities.empty() || std::find(request.entities.begin(), request.entities.end(),
-                                              e.name) != request.entities.end()) {
-      selected.push_back(&e);
-    }
-  }
-
-  std::unique_ptr<pg_store::PgConnection> conn;
-  std::unique_ptr<RejectSink> sink;
-  if (!request.dry_run) {
-    RETURN_IF_ERROR(
-        pg_store::RunWithRetry(&conn, target_url, request.retry_for, "preparing the cutover schema",
-                               [&] { return catalog::EnsureControlSchema(conn.get()); }));
-    ASSIGN_OR_RETURN(sink, RejectSink::Open(migration.backfill.reject_file));
-  }
-
-  RunShared shared{.migration = &migration,
-                   .request = &request,
-                   .batch_size = batch_size,
-                   .conn = &conn,
-                   .url = target_url,
-                   .sink = sink.get(),
-                   .run_rejects = &report.rejected_total,
-                   .max_rejects = report.max_rejects,
-                   .opener = {}};
-  std::vector<std::unique_ptr<EntityRun>> runs;
-  for (const auto* entity : selected) {
-    if (entity->source.empty()) {
-      runs.push_back(MakeLookupDimensionRun(shared, *entity));
-    } else if (IsChunkedEntity(migration, *entity)) {
-      runs.push_back(MakeChunkedEntityRun(shared, *entity));
-    } else {
-      runs.push_back(std::make_unique<EntityBackfill>(migration, *entity, request, batch_size,
-                                                      &conn, target_url, sink.get(),
-                                                      &report.rejected_total, report.max_rejects));
-    }
-    RETURN_IF_ERROR(runs.back()->Prepare());
-  }
-  // A previous run that finished every entity is done: this is a new run.
-  // Otherwise the entities it finished are skipped and the rest resume.
-  // A new run (or --restart) resets every entity's ledger in one transaction
-  // before the first one runs: were it interrupted, an entity it had not
-  // reached yet would otherwise still be done from the previous run, and be
-  // skipped when this one resumes.
-  const bool all_done = std::all_of(runs.begin(), runs.end(), [](auto& r) { return r->done(); });
-  if (!request.dry_run && (all_done || request.restart)) {
-    RETURN_IF_ERROR(
-        pg_store::RunWithRetry(&conn, target_url, request.retry_for, "starting a new run", [&] {
-          pg_store::Transaction tx(conn.get());
-          RETURN_IF_ERROR(tx.status());
-          for (auto& run : runs) RETURN_IF_ERROR(run->ResetLedgers());
-          return tx.Commit();
-        }));
-  }
-  for (auto& run : runs) {
-    RETURN_IF_ERROR(run->Run(&report.stopped_on_rejects));
-    for (auto& s : run->Summaries()) report.tables.push_back(std::move(s));
-    if (report.stopped_on_rejects) break;
-    FailPoint("backfill.between_entities");
-  }
-  if (!request.dry_run) {
-    report.rejected_total = 0;
-    for (const auto& t : report.tables) report.rejected_total += t.rejected;
-    // The file was appended to as batches committed: a resumed run, or a
-    // batch retried after a lost connection, wrote some rejects twice.
-    // cutover.rejects holds each once (keyed by position), so the file is
-    // rewritten from it.
-    sink.reset();
-    RETURN_IF_ERROR(RewriteRejectFile(conn.get(), migration.name, report.reject_file));
-  }
-  return report;
-}
-
-std::string FormatBackfillSummary(const BackfillReport& report) {
-  // "would_write" is one word so that the columns split on whitespace.
-  std::string out = fmt::format("{:<24} {:>12} {:>12} {:>10} {:>11} {:>12}  {}\n", "entity", "read",
-                                report.dry_run ? "would_write" : "migrated", "rejected",
-                                "superseded", "rows/s", "state");
-  bool unknown_superseded = false;
-  for (const auto& t : report.tables) {
-    std::string rate = t.seconds > 0 && t.state != "skipped (done)" && !t.from_lookups
-                           ? fmt::format("{:.0f}", t.read / t.seconds)
-                           : "-";
-    std::string superseded = "-";
-    if (t.superseded_known && !t.from_lookups) {
-      superseded = std::to_string(t.superseded);
-    } else if (!t.from_lookups && !report.dry_run) {
-      unknown_superseded = true;
-    }
-    out +=
-        fmt::format("{:<24} {:>12} {:>12} {:>10} {:>11} {:>12}  {}\n", t.entity,
-                    t.from_lookups ? "-" : std::to_string(t.read), t.migrated,
-                    t.from_lookups ? "-" : std::to_string(t.rejected), superseded, rate, t.state);
-  }
-  if (unknown_superseded) {
-    out +=
-        "superseded \"-\": not counted on this run (it resumed, stopped early, or merged into a "
-        "table that held rows), so rows that repeat a key are not told from new ones; migrated "
-        "counts rows written\n";
-  }
-  if (report.dry_run) {
-    int64_t rejected = 0;
-    for (const auto& t : report.tables) rejected += t.rejected;
-    out += fmt::format(
-        "dry run: nothing was written. A real run would merge the rows above into their tables "
-        "(created with --create-tables, else checked against the spec) and reject {} records{}\n",
-        rejected,
-        report.max_rejects >= 0 && rejected > report.max_rejects
-            ? fmt::format(", more than --max-rejects {}, so it would stop and exit 1",
-                          report.max_rejects)
-            : "");
-  }
-  for (const auto& t : report.tables) {
-    if (t.repeated_keys == 0) continue;
-    out += fmt::format(
-        "{}: {} {} an object that names a key twice; the last value was {}, as PostgreSQL's "
-        "jsonb does, in columns and jsonb alike\n",
-        t.entity, t.repeated_keys, t.repeated_keys == 1 ? "record holds" : "records hold",
-        report.dry_run ? "would be used" : "used");
-  }
-  if (report.rejected_total > 0 && !report.dry_run) {
-    out += fmt::format("{} rejected records are in {} and cutover.rejects\n", report.rejected_total,
-                       report.reject_file);
-  }
-  return out;
+std::unique_ptr<EntityRun> MakeRecordStreamRun(const BackfillContext& context,
+                                               const spec::EntitySpec& entity) {
+  return std::make_unique<RecordStreamRun>(context, entity);
 }
 
 }  // namespace cutover::engine

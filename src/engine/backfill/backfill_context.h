@@ -15,7 +15,7 @@
 namespace cutover::engine {
 
 // The connection is the command's coordinating one (ledger resets, planning,
-// the record-stream batches); chunked workers open their own. RunWithRetry
+// the record-stream batches); chunked workers open their own. RetryStep
 // may replace *conn after an outage, so runs read it through the pointer.
 // All pointers outlive the runs; runs use them from the command's thread
 // only, except `sink`, which chunked workers share under their own lock.

@@ -16,12 +16,12 @@
 #include "engine/backfill/entity_run.h"
 #include "engine/core/lookup_resolver.h"
 #include "engine/core/progress_reporter.h"
+#include "engine/core/write_path.h"
 #include "map/columnar_mapper.h"
 #include "spec/spec.h"
 #include "store/chunked_source.h"
 #include "stores/postgres/merge_writer.h"
 #include "stores/postgres/pg_connection.h"
-#include "stores/postgres/retry.h"
 #include "stores/postgres/table_shape.h"
 
 namespace cutover::engine {
@@ -62,7 +62,7 @@ class ChunkBackfill : public EntityRun {
   // Runs `step` on the coordinating connection, reconnecting and running it
   // again through an outage (see "Faults").
   Status Control(std::string_view what, const std::function<Status()>& step) {
-    return pg_store::RunWithRetry(shared_.conn, shared_.url, request_.retry_for, what, step);
+    return RetryStep(shared_.conn, shared_.url, request_.retry_for, what, step);
   }
   Status PlanLedger(const std::vector<store::ChunkRef>& chunks);
   // Whether this run may start or join an index-free load (see "Bulk mode");

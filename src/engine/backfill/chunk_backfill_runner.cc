@@ -34,7 +34,6 @@
 #include "engine/core/write_path.h"
 #include "map/columnar_mapper.h"
 #include "stores/postgres/merge_writer.h"
-#include "stores/postgres/retry.h"
 #include "stores/postgres/table_shape.h"
 #include "stores/postgres/transaction.h"
 #include "stores/registry.h"
@@ -92,7 +91,7 @@ namespace {
 // between workers upserting overlapping keys in different orders, a
 // serialization failure (40001), a lost connection or a restarted server
 // rolls the step back, reconnects when needed, and runs it again, within
-// --retry-for per streak of failures (stores/postgres/retry.h). Any other error (a
+// --retry-for per streak of failures (RetryStep, engine/core/write_path.h). Any other error (a
 // row-independent COPY failure, an index that cannot be built) stops the
 // run at once with its cause; what a bulk load set aside stays recorded in
 // cutover.deferred_ddl, so a rerun finishes it.
@@ -360,7 +359,7 @@ Status ChunkBackfill::RunWorker(int index) {
   while (!stop_) {
     Step step = Step::kWait;
     // Each step starts a fresh streak of failures (see "Faults").
-    Status st = pg_store::RunWithRetry(
+    Status st = RetryStep(
         &w.conn, shared_.url, request_.retry_for, what,
         [&]() -> Status {
           if (stop_) {  // another worker failed or passed --max-rejects
@@ -601,13 +600,12 @@ class LookupDimension : public EntityRun {
   Status Prepare() override {
     shape_ = ShapeFor(*shared_.migration, entity_);
     if (shared_.request->dry_run) return Status::Ok();
-    return pg_store::RunWithRetry(shared_.conn, shared_.url, shared_.request->retry_for,
-                                  "preparing the table of " + entity_.name, [&] {
-                                    return CreateOrCheck(shared_.conn->get(), shape_,
-                                                         shared_.request->create_tables,
-                                                         entity_.name)
-                                        .status();
-                                  });
+    return RetryStep(shared_.conn, shared_.url, shared_.request->retry_for,
+                     "preparing the table of " + entity_.name, [&] {
+                       return CreateOrCheck(shared_.conn->get(), shape_,
+                                            shared_.request->create_tables, entity_.name)
+                           .status();
+                     });
   }
   Status Run(bool*) override { return Status::Ok(); }
   // Reported by the runs that fill it, after they did.

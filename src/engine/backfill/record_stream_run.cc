@@ -22,7 +22,6 @@
 #include "engine/core/write_path.h"
 #include "stores/postgres/merge_writer.h"
 #include "stores/postgres/pg_connection.h"
-#include "stores/postgres/retry.h"
 #include "stores/postgres/transaction.h"
 
 namespace cutover::engine {
@@ -45,7 +44,7 @@ namespace {
 // bad rows among N; the good rows still land.
 //
 // Every step that touches PostgreSQL (preparing the tables, each batch's
-// transaction, finishing the entity) runs through pg_store::RunWithRetry, as
+// transaction, finishing the entity) runs through RetryStep (write_path.h), as
 // the chunked runner's steps do: a lost connection, a restarted server, a
 // deadlock or a serialization failure rolls the step back, and it runs again
 // (on a new connection when the old one was lost) within --retry-for; the
@@ -213,8 +212,8 @@ Status RecordStreamRun::TryWriteBatch(const store::SourceBatch& in, const map::M
 
 Status RecordStreamRun::RetryOnDisconnect(const std::string& what,
                                           const std::function<Status()>& attempt) {
-  return pg_store::RunWithRetry(conn_, url_, request_.retry_for, what, attempt,
-                                [&] { return PrepareStagingAll(); });
+  return RetryStep(conn_, url_, request_.retry_for, what, attempt,
+                   [&] { return PrepareStagingAll(); });
 }
 
 Status RecordStreamRun::WriteBatch(const store::SourceBatch& in, const map::MappedBatch& mapped) {

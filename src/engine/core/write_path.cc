@@ -1,10 +1,37 @@
-// MergeWithBisect and TableIsEmpty: the statements both backfill runners
-// send to write a batch (see the Bisect design note in the header).
+// RetryStep, MergeWithBisect and TableIsEmpty: how both backfill runners
+// talk to PostgreSQL (see the design notes in the header).
 #include "engine/core/write_path.h"
 
 #include <fmt/format.h>
 
+#include "stores/postgres/retry.h"
+
 namespace cutover::engine {
+
+Status RetryStep(std::unique_ptr<pg_store::PgConnection>* conn, const std::string& url,
+                 std::chrono::milliseconds span, std::string_view what,
+                 const std::function<Status()>& step, const std::function<Status()>& on_reconnect) {
+  pg_store::RetryBudget budget(span);
+  for (;;) {
+    Status st;
+    if (*conn == nullptr || !(*conn)->IsHealthy()) {
+      auto fresh = pg_store::PgConnection::Connect(url);
+      if (fresh.ok()) {
+        *conn = std::move(fresh).value();
+        if (on_reconnect) st = on_reconnect();
+      } else {
+        st = fresh.status();
+      }
+    }
+    if (st.ok()) st = step();
+    if (st.ok()) return st;
+    // A server shutting down may leave the socket open a moment after its
+    // error: a lost connection is never reused.
+    if (st.code() == StatusCode::kUnavailable) conn->reset();
+    Status final;
+    if (!budget.Again(st, what, &final)) return final;
+  }
+}
 
 Status MergeWithBisect(pg_store::PgConnection* conn, const TableWrite& target,
                        std::vector<uint32_t> rows, int64_t* accepted,

@@ -6,7 +6,7 @@
 
 #include "engine/core/source_factory.h"
 #include "map/columnar_mapper.h"
-#include "map/entity_mapper.h"
+#include "map/document_mapper.h"
 
 namespace cutover::engine {
 namespace {
@@ -38,7 +38,7 @@ Result<std::unique_ptr<map::RecordMapper>> CreateMapper(const spec::MigrationSpe
     ASSIGN_OR_RETURN(auto mapper, map::ColumnarMapper::Create(entity));
     return std::unique_ptr<map::RecordMapper>(std::move(mapper));
   }
-  ASSIGN_OR_RETURN(auto mapper, map::EntityMapper::Create(entity));
+  ASSIGN_OR_RETURN(auto mapper, map::DocumentMapper::Create(entity));
   return std::unique_ptr<map::RecordMapper>(std::move(mapper));
 }
 

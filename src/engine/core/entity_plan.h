@@ -22,7 +22,7 @@ struct PlannedTable {
 struct EntityPlan {
   const spec::EntitySpec* entity = nullptr;
   bool chunked = false;  // a Parquet/CSV source: ColumnarMapper, one table
-  // map::EntityMapper (JSON records, with child tables) or
+  // map::DocumentMapper (JSON records, with child tables) or
   // map::ColumnarMapper (Parquet/CSV rows). Not thread-safe: a thread that
   // maps concurrently creates its own with CreateMapper.
   std::unique_ptr<map::RecordMapper> mapper;

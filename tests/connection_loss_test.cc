@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "stores/postgres/pg_connection.h"
 #include "support/fluxstudio_dataset.h"
 #include "support/pg_harness.h"
 
@@ -144,6 +145,79 @@ TEST(ConnectionLossTest, ReconnectInOneEntityKeepsTheNextEntitysStaging) {
   EXPECT_EQ(run.result.exit_code, 0) << Describe(run.result);
   EXPECT_GE(CountOccurrences(run.result.err, "retrying"), 1u) << run.result.err;
   ExpectCompleteAndClean(ds, url);
+}
+
+// A batch of a JSON source that PostgreSQL picks as the victim of a deadlock (40P01) is rolled
+// back and run again, and its rows land once. The deadlock is made on purpose: while the batch
+// stands paused after its merge (holding its new keys), another session locks the entity's
+// ledger row and inserts one of those keys, so it waits for the batch; the batch then waits for
+// the ledger row, and its deadlock check (sooner than the other session's) finds the cycle.
+TEST(RetryTest, AJsonBatchThatLosesADeadlockIsRetriedAndLandsOnce) {
+  const std::string url = FreshDatabase();
+  ASSERT_FALSE(url.empty());
+  const std::string dir = TempDir() + "/deadlock";
+  WriteFile(dir + "/cutover.yaml", R"(migration: retrytest
+target: { url: "${DATABASE_URL:-}" }
+sources:
+  files: { type: json, path: data/ }
+entities:
+  people:
+    source: { from: files, file: people.json }
+    key: [id]
+    columns:
+      id: { type: integer }
+      name: { type: text }
+)");
+  WriteFile(dir + "/data/people.json",
+            R"([{"id": 1, "name": "ada"}, {"id": 2, "name": "bob"}, {"id": 3, "name": "cy"}])");
+  // The backfill's sessions check for deadlocks after 100 ms; the other session after a minute.
+  const std::string db = QueryValue(url, "SELECT current_database()");
+  Exec(url, "ALTER DATABASE \"" + db + "\" SET deadlock_timeout = '100ms'");
+
+  std::atomic<bool> finished{false};
+  CommandResult result;
+  std::thread runner([&] {
+    result = RunCommand(
+        {CutoverBinary(), "backfill", dir + "/cutover.yaml", "--create-tables"},
+        {{"DATABASE_URL", url}, {"CUTOVER_FAILPOINTS", "backfill.after_merge=pause:2000"}});
+    finished = true;
+  });
+  auto other = pg_store::PgConnection::Connect(url);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  pg_store::PgConnection* blocker = other->get();
+  const std::string blocker_pid = *blocker->QueryValue("SELECT pg_backend_pid()").value();
+  const std::string batch_paused =
+      "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> " +
+      blocker_pid +
+      " AND state = 'idle in transaction' AND query = 'RELEASE SAVEPOINT cutover_merge'";
+  ASSERT_TRUE(WaitFor([&] { return QueryValue(url, batch_paused) == "1"; }, finished))
+      << "the batch never paused after its merge";
+  ASSERT_TRUE(blocker->Exec("BEGIN").ok());
+  ASSERT_TRUE(blocker->Exec("SET LOCAL deadlock_timeout = '60s'").ok());
+  ASSERT_TRUE(blocker
+                  ->Exec("SELECT 1 FROM cutover.backfill_ledger WHERE migration = 'retrytest' "
+                         "AND entity = 'people' FOR UPDATE")
+                  .ok());
+  // Waits for the paused batch, which holds key 1; returns once the batch rolls back.
+  std::thread inserter([&] {
+    EXPECT_TRUE(blocker->Exec("INSERT INTO public.people (id, name) VALUES (1, 'intruder')").ok());
+    EXPECT_TRUE(blocker->Exec("ROLLBACK").ok());
+  });
+  inserter.join();
+  runner.join();
+
+  EXPECT_EQ(result.exit_code, 0) << Describe(result);
+  EXPECT_NE(result.err.find("deadlock detected"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("retrying"), std::string::npos) << result.err;
+  // The failed attempt was rolled back once: a second ROLLBACK would make PostgreSQL warn.
+  EXPECT_EQ(result.err.find("no transaction in progress"), std::string::npos) << result.err;
+  // The file's three records, once each, written out by hand.
+  EXPECT_EQ(Query(url, "SELECT id::text, name FROM public.people ORDER BY id"),
+            (std::vector<std::vector<std::string>>{{"1", "ada"}, {"2", "bob"}, {"3", "cy"}}));
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT done::text FROM cutover.backfill_ledger "
+                       "WHERE migration = 'retrytest' AND entity = 'people'"),
+            "true");
 }
 
 TEST(ConnectionLossTest, UnreachableTargetFailsFastWithoutLeakingThePassword) {

@@ -8,7 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
-#include "engine/backfill/backfill_runner.h"
+#include "engine/backfill/backfill_command.h"
 #include "engine/core/target_resolver.h"
 
 namespace cutover::cli {

@@ -4,9 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
-#include "engine/backfill/backfill_runner.h"
+#include "engine/backfill/backfill_command.h"
 #include "engine/core/target_resolver.h"
-#include "engine/verify/bucket_verifier.h"
+#include "engine/verify/verify_command.h"
 
 namespace cutover::cli {
 

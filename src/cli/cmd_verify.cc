@@ -5,7 +5,7 @@
 
 #include "cli/command.h"
 #include "engine/core/target_resolver.h"
-#include "engine/verify/bucket_verifier.h"
+#include "engine/verify/verify_command.h"
 
 namespace cutover::cli {
 

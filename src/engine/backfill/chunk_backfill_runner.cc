@@ -1,4 +1,8 @@
+// The chunked backfill of one entity: its chunk ledger, the workers that claim
+// and load chunks, and the finish (indexes, dimensions) once all are done.
 #include "engine/backfill/chunk_backfill_runner.h"
+
+#include "engine/backfill/chunk_backfill.h"
 
 #include <unistd.h>
 
@@ -20,17 +24,21 @@
 #include "catalog/stage.h"
 #include "catalog/table_ddl.h"
 #include "common/failpoint.h"
+#include "engine/backfill/reject_limits.h"
 #include "engine/core/batch_pipeline.h"
+#include "engine/core/chunked_scan.h"
+#include "engine/core/entity_plan.h"
 #include "engine/core/lookup_resolver.h"
 #include "engine/core/post_load.h"
 #include "engine/core/progress_reporter.h"
 #include "engine/core/source_dedup.h"
 #include "engine/core/source_factory.h"
 #include "engine/core/source_schema_check.h"
+#include "engine/core/write_path.h"
 #include "map/columnar_mapper.h"
 #include "stores/postgres/merge_writer.h"
-#include "stores/postgres/retry.h"
 #include "stores/postgres/table_shape.h"
+#include "stores/postgres/transaction.h"
 #include "stores/registry.h"
 
 namespace cutover::engine {
@@ -77,29 +85,8 @@ namespace {
 // chunk is claimable again), so every process returns only when the whole
 // entity is loaded, and can then build indexes on a complete table.
 //
-// Bulk mode: a first load into an empty table
-//
-// Maintaining a primary key, indexes and foreign keys row by row costs more
-// than the COPY itself; building them once after the load is several times
-// cheaper. So when a run starts fresh (no chunk planned yet), the table is
-// empty, the migration is still at stage legacy (no application writes into
-// the target yet), and the source can drop its own repeated keys, the
-// planning transaction sets the table's indexes and constraints aside
-// (catalog/deferred_ddl.h) and the workers COPY straight into it.
-//
-// Without a key, exactly-once rests on the chunk transaction alone: a
-// chunk's rows commit with its 'done' mark or not at all, so no chunk lands
-// twice. Repeated keys within the source are removed before they reach
-// PostgreSQL: the source skips every row that a later one with the same key
-// supersedes (the same rule as `dedup:` and as verify's deduplicated read),
-// and a chunk's superseded rows count as read, not merged: the summary shows
-// them apart, so that migrated is what the table holds. Once no chunk is
-// pending, the workers of every
-// process share the rebuild; the entity is done after it.
-//
-// A process that joins, or a rerun after a crash, finds the set-aside
-// definitions and continues in bulk mode; --restart first rebuilds them and
-// then merges as usual.
+// Bulk mode (a first load into an empty table, index-free) has its design
+// note in bulk_load.cc, beside the code that decides it.
 //
 // Faults. Each step of a worker (a chunk, a poll, one rebuilt definition)
 // and each step of the coordinating connection (planning, the ledger, the
@@ -107,7 +94,7 @@ namespace {
 // between workers upserting overlapping keys in different orders, a
 // serialization failure (40001), a lost connection or a restarted server
 // rolls the step back, reconnects when needed, and runs it again, within
-// --retry-for per streak of failures (stores/postgres/retry.h). Any other error (a
+// --retry-for per streak of failures (RetryStep, engine/core/write_path.h). Any other error (a
 // row-independent COPY failure, an index that cannot be built) stops the
 // run at once with its cause; what a bulk load set aside stays recorded in
 // cutover.deferred_ddl, so a rerun finishes it.
@@ -131,11 +118,10 @@ Result<std::unique_ptr<store::ChunkedSource>> DefaultOpener(const spec::SourceSp
   return stores::OpenChunkedSource(source, path, options);
 }
 
+// The table of a chunked entity or a dimension: it has no children.
 pg_store::TableShape ShapeFor(const spec::MigrationSpec& migration,
                               const spec::EntitySpec& entity) {
-  pg_store::TableShape shape = pg_store::ShapeOf(entity, nullptr);
-  pg_store::MarkLookupTarget(migration, entity, &shape);
-  return shape;
+  return std::move(PlanTables(migration, entity)[0].shape);
 }
 
 Result<catalog::TableFit> CreateOrCheck(pg_store::PgConnection* conn,
@@ -147,114 +133,13 @@ Result<catalog::TableFit> CreateOrCheck(pg_store::PgConnection* conn,
   return fit;
 }
 
-class ChunkBackfill : public EntityRun {
- public:
-  ChunkBackfill(const RunShared& shared, const spec::EntitySpec& entity)
-      : shared_(shared),
-        migration_(*shared.migration),
-        request_(*shared.request),
-        entity_(entity),
-        jobs_(request_.jobs > 0 ? request_.jobs : DefaultJobs()) {}
-
-  Status Prepare() override;
-  Status Run(bool* stopped_on_rejects) override;
-  std::vector<TableSummary> Summaries() const override;
-  bool done() const override { return ledger_.exists && ledger_.done; }
-  Status ResetLedgers() override;
-
- private:
-  struct Worker {
-    int index = 0;
-    std::string name;
-    std::unique_ptr<pg_store::PgConnection> conn;
-    std::unique_ptr<pg_store::MergeWriter> writer;
-    std::unique_ptr<map::ColumnarMapper> mapper;
-  };
-  struct ChunkCounts {
-    int64_t read = 0;
-    int64_t merged = 0;
-    int64_t rejected = 0;
-  };
-
-  pg_store::PgConnection* conn() { return shared_.conn->get(); }
-  // Runs `step` on the coordinating connection, reconnecting and running it
-  // again through an outage (see "Faults").
-  Status Control(std::string_view what, const std::function<Status()>& step) {
-    return pg_store::RunWithRetry(shared_.conn, shared_.url, request_.retry_for, what, step);
-  }
-  Status PlanLedger(const std::vector<store::ChunkRef>& chunks);
-  // Whether this run may start or join an index-free load (see "Bulk mode");
-  // call after SkipSupersededRows.
-  Result<bool> MayBulkLoad();
-  // Chunks in the ledger for this entity, done or not.
-  Result<int64_t> PlannedChunks();
-  // Tells the source to skip rows that a later row with the same key
-  // supersedes, when it can (keys_unique_).
-  Status SkipSupersededRows();
-  // Inside PlanLedger's transaction: decides bulk_ for this process.
-  Status DecideBulk(bool fresh, bool may_bulk);
-  Status RunWorker(int index);
-  Status Connect(Worker* w);
-  enum class Step { kWorked, kWait, kFinished };
-  // One step of a worker: a chunk loaded, or one deferred definition rebuilt
-  // (kWorked); nothing to do until other workers finish theirs (kWait); the
-  // entity is loaded and, in bulk mode, rebuilt (kFinished).
-  Result<Step> WorkerStep(Worker* w);
-  // Claims and loads one chunk; false when none is claimable.
-  Result<bool> LoadOneChunk(Worker* w);
-  Status MergeRows(Worker* w, const store::SourceBatch& in, const map::MappedBatch& mapped,
-                   std::vector<uint32_t> rows, int64_t* accepted, std::vector<Reject>* refused);
-  Result<int64_t> PendingChunks(pg_store::PgConnection* c);
-  Status RunDry(const std::vector<store::ChunkRef>& chunks);
-  void Progress(int64_t rows);
-
-  const RunShared& shared_;
-  const spec::MigrationSpec& migration_;
-  const BackfillRequest& request_;
-  const spec::EntitySpec& entity_;
-  const int jobs_;
-
-  // Set by Prepare/Run on the calling thread, read-only while workers run.
-  pg_store::TableShape shape_;
-  std::vector<pg_store::TableShape> dimension_shapes_;
-  std::vector<const spec::EntitySpec*> dimensions_;
-  std::string location_;
-  catalog::LedgerEntry ledger_;
-  std::unique_ptr<store::ChunkedSource> source_;
-  std::map<std::string, store::ChunkRef> chunks_by_id_;
-  std::unique_ptr<LookupResolver> resolver_;  // thread-safe
-  bool direct_copy_ = false;
-  bool deferred_at_start_ = false;  // a bulk load of an earlier run is unfinished
-  bool bulk_ = false;               // this run appends index-free (see "Bulk mode")
-  bool keys_unique_ = false;        // the source yields each key once
-  bool exact_types_ = true;         // every column has the type the spec's encodes
-  // No chunk was done and the table was empty when this process started, so
-  // every row it holds at the end is this run's (see superseded_known_).
-  bool started_empty_ = false;
-  // rows_merged is the rows stored, so read - merged - rejected is exactly
-  // the superseded rows: the source skipped them (keys_unique_), or the
-  // table's row count at the end (started_empty_) told them.
-  bool superseded_known_ = false;
-  std::string keys_unique_why_not_;
-  int64_t planned_rows_ = 0;
-  int64_t rejects_before_ = 0;  // in chunks done before this process started
-  std::string state_;
-  double seconds_ = 0;
-  std::vector<int64_t> dimension_rows_;  // after the load, per dimensions_
-  TableSummary dry_;
-
-  std::atomic<bool> stop_{false};
-  std::atomic<int64_t> rows_done_{0};
-  std::atomic<int64_t> rejects_here_{0};
-  std::mutex mu_;  // guards the reject sink, progress_ and dry_
-  std::unique_ptr<ProgressReporter> progress_;
-};
+}  // namespace
 
 Status ChunkBackfill::Prepare() {
-  ASSIGN_OR_RETURN(auto mapper, map::ColumnarMapper::Create(entity_));
-  (void)mapper;  // validates the plan now; workers compile their own
+  // Validates the mapping now; workers create mappers of their own.
+  ASSIGN_OR_RETURN(EntityPlan plan, PlanEntity(migration_, entity_));
   ASSIGN_OR_RETURN(location_, SourceLocationOf(migration_, entity_));
-  shape_ = ShapeFor(migration_, entity_);
+  shape_ = std::move(plan.tables[0].shape);
   ASSIGN_OR_RETURN(resolver_, LookupResolver::Create(migration_, entity_, shared_.url,
                                                      /*create_missing=*/true, request_.retry_for));
   dimensions_ = resolver_->Dimensions();
@@ -304,94 +189,10 @@ Result<int64_t> ChunkBackfill::PlannedChunks() {
   return catalog::CountChunks(conn(), migration_.name, entity_.name);
 }
 
-Result<bool> ChunkBackfill::MayBulkLoad() {
-  // Planning and setting indexes aside commit together (PlanLedger), so a
-  // planned entity with nothing deferred is loading with its indexes.
-  ASSIGN_OR_RETURN(const int64_t planned, PlannedChunks());
-  if (planned > 0) {
-    ASSIGN_OR_RETURN(const int64_t deferred,
-                     catalog::CountDeferred(conn(), migration_.name, entity_.name));
-    if (deferred == 0) return false;  // else: join the bulk load under way
-  } else {
-    ASSIGN_OR_RETURN(auto any, conn()->QueryValue(fmt::format("SELECT 1 FROM {} LIMIT 1",
-                                                              shape_.QualifiedName())));
-    if (any) return false;
-    {
-      ASSIGN_OR_RETURN(auto stage, catalog::CurrentStage(conn(), migration_.name));
-      if (stage && *stage != "legacy") {
-        spdlog::info(
-            "{}: stage is {}: loading with the table's indexes in place (applications "
-            "may already write to it)",
-            entity_.name, *stage);
-        return false;
-      }
-    }
-  }
-  if (!keys_unique_) {
-    spdlog::info("{}: {}; loading with the table's indexes in place", entity_.name,
-                 keys_unique_why_not_);
-  }
-  // A bulk load COPYs straight into the table, which needs its exact types.
-  return keys_unique_ && exact_types_;
-}
-
-Status ChunkBackfill::SkipSupersededRows() {
-  const std::optional<SourceDedup> dedup = SourceDedupOf(entity_);
-  if (!dedup) {
-    keys_unique_why_not_ = "a key column is not read from a plain source column";
-    return Status::Ok();
-  }
-  Status skip = source_->SkipSupersededRows(dedup->key, dedup->order);
-  keys_unique_ = skip.ok();
-  if (skip.ok() || skip.code() == StatusCode::kFailedPrecondition ||
-      skip.code() == StatusCode::kInvalidArgument) {
-    keys_unique_why_not_ = skip.message();
-    return Status::Ok();
-  }
-  return skip;
-}
-
-Status ChunkBackfill::DecideBulk(bool fresh, bool may_bulk) {
-  if (!fresh) {
-    // Another process (or an earlier run) decided; follow it.
-    ASSIGN_OR_RETURN(const int64_t deferred,
-                     catalog::CountDeferred(conn(), migration_.name, entity_.name));
-    bulk_ = deferred > 0;
-    if (bulk_ && !may_bulk) {
-      return FailedPrecondition(entity_.name +
-                                ": a bulk load of this entity is under way, but this process "
-                                "cannot skip the source's repeated keys as it does");
-    }
-    return Status::Ok();
-  }
-  if (!may_bulk) return Status::Ok();
-  RETURN_IF_ERROR(conn()->Exec("SAVEPOINT cutover_defer"));
-  auto deferred = catalog::DeferTableIndexes(conn(), migration_.name, entity_.name, shape_);
-  if (!deferred.ok() && deferred.status().code() == StatusCode::kFailedPrecondition) {
-    RETURN_IF_ERROR(conn()->Exec("ROLLBACK TO SAVEPOINT cutover_defer"));
-    spdlog::info("{}; loading with the table's indexes in place", deferred.status().message());
-    return Status::Ok();
-  }
-  if (!deferred.ok()) return deferred.status();
-  RETURN_IF_ERROR(conn()->Exec("RELEASE SAVEPOINT cutover_defer"));
-  // The spec's indexes are built with the others, in parallel, rather than
-  // one after another once the load is done.
-  for (const auto& index : entity_.indexes) {
-    RETURN_IF_ERROR(catalog::DeferIndex(
-        conn(), migration_.name, entity_.name, index.name,
-        catalog::CreateIndexSql(index, shape_.QualifiedName(), catalog::IfNotExists::kYes)));
-  }
-  bulk_ = true;
-  spdlog::info(
-      "{}: empty table at stage legacy: loading it without its key, indexes and constraints "
-      "({} definitions set aside), which are built after the load",
-      entity_.name, *deferred + static_cast<int>(entity_.indexes.size()));
-  return Status::Ok();
-}
-
 Status ChunkBackfill::PlanLedger(const std::vector<store::ChunkRef>& chunks) {
   ASSIGN_OR_RETURN(const bool may_bulk, MayBulkLoad());
-  RETURN_IF_ERROR(conn()->Exec("BEGIN"));
+  pg_store::Transaction tx(conn());
+  RETURN_IF_ERROR(tx.status());
   auto body = [&]() -> Status {
     RETURN_IF_ERROR(catalog::LockChunkPlan(conn(), migration_.name, entity_.name));
     if (!ledger_.exists) {
@@ -409,11 +210,8 @@ Status ChunkBackfill::PlanLedger(const std::vector<store::ChunkRef>& chunks) {
     return catalog::InsertChunks(conn(), migration_.name, entity_.name, plan);
   };
   Status st = body();
-  if (!st.ok()) {
-    if (conn()->IsHealthy()) (void)conn()->Exec("ROLLBACK");
-    return st.WithContext("planning the chunks of " + entity_.name);
-  }
-  return conn()->Exec("COMMIT");
+  if (!st.ok()) return st.WithContext("planning the chunks of " + entity_.name);
+  return tx.Commit();
 }
 
 Result<int64_t> ChunkBackfill::PendingChunks(pg_store::PgConnection* c) {
@@ -426,63 +224,13 @@ void ChunkBackfill::Progress(int64_t rows) {
   if (progress_) progress_->Update(done, done);
 }
 
-Status ChunkBackfill::Connect(Worker* w) {
-  ASSIGN_OR_RETURN(w->conn, pg_store::PgConnection::Connect(shared_.url));
-  if (bulk_) return Status::Ok();
-  return w->writer->PrepareStaging(w->conn.get());
-}
-
-Status ChunkBackfill::MergeRows(Worker* w, const store::SourceBatch& in,
-                                const map::MappedBatch& mapped, std::vector<uint32_t> rows,
-                                int64_t* accepted, std::vector<Reject>* refused) {
-  if (rows.empty()) return Status::Ok();
-  pg_store::PgConnection* c = w->conn.get();
-  RETURN_IF_ERROR(c->Exec("SAVEPOINT cutover_merge"));
-  // The whole batch may take the direct COPY; the halves of a split merge.
-  const bool whole = rows.size() == mapped.tables[0].num_rows();
-  Result<int64_t> merged = int64_t{0};
-  if (bulk_) {
-    Status appended = w->writer->Append(c, mapped.tables[0], rows);
-    if (!appended.ok()) merged = appended;
-  } else {
-    merged = whole ? w->writer->Write(c, mapped.tables[0], rows)
-                   : w->writer->Merge(c, mapped.tables[0], rows);
-  }
-  if (merged.ok()) {
-    *accepted += static_cast<int64_t>(rows.size());
-    return c->Exec("RELEASE SAVEPOINT cutover_merge");
-  }
-  if (merged.status().code() != StatusCode::kDataError) return merged.status();
-  RETURN_IF_ERROR(c->Exec("ROLLBACK TO SAVEPOINT cutover_merge"));
-  RETURN_IF_ERROR(c->Exec("RELEASE SAVEPOINT cutover_merge"));
-  if (rows.size() == 1) {
-    const uint32_t record = mapped.origins[0][rows[0]].record;
-    const auto& pos = in.positions[record];
-    Reject r;
-    r.entity = entity_.name;
-    r.source = in.origin;
-    r.byte_offset = pos.byte_offset;
-    r.line = pos.line;
-    r.record_index = pos.record_index;
-    r.reason = "PostgreSQL refused the row: " + merged.status().message();
-    r.record = w->mapper->RecordText(in, record);
-    refused->push_back(std::move(r));
-    return Status::Ok();
-  }
-  // Split and retry: O(k log N) statements for k bad rows among N.
-  const size_t half = rows.size() / 2;
-  std::vector<uint32_t> second(rows.begin() + half, rows.end());
-  rows.resize(half);
-  RETURN_IF_ERROR(MergeRows(w, in, mapped, std::move(rows), accepted, refused));
-  return MergeRows(w, in, mapped, std::move(second), accepted, refused);
-}
-
 Result<bool> ChunkBackfill::LoadOneChunk(Worker* w) {
   pg_store::PgConnection* c = w->conn.get();
-  RETURN_IF_ERROR(c->Exec("BEGIN"));
+  pg_store::Transaction tx(c);
+  RETURN_IF_ERROR(tx.status());
   ASSIGN_OR_RETURN(auto claimed, catalog::ClaimChunk(c, migration_.name, entity_.name, w->name));
   if (!claimed) {
-    RETURN_IF_ERROR(c->Exec("COMMIT"));
+    RETURN_IF_ERROR(tx.Commit());
     return false;
   }
   const std::string chunk_id = *claimed;
@@ -512,7 +260,14 @@ Result<bool> ChunkBackfill::LoadOneChunk(Worker* w) {
       std::vector<uint32_t> rows(mapped.tables[0].num_rows());
       std::iota(rows.begin(), rows.end(), 0u);
       const size_t refused_before = rejects.size();
-      RETURN_IF_ERROR(MergeRows(w, work->in, mapped, std::move(rows), &counts.merged, &rejects));
+      const TableWrite target{.writer = w->writer.get(),
+                              .mode = bulk_ ? WriteMode::kAppend : WriteMode::kMerge,
+                              .in = &work->in,
+                              .mapped = &mapped,
+                              .table = 0,
+                              .mapper = w->mapper.get(),
+                              .entity = entity_.name};
+      RETURN_IF_ERROR(MergeWithBisect(c, target, std::move(rows), &counts.merged, &rejects));
       counts.rejected += static_cast<int64_t>(rejects.size() - refused_before);
       FailPoint("chunk.after_batch");
       Progress(static_cast<int64_t>(work->in.size()));
@@ -537,7 +292,7 @@ Result<bool> ChunkBackfill::LoadOneChunk(Worker* w) {
   RETURN_IF_ERROR(catalog::FinishChunk(c, migration_.name, entity_.name, chunk_id,
                                        {counts.read, counts.merged, counts.rejected}));
   FailPoint("chunk.before_commit");
-  RETURN_IF_ERROR(c->Exec("COMMIT"));
+  RETURN_IF_ERROR(tx.Commit());
   FailPoint("chunk.after_commit");
   const int64_t total = rejects_before_ + (rejects_here_ += counts.rejected);
   if (shared_.max_rejects >= 0 && total > shared_.max_rejects) stop_ = true;
@@ -568,78 +323,57 @@ Status ChunkBackfill::RunWorker(int index) {
   w.writer->set_keys_unique(keys_unique_);
   ASSIGN_OR_RETURN(w.mapper, map::ColumnarMapper::Create(entity_));
   const std::string what = fmt::format("worker {} loading {}", index, entity_.name);
-  std::optional<pg_store::RetryBudget> budget;  // the current streak of failures
+  // A new connection needs its staging table (not used in bulk mode).
+  auto on_connect = [&]() -> Status {
+    return bulk_ ? Status::Ok() : w.writer->PrepareStaging(w.conn.get());
+  };
   while (!stop_) {
-    Result<Step> step = Step::kWait;
-    if (w.conn == nullptr || !w.conn->IsHealthy()) {
-      Status connected = Connect(&w);
-      if (!connected.ok()) step = connected;
-    }
-    if (step.ok()) step = WorkerStep(&w);
-    if (!step.ok()) {
-      const Status st = step.status();
-      if (w.conn != nullptr && w.conn->IsHealthy()) (void)w.conn->Exec("ROLLBACK");
-      if (st.code() == StatusCode::kUnavailable) w.conn.reset();
-      if (!budget) budget.emplace(request_.retry_for);
-      Status final;
-      if (!budget->Again(st, what, &final)) {
-        stop_ = true;
-        if (bulk_) {
-          return final.WithContext(
-              fmt::format("{}'s key, indexes and constraints still to build stay set aside in "
-                          "cutover.deferred_ddl until a backfill finishes them",
-                          entity_.name));
-        }
-        return final;
+    Step step = Step::kWait;
+    // Each step starts a fresh streak of failures (see "Faults").
+    Status st = RetryStep(
+        &w.conn, shared_.url, request_.retry_for, what,
+        [&]() -> Status {
+          if (stop_) {  // another worker failed or passed --max-rejects
+            step = Step::kFinished;
+            return Status::Ok();
+          }
+          ASSIGN_OR_RETURN(step, WorkerStep(&w));
+          return Status::Ok();
+        },
+        on_connect);
+    if (!st.ok()) {
+      stop_ = true;
+      if (bulk_) {
+        return st.WithContext(
+            fmt::format("{}'s key, indexes and constraints still to build stay set aside in "
+                        "cutover.deferred_ddl until a backfill finishes them",
+                        entity_.name));
       }
-      continue;
+      return st;
     }
-    budget.reset();
-    if (*step == Step::kFinished) return Status::Ok();
-    if (*step == Step::kWait) std::this_thread::sleep_for(kPollInterval);
+    if (step == Step::kFinished) return Status::Ok();
+    if (step == Step::kWait) std::this_thread::sleep_for(kPollInterval);
   }
   return Status::Ok();
 }
 
-Status ChunkBackfill::RunDry(const std::vector<store::ChunkRef>& chunks) {
-  std::atomic<size_t> next{0};
-  std::vector<Status> results(jobs_);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < jobs_; ++t) {
-    threads.emplace_back([&, t] {
-      auto mapper = map::ColumnarMapper::Create(entity_);
-      if (!mapper.ok()) {
-        results[t] = mapper.status();
-        return;
-      }
-      for (size_t i = next++; i < chunks.size() && !stop_; i = next++) {
-        auto reader = source_->OpenChunk(chunks[i]);
-        Status st = reader.ok() ? (*reader)->Open({}) : reader.status();
-        store::SourceBatch in;
-        map::MappedBatch mapped;
-        while (st.ok()) {
-          auto more = (*reader)->Next(static_cast<size_t>(shared_.batch_size), &in);
-          if (!more.ok()) st = more.status();
-          if (!st.ok() || !*more) break;
-          (*mapper)->Map(in, &mapped);
-          std::lock_guard<std::mutex> lock(mu_);
-          dry_.read += mapped.counts[0].read;
-          dry_.rejected += mapped.counts[0].rejected;
-          for (const auto& r : mapped.rejects) {
-            if (++*shared_.run_rejects <= 20) {
-              spdlog::warn("would reject {} at {}: {}", r.entity, r.PositionText(), r.reason);
-            }
-          }
-        }
-        if (!st.ok()) {
-          results[t] = st;
-          stop_ = true;
-        }
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  for (const auto& st : results) RETURN_IF_ERROR(st);
+Status ChunkBackfill::RunDry() {
+  // The dry run maps every chunk as the workers would, without PostgreSQL:
+  // lookups are not resolved (url empty), names stay text.
+  ChunkedScanOptions options;
+  options.threads = jobs_;
+  options.batch_rows = static_cast<size_t>(shared_.batch_size);
+  options.opener = shared_.opener;
+  RETURN_IF_ERROR(ScanChunkedSource(migration_, entity_, options,
+                                    [&](int, int64_t, const store::SourceBatch&,
+                                        const map::MappedBatch& mapped) -> Status {
+                                      std::lock_guard<std::mutex> lock(mu_);
+                                      dry_.read += mapped.counts[0].read;
+                                      dry_.rejected += mapped.counts[0].rejected;
+                                      WarnWouldReject(mapped.rejects, shared_.run_rejects);
+                                      return Status::Ok();
+                                    })
+                      .status());
   dry_.migrated = dry_.read - dry_.rejected;
   return Status::Ok();
 }
@@ -650,7 +384,13 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
     seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   };
   if (!request_.dry_run && done()) {
-    state_ = "skipped (done)";
+    state_ = RunState::kSkippedDone;
+    return Status::Ok();
+  }
+  if (request_.dry_run) {
+    state_ = RunState::kDryRun;
+    RETURN_IF_ERROR(RunDry());
+    finish_time();
     return Status::Ok();
   }
   const spec::SourceSpec* source_spec = migration_.FindSource(entity_.source);
@@ -662,14 +402,7 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
     chunks_by_id_[c.Id()] = c;
     planned_rows_ += c.row_count;
   }
-  progress_ = std::make_unique<ProgressReporter>(entity_.name, planned_rows_);
-  if (request_.dry_run) {
-    state_ = "dry run";
-    RETURN_IF_ERROR(RunDry(chunks));
-    progress_->Finish();
-    finish_time();
-    return Status::Ok();
-  }
+  progress_ = std::make_unique<ProgressReporter>(entity_.name, planned_rows_, "rows");
 
   RETURN_IF_ERROR(SkipSupersededRows());
   RETURN_IF_ERROR(Control("planning the chunks of " + entity_.name, [&]() -> Status {
@@ -686,21 +419,20 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
   const int64_t done_chunks = before.done_chunks;
   rows_done_ = before.done.read;
   rejects_before_ = before.done.rejected;
-  state_ = done_chunks > 0 ? "resumed" : "done";
+  state_ = done_chunks > 0 ? RunState::kResumed : RunState::kDone;
   if (done_chunks > 0) {
     spdlog::info("{}: resuming; {} of {} chunks already done", entity_.name, done_chunks,
                  chunks.size());
   }
   // The direct COPY pays off when keys are new: an empty table (whose
   // columns have the spec's types exactly).
-  std::optional<std::string> any;
+  bool empty = false;
   RETURN_IF_ERROR(Control("reading " + shape_.QualifiedName(), [&]() -> Status {
-    ASSIGN_OR_RETURN(
-        any, conn()->QueryValue(fmt::format("SELECT 1 FROM {} LIMIT 1", shape_.QualifiedName())));
+    ASSIGN_OR_RETURN(empty, TableIsEmpty(conn(), shape_));
     return Status::Ok();
   }));
-  direct_copy_ = !any.has_value() && exact_types_;
-  started_empty_ = !any.has_value() && done_chunks == 0;
+  direct_copy_ = empty && exact_types_;
+  started_empty_ = empty && done_chunks == 0;
 
   const int workers = std::max(1, std::min<int>(jobs_, static_cast<int>(chunks.size())));
   spdlog::info("{}: {} chunks ({} rows), {} workers", entity_.name, chunks.size(), planned_rows_,
@@ -739,15 +471,14 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
   }
   *shared_.run_rejects += ledger_.records_rejected;
   if (stop_) {
-    spdlog::error("{}: {} records rejected, more than --max-rejects {}; stopping (see {})",
-                  entity_.name, rejects_before_ + rejects_here_, shared_.max_rejects,
-                  shared_.sink->path());
+    LogStopOnRejects(entity_.name, rejects_before_ + rejects_here_, shared_.max_rejects,
+                     shared_.sink->path());
     if (bulk_) {
       spdlog::error("{}: its key and indexes stay set aside until a rerun finishes the load",
                     entity_.name);
     }
     *stopped_on_rejects = true;
-    state_ = "stopped";
+    state_ = RunState::kStopped;
     finish_time();
     return Status::Ok();
   }
@@ -756,9 +487,10 @@ Status ChunkBackfill::Run(bool* stopped_on_rejects) {
   }
   ledger_.done = true;
   RETURN_IF_ERROR(Control("marking " + entity_.name + " done", [&]() -> Status {
-    RETURN_IF_ERROR(conn()->Exec("BEGIN"));
+    pg_store::Transaction tx(conn());
+    RETURN_IF_ERROR(tx.status());
     RETURN_IF_ERROR(catalog::SaveLedger(conn(), migration_.name, ledger_));
-    return conn()->Exec("COMMIT");
+    return tx.Commit();
   }));
   FailPoint("chunk.entity_done");
   for (size_t i = 0; i < dimensions_.size(); ++i) {
@@ -801,7 +533,7 @@ std::vector<TableSummary> ChunkBackfill::Summaries() const {
     s.superseded = s.read - s.migrated - s.rejected;
     // An entity skipped as done shows an earlier run's ledger: a positive
     // difference is a count that run made.
-    s.superseded_known = state_ == "skipped (done)" ? s.superseded > 0 : superseded_known_;
+    s.superseded_known = state_ == RunState::kSkippedDone ? s.superseded > 0 : superseded_known_;
   }
   s.seconds = seconds_;
   s.state = state_;
@@ -812,27 +544,29 @@ std::vector<TableSummary> ChunkBackfill::Summaries() const {
     d.entity = dimensions_[i]->name;
     d.migrated = dimension_rows_[i];
     d.from_lookups = true;
-    d.state = "names from " + entity_.name;
+    d.state = RunState::kNamesFromLookups;
+    d.filled_by = entity_.name;
     out.push_back(std::move(d));
   }
   return out;
 }
 
+namespace {
+
 class LookupDimension : public EntityRun {
  public:
-  LookupDimension(const RunShared& shared, const spec::EntitySpec& entity)
+  LookupDimension(const BackfillContext& shared, const spec::EntitySpec& entity)
       : shared_(shared), entity_(entity) {}
 
   Status Prepare() override {
     shape_ = ShapeFor(*shared_.migration, entity_);
     if (shared_.request->dry_run) return Status::Ok();
-    return pg_store::RunWithRetry(shared_.conn, shared_.url, shared_.request->retry_for,
-                                  "preparing the table of " + entity_.name, [&] {
-                                    return CreateOrCheck(shared_.conn->get(), shape_,
-                                                         shared_.request->create_tables,
-                                                         entity_.name)
-                                        .status();
-                                  });
+    return RetryStep(shared_.conn, shared_.url, shared_.request->retry_for,
+                     "preparing the table of " + entity_.name, [&] {
+                       return CreateOrCheck(shared_.conn->get(), shape_,
+                                            shared_.request->create_tables, entity_.name)
+                           .status();
+                     });
   }
   Status Run(bool*) override { return Status::Ok(); }
   // Reported by the runs that fill it, after they did.
@@ -841,21 +575,21 @@ class LookupDimension : public EntityRun {
   Status ResetLedgers() override { return Status::Ok(); }
 
  private:
-  const RunShared& shared_;
+  const BackfillContext& shared_;
   const spec::EntitySpec& entity_;
   pg_store::TableShape shape_;
 };
 
 }  // namespace
 
-std::unique_ptr<EntityRun> MakeChunkedEntityRun(const RunShared& shared,
+std::unique_ptr<EntityRun> MakeChunkedEntityRun(const BackfillContext& context,
                                                 const spec::EntitySpec& entity) {
-  return std::make_unique<ChunkBackfill>(shared, entity);
+  return std::make_unique<ChunkBackfill>(context, entity);
 }
 
-std::unique_ptr<EntityRun> MakeLookupDimensionRun(const RunShared& shared,
+std::unique_ptr<EntityRun> MakeLookupDimensionRun(const BackfillContext& context,
                                                   const spec::EntitySpec& entity) {
-  return std::make_unique<LookupDimension>(shared, entity);
+  return std::make_unique<LookupDimension>(context, entity);
 }
 
 }  // namespace cutover::engine

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "engine/backfill/backfill_runner.h"
+#include "engine/backfill/backfill_command.h"
 
 namespace cutover::engine {
 

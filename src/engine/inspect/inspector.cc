@@ -10,6 +10,7 @@
 #include <fmt/ranges.h>
 
 #include "catalog/table_ddl.h"
+#include "engine/core/entity_plan.h"
 #include "store/chunked_source.h"
 #include "stores/postgres/pg_connection.h"
 #include "stores/postgres/table_shape.h"
@@ -22,12 +23,7 @@ namespace fs = std::filesystem;
 
 // CREATE TABLE (with every key and foreign key as the backfill would create
 // them) followed by the spec's indexes.
-std::string EntityDdl(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
-                      const spec::EntitySpec* parent) {
-  pg_store::TableShape shape = pg_store::ShapeOf(entity, parent);
-  // A table other entities' lookups fill needs its unique match key and a
-  // generated id, as the backfill creates it.
-  pg_store::MarkLookupTarget(migration, entity, &shape);
+std::string EntityDdl(const spec::EntitySpec& entity, const pg_store::TableShape& shape) {
   std::string ddl = catalog::CreateTableSql(shape, catalog::IfNotExists::kNo) + ";";
   for (const spec::IndexSpec& index : entity.indexes) {
     ddl += "\n" + catalog::CreateIndexSql(index, shape.QualifiedName(), catalog::IfNotExists::kNo) +
@@ -51,29 +47,27 @@ std::vector<std::string> FieldsRead(const spec::ColumnSpec& c) {
 }
 
 void ProposeForEntity(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
-                      const spec::EntitySpec* parent,
                       const std::vector<store::ColumnProfile>& columns,
                       std::vector<TableProposal>* out) {
-  TableProposal p;
-  p.entity = entity.name;
-  p.ddl = EntityDdl(migration, entity, parent);
-  // Only top-level entities read the source's own columns; typed sources
-  // (Parquet, CSV) say which columns exist.
-  if (parent == nullptr && !columns.empty()) {
-    for (const spec::ColumnSpec& c : entity.columns) {
-      for (const std::string& field : FieldsRead(c)) {
-        const bool found = std::any_of(columns.begin(), columns.end(),
-                                       [&](const auto& col) { return col.name == field; });
-        if (!found) {
-          p.warnings.push_back(
-              fmt::format("column '{}' reads '{}', which the source lacks", c.name, field));
+  for (const PlannedTable& table : PlanTables(migration, entity)) {
+    TableProposal p;
+    p.entity = table.entity->name;
+    p.ddl = EntityDdl(*table.entity, table.shape);
+    // Only top-level entities read the source's own columns; typed sources
+    // (Parquet, CSV) say which columns exist.
+    if (table.parent < 0 && !columns.empty()) {
+      for (const spec::ColumnSpec& c : table.entity->columns) {
+        for (const std::string& field : FieldsRead(c)) {
+          const bool found = std::any_of(columns.begin(), columns.end(),
+                                         [&](const auto& col) { return col.name == field; });
+          if (!found) {
+            p.warnings.push_back(
+                fmt::format("column '{}' reads '{}', which the source lacks", c.name, field));
+          }
         }
       }
     }
-  }
-  out->push_back(std::move(p));
-  for (const spec::EntitySpec& child : entity.children) {
-    ProposeForEntity(migration, child, &entity, columns, out);
+    out->push_back(std::move(p));
   }
 }
 
@@ -224,7 +218,7 @@ Result<InspectReport> RunInspect(const spec::MigrationSpec& migration,
         source.type == "json" ? std::vector<store::ColumnProfile>{} : inspection.profile.columns;
     for (const spec::EntitySpec& entity : migration.entities) {
       if (entity.source == source.name) {
-        ProposeForEntity(migration, entity, nullptr, typed_columns, &inspection.proposals);
+        ProposeForEntity(migration, entity, typed_columns, &inspection.proposals);
       }
     }
     if (inspection.proposals.empty() && st.ok() && source.type != "json") {

@@ -2,7 +2,7 @@
 // reads 100.00% with a difference left, and a report that compared nothing is never clean.
 #include <gtest/gtest.h>
 
-#include "engine/verify/bucket_verifier.h"
+#include "engine/verify/verify_command.h"
 
 namespace cutover::engine {
 namespace {

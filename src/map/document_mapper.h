@@ -12,13 +12,14 @@
 
 namespace cutover::map {
 
-// Maps JSON documents (the "$doc" column of a document source).
-class EntityMapper : public RecordMapper {
+// Maps JSON documents (the "$doc" column of a document source); its sibling
+// for typed columns (Parquet, CSV) is ColumnarMapper.
+class DocumentMapper : public RecordMapper {
  public:
-  ~EntityMapper() override;
+  ~DocumentMapper() override;
   // Compiles the entity's column plan; fails (with the spec location) when a
   // default cannot be converted or a parent link's types do not match.
-  static Result<std::unique_ptr<EntityMapper>> Create(const spec::EntitySpec& entity);
+  static Result<std::unique_ptr<DocumentMapper>> Create(const spec::EntitySpec& entity);
 
   const std::vector<const spec::EntitySpec*>& tables() const override;
   int ParentOf(size_t table) const override;
@@ -28,7 +29,7 @@ class EntityMapper : public RecordMapper {
 
  private:
   struct Impl;
-  explicit EntityMapper(std::unique_ptr<Impl> impl);
+  explicit DocumentMapper(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

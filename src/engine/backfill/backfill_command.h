@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -32,6 +33,20 @@ struct BackfillRequest {
   std::chrono::milliseconds retry_for{60'000};
 };
 
+// How an entity's run ended, as the summary's last column says it.
+enum class RunState {
+  kDone,              // "done": loaded from the start
+  kResumed,           // "resumed": loaded from where an earlier run stopped
+  kSkippedDone,       // "skipped (done)": an earlier run finished it
+  kStopped,           // "stopped": more rejects than --max-rejects
+  kDryRun,            // "dry run": read and mapped, nothing written
+  kNamesFromLookups,  // "names from <entity>": a dimension its facts' lookups filled
+};
+
+// The summary's text for `state` ("names from" for kNamesFromLookups, which
+// TableSummary::StateText completes with the entity).
+std::string_view RunStateName(RunState state);
+
 // One table's counts. read = migrated + rejected + superseded: `migrated`
 // is the rows the table holds from this load, `superseded` the rows merged
 // into a later row with the same key (a repeated key, `dedup:`).
@@ -50,7 +65,11 @@ struct TableSummary {
   // Records in which an object names a key twice (JSON sources).
   int64_t repeated_keys = 0;
   double seconds = 0;
-  std::string state;  // "done", "resumed", "skipped (done)", "stopped", "dry run"
+  RunState state = RunState::kDone;
+  std::string filled_by;  // kNamesFromLookups: the entity whose lookups filled it
+
+  // The summary's state column: RunStateName, with filled_by for a dimension.
+  std::string StateText() const;
 };
 
 struct BackfillReport {

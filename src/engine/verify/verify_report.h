@@ -1,5 +1,5 @@
-// `cutover verify`: proves PostgreSQL holds exactly what the legacy store
-// holds, naming every missing, extra and changed key.
+// What `cutover verify` found, per table, and how it is printed: the table
+// of counts for people, the JSON document for programs.
 #pragma once
 
 #include <cstdint>
@@ -9,24 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/status.h"
-#include "spec/spec.h"
-
 namespace cutover::engine {
-
-struct VerifyRequest {
-  // Entities to verify, by name: top-level (with their children), children
-  // (read through their parent, reported alone) or lookup dimensions (read
-  // through the entities that fill them); empty = all. An unknown name is
-  // InvalidArgument with the nearest valid one.
-  std::vector<std::string> entities;
-  std::optional<double> float_tolerance;  // unset: the spec's verify.float_tolerance
-  bool detailed = false;                  // name the differing columns of changed keys
-  size_t max_listed_keys = 1000;          // per kind and table, in the report
-  bool record = true;                     // store the outcome in cutover.verify_runs
-  // Threads reading a chunked (Parquet/CSV) source; 0: one per core.
-  int jobs = 0;
-};
 
 struct ChangedKey {
   std::string key;
@@ -68,9 +51,6 @@ struct VerifyReport {
   // a comparison of nothing proves nothing.
   bool clean() const;
 };
-
-Result<VerifyReport> RunVerify(const spec::MigrationSpec& migration, const std::string& target_url,
-                               const VerifyRequest& request);
 
 std::string FormatVerifyReport(const VerifyReport& report, bool detailed);
 nlohmann::json VerifyReportJson(const VerifyReport& report);

@@ -1,4 +1,6 @@
-#include "map/entity_mapper.h"
+// DocumentMapper: JSON documents walked along the spec's paths into typed rows
+// of the entity and its children; what cannot be stored becomes a reject.
+#include "map/document_mapper.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -153,7 +155,7 @@ size_t Resolve(const JsonDocument& doc, size_t root, const std::vector<std::stri
 
 }  // namespace
 
-struct EntityMapper::Impl {
+struct DocumentMapper::Impl {
   std::vector<TablePlan> plans;
   std::vector<const spec::EntitySpec*> entities;
   JsonDocument doc;
@@ -172,7 +174,7 @@ struct EntityMapper::Impl {
                  std::string record);
 };
 
-Status EntityMapper::Impl::AddTable(const spec::EntitySpec& entity, int parent) {
+Status DocumentMapper::Impl::AddTable(const spec::EntitySpec& entity, int parent) {
   const int index = static_cast<int>(plans.size());
   plans.emplace_back();
   entities.push_back(&entity);
@@ -224,8 +226,8 @@ Status EntityMapper::Impl::AddTable(const spec::EntitySpec& entity, int parent) 
   return Status::Ok();
 }
 
-void EntityMapper::Impl::RejectRow(int table, const std::string& item, std::string field,
-                                   std::string reason, std::string record_text) {
+void DocumentMapper::Impl::RejectRow(int table, const std::string& item, std::string field,
+                                     std::string reason, std::string record_text) {
   const auto& pos = in->positions[record];
   Reject r;
   r.entity = plans[table].entity->name;
@@ -241,8 +243,8 @@ void EntityMapper::Impl::RejectRow(int table, const std::string& item, std::stri
   out->rejects.push_back(std::move(r));
 }
 
-bool EntityMapper::Impl::MapRow(int table, size_t obj, std::string_view key, size_t parent_row,
-                                const std::string& item) {
+bool DocumentMapper::Impl::MapRow(int table, size_t obj, std::string_view key, size_t parent_row,
+                                  const std::string& item) {
   TablePlan& plan = plans[table];
   RowBatch& rows = out->tables[table];
   for (size_t ci = 0; ci < plan.columns.size(); ++ci) {
@@ -310,7 +312,7 @@ bool EntityMapper::Impl::MapRow(int table, size_t obj, std::string_view key, siz
   return true;
 }
 
-void EntityMapper::Impl::MapRecord(size_t i) {
+void DocumentMapper::Impl::MapRecord(size_t i) {
   record = i;
   std::string_view doc = in->rows.columns[0].BytesAt(i);
   int key_col = in->rows.IndexOf("$key");
@@ -334,28 +336,28 @@ void EntityMapper::Impl::MapRecord(size_t i) {
   MapRow(0, root, key, SIZE_MAX, "");
 }
 
-EntityMapper::EntityMapper(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-EntityMapper::~EntityMapper() = default;
+DocumentMapper::DocumentMapper(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DocumentMapper::~DocumentMapper() = default;
 
-Result<std::unique_ptr<EntityMapper>> EntityMapper::Create(const spec::EntitySpec& entity) {
+Result<std::unique_ptr<DocumentMapper>> DocumentMapper::Create(const spec::EntitySpec& entity) {
   auto impl = std::make_unique<Impl>();
   RETURN_IF_ERROR(impl->AddTable(entity, -1));
-  return std::unique_ptr<EntityMapper>(new EntityMapper(std::move(impl)));
+  return std::unique_ptr<DocumentMapper>(new DocumentMapper(std::move(impl)));
 }
 
-const std::vector<const spec::EntitySpec*>& EntityMapper::tables() const {
+const std::vector<const spec::EntitySpec*>& DocumentMapper::tables() const {
   return impl_->entities;
 }
 
-int EntityMapper::ParentOf(size_t table) const {
+int DocumentMapper::ParentOf(size_t table) const {
   return impl_->plans[table].parent;
 }
 
-std::string EntityMapper::RecordText(const store::SourceBatch& in, size_t record) const {
+std::string DocumentMapper::RecordText(const store::SourceBatch& in, size_t record) const {
   return std::string(in.rows.columns[0].BytesAt(record));
 }
 
-void EntityMapper::Map(const store::SourceBatch& in, MappedBatch* out) {
+void DocumentMapper::Map(const store::SourceBatch& in, MappedBatch* out) {
   const size_t n = impl_->plans.size();
   if (out->tables.size() != n) {
     out->tables.assign(n, RowBatch());

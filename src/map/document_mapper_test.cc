@@ -1,6 +1,6 @@
-// Tests that EntityMapper turns JSON records into exactly the typed rows the
+// Tests that DocumentMapper turns JSON records into exactly the typed rows the
 // spec asks for, and rejects only what cannot be stored, with where and why.
-#include "map/entity_mapper.h"
+#include "map/document_mapper.h"
 
 #include <gtest/gtest.h>
 
@@ -42,10 +42,10 @@ spec::MigrationSpec MustParse(const std::string& entity_yaml) {
   return spec.ok() ? std::move(spec).value() : spec::MigrationSpec();
 }
 
-std::unique_ptr<EntityMapper> MustCreate(const spec::MigrationSpec& spec) {
+std::unique_ptr<DocumentMapper> MustCreate(const spec::MigrationSpec& spec) {
   EXPECT_FALSE(spec.entities.empty());
   if (spec.entities.empty()) return nullptr;
-  auto mapper = EntityMapper::Create(spec.entities[0]);
+  auto mapper = DocumentMapper::Create(spec.entities[0]);
   EXPECT_TRUE(mapper.ok()) << mapper.status().message();
   return mapper.ok() ? std::move(mapper).value() : nullptr;
 }
@@ -326,7 +326,7 @@ const TypeCase kTypeCases[] = {
     {"jsonb", "", "null", "NULL", ""},
 };
 
-TEST(EntityMapperTest, MapsEveryTypeExactly) {
+TEST(DocumentMapperTest, MapsEveryTypeExactly) {
   for (const TypeCase& c : kTypeCases) {
     SCOPED_TRACE(std::string(c.type) + " " + std::string(c.format) + " " + std::string(c.json));
     std::string column = "      v: { type: " + std::string(c.type);
@@ -369,7 +369,7 @@ TEST(EntityMapperTest, MapsEveryTypeExactly) {
 // ---------------------------------------------------------------------------
 // Defaults and required fields.
 
-TEST(EntityMapperTest, DefaultsFillAbsentAndNullValuesOnly) {
+TEST(DocumentMapperTest, DefaultsFillAbsentAndNullValuesOnly) {
   const auto spec = MustParse(R"(  users:
     source: { from: files, file: users.jsonl }
     key: [id]
@@ -413,7 +413,7 @@ TEST(EntityMapperTest, DefaultsFillAbsentAndNullValuesOnly) {
   EXPECT_EQ(ColumnCells(out, 0, "note"), (V{"NULL", "NULL", "n"}));
 }
 
-TEST(EntityMapperTest, DefaultThatCannotBeConvertedFailsCreateWithItsLocation) {
+TEST(DocumentMapperTest, DefaultThatCannotBeConvertedFailsCreateWithItsLocation) {
   const auto spec = MustParse(R"(  users:
     source: { from: files, file: users.jsonl }
     key: [id]
@@ -422,7 +422,7 @@ TEST(EntityMapperTest, DefaultThatCannotBeConvertedFailsCreateWithItsLocation) {
       quota: { type: integer, default: lots }
 )");
   ASSERT_FALSE(spec.entities.empty());
-  auto mapper = EntityMapper::Create(spec.entities[0]);
+  auto mapper = DocumentMapper::Create(spec.entities[0]);
   ASSERT_FALSE(mapper.ok());
   const std::string& m = mapper.status().message();
   EXPECT_NE(m.find("t.yaml:10:"), std::string::npos) << m;
@@ -430,7 +430,7 @@ TEST(EntityMapperTest, DefaultThatCannotBeConvertedFailsCreateWithItsLocation) {
   EXPECT_NE(m.find("invalid integer 'lots'"), std::string::npos) << m;
 }
 
-TEST(EntityMapperTest, RequiredAndKeyFieldsMustBePresentAndNotNull) {
+TEST(DocumentMapperTest, RequiredAndKeyFieldsMustBePresentAndNotNull) {
   const auto spec = MustParse(R"(  users:
     source: { from: files, file: users.jsonl }
     key: [id]
@@ -478,7 +478,7 @@ TEST(EntityMapperTest, RequiredAndKeyFieldsMustBePresentAndNotNull) {
 // ---------------------------------------------------------------------------
 // Where values come from: object keys and dotted paths.
 
-TEST(EntityMapperTest, KeyOfAnObjectKeyedFileFillsFromKeyColumns) {
+TEST(DocumentMapperTest, KeyOfAnObjectKeyedFileFillsFromKeyColumns) {
   const auto spec = MustParse(R"(  users:
     source: { from: files, file: users.json }
     key: [id]
@@ -511,7 +511,7 @@ TEST(EntityMapperTest, KeyOfAnObjectKeyedFileFillsFromKeyColumns) {
   EXPECT_EQ(out.rejects[1].reason, "missing required field '$key'");
 }
 
-TEST(EntityMapperTest, DottedPathsReachIntoNestedObjects) {
+TEST(DocumentMapperTest, DottedPathsReachIntoNestedObjects) {
   const auto spec = MustParse(R"(  users:
     source: { from: files, file: users.jsonl }
     key: [id]
@@ -549,7 +549,7 @@ TEST(EntityMapperTest, DottedPathsReachIntoNestedObjects) {
 // ---------------------------------------------------------------------------
 // Whole records that are not objects, not JSON, or not UTF-8.
 
-TEST(EntityMapperTest, RejectsRecordsThatAreNotJsonObjectsWithTheirPosition) {
+TEST(DocumentMapperTest, RejectsRecordsThatAreNotJsonObjectsWithTheirPosition) {
   const auto spec = MustParse(R"(  things:
     source: { from: files, file: things.jsonl }
     key: [id]
@@ -638,7 +638,7 @@ const char kProjectsSpec[] = R"(  projects:
           due:        { type: date }
 )";
 
-TEST(EntityMapperTest, TablesAreTheEntityThenItsDescendantsDepthFirst) {
+TEST(DocumentMapperTest, TablesAreTheEntityThenItsDescendantsDepthFirst) {
   const auto spec = MustParse(kProjectsSpec);
   auto mapper = MustCreate(spec);
   ASSERT_NE(mapper, nullptr);
@@ -651,7 +651,7 @@ TEST(EntityMapperTest, TablesAreTheEntityThenItsDescendantsDepthFirst) {
   EXPECT_EQ(mapper->ParentOf(3), 0);
 }
 
-TEST(EntityMapperTest, ChildrenAndGrandchildrenCarryTheirParentKeys) {
+TEST(DocumentMapperTest, ChildrenAndGrandchildrenCarryTheirParentKeys) {
   const auto spec = MustParse(kProjectsSpec);
   auto mapper = MustCreate(spec);
   ASSERT_NE(mapper, nullptr);
@@ -698,7 +698,7 @@ TEST(EntityMapperTest, ChildrenAndGrandchildrenCarryTheirParentKeys) {
   EXPECT_EQ(out.counts[3].read, 1);
 }
 
-TEST(EntityMapperTest, BadChildRejectsOnlyThatChildAndTheParentStays) {
+TEST(DocumentMapperTest, BadChildRejectsOnlyThatChildAndTheParentStays) {
   const auto spec = MustParse(kProjectsSpec);
   auto mapper = MustCreate(spec);
   ASSERT_NE(mapper, nullptr);
@@ -773,7 +773,7 @@ TEST(EntityMapperTest, BadChildRejectsOnlyThatChildAndTheParentStays) {
   EXPECT_EQ(out.counts[3].rejected, 1);
 }
 
-TEST(EntityMapperTest, ReusedOutputHoldsOnlyTheLatestBatch) {
+TEST(DocumentMapperTest, ReusedOutputHoldsOnlyTheLatestBatch) {
   const auto spec = MustParse(kProjectsSpec);
   auto mapper = MustCreate(spec);
   ASSERT_NE(mapper, nullptr);
@@ -792,7 +792,7 @@ TEST(EntityMapperTest, ReusedOutputHoldsOnlyTheLatestBatch) {
 
 // Regression: a jsonb value holding a backslash followed by "u0000" (JSON
 // "\\u0000", six ordinary characters) was rejected as if it held NUL.
-TEST(EntityMapperTest, EscapedBackslashBeforeU0000IsNotANul) {
+TEST(DocumentMapperTest, EscapedBackslashBeforeU0000IsNotANul) {
   const auto spec = MustParse(R"(  things:
     source: { from: files, file: things.jsonl }
     key: [id]
@@ -815,7 +815,7 @@ TEST(EntityMapperTest, EscapedBackslashBeforeU0000IsNotANul) {
 
 // Regression: a grandchild array that is not an array was reported at
 // "tasks[0]checklist", without the dot every other item has.
-TEST(EntityMapperTest, NonArrayGrandchildIsReportedAtADottedItem) {
+TEST(DocumentMapperTest, NonArrayGrandchildIsReportedAtADottedItem) {
   const auto spec = MustParse(kProjectsSpec);
   auto mapper = MustCreate(spec);
   ASSERT_NE(mapper, nullptr);
@@ -833,7 +833,7 @@ TEST(EntityMapperTest, NonArrayGrandchildIsReportedAtADottedItem) {
 // Regression: simdjson's DOM turned every JSON number into a double, so a
 // numeric column got 0.12345678901234568 and an integer beyond 2^64 rejected
 // the record as malformed JSON.
-TEST(EntityMapperTest, NumericFromLongJsonNumberIsExact) {
+TEST(DocumentMapperTest, NumericFromLongJsonNumberIsExact) {
   const auto spec = MustParse(R"(  things:
     source: { from: files, file: things.jsonl }
     key: [id]
@@ -855,7 +855,7 @@ TEST(EntityMapperTest, NumericFromLongJsonNumberIsExact) {
 // An object that names a key twice: the last value wins for a column, as it
 // does in PostgreSQL's jsonb (which gets the text as written and keeps the
 // last), and the record is counted once however many keys repeat.
-TEST(EntityMapperTest, RepeatedKeyTakesTheLastValueForColumnsAndIsCounted) {
+TEST(DocumentMapperTest, RepeatedKeyTakesTheLastValueForColumnsAndIsCounted) {
   const auto spec = MustParse(R"(  things:
     source: { from: files, file: things.jsonl }
     key: [id]
@@ -898,7 +898,7 @@ TEST(EntityMapperTest, RepeatedKeyTakesTheLastValueForColumnsAndIsCounted) {
 
 // Strings the DOM used to accept or refuse differently from PostgreSQL's
 // jsonb: a lone surrogate is refused by both; a raw control character too.
-TEST(EntityMapperTest, RecordsPostgresWouldRefuseAreRejectedWithTheirReason) {
+TEST(DocumentMapperTest, RecordsPostgresWouldRefuseAreRejectedWithTheirReason) {
   const auto spec = MustParse(R"(  things:
     source: { from: files, file: things.jsonl }
     key: [id]
@@ -935,7 +935,7 @@ TEST(EntityMapperTest, RecordsPostgresWouldRefuseAreRejectedWithTheirReason) {
   }
 }
 
-TEST(EntityMapperTest, ParentLinkOfAnotherTypeFailsCreate) {
+TEST(DocumentMapperTest, ParentLinkOfAnotherTypeFailsCreate) {
   const auto spec = MustParse(R"(  projects:
     source: { from: files, file: projects.jsonl }
     key: [id]
@@ -951,7 +951,7 @@ TEST(EntityMapperTest, ParentLinkOfAnotherTypeFailsCreate) {
           project_id: { type: integer }
 )");
   ASSERT_FALSE(spec.entities.empty());
-  auto mapper = EntityMapper::Create(spec.entities[0]);
+  auto mapper = DocumentMapper::Create(spec.entities[0]);
   ASSERT_FALSE(mapper.ok());
   EXPECT_NE(mapper.status().message().find("links to 'projects.id', which is uuid"),
             std::string::npos)

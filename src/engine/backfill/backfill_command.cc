@@ -1,0 +1,205 @@
+// `cutover backfill`: selects the entities, runs each (record stream or
+// chunked), and prints the summary table.
+#include "engine/backfill/backfill_command.h"
+
+#include <algorithm>
+#include <memory>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "catalog/ledger.h"
+#include "catalog/rejects.h"
+#include "catalog/schema.h"
+#include "catalog/table_ddl.h"
+#include "common/failpoint.h"
+#include "engine/backfill/backfill_context.h"
+#include "engine/backfill/chunk_backfill_runner.h"
+#include "engine/backfill/entity_run.h"
+#include "engine/backfill/record_stream_run.h"
+#include "engine/core/entity_selection.h"
+#include "engine/core/reject_sink.h"
+#include "engine/core/source_factory.h"
+#include "engine/core/write_path.h"
+#include "stores/postgres/pg_connection.h"
+#include "stores/postgres/transaction.h"
+
+namespace cutover::engine {
+
+Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
+                                   const std::string& target_url, const BackfillRequest& request) {
+  BackfillReport report;
+  report.dry_run = request.dry_run;
+  report.max_rejects = request.max_rejects.value_or(migration.backfill.max_rejects);
+  report.reject_file = migration.backfill.reject_file;
+  const int64_t batch_size =
+      request.batch_size > 0 ? request.batch_size : migration.backfill.batch_size;
+
+  // A child is read from its parent's records, and a dimension is filled
+  // by its facts' lookups: neither loads alone, so the name to give is said.
+  for (const auto& name : request.entities) {
+    ASSIGN_OR_RETURN(const EntityMatch match, MatchEntity(migration, name));
+    if (match.is_child()) {
+      return InvalidArgument(
+          fmt::format("--entity {}: a child of {}, loaded from its records: use --entity {}", name,
+                      match.top_level->name, match.top_level->name));
+    }
+    if (match.is_dimension()) {
+      std::vector<std::string> facts;
+      for (const auto* f : match.filled_by) facts.push_back("--entity " + f->name);
+      return InvalidArgument(
+          facts.empty()
+              ? fmt::format("--entity {}: it has no source and no lookup fills it", name)
+              : fmt::format("--entity {}: filled by the lookups of other entities: use {}", name,
+                            fmt::join(facts, " or ")));
+    }
+  }
+  std::vector<const spec::EntitySpec*> selected;
+  for (const auto& e : migration.entities) {
+    if (request.entities.empty() || std::find(request.entities.begin(), request.entities.end(),
+                                              e.name) != request.entities.end()) {
+      selected.push_back(&e);
+    }
+  }
+
+  std::unique_ptr<pg_store::PgConnection> conn;
+  std::unique_ptr<RejectSink> sink;
+  if (!request.dry_run) {
+    RETURN_IF_ERROR(RetryStep(&conn, target_url, request.retry_for, "preparing the cutover schema",
+                              [&] { return catalog::EnsureControlSchema(conn.get()); }));
+    ASSIGN_OR_RETURN(sink, RejectSink::Open(migration.backfill.reject_file));
+  }
+
+  BackfillContext context{.migration = &migration,
+                          .request = &request,
+                          .batch_size = batch_size,
+                          .conn = &conn,
+                          .url = target_url,
+                          .sink = sink.get(),
+                          .run_rejects = &report.rejected_total,
+                          .max_rejects = report.max_rejects,
+                          .opener = {}};
+  std::vector<std::unique_ptr<EntityRun>> runs;
+  for (const auto* entity : selected) {
+    if (entity->source.empty()) {
+      runs.push_back(MakeLookupDimensionRun(context, *entity));
+    } else if (IsChunkedEntity(migration, *entity)) {
+      runs.push_back(MakeChunkedEntityRun(context, *entity));
+    } else {
+      runs.push_back(MakeRecordStreamRun(context, *entity));
+    }
+    RETURN_IF_ERROR(runs.back()->Prepare());
+  }
+  // A previous run that finished every entity is done: this is a new run.
+  // Otherwise the entities it finished are skipped and the rest resume.
+  // A new run (or --restart) resets every entity's ledger in one transaction
+  // before the first one runs: were it interrupted, an entity it had not
+  // reached yet would otherwise still be done from the previous run, and be
+  // skipped when this one resumes.
+  const bool all_done = std::all_of(runs.begin(), runs.end(), [](auto& r) { return r->done(); });
+  if (!request.dry_run && (all_done || request.restart)) {
+    RETURN_IF_ERROR(RetryStep(&conn, target_url, request.retry_for, "starting a new run", [&] {
+      pg_store::Transaction tx(conn.get());
+      RETURN_IF_ERROR(tx.status());
+      for (auto& run : runs) RETURN_IF_ERROR(run->ResetLedgers());
+      return tx.Commit();
+    }));
+  }
+  for (auto& run : runs) {
+    RETURN_IF_ERROR(run->Run(&report.stopped_on_rejects));
+    for (auto& s : run->Summaries()) report.tables.push_back(std::move(s));
+    if (report.stopped_on_rejects) break;
+    FailPoint("backfill.between_entities");
+  }
+  if (!request.dry_run) {
+    report.rejected_total = 0;
+    for (const auto& t : report.tables) report.rejected_total += t.rejected;
+    // The file was appended to as batches committed: a resumed run, or a
+    // batch retried after a lost connection, wrote some rejects twice.
+    // cutover.rejects holds each once (keyed by position), so the file is
+    // rewritten from it.
+    sink.reset();
+    RETURN_IF_ERROR(RewriteRejectFile(conn.get(), migration.name, report.reject_file));
+  }
+  return report;
+}
+
+std::string_view RunStateName(RunState state) {
+  switch (state) {
+    case RunState::kDone:
+      return "done";
+    case RunState::kResumed:
+      return "resumed";
+    case RunState::kSkippedDone:
+      return "skipped (done)";
+    case RunState::kStopped:
+      return "stopped";
+    case RunState::kDryRun:
+      return "dry run";
+    case RunState::kNamesFromLookups:
+      return "names from";
+  }
+  return "?";
+}
+
+std::string TableSummary::StateText() const {
+  std::string text(RunStateName(state));
+  if (state == RunState::kNamesFromLookups) text += " " + filled_by;
+  return text;
+}
+
+std::string FormatBackfillSummary(const BackfillReport& report) {
+  // "would_write" is one word so that the columns split on whitespace.
+  std::string out = fmt::format("{:<24} {:>12} {:>12} {:>10} {:>11} {:>12}  {}\n", "entity", "read",
+                                report.dry_run ? "would_write" : "migrated", "rejected",
+                                "superseded", "rows/s", "state");
+  bool unknown_superseded = false;
+  for (const auto& t : report.tables) {
+    std::string rate = t.seconds > 0 && t.state != RunState::kSkippedDone && !t.from_lookups
+                           ? fmt::format("{:.0f}", t.read / t.seconds)
+                           : "-";
+    std::string superseded = "-";
+    if (t.superseded_known && !t.from_lookups) {
+      superseded = std::to_string(t.superseded);
+    } else if (!t.from_lookups && !report.dry_run) {
+      unknown_superseded = true;
+    }
+    out += fmt::format("{:<24} {:>12} {:>12} {:>10} {:>11} {:>12}  {}\n", t.entity,
+                       t.from_lookups ? "-" : std::to_string(t.read), t.migrated,
+                       t.from_lookups ? "-" : std::to_string(t.rejected), superseded, rate,
+                       t.StateText());
+  }
+  if (unknown_superseded) {
+    out +=
+        "superseded \"-\": not counted on this run (it resumed, stopped early, or merged into a "
+        "table that held rows), so rows that repeat a key are not told from new ones; migrated "
+        "counts rows written\n";
+  }
+  if (report.dry_run) {
+    int64_t rejected = 0;
+    for (const auto& t : report.tables) rejected += t.rejected;
+    out += fmt::format(
+        "dry run: nothing was written. A real run would merge the rows above into their tables "
+        "(created with --create-tables, else checked against the spec) and reject {} records{}\n",
+        rejected,
+        report.max_rejects >= 0 && rejected > report.max_rejects
+            ? fmt::format(", more than --max-rejects {}, so it would stop and exit 1",
+                          report.max_rejects)
+            : "");
+  }
+  for (const auto& t : report.tables) {
+    if (t.repeated_keys == 0) continue;
+    out += fmt::format(
+        "{}: {} {} an object that names a key twice; the last value was {}, as PostgreSQL's "
+        "jsonb does, in columns and jsonb alike\n",
+        t.entity, t.repeated_keys, t.repeated_keys == 1 ? "record holds" : "records hold",
+        report.dry_run ? "would be used" : "used");
+  }
+  if (report.rejected_total > 0 && !report.dry_run) {
+    out += fmt::format("{} rejected records are in {} and cutover.rejects\n", report.rejected_total,
+                       report.reject_file);
+  }
+  return out;
+}
+
+}  // namespace cutover::engine

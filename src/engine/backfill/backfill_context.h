@@ -1,0 +1,34 @@
+// What every entity run of one `cutover backfill` shares: the spec, the
+// request, the coordinating connection, the reject sink and the reject count.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "engine/backfill/backfill_command.h"
+#include "engine/core/reject_sink.h"
+#include "engine/core/source_factory.h"
+#include "spec/spec.h"
+#include "stores/postgres/pg_connection.h"
+
+namespace cutover::engine {
+
+// The connection is the command's coordinating one (ledger resets, planning,
+// the record-stream batches); chunked workers open their own. RetryStep
+// may replace *conn after an outage, so runs read it through the pointer.
+// All pointers outlive the runs; runs use them from the command's thread
+// only, except `sink`, which chunked workers share under their own lock.
+struct BackfillContext {
+  const spec::MigrationSpec* migration = nullptr;
+  const BackfillRequest* request = nullptr;
+  int64_t batch_size = 0;
+  std::unique_ptr<pg_store::PgConnection>* conn = nullptr;
+  std::string url;
+  RejectSink* sink = nullptr;  // null in a dry run
+  int64_t* run_rejects = nullptr;
+  int64_t max_rejects = 0;
+  ChunkedSourceOpener opener;  // empty: stores::OpenChunkedSource
+};
+
+}  // namespace cutover::engine

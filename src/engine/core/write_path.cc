@@ -1,0 +1,87 @@
+// RetryStep, MergeWithBisect and TableIsEmpty: how both backfill runners
+// talk to PostgreSQL (see the design notes in the header).
+#include "engine/core/write_path.h"
+
+#include <fmt/format.h>
+
+#include "stores/postgres/retry.h"
+
+namespace cutover::engine {
+
+Status RetryStep(std::unique_ptr<pg_store::PgConnection>* conn, const std::string& url,
+                 std::chrono::milliseconds span, std::string_view what,
+                 const std::function<Status()>& step, const std::function<Status()>& on_reconnect) {
+  pg_store::RetryBudget budget(span);
+  for (;;) {
+    Status st;
+    if (*conn == nullptr || !(*conn)->IsHealthy()) {
+      auto fresh = pg_store::PgConnection::Connect(url);
+      if (fresh.ok()) {
+        *conn = std::move(fresh).value();
+        if (on_reconnect) st = on_reconnect();
+      } else {
+        st = fresh.status();
+      }
+    }
+    if (st.ok()) st = step();
+    if (st.ok()) return st;
+    // A server shutting down may leave the socket open a moment after its
+    // error: a lost connection is never reused.
+    if (st.code() == StatusCode::kUnavailable) conn->reset();
+    Status final;
+    if (!budget.Again(st, what, &final)) return final;
+  }
+}
+
+Status MergeWithBisect(pg_store::PgConnection* conn, const TableWrite& target,
+                       std::vector<uint32_t> rows, int64_t* accepted,
+                       std::vector<Reject>* refused) {
+  if (rows.empty()) return Status::Ok();
+  const RowBatch& batch = target.mapped->tables[target.table];
+  RETURN_IF_ERROR(conn->Exec("SAVEPOINT cutover_merge"));
+  Result<int64_t> merged = int64_t{0};
+  if (target.mode == WriteMode::kAppend) {
+    Status appended = target.writer->Append(conn, batch, rows);
+    if (!appended.ok()) merged = appended;
+  } else {
+    // The whole batch may take the direct COPY; the halves of a split merge.
+    const bool whole = rows.size() == batch.num_rows();
+    merged =
+        whole ? target.writer->Write(conn, batch, rows) : target.writer->Merge(conn, batch, rows);
+  }
+  if (merged.ok()) {
+    *accepted += static_cast<int64_t>(rows.size());
+    return conn->Exec("RELEASE SAVEPOINT cutover_merge");
+  }
+  if (merged.status().code() != StatusCode::kDataError) return merged.status();
+  RETURN_IF_ERROR(conn->Exec("ROLLBACK TO SAVEPOINT cutover_merge"));
+  RETURN_IF_ERROR(conn->Exec("RELEASE SAVEPOINT cutover_merge"));
+  if (rows.size() == 1) {
+    const map::RowOrigin& origin = target.mapped->origins[target.table][rows[0]];
+    const store::RecordPosition& pos = target.in->positions[origin.record];
+    Reject r;
+    r.entity = std::string(target.entity);
+    r.source = target.in->origin;
+    r.byte_offset = pos.byte_offset;
+    r.line = pos.line;
+    r.record_index = pos.record_index;
+    r.item = origin.item;
+    r.reason = "PostgreSQL refused the row: " + merged.status().message();
+    r.record = target.mapper->RecordText(*target.in, origin.record);
+    refused->push_back(std::move(r));
+    return Status::Ok();
+  }
+  const size_t half = rows.size() / 2;
+  std::vector<uint32_t> second(rows.begin() + half, rows.end());
+  rows.resize(half);
+  RETURN_IF_ERROR(MergeWithBisect(conn, target, std::move(rows), accepted, refused));
+  return MergeWithBisect(conn, target, std::move(second), accepted, refused);
+}
+
+Result<bool> TableIsEmpty(pg_store::PgConnection* conn, const pg_store::TableShape& shape) {
+  ASSIGN_OR_RETURN(
+      auto any, conn->QueryValue(fmt::format("SELECT 1 FROM {} LIMIT 1", shape.QualifiedName())));
+  return !any.has_value();
+}
+
+}  // namespace cutover::engine

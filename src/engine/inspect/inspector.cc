@@ -11,6 +11,7 @@
 
 #include "catalog/table_ddl.h"
 #include "engine/core/entity_plan.h"
+#include "engine/core/source_factory.h"
 #include "store/chunked_source.h"
 #include "stores/postgres/pg_connection.h"
 #include "stores/postgres/table_shape.h"
@@ -49,7 +50,15 @@ std::vector<std::string> FieldsRead(const spec::ColumnSpec& c) {
 void ProposeForEntity(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
                       const std::vector<store::ColumnProfile>& columns,
                       std::vector<TableProposal>* out) {
-  for (const PlannedTable& table : PlanTables(migration, entity)) {
+  std::vector<PlannedTable> tables = PlanTables(migration, entity);
+  // A table other entities' lookups fill needs its unique match key and a
+  // generated id, or the backfill's CheckTable refuses it. PlanTables marks
+  // the tables whose runner marks them (dimensions, chunked sources); the
+  // proposal shows the table a lookup needs whatever its source.
+  if (!entity.source.empty() && !IsChunkedEntity(migration, entity)) {
+    pg_store::MarkLookupTarget(migration, entity, &tables[0].shape);
+  }
+  for (const PlannedTable& table : tables) {
     TableProposal p;
     p.entity = table.entity->name;
     p.ddl = EntityDdl(*table.entity, table.shape);

@@ -225,8 +225,7 @@ TEST(ScratchClusterTest, ServerDiesWhenItsOwnerIsKilled) {
     std::string message = cluster.ok()
                               ? std::to_string((*cluster)->pid()) + " " + (*cluster)->data_dir()
                               : "error " + cluster.status().ToString();
-    ssize_t ignored = write(fds[1], message.data(), message.size());
-    (void)ignored;
+    [[maybe_unused]] ssize_t ignored = write(fds[1], message.data(), message.size());
     close(fds[1]);
     raise(SIGKILL);
   }

@@ -1,5 +1,6 @@
 // What verify, backfill, rehearse and the command line print must be true: names given to
 // --entity, the target chosen, accuracy, the summary's counts, the reject file, a failed rehearsal.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>

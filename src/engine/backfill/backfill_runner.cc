@@ -1,5 +1,6 @@
 #include "engine/backfill/backfill_runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <numeric>

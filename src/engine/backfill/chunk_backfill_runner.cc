@@ -248,8 +248,8 @@ class ChunkBackfill : public EntityRun {
 };
 
 Status ChunkBackfill::Prepare() {
-  ASSIGN_OR_RETURN(auto mapper, map::ColumnarMapper::Create(entity_));
-  (void)mapper;  // validates the plan now; workers compile their own
+  // Validates the plan now; workers compile their own.
+  RETURN_IF_ERROR(map::ColumnarMapper::Create(entity_).status());
   ASSIGN_OR_RETURN(location_, SourceLocationOf(migration_, entity_));
   shape_ = ShapeFor(migration_, entity_);
   ASSIGN_OR_RETURN(resolver_, LookupResolver::Create(migration_, entity_, shared_.url,

@@ -157,7 +157,9 @@ TEST(TrustOutputsTest, EmptyTargetUrlIsExitTwoNamingTheVariableUnlessScratchIsAs
   EXPECT_EQ(verify.exit_code, 0) << Describe(verify);
   const json report = ParseJson(verify);
   for (const auto& e : report.value("entities", json::array())) {
-    if (e.value("entity", "") == "users") EXPECT_EQ(e.value("target_rows", -1), 30);
+    if (e.value("entity", "") == "users") {
+      EXPECT_EQ(e.value("target_rows", -1), 30);
+    }
   }
   CommandResult phase = Cutover(ds.dir, {"phase", ds.spec, "status", "--scratch"}, "");
   EXPECT_EQ(phase.exit_code, 0) << Describe(phase);

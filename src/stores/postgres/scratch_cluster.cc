@@ -474,7 +474,7 @@ Outcome AwaitReady(pid_t pid, int port, const fs::path& dir, const fs::path& log
                         DescribeExit(status) + "; last lines of " + log.string() + ":\n" + tail);
       return Outcome::kFailed;
     }
-    PGPing ping = PQping(url.c_str());
+    PGPing ping = PQping((url + "?connect_timeout=10").c_str());
     if (ping == PQPING_OK) {
       auto conn = Connect(port, "postgres");
       Result<std::optional<std::string>> data_dir =

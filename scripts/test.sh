@@ -15,7 +15,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CUTOVER_SETUP_BUILD=0 source "$root/scripts/setup.sh"
 cd "$root"
 
-stage() { echo "test: == $* ($(date -u +%H:%M:%S), load average $(cut -d' ' -f1-3 /proc/loadavg))"; }
+# Each stage line says when it starts, the seconds since the script began, and
+# the load average, so a slow CI run shows which stage took the time.
+stage() {
+  echo "test: == $* (at ${SECONDS}s, $(date -u +%H:%M:%S), load average" \
+    "$(cut -d' ' -f1-3 /proc/loadavg))"
+}
 
 if [[ "${CUTOVER_SKIP_FORMAT:-0}" != 1 ]]; then
   stage "format check: $(clang-format --version)"

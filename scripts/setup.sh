@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Installs what cutover needs on a Debian machine and builds it.
 # Sourced by demo.sh and test.sh; safe to run again (each step skips what is done).
+# CUTOVER_SETUP_BUILD=0 installs only; the caller then runs build_cutover itself.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_dir="${CUTOVER_BUILD_DIR:-$root/build}"
 build_type="${CUTOVER_BUILD_TYPE:-Release}"
 
 debian_packages=(
-  build-essential cmake pkg-config git ca-certificates time
+  build-essential cmake pkg-config git ca-certificates time clang-format
   libpq-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
-  libspdlog-dev libfmt-dev libxxhash-dev libcpp-httplib-dev libhiredis-dev
+  libspdlog-dev libfmt-dev libxxhash-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  postgresql-15 postgresql-15-postgis-3 postgresql-client-15 redis-server
+  postgresql-15 postgresql-15-postgis-3 postgresql-client-15
+  # Redis: the next store adapter's tests start redis-server; nothing uses it yet.
+  libhiredis-dev redis-server
   python3 npm prometheus
 )
 
@@ -70,11 +73,18 @@ install_duckdb() {
   echo "$want" >"$stamp"
 }
 
+# build_cutover [DIR TYPE [CMAKE_ARGS...]]: configures and builds one build
+# directory; with no arguments, $build_dir as $build_type.
 build_cutover() {
-  cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" ${CUTOVER_CMAKE_ARGS:-} >/dev/null
-  cmake --build "$build_dir" -j "$(nproc)"
+  local dir="${1:-$build_dir}" type="${2:-$build_type}"
+  (($# >= 2)) && shift 2 || set --
+  # shellcheck disable=SC2086  # CUTOVER_CMAKE_ARGS is a word list
+  cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE="$type" "$@" ${CUTOVER_CMAKE_ARGS:-} >/dev/null
+  cmake --build "$dir" -j "$(nproc)"
 }
 
 install_debian_packages
 install_duckdb
-build_cutover
+if [[ "${CUTOVER_SETUP_BUILD:-1}" != 0 ]]; then
+  build_cutover
+fi

@@ -141,7 +141,9 @@ TEST(PgRestartTest, ParallelBackfillSurvivesRestartsDuringTheLoadAndTheIndexRebu
       },
       finished);
   EXPECT_TRUE(in_load) << "the load ended before the first restart";
-  if (in_load) ASSERT_TRUE(pg.Restart(std::chrono::seconds(3)));
+  if (in_load) {
+    ASSERT_TRUE(pg.Restart(std::chrono::seconds(3)));
+  }
   const bool in_rebuild = WaitFor(
       [&] {
         return Count(pg.url(),
@@ -151,7 +153,9 @@ TEST(PgRestartTest, ParallelBackfillSurvivesRestartsDuringTheLoadAndTheIndexRebu
       },
       finished);
   EXPECT_TRUE(in_rebuild) << "the rebuild ended before the second restart";
-  if (in_rebuild) ASSERT_TRUE(pg.Restart(std::chrono::seconds(3)));
+  if (in_rebuild) {
+    ASSERT_TRUE(pg.Restart(std::chrono::seconds(3)));
+  }
   runner.join();
 
   EXPECT_EQ(run.exit_code, 0) << Describe(run);

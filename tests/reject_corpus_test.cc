@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/pg_harness.h"
+#include "support/workspace.h"
 
 namespace cutover::testing {
 namespace {
@@ -289,10 +290,6 @@ CommandResult Backfill(const std::string& dir, const std::string& url,
   std::vector<std::string> argv = {CutoverBinary(), "backfill", dir + "/cutover.yaml"};
   argv.insert(argv.end(), flags.begin(), flags.end());
   return RunCommand(argv, {{"DATABASE_URL", url}}, dir);
-}
-
-std::string Describe(const CommandResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout\n" + r.out + "--- stderr\n" + r.err;
 }
 
 // The summary table's row for `entity`: read, migrated (or would write),

@@ -15,6 +15,7 @@
 
 #include "support/pg_harness.h"
 #include "support/serve_process.h"
+#include "support/workspace.h"
 
 namespace cutover::testing {
 namespace {
@@ -25,14 +26,10 @@ using Clock = std::chrono::steady_clock;
 constexpr char kToken[] = "t0ken-for-tests";
 constexpr char kPassword[] = "pg-s3cret-pw";  // trust auth ignores it; it must never show
 
-struct Workspace {
-  std::string dir;
-  std::string url;  // carries kPassword
-};
-
 Workspace Make() {
-  Workspace ws{TempDir(), FreshDatabase()};
-  // postgresql://cutover@127.0.0.1:PORT/DB -> with a password that must stay hidden.
+  Workspace ws{TempDir(), FreshDatabase(), {{"FLIP_TOKEN", kToken}}};
+  // postgresql://cutover@127.0.0.1:PORT/DB -> with a password that must stay hidden
+  // (ws.url carries kPassword).
   ws.url.replace(ws.url.find("cutover@"), 8, std::string("cutover:") + kPassword + "@");
   WriteFile(ws.dir + "/cutover.yaml", R"(migration: flip
 target: { url: "${DATABASE_URL}" }
@@ -52,12 +49,6 @@ entities:
 
 std::vector<std::pair<std::string, std::string>> Env(const Workspace& ws) {
   return {{"DATABASE_URL", ws.url}, {"FLIP_TOKEN", kToken}};
-}
-
-CommandResult Cutover(const Workspace& ws, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {CutoverBinary()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, Env(ws), ws.dir);
 }
 
 bool StartServe(const Workspace& ws, ServeProcess* p) {

@@ -11,24 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "support/pg_harness.h"
+#include "support/workspace.h"
 
 namespace cutover::testing {
 namespace {
-
-struct Workspace {
-  std::string dir;
-  std::string url;
-};
-
-std::string Describe(const CommandResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
-}
-
-CommandResult Cutover(const Workspace& ws, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {CutoverBinary()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, {{"DATABASE_URL", ws.url}, {"USER", "tester"}}, ws.dir);
-}
 
 // The account this test runs as, by `id -un`: the oracle for "who" (the
 // commands run with USER=tester, which must play no part).
@@ -41,7 +27,7 @@ std::string OsAccount() {
 
 // Two-second windows so the walk takes seconds, not days.
 Workspace Rehearsal() {
-  Workspace ws{TempDir(), FreshDatabase()};
+  Workspace ws{TempDir(), FreshDatabase(), {{"USER", "tester"}}};
   WriteFile(ws.dir + "/cutover.yaml", R"(migration: walk
 target: { url: "${DATABASE_URL}" }
 sources:
@@ -258,7 +244,7 @@ TEST(StageMachineTest, WalksEveryStageAndBackWithGuardsAndForce) {
 // clean mismatch rate even when shadow_min_reads is 0, and no reads served by
 // PostgreSQL in the window is not "no fallbacks".
 TEST(StageMachineTest, GuardsWithoutEvidenceDoNotPass) {
-  Workspace ws{TempDir(), FreshDatabase()};
+  Workspace ws{TempDir(), FreshDatabase(), {{"USER", "tester"}}};
   WriteFile(ws.dir + "/cutover.yaml", R"(migration: walk
 target: { url: "${DATABASE_URL}" }
 sources:

@@ -1,5 +1,6 @@
 // What verify, backfill, rehearse and the command line print must be true: names given to
 // --entity, the target chosen, accuracy, the summary's counts, the reject file, a failed rehearsal.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -156,7 +157,9 @@ TEST(TrustOutputsTest, EmptyTargetUrlIsExitTwoNamingTheVariableUnlessScratchIsAs
   EXPECT_EQ(verify.exit_code, 0) << Describe(verify);
   const json report = ParseJson(verify);
   for (const auto& e : report.value("entities", json::array())) {
-    if (e.value("entity", "") == "users") EXPECT_EQ(e.value("target_rows", -1), 30);
+    if (e.value("entity", "") == "users") {
+      EXPECT_EQ(e.value("target_rows", -1), 30);
+    }
   }
   CommandResult phase = Cutover(ds.dir, {"phase", ds.spec, "status", "--scratch"}, "");
   EXPECT_EQ(phase.exit_code, 0) << Describe(phase);

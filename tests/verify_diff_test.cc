@@ -11,28 +11,13 @@
 #include <nlohmann/json.hpp>
 
 #include "support/pg_harness.h"
+#include "support/workspace.h"
 
 namespace cutover::testing {
 namespace {
 
 using nlohmann::json;
 using Rows = std::vector<std::vector<std::string>>;
-
-// A folder holding a spec (cutover.yaml) and its data, and the database it migrates into.
-struct Workspace {
-  std::string dir;
-  std::string url;
-};
-
-CommandResult Cutover(const Workspace& ws, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {CutoverBinary()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, {{"DATABASE_URL", ws.url}}, ws.dir);
-}
-
-std::string Describe(const CommandResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
-}
 
 json ParseReport(const CommandResult& r) {
   json j = json::parse(r.out, nullptr, /*allow_exceptions=*/false);
@@ -97,7 +82,7 @@ std::string ReadText(const std::string& path) {
 
 // A small Flux Studio dataset (500 users, 250 projects) beside a copy of the example spec.
 Workspace FluxStudio() {
-  Workspace ws{TempDir(), FreshDatabase()};
+  Workspace ws{TempDir(), FreshDatabase(), {}};
   const std::string example = SourceDir() + "/examples/fluxstudio";
   CommandResult gen =
       RunCommand({"python3", example + "/generate.py", "--rows", "500", "--out", ws.dir + "/data"});
@@ -108,7 +93,7 @@ Workspace FluxStudio() {
 
 // Four tables, each written by hand below: the source file and what PostgreSQL holds.
 Workspace SmallSpec(const std::string& entities_yaml) {
-  Workspace ws{TempDir(), FreshDatabase()};
+  Workspace ws{TempDir(), FreshDatabase(), {}};
   WriteFile(ws.dir + "/cutover.yaml",
             "migration: handmade\n"
             "target:\n"
@@ -264,7 +249,7 @@ TEST(VerifyDiffTest, RepeatedSourceKeyCountsItsLastOccurrence) {
 // kept for each repeated key, in its first pass, and names a key that holds
 // another of its rows.
 TEST(VerifyDiffTest, RepeatedKeysOfACsvKeepTheGreatestNumeric) {
-  Workspace ws{TempDir(), FreshDatabase()};
+  Workspace ws{TempDir(), FreshDatabase(), {}};
   WriteFile(ws.dir + "/cutover.yaml",
             "migration: handmade\n"
             "target:\n"

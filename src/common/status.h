@@ -125,8 +125,9 @@ class [[nodiscard]] Result {
   } while (0)
 
 // `ASSIGN_OR_RETURN(auto x, MakeX());` unwraps a Result or returns its Status.
+// (__COUNTER__ as above: two expansions on one line, from another macro, stay apart.)
 #define ASSIGN_OR_RETURN(lhs, expr) \
-  ASSIGN_OR_RETURN_IMPL(CUTOVER_CONCAT(_result_, __LINE__), lhs, expr)
+  ASSIGN_OR_RETURN_IMPL(CUTOVER_CONCAT(_result_, __COUNTER__), lhs, expr)
 #define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                          \
   if (!tmp.ok()) return tmp.status();         \

@@ -5,6 +5,8 @@
 // Sunday of April).
 #include "common/time_zone.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 namespace cutover {

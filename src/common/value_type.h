@@ -2,6 +2,7 @@
 // mappers and the PostgreSQL target; one enum so every layer agrees.
 #pragma once
 
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>

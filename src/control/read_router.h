@@ -28,7 +28,7 @@ struct RouteDecision {
 };
 
 // Where writes go in a stage: the primary store acknowledges, the secondary
-// (if any) follows, journaled on failure (DESIGN.md, correctness rules).
+// (if any) follows, journaled on failure (docs/ARCHITECTURE.md, "Correctness").
 struct WritePolicy {
   Store primary = Store::kLegacy;
   std::optional<Store> secondary;

@@ -62,7 +62,7 @@ TEST(StageTest, LegalMoves) {
   }
 }
 
-TEST(StageTest, Direction) {
+TEST(StageTest, DirectionFollowsStageOrderThenRolloutPercent) {
   EXPECT_EQ(DirectionOf(At(Stage::kLegacy), Stage::kDualWrite, 0), Direction::kForward);
   EXPECT_EQ(DirectionOf(At(Stage::kRollout, 10), Stage::kRollout, 20), Direction::kForward);
   EXPECT_EQ(DirectionOf(At(Stage::kRollout, 20), Stage::kRollout, 10), Direction::kBackward);

@@ -40,8 +40,7 @@ void StageWatcher::Stop() {
   stopping_ = true;
   if (wake_fd_ >= 0) {
     const uint64_t one = 1;
-    ssize_t ignored = write(wake_fd_, &one, sizeof(one));
-    (void)ignored;
+    [[maybe_unused]] ssize_t ignored = write(wake_fd_, &one, sizeof(one));
   }
   if (thread_.joinable()) thread_.join();
 }

@@ -1,5 +1,6 @@
 #include "map/columnar_mapper.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>

@@ -314,24 +314,24 @@ bool DocumentMapper::Impl::MapRow(int table, size_t obj, std::string_view key, s
 
 void DocumentMapper::Impl::MapRecord(size_t i) {
   record = i;
-  std::string_view doc = in->rows.columns[0].BytesAt(i);
+  std::string_view text = in->rows.columns[0].BytesAt(i);
   int key_col = in->rows.IndexOf("$key");
   std::string_view key = key_col >= 0 ? in->rows.columns[key_col].BytesAt(i) : std::string_view();
   out->counts[0].read++;
 
-  Status parsed = this->doc.Parse(doc);
+  Status parsed = doc.Parse(text);
   if (!parsed.ok()) {
-    RejectRow(0, "", "", parsed.message(), std::string(doc));
+    RejectRow(0, "", "", parsed.message(), std::string(text));
     return;
   }
-  if (this->doc.at(0).kind != Kind::kObject) {
-    RejectRow(0, "", "",
-              fmt::format("record is a JSON {}, not an object",
-                          JsonDocument::KindName(this->doc.at(0).kind)),
-              std::string(doc));
+  if (doc.at(0).kind != Kind::kObject) {
+    RejectRow(
+        0, "", "",
+        fmt::format("record is a JSON {}, not an object", JsonDocument::KindName(doc.at(0).kind)),
+        std::string(text));
     return;
   }
-  if (this->doc.has_repeated_key()) out->counts[0].repeated_keys++;
+  if (doc.has_repeated_key()) out->counts[0].repeated_keys++;
   const size_t root = 0;
   MapRow(0, root, key, SIZE_MAX, "");
 }

@@ -7,7 +7,6 @@
 #include <charconv>
 
 #include <fmt/format.h>
-#include <simdjson.h>
 
 #include "map/value_parsers.h"
 
@@ -88,6 +87,45 @@ std::optional<std::string> NumericAtScale(std::string_view text, int scale) {
   return out;
 }
 
+std::string JsonQuoted(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out.push_back('"');
+  for (const char ch : text) {
+    switch (ch) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(ch) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<unsigned char>(ch));
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
 Status AppendJsonText(std::string json, Column* out) {
   // jsonb refuses \u0000 (SQLSTATE 22P05); catch it here with a clear reason.
   if (HasEscapedNul(json)) {
@@ -154,9 +192,7 @@ Status AppendFromText(std::string_view text, const spec::ColumnSpec& c, Column* 
     }
     case ValueType::kJsonb: {
       // A JSON string mapped to jsonb stays a JSON string.
-      simdjson::internal::mini_formatter f;
-      f.string(text);
-      return AppendJsonText(std::string(f.str()), out);
+      return AppendJsonText(JsonQuoted(text), out);
     }
     case ValueType::kBytes:
     case ValueType::kGeometry:

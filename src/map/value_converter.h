@@ -37,6 +37,11 @@ bool IsNumericText(std::string_view text);
 // of declared scale would when storing it.
 std::optional<std::string> NumericAtScale(std::string_view text, int scale);
 
+// `text` as a JSON string literal: quoted, with '"', '\\' and the control
+// characters below U+0020 escaped (the short escapes where JSON has one,
+// \u00XX otherwise) and every other byte as it is, so UTF-8 stays UTF-8.
+std::string JsonQuoted(std::string_view text);
+
 // Appends minified JSON for a jsonb column; refuses the escape \u0000,
 // which jsonb cannot store (SQLSTATE 22P05).
 Status AppendJsonText(std::string json, Column* out);

@@ -104,7 +104,7 @@ TEST(ParseInt32, AcceptsAndRejects) {
   for (const auto& c : bad) ExpectDataError(ParseInt32(c.input), c.input, c.fragment);
 }
 
-TEST(Int64FromDouble, Table) {
+TEST(Int64FromDouble, AcceptsOnlyWholeValuesInTheColumnsRange) {
   struct {
     double v;
     bool int32;
@@ -214,7 +214,7 @@ TEST(ParseFloat64, Rejects) {
   for (const auto& c : cases) ExpectDataError(ParseFloat64(c.input), c.input, c.fragment);
 }
 
-TEST(ParseBool, Table) {
+TEST(ParseBool, AcceptsPostgresSpellingsInAnyCaseAndNamesTheRest) {
   struct {
     std::string_view input;
     bool want;

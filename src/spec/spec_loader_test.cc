@@ -217,7 +217,7 @@ entities:
   EXPECT_EQ(order, "ebdca");
 }
 
-TEST(ParseSpecTest, TypeNames) {
+TEST(ParseSpecTest, TypeNamesTakePostgresSpellingsAndAliases) {
   const struct {
     const char* spelling;
     ValueType expected;
@@ -1015,7 +1015,7 @@ TEST(LoadSpecTest, ReadsFileAndResolvesAgainstItsFolder) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(ExpandEnvTest, Cases) {
+TEST(ExpandEnvTest, ExpandsSetVariablesAndDefaultsAndNamesTheUnsetOne) {
   const std::map<std::string, std::string> env = {{"A", "alpha"}, {"EMPTY", ""}, {"_x1", "u"}};
   const EnvLookup lookup = [&env](const std::string& name) -> std::optional<std::string> {
     auto it = env.find(name);
@@ -1069,7 +1069,7 @@ TEST(ExpandEnvTest, Cases) {
   }
 }
 
-TEST(NearestNameTest, Cases) {
+TEST(NearestNameTest, SuggestsOnlyANameWithinASmallEditDistance) {
   const std::vector<std::string_view> keys = {"source", "table",   "schema",  "priority",
                                               "key",    "columns", "children"};
   const struct {
@@ -1089,7 +1089,7 @@ TEST(NearestNameTest, Cases) {
   EXPECT_EQ(NearestName("anything", {}), "");
 }
 
-TEST(EditDistanceTest, Cases) {
+TEST(EditDistanceTest, CountsInsertionsDeletionsSubstitutionsAndSwaps) {
   EXPECT_EQ(EditDistance("", ""), 0u);
   EXPECT_EQ(EditDistance("abc", ""), 3u);
   EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);
@@ -1097,7 +1097,7 @@ TEST(EditDistanceTest, Cases) {
   EXPECT_EQ(EditDistance("colums", "columns"), 1u);
 }
 
-TEST(LocationTest, ToString) {
+TEST(LocationTest, PrintsFileLineColumnAsCompilersDo) {
   EXPECT_EQ((Location{"a/b.yaml", 12, 3}).ToString(), "a/b.yaml:12:3");
 }
 

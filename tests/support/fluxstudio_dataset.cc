@@ -12,10 +12,6 @@ using nlohmann::json;
 
 const char* const kFluxstudioTables[4] = {"users", "projects", "tasks", "milestones"};
 
-std::string Describe(const CommandResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
-}
-
 Dataset MakeDataset(int rows) {
   Dataset ds;
   ds.dir = TempDir();

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "support/pg_harness.h"
+#include "support/workspace.h"
 
 namespace cutover::testing {
 
@@ -20,9 +21,6 @@ struct Dataset {
   std::string spec;
   std::map<std::string, int64_t> records;
 };
-
-// Exit code and both output streams, for assertion messages.
-std::string Describe(const CommandResult& r);
 
 // Generates `rows` users (and rows/2 projects) with the example's generator.
 Dataset MakeDataset(int rows);

@@ -341,8 +341,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
     // Only async-signal-safe calls until exec.
     auto fail = [&](int what) {
       int payload[2] = {what, errno};
-      ssize_t ignored = write(report[1], payload, sizeof(payload));
-      (void)ignored;
+      [[maybe_unused]] ssize_t ignored = write(report[1], payload, sizeof(payload));
       _exit(127);
     };
     int dev_null = open("/dev/null", O_RDONLY);

@@ -2,6 +2,7 @@
 // a batch fetched (and, for a backfill, created) in one round trip.
 #include "engine/core/lookup_resolver.h"
 
+#include <algorithm>
 #include <charconv>
 #include <mutex>
 #include <unordered_set>

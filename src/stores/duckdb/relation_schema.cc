@@ -20,10 +20,12 @@ Result<std::vector<ColumnPlan>> DescribeRelation(DuckSession* session,
   std::vector<ColumnPlan> plans;
   const idx_t count = duckdb_prepared_statement_column_count(prepared);
   for (idx_t i = 0; i < count; ++i) {
+    // The name is a copy the caller frees (duckdb.h), unlike a result's column names.
     const char* name = duckdb_prepared_statement_column_name(prepared, i);
     duckdb_logical_type type = duckdb_prepared_statement_column_logical_type(prepared, i);
     plans.push_back(PlanColumn(name != nullptr ? name : "", type));
     duckdb_destroy_logical_type(&type);
+    duckdb_free(const_cast<char*>(name));
   }
   duckdb_destroy_prepare(&prepared);
 

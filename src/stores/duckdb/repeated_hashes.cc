@@ -119,6 +119,8 @@ class SpillFile {
     return Status::Ok();
   }
   Status Write(const std::vector<uint64_t>& values, const std::string& what) {
+    // An empty vector's data() may be null, which fwrite may not be passed.
+    if (values.empty()) return Status::Ok();
     if (std::fwrite(values.data(), sizeof(uint64_t), values.size(), file_) != values.size()) {
       return IoError(what + ": cannot write a temporary file: " + std::strerror(errno));
     }

@@ -464,7 +464,9 @@ std::pair<std::vector<std::string>, std::string> ReadUntilBroken(const std::stri
       // Sticky: asking again gives the same error, never the records after it.
       auto again = reader->Next(batch_size, &batch);
       EXPECT_FALSE(again.ok());
-      if (!again.ok()) EXPECT_EQ(again.status().ToString(), more.status().ToString());
+      if (!again.ok()) {
+        EXPECT_EQ(again.status().ToString(), more.status().ToString());
+      }
       EXPECT_EQ(more.status().code(), StatusCode::kDataError);
       return {docs, more.status().ToString()};
     }

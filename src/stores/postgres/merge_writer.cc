@@ -1,5 +1,6 @@
 #include "stores/postgres/merge_writer.h"
 
+#include <algorithm>
 #include <atomic>
 
 #include <fmt/format.h>

@@ -26,9 +26,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <vector>
+
+#include "stores/postgres/pg_connection.h"
 
 extern char** environ;
 
@@ -223,8 +226,7 @@ Result<pid_t> Spawn(const ChildSpec& spec) {
   if (pid == 0) {
     auto fail = [&](int step) {
       ChildFailure f{step, errno};
-      ssize_t ignored = write(report[1], &f, sizeof(f));
-      (void)ignored;
+      [[maybe_unused]] ssize_t ignored = write(report[1], &f, sizeof(f));
       _exit(127);
     };
     // Its own group, so that a terminal's Ctrl-C reaches cutover alone and
@@ -423,72 +425,6 @@ Result<int> FreePort() {
   return static_cast<int>(ntohs(addr.sin_port));
 }
 
-std::string ConnInfo(int port, const std::string& database) {
-  // Keyword form, so the database name needs no URL encoding; single quotes
-  // and backslashes are the only characters conninfo values escape.
-  std::string db;
-  for (char c : database) {
-    if (c == '\'' || c == '\\') db += '\\';
-    db += c;
-  }
-  return "host=127.0.0.1 port=" + std::to_string(port) + " user=" + kSuperuser + " dbname='" + db +
-         "' connect_timeout=10";
-}
-
-struct ConnCloser {
-  void operator()(PGconn* c) const { PQfinish(c); }
-};
-using Conn = std::unique_ptr<PGconn, ConnCloser>;
-struct ResultCloser {
-  void operator()(PGresult* r) const { PQclear(r); }
-};
-using PgResult = std::unique_ptr<PGresult, ResultCloser>;
-
-std::string TrimmedError(const char* message) {
-  std::string s = message == nullptr ? "" : message;
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-Result<Conn> Connect(int port, const std::string& database) {
-  Conn conn(PQconnectdb(ConnInfo(port, database).c_str()));
-  if (conn == nullptr || PQstatus(conn.get()) != CONNECTION_OK) {
-    return Unavailable("cannot connect to scratch PostgreSQL on 127.0.0.1:" + std::to_string(port) +
-                       " database " + database + ": " +
-                       TrimmedError(conn ? PQerrorMessage(conn.get()) : "out of memory"));
-  }
-  return conn;
-}
-
-Status CheckResult(PGconn* conn, const PGresult* res, const std::string& what) {
-  ExecStatusType st = PQresultStatus(res);
-  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Status::Ok();
-  const char* sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-  std::string message = TrimmedError(res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
-  Status status =
-      (sqlstate == nullptr) ? Unavailable(what + ": " + message) : DataError(what + ": " + message);
-  if (sqlstate != nullptr) status.WithSqlstate(sqlstate);
-  return status;
-}
-
-Result<std::string> QueryOne(PGconn* conn, const std::string& sql) {
-  PgResult res(PQexec(conn, sql.c_str()));
-  RETURN_IF_ERROR(CheckResult(conn, res.get(), sql));
-  if (PQntuples(res.get()) < 1 || PQnfields(res.get()) < 1) {
-    return Internal("expected a row from: " + sql);
-  }
-  return std::string(PQgetvalue(res.get(), 0, 0));
-}
-
-std::string QuoteIdentifier(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 std::string PercentEncode(const std::string& s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -504,6 +440,17 @@ std::string PercentEncode(const std::string& s) {
   return out;
 }
 
+std::string UrlOf(int port, const std::string& database) {
+  return std::string("postgresql://") + kSuperuser + "@127.0.0.1:" + std::to_string(port) + "/" +
+         PercentEncode(database);
+}
+
+Result<std::unique_ptr<PgConnection>> Connect(int port, const std::string& database) {
+  auto conn = PgConnection::Connect(UrlOf(port, database));
+  if (!conn.ok()) return conn.status().WithContext("scratch PostgreSQL");
+  return conn;
+}
+
 enum class Outcome { kReady, kPortTaken, kFailed };
 
 // Polls until the server on `port` is ours and accepts connections. A
@@ -511,7 +458,7 @@ enum class Outcome { kReady, kPortTaken, kFailed };
 // between FreePort() and our bind, so data_directory is compared as well.
 Outcome AwaitReady(pid_t pid, int port, const fs::path& dir, const fs::path& log,
                    std::uintmax_t log_offset, Status* error) {
-  const std::string conninfo = ConnInfo(port, "postgres");
+  const std::string url = UrlOf(port, "postgres");
   const auto deadline = Clock::now() + kReadyTimeout;
   auto delay = std::chrono::milliseconds(10);
   for (;;) {
@@ -527,21 +474,21 @@ Outcome AwaitReady(pid_t pid, int port, const fs::path& dir, const fs::path& log
                         DescribeExit(status) + "; last lines of " + log.string() + ":\n" + tail);
       return Outcome::kFailed;
     }
-    PGPing ping = PQping(conninfo.c_str());
+    PGPing ping = PQping((url + "?connect_timeout=10").c_str());
     if (ping == PQPING_OK) {
-      Result<Conn> conn = Connect(port, "postgres");
-      Result<std::string> data_dir =
-          conn.ok() ? QueryOne(conn->get(), "SHOW data_directory") : conn.status();
-      if (data_dir.ok() && fs::path(*data_dir) == dir) return Outcome::kReady;
+      auto conn = Connect(port, "postgres");
+      Result<std::optional<std::string>> data_dir =
+          conn.ok() ? (*conn)->QueryValue("SHOW data_directory") : conn.status();
+      if (data_dir.ok() && fs::path(data_dir->value_or("")) == dir) return Outcome::kReady;
       KillGroupAndReap(pid);
-      *error = Unavailable(
-          "port " + std::to_string(port) + " answered, but not as our server: " +
-          (data_dir.ok() ? "data_directory " + *data_dir : data_dir.status().ToString()));
+      *error = Unavailable("port " + std::to_string(port) + " answered, but not as our server: " +
+                           (data_dir.ok() ? "data_directory " + data_dir->value_or("")
+                                          : data_dir.status().ToString()));
       return Outcome::kPortTaken;
     }
     if (ping == PQPING_NO_ATTEMPT) {
       KillGroupAndReap(pid);
-      *error = Internal("scratch PostgreSQL: invalid connection parameters: " + conninfo);
+      *error = Internal("scratch PostgreSQL: invalid connection parameters: " + url);
       return Outcome::kFailed;
     }
     if (Clock::now() > deadline) {
@@ -693,15 +640,11 @@ Result<std::unique_ptr<ScratchCluster>> ScratchCluster::Start(const ScratchOptio
                                   std::to_string(kPortAttempts) + " attempts");
   }
 
-  ASSIGN_OR_RETURN(Conn conn, Connect(cluster->port_, "postgres"));
-  PgResult exists;
-  {
-    const char* params[] = {options.database.c_str()};
-    exists.reset(PQexecParams(conn.get(), "SELECT 1 FROM pg_database WHERE datname = $1", 1,
-                              nullptr, params, nullptr, nullptr, 0));
-  }
-  RETURN_IF_ERROR(CheckResult(conn.get(), exists.get(), "scratch PostgreSQL: look up database"));
-  if (PQntuples(exists.get()) == 0) RETURN_IF_ERROR(cluster->CreateDatabase(options.database));
+  ASSIGN_OR_RETURN(auto conn, Connect(cluster->port_, "postgres"));
+  Result<std::optional<std::string>> exists =
+      conn->QueryValue("SELECT 1 FROM pg_database WHERE datname = $1", {options.database});
+  if (!exists.ok()) return exists.status().WithContext("scratch PostgreSQL: look up database");
+  if (!exists->has_value()) RETURN_IF_ERROR(cluster->CreateDatabase(options.database));
   cluster->url_ = cluster->UrlFor(options.database);
   return cluster;
 }
@@ -714,18 +657,16 @@ ScratchCluster::~ScratchCluster() {
 }
 
 std::string ScratchCluster::UrlFor(const std::string& database) const {
-  return std::string("postgresql://") + kSuperuser + "@127.0.0.1:" + std::to_string(port_) + "/" +
-         PercentEncode(database);
+  return UrlOf(port_, database);
 }
 
 Status ScratchCluster::CreateDatabase(const std::string& name) const {
   if (name.empty() || name.size() > kMaxIdentifierBytes) {
     return InvalidArgument("database name must be 1 to 63 bytes, got '" + name + "'");
   }
-  ASSIGN_OR_RETURN(Conn conn, Connect(port_, "postgres"));
-  const std::string sql = "CREATE DATABASE " + QuoteIdentifier(name);
-  PgResult res(PQexec(conn.get(), sql.c_str()));
-  return CheckResult(conn.get(), res.get(), "scratch PostgreSQL: " + sql);
+  ASSIGN_OR_RETURN(auto conn, Connect(port_, "postgres"));
+  const std::string sql = "CREATE DATABASE " + QuoteIdent(name);
+  return conn->Exec(sql).WithContext("scratch PostgreSQL: " + sql);
 }
 
 Status ScratchCluster::Stop() {

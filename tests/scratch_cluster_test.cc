@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "stores/postgres/pg_connection.h"
 #include "stores/postgres/scratch_cluster.h"
 #include "support/pg_harness.h"
 
@@ -69,8 +70,13 @@ TEST(ScratchClusterTest, ServerNeverRunsAsRoot) {
   ScratchCluster* cluster = Cluster();
   ASSERT_NE(cluster, nullptr);
   const long postmaster_uid = ProcessEuid(cluster->pid());
-  const long backend_uid =
-      ProcessEuid(std::stol(QueryValue(ClusterUrl(), "SELECT pg_backend_pid()")));
+  // The backend is asked for its pid on a connection kept open while its
+  // /proc entry is read: a backend exits as soon as its session closes.
+  auto session = pg_store::PgConnection::Connect(ClusterUrl());
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  auto backend_pid = (*session)->QueryValue("SELECT pg_backend_pid()");
+  ASSERT_TRUE(backend_pid.ok() && backend_pid->has_value());
+  const long backend_uid = ProcessEuid(std::stol(**backend_pid));
   if (geteuid() == 0) {
     EXPECT_GT(postmaster_uid, 0);
     EXPECT_GT(backend_uid, 0);

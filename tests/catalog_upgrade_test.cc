@@ -82,6 +82,20 @@ INSERT INTO cutover.stage_audit (migration, from_stage, from_percent, to_stage, 
           '[{"name": "verify_clean", "passed": true}]', 'applied', '');
 INSERT INTO cutover.verify_runs (migration, entity, source_rows, target_rows, missing, extra,
   changed, clean) VALUES ('old_run', 'orders', 118, 118, 0, 0, 0, true);
+INSERT INTO cutover.backfill_chunks (migration, entity, chunk_id, seq, file, first_row, row_count,
+  state, rows_read, rows_merged, rows_rejected)
+  VALUES ('old_run', 'sales', 'data/sales.parquet#0+500', 0, 'data/sales.parquet', 0, 500,
+          'done', 500, 498, 2),
+         ('old_run', 'sales', 'data/sales.parquet#500+300', 1, 'data/sales.parquet', 500, 300,
+          'pending', 0, 0, 0);
+)sql";
+
+// The chunk ledger's rows as version 3's partition ledger holds them.
+constexpr char kPartitionsSnapshot[] = R"sql(
+SELECT string_agg(concat_ws(' ', partition_id, seq, origin, records, state, rows_read,
+                            rows_merged, rows_rejected, '[' || encode(cursor, 'escape') || ']'),
+                  E'\n' ORDER BY seq)
+  FROM cutover.backfill_partitions WHERE migration = 'old_run'
 )sql";
 
 // Every row of every old table, as JSON text in a fixed order: compared
@@ -111,11 +125,17 @@ TEST(CatalogUpgrade, VersionOneIsUpgradedInPlaceKeepingEveryRow) {
   Workspace ws = Example(url);
   CommandResult status = Cutover(ws, {"phase", "cutover.yaml", "status"});
   ASSERT_EQ(status.exit_code, 0) << Describe(status);
-  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "2");
+  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "3");
   EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.schema_version"), "1");
   // What version 2 adds to version 1.
   EXPECT_EQ(QueryValue(url, "SELECT to_regclass('cutover.verify_runs_latest_idx') IS NOT NULL"),
             "t");
+  // What version 3 adds: the chunk ledger became the partition ledger, every chunk a partition
+  // of the same id and state, at its start (a chunk was loaded whole or not at all).
+  EXPECT_EQ(QueryValue(url, "SELECT to_regclass('cutover.backfill_chunks') IS NULL"), "t");
+  EXPECT_EQ(QueryValue(url, kPartitionsSnapshot),
+            "data/sales.parquet#0+500 0 data/sales.parquet 500 done 500 498 2 []\n"
+            "data/sales.parquet#500+300 1 data/sales.parquet 300 pending 0 0 0 []");
 
   CommandResult backfill = Cutover(ws, {"backfill", "cutover.yaml", "--create-tables"});
   ASSERT_EQ(backfill.exit_code, 0) << Describe(backfill);
@@ -145,7 +165,7 @@ TEST(CatalogUpgrade, VersionOneIsUpgradedInPlaceKeepingEveryRow) {
                        "SELECT string_agg(to_stage, ',' ORDER BY id) FROM cutover.stage_audit "
                        "WHERE migration = 'old_run'"),
             "dual_write,shadow");
-  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "2");
+  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "3");
 }
 
 TEST(CatalogUpgrade, NewerCatalogIsRefusedWithBothVersionsAndExit3) {
@@ -153,7 +173,7 @@ TEST(CatalogUpgrade, NewerCatalogIsRefusedWithBothVersionsAndExit3) {
   Workspace ws = Example(url);
   CommandResult first = Cutover(ws, {"phase", "cutover.yaml", "status"});
   ASSERT_EQ(first.exit_code, 0) << Describe(first);
-  ASSERT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "2");
+  ASSERT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "3");
   Exec(url, "UPDATE cutover.schema_version SET version = 7");
 
   for (const std::vector<std::string>& args :
@@ -168,7 +188,7 @@ TEST(CatalogUpgrade, NewerCatalogIsRefusedWithBothVersionsAndExit3) {
     CommandResult r = RunCommand(argv, {{"DATABASE_URL", ws.url}, {"USER", "tester"}}, ws.dir);
     EXPECT_EQ(r.exit_code, 3) << args[0] << " " << Describe(r);
     EXPECT_NE(r.err.find("catalog version 7"), std::string::npos) << Describe(r);
-    EXPECT_NE(r.err.find("catalog versions up to 2"), std::string::npos) << Describe(r);
+    EXPECT_NE(r.err.find("catalog versions up to 3"), std::string::npos) << Describe(r);
     EXPECT_NE(r.err.find("Run this migration with that newer cutover"), std::string::npos)
         << Describe(r);
   }
@@ -204,7 +224,7 @@ TEST(CatalogUpgrade, ConcurrentUpgradesAllSucceed) {
     EXPECT_EQ(QueryValue(url,
                          "SELECT version || ' ' || count(*) OVER () "
                          "FROM cutover.schema_version"),
-              "2 1");
+              "3 1");
     if (from_v1) {
       EXPECT_EQ(QueryValue(url, kOldRowsSnapshot), before);
     }

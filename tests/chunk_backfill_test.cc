@@ -133,11 +133,11 @@ void ExpectExact(const Agri& a, const std::string& url) {
   EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.deferred_ddl"), "0");
   // Every chunk done, and its counts add up: every row of the files read,
   // one merged per key, the rest superseded (none rejected).
-  EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.backfill_chunks WHERE state <> 'done'"),
+  EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.backfill_partitions WHERE state <> 'done'"),
             "0");
-  EXPECT_EQ(QueryValue(url, "SELECT sum(rows_read) FROM cutover.backfill_chunks"), a.rows);
-  EXPECT_EQ(QueryValue(url, "SELECT sum(rows_merged) FROM cutover.backfill_chunks"), a.keys);
-  EXPECT_EQ(QueryValue(url, "SELECT sum(rows_rejected) FROM cutover.backfill_chunks"), "0");
+  EXPECT_EQ(QueryValue(url, "SELECT sum(rows_read) FROM cutover.backfill_partitions"), a.rows);
+  EXPECT_EQ(QueryValue(url, "SELECT sum(rows_merged) FROM cutover.backfill_partitions"), a.keys);
+  EXPECT_EQ(QueryValue(url, "SELECT sum(rows_rejected) FROM cutover.backfill_partitions"), "0");
 }
 
 TEST(ChunkBackfillTest, LoadsExactlyWithTwoWorkersAndBuildsTheIndexes) {
@@ -183,8 +183,8 @@ TEST(ChunkBackfillTest, FourWorkersCreateEachNameOnce) {
 // crash point (or from outside); a third run resumes; the result is exact.
 TEST(ChunkBackfillTest, TwoProcessesKilledAtRandomPointsResumeExactly) {
   const Agri a = MakeAgri(30000);  // 7 chunks: 6 of 5000 rows, 1 of 1500
-  const char* kPoints[] = {"chunk.after_claim", "chunk.after_batch", "chunk.before_commit",
-                           "chunk.after_commit", "deferred.before_commit"};
+  const char* kPoints[] = {"backfill.after_claim", "backfill.after_batch", "backfill.before_commit",
+                           "backfill.after_commit", "deferred.before_commit"};
   std::random_device seed;
   const unsigned s = seed();
   std::mt19937 rng(s);
@@ -196,7 +196,7 @@ TEST(ChunkBackfillTest, TwoProcessesKilledAtRandomPointsResumeExactly) {
     for (auto& f : fp) {
       const char* point = kPoints[rng() % std::size(kPoints)];
       const int hit =
-          1 + static_cast<int>(rng() % (std::string(point) == "chunk.after_batch" ? 8 : 3));
+          1 + static_cast<int>(rng() % (std::string(point) == "backfill.after_batch" ? 8 : 3));
       f = std::string(point) + "=" + std::to_string(hit);
     }
     SCOPED_TRACE("round " + std::to_string(round) + ": " + fp[0] + " / " + fp[1]);
@@ -217,7 +217,7 @@ TEST(ChunkBackfillTest, TwoProcessesKilledAtRandomPointsResumeExactly) {
     EXPECT_EQ(QueryValue(url,
                          "SELECT (SELECT count(*) FROM price_history) = "
                          "coalesce(sum(rows_merged), 0) "
-                         "FROM cutover.backfill_chunks WHERE state = 'done'"),
+                         "FROM cutover.backfill_partitions WHERE state = 'done'"),
               "t");
     CommandResult resumed = Backfill(a, url);
     ASSERT_EQ(resumed.exit_code, 0) << Describe(resumed);

@@ -89,7 +89,7 @@ bool WaitFor(const std::function<bool()>& ready, const std::atomic<bool>& finish
 }
 
 std::string Count(const std::string& url, const std::string& sql) {
-  if (QueryValue(url, "SELECT to_regclass('cutover.backfill_chunks') IS NOT NULL") != "t") {
+  if (QueryValue(url, "SELECT to_regclass('cutover.backfill_partitions') IS NOT NULL") != "t") {
     return "-1";
   }
   return QueryValue(url, sql);
@@ -130,10 +130,10 @@ TEST(PgRestartTest, ParallelBackfillSurvivesRestartsDuringTheLoadAndTheIndexRebu
         {CutoverBinary(), "backfill", dir + "/cutover.yaml", "--create-tables", "--jobs", "2",
          "--retry-for", "60s"},
         {{"DATABASE_URL", pg.url()},
-         {"CUTOVER_FAILPOINTS", "chunk.after_claim=pause:200,deferred.before_build=pause:1500"}});
+         {"CUTOVER_FAILPOINTS", "backfill.after_claim=pause:200,deferred.before_build=pause:1500"}});
     finished = true;
   });
-  const std::string done_sql = "SELECT count(*) FROM cutover.backfill_chunks WHERE state = 'done'";
+  const std::string done_sql = "SELECT count(*) FROM cutover.backfill_partitions WHERE state = 'done'";
   const bool in_load = WaitFor(
       [&] {
         const int64_t done = std::stoll(Count(pg.url(), done_sql));
@@ -147,7 +147,7 @@ TEST(PgRestartTest, ParallelBackfillSurvivesRestartsDuringTheLoadAndTheIndexRebu
   const bool in_rebuild = WaitFor(
       [&] {
         return Count(pg.url(),
-                     "SELECT count(*) FROM cutover.backfill_chunks WHERE state <> "
+                     "SELECT count(*) FROM cutover.backfill_partitions WHERE state <> "
                      "'done'") == "0" &&
                std::stoll(QueryValue(pg.url(), "SELECT count(*) FROM cutover.deferred_ddl")) > 0;
       },

@@ -52,6 +52,23 @@ Status SaveLedger(pg_store::PgConnection* conn, const std::string& migration,
                 : r.status().WithContext("saving the backfill ledger of " + e.entity);
 }
 
+Status AddToLedger(pg_store::PgConnection* conn, const std::string& migration,
+                   const std::string& entity, const LedgerDelta& delta) {
+  auto r = conn->Query(
+      "UPDATE cutover.backfill_ledger SET record_index = record_index + $3, "
+      "records_read = records_read + $3, rows_merged = rows_merged + $4, "
+      "records_rejected = records_rejected + $5, "
+      "records_repeated_keys = records_repeated_keys + $6, updated_at = now() "
+      "WHERE migration = $1 AND entity = $2 RETURNING 1",
+      {migration, entity, std::to_string(delta.read), std::to_string(delta.merged),
+       std::to_string(delta.rejected), std::to_string(delta.repeated_keys)});
+  if (!r.ok()) return r.status().WithContext("updating the backfill ledger of " + entity);
+  if (r->rows.size() != 1) {
+    return Internal("the backfill ledger has no entry for " + entity + " to add to");
+  }
+  return Status::Ok();
+}
+
 Status ResetLedger(pg_store::PgConnection* conn, const std::string& migration,
                    const std::string& entity) {
   auto r = conn->Query("DELETE FROM cutover.backfill_ledger WHERE migration = $1 AND entity = $2",

@@ -35,6 +35,20 @@ Result<LedgerEntry> LoadLedger(pg_store::PgConnection* conn, const std::string& 
 Status SaveLedger(pg_store::PgConnection* conn, const std::string& migration,
                   const LedgerEntry& entry);
 
+// What one checkpoint of a backfill adds to a table's entry.
+struct LedgerDelta {
+  int64_t read = 0;
+  int64_t merged = 0;
+  int64_t rejected = 0;
+  int64_t repeated_keys = 0;
+};
+
+// Adds `delta` to the entry of `entity` (which must exist): its counts, and
+// record_index, which then counts the records read. Call inside the
+// transaction that merged the rows; parallel workers' increments add up.
+Status AddToLedger(pg_store::PgConnection* conn, const std::string& migration,
+                   const std::string& entity, const LedgerDelta& delta);
+
 // Forgets an entity's progress and its rejects (rejects.h), for a fresh run.
 Status ResetLedger(pg_store::PgConnection* conn, const std::string& migration,
                    const std::string& entity);

@@ -62,23 +62,37 @@ CREATE TABLE IF NOT EXISTS cutover.rejects (
   UNIQUE (migration, entity, source, record_index, item)
 );
 
--- backfill_chunks (chunk_ledger.h): the chunked backfill's plan and progress.
-CREATE TABLE IF NOT EXISTS cutover.backfill_chunks (
+-- backfill_partitions (partition_ledger.h, v3): the backfill's plan, one row per
+-- partition of the source, and each one's progress as the store's cursor
+-- (opaque bytes). Version 2 called it backfill_chunks and knew only row
+-- ranges of files; its rows keep their ids (the same partitions' ids) and state.
+DO $$
+BEGIN
+  IF to_regclass('cutover.backfill_chunks') IS NOT NULL
+     AND to_regclass('cutover.backfill_partitions') IS NULL THEN
+    ALTER TABLE cutover.backfill_chunks RENAME TO backfill_partitions;
+    ALTER TABLE cutover.backfill_partitions RENAME COLUMN chunk_id TO partition_id;
+    ALTER TABLE cutover.backfill_partitions RENAME COLUMN file TO origin;
+    ALTER TABLE cutover.backfill_partitions RENAME COLUMN row_count TO records;
+    ALTER TABLE cutover.backfill_partitions DROP COLUMN first_row;
+  END IF;
+END $$;
+CREATE TABLE IF NOT EXISTS cutover.backfill_partitions (
   migration     text NOT NULL,
   entity        text NOT NULL,
-  chunk_id      text NOT NULL,
+  partition_id  text NOT NULL,
   seq           integer NOT NULL,
-  file          text NOT NULL,
-  first_row     bigint NOT NULL,
-  row_count     bigint NOT NULL,
+  origin        text NOT NULL,
+  records       bigint NOT NULL DEFAULT -1,
   state         text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done')),
   rows_read     bigint NOT NULL DEFAULT 0,
   rows_merged   bigint NOT NULL DEFAULT 0,
   rows_rejected bigint NOT NULL DEFAULT 0,
   worker        text,
   updated_at    timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (migration, entity, chunk_id)
+  PRIMARY KEY (migration, entity, partition_id)
 );
+ALTER TABLE cutover.backfill_partitions ADD COLUMN IF NOT EXISTS cursor bytea NOT NULL DEFAULT '';
 
 -- deferred_ddl (deferred_ddl.h): indexes and constraints a bulk load set aside.
 CREATE TABLE IF NOT EXISTS cutover.deferred_ddl (

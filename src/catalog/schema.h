@@ -15,7 +15,9 @@ namespace cutover::catalog {
 // shaped the schema. Version 1 is the schema cutover made before the catalog
 // was versioned (no schema_version table; its tables exist); version 2 adds
 // schema_version itself, the write journal (made when a gateway first needs
-// it, see journal.h) and an index for "the latest verify run per entity".
+// it, see journal.h) and an index for "the latest verify run per entity";
+// version 3 turns the chunk ledger into the partition ledger
+// (backfill_partitions, with the store's cursor per partition).
 // kCatalogVersion is the version this binary writes.
 //
 // EnsureControlSchema reads the version first; when it equals
@@ -38,7 +40,7 @@ namespace cutover::catalog {
 // written so they are no-ops on a schema already at N+1, and bumps
 // kCatalogVersion; a statement that cannot be written that way runs under
 // `IF version < N+1` in the same transaction.
-inline constexpr int kCatalogVersion = 2;
+inline constexpr int kCatalogVersion = 3;
 
 // Creates schema `cutover` and its tables, or upgrades an older catalog in
 // place (see above). Safe to run from several processes at once. Fails with

@@ -540,7 +540,7 @@ const std::vector<const spec::EntitySpec*>& ColumnarMapper::tables() const {
   return impl_->entities;
 }
 
-void ColumnarMapper::Map(const store::SourceBatch& in, MappedBatch* out) {
+void ColumnarMapper::Map(const store::StoreBatch& in, MappedBatch* out) {
   const auto& plans = impl_->plans;
   if (out->tables.size() != 1 || out->tables[0].columns.size() != plans.size()) {
     out->tables.assign(1, RowBatch());
@@ -594,7 +594,7 @@ void ColumnarMapper::Map(const store::SourceBatch& in, MappedBatch* out) {
   }
 }
 
-std::string ColumnarMapper::RecordText(const store::SourceBatch& in, size_t record) const {
+std::string ColumnarMapper::RecordText(const store::StoreBatch& in, size_t record) const {
   return RowAsJson(in.rows, record);
 }
 

@@ -44,9 +44,9 @@ class ColumnarMapper : public RecordMapper {
 
   const std::vector<const spec::EntitySpec*>& tables() const override;
   int ParentOf(size_t) const override { return -1; }
-  void Map(const store::SourceBatch& in, MappedBatch* out) override;
+  void Map(const store::StoreBatch& in, MappedBatch* out) override;
   // The row as a JSON object of its source columns.
-  std::string RecordText(const store::SourceBatch& in, size_t record) const override;
+  std::string RecordText(const store::StoreBatch& in, size_t record) const override;
 
  private:
   struct Impl;

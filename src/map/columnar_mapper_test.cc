@@ -25,8 +25,8 @@ spec::MigrationSpec MustParse(const std::string& entities_yaml) {
 }
 
 // Positions as a chunk reader reports them: record_index = row in the file.
-store::SourceBatch Batch(RowBatch rows, int64_t first_row) {
-  store::SourceBatch b;
+store::StoreBatch Batch(RowBatch rows, int64_t first_row) {
+  store::StoreBatch b;
   b.origin = "prices.parquet";
   b.rows = std::move(rows);
   for (size_t i = 0; i < b.rows.num_rows(); ++i) {
@@ -80,7 +80,7 @@ TEST(ColumnarMapperTest, RenamesConvertsAndRejectsWithPosition) {
       rows.columns[5].AppendBytes("n" + std::to_string(r));
     }
   }
-  const store::SourceBatch in = Batch(std::move(rows), 1000);
+  const store::StoreBatch in = Batch(std::move(rows), 1000);
   MappedBatch out;
   (*mapper)->Map(in, &out);
 

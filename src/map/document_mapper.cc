@@ -162,7 +162,7 @@ struct DocumentMapper::Impl {
   std::string scratch;  // decoded strings
 
   // Per-call state.
-  const store::SourceBatch* in = nullptr;
+  const store::StoreBatch* in = nullptr;
   size_t record = 0;
   MappedBatch* out = nullptr;
 
@@ -353,11 +353,11 @@ int DocumentMapper::ParentOf(size_t table) const {
   return impl_->plans[table].parent;
 }
 
-std::string DocumentMapper::RecordText(const store::SourceBatch& in, size_t record) const {
+std::string DocumentMapper::RecordText(const store::StoreBatch& in, size_t record) const {
   return std::string(in.rows.columns[0].BytesAt(record));
 }
 
-void DocumentMapper::Map(const store::SourceBatch& in, MappedBatch* out) {
+void DocumentMapper::Map(const store::StoreBatch& in, MappedBatch* out) {
   const size_t n = impl_->plans.size();
   if (out->tables.size() != n) {
     out->tables.assign(n, RowBatch());

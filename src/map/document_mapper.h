@@ -23,9 +23,9 @@ class DocumentMapper : public RecordMapper {
 
   const std::vector<const spec::EntitySpec*>& tables() const override;
   int ParentOf(size_t table) const override;
-  void Map(const store::SourceBatch& in, MappedBatch* out) override;
+  void Map(const store::StoreBatch& in, MappedBatch* out) override;
   // The document as read.
-  std::string RecordText(const store::SourceBatch& in, size_t record) const override;
+  std::string RecordText(const store::StoreBatch& in, size_t record) const override;
 
  private:
   struct Impl;

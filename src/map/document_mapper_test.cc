@@ -53,9 +53,9 @@ std::unique_ptr<DocumentMapper> MustCreate(const spec::MigrationSpec& spec) {
 // A batch as a JSON-lines reader would produce it: one record per line, each
 // line ending in '\n'. With `keys`, a keyed-object batch ("$key" column;
 // std::nullopt is a value that had no key).
-store::SourceBatch Batch(const std::vector<std::string>& docs,
-                         const std::vector<std::optional<std::string>>& keys = {}) {
-  store::SourceBatch b;
+store::StoreBatch Batch(const std::vector<std::string>& docs,
+                        const std::vector<std::optional<std::string>>& keys = {}) {
+  store::StoreBatch b;
   b.origin = "things.jsonl";
   b.rows.AddColumn("$doc", ValueType::kJsonb);
   if (!keys.empty()) b.rows.AddColumn("$key", ValueType::kText);
@@ -72,7 +72,7 @@ store::SourceBatch Batch(const std::vector<std::string>& docs,
     b.positions.push_back({offset, static_cast<int64_t>(i) + 1, static_cast<int64_t>(i)});
     offset += static_cast<int64_t>(docs[i].size()) + 1;
   }
-  b.end = {offset, static_cast<int64_t>(docs.size()), static_cast<int64_t>(docs.size()) + 1};
+  b.end.token = std::to_string(offset);
   return b;
 }
 

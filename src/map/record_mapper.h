@@ -53,11 +53,11 @@ class RecordMapper {
 
   // Maps every record of `in` into `out` (cleared first). Never fails: a
   // record that cannot be mapped is counted and kept in out->rejects.
-  virtual void Map(const store::SourceBatch& in, MappedBatch* out) = 0;
+  virtual void Map(const store::StoreBatch& in, MappedBatch* out) = 0;
 
   // The raw record of row `record` of `in` as text, for a reject that
   // PostgreSQL caused after mapping (the mapper's own rejects carry it).
-  virtual std::string RecordText(const store::SourceBatch& in, size_t record) const = 0;
+  virtual std::string RecordText(const store::StoreBatch& in, size_t record) const = 0;
 };
 
 }  // namespace cutover::map

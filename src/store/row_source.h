@@ -9,6 +9,7 @@
 
 #include "common/row_batch.h"
 #include "common/status.h"
+#include "store/batch_reader.h"
 #include "store/record_position.h"
 
 namespace cutover::store {
@@ -22,24 +23,18 @@ struct ResumePoint {
   int64_t line = 1;
 };
 
-// A batch of source records. Document stores put the raw record text in a
-// kJsonb column named "$doc" (and an object key, if any, in "$key").
-struct SourceBatch {
-  std::string origin;  // file or store the records came from
-  RowBatch rows;
-  std::vector<RecordPosition> positions;
-  ResumePoint end;  // resume here to read what follows this batch
-
-  size_t size() const { return positions.size(); }
-};
-
 class RowSource {
  public:
   virtual ~RowSource() = default;
   // Positions the source at `from`; the first batch starts there.
   virtual Status Open(const ResumePoint& from) = 0;
   // Fills `out` (cleared first) with up to `max_records`; false at the end.
-  virtual Result<bool> Next(size_t max_records, SourceBatch* out) = 0;
+  // Leaves out->end alone: the adapter that wraps the source encodes
+  // position() there.
+  virtual Result<bool> Next(size_t max_records, StoreBatch* out) = 0;
+  // Where the record after the last one Next() returned starts (after
+  // Open(from), before any Next(): `from`).
+  virtual ResumePoint position() const = 0;
   // Total size in bytes when known (for progress and ETA), else -1.
   virtual int64_t SizeHint() const { return -1; }
 };

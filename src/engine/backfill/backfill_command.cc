@@ -1,5 +1,5 @@
-// `cutover backfill`: selects the entities, runs each (record stream or
-// chunked), and prints the summary table.
+// `cutover backfill`: selects the entities, runs each through the partition
+// backfill, and prints the summary table.
 #include "engine/backfill/backfill_command.h"
 
 #include <algorithm>
@@ -14,9 +14,9 @@
 #include "catalog/table_ddl.h"
 #include "common/failpoint.h"
 #include "engine/backfill/backfill_context.h"
-#include "engine/backfill/chunk_backfill_runner.h"
 #include "engine/backfill/entity_run.h"
-#include "engine/backfill/record_stream_run.h"
+#include "engine/backfill/lookup_dimension_run.h"
+#include "engine/backfill/partition_backfill.h"
 #include "engine/core/entity_selection.h"
 #include "engine/core/reject_sink.h"
 #include "engine/core/source_factory.h"
@@ -77,16 +77,13 @@ Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
                           .url = target_url,
                           .sink = sink.get(),
                           .run_rejects = &report.rejected_total,
-                          .max_rejects = report.max_rejects,
-                          .opener = {}};
+                          .max_rejects = report.max_rejects};
   std::vector<std::unique_ptr<EntityRun>> runs;
   for (const auto* entity : selected) {
     if (entity->source.empty()) {
       runs.push_back(MakeLookupDimensionRun(context, *entity));
-    } else if (IsChunkedEntity(migration, *entity)) {
-      runs.push_back(MakeChunkedEntityRun(context, *entity));
     } else {
-      runs.push_back(MakeRecordStreamRun(context, *entity));
+      runs.push_back(MakePartitionBackfill(context, *entity));
     }
     RETURN_IF_ERROR(runs.back()->Prepare());
   }

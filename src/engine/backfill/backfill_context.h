@@ -8,17 +8,16 @@
 
 #include "engine/backfill/backfill_command.h"
 #include "engine/core/reject_sink.h"
-#include "engine/core/source_factory.h"
 #include "spec/spec.h"
 #include "stores/postgres/pg_connection.h"
 
 namespace cutover::engine {
 
 // The connection is the command's coordinating one (ledger resets, planning,
-// the record-stream batches); chunked workers open their own. RetryStep
+// the finish); the workers that load partitions open their own. RetryStep
 // may replace *conn after an outage, so runs read it through the pointer.
 // All pointers outlive the runs; runs use them from the command's thread
-// only, except `sink`, which chunked workers share under their own lock.
+// only, except `sink`, which workers share under their entity run's lock.
 struct BackfillContext {
   const spec::MigrationSpec* migration = nullptr;
   const BackfillRequest* request = nullptr;
@@ -28,7 +27,6 @@ struct BackfillContext {
   RejectSink* sink = nullptr;  // null in a dry run
   int64_t* run_rejects = nullptr;
   int64_t max_rejects = 0;
-  ChunkedSourceOpener opener;  // empty: stores::OpenChunkedSource
 };
 
 }  // namespace cutover::engine

@@ -1,4 +1,4 @@
-// Whether a chunked backfill loads index-free ("bulk mode"), decided once
+// Whether a backfill loads index-free ("bulk mode"), decided once
 // per entity and followed by every process that joins the load.
 #include <optional>
 
@@ -6,9 +6,10 @@
 #include <spdlog/spdlog.h>
 
 #include "catalog/deferred_ddl.h"
+#include "catalog/partition_ledger.h"
 #include "catalog/stage.h"
 #include "catalog/table_ddl.h"
-#include "engine/backfill/chunk_backfill.h"
+#include "engine/backfill/partition_backfill.h"
 #include "engine/core/post_load.h"
 #include "engine/core/source_dedup.h"
 #include "engine/core/write_path.h"
@@ -19,19 +20,19 @@ namespace cutover::engine {
 //
 // Maintaining a primary key, indexes and foreign keys row by row costs more
 // than the COPY itself; building them once after the load is several times
-// cheaper. So when a run starts fresh (no chunk planned yet), the table is
+// cheaper. So when a run starts fresh (no partition planned yet), the table is
 // empty, the migration is still at stage legacy (no application writes into
 // the target yet), and the source can drop its own repeated keys, the
 // planning transaction sets the table's indexes and constraints aside
 // (catalog/deferred_ddl.h) and the workers COPY straight into it.
 //
-// Without a key, exactly-once rests on the chunk transaction alone: a
-// chunk's rows commit with its 'done' mark or not at all, so no chunk lands
+// Without a key, exactly-once rests on the checkpoint transaction alone: a
+// partition's rows commit with its cursor or not at all, so no row lands
 // twice. Repeated keys within the source are removed before they reach
 // PostgreSQL: the source skips every row that a later one with the same key
 // supersedes (the same rule as `dedup:` and as verify's deduplicated read),
-// and a chunk's superseded rows count as read, not merged: the summary shows
-// them apart, so that migrated is what the table holds. Once no chunk is
+// and a partition's superseded rows count as read, not merged: the summary shows
+// them apart, so that migrated is what the table holds. Once no partition is
 // pending, the workers of every
 // process share the rebuild; the entity is done after it.
 //
@@ -39,16 +40,17 @@ namespace cutover::engine {
 // definitions and continues in bulk mode; --restart first rebuilds them and
 // then merges as usual.
 
-Result<bool> ChunkBackfill::MayBulkLoad() {
+Result<bool> PartitionBackfill::MayBulkLoad() {
   // Planning and setting indexes aside commit together (PlanLedger), so a
   // planned entity with nothing deferred is loading with its indexes.
-  ASSIGN_OR_RETURN(const int64_t planned, PlannedChunks());
+  ASSIGN_OR_RETURN(const int64_t planned,
+                   catalog::CountPartitions(conn(), migration_.name, entity_.name));
   if (planned > 0) {
     ASSIGN_OR_RETURN(const int64_t deferred,
                      catalog::CountDeferred(conn(), migration_.name, entity_.name));
     if (deferred == 0) return false;  // else: join the bulk load under way
   } else {
-    ASSIGN_OR_RETURN(const bool empty, TableIsEmpty(conn(), shape_));
+    ASSIGN_OR_RETURN(const bool empty, TableIsEmpty(conn(), tables_[0].shape));
     if (!empty) return false;
     {
       ASSIGN_OR_RETURN(auto stage, catalog::CurrentStage(conn(), migration_.name));
@@ -61,21 +63,25 @@ Result<bool> ChunkBackfill::MayBulkLoad() {
       }
     }
   }
-  if (!keys_unique_) {
+  if (!keys_unique_ && record_shape_ == store::RecordShape::kColumns) {
     spdlog::info("{}: {}; loading with the table's indexes in place", entity_.name,
                  keys_unique_why_not_);
   }
   // A bulk load COPYs straight into the table, which needs its exact types.
-  return keys_unique_ && exact_types_;
+  return keys_unique_ && tables_[0].exact_types;
 }
 
-Status ChunkBackfill::SkipSupersededRows() {
+Status PartitionBackfill::SkipSupersededRows() {
   const std::optional<SourceDedup> dedup = SourceDedupOf(entity_);
   if (!dedup) {
     keys_unique_why_not_ = "a key column is not read from a plain source column";
     return Status::Ok();
   }
-  Status skip = source_->SkipSupersededRows(dedup->key, dedup->order);
+  if (store_->dedup() == nullptr) {
+    keys_unique_why_not_ = "the store cannot tell its superseded rows";
+    return Status::Ok();
+  }
+  Status skip = store_->dedup()->SkipSupersededRows(dedup->key, dedup->order);
   keys_unique_ = skip.ok();
   if (skip.ok() || skip.code() == StatusCode::kFailedPrecondition ||
       skip.code() == StatusCode::kInvalidArgument) {
@@ -85,7 +91,7 @@ Status ChunkBackfill::SkipSupersededRows() {
   return skip;
 }
 
-Status ChunkBackfill::DecideBulk(bool fresh, bool may_bulk) {
+Status PartitionBackfill::DecideBulk(bool fresh, bool may_bulk) {
   if (!fresh) {
     // Another process (or an earlier run) decided; follow it.
     ASSIGN_OR_RETURN(const int64_t deferred,
@@ -100,7 +106,8 @@ Status ChunkBackfill::DecideBulk(bool fresh, bool may_bulk) {
   }
   if (!may_bulk) return Status::Ok();
   RETURN_IF_ERROR(conn()->Exec("SAVEPOINT cutover_defer"));
-  auto deferred = catalog::DeferTableIndexes(conn(), migration_.name, entity_.name, shape_);
+  auto deferred =
+      catalog::DeferTableIndexes(conn(), migration_.name, entity_.name, tables_[0].shape);
   if (!deferred.ok() && deferred.status().code() == StatusCode::kFailedPrecondition) {
     RETURN_IF_ERROR(conn()->Exec("ROLLBACK TO SAVEPOINT cutover_defer"));
     spdlog::info("{}; loading with the table's indexes in place", deferred.status().message());
@@ -111,9 +118,10 @@ Status ChunkBackfill::DecideBulk(bool fresh, bool may_bulk) {
   // The spec's indexes are built with the others, in parallel, rather than
   // one after another once the load is done.
   for (const auto& index : entity_.indexes) {
-    RETURN_IF_ERROR(catalog::DeferIndex(
-        conn(), migration_.name, entity_.name, index.name,
-        catalog::CreateIndexSql(index, shape_.QualifiedName(), catalog::IfNotExists::kYes)));
+    RETURN_IF_ERROR(
+        catalog::DeferIndex(conn(), migration_.name, entity_.name, index.name,
+                            catalog::CreateIndexSql(index, tables_[0].shape.QualifiedName(),
+                                                    catalog::IfNotExists::kYes)));
   }
   bulk_ = true;
   spdlog::info(

@@ -2,8 +2,8 @@
 
 namespace cutover::engine {
 
-BatchPipeline::BatchPipeline(store::RowSource* reader, map::RecordMapper* mapper, size_t batch_size,
-                             size_t depth)
+BatchPipeline::BatchPipeline(store::BatchReader* reader, map::RecordMapper* mapper,
+                             size_t batch_size, size_t depth)
     : reader_(reader), mapper_(mapper), batch_size_(batch_size), depth_(depth), thread_([this] {
         Produce();
       }) {}

@@ -10,12 +10,12 @@
 
 #include "common/status.h"
 #include "map/record_mapper.h"
-#include "store/row_source.h"
+#include "store/batch_reader.h"
 
 namespace cutover::engine {
 
 struct MappedWork {
-  store::SourceBatch in;
+  store::StoreBatch in;
   map::MappedBatch mapped;
 };
 
@@ -26,7 +26,7 @@ struct MappedWork {
 // only by the pipeline's thread until the pipeline is destroyed.
 class BatchPipeline {
  public:
-  BatchPipeline(store::RowSource* reader, map::RecordMapper* mapper, size_t batch_size,
+  BatchPipeline(store::BatchReader* reader, map::RecordMapper* mapper, size_t batch_size,
                 size_t depth = 2);
   ~BatchPipeline();  // stops the thread, discarding what was not taken
   BatchPipeline(const BatchPipeline&) = delete;
@@ -39,7 +39,7 @@ class BatchPipeline {
  private:
   void Produce();
 
-  store::RowSource* const reader_;
+  store::BatchReader* const reader_;
   map::RecordMapper* const mapper_;
   const size_t batch_size_;
   const size_t depth_;

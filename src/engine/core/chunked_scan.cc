@@ -80,7 +80,7 @@ Result<int> ScanChunkedSource(const spec::MigrationSpec& migration, const spec::
   std::vector<Status> results(threads);
   auto work = [&](int t) -> Status {
     ASSIGN_OR_RETURN(auto mapper, map::ColumnarMapper::Create(entity));
-    store::SourceBatch in, picked;
+    store::StoreBatch in, picked;
     map::MappedBatch mapped;
     std::vector<size_t> keep;
     for (size_t i = next++; i < chunks.size() && !failed; i = next++) {
@@ -89,7 +89,7 @@ Result<int> ScanChunkedSource(const spec::MigrationSpec& migration, const spec::
       for (;;) {
         ASSIGN_OR_RETURN(bool more, reader->Next(options.batch_rows, &in));
         if (!more) break;
-        const store::SourceBatch* batch = &in;
+        const store::StoreBatch* batch = &in;
         if (options.select) {
           keep.clear();
           RETURN_IF_ERROR(options.select(t, in, &keep));
@@ -118,8 +118,8 @@ Result<int> ScanChunkedSource(const spec::MigrationSpec& migration, const spec::
   return threads;
 }
 
-void PickRecords(const store::SourceBatch& in, const std::vector<size_t>& keep,
-                 store::SourceBatch* out) {
+void PickRecords(const store::StoreBatch& in, const std::vector<size_t>& keep,
+                 store::StoreBatch* out) {
   out->origin = in.origin;
   out->end = in.end;
   out->positions.clear();

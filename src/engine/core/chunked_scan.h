@@ -21,13 +21,13 @@ namespace cutover::engine {
 // source does (chunk_seq, then record_index). Calls on one
 // worker are sequential; different workers call concurrently.
 using ScanCallback = std::function<Status(
-    int worker, int64_t chunk_seq, const store::SourceBatch& in, const map::MappedBatch& mapped)>;
+    int worker, int64_t chunk_seq, const store::StoreBatch& in, const map::MappedBatch& mapped)>;
 
 // Picks, before a batch is mapped, the records worth mapping: `keep` (empty
 // on entry) gets their indexes in the batch, ascending. Called on the worker's
 // thread, like the ScanCallback.
 using ScanSelector =
-    std::function<Status(int worker, const store::SourceBatch& in, std::vector<size_t>* keep)>;
+    std::function<Status(int worker, const store::StoreBatch& in, std::vector<size_t>* keep)>;
 
 struct ChunkedScanOptions {
   int threads = 1;  // readers; each maps with its own mapper
@@ -44,8 +44,8 @@ struct ChunkedScanOptions {
 
 // The records `keep` (indexes into `in`, ascending) of `in`, in order, into
 // `out`.
-void PickRecords(const store::SourceBatch& in, const std::vector<size_t>& keep,
-                 store::SourceBatch* out);
+void PickRecords(const store::StoreBatch& in, const std::vector<size_t>& keep,
+                 store::StoreBatch* out);
 
 // Scans every chunk of the entity's source once; returns the number of
 // threads used (the callback's `worker` is below it). Lookup names the

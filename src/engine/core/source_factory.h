@@ -10,12 +10,20 @@
 #include "spec/spec.h"
 #include "store/chunked_source.h"
 #include "store/row_source.h"
+#include "store/store.h"
 
 namespace cutover::engine {
 
 // The path or name recorded as the origin of the entity's records.
 Result<std::string> SourceLocationOf(const spec::MigrationSpec& migration,
                                      const spec::EntitySpec& entity);
+
+// The store an entity reads (stores::OpenStore), over its file or its
+// source's path: `jobs` workers will read it, with the spec's
+// backfill.chunk_rows. A JSON source whose path is a directory needs the
+// entity's `file:`.
+Result<std::unique_ptr<store::Store>> OpenEntityStore(const spec::MigrationSpec& migration,
+                                                      const spec::EntitySpec& entity, int jobs);
 
 Result<std::unique_ptr<store::RowSource>> OpenSource(const spec::MigrationSpec& migration,
                                                      const spec::EntitySpec& entity);

@@ -5,6 +5,7 @@
 #include "common/status.h"
 #include "spec/spec.h"
 #include "store/chunked_source.h"
+#include "store/snapshot_reader.h"
 
 namespace cutover::engine {
 
@@ -16,6 +17,9 @@ namespace cutover::engine {
 // column reads as NULL there. Chunk readers then yield only the columns the
 // entity reads. Backfill and verify both call it, so that they never
 // disagree about such a file.
+Status CheckSourceSchema(const spec::SourceSpec& source_spec, const spec::EntitySpec& entity,
+                         store::SnapshotReader* source);
+// The same for verify's scan, which still reads a ChunkedSource.
 Status CheckSourceSchema(const spec::SourceSpec& source_spec, const spec::EntitySpec& entity,
                          store::ChunkedSource* source);
 

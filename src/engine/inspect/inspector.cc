@@ -136,7 +136,7 @@ Status InspectJson(const spec::SourceSpec& source, const InspectRequest& request
     ASSIGN_OR_RETURN(std::unique_ptr<store::RowSource> reader, stores::OpenRowSource(source, file));
     RETURN_IF_ERROR(reader->Open({}));
     int64_t records = 0;
-    store::SourceBatch batch;
+    store::StoreBatch batch;
     while (true) {
       ASSIGN_OR_RETURN(const bool more, reader->Next(10000, &batch));
       if (!more) break;

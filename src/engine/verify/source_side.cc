@@ -21,7 +21,7 @@ namespace cutover::engine::verify {
 namespace {
 
 // Pass 2 of a chunked source: keeps, per key, the row the backfill kept.
-void AbsorbRanked(const VerifyPlan& plan, const store::SourceBatch& in,
+void AbsorbRanked(const VerifyPlan& plan, const store::StoreBatch& in,
                   const map::MappedBatch& mapped, int64_t chunk_seq, SideTable* side) {
   const RowHasher& hasher = plan.hashers[0];
   const RowBatch& batch = mapped.tables[0];
@@ -36,7 +36,7 @@ void AbsorbRanked(const VerifyPlan& plan, const store::SourceBatch& in,
   }
 }
 
-LookupNames LookupNamesOf(const spec::EntitySpec& entity, const store::SourceBatch& in,
+LookupNames LookupNamesOf(const spec::EntitySpec& entity, const store::StoreBatch& in,
                           size_t record) {
   LookupNames out;
   for (const auto& c : entity.columns) {
@@ -55,7 +55,7 @@ bool HasLookups(const spec::EntitySpec& entity) {
 
 // Pass 1 of a dedup entity: folds the rows of keys the source holds once,
 // and offers the others to `repeated`.
-Status AbsorbHoldingRepeats(const VerifyPlan& plan, const store::SourceBatch& in,
+Status AbsorbHoldingRepeats(const VerifyPlan& plan, const store::StoreBatch& in,
                             const map::MappedBatch& mapped, int64_t chunk_seq,
                             RepeatedKeys* repeated, SideTable* side) {
   const RowHasher& hasher = plan.hashers[0];
@@ -85,7 +85,7 @@ Status AbsorbHoldingRepeats(const VerifyPlan& plan, const store::SourceBatch& in
 // Adds the lookup names of mapped rows of `in` to `names`. The rows of keys
 // that repeat (`repeated`, may be null) add theirs only if kept (FoldKeptRows):
 // the backfill never resolves the names of superseded rows.
-void CollectNames(const spec::EntitySpec& entity, const store::SourceBatch& in,
+void CollectNames(const spec::EntitySpec& entity, const store::StoreBatch& in,
                   const map::MappedBatch& mapped, const RepeatedKeys* repeated,
                   DimensionNames* names) {
   const int hash_column = repeated ? in.rows.IndexOf(store::kKeyHashColumn) : -1;
@@ -161,7 +161,7 @@ class RejectRanker {
   // Offers to `repeated` each record of `in` that `mapped` rejected and
   // whose key repeats in the source, without a row hash (see
   // RepeatedKeys::Offer).
-  Status Offer(const store::SourceBatch& in, const map::MappedBatch& mapped, int64_t chunk_seq,
+  Status Offer(const store::StoreBatch& in, const map::MappedBatch& mapped, int64_t chunk_seq,
                RepeatedKeys* repeated) {
     const int hash_column = in.rows.IndexOf(store::kKeyHashColumn);
     if (hash_column < 0) return Internal("the source's chunks lack their key hashes");
@@ -195,7 +195,7 @@ class RejectRanker {
   std::unique_ptr<map::ColumnarMapper> mapper_;
   std::vector<int> keep_last_by_;  // in entity_'s columns
   std::vector<size_t> keep_;
-  store::SourceBatch picked_;
+  store::StoreBatch picked_;
   map::MappedBatch ranked_;
 };
 
@@ -207,7 +207,7 @@ Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string
   const spec::EntitySpec& entity = *plan->entity;
   std::unique_ptr<RepeatedKeys> repeated;  // pass 1 of a dedup entity
   std::vector<std::unique_ptr<RejectRanker>> reject_rankers(local.size());
-  auto on_batch = [&](int t, int64_t seq, const store::SourceBatch& in,
+  auto on_batch = [&](int t, int64_t seq, const store::StoreBatch& in,
                       const map::MappedBatch& mapped) -> Status {
     if (second_pass) {
       AbsorbRanked(*plan, in, mapped, seq, &local[t]);
@@ -244,7 +244,7 @@ Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string
       ASSIGN_OR_RETURN(key_resolver, LookupResolver::Create(migration, key_entity, url,
                                                             /*create_missing=*/false));
     }
-    options.select = [&](int t, const store::SourceBatch& in, std::vector<size_t>* keep) {
+    options.select = [&](int t, const store::StoreBatch& in, std::vector<size_t>* keep) {
       if (key_mappers[t] == nullptr) {
         ASSIGN_OR_RETURN(key_mappers[t], map::ColumnarMapper::Create(key_entity));
       }
@@ -317,7 +317,7 @@ Status ReadSource(const spec::MigrationSpec& migration, const std::string& url, 
   }
   ASSIGN_OR_RETURN(auto reader, OpenSource(migration, *plan->entity));
   RETURN_IF_ERROR(reader->Open({}));
-  store::SourceBatch in;
+  store::StoreBatch in;
   map::MappedBatch mapped;
   for (;;) {
     ASSIGN_OR_RETURN(bool more, reader->Next(kScanBatchRows, &in));

@@ -38,9 +38,9 @@ class CsvSourceTest : public ::testing::Test {
 
 // Every row of every chunk, in chunk order; checks that the chunks tile the
 // file and that ordinals run without a gap.
-std::vector<store::SourceBatch> ReadChunks(store::ChunkedSource* source,
+std::vector<store::StoreBatch> ReadChunks(store::ChunkedSource* source,
                                            const std::vector<store::ChunkRef>& chunks) {
-  std::vector<store::SourceBatch> out;
+  std::vector<store::StoreBatch> out;
   int64_t next = 0;
   for (const store::ChunkRef& chunk : chunks) {
     EXPECT_EQ(chunk.first_row, next) << chunk.Id();
@@ -49,7 +49,7 @@ std::vector<store::SourceBatch> ReadChunks(store::ChunkedSource* source,
     if (!reader.ok()) return out;
     EXPECT_TRUE((*reader)->Open({}).ok());
     while (true) {
-      store::SourceBatch batch;
+      store::StoreBatch batch;
       auto more = (*reader)->Next(1000, &batch);
       EXPECT_TRUE(more.ok()) << more.status().ToString();
       if (!more.ok() || !*more) break;
@@ -97,7 +97,7 @@ TEST_F(CsvSourceTest, Latin1WithSemicolonsQuotesAndNullStringInSmallChunks) {
   ASSERT_EQ(chunks->size(), 3u);
   EXPECT_EQ((*chunks)[2].Id(), file + "#4+1");
 
-  const std::vector<store::SourceBatch> batches = ReadChunks(source->get(), *chunks);
+  const std::vector<store::StoreBatch> batches = ReadChunks(source->get(), *chunks);
   struct Row {
     int64_t id;
     const char* name;  // null: NULL
@@ -114,7 +114,7 @@ TEST_F(CsvSourceTest, Latin1WithSemicolonsQuotesAndNullStringInSmallChunks) {
       {5, "plain", 10.0, false, 8825, false},  // 8766 + 31 + 28
   };
   size_t row = 0;
-  for (const store::SourceBatch& b : batches) {
+  for (const store::StoreBatch& b : batches) {
     EXPECT_EQ(b.origin, file);
     for (size_t r = 0; r < b.size(); ++r, ++row) {
       ASSERT_LT(row, std::size(want));
@@ -147,7 +147,7 @@ TEST_F(CsvSourceTest, QuotedLineBreaksMakeLineNumbersUnknown) {
   ASSERT_TRUE(source.ok()) << source.status().ToString();
   auto chunks = (*source)->PlanChunks();
   ASSERT_TRUE(chunks.ok()) << chunks.status().ToString();
-  const std::vector<store::SourceBatch> batches = ReadChunks(source->get(), *chunks);
+  const std::vector<store::StoreBatch> batches = ReadChunks(source->get(), *chunks);
   ASSERT_EQ(batches.size(), 1u);
   ASSERT_EQ(batches[0].size(), 2u);
   EXPECT_EQ(batches[0].rows.columns[1].BytesAt(0), "two\nlines");
@@ -179,9 +179,9 @@ TEST_F(CsvSourceTest, ManyChunksKeepFileOrderAndCoverEveryRowOnce) {
   ASSERT_TRUE(chunks.ok()) << chunks.status().ToString();
   ASSERT_EQ(chunks->size(), 16u + 1u);  // ceil(1000 / 64) + b.csv
   const std::vector<store::ChunkRef> a(chunks->begin(), chunks->end() - 1);
-  const std::vector<store::SourceBatch> batches = ReadChunks(source->get(), a);
+  const std::vector<store::StoreBatch> batches = ReadChunks(source->get(), a);
   int64_t seen = 0;
-  for (const store::SourceBatch& b : batches) {
+  for (const store::StoreBatch& b : batches) {
     for (size_t r = 0; r < b.size(); ++r, ++seen) {
       EXPECT_EQ(b.rows.columns[0].IntAt(r), seen * 3);
       EXPECT_EQ(b.rows.columns[1].BytesAt(r), "v" + std::to_string(seen));
@@ -208,7 +208,7 @@ TEST_F(CsvSourceTest, Utf16FileReadsAsText) {
   ASSERT_TRUE(source.ok()) << source.status().ToString();
   auto chunks = (*source)->PlanChunks();
   ASSERT_TRUE(chunks.ok()) << chunks.status().ToString();
-  const std::vector<store::SourceBatch> batches = ReadChunks(source->get(), *chunks);
+  const std::vector<store::StoreBatch> batches = ReadChunks(source->get(), *chunks);
   ASSERT_EQ(batches.size(), 1u);
   EXPECT_EQ(batches[0].rows.names[1], "name");
   EXPECT_EQ(batches[0].rows.columns[1].BytesAt(0), "\xce\xa9");  // U+03A9 in UTF-8

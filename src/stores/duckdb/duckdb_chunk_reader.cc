@@ -68,7 +68,7 @@ Status DuckChunkReader::FetchChunk() {
   return Status::Ok();
 }
 
-Result<bool> DuckChunkReader::Next(size_t max_records, store::SourceBatch* out) {
+Result<bool> DuckChunkReader::Next(size_t max_records, store::StoreBatch* out) {
   if (!open_) return FailedPrecondition("DuckChunkReader::Next before Open on " + query_.file);
   RowBatch& rows = out->rows;
   bool same_shape = rows.columns.size() == columns_->size();
@@ -123,9 +123,6 @@ Result<bool> DuckChunkReader::Next(size_t max_records, store::SourceBatch* out) 
     chunk_offset_ = end;
     rows_read_ += static_cast<int64_t>(take);
   }
-  out->end.byte_offset = -1;
-  out->end.record_index = next_ordinal_;
-  out->end.line = query_.line_of_row0 >= 0 ? query_.line_of_row0 + next_ordinal_ : -1;
 
   if (done_ && query_.row_count >= 0) {
     // Skipped rows are counted over the whole range; chunk readers always

@@ -51,7 +51,10 @@ class DuckChunkReader : public store::RowSource {
   Status Open(const store::ResumePoint& from) override;
   // Fails with a DataError when the chunk ends with fewer rows than planned
   // (the file changed since the chunks were planned).
-  Result<bool> Next(size_t max_records, store::SourceBatch* out) override;
+  Result<bool> Next(size_t max_records, store::StoreBatch* out) override;
+  store::ResumePoint position() const override {
+    return {-1, next_ordinal_, query_.line_of_row0 >= 0 ? query_.line_of_row0 + next_ordinal_ : -1};
+  }
   int64_t SizeHint() const override { return -1; }
 
  private:

@@ -23,21 +23,14 @@ class ChunkBatchReader : public store::BatchReader {
   explicit ChunkBatchReader(std::unique_ptr<store::RowSource> chunk) : chunk_(std::move(chunk)) {}
 
   Result<bool> Next(size_t max_records, store::StoreBatch* out) override {
-    // The chunk reader fills the caller's buffers, so they are reused.
-    std::swap(scratch_.rows, out->rows);
-    std::swap(scratch_.positions, out->positions);
-    Result<bool> more = chunk_->Next(max_records, &scratch_);
-    std::swap(scratch_.rows, out->rows);
-    std::swap(scratch_.positions, out->positions);
+    Result<bool> more = chunk_->Next(max_records, out);
     if (!more.ok()) return more.status();
-    out->origin = scratch_.origin;
-    out->end.token = "row=" + std::to_string(scratch_.end.record_index);
+    out->end.token = "row=" + std::to_string(chunk_->position().record_index);
     return *more;
   }
 
  private:
   std::unique_ptr<store::RowSource> chunk_;
-  store::SourceBatch scratch_;
 };
 
 // The ChunkedSource, opened on first use; shared by the store's parts.

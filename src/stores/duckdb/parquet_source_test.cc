@@ -176,9 +176,9 @@ class ParquetSourceTest : public ::testing::Test {
 
 // Reads every chunk of `source` and returns, per file, the rows in ordinal
 // order; fails the test on a row read twice or a gap.
-std::map<std::string, std::vector<store::SourceBatch>> ReadAll(
+std::map<std::string, std::vector<store::StoreBatch>> ReadAll(
     store::ChunkedSource* source, const std::vector<store::ChunkRef>& chunks, size_t batch_rows) {
-  std::map<std::string, std::vector<store::SourceBatch>> out;
+  std::map<std::string, std::vector<store::StoreBatch>> out;
   std::map<std::string, std::set<int64_t>> seen;
   for (const store::ChunkRef& chunk : chunks) {
     auto reader = source->OpenChunk(chunk);
@@ -187,7 +187,7 @@ std::map<std::string, std::vector<store::SourceBatch>> ReadAll(
     EXPECT_TRUE((*reader)->Open({}).ok());
     int64_t expect_next = chunk.first_row;
     while (true) {
-      store::SourceBatch batch;
+      store::StoreBatch batch;
       auto more = (*reader)->Next(batch_rows, &batch);
       EXPECT_TRUE(more.ok()) << more.status().ToString();
       if (!more.ok() || !*more) break;
@@ -198,7 +198,7 @@ std::map<std::string, std::vector<store::SourceBatch>> ReadAll(
         expect_next = p.record_index + 1;
         EXPECT_TRUE(seen[chunk.file].insert(p.record_index).second) << "row read twice";
       }
-      EXPECT_EQ(batch.end.record_index, expect_next);
+      EXPECT_EQ((*reader)->position().record_index, expect_next);
       out[chunk.file].push_back(std::move(batch));
     }
     EXPECT_EQ(expect_next, chunk.first_row + chunk.row_count) << chunk.Id();
@@ -267,7 +267,7 @@ TEST_F(ParquetSourceTest, EveryTypeAndCompressionMatchesDuckDbCellByCell) {
     ASSERT_EQ(expected->size(), static_cast<size_t>(kRows));
 
     int64_t compared = 0;
-    for (const store::SourceBatch& batch : file_batches) {
+    for (const store::StoreBatch& batch : file_batches) {
       ASSERT_EQ(batch.rows.columns.size(), std::size(kCases) + 1);
       for (size_t r = 0; r < batch.size(); ++r) {
         const int64_t ordinal = batch.positions[r].record_index;
@@ -330,7 +330,7 @@ TEST_F(ParquetSourceTest, ResumesInsideAChunkAndRefusesAForeignFile) {
   store::ResumePoint from;
   from.record_index = chunk.first_row + 100;
   ASSERT_TRUE((*reader)->Open(from).ok());
-  store::SourceBatch batch;
+  store::StoreBatch batch;
   auto more = (*reader)->Next(1000000, &batch);
   ASSERT_TRUE(more.ok()) << more.status().ToString();
   ASSERT_TRUE(*more);
@@ -366,11 +366,11 @@ TEST_F(ParquetSourceTest, FilesWithDifferentColumnsReadAsTheirUnion) {
   auto chunks = (*source)->PlanChunks();
   ASSERT_TRUE(chunks.ok());
   const auto batches = ReadAll(source->get(), *chunks, 100);
-  const store::SourceBatch& b = batches.at((dir_ / "b.parquet").string()).at(0);
+  const store::StoreBatch& b = batches.at((dir_ / "b.parquet").string()).at(0);
   ASSERT_EQ(b.size(), 3u);
   EXPECT_TRUE(b.rows.columns[1].IsNull(2));        // b has no x
   EXPECT_EQ(b.rows.columns[2].BytesAt(2), "1.0");  // 2 * 0.5 as DECIMAL(p,1)
-  const store::SourceBatch& a = batches.at((dir_ / "a.parquet").string()).at(0);
+  const store::StoreBatch& a = batches.at((dir_ / "a.parquet").string()).at(0);
   EXPECT_EQ(a.rows.columns[1].BytesAt(4), "a4");
   EXPECT_TRUE(a.rows.columns[2].IsNull(4));  // a has no y
 }
@@ -392,7 +392,7 @@ TEST_F(ParquetSourceTest, ChunksSkipTheSupersededRowsWhenAsked) {
   WriteRepeatedKeys(session_.get(), dir_);
   auto source = OpenChunkedSource(ParquetSpec(), (dir_ / "*.parquet").string());
   ASSERT_TRUE(source.ok()) << source.status().ToString();
-  store::SourceBatch batch;
+  store::StoreBatch batch;
   // The chunks of a source told to skip superseded rows hold, per key, the
   // row with the greatest v (ties: the later file, then the later row), and
   // every row whose v is NULL.
@@ -447,7 +447,7 @@ TEST_F(ParquetSourceTest, HashKeysMarksTheRowsOfRepeatedKeys) {
     std::map<std::string, int64_t> hash_of_key;
     auto chunks = (*source)->PlanChunks();
     ASSERT_TRUE(chunks.ok());
-    store::SourceBatch batch;
+    store::StoreBatch batch;
     for (const store::ChunkRef& chunk : *chunks) {
       auto reader = (*source)->OpenChunk(chunk);
       ASSERT_TRUE(reader.ok());
@@ -581,7 +581,7 @@ TEST_F(ParquetSourceTest, ReadingOneRowGroupDoesNotScanTheFile) {
     auto reader = (*source)->OpenChunk(chunk);
     EXPECT_TRUE(reader.ok());
     EXPECT_TRUE((*reader)->Open({}).ok());
-    store::SourceBatch batch;
+    store::StoreBatch batch;
     int64_t rows = 0;
     while (true) {
       auto more = (*reader)->Next(10000, &batch);

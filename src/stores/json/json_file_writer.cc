@@ -268,7 +268,7 @@ Status JsonFileWriter::Flush() {
 
   std::vector<bool> done(staged_.size(), false);
   if (reader != nullptr) {
-    store::SourceBatch batch;
+    store::StoreBatch batch;
     while (true) {
       ASSIGN_OR_RETURN(bool more, reader->Next(kReadBatch, &batch));
       if (!more) break;

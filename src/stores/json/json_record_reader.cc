@@ -391,6 +391,7 @@ Status JsonRecordReader::Open(const store::ResumePoint& from) {
     line_ = from.line;
   }
   released_ = pos_ & ~(PageSize() - 1);
+  position_ = {static_cast<int64_t>(pos_), record_index_, line_};
   return Status::Ok();
 }
 
@@ -434,7 +435,7 @@ void JsonRecordReader::ReleaseConsumed(size_t offset, bool force) {
   released_ = target;
 }
 
-bool JsonRecordReader::NextLine(store::SourceBatch* out) {
+bool JsonRecordReader::NextLine(store::StoreBatch* out) {
   const char* end = data_ + size_;
   while (pos_ < size_) {
     const char* p = data_ + pos_;
@@ -477,7 +478,7 @@ std::string Found(const char* p, const char* end) {
 
 }  // namespace
 
-bool JsonRecordReader::NextElement(store::SourceBatch* out) {
+bool JsonRecordReader::NextElement(store::StoreBatch* out) {
   const bool keyed = resolved_ == JsonLayout::kObject;
   const char opener = keyed ? '{' : '[';
   const char closer = keyed ? '}' : ']';
@@ -595,7 +596,7 @@ bool JsonRecordReader::Close(const char* closer) {
   return false;
 }
 
-Result<bool> JsonRecordReader::Next(size_t max_records, store::SourceBatch* out) {
+Result<bool> JsonRecordReader::Next(size_t max_records, store::StoreBatch* out) {
   if (!open_) return FailedPrecondition("JsonRecordReader::Next on " + path_ + " before Open");
   if (max_records == 0) max_records = 1;  // 0 would read as "no records remain"
 
@@ -621,7 +622,7 @@ Result<bool> JsonRecordReader::Next(size_t max_records, store::SourceBatch* out)
     ReleaseConsumed(pos_, /*force=*/false);
   }
   if (!error_.ok()) return error_;  // sticky: the records after a break are never read
-  out->end = {static_cast<int64_t>(pos_), record_index_, LineAt(pos_)};
+  position_ = {static_cast<int64_t>(pos_), record_index_, LineAt(pos_)};
   if (pos_ == size_) ReleaseConsumed(pos_, /*force=*/true);
   return !out->positions.empty();
 }

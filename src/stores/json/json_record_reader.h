@@ -36,7 +36,8 @@ class JsonRecordReader : public store::RowSource {
   // (Re)maps the file and positions the reader at `from`, which must be zero
   // or an `end` previously returned by Next() for the same file.
   Status Open(const store::ResumePoint& from) override;
-  Result<bool> Next(size_t max_records, store::SourceBatch* out) override;
+  Result<bool> Next(size_t max_records, store::StoreBatch* out) override;
+  store::ResumePoint position() const override { return position_; }
   // The file size in bytes, or -1 before Open().
   int64_t SizeHint() const override;
 
@@ -54,8 +55,8 @@ class JsonRecordReader : public store::RowSource {
 
   // Append one record to `out`; false at the end of the data, or after a
   // break in the container, which leaves error_ set.
-  bool NextLine(store::SourceBatch* out);
-  bool NextElement(store::SourceBatch* out);
+  bool NextLine(store::StoreBatch* out);
+  bool NextElement(store::StoreBatch* out);
   // `closer` is the layout's closing bracket: checks that only whitespace
   // follows it and ends the data.
   bool Close(const char* closer);
@@ -71,6 +72,7 @@ class JsonRecordReader : public store::RowSource {
   const char* data_ = nullptr;  // mapping of the whole file; null when empty
   size_t size_ = 0;
   bool open_ = false;
+  store::ResumePoint position_;  // after the last batch Next() returned
 
   // Scan state: the next byte to look at, the ordinal of the next record, and
   // a cursor (offset, line) the line counter resumes from.

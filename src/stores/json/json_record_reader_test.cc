@@ -58,7 +58,7 @@ class TempDir {
   std::filesystem::path dir_;
 };
 
-void AppendBatch(const store::SourceBatch& batch, std::vector<Rec>* out) {
+void AppendBatch(const store::StoreBatch& batch, std::vector<Rec>* out) {
   int key_col = batch.rows.IndexOf("$key");
   int doc_col = batch.rows.IndexOf("$doc");
   ASSERT_EQ(doc_col, 0);
@@ -82,7 +82,7 @@ std::vector<Rec> ReadOnePass(const std::string& path, JsonLayout layout, size_t 
   JsonRecordReader reader(path, layout);
   Status st = reader.Open({});
   EXPECT_TRUE(st.ok()) << st.ToString();
-  store::SourceBatch batch;
+  store::StoreBatch batch;
   for (int guard = 0; guard < 100000; ++guard) {
     auto more = reader.Next(batch_size, &batch);
     EXPECT_TRUE(more.ok()) << more.status().ToString();
@@ -104,16 +104,16 @@ std::vector<Rec> ReadResuming(const std::string& path, JsonLayout layout, size_t
     JsonRecordReader reader(path, layout);
     Status st = reader.Open(at);
     EXPECT_TRUE(st.ok()) << st.ToString();
-    store::SourceBatch batch;
+    store::StoreBatch batch;
     auto more = reader.Next(batch_size, &batch);
     EXPECT_TRUE(more.ok()) << more.status().ToString();
     if (!more.ok() || !*more) break;
     AppendBatch(batch, &recs);
     // The end is just after the last record and points at the next ordinal.
-    EXPECT_EQ(batch.end.record_index, recs.back().index + 1);
-    EXPECT_GE(batch.end.byte_offset,
+    EXPECT_EQ(reader.position().record_index, recs.back().index + 1);
+    EXPECT_GE(reader.position().byte_offset,
               recs.back().offset + static_cast<int64_t>(recs.back().doc.size()));
-    at = batch.end;
+    at = reader.position();
   }
   return recs;
 }
@@ -452,7 +452,7 @@ std::pair<std::vector<std::string>, std::string> ReadUntilBroken(const std::stri
   std::vector<std::string> docs;
   store::ResumePoint at;
   std::unique_ptr<JsonRecordReader> reader;
-  store::SourceBatch batch;
+  store::StoreBatch batch;
   for (int guard = 0; guard < 1000; ++guard) {
     if (reader == nullptr || resume) {
       reader = std::make_unique<JsonRecordReader>(path, layout);
@@ -474,7 +474,7 @@ std::pair<std::vector<std::string>, std::string> ReadUntilBroken(const std::stri
     for (size_t i = 0; i < batch.size(); ++i) {
       docs.emplace_back(batch.rows.columns[0].BytesAt(i));
     }
-    at = batch.end;
+    at = reader->position();
   }
   return {docs, "no end"};
 }
@@ -597,7 +597,7 @@ TEST(JsonRecordReader, DirectoryIsAnError) {
 TEST(JsonRecordReader, NextBeforeOpenFails) {
   TempDir dir;
   JsonRecordReader reader(dir.Write("a.json", "[1]"), JsonLayout::kAuto);
-  store::SourceBatch batch;
+  store::StoreBatch batch;
   EXPECT_FALSE(reader.Next(10, &batch).ok());
 }
 
@@ -613,7 +613,7 @@ TEST(JsonRecordReader, EndOfDataLeavesBatchEmptyAndReusable) {
   TempDir dir;
   JsonRecordReader reader(dir.Write("o.json", R"({"a":1,"b":2})"), JsonLayout::kObject);
   ASSERT_TRUE(reader.Open({}).ok());
-  store::SourceBatch batch;
+  store::StoreBatch batch;
   auto more = reader.Next(1, &batch);
   ASSERT_TRUE(more.ok() && *more);
   more = reader.Next(1, &batch);
@@ -625,7 +625,7 @@ TEST(JsonRecordReader, EndOfDataLeavesBatchEmptyAndReusable) {
   EXPECT_FALSE(*more);
   EXPECT_EQ(batch.size(), 0u);
   EXPECT_EQ(batch.rows.num_rows(), 0u);
-  EXPECT_EQ(batch.end.record_index, 2);
+  EXPECT_EQ(reader.position().record_index, 2);
 }
 
 }  // namespace

@@ -48,21 +48,14 @@ class JsonBatchReader : public store::BatchReader {
   explicit JsonBatchReader(std::unique_ptr<JsonRecordReader> reader) : reader_(std::move(reader)) {}
 
   Result<bool> Next(size_t max_records, store::StoreBatch* out) override {
-    // The record reader fills the caller's buffers, so they are reused.
-    std::swap(scratch_.rows, out->rows);
-    std::swap(scratch_.positions, out->positions);
-    Result<bool> more = reader_->Next(max_records, &scratch_);
-    std::swap(scratch_.rows, out->rows);
-    std::swap(scratch_.positions, out->positions);
+    Result<bool> more = reader_->Next(max_records, out);
     if (!more.ok()) return more.status();
-    out->origin = scratch_.origin;
-    out->end.token = EncodeCursor(scratch_.end);
+    out->end.token = EncodeCursor(reader_->position());
     return *more;
   }
 
  private:
   std::unique_ptr<JsonRecordReader> reader_;
-  store::SourceBatch scratch_;
 };
 
 class JsonSnapshotReader : public store::SnapshotReader {

@@ -1,0 +1,130 @@
+// The backfill of one entity from any store, as a class, for the files that
+// hold its parts: partition_backfill.cc (ledger, workers) and bulk_load.cc.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "catalog/ledger.h"
+#include "engine/backfill/backfill_context.h"
+#include "engine/backfill/entity_run.h"
+#include "engine/core/batch_pipeline.h"
+#include "engine/core/lookup_resolver.h"
+#include "engine/core/progress_reporter.h"
+#include "engine/core/write_path.h"
+#include "map/record_mapper.h"
+#include "spec/spec.h"
+#include "store/store.h"
+#include "stores/postgres/merge_writer.h"
+#include "stores/postgres/pg_connection.h"
+#include "stores/postgres/table_shape.h"
+
+namespace cutover::engine {
+
+// Internal to engine/backfill: others make one with MakePartitionBackfill.
+// Used from one thread, which starts the workers (RunWorker) and joins them;
+// the members workers share are marked below.
+class PartitionBackfill : public EntityRun {
+ public:
+  PartitionBackfill(const BackfillContext& shared, const spec::EntitySpec& entity);
+
+  Status Prepare() override;
+  Status Run(bool* stopped_on_rejects) override;
+  std::vector<TableSummary> Summaries() const override;
+  bool done() const override { return tables_[0].ledger.exists && tables_[0].ledger.done; }
+  Status ResetLedgers() override;
+
+ private:
+  // The entity's table, or one of its children's (a JSON record's nested
+  // lists), in the mapper's order: parents before children.
+  struct Table {
+    const spec::EntitySpec* entity = nullptr;
+    pg_store::TableShape shape;
+    catalog::LedgerEntry ledger;
+    bool exact_types = true;     // every column has the type the spec's encodes
+    bool direct_copy = false;    // this run tries the direct COPY (see Run)
+    bool started_empty = false;  // empty, and nothing done, when this process started
+    bool superseded_known = false;
+  };
+  struct Worker;
+  enum class Step { kWorked, kWait, kFinished };
+
+  pg_store::PgConnection* conn() { return shared_.conn->get(); }
+  // Runs `step` on the coordinating connection, reconnecting and running it
+  // again through an outage (see "Faults").
+  Status Control(std::string_view what, const std::function<Status()>& step) {
+    return RetryStep(shared_.conn, shared_.url, request_.retry_for, what, step);
+  }
+  Status OpenStore();
+  Status PlanLedger(const std::vector<store::Partition>& partitions);
+  Status ReloadLedgers();
+  // Fresh ledger entries for every table and no partition: the next Run
+  // starts from each partition's first record. Inside the caller's transaction.
+  Status ForgetProgress();
+  // Whether this run may start or join an index-free load (see "Bulk mode");
+  // call after SkipSupersededRows.
+  Result<bool> MayBulkLoad();
+  // Tells the store to skip rows that a later row with the same key
+  // supersedes, when it can (keys_unique_).
+  Status SkipSupersededRows();
+  // Inside PlanLedger's transaction: decides bulk_ for this process.
+  Status DecideBulk(bool fresh, bool may_bulk);
+  Status RunWorker(int index);
+  // One step of a worker: a checkpoint of a partition committed, or one
+  // deferred definition rebuilt (kWorked); nothing to do until other workers
+  // finish theirs (kWait); the entity is loaded and, in bulk mode, rebuilt
+  // (kFinished).
+  Result<Step> WorkerStep(Worker* w);
+  // Claims a partition and loads it up to its next checkpoint; false when
+  // none is claimable.
+  Result<bool> LoadToCheckpoint(Worker* w);
+  Status FinishLoad();
+  Status RunDry();
+  void Progress(int64_t records, int64_t units);
+
+  const BackfillContext& shared_;
+  const spec::MigrationSpec& migration_;
+  const BackfillRequest& request_;
+  const spec::EntitySpec& entity_;
+  const int jobs_;
+
+  // Set by Prepare/Run on the calling thread, read-only while workers run.
+  std::vector<Table> tables_;
+  std::vector<pg_store::TableShape> dimension_shapes_;
+  std::vector<const spec::EntitySpec*> dimensions_;
+  std::string location_;
+  std::unique_ptr<store::Store> store_;  // its SnapshotReader is thread-safe
+  store::RecordShape record_shape_ = store::RecordShape::kColumns;
+  std::map<std::string, store::Partition> partitions_by_id_;
+  std::unique_ptr<LookupResolver> resolver_;  // thread-safe
+  bool deferred_at_start_ = false;            // a bulk load of an earlier run is unfinished
+  bool bulk_ = false;                         // this run appends index-free (see "Bulk mode")
+  bool keys_unique_ = false;                  // the store yields each key once
+  std::string keys_unique_why_not_;
+  bool progress_in_bytes_ = false;  // partitions' record counts unknown, sizes known
+  int64_t rejects_before_ = 0;      // the entity's, committed before this process started
+  RunState state_ = RunState::kDone;
+  double seconds_ = 0;
+  std::vector<int64_t> dimension_rows_;  // after the load, per dimensions_
+  std::vector<map::TableCounts> dry_counts_;
+
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> rejects_here_{0};
+  std::mutex mu_;  // guards the reject sink, progress_, dry_counts_ and records_done_
+  int64_t records_done_ = 0;
+  int64_t units_done_ = 0;
+  std::unique_ptr<ProgressReporter> progress_;
+};
+
+// The backfill of one top-level entity with a source, and of its child
+// tables (see the design note in the .cc file). `context` must outlive it.
+std::unique_ptr<EntityRun> MakePartitionBackfill(const BackfillContext& context,
+                                                 const spec::EntitySpec& entity);
+
+}  // namespace cutover::engine

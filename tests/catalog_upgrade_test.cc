@@ -180,6 +180,7 @@ TEST(CatalogUpgrade, NewerCatalogIsRefusedWithBothVersionsAndExit3) {
        {std::vector<std::string>{"phase", "cutover.yaml", "status"},
         std::vector<std::string>{"phase", "cutover.yaml", "set", "dual_write"},
         std::vector<std::string>{"backfill", "cutover.yaml", "--create-tables"},
+        std::vector<std::string>{"verify", "cutover.yaml"},
         std::vector<std::string>{"serve", "cutover.yaml", "--port", "0"}}) {
     // serve, if it failed to refuse, would run until stopped: `timeout`
     // turns that into exit 124 instead of a hung test.

@@ -33,7 +33,7 @@ class ColumnarMapper : public RecordMapper {
   // Fails (with the spec location) on children or a default that does not convert.
   static Result<std::unique_ptr<ColumnarMapper>> Create(const spec::EntitySpec& entity);
 
-  // Checks the source's columns (as ChunkedSource::Describe reports them)
+  // Checks the source's columns (as SnapshotReader::Describe reports them)
   // against the spec before any row is read: every `from`, lon/lat/wkt/wkb
   // column exists (else a "did you mean") and its type converts to the
   // column's. Without this, a spec mistake would reject every row.

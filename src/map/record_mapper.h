@@ -9,7 +9,7 @@
 #include "common/reject.h"
 #include "common/row_batch.h"
 #include "spec/spec.h"
-#include "store/row_source.h"
+#include "store/batch_reader.h"
 
 namespace cutover::map {
 

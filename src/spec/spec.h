@@ -150,7 +150,7 @@ struct TargetSpec {
 struct BackfillOptions {
   int64_t batch_size = 10000;
   // Rows per chunk of a Parquet or CSV source, the unit of parallel work and
-  // of redo after a crash; 0: the source's default (chunked_source.h).
+  // of redo after a crash; 0: the store's default (stores/duckdb/chunked_source.h).
   int64_t chunk_rows = 0;
   int64_t max_rejects = 0;
   std::string reject_file;  // default: <work_dir>/rejects.jsonl

@@ -11,7 +11,7 @@
 
 namespace cutover::store {
 
-// The column readers add after HashKeys, as in chunked_source.h.
+// The column readers add after HashKeys.
 inline constexpr char kKeyHashColumnName[] = "cutover_key_hash";
 
 // An optional capability (Store::dedup() is null without it). Both calls

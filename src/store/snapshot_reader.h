@@ -74,6 +74,16 @@ class SnapshotReader {
   // and in every process while the data is unchanged.
   virtual Result<std::vector<Partition>> Plan() = 0;
 
+  // Partitions for one pass by `readers` parallel readers that keep no
+  // ledger (verify, a dry run): the store may join Plan()'s partitions into
+  // fewer, longer reads where each read has a fixed cost (a query that binds
+  // a file's footer). Their ids are good for Open on this reader only.
+  // Default: Plan().
+  virtual Result<std::vector<Partition>> PlanScan(int readers) {
+    (void)readers;
+    return Plan();
+  }
+
   // A reader of `partition` positioned at `from` (the empty cursor: its
   // first record; else a StoreBatch::end previously returned by a reader of
   // the same partition). InvalidArgument for a partition this store did not

@@ -8,8 +8,6 @@
 
 #include "common/status.h"
 #include "spec/spec.h"
-#include "store/chunked_source.h"
-#include "store/row_source.h"
 #include "store/store.h"
 #include "stores/postgres/table_shape.h"
 
@@ -17,8 +15,13 @@ namespace cutover::stores {
 
 // What a store needs besides its spec.
 struct StoreOptions {
-  // Chunk sizes and DuckDB threads of Parquet and CSV stores.
-  store::ChunkedSourceOptions chunking;
+  // Rows per partition of a Parquet or CSV store (consecutive row groups are
+  // joined up to it; a CSV file is cut in ranges of it); 0: the store's
+  // defaults (stores/duckdb/chunked_source.h).
+  int64_t chunk_rows = 0;
+  // DuckDB threads shared by a Parquet or CSV store's readers; 0: every
+  // core. Default 1: parallel workers already use the cores.
+  int threads = 1;
   // The dotted path of a record's key inside a JSON record, for the writer
   // of an array or lines file (the entity's key column's `from`).
   std::string key_field;
@@ -40,16 +43,5 @@ Result<std::unique_ptr<store::Store>> OpenStore(const spec::SourceSpec& source,
 // (pg_table_store.h): the source of a rollback, the target of a writer.
 Result<std::unique_ptr<store::Store>> OpenTableStore(const std::string& url,
                                                      const pg_store::TableShape& shape);
-
-// A parquet or csv source over `path_or_glob`: a file, a directory (every
-// *.parquet / *.csv under it, sorted) or a glob. Thread-safe: several workers
-// may call OpenChunk at once; each reader belongs to one thread.
-Result<std::unique_ptr<store::ChunkedSource>> OpenChunkedSource(
-    const spec::SourceSpec& source, const std::string& path_or_glob,
-    const store::ChunkedSourceOptions& options = {});
-
-// A json source's records, read from the file `path` in the source's layout.
-Result<std::unique_ptr<store::RowSource>> OpenRowSource(const spec::SourceSpec& source,
-                                                        const std::string& path);
 
 }  // namespace cutover::stores

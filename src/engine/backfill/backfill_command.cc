@@ -22,6 +22,7 @@
 #include "engine/core/source_factory.h"
 #include "engine/core/write_path.h"
 #include "stores/postgres/pg_connection.h"
+#include "stores/postgres/retry.h"
 #include "stores/postgres/transaction.h"
 
 namespace cutover::engine {
@@ -65,7 +66,7 @@ Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
   std::unique_ptr<pg_store::PgConnection> conn;
   std::unique_ptr<RejectSink> sink;
   if (!request.dry_run) {
-    RETURN_IF_ERROR(RetryStep(&conn, target_url, request.retry_for, "preparing the cutover schema",
+    RETURN_IF_ERROR(pg_store::RunWithRetry(&conn, target_url, request.retry_for, "preparing the cutover schema",
                               [&] { return catalog::EnsureControlSchema(conn.get()); }));
     ASSIGN_OR_RETURN(sink, RejectSink::Open(migration.backfill.reject_file));
   }
@@ -95,7 +96,7 @@ Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
   // skipped when this one resumes.
   const bool all_done = std::all_of(runs.begin(), runs.end(), [](auto& r) { return r->done(); });
   if (!request.dry_run && (all_done || request.restart)) {
-    RETURN_IF_ERROR(RetryStep(&conn, target_url, request.retry_for, "starting a new run", [&] {
+    RETURN_IF_ERROR(pg_store::RunWithRetry(&conn, target_url, request.retry_for, "starting a new run", [&] {
       pg_store::Transaction tx(conn.get());
       RETURN_IF_ERROR(tx.status());
       for (auto& run : runs) RETURN_IF_ERROR(run->ResetLedgers());

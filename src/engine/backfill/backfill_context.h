@@ -14,7 +14,7 @@
 namespace cutover::engine {
 
 // The connection is the command's coordinating one (ledger resets, planning,
-// the finish); the workers that load partitions open their own. RetryStep
+// the finish); the workers that load partitions open their own. RunWithRetry
 // may replace *conn after an outage, so runs read it through the pointer.
 // All pointers outlive the runs; runs use them from the command's thread
 // only, except `sink`, which workers share under their entity run's lock.

@@ -5,6 +5,7 @@
 #include "catalog/table_ddl.h"
 #include "engine/core/entity_plan.h"
 #include "engine/core/write_path.h"
+#include "stores/postgres/retry.h"
 
 namespace cutover::engine {
 namespace {
@@ -17,7 +18,7 @@ class LookupDimension : public EntityRun {
   Status Prepare() override {
     shape_ = std::move(PlanTables(*shared_.migration, entity_)[0].shape);
     if (shared_.request->dry_run) return Status::Ok();
-    return RetryStep(shared_.conn, shared_.url, shared_.request->retry_for,
+    return pg_store::RunWithRetry(shared_.conn, shared_.url, shared_.request->retry_for,
                      "preparing the table of " + entity_.name, [&]() -> Status {
                        pg_store::PgConnection* conn = shared_.conn->get();
                        if (shared_.request->create_tables) {

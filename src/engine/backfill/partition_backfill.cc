@@ -92,7 +92,7 @@ namespace cutover::engine {
 // rolls the step back, reconnects when needed (recreating the staging
 // tables, which live in the session), drops the worker's reader (its
 // read-ahead was lost with the transaction), and runs the step again, within
-// --retry-for per streak of failures (RetryStep, engine/core/write_path.h).
+// --retry-for per streak of failures (pg_store::RunWithRetry, stores/postgres/retry.h).
 // Any other error (a broken source, an index that cannot be built) stops the
 // run at once with its cause; what a bulk load set aside stays recorded in
 // cutover.deferred_ddl, so a rerun finishes it.
@@ -392,7 +392,8 @@ Result<bool> PartitionBackfill::LoadToCheckpoint(Worker* w) {
   if (wrote) FailPoint("backfill.after_commit");
   w->open_cursor = cursor;
   if (at_end) w->Close();
-  const int64_t total = rejects_before_ + (rejects_here_ += rejected);
+  // --max-rejects counts the whole run's rejects.
+  const int64_t total = earlier_entities_rejects_ + rejects_before_ + (rejects_here_ += rejected);
   if (shared_.max_rejects >= 0 && total > shared_.max_rejects) stop_ = true;
   return true;
 }
@@ -434,7 +435,7 @@ Status PartitionBackfill::RunWorker(int index) {
   while (!stop_) {
     Step step = Step::kWait;
     // Each step starts a fresh streak of failures (see "Faults").
-    Status st = RetryStep(
+    Status st = pg_store::RunWithRetry(
         &w.conn, shared_.url, request_.retry_for, what,
         [&]() -> Status {
           if (stop_) {  // another worker failed or passed --max-rejects
@@ -470,10 +471,10 @@ Status PartitionBackfill::RunDry() {
   // The dry run maps every partition as the workers would, without
   // PostgreSQL: lookups are not resolved, names stay text.
   RETURN_IF_ERROR(OpenStore());
-  ASSIGN_OR_RETURN(const std::vector<store::Partition> partitions, store_->snapshot().Plan());
-  const int threads = record_shape_ == store::RecordShape::kDocuments
-                          ? 1
-                          : std::max(1, std::min<int>(jobs_, static_cast<int>(partitions.size())));
+  const int readers = record_shape_ == store::RecordShape::kDocuments ? 1 : jobs_;
+  ASSIGN_OR_RETURN(const std::vector<store::Partition> partitions,
+                   store_->snapshot().PlanScan(readers));
+  const int threads = std::max(1, std::min<int>(readers, static_cast<int>(partitions.size())));
   std::atomic<size_t> next{0};
   std::vector<Status> results(threads);
   auto work = [&]() -> Status {
@@ -556,6 +557,7 @@ Status PartitionBackfill::Run(bool* stopped_on_rejects) {
   }));
   const bool resumed = before.all.read > 0 || before.done_partitions > 0;
   for (const Table& t : tables_) rejects_before_ += t.ledger.records_rejected;
+  earlier_entities_rejects_ = *shared_.run_rejects;
   {
     std::lock_guard<std::mutex> lock(mu_);
     records_done_ = before.all.read;
@@ -602,7 +604,7 @@ Status PartitionBackfill::Run(bool* stopped_on_rejects) {
   }));
   *shared_.run_rejects += rejects_before_ + rejects_here_;
   if (stop_) {
-    LogStopOnRejects(entity_.name, rejects_before_ + rejects_here_, shared_.max_rejects,
+    LogStopOnRejects(entity_.name, *shared_.run_rejects, shared_.max_rejects,
                      shared_.sink->path());
     if (bulk_) {
       spdlog::error("{}: its key and indexes stay set aside until a rerun finishes the load",

@@ -23,6 +23,7 @@
 #include "store/store.h"
 #include "stores/postgres/merge_writer.h"
 #include "stores/postgres/pg_connection.h"
+#include "stores/postgres/retry.h"
 #include "stores/postgres/table_shape.h"
 
 namespace cutover::engine {
@@ -59,7 +60,7 @@ class PartitionBackfill : public EntityRun {
   // Runs `step` on the coordinating connection, reconnecting and running it
   // again through an outage (see "Faults").
   Status Control(std::string_view what, const std::function<Status()>& step) {
-    return RetryStep(shared_.conn, shared_.url, request_.retry_for, what, step);
+    return pg_store::RunWithRetry(shared_.conn, shared_.url, request_.retry_for, what, step);
   }
   Status OpenStore();
   Status PlanLedger(const std::vector<store::Partition>& partitions);
@@ -109,6 +110,7 @@ class PartitionBackfill : public EntityRun {
   std::string keys_unique_why_not_;
   bool progress_in_bytes_ = false;  // partitions' record counts unknown, sizes known
   int64_t rejects_before_ = 0;      // the entity's, committed before this process started
+  int64_t earlier_entities_rejects_ = 0;  // this run's, in the entities run before this one
   RunState state_ = RunState::kDone;
   double seconds_ = 0;
   std::vector<int64_t> dimension_rows_;  // after the load, per dimensions_

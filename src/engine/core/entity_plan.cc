@@ -26,9 +26,7 @@ std::vector<PlannedTable> PlanTables(const spec::MigrationSpec& migration,
                                      const spec::EntitySpec& entity) {
   std::vector<PlannedTable> tables;
   AddTables(entity, -1, &tables);
-  if (entity.source.empty() || IsChunkedEntity(migration, entity)) {
-    pg_store::MarkLookupTarget(migration, entity, &tables[0].shape);
-  }
+  pg_store::MarkLookupTarget(migration, entity, &tables[0].shape);
   return tables;
 }
 

@@ -32,11 +32,9 @@ struct EntityPlan {
 };
 
 // The tables of `entity` (top-level), without a mapper: enough to propose or
-// create them. The table of a dimension (no source) or of a chunked entity
-// is marked as a lookup target (pg_store::MarkLookupTarget: unique `match`,
-// generated `returns`) when lookups name it, since the chunked runner fills
-// dimensions; a record-stream entity's tables are not (JSON sources have no
-// lookups).
+// create them. The entity's table is marked as a lookup target
+// (pg_store::MarkLookupTarget: unique `match`, generated `returns`) when
+// other entities' lookups name it, since the backfill fills it through them.
 std::vector<PlannedTable> PlanTables(const spec::MigrationSpec& migration,
                                      const spec::EntitySpec& entity);
 

@@ -7,8 +7,7 @@
 #include <fmt/format.h>
 
 #include "engine/core/source_factory.h"
-#include "store/chunked_source.h"
-#include "stores/registry.h"
+#include "store/profiler.h"
 
 namespace cutover::engine {
 
@@ -20,10 +19,10 @@ Status ResolveGeometrySrids(spec::MigrationSpec* migration) {
     for (const auto& c : entity.columns)
       has_wkb = has_wkb || (c.geometry && !c.geometry->wkb.empty());
     if (!has_wkb) continue;
-    ASSIGN_OR_RETURN(const std::string location, SourceLocationOf(*migration, entity));
-    ASSIGN_OR_RETURN(auto files, stores::OpenChunkedSource(*source, location));
+    ASSIGN_OR_RETURN(auto files, OpenEntityStore(*migration, entity, /*jobs=*/1));
+    if (files->profiler() == nullptr) continue;  // a store that keeps no GeoParquet metadata
     ASSIGN_OR_RETURN(const std::vector<store::GeometryCrs> systems,
-                     files->GeometryReferenceSystems());
+                     files->profiler()->GeometryReferenceSystems());
     for (spec::ColumnSpec& column : entity.columns) {
       if (!column.geometry || column.geometry->wkb.empty()) continue;
       spec::ColumnSpec::Geometry& g = *column.geometry;

@@ -32,30 +32,11 @@ Result<std::unique_ptr<store::Store>> OpenEntityStore(const spec::MigrationSpec&
                     entity.where.ToString(), path));
   }
   stores::StoreOptions options;
-  const int64_t chunk_rows = migration.backfill.chunk_rows;
-  if (chunk_rows > 0) {
-    options.chunking.csv_chunk_rows = options.chunking.parquet_chunk_rows = chunk_rows;
-  }
+  options.chunk_rows = migration.backfill.chunk_rows;
   // Each worker reads one partition at a time: one DuckDB thread per worker
   // keeps the cores for the mapping and for PostgreSQL.
-  options.chunking.threads = std::max(1, jobs);
+  options.threads = std::max(1, jobs);
   return stores::OpenStore(*src, path, options);
-}
-
-Result<std::unique_ptr<store::RowSource>> OpenSource(const spec::MigrationSpec& migration,
-                                                     const spec::EntitySpec& entity) {
-  ASSIGN_OR_RETURN(std::string path, SourceLocationOf(migration, entity));
-  const spec::SourceSpec* src = migration.FindSource(entity.source);
-  if (src->type != "json") {
-    return InvalidArgument(
-        fmt::format("{}: source type '{}' is not supported yet", src->where.ToString(), src->type));
-  }
-  if (std::filesystem::is_directory(path)) {
-    return InvalidArgument(
-        fmt::format("{}: source path {} is a directory; give the entity a `file:`",
-                    entity.where.ToString(), path));
-  }
-  return stores::OpenRowSource(*src, path);
 }
 
 bool IsChunkedEntity(const spec::MigrationSpec& migration, const spec::EntitySpec& entity) {

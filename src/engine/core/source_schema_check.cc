@@ -61,13 +61,4 @@ Status CheckSourceSchema(const spec::SourceSpec& source_spec, const spec::Entity
   });
 }
 
-Status CheckSourceSchema(const spec::SourceSpec& source_spec, const spec::EntitySpec& entity,
-                         store::ChunkedSource* source) {
-  ASSIGN_OR_RETURN(const auto columns, source->Describe());
-  return Check(source_spec, entity, columns, [&](const std::vector<std::string>& read) {
-    source->ReadOnly(read);
-    return source->MissingColumns(read);
-  });
-}
-
 }  // namespace cutover::engine

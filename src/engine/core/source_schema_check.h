@@ -4,7 +4,6 @@
 
 #include "common/status.h"
 #include "spec/spec.h"
-#include "store/chunked_source.h"
 #include "store/snapshot_reader.h"
 
 namespace cutover::engine {
@@ -19,8 +18,5 @@ namespace cutover::engine {
 // disagree about such a file.
 Status CheckSourceSchema(const spec::SourceSpec& source_spec, const spec::EntitySpec& entity,
                          store::SnapshotReader* source);
-// The same for verify's scan, which still reads a ChunkedSource.
-Status CheckSourceSchema(const spec::SourceSpec& source_spec, const spec::EntitySpec& entity,
-                         store::ChunkedSource* source);
 
 }  // namespace cutover::engine

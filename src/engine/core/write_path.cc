@@ -1,5 +1,5 @@
-// RetryStep, MergeWithBisect and TableIsEmpty: how both backfill runners
-// talk to PostgreSQL (see the design notes in the header).
+// MergeWithBisect and TableIsEmpty: how the backfill writes a batch and
+// probes for the direct COPY (see the design note in the header).
 #include "engine/core/write_path.h"
 
 #include <fmt/format.h>
@@ -7,31 +7,6 @@
 #include "stores/postgres/retry.h"
 
 namespace cutover::engine {
-
-Status RetryStep(std::unique_ptr<pg_store::PgConnection>* conn, const std::string& url,
-                 std::chrono::milliseconds span, std::string_view what,
-                 const std::function<Status()>& step, const std::function<Status()>& on_reconnect) {
-  pg_store::RetryBudget budget(span);
-  for (;;) {
-    Status st;
-    if (*conn == nullptr || !(*conn)->IsHealthy()) {
-      auto fresh = pg_store::PgConnection::Connect(url);
-      if (fresh.ok()) {
-        *conn = std::move(fresh).value();
-        if (on_reconnect) st = on_reconnect();
-      } else {
-        st = fresh.status();
-      }
-    }
-    if (st.ok()) st = step();
-    if (st.ok()) return st;
-    // A server shutting down may leave the socket open a moment after its
-    // error: a lost connection is never reused.
-    if (st.code() == StatusCode::kUnavailable) conn->reset();
-    Status final;
-    if (!budget.Again(st, what, &final)) return final;
-  }
-}
 
 Status MergeWithBisect(pg_store::PgConnection* conn, const TableWrite& target,
                        std::vector<uint32_t> rows, int64_t* accepted,

@@ -1,5 +1,5 @@
-// The write path every backfill runner shares: each step retried through
-// outages, a batch merged under a savepoint and split to isolate bad rows.
+// The write path of a backfill: a batch merged under a savepoint and split
+// to isolate bad rows, and the probe for the direct COPY.
 #pragma once
 
 #include <chrono>
@@ -13,7 +13,7 @@
 #include "common/reject.h"
 #include "common/status.h"
 #include "map/record_mapper.h"
-#include "store/row_source.h"
+#include "store/batch_reader.h"
 #include "stores/postgres/merge_writer.h"
 #include "stores/postgres/pg_connection.h"
 #include "stores/postgres/table_shape.h"
@@ -54,30 +54,6 @@ struct TableWrite {
 // REQUIRES: an open transaction on `conn`.
 Status MergeWithBisect(pg_store::PgConnection* conn, const TableWrite& target,
                        std::vector<uint32_t> rows, int64_t* accepted, std::vector<Reject>* refused);
-
-// RetryStep design
-//
-// Every step a runner sends to PostgreSQL (a batch's transaction, a chunk, a
-// ledger update, one index rebuild) either commits whole or leaves nothing,
-// so it is run again after a failure that a later attempt may outlive: the
-// connection lost (reconnected to, then `on_reconnect` recreates session
-// state such as staging tables), the server restarting, a deadlock or a
-// serialization failure (pg_store::IsRetryable). The policy is
-// pg_store::RetryBudget's: a time budget (--retry-for) per streak of
-// failures, backoff from 100 ms to 2 s; any other error ends the step at once
-// with `what` as context.
-//
-// A step must leave no transaction open when it fails: it opens them with
-// pg_store::Transaction, whose destructor rolls back. So RetryStep sends no
-// ROLLBACK of its own; a second one would only make PostgreSQL warn "there
-// is no transaction in progress" on every retried deadlock.
-//
-// Runs `step` on *conn (connected first when null or lost) until it
-// succeeds, within `span` per streak of failures.
-Status RetryStep(std::unique_ptr<pg_store::PgConnection>* conn, const std::string& url,
-                 std::chrono::milliseconds span, std::string_view what,
-                 const std::function<Status()>& step,
-                 const std::function<Status()>& on_reconnect = nullptr);
 
 // True when `shape`'s table holds no row: then the keys a load brings are
 // new, and the direct COPY (or a bulk load) pays off.

@@ -1,5 +1,5 @@
-// RunInspect: profiles each source through ChunkedSource::Profile (Parquet,
-// CSV) or the JSON record reader, and writes the DDL the spec implies.
+// RunInspect: profiles each source through its store (the Profiler of
+// Parquet and CSV, the JSON store's reader), and writes the DDL the spec implies.
 #include "engine/inspect/inspector.h"
 
 #include <algorithm>
@@ -12,7 +12,7 @@
 #include "catalog/table_ddl.h"
 #include "engine/core/entity_plan.h"
 #include "engine/core/source_factory.h"
-#include "store/chunked_source.h"
+#include "store/store.h"
 #include "stores/postgres/pg_connection.h"
 #include "stores/postgres/table_shape.h"
 #include "stores/registry.h"
@@ -50,14 +50,9 @@ std::vector<std::string> FieldsRead(const spec::ColumnSpec& c) {
 void ProposeForEntity(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
                       const std::vector<store::ColumnProfile>& columns,
                       std::vector<TableProposal>* out) {
+  // A table other entities' lookups fill has its unique match key and a
+  // generated id (PlanTables marks it), or the backfill's CheckTable refuses it.
   std::vector<PlannedTable> tables = PlanTables(migration, entity);
-  // A table other entities' lookups fill needs its unique match key and a
-  // generated id, or the backfill's CheckTable refuses it. PlanTables marks
-  // the tables whose runner marks them (dimensions, chunked sources); the
-  // proposal shows the table a lookup needs whatever its source.
-  if (!entity.source.empty() && !IsChunkedEntity(migration, entity)) {
-    pg_store::MarkLookupTarget(migration, entity, &tables[0].shape);
-  }
   for (const PlannedTable& table : tables) {
     TableProposal p;
     p.entity = table.entity->name;
@@ -133,8 +128,14 @@ Status InspectJson(const spec::SourceSpec& source, const InspectRequest& request
   doc.postgres_type = "jsonb";
   profile->columns.push_back(doc);
   for (const std::string& file : profile->files) {
-    ASSIGN_OR_RETURN(std::unique_ptr<store::RowSource> reader, stores::OpenRowSource(source, file));
-    RETURN_IF_ERROR(reader->Open({}));
+    ASSIGN_OR_RETURN(std::unique_ptr<store::Store> json, stores::OpenStore(source, file));
+    ASSIGN_OR_RETURN(const std::vector<store::Partition> partitions, json->snapshot().Plan());
+    if (partitions.size() != 1) {
+      return Internal(fmt::format("{}: expected one partition, the store planned {}", file,
+                                  partitions.size()));
+    }
+    ASSIGN_OR_RETURN(std::unique_ptr<store::BatchReader> reader,
+                     json->snapshot().Open(partitions[0], store::Cursor{}));
     int64_t records = 0;
     store::StoreBatch batch;
     while (true) {
@@ -194,19 +195,22 @@ Result<InspectReport> RunInspect(const spec::MigrationSpec& migration,
     inspection.path = source.path;
     Status st;
     if (source.type == "parquet" || source.type == "csv") {
-      store::ChunkedSourceOptions chunk_options;
-      chunk_options.threads = 0;  // one whole-source scan: every core helps
-      auto chunked = stores::OpenChunkedSource(source, source.path, chunk_options);
+      stores::StoreOptions store_options;
+      store_options.threads = 0;  // one whole-source scan: every core helps
+      auto chunked = stores::OpenStore(source, source.path, store_options);
       if (chunked.ok()) {
         store::ProfileOptions options;
         options.sample_rows = request.sample_rows;
         options.statistics = request.statistics;
-        auto profile = (*chunked)->Profile(options);
+        auto profile = (*chunked)->profiler() != nullptr
+                           ? (*chunked)->profiler()->Profile(options)
+                           : Result<store::SourceProfile>(FailedPrecondition(
+                                 "store type '" + source.type + "' cannot profile itself"));
         if (profile.ok()) {
           inspection.profile = std::move(*profile);
           std::vector<std::string> names;
           for (const auto& c : inspection.profile.columns) names.push_back(c.name);
-          auto lacking = (*chunked)->MissingColumns(names);
+          auto lacking = (*chunked)->snapshot().MissingColumns(names);
           if (lacking.ok()) {
             inspection.files_lacking = std::move(*lacking);
           } else {

@@ -22,7 +22,7 @@ using LookupNames = std::vector<std::pair<std::string, std::string>>;
 // Names the facts' source rows carry, per dimension entity (lookups).
 using DimensionNames = std::map<std::string, StringSet>;
 
-// The key hashes that repeat in the source (store::ChunkedSource::HashKeys)
+// The key hashes that repeat in the source (store::Deduplication::HashKeys)
 // and, per hash, the row kept among those offered so far: the greatest
 // (rank, order) (RowRank::Outranks), as the backfill's source keeps it.
 //

@@ -9,13 +9,13 @@
 
 #include <spdlog/spdlog.h>
 
-#include "engine/core/chunked_scan.h"
+#include "engine/core/columnar_scan.h"
 #include "engine/core/lookup_resolver.h"
 #include "engine/core/source_dedup.h"
 #include "engine/core/source_factory.h"
 #include "engine/verify/order_bytes.h"
 #include "map/columnar_mapper.h"
-#include "store/chunked_source.h"
+#include "store/deduplication.h"
 
 namespace cutover::engine::verify {
 namespace {
@@ -60,7 +60,7 @@ Status AbsorbHoldingRepeats(const VerifyPlan& plan, const store::StoreBatch& in,
                             RepeatedKeys* repeated, SideTable* side) {
   const RowHasher& hasher = plan.hashers[0];
   const RowBatch& batch = mapped.tables[0];
-  const int hash_column = in.rows.IndexOf(store::kKeyHashColumn);
+  const int hash_column = in.rows.IndexOf(store::kKeyHashColumnName);
   if (hash_column < 0) return Internal("the source's chunks lack their key hashes");
   const Column& source_hashes = in.rows.columns[hash_column];
   const bool lookups = HasLookups(*plan.entity);
@@ -88,7 +88,7 @@ Status AbsorbHoldingRepeats(const VerifyPlan& plan, const store::StoreBatch& in,
 void CollectNames(const spec::EntitySpec& entity, const store::StoreBatch& in,
                   const map::MappedBatch& mapped, const RepeatedKeys* repeated,
                   DimensionNames* names) {
-  const int hash_column = repeated ? in.rows.IndexOf(store::kKeyHashColumn) : -1;
+  const int hash_column = repeated ? in.rows.IndexOf(store::kKeyHashColumnName) : -1;
   for (const auto& c : entity.columns) {
     if (!c.lookup) continue;
     const int at = in.rows.IndexOf(c.from.empty() ? c.name : c.from);
@@ -163,7 +163,7 @@ class RejectRanker {
   // RepeatedKeys::Offer).
   Status Offer(const store::StoreBatch& in, const map::MappedBatch& mapped, int64_t chunk_seq,
                RepeatedKeys* repeated) {
-    const int hash_column = in.rows.IndexOf(store::kKeyHashColumn);
+    const int hash_column = in.rows.IndexOf(store::kKeyHashColumnName);
     if (hash_column < 0) return Internal("the source's chunks lack their key hashes");
     const Column& source_hashes = in.rows.columns[hash_column];
     keep_.clear();
@@ -199,7 +199,7 @@ class RejectRanker {
   map::MappedBatch ranked_;
 };
 
-Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string& url, int jobs,
+Status ReadColumnarStore(const spec::MigrationSpec& migration, const std::string& url, int jobs,
                          VerifyPlan* plan, bool second_pass, std::vector<SideTable>* sides,
                          DimensionNames* names) {
   std::vector<SideTable> local(std::max(1, jobs));
@@ -228,7 +228,7 @@ Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string
     CollectNames(entity, in, mapped, repeated.get(), &local_names[t]);
     return Status::Ok();
   };
-  ChunkedScanOptions options;
+  ColumnarScanOptions options;
   options.threads = static_cast<int>(local.size());
   options.batch_rows = kScanBatchRows;
   options.url = url;
@@ -262,9 +262,12 @@ Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string
   // Pass 1 of a dedup entity keeps one row per source key, as the backfill
   // did (docs/verify.md).
   if (!second_pass && plan->dedup_stream) {
-    options.prepare = [&](store::ChunkedSource* src) -> Status {
+    options.prepare = [&](store::Store* source) -> Status {
       const auto started = std::chrono::steady_clock::now();
-      auto hashes = src->HashKeys(plan->dedup_key_sources);
+      auto hashes = source->dedup() != nullptr
+                        ? source->dedup()->HashKeys(plan->dedup_key_sources)
+                        : Result<std::vector<int64_t>>(
+                              FailedPrecondition("this store cannot hash its keys"));
       spdlog::debug(
           "{}: source keys hashed in {:.2f} s", entity.name,
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -282,7 +285,7 @@ Status ReadChunkedSource(const spec::MigrationSpec& migration, const std::string
       return Status::Ok();
     };
   }
-  RETURN_IF_ERROR(ScanChunkedSource(migration, entity, options, on_batch).status());
+  RETURN_IF_ERROR(ScanColumnarStore(migration, entity, options, on_batch).status());
   if (repeated != nullptr) {
     const RepeatedKeys::Folded folded = repeated->FoldKeptRows(&local[0], &local_names[0]);
     plan->superseded_rows = folded.superseded;
@@ -313,20 +316,24 @@ Status ReadSource(const spec::MigrationSpec& migration, const std::string& url, 
                   VerifyPlan* plan, bool second_pass, std::vector<SideTable>* sides,
                   DimensionNames* names) {
   if (plan->chunked) {
-    return ReadChunkedSource(migration, url, jobs, plan, second_pass, sides, names);
+    return ReadColumnarStore(migration, url, jobs, plan, second_pass, sides, names);
   }
-  ASSIGN_OR_RETURN(auto reader, OpenSource(migration, *plan->entity));
-  RETURN_IF_ERROR(reader->Open({}));
+  // Documents are read in the store's order, as the backfill loaded them.
+  ASSIGN_OR_RETURN(auto store, OpenEntityStore(migration, *plan->entity, /*jobs=*/1));
+  ASSIGN_OR_RETURN(const std::vector<store::Partition> partitions, store->snapshot().Plan());
   store::StoreBatch in;
   map::MappedBatch mapped;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool more, reader->Next(kScanBatchRows, &in));
-    if (!more) break;
-    plan->mapper->Map(in, &mapped);
-    for (size_t t = 0; t < mapped.tables.size(); ++t) {
-      Absorb(plan->hashers[t], mapped.tables[t], second_pass ? &plan->diff_buckets[t] : nullptr,
-             &(*sides)[t]);
-      if (!second_pass) (*sides)[t].unmappable += mapped.counts[t].rejected;
+  for (const store::Partition& partition : partitions) {
+    ASSIGN_OR_RETURN(auto reader, store->snapshot().Open(partition, store::Cursor{}));
+    for (;;) {
+      ASSIGN_OR_RETURN(bool more, reader->Next(kScanBatchRows, &in));
+      if (!more) break;
+      plan->mapper->Map(in, &mapped);
+      for (size_t t = 0; t < mapped.tables.size(); ++t) {
+        Absorb(plan->hashers[t], mapped.tables[t], second_pass ? &plan->diff_buckets[t] : nullptr,
+               &(*sides)[t]);
+        if (!second_pass) (*sides)[t].unmappable += mapped.counts[t].rejected;
+      }
     }
   }
   return Status::Ok();

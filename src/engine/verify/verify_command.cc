@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -100,6 +101,15 @@ Result<VerifyReport> RunVerify(const spec::MigrationSpec& migration, const std::
       .detailed = request.detailed,
       .max_listed_keys = request.max_listed_keys};
   const int jobs = request.jobs > 0 ? request.jobs : DefaultJobs();
+  {
+    // A schema that a newer cutover shaped is refused before the scans, not
+    // after them, when the verdicts would be recorded.
+    ASSIGN_OR_RETURN(auto conn, pg_store::PgConnection::ConnectWithRetry(target_url));
+    ASSIGN_OR_RETURN(const std::optional<int> version, catalog::ReadCatalogVersion(conn.get()));
+    if (version && *version > catalog::kCatalogVersion) {
+      return catalog::NewerCatalogError(*version);
+    }
+  }
   // The top-level entities to read, and (when names were given) the tables
   // to report: a child is read through its parent, a dimension through the
   // entities whose lookups fill it.

@@ -82,7 +82,7 @@ std::string CsvSource::DedupRelation() const {
   return "(" + out + ")";
 }
 
-Result<std::vector<store::ChunkRef>> CsvSource::PlanFile(DuckSession* session,
+Result<std::vector<ChunkRef>> CsvSource::PlanFile(DuckSession* session,
                                                          const std::string& file,
                                                          const std::vector<ColumnPlan>& columns) {
   const std::string what = what_ + ": counting the rows of " + file;
@@ -102,14 +102,14 @@ Result<std::vector<store::ChunkRef>> CsvSource::PlanFile(DuckSession* session,
     if (CountLines(file) == total + header_lines) line_of_row0 = 1 + header_lines;
   }
   line_of_row0_[file] = line_of_row0;
-  std::vector<store::ChunkRef> chunks;
+  std::vector<ChunkRef> chunks;
   for (int64_t first = 0; first < total; first += chunk_rows_) {
-    chunks.push_back(store::ChunkRef{file, first, std::min(chunk_rows_, total - first)});
+    chunks.push_back(ChunkRef{file, first, std::min(chunk_rows_, total - first)});
   }
   return chunks;
 }
 
-ChunkQuery CsvSource::MakeQuery(const store::ChunkRef& chunk, const std::string& select_list,
+ChunkQuery CsvSource::MakeQuery(const ChunkRef& chunk, const std::string& select_list,
                                 const std::vector<ColumnPlan>& file_columns) const {
   ChunkQuery q;
   q.file = chunk.file;

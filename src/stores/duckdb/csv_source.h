@@ -1,4 +1,4 @@
-// CsvSource: CSV files as a store::ChunkedSource, in row ranges of a fixed size,
+// CsvSource: CSV files as a ChunkedSource, in row ranges of a fixed size,
 // parsed by DuckDB with the dialect and encoding the spec declares.
 #pragma once
 
@@ -27,9 +27,9 @@ class CsvSource : public DuckFileSource {
   std::string Relation(const std::vector<std::string>& files) const override;
   // Each file numbers its rows in read order, as LIMIT/OFFSET counts them.
   std::string DedupRelation() const override;
-  Result<std::vector<store::ChunkRef>> PlanFile(DuckSession* session, const std::string& file,
+  Result<std::vector<ChunkRef>> PlanFile(DuckSession* session, const std::string& file,
                                                 const std::vector<ColumnPlan>& columns) override;
-  ChunkQuery MakeQuery(const store::ChunkRef& chunk, const std::string& select_list,
+  ChunkQuery MakeQuery(const ChunkRef& chunk, const std::string& select_list,
                        const std::vector<ColumnPlan>& file_columns) const override;
 
  private:

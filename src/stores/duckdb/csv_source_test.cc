@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "store/chunked_source.h"
+#include "stores/duckdb/chunked_source.h"
 #include "stores/duckdb/open_chunked_source.h"
 
 namespace cutover::duckdb_store {
@@ -38,16 +38,16 @@ class CsvSourceTest : public ::testing::Test {
 
 // Every row of every chunk, in chunk order; checks that the chunks tile the
 // file and that ordinals run without a gap.
-std::vector<store::StoreBatch> ReadChunks(store::ChunkedSource* source,
-                                           const std::vector<store::ChunkRef>& chunks) {
+std::vector<store::StoreBatch> ReadChunks(ChunkedSource* source,
+                                           const std::vector<ChunkRef>& chunks) {
   std::vector<store::StoreBatch> out;
   int64_t next = 0;
-  for (const store::ChunkRef& chunk : chunks) {
+  for (const ChunkRef& chunk : chunks) {
     EXPECT_EQ(chunk.first_row, next) << chunk.Id();
     auto reader = source->OpenChunk(chunk);
     EXPECT_TRUE(reader.ok()) << reader.status().ToString();
     if (!reader.ok()) return out;
-    EXPECT_TRUE((*reader)->Open({}).ok());
+    EXPECT_TRUE((*reader)->Open(0).ok());
     while (true) {
       store::StoreBatch batch;
       auto more = (*reader)->Next(1000, &batch);
@@ -78,7 +78,7 @@ TEST_F(CsvSourceTest, Latin1WithSemicolonsQuotesAndNullStringInSmallChunks) {
   spec.csv.escape = "'";
   spec.csv.encoding = "latin-1";
   spec.csv.null_string = "NA";
-  store::ChunkedSourceOptions options;
+  ChunkedSourceOptions options;
   options.csv_chunk_rows = 2;
   auto source = OpenChunkedSource(spec, dir_.string(), options);
   ASSERT_TRUE(source.ok()) << source.status().ToString();
@@ -167,7 +167,7 @@ TEST_F(CsvSourceTest, ManyChunksKeepFileOrderAndCoverEveryRowOnce) {
   spec.type = "csv";
   spec.csv.header = false;
   spec.csv.delimiter = "|";
-  store::ChunkedSourceOptions options;
+  ChunkedSourceOptions options;
   options.csv_chunk_rows = 64;
   auto source = OpenChunkedSource(spec, dir_.string(), options);
   ASSERT_TRUE(source.ok()) << source.status().ToString();
@@ -178,7 +178,7 @@ TEST_F(CsvSourceTest, ManyChunksKeepFileOrderAndCoverEveryRowOnce) {
   auto chunks = (*source)->PlanChunks();
   ASSERT_TRUE(chunks.ok()) << chunks.status().ToString();
   ASSERT_EQ(chunks->size(), 16u + 1u);  // ceil(1000 / 64) + b.csv
-  const std::vector<store::ChunkRef> a(chunks->begin(), chunks->end() - 1);
+  const std::vector<ChunkRef> a(chunks->begin(), chunks->end() - 1);
   const std::vector<store::StoreBatch> batches = ReadChunks(source->get(), a);
   int64_t seen = 0;
   for (const store::StoreBatch& b : batches) {

@@ -26,12 +26,12 @@ void DuckChunkReader::Close() {
   open_ = false;
 }
 
-Status DuckChunkReader::Open(const store::ResumePoint& from) {
+Status DuckChunkReader::Open(int64_t from_row) {
   Close();
   const bool unbounded = query_.row_count < 0;
   const int64_t end =
       unbounded ? std::numeric_limits<int64_t>::max() : query_.first_row + query_.row_count;
-  begin_ = std::clamp(from.record_index, query_.first_row, end);
+  begin_ = std::clamp(from_row, query_.first_row, end);
   next_ordinal_ = begin_;
   rows_read_ = 0;
   chunk_size_ = chunk_offset_ = 0;

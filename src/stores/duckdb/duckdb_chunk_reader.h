@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "store/row_source.h"
+#include "store/batch_reader.h"
 #include "stores/duckdb/duckdb_session.h"
 #include "stores/duckdb/vector_converter.h"
 
@@ -39,23 +39,22 @@ struct ChunkQuery {
 // Memory is bounded by one DuckDB vector (2048 rows) plus the caller's batch:
 // the result is streamed, never materialized. Not thread-safe; a reader owns
 // its session (a connection of its own) and belongs to one thread.
-class DuckChunkReader : public store::RowSource {
+class DuckChunkReader {
  public:
   DuckChunkReader(std::unique_ptr<DuckSession> session,
                   std::shared_ptr<const std::vector<ColumnPlan>> columns, ChunkQuery query);
-  ~DuckChunkReader() override;
+  ~DuckChunkReader();
   DuckChunkReader(const DuckChunkReader&) = delete;
   DuckChunkReader& operator=(const DuckChunkReader&) = delete;
 
-  // Starts at row max(first_row, from.record_index) of the chunk.
-  Status Open(const store::ResumePoint& from) override;
+  // Starts at row max(first_row, from_row) of the chunk.
+  Status Open(int64_t from_row);
   // Fails with a DataError when the chunk ends with fewer rows than planned
   // (the file changed since the chunks were planned).
-  Result<bool> Next(size_t max_records, store::StoreBatch* out) override;
-  store::ResumePoint position() const override {
-    return {-1, next_ordinal_, query_.line_of_row0 >= 0 ? query_.line_of_row0 + next_ordinal_ : -1};
-  }
-  int64_t SizeHint() const override { return -1; }
+  Result<bool> Next(size_t max_records, store::StoreBatch* out);
+  // The ordinal in its file of the row after the last one Next() returned
+  // (after Open, before any Next: where it opened).
+  int64_t next_row() const { return next_ordinal_; }
 
  private:
   void Close();

@@ -66,29 +66,29 @@ DuckFileSource::MissingColumns(const std::vector<std::string>& columns) {
   return out;
 }
 
-Result<std::vector<store::ChunkRef>> DuckFileSource::PlanChunks() {
+Result<std::vector<ChunkRef>> DuckFileSource::PlanChunks() {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<store::ChunkRef> chunks;
+  std::vector<ChunkRef> chunks;
   for (const std::string& file : files_) {
-    ASSIGN_OR_RETURN(const std::vector<store::ChunkRef>* planned, FileChunksLocked(file));
+    ASSIGN_OR_RETURN(const std::vector<ChunkRef>* planned, FileChunksLocked(file));
     chunks.insert(chunks.end(), planned->begin(), planned->end());
   }
   return chunks;
 }
 
-Result<const std::vector<store::ChunkRef>*> DuckFileSource::FileChunksLocked(
+Result<const std::vector<ChunkRef>*> DuckFileSource::FileChunksLocked(
     const std::string& file) {
   auto it = file_chunks_.find(file);
   if (it == file_chunks_.end()) {
     ASSIGN_OR_RETURN(const std::vector<ColumnPlan>* columns, FileColumnsLocked(file));
-    ASSIGN_OR_RETURN(std::vector<store::ChunkRef> planned,
+    ASSIGN_OR_RETURN(std::vector<ChunkRef> planned,
                      PlanFile(session_.get(), file, *columns));
     it = file_chunks_.emplace(file, std::move(planned)).first;
   }
   return &it->second;
 }
 
-Result<std::unique_ptr<store::RowSource>> DuckFileSource::OpenChunk(const store::ChunkRef& chunk) {
+Result<std::unique_ptr<DuckChunkReader>> DuckFileSource::OpenChunk(const ChunkRef& chunk) {
   std::shared_ptr<const std::vector<ColumnPlan>> columns;
   std::string select_list;
   std::unique_ptr<DuckSession> session;
@@ -115,21 +115,21 @@ Result<std::unique_ptr<store::RowSource>> DuckFileSource::OpenChunk(const store:
     if (!hashed_keys_.empty()) {
       auto with_hash = std::make_shared<std::vector<ColumnPlan>>(*columns);
       ColumnPlan hash;
-      hash.name = store::kKeyHashColumn;
+      hash.name = kKeyHashColumn;
       hash.type = ValueType::kInt64;
       hash.kind = NativeKind::kInt64;
       hash.native_type = "BIGINT";
       with_hash->push_back(std::move(hash));
       columns = std::move(with_hash);
       select_list += ", CAST(" + KeyHashOver(*file_columns) + " AS BIGINT) AS " +
-                     SqlIdentifier(store::kKeyHashColumn);
+                     SqlIdentifier(kKeyHashColumn);
     }
     query = MakeQuery(chunk, select_list, *file_columns);
     ASSIGN_OR_RETURN(query.skipped_rows, SupersededRowsLocked(chunk));
     ASSIGN_OR_RETURN(session, session_->Fork());
   }
   auto reader = std::make_unique<DuckChunkReader>(std::move(session), columns, std::move(query));
-  return std::unique_ptr<store::RowSource>(std::move(reader));
+  return std::unique_ptr<DuckChunkReader>(std::move(reader));
 }
 
 namespace {
@@ -244,8 +244,8 @@ std::string DuckFileSource::KeyHash(const std::vector<std::string>& key_source_c
 Result<int64_t> DuckFileSource::TotalRowsLocked() {
   int64_t total_rows = 0;
   for (const std::string& file : files_) {
-    ASSIGN_OR_RETURN(const std::vector<store::ChunkRef>* planned, FileChunksLocked(file));
-    for (const store::ChunkRef& c : *planned) total_rows += c.row_count;
+    ASSIGN_OR_RETURN(const std::vector<ChunkRef>* planned, FileChunksLocked(file));
+    for (const ChunkRef& c : *planned) total_rows += c.row_count;
   }
   return total_rows;
 }
@@ -294,12 +294,12 @@ Status DuckFileSource::SkipSupersededRows(const std::vector<std::string>& key_so
   return Status::Ok();
 }
 
-Result<int64_t> DuckFileSource::SupersededRows(const store::ChunkRef& chunk) {
+Result<int64_t> DuckFileSource::SupersededRows(const ChunkRef& chunk) {
   std::lock_guard<std::mutex> lock(mu_);
   return SupersededRowsLocked(chunk);
 }
 
-Result<int64_t> DuckFileSource::SupersededRowsLocked(const store::ChunkRef& chunk) {
+Result<int64_t> DuckFileSource::SupersededRowsLocked(const ChunkRef& chunk) {
   if (!skip_superseded_) return int64_t{0};
   // Asked twice per chunk (opening its reader, then checking its count).
   if (auto known = superseded_counts_.find(chunk.Id()); known != superseded_counts_.end()) {
@@ -346,13 +346,13 @@ Result<std::vector<std::pair<std::string, ValueType>>> DuckFileSource::Describe(
 }
 
 Result<store::SourceProfile> DuckFileSource::Profile(const store::ProfileOptions& options) {
-  ASSIGN_OR_RETURN(const std::vector<store::ChunkRef> chunks, PlanChunks());
+  ASSIGN_OR_RETURN(const std::vector<ChunkRef> chunks, PlanChunks());
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(auto columns, ColumnsLocked());
   store::SourceProfile profile;
   profile.files = files_;
   profile.file_rows.assign(files_.size(), 0);
-  for (const store::ChunkRef& chunk : chunks) {
+  for (const ChunkRef& chunk : chunks) {
     for (size_t i = 0; i < files_.size(); ++i) {
       if (files_[i] == chunk.file) profile.file_rows[i] += chunk.row_count;
     }

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "store/chunked_source.h"
+#include "stores/duckdb/chunked_source.h"
 #include "stores/duckdb/duckdb_chunk_reader.h"
 #include "stores/duckdb/duckdb_session.h"
 #include "stores/duckdb/vector_converter.h"
@@ -20,13 +20,13 @@ namespace cutover::duckdb_store {
 // several threads; each returned reader has its own DuckDB connection and
 // belongs to one thread. The source must outlive none of its readers (they
 // keep the database alive on their own).
-class DuckFileSource : public store::ChunkedSource {
+class DuckFileSource : public ChunkedSource {
  public:
   DuckFileSource(std::unique_ptr<DuckSession> session, std::vector<std::string> files,
                  std::string what);
 
-  Result<std::vector<store::ChunkRef>> PlanChunks() override;
-  Result<std::unique_ptr<store::RowSource>> OpenChunk(const store::ChunkRef& chunk) override;
+  Result<std::vector<ChunkRef>> PlanChunks() override;
+  Result<std::unique_ptr<DuckChunkReader>> OpenChunk(const ChunkRef& chunk) override;
   Result<std::vector<std::pair<std::string, ValueType>>> Describe() override;
   void ReadOnly(const std::vector<std::string>& columns) override;
   Result<std::vector<std::pair<std::string, std::vector<std::string>>>> MissingColumns(
@@ -34,7 +34,7 @@ class DuckFileSource : public store::ChunkedSource {
   Result<store::SourceProfile> Profile(const store::ProfileOptions& options) override;
   Status SkipSupersededRows(const std::vector<std::string>& key_source_columns,
                             const std::vector<std::string>& order_source_columns) override;
-  Result<int64_t> SupersededRows(const store::ChunkRef& chunk) override;
+  Result<int64_t> SupersededRows(const ChunkRef& chunk) override;
   Result<std::vector<int64_t>> HashKeys(
       const std::vector<std::string>& key_source_columns) override;
 
@@ -45,11 +45,11 @@ class DuckFileSource : public store::ChunkedSource {
   // name, so that the columns are those of all of them).
   virtual std::string Relation(const std::vector<std::string>& files) const = 0;
   // Chunks of one file, whose columns are `columns`; called under mu_.
-  virtual Result<std::vector<store::ChunkRef>> PlanFile(DuckSession* session,
+  virtual Result<std::vector<ChunkRef>> PlanFile(DuckSession* session,
                                                         const std::string& file,
                                                         const std::vector<ColumnPlan>& columns) = 0;
   // How to read `chunk`; `select_list` yields the source's columns.
-  virtual ChunkQuery MakeQuery(const store::ChunkRef& chunk, const std::string& select_list,
+  virtual ChunkQuery MakeQuery(const ChunkRef& chunk, const std::string& select_list,
                                const std::vector<ColumnPlan>& file_columns) const = 0;
   // A FROM-clause expression reading every file with two more columns,
   // `filename` and `file_row_number` (the row's ordinal in its file), whose
@@ -65,7 +65,7 @@ class DuckFileSource : public store::ChunkedSource {
                                      const std::vector<std::string>& key_source_columns,
                                      const std::vector<std::string>& order_source_columns,
                                      const std::string& what, const std::string& where = "") const;
-  Result<int64_t> SupersededRowsLocked(const store::ChunkRef& chunk);
+  Result<int64_t> SupersededRowsLocked(const ChunkRef& chunk);
   // Rows of all files, as planned; called under mu_.
   Result<int64_t> TotalRowsLocked();
   // DuckDB's hash of the key columns, as FindRepeatedHashes groups them.
@@ -87,7 +87,7 @@ class DuckFileSource : public store::ChunkedSource {
   Result<std::shared_ptr<const std::vector<ColumnPlan>>> ColumnsLocked();
   Result<const std::vector<ColumnPlan>*> FileColumnsLocked(const std::string& file);
   // The planned chunks of one file (planned on first use, then cached).
-  Result<const std::vector<store::ChunkRef>*> FileChunksLocked(const std::string& file);
+  Result<const std::vector<ChunkRef>*> FileChunksLocked(const std::string& file);
 
   // Constant after construction.
   const std::vector<std::string> files_;
@@ -99,7 +99,7 @@ class DuckFileSource : public store::ChunkedSource {
   std::shared_ptr<const std::vector<ColumnPlan>> columns_;
   std::vector<std::string> read_only_;  // ReadOnly's columns; empty: all
   std::map<std::string, std::vector<ColumnPlan>> file_columns_;
-  std::map<std::string, std::vector<store::ChunkRef>> file_chunks_;
+  std::map<std::string, std::vector<ChunkRef>> file_chunks_;
   bool skip_superseded_ = false;
   std::vector<ColumnPlan> hashed_keys_;               // set by HashKeys
   std::map<std::string, int64_t> superseded_counts_;  // by chunk id

@@ -1,9 +1,10 @@
 // DuckDbStore: the store protocol over a lazily opened ChunkedSource; each
-// batch reader wraps a chunk's RowSource and encodes its ResumePoint.
+// batch reader wraps a chunk reader and encodes the row it stands at.
 #include "stores/duckdb/duckdb_store.h"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <mutex>
@@ -16,30 +17,60 @@ namespace cutover::duckdb_store {
 namespace {
 
 // Readers add the hash column under the name both protocols promise.
-static_assert(std::string_view(store::kKeyHashColumn) == store::kKeyHashColumnName);
+static_assert(std::string_view(kKeyHashColumn) == store::kKeyHashColumnName);
+
+// Ranges of planned chunks per reader of a scan: enough for the readers to
+// even out, few enough that per-query costs vanish.
+constexpr int64_t kRangesPerReader = 4;
+
+// Consecutive chunks of one file joined into about `readers *
+// kRangesPerReader` ranges, in source order. A chunk is the backfill's unit of
+// resumable work (a Parquet row group, possibly a few thousand rows); a scan
+// needs no such unit, and every query costs DuckDB a bind that reads the
+// file's footer and statistics, all row groups' of them: per row group that
+// is quadratic in the file's size (measured: 172 row groups of 6,000 rows
+// spent more time binding than reading).
+std::vector<ChunkRef> CoalesceChunks(const std::vector<ChunkRef>& chunks,
+                                            int readers) {
+  int64_t total = 0;
+  for (const auto& c : chunks) total += c.row_count;
+  const int64_t target = std::max<int64_t>(1, total / (readers * kRangesPerReader));
+  std::vector<ChunkRef> ranges;
+  for (const auto& c : chunks) {
+    ChunkRef* last = ranges.empty() ? nullptr : &ranges.back();
+    if (last != nullptr && last->file == c.file &&
+        last->first_row + last->row_count == c.first_row &&
+        last->row_count + c.row_count <= target) {
+      last->row_count += c.row_count;
+      continue;
+    }
+    ranges.push_back(c);
+  }
+  return ranges;
+}
 
 class ChunkBatchReader : public store::BatchReader {
  public:
-  explicit ChunkBatchReader(std::unique_ptr<store::RowSource> chunk) : chunk_(std::move(chunk)) {}
+  explicit ChunkBatchReader(std::unique_ptr<DuckChunkReader> chunk) : chunk_(std::move(chunk)) {}
 
   Result<bool> Next(size_t max_records, store::StoreBatch* out) override {
     Result<bool> more = chunk_->Next(max_records, out);
     if (!more.ok()) return more.status();
-    out->end.token = "row=" + std::to_string(chunk_->position().record_index);
+    out->end.token = "row=" + std::to_string(chunk_->next_row());
     return *more;
   }
 
  private:
-  std::unique_ptr<store::RowSource> chunk_;
+  std::unique_ptr<DuckChunkReader> chunk_;
 };
 
 // The ChunkedSource, opened on first use; shared by the store's parts.
 class LazySource {
  public:
-  LazySource(spec::SourceSpec source, std::string path_or_glob, store::ChunkedSourceOptions options)
+  LazySource(spec::SourceSpec source, std::string path_or_glob, ChunkedSourceOptions options)
       : source_(std::move(source)), path_(std::move(path_or_glob)), options_(options) {}
 
-  Result<store::ChunkedSource*> Get() {
+  Result<ChunkedSource*> Get() {
     std::lock_guard<std::mutex> lock(mu_);
     if (chunked_ == nullptr) {
       ASSIGN_OR_RETURN(chunked_, OpenChunkedSource(source_, path_, options_));
@@ -48,11 +79,11 @@ class LazySource {
   }
 
   // The chunk a partition id names, planning the chunks on first use.
-  Result<store::ChunkRef> Chunk(const std::string& id) {
-    ASSIGN_OR_RETURN(store::ChunkedSource * source, Get());
+  Result<ChunkRef> Chunk(const std::string& id) {
+    ASSIGN_OR_RETURN(ChunkedSource * source, Get());
     std::lock_guard<std::mutex> lock(mu_);
     if (!planned_) {
-      ASSIGN_OR_RETURN(std::vector<store::ChunkRef> chunks, source->PlanChunks());
+      ASSIGN_OR_RETURN(std::vector<ChunkRef> chunks, source->PlanChunks());
       for (auto& chunk : chunks) chunks_.emplace(chunk.Id(), chunk);
       planned_ = true;
     }
@@ -63,17 +94,23 @@ class LazySource {
     return it->second;
   }
 
+  // Makes `chunk` (a run of planned chunks joined for a scan) openable by id.
+  void Register(const ChunkRef& chunk) {
+    std::lock_guard<std::mutex> lock(mu_);
+    chunks_.emplace(chunk.Id(), chunk);
+  }
+
   const spec::SourceSpec& source() const { return source_; }
   const std::string& path() const { return path_; }
 
  private:
   const spec::SourceSpec source_;
   const std::string path_;
-  const store::ChunkedSourceOptions options_;
+  const ChunkedSourceOptions options_;
   std::mutex mu_;
-  std::unique_ptr<store::ChunkedSource> chunked_;  // protected by mu_
+  std::unique_ptr<ChunkedSource> chunked_;  // protected by mu_
   bool planned_ = false;                           // protected by mu_
-  std::map<std::string, store::ChunkRef> chunks_;  // protected by mu_
+  std::map<std::string, ChunkRef> chunks_;  // protected by mu_
 };
 
 class ChunkSnapshotReader : public store::SnapshotReader {
@@ -83,7 +120,7 @@ class ChunkSnapshotReader : public store::SnapshotReader {
   store::RecordShape shape() const override { return store::RecordShape::kColumns; }
 
   Result<std::vector<store::ColumnDescription>> Describe() override {
-    ASSIGN_OR_RETURN(store::ChunkedSource * source, source_->Get());
+    ASSIGN_OR_RETURN(ChunkedSource * source, source_->Get());
     ASSIGN_OR_RETURN(auto columns, source->Describe());
     std::vector<store::ColumnDescription> out;
     for (auto& [name, type] : columns) out.push_back({name, type});
@@ -97,13 +134,13 @@ class ChunkSnapshotReader : public store::SnapshotReader {
 
   Result<std::vector<std::pair<std::string, std::vector<std::string>>>> MissingColumns(
       const std::vector<std::string>& columns) override {
-    ASSIGN_OR_RETURN(store::ChunkedSource * source, source_->Get());
+    ASSIGN_OR_RETURN(ChunkedSource * source, source_->Get());
     return source->MissingColumns(columns);
   }
 
   Result<std::vector<store::Partition>> Plan() override {
-    ASSIGN_OR_RETURN(store::ChunkedSource * source, source_->Get());
-    ASSIGN_OR_RETURN(std::vector<store::ChunkRef> chunks, source->PlanChunks());
+    ASSIGN_OR_RETURN(ChunkedSource * source, source_->Get());
+    ASSIGN_OR_RETURN(std::vector<ChunkRef> chunks, source->PlanChunks());
     std::vector<store::Partition> partitions;
     for (const auto& chunk : chunks) {
       partitions.push_back({chunk.Id(), chunk.file, chunk.row_count, -1});
@@ -111,14 +148,22 @@ class ChunkSnapshotReader : public store::SnapshotReader {
     return partitions;
   }
 
+  Result<std::vector<store::Partition>> PlanScan(int readers) override {
+    ASSIGN_OR_RETURN(ChunkedSource * source, source_->Get());
+    ASSIGN_OR_RETURN(const std::vector<ChunkRef> chunks, source->PlanChunks());
+    std::vector<store::Partition> partitions;
+    for (const auto& range : CoalesceChunks(chunks, std::max(1, readers))) {
+      source_->Register(range);
+      partitions.push_back({range.Id(), range.file, range.row_count, -1});
+    }
+    return partitions;
+  }
+
   Result<std::unique_ptr<store::BatchReader>> Open(const store::Partition& partition,
                                                    const store::Cursor& from) override {
-    ASSIGN_OR_RETURN(store::ChunkedSource * source, source_->Get());
-    ASSIGN_OR_RETURN(store::ChunkRef chunk, source_->Chunk(partition.id));
-    store::ResumePoint at;
-    at.byte_offset = -1;
-    at.line = -1;
-    at.record_index = chunk.first_row;
+    ASSIGN_OR_RETURN(ChunkedSource * source, source_->Get());
+    ASSIGN_OR_RETURN(ChunkRef chunk, source_->Chunk(partition.id));
+    int64_t at = chunk.first_row;
     if (!from.AtStart()) {
       std::string_view token = from.token;
       int64_t row = -1;
@@ -130,9 +175,9 @@ class ChunkSnapshotReader : public store::SnapshotReader {
         return InvalidArgument("chunk " + partition.id + ": '" + from.token +
                                "' is not a cursor of this chunk");
       }
-      at.record_index = row;
+      at = row;
     }
-    ASSIGN_OR_RETURN(std::unique_ptr<store::RowSource> reader, source->OpenChunk(chunk));
+    ASSIGN_OR_RETURN(std::unique_ptr<DuckChunkReader> reader, source->OpenChunk(chunk));
     RETURN_IF_ERROR(reader->Open(at));
     return std::unique_ptr<store::BatchReader>(new ChunkBatchReader(std::move(reader)));
   }
@@ -147,16 +192,16 @@ class ChunkDeduplication : public store::Deduplication {
 
   Status SkipSupersededRows(const std::vector<std::string>& key_columns,
                             const std::vector<std::string>& order_columns) override {
-    ASSIGN_OR_RETURN(store::ChunkedSource * source, source_->Get());
+    ASSIGN_OR_RETURN(ChunkedSource * source, source_->Get());
     return source->SkipSupersededRows(key_columns, order_columns);
   }
   Result<int64_t> SupersededRows(const store::Partition& partition) override {
-    ASSIGN_OR_RETURN(store::ChunkedSource * source, source_->Get());
-    ASSIGN_OR_RETURN(store::ChunkRef chunk, source_->Chunk(partition.id));
+    ASSIGN_OR_RETURN(ChunkedSource * source, source_->Get());
+    ASSIGN_OR_RETURN(ChunkRef chunk, source_->Chunk(partition.id));
     return source->SupersededRows(chunk);
   }
   Result<std::vector<int64_t>> HashKeys(const std::vector<std::string>& key_columns) override {
-    ASSIGN_OR_RETURN(store::ChunkedSource * source, source_->Get());
+    ASSIGN_OR_RETURN(ChunkedSource * source, source_->Get());
     return source->HashKeys(key_columns);
   }
 
@@ -168,8 +213,12 @@ class ChunkProfiler : public store::Profiler {
  public:
   explicit ChunkProfiler(LazySource* source) : source_(source) {}
   Result<store::SourceProfile> Profile(const store::ProfileOptions& options) override {
-    ASSIGN_OR_RETURN(store::ChunkedSource * source, source_->Get());
+    ASSIGN_OR_RETURN(ChunkedSource * source, source_->Get());
     return source->Profile(options);
+  }
+  Result<std::vector<store::GeometryCrs>> GeometryReferenceSystems() override {
+    ASSIGN_OR_RETURN(ChunkedSource * source, source_->Get());
+    return source->GeometryReferenceSystems();
   }
 
  private:
@@ -179,7 +228,7 @@ class ChunkProfiler : public store::Profiler {
 class DuckDbStore : public store::Store {
  public:
   DuckDbStore(const spec::SourceSpec& source, const std::string& path_or_glob,
-              const store::ChunkedSourceOptions& options)
+              const ChunkedSourceOptions& options)
       : source_(source, path_or_glob, options),
         snapshot_(&source_),
         dedup_(&source_),
@@ -211,7 +260,7 @@ class DuckDbStore : public store::Store {
 
 Result<std::unique_ptr<store::Store>> OpenDuckDbStore(const spec::SourceSpec& source,
                                                       const std::string& path_or_glob,
-                                                      const store::ChunkedSourceOptions& options) {
+                                                      const ChunkedSourceOptions& options) {
   if (source.type != "parquet" && source.type != "csv") {
     return InvalidArgument("source '" + source.name + "': type '" + source.type +
                            "' is not read through DuckDB (expected parquet or csv)");

@@ -7,7 +7,7 @@
 
 #include "common/status.h"
 #include "spec/spec.h"
-#include "store/chunked_source.h"
+#include "stores/duckdb/chunked_source.h"
 #include "store/store.h"
 
 namespace cutover::duckdb_store {
@@ -20,6 +20,6 @@ namespace cutover::duckdb_store {
 // Thread-safe as store.h says.
 Result<std::unique_ptr<store::Store>> OpenDuckDbStore(const spec::SourceSpec& source,
                                                       const std::string& path_or_glob,
-                                                      const store::ChunkedSourceOptions& options);
+                                                      const ChunkedSourceOptions& options);
 
 }  // namespace cutover::duckdb_store

@@ -1,5 +1,5 @@
-// The DuckDB adapter's entry point: a Parquet or CSV source of the spec opened
-// as a ChunkedSource over its files. Only stores/registry.cc calls it.
+// A Parquet or CSV source of the spec opened as a ChunkedSource over its
+// files: what the DuckDB store is made of (duckdb_store.cc calls it).
 #pragma once
 
 #include <memory>
@@ -7,7 +7,7 @@
 
 #include "common/status.h"
 #include "spec/spec.h"
-#include "store/chunked_source.h"
+#include "stores/duckdb/chunked_source.h"
 
 namespace cutover::duckdb_store {
 
@@ -15,10 +15,10 @@ namespace cutover::duckdb_store {
 // a file, a directory (every *.parquet / *.csv under it, sorted) or a glob.
 // The returned source is thread-safe: several workers may call OpenChunk at
 // once; each reader belongs to one thread.
-Result<std::unique_ptr<store::ChunkedSource>> OpenChunkedSource(const spec::SourceSpec& source,
+Result<std::unique_ptr<ChunkedSource>> OpenChunkedSource(const spec::SourceSpec& source,
                                                                 const std::string& path_or_glob);
-Result<std::unique_ptr<store::ChunkedSource>> OpenChunkedSource(
+Result<std::unique_ptr<ChunkedSource>> OpenChunkedSource(
     const spec::SourceSpec& source, const std::string& path_or_glob,
-    const store::ChunkedSourceOptions& options);
+    const ChunkedSourceOptions& options);
 
 }  // namespace cutover::duckdb_store

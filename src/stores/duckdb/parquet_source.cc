@@ -35,7 +35,7 @@ std::string ParquetSource::DedupRelation() const {
          ", filename = true, file_row_number = true, union_by_name = true)";
 }
 
-Result<std::vector<store::ChunkRef>> ParquetSource::PlanFile(
+Result<std::vector<ChunkRef>> ParquetSource::PlanFile(
     DuckSession* session, const std::string& file, const std::vector<ColumnPlan>& columns) {
   (void)columns;
   const std::string what = what_ + ": reading the row groups of " + file;
@@ -44,9 +44,9 @@ Result<std::vector<store::ChunkRef>> ParquetSource::PlanFile(
                                       "FROM parquet_metadata(" +
                                           SqlLiteral(file) + ") GROUP BY ALL ORDER BY 1",
                                       what));
-  std::vector<store::ChunkRef> chunks;
+  std::vector<ChunkRef> chunks;
   int64_t first = 0;
-  store::ChunkRef open{file, 0, 0};  // the chunk being filled
+  ChunkRef open{file, 0, 0};  // the chunk being filled
   for (const auto& row : rows) {
     if (row.size() != 2) return Internal(what + ": unexpected result shape");
     ASSIGN_OR_RETURN(const int64_t count, ToInt(row[1], what));
@@ -55,14 +55,14 @@ Result<std::vector<store::ChunkRef>> ParquetSource::PlanFile(
     first += count;
     if (open.row_count >= chunk_rows_) {
       chunks.push_back(open);
-      open = store::ChunkRef{file, first, 0};
+      open = ChunkRef{file, first, 0};
     }
   }
   if (open.row_count > 0) chunks.push_back(open);
   return chunks;
 }
 
-ChunkQuery ParquetSource::MakeQuery(const store::ChunkRef& chunk, const std::string& select_list,
+ChunkQuery ParquetSource::MakeQuery(const ChunkRef& chunk, const std::string& select_list,
                                     const std::vector<ColumnPlan>& file_columns) const {
   (void)file_columns;
   ChunkQuery q;

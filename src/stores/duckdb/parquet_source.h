@@ -1,4 +1,4 @@
-// ParquetSource: Parquet files as a store::ChunkedSource, a chunk being consecutive
+// ParquetSource: Parquet files as a ChunkedSource, a chunk being consecutive
 // row groups, read by DuckDB with row-group pruning on file_row_number.
 #pragma once
 
@@ -27,9 +27,9 @@ class ParquetSource : public DuckFileSource {
 
  protected:
   std::string Relation(const std::vector<std::string>& files) const override;
-  Result<std::vector<store::ChunkRef>> PlanFile(DuckSession* session, const std::string& file,
+  Result<std::vector<ChunkRef>> PlanFile(DuckSession* session, const std::string& file,
                                                 const std::vector<ColumnPlan>& columns) override;
-  ChunkQuery MakeQuery(const store::ChunkRef& chunk, const std::string& select_list,
+  ChunkQuery MakeQuery(const ChunkRef& chunk, const std::string& select_list,
                        const std::vector<ColumnPlan>& file_columns) const override;
   std::string DedupRelation() const override;
 

@@ -14,7 +14,7 @@
 #include <tuple>
 #include <vector>
 
-#include "store/chunked_source.h"
+#include "stores/duckdb/chunked_source.h"
 #include "stores/duckdb/duckdb_session.h"
 #include "stores/duckdb/open_chunked_source.h"
 
@@ -177,14 +177,14 @@ class ParquetSourceTest : public ::testing::Test {
 // Reads every chunk of `source` and returns, per file, the rows in ordinal
 // order; fails the test on a row read twice or a gap.
 std::map<std::string, std::vector<store::StoreBatch>> ReadAll(
-    store::ChunkedSource* source, const std::vector<store::ChunkRef>& chunks, size_t batch_rows) {
+    ChunkedSource* source, const std::vector<ChunkRef>& chunks, size_t batch_rows) {
   std::map<std::string, std::vector<store::StoreBatch>> out;
   std::map<std::string, std::set<int64_t>> seen;
-  for (const store::ChunkRef& chunk : chunks) {
+  for (const ChunkRef& chunk : chunks) {
     auto reader = source->OpenChunk(chunk);
     EXPECT_TRUE(reader.ok()) << reader.status().ToString();
     if (!reader.ok()) continue;
-    EXPECT_TRUE((*reader)->Open({}).ok());
+    EXPECT_TRUE((*reader)->Open(0).ok());
     int64_t expect_next = chunk.first_row;
     while (true) {
       store::StoreBatch batch;
@@ -198,7 +198,7 @@ std::map<std::string, std::vector<store::StoreBatch>> ReadAll(
         expect_next = p.record_index + 1;
         EXPECT_TRUE(seen[chunk.file].insert(p.record_index).second) << "row read twice";
       }
-      EXPECT_EQ((*reader)->position().record_index, expect_next);
+      EXPECT_EQ((*reader)->next_row(), expect_next);
       out[chunk.file].push_back(std::move(batch));
     }
     EXPECT_EQ(expect_next, chunk.first_row + chunk.row_count) << chunk.Id();
@@ -235,7 +235,7 @@ TEST_F(ParquetSourceTest, EveryTypeAndCompressionMatchesDuckDbCellByCell) {
     ASSERT_TRUE(groups.ok());
     int64_t next = 0;
     int n = 0;
-    for (const store::ChunkRef& chunk : *chunks) {
+    for (const ChunkRef& chunk : *chunks) {
       if (chunk.file != file) continue;
       EXPECT_EQ(chunk.first_row, next);
       next += chunk.row_count;
@@ -324,12 +324,10 @@ TEST_F(ParquetSourceTest, ResumesInsideAChunkAndRefusesAForeignFile) {
   auto chunks = (*source)->PlanChunks();
   ASSERT_TRUE(chunks.ok());
   ASSERT_GE(chunks->size(), 2u);
-  const store::ChunkRef chunk = (*chunks)[1];
+  const ChunkRef chunk = (*chunks)[1];
   auto reader = (*source)->OpenChunk(chunk);
   ASSERT_TRUE(reader.ok());
-  store::ResumePoint from;
-  from.record_index = chunk.first_row + 100;
-  ASSERT_TRUE((*reader)->Open(from).ok());
+  ASSERT_TRUE((*reader)->Open(chunk.first_row + 100).ok());
   store::StoreBatch batch;
   auto more = (*reader)->Next(1000000, &batch);
   ASSERT_TRUE(more.ok()) << more.status().ToString();
@@ -343,7 +341,7 @@ TEST_F(ParquetSourceTest, ResumesInsideAChunkAndRefusesAForeignFile) {
   ASSERT_TRUE(more.ok());
   EXPECT_FALSE(*more);
 
-  store::ChunkRef foreign{"/nonexistent.parquet", 0, 10};
+  ChunkRef foreign{"/nonexistent.parquet", 0, 10};
   EXPECT_FALSE((*source)->OpenChunk(foreign).ok());
 }
 
@@ -401,7 +399,7 @@ TEST_F(ParquetSourceTest, ChunksSkipTheSupersededRowsWhenAsked) {
   ASSERT_TRUE(chunks.ok());
   ASSERT_EQ(chunks->size(), 2u);
   std::set<std::string> tags;
-  for (const store::ChunkRef& chunk : *chunks) {
+  for (const ChunkRef& chunk : *chunks) {
     auto superseded = (*source)->SupersededRows(chunk);
     ASSERT_TRUE(superseded.ok()) << superseded.status().ToString();
     // a.parquet: a0..a2 lose to b0, b2 and a4 (a3, whose v is NULL, is not
@@ -409,7 +407,7 @@ TEST_F(ParquetSourceTest, ChunksSkipTheSupersededRowsWhenAsked) {
     EXPECT_EQ(*superseded, chunk.file == (dir_ / "a.parquet").string() ? 3 : 1) << chunk.Id();
     auto chunk_reader = (*source)->OpenChunk(chunk);
     ASSERT_TRUE(chunk_reader.ok());
-    ASSERT_TRUE((*chunk_reader)->Open({}).ok());
+    ASSERT_TRUE((*chunk_reader)->Open(0).ok());
     for (;;) {
       auto more = (*chunk_reader)->Next(100, &batch);
       ASSERT_TRUE(more.ok()) << more.status().ToString();
@@ -448,15 +446,15 @@ TEST_F(ParquetSourceTest, HashKeysMarksTheRowsOfRepeatedKeys) {
     auto chunks = (*source)->PlanChunks();
     ASSERT_TRUE(chunks.ok());
     store::StoreBatch batch;
-    for (const store::ChunkRef& chunk : *chunks) {
+    for (const ChunkRef& chunk : *chunks) {
       auto reader = (*source)->OpenChunk(chunk);
       ASSERT_TRUE(reader.ok());
-      ASSERT_TRUE((*reader)->Open({}).ok());
+      ASSERT_TRUE((*reader)->Open(0).ok());
       for (;;) {
         auto more = (*reader)->Next(100, &batch);
         ASSERT_TRUE(more.ok()) << more.status().ToString();
         if (!*more) break;
-        const int at = batch.rows.IndexOf(store::kKeyHashColumn);
+        const int at = batch.rows.IndexOf(kKeyHashColumn);
         ASSERT_EQ(at, static_cast<int>(batch.rows.columns.size()) - 1);
         const int key_at = batch.rows.IndexOf(key);
         for (size_t r = 0; r < batch.size(); ++r) {
@@ -503,7 +501,7 @@ TEST_F(ParquetSourceTest, SmallRowGroupsAreJoinedIntoChunks) {
   ASSERT_GE(chunks->size(), 2u);
   int64_t next = 0;
   for (size_t i = 0; i < chunks->size(); ++i) {
-    const store::ChunkRef& c = (*chunks)[i];
+    const ChunkRef& c = (*chunks)[i];
     EXPECT_EQ(c.first_row, next);
     const int64_t end = c.first_row + c.row_count;
     ASSERT_TRUE(group_at.contains(c.first_row)) << c.Id() << " starts inside a row group";
@@ -576,11 +574,11 @@ TEST_F(ParquetSourceTest, ReadingOneRowGroupDoesNotScanTheFile) {
   auto chunks = (*source)->PlanChunks();
   ASSERT_TRUE(chunks.ok());
   ASSERT_GE(chunks->size(), 10u);
-  auto time_chunk = [&](const store::ChunkRef& chunk) {
+  auto time_chunk = [&](const ChunkRef& chunk) {
     const auto start = std::chrono::steady_clock::now();
     auto reader = (*source)->OpenChunk(chunk);
     EXPECT_TRUE(reader.ok());
-    EXPECT_TRUE((*reader)->Open({}).ok());
+    EXPECT_TRUE((*reader)->Open(0).ok());
     store::StoreBatch batch;
     int64_t rows = 0;
     while (true) {
@@ -592,7 +590,7 @@ TEST_F(ParquetSourceTest, ReadingOneRowGroupDoesNotScanTheFile) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
   double whole = 0;
-  for (const store::ChunkRef& chunk : *chunks) whole += time_chunk(chunk);
+  for (const ChunkRef& chunk : *chunks) whole += time_chunk(chunk);
   const double last = time_chunk(chunks->back());
   // A rescan per chunk would make the last chunk cost about the whole file.
   EXPECT_LT(last, whole / 3) << "last chunk " << last << "s, all chunks " << whole << "s";

@@ -340,7 +340,7 @@ int64_t JsonRecordReader::SizeHint() const {
   return ec ? -1 : static_cast<int64_t>(size);
 }
 
-Status JsonRecordReader::Open(const store::ResumePoint& from) {
+Status JsonRecordReader::Open(const JsonPosition& from) {
   Unmap();
   if (from.byte_offset < 0) {
     return InvalidArgument("cannot resume " + path_ + " at negative offset " +

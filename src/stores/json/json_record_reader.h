@@ -8,11 +8,12 @@
 #include <string_view>
 
 #include "spec/spec.h"
-#include "store/row_source.h"
+#include "common/status.h"
+#include "store/batch_reader.h"
 
 namespace cutover::json_store {
 
-// Reads the records of one JSON file as a store::RowSource. Each batch holds a
+// Reads the records of one JSON file (the JSON store's partition). Each batch holds a
 // "$doc" column (kJsonb) with the exact bytes of every record, trimmed of
 // surrounding whitespace, and for keyed objects a "$key" column (kText) with
 // the decoded member name (NULL for a value that had no key).
@@ -26,20 +27,33 @@ namespace cutover::json_store {
 //
 // The file must not be truncated while it is open (the mapping would fault).
 // Not thread-safe; one reader belongs to one scanning thread.
-class JsonRecordReader : public store::RowSource {
+// Where reading stopped or should start: the byte offset of the next unread
+// record, with the record ordinal and line number there, so that positions
+// reported after a resume stay exact. The JSON store's cursor encodes it.
+struct JsonPosition {
+  int64_t byte_offset = 0;
+  int64_t record_index = 0;
+  int64_t line = 1;
+};
+
+class JsonRecordReader {
  public:
   JsonRecordReader(std::string path, spec::JsonLayout layout);
-  ~JsonRecordReader() override;
+  ~JsonRecordReader();
   JsonRecordReader(const JsonRecordReader&) = delete;
   JsonRecordReader& operator=(const JsonRecordReader&) = delete;
 
   // (Re)maps the file and positions the reader at `from`, which must be zero
   // or an `end` previously returned by Next() for the same file.
-  Status Open(const store::ResumePoint& from) override;
-  Result<bool> Next(size_t max_records, store::StoreBatch* out) override;
-  store::ResumePoint position() const override { return position_; }
+  Status Open(const JsonPosition& from);
+  // Fills `out` (cleared first) with up to `max_records`; false at the end.
+  // Leaves out->end alone: the store encodes position() there.
+  Result<bool> Next(size_t max_records, store::StoreBatch* out);
+  // Where the record after the last one Next() returned starts (after
+  // Open(from), before any Next: `from`).
+  JsonPosition position() const { return position_; }
   // The file size in bytes, or -1 before Open().
-  int64_t SizeHint() const override;
+  int64_t SizeHint() const;
 
   // The layout in use after Open(): kAuto resolved from the extension and
   // the first bytes of the file.
@@ -72,7 +86,7 @@ class JsonRecordReader : public store::RowSource {
   const char* data_ = nullptr;  // mapping of the whole file; null when empty
   size_t size_ = 0;
   bool open_ = false;
-  store::ResumePoint position_;  // after the last batch Next() returned
+  JsonPosition position_;  // after the last batch Next() returned
 
   // Scan state: the next byte to look at, the ordinal of the next record, and
   // a cursor (offset, line) the line counter resumes from.

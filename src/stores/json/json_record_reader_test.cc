@@ -99,7 +99,7 @@ std::vector<Rec> ReadOnePass(const std::string& path, JsonLayout layout, size_t 
 // as a restarted backfill would.
 std::vector<Rec> ReadResuming(const std::string& path, JsonLayout layout, size_t batch_size) {
   std::vector<Rec> recs;
-  store::ResumePoint at;
+  JsonPosition at;
   for (int guard = 0; guard < 100000; ++guard) {
     JsonRecordReader reader(path, layout);
     Status st = reader.Open(at);
@@ -450,7 +450,7 @@ std::pair<std::vector<std::string>, std::string> ReadUntilBroken(const std::stri
                                                                  JsonLayout layout,
                                                                  size_t batch_size, bool resume) {
   std::vector<std::string> docs;
-  store::ResumePoint at;
+  JsonPosition at;
   std::unique_ptr<JsonRecordReader> reader;
   store::StoreBatch batch;
   for (int guard = 0; guard < 1000; ++guard) {

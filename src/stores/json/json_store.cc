@@ -1,5 +1,5 @@
 // JsonStore: files matched from the source's path, each one partition, read
-// by a BatchReader over JsonRecordReader whose ResumePoint is the cursor.
+// by a BatchReader over JsonRecordReader whose JsonPosition is the cursor.
 #include "stores/json/json_store.h"
 
 #include <unistd.h>
@@ -19,13 +19,13 @@ namespace {
 
 const std::vector<std::string> kExtensions = {".json", ".jsonl", ".ndjson"};
 
-std::string EncodeCursor(const store::ResumePoint& at) {
+std::string EncodeCursor(const JsonPosition& at) {
   return "byte=" + std::to_string(at.byte_offset) + " record=" + std::to_string(at.record_index) +
          " line=" + std::to_string(at.line);
 }
 
-Result<store::ResumePoint> DecodeCursor(const store::Cursor& cursor, const std::string& file) {
-  store::ResumePoint at;
+Result<JsonPosition> DecodeCursor(const store::Cursor& cursor, const std::string& file) {
+  JsonPosition at;
   if (cursor.AtStart()) return at;
   std::string_view rest = cursor.token;
   auto field = [&](std::string_view name, int64_t* value) {
@@ -93,7 +93,7 @@ class JsonSnapshotReader : public store::SnapshotReader {
         return InvalidArgument("'" + partition.id + "' is not a file of " + path_or_glob_);
       }
     }
-    ASSIGN_OR_RETURN(store::ResumePoint at, DecodeCursor(from, partition.id));
+    ASSIGN_OR_RETURN(JsonPosition at, DecodeCursor(from, partition.id));
     auto reader = std::make_unique<JsonRecordReader>(partition.id, layout_);
     RETURN_IF_ERROR(reader->Open(at));
     return std::unique_ptr<store::BatchReader>(new JsonBatchReader(std::move(reader)));

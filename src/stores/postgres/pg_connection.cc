@@ -234,6 +234,11 @@ bool PgConnection::IsHealthy() const {
   return PQstatus(conn_) == CONNECTION_OK;
 }
 
+bool PgConnection::InTransaction() const {
+  const PGTransactionStatusType status = PQtransactionStatus(conn_);
+  return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
+}
+
 int PgConnection::server_version() const {
   return PQserverVersion(conn_);
 }

@@ -67,6 +67,9 @@ class PgConnection {
   Result<std::vector<std::string>> ConsumeNotifications();
 
   bool IsHealthy() const;
+  // True while a transaction block is open on the connection (or failed and
+  // not yet rolled back).
+  bool InTransaction() const;
   int server_version() const;
 
  private:

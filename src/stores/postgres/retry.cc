@@ -70,7 +70,14 @@ Status RunWithRetry(std::unique_ptr<PgConnection>* conn, const std::string& url,
     }
     if (st.ok()) st = attempt();
     if (st.ok()) return st;
-    if (*conn != nullptr && (*conn)->IsHealthy()) (void)(*conn)->Exec("ROLLBACK");
+    // A step that opens its transactions with Transaction has rolled back
+    // already; a second ROLLBACK would only make PostgreSQL warn "there is
+    // no transaction in progress". One left open is rolled back here, and if
+    // that fails the connection is not reused.
+    if (*conn != nullptr && (*conn)->IsHealthy() && (*conn)->InTransaction() &&
+        !(*conn)->Exec("ROLLBACK").ok()) {
+      conn->reset();
+    }
     // A server shutting down may leave the socket open a moment after its
     // error: a lost connection is never reused.
     if (st.code() == StatusCode::kUnavailable) conn->reset();

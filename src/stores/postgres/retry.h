@@ -60,10 +60,13 @@ class RetryBudget {
 };
 
 // Runs `attempt` (a whole transaction, or statements safe to repeat) on
-// *conn. On a retryable failure it rolls back, reconnects when the
-// connection was lost (then runs `on_reconnect`, e.g. to recreate session
-// state such as staging tables), and runs `attempt` again, within `span`.
-// *conn may be null on entry: it is connected first.
+// *conn. On a retryable failure it rolls back a transaction the attempt
+// left open (one opened with Transaction has rolled back itself),
+// reconnects when the connection was lost (then runs `on_reconnect`, e.g.
+// to recreate session state such as staging tables), and runs `attempt`
+// again, within `span` per streak of failures; any other error ends it at
+// once with `what` as context. *conn may be null on entry: it is connected
+// first.
 Status RunWithRetry(std::unique_ptr<PgConnection>* conn, const std::string& url,
                     std::chrono::milliseconds span, std::string_view what,
                     const std::function<Status()>& attempt,

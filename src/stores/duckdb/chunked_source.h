@@ -1,5 +1,5 @@
-// The protocol of sources that split into independent chunks (Parquet row
-// groups, CSV row ranges), so that parallel workers can share one backfill.
+// Files that split into independent chunks (Parquet row groups, CSV row
+// ranges): what the DuckDB store's partitions, dedup and profile are made of.
 #pragma once
 
 #include <cstdint>
@@ -10,10 +10,13 @@
 
 #include "common/status.h"
 #include "spec/spec.h"
-#include "store/row_source.h"
+#include "store/profiler.h"
+#include "store/batch_reader.h"
 #include "store/source_profile.h"
 
-namespace cutover::store {
+namespace cutover::duckdb_store {
+
+class DuckChunkReader;
 
 // A unit of resumable work: rows [first_row, first_row + row_count) of one
 // file. A chunk is merged whole or redone; its id is stable across runs as
@@ -25,16 +28,6 @@ struct ChunkRef {
   std::string Id() const;  // "<file>#<first_row>+<row_count>"
 };
 
-// The reference system that a file's GeoParquet metadata (its `geo` key)
-// gives one of its geometry columns.
-struct GeometryCrs {
-  std::string file;
-  std::string column;
-  // The EPSG code (OGC:CRS84, GeoParquet's default when `crs` is absent, is
-  // 4326); nullopt for a CRS without one, or an undefined one (`crs: null`).
-  std::optional<int> srid;
-  std::string label;  // "EPSG:3857", "OGC:CRS84", "an undefined CRS (crs: null)", ...
-};
 
 // The column readers of chunks add after ChunkedSource::HashKeys.
 inline constexpr char kKeyHashColumn[] = "cutover_key_hash";
@@ -47,10 +40,10 @@ class ChunkedSource {
   virtual ~ChunkedSource() = default;
   // Every chunk of every matching file, in a deterministic order.
   virtual Result<std::vector<ChunkRef>> PlanChunks() = 0;
-  // A reader of exactly the chunk's rows; Open({}) starts at its first row.
+  // A reader of exactly the chunk's rows; Open(chunk.first_row) starts at its first row.
   // Consecutive planned chunks of one file may be joined into one ChunkRef
   // (a scan that needs no resumable unit reads fewer, longer ranges).
-  virtual Result<std::unique_ptr<RowSource>> OpenChunk(const ChunkRef& chunk) = 0;
+  virtual Result<std::unique_ptr<DuckChunkReader>> OpenChunk(const ChunkRef& chunk) = 0;
   // Column names and types as the source describes them (for a glob, the
   // union of its files' columns).
   virtual Result<std::vector<std::pair<std::string, ValueType>>> Describe() = 0;
@@ -97,12 +90,12 @@ class ChunkedSource {
   }
   // What the files' GeoParquet metadata says of their geometry columns, one
   // entry per file and column it describes; empty for files without it.
-  virtual Result<std::vector<GeometryCrs>> GeometryReferenceSystems() {
-    return std::vector<GeometryCrs>{};
+  virtual Result<std::vector<store::GeometryCrs>> GeometryReferenceSystems() {
+    return std::vector<store::GeometryCrs>{};
   }
   // Files, row counts, per-column statistics and sample rows (cutover
   // inspect). Sources that cannot profile themselves say so.
-  virtual Result<SourceProfile> Profile(const ProfileOptions& options) {
+  virtual Result<store::SourceProfile> Profile(const store::ProfileOptions& options) {
     (void)options;
     return FailedPrecondition("this source cannot profile itself");
   }
@@ -129,4 +122,4 @@ struct ChunkedSourceOptions {
   int threads = 1;
 };
 
-}  // namespace cutover::store
+}  // namespace cutover::duckdb_store

@@ -1,4 +1,4 @@
-// Reads a chunked (Parquet/CSV) source on several threads, mapped and with
+// Reads a store of columns (Parquet/CSV) on several threads, mapped and with
 // lookups resolved read-only: the source side of verify.
 #pragma once
 
@@ -11,14 +11,15 @@
 #include "engine/core/source_factory.h"
 #include "map/record_mapper.h"
 #include "spec/spec.h"
-#include "store/row_source.h"
+#include "store/batch_reader.h"
+#include "store/store.h"
 
 namespace cutover::engine {
 
 // Called for every mapped batch, on the thread `worker` (0 .. threads-1)
-// that read it; `chunk_seq` is the place in the scan's plan of the range read
-// (consecutive chunks of a file, joined), so a caller can order rows as the
-// source does (chunk_seq, then record_index). Calls on one
+// that read it; `chunk_seq` is the place in the scan's plan of the partition
+// read (SnapshotReader::PlanScan), so a caller can order rows as the source
+// does (chunk_seq, then record_index). Calls on one
 // worker are sequential; different workers call concurrently.
 using ScanCallback = std::function<Status(
     int worker, int64_t chunk_seq, const store::StoreBatch& in, const map::MappedBatch& mapped)>;
@@ -29,17 +30,16 @@ using ScanCallback = std::function<Status(
 using ScanSelector =
     std::function<Status(int worker, const store::StoreBatch& in, std::vector<size_t>* keep)>;
 
-struct ChunkedScanOptions {
+struct ColumnarScanOptions {
   int threads = 1;  // readers; each maps with its own mapper
   size_t batch_rows = 8192;
   // Empty: every record is mapped and handed over. Set: only those it keeps,
   // so that a scan that wants a few rows does not pay to map them all.
   ScanSelector select;
-  std::string url;             // PostgreSQL, to resolve lookups (read-only); empty: names stay text
-  ChunkedSourceOpener opener;  // empty: stores::OpenChunkedSource
-  // Called once with the opened source before any chunk is read (to ask it
-  // for the hashes of its repeated keys, say).
-  std::function<Status(store::ChunkedSource*)> prepare;
+  std::string url;  // PostgreSQL, to resolve lookups (read-only); empty: names stay text
+  // Called once with the opened store before any partition is read (to ask
+  // it for the hashes of its repeated keys, say).
+  std::function<Status(store::Store*)> prepare;
 };
 
 // The records `keep` (indexes into `in`, ascending) of `in`, in order, into
@@ -47,10 +47,10 @@ struct ChunkedScanOptions {
 void PickRecords(const store::StoreBatch& in, const std::vector<size_t>& keep,
                  store::StoreBatch* out);
 
-// Scans every chunk of the entity's source once; returns the number of
+// Scans every partition of the entity's store once; returns the number of
 // threads used (the callback's `worker` is below it). Lookup names the
 // dimension lacks resolve to NULL, so such rows show up as differences.
-Result<int> ScanChunkedSource(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
-                              const ChunkedScanOptions& options, const ScanCallback& on_batch);
+Result<int> ScanColumnarStore(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
+                              const ColumnarScanOptions& options, const ScanCallback& on_batch);
 
 }  // namespace cutover::engine

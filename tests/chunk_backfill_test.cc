@@ -133,8 +133,9 @@ void ExpectExact(const Agri& a, const std::string& url) {
   EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.deferred_ddl"), "0");
   // Every chunk done, and its counts add up: every row of the files read,
   // one merged per key, the rest superseded (none rejected).
-  EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.backfill_partitions WHERE state <> 'done'"),
-            "0");
+  EXPECT_EQ(
+      QueryValue(url, "SELECT count(*) FROM cutover.backfill_partitions WHERE state <> 'done'"),
+      "0");
   EXPECT_EQ(QueryValue(url, "SELECT sum(rows_read) FROM cutover.backfill_partitions"), a.rows);
   EXPECT_EQ(QueryValue(url, "SELECT sum(rows_merged) FROM cutover.backfill_partitions"), a.keys);
   EXPECT_EQ(QueryValue(url, "SELECT sum(rows_rejected) FROM cutover.backfill_partitions"), "0");

@@ -126,14 +126,15 @@ TEST(PgRestartTest, ParallelBackfillSurvivesRestartsDuringTheLoadAndTheIndexRebu
   std::atomic<bool> finished{false};
   CommandResult run;
   std::thread runner([&] {
-    run = RunCommand(
-        {CutoverBinary(), "backfill", dir + "/cutover.yaml", "--create-tables", "--jobs", "2",
-         "--retry-for", "60s"},
-        {{"DATABASE_URL", pg.url()},
-         {"CUTOVER_FAILPOINTS", "backfill.after_claim=pause:200,deferred.before_build=pause:1500"}});
+    run = RunCommand({CutoverBinary(), "backfill", dir + "/cutover.yaml", "--create-tables",
+                      "--jobs", "2", "--retry-for", "60s"},
+                     {{"DATABASE_URL", pg.url()},
+                      {"CUTOVER_FAILPOINTS",
+                       "backfill.after_claim=pause:200,deferred.before_build=pause:1500"}});
     finished = true;
   });
-  const std::string done_sql = "SELECT count(*) FROM cutover.backfill_partitions WHERE state = 'done'";
+  const std::string done_sql =
+      "SELECT count(*) FROM cutover.backfill_partitions WHERE state = 'done'";
   const bool in_load = WaitFor(
       [&] {
         const int64_t done = std::stoll(Count(pg.url(), done_sql));

@@ -119,7 +119,7 @@ TEST_F(RegistryTest, JsonFilesArePartitionsAndAReadResumesAtAnyCursor) {
             StatusCode::kInvalidArgument);
 
   // One file: it can be written.
-  auto file_store = OpenStore(Source("json"), users, {{}, "id"});
+  auto file_store = OpenStore(Source("json"), users, {.key_field = "id"});
   ASSERT_TRUE(file_store.ok());
   EXPECT_NE((*file_store)->writer(), nullptr);
 }

@@ -66,8 +66,9 @@ Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
   std::unique_ptr<pg_store::PgConnection> conn;
   std::unique_ptr<RejectSink> sink;
   if (!request.dry_run) {
-    RETURN_IF_ERROR(pg_store::RunWithRetry(&conn, target_url, request.retry_for, "preparing the cutover schema",
-                              [&] { return catalog::EnsureControlSchema(conn.get()); }));
+    RETURN_IF_ERROR(
+        pg_store::RunWithRetry(&conn, target_url, request.retry_for, "preparing the cutover schema",
+                               [&] { return catalog::EnsureControlSchema(conn.get()); }));
     ASSIGN_OR_RETURN(sink, RejectSink::Open(migration.backfill.reject_file));
   }
 
@@ -96,12 +97,13 @@ Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
   // skipped when this one resumes.
   const bool all_done = std::all_of(runs.begin(), runs.end(), [](auto& r) { return r->done(); });
   if (!request.dry_run && (all_done || request.restart)) {
-    RETURN_IF_ERROR(pg_store::RunWithRetry(&conn, target_url, request.retry_for, "starting a new run", [&] {
-      pg_store::Transaction tx(conn.get());
-      RETURN_IF_ERROR(tx.status());
-      for (auto& run : runs) RETURN_IF_ERROR(run->ResetLedgers());
-      return tx.Commit();
-    }));
+    RETURN_IF_ERROR(
+        pg_store::RunWithRetry(&conn, target_url, request.retry_for, "starting a new run", [&] {
+          pg_store::Transaction tx(conn.get());
+          RETURN_IF_ERROR(tx.status());
+          for (auto& run : runs) RETURN_IF_ERROR(run->ResetLedgers());
+          return tx.Commit();
+        }));
   }
   for (auto& run : runs) {
     RETURN_IF_ERROR(run->Run(&report.stopped_on_rejects));

@@ -19,15 +19,16 @@ class LookupDimension : public EntityRun {
     shape_ = std::move(PlanTables(*shared_.migration, entity_)[0].shape);
     if (shared_.request->dry_run) return Status::Ok();
     return pg_store::RunWithRetry(shared_.conn, shared_.url, shared_.request->retry_for,
-                     "preparing the table of " + entity_.name, [&]() -> Status {
-                       pg_store::PgConnection* conn = shared_.conn->get();
-                       if (shared_.request->create_tables) {
-                         RETURN_IF_ERROR(catalog::CreateTable(conn, shape_));
-                       }
-                       auto fit = catalog::CheckTable(conn, shape_);
-                       if (!fit.ok()) return fit.status().WithContext("entity " + entity_.name);
-                       return Status::Ok();
-                     });
+                                  "preparing the table of " + entity_.name, [&]() -> Status {
+                                    pg_store::PgConnection* conn = shared_.conn->get();
+                                    if (shared_.request->create_tables) {
+                                      RETURN_IF_ERROR(catalog::CreateTable(conn, shape_));
+                                    }
+                                    auto fit = catalog::CheckTable(conn, shape_);
+                                    if (!fit.ok())
+                                      return fit.status().WithContext("entity " + entity_.name);
+                                    return Status::Ok();
+                                  });
   }
   Status Run(bool*) override { return Status::Ok(); }
   // Reported by the runs that fill it, after they did.

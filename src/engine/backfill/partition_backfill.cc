@@ -604,8 +604,7 @@ Status PartitionBackfill::Run(bool* stopped_on_rejects) {
   }));
   *shared_.run_rejects += rejects_before_ + rejects_here_;
   if (stop_) {
-    LogStopOnRejects(entity_.name, *shared_.run_rejects, shared_.max_rejects,
-                     shared_.sink->path());
+    LogStopOnRejects(entity_.name, *shared_.run_rejects, shared_.max_rejects, shared_.sink->path());
     if (bulk_) {
       spdlog::error("{}: its key and indexes stay set aside until a rerun finishes the load",
                     entity_.name);

@@ -108,8 +108,8 @@ class PartitionBackfill : public EntityRun {
   bool bulk_ = false;                         // this run appends index-free (see "Bulk mode")
   bool keys_unique_ = false;                  // the store yields each key once
   std::string keys_unique_why_not_;
-  bool progress_in_bytes_ = false;  // partitions' record counts unknown, sizes known
-  int64_t rejects_before_ = 0;      // the entity's, committed before this process started
+  bool progress_in_bytes_ = false;        // partitions' record counts unknown, sizes known
+  int64_t rejects_before_ = 0;            // the entity's, committed before this process started
   int64_t earlier_entities_rejects_ = 0;  // this run's, in the entities run before this one
   RunState state_ = RunState::kDone;
   double seconds_ = 0;

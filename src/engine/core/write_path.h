@@ -30,7 +30,7 @@ enum class WriteMode {
 struct TableWrite {
   pg_store::MergeWriter* writer = nullptr;
   WriteMode mode = WriteMode::kMerge;
-  const store::StoreBatch* in = nullptr;     // the records the batch was mapped from
+  const store::StoreBatch* in = nullptr;      // the records the batch was mapped from
   const map::MappedBatch* mapped = nullptr;   // the batch
   size_t table = 0;                           // index into mapped->tables
   const map::RecordMapper* mapper = nullptr;  // gives a refused row's record text

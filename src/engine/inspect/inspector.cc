@@ -131,8 +131,8 @@ Status InspectJson(const spec::SourceSpec& source, const InspectRequest& request
     ASSIGN_OR_RETURN(std::unique_ptr<store::Store> json, stores::OpenStore(source, file));
     ASSIGN_OR_RETURN(const std::vector<store::Partition> partitions, json->snapshot().Plan());
     if (partitions.size() != 1) {
-      return Internal(fmt::format("{}: expected one partition, the store planned {}", file,
-                                  partitions.size()));
+      return Internal(
+          fmt::format("{}: expected one partition, the store planned {}", file, partitions.size()));
     }
     ASSIGN_OR_RETURN(std::unique_ptr<store::BatchReader> reader,
                      json->snapshot().Open(partitions[0], store::Cursor{}));

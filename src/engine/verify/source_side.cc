@@ -264,10 +264,10 @@ Status ReadColumnarStore(const spec::MigrationSpec& migration, const std::string
   if (!second_pass && plan->dedup_stream) {
     options.prepare = [&](store::Store* source) -> Status {
       const auto started = std::chrono::steady_clock::now();
-      auto hashes = source->dedup() != nullptr
-                        ? source->dedup()->HashKeys(plan->dedup_key_sources)
-                        : Result<std::vector<int64_t>>(
-                              FailedPrecondition("this store cannot hash its keys"));
+      auto hashes =
+          source->dedup() != nullptr
+              ? source->dedup()->HashKeys(plan->dedup_key_sources)
+              : Result<std::vector<int64_t>>(FailedPrecondition("this store cannot hash its keys"));
       spdlog::debug(
           "{}: source keys hashed in {:.2f} s", entity.name,
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

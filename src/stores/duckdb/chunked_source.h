@@ -10,8 +10,8 @@
 
 #include "common/status.h"
 #include "spec/spec.h"
-#include "store/profiler.h"
 #include "store/batch_reader.h"
+#include "store/profiler.h"
 #include "store/source_profile.h"
 
 namespace cutover::duckdb_store {
@@ -27,7 +27,6 @@ struct ChunkRef {
   int64_t row_count = 0;
   std::string Id() const;  // "<file>#<first_row>+<row_count>"
 };
-
 
 // The column readers of chunks add after ChunkedSource::HashKeys.
 inline constexpr char kKeyHashColumn[] = "cutover_key_hash";

@@ -82,9 +82,8 @@ std::string CsvSource::DedupRelation() const {
   return "(" + out + ")";
 }
 
-Result<std::vector<ChunkRef>> CsvSource::PlanFile(DuckSession* session,
-                                                         const std::string& file,
-                                                         const std::vector<ColumnPlan>& columns) {
+Result<std::vector<ChunkRef>> CsvSource::PlanFile(DuckSession* session, const std::string& file,
+                                                  const std::vector<ColumnPlan>& columns) {
   const std::string what = what_ + ": counting the rows of " + file;
   ASSIGN_OR_RETURN(
       const TextRows rows,

@@ -28,7 +28,7 @@ class CsvSource : public DuckFileSource {
   // Each file numbers its rows in read order, as LIMIT/OFFSET counts them.
   std::string DedupRelation() const override;
   Result<std::vector<ChunkRef>> PlanFile(DuckSession* session, const std::string& file,
-                                                const std::vector<ColumnPlan>& columns) override;
+                                         const std::vector<ColumnPlan>& columns) override;
   ChunkQuery MakeQuery(const ChunkRef& chunk, const std::string& select_list,
                        const std::vector<ColumnPlan>& file_columns) const override;
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "stores/duckdb/chunked_source.h"
+#include "stores/duckdb/duckdb_chunk_reader.h"
 #include "stores/duckdb/open_chunked_source.h"
 
 namespace cutover::duckdb_store {
@@ -39,7 +40,7 @@ class CsvSourceTest : public ::testing::Test {
 // Every row of every chunk, in chunk order; checks that the chunks tile the
 // file and that ordinals run without a gap.
 std::vector<store::StoreBatch> ReadChunks(ChunkedSource* source,
-                                           const std::vector<ChunkRef>& chunks) {
+                                          const std::vector<ChunkRef>& chunks) {
   std::vector<store::StoreBatch> out;
   int64_t next = 0;
   for (const ChunkRef& chunk : chunks) {

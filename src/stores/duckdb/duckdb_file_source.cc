@@ -76,13 +76,11 @@ Result<std::vector<ChunkRef>> DuckFileSource::PlanChunks() {
   return chunks;
 }
 
-Result<const std::vector<ChunkRef>*> DuckFileSource::FileChunksLocked(
-    const std::string& file) {
+Result<const std::vector<ChunkRef>*> DuckFileSource::FileChunksLocked(const std::string& file) {
   auto it = file_chunks_.find(file);
   if (it == file_chunks_.end()) {
     ASSIGN_OR_RETURN(const std::vector<ColumnPlan>* columns, FileColumnsLocked(file));
-    ASSIGN_OR_RETURN(std::vector<ChunkRef> planned,
-                     PlanFile(session_.get(), file, *columns));
+    ASSIGN_OR_RETURN(std::vector<ChunkRef> planned, PlanFile(session_.get(), file, *columns));
     it = file_chunks_.emplace(file, std::move(planned)).first;
   }
   return &it->second;

@@ -45,9 +45,8 @@ class DuckFileSource : public ChunkedSource {
   // name, so that the columns are those of all of them).
   virtual std::string Relation(const std::vector<std::string>& files) const = 0;
   // Chunks of one file, whose columns are `columns`; called under mu_.
-  virtual Result<std::vector<ChunkRef>> PlanFile(DuckSession* session,
-                                                        const std::string& file,
-                                                        const std::vector<ColumnPlan>& columns) = 0;
+  virtual Result<std::vector<ChunkRef>> PlanFile(DuckSession* session, const std::string& file,
+                                                 const std::vector<ColumnPlan>& columns) = 0;
   // How to read `chunk`; `select_list` yields the source's columns.
   virtual ChunkQuery MakeQuery(const ChunkRef& chunk, const std::string& select_list,
                                const std::vector<ColumnPlan>& file_columns) const = 0;

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "common/file_match.h"
+#include "stores/duckdb/duckdb_chunk_reader.h"
 #include "stores/duckdb/open_chunked_source.h"
 
 namespace cutover::duckdb_store {
@@ -30,8 +31,7 @@ constexpr int64_t kRangesPerReader = 4;
 // file's footer and statistics, all row groups' of them: per row group that
 // is quadratic in the file's size (measured: 172 row groups of 6,000 rows
 // spent more time binding than reading).
-std::vector<ChunkRef> CoalesceChunks(const std::vector<ChunkRef>& chunks,
-                                            int readers) {
+std::vector<ChunkRef> CoalesceChunks(const std::vector<ChunkRef>& chunks, int readers) {
   int64_t total = 0;
   for (const auto& c : chunks) total += c.row_count;
   const int64_t target = std::max<int64_t>(1, total / (readers * kRangesPerReader));
@@ -109,7 +109,7 @@ class LazySource {
   const ChunkedSourceOptions options_;
   std::mutex mu_;
   std::unique_ptr<ChunkedSource> chunked_;  // protected by mu_
-  bool planned_ = false;                           // protected by mu_
+  bool planned_ = false;                    // protected by mu_
   std::map<std::string, ChunkRef> chunks_;  // protected by mu_
 };
 

@@ -7,8 +7,8 @@
 
 #include "common/status.h"
 #include "spec/spec.h"
-#include "stores/duckdb/chunked_source.h"
 #include "store/store.h"
+#include "stores/duckdb/chunked_source.h"
 
 namespace cutover::duckdb_store {
 

@@ -13,13 +13,13 @@
 namespace cutover::duckdb_store {
 
 Result<std::unique_ptr<ChunkedSource>> OpenChunkedSource(const spec::SourceSpec& source,
-                                                                const std::string& path_or_glob) {
+                                                         const std::string& path_or_glob) {
   return OpenChunkedSource(source, path_or_glob, ChunkedSourceOptions{});
 }
 
-Result<std::unique_ptr<ChunkedSource>> OpenChunkedSource(
-    const spec::SourceSpec& source, const std::string& path_or_glob,
-    const ChunkedSourceOptions& options) {
+Result<std::unique_ptr<ChunkedSource>> OpenChunkedSource(const spec::SourceSpec& source,
+                                                         const std::string& path_or_glob,
+                                                         const ChunkedSourceOptions& options) {
   const std::string what = "source '" + source.name + "'";
   if (source.type != "parquet" && source.type != "csv") {
     return InvalidArgument(what + ": type '" + source.type +
@@ -39,8 +39,8 @@ Result<std::unique_ptr<ChunkedSource>> OpenChunkedSource(
         new ParquetSource(std::move(session), std::move(*files), what,
                           std::max<int64_t>(1, options.parquet_chunk_rows)));
   }
-  return std::unique_ptr<ChunkedSource>(new CsvSource(
-      std::move(session), std::move(*files), what, source.csv, options.csv_chunk_rows));
+  return std::unique_ptr<ChunkedSource>(new CsvSource(std::move(session), std::move(*files), what,
+                                                      source.csv, options.csv_chunk_rows));
 }
 
 }  // namespace cutover::duckdb_store

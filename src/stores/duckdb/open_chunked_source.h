@@ -16,9 +16,9 @@ namespace cutover::duckdb_store {
 // The returned source is thread-safe: several workers may call OpenChunk at
 // once; each reader belongs to one thread.
 Result<std::unique_ptr<ChunkedSource>> OpenChunkedSource(const spec::SourceSpec& source,
-                                                                const std::string& path_or_glob);
-Result<std::unique_ptr<ChunkedSource>> OpenChunkedSource(
-    const spec::SourceSpec& source, const std::string& path_or_glob,
-    const ChunkedSourceOptions& options);
+                                                         const std::string& path_or_glob);
+Result<std::unique_ptr<ChunkedSource>> OpenChunkedSource(const spec::SourceSpec& source,
+                                                         const std::string& path_or_glob,
+                                                         const ChunkedSourceOptions& options);
 
 }  // namespace cutover::duckdb_store

@@ -35,8 +35,8 @@ std::string ParquetSource::DedupRelation() const {
          ", filename = true, file_row_number = true, union_by_name = true)";
 }
 
-Result<std::vector<ChunkRef>> ParquetSource::PlanFile(
-    DuckSession* session, const std::string& file, const std::vector<ColumnPlan>& columns) {
+Result<std::vector<ChunkRef>> ParquetSource::PlanFile(DuckSession* session, const std::string& file,
+                                                      const std::vector<ColumnPlan>& columns) {
   (void)columns;
   const std::string what = what_ + ": reading the row groups of " + file;
   ASSIGN_OR_RETURN(const TextRows rows,

@@ -28,7 +28,7 @@ class ParquetSource : public DuckFileSource {
  protected:
   std::string Relation(const std::vector<std::string>& files) const override;
   Result<std::vector<ChunkRef>> PlanFile(DuckSession* session, const std::string& file,
-                                                const std::vector<ColumnPlan>& columns) override;
+                                         const std::vector<ColumnPlan>& columns) override;
   ChunkQuery MakeQuery(const ChunkRef& chunk, const std::string& select_list,
                        const std::vector<ColumnPlan>& file_columns) const override;
   std::string DedupRelation() const override;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "stores/duckdb/chunked_source.h"
+#include "stores/duckdb/duckdb_chunk_reader.h"
 #include "stores/duckdb/duckdb_session.h"
 #include "stores/duckdb/open_chunked_source.h"
 
@@ -176,8 +177,9 @@ class ParquetSourceTest : public ::testing::Test {
 
 // Reads every chunk of `source` and returns, per file, the rows in ordinal
 // order; fails the test on a row read twice or a gap.
-std::map<std::string, std::vector<store::StoreBatch>> ReadAll(
-    ChunkedSource* source, const std::vector<ChunkRef>& chunks, size_t batch_rows) {
+std::map<std::string, std::vector<store::StoreBatch>> ReadAll(ChunkedSource* source,
+                                                              const std::vector<ChunkRef>& chunks,
+                                                              size_t batch_rows) {
   std::map<std::string, std::vector<store::StoreBatch>> out;
   std::map<std::string, std::set<int64_t>> seen;
   for (const ChunkRef& chunk : chunks) {

@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "spec/spec.h"
 #include "common/status.h"
+#include "spec/spec.h"
 #include "store/batch_reader.h"
 
 namespace cutover::json_store {

@@ -195,7 +195,7 @@ int main(int argc, char** argv) {
   const std::string reference_sum = QueryText(url, kChecksumSql);
   const long long source_records = std::atoll(
       QueryText(url,
-                "SELECT sum(rows_read) FROM cutover.backfill_chunks WHERE entity = 'price_history'")
+                "SELECT records_read FROM cutover.backfill_ledger WHERE entity = 'price_history'")
           .c_str());
   std::vector<std::string> index_defs;
   {

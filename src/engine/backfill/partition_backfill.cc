@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <numeric>
 #include <optional>
 #include <thread>
@@ -120,7 +121,10 @@ struct PartitionBackfill::Worker {
   // continues from; empty id when none is open.
   std::string open_id;
   std::string open_cursor;
-  int64_t open_units = 0;  // progress units counted in the open partition
+  // Per partition, the progress units (bytes) this worker counted, so that
+  // reopening one (after a retry, or after another process took it a while)
+  // never counts a byte twice.
+  std::map<std::string, int64_t> counted_units;
   std::unique_ptr<store::BatchReader> reader;
   std::unique_ptr<BatchPipeline> pipeline;
 
@@ -129,7 +133,6 @@ struct PartitionBackfill::Worker {
     reader.reset();
     open_id.clear();
     open_cursor.clear();
-    open_units = 0;
   }
 };
 
@@ -315,6 +318,10 @@ Result<bool> PartitionBackfill::LoadToCheckpoint(Worker* w) {
   std::string cursor = claimed->cursor;
   bool at_end = false;
   bool wrote = false;
+  // Progress is reported once the checkpoint commits: a step that fails and
+  // runs again must not count its records twice.
+  int64_t progress_records = 0;
+  int64_t units_seen = w->counted_units[partition.id];
   for (;;) {
     ASSIGN_OR_RETURN(MappedWork * work, w->pipeline->Next());
     if (work == nullptr) {
@@ -345,12 +352,10 @@ Result<bool> PartitionBackfill::LoadToCheckpoint(Worker* w) {
     FailPoint("backfill.after_batch");
     cursor = work->in.end.token;
     wrote = true;
-    int64_t units = 0;
-    if (progress_in_bytes_ && !work->in.positions.empty()) {
-      units = std::max<int64_t>(0, work->in.positions.back().byte_offset - w->open_units);
-      w->open_units += units;
+    progress_records += static_cast<int64_t>(work->in.size());
+    if (!work->in.positions.empty()) {
+      units_seen = std::max(units_seen, work->in.positions.back().byte_offset);
     }
-    Progress(static_cast<int64_t>(work->in.size()), units);
     if (checkpoint_each_batch) break;
   }
   if (at_end) {
@@ -366,11 +371,8 @@ Result<bool> PartitionBackfill::LoadToCheckpoint(Worker* w) {
                                   partition.id, read - superseded, superseded, partition.records));
     }
     added[0].read += superseded;
-    if (superseded > 0) Progress(superseded, 0);
-    if (progress_in_bytes_ && partition.bytes > w->open_units) {
-      Progress(0, partition.bytes - w->open_units);
-      w->open_units = partition.bytes;
-    }
+    progress_records += superseded;
+    units_seen = std::max(units_seen, partition.bytes);
   }
   if (!rejects.empty()) {
     {
@@ -391,6 +393,9 @@ Result<bool> PartitionBackfill::LoadToCheckpoint(Worker* w) {
   RETURN_IF_ERROR(tx.Commit());
   if (wrote) FailPoint("backfill.after_commit");
   w->open_cursor = cursor;
+  const int64_t units = progress_in_bytes_ ? units_seen - w->counted_units[partition.id] : 0;
+  w->counted_units[partition.id] = units_seen;
+  Progress(progress_records, units);
   if (at_end) w->Close();
   // --max-rejects counts the whole run's rejects.
   const int64_t total = earlier_entities_rejects_ + rejects_before_ + (rejects_here_ += rejected);

@@ -13,6 +13,7 @@
 #include "map/columnar_mapper.h"
 
 namespace cutover::engine {
+
 Result<int> ScanColumnarStore(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
                               const ColumnarScanOptions& options, const ScanCallback& on_batch) {
   const spec::SourceSpec* source_spec = migration.FindSource(entity.source);
@@ -26,14 +27,14 @@ Result<int> ScanColumnarStore(const spec::MigrationSpec& migration, const spec::
   store::SnapshotReader& source = store->snapshot();
   RETURN_IF_ERROR(CheckSourceSchema(*source_spec, entity, &source));
   if (options.prepare) RETURN_IF_ERROR(options.prepare(store.get()));
-  ASSIGN_OR_RETURN(const std::vector<store::Partition> chunks, source.PlanScan(threads_wanted));
+  ASSIGN_OR_RETURN(const std::vector<store::Partition> partitions, source.PlanScan(threads_wanted));
   std::unique_ptr<LookupResolver> resolver;
   if (!options.url.empty()) {
     ASSIGN_OR_RETURN(resolver, LookupResolver::Create(migration, entity, options.url,
                                                       /*create_missing=*/false));
   }
-  const int threads =
-      std::max(1, std::min(threads_wanted, static_cast<int>(std::max<size_t>(chunks.size(), 1))));
+  const int threads = std::max(
+      1, std::min(threads_wanted, static_cast<int>(std::max<size_t>(partitions.size(), 1))));
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   std::vector<Status> results(threads);
@@ -42,8 +43,8 @@ Result<int> ScanColumnarStore(const spec::MigrationSpec& migration, const spec::
     store::StoreBatch in, picked;
     map::MappedBatch mapped;
     std::vector<size_t> keep;
-    for (size_t i = next++; i < chunks.size() && !failed; i = next++) {
-      ASSIGN_OR_RETURN(auto reader, source.Open(chunks[i], store::Cursor{}));
+    for (size_t i = next++; i < partitions.size() && !failed; i = next++) {
+      ASSIGN_OR_RETURN(auto reader, source.Open(partitions[i], store::Cursor{}));
       for (;;) {
         ASSIGN_OR_RETURN(bool more, reader->Next(options.batch_rows, &in));
         if (!more) break;

@@ -9,10 +9,10 @@
 namespace cutover::engine {
 
 // Progress is measured in units of the caller's choosing, named by `unit`:
-// bytes of a file for a record stream (its size is known up front), rows of
-// the planned chunks for a chunked source. Rows are always what the line
-// counts; units only place the work between 0 and total for the ETA.
-// Not thread-safe; owned by the loop doing the work.
+// bytes for a store whose partitions' sizes are known and record counts are
+// not (JSON files), rows for one that plans its records (Parquet, CSV). Rows are always what the
+// line counts; units only place the work between 0 and total for the ETA. Not thread-safe; owned by
+// the loop doing the work.
 class ProgressReporter {
  public:
   // `total_units` < 0 when the size is unknown (no ETA then).

@@ -1,5 +1,5 @@
-// Reading the legacy store for verify: the record stream on one thread, a
-// chunked source on many, with pass 1's one-row-per-key fold for dedup.
+// Reading the legacy store for verify: documents on one thread, in the
+// store's order; a store of columns on many, with pass 1's one-row-per-key fold for dedup.
 #include "engine/verify/source_side.h"
 
 #include <algorithm>

@@ -17,7 +17,7 @@
 namespace cutover::duckdb_store {
 namespace {
 
-// Readers add the hash column under the name both protocols promise.
+// Readers add the hash column under the name store::Deduplication promises.
 static_assert(std::string_view(kKeyHashColumn) == store::kKeyHashColumnName);
 
 // Ranges of planned chunks per reader of a scan: enough for the readers to

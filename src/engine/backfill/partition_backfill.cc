@@ -48,8 +48,8 @@ namespace cutover::engine {
 //               into every table of the entity (parents first, so foreign
 //               keys hold), its rejects into cutover.rejects
 //   checkpoint: the partition's cursor moved past the last batch, its
-//               counts, 'done' at its end; each table's ledger entry
-//               incremented by what the batches added
+//               counts, 'done' at its end; for a document store, each
+//               table's ledger entry incremented by what the batches added
 //   COMMIT
 // The claim's row lock is held until COMMIT, so no other worker, in this
 // process or another, loads the partition meanwhile (SKIP LOCKED passes over
@@ -74,7 +74,11 @@ namespace cutover::engine {
 // the order decides the result: a document store's later record with a key
 // replaces an earlier one, as it would in the application. Stores of
 // columns resolve repeated keys themselves (SourceDedup) or by the merge's
-// keep_last_by, so their partitions are shared by --jobs workers.
+// keep_last_by, so their partitions are shared by --jobs workers. Their
+// entity has one table, whose ledger counts are the sums of its partitions'
+// (written when the load ends), so that the workers' commits never queue on
+// one ledger row: each commit flushes a partition's rows, and waiting for
+// another's would serialize them.
 //
 // A worker that finds nothing to claim while partitions are still pending
 // (held by workers of another process) polls until they are done or released
@@ -386,7 +390,9 @@ Result<bool> PartitionBackfill::LoadToCheckpoint(Worker* w) {
                                    {added[0].read, added[0].merged, added[0].rejected}, at_end));
   int64_t rejected = 0;
   for (size_t t = 0; t < tables_.size(); ++t) {
-    RETURN_IF_ERROR(catalog::AddToLedger(c, migration_.name, tables_[t].entity->name, added[t]));
+    if (ledger_each_checkpoint_) {
+      RETURN_IF_ERROR(catalog::AddToLedger(c, migration_.name, tables_[t].entity->name, added[t]));
+    }
     rejected += added[t].rejected;
   }
   if (wrote) FailPoint("backfill.before_commit");
@@ -531,6 +537,7 @@ Status PartitionBackfill::Run(bool* stopped_on_rejects) {
     return Status::Ok();
   }
   RETURN_IF_ERROR(OpenStore());
+  ledger_each_checkpoint_ = record_shape_ == store::RecordShape::kDocuments;
   ASSIGN_OR_RETURN(const std::vector<store::Partition> partitions, store_->snapshot().Plan());
   int64_t planned_records = 0, planned_bytes = 0;
   bool records_known = true, bytes_known = true;
@@ -561,7 +568,11 @@ Status PartitionBackfill::Run(bool* stopped_on_rejects) {
     return Status::Ok();
   }));
   const bool resumed = before.all.read > 0 || before.done_partitions > 0;
-  for (const Table& t : tables_) rejects_before_ += t.ledger.records_rejected;
+  if (ledger_each_checkpoint_) {
+    for (const Table& t : tables_) rejects_before_ += t.ledger.records_rejected;
+  } else {
+    rejects_before_ = before.all.rejected;
+  }
   earlier_entities_rejects_ = *shared_.run_rejects;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -607,6 +618,12 @@ Status PartitionBackfill::Run(bool* stopped_on_rejects) {
     ASSIGN_OR_RETURN(totals, catalog::SumPartitions(conn(), migration_.name, entity_.name));
     return ReloadLedgers();
   }));
+  if (!ledger_each_checkpoint_) {  // one table, whose counts the partitions hold
+    catalog::LedgerEntry& e = tables_[0].ledger;
+    e.records_read = e.record_index = totals.all.read;
+    e.rows_merged = totals.all.merged;
+    e.records_rejected = totals.all.rejected;
+  }
   *shared_.run_rejects += rejects_before_ + rejects_here_;
   if (stop_) {
     LogStopOnRejects(entity_.name, *shared_.run_rejects, shared_.max_rejects, shared_.sink->path());

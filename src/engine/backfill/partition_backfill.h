@@ -108,7 +108,10 @@ class PartitionBackfill : public EntityRun {
   bool bulk_ = false;                         // this run appends index-free (see "Bulk mode")
   bool keys_unique_ = false;                  // the store yields each key once
   std::string keys_unique_why_not_;
-  bool progress_in_bytes_ = false;        // partitions' record counts unknown, sizes known
+  bool progress_in_bytes_ = false;  // partitions' record counts unknown, sizes known
+  // The ledger's counts move with each checkpoint (a document store), or are
+  // summed from the partitions at the end (see the design note).
+  bool ledger_each_checkpoint_ = true;
   int64_t rejects_before_ = 0;            // the entity's, committed before this process started
   int64_t earlier_entities_rejects_ = 0;  // this run's, in the entities run before this one
   RunState state_ = RunState::kDone;

@@ -63,7 +63,10 @@ Status RejectSink::Write(std::span<const Reject> rejects) {
 
 Status RewriteRejectFile(pg_store::PgConnection* conn, const std::string& migration,
                          const std::string& path) {
-  const std::string tmp = path + ".tmp";
+  // Several processes sharing one run each rewrite the file when they end:
+  // each writes a temporary file of its own, and the renames, atomic, leave
+  // the last one's (all of them read the same cutover.rejects).
+  const std::string tmp = fmt::format("{}.tmp.{}", path, getpid());
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(tmp.c_str(), "w"), &std::fclose);

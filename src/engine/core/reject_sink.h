@@ -31,7 +31,8 @@ class RejectSink {
 
 // Rewrites the reject file from cutover.rejects, which holds each reject of
 // the migration once (keyed by entity, source, record and item): written to
-// `path`.tmp page by page (memory stays bounded), then renamed over `path`.
+// `path`.tmp.<pid> page by page (memory stays bounded), then renamed over
+// `path`, so that processes sharing a run never rename each other's file.
 Status RewriteRejectFile(pg_store::PgConnection* conn, const std::string& migration,
                          const std::string& path);
 

@@ -15,7 +15,8 @@ declare -A allowed=(
   [stores/json]="stores/json store $base"
   [stores/duckdb]="stores/duckdb store $base"
   [stores/postgres]="stores/postgres store $base"
-  [stores]="stores stores/json stores/duckdb stores/postgres store $base"
+  [stores/redis]="stores/redis store $base"
+  [stores]="stores stores/json stores/duckdb stores/postgres stores/redis store $base"
   [map]="map store $base"
   [catalog]="catalog stores/postgres $base"
   [engine/core]="engine/core stores store map catalog stores/postgres $base"
@@ -31,7 +32,7 @@ declare -A allowed=(
 declare -A confined=(
   [libpq-fe.h]="stores/postgres"
   [duckdb.h]="stores/duckdb"
-  [simdjson.h]="stores/json map"
+  [simdjson.h]="stores/json stores/redis map"
   [hiredis/hiredis.h]="stores/redis"
 )
 

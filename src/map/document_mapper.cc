@@ -20,6 +20,7 @@ struct ColumnPlan {
   const spec::ColumnSpec* spec = nullptr;
   std::vector<std::string> path;  // the dotted `from`, split
   bool from_key = false;          // `from: $key`: the object key of a keyed file
+  bool item = false;              // `from: $item`: a child row's array element itself
   bool required = false;
   int parent_column = -1;               // >= 0: copy this column of the parent row (a parent link)
   std::optional<Column> default_value;  // one row, already converted
@@ -31,6 +32,7 @@ struct TablePlan {
   std::vector<std::string> array_path;  // where the parent record holds our rows
   std::vector<ColumnPlan> columns;
   std::vector<int> children;
+  bool scalar_items = false;  // a column reads `$item`: array elements need not be objects
 };
 
 std::vector<std::string> SplitPath(std::string_view path) {
@@ -115,8 +117,42 @@ Status AppendNumber(std::string_view number, const spec::ColumnSpec& c, Column* 
   return Status::Ok();
 }
 
-Status AppendJson(const JsonDocument& doc, size_t v, const spec::ColumnSpec& c,
+// A byte string as a Redis document spells one that is not UTF-8:
+// {"$bytes": "<hex>"} (stores/redis/redis_document.h). Null when `v` is not one.
+std::optional<std::string> ByteString(const JsonDocument& doc, size_t v, std::string* scratch) {
+  if (doc.at(v).kind != Kind::kObject) return std::nullopt;
+  const size_t hex = doc.Member(v, "$bytes");
+  if (hex == JsonDocument::kNone || doc.at(hex).kind != Kind::kString) return std::nullopt;
+  const std::string_view digits = doc.String(hex, scratch);
+  if (digits.size() % 2 != 0) return std::nullopt;
+  std::string bytes;
+  bytes.reserve(digits.size() / 2);
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
+  for (size_t i = 0; i < digits.size(); i += 2) {
+    bytes.push_back(static_cast<char>(nibble(digits[i]) << 4 | nibble(digits[i + 1])));
+  }
+  return bytes;
+}
+
+// `binary_strings`: the record is a Redis key's document, whose strings are
+// byte strings: a bytea column takes a string's bytes, or a {"$bytes"} value's.
+Status AppendJson(const JsonDocument& doc, size_t v, const spec::ColumnSpec& c, bool binary_strings,
                   std::string* scratch, Column* out) {
+  if (binary_strings) {
+    if (std::optional<std::string> bytes = ByteString(doc, v, scratch)) {
+      if (c.type == ValueType::kBytes) {
+        out->AppendBytes(*bytes);
+        return Status::Ok();
+      }
+      return DataError(
+          fmt::format("value is not UTF-8 text ({} bytes; map it to a bytea column to keep it)",
+                      bytes->size()));
+    }
+    if (c.type == ValueType::kBytes && doc.at(v).kind == Kind::kString) {
+      out->AppendBytes(doc.String(v, scratch));
+      return Status::Ok();
+    }
+  }
   if (c.type == ValueType::kJsonb) return AppendJsonText(doc.Minified(v), out);
   const Kind kind = doc.at(v).kind;
   switch (kind) {
@@ -159,7 +195,8 @@ struct DocumentMapper::Impl {
   std::vector<TablePlan> plans;
   std::vector<const spec::EntitySpec*> entities;
   JsonDocument doc;
-  std::string scratch;  // decoded strings
+  std::string scratch;          // decoded strings
+  bool binary_strings = false;  // a Redis entity: see AppendJson
 
   // Per-call state.
   const store::StoreBatch* in = nullptr;
@@ -190,8 +227,11 @@ Status DocumentMapper::Impl::AddTable(const spec::EntitySpec& entity, int parent
     }
     ColumnPlan cp;
     cp.spec = &c;
-    cp.from_key = c.from == "$key";
+    // A Redis key is in its document (it may not be UTF-8); "$key" there.
+    cp.from_key = c.from == "$key" && !entity.redis;
     cp.path = SplitPath(c.from.empty() ? c.name : c.from);
+    cp.item = parent >= 0 && c.from == "$item";
+    if (cp.item) plan.scalar_items = true;
     cp.required =
         c.required || std::find(entity.key.begin(), entity.key.end(), c.name) != entity.key.end();
     for (const auto& [child_col, parent_col] : entity.parent_columns) {
@@ -260,9 +300,10 @@ bool DocumentMapper::Impl::MapRow(int table, size_t obj, std::string_view key, s
       present = !key.empty();
       if (present) st = AppendFromText(key, *cp.spec, &col);
     } else {
-      const size_t value = Resolve(doc, obj, cp.path);
+      // `from: $item`: the array element itself (a set's member, a list's element).
+      const size_t value = cp.item ? obj : Resolve(doc, obj, cp.path);
       present = value != JsonDocument::kNone && doc.at(value).kind != Kind::kNull;
-      if (present) st = AppendJson(doc, value, *cp.spec, &scratch, &col);
+      if (present) st = AppendJson(doc, value, *cp.spec, binary_strings, &scratch, &col);
     }
     if (!present) {
       if (cp.default_value) {
@@ -300,7 +341,7 @@ bool DocumentMapper::Impl::MapRow(int table, size_t obj, std::string_view key, s
     for (size_t e = doc.First(arr); e < doc.at(arr).next; e = doc.at(e).next) {
       std::string child_item = fmt::format("{}{}[{}]", item.empty() ? "" : item + ".", where, k++);
       out->counts[child].read++;
-      if (doc.at(e).kind != Kind::kObject) {
+      if (doc.at(e).kind != Kind::kObject && !cplan.scalar_items) {
         RejectRow(child, child_item, where,
                   fmt::format("expected an object, got {}", JsonDocument::KindName(doc.at(e).kind)),
                   doc.Minified(e));
@@ -333,6 +374,13 @@ void DocumentMapper::Impl::MapRecord(size_t i) {
   }
   if (doc.has_repeated_key()) out->counts[0].repeated_keys++;
   const size_t root = 0;
+  if (binary_strings) {
+    // A key the store could not read as the spec says (stores/redis).
+    if (const size_t error = doc.Member(root, "$error"); error != JsonDocument::kNone) {
+      RejectRow(0, "", "$value", std::string(doc.String(error, &scratch)), std::string(text));
+      return;
+    }
+  }
   MapRow(0, root, key, SIZE_MAX, "");
 }
 
@@ -341,6 +389,7 @@ DocumentMapper::~DocumentMapper() = default;
 
 Result<std::unique_ptr<DocumentMapper>> DocumentMapper::Create(const spec::EntitySpec& entity) {
   auto impl = std::make_unique<Impl>();
+  impl->binary_strings = entity.redis.has_value();
   RETURN_IF_ERROR(impl->AddTable(entity, -1));
   return std::unique_ptr<DocumentMapper>(new DocumentMapper(std::move(impl)));
 }

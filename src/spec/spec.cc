@@ -37,4 +37,64 @@ const EntitySpec* MigrationSpec::FindEntity(std::string_view entity_name) const 
   return FindEntityIn(entities, entity_name);
 }
 
+std::string_view RedisTypeName(RedisKeySpec::Value value) {
+  switch (value) {
+    case RedisKeySpec::Value::kString:
+    case RedisKeySpec::Value::kCounter:
+    case RedisKeySpec::Value::kJson:
+      return "string";
+    case RedisKeySpec::Value::kHash:
+      return "hash";
+    case RedisKeySpec::Value::kSet:
+      return "set";
+    case RedisKeySpec::Value::kList:
+      return "list";
+    case RedisKeySpec::Value::kZset:
+      return "zset";
+  }
+  return "string";
+}
+
+std::string PriorityName(int priority) {
+  for (const auto& [name, value] : kPriorityNames) {
+    if (value == priority) return std::string(name);
+  }
+  return std::to_string(priority);
+}
+
+std::string InvertibilityProblem(const EntitySpec& entity) {
+  if (!entity.redis) return "";
+  if (!entity.children.empty()) return "its children cannot be written back into one key yet";
+  auto reads = [&](std::string_view from) {
+    for (const ColumnSpec& c : entity.columns) {
+      if (c.from == from) return true;
+    }
+    return false;
+  };
+  for (const std::string& capture : entity.redis->pattern.captures()) {
+    if (!reads(capture)) {
+      return "no column holds the key's capture '" + capture + "', so the key cannot be rebuilt";
+    }
+  }
+  if (!reads("$expires_at")) {
+    return "no column holds '$expires_at', so a key's TTL would be lost";
+  }
+  bool value_read = false;
+  for (const ColumnSpec& c : entity.columns) {
+    if (c.lookup || c.geometry) {
+      return "column '" + c.name + "' is computed (" + (c.lookup ? "lookup" : "geometry") +
+             "), so the value it came from cannot be rebuilt";
+    }
+    if (c.from == "$value" || c.from.starts_with("$value.")) value_read = true;
+  }
+  if (!value_read) return "no column holds the key's value ('$value' or a field of it)";
+  using V = RedisKeySpec::Value;
+  const V kind = entity.redis->value;
+  if ((kind == V::kSet || kind == V::kList || kind == V::kZset) && !reads("$value")) {
+    return "a " + std::string(RedisTypeName(kind)) +
+           " is written back whole: map '$value' to a jsonb column";
+  }
+  return "";
+}
+
 }  // namespace cutover::spec

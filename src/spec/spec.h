@@ -12,6 +12,7 @@
 
 #include "common/time_zone.h"
 #include "common/value_type.h"
+#include "spec/key_pattern.h"
 
 namespace cutover::spec {
 
@@ -85,6 +86,46 @@ struct IndexSpec {
   Location where;
 };
 
+// Which keys of a Redis source an entity takes, and how their values read.
+// The store turns each key into a document (stores/redis/redis_document.h):
+// the captures as members, "$key", "$type", "$ttl_ms", "$expires_at" (ISO
+// 8601, absent without a TTL), "$tag", and "$value": the string, the parsed
+// JSON, the hash as an object, a set (sorted) or list as an array, a sorted
+// set as [{"member", "score"}] in score order. A byte string that is not
+// UTF-8 is {"$bytes": "<hex>"}, which only a bytea column takes.
+struct RedisKeySpec {
+  enum class Value { kString, kCounter, kJson, kHash, kSet, kList, kZset };
+  KeyPattern pattern;
+  Value value = Value::kString;
+  Location where;
+};
+
+// The Redis type name a value kind is stored as ("string", "hash", ...).
+std::string_view RedisTypeName(RedisKeySpec::Value value);
+
+// Priorities by name, as the runbooks rank data: critical moves first.
+// Numbers are accepted too; lower runs first.
+inline constexpr std::pair<std::string_view, int> kPriorityNames[] = {
+    {"critical", 0}, {"high", 1}, {"medium", 2}, {"low", 3}};
+// "critical" for 0, ...; the number as text for any other.
+std::string PriorityName(int priority);
+
+struct EntitySpec;
+// Why rows of `entity` cannot be turned back into its legacy records (a
+// capture no column holds, no TTL column, a computed column), or "" when
+// they can. Checked for every entity that declares `write_back: true`.
+std::string InvertibilityProblem(const EntitySpec& entity);
+
+// The source tag recorded on every row an entity's backfill or sync writes,
+// so that `rollback --tag` can remove exactly those rows: a text column
+// holding `value`, or a jsonb column holding {"source": value}.
+struct TagSpec {
+  std::string value;
+  std::string column;
+  bool jsonb = false;
+  Location where;
+};
+
 // An entity is one target table fed from one source; children are nested
 // arrays inside each source record that become tables of their own.
 struct EntitySpec {
@@ -102,6 +143,13 @@ struct EntitySpec {
   std::optional<DedupSpec> dedup;
   std::vector<IndexSpec> indexes;
   int priority = 0;  // lower runs first
+  // Entities of a Redis source: the key pattern and the value's kind.
+  std::optional<RedisKeySpec> redis;
+  std::optional<TagSpec> tag;
+  // `write_back: true`: the spec declares the mapping invertible (a row
+  // turns back into its key, type, value and TTL), which the loader checks
+  // (InvertibilityProblem); writers refuse entities that did not declare it.
+  bool write_back = false;
   Location where;
 
   // Null when no column has that name.
@@ -122,7 +170,7 @@ struct CsvOptions {
 
 struct SourceSpec {
   std::string name;
-  std::string type;  // "json", "parquet" or "csv"
+  std::string type;  // "json", "parquet", "csv" or "redis"
   // File, directory or glob ("data/*.parquet"), resolved against the spec's
   // folder. For parquet and csv a directory means every such file under it.
   std::string path;
@@ -136,6 +184,10 @@ struct SourceSpec {
   // `timezone:` the wall clock of every timestamp without a UTC offset read
   // from this source, unless a column names its own. Null: none.
   std::shared_ptr<const TimeZone> timezone;
+  // type: redis. `url: redis://[user[:password]@]host[:port][/db]`, after
+  // ${VAR} expansion (a secret: never printed); url_text as written.
+  std::string url;
+  std::string url_text;
   Location where;
 };
 

@@ -392,16 +392,26 @@ class Loader {
       source.where = Where(sf.key.Mark());
       if (source.name.empty()) return Error(sf.key.Mark(), "source names must not be empty");
       const std::string ctx = "source " + Quote(sf.name);
-      ASSIGN_OR_RETURN(
-          const Fields fields,
-          ReadFields(sf, ctx, {"type", "path", "layout", "csv", "on_missing_column", "timezone"}));
+      ASSIGN_OR_RETURN(const Fields fields, ReadFields(sf, ctx,
+                                                       {"type", "path", "layout", "csv",
+                                                        "on_missing_column", "timezone", "url"}));
 
       ASSIGN_OR_RETURN(const Field* type, Require(fields, "type", sf, ctx));
       ASSIGN_OR_RETURN(const Scalar type_value, ReadScalar(*type, ctx));
       source.type = Lowercase(type_value.value);
-      if (source.type != "json" && source.type != "parquet" && source.type != "csv") {
+      if (source.type != "json" && source.type != "parquet" && source.type != "csv" &&
+          source.type != "redis") {
         return UnknownChoice(type_value, What(*type, ctx), "source type",
-                             {"json", "parquet", "csv"});
+                             {"json", "parquet", "csv", "redis"});
+      }
+      if (const Field* url = fields.FindAny("url"); url && source.type != "redis") {
+        return Error(url->key.Mark(), What(*url, ctx) + " applies to redis sources only; " +
+                                          "this one is " + source.type + " (give it a 'path')");
+      }
+      if (source.type == "redis") {
+        RETURN_IF_ERROR(ParseRedisSource(sf, fields, ctx, source));
+        spec.sources.push_back(std::move(source));
+        continue;
       }
       // Options of another format are a mistake, not something to ignore.
       if (const Field* layout = fields.FindAny("layout"); layout && source.type != "json") {
@@ -462,6 +472,31 @@ class Loader {
         ASSIGN_OR_RETURN(source.timezone, ReadTimeZone(*tz, ctx));
       }
       spec.sources.push_back(std::move(source));
+    }
+    return Status::Ok();
+  }
+
+  // A redis source: `url:` (required; ${VAR} for the password) and nothing
+  // of the file sources.
+  Status ParseRedisSource(const Field& sf, const Fields& fields, const std::string& ctx,
+                          SourceSpec& source) {
+    for (const char* file_only : {"path", "layout", "csv", "on_missing_column"}) {
+      if (const Field* f = fields.FindAny(file_only)) {
+        return Error(f->key.Mark(), What(*f, ctx) + " applies to file sources; a redis source " +
+                                        "is reached by its 'url'");
+      }
+    }
+    ASSIGN_OR_RETURN(const Field* url, Require(fields, "url", sf, ctx));
+    ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*url, ctx));
+    source.url_text = s.raw;
+    source.url = s.value;
+    if (!s.value.starts_with("redis://") && !s.value.starts_with("rediss://")) {
+      return Error(s.mark, What(*url, ctx) +
+                               " must start with redis:// (redis://[user[:password]@]host[:port]"
+                               "[/db])");
+    }
+    if (const Field* tz = fields.Find("timezone")) {
+      ASSIGN_OR_RETURN(source.timezone, ReadTimeZone(*tz, ctx));
     }
     return Status::Ok();
   }
@@ -731,9 +766,10 @@ class Loader {
     const std::string ctx = "entity " + Quote(out.name);
     Fields fields;
     if (parent == nullptr) {
-      ASSIGN_OR_RETURN(fields, ReadFields(f, ctx,
-                                          {"source", "table", "schema", "priority", "key",
-                                           "columns", "children", "dedup", "indexes"}));
+      ASSIGN_OR_RETURN(
+          fields, ReadFields(f, ctx,
+                             {"source", "table", "schema", "priority", "key", "columns", "children",
+                              "dedup", "indexes", "tag", "write_back"}));
       // An entity without a source is a dimension that lookups fill; that it
       // is one is checked once every entity is known (CheckLookups).
       if (fields.FindAny("source") == nullptr) {
@@ -746,12 +782,7 @@ class Loader {
       const SourceSpec* source = spec.FindSource(out.source);
       source_timezone_ = source != nullptr ? source->timezone : nullptr;
       if (const Field* p = fields.Find("priority")) {
-        ASSIGN_OR_RETURN(const int64_t priority, ReadInt(*p, ctx));
-        if (priority < std::numeric_limits<int>::min() ||
-            priority > std::numeric_limits<int>::max()) {
-          return Error(MarkOf(*p), What(*p, ctx) + " must fit in a 32-bit integer");
-        }
-        out.priority = static_cast<int>(priority);
+        ASSIGN_OR_RETURN(out.priority, ReadPriority(*p, ctx));
       }
     } else {
       ASSIGN_OR_RETURN(fields, ReadFields(f, ctx,
@@ -800,6 +831,139 @@ class Loader {
         out.children.push_back(std::move(child));
       }
     }
+    if (parent == nullptr) {
+      const Field* tag = fields.FindAny("tag");
+      if (out.redis) {
+        RETURN_IF_ERROR(ResolveRedisColumns(ctx, out));
+        RETURN_IF_ERROR(ParseTag(tag, ctx, out));
+      } else if (tag != nullptr) {
+        return Error(tag->key.Mark(), What(*tag, ctx) + " applies to entities of redis sources");
+      }
+      if (const Field* w = fields.Find("write_back")) {
+        ASSIGN_OR_RETURN(out.write_back, ReadBool(*w, ctx));
+        if (out.write_back) {
+          if (!out.redis) {
+            return Error(MarkOf(*w), What(*w, ctx) + " applies to entities of redis sources");
+          }
+          if (const std::string problem = InvertibilityProblem(out); !problem.empty()) {
+            return Error(MarkOf(*w), ctx + " declares write_back, but " + problem);
+          }
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  // `priority: critical|high|medium|low` (0..3) or an integer; lower first.
+  Result<int> ReadPriority(const Field& p, const std::string& ctx) {
+    ASSIGN_OR_RETURN(const Scalar s, ReadScalar(p, ctx));
+    for (const auto& [name, value] : kPriorityNames) {
+      if (Lowercase(s.value) == name) return value;
+    }
+    ASSIGN_OR_RETURN(const int64_t priority, ReadInt(p, ctx));
+    if (priority < std::numeric_limits<int>::min() || priority > std::numeric_limits<int>::max()) {
+      return Error(MarkOf(p), What(p, ctx) + " must fit in a 32-bit integer");
+    }
+    return static_cast<int>(priority);
+  }
+
+  // Where each column of a Redis entity reads from in the key's document
+  // (RedisKeySpec): "$..." names stay, a capture's name stays, and any other
+  // path is a field of the value ("plan" -> "$value.plan"), which only JSON
+  // and hash values have.
+  Status ResolveRedisColumns(const std::string& ctx, EntitySpec& out) {
+    static const std::vector<std::string_view> kMeta = {"$key",        "$type", "$ttl_ms",
+                                                        "$expires_at", "$tag",  "$value"};
+    const auto& captures = out.redis->pattern.captures();
+    using V = RedisKeySpec::Value;
+    const V kind = out.redis->value;
+    for (ColumnSpec& c : out.columns) {
+      const std::string head = c.from.substr(0, c.from.find('.'));
+      if (head.starts_with("$")) {
+        if (std::find(kMeta.begin(), kMeta.end(), head) == kMeta.end()) {
+          return InvalidArgument(c.where.ToString() + ": column " + Quote(c.name) + " of " + ctx +
+                                 " reads " + Quote(c.from) + "; a redis key offers " +
+                                 JoinNames(kMeta) + Hint(head, kMeta));
+        }
+        if (head != "$value" && head != c.from) {
+          return InvalidArgument(c.where.ToString() + ": column " + Quote(c.name) + " of " + ctx +
+                                 " reads " + Quote(c.from) + ", but " + Quote(head) +
+                                 " has no fields");
+        }
+        continue;
+      }
+      if (std::find(captures.begin(), captures.end(), head) != captures.end()) {
+        if (head != c.from) {
+          return InvalidArgument(c.where.ToString() + ": column " + Quote(c.name) + " of " + ctx +
+                                 " reads " + Quote(c.from) + ", but capture " + Quote(head) +
+                                 " is text, with no fields");
+        }
+        continue;
+      }
+      if (kind != V::kJson && kind != V::kHash) {
+        std::vector<std::string_view> offered(captures.begin(), captures.end());
+        for (std::string_view m : kMeta) offered.push_back(m);
+        return InvalidArgument(
+            c.where.ToString() + ": column " + Quote(c.name) + " of " + ctx + " reads " +
+            Quote(c.from) + ", which is neither a capture of " + Quote(out.redis->pattern.text()) +
+            " nor a key property; a " + std::string(RedisTypeName(kind)) +
+            " value is read whole as '$value'. Expected one of: " + JoinNames(offered));
+      }
+      c.from = "$value." + c.from;
+    }
+    return Status::Ok();
+  }
+
+  // `tag: NAME` (a text column source_tag), `tag: { value, column, as }`
+  // with as: text|jsonb, or `tag: false`. Default: the entity's name in a
+  // text column source_tag.
+  Status ParseTag(const Field* f, const std::string& ctx, EntitySpec& out) {
+    TagSpec tag;
+    tag.value = out.name;
+    tag.column = "source_tag";
+    tag.where = out.where;
+    if (f != nullptr) {
+      tag.where = Where(MarkOf(*f));
+      if (f->value.IsScalar()) {
+        ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*f, ctx));
+        if (s.value == "false") return Status::Ok();
+        if (s.value.empty()) return Error(s.mark, What(*f, ctx) + " must not be empty");
+        tag.value = s.value;
+      } else {
+        const std::string tctx = What(*f, ctx);
+        ASSIGN_OR_RETURN(const Fields fields, ReadFields(*f, tctx, {"value", "column", "as"}));
+        if (const Field* v = fields.Find("value")) {
+          ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*v, tctx));
+          if (s.value.empty()) return Error(s.mark, What(*v, tctx) + " must not be empty");
+          tag.value = s.value;
+        }
+        if (const Field* c = fields.Find("column")) {
+          ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*c, tctx));
+          RETURN_IF_ERROR(CheckIdentifier(s.value, s.mark, What(*c, tctx)));
+          tag.column = s.value;
+        }
+        if (const Field* a = fields.Find("as")) {
+          ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*a, tctx));
+          if (s.value == "jsonb") {
+            tag.jsonb = true;
+          } else if (s.value != "text") {
+            return UnknownChoice(s, What(*a, tctx), "tag column type", {"text", "jsonb"});
+          }
+        }
+      }
+    }
+    if (const ColumnSpec* clash = out.FindColumn(tag.column)) {
+      return InvalidArgument(clash->where.ToString() + ": column " + Quote(tag.column) + " of " +
+                             ctx + " is also where the source tag goes; name another column " +
+                             "with tag: { column: ... }");
+    }
+    ColumnSpec column;
+    column.name = tag.column;
+    column.from = "$tag";
+    column.type = tag.jsonb ? ValueType::kJsonb : ValueType::kText;
+    column.where = tag.where;
+    out.columns.push_back(std::move(column));
+    out.tag = std::move(tag);
     return Status::Ok();
   }
 
@@ -824,15 +988,57 @@ class Loader {
   Status ParseEntitySource(const Field& f, const MigrationSpec& spec, const std::string& entity_ctx,
                            EntitySpec& out) {
     const std::string ctx = "'source' of " + entity_ctx;
-    ASSIGN_OR_RETURN(const Fields fields, ReadFields(f, ctx, {"from", "file"}));
+    ASSIGN_OR_RETURN(const Fields fields, ReadFields(f, ctx, {"from", "file", "pattern", "value"}));
     ASSIGN_OR_RETURN(const Field* from, Require(fields, "from", f, ctx));
     ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*from, ctx));
-    if (spec.FindSource(s.value) == nullptr) {
+    const SourceSpec* source = spec.FindSource(s.value);
+    if (source == nullptr) {
       std::vector<std::string_view> names;
-      for (const SourceSpec& source : spec.sources) names.push_back(source.name);
+      for (const SourceSpec& src : spec.sources) names.push_back(src.name);
       return UnknownChoice(s, What(*from, ctx), "source", names);
     }
     out.source = s.value;
+    if (source->type == "redis") {
+      if (const Field* file = fields.FindAny("file")) {
+        return Error(file->key.Mark(), What(*file, ctx) + " applies to file sources; a redis " +
+                                           "entity names its keys with 'pattern'");
+      }
+      RedisKeySpec redis;
+      ASSIGN_OR_RETURN(const Field* pattern, Require(fields, "pattern", f, ctx));
+      ASSIGN_OR_RETURN(const Scalar p, ReadScalar(*pattern, ctx));
+      redis.where = Where(p.mark);
+      auto parsed = KeyPattern::Parse(p.value);
+      if (!parsed.ok())
+        return Error(p.mark, What(*pattern, ctx) + ": " + parsed.status().message());
+      redis.pattern = std::move(*parsed);
+      if (const Field* v = fields.Find("value")) {
+        ASSIGN_OR_RETURN(const Scalar vs, ReadScalar(*v, ctx));
+        static const std::vector<std::pair<std::string_view, RedisKeySpec::Value>> kKinds = {
+            {"string", RedisKeySpec::Value::kString}, {"counter", RedisKeySpec::Value::kCounter},
+            {"json", RedisKeySpec::Value::kJson},     {"hash", RedisKeySpec::Value::kHash},
+            {"set", RedisKeySpec::Value::kSet},       {"list", RedisKeySpec::Value::kList},
+            {"zset", RedisKeySpec::Value::kZset}};
+        bool found = false;
+        for (const auto& [name, kind] : kKinds) {
+          if (vs.value == name) {
+            redis.value = kind;
+            found = true;
+          }
+        }
+        if (!found) {
+          return UnknownChoice(vs, What(*v, ctx), "value kind",
+                               {"string", "counter", "json", "hash", "set", "list", "zset"});
+        }
+      }
+      out.redis = std::move(redis);
+      return Status::Ok();
+    }
+    for (const char* redis_only : {"pattern", "value"}) {
+      if (const Field* r = fields.FindAny(redis_only)) {
+        return Error(r->key.Mark(),
+                     What(*r, ctx) + " applies to redis sources; this one is " + source->type);
+      }
+    }
     if (const Field* file = fields.Find("file")) {
       ASSIGN_OR_RETURN(const Scalar fs_value, ReadScalar(*file, ctx));
       if (fs_value.value.empty())

@@ -4,11 +4,14 @@
 #include "stores/duckdb/duckdb_store.h"
 #include "stores/json/json_store.h"
 #include "stores/postgres/pg_table_store.h"
+#include "stores/redis/redis_change_stream.h"
+#include "stores/redis/redis_endpoint.h"
+#include "stores/redis/redis_store.h"
 
 namespace cutover::stores {
 
 const std::vector<std::string>& KnownStoreTypes() {
-  static const std::vector<std::string> kTypes = {"csv", "json", "parquet"};
+  static const std::vector<std::string> kTypes = {"csv", "json", "parquet", "redis"};
   return kTypes;
 }
 
@@ -26,10 +29,30 @@ Result<std::unique_ptr<store::Store>> OpenStore(const spec::SourceSpec& source,
     chunking.threads = options.threads;
     return duckdb_store::OpenDuckDbStore(source, path_or_glob, chunking);
   }
+  if (source.type == "redis") {
+    if (options.entity == nullptr) {
+      return InvalidArgument("source '" + source.name +
+                             "': a redis store is opened for an entity (its key pattern)");
+    }
+    return redis_store::OpenRedisStore(source, *options.entity);
+  }
   std::string known;
   for (const auto& type : KnownStoreTypes()) known += (known.empty() ? "" : ", ") + type;
   return InvalidArgument("source '" + source.name + "': unknown store type '" + source.type +
                          "'; known types: " + known);
+}
+
+Result<std::unique_ptr<store::ChangeStream>> OpenSourceChanges(
+    const spec::SourceSpec& source, const std::vector<const spec::EntitySpec*>& entities,
+    bool configure) {
+  if (source.type != "redis") {
+    return FailedPrecondition("source '" + source.name + "' (" + source.type +
+                              ") has no change stream; only redis sources do yet");
+  }
+  ASSIGN_OR_RETURN(redis_store::RedisEndpoint endpoint, redis_store::ParseRedisUrl(source.url));
+  redis_store::KeyspaceStreamOptions options;
+  options.configure = configure;
+  return redis_store::NewKeyspaceChangeStream(endpoint, entities, options);
 }
 
 Result<std::unique_ptr<store::Store>> OpenTableStore(const std::string& url,

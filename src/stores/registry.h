@@ -25,6 +25,9 @@ struct StoreOptions {
   // The dotted path of a record's key inside a JSON record, for the writer
   // of an array or lines file (the entity's key column's `from`).
   std::string key_field;
+  // The entity whose keys a Redis store holds (its key pattern and value
+  // kind); required for a redis source, ignored by the others.
+  const spec::EntitySpec* entity = nullptr;
 };
 
 // The source types OpenStore knows, sorted ("csv", "json", "parquet").
@@ -38,6 +41,14 @@ const std::vector<std::string>& KnownStoreTypes();
 Result<std::unique_ptr<store::Store>> OpenStore(const spec::SourceSpec& source,
                                                 const std::string& path_or_glob,
                                                 const StoreOptions& options = {});
+
+// The change stream of a Redis source for all of `entities` (its entities
+// the command handles): one subscription per master, whatever the number of
+// entities, so that one fault is one gap. `configure` lets it set
+// notify-keyspace-events where the flags it needs are missing.
+Result<std::unique_ptr<store::ChangeStream>> OpenSourceChanges(
+    const spec::SourceSpec& source, const std::vector<const spec::EntitySpec*>& entities,
+    bool configure);
 
 // The PostgreSQL table `shape` names, in the database at `url`, as a store
 // (pg_table_store.h): the source of a rollback, the target of a writer.

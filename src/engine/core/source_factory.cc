@@ -24,8 +24,13 @@ Result<std::string> SourceLocationOf(const spec::MigrationSpec& migration,
 
 Result<std::unique_ptr<store::Store>> OpenEntityStore(const spec::MigrationSpec& migration,
                                                       const spec::EntitySpec& entity, int jobs) {
-  ASSIGN_OR_RETURN(std::string path, SourceLocationOf(migration, entity));
   const spec::SourceSpec* src = migration.FindSource(entity.source);
+  if (src != nullptr && src->type == "redis") {
+    stores::StoreOptions options;
+    options.entity = &entity;
+    return stores::OpenStore(*src, src->url, options);
+  }
+  ASSIGN_OR_RETURN(std::string path, SourceLocationOf(migration, entity));
   if (src->type == "json" && std::filesystem::is_directory(path)) {
     return InvalidArgument(
         fmt::format("{}: source path {} is a directory; give the entity a `file:`",

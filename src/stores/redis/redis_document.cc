@@ -1,0 +1,185 @@
+// Redis keys as JSON documents for the document mapper.
+#include "stores/redis/redis_document.h"
+
+#include <simdjson.h>
+
+#include <charconv>
+#include <chrono>
+#include <cmath>
+
+#include "common/utf8.h"
+
+namespace cutover::redis_store {
+namespace {
+
+void AppendQuoted(std::string_view s, std::string* out) {
+  static const char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (c < 0x20) {
+          out->append("\\u00");
+          out->push_back(kHex[c >> 4]);
+          out->push_back(kHex[c & 15]);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+// A sorted-set score as Redis prints it ("1.5", "inf"): a JSON number when
+// finite, else the text.
+void AppendScore(std::string_view score, std::string* out) {
+  double d = 0;
+  auto [p, ec] = std::from_chars(score.data(), score.data() + score.size(), d);
+  if (ec == std::errc() && p == score.data() + score.size() && std::isfinite(d)) {
+    out->append(score);
+  } else {
+    AppendQuoted(score, out);
+  }
+}
+
+std::string TypeProblem(const spec::RedisKeySpec& redis, const RedisValue& v) {
+  const std::string_view want = spec::RedisTypeName(redis.value);
+  if (v.type == want) return "";
+  return "key is a " + v.type + ", but the spec reads " + std::string(want) + " values";
+}
+
+}  // namespace
+
+void AppendJsonBytes(std::string_view bytes, std::string* out) {
+  if (IsValidUtf8(bytes)) {
+    AppendQuoted(bytes, out);
+    return;
+  }
+  static const char kHex[] = "0123456789abcdef";
+  out->append("{\"$bytes\":\"");
+  for (unsigned char c : bytes) {
+    out->push_back(kHex[c >> 4]);
+    out->push_back(kHex[c & 15]);
+  }
+  out->append("\"}");
+}
+
+std::string IsoMillis(int64_t unix_ms) {
+  using namespace std::chrono;
+  const sys_time<milliseconds> t{milliseconds(unix_ms)};
+  const auto day = floor<days>(t);
+  const year_month_day ymd{day};
+  const hh_mm_ss<milliseconds> hms{t - day};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<long long>(hms.hours().count()),
+                static_cast<long long>(hms.minutes().count()),
+                static_cast<long long>(hms.seconds().count()),
+                static_cast<long long>(hms.subseconds().count()));
+  return buf;
+}
+
+void AppendDocument(const spec::EntitySpec& entity, const RedisValue& v, std::string* out) {
+  const spec::RedisKeySpec& redis = *entity.redis;
+  out->append("{\"$key\":");
+  AppendJsonBytes(v.key, out);
+  out->append(",\"$type\":");
+  AppendQuoted(v.type, out);
+  if (v.expire_at_ms >= 0) {
+    out->append(",\"$expires_at\":\"");
+    out->append(IsoMillis(v.expire_at_ms));
+    out->push_back('"');
+  }
+  if (entity.tag) {
+    out->append(entity.tag->jsonb ? ",\"$tag\":{\"source\":" : ",\"$tag\":");
+    AppendQuoted(entity.tag->value, out);
+    if (entity.tag->jsonb) out->push_back('}');
+  }
+  std::string problem;
+  const std::optional<std::vector<std::string>> captures = redis.pattern.Match(v.key);
+  if (captures) {
+    for (size_t i = 0; i < captures->size(); ++i) {
+      out->push_back(',');
+      AppendQuoted(redis.pattern.captures()[i], out);
+      out->push_back(':');
+      AppendJsonBytes((*captures)[i], out);
+    }
+  } else {
+    problem =
+        "key does not match the pattern '" + redis.pattern.text() + "' (a capture would be empty)";
+  }
+  if (problem.empty()) problem = TypeProblem(redis, v);
+  out->append(",\"$value\":");
+  using V = spec::RedisKeySpec::Value;
+  if (!problem.empty()) {
+    out->append("null");
+  } else if (v.type == "string" && redis.value == V::kJson) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element parsed;
+    const auto error = parser.parse(v.str).get(parsed);
+    if (error == simdjson::SUCCESS) {
+      out->append(v.str);
+    } else {
+      AppendJsonBytes(v.str, out);
+      problem = std::string("value is not valid JSON: ") + simdjson::error_message(error);
+    }
+  } else if (v.type == "string") {
+    AppendJsonBytes(v.str, out);
+  } else if (v.type == "hash") {
+    out->push_back('{');
+    for (size_t k = 0; k + 1 < v.items.size(); k += 2) {
+      if (k > 0) out->push_back(',');
+      if (IsValidUtf8(v.items[k])) {
+        AppendQuoted(v.items[k], out);
+      } else {
+        // An object's member names are text; a binary field name is kept
+        // readable and marked, and a bytea column cannot take it by name.
+        AppendQuoted("$bytes:" + EscapeInvalidUtf8(v.items[k]), out);
+      }
+      out->push_back(':');
+      AppendJsonBytes(v.items[k + 1], out);
+    }
+    out->push_back('}');
+  } else if (v.type == "zset") {
+    out->push_back('[');
+    for (size_t k = 0; k + 1 < v.items.size(); k += 2) {
+      if (k > 0) out->push_back(',');
+      out->append("{\"member\":");
+      AppendJsonBytes(v.items[k], out);
+      out->append(",\"score\":");
+      AppendScore(v.items[k + 1], out);
+      out->push_back('}');
+    }
+    out->push_back(']');
+  } else {  // set, list
+    out->push_back('[');
+    for (size_t k = 0; k < v.items.size(); ++k) {
+      if (k > 0) out->push_back(',');
+      AppendJsonBytes(v.items[k], out);
+    }
+    out->push_back(']');
+  }
+  if (!problem.empty()) {
+    out->append(",\"$error\":");
+    AppendQuoted(problem, out);
+  }
+  out->push_back('}');
+}
+
+}  // namespace cutover::redis_store

@@ -1,0 +1,28 @@
+// RedisEndpoint: where a Redis server is and how to log in, parsed from a
+// source's url; prints itself without the password.
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+
+namespace cutover::redis_store {
+
+struct RedisEndpoint {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  int db = 0;
+  std::string user;      // ACL user; empty: the default user
+  std::string password;  // a secret: never in a message
+  bool tls = false;
+
+  // "host:port/db" (and "user@" when a user is named); never the password.
+  std::string Describe() const;
+};
+
+// Parses redis://[user[:password]@]host[:port][/db] (rediss:// for TLS),
+// percent-decoding the user and password. Errors never quote the url, which
+// holds the password.
+Result<RedisEndpoint> ParseRedisUrl(const std::string& url);
+
+}  // namespace cutover::redis_store

@@ -1,0 +1,343 @@
+// RedisStore: a partition per master scanned with SCAN MATCH <glob>, every key
+// read with its type and absolute expiry and handed out as a document.
+#include "stores/redis/redis_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <map>
+#include <mutex>
+
+#include "common/utf8.h"
+#include "stores/redis/redis_change_stream.h"
+#include "stores/redis/redis_connection.h"
+#include "stores/redis/redis_document.h"
+#include "stores/redis/redis_topology.h"
+#include "stores/redis/redis_value.h"
+
+namespace cutover::redis_store {
+namespace {
+
+// The cursor: "run=<run_id> scan=<SCAN cursor> read=<keys so far>". A SCAN
+// cursor is a position in one server process's hash table, whose hashing is
+// seeded per process, so it is only good for the run id it came from.
+struct ScanPosition {
+  std::string run_id;
+  std::string scan = "0";
+  bool done = false;
+  int64_t read = 0;
+};
+
+std::string Encode(const ScanPosition& p) {
+  return "run=" + p.run_id + " scan=" + (p.done ? std::string("done") : p.scan) +
+         " read=" + std::to_string(p.read);
+}
+
+Result<ScanPosition> Decode(const store::Cursor& cursor, const std::string& where) {
+  ScanPosition p;
+  if (cursor.AtStart()) return p;
+  const std::string& t = cursor.token;
+  const size_t scan = t.find(" scan=");
+  const size_t read = t.find(" read=");
+  if (!t.starts_with("run=") || scan == std::string::npos || read == std::string::npos ||
+      read < scan) {
+    return InvalidArgument(where + ": '" + t + "' is not a Redis scan cursor");
+  }
+  p.run_id = t.substr(4, scan - 4);
+  p.scan = t.substr(scan + 6, read - scan - 6);
+  p.done = p.scan == "done";
+  const std::string n = t.substr(read + 6);
+  auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), p.read);
+  if (ec != std::errc() || end != n.data() + n.size()) {
+    return InvalidArgument(where + ": '" + t + "' is not a Redis scan cursor");
+  }
+  return p;
+}
+
+// What every part of one store shares: the entity, the endpoints, and how
+// to read values.
+struct RedisContext {
+  const spec::EntitySpec* entity = nullptr;
+  RedisEndpoint seed;
+  RedisStoreOptions options;
+  std::string glob;
+
+  std::mutex mu;
+  std::optional<RedisTopology> topology;  // guarded by mu
+  std::optional<ReadOptions> read;        // guarded by mu
+
+  Result<RedisTopology> Topology() {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!topology) {
+      ASSIGN_OR_RETURN(RedisTopology t, DiscoverTopology(seed));
+      topology = std::move(t);
+    }
+    return *topology;
+  }
+
+  Result<ReadOptions> Reading(RedisConnection& conn) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!read) {
+      ASSIGN_OR_RETURN(std::string version, ServerVersion(conn));
+      ReadOptions r;
+      r.has_pexpiretime = std::atoi(version.c_str()) >= 7;
+      read = r;
+    }
+    return *read;
+  }
+
+  std::string Origin(const RedisNode& node) const {
+    return "redis " + node.endpoint.Describe() + " keys " + entity->redis->pattern.text();
+  }
+};
+
+// Reads the keys a cluster node redirected elsewhere on the node named.
+// A slot being migrated (ASK) is read there after ASKING, one command each.
+Status FollowRedirects(RedisContext& ctx, std::vector<RedisValue>& values,
+                       std::map<std::string, std::unique_ptr<RedisConnection>>& others) {
+  for (int hop = 0; hop < 5; ++hop) {
+    bool any = false;
+    for (RedisValue& v : values) {
+      if (v.redirect.empty()) continue;
+      any = true;
+      auto& conn = others[v.redirect];
+      if (conn == nullptr) {
+        RedisEndpoint e = ctx.seed;
+        const size_t colon = v.redirect.rfind(':');
+        e.host = v.redirect.substr(0, colon);
+        e.port = std::atoi(v.redirect.c_str() + colon + 1);
+        ASSIGN_OR_RETURN(conn, RedisConnection::Connect(e));
+      }
+      ASSIGN_OR_RETURN(ReadOptions read, ctx.Reading(*conn));
+      if (v.ask) RETURN_IF_ERROR(conn->Run({"ASKING"}).status());
+      ASSIGN_OR_RETURN(std::vector<RedisValue> one, ReadValues(*conn, {v.key}, read));
+      v = std::move(one[0]);
+    }
+    if (!any) return Status::Ok();
+  }
+  return Unavailable("redis " + ctx.seed.Describe() + ": keys still redirected after 5 hops");
+}
+
+void AppendRecords(RedisContext& ctx, const std::vector<RedisValue>& values, int64_t* ordinal,
+                   store::StoreBatch* out) {
+  std::string doc;
+  for (const RedisValue& v : values) {
+    if (!v.exists()) continue;  // deleted since SCAN returned it
+    doc.clear();
+    AppendDocument(*ctx.entity, v, &doc);
+    out->rows.columns[0].AppendBytes(doc);
+    out->rows.columns[1].AppendBytes(EscapeInvalidUtf8(v.key));
+    store::RecordPosition pos;
+    pos.byte_offset = -1;
+    pos.line = -1;
+    pos.record_index = (*ordinal)++;
+    out->positions.push_back(pos);
+  }
+}
+
+void ResetBatch(store::StoreBatch* out) {
+  if (out->rows.columns.size() != 2) {
+    out->rows = RowBatch();
+    out->rows.AddColumn("$doc", ValueType::kJsonb);
+    out->rows.AddColumn("$key", ValueType::kText);
+  } else {
+    out->rows.Clear();
+  }
+  out->positions.clear();
+}
+
+class ScanBatchReader : public store::BatchReader {
+ public:
+  ScanBatchReader(std::shared_ptr<RedisContext> ctx, RedisNode node,
+                  std::unique_ptr<RedisConnection> conn, ScanPosition at, ReadOptions read)
+      : ctx_(std::move(ctx)),
+        node_(std::move(node)),
+        conn_(std::move(conn)),
+        at_(std::move(at)),
+        read_(read) {}
+
+  Result<bool> Next(size_t max_records, store::StoreBatch* out) override {
+    ResetBatch(out);
+    out->origin = ctx_->Origin(node_);
+    if (at_.done) {
+      out->end.token = Encode(at_);
+      return false;
+    }
+    const std::string count = std::to_string(ctx_->options.scan_count);
+    std::vector<std::string> keys;
+    // A batch ends on a SCAN page boundary: a cursor cannot point inside a
+    // page, so a batch may exceed max_records by less than one page.
+    while (!at_.done && keys.size() < max_records) {
+      ASSIGN_OR_RETURN(Reply page,
+                       conn_->Run({"SCAN", at_.scan, "MATCH", ctx_->glob, "COUNT", count}));
+      if (page->type != REDIS_REPLY_ARRAY || page->elements != 2) {
+        return Internal("redis " + conn_->where() + ": SCAN answered an unexpected reply");
+      }
+      at_.scan = std::string(ReplyText(page->element[0]));
+      at_.done = at_.scan == "0";
+      const redisReply* found = page->element[1];
+      for (size_t i = 0; i < found->elements; ++i) keys.emplace_back(ReplyText(found->element[i]));
+    }
+    ASSIGN_OR_RETURN(std::vector<RedisValue> values, ReadValues(*conn_, keys, read_));
+    RETURN_IF_ERROR(FollowRedirects(*ctx_, values, others_));
+    AppendRecords(*ctx_, values, &at_.read, out);
+    out->end.token = Encode(at_);
+    return true;
+  }
+
+ private:
+  std::shared_ptr<RedisContext> ctx_;
+  RedisNode node_;
+  std::unique_ptr<RedisConnection> conn_;
+  ScanPosition at_;
+  ReadOptions read_;
+  std::map<std::string, std::unique_ptr<RedisConnection>> others_;
+};
+
+class RedisSnapshotReader : public store::SnapshotReader {
+ public:
+  explicit RedisSnapshotReader(std::shared_ptr<RedisContext> ctx) : ctx_(std::move(ctx)) {}
+
+  store::RecordShape shape() const override { return store::RecordShape::kDocuments; }
+
+  Result<std::vector<store::ColumnDescription>> Describe() override {
+    return std::vector<store::ColumnDescription>{{"$doc", ValueType::kJsonb},
+                                                 {"$key", ValueType::kText}};
+  }
+
+  Result<std::vector<store::Partition>> Plan() override {
+    ASSIGN_OR_RETURN(RedisTopology topology, ctx_->Topology());
+    std::vector<store::Partition> partitions;
+    for (const RedisNode& node : topology.masters) {
+      partitions.push_back({node.PartitionId(), ctx_->Origin(node), -1, -1});
+    }
+    return partitions;
+  }
+
+  Result<std::unique_ptr<store::BatchReader>> Open(const store::Partition& partition,
+                                                   const store::Cursor& from) override {
+    ASSIGN_OR_RETURN(RedisTopology topology, ctx_->Topology());
+    const RedisNode* node = nullptr;
+    for (const RedisNode& n : topology.masters) {
+      if (n.PartitionId() == partition.id) node = &n;
+    }
+    if (node == nullptr) {
+      return InvalidArgument("redis " + ctx_->seed.Describe() + ": no master serves partition '" +
+                             partition.id + "' any more (the cluster's slots moved)");
+    }
+    ASSIGN_OR_RETURN(ScanPosition at, Decode(from, ctx_->Origin(*node)));
+    ASSIGN_OR_RETURN(auto conn, RedisConnection::Connect(node->endpoint));
+    ASSIGN_OR_RETURN(Reply info, conn->Run({"INFO", "server"}));
+    const std::string run_id = InfoField(ReplyText(info.get()), "run_id");
+    if (!at.run_id.empty() && at.run_id != run_id) {
+      // The server restarted since: its SCAN cursor means nothing now. Keys
+      // read before are read again, which keyed writes make harmless.
+      spdlog::warn(
+          "{}: the server restarted since the last run (run id changed); its scan "
+          "starts over",
+          ctx_->Origin(*node));
+      at = ScanPosition();
+    }
+    at.run_id = run_id;
+    ASSIGN_OR_RETURN(ReadOptions read, ctx_->Reading(*conn));
+    return std::unique_ptr<store::BatchReader>(
+        new ScanBatchReader(ctx_, *node, std::move(conn), std::move(at), read));
+  }
+
+ private:
+  std::shared_ptr<RedisContext> ctx_;
+};
+
+// Reads keys by name on the masters that serve them (sync's dirty keys).
+class RedisKeyReader : public store::KeyReader {
+ public:
+  explicit RedisKeyReader(std::shared_ptr<RedisContext> ctx) : ctx_(std::move(ctx)) {}
+
+  Status Read(const std::vector<store::RecordKey>& keys, store::StoreBatch* out) override {
+    ResetBatch(out);
+    ASSIGN_OR_RETURN(RedisTopology topology, ctx_->Topology());
+    std::map<std::string, std::vector<std::string>> by_node;
+    for (const store::RecordKey& k : keys) {
+      if (k.empty()) continue;
+      const RedisNode* node = topology.NodeFor(k[0]);
+      if (node == nullptr) {
+        return Unavailable("redis " + ctx_->seed.Describe() +
+                           ": no master serves the slot of a key");
+      }
+      by_node[node->endpoint.host + ":" + std::to_string(node->endpoint.port)].push_back(k[0]);
+    }
+    for (auto& [address, node_keys] : by_node) {
+      auto& conn = connections_[address];
+      if (conn == nullptr) {
+        const RedisNode* node = topology.NodeFor(node_keys[0]);
+        ASSIGN_OR_RETURN(conn, RedisConnection::Connect(node->endpoint));
+      }
+      ASSIGN_OR_RETURN(ReadOptions read, ctx_->Reading(*conn));
+      Result<std::vector<RedisValue>> values = ReadValues(*conn, node_keys, read);
+      if (!values.ok()) {
+        connections_.erase(address);  // reconnect next time
+        return values.status();
+      }
+      RETURN_IF_ERROR(FollowRedirects(*ctx_, *values, connections_));
+      int64_t ordinal = 0;
+      AppendRecords(*ctx_, *values, &ordinal, out);
+    }
+    return Status::Ok();
+  }
+
+  // Forget the topology and connections (after a failover or slot move).
+  void Reset() { connections_.clear(); }
+
+ private:
+  std::shared_ptr<RedisContext> ctx_;
+  std::map<std::string, std::unique_ptr<RedisConnection>> connections_;
+};
+
+class RedisStore : public store::Store {
+ public:
+  explicit RedisStore(std::shared_ptr<RedisContext> ctx) : ctx_(ctx), snapshot_(ctx), keys_(ctx) {}
+
+  store::SnapshotReader& snapshot() override { return snapshot_; }
+  store::KeyReader* key_reader() override { return &keys_; }
+  store::ChangeStream* changes() override {
+    if (changes_ == nullptr) {
+      changes_ = NewKeyspaceChangeStream(ctx_->seed, *ctx_->entity);
+    }
+    return changes_.get();
+  }
+
+  Status Ping() override {
+    ASSIGN_OR_RETURN(auto conn, RedisConnection::Connect(ctx_->seed));
+    return conn->Run({"PING"}).status();
+  }
+
+ private:
+  std::shared_ptr<RedisContext> ctx_;
+  RedisSnapshotReader snapshot_;
+  RedisKeyReader keys_;
+  std::unique_ptr<store::ChangeStream> changes_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<store::Store>> OpenRedisStore(const spec::SourceSpec& source,
+                                                     const spec::EntitySpec& entity,
+                                                     const RedisStoreOptions& options) {
+  if (!entity.redis) {
+    return InvalidArgument(entity.where.ToString() + ": entity '" + entity.name +
+                           "' of redis source '" + source.name + "' names no key pattern");
+  }
+  auto ctx = std::make_shared<RedisContext>();
+  ctx->entity = &entity;
+  auto endpoint = ParseRedisUrl(source.url);
+  if (!endpoint.ok()) {
+    return InvalidArgument(source.where.ToString() + ": source '" + source.name +
+                           "': " + endpoint.status().message());
+  }
+  ctx->seed = *endpoint;
+  ctx->options = options;
+  ctx->glob = entity.redis->pattern.Glob();
+  return std::unique_ptr<store::Store>(new RedisStore(std::move(ctx)));
+}
+
+}  // namespace cutover::redis_store

@@ -1,0 +1,28 @@
+// RedisStore: one entity's keys (its key pattern) on a Redis server or
+// cluster, through the store protocol: SCAN per master, reads by key, changes.
+#pragma once
+
+#include <memory>
+
+#include "common/status.h"
+#include "spec/spec.h"
+#include "store/store.h"
+
+namespace cutover::redis_store {
+
+struct RedisStoreOptions {
+  // Keys asked of each SCAN call (its COUNT): more means fewer round trips
+  // and longer server-side steps.
+  int64_t scan_count = 1000;
+  // A batch closes at this many bytes of values even short of its record
+  // count, so big keys do not make big batches.
+  size_t batch_bytes = 64 << 20;
+};
+
+// The store of `entity`'s keys in `source` (type redis). Cheap: nothing is
+// contacted until a part is used. REQUIRES: entity.redis.
+Result<std::unique_ptr<store::Store>> OpenRedisStore(const spec::SourceSpec& source,
+                                                     const spec::EntitySpec& entity,
+                                                     const RedisStoreOptions& options = {});
+
+}  // namespace cutover::redis_store

@@ -1,0 +1,193 @@
+// Pipelined, type-aware reads of Redis keys with their absolute expiry.
+#include "stores/redis/redis_value.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace cutover::redis_store {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool IsCollection(const std::string& type) {
+  return type == "hash" || type == "set" || type == "list" || type == "zset";
+}
+
+// The command reading page `from` of a collection key (cursor for the SCAN
+// family, element index for lists and sorted sets).
+std::vector<std::string_view> PageCommand(const RedisValue& v, const std::string& from,
+                                          const std::string& to, const std::string& count) {
+  if (v.type == "hash") return {"HSCAN", v.key, from, "COUNT", count};
+  if (v.type == "set") return {"SSCAN", v.key, from, "COUNT", count};
+  if (v.type == "list") return {"LRANGE", v.key, from, to};
+  return {"ZRANGE", v.key, from, to, "WITHSCORES"};
+}
+
+// Appends a page's elements to v.items; returns where the next page starts
+// ("" when this was the last page).
+std::string TakePage(const redisReply* r, RedisValue* v, int64_t from_index, int64_t page) {
+  if (v->type == "hash" || v->type == "set") {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) return "";
+    const redisReply* elems = r->element[1];
+    for (size_t i = 0; i < elems->elements; ++i)
+      v->items.emplace_back(ReplyText(elems->element[i]));
+    std::string next(ReplyText(r->element[0]));
+    return next == "0" ? "" : next;
+  }
+  if (r->type != REDIS_REPLY_ARRAY) return "";
+  for (size_t i = 0; i < r->elements; ++i) v->items.emplace_back(ReplyText(r->element[i]));
+  const int64_t per_element = v->type == "zset" ? 2 : 1;
+  if (static_cast<int64_t>(r->elements) < page * per_element) return "";
+  return std::to_string(from_index + page);
+}
+
+int64_t ExpiryOf(const redisReply* r, bool absolute, int64_t now_ms) {
+  if (r->type != REDIS_REPLY_INTEGER || r->integer < 0) return -1;
+  return absolute ? r->integer : now_ms + r->integer;
+}
+
+}  // namespace
+
+size_t RedisValue::ByteSize() const {
+  size_t n = key.size() + str.size() + 64;
+  for (const auto& i : items) n += i.size() + 32;
+  return n;
+}
+
+Result<std::string> ServerVersion(RedisConnection& conn) {
+  ASSIGN_OR_RETURN(Reply r, conn.Run({"INFO", "server"}));
+  const std::string_view info = ReplyText(r.get());
+  const std::string_view tag = "redis_version:";
+  const size_t at = info.find(tag);
+  if (at == std::string_view::npos) return std::string("0.0.0");
+  const size_t end = info.find_first_of("\r\n", at);
+  return std::string(info.substr(at + tag.size(), end - at - tag.size()));
+}
+
+Result<std::vector<RedisValue>> ReadValues(RedisConnection& conn,
+                                           const std::vector<std::string>& keys,
+                                           const ReadOptions& options) {
+  std::vector<RedisValue> values(keys.size());
+  std::vector<size_t> todo(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    values[i].key = keys[i];
+    todo[i] = i;
+  }
+  const std::string count = std::to_string(options.page);
+  const std::string last = std::to_string(options.page - 1);
+  const char* expiry_cmd = options.has_pexpiretime ? "PEXPIRETIME" : "PTTL";
+  // A key whose type changes between the two round trips is read again; a
+  // key rewritten with another type over and over still ends, because each
+  // pass re-reads its type.
+  for (int pass = 0; !todo.empty(); ++pass) {
+    for (size_t i : todo) conn.Append({"TYPE", values[i].key});
+    ASSIGN_OR_RETURN(std::vector<Reply> types, conn.ReadAll());
+    for (size_t t = 0; t < todo.size(); ++t) {
+      RedisValue& v = values[todo[t]];
+      const redisReply* type = types[t].get();
+      v.redirect.clear();
+      v.ask = false;
+      if (type->type == REDIS_REPLY_ERROR) {
+        // "MOVED 3999 127.0.0.1:6381" or "ASK 3999 127.0.0.1:6381".
+        const std::string_view text = ReplyText(type);
+        if (text.starts_with("MOVED ") || text.starts_with("ASK ")) {
+          v.ask = text.starts_with("ASK ");
+          v.redirect = std::string(text.substr(text.rfind(' ') + 1));
+          v.type = "none";
+          continue;
+        }
+        return FailedPrecondition("redis " + conn.where() + ": TYPE: " + std::string(text));
+      }
+      v.type =
+          type->type == REDIS_REPLY_STATUS ? std::string(ReplyText(type)) : std::string("none");
+      v.str.clear();
+      v.items.clear();
+      v.expire_at_ms = -1;
+      if (v.type == "string") {
+        conn.Append({"GET", v.key});
+      } else if (IsCollection(v.type)) {
+        conn.Append(PageCommand(v, "0", last, count));
+      }
+      if (v.type != "none") conn.Append({expiry_cmd, v.key});
+    }
+    const int64_t now = NowMs();
+    ASSIGN_OR_RETURN(std::vector<Reply> replies, conn.ReadAll());
+    std::vector<size_t> again;
+    std::vector<std::pair<size_t, std::string>> more;  // key index, next page
+    size_t r = 0;
+    for (size_t i : todo) {
+      RedisValue& v = values[i];
+      if (v.type == "none") continue;
+      const bool readable = v.type == "string" || IsCollection(v.type);
+      if (readable) {
+        const redisReply* value = replies[r++].get();
+        const redisReply* expiry = replies[r++].get();
+        const bool wrong_type =
+            value->type == REDIS_REPLY_ERROR && ReplyText(value).starts_with("WRONGTYPE");
+        if (wrong_type && pass < 16) {
+          again.push_back(i);
+          continue;
+        }
+        if (value->type == REDIS_REPLY_ERROR) {
+          return FailedPrecondition("redis " + conn.where() + ": reading a " + v.type +
+                                    " key: " + std::string(ReplyText(value)));
+        }
+        v.expire_at_ms = ExpiryOf(expiry, options.has_pexpiretime, now);
+        if (value->type == REDIS_REPLY_NIL) {
+          v.type = "none";  // deleted between TYPE and GET
+          continue;
+        }
+        if (v.type == "string") {
+          v.str.assign(ReplyText(value));
+        } else {
+          std::string next = TakePage(value, &v, 0, options.page);
+          if (!next.empty()) more.emplace_back(i, std::move(next));
+        }
+      } else {
+        v.expire_at_ms = ExpiryOf(replies[r++].get(), options.has_pexpiretime, now);
+      }
+    }
+    // The rest of the big collections, one key at a time, so that memory is
+    // one page per reply however big the key.
+    for (auto& [i, next] : more) {
+      RedisValue& v = values[i];
+      while (!next.empty()) {
+        const bool indexed = v.type == "list" || v.type == "zset";
+        const int64_t from = indexed ? std::stoll(next) : 0;
+        const std::string to = indexed ? std::to_string(from + options.page - 1) : "";
+        ASSIGN_OR_RETURN(Reply page, conn.Run(PageCommand(v, next, to, count)));
+        next = TakePage(page.get(), &v, from, options.page);
+      }
+    }
+    todo = std::move(again);
+  }
+  for (RedisValue& v : values) {
+    // SSCAN's order is the hash table's; sorted, a set reads the same twice.
+    if (v.type == "set") std::sort(v.items.begin(), v.items.end());
+    // HSCAN may return a field twice when the hash is rehashed between pages.
+    if (v.type == "hash" && v.items.size() > 2) {
+      std::vector<std::pair<std::string, std::string>> fields;
+      for (size_t k = 0; k + 1 < v.items.size(); k += 2) {
+        fields.emplace_back(std::move(v.items[k]), std::move(v.items[k + 1]));
+      }
+      std::stable_sort(fields.begin(), fields.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      v.items.clear();
+      for (size_t k = 0; k < fields.size(); ++k) {
+        if (k + 1 < fields.size() && fields[k + 1].first == fields[k].first) continue;
+        v.items.push_back(std::move(fields[k].first));
+        v.items.push_back(std::move(fields[k].second));
+      }
+    }
+    if (v.type == "set" && v.items.size() > 1) {
+      v.items.erase(std::unique(v.items.begin(), v.items.end()), v.items.end());
+    }
+  }
+  return values;
+}
+
+}  // namespace cutover::redis_store

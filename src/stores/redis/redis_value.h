@@ -1,0 +1,57 @@
+// RedisValue and ReadValues: a key's type, value and absolute expiry, read
+// for a page of keys in pipelined round trips, big collections in pages.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "stores/redis/redis_connection.h"
+
+namespace cutover::redis_store {
+
+// One key as read. Byte strings throughout: keys and values need not be UTF-8.
+struct RedisValue {
+  std::string key;
+  // Redis's type name ("string", "hash", "set", "list", "zset", "stream",
+  // ...); "none" when the key was gone by the time it was read.
+  std::string type;
+  int64_t expire_at_ms = -1;  // absolute, in Unix milliseconds; -1: no TTL
+  std::string str;            // a string's value
+  // hash: field, value, field, value...; set: members (sorted bytewise);
+  // list: elements in order; zset: member, score, ... in score order.
+  std::vector<std::string> items;
+  // In a cluster, the node that holds the key when this one does not (a
+  // MOVED or ASK reply, "host:port"); the key was not read. ask: the slot is
+  // migrating, and the read there must follow ASKING.
+  std::string redirect;
+  bool ask = false;
+
+  bool exists() const { return type != "none"; }
+  size_t ByteSize() const;
+};
+
+struct ReadOptions {
+  // Elements per HSCAN/SSCAN/LRANGE/ZRANGE call: a key bigger than this is
+  // read in pages, so no single reply holds a whole big collection.
+  int64_t page = 1000;
+  // Whether the server has PEXPIRETIME (Redis 7): the absolute expiry, exact.
+  // Without it the expiry is the local clock plus PTTL, exact to a few ms.
+  bool has_pexpiretime = true;
+};
+
+// Reads `keys` on `conn`: one pipelined round trip for their types, one for
+// their values and expiries (first pages), then further pages of the keys
+// that have them. A key deleted meanwhile comes back with type "none"; a key
+// whose type changed between the round trips is read again. A lost
+// connection is an error; a key-level error reply (an unknown type) is not:
+// the key comes back with its type and no value.
+Result<std::vector<RedisValue>> ReadValues(RedisConnection& conn,
+                                           const std::vector<std::string>& keys,
+                                           const ReadOptions& options);
+
+// Redis's server version as "major.minor.patch" from INFO server.
+Result<std::string> ServerVersion(RedisConnection& conn);
+
+}  // namespace cutover::redis_store

@@ -70,8 +70,7 @@ nlohmann::json StageJson(const control::StageWatcher::Snapshot& snap) {
 std::vector<SourceProbe> ProbeSources(const spec::MigrationSpec& migration) {
   std::vector<SourceProbe> out;
   for (const auto& s : migration.sources) {
-    auto store = stores::OpenStore(s, s.path);
-    const Status st = store.ok() ? (*store)->Ping() : store.status();
+    const Status st = stores::PingSource(s);
     out.push_back({s.name, s.type, st.ok(), st.ok() ? "" : RedactSecrets(st.message())});
   }
   return out;

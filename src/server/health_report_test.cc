@@ -75,12 +75,12 @@ TEST_F(ProbeSourcesTest, AnUnreachableSourceSaysPreciselyWhy) {
 
 TEST_F(ProbeSourcesTest, AnUnknownStoreTypeIsUnreachableAndNamesTheKnownOnes) {
   spec::MigrationSpec migration;
-  migration.sources.push_back(Source("cache", "redis", "localhost:6379"));
+  migration.sources.push_back(Source("cache", "mongodb", "localhost:27017"));
   const auto probes = ProbeSources(migration);
   ASSERT_EQ(probes.size(), 1u);
   EXPECT_FALSE(probes[0].reachable);
   EXPECT_EQ(probes[0].reason,
-            "source 'cache': unknown store type 'redis'; known types: csv, json, parquet");
+            "source 'cache': unknown store type 'mongodb'; known types: csv, json, parquet, redis");
 }
 
 }  // namespace

@@ -42,6 +42,16 @@ Result<std::unique_ptr<store::Store>> OpenStore(const spec::SourceSpec& source,
                          "'; known types: " + known);
 }
 
+Status PingSource(const spec::SourceSpec& source) {
+  if (source.type == "redis") {
+    auto endpoint = redis_store::ParseRedisUrl(source.url);
+    if (!endpoint.ok()) return endpoint.status();
+    return redis_store::PingRedis(*endpoint);
+  }
+  ASSIGN_OR_RETURN(auto store, OpenStore(source, source.path));
+  return store->Ping();
+}
+
 Result<std::unique_ptr<store::ChangeStream>> OpenSourceChanges(
     const spec::SourceSpec& source, const std::vector<const spec::EntitySpec*>& entities,
     bool configure) {

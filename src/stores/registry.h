@@ -42,6 +42,10 @@ Result<std::unique_ptr<store::Store>> OpenStore(const spec::SourceSpec& source,
                                                 const std::string& path_or_glob,
                                                 const StoreOptions& options = {});
 
+// Whether `source` can be reached now (Store::Ping of its store, without an
+// entity): a file source's path, a Redis source's server.
+Status PingSource(const spec::SourceSpec& source);
+
 // The change stream of a Redis source for all of `entities` (its entities
 // the command handles): one subscription per master, whatever the number of
 // entities, so that one fault is one gap. `configure` lets it set

@@ -68,12 +68,12 @@ std::vector<std::string> ReadAll(store::BatchReader* reader, const std::string& 
 }
 
 TEST_F(RegistryTest, RefusesAnUnknownStoreTypeNamingTheKnownOnes) {
-  auto store = OpenStore(Source("redis"), "localhost:6379");
+  auto store = OpenStore(Source("mongodb"), "localhost:27017");
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(store.status().message(),
-            "source 'src': unknown store type 'redis'; known types: csv, json, parquet");
-  EXPECT_EQ(KnownStoreTypes(), (std::vector<std::string>{"csv", "json", "parquet"}));
+            "source 'src': unknown store type 'mongodb'; known types: csv, json, parquet, redis");
+  EXPECT_EQ(KnownStoreTypes(), (std::vector<std::string>{"csv", "json", "parquet", "redis"}));
 }
 
 TEST_F(RegistryTest, JsonFilesArePartitionsAndAReadResumesAtAnyCursor) {

@@ -306,10 +306,7 @@ class RedisStore : public store::Store {
     return changes_.get();
   }
 
-  Status Ping() override {
-    ASSIGN_OR_RETURN(auto conn, RedisConnection::Connect(ctx_->seed));
-    return conn->Run({"PING"}).status();
-  }
+  Status Ping() override { return PingRedis(ctx_->seed); }
 
  private:
   std::shared_ptr<RedisContext> ctx_;
@@ -319,6 +316,11 @@ class RedisStore : public store::Store {
 };
 
 }  // namespace
+
+Status PingRedis(const RedisEndpoint& endpoint) {
+  ASSIGN_OR_RETURN(auto conn, RedisConnection::Connect(endpoint, std::chrono::milliseconds(3000)));
+  return conn->Run({"PING"}).status();
+}
 
 Result<std::unique_ptr<store::Store>> OpenRedisStore(const spec::SourceSpec& source,
                                                      const spec::EntitySpec& entity,

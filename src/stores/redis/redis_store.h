@@ -7,6 +7,7 @@
 #include "common/status.h"
 #include "spec/spec.h"
 #include "store/store.h"
+#include "stores/redis/redis_endpoint.h"
 
 namespace cutover::redis_store {
 
@@ -24,5 +25,8 @@ struct RedisStoreOptions {
 Result<std::unique_ptr<store::Store>> OpenRedisStore(const spec::SourceSpec& source,
                                                      const spec::EntitySpec& entity,
                                                      const RedisStoreOptions& options = {});
+
+// Connects to `endpoint`, logs in and sends PING.
+Status PingRedis(const RedisEndpoint& endpoint);
 
 }  // namespace cutover::redis_store

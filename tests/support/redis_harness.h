@@ -1,0 +1,85 @@
+// Test harness for Redis: a real redis-server (or a Redis Cluster of them)
+// on free loopback ports in a directory of its own, and a client to drive it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cutover::testing {
+
+// One redis-server process. Start() adds a test failure and returns null when
+// it cannot start. The destructor stops it (SIGKILL if it does not exit).
+// Tests drive it through Command(), which speaks to it with hiredis directly,
+// not through cutover's adapter: the harness is the tests' oracle.
+// Thread-safe: each Command() opens its own connection.
+class RedisServer {
+ public:
+  struct Options {
+    // Keyspace notifications the server starts with ("" none, as Redis's
+    // default; "KEA" everything).
+    std::string notify_keyspace_events;
+    bool cluster = false;  // --cluster-enabled yes
+    // Save an RDB on SHUTDOWN and load it at start, so Restart() keeps data.
+    bool persist = false;
+    std::vector<std::string> extra_args;  // more "--name value" pairs
+  };
+
+  static std::unique_ptr<RedisServer> Start(const Options& options);
+  static std::unique_ptr<RedisServer> Start() { return Start(Options{}); }
+  ~RedisServer();
+
+  int port() const { return port_; }
+  const std::string& dir() const { return dir_; }
+  // redis://127.0.0.1:<port>/<db>
+  std::string Url(int db = 0) const;
+
+  // Runs one command (binary-safe arguments) on database `db`; the reply
+  // flattened to strings: a bulk or status string is one element, an integer
+  // its decimal text, nil "(nil)", an array its elements (nested arrays
+  // flattened). An error reply or a lost connection adds a test failure and
+  // returns {"(error) <message>"}.
+  std::vector<std::string> Command(const std::vector<std::string>& args, int db = 0) const;
+  // The first element of Command(), "" when none.
+  std::string One(const std::vector<std::string>& args, int db = 0) const;
+
+  // Stops the server (SHUTDOWN SAVE when persisting, else NOSAVE) and
+  // starts it again on the same port and directory. False (with a failure)
+  // if it does not come back.
+  bool Restart();
+  // Kills the process with SIGKILL and waits for it.
+  void Kill();
+
+ private:
+  RedisServer() = default;
+  bool Launch();
+
+  Options options_;
+  int port_ = 0;
+  int pid_ = -1;
+  std::string dir_;
+};
+
+// A Redis Cluster of `masters` masters and `replicas_per_master` replicas,
+// joined with `redis-cli --cluster create`. Null (and a failure) when it
+// cannot form within 30 s.
+class RedisClusterHarness {
+ public:
+  static std::unique_ptr<RedisClusterHarness> Start(int masters, int replicas_per_master,
+                                                    const std::string& notify_keyspace_events);
+  // Every node, masters first as created (roles change after a failover).
+  std::vector<std::unique_ptr<RedisServer>>& nodes() { return nodes_; }
+  // A seed url (the first node).
+  std::string Url() const { return nodes_.front()->Url(0); }
+  // The node serving `key`'s slot now (CLUSTER KEYSLOT + CLUSTER SLOTS).
+  RedisServer* NodeFor(const std::string& key);
+  // Runs a command on the node that serves `key`.
+  std::vector<std::string> Command(const std::vector<std::string>& args, const std::string& key);
+  // Waits until every node agrees the cluster state is ok.
+  bool WaitHealthy(int seconds = 30);
+
+ private:
+  std::vector<std::unique_ptr<RedisServer>> nodes_;
+};
+
+}  // namespace cutover::testing

@@ -94,6 +94,35 @@ CREATE TABLE IF NOT EXISTS cutover.backfill_partitions (
 );
 ALTER TABLE cutover.backfill_partitions ADD COLUMN IF NOT EXISTS cursor bytea NOT NULL DEFAULT '';
 
+-- key_versions (key_versions.h, v4): per key of a versioned source (Redis),
+-- the version of the newest state written to PostgreSQL, and whether that
+-- state is a deletion (a tombstone), so an older read never overwrites it.
+CREATE TABLE IF NOT EXISTS cutover.key_versions (
+  migration text NOT NULL,
+  entity    text NOT NULL,
+  key       bytea NOT NULL,
+  version   bigint NOT NULL,
+  deleted   boolean NOT NULL,
+  PRIMARY KEY (migration, entity, key)
+);
+
+-- sync_state (sync_state.h, v4): one row per (migration, source) a sync
+-- keeps in step: the gaps it detected, the repairs it ran, changes applied.
+CREATE TABLE IF NOT EXISTS cutover.sync_state (
+  migration        text NOT NULL,
+  source           text NOT NULL,
+  gaps             bigint NOT NULL DEFAULT 0,
+  repairs          bigint NOT NULL DEFAULT 0,
+  changes_applied  bigint NOT NULL DEFAULT 0,
+  rows_deleted     bigint NOT NULL DEFAULT 0,
+  last_gap         text,
+  last_gap_at      timestamptz,
+  lag_p50_ms       double precision,
+  lag_p99_ms       double precision,
+  updated_at       timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (migration, source)
+);
+
 -- deferred_ddl (deferred_ddl.h): indexes and constraints a bulk load set aside.
 CREATE TABLE IF NOT EXISTS cutover.deferred_ddl (
   migration     text NOT NULL,

@@ -911,6 +911,21 @@ class Loader {
       }
       c.from = "$value." + c.from;
     }
+    // A deleted key leaves only its name: its row is found by what the name
+    // holds, so the key columns must come from it.
+    for (const std::string& k : out.key) {
+      const ColumnSpec* c = out.FindColumn(k);
+      if (c == nullptr || c->from == "$key" ||
+          std::find(captures.begin(), captures.end(), c->from) != captures.end()) {
+        continue;
+      }
+      return InvalidArgument(c->where.ToString() + ": key column " + Quote(k) + " of " + ctx +
+                             " reads " + Quote(c->from) +
+                             ", but a redis entity's key must come from the key's name (a "
+                             "capture of " +
+                             Quote(out.redis->pattern.text()) +
+                             " or $key): when the key is deleted its row is found by its name");
+    }
     return Status::Ok();
   }
 

@@ -25,6 +25,16 @@ struct StoreBatch {
   RowBatch rows;
   std::vector<RecordPosition> positions;
   Cursor end;
+  // For stores whose records carry a version (Redis: the server's clock in
+  // microseconds, read just before the record): versions[i] and
+  // source_keys[i] are record i's, so that writers keep each key's newest
+  // state whatever order a copy and a change stream reach PostgreSQL in
+  // (catalog/key_versions.h). Empty for other stores. versions_floor is a
+  // version no later than any read of the batch: the keys a KeyReader found
+  // missing were missing as of it.
+  std::vector<int64_t> versions;
+  std::vector<std::string> source_keys;
+  int64_t versions_floor = -1;
 
   size_t size() const { return positions.size(); }
 };

@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "catalog/deferred_ddl.h"
+#include "catalog/key_versions.h"
 #include "catalog/ledger.h"
 #include "catalog/partition_ledger.h"
 #include "catalog/rejects.h"
@@ -285,6 +286,17 @@ void PartitionBackfill::Progress(int64_t records, int64_t units) {
   if (progress_) progress_->Update(records_done_, progress_in_bytes_ ? units_done_ : records_done_);
 }
 
+Result<std::vector<bool>> PartitionBackfill::ClaimNewest(pg_store::PgConnection* c,
+                                                         const store::StoreBatch& in) {
+  if (in.versions.empty()) return std::vector<bool>();
+  std::vector<catalog::KeyVersion> items(in.versions.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    items[i].key = in.source_keys[i];
+    items[i].version = in.versions[i];
+  }
+  return catalog::ClaimKeyVersions(c, migration_.name, entity_.name, items);
+}
+
 Result<bool> PartitionBackfill::LoadToCheckpoint(Worker* w) {
   pg_store::PgConnection* c = w->conn.get();
   pg_store::Transaction tx(c);
@@ -335,9 +347,16 @@ Result<bool> PartitionBackfill::LoadToCheckpoint(Worker* w) {
     RETURN_IF_ERROR(resolver_->Resolve(&work->mapped));
     const map::MappedBatch& mapped = work->mapped;
     rejects.insert(rejects.end(), mapped.rejects.begin(), mapped.rejects.end());
+    // A versioned store (Redis): a record whose key a sync already wrote in
+    // a newer state is left out (catalog/key_versions.h); it counts as
+    // superseded, read but neither merged nor rejected.
+    ASSIGN_OR_RETURN(const std::vector<bool> newest, ClaimNewest(c, work->in));
     for (size_t t = 0; t < tables_.size(); ++t) {
-      std::vector<uint32_t> rows(mapped.tables[t].num_rows());
-      std::iota(rows.begin(), rows.end(), 0u);
+      std::vector<uint32_t> rows;
+      rows.reserve(mapped.tables[t].num_rows());
+      for (uint32_t r = 0; r < mapped.tables[t].num_rows(); ++r) {
+        if (newest.empty() || newest[mapped.origins[t][r].record]) rows.push_back(r);
+      }
       const size_t refused_before = rejects.size();
       const TableWrite target{.writer = w->writers[t].get(),
                               .mode = bulk_ ? WriteMode::kAppend : WriteMode::kMerge,

@@ -85,6 +85,9 @@ class PartitionBackfill : public EntityRun {
   // Claims a partition and loads it up to its next checkpoint; false when
   // none is claimable.
   Result<bool> LoadToCheckpoint(Worker* w);
+  // For a versioned store's batch, per record whether its state is the
+  // newest written for its key (catalog::ClaimKeyVersions); empty otherwise.
+  Result<std::vector<bool>> ClaimNewest(pg_store::PgConnection* c, const store::StoreBatch& in);
   Status FinishLoad();
   Status RunDry();
   void Progress(int64_t records, int64_t units);

@@ -127,6 +127,8 @@ void AppendRecords(RedisContext& ctx, const std::vector<RedisValue>& values, int
     AppendDocument(*ctx.entity, v, &doc);
     out->rows.columns[0].AppendBytes(doc);
     out->rows.columns[1].AppendBytes(EscapeInvalidUtf8(v.key));
+    out->versions.push_back(v.version);
+    out->source_keys.push_back(v.key);
     store::RecordPosition pos;
     pos.byte_offset = -1;
     pos.line = -1;
@@ -144,6 +146,9 @@ void ResetBatch(store::StoreBatch* out) {
     out->rows.Clear();
   }
   out->positions.clear();
+  out->versions.clear();
+  out->source_keys.clear();
+  out->versions_floor = -1;
 }
 
 class ScanBatchReader : public store::BatchReader {
@@ -273,7 +278,11 @@ class RedisKeyReader : public store::KeyReader {
         ASSIGN_OR_RETURN(conn, RedisConnection::Connect(node->endpoint));
       }
       ASSIGN_OR_RETURN(ReadOptions read, ctx_->Reading(*conn));
-      Result<std::vector<RedisValue>> values = ReadValues(*conn, node_keys, read);
+      int64_t floor = 0;
+      Result<std::vector<RedisValue>> values = ReadValues(*conn, node_keys, read, &floor);
+      if (values.ok() && (out->versions_floor < 0 || floor < out->versions_floor)) {
+        out->versions_floor = floor;
+      }
       if (!values.ok()) {
         connections_.erase(address);  // reconnect next time
         return values.status();

@@ -13,6 +13,13 @@ int64_t NowMs() {
       .count();
 }
 
+// TIME's reply (seconds, microseconds) as microseconds; 0 if malformed.
+int64_t ServerMicros(const redisReply* r) {
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) return 0;
+  return std::stoll(std::string(ReplyText(r->element[0]))) * 1000000 +
+         std::stoll(std::string(ReplyText(r->element[1])));
+}
+
 bool IsCollection(const std::string& type) {
   return type == "hash" || type == "set" || type == "list" || type == "zset";
 }
@@ -70,7 +77,7 @@ Result<std::string> ServerVersion(RedisConnection& conn) {
 
 Result<std::vector<RedisValue>> ReadValues(RedisConnection& conn,
                                            const std::vector<std::string>& keys,
-                                           const ReadOptions& options) {
+                                           const ReadOptions& options, int64_t* floor) {
   std::vector<RedisValue> values(keys.size());
   std::vector<size_t> todo(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
@@ -84,11 +91,18 @@ Result<std::vector<RedisValue>> ReadValues(RedisConnection& conn,
   // key rewritten with another type over and over still ends, because each
   // pass re-reads its type.
   for (int pass = 0; !todo.empty(); ++pass) {
+    // TIME runs before the reads it precedes in the pipeline: every state
+    // read after it is at least as new (catalog/key_versions.h).
+    conn.Append({"TIME"});
     for (size_t i : todo) conn.Append({"TYPE", values[i].key});
     ASSIGN_OR_RETURN(std::vector<Reply> types, conn.ReadAll());
+    const int64_t types_at = ServerMicros(types[0].get());
+    if (floor != nullptr && pass == 0) *floor = types_at;
+    conn.Append({"TIME"});
     for (size_t t = 0; t < todo.size(); ++t) {
       RedisValue& v = values[todo[t]];
-      const redisReply* type = types[t].get();
+      v.version = types_at;
+      const redisReply* type = types[t + 1].get();
       v.redirect.clear();
       v.ask = false;
       if (type->type == REDIS_REPLY_ERROR) {
@@ -116,12 +130,14 @@ Result<std::vector<RedisValue>> ReadValues(RedisConnection& conn,
     }
     const int64_t now = NowMs();
     ASSIGN_OR_RETURN(std::vector<Reply> replies, conn.ReadAll());
+    const int64_t values_at = ServerMicros(replies[0].get());
     std::vector<size_t> again;
     std::vector<std::pair<size_t, std::string>> more;  // key index, next page
-    size_t r = 0;
+    size_t r = 1;
     for (size_t i : todo) {
       RedisValue& v = values[i];
       if (v.type == "none") continue;
+      v.version = values_at;
       const bool readable = v.type == "string" || IsCollection(v.type);
       if (readable) {
         const redisReply* value = replies[r++].get();

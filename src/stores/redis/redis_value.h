@@ -27,6 +27,9 @@ struct RedisValue {
   // migrating, and the read there must follow ASKING.
   std::string redirect;
   bool ask = false;
+  // The server's clock (TIME, microseconds) just before the value was read:
+  // the state read is at least as new as this.
+  int64_t version = 0;
 
   bool exists() const { return type != "none"; }
   size_t ByteSize() const;
@@ -47,9 +50,11 @@ struct ReadOptions {
 // whose type changed between the round trips is read again. A lost
 // connection is an error; a key-level error reply (an unknown type) is not:
 // the key comes back with its type and no value.
+// `floor`, when given, receives the server's clock before the first read:
+// a key found missing was missing as of it.
 Result<std::vector<RedisValue>> ReadValues(RedisConnection& conn,
                                            const std::vector<std::string>& keys,
-                                           const ReadOptions& options);
+                                           const ReadOptions& options, int64_t* floor = nullptr);
 
 // Redis's server version as "major.minor.patch" from INFO server.
 Result<std::string> ServerVersion(RedisConnection& conn);

@@ -1,0 +1,47 @@
+// cutover.key_versions: the newest version of each key of a versioned source
+// (Redis) written to PostgreSQL, so an older read never overwrites a newer one.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "stores/postgres/pg_connection.h"
+
+namespace cutover::catalog {
+
+// One key's state as a writer is about to apply it.
+struct KeyVersion {
+  std::string key;  // the source's key, bytes
+  int64_t version = 0;
+  bool deleted = false;  // the key was found missing: its rows are deleted
+};
+
+// Key versions design
+//
+// A backfill and a sync may read one key at different moments and reach
+// PostgreSQL in the other order: a value read before a change would then
+// overwrite the change, and a key read before it was deleted would come
+// back. Every state written carries the version it was read at (the
+// source's clock, taken before the read), and a writer first claims each
+// key here: the claim succeeds when no newer version was written. Claims run
+// in the writer's transaction, so the row lock serializes two writers of
+// one key, and a claim that loses means the rows of that key are left alone.
+// Deletions stay as rows (tombstones), which is what stops a late read from
+// resurrecting a deleted key. An equal version wins: two reads of one
+// moment saw one state.
+//
+// Claims `items` for (migration, entity) and returns, per item, whether it
+// won (its state is the newest: write it). Items may repeat a key: the
+// highest version among them is claimed and the others lose.
+// REQUIRES: an open transaction on `conn`.
+Result<std::vector<bool>> ClaimKeyVersions(pg_store::PgConnection* conn,
+                                           const std::string& migration, const std::string& entity,
+                                           const std::vector<KeyVersion>& items);
+
+// Forgets the versions of (migration, entity): a fresh backfill starts over.
+Status ForgetKeyVersions(pg_store::PgConnection* conn, const std::string& migration,
+                         const std::string& entity);
+
+}  // namespace cutover::catalog

@@ -1,0 +1,41 @@
+// RowDeleter: deletes the rows of one table whose given columns equal those
+// of a batch's rows (a key, or a child table's link to its parent), set-based.
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/row_batch.h"
+#include "common/status.h"
+#include "stores/postgres/pg_connection.h"
+#include "stores/postgres/table_shape.h"
+
+namespace cutover::pg_store {
+
+// The batch's rows are binary-COPYed into a session-private staging table of
+// the match columns, then one DELETE ... USING removes every row that equals
+// one of them on all match columns. Like MergeWriter it opens no
+// transaction: the caller puts deletes and merges of one step in one.
+// Not thread-safe; one deleter per connection.
+class RowDeleter {
+ public:
+  // REQUIRES: every match column is a column of `shape`.
+  RowDeleter(TableShape shape, std::vector<std::string> match_columns);
+
+  // Creates the staging table; once per (re)connection.
+  Status PrepareStaging(PgConnection* conn);
+
+  // Deletes the table's rows matching `rows` of `batch`, whose columns named
+  // like the match columns are read (other columns are ignored). Returns the
+  // rows deleted. REQUIRES: batch has every match column, typed as the shape.
+  Result<int64_t> Delete(PgConnection* conn, const RowBatch& batch, std::span<const uint32_t> rows);
+
+ private:
+  TableShape shape_;
+  std::vector<std::string> match_;
+  std::string staging_;
+  std::string buffer_;
+};
+
+}  // namespace cutover::pg_store

@@ -56,6 +56,30 @@ Result<std::vector<bool>> ClaimKeyVersions(pg_store::PgConnection* conn,
   return won;
 }
 
+Result<std::vector<std::string>> KeysOlderThan(pg_store::PgConnection* conn,
+                                               const std::string& migration,
+                                               const std::string& entity, int64_t version,
+                                               const std::string& after, int limit) {
+  std::string after_hex;
+  AppendHex(after, &after_hex);
+  ASSIGN_OR_RETURN(
+      pg_store::QueryResult r,
+      conn->Query("SELECT encode(key, 'hex') FROM cutover.key_versions WHERE migration = $1 "
+                  "AND entity = $2 AND NOT deleted AND version < $3::bigint "
+                  "AND key > decode($4, 'hex') ORDER BY key LIMIT $5::int",
+                  {migration, entity, std::to_string(version), after_hex, std::to_string(limit)}));
+  std::vector<std::string> keys;
+  for (const auto& row : r.rows) {
+    const std::string hex = row[0].value_or("");
+    std::string key;
+    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+      key.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    }
+    keys.push_back(std::move(key));
+  }
+  return keys;
+}
+
 Status ForgetKeyVersions(pg_store::PgConnection* conn, const std::string& migration,
                          const std::string& entity) {
   ASSIGN_OR_RETURN(pg_store::QueryResult r,

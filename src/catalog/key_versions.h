@@ -40,6 +40,15 @@ Result<std::vector<bool>> ClaimKeyVersions(pg_store::PgConnection* conn,
                                            const std::string& migration, const std::string& entity,
                                            const std::vector<KeyVersion>& items);
 
+// Up to `limit` keys of (migration, entity) after `after` (bytewise; "" for
+// the first page) whose written state is not a deletion and older than
+// `version`: after a full scan whose reads all came after `version`, the keys
+// the scan did not see, which may be gone.
+Result<std::vector<std::string>> KeysOlderThan(pg_store::PgConnection* conn,
+                                               const std::string& migration,
+                                               const std::string& entity, int64_t version,
+                                               const std::string& after, int limit);
+
 // Forgets the versions of (migration, entity): a fresh backfill starts over.
 Status ForgetKeyVersions(pg_store::PgConnection* conn, const std::string& migration,
                          const std::string& entity);

@@ -12,23 +12,6 @@
 #include "engine/core/target_resolver.h"
 
 namespace cutover::cli {
-namespace {
-
-// "250ms", "30s", "5m", "1h": a whole number and a unit; nullopt otherwise.
-std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text) {
-  size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-  if (digits == 0 || digits > 9) return std::nullopt;
-  const int64_t n = std::stoll(text.substr(0, digits));
-  const std::string unit = text.substr(digits);
-  if (unit == "ms") return std::chrono::milliseconds(n);
-  if (unit == "s") return std::chrono::seconds(n);
-  if (unit == "m") return std::chrono::minutes(n);
-  if (unit == "h") return std::chrono::hours(n);
-  return std::nullopt;
-}
-
-}  // namespace
 
 CommandAction AddBackfillCommand(CLI::App* app) {
   struct Options {

@@ -2,6 +2,8 @@
 // failure printed once with what to do about it.
 #include "cli/command.h"
 
+#include <cctype>
+
 #include <fmt/format.h>
 
 #include "engine/core/geometry_crs.h"
@@ -51,6 +53,19 @@ std::unique_ptr<spec::MigrationSpec> LoadSpecWithSourcesOrReport(const std::stri
     return nullptr;
   }
   return migration;
+}
+
+std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 9) return std::nullopt;
+  const int64_t n = std::stoll(text.substr(0, digits));
+  const std::string unit = text.substr(digits);
+  if (unit == "ms") return std::chrono::milliseconds(n);
+  if (unit == "s") return std::chrono::seconds(n);
+  if (unit == "m") return std::chrono::minutes(n);
+  if (unit == "h") return std::chrono::hours(n);
+  return std::nullopt;
 }
 
 }  // namespace cutover::cli

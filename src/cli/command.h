@@ -2,6 +2,10 @@
 // the exit codes, and loading the spec with errors a user can act on.
 #pragma once
 
+#include <chrono>
+#include <optional>
+#include <string>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -32,6 +36,10 @@ CommandAction AddVerifyCommand(CLI::App* app);
 CommandAction AddRehearseCommand(CLI::App* app);
 CommandAction AddPhaseCommand(CLI::App* app);
 CommandAction AddServeCommand(CLI::App* app);
+CommandAction AddSyncCommand(CLI::App* app);
+
+// "250ms", "30s", "5m", "1h": a whole number and a unit; nullopt otherwise.
+std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text);
 
 // Loads the spec; on failure prints the error (file:line:column) and returns null.
 std::unique_ptr<spec::MigrationSpec> LoadSpecOrReport(const std::string& path);

@@ -30,6 +30,9 @@ const CommandEntry kCommands[] = {
      cutover::cli::AddPhaseCommand},
     {"serve", "Serve health, Prometheus metrics and the stage/routing API over HTTP",
      cutover::cli::AddServeCommand},
+    {"sync",
+     "Keep PostgreSQL in step with a live Redis (change capture), repairing every gap it detects",
+     cutover::cli::AddSyncCommand},
 };
 
 }  // namespace

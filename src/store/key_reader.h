@@ -20,6 +20,17 @@ class KeyReader {
   // exist, in the store's shape; a missing key is left out, not an error.
   // out->end is not meaningful.
   virtual Status Read(const std::vector<RecordKey>& keys, StoreBatch* out) = 0;
+
+  // Fills `out` with one record per key holding only what the key itself
+  // says (a Redis key's captures and name), in the store's shape, so that
+  // the rows of a key that is gone can be found by mapping its key columns.
+  // Reads nothing from the store. Default: the store keys records by
+  // nothing a name carries (FailedPrecondition).
+  virtual Status KeyRecords(const std::vector<RecordKey>& keys, StoreBatch* out) {
+    (void)keys;
+    (void)out;
+    return FailedPrecondition("this store cannot turn a key into a record");
+  }
 };
 
 }  // namespace cutover::store

@@ -95,6 +95,21 @@ std::string IsoMillis(int64_t unix_ms) {
   return buf;
 }
 
+void AppendKeyDocument(const spec::EntitySpec& entity, std::string_view key, std::string* out) {
+  out->append("{\"$key\":");
+  AppendJsonBytes(key, out);
+  out->append(",\"$type\":\"none\"");
+  if (auto captures = entity.redis->pattern.Match(key)) {
+    for (size_t i = 0; i < captures->size(); ++i) {
+      out->push_back(',');
+      AppendQuoted(entity.redis->pattern.captures()[i], out);
+      out->push_back(':');
+      AppendJsonBytes((*captures)[i], out);
+    }
+  }
+  out->push_back('}');
+}
+
 void AppendDocument(const spec::EntitySpec& entity, const RedisValue& v, std::string* out) {
   const spec::RedisKeySpec& redis = *entity.redis;
   out->append("{\"$key\":");

@@ -16,6 +16,10 @@ namespace cutover::redis_store {
 // REQUIRES: entity.redis.
 void AppendDocument(const spec::EntitySpec& entity, const RedisValue& value, std::string* out);
 
+// The document of a key without its value: "$key", "$type": "none" and the
+// captures (the rows of a deleted key are found by its key columns).
+void AppendKeyDocument(const spec::EntitySpec& entity, std::string_view key, std::string* out);
+
 // `bytes` as a JSON value: a string when it is UTF-8, else {"$bytes": hex}.
 void AppendJsonBytes(std::string_view bytes, std::string* out);
 

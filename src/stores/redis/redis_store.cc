@@ -183,7 +183,9 @@ class ScanBatchReader : public store::BatchReader {
       const redisReply* found = page->element[1];
       for (size_t i = 0; i < found->elements; ++i) keys.emplace_back(ReplyText(found->element[i]));
     }
-    ASSIGN_OR_RETURN(std::vector<RedisValue> values, ReadValues(*conn_, keys, read_));
+    int64_t floor = 0;
+    ASSIGN_OR_RETURN(std::vector<RedisValue> values, ReadValues(*conn_, keys, read_, &floor));
+    out->versions_floor = floor;
     RETURN_IF_ERROR(FollowRedirects(*ctx_, values, others_));
     AppendRecords(*ctx_, values, &at_.read, out);
     out->end.token = Encode(at_);
@@ -262,6 +264,7 @@ class RedisKeyReader : public store::KeyReader {
     ResetBatch(out);
     ASSIGN_OR_RETURN(RedisTopology topology, ctx_->Topology());
     std::map<std::string, std::vector<std::string>> by_node;
+    int64_t ordinal = 0;  // unique across nodes: a reject is found by it
     for (const store::RecordKey& k : keys) {
       if (k.empty()) continue;
       const RedisNode* node = topology.NodeFor(k[0]);
@@ -288,14 +291,26 @@ class RedisKeyReader : public store::KeyReader {
         return values.status();
       }
       RETURN_IF_ERROR(FollowRedirects(*ctx_, *values, connections_));
-      int64_t ordinal = 0;
       AppendRecords(*ctx_, *values, &ordinal, out);
     }
     return Status::Ok();
   }
 
-  // Forget the topology and connections (after a failover or slot move).
-  void Reset() { connections_.clear(); }
+  Status KeyRecords(const std::vector<store::RecordKey>& keys, store::StoreBatch* out) override {
+    ResetBatch(out);
+    std::string doc;
+    int64_t ordinal = 0;
+    for (const store::RecordKey& k : keys) {
+      if (k.empty()) continue;
+      doc.clear();
+      AppendKeyDocument(*ctx_->entity, k[0], &doc);
+      out->rows.columns[0].AppendBytes(doc);
+      out->rows.columns[1].AppendBytes(EscapeInvalidUtf8(k[0]));
+      out->positions.push_back({-1, -1, ordinal++});
+      out->source_keys.push_back(k[0]);
+    }
+    return Status::Ok();
+  }
 
  private:
   std::shared_ptr<RedisContext> ctx_;

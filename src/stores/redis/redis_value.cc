@@ -87,6 +87,12 @@ Result<std::vector<RedisValue>> ReadValues(RedisConnection& conn,
   const std::string count = std::to_string(options.page);
   const std::string last = std::to_string(options.page - 1);
   const char* expiry_cmd = options.has_pexpiretime ? "PEXPIRETIME" : "PTTL";
+  if (floor != nullptr && keys.empty()) {
+    // No key to read, but the caller still learns "nothing, as of now".
+    ASSIGN_OR_RETURN(Reply now, conn.Run({"TIME"}));
+    *floor = ServerMicros(now.get());
+    return values;
+  }
   // A key whose type changes between the two round trips is read again; a
   // key rewritten with another type over and over still ends, because each
   // pass re-reads its type.

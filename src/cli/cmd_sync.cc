@@ -1,0 +1,144 @@
+// `cutover sync SPEC`: keeps PostgreSQL in step with a live Redis until
+// stopped (SIGINT/SIGTERM), an idle period, or a duration; then a summary.
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "engine/core/target_resolver.h"
+#include "engine/sync/sync_command.h"
+
+namespace cutover::cli {
+namespace {
+
+std::string FormatSummary(const engine::SyncReport& report) {
+  std::string out = fmt::format("{:<20} {:>9} {:>8} {:>8} {:>9} {:>9} {:>6} {:>8} {:>9} {:>9}\n",
+                                "source", "changes", "applied", "deleted", "superseded", "rejected",
+                                "gaps", "repairs", "lag p50", "lag p99");
+  for (const auto& s : report.sources) {
+    out += fmt::format("{:<20} {:>9} {:>8} {:>8} {:>9} {:>9} {:>6} {:>8} {:>7.1f}ms {:>7.1f}ms\n",
+                       s.source, s.changes, s.counts.keys, s.counts.deleted, s.counts.superseded,
+                       s.counts.rejected, s.gaps, s.repairs, s.lag_p50_ms, s.lag_p99_ms);
+    for (size_t i = 0; i < s.gap_reasons.size(); ++i) {
+      out += fmt::format("  gap {}: {} (repaired by a reconciliation)\n", i + 1, s.gap_reasons[i]);
+    }
+  }
+  return out;
+}
+
+nlohmann::json SummaryJson(const engine::SyncReport& report) {
+  nlohmann::json sources = nlohmann::json::array();
+  for (const auto& s : report.sources) {
+    sources.push_back({{"source", s.source},
+                       {"changes", s.changes},
+                       {"keys_applied", s.counts.keys},
+                       {"upserted", s.counts.upserted},
+                       {"deleted", s.counts.deleted},
+                       {"superseded", s.counts.superseded},
+                       {"rejected", s.counts.rejected},
+                       {"gaps", s.gaps},
+                       {"repairs", s.repairs},
+                       {"gap_reasons", s.gap_reasons},
+                       {"lag_ms", {{"p50", s.lag_p50_ms}, {"p99", s.lag_p99_ms}}},
+                       {"lag_samples", s.lag_samples}});
+  }
+  return {{"sources", sources}};
+}
+
+}  // namespace
+
+CommandAction AddSyncCommand(CLI::App* app) {
+  struct Options {
+    std::string spec_path;
+    engine::SyncRequest request;
+    std::string run_for, idle_exit, retry_for = "60s";
+    bool json = false;
+    bool scratch = false;
+  };
+  auto o = std::make_shared<Options>();
+  app->description(
+      "Keeps PostgreSQL in step with a Redis the application still writes to. It subscribes to "
+      "keyspace notifications on every master, reconciles once (every key read and applied, "
+      "rows of keys gone deleted), then re-reads and applies each changed key. Notifications "
+      "are fire-and-forget, so every moment one may have been missed (a dropped subscriber, a "
+      "restart or failover, FLUSHDB/FLUSHALL/SWAPDB, moved cluster slots) is counted as a gap "
+      "and repaired by another reconciliation. Runs until SIGINT/SIGTERM, --for or --idle-exit.");
+  app->add_option("spec", o->spec_path, "Migration spec (YAML)")->required();
+  app->add_option("--entity", o->request.entities,
+                  "Sync only this top-level entity (repeatable; default: every entity of a "
+                  "redis source)");
+  app->add_flag("--configure", o->request.configure,
+                "Set notify-keyspace-events on masters that lack the flags sync needs "
+                "(otherwise sync stops and prints the CONFIG SET to run)");
+  app->add_option("--for", o->run_for, "Stop after this long: 30s, 5m, 1h (default: run on)");
+  app->add_option("--idle-exit", o->idle_exit,
+                  "Stop once no change arrived for this long, e.g. 5s (for scripts)");
+  app->add_option("--batch-size", o->request.batch_size,
+                  "Changed keys read and applied per transaction (default 1000)")
+      ->check(CLI::Range(1, 100000));
+  app->add_option("--retry-for", o->retry_for,
+                  "How long one outage of PostgreSQL is waited out before sync fails (default "
+                  "60s)");
+  app->add_flag("--json", o->json, "Print the summary as JSON on stdout");
+  AddScratchFlag(app, &o->scratch);
+  return [o]() -> int {
+    for (auto [text, dest] : {std::pair{&o->run_for, &o->request.run_for},
+                              {&o->idle_exit, &o->request.idle_exit},
+                              {&o->retry_for, &o->request.retry_for}}) {
+      if (text->empty()) continue;
+      const auto d = ParseDuration(*text);
+      if (!d) {
+        fmt::print(stderr, "error: {}: expected a duration such as 250ms, 30s, 5m or 1h\n", *text);
+        return kExitUsage;
+      }
+      *dest = *d;
+    }
+    int load_exit = kExitUsage;
+    auto migration = LoadSpecOrReport(o->spec_path);
+    if (!migration) return load_exit;
+    engine::TargetHandle target;
+    if (int rc = ResolveTargetOrReport(*migration, o->scratch, &target); rc != kExitOk) return rc;
+    spdlog::info("sync {} into {}", migration->name, target.Describe());
+
+    // SIGINT and SIGTERM end the run after the step in flight; a thread
+    // waits for them so no handler runs inside the engine.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    static std::atomic<bool> stop{false};
+    static std::atomic<bool> finished{false};
+    std::thread waiter([signals]() mutable {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      if (finished.load()) return;  // the run ended on its own; this wakes the waiter
+      spdlog::info("{}: finishing the step in flight and stopping",
+                   sig == SIGINT ? "SIGINT" : "SIGTERM");
+      stop.store(true);
+    });
+    auto report = engine::RunSync(*migration, target.url, o->request, stop);
+    finished.store(true);
+    pthread_kill(waiter.native_handle(), SIGTERM);
+    waiter.join();
+    if (!report.ok()) {
+      fmt::print(stderr, "error: {}\n", report.status().message());
+      const StatusCode code = report.status().code();
+      return code == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
+    }
+    if (o->json) {
+      fmt::print("{}\n", SummaryJson(*report).dump(2));
+    } else {
+      fmt::print("{}", FormatSummary(*report));
+    }
+    return kExitOk;
+  };
+}
+
+}  // namespace cutover::cli

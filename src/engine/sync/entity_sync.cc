@@ -1,0 +1,231 @@
+// EntitySync: one transaction per set of changed keys, newest state per key.
+#include "engine/sync/entity_sync.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "catalog/key_versions.h"
+#include "catalog/rejects.h"
+#include "common/utf8.h"
+#include "engine/core/write_path.h"
+#include "map/document_mapper.h"
+#include "stores/postgres/transaction.h"
+
+namespace cutover::engine {
+namespace {
+
+// A reject of sync names its key: one row per key in cutover.rejects (its
+// unique position is the key), the latest reason kept.
+// The batch index of the record a reject names (by its position's ordinal),
+// or SIZE_MAX.
+size_t RecordOf(const store::StoreBatch& in, const Reject& r) {
+  for (size_t i = 0; i < in.positions.size(); ++i) {
+    if (in.positions[i].record_index == r.record_index) return i;
+  }
+  return SIZE_MAX;
+}
+
+void NameByKey(const store::StoreBatch& in, std::vector<Reject>* rejects) {
+  for (Reject& r : *rejects) {
+    const size_t record = RecordOf(in, r);
+    const std::string key =
+        record < in.source_keys.size() ? EscapeInvalidUtf8(in.source_keys[record]) : "";
+    r.source = "sync of key " + key;
+    r.record_index = 0;
+    r.byte_offset = -1;
+    r.line = -1;
+  }
+}
+
+// Rows of `from` (a parent table's rows) whose record `won`, with the parent
+// columns of a child's link renamed to the child's: what to match the
+// child's existing rows on.
+RowBatch LinkRows(const RowBatch& from, const std::vector<uint32_t>& rows,
+                  const std::vector<std::string>& parent_columns,
+                  const std::vector<std::string>& child_columns) {
+  RowBatch out;
+  for (size_t i = 0; i < parent_columns.size(); ++i) {
+    const int src = from.IndexOf(parent_columns[i]);
+    out.AddColumn(child_columns[i], from.columns[src].type());
+    for (uint32_t r : rows) out.columns.back().AppendFrom(from.columns[src], r);
+  }
+  return out;
+}
+
+std::vector<uint32_t> AllRows(const RowBatch& b) {
+  std::vector<uint32_t> rows(b.num_rows());
+  for (uint32_t i = 0; i < rows.size(); ++i) rows[i] = i;
+  return rows;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<EntitySync>> EntitySync::Create(const spec::MigrationSpec& migration,
+                                                       const spec::EntitySpec& entity,
+                                                       store::Store* store) {
+  std::unique_ptr<EntitySync> s(new EntitySync());
+  s->migration_ = &migration;
+  s->entity_ = &entity;
+  s->store_ = store;
+  if (store->key_reader() == nullptr) {
+    return FailedPrecondition(entity.name + ": its store cannot read keys, so it cannot sync");
+  }
+  ASSIGN_OR_RETURN(s->plan_, PlanEntity(migration, entity));
+  // The key-only entity maps a gone key's name to its key columns.
+  s->key_entity_ = entity;
+  s->key_entity_.children.clear();
+  s->key_entity_.columns.clear();
+  s->key_entity_.tag.reset();
+  for (const auto& k : entity.key) s->key_entity_.columns.push_back(*entity.FindColumn(k));
+  ASSIGN_OR_RETURN(auto key_mapper, map::DocumentMapper::Create(s->key_entity_));
+  s->key_mapper_ = std::move(key_mapper);
+
+  const auto& tables = s->plan_.tables;
+  s->link_parent_.resize(tables.size());
+  s->link_child_.resize(tables.size());
+  for (size_t t = 0; t < tables.size(); ++t) {
+    const auto& shape = tables[t].shape;
+    s->writers_.push_back(std::make_unique<pg_store::MergeWriter>(shape));
+    if (t == 0) {
+      s->deleters_.push_back(std::make_unique<pg_store::RowDeleter>(shape, entity.key));
+      continue;
+    }
+    if (tables[t].parent != 0) {
+      return FailedPrecondition(fmt::format(
+          "{}: {} is nested two levels deep; sync replaces the children of a changed key one "
+          "level deep only",
+          entity.where.ToString(), tables[t].entity->name));
+    }
+    for (const auto& [child_col, parent_col] : tables[t].entity->parent_columns) {
+      if (std::find(entity.key.begin(), entity.key.end(), parent_col) == entity.key.end()) {
+        return FailedPrecondition(fmt::format(
+            "{}: {} links to {}.{}, which is not in its key; sync finds a gone key's children "
+            "by the key",
+            tables[t].entity->where.ToString(), tables[t].entity->name, entity.name, parent_col));
+      }
+      s->link_child_[t].push_back(child_col);
+      s->link_parent_[t].push_back(parent_col);
+    }
+    s->deleters_.push_back(std::make_unique<pg_store::RowDeleter>(shape, s->link_child_[t]));
+  }
+  return s;
+}
+
+Status EntitySync::Prepare(pg_store::PgConnection* conn) {
+  for (auto& w : writers_) RETURN_IF_ERROR(w->PrepareStaging(conn));
+  for (auto& d : deleters_) RETURN_IF_ERROR(d->PrepareStaging(conn));
+  return Status::Ok();
+}
+
+Status EntitySync::Apply(pg_store::PgConnection* conn, const store::StoreBatch& present,
+                         const std::vector<std::string>& missing, int64_t missing_version,
+                         ApplyCounts* counts) {
+  if (present.size() == 0 && missing.empty()) return Status::Ok();
+  if (present.versions.size() != present.size()) {
+    return Internal(entity_->name + ": the store's records carry no versions");
+  }
+  std::vector<catalog::KeyVersion> items;
+  items.reserve(present.size() + missing.size());
+  for (size_t i = 0; i < present.size(); ++i) {
+    items.push_back({present.source_keys[i], present.versions[i], false});
+  }
+  for (const std::string& k : missing) items.push_back({k, missing_version, true});
+
+  pg_store::Transaction tx(conn);
+  RETURN_IF_ERROR(tx.status());
+  ASSIGN_OR_RETURN(const std::vector<bool> won,
+                   catalog::ClaimKeyVersions(conn, migration_->name, entity_->name, items));
+  ApplyCounts add;
+  for (bool w : won) (w ? add.keys : add.superseded)++;
+
+  // Present keys: replace their children, then merge their rows.
+  plan_.mapper->Map(present, &mapped_);
+  std::vector<Reject> rejects = mapped_.rejects;
+  std::vector<std::vector<uint32_t>> rows(plan_.tables.size());
+  for (size_t t = 0; t < plan_.tables.size(); ++t) {
+    for (uint32_t r = 0; r < mapped_.tables[t].num_rows(); ++r) {
+      if (won[mapped_.origins[t][r].record]) rows[t].push_back(r);
+    }
+  }
+  for (size_t t = 1; t < plan_.tables.size(); ++t) {
+    const RowBatch link = LinkRows(mapped_.tables[0], rows[0], link_parent_[t], link_child_[t]);
+    ASSIGN_OR_RETURN(int64_t gone, deleters_[t]->Delete(conn, link, AllRows(link)));
+    (void)gone;
+  }
+  for (size_t t = 0; t < plan_.tables.size(); ++t) {
+    const TableWrite target{.writer = writers_[t].get(),
+                            .mode = WriteMode::kMerge,
+                            .in = &present,
+                            .mapped = &mapped_,
+                            .table = t,
+                            .mapper = plan_.mapper.get(),
+                            .entity = plan_.tables[t].entity->name};
+    int64_t merged = 0;
+    RETURN_IF_ERROR(MergeWithBisect(conn, target, rows[t], &merged, &rejects));
+  }
+  std::vector<bool> record_rejected(present.size(), false);
+  for (const Reject& r : rejects) {
+    const size_t record = RecordOf(present, r);
+    if (r.item.empty() && record < present.size()) record_rejected[record] = true;
+  }
+  for (size_t i = 0; i < present.size(); ++i) {
+    if (!won[i]) continue;
+    (record_rejected[i] ? add.rejected : add.upserted)++;
+  }
+
+  // Missing keys that won: delete their children, then their rows.
+  std::vector<store::RecordKey> gone;
+  for (size_t i = 0; i < missing.size(); ++i) {
+    if (won[present.size() + i]) gone.push_back({missing[i]});
+  }
+  if (!gone.empty()) {
+    RETURN_IF_ERROR(store_->key_reader()->KeyRecords(gone, &keys_));
+    key_mapper_->Map(keys_, &key_rows_);
+    if (!key_rows_.rejects.empty()) {
+      const Reject& r = key_rows_.rejects.front();
+      return DataError(fmt::format("{}: a gone key's name does not map to its key columns: {}",
+                                   entity_->name, r.reason));
+    }
+    const RowBatch& keys = key_rows_.tables[0];
+    for (size_t t = 1; t < plan_.tables.size(); ++t) {
+      const RowBatch link = LinkRows(keys, AllRows(keys), link_parent_[t], link_child_[t]);
+      ASSIGN_OR_RETURN(int64_t n, deleters_[t]->Delete(conn, link, AllRows(link)));
+      (void)n;
+    }
+    ASSIGN_OR_RETURN(int64_t n, deleters_[0]->Delete(conn, keys, AllRows(keys)));
+    (void)n;
+    add.deleted += static_cast<int64_t>(gone.size());
+  }
+  if (!rejects.empty()) {
+    NameByKey(present, &rejects);
+    RETURN_IF_ERROR(catalog::InsertRejects(conn, migration_->name, rejects));
+  }
+  RETURN_IF_ERROR(tx.Commit());
+  counts->keys += add.keys;
+  counts->upserted += add.upserted;
+  counts->deleted += add.deleted;
+  counts->superseded += add.superseded;
+  counts->rejected += add.rejected;
+  return Status::Ok();
+}
+
+Status EntitySync::Refresh(pg_store::PgConnection* conn, const std::vector<std::string>& keys,
+                           ApplyCounts* counts) {
+  if (keys.empty()) return Status::Ok();
+  std::vector<store::RecordKey> wanted;
+  wanted.reserve(keys.size());
+  for (const auto& k : keys) wanted.push_back({k});
+  RETURN_IF_ERROR(store_->key_reader()->Read(wanted, &read_));
+  std::vector<std::string> found(read_.source_keys.begin(), read_.source_keys.end());
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> missing;
+  for (const auto& k : keys) {
+    if (!std::binary_search(found.begin(), found.end(), k)) missing.push_back(k);
+  }
+  std::sort(missing.begin(), missing.end());
+  missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
+  return Apply(conn, read_, missing, read_.versions_floor, counts);
+}
+
+}  // namespace cutover::engine

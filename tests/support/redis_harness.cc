@@ -171,6 +171,11 @@ std::vector<std::string> RedisServer::Command(const std::vector<std::string>& ar
   return RunOn(port_, args, db, true);
 }
 
+std::vector<std::string> RedisServer::TryCommand(const std::vector<std::string>& args,
+                                                 int db) const {
+  return RunOn(port_, args, db, false);
+}
+
 std::string RedisServer::One(const std::vector<std::string>& args, int db) const {
   auto r = Command(args, db);
   return r.empty() ? "" : r[0];

@@ -40,6 +40,9 @@ class RedisServer {
   // flattened). An error reply or a lost connection adds a test failure and
   // returns {"(error) <message>"}.
   std::vector<std::string> Command(const std::vector<std::string>& args, int db = 0) const;
+  // Command() without the test failure: for commands that may meet a server
+  // being restarted or killed (a load generator).
+  std::vector<std::string> TryCommand(const std::vector<std::string>& args, int db = 0) const;
   // The first element of Command(), "" when none.
   std::string One(const std::vector<std::string>& args, int db = 0) const;
 

@@ -87,6 +87,7 @@ Result<std::unique_ptr<EntitySync>> EntitySync::Create(const spec::MigrationSpec
   for (size_t t = 0; t < tables.size(); ++t) {
     const auto& shape = tables[t].shape;
     s->writers_.push_back(std::make_unique<pg_store::MergeWriter>(shape));
+    s->writers_.back()->set_small_transactions(true);
     if (t == 0) {
       s->deleters_.push_back(std::make_unique<pg_store::RowDeleter>(shape, entity.key));
       continue;
@@ -202,6 +203,12 @@ Status EntitySync::Apply(pg_store::PgConnection* conn, const store::StoreBatch& 
     RETURN_IF_ERROR(catalog::InsertRejects(conn, migration_->name, rejects));
   }
   RETURN_IF_ERROR(tx.Commit());
+  // Staging tables are emptied by DELETE; truncating them now and then keeps
+  // their dead rows from piling up (no autovacuum visits temporary tables).
+  if (++applies_ % 1000 == 0) {
+    for (auto& w : writers_) RETURN_IF_ERROR(w->Compact(conn));
+    for (auto& d : deleters_) RETURN_IF_ERROR(d->Compact(conn));
+  }
   counts->keys += add.keys;
   counts->upserted += add.upserted;
   counts->deleted += add.deleted;

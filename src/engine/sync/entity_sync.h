@@ -79,6 +79,7 @@ class EntitySync {
   // the child's link columns.
   std::vector<std::vector<std::string>> link_parent_, link_child_;
   store::StoreBatch read_, keys_;
+  int64_t applies_ = 0;
   map::MappedBatch mapped_, key_rows_;
 };
 

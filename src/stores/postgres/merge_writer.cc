@@ -106,9 +106,14 @@ Status MergeWriter::PrepareStaging(PgConnection* conn) {
     cols += fmt::format(", {} {}", QuoteIdent(c.name), PostgresTypeName(c.type));
   }
   return conn
-      ->Exec(fmt::format("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS",
-                         QuoteIdent(staging_name_), cols))
+      ->Exec(fmt::format("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT {} ROWS",
+                         QuoteIdent(staging_name_), cols,
+                         small_transactions_ ? "PRESERVE" : "DELETE"))
       .WithContext("creating staging table for " + shape_.QualifiedName());
+}
+
+Status MergeWriter::Compact(PgConnection* conn) {
+  return conn->Exec(fmt::format("TRUNCATE pg_temp.{}", QuoteIdent(staging_name_)));
 }
 
 Result<int64_t> MergeWriter::Write(PgConnection* conn, const RowBatch& batch,
@@ -148,7 +153,8 @@ Result<int64_t> MergeWriter::Merge(PgConnection* conn, const RowBatch& batch,
   if (rows.empty()) return int64_t{0};
   // A retry inside the same transaction (after a savepoint rollback) must not
   // see rows staged by the failed attempt.
-  RETURN_IF_ERROR(conn->Exec(fmt::format("TRUNCATE pg_temp.{}", QuoteIdent(staging_name_))));
+  RETURN_IF_ERROR(conn->Exec((small_transactions_ ? "DELETE FROM pg_temp." : "TRUNCATE pg_temp.") +
+                             QuoteIdent(staging_name_)));
   buffer_.clear();
   EncodeBinaryCopy(batch, column_order_, rows, /*with_ordinal=*/true, &buffer_);
   RETURN_IF_ERROR(conn->CopyIn(copy_sql_, buffer_)

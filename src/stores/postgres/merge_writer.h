@@ -60,6 +60,16 @@ class MergeWriter {
   // careful way, and so is every batch after it.
   void set_keys_unique(bool unique) { keys_unique_ = unique; }
 
+  // For many small transactions (sync): the staging table keeps its rows
+  // across commits and is emptied with DELETE before each use, because
+  // truncating a table at every commit (ON COMMIT DELETE ROWS, TRUNCATE)
+  // scans shared buffers and costs tens of milliseconds per commit. Compact()
+  // then truncates it now and then, between transactions, so it does not
+  // grow. Call before PrepareStaging.
+  void set_small_transactions(bool small) { small_transactions_ = small; }
+  // Truncates the staging table; outside a transaction.
+  Status Compact(PgConnection* conn);
+
   // Allows Write() to try the direct COPY (default off).
   void set_direct_copy(bool enabled) { direct_copy_ = enabled; }
 
@@ -90,6 +100,7 @@ class MergeWriter {
   bool keys_unique_ = false;
   std::string direct_copy_sql_;
   bool direct_copy_ = false;
+  bool small_transactions_ = false;
   int direct_failures_ = 0;
   std::vector<int> column_order_;
   std::string buffer_;  // reused across batches to avoid reallocation

@@ -29,9 +29,13 @@ Status RowDeleter::PrepareStaging(PgConnection* conn) {
                         PostgresTypeName(shape_.columns[i].type));
   }
   return conn
-      ->Exec(fmt::format("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS",
+      ->Exec(fmt::format("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT PRESERVE ROWS",
                          QuoteIdent(staging_), cols))
       .WithContext("creating the delete staging table for " + shape_.QualifiedName());
+}
+
+Status RowDeleter::Compact(PgConnection* conn) {
+  return conn->Exec(fmt::format("TRUNCATE pg_temp.{}", QuoteIdent(staging_)));
 }
 
 Result<int64_t> RowDeleter::Delete(PgConnection* conn, const RowBatch& batch,
@@ -48,7 +52,7 @@ Result<int64_t> RowDeleter::Delete(PgConnection* conn, const RowBatch& batch,
   }
   buffer_.clear();
   EncodeBinaryCopy(batch, order, rows, /*with_ordinal=*/false, &buffer_);
-  RETURN_IF_ERROR(conn->Exec(fmt::format("TRUNCATE {}", QuoteIdent(staging_))));
+  RETURN_IF_ERROR(conn->Exec(fmt::format("DELETE FROM pg_temp.{}", QuoteIdent(staging_))));
   RETURN_IF_ERROR(conn->CopyIn(
       fmt::format("COPY {} FROM STDIN (FORMAT binary)", QuoteIdent(staging_)), buffer_));
   return conn->ExecCount(fmt::format("DELETE FROM {} t USING {} s WHERE {}", shape_.QualifiedName(),

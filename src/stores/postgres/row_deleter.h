@@ -15,7 +15,10 @@ namespace cutover::pg_store {
 
 // The batch's rows are binary-COPYed into a session-private staging table of
 // the match columns, then one DELETE ... USING removes every row that equals
-// one of them on all match columns. Like MergeWriter it opens no
+// one of them on all match columns. Made for many small transactions (sync):
+// the staging table is emptied with DELETE, not truncated at each commit
+// (see MergeWriter::set_small_transactions), and Compact() truncates it now
+// and then. Like MergeWriter it opens no
 // transaction: the caller puts deletes and merges of one step in one.
 // Not thread-safe; one deleter per connection.
 class RowDeleter {
@@ -25,6 +28,9 @@ class RowDeleter {
 
   // Creates the staging table; once per (re)connection.
   Status PrepareStaging(PgConnection* conn);
+
+  // Truncates the staging table; outside a transaction.
+  Status Compact(PgConnection* conn);
 
   // Deletes the table's rows matching `rows` of `batch`, whose columns named
   // like the match columns are read (other columns are ignored). Returns the

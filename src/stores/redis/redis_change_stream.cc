@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <set>
@@ -84,15 +85,19 @@ class KeyspaceChangeStream : public store::ChangeStream {
     }
     std::set<std::string> seen;
     const auto deadline = Clock::now() + wait;
+    // Waits (in slices over the nodes) only until the first message; then
+    // takes what is already buffered and returns, so a change is applied as
+    // soon as it arrives rather than when a batch fills.
     while (out->changes.size() < max_changes) {
       bool got = false;
       for (NodeWatch& w : nodes_) {
         const auto left =
             std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        // Drain what is buffered at once; wait only on the last node.
         const auto slice =
-            got ? std::chrono::milliseconds(0)
-                : std::max(std::chrono::milliseconds(0), left / static_cast<int>(nodes_.size()));
+            !out->changes.empty()
+                ? std::chrono::milliseconds(0)
+                : std::clamp(left / static_cast<int>(nodes_.size()), std::chrono::milliseconds(0),
+                             std::chrono::milliseconds(20));
         Result<Reply> r = w.sub->ReadWithin(slice);
         if (!r.ok()) {
           w.broken = "the subscriber connection broke (" + r.status().message() + ")";
@@ -111,7 +116,7 @@ class KeyspaceChangeStream : public store::ChangeStream {
         out->changes.push_back(std::move(c));
         if (out->changes.size() >= max_changes) break;
       }
-      if (!got && Clock::now() >= deadline) break;
+      if (!got && (!out->changes.empty() || Clock::now() >= deadline)) break;
     }
     out->end.token = "session=" + session_;
     return !out->changes.empty();

@@ -14,6 +14,7 @@
 #include "stores/redis/redis_document.h"
 #include "stores/redis/redis_topology.h"
 #include "stores/redis/redis_value.h"
+#include "stores/redis/redis_writer.h"
 
 namespace cutover::redis_store {
 namespace {
@@ -323,6 +324,12 @@ class RedisStore : public store::Store {
 
   store::SnapshotReader& snapshot() override { return snapshot_; }
   store::KeyReader* key_reader() override { return &keys_; }
+  // Only for entities that declare write_back: true (spec::InvertibilityProblem).
+  store::Writer* writer() override {
+    if (!ctx_->entity->write_back) return nullptr;
+    if (writer_ == nullptr) writer_ = NewRedisWriter(ctx_->seed, *ctx_->entity);
+    return writer_.get();
+  }
   store::ChangeStream* changes() override {
     if (changes_ == nullptr) {
       changes_ = NewKeyspaceChangeStream(ctx_->seed, *ctx_->entity);
@@ -337,6 +344,7 @@ class RedisStore : public store::Store {
   RedisSnapshotReader snapshot_;
   RedisKeyReader keys_;
   std::unique_ptr<store::ChangeStream> changes_;
+  std::unique_ptr<store::Writer> writer_;
 };
 
 }  // namespace

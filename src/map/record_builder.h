@@ -1,0 +1,47 @@
+// RecordBuilder: turns a row of an entity's table back into the legacy record
+// it came from (a Redis key's document), so a writer can put it back.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/row_batch.h"
+#include "common/status.h"
+#include "spec/spec.h"
+
+namespace cutover::map {
+
+// RecordBuilder design
+//
+// The inverse of DocumentMapper for entities that declare `write_back: true`
+// (the loader has checked spec::InvertibilityProblem): each column goes back
+// where it was read from. A capture column gives the key's capture, "$value"
+// the whole value, "$value.a.b" a field of a JSON value or a hash field,
+// "$expires_at" the absolute expiry; "$tag", "$type" and "$key" columns are
+// cutover's and go nowhere. The result has the store's document layout
+// (spec::RedisKeySpec), "$key" rebuilt from the captures, which the Redis
+// writer turns into commands. A capture whose value would make a key the
+// pattern splits differently (a capture holding the next literal) is an
+// error, never a key that reads back as another row.
+//
+// Values keep their JSON types (numbers, booleans, strings; bytea as
+// {"$bytes": hex}); a writer of a hash or a string turns them into Redis
+// strings. Not thread-safe: one builder per thread.
+class RecordBuilder {
+ public:
+  // FailedPrecondition naming the reason when `entity` is not invertible.
+  static Result<std::unique_ptr<RecordBuilder>> Create(const spec::EntitySpec& entity);
+
+  // The record of `rows`' row `row`, whose columns are named as the entity's
+  // (any order; other columns ignored). DataError when it cannot be built.
+  Result<std::string> Build(const RowBatch& rows, size_t row) const;
+
+  // The key the row's record lives at.
+  Result<std::string> Key(const RowBatch& rows, size_t row) const;
+
+ private:
+  explicit RecordBuilder(const spec::EntitySpec& entity) : entity_(entity) {}
+  const spec::EntitySpec& entity_;
+};
+
+}  // namespace cutover::map

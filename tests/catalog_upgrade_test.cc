@@ -230,7 +230,7 @@ TEST(CatalogUpgrade, ConcurrentUpgradesAllSucceed) {
     EXPECT_EQ(QueryValue(url,
                          "SELECT version || ' ' || count(*) OVER () "
                          "FROM cutover.schema_version"),
-              "3 1");
+              "4 1");
     if (from_v1) {
       EXPECT_EQ(QueryValue(url, kOldRowsSnapshot), before);
     }

@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "catalog/sync_state.h"
 #include "common/redact.h"
 #include "control/read_router.h"
 #include "control/stage_machine.h"
@@ -347,6 +348,23 @@ void RefreshGauges(ServerContext& ctx) {
   m.Set("cutover_stage_reads_total", {"error"}, static_cast<double>(snap.reads_failed));
   m.Set("cutover_stage_notifications_total", {}, static_cast<double>(snap.notifications));
   m.Set("cutover_stage_changes_total", {}, static_cast<double>(snap.changes));
+  // What `cutover sync` processes recorded (cutover.sync_state), per source.
+  auto lease = ctx.pool().Acquire();
+  if (!lease.ok()) return;
+  auto states = catalog::LoadSyncStates(lease->get(), ctx.spec()->name);
+  if (!states.ok()) {
+    lease->Discard();
+    return;
+  }
+  for (const auto& st : *states) {
+    m.Set("cutover_sync_gaps_total", {st.source}, static_cast<double>(st.gaps));
+    m.Set("cutover_sync_repairs_total", {st.source}, static_cast<double>(st.repairs));
+    m.Set("cutover_sync_changes_applied_total", {st.source},
+          static_cast<double>(st.changes_applied));
+    m.Set("cutover_sync_rows_deleted_total", {st.source}, static_cast<double>(st.rows_deleted));
+    if (st.lag_p50_ms) m.Set("cutover_sync_lag_ms", {st.source, "0.5"}, *st.lag_p50_ms);
+    if (st.lag_p99_ms) m.Set("cutover_sync_lag_ms", {st.source, "0.99"}, *st.lag_p99_ms);
+  }
 }
 
 // The fixed paths routes answer; any other path is counted as "unmatched",
@@ -395,6 +413,17 @@ void DeclareMetrics(ServerContext& ctx) {
   m.Declare("cutover_shadow_reads_total", T::kCounter,
             "Shadow reads reported, by entity and whether both stores agreed.",
             {"entity", "result"});
+  m.Declare("cutover_sync_gaps_total", T::kCounter,
+            "Moments a sync's change stream may have missed a change (each repaired).", {"source"});
+  m.Declare("cutover_sync_repairs_total", T::kCounter,
+            "Reconciliations a sync ran (one at start, one per gap).", {"source"});
+  m.Declare("cutover_sync_changes_applied_total", T::kCounter,
+            "Key states a sync applied to PostgreSQL.", {"source"});
+  m.Declare("cutover_sync_rows_deleted_total", T::kCounter,
+            "Keys a sync found gone and deleted from PostgreSQL.", {"source"});
+  m.Declare("cutover_sync_lag_ms", T::kGauge,
+            "Sync lag from a change's notification to its commit, by quantile.",
+            {"source", "quantile"});
   m.Declare("cutover_reads_total", T::kCounter,
             "Reads reported by entity, the store that answered, and the result.",
             {"entity", "store", "result"});

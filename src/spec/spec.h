@@ -66,6 +66,13 @@ struct ColumnSpec {
     std::string returns = "id";  // dimension column stored here
   };
   std::optional<Lookup> lookup;
+  // `references: users.id`: every non-NULL value names a row of that entity;
+  // verify counts and names the rows whose parent is missing (orphans).
+  struct Reference {
+    std::string entity;
+    std::string column;
+  };
+  std::optional<Reference> references;
   Location where;
 };
 

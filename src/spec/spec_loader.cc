@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <initializer_list>
 #include <limits>
 #include <map>
@@ -172,6 +173,7 @@ class Loader {
       }
     }
     RETURN_IF_ERROR(CheckLookups(spec));
+    RETURN_IF_ERROR(CheckReferences(spec));
     std::stable_sort(
         spec.entities.begin(), spec.entities.end(),
         [](const EntitySpec& a, const EntitySpec& b) { return a.priority < b.priority; });
@@ -860,7 +862,14 @@ class Loader {
     for (const auto& [name, value] : kPriorityNames) {
       if (Lowercase(s.value) == name) return value;
     }
-    ASSIGN_OR_RETURN(const int64_t priority, ReadInt(p, ctx));
+    int64_t priority = 0;
+    const char* end = s.value.data() + s.value.size();
+    const auto [ptr, ec] = std::from_chars(s.value.data(), end, priority);
+    if (ec != std::errc() || ptr != end || s.value.empty()) {
+      return Error(
+          s.mark,
+          What(p, ctx) + " must be critical, high, medium, low or an integer, not " + Quote(s.raw));
+    }
     if (priority < std::numeric_limits<int>::min() || priority > std::numeric_limits<int>::max()) {
       return Error(MarkOf(p), What(p, ctx) + " must fit in a 32-bit integer");
     }
@@ -1078,7 +1087,7 @@ class Loader {
       ASSIGN_OR_RETURN(const Fields fields,
                        ReadFields(cf, ctx,
                                   {"from", "type", "required", "default", "format", "timezone",
-                                   "geometry", "lookup"}));
+                                   "geometry", "lookup", "references"}));
 
       column.from = column.name;
       if (const Field* from = fields.Find("from")) {
@@ -1156,6 +1165,17 @@ class Loader {
           return Error(l->key.Mark(), ctx + " sets both 'geometry' and 'lookup'; keep one");
         }
         RETURN_IF_ERROR(ParseLookup(*l, ctx, out.name, column));
+      }
+      if (const Field* r = fields.Find("references")) {
+        ASSIGN_OR_RETURN(const Scalar ref, ReadScalar(*r, ctx));
+        const size_t dot = ref.value.find('.');
+        if (dot == std::string::npos || dot == 0 || dot + 1 == ref.value.size()) {
+          return Error(ref.mark, What(*r, ctx) + " must be ENTITY.COLUMN, e.g. users.id, not " +
+                                     Quote(ref.raw));
+        }
+        column.references =
+            ColumnSpec::Reference{ref.value.substr(0, dot), ref.value.substr(dot + 1)};
+        pending_references_.push_back({out.name, column.name, ctx, ref});
       }
       out.columns.push_back(std::move(column));
     }
@@ -1453,6 +1473,48 @@ class Loader {
   }
 
   // A lookup as written, checked by CheckLookups.
+  // `references: users.id` on a column, checked once every entity is known.
+  struct PendingReference {
+    std::string entity;
+    std::string column;
+    std::string ctx;
+    Scalar target;
+  };
+  std::vector<PendingReference> pending_references_;
+
+  Status CheckReferences(const MigrationSpec& spec) {
+    std::vector<std::string> names;
+    std::function<void(const EntitySpec&)> collect = [&](const EntitySpec& e) {
+      names.push_back(e.name);
+      for (const auto& c : e.children) collect(c);
+    };
+    for (const EntitySpec& e : spec.entities) collect(e);
+    const std::vector<std::string_view> views(names.begin(), names.end());
+    for (const PendingReference& p : pending_references_) {
+      const std::string entity = p.target.value.substr(0, p.target.value.find('.'));
+      const std::string column = p.target.value.substr(p.target.value.find('.') + 1);
+      const EntitySpec* target = spec.FindEntity(entity);
+      if (target == nullptr) {
+        return Error(p.target.mark, "'references' in " + p.ctx + ": unknown entity " +
+                                        Quote(entity) + Hint(entity, views));
+      }
+      const ColumnSpec* to = target->FindColumn(column);
+      if (to == nullptr) {
+        return Error(p.target.mark, "'references' in " + p.ctx + ": unknown column " +
+                                        Quote(column) + " of entity " + Quote(entity) +
+                                        Hint(column, ColumnNames(*target)));
+      }
+      const ColumnSpec* from = spec.FindEntity(p.entity)->FindColumn(p.column);
+      if (from != nullptr && from->type != to->type) {
+        return Error(p.target.mark, "'references' in " + p.ctx + ": " + Quote(p.column) + " is " +
+                                        std::string(ValueTypeName(from->type)) + " but " + entity +
+                                        "." + column + " is " +
+                                        std::string(ValueTypeName(to->type)));
+      }
+    }
+    return Status::Ok();
+  }
+
   struct PendingLookup {
     std::string entity;  // the entity holding the column
     std::string column;

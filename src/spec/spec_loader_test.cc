@@ -286,7 +286,7 @@ sources:
   files: { type: json, path: data, compression: gzip }
 )",
      "spec.yaml:3:36: unknown key 'compression' in source 'files'; expected one of: type, path, "
-     "layout, csv, on_missing_column, timezone"},
+     "layout, csv, on_missing_column, timezone, url"},
 
     {"unknown column key", R"(migration: m
 sources: { s: { type: json, path: d } }
@@ -577,17 +577,18 @@ sources: { s: { type: json, path: d } }
 )",
      "spec.yaml:2:9: 'target' must be a mapping, not a single value"},
 
-    {"priority not an integer", R"(migration: m
+    {"priority neither a name nor an integer", R"(migration: m
 sources: { s: { type: json, path: d } }
 entities:
   users:
     source: { from: s }
-    priority: high
+    priority: urgent
     key: [id]
     columns:
       id: { type: uuid }
 )",
-     "spec.yaml:6:15: 'priority' in entity 'users' must be an integer, not 'high'"},
+     "spec.yaml:6:15: 'priority' in entity 'users' must be critical, high, medium, low or an "
+     "integer, not 'urgent'"},
 
     {"table name longer than 63 bytes", R"(migration: m
 sources: { s: { type: json, path: d } }

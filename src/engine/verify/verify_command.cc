@@ -12,6 +12,7 @@
 // verify ranks itself (a dedup entity's repeated keys) it ranks with its own
 // code, so a wrong choice in either shows as a difference.
 #include "engine/verify/verify_command.h"
+#include "engine/verify/orphans.h"
 
 #include <algorithm>
 #include <chrono>
@@ -225,6 +226,16 @@ Result<VerifyReport> RunVerify(const spec::MigrationSpec& migration, const std::
   if (!to_report.empty()) {
     std::erase_if(report.tables,
                   [&](const TableVerdict& v) { return !to_report.contains(v.entity); });
+  }
+  // Rows whose `references:` parent is missing (in PostgreSQL).
+  for (TableVerdict& v : report.tables) {
+    const spec::EntitySpec* entity = migration.FindEntity(v.entity);
+    if (entity == nullptr) continue;
+    if (catalog == nullptr) {
+      ASSIGN_OR_RETURN(catalog, pg_store::PgConnection::ConnectWithRetry(target_url));
+    }
+    RETURN_IF_ERROR(
+        verify::CheckReferences(catalog.get(), migration, *entity, request.max_listed_keys, &v));
   }
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

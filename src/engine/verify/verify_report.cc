@@ -65,6 +65,12 @@ std::string FormatVerifyReport(const VerifyReport& report, bool detailed) {
           "(they are rejects; see cutover.rejects)\n",
           t.entity, t.unmappable);
     }
+    for (const auto& o : t.orphans) {
+      if (o.orphans == 0) continue;
+      out +=
+          fmt::format("  {}: {} rows whose {} names no {} (orphans){}{}\n", t.entity, o.orphans,
+                      o.column, o.references, o.keys.empty() ? "" : ": ", fmt::join(o.keys, "; "));
+    }
     if (!t.set_aside.empty()) {
       out += fmt::format(
           "  {}: not clean: {} of its key, indexes or constraints are still set aside in "
@@ -102,6 +108,13 @@ nlohmann::json VerifyReportJson(const VerifyReport& report) {
     e["unmappable"] = t.unmappable;
     e["source_duplicates"] = t.source_duplicates;
     e["set_aside"] = t.set_aside;
+    e["orphans"] = nlohmann::json::array();
+    for (const auto& o : t.orphans) {
+      e["orphans"].push_back({{"column", o.column},
+                              {"references", o.references},
+                              {"count", o.orphans},
+                              {"keys", o.keys}});
+    }
     const std::optional<double> accuracy = t.accuracy();
     e["accuracy_percent"] = accuracy ? nlohmann::json(*accuracy) : nlohmann::json(nullptr);
     e["missing_keys"] = t.missing_keys;

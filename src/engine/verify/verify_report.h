@@ -16,6 +16,14 @@ struct ChangedKey {
   std::vector<std::string> columns;  // filled with --detailed
 };
 
+// One `references:` column's check: rows whose parent is missing.
+struct OrphanCheck {
+  std::string column;
+  std::string references;  // "users.id"
+  int64_t orphans = 0;
+  std::vector<std::string> keys;  // the first of them, by key
+};
+
 struct TableVerdict {
   std::string entity;
   std::string table;
@@ -34,8 +42,15 @@ struct TableVerdict {
   // (cutover.deferred_ddl): equal rows in a table without its key are not a
   // finished migration, so the table is not clean while any is left.
   std::vector<std::string> set_aside;
+  // The table's `references:` checks; a row without its parent is not clean.
+  std::vector<OrphanCheck> orphans;
 
-  bool clean() const { return missing == 0 && extra == 0 && changed == 0 && set_aside.empty(); }
+  bool clean() const {
+    for (const auto& o : orphans) {
+      if (o.orphans > 0) return false;
+    }
+    return missing == 0 && extra == 0 && changed == 0 && set_aside.empty();
+  }
   // Percent of the keys on either side that match; nullopt when neither side
   // holds a row, since there is no ratio to state.
   std::optional<double> accuracy() const;

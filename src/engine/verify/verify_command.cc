@@ -94,7 +94,10 @@ Status RecordVerdicts(const std::string& url, const std::string& migration,
 }  // namespace
 
 Result<VerifyReport> RunVerify(const spec::MigrationSpec& migration, const std::string& target_url,
-                               const VerifyRequest& request) {
+                               const VerifyRequest& given) {
+  // --priority and --pattern become the --entity names they select.
+  VerifyRequest request = given;
+  ASSIGN_OR_RETURN(request.entities, ApplyEntityFilter(migration, given.entities, given.filter));
   const auto started = std::chrono::steady_clock::now();
   const verify::CompareOptions compare{
       .float_tolerance = request.float_tolerance.value_or(migration.verify.float_tolerance),

@@ -571,7 +571,7 @@ TEST(RedisBackfillTest, VerifyNamesEveryPlantedDifference) {
   }
 }
 
-TEST(RedisBackfillTest, KeyThatExpiresBeforeVerifyIsNotReported) {
+TEST(RedisBackfillTest, KeyThatExpiredIsNotReportedButADeletedKeyIs) {
   RedisWorkspace rw = Start("expiring", ThreadrSpec(0));
   ASSERT_NE(rw.redis, nullptr);
   FillThreadr(*rw.redis);
@@ -588,6 +588,22 @@ TEST(RedisBackfillTest, KeyThatExpiresBeforeVerifyIsNotReported) {
   }
   const CommandResult v = Cutover(ws, {"verify", "cutover.yaml", "--json"});
   EXPECT_EQ(v.exit_code, 0) << Describe(v);
+  EXPECT_NE(v.err.find("threads: 2 rows only PostgreSQL holds belong to keys that expired"),
+            std::string::npos)
+      << v.err;
+
+  // A key deleted before its expiry is still a difference, with its child rows.
+  rw.redis->Command({"DEL", "threadr:cache:thread:00000003"});
+  const CommandResult deleted = Cutover(ws, {"verify", "cutover.yaml", "--json"});
+  EXPECT_EQ(deleted.exit_code, 1) << Describe(deleted);
+  const json report = json::parse(deleted.out, nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << deleted.out;
+  const json* threads = EntityOf(report, "threads");
+  const json* tweets = EntityOf(report, "thread_tweets");
+  ASSERT_TRUE(threads != nullptr && tweets != nullptr) << deleted.out;
+  EXPECT_EQ(Counts(*threads), "missing 0 extra 1 changed 0") << threads->dump();
+  EXPECT_EQ((*threads)["extra_keys"], json::array({"thread_id=00000003"})) << threads->dump();
+  EXPECT_EQ(Counts(*tweets), "missing 0 extra 3 changed 0") << tweets->dump();
 }
 
 }  // namespace

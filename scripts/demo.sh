@@ -25,6 +25,8 @@ if grep -q '^ *type: *redis' "$spec"; then
     rm -rf "$redis_dir"
   }
   trap stop_redis EXIT
+  trap 'exit 130' INT   # so that an interrupt, too, ends through the EXIT trap
+  trap 'exit 143' TERM
   # A port the kernel says is free now; redis-server fails loudly if it is taken meanwhile.
   REDIS_PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$redis_dir" --save "" \

@@ -93,7 +93,7 @@ Status RecordVerdicts(const std::string& url, const std::string& migration,
   return catalog::RecordVerifyRuns(conn.get(), migration, runs);
 }
 
-// Redis keys expire on their own: verify design
+// ExpiredRedisKeys design
 //
 // A key of a Redis entity that expires after the backfill leaves its row
 // (and its child rows) in PostgreSQL, while Redis no longer returns it. That

@@ -1,5 +1,6 @@
 // The Redis snapshot path end to end: keys written through the test harness's own hiredis
 // client, `cutover backfill` and `verify` run as a process, and PostgreSQL checked by SQL.
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <fstream>
@@ -520,6 +521,37 @@ TEST(RedisBackfillTest, ResumeAfterRedisRestartScansAgainFromTheStart) {
   EXPECT_EQ(LedgerRead(ws), total + "/" + total + "/0/true");
   const CommandResult v = Cutover(ws, {"verify", "cutover.yaml"});
   EXPECT_EQ(v.exit_code, 0) << Describe(v);
+}
+
+// Every tenth key of kManyUsers a set where the spec reads hashes: 400 rejects, each a key.
+TEST(RedisBackfillTest, ResumeAfterRedisRestartListsEachRejectOnce) {
+  RedisServer::Options options;
+  options.persist = true;
+  std::string spec = kManySpec;
+  spec.replace(spec.find("max_rejects: 0"), 14, "max_rejects: 9999");
+  RedisWorkspace rw = Start("restart-rejects", spec, options);
+  ASSERT_NE(rw.redis, nullptr);
+  FillManyUsers(*rw.redis);
+  rw.redis->Command({"EVAL",
+                     "for i = 10, tonumber(ARGV[1]), 10 do local k = 'u:' .. i .. '@x' "
+                     "redis.call('DEL', k) redis.call('SADD', k, 'a') end",
+                     "0", std::to_string(kManyUsers)});
+  ASSERT_EQ(rw.redis->One({"TYPE", "u:4000@x"}), "set");
+  Workspace ws = rw.ws;
+  Workspace killed = ws;
+  killed.env.emplace_back("CUTOVER_FAILPOINTS", "backfill.after_commit=2");
+  const CommandResult first = Cutover(killed, {"backfill", "cutover.yaml", "--create-tables"});
+  ASSERT_EQ(first.term_signal, SIGKILL) << Describe(first);
+  EXPECT_GT(std::stoll(QueryValue(ws.url, "SELECT count(*) FROM cutover.rejects")), 0);
+  ASSERT_TRUE(rw.redis->Restart());
+  const CommandResult second = Cutover(ws, {"backfill", "cutover.yaml"});
+  ASSERT_EQ(second.exit_code, 0) << Describe(second);
+  EXPECT_EQ(QueryValue(ws.url, "SELECT count(*) FROM users"), "3600");
+  EXPECT_EQ(
+      QueryValue(ws.url, "SELECT count(*) || ' ' || count(DISTINCT reason) FROM cutover.rejects"),
+      "400 400");
+  const std::string file = ReadFile(ws.dir + "/.cutover/rejects.jsonl");
+  EXPECT_EQ(std::count(file.begin(), file.end(), '\n'), 400);
 }
 
 TEST(RedisBackfillTest, VerifyNamesEveryPlantedDifference) {

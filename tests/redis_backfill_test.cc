@@ -162,6 +162,18 @@ std::string Hex(const std::string& bytes) {
   return out;
 }
 
+// "read migrated rejected" of `entity`'s line in a backfill summary.
+std::string SummaryCounts(const std::string& summary, const std::string& entity) {
+  std::istringstream lines(summary);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string name, read, written, rejected;
+    fields >> name >> read >> written >> rejected;
+    if (name == entity) return read + " " + written + " " + rejected;
+  }
+  return "(no line for " + entity + ")";
+}
+
 bool TableExists(const std::string& url, const std::string& table) {
   return QueryValue(url, "SELECT to_regclass('" + table + "') IS NOT NULL") == "t";
 }
@@ -349,7 +361,12 @@ TEST(RedisBackfillTest, EntityPriorityAndPatternSelectWhatMovesAndDryRunWritesNo
       Cutover(ws, {"backfill", "cutover.yaml", "--create-tables", "--dry-run"});
   ASSERT_EQ(dry.exit_code, 0) << Describe(dry);
   EXPECT_NE(dry.out.find("would_write"), std::string::npos) << dry.out;
-  EXPECT_NE(dry.out.find("users"), std::string::npos) << dry.out;
+  // read, would_write, rejected: every key read and mapped.
+  EXPECT_EQ(SummaryCounts(dry.out, "subscriptions"), "2 2 0") << dry.out;
+  EXPECT_EQ(SummaryCounts(dry.out, "users"), "3 3 0") << dry.out;
+  EXPECT_EQ(SummaryCounts(dry.out, "usage_tracking"), "2 2 0") << dry.out;
+  EXPECT_EQ(SummaryCounts(dry.out, "threads"), "2 2 0") << dry.out;
+  EXPECT_EQ(SummaryCounts(dry.out, "thread_tweets"), "3 3 0") << dry.out;
   EXPECT_FALSE(TableExists(ws.url, "public.users"));
   EXPECT_FALSE(TableExists(ws.url, "public.subscriptions"));
   EXPECT_EQ(QueryValue(ws.url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'cutover'"), "0");
@@ -372,9 +389,9 @@ TEST(RedisBackfillTest, EntityPriorityAndPatternSelectWhatMovesAndDryRunWritesNo
   EXPECT_EQ(disjoint.exit_code, 2) << Describe(disjoint);
   EXPECT_FALSE(TableExists(ws.url, "public.users"));
 
-  // --priority critical moves the subscriptions alone.
+  // --priority critical (in any case, as the spec takes it) moves the subscriptions alone.
   const CommandResult critical =
-      Cutover(ws, {"backfill", "cutover.yaml", "--create-tables", "--priority", "critical"});
+      Cutover(ws, {"backfill", "cutover.yaml", "--create-tables", "--priority", "Critical"});
   ASSERT_EQ(critical.exit_code, 0) << Describe(critical);
   EXPECT_EQ(QueryValue(ws.url, "SELECT count(*) FROM subscriptions"), "2");
   EXPECT_FALSE(TableExists(ws.url, "public.users"));
@@ -387,6 +404,14 @@ TEST(RedisBackfillTest, EntityPriorityAndPatternSelectWhatMovesAndDryRunWritesNo
   ASSERT_EQ(usage.exit_code, 0) << Describe(usage);
   EXPECT_EQ(QueryValue(ws.url, "SELECT count(*) FROM usage_tracking"), "2");
   EXPECT_FALSE(TableExists(ws.url, "public.users"));
+
+  // A priority by number: 1 is high.
+  const CommandResult high =
+      Cutover(ws, {"backfill", "cutover.yaml", "--dry-run", "--priority", "1"});
+  ASSERT_EQ(high.exit_code, 0) << Describe(high);
+  EXPECT_NE(high.out.find("usage_tracking"), std::string::npos) << high.out;
+  EXPECT_NE(high.out.find("users"), std::string::npos) << high.out;
+  EXPECT_EQ(high.out.find("subscriptions"), std::string::npos) << high.out;
 
   // --entity.
   const CommandResult users =

@@ -2,6 +2,7 @@
 
 #include <fnmatch.h>
 
+#include <cctype>
 #include <charconv>
 #include <string_view>
 
@@ -26,10 +27,13 @@ bool Contains(const spec::EntitySpec& entity, std::string_view name) {
   return false;
 }
 
-// The priority --priority names: a name of kPriorityNames or a number.
+// The priority --priority names: a name of kPriorityNames (in any case, as
+// the spec takes them) or a number.
 Result<int> ParsePriority(const std::string& text) {
+  std::string lower = text;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   for (const auto& [name, value] : spec::kPriorityNames) {
-    if (text == name) return value;
+    if (lower == name) return value;
   }
   int value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);

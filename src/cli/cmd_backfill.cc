@@ -28,6 +28,14 @@ CommandAction AddBackfillCommand(CLI::App* app) {
   app->add_option("--entity", o->request.entities,
                   "Backfill only this top-level entity, with its children (repeatable; "
                   "default: all)");
+  app->add_option("--priority", o->request.filter.priority,
+                  "Backfill only the entities of this priority: critical, high, medium, low "
+                  "(or a number), e.g. --priority critical moves the revenue-critical keys first");
+  app->add_option("--pattern", o->request.filter.pattern,
+                  "Backfill only the entities of Redis sources whose key pattern matches this "
+                  "glob, e.g. 'threadr:usage:*' (or equals it: 'threadr:usage:{ip}:{day}'). With "
+                  "--entity or --priority, the entities that every option selects; selecting "
+                  "none is an error");
   app->add_option("--batch-size", o->request.batch_size,
                   "Records per transaction (default: the spec's backfill.batch_size, 10000). "
                   "Larger batches are faster; smaller ones redo less after a crash")

@@ -22,6 +22,13 @@ CommandAction AddVerifyCommand(CLI::App* app) {
   app->add_option("--entity", o->request.entities,
                   "Verify only this entity (repeatable; default: all). A parent covers its "
                   "children; a child (e.g. tasks) is read through its parent and reported alone");
+  app->add_option("--priority", o->request.filter.priority,
+                  "Verify only the entities of this priority: critical, high, medium, low (or a "
+                  "number)");
+  app->add_option("--pattern", o->request.filter.pattern,
+                  "Verify only the entities of Redis sources whose key pattern matches this glob "
+                  "(or equals it). With --entity or --priority, the entities every option "
+                  "selects; selecting none is an error");
   app->add_flag("--detailed", o->request.detailed, "Name the differing columns of changed keys");
   app->add_option("--jobs,-j", o->request.jobs,
                   "Threads reading a Parquet/CSV source (default: one per core)")

@@ -278,6 +278,13 @@ void DocumentMapper::Impl::RejectRow(int table, const std::string& item, std::st
   r.item = item;
   r.field = std::move(field);
   r.reason = std::move(reason);
+  if (binary_strings) {
+    // A Redis record's position is an ordinal in one SCAN, which names
+    // nothing a reader can look up: the reason names the key (UTF-8 escaped).
+    if (const int key_col = in->rows.IndexOf("$key"); key_col >= 0) {
+      r.reason = fmt::format("key '{}': {}", in->rows.columns[key_col].BytesAt(record), r.reason);
+    }
+  }
   r.record = std::move(record_text);
   out->counts[table].rejected++;
   out->rejects.push_back(std::move(r));

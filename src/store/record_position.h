@@ -7,7 +7,8 @@
 namespace cutover::store {
 
 // record_index is the record's ordinal in its partition (a JSON file's record
-// number, a Parquet row's ordinal in its file). byte_offset and line are what
+// number, a Parquet row's ordinal in its file; a Redis key, which has no
+// stable position, a 63-bit hash of the key). byte_offset and line are what
 // a text file knows of it, -1 when the store has no such thing (Parquet rows,
 // Redis keys, PostgreSQL rows). Plain data.
 struct RecordPosition {

@@ -28,7 +28,10 @@
 namespace cutover::engine {
 
 Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
-                                   const std::string& target_url, const BackfillRequest& request) {
+                                   const std::string& target_url, const BackfillRequest& given) {
+  // --priority and --pattern become the --entity names they select.
+  BackfillRequest request = given;
+  ASSIGN_OR_RETURN(request.entities, ApplyEntityFilter(migration, given.entities, given.filter));
   BackfillReport report;
   report.dry_run = request.dry_run;
   report.max_rejects = request.max_rejects.value_or(migration.backfill.max_rejects);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "engine/core/entity_selection.h"
 #include "spec/spec.h"
 
 namespace cutover::engine {
@@ -19,6 +20,8 @@ struct BackfillRequest {
   // Top-level entities to run; empty = all. A child, a lookup dimension or
   // an unknown name is InvalidArgument naming the entity to give instead.
   std::vector<std::string> entities;
+  // --priority and --pattern: narrow `entities` (or all) further.
+  EntityFilter filter;
   int64_t batch_size = 0;              // 0: the spec's backfill.batch_size
   std::optional<int64_t> max_rejects;  // unset: the spec's; -1: no limit
   bool create_tables = false;          // create missing tables from the spec

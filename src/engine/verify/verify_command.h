@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "engine/core/entity_selection.h"
 #include "engine/verify/verify_report.h"
 #include "spec/spec.h"
 
@@ -18,6 +19,8 @@ struct VerifyRequest {
   // through the entities that fill them); empty = all. An unknown name is
   // InvalidArgument with the nearest valid one.
   std::vector<std::string> entities;
+  // --priority and --pattern: narrow `entities` (or all) further.
+  EntityFilter filter;
   std::optional<double> float_tolerance;  // unset: the spec's verify.float_tolerance
   bool detailed = false;                  // name the differing columns of changed keys
   size_t max_listed_keys = 1000;          // per kind and table, in the report

@@ -3,6 +3,7 @@
 #include "stores/redis/redis_store.h"
 
 #include <spdlog/spdlog.h>
+#include <xxhash.h>
 
 #include <charconv>
 #include <map>
@@ -119,6 +120,16 @@ Status FollowRedirects(RedisContext& ctx, std::vector<RedisValue>& values,
   return Unavailable("redis " + ctx.seed.Describe() + ": keys still redirected after 5 hops");
 }
 
+// A key's record_index: a 63-bit hash of the key, not its ordinal in the
+// scan. Rejects are keyed by record_index, and SCAN order is no position: a
+// scan that starts over (the server restarted) meets the keys in another
+// order, and sync reads keys a few at a time. By ordinal, a key rejected
+// twice was listed twice, and another key's reject at the same ordinal
+// replaced it.
+int64_t KeyIndex(std::string_view key) {
+  return static_cast<int64_t>(XXH3_64bits(key.data(), key.size()) >> 1);
+}
+
 void AppendRecords(RedisContext& ctx, const std::vector<RedisValue>& values, int64_t* ordinal,
                    store::StoreBatch* out) {
   std::string doc;
@@ -133,7 +144,8 @@ void AppendRecords(RedisContext& ctx, const std::vector<RedisValue>& values, int
     store::RecordPosition pos;
     pos.byte_offset = -1;
     pos.line = -1;
-    pos.record_index = (*ordinal)++;
+    pos.record_index = KeyIndex(v.key);
+    ++*ordinal;
     out->positions.push_back(pos);
   }
 }

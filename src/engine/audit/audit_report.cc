@@ -173,12 +173,16 @@ json AuditReportJson(const AuditReport& r) {
 
 std::string FormatAuditReport(const AuditReport& r) {
   std::string out;
-  auto line = [&out](const std::string& text) { out += text + "\n"; };
+  auto line = [&out](const std::string& text) {
+    const size_t end = text.find_last_not_of(' ');
+    out += (end == std::string::npos ? std::string() : text.substr(0, end + 1)) + "\n";
+  };
   for (const SourceAudit& s : r.sources) {
     std::string masters;
     for (const auto& m : s.masters) masters += (masters.empty() ? "" : ", ") + m.name;
     line(fmt::format("source {}: {} keys on {} ({})", s.source, Thousands(s.keys),
-                     s.cluster ? fmt::format("{} cluster masters", s.masters.size()) : "standalone",
+                     s.cluster ? fmt::format("{} cluster masters", s.masters.size())
+                               : std::string("a standalone server"),
                      masters));
     if (s.keys_gone > 0 || s.keys_elsewhere > 0) {
       line(

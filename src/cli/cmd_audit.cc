@@ -14,14 +14,15 @@ CommandAction AddAuditCommand(CLI::App* app) {
     bool json = false;
   };
   auto o = std::make_shared<Options>();
-  app->description(
-      "Scan every master of each redis source once (SCAN, never KEYS; TYPE and PTTL of every "
-      "key, MEMORY USAGE of a sample) and report keys per entity pattern, unmatched keys by "
-      "prefix, types, estimated memory, a TTL histogram, the biggest keys and totals per "
-      "priority; then check the stop conditions of the spec's `audit:` block\n"
-      "(max_keys, max_memory, not_empty, entities: {E: {max_keys}}).\n"
-      "Exit codes: 0 clean; 1 a key matches two patterns (the spec is ambiguous); 2 bad usage "
-      "or spec, or no redis source; 3 a Redis server could not be read; 4 a stop condition was "
+  app->footer(
+      "Scans every master of each redis source once (SCAN, never KEYS; TYPE and PTTL of every\n"
+      "key, MEMORY USAGE of a sample) and reports keys per entity pattern, unmatched keys by\n"
+      "prefix, types, estimated memory, a TTL histogram, the biggest keys and totals per\n"
+      "priority. Then checks the stop conditions of the spec's `audit:` block: max_keys (keys\n"
+      "the patterns match), max_memory (estimated, all keys), not_empty: [entity, ...], and\n"
+      "entities: { E: { max_keys } }.\n"
+      "Exit codes: 0 clean; 1 a key matches two patterns (the spec is ambiguous); 2 bad usage\n"
+      "or spec, or no redis source; 3 a Redis server could not be read; 4 a stop condition was\n"
       "hit (or could not be evaluated). A stop condition outranks an overlap.");
   app->add_option("spec", o->spec_path, "Migration spec (YAML)")->required();
   app->add_flag("--json", o->json,

@@ -24,9 +24,10 @@ declare -A allowed=(
   [engine/verify]="engine/verify engine/core stores store map catalog stores/postgres $base"
   [engine/inspect]="engine/inspect engine/core stores store map catalog stores/postgres $base"
   [engine/sync]="engine/sync engine/core stores store map catalog stores/postgres $base"
+  [engine/audit]="engine/audit engine/core stores store map catalog stores/postgres $base"
   [control]="control catalog stores/postgres $base"
   [server]="server control catalog stores store stores/postgres $base"
-  [cli]="cli server control engine/backfill engine/verify engine/inspect engine/sync engine/core stores store
+  [cli]="cli server control engine/backfill engine/verify engine/inspect engine/sync engine/audit engine/core stores store
          map catalog stores/postgres $base"
 )
 # System headers and the only components that may include them.

@@ -18,12 +18,15 @@
 namespace cutover::cli {
 
 // Exit codes, stable for scripts: 0 ok; 1 the stores disagree, too many
-// rejects, or a guard refused a stage change; 2 bad usage or spec (including
-// an illegal stage move); 3 a runtime failure (PostgreSQL, I/O).
+// rejects, a guard refused a stage change, or the audit found a fault in the
+// spec's patterns (a key matching two); 2 bad usage or spec (including an
+// illegal stage move); 3 a runtime failure (PostgreSQL, Redis, I/O); 4 an
+// audit stop condition of the spec was hit.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitDiffer = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitFailure = 3;
+inline constexpr int kExitStopCondition = 4;
 
 // A subcommand adds its options to `app` and returns the action to run once
 // the command line is parsed.
@@ -37,6 +40,7 @@ CommandAction AddRehearseCommand(CLI::App* app);
 CommandAction AddPhaseCommand(CLI::App* app);
 CommandAction AddServeCommand(CLI::App* app);
 CommandAction AddSyncCommand(CLI::App* app);
+CommandAction AddAuditCommand(CLI::App* app);
 
 // "250ms", "30s", "5m", "1h": a whole number and a unit; nullopt otherwise.
 std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text);

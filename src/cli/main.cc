@@ -19,6 +19,8 @@ struct CommandEntry {
 const CommandEntry kCommands[] = {
     {"inspect", "Show what each legacy source holds and propose the tables (CREATE TABLE)",
      cutover::cli::AddInspectCommand},
+    {"audit", "Count what lives in the Redis sources and check the spec's stop conditions",
+     cutover::cli::AddAuditCommand},
     {"backfill", "Copy every source record into PostgreSQL, resumably, in checkpointed batches",
      cutover::cli::AddBackfillCommand},
     {"verify", "Prove PostgreSQL holds exactly what the legacy store holds; exit 0 only if so",

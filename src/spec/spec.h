@@ -279,6 +279,42 @@ struct ServeOptions {
   int64_t pool_wait_timeout_ms = 30000;
 };
 
+// `audit:` the runbook's stop conditions, which `cutover audit` measures
+// (engine/audit): a hit stops the audit with its own exit code, so that a
+// script does not go on to move data the plan did not foresee.
+struct AuditLimit {
+  int64_t value = 0;  // keys, or bytes for max_memory
+  std::string text;   // as the spec writes it ("50000", "2GB")
+  Location where;
+};
+
+struct AuditSpec {
+  // Keys matched by the spec's patterns, over every redis source (a key
+  // matching two patterns counts once).
+  std::optional<AuditLimit> max_keys;
+  // Estimated memory (sampled MEMORY USAGE) of every key of the audited
+  // databases, matched or not: the runbook's "Redis memory".
+  std::optional<AuditLimit> max_memory;
+  // Entities whose pattern must match at least one key ("critical data
+  // patterns missing").
+  struct NotEmpty {
+    std::string entity;
+    Location where;
+  };
+  std::vector<NotEmpty> not_empty;
+  // `entities: { subscriptions: { max_keys: 50000 } }`: keys one entity's
+  // pattern matches, in spec order.
+  struct EntityLimits {
+    std::string entity;
+    std::optional<AuditLimit> max_keys;
+    Location where;
+  };
+  std::vector<EntityLimits> entities;
+  Location where;  // the `audit:` key; empty file when absent
+
+  bool empty() const { return !max_keys && !max_memory && not_empty.empty() && entities.empty(); }
+};
+
 struct MigrationSpec {
   std::string name;
   std::string spec_path;  // the file it was read from
@@ -291,6 +327,7 @@ struct MigrationSpec {
   VerifyOptions verify;
   StageOptions stages;
   ServeOptions serve;
+  AuditSpec audit;
 
   // Null when absent. FindEntity also searches children at any depth; entity
   // names are unique across the whole spec.

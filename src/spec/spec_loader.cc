@@ -131,7 +131,7 @@ class Loader {
     ASSIGN_OR_RETURN(const Fields top,
                      ReadFields(root_field, ctx,
                                 {"migration", "target", "work_dir", "sources", "backfill", "verify",
-                                 "stages", "serve", "entities"}));
+                                 "stages", "serve", "entities", "audit"}));
 
     ASSIGN_OR_RETURN(const Field* migration, Require(top, "migration", root_field, ctx));
     ASSIGN_OR_RETURN(const Scalar name, ReadScalar(*migration, ctx));
@@ -174,6 +174,8 @@ class Loader {
     }
     RETURN_IF_ERROR(CheckLookups(spec));
     RETURN_IF_ERROR(CheckReferences(spec));
+    // After the entities: the audit's limits name them.
+    if (const Field* f = top.Find("audit")) RETURN_IF_ERROR(ParseAudit(*f, spec));
     std::stable_sort(
         spec.entities.begin(), spec.entities.end(),
         [](const EntitySpec& a, const EntitySpec& b) { return a.priority < b.priority; });
@@ -747,6 +749,124 @@ class Loader {
       RETURN_IF_ERROR(read_count("overflow", 0, out.pool_overflow));
       if (const Field* w = pool.Find("wait_timeout")) {
         ASSIGN_OR_RETURN(out.pool_wait_timeout_ms, ReadDurationMs(*w, pool_ctx));
+      }
+    }
+    return Status::Ok();
+  }
+
+  // A size with a binary unit: "512MB", "2GB" (1KB = 1024 B). A bare number
+  // is refused, as durations are: the unit says what the limit means.
+  Result<int64_t> ReadBytes(const Field& f, const std::string& ctx) {
+    ASSIGN_OR_RETURN(const Scalar s, ReadScalar(f, ctx));
+    const std::string& v = s.value;
+    size_t digits = 0;
+    while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9') ++digits;
+    std::string unit(std::string_view(v).substr(digits));
+    for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
+        {"B", 1}, {"KB", 1LL << 10}, {"MB", 1LL << 20}, {"GB", 1LL << 30}, {"TB", 1LL << 40}};
+    int64_t scale = 0;
+    for (const auto& [name, bytes] : kUnits) {
+      if (unit == name) scale = bytes;
+    }
+    int64_t n = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + digits, n);
+    if (digits == 0 || scale == 0 || ec != std::errc() || end != v.data() + digits ||
+        n > std::numeric_limits<int64_t>::max() / scale) {
+      return Error(s.mark, What(f, ctx) + " must be a size such as 512MB or 2GB (B, KB, MB, GB " +
+                               "or TB; 1KB = 1024 B), not " + Quote(s.raw));
+    }
+    return n * scale;
+  }
+
+  Result<AuditLimit> ReadKeyLimit(const Field& f, const std::string& ctx) {
+    AuditLimit limit;
+    ASSIGN_OR_RETURN(limit.value, ReadInt(f, ctx));
+    if (limit.value < 0) return Error(MarkOf(f), What(f, ctx) + " must not be negative");
+    limit.text = f.value.Scalar();
+    limit.where = Where(MarkOf(f));
+    return limit;
+  }
+
+  // The entity an audit condition names: a top-level entity of a redis
+  // source, since the audit measures key patterns.
+  Status CheckAuditEntity(const MigrationSpec& spec, const Scalar& name, const std::string& what) {
+    std::vector<std::string_view> redis_entities;
+    for (const EntitySpec& e : spec.entities) {
+      if (e.redis) redis_entities.push_back(e.name);
+    }
+    const EntitySpec* entity = spec.FindEntity(name.value);
+    if (entity == nullptr) {
+      if (redis_entities.empty()) {
+        return Error(name.mark, what + ": unknown entity " + Quote(name.raw) +
+                                    "; the spec declares no entity of a redis source");
+      }
+      return UnknownChoice(name, what, "entity", redis_entities);
+    }
+    if (!entity->redis) {
+      return Error(name.mark, what + ": entity " + Quote(name.raw) +
+                                  " has no key pattern (the audit measures entities of redis " +
+                                  "sources: " + JoinNames(redis_entities) + ")");
+    }
+    return Status::Ok();
+  }
+
+  // audit: { max_keys, max_memory, not_empty: [entity, ...],
+  //          entities: { name: { max_keys } } }
+  Status ParseAudit(const Field& f, MigrationSpec& spec) {
+    const std::string ctx = "'audit'";
+    AuditSpec& out = spec.audit;
+    out.where = Where(f.key.Mark());
+    ASSIGN_OR_RETURN(const Fields fields,
+                     ReadFields(f, ctx, {"max_keys", "max_memory", "not_empty", "entities"}));
+    if (const Field* m = fields.Find("max_keys")) {
+      ASSIGN_OR_RETURN(out.max_keys, ReadKeyLimit(*m, ctx));
+    }
+    if (const Field* m = fields.Find("max_memory")) {
+      AuditLimit limit;
+      ASSIGN_OR_RETURN(limit.value, ReadBytes(*m, ctx));
+      limit.text = m->value.Scalar();
+      limit.where = Where(MarkOf(*m));
+      out.max_memory = std::move(limit);
+    }
+    if (const Field* n = fields.Find("not_empty")) {
+      if (!n->value.IsSequence()) {
+        return Error(MarkOf(*n), What(*n, ctx) + " must be a list of entities, not " +
+                                     std::string(KindName(n->value)));
+      }
+      for (const YAML::Node& item : n->value) {
+        if (!item.IsScalar()) {
+          return Error(item.Mark(), What(*n, ctx) + " must list entity names, not " +
+                                        std::string(KindName(item)));
+        }
+        ASSIGN_OR_RETURN(const Scalar name, ExpandScalar(item, What(*n, ctx)));
+        RETURN_IF_ERROR(CheckAuditEntity(spec, name, What(*n, ctx)));
+        for (const AuditSpec::NotEmpty& seen : out.not_empty) {
+          if (seen.entity == name.value) {
+            return Error(name.mark, What(*n, ctx) + " names " + Quote(name.raw) +
+                                        " twice; first at " + seen.where.ToString());
+          }
+        }
+        out.not_empty.push_back({name.value, Where(name.mark)});
+      }
+    }
+    if (const Field* e = fields.Find("entities")) {
+      const std::string entities_ctx = "'entities' in " + ctx;
+      ASSIGN_OR_RETURN(const Fields named, ReadNamedMap(*e, entities_ctx, "entity", entities_ctx));
+      for (const Field& ef : named.entries()) {
+        Scalar name;
+        name.raw = name.value = ef.name;
+        name.mark = ef.key.Mark();
+        RETURN_IF_ERROR(CheckAuditEntity(spec, name, entities_ctx));
+        const std::string entity_ctx = "entity " + Quote(ef.name) + " of " + ctx;
+        AuditSpec::EntityLimits limits;
+        limits.entity = ef.name;
+        limits.where = Where(ef.key.Mark());
+        ASSIGN_OR_RETURN(const Fields lf, ReadFields(ef, entity_ctx, {"max_keys"}));
+        if (const Field* m = lf.Find("max_keys")) {
+          ASSIGN_OR_RETURN(limits.max_keys, ReadKeyLimit(*m, entity_ctx));
+        }
+        out.entities.push_back(std::move(limits));
       }
     }
     return Status::Ok();

@@ -1392,5 +1392,107 @@ TEST(ParseSpecTest, ParquetFeatureErrorsNamePositionAndKey) {
   }
 }
 
+// A redis source with one entity, a json source with another, and room for
+// an `audit:` block from line 16 on.
+constexpr char kAuditBase[] = R"(migration: t
+sources:
+  cache: { type: redis, url: "redis://127.0.0.1:6379/0" }
+  files: { type: json, path: data/ }
+entities:
+  subscriptions:
+    source: { from: cache, pattern: "p:{email}", value: json }
+    key: [email]
+    columns:
+      email: { type: text }
+  notes:
+    source: { from: files, file: notes.json }
+    key: [id]
+    columns:
+      id: { type: text }
+)";
+
+TEST(ParseSpecTest, AuditStopConditions) {
+  Result<MigrationSpec> r = Parse(std::string(kAuditBase) + R"(audit:
+  max_keys: 1000
+  max_memory: 2GB
+  not_empty: [subscriptions]
+  entities:
+    subscriptions: { max_keys: 50000 }
+)");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const AuditSpec& a = r->audit;
+  ASSERT_TRUE(a.max_keys.has_value());
+  EXPECT_EQ(a.max_keys->value, 1000);
+  EXPECT_EQ(a.max_keys->where.ToString(), "spec.yaml:17:13");
+  ASSERT_TRUE(a.max_memory.has_value());
+  EXPECT_EQ(a.max_memory->value, 2147483648LL);  // 2 * 1024^3
+  EXPECT_EQ(a.max_memory->text, "2GB");
+  EXPECT_EQ(a.max_memory->where.ToString(), "spec.yaml:18:15");
+  ASSERT_EQ(a.not_empty.size(), 1u);
+  EXPECT_EQ(a.not_empty[0].entity, "subscriptions");
+  EXPECT_EQ(a.not_empty[0].where.ToString(), "spec.yaml:19:15");
+  ASSERT_EQ(a.entities.size(), 1u);
+  EXPECT_EQ(a.entities[0].entity, "subscriptions");
+  ASSERT_TRUE(a.entities[0].max_keys.has_value());
+  EXPECT_EQ(a.entities[0].max_keys->value, 50000);
+  EXPECT_EQ(a.entities[0].max_keys->where.ToString(), "spec.yaml:21:32");
+
+  // Every unit, any case; absent block: no conditions.
+  for (const auto& [text, bytes] : std::vector<std::pair<std::string, int64_t>>{
+           {"512B", 512}, {"3kb", 3072}, {"5MB", 5242880}, {"1TB", 1099511627776LL}}) {
+    Result<MigrationSpec> sized =
+        Parse(std::string(kAuditBase) + "audit: { max_memory: " + text + " }\n");
+    ASSERT_TRUE(sized.ok()) << sized.status().ToString();
+    EXPECT_EQ(sized->audit.max_memory->value, bytes) << text;
+  }
+  Result<MigrationSpec> none = Parse(kAuditBase);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->audit.empty());
+}
+
+TEST(ParseSpecTest, AuditErrorsNamePositionAndKey) {
+  struct Case {
+    const char* name;
+    const char* audit;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"unknown key", "audit:\n  max_key: 5\n",
+       "spec.yaml:17:3: unknown key 'max_key' in 'audit'; did you mean 'max_keys'?"},
+      {"size with a space", "audit: { max_memory: 2 GB }\n",
+       "spec.yaml:16:22: 'max_memory' in 'audit' must be a size such as 512MB or 2GB (B, KB, MB, "
+       "GB or TB; 1KB = 1024 B), not '2 GB'"},
+      {"size without unit", "audit: { max_memory: 2048 }\n",
+       "spec.yaml:16:22: 'max_memory' in 'audit' must be a size such as 512MB or 2GB (B, KB, MB, "
+       "GB or TB; 1KB = 1024 B), not '2048'"},
+      {"negative count", "audit:\n  max_keys: -1\n",
+       "spec.yaml:17:13: 'max_keys' in 'audit' must not be negative"},
+      {"not a number", "audit:\n  max_keys: 50K\n",
+       "spec.yaml:17:13: 'max_keys' in 'audit' must be an integer, not '50K'"},
+      {"misspelt entity", "audit: { not_empty: [subscriptons] }\n",
+       "spec.yaml:16:22: 'not_empty' in 'audit': unknown entity 'subscriptons'; did you mean "
+       "'subscriptions'?"},
+      {"entity of a file source", "audit: { not_empty: [notes] }\n",
+       "spec.yaml:16:22: 'not_empty' in 'audit': entity 'notes' has no key pattern (the audit "
+       "measures entities of redis sources: subscriptions)"},
+      {"not a list", "audit: { not_empty: subscriptions }\n",
+       "spec.yaml:16:21: 'not_empty' in 'audit' must be a list of entities, not a single value"},
+      {"named twice", "audit: { not_empty: [subscriptions, subscriptions] }\n",
+       "spec.yaml:16:37: 'not_empty' in 'audit' names 'subscriptions' twice; first at "
+       "spec.yaml:16:22"},
+      {"unknown key of an entity", "audit:\n  entities:\n    subscriptions: { max_key: 5 }\n",
+       "spec.yaml:18:22: unknown key 'max_key' in entity 'subscriptions' of 'audit'; did you "
+       "mean 'max_keys'?"},
+      {"unknown entity", "audit:\n  entities:\n    orders: { max_keys: 5 }\n",
+       "spec.yaml:18:5: 'entities' in 'audit': unknown entity 'orders'; expected one of: "
+       "subscriptions"},
+  };
+  for (const Case& c : cases) {
+    Result<MigrationSpec> r = Parse(std::string(kAuditBase) + c.audit);
+    ASSERT_FALSE(r.ok()) << c.name;
+    EXPECT_EQ(r.status().message(), c.message) << c.name;
+  }
+}
+
 }  // namespace
 }  // namespace cutover::spec

@@ -4,6 +4,7 @@
 #include "stores/duckdb/duckdb_store.h"
 #include "stores/json/json_store.h"
 #include "stores/postgres/pg_table_store.h"
+#include "stores/redis/redis_audit_scan.h"
 #include "stores/redis/redis_change_stream.h"
 #include "stores/redis/redis_endpoint.h"
 #include "stores/redis/redis_store.h"
@@ -63,6 +64,20 @@ Result<std::unique_ptr<store::ChangeStream>> OpenSourceChanges(
   redis_store::KeyspaceStreamOptions options;
   options.configure = configure;
   return redis_store::NewKeyspaceChangeStream(endpoint, entities, options);
+}
+
+Status ScanSourceKeyspace(const spec::SourceSpec& source, const store::KeyspaceScanOptions& options,
+                          store::KeyspaceVisitor& visitor) {
+  if (source.type != "redis") {
+    return InvalidArgument("source '" + source.name + "' (" + source.type +
+                           ") is not a key-value store; only redis sources are audited");
+  }
+  auto endpoint = redis_store::ParseRedisUrl(source.url);
+  if (!endpoint.ok()) {
+    return InvalidArgument(source.where.ToString() + ": source '" + source.name +
+                           "': " + endpoint.status().message());
+  }
+  return redis_store::ScanRedisKeyspace(*endpoint, options, visitor);
 }
 
 Result<std::unique_ptr<store::Store>> OpenTableStore(const std::string& url,

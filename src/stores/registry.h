@@ -8,6 +8,7 @@
 
 #include "common/status.h"
 #include "spec/spec.h"
+#include "store/keyspace_scan.h"
 #include "store/store.h"
 #include "stores/postgres/table_shape.h"
 
@@ -53,6 +54,13 @@ Status PingSource(const spec::SourceSpec& source);
 Result<std::unique_ptr<store::ChangeStream>> OpenSourceChanges(
     const spec::SourceSpec& source, const std::vector<const spec::EntitySpec*>& entities,
     bool configure);
+
+// Scans every key of a redis source once, for `cutover audit` (every master
+// of a cluster; stores/redis/redis_audit_scan.h says what each page holds).
+// InvalidArgument for a source of another type or a url that does not parse;
+// kUnavailable when the server cannot be reached. Never prints the password.
+Status ScanSourceKeyspace(const spec::SourceSpec& source, const store::KeyspaceScanOptions& options,
+                          store::KeyspaceVisitor& visitor);
 
 // The PostgreSQL table `shape` names, in the database at `url`, as a store
 // (pg_table_store.h): the source of a rollback, the target of a writer.

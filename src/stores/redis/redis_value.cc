@@ -57,6 +57,24 @@ int64_t ExpiryOf(const redisReply* r, bool absolute, int64_t now_ms) {
   return absolute ? r->integer : now_ms + r->integer;
 }
 
+// Queues a keyed command, after an ASKING when `asking`.
+void AppendKeyed(RedisConnection& conn, const std::vector<std::string_view>& args, bool asking) {
+  if (asking) conn.Append({"ASKING"});
+  conn.Append(args);
+}
+
+// The replies of a pipeline of TIME then keyed commands, without the
+// ASKINGs' own replies ("+OK", one before each keyed command).
+Result<std::vector<Reply>> ReadKeyed(RedisConnection& conn, bool asking) {
+  ASSIGN_OR_RETURN(std::vector<Reply> replies, conn.ReadAll());
+  if (!asking) return replies;
+  std::vector<Reply> kept;
+  for (size_t i = 0; i < replies.size(); ++i) {
+    if (i == 0 || i % 2 == 0) kept.push_back(std::move(replies[i]));
+  }
+  return kept;
+}
+
 }  // namespace
 
 size_t RedisValue::ByteSize() const {
@@ -100,8 +118,8 @@ Result<std::vector<RedisValue>> ReadValues(RedisConnection& conn,
     // TIME runs before the reads it precedes in the pipeline: every state
     // read after it is at least as new (catalog/key_versions.h).
     conn.Append({"TIME"});
-    for (size_t i : todo) conn.Append({"TYPE", values[i].key});
-    ASSIGN_OR_RETURN(std::vector<Reply> types, conn.ReadAll());
+    for (size_t i : todo) AppendKeyed(conn, {"TYPE", values[i].key}, options.asking);
+    ASSIGN_OR_RETURN(std::vector<Reply> types, ReadKeyed(conn, options.asking));
     const int64_t types_at = ServerMicros(types[0].get());
     if (floor != nullptr && pass == 0) *floor = types_at;
     conn.Append({"TIME"});
@@ -128,14 +146,14 @@ Result<std::vector<RedisValue>> ReadValues(RedisConnection& conn,
       v.items.clear();
       v.expire_at_ms = -1;
       if (v.type == "string") {
-        conn.Append({"GET", v.key});
+        AppendKeyed(conn, {"GET", v.key}, options.asking);
       } else if (IsCollection(v.type)) {
-        conn.Append(PageCommand(v, "0", last, count));
+        AppendKeyed(conn, PageCommand(v, "0", last, count), options.asking);
       }
-      if (v.type != "none") conn.Append({expiry_cmd, v.key});
+      if (v.type != "none") AppendKeyed(conn, {expiry_cmd, v.key}, options.asking);
     }
     const int64_t now = NowMs();
-    ASSIGN_OR_RETURN(std::vector<Reply> replies, conn.ReadAll());
+    ASSIGN_OR_RETURN(std::vector<Reply> replies, ReadKeyed(conn, options.asking));
     const int64_t values_at = ServerMicros(replies[0].get());
     std::vector<size_t> again;
     std::vector<std::pair<size_t, std::string>> more;  // key index, next page
@@ -181,6 +199,7 @@ Result<std::vector<RedisValue>> ReadValues(RedisConnection& conn,
         const bool indexed = v.type == "list" || v.type == "zset";
         const int64_t from = indexed ? std::stoll(next) : 0;
         const std::string to = indexed ? std::to_string(from + options.page - 1) : "";
+        if (options.asking) RETURN_IF_ERROR(conn.Run({"ASKING"}).status());
         ASSIGN_OR_RETURN(Reply page, conn.Run(PageCommand(v, next, to, count)));
         next = TakePage(page.get(), &v, from, options.page);
       }

@@ -112,6 +112,14 @@ bool EveryMasterSubscribed(RedisClusterHarness& cluster) {
   return true;
 }
 
+// Progress on stderr, so that a slow or stuck run shows which step it was in.
+void Step(const std::string& what) {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  std::cerr << "[cluster test "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(now).count() % 100000 << "] "
+            << what << std::endl;
+}
+
 bool WaitFor(const std::function<bool()>& done, int seconds) {
   for (int i = 0; i < seconds * 20; ++i) {
     if (done()) return true;
@@ -171,6 +179,7 @@ TEST(RedisCluster, BackfillAndSyncConvergeThroughAFailoverAndASlotMigration) {
   WriteFile(dir + "/cutover.yaml", kSpec);
   const std::vector<std::pair<std::string, std::string>> env = {{"DATABASE_URL", url},
                                                                 {"REDIS_URL", cluster->Url()}};
+  Step("backfill");
   const CommandResult backfill =
       RunCommand({CutoverBinary(), "backfill", "cutover.yaml", "--create-tables"}, env, dir);
   ASSERT_EQ(backfill.exit_code, 0) << backfill.out << backfill.err;
@@ -200,6 +209,7 @@ TEST(RedisCluster, BackfillAndSyncConvergeThroughAFailoverAndASlotMigration) {
   // A manual failover of the seed node's shard: the seed becomes a replica.
   ASSERT_TRUE(WaitFor([&] { return EveryMasterSubscribed(*cluster); }, 30));
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  Step("failover");
   RedisServer* promoted = cluster->FailOver(cluster->nodes().front().get());
   ASSERT_NE(promoted, nullptr);
   ++injected;
@@ -226,15 +236,18 @@ TEST(RedisCluster, BackfillAndSyncConvergeThroughAFailoverAndASlotMigration) {
     }
   }
   ASSERT_EQ(slots.size(), static_cast<size_t>(kMigratedSlots));
+  Step("migrating slots");
   ASSERT_TRUE(cluster->MigrateSlots(from, to, std::vector<int>(slots.begin(), slots.end())));
   ++injected;
 
   ASSERT_TRUE(WaitFor([&] { return EveryMasterSubscribed(*cluster); }, 30));
   std::this_thread::sleep_for(std::chrono::seconds(2));
+  Step("writer stops");
   writing.store(false);
   writer.join();
   syncer.join();  // --idle-exit: once the last change (expiries included) is applied
 
+  Step("sync exited");
   ASSERT_EQ(sync.exit_code, 0) << sync.out << sync.err;
   const auto report = nlohmann::json::parse(sync.out);
   const auto& source = report["sources"][0];

@@ -171,6 +171,7 @@ class KeyspaceChangeStream : public store::ChangeStream {
     if (!topology) {
       ASSIGN_OR_RETURN(topology, Discover());
     }
+    const std::string slots = DescribeSlots(*topology);
     std::vector<NodeWatch> nodes;
     for (RedisNode& node : topology->masters) {
       NodeWatch w;
@@ -178,7 +179,7 @@ class KeyspaceChangeStream : public store::ChangeStream {
       RETURN_IF_ERROR(Baseline(w));
       nodes.push_back(std::move(w));
     }
-    slots_ = DescribeSlots(*topology);
+    slots_ = slots;
     nodes_ = std::move(nodes);
     session_ = RandomToken();
     next_check_ = Clock::now() + options_.check_interval;

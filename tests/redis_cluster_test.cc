@@ -203,55 +203,61 @@ TEST(RedisCluster, BackfillAndSyncConvergeThroughAFailoverAndASlotMigration) {
   });
   CommandResult sync;
   std::thread syncer([&] {
-    sync = RunCommand(
-        {CutoverBinary(), "sync", "cutover.yaml", "--configure", "--idle-exit", "5s", "--json"},
-        env, dir);
+    sync = RunCommand({CutoverBinary(), "sync", "cutover.yaml", "--configure", "--idle-exit", "5s",
+                       "--for", "120s", "--json"},
+                      env, dir);
   });
 
   int injected = 0;
-  // A manual failover of the seed node's shard: the seed becomes a replica.
-  ASSERT_TRUE(WaitFor([&] { return EveryMasterSubscribed(*cluster); }, 30));
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
-  Step("failover");
-  RedisServer* promoted = cluster->FailOver(cluster->nodes().front().get());
-  ASSERT_NE(promoted, nullptr);
-  ++injected;
+  // The faults, in a function of their own so that a failed step still
+  // stops the writer and waits for the sync (whose output says why).
+  auto inject = [&] {
+    // A manual failover of the seed node's shard: the seed becomes a replica.
+    ASSERT_TRUE(WaitFor([&] { return EveryMasterSubscribed(*cluster); }, 30));
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    Step("failover");
+    RedisServer* promoted = cluster->FailOver(cluster->nodes().front().get());
+    ASSERT_NE(promoted, nullptr);
+    ++injected;
 
-  // Then 100 slots holding the entities' keys move between the two other
-  // masters while the writer writes keys in them.
-  ASSERT_TRUE(WaitFor([&] { return EveryMasterSubscribed(*cluster); }, 30));
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
-  RedisServer* from = nullptr;
-  RedisServer* to = nullptr;
-  for (const auto& [id, master] : cluster->Masters()) {
-    if (master == promoted) continue;
-    (from == nullptr ? from : to) = master;
-  }
-  ASSERT_NE(to, nullptr);
-  std::set<int> slots;
-  // A reshard moves every key of a slot, cutover's own too: the slot of
-  // the sentinel key the sync keeps on `from` moves with the others.
-  for (const auto& key : from->Command({"KEYS", "cutover:sentinel:*"})) {
-    slots.insert(std::stoi(from->One({"CLUSTER", "KEYSLOT", key})));
-  }
-  ASSERT_FALSE(slots.empty()) << "the sync keeps no sentinel key on the master on port "
-                              << from->port();
-  for (int family = 0; family < 2 && slots.size() < kMigratedSlots; ++family) {
-    for (int id = 0; id < kIds && slots.size() < kMigratedSlots; ++id) {
-      const std::string key = Key(family, id);
-      const std::string slot = from->One({"CLUSTER", "KEYSLOT", key});
-      if (from->One({"CLUSTER", "COUNTKEYSINSLOT", slot}) != "0" && cluster->NodeFor(key) == from) {
-        slots.insert(std::stoi(slot));
+    // Then 100 slots holding the entities' keys move between the two other
+    // masters while the writer writes keys in them.
+    ASSERT_TRUE(WaitFor([&] { return EveryMasterSubscribed(*cluster); }, 30));
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    RedisServer* from = nullptr;
+    RedisServer* to = nullptr;
+    for (const auto& [id, master] : cluster->Masters()) {
+      if (master == promoted) continue;
+      (from == nullptr ? from : to) = master;
+    }
+    ASSERT_NE(to, nullptr);
+    std::set<int> slots;
+    // A reshard moves every key of a slot, cutover's own too: the slot of
+    // the sentinel key the sync keeps on `from` moves with the others.
+    for (const auto& key : from->Command({"KEYS", "cutover:sentinel:*"})) {
+      slots.insert(std::stoi(from->One({"CLUSTER", "KEYSLOT", key})));
+    }
+    ASSERT_FALSE(slots.empty()) << "the sync keeps no sentinel key on the master on port "
+                                << from->port();
+    for (int family = 0; family < 2 && slots.size() < kMigratedSlots; ++family) {
+      for (int id = 0; id < kIds && slots.size() < kMigratedSlots; ++id) {
+        const std::string key = Key(family, id);
+        const std::string slot = from->One({"CLUSTER", "KEYSLOT", key});
+        if (from->One({"CLUSTER", "COUNTKEYSINSLOT", slot}) != "0" &&
+            cluster->NodeFor(key) == from) {
+          slots.insert(std::stoi(slot));
+        }
       }
     }
-  }
-  ASSERT_EQ(slots.size(), static_cast<size_t>(kMigratedSlots));
-  Step("migrating slots");
-  ASSERT_TRUE(cluster->MigrateSlots(from, to, std::vector<int>(slots.begin(), slots.end())));
-  ++injected;
+    ASSERT_EQ(slots.size(), static_cast<size_t>(kMigratedSlots));
+    Step("migrating slots");
+    ASSERT_TRUE(cluster->MigrateSlots(from, to, std::vector<int>(slots.begin(), slots.end())));
+    ++injected;
 
-  ASSERT_TRUE(WaitFor([&] { return EveryMasterSubscribed(*cluster); }, 30));
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+    ASSERT_TRUE(WaitFor([&] { return EveryMasterSubscribed(*cluster); }, 30));
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  };
+  inject();
   Step("writer stops");
   writing.store(false);
   writer.join();

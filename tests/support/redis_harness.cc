@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <sstream>
 #include <thread>
 
 #include "support/pg_harness.h"
@@ -97,6 +98,64 @@ std::vector<std::string> RunOn(int port, const std::vector<std::string>& args, i
   }
   redisFree(c);
   return out;
+}
+
+// Runs `commands` in order on one connection to 127.0.0.1:port and returns
+// the last one's reply flattened ({"(error) ..."} as RunOn; a connection
+// failure is "(error) connect"). No test failure.
+std::vector<std::string> RunAllOn(int port, const std::vector<std::vector<std::string>>& commands) {
+  timeval tv{10, 0};
+  redisContext* c = redisConnectWithTimeout("127.0.0.1", port, tv);
+  if (c == nullptr || c->err) {
+    if (c) redisFree(c);
+    return {"(error) connect"};
+  }
+  redisSetTimeout(c, tv);
+  std::vector<std::string> out;
+  for (const auto& args : commands) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    auto* r = static_cast<redisReply*>(
+        redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
+    out.clear();
+    if (r == nullptr) {
+      out.push_back(std::string("(error) ") + c->errstr);
+      break;
+    }
+    Flatten(r, &out);
+    freeReplyObject(r);
+  }
+  redisFree(c);
+  return out;
+}
+
+// The cluster slot of `key`, worked out here rather than taken from the code
+// under test: CRC16-CCITT (XMODEM) of the key or its {hash tag}, mod 16384.
+int HarnessKeySlot(const std::string& key) {
+  std::string_view k = key;
+  const size_t open = k.find('{');
+  if (open != std::string_view::npos) {
+    const size_t close = k.find('}', open + 1);
+    if (close != std::string_view::npos && close > open + 1)
+      k = k.substr(open + 1, close - open - 1);
+  }
+  uint16_t crc = 0;
+  for (unsigned char b : k) {
+    crc ^= static_cast<uint16_t>(b << 8);
+    for (int i = 0; i < 8; ++i) {
+      crc = (crc & 0x8000) ? static_cast<uint16_t>((crc << 1) ^ 0x1021)
+                           : static_cast<uint16_t>(crc << 1);
+    }
+  }
+  return crc & 16383;
+}
+
+bool StartsWith(const std::vector<std::string>& reply, const std::string& prefix) {
+  return !reply.empty() && reply[0].rfind(prefix, 0) == 0;
 }
 
 }  // namespace
@@ -273,6 +332,154 @@ RedisServer* RedisClusterHarness::NodeFor(const std::string& key) {
 std::vector<std::string> RedisClusterHarness::Command(const std::vector<std::string>& args,
                                                       const std::string& key) {
   return NodeFor(key)->Command(args);
+}
+
+std::vector<std::string> RedisClusterHarness::TryCommand(const std::vector<std::string>& args,
+                                                         const std::string& key) {
+  const int slot = HarnessKeySlot(key);
+  int port = nodes_.front()->port();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = port_by_slot_.find(slot);
+    if (it != port_by_slot_.end()) port = it->second;
+  }
+  bool asking = false;
+  std::vector<std::string> reply;
+  for (int hop = 0; hop < 8; ++hop) {
+    reply = asking ? RunAllOn(port, {{"ASKING"}, args}) : RunAllOn(port, {args});
+    asking = false;
+    // "(error) MOVED 3999 127.0.0.1:6381" / "(error) ASK 3999 127.0.0.1:6381"
+    const bool moved = StartsWith(reply, "(error) MOVED ");
+    if (!moved && !StartsWith(reply, "(error) ASK ")) {
+      if (StartsWith(reply, "(error) connect") || StartsWith(reply, "(error) CLUSTERDOWN")) {
+        std::lock_guard<std::mutex> lock(mu_);
+        port_by_slot_.erase(slot);  // ask another node next time
+      }
+      return reply;
+    }
+    port = std::atoi(reply[0].c_str() + reply[0].rfind(':') + 1);
+    if (moved) {
+      std::lock_guard<std::mutex> lock(mu_);
+      port_by_slot_[slot] = port;
+    } else {
+      asking = true;
+    }
+  }
+  return reply;
+}
+
+std::map<std::string, RedisServer*> RedisClusterHarness::Masters() {
+  std::map<std::string, RedisServer*> masters;
+  for (const auto& asked : nodes_) {
+    const auto text = RunOn(asked->port(), {"CLUSTER", "NODES"}, 0, false);
+    if (text.empty() || text[0].rfind("(error)", 0) == 0) continue;
+    // <id> <ip:port@cport> <flags> <master> <ping> <pong> <epoch> <state> <slots>...
+    std::istringstream lines(text[0]);
+    std::string line;
+    while (std::getline(lines, line)) {
+      std::istringstream fields(line);
+      std::string id, address, flags;
+      fields >> id >> address >> flags;
+      if (flags.find("master") == std::string::npos || flags.find("fail") != std::string::npos) {
+        continue;
+      }
+      const int port = std::atoi(address.c_str() + address.find(':') + 1);
+      for (auto& n : nodes_) {
+        if (n->port() == port) masters[id] = n.get();
+      }
+    }
+    return masters;
+  }
+  ADD_FAILURE() << "no cluster node answered CLUSTER NODES";
+  return masters;
+}
+
+std::set<std::string> RedisClusterHarness::Keys(const std::string& pattern) {
+  std::set<std::string> keys;
+  for (const auto& [id, master] : Masters()) {
+    for (auto& k : master->Command({"KEYS", pattern})) keys.insert(std::move(k));
+  }
+  return keys;
+}
+
+std::string RedisClusterHarness::IdOf(RedisServer* node) {
+  return node->One({"CLUSTER", "MYID"});
+}
+
+RedisServer* RedisClusterHarness::FailOver(RedisServer* master, int seconds) {
+  const std::string master_id = IdOf(master);
+  RedisServer* replica = nullptr;
+  for (auto& n : nodes_) {
+    const auto role = n->Command({"ROLE"});
+    // ROLE of a replica: "slave", master host, master port, state, offset.
+    if (role.size() >= 3 && role[0] == "slave" && std::atoi(role[2].c_str()) == master->port()) {
+      replica = n.get();
+    }
+  }
+  if (replica == nullptr) {
+    ADD_FAILURE() << "no replica of the master on port " << master->port();
+    return nullptr;
+  }
+  const std::string replica_id = IdOf(replica);
+  if (replica->One({"CLUSTER", "FAILOVER"}) != "OK") return nullptr;
+  for (int i = 0; i < seconds * 10; ++i) {
+    bool done = true;
+    for (auto& n : nodes_) {
+      const auto text = RunOn(n->port(), {"CLUSTER", "NODES"}, 0, false);
+      std::istringstream lines(text.empty() ? "" : text[0]);
+      std::string line;
+      bool promoted = false;
+      while (std::getline(lines, line)) {
+        std::istringstream fields(line);
+        std::string id, address, flags, of;
+        fields >> id >> address >> flags >> of;
+        if (id == replica_id && flags.find("master") != std::string::npos && of == "-") {
+          promoted = true;
+        }
+      }
+      done = done && promoted;
+    }
+    if (done && master->One({"ROLE"}) == "slave") {
+      if (!WaitHealthy(seconds)) return nullptr;
+      return replica;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ADD_FAILURE() << "the replica on port " << replica->port() << " did not take over from "
+                << master_id;
+  return nullptr;
+}
+
+bool RedisClusterHarness::MigrateSlots(RedisServer* from, RedisServer* to,
+                                       const std::vector<int>& slots) {
+  const std::string from_id = IdOf(from);
+  const std::string to_id = IdOf(to);
+  for (const int slot : slots) {
+    const std::string s = std::to_string(slot);
+    if (to->One({"CLUSTER", "SETSLOT", s, "IMPORTING", from_id}) != "OK" ||
+        from->One({"CLUSTER", "SETSLOT", s, "MIGRATING", to_id}) != "OK") {
+      return false;
+    }
+    for (;;) {
+      auto keys = from->Command({"CLUSTER", "GETKEYSINSLOT", s, "50"});
+      if (keys.empty()) break;
+      std::vector<std::string> migrate = {
+          "MIGRATE", "127.0.0.1", std::to_string(to->port()), "", "0", "5000", "REPLACE", "KEYS"};
+      migrate.insert(migrate.end(), keys.begin(), keys.end());
+      const auto r = from->Command(migrate);
+      if (r.empty() || (r[0] != "OK" && r[0] != "NOKEY")) return false;
+    }
+    // The new owner first, so that the old one's MOVED points to a node
+    // that already serves the slot.
+    if (to->One({"CLUSTER", "SETSLOT", s, "NODE", to_id}) != "OK" ||
+        from->One({"CLUSTER", "SETSLOT", s, "NODE", to_id}) != "OK") {
+      return false;
+    }
+    for (const auto& [id, master] : Masters()) {
+      if (master != from && master != to) master->Command({"CLUSTER", "SETSLOT", s, "NODE", to_id});
+    }
+  }
+  return WaitHealthy();
 }
 
 }  // namespace cutover::testing

@@ -2,7 +2,10 @@
 // on free loopback ports in a directory of its own, and a client to drive it.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -81,8 +84,34 @@ class RedisClusterHarness {
   // Waits until every node agrees the cluster state is ok.
   bool WaitHealthy(int seconds = 30);
 
+  // Runs one command whose key is `key` as a cluster client does: on the
+  // node the harness last saw serving its slot, following MOVED (and
+  // remembering it) and ASK (ASKING first). No test failure: a load
+  // generator's writes may meet a failover. Thread-safe.
+  std::vector<std::string> TryCommand(const std::vector<std::string>& args, const std::string& key);
+  // The masters now, as node 0..n-1 see them (CLUSTER NODES of the first
+  // node that answers), by node id.
+  std::map<std::string, RedisServer*> Masters();
+  // Every key matching `pattern` on every master (KEYS on each): the
+  // harness's own view of the whole keyspace.
+  std::set<std::string> Keys(const std::string& pattern);
+  // The id of `node` (CLUSTER MYID).
+  std::string IdOf(RedisServer* node);
+  // Promotes a replica of `master` with CLUSTER FAILOVER and waits until
+  // every node sees it as a master serving the old master's slots and the
+  // cluster is ok. The new master, or null (with a failure).
+  RedisServer* FailOver(RedisServer* master, int seconds = 30);
+  // Moves `slots` from master `from` to master `to` as redis-cli --cluster
+  // reshard does: SETSLOT IMPORTING on `to`, MIGRATING on `from`, MIGRATE
+  // of the slot's keys in pages, then SETSLOT NODE on every master. Writes
+  // may go on meanwhile (a writer using TryCommand follows the ASKs). False
+  // (with a failure) when a step fails.
+  bool MigrateSlots(RedisServer* from, RedisServer* to, const std::vector<int>& slots);
+
  private:
   std::vector<std::unique_ptr<RedisServer>> nodes_;
+  std::mutex mu_;
+  std::map<int, int> port_by_slot_;  // guarded by mu_; learnt from MOVED
 };
 
 }  // namespace cutover::testing

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -25,12 +26,22 @@ std::string RandomToken() {
   return buf;
 }
 
-// A sentinel key whose slot `node` serves, so that each master holds its own.
-std::string SentinelKey(const RedisNode& node) {
+// The `nth` sentinel key whose slot `node` serves, so that each master
+// holds its own (a later one when an earlier one's slot is being migrated).
+std::string SentinelKey(const RedisNode& node, int nth = 0) {
   for (int i = 0;; ++i) {
     std::string key = "cutover:sentinel:{" + std::to_string(i) + "}";
-    if (node.slots.empty() || node.Serves(KeySlot(key))) return key;
+    if (node.slots.empty() || node.Serves(KeySlot(key))) {
+      if (nth-- == 0) return key;
+    }
   }
+}
+
+// A MOVED or ASK error reply: the key's slot is (being) served elsewhere.
+bool IsRedirect(const redisReply* r) {
+  if (r->type != REDIS_REPLY_ERROR) return false;
+  const std::string_view text = ReplyText(r);
+  return text.starts_with("MOVED ") || text.starts_with("ASK ");
 }
 
 struct NodeWatch {
@@ -101,8 +112,10 @@ class KeyspaceChangeStream : public store::ChangeStream {
         Result<Reply> r = w.sub->ReadWithin(slice);
         if (!r.ok()) {
           w.broken = "the subscriber connection broke (" + r.status().message() + ")";
+          // A repair may re-discover the masters and rebuild nodes_, so
+          // this pass over them ends here (a repair that succeeds is a gap).
           RETURN_IF_ERROR(Repair());
-          continue;
+          break;
         }
         if (*r == nullptr) continue;
         got = true;
@@ -143,30 +156,34 @@ class KeyspaceChangeStream : public store::ChangeStream {
     return false;
   }
 
-  Status Connect() {
-    session_ = RandomToken();
-    ASSIGN_OR_RETURN(RedisTopology topology, DiscoverTopology(seed_));
-    slots_ = Describe(topology);
-    nodes_.clear();
-    for (RedisNode& node : topology.masters) {
-      NodeWatch w;
-      w.node = std::move(node);
-      w.sentinel_key = SentinelKey(w.node);
-      RETURN_IF_ERROR(Baseline(w));
-      nodes_.push_back(std::move(w));
-    }
-    next_check_ = Clock::now() + options_.check_interval;
-    return Status::Ok();
+  // The masters now: asked of the seed, else (the seed down) of the
+  // masters last watched.
+  Result<RedisTopology> Discover() {
+    std::vector<RedisNode> known;
+    for (const NodeWatch& w : nodes_) known.push_back(w.node);
+    return DiscoverTopology(seed_, known);
   }
 
-  static std::string Describe(const RedisTopology& t) {
-    std::string s;
-    for (const RedisNode& n : t.masters) {
-      s += n.endpoint.host + ":" + std::to_string(n.endpoint.port) + "=";
-      for (const auto& [lo, hi] : n.slots) s += std::to_string(lo) + "-" + std::to_string(hi) + ",";
-      s += ";";
+  // Subscribes to every master of `topology` (discovered now when null).
+  // Nothing changes unless every master was baselined: a failure leaves the
+  // stream as it was, to be connected again.
+  Status Connect(std::optional<RedisTopology> topology = std::nullopt) {
+    if (!topology) {
+      ASSIGN_OR_RETURN(topology, Discover());
     }
-    return s;
+    const std::string slots = DescribeSlots(*topology);
+    std::vector<NodeWatch> nodes;
+    for (RedisNode& node : topology->masters) {
+      NodeWatch w;
+      w.node = std::move(node);
+      RETURN_IF_ERROR(Baseline(w));
+      nodes.push_back(std::move(w));
+    }
+    slots_ = slots;
+    nodes_ = std::move(nodes);
+    session_ = RandomToken();
+    next_check_ = Clock::now() + options_.check_interval;
+    return Status::Ok();
   }
 
   // Subscribes (first, so nothing after the baseline is missed), checks the
@@ -193,7 +210,28 @@ class KeyspaceChangeStream : public store::ChangeStream {
       }
     }
     w.sentinel_token = RandomToken();
-    RETURN_IF_ERROR(w.ctl->Run({"SET", w.sentinel_key, w.sentinel_token}).status());
+    // A sentinel whose slot is being migrated away is refused (ASK), or
+    // served elsewhere already (MOVED): the next key the node serves, then.
+    for (int nth = 0;; ++nth) {
+      w.sentinel_key = SentinelKey(w.node, nth);
+      w.ctl->Append({"SET", w.sentinel_key, w.sentinel_token});
+      ASSIGN_OR_RETURN(Reply set, w.ctl->Read());
+      if (IsRedirect(set.get()) && nth >= 64) {
+        // A replica now (a failover the seed has yet to hear of), or its
+        // slots all gone: wait for the masters of now to be discovered.
+        return Unavailable("redis " + w.ctl->where() + ": serves none of its slots any more");
+      }
+      if (!IsRedirect(set.get())) {
+        if (set->type == REDIS_REPLY_ERROR && ReplyText(set.get()).starts_with("CLUSTERDOWN")) {
+          return Unavailable("redis " + w.ctl->where() + ": " + std::string(ReplyText(set.get())));
+        }
+        if (set->type == REDIS_REPLY_ERROR) {
+          return FailedPrecondition("redis " + w.ctl->where() + ": SET of the sentinel key: " +
+                                    std::string(ReplyText(set.get())));
+        }
+        break;
+      }
+    }
     ASSIGN_OR_RETURN(Reply server, w.ctl->Run({"INFO", "server"}));
     ASSIGN_OR_RETURN(Reply repl, w.ctl->Run({"INFO", "replication"}));
     w.run_id = InfoField(ReplyText(server.get()), "run_id");
@@ -245,31 +283,64 @@ class KeyspaceChangeStream : public store::ChangeStream {
       w.broken = "the server restarted (run id changed), and keys it loaded were not notified";
     } else if (replid != w.replid) {
       w.broken = "the replication id changed (a failover or a full resync)";
+    } else if (IsRedirect(sentinel)) {
+      w.broken = "the sentinel key's slots moved to another node (a slot migration)";
     } else if (sentinel->type != REDIS_REPLY_STRING || ReplyText(sentinel) != w.sentinel_token) {
       w.broken =
           "the sentinel key vanished (FLUSHDB, FLUSHALL or SWAPDB, which send no notification)";
     }
   }
 
+  bool Clustered() const { return !nodes_.empty() && !nodes_.front().node.slots.empty(); }
+
   Status CheckTopology() {
-    if (nodes_.size() <= 1 && nodes_.front().node.slots.empty()) return Status::Ok();
-    Result<RedisTopology> t = DiscoverTopology(seed_);
+    if (!Clustered()) return Status::Ok();
+    Result<RedisTopology> t = Discover();
     if (!t.ok()) return Status::Ok();  // a node down shows as a broken connection
-    if (Describe(*t) == slots_) return Status::Ok();
+    if (DescribeSlots(*t) == slots_) return Status::Ok();
     topology_changed_ = true;
     return Status::Ok();
   }
 
   // Re-baselines every broken node (and all of them when the cluster's
   // slots moved); returns kDataLoss naming the gap once that succeeded.
+  // In a cluster, a broken node first has the masters discovered again: a
+  // failover both changes the old master's replication id (or breaks its
+  // connections) and moves its slots to the promoted replica, and the old
+  // master, a replica now, can no longer be baselined. Whichever check saw
+  // it first, it is one gap, reported once every master of now is
+  // subscribed. (Were the seed to learn of the failover only after the
+  // node's own check, it would show as two gaps: a broken node and, later,
+  // changed slots.)
   Status Repair() {
     std::string reasons;
-    if (topology_changed_) {
-      topology_changed_ = false;
-      const std::string old = slots_;
-      RETURN_IF_ERROR(Connect());
-      return DataLoss("redis " + seed_.Describe() + ": the cluster's masters or slots changed");
+    for (const NodeWatch& w : nodes_) {
+      if (!w.broken.empty()) {
+        reasons += (reasons.empty() ? "" : "; ") + w.node.endpoint.Describe() + ": " + w.broken;
+      }
     }
+    std::optional<RedisTopology> now;
+    if (!topology_changed_ && !reasons.empty() && Clustered()) {
+      Result<RedisTopology> t = Discover();
+      if (t.ok() && DescribeSlots(*t) != slots_) {
+        topology_changed_ = true;
+        now = std::move(*t);
+      }
+    }
+    if (topology_changed_) {
+      Status st = Connect(std::move(now));
+      if (!st.ok()) {
+        if (st.code() != StatusCode::kUnavailable) return st;
+        return Unavailable("redis " + seed_.Describe() +
+                           ": the cluster's masters or slots changed; subscribing to the new "
+                           "masters: " +
+                           st.message());
+      }
+      topology_changed_ = false;
+      return DataLoss("redis " + seed_.Describe() + ": the cluster's masters or slots changed" +
+                      (reasons.empty() ? "" : " (" + reasons + ")"));
+    }
+    reasons.clear();
     for (NodeWatch& w : nodes_) {
       if (w.broken.empty()) continue;
       const std::string why = w.broken;

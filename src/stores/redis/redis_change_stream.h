@@ -35,7 +35,13 @@ struct KeyspaceStreamOptions {
 //     notifications;
 //   - FLUSHDB, FLUSHALL, SWAPDB (no notification at all): the sentinel key
 //     cutover keeps in the watched database is gone or not its own;
-//   - a cluster's slots moved to other masters (CLUSTER SLOTS changed).
+//   - a cluster's slots moved to other masters (CLUSTER SLOTS changed), or
+//     a master's sentinel key answers MOVED/ASK (its slot is migrating).
+// In a cluster, a broken master first has the masters discovered again (on
+// the seed, else on the masters last seen), so a failover, which both
+// changes the old master's replication id and moves its slots, is one gap
+// once every new master is subscribed. A migration of many slots is one gap
+// per check that finds more of them moved: each is a real gap.
 // On each, the stream first re-subscribes and takes a new baseline, and only
 // then returns kDataLoss: every change after the error is delivered, so a
 // scan started after it misses nothing. One fault is one gap, however many

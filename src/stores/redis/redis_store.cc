@@ -66,15 +66,29 @@ struct RedisContext {
 
   std::mutex mu;
   std::optional<RedisTopology> topology;  // guarded by mu
+  bool topology_stale = false;            // guarded by mu
   std::optional<ReadOptions> read;        // guarded by mu
 
+  // The masters as last discovered; discovered again (on the seed, else on
+  // the masters known) once TopologyChanged() said they may have moved.
   Result<RedisTopology> Topology() {
     std::lock_guard<std::mutex> lock(mu);
-    if (!topology) {
-      ASSIGN_OR_RETURN(RedisTopology t, DiscoverTopology(seed));
+    if (!topology || topology_stale) {
+      ASSIGN_OR_RETURN(
+          RedisTopology t,
+          DiscoverTopology(seed, topology ? topology->masters : std::vector<RedisNode>()));
       topology = std::move(t);
+      topology_stale = false;
     }
     return *topology;
+  }
+
+  // A MOVED, or a node that could not be reached: a failover or a slot
+  // migration happened, and keys read by the cached slot map would all
+  // take a redirect (or fail) until it is discovered again.
+  void TopologyChanged() {
+    std::lock_guard<std::mutex> lock(mu);
+    topology_stale = true;
   }
 
   Result<ReadOptions> Reading(RedisConnection& conn) {
@@ -94,7 +108,8 @@ struct RedisContext {
 };
 
 // Reads the keys a cluster node redirected elsewhere on the node named.
-// A slot being migrated (ASK) is read there after ASKING, one command each.
+// A slot being migrated (ASK) is read there with ASKING before each command.
+// A MOVED marks the context's topology out of date.
 Status FollowRedirects(RedisContext& ctx, std::vector<RedisValue>& values,
                        std::map<std::string, std::unique_ptr<RedisConnection>>& others) {
   for (int hop = 0; hop < 5; ++hop) {
@@ -102,18 +117,29 @@ Status FollowRedirects(RedisContext& ctx, std::vector<RedisValue>& values,
     for (RedisValue& v : values) {
       if (v.redirect.empty()) continue;
       any = true;
-      auto& conn = others[v.redirect];
+      if (!v.ask) ctx.TopologyChanged();
+      const std::string address = v.redirect;
+      auto& conn = others[address];
       if (conn == nullptr) {
         RedisEndpoint e = ctx.seed;
-        const size_t colon = v.redirect.rfind(':');
-        e.host = v.redirect.substr(0, colon);
-        e.port = std::atoi(v.redirect.c_str() + colon + 1);
-        ASSIGN_OR_RETURN(conn, RedisConnection::Connect(e));
+        const size_t colon = address.rfind(':');
+        e.host = address.substr(0, colon);
+        e.port = std::atoi(address.c_str() + colon + 1);
+        Result<std::unique_ptr<RedisConnection>> c = RedisConnection::Connect(e);
+        if (!c.ok()) {
+          others.erase(address);
+          return c.status();
+        }
+        conn = std::move(*c);
       }
       ASSIGN_OR_RETURN(ReadOptions read, ctx.Reading(*conn));
-      if (v.ask) RETURN_IF_ERROR(conn->Run({"ASKING"}).status());
-      ASSIGN_OR_RETURN(std::vector<RedisValue> one, ReadValues(*conn, {v.key}, read));
-      v = std::move(one[0]);
+      read.asking = v.ask;
+      Result<std::vector<RedisValue>> one = ReadValues(*conn, {v.key}, read);
+      if (!one.ok()) {
+        others.erase(address);  // reconnect next time
+        return one.status();
+      }
+      v = std::move((*one)[0]);
     }
     if (!any) return Status::Ok();
   }
@@ -225,8 +251,16 @@ class RedisSnapshotReader : public store::SnapshotReader {
                                                  {"$key", ValueType::kText}};
   }
 
+  // Each plan discovers the masters anew (a reconciliation after a slot
+  // move must scan the masters of now), and Open finds partitions in the
+  // masters of the last plan, whatever the key reader rediscovered since.
   Result<std::vector<store::Partition>> Plan() override {
+    ctx_->TopologyChanged();
     ASSIGN_OR_RETURN(RedisTopology topology, ctx_->Topology());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      planned_ = topology;
+    }
     std::vector<store::Partition> partitions;
     for (const RedisNode& node : topology.masters) {
       partitions.push_back({node.PartitionId(), ctx_->Origin(node), -1, -1});
@@ -236,7 +270,15 @@ class RedisSnapshotReader : public store::SnapshotReader {
 
   Result<std::unique_ptr<store::BatchReader>> Open(const store::Partition& partition,
                                                    const store::Cursor& from) override {
-    ASSIGN_OR_RETURN(RedisTopology topology, ctx_->Topology());
+    std::optional<RedisTopology> planned;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      planned = planned_;
+    }
+    if (!planned) {
+      ASSIGN_OR_RETURN(planned, ctx_->Topology());
+    }
+    const RedisTopology& topology = *planned;
     const RedisNode* node = nullptr;
     for (const RedisNode& n : topology.masters) {
       if (n.PartitionId() == partition.id) node = &n;
@@ -266,6 +308,8 @@ class RedisSnapshotReader : public store::SnapshotReader {
 
  private:
   std::shared_ptr<RedisContext> ctx_;
+  std::mutex mu_;
+  std::optional<RedisTopology> planned_;  // guarded by mu_
 };
 
 // Reads keys by name on the masters that serve them (sync's dirty keys).
@@ -291,7 +335,13 @@ class RedisKeyReader : public store::KeyReader {
       auto& conn = connections_[address];
       if (conn == nullptr) {
         const RedisNode* node = topology.NodeFor(node_keys[0]);
-        ASSIGN_OR_RETURN(conn, RedisConnection::Connect(node->endpoint));
+        Result<std::unique_ptr<RedisConnection>> c = RedisConnection::Connect(node->endpoint);
+        if (!c.ok()) {
+          connections_.erase(address);
+          ctx_->TopologyChanged();  // the node may be down and replaced
+          return c.status();
+        }
+        conn = std::move(*c);
       }
       ASSIGN_OR_RETURN(ReadOptions read, ctx_->Reading(*conn));
       int64_t floor = 0;
@@ -301,6 +351,7 @@ class RedisKeyReader : public store::KeyReader {
       }
       if (!values.ok()) {
         connections_.erase(address);  // reconnect next time
+        ctx_->TopologyChanged();
         return values.status();
       }
       RETURN_IF_ERROR(FollowRedirects(*ctx_, *values, connections_));

@@ -119,4 +119,29 @@ Result<RedisTopology> DiscoverTopology(const RedisEndpoint& seed) {
   return topology;
 }
 
+Result<RedisTopology> DiscoverTopology(const RedisEndpoint& seed,
+                                       const std::vector<RedisNode>& others) {
+  Result<RedisTopology> first = DiscoverTopology(seed);
+  if (first.ok() || first.status().code() == StatusCode::kInvalidArgument) return first;
+  for (const RedisNode& node : others) {
+    if (node.endpoint.host == seed.host && node.endpoint.port == seed.port) continue;
+    RedisEndpoint other = seed;  // the seed's login and database
+    other.host = node.endpoint.host;
+    other.port = node.endpoint.port;
+    Result<RedisTopology> t = DiscoverTopology(other);
+    if (t.ok() && t->cluster) return t;
+  }
+  return first;
+}
+
+std::string DescribeSlots(const RedisTopology& topology) {
+  std::string s;
+  for (const RedisNode& n : topology.masters) {
+    s += n.endpoint.host + ":" + std::to_string(n.endpoint.port) + "=";
+    for (const auto& [lo, hi] : n.slots) s += std::to_string(lo) + "-" + std::to_string(hi) + ",";
+    s += ";";
+  }
+  return s;
+}
+
 }  // namespace cutover::redis_store

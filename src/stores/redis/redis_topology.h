@@ -34,6 +34,17 @@ struct RedisTopology {
 // and their slots (CLUSTER SLOTS). A cluster url must name database 0.
 Result<RedisTopology> DiscoverTopology(const RedisEndpoint& seed);
 
+// DiscoverTopology on `seed`, and when it cannot answer (down, or its
+// answer fails), on each of `others` in turn (the masters last seen): a
+// cluster stays discoverable while its seed node is down. The error is the
+// seed's when none answers.
+Result<RedisTopology> DiscoverTopology(const RedisEndpoint& seed,
+                                       const std::vector<RedisNode>& others);
+
+// The masters and slot ranges as text ("host:port=lo-hi,...;" each), for
+// telling whether two discoveries agree.
+std::string DescribeSlots(const RedisTopology& topology);
+
 // The cluster slot of `key`: CRC16 (XMODEM) of the key, or of its hash tag
 // (the text between the first '{' and the next '}', when not empty), mod 16384.
 int KeySlot(std::string_view key);

@@ -57,6 +57,41 @@ int64_t ExpiryOf(const redisReply* r, bool absolute, int64_t now_ms) {
   return absolute ? r->integer : now_ms + r->integer;
 }
 
+// A MOVED or ASK error ("MOVED 3999 127.0.0.1:6381"): the key is (now)
+// on another node, so `v` is not read here but marked to be read there.
+// A slot migrating between the pipelined reads of one key sends its later
+// reads there too: nothing of a half-read key is kept.
+bool TakeRedirect(const redisReply* r, RedisValue* v) {
+  if (r->type != REDIS_REPLY_ERROR) return false;
+  const std::string_view text = ReplyText(r);
+  if (!text.starts_with("MOVED ") && !text.starts_with("ASK ")) return false;
+  v->ask = text.starts_with("ASK ");
+  v->redirect = std::string(text.substr(text.rfind(' ') + 1));
+  v->type = "none";
+  v->str.clear();
+  v->items.clear();
+  v->expire_at_ms = -1;
+  return true;
+}
+
+// Queues a keyed command, after an ASKING when `asking`.
+void AppendKeyed(RedisConnection& conn, const std::vector<std::string_view>& args, bool asking) {
+  if (asking) conn.Append({"ASKING"});
+  conn.Append(args);
+}
+
+// The replies of a pipeline of TIME then keyed commands, without the
+// ASKINGs' own replies ("+OK", one before each keyed command).
+Result<std::vector<Reply>> ReadKeyed(RedisConnection& conn, bool asking) {
+  ASSIGN_OR_RETURN(std::vector<Reply> replies, conn.ReadAll());
+  if (!asking) return replies;
+  std::vector<Reply> kept;
+  for (size_t i = 0; i < replies.size(); ++i) {
+    if (i == 0 || i % 2 == 0) kept.push_back(std::move(replies[i]));
+  }
+  return kept;
+}
+
 }  // namespace
 
 size_t RedisValue::ByteSize() const {
@@ -100,8 +135,8 @@ Result<std::vector<RedisValue>> ReadValues(RedisConnection& conn,
     // TIME runs before the reads it precedes in the pipeline: every state
     // read after it is at least as new (catalog/key_versions.h).
     conn.Append({"TIME"});
-    for (size_t i : todo) conn.Append({"TYPE", values[i].key});
-    ASSIGN_OR_RETURN(std::vector<Reply> types, conn.ReadAll());
+    for (size_t i : todo) AppendKeyed(conn, {"TYPE", values[i].key}, options.asking);
+    ASSIGN_OR_RETURN(std::vector<Reply> types, ReadKeyed(conn, options.asking));
     const int64_t types_at = ServerMicros(types[0].get());
     if (floor != nullptr && pass == 0) *floor = types_at;
     conn.Append({"TIME"});
@@ -111,16 +146,10 @@ Result<std::vector<RedisValue>> ReadValues(RedisConnection& conn,
       const redisReply* type = types[t + 1].get();
       v.redirect.clear();
       v.ask = false;
+      if (TakeRedirect(type, &v)) continue;
       if (type->type == REDIS_REPLY_ERROR) {
-        // "MOVED 3999 127.0.0.1:6381" or "ASK 3999 127.0.0.1:6381".
-        const std::string_view text = ReplyText(type);
-        if (text.starts_with("MOVED ") || text.starts_with("ASK ")) {
-          v.ask = text.starts_with("ASK ");
-          v.redirect = std::string(text.substr(text.rfind(' ') + 1));
-          v.type = "none";
-          continue;
-        }
-        return FailedPrecondition("redis " + conn.where() + ": TYPE: " + std::string(text));
+        return FailedPrecondition("redis " + conn.where() +
+                                  ": TYPE: " + std::string(ReplyText(type)));
       }
       v.type =
           type->type == REDIS_REPLY_STATUS ? std::string(ReplyText(type)) : std::string("none");
@@ -128,14 +157,14 @@ Result<std::vector<RedisValue>> ReadValues(RedisConnection& conn,
       v.items.clear();
       v.expire_at_ms = -1;
       if (v.type == "string") {
-        conn.Append({"GET", v.key});
+        AppendKeyed(conn, {"GET", v.key}, options.asking);
       } else if (IsCollection(v.type)) {
-        conn.Append(PageCommand(v, "0", last, count));
+        AppendKeyed(conn, PageCommand(v, "0", last, count), options.asking);
       }
-      if (v.type != "none") conn.Append({expiry_cmd, v.key});
+      if (v.type != "none") AppendKeyed(conn, {expiry_cmd, v.key}, options.asking);
     }
     const int64_t now = NowMs();
-    ASSIGN_OR_RETURN(std::vector<Reply> replies, conn.ReadAll());
+    ASSIGN_OR_RETURN(std::vector<Reply> replies, ReadKeyed(conn, options.asking));
     const int64_t values_at = ServerMicros(replies[0].get());
     std::vector<size_t> again;
     std::vector<std::pair<size_t, std::string>> more;  // key index, next page
@@ -148,6 +177,7 @@ Result<std::vector<RedisValue>> ReadValues(RedisConnection& conn,
       if (readable) {
         const redisReply* value = replies[r++].get();
         const redisReply* expiry = replies[r++].get();
+        if (TakeRedirect(value, &v) || TakeRedirect(expiry, &v)) continue;
         const bool wrong_type =
             value->type == REDIS_REPLY_ERROR && ReplyText(value).starts_with("WRONGTYPE");
         if (wrong_type && pass < 16) {
@@ -170,7 +200,9 @@ Result<std::vector<RedisValue>> ReadValues(RedisConnection& conn,
           if (!next.empty()) more.emplace_back(i, std::move(next));
         }
       } else {
-        v.expire_at_ms = ExpiryOf(replies[r++].get(), options.has_pexpiretime, now);
+        const redisReply* expiry = replies[r++].get();
+        if (TakeRedirect(expiry, &v)) continue;
+        v.expire_at_ms = ExpiryOf(expiry, options.has_pexpiretime, now);
       }
     }
     // The rest of the big collections, one key at a time, so that memory is
@@ -181,7 +213,14 @@ Result<std::vector<RedisValue>> ReadValues(RedisConnection& conn,
         const bool indexed = v.type == "list" || v.type == "zset";
         const int64_t from = indexed ? std::stoll(next) : 0;
         const std::string to = indexed ? std::to_string(from + options.page - 1) : "";
-        ASSIGN_OR_RETURN(Reply page, conn.Run(PageCommand(v, next, to, count)));
+        if (options.asking) RETURN_IF_ERROR(conn.Run({"ASKING"}).status());
+        conn.Append(PageCommand(v, next, to, count));
+        ASSIGN_OR_RETURN(Reply page, conn.Read());
+        if (TakeRedirect(page.get(), &v)) break;
+        if (page->type == REDIS_REPLY_ERROR) {
+          return FailedPrecondition("redis " + conn.where() + ": reading a " + v.type +
+                                    " key: " + std::string(ReplyText(page.get())));
+        }
         next = TakePage(page.get(), &v, from, options.page);
       }
     }

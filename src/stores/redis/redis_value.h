@@ -42,6 +42,10 @@ struct ReadOptions {
   // Whether the server has PEXPIRETIME (Redis 7): the absolute expiry, exact.
   // Without it the expiry is the local clock plus PTTL, exact to a few ms.
   bool has_pexpiretime = true;
+  // Whether every keyed command goes after an ASKING: the keys are in a
+  // slot being migrated to this node (an ASK redirect), which serves them
+  // only to a client that says ASKING before each command.
+  bool asking = false;
 };
 
 // Reads `keys` on `conn`: one pipelined round trip for their types, one for

@@ -79,7 +79,7 @@ std::string ReadText(const std::string& path) {
   return s.str();
 }
 
-// The integer after `word ` in a tool's one-line report; -1 if absent.
+// The number after `word ` in a tool's one-line report; -1 if absent.
 double Field(const std::string& text, const std::string& word) {
   const auto at = text.find(word + " ");
   return at == std::string::npos ? -1 : std::atof(text.c_str() + at + word.size() + 1);

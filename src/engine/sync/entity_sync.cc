@@ -15,6 +15,9 @@
 namespace cutover::engine {
 namespace {
 
+// Keys applied between truncations of the staging tables (see Apply).
+constexpr int64_t kCompactEveryKeys = 10000;
+
 // A reject of sync names its key: one row per key in cutover.rejects (its
 // unique position is the key), the latest reason kept.
 // The batch index of the record a reject names (by its position's ordinal),
@@ -205,7 +208,12 @@ Status EntitySync::Apply(pg_store::PgConnection* conn, const store::StoreBatch& 
   RETURN_IF_ERROR(tx.Commit());
   // Staging tables are emptied by DELETE; truncating them now and then keeps
   // their dead rows from piling up (no autovacuum visits temporary tables).
-  if (++applies_ % 1000 == 0) {
+  // By keys as well as by applies: every statement that reads a staging table
+  // scans its dead rows too, so a reconciliation's full batches would
+  // otherwise make each apply slower than the last.
+  staged_since_compact_ += static_cast<int64_t>(present.size() + missing.size());
+  if (++applies_ % 1000 == 0 || staged_since_compact_ >= kCompactEveryKeys) {
+    staged_since_compact_ = 0;
     for (auto& w : writers_) RETURN_IF_ERROR(w->Compact(conn));
     for (auto& d : deleters_) RETURN_IF_ERROR(d->Compact(conn));
   }

@@ -80,6 +80,7 @@ class EntitySync {
   std::vector<std::vector<std::string>> link_parent_, link_child_;
   store::StoreBatch read_, keys_;
   int64_t applies_ = 0;
+  int64_t staged_since_compact_ = 0;  // keys applied since the staging tables were truncated
   map::MappedBatch mapped_, key_rows_;
 };
 

@@ -1,0 +1,456 @@
+// Benchmark: cutover's Redis backfill of threadr's keys beside the runbook's
+// Python loop and the hiredis read ceiling, then sync lag under steady writes.
+//
+// One scratch PostgreSQL and one scratch redis-server (free loopback port,
+// own directory, killed on every way out) serve every measurement, so the
+// ratios compare methods on the same machine at the same moment.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "process_meter.h"
+#include "redis_bench_client.h"
+#include "stores/postgres/pg_connection.h"
+#include "stores/postgres/scratch_cluster.h"
+
+namespace {
+
+using cutover::bench::CountRows;
+using cutover::bench::Exec;
+using cutover::bench::Measure;
+using cutover::bench::Run;
+using cutover::bench::ShowFile;
+using cutover::pg_store::PgConnection;
+using cutover::pg_store::ScratchCluster;
+
+constexpr long kRunbookMaxKeys = 20000;
+constexpr double kRunbookMaxSeconds = 60;
+constexpr long kWriteRate = 5000;
+constexpr double kWriteSeconds = 30;
+constexpr long kProbeEveryMs = 50;
+constexpr const char* kTables[] = {"subscriptions", "users", "usage_tracking", "threads"};
+
+struct Args {
+  std::string cutover, spec, generate, runbook, ceiling, writer;
+  long long keys = 0;
+};
+
+// Keys generate.py --users n writes: a hash per user, a premium JSON per 5th,
+// a cached thread per 3rd, two usage counters per even user; usage addresses
+// repeat every 125,000 users, so at most 62,500 distinct addresses.
+long long KeysForUsers(long long n) {
+  return n + (n + 4) / 5 + (n + 2) / 3 + 2 * std::min((n + 1) / 2, 62500LL);
+}
+
+long long UsersForKeys(long long keys) {
+  long long lo = 1, hi = keys;
+  while (lo < hi) {
+    const long long mid = (lo + hi) / 2;
+    if (KeysForUsers(mid) >= keys) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The number after `word ` in a tool's one-line report; -1 if absent.
+double Field(const std::string& text, const std::string& word) {
+  const auto at = text.find(word + " ");
+  return at == std::string::npos ? -1 : std::atof(text.c_str() + at + word.size() + 1);
+}
+
+long long DbSize(int port) {
+  auto c = cutover::bench::ConnectRedis(port);
+  if (!c) return -1;
+  auto r = cutover::bench::RunCommand(c.get(), {"DBSIZE"});
+  return r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v.end());
+  return v[i];
+}
+
+// A child process started in the background (cutover sync); killed when this
+// object goes, unless Finish() reaped it. The kernel kills it as well if the
+// driver dies (PR_SET_PDEATHSIG).
+class Background {
+ public:
+  Background(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+             const std::string& stdout_path, const std::string& stderr_path) {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    const pid_t parent = getpid();
+    pid_ = fork();
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(1);
+      for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
+      if (!cutover::bench::RedirectTo(stdout_path, STDOUT_FILENO) ||
+          !cutover::bench::RedirectTo(stderr_path, STDERR_FILENO)) {
+        _exit(126);
+      }
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      execvp(args[0], args.data());
+      _exit(127);
+    }
+  }
+  ~Background() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+
+  bool Exited() {
+    int status = 0;
+    if (pid_ > 0 && waitpid(pid_, &status, WNOHANG) == pid_) {
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      pid_ = -1;
+    }
+    return pid_ <= 0;
+  }
+
+  // Sends `sig` and waits; returns the exit code and the child's peak RSS.
+  int Finish(int sig, long* peak_rss_kib) {
+    if (pid_ > 0) {
+      kill(pid_, sig);
+      int status = 0;
+      struct rusage usage {};
+      if (wait4(pid_, &status, 0, &usage) == pid_) {
+        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        *peak_rss_kib = usage.ru_maxrss;
+      }
+      pid_ = -1;
+    }
+    return exit_code_;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int exit_code_ = -1;
+};
+
+// End-to-end lag of the writer's probes: each probe key's started_at is the
+// wall time of its SET; this polls PostgreSQL for the next probe's row every
+// millisecond and takes (wall time seen - started_at). It measures Redis
+// write -> notification -> sync's read -> commit -> visible to a reader, with
+// up to ~1 ms of polling added.
+class ProbePoller {
+ public:
+  explicit ProbePoller(std::string url) : url_(std::move(url)) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~ProbePoller() { Stop(); }
+  void Stop() {
+    done_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+  const std::vector<double>& lags_ms() const { return lags_ms_; }
+  std::string error() const { return error_; }
+
+ private:
+  void Loop() {
+    auto conn = PgConnection::Connect(url_);
+    if (!conn.ok()) {
+      error_ = std::string(conn.status().message());
+      return;
+    }
+    long next = 0;
+    while (!done_.load()) {
+      auto v = (*conn)->QueryValue(
+          "SELECT (extract(epoch FROM started_at) * 1000000)::bigint FROM subscriptions "
+          "WHERE email = $1",
+          {fmt::format("probe{:06d}@bench.example", next)});
+      const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      if (!v.ok()) {
+        error_ = std::string(v.status().message());
+        return;
+      }
+      if (*v) {
+        lags_ms_.push_back(static_cast<double>(now_us - std::stoll(**v)) / 1000.0);
+        ++next;
+        continue;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+
+  const std::string url_;
+  std::atomic<bool> done_{false};
+  std::vector<double> lags_ms_;
+  std::string error_;
+  std::thread thread_;
+};
+
+struct SyncResult {
+  bool ok = false;
+  double reconcile_seconds = 0;
+  long peak_rss_kib = 0;
+  nlohmann::json summary;
+  std::string writer_report;
+  std::vector<double> probe_lags_ms;
+  long long probes_written = 0;
+  std::string load_during;
+};
+
+// cutover sync against the loaded database: wait for its first
+// reconciliation, drive kWriteRate writes/s for kWriteSeconds, give it 3 s
+// to catch up, then SIGTERM (it finishes the step in flight and prints its
+// --json summary).
+SyncResult MeasureSync(const Args& a, const std::string& url, int redis_port, long long users,
+                       const std::string& dir) {
+  SyncResult out;
+  const std::string log = dir + "/sync.log", json_path = dir + "/sync.json";
+  Background sync(
+      {a.cutover, "sync", a.spec, "--configure", "--json"},
+      {"DATABASE_URL=" + url, "REDIS_HOST=127.0.0.1", "REDIS_PORT=" + std::to_string(redis_port)},
+      json_path, log);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (;;) {
+    if (ReadText(log).find("reconciled (start)") != std::string::npos) break;
+    if (sync.Exited() || std::chrono::steady_clock::now() - t0 > std::chrono::minutes(20)) {
+      fmt::print(stderr, "cutover sync did not finish its first reconciliation:\n");
+      ShowFile(log);
+      return out;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  out.reconcile_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  {
+    ProbePoller poller(url);
+    const std::string writer_out = dir + "/writer.out";
+    Run w = Measure(
+        "writer",
+        {a.writer, std::to_string(redis_port), std::to_string(kWriteRate),
+         fmt::format("{}", kWriteSeconds), std::to_string(users), std::to_string(kProbeEveryMs)},
+        {}, writer_out, "");
+    out.load_during = cutover::bench::LoadAverage();
+    out.writer_report = ReadText(writer_out);
+    out.probes_written = static_cast<long long>(Field(out.writer_report, "probes"));
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    poller.Stop();
+    out.probe_lags_ms = poller.lags_ms();
+    if (!poller.error().empty()) fmt::print(stderr, "probe poller: {}\n", poller.error());
+    if (w.exit_code != 0) {
+      fmt::print(stderr, "writer exited {}\n", w.exit_code);
+      return out;
+    }
+  }
+  const int rc = sync.Finish(SIGTERM, &out.peak_rss_kib);
+  if (rc != 0) {
+    fmt::print(stderr, "cutover sync exited {}:\n", rc);
+    ShowFile(log);
+    return out;
+  }
+  try {
+    out.summary = nlohmann::json::parse(ReadText(json_path));
+  } catch (const nlohmann::json::exception& e) {
+    fmt::print(stderr, "cutover sync --json printed no JSON summary ({}):\n", e.what());
+    ShowFile(json_path);
+    return out;
+  }
+  out.ok = true;
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 8) {
+    fmt::print(stderr,
+               "usage: {} CUTOVER SPEC GENERATE_PY RUNBOOK_PY READ_CEILING WRITE_LOAD KEYS\n",
+               argv[0]);
+    return 2;
+  }
+  const Args a{argv[1], argv[2], argv[3], argv[4], argv[5], argv[6], std::atoll(argv[7])};
+  auto dir = cutover::pg_store::MakeTempDir("cutover-bench-redis-");
+  if (!dir.ok()) return 3;
+  const cutover::bench::RemoveOnExit remove_dir(*dir);
+  auto pg_dir = cutover::pg_store::MakeTempDir("cutover-bench-pg-");
+  if (!pg_dir.ok()) return 3;
+  auto cluster = ScratchCluster::Start({*pg_dir, /*ephemeral=*/true, "bench"});
+  if (!cluster.ok()) {
+    fmt::print(stderr, "cannot start PostgreSQL: {}\n", cluster.status().message());
+    return 3;
+  }
+  const std::string url = (*cluster)->url();
+  std::filesystem::create_directories(*dir + "/redis");
+  auto redis = cutover::bench::ScratchRedis::Start(*dir + "/redis");
+  if (!redis) {
+    fmt::print(stderr, "cannot start redis-server in {}/redis\n", *dir);
+    return 3;
+  }
+  const int port = redis->port();
+
+  // Untimed: fill Redis with generate.py through redis-cli --pipe.
+  const long long users = UsersForKeys(a.keys);
+  fmt::print(stderr, "bench: loading {} threadr users (about {} keys) into redis :{}\n", users,
+             KeysForUsers(users), port);
+  Run fill = Measure("fill",
+                     {"sh", "-c",
+                      fmt::format("/usr/bin/python3 '{}' --users {} | redis-cli -p {} "
+                                  "--pipe >'{}/fill.log'",
+                                  a.generate, users, port, *dir)},
+                     {});
+  const long long keys = DbSize(port);
+  if (fill.exit_code != 0 || keys <= 0) {
+    fmt::print(stderr, "filling redis failed (exit {}, {} keys)\n", fill.exit_code, keys);
+    ShowFile(*dir + "/fill.log");
+    return 3;
+  }
+
+  const std::string load_start = cutover::bench::LoadAverage();
+  // The read ceiling: SCAN and pipelined reads alone.
+  const std::string ceiling_out = *dir + "/ceiling.out";
+  Run ceiling =
+      Measure("read ceiling: SCAN + pipelined TYPE, reads, PEXPIRETIME (hiredis, no writes)",
+              {a.ceiling, std::to_string(port)}, {}, ceiling_out, "");
+  ceiling.rows = static_cast<long long>(Field(ReadText(ceiling_out), "keys"));
+
+  // cutover into no table at all.
+  const std::vector<std::string> env = {"DATABASE_URL=" + url, "REDIS_HOST=127.0.0.1",
+                                        "REDIS_PORT=" + std::to_string(port)};
+  const std::string backfill_log = *dir + "/backfill.log", backfill_out = *dir + "/backfill.out";
+  Run backfill =
+      Measure("cutover backfill --create-tables",
+              {a.cutover, "backfill", a.spec, "--create-tables"}, env, backfill_out, backfill_log);
+  backfill.rows = 0;
+  for (const char* t : kTables) backfill.rows += CountRows(url, t);
+  if (backfill.exit_code != 0 || backfill.rows != keys) {
+    fmt::print(stderr, "cutover backfill: exit {}, {} rows (want {}):\n", backfill.exit_code,
+               backfill.rows, keys);
+    ShowFile(backfill_log);
+  }
+  const std::string backfill_summary = ReadText(backfill_out);
+
+  // The runbook's loop, on a sample, into tables shaped like cutover's.
+  std::string like = "CREATE SCHEMA runbook;";
+  for (const char* t : {"subscriptions", "users", "usage_tracking", "threads", "thread_tweets"}) {
+    like += fmt::format("CREATE TABLE runbook.{0} (LIKE public.{0} INCLUDING ALL);", t);
+  }
+  if (!Exec(url, like + "CHECKPOINT")) return 3;
+  const std::string runbook_out = *dir + "/runbook.out";
+  Run runbook = Measure("runbook: redis-py per key + psycopg2 INSERT per row, commit/100",
+                        {"/usr/bin/python3", a.runbook, url, std::to_string(port), "runbook",
+                         std::to_string(kRunbookMaxKeys), fmt::format("{}", kRunbookMaxSeconds)},
+                        {}, runbook_out, "");
+  runbook.rows = static_cast<long long>(Field(ReadText(runbook_out), "keys"));
+  long long runbook_rows = 0;
+  for (const char* t : kTables) runbook_rows += CountRows(url, std::string("runbook.") + t);
+  if (runbook.exit_code != 0 || runbook_rows != runbook.rows) {
+    fmt::print(stderr, "runbook: exit {}, reported {} keys, {} rows in runbook.*\n",
+               runbook.exit_code, runbook.rows, runbook_rows);
+  }
+  const std::string load_after_backfills = cutover::bench::LoadAverage();
+
+  SyncResult sync = MeasureSync(a, url, port, users, *dir);
+  const std::string load_end = cutover::bench::LoadAverage();
+  (void)(*cluster)->Stop();
+  redis->Kill();
+
+  // Report.
+  const double cutover_rate = static_cast<double>(keys) / backfill.seconds;
+  const double ceiling_rate = static_cast<double>(ceiling.rows) / ceiling.seconds;
+  const double runbook_rate = static_cast<double>(runbook.rows) / runbook.seconds;
+  fmt::print(
+      "\nbackfill of {} threadr keys (generate.py --users {}: hashes, JSON strings with TTLs, "
+      "counters, cached threads with 3 tweets each) from a scratch redis-server into a scratch "
+      "PostgreSQL\nload average (1, 5, 15 min) at start: {}, after the backfills: {}, at the end: "
+      "{}; {} cores\nkeys/s = keys / wall seconds of the process (start-up included)\n\n",
+      keys, users, load_start, load_after_backfills, load_end, std::thread::hardware_concurrency());
+  fmt::print("{:<80} {:>8} {:>9} {:>10} {:>9}  {}\n", "method", "keys", "seconds", "keys/s",
+             "peak RSS", "result");
+  auto line = [&](const Run& r, long long n, const std::string& note) {
+    fmt::print("{:<80} {:>8} {:>9.2f} {:>10.0f} {:>5} MiB  {}\n", r.name, n, r.seconds,
+               static_cast<double>(n) / r.seconds, r.peak_rss_kib / 1024,
+               r.exit_code != 0 ? fmt::format("exit {}", r.exit_code) : note);
+  };
+  line(backfill, keys,
+       backfill.rows == keys ? "ok (rows = keys)" : fmt::format("{} rows", backfill.rows));
+  line(ceiling, ceiling.rows, ceiling.rows == keys ? "ok (every key read)" : "keys differ");
+  line(runbook, runbook.rows,
+       fmt::format("sample: first {} keys of SCAN (limit {} keys or {:.0f} s)", runbook.rows,
+                   kRunbookMaxKeys, kRunbookMaxSeconds));
+  const double vs_runbook = cutover_rate / runbook_rate;
+  const double vs_ceiling = cutover_rate / ceiling_rate;
+  fmt::print(
+      "\ncutover / runbook (keys/s, runbook measured on a sample): {:8.1f}x  target >= 30x: "
+      "{}\n",
+      vs_runbook, vs_runbook >= 30 ? "met" : "NOT met");
+  fmt::print(
+      "cutover / read ceiling (keys/s):                          {:8.2f}x  target >= 0.5x: "
+      "{}\n",
+      vs_ceiling, vs_ceiling >= 0.5 ? "met" : "NOT met");
+  fmt::print("peak RSS of the cutover backfill process (wait4 ru_maxrss): {} MiB\n",
+             backfill.peak_rss_kib / 1024);
+  fmt::print("cutover backfill's own summary (entities one after another):\n{}", backfill_summary);
+
+  bool ok = backfill.exit_code == 0 && backfill.rows == keys && ceiling.exit_code == 0 &&
+            runbook.exit_code == 0 && sync.ok;
+  fmt::print(
+      "\nsync lag: cutover sync --configure --json over the loaded database; after its first "
+      "reconciliation ({:.1f} s),\n{} writes/s for {:.0f} s ({} ms ticks; HSET "
+      "threadr:email:*, INCRBY threadr:usage:*, SET threadr:premium:email:* in turn; "
+      "a probe SET every {} ms), 3 s to catch up, then SIGTERM\n",
+      sync.reconcile_seconds, kWriteRate, kWriteSeconds, 1, kProbeEveryMs);
+  if (!sync.ok) {
+    fmt::print("sync run FAILED (see above)\n");
+    return 1;
+  }
+  fmt::print("writer: {}load average during the writes: {}\n", sync.writer_report,
+             sync.load_during);
+  for (const auto& s : sync.summary["sources"]) {
+    const double p50 = s["lag_ms"]["p50"].get<double>(), p99 = s["lag_ms"]["p99"].get<double>();
+    fmt::print(
+        "source {}: {} notifications, {} keys applied, {} gaps; lag (a batch's arrival at sync "
+        "-> its commit, {} batches): p50 {:.1f} ms, p99 {:.1f} ms  target p99 <= 100 ms: {}\n",
+        s["source"].get<std::string>(), s["changes"].get<long long>(),
+        s["keys_applied"].get<long long>(), s["gaps"].get<long long>(),
+        s["lag_samples"].get<long long>(), p50, p99, p99 <= 100 ? "met" : "NOT met");
+  }
+  const auto& probes = sync.probe_lags_ms;
+  fmt::print(
+      "end to end (probe SET's wall time -> row visible to a PostgreSQL reader polling every "
+      "1 ms; {} of {} probes seen): p50 {:.1f} ms, p99 {:.1f} ms, max {:.1f} ms\n",
+      probes.size(), sync.probes_written, Percentile(probes, 0.5), Percentile(probes, 0.99),
+      probes.empty() ? 0.0 : *std::max_element(probes.begin(), probes.end()));
+  fmt::print("peak RSS of the cutover sync process: {} MiB\n", sync.peak_rss_kib / 1024);
+  if (static_cast<long long>(probes.size()) != sync.probes_written) ok = false;
+  return ok ? 0 : 1;
+}

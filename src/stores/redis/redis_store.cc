@@ -207,7 +207,10 @@ class ScanBatchReader : public store::BatchReader {
       out->end.token = Encode(at_);
       return false;
     }
-    const std::string count = std::to_string(ctx_->options.scan_count);
+    // SCAN's COUNT is a hint, but asking for no more than the batch keeps a
+    // small --batch-size small.
+    const std::string count = std::to_string(
+        std::min<int64_t>(ctx_->options.scan_count, static_cast<int64_t>(max_records)));
     std::vector<std::string> keys;
     // A batch ends on a SCAN page boundary: a cursor cannot point inside a
     // page, so a batch may exceed max_records by less than one page.

@@ -15,9 +15,6 @@ struct RedisStoreOptions {
   // Keys asked of each SCAN call (its COUNT): more means fewer round trips
   // and longer server-side steps.
   int64_t scan_count = 1000;
-  // A batch closes at this many bytes of values even short of its record
-  // count, so big keys do not make big batches.
-  size_t batch_bytes = 64 << 20;
 };
 
 // The store of `entity`'s keys in `source` (type redis). Cheap: nothing is

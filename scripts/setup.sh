@@ -13,7 +13,7 @@ debian_packages=(
   libspdlog-dev libfmt-dev libxxhash-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-15-postgis-3 postgresql-client-15
-  # Redis: the next store adapter's tests start redis-server; nothing uses it yet.
+  # Redis: the adapter links hiredis; tests, the threadr demo and benches start redis-server.
   libhiredis-dev redis-server
   python3 npm prometheus
 )

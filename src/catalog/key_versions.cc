@@ -5,6 +5,9 @@
 
 #include <unordered_map>
 
+#include "common/row_batch.h"
+#include "stores/postgres/copy_encoder.h"
+
 namespace cutover::catalog {
 namespace {
 
@@ -16,43 +19,114 @@ void AppendHex(std::string_view bytes, std::string* out) {
   }
 }
 
+// Claims every candidate of `best` by one COPY, which succeeds only when
+// none of their keys was claimed before; false (the savepoint rolled back)
+// when one was.
+Result<bool> CopyClaims(pg_store::PgConnection* conn, const std::string& migration,
+                        const std::string& entity, const std::vector<KeyVersion>& items,
+                        const std::unordered_map<std::string_view, size_t>& best) {
+  RowBatch claims;
+  claims.AddColumn("migration", ValueType::kText);
+  claims.AddColumn("entity", ValueType::kText);
+  claims.AddColumn("key", ValueType::kBytes);
+  claims.AddColumn("version", ValueType::kInt64);
+  claims.AddColumn("deleted", ValueType::kBool);
+  for (const auto& [key, i] : best) {
+    claims.columns[0].AppendBytes(migration);
+    claims.columns[1].AppendBytes(entity);
+    claims.columns[2].AppendBytes(key);
+    claims.columns[3].AppendInt(items[i].version);
+    claims.columns[4].AppendBool(items[i].deleted);
+  }
+  std::vector<uint32_t> rows(claims.num_rows());
+  for (uint32_t r = 0; r < rows.size(); ++r) rows[r] = r;
+  static constexpr int kOrder[] = {0, 1, 2, 3, 4};
+  std::string copy;
+  pg_store::EncodeBinaryCopy(claims, kOrder, rows, /*with_ordinal=*/false, &copy);
+  RETURN_IF_ERROR(conn->Exec("SAVEPOINT cutover_claims"));
+  const Status st = conn->CopyIn(
+      "COPY cutover.key_versions (migration, entity, key, version, deleted) FROM STDIN "
+      "(FORMAT binary)",
+      copy);
+  if (st.ok()) {
+    RETURN_IF_ERROR(conn->Exec("RELEASE SAVEPOINT cutover_claims"));
+    return true;
+  }
+  // 23505: a key was claimed before; anything else is the caller's error.
+  if (st.sqlstate() != "23505") return st.WithContext("claiming key versions");
+  RETURN_IF_ERROR(conn->Exec("ROLLBACK TO SAVEPOINT cutover_claims"));
+  RETURN_IF_ERROR(conn->Exec("RELEASE SAVEPOINT cutover_claims"));
+  return false;
+}
+
 }  // namespace
 
 Result<std::vector<bool>> ClaimKeyVersions(pg_store::PgConnection* conn,
                                            const std::string& migration, const std::string& entity,
-                                           const std::vector<KeyVersion>& items) {
+                                           const std::vector<KeyVersion>& items,
+                                           ClaimStrategy* strategy) {
   std::vector<bool> won(items.size(), false);
   if (items.empty()) return won;
   // One candidate per key: an INSERT ... ON CONFLICT may not touch a row twice.
   std::unordered_map<std::string_view, size_t> best;
+  best.reserve(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
     auto [it, inserted] = best.emplace(items[i].key, i);
     if (!inserted && items[i].version >= items[it->second].version) it->second = i;
   }
-  std::string values;
-  values.reserve(best.size() * 48);
+  if (strategy != nullptr && strategy->copy_first) {
+    ASSIGN_OR_RETURN(const bool copied, CopyClaims(conn, migration, entity, items, best));
+    if (copied) {
+      for (const auto& [key, i] : best) won[i] = true;
+      return won;
+    }
+    if (++strategy->copy_failures >= ClaimStrategy::kMaxCopyFailures) strategy->copy_first = false;
+  }
+  // The candidates travel as three array parameters, so the statement's text
+  // (and its parse) stays the same size whatever the batch: a VALUES list of
+  // literals cost more to parse and plan than the claims themselves.
+  std::string keys = "{", versions = "{", deleted = "{";
+  keys.reserve(best.size() * 48);
   std::vector<size_t> order;
   order.reserve(best.size());
   for (const auto& [key, i] : best) {
-    values += values.empty() ? "(" : ",(";
-    values += std::to_string(order.size());
-    values += ",'\\x";
-    AppendHex(key, &values);
-    values += "'::bytea,";
-    values += std::to_string(items[i].version);
-    values += items[i].deleted ? ",true)" : ",false)";
+    if (!order.empty()) {
+      keys += ',';
+      versions += ',';
+      deleted += ',';
+    }
+    // An array element in quotes whose backslash is doubled: bytea's hex form.
+    keys += "\"\\\\x";
+    AppendHex(key, &keys);
+    keys += '"';
+    versions += std::to_string(items[i].version);
+    deleted += items[i].deleted ? 't' : 'f';
     order.push_back(i);
   }
-  const std::string sql = fmt::format(
-      "WITH c(i, key, version, deleted) AS (VALUES {}), "
+  keys += '}';
+  versions += '}';
+  deleted += '}';
+  // Returns the ordinals that lost (usually none), not the winners.
+  static constexpr std::string_view kClaim =
+      "WITH c AS (SELECT * FROM unnest($3::bytea[], $4::bigint[], $5::bool[]) "
+      "WITH ORDINALITY AS c(key, version, deleted, i)), "
       "claimed AS (INSERT INTO cutover.key_versions AS kv (migration, entity, key, version, "
       "deleted) SELECT $1, $2, key, version, deleted FROM c "
       "ON CONFLICT (migration, entity, key) DO UPDATE SET version = excluded.version, "
       "deleted = excluded.deleted WHERE kv.version <= excluded.version RETURNING kv.key) "
-      "SELECT c.i FROM c JOIN claimed USING (key)",
-      values);
-  ASSIGN_OR_RETURN(pg_store::QueryResult r, conn->Query(sql, {migration, entity}));
-  for (const auto& row : r.rows) won[order[std::stoul(row[0].value_or("0"))]] = true;
+      "SELECT c.i FROM c WHERE NOT EXISTS (SELECT 1 FROM claimed WHERE claimed.key = c.key)";
+  ASSIGN_OR_RETURN(pg_store::QueryResult r,
+                   conn->Query(kClaim, {migration, entity, keys, versions, deleted}));
+  for (size_t n : order) won[n] = true;
+  for (const auto& row : r.rows) {
+    // unnest's ordinality counts from 1.
+    const size_t ordinal = std::stoul(row[0].value_or("0"));
+    if (ordinal < 1 || ordinal > order.size()) {
+      return Internal(
+          fmt::format("key version claim returned ordinal {} of {}", ordinal, order.size()));
+    }
+    won[order[ordinal - 1]] = false;
+  }
   return won;
 }
 

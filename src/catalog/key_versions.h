@@ -32,13 +32,26 @@ struct KeyVersion {
 // resurrecting a deleted key. An equal version wins: two reads of one
 // moment saw one state.
 //
+// How a writer claims. A first backfill claims keys nobody claimed before:
+// one plain COPY of the claims (under a savepoint) then costs a third of the
+// upsert, and a unique violation says some key was claimed after all, so the
+// batch is claimed again by the upsert. After kMaxCopyFailures such batches
+// (a sync racing the backfill, a rerun) the writer stops trying.
+struct ClaimStrategy {
+  static constexpr int kMaxCopyFailures = 3;
+  bool copy_first = false;
+  int copy_failures = 0;
+};
+
 // Claims `items` for (migration, entity) and returns, per item, whether it
 // won (its state is the newest: write it). Items may repeat a key: the
-// highest version among them is claimed and the others lose.
+// highest version among them is claimed and the others lose. `strategy`
+// (may be null: upsert only) is updated as copies fail.
 // REQUIRES: an open transaction on `conn`.
 Result<std::vector<bool>> ClaimKeyVersions(pg_store::PgConnection* conn,
                                            const std::string& migration, const std::string& entity,
-                                           const std::vector<KeyVersion>& items);
+                                           const std::vector<KeyVersion>& items,
+                                           ClaimStrategy* strategy = nullptr);
 
 // Up to `limit` keys of (migration, entity) after `after` (bytewise; "" for
 // the first page) whose written state is not a deletion and older than

@@ -132,6 +132,9 @@ struct PartitionBackfill::Worker {
   std::map<std::string, int64_t> counted_units;
   std::unique_ptr<store::BatchReader> reader;
   std::unique_ptr<BatchPipeline> pipeline;
+  // A versioned store's key claims: by COPY first, as most keys of a
+  // backfill were never claimed (catalog/key_versions.h).
+  catalog::ClaimStrategy claims{.copy_first = true};
 
   void Close() {
     pipeline.reset();  // first: its thread reads through `reader`
@@ -286,15 +289,14 @@ void PartitionBackfill::Progress(int64_t records, int64_t units) {
   if (progress_) progress_->Update(records_done_, progress_in_bytes_ ? units_done_ : records_done_);
 }
 
-Result<std::vector<bool>> PartitionBackfill::ClaimNewest(pg_store::PgConnection* c,
-                                                         const store::StoreBatch& in) {
+Result<std::vector<bool>> PartitionBackfill::ClaimNewest(Worker* w, const store::StoreBatch& in) {
   if (in.versions.empty()) return std::vector<bool>();
   std::vector<catalog::KeyVersion> items(in.versions.size());
   for (size_t i = 0; i < items.size(); ++i) {
     items[i].key = in.source_keys[i];
     items[i].version = in.versions[i];
   }
-  return catalog::ClaimKeyVersions(c, migration_.name, entity_.name, items);
+  return catalog::ClaimKeyVersions(w->conn.get(), migration_.name, entity_.name, items, &w->claims);
 }
 
 Result<bool> PartitionBackfill::LoadToCheckpoint(Worker* w) {
@@ -350,7 +352,7 @@ Result<bool> PartitionBackfill::LoadToCheckpoint(Worker* w) {
     // A versioned store (Redis): a record whose key a sync already wrote in
     // a newer state is left out (catalog/key_versions.h); it counts as
     // superseded, read but neither merged nor rejected.
-    ASSIGN_OR_RETURN(const std::vector<bool> newest, ClaimNewest(c, work->in));
+    ASSIGN_OR_RETURN(const std::vector<bool> newest, ClaimNewest(w, work->in));
     for (size_t t = 0; t < tables_.size(); ++t) {
       std::vector<uint32_t> rows;
       rows.reserve(mapped.tables[t].num_rows());

@@ -87,7 +87,7 @@ class PartitionBackfill : public EntityRun {
   Result<bool> LoadToCheckpoint(Worker* w);
   // For a versioned store's batch, per record whether its state is the
   // newest written for its key (catalog::ClaimKeyVersions); empty otherwise.
-  Result<std::vector<bool>> ClaimNewest(pg_store::PgConnection* c, const store::StoreBatch& in);
+  Result<std::vector<bool>> ClaimNewest(Worker* w, const store::StoreBatch& in);
   Status FinishLoad();
   Status RunDry();
   void Progress(int64_t records, int64_t units);

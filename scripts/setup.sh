@@ -13,8 +13,10 @@ debian_packages=(
   libspdlog-dev libfmt-dev libxxhash-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-15-postgis-3 postgresql-client-15
-  # Redis: the adapter links hiredis; tests, the threadr demo and benches start redis-server.
-  libhiredis-dev redis-server
+  # Redis: the adapter links hiredis, and OpenSSL for rediss:// (hiredis 0.14 has no TLS);
+  # tests, the threadr demo and benches start redis-server; the TLS test makes its
+  # certificates with the openssl command.
+  libhiredis-dev libssl-dev openssl redis-server
   python3 npm prometheus
 )
 

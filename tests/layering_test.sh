@@ -36,6 +36,9 @@ declare -A confined=(
   [duckdb.h]="stores/duckdb"
   [simdjson.h]="stores/json stores/redis map"
   [hiredis/hiredis.h]="stores/redis"
+  [openssl/ssl.h]="stores/redis"
+  [openssl/err.h]="stores/redis"
+  [openssl/x509v3.h]="stores/redis"
 )
 
 # The component of a path below src/: the longest folder that has rules.

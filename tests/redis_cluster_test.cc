@@ -123,13 +123,6 @@ void Step(const std::string& what) {
             << what << std::endl;
 }
 
-bool WaitFor(const std::function<bool()>& done, int seconds) {
-  for (int i = 0; i < seconds * 20; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
 
 // Converged, by the harness's own reading of every master and by SQL: the
 // same keys, the same values.

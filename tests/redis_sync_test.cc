@@ -147,18 +147,7 @@ std::set<std::string> PgIds(const std::string& url, const std::string& table) {
   return ids;
 }
 
-bool SubscriberConnected(const RedisServer& redis) {
-  const auto clients = redis.TryCommand({"CLIENT", "LIST", "TYPE", "pubsub"});
-  return !clients.empty() && clients[0].find("cmd=psubscribe") != std::string::npos;
-}
 
-bool WaitFor(const std::function<bool()>& done, int seconds) {
-  for (int i = 0; i < seconds * 20; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
 
 TEST(RedisSync, ConvergesUnderWritesAndCountsEveryInjectedGap) {
   RedisServer::Options options;

@@ -195,6 +195,13 @@ struct SourceSpec {
   // ${VAR} expansion (a secret: never printed); url_text as written.
   std::string url;
   std::string url_text;
+  // `tls:` of a rediss:// source: PEM files (paths resolved from the spec's
+  // folder) and the name the server's certificate must carry. Empty fields:
+  // the system's trusted roots, no client certificate, the url's host.
+  struct Tls {
+    std::string ca_file, cert_file, key_file, server_name;
+  };
+  Tls tls;
   Location where;
 };
 

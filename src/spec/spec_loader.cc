@@ -398,7 +398,7 @@ class Loader {
       const std::string ctx = "source " + Quote(sf.name);
       ASSIGN_OR_RETURN(const Fields fields, ReadFields(sf, ctx,
                                                        {"type", "path", "layout", "csv",
-                                                        "on_missing_column", "timezone", "url"}));
+                                                        "on_missing_column", "timezone", "url", "tls"}));
 
       ASSIGN_OR_RETURN(const Field* type, Require(fields, "type", sf, ctx));
       ASSIGN_OR_RETURN(const Scalar type_value, ReadScalar(*type, ctx));
@@ -408,9 +408,12 @@ class Loader {
         return UnknownChoice(type_value, What(*type, ctx), "source type",
                              {"json", "parquet", "csv", "redis"});
       }
-      if (const Field* url = fields.FindAny("url"); url && source.type != "redis") {
-        return Error(url->key.Mark(), What(*url, ctx) + " applies to redis sources only; " +
+      for (const char* redis_only : {"url", "tls"}) {
+        const Field* field = fields.FindAny(redis_only);
+        if (field && source.type != "redis") {
+          return Error(field->key.Mark(), What(*field, ctx) + " applies to redis sources only; " +
                                           "this one is " + source.type + " (give it a 'path')");
+        }
       }
       if (source.type == "redis") {
         RETURN_IF_ERROR(ParseRedisSource(sf, fields, ctx, source));
@@ -501,6 +504,40 @@ class Loader {
     }
     if (const Field* tz = fields.Find("timezone")) {
       ASSIGN_OR_RETURN(source.timezone, ReadTimeZone(*tz, ctx));
+    }
+    if (const Field* tls = fields.Find("tls")) {
+      if (!s.value.starts_with("rediss://")) {
+        return Error(tls->key.Mark(), What(*tls, ctx) + " applies to a rediss:// url; this " +
+                                          "source's url starts with redis:// (no TLS)");
+      }
+      RETURN_IF_ERROR(ParseRedisTls(*tls, ctx, source.tls));
+    }
+    return Status::Ok();
+  }
+
+  // tls: { ca_file, cert_file, key_file, server_name } of a rediss:// source.
+  Status ParseRedisTls(const Field& f, const std::string& source_ctx, SourceSpec::Tls& out) {
+    const std::string ctx = "'tls' of " + source_ctx;
+    ASSIGN_OR_RETURN(const Fields fields,
+                     ReadFields(f, ctx, {"ca_file", "cert_file", "key_file", "server_name"}));
+    for (auto [name, dest] : {std::pair{"ca_file", &out.ca_file},
+                              std::pair{"cert_file", &out.cert_file},
+                              std::pair{"key_file", &out.key_file}}) {
+      if (const Field* file = fields.Find(name)) {
+        ASSIGN_OR_RETURN(*dest, ReadPath(*file, ctx, base_dir_));
+      }
+    }
+    if (const Field* name = fields.Find("server_name")) {
+      ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*name, ctx));
+      if (s.value.empty()) return Error(s.mark, What(*name, ctx) + " must not be empty");
+      out.server_name = s.value;
+    }
+    // A certificate without its key (or the reverse) cannot log in.
+    if (out.cert_file.empty() != out.key_file.empty()) {
+      const Field* given = fields.Find(out.cert_file.empty() ? "key_file" : "cert_file");
+      return Error(given->key.Mark(), What(*given, ctx) + " needs " +
+                                          (out.cert_file.empty() ? "'cert_file'" : "'key_file'") +
+                                          " beside it (a client certificate and its key)");
     }
     return Status::Ok();
   }

@@ -286,7 +286,7 @@ sources:
   files: { type: json, path: data, compression: gzip }
 )",
      "spec.yaml:3:36: unknown key 'compression' in source 'files'; expected one of: type, path, "
-     "layout, csv, on_missing_column, timezone, url"},
+     "layout, csv, on_missing_column, timezone, url, tls"},
 
     {"unknown column key", R"(migration: m
 sources: { s: { type: json, path: d } }
@@ -1492,6 +1492,37 @@ TEST(ParseSpecTest, AuditErrorsNamePositionAndKey) {
     ASSERT_FALSE(r.ok()) << c.name;
     EXPECT_EQ(r.status().message(), c.message) << c.name;
   }
+}
+
+// A rediss:// source's tls: files resolve from the spec's folder; tls: on a
+// plain url, or a certificate without its key, is refused where it is written.
+TEST(ParseSpecTest, RedisTlsFilesAndTheirErrors) {
+  auto spec = [](const std::string& url, const std::string& tls) {
+    return "migration: t\nsources:\n  cache: { type: redis, url: \"" + url + "\", tls: " + tls +
+           " }\nentities:\n  u:\n    source: { from: cache, pattern: \"u:{id}\", value: hash }\n"
+           "    key: [id]\n    columns:\n      id: { type: bigint }\n";
+  };
+  Result<MigrationSpec> r = Parse(spec(
+      "rediss://h:6380/0",
+      "{ ca_file: certs/ca.pem, cert_file: certs/app.pem, key_file: certs/app.key, "
+      "server_name: cache.internal }"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const SourceSpec::Tls& tls = r->sources[0].tls;
+  EXPECT_EQ(tls.ca_file, std::string(kBase) + "/certs/ca.pem");
+  EXPECT_EQ(tls.cert_file, std::string(kBase) + "/certs/app.pem");
+  EXPECT_EQ(tls.key_file, std::string(kBase) + "/certs/app.key");
+  EXPECT_EQ(tls.server_name, "cache.internal");
+
+  Result<MigrationSpec> plain = Parse(spec("redis://h:6379/0", "{ ca_file: ca.pem }"));
+  ASSERT_FALSE(plain.ok());
+  EXPECT_EQ(plain.status().message(),
+            "spec.yaml:3:50: 'tls' in source 'cache' applies to a rediss:// url; this source's "
+            "url starts with redis:// (no TLS)");
+  Result<MigrationSpec> half = Parse(spec("rediss://h:6380/0", "{ key_file: app.key }"));
+  ASSERT_FALSE(half.ok());
+  EXPECT_EQ(half.status().message(),
+            "spec.yaml:3:58: 'key_file' in 'tls' of source 'cache' needs 'cert_file' beside it "
+            "(a client certificate and its key)");
 }
 
 }  // namespace

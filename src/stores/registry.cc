@@ -45,9 +45,9 @@ Result<std::unique_ptr<store::Store>> OpenStore(const spec::SourceSpec& source,
 
 Status PingSource(const spec::SourceSpec& source) {
   if (source.type == "redis") {
-    auto endpoint = redis_store::ParseRedisUrl(source.url);
-    if (!endpoint.ok()) return endpoint.status();
-    return redis_store::PingRedis(*endpoint);
+    ASSIGN_OR_RETURN(const redis_store::RedisEndpoint endpoint,
+                     redis_store::SourceEndpoint(source));
+    return redis_store::PingRedis(endpoint);
   }
   ASSIGN_OR_RETURN(auto store, OpenStore(source, source.path));
   return store->Ping();
@@ -60,7 +60,7 @@ Result<std::unique_ptr<store::ChangeStream>> OpenSourceChanges(
     return FailedPrecondition("source '" + source.name + "' (" + source.type +
                               ") has no change stream; only redis sources do yet");
   }
-  ASSIGN_OR_RETURN(redis_store::RedisEndpoint endpoint, redis_store::ParseRedisUrl(source.url));
+  ASSIGN_OR_RETURN(redis_store::RedisEndpoint endpoint, redis_store::SourceEndpoint(source));
   redis_store::KeyspaceStreamOptions options;
   options.configure = configure;
   return redis_store::NewKeyspaceChangeStream(endpoint, entities, options);
@@ -72,12 +72,9 @@ Status ScanSourceKeyspace(const spec::SourceSpec& source, const store::KeyspaceS
     return InvalidArgument("source '" + source.name + "' (" + source.type +
                            ") is not a key-value store; only redis sources are audited");
   }
-  auto endpoint = redis_store::ParseRedisUrl(source.url);
-  if (!endpoint.ok()) {
-    return InvalidArgument(source.where.ToString() + ": source '" + source.name +
-                           "': " + endpoint.status().message());
-  }
-  return redis_store::ScanRedisKeyspace(*endpoint, options, visitor);
+  ASSIGN_OR_RETURN(const redis_store::RedisEndpoint endpoint,
+                   redis_store::SourceEndpoint(source));
+  return redis_store::ScanRedisKeyspace(endpoint, options, visitor);
 }
 
 Result<std::unique_ptr<store::Store>> OpenTableStore(const std::string& url,

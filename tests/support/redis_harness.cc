@@ -7,6 +7,7 @@
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,7 +19,6 @@
 #include "support/pg_harness.h"
 
 namespace cutover::testing {
-namespace {
 
 int FreeLoopbackPort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -35,6 +35,21 @@ int FreeLoopbackPort() {
   close(fd);
   return port;
 }
+
+bool WaitFor(const std::function<bool()>& done, int seconds) {
+  for (int i = 0; i < seconds * 20; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+bool SubscriberConnected(const RedisServer& redis) {
+  const auto clients = redis.TryCommand({"CLIENT", "LIST", "TYPE", "pubsub"});
+  return !clients.empty() && clients[0].find("cmd=psubscribe") != std::string::npos;
+}
+
+namespace {
 
 void Flatten(const redisReply* r, std::vector<std::string>* out) {
   switch (r->type) {
@@ -166,6 +181,7 @@ std::unique_ptr<RedisServer> RedisServer::Start(const Options& options) {
   s->dir_ = TempDir();
   for (int attempt = 0; attempt < 5; ++attempt) {
     s->port_ = FreeLoopbackPort();
+    if (options.tls) s->tls_port_ = FreeLoopbackPort();
     if (s->Launch()) return s;
   }
   ADD_FAILURE() << "redis-server did not start; see " << s->dir_ << "/redis.log";
@@ -194,9 +210,21 @@ bool RedisServer::Launch() {
     args.insert(args.end(), {"--cluster-enabled", "yes", "--cluster-config-file",
                              dir_ + "/nodes.conf", "--cluster-node-timeout", "2000"});
   }
+  if (options_.tls) {
+    args.insert(args.end(), {"--tls-port", std::to_string(tls_port_), "--tls-cert-file",
+                             options_.tls->cert_file, "--tls-key-file", options_.tls->key_file,
+                             "--tls-ca-cert-file", options_.tls->ca_file, "--tls-auth-clients",
+                             options_.tls->auth_clients ? "yes" : "no"});
+  }
   for (const auto& a : options_.extra_args) args.push_back(a);
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid == 0) {
+    // A test killed by ctest's timeout runs no destructor: the kernel then
+    // stops its servers. The signal follows the forking thread, and every
+    // test starts its servers from its main thread.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

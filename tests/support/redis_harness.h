@@ -2,9 +2,11 @@
 // on free loopback ports in a directory of its own, and a client to drive it.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -26,6 +28,14 @@ class RedisServer {
     // Save an RDB on SHUTDOWN and load it at start, so Restart() keeps data.
     bool persist = false;
     std::vector<std::string> extra_args;  // more "--name value" pairs
+    // TLS on a second port (tls_port()) beside the plain one the harness
+    // speaks on: the server's certificate and key, the CA it checks client
+    // certificates against, and whether it requires one.
+    struct Tls {
+      std::string cert_file, key_file, ca_file;
+      bool auth_clients = false;
+    };
+    std::optional<Tls> tls;
   };
 
   static std::unique_ptr<RedisServer> Start(const Options& options);
@@ -33,6 +43,7 @@ class RedisServer {
   ~RedisServer();
 
   int port() const { return port_; }
+  int tls_port() const { return tls_port_; }  // 0 without Options::tls
   const std::string& dir() const { return dir_; }
   // redis://127.0.0.1:<port>/<db>
   std::string Url(int db = 0) const;
@@ -62,6 +73,7 @@ class RedisServer {
 
   Options options_;
   int port_ = 0;
+  int tls_port_ = 0;
   int pid_ = -1;
   std::string dir_;
 };
@@ -113,5 +125,14 @@ class RedisClusterHarness {
   std::mutex mu_;
   std::map<int, int> port_by_slot_;  // guarded by mu_; learnt from MOVED
 };
+
+// A TCP port on 127.0.0.1 that nothing listens on now (0 if none was found).
+int FreeLoopbackPort();
+
+// Polls `done` every 50 ms for up to `seconds`; whether it became true.
+bool WaitFor(const std::function<bool()>& done, int seconds);
+
+// Whether `redis` has a client subscribed to a pattern (a running sync).
+bool SubscriberConnected(const RedisServer& redis);
 
 }  // namespace cutover::testing

@@ -12,6 +12,7 @@
 
 #include "common/status.h"
 #include "stores/redis/redis_endpoint.h"
+#include "stores/redis/tls_tunnel.h"
 
 namespace cutover::redis_store {
 
@@ -69,6 +70,10 @@ class RedisConnection {
 
   RedisEndpoint endpoint_;
   redisContext* context_;
+  // rediss://: the TLS session hiredis's socket is relayed to. Members go
+  // after the destructor's body, which frees the context first: closing
+  // hiredis's end of the socket ends the relay.
+  std::unique_ptr<TlsTunnel> tunnel_;
   size_t pending_ = 0;
   std::vector<std::string_view> pending_names_;  // for error messages
 };

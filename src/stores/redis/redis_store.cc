@@ -415,6 +415,19 @@ class RedisStore : public store::Store {
 
 }  // namespace
 
+Result<RedisEndpoint> SourceEndpoint(const spec::SourceSpec& source) {
+  auto endpoint = ParseRedisUrl(source.url);
+  if (!endpoint.ok()) {
+    return InvalidArgument(source.where.ToString() + ": source '" + source.name +
+                           "': " + endpoint.status().message());
+  }
+  endpoint->tls_options = {.ca_file = source.tls.ca_file,
+                           .cert_file = source.tls.cert_file,
+                           .key_file = source.tls.key_file,
+                           .server_name = source.tls.server_name};
+  return endpoint;
+}
+
 Status PingRedis(const RedisEndpoint& endpoint) {
   ASSIGN_OR_RETURN(auto conn, RedisConnection::Connect(endpoint, std::chrono::milliseconds(3000)));
   return conn->Run({"PING"}).status();
@@ -429,12 +442,7 @@ Result<std::unique_ptr<store::Store>> OpenRedisStore(const spec::SourceSpec& sou
   }
   auto ctx = std::make_shared<RedisContext>();
   ctx->entity = &entity;
-  auto endpoint = ParseRedisUrl(source.url);
-  if (!endpoint.ok()) {
-    return InvalidArgument(source.where.ToString() + ": source '" + source.name +
-                           "': " + endpoint.status().message());
-  }
-  ctx->seed = *endpoint;
+  ASSIGN_OR_RETURN(ctx->seed, SourceEndpoint(source));
   ctx->options = options;
   ctx->glob = entity.redis->pattern.Glob();
   return std::unique_ptr<store::Store>(new RedisStore(std::move(ctx)));

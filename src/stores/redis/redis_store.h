@@ -23,6 +23,10 @@ Result<std::unique_ptr<store::Store>> OpenRedisStore(const spec::SourceSpec& sou
                                                      const spec::EntitySpec& entity,
                                                      const RedisStoreOptions& options = {});
 
+// Where `source` (type redis) is and how to reach it: its url, and its
+// `tls:` files for a rediss:// url. Errors name the source, never the url.
+Result<RedisEndpoint> SourceEndpoint(const spec::SourceSpec& source);
+
 // Connects to `endpoint`, logs in and sends PING.
 Status PingRedis(const RedisEndpoint& endpoint);
 

@@ -396,9 +396,10 @@ class Loader {
       source.where = Where(sf.key.Mark());
       if (source.name.empty()) return Error(sf.key.Mark(), "source names must not be empty");
       const std::string ctx = "source " + Quote(sf.name);
-      ASSIGN_OR_RETURN(const Fields fields, ReadFields(sf, ctx,
-                                                       {"type", "path", "layout", "csv",
-                                                        "on_missing_column", "timezone", "url", "tls"}));
+      ASSIGN_OR_RETURN(const Fields fields,
+                       ReadFields(sf, ctx,
+                                  {"type", "path", "layout", "csv", "on_missing_column", "timezone",
+                                   "url", "tls"}));
 
       ASSIGN_OR_RETURN(const Field* type, Require(fields, "type", sf, ctx));
       ASSIGN_OR_RETURN(const Scalar type_value, ReadScalar(*type, ctx));
@@ -412,7 +413,7 @@ class Loader {
         const Field* field = fields.FindAny(redis_only);
         if (field && source.type != "redis") {
           return Error(field->key.Mark(), What(*field, ctx) + " applies to redis sources only; " +
-                                          "this one is " + source.type + " (give it a 'path')");
+                                              "this one is " + source.type + " (give it a 'path')");
         }
       }
       if (source.type == "redis") {
@@ -520,9 +521,9 @@ class Loader {
     const std::string ctx = "'tls' of " + source_ctx;
     ASSIGN_OR_RETURN(const Fields fields,
                      ReadFields(f, ctx, {"ca_file", "cert_file", "key_file", "server_name"}));
-    for (auto [name, dest] : {std::pair{"ca_file", &out.ca_file},
-                              std::pair{"cert_file", &out.cert_file},
-                              std::pair{"key_file", &out.key_file}}) {
+    for (auto [name, dest] :
+         {std::pair{"ca_file", &out.ca_file}, std::pair{"cert_file", &out.cert_file},
+          std::pair{"key_file", &out.key_file}}) {
       if (const Field* file = fields.Find(name)) {
         ASSIGN_OR_RETURN(*dest, ReadPath(*file, ctx, base_dir_));
       }

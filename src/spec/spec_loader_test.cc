@@ -1502,10 +1502,10 @@ TEST(ParseSpecTest, RedisTlsFilesAndTheirErrors) {
            " }\nentities:\n  u:\n    source: { from: cache, pattern: \"u:{id}\", value: hash }\n"
            "    key: [id]\n    columns:\n      id: { type: bigint }\n";
   };
-  Result<MigrationSpec> r = Parse(spec(
-      "rediss://h:6380/0",
-      "{ ca_file: certs/ca.pem, cert_file: certs/app.pem, key_file: certs/app.key, "
-      "server_name: cache.internal }"));
+  Result<MigrationSpec> r =
+      Parse(spec("rediss://h:6380/0",
+                 "{ ca_file: certs/ca.pem, cert_file: certs/app.pem, key_file: certs/app.key, "
+                 "server_name: cache.internal }"));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const SourceSpec::Tls& tls = r->sources[0].tls;
   EXPECT_EQ(tls.ca_file, std::string(kBase) + "/certs/ca.pem");

@@ -123,7 +123,6 @@ void Step(const std::string& what) {
             << what << std::endl;
 }
 
-
 // Converged, by the harness's own reading of every master and by SQL: the
 // same keys, the same values.
 void ExpectConverged(RedisClusterHarness& cluster, const std::string& url) {

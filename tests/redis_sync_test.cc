@@ -147,8 +147,6 @@ std::set<std::string> PgIds(const std::string& url, const std::string& table) {
   return ids;
 }
 
-
-
 TEST(RedisSync, ConvergesUnderWritesAndCountsEveryInjectedGap) {
   RedisServer::Options options;
   options.persist = true;  // a restart reloads the data, as a production server would

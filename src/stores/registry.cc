@@ -72,8 +72,7 @@ Status ScanSourceKeyspace(const spec::SourceSpec& source, const store::KeyspaceS
     return InvalidArgument("source '" + source.name + "' (" + source.type +
                            ") is not a key-value store; only redis sources are audited");
   }
-  ASSIGN_OR_RETURN(const redis_store::RedisEndpoint endpoint,
-                   redis_store::SourceEndpoint(source));
+  ASSIGN_OR_RETURN(const redis_store::RedisEndpoint endpoint, redis_store::SourceEndpoint(source));
   return redis_store::ScanRedisKeyspace(endpoint, options, visitor);
 }
 

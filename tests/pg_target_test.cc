@@ -17,6 +17,7 @@
 #include "spec/spec.h"
 #include "stores/postgres/merge_writer.h"
 #include "stores/postgres/pg_connection.h"
+#include "stores/postgres/row_deleter.h"
 #include "stores/postgres/table_reader.h"
 #include "stores/postgres/table_shape.h"
 #include "support/pg_harness.h"
@@ -462,6 +463,49 @@ TEST(CreateTableTest, CreatesPrimaryKeyNotNullAndTheChildsForeignKey) {
       "INSERT INTO tasks (id, project_id) VALUES ('00000000-0000-0000-0000-000000000001', "
       "'00000000-0000-0000-0000-0000000000aa')");
   EXPECT_EQ(refused.sqlstate(), "23503") << refused.ToString();
+}
+
+// ---------------------------------------------------------------------------
+// RowDeleter
+
+// A few rows deleted from a big table by their link column find them through
+// the index: PostgreSQL's own count of sequential scans on the table (flushed
+// at once by pg_stat_force_next_flush) stays where it was. Before the staging
+// table was analyzed, each delete hash-joined the whole table.
+TEST(RowDeleterTest, FewLinkedRowsAreFoundByIndexNotByScanningTheTable) {
+  const std::string url = FreshDatabase();
+  auto conn = Connect(url);
+  ASSERT_NE(conn, nullptr);
+  const TableShape shape = ShapeOf(
+      Entity(
+          "tweets", {"thread_id", "n"},
+          {{"thread_id", ValueType::kText}, {"n", ValueType::kInt32}, {"body", ValueType::kText}}),
+      nullptr);
+  ASSERT_TRUE(catalog::CreateTable(conn.get(), shape).ok());
+  Exec(url,
+       "INSERT INTO tweets SELECT 't' || (i / 3), i % 3, 'x' FROM generate_series(0, 59999) i; "
+       "ANALYZE tweets");
+  RowDeleter deleter(shape, {"thread_id"});
+  ASSERT_TRUE(deleter.PrepareStaging(conn.get()).ok());
+  auto seq_scans = [&] {
+    return QueryValue(url, "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'tweets'");
+  };
+  // What this connection counted so far (CreateTable looks at the table).
+  ASSERT_TRUE(conn->Exec("SELECT pg_stat_force_next_flush()").ok());
+  const std::string before = seq_scans();
+  for (int round = 0; round < 3; ++round) {
+    RowBatch batch;
+    batch.AddColumn("thread_id", ValueType::kText);
+    for (int t = 0; t < 2; ++t) batch.columns[0].AppendBytes("t" + std::to_string(round * 10 + t));
+    ASSERT_TRUE(conn->Exec("BEGIN").ok());
+    auto deleted = deleter.Delete(conn.get(), batch, AllRows(batch));
+    ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+    EXPECT_EQ(*deleted, 6);  // 2 threads x 3 tweets
+    ASSERT_TRUE(conn->Exec("SELECT pg_stat_force_next_flush()").ok());
+    ASSERT_TRUE(conn->Exec("COMMIT").ok());
+  }
+  EXPECT_EQ(seq_scans(), before);
+  EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM tweets"), "59982");
 }
 
 }  // namespace

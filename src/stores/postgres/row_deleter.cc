@@ -21,6 +21,7 @@ RowDeleter::RowDeleter(TableShape shape, std::vector<std::string> match_columns)
 }
 
 Status RowDeleter::PrepareStaging(PgConnection* conn) {
+  analyzed_rows_ = -1;
   std::string cols;
   for (const auto& name : match_) {
     const int i = shape_.IndexOf(name);
@@ -35,6 +36,7 @@ Status RowDeleter::PrepareStaging(PgConnection* conn) {
 }
 
 Status RowDeleter::Compact(PgConnection* conn) {
+  analyzed_rows_ = -1;
   return conn->Exec(fmt::format("TRUNCATE pg_temp.{}", QuoteIdent(staging_)));
 }
 
@@ -55,6 +57,11 @@ Result<int64_t> RowDeleter::Delete(PgConnection* conn, const RowBatch& batch,
   RETURN_IF_ERROR(conn->Exec(fmt::format("DELETE FROM pg_temp.{}", QuoteIdent(staging_))));
   RETURN_IF_ERROR(conn->CopyIn(
       fmt::format("COPY {} FROM STDIN (FORMAT binary)", QuoteIdent(staging_)), buffer_));
+  const auto staged = static_cast<int64_t>(rows.size());
+  if (analyzed_rows_ < 0 || staged > 4 * analyzed_rows_ || 4 * staged < analyzed_rows_) {
+    RETURN_IF_ERROR(conn->Exec(fmt::format("ANALYZE pg_temp.{}", QuoteIdent(staging_))));
+    analyzed_rows_ = staged;
+  }
   return conn->ExecCount(fmt::format("DELETE FROM {} t USING {} s WHERE {}", shape_.QualifiedName(),
                                      QuoteIdent(staging_), match));
 }

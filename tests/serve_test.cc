@@ -189,6 +189,13 @@ TEST_F(ServeTest, MetricsPassPromtoolAndHealthHasItsShape) {
            {std::string("Authorization: Bearer ") + kToken});
   EXPECT_EQ(reads.status, 200) << reads.body;
   EXPECT_EQ(QueryValue(ws_.url, "SELECT sum(shadow_mismatches) FROM cutover.read_stats"), "1");
+  // What a `cutover sync` of source "cache" would have recorded, written by
+  // hand; another migration's row must not show.
+  Exec(ws_.url,
+       "INSERT INTO cutover.sync_state (migration, source, gaps, repairs, changes_applied, "
+       "rows_deleted, last_gap, lag_p50_ms, lag_p99_ms) VALUES "
+       "('flip', 'cache', 3, 4, 1200, 7, 'subscriber connection lost', 4.5, 11.25), "
+       "('other', 'elsewhere', 9, 9, 9, 9, NULL, NULL, NULL)");
 
   const HttpResponse metrics = Http(a_.port(), "GET", "/metrics");
   ASSERT_EQ(metrics.status, 200);
@@ -200,9 +207,16 @@ TEST_F(ServeTest, MetricsPassPromtoolAndHealthHasItsShape) {
   for (const char* series : {"cutover_stage{stage=\"legacy\"} 1", "cutover_pg_pool_size 2",
                              "cutover_shadow_reads_total{entity=\"users\",result=\"mismatch\"} 1",
                              "cutover_route_decisions_total{entity=\"users\",store=\"legacy\"} 1",
-                             "cutover_http_requests_total{route=\"/v1/reads\",code=\"200\"} 1"}) {
+                             "cutover_http_requests_total{route=\"/v1/reads\",code=\"200\"} 1",
+                             "cutover_sync_gaps_total{source=\"cache\"} 3",
+                             "cutover_sync_repairs_total{source=\"cache\"} 4",
+                             "cutover_sync_changes_applied_total{source=\"cache\"} 1200",
+                             "cutover_sync_rows_deleted_total{source=\"cache\"} 7",
+                             "cutover_sync_lag_p50_seconds{source=\"cache\"} 0.0045",
+                             "cutover_sync_lag_p99_seconds{source=\"cache\"} 0.01125"}) {
     EXPECT_NE(metrics.body.find(series), std::string::npos) << series << "\n" << metrics.body;
   }
+  EXPECT_EQ(metrics.body.find("elsewhere"), std::string::npos) << metrics.body;
 
   const HttpResponse health = Http(a_.port(), "GET", "/health");
   ASSERT_EQ(health.status, 200);

@@ -362,8 +362,11 @@ void RefreshGauges(ServerContext& ctx) {
     m.Set("cutover_sync_changes_applied_total", {st.source},
           static_cast<double>(st.changes_applied));
     m.Set("cutover_sync_rows_deleted_total", {st.source}, static_cast<double>(st.rows_deleted));
-    if (st.lag_p50_ms) m.Set("cutover_sync_lag_ms", {st.source, "0.5"}, *st.lag_p50_ms);
-    if (st.lag_p99_ms) m.Set("cutover_sync_lag_ms", {st.source, "0.99"}, *st.lag_p99_ms);
+    // Prometheus keeps `quantile` for summaries (which need a sum and a
+    // count sync_state does not hold) and wants base units: two gauges in
+    // seconds.
+    if (st.lag_p50_ms) m.Set("cutover_sync_lag_p50_seconds", {st.source}, *st.lag_p50_ms / 1000);
+    if (st.lag_p99_ms) m.Set("cutover_sync_lag_p99_seconds", {st.source}, *st.lag_p99_ms / 1000);
   }
 }
 
@@ -421,9 +424,10 @@ void DeclareMetrics(ServerContext& ctx) {
             "Key states a sync applied to PostgreSQL.", {"source"});
   m.Declare("cutover_sync_rows_deleted_total", T::kCounter,
             "Keys a sync found gone and deleted from PostgreSQL.", {"source"});
-  m.Declare("cutover_sync_lag_ms", T::kGauge,
-            "Sync lag from a change's notification to its commit, by quantile.",
-            {"source", "quantile"});
+  m.Declare("cutover_sync_lag_p50_seconds", T::kGauge,
+            "Median sync lag from a change's notification to its commit.", {"source"});
+  m.Declare("cutover_sync_lag_p99_seconds", T::kGauge,
+            "99th percentile sync lag from a change's notification to its commit.", {"source"});
   m.Declare("cutover_reads_total", T::kCounter,
             "Reads reported by entity, the store that answered, and the result.",
             {"entity", "store", "result"});

@@ -184,8 +184,17 @@ class SourceSync {
       std::set<std::string> pending;
       bool gap = false;
       const ApplyCounts before = report_.counts;
-      for (size_t e = 0; e < entities_.size() && !gap; ++e) {
+      for (size_t e = 0; e < entities_.size() && !gap && !stop_.load(); ++e) {
         RETURN_IF_ERROR(ReconcileEntity(e, &pending, &gap));
+      }
+      if (stop_.load()) {
+        // Stopped part way: what was applied is kept, but keys the scan had
+        // not reached, and keys gone since, are not known to be in step.
+        spdlog::warn(
+            "sync {}: reconciliation ({}) stopped after {:.1f}s, before it finished; the next "
+            "sync reconciles again",
+            source_.name, why, std::chrono::duration<double>(Clock::now() - t0).count());
+        return SaveState();
       }
       if (gap) continue;  // the stream re-subscribed: scan again
       RETURN_IF_ERROR(ApplyKeys(pending));

@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <xxhash.h>
 
 namespace cutover::gateway {
 namespace fs = std::filesystem;
@@ -70,6 +71,10 @@ bool HasGoodFrame(std::string_view bytes) {
     if (magic == kFrameMagic && DecodeFrame(bytes.substr(at)).frame) return true;
   }
   return false;
+}
+
+uint64_t KeyHash(std::string_view entity, std::string_view key) {
+  return XXH3_64bits_withSeed(key.data(), key.size(), XXH3_64bits(entity.data(), entity.size()));
 }
 
 // segment-<n>.log -> n, or 0 for any other name.
@@ -164,7 +169,8 @@ Status Journal::Recover(JournalRecovery* recovery) {
       next_seq_ = std::max(next_seq_, e.record.seq);
       if (e.kind == JournalEntry::Kind::kWrite) {
         ++recovery->writes;
-        owed[e.record.seq] = {numbers[i], at, static_cast<uint32_t>(r.frame->size)};
+        owed[e.record.seq] = {numbers[i], at, static_cast<uint32_t>(r.frame->size),
+                              KeyHash(e.record.entity, e.record.key)};
         ++owed_per_segment[numbers[i]];
       } else if (auto it = owed.find(e.record.seq); it != owed.end()) {
         --owed_per_segment[it->second.segment];
@@ -177,6 +183,7 @@ Status Journal::Recover(JournalRecovery* recovery) {
   durable_seq_ = next_seq_;
   std::lock_guard<std::mutex> lock(mu_);
   owed_ = std::move(owed);
+  for (const auto& [seq, loc] : owed_) ++owed_keys_[loc.key_hash];
   stats_.owed = owed_.size();
   for (const uint64_t n : numbers) {
     const std::string path = SegmentPath(n);
@@ -234,6 +241,9 @@ void Journal::MarkLanded(uint64_t seq) {
   auto it = owed_.find(seq);
   if (it == owed_.end()) return;  // landed already (a replay after a lost mark)
   if (auto s = segments_.find(it->second.segment); s != segments_.end()) --s->second.owed;
+  if (auto k = owed_keys_.find(it->second.key_hash); k != owed_keys_.end() && --k->second == 0) {
+    owed_keys_.erase(k);
+  }
   owed_.erase(it);
   ++stats_.landed;
   stats_.owed = owed_.size();
@@ -279,6 +289,17 @@ Result<std::vector<JournalRecord>> Journal::Owed(size_t limit) const {
   return out;
 }
 
+void Journal::AddOwed(uint64_t seq, const Location& loc) {
+  owed_[seq] = loc;
+  ++segments_[loc.segment].owed;
+  ++owed_keys_[loc.key_hash];
+}
+
+bool Journal::Owes(std::string_view entity, std::string_view key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return owed_keys_.contains(KeyHash(entity, key));
+}
+
 JournalStats Journal::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   return stats_;
@@ -303,8 +324,7 @@ void Journal::FlushLoop() {
     }
     uint64_t top = durable_seq_;
     for (const auto& [seq, loc] : written) {
-      owed_[seq] = loc;
-      ++segments_[loc.segment].owed;
+      AddOwed(seq, loc);
       top = std::max(top, seq);
       ++stats_.appended;
     }
@@ -336,8 +356,9 @@ Status Journal::WriteBatch(const std::vector<JournalEntry>& batch,
     const size_t at = bytes.size();
     EncodeFrame(e, &bytes);
     if (e.kind == JournalEntry::Kind::kWrite) {
-      written->push_back(
-          {e.record.seq, {number, offset + at, static_cast<uint32_t>(bytes.size() - at)}});
+      written->push_back({e.record.seq,
+                          {number, offset + at, static_cast<uint32_t>(bytes.size() - at),
+                           KeyHash(e.record.entity, e.record.key)}});
     }
   }
   const std::string path = SegmentPath(number);

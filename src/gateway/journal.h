@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -90,6 +91,10 @@ class Journal {
   // Up to `limit` owed writes, oldest first, read back from disk.
   Result<std::vector<JournalRecord>> Owed(size_t limit) const;
 
+  // Whether a write of (entity, key) is owed: the write path then leaves the
+  // key's newer writes to the replayer, so that they land in order.
+  bool Owes(std::string_view entity, std::string_view key) const;
+
   JournalStats stats() const;
 
  private:
@@ -97,6 +102,7 @@ class Journal {
     uint64_t segment = 0;
     uint64_t offset = 0;
     uint32_t size = 0;
+    uint64_t key_hash = 0;  // of (entity, key), for owed_keys_
   };
   struct Segment {
     int fd = -1;
@@ -111,7 +117,8 @@ class Journal {
   void FlushLoop();
   Status WriteBatch(const std::vector<JournalEntry>& batch,
                     std::vector<std::pair<uint64_t, Location>>* written);
-  void DropLandedSegments();  // REQUIRES: mu_ held
+  void DropLandedSegments();                        // REQUIRES: mu_ held
+  void AddOwed(uint64_t seq, const Location& loc);  // REQUIRES: mu_ held
 
   const JournalOptions options_;
   int lock_fd_ = -1;
@@ -119,14 +126,17 @@ class Journal {
   mutable std::mutex mu_;
   std::condition_variable flusher_wake_;
   std::condition_variable durable_;
-  std::vector<JournalEntry> queued_;      // guarded by mu_
-  uint64_t next_seq_ = 0;                 // guarded by mu_: the last seq given
-  uint64_t durable_seq_ = 0;              // guarded by mu_
-  Status error_;                          // guarded by mu_: sticky once set
-  bool stopping_ = false;                 // guarded by mu_
-  std::map<uint64_t, Location> owed_;     // guarded by mu_
-  std::map<uint64_t, Segment> segments_;  // guarded by mu_; the last is active
-  JournalStats stats_;                    // guarded by mu_
+  std::vector<JournalEntry> queued_;   // guarded by mu_
+  uint64_t next_seq_ = 0;              // guarded by mu_: the last seq given
+  uint64_t durable_seq_ = 0;           // guarded by mu_
+  Status error_;                       // guarded by mu_: sticky once set
+  bool stopping_ = false;              // guarded by mu_
+  std::map<uint64_t, Location> owed_;  // guarded by mu_
+  // Owed writes per hash of (entity, key); a collision only sends a write
+  // to the replayer that the write path could have landed itself.
+  std::map<uint64_t, uint32_t> owed_keys_;  // guarded by mu_
+  std::map<uint64_t, Segment> segments_;    // guarded by mu_; the last is active
+  JournalStats stats_;                      // guarded by mu_
   std::thread flusher_;
 };
 

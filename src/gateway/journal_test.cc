@@ -86,6 +86,9 @@ TEST(JournalTest, WritesSurviveAReopenAndLandedOnesAreNoLongerOwed) {
   EXPECT_EQ(recovery.writes, 5);
   EXPECT_EQ(recovery.owed, 3);
   EXPECT_EQ(recovery.torn_bytes, 0);
+  EXPECT_TRUE(j->Owes("users", "k1"));
+  EXPECT_FALSE(j->Owes("users", "k2"));     // landed
+  EXPECT_FALSE(j->Owes("accounts", "k1"));  // another entity's key
   auto owed = j->Owed(10);
   ASSERT_TRUE(owed.ok()) << owed.status().ToString();
   ASSERT_EQ(owed->size(), 3u);

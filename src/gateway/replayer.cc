@@ -1,0 +1,137 @@
+// Passes over the journal's owed writes ("Replayer design").
+#include "gateway/replayer.h"
+
+#include <algorithm>
+#include <tuple>
+#include <vector>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace cutover::gateway {
+
+Replayer::Replayer(Journal* journal, KeyLocks* locks, std::map<OwedTo, SecondaryStore*> stores,
+                   ReplayOptions options)
+    : journal_(journal), locks_(locks), stores_(std::move(stores)), options_(options) {}
+
+Replayer::~Replayer() {
+  Stop();
+}
+
+void Replayer::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  woken_ = true;  // writes recovered from the journal land at once
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Replayer::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Replayer::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
+ReplayStats Replayer::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+Result<ReplayPass> Replayer::RunOnce() {
+  std::lock_guard<std::mutex> one_pass(pass_mu_);
+  ReplayPass pass;
+  ASSIGN_OR_RETURN(std::vector<JournalRecord> owed, journal_->Owed(options_.batch));
+  pass.owed_seen = owed.size();
+  // Per key, its owed writes in journal order; keys in the order of their
+  // oldest owed write, so the longest-owed land first.
+  using KeyId = std::tuple<OwedTo, std::string, std::string>;
+  std::map<KeyId, std::vector<size_t>> by_key;
+  std::vector<KeyId> order;
+  for (size_t i = 0; i < owed.size(); ++i) {
+    KeyId id{owed[i].owed_to, owed[i].entity, owed[i].key};
+    auto [it, inserted] = by_key.try_emplace(id);
+    if (inserted) order.push_back(id);
+    it->second.push_back(i);
+  }
+  uint64_t failures = 0;
+  std::string last_error;
+  for (const KeyId& id : order) {
+    const std::vector<size_t>& writes = by_key[id];
+    const JournalRecord& newest = owed[writes.back()];
+    auto store = stores_.find(newest.owed_to);
+    Status st = store == stores_.end()
+                    ? FailedPrecondition("no secondary store is open for these writes")
+                    : Status::Ok();
+    if (st.ok()) {
+      std::lock_guard<std::mutex> key_lock(locks_->For(newest.entity, newest.key));
+      st = store->second->Apply(newest);
+      if (st.ok()) {
+        for (size_t i : writes) journal_->MarkLanded(owed[i].seq);
+      }
+    }
+    if (st.ok()) {
+      ++pass.applied;
+      pass.landed += writes.size();
+      continue;
+    }
+    ++pass.failed;
+    ++failures;
+    last_error = fmt::format("{} key {} (journal write {}): {}", newest.entity, newest.key,
+                             newest.seq, st.message());
+    if (st.code() == StatusCode::kUnavailable) break;  // the store is down: back off
+    spdlog::error("replay: {} refused: {}; it stays in the journal", newest.entity, last_error);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ++stats_.passes;
+  stats_.applied += pass.applied;
+  stats_.landed += pass.landed;
+  stats_.failures += failures;
+  if (!last_error.empty()) stats_.last_error = last_error;
+  return pass;
+}
+
+void Replayer::Loop() {
+  std::chrono::milliseconds backoff{0};
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (stopping_) return;
+      if (backoff.count() > 0) {
+        // Backing off: only Stop ends the wait early.
+        wake_.wait_for(lock, backoff, [&] { return stopping_; });
+      } else {
+        wake_.wait_for(lock, options_.max_backoff, [&] { return stopping_ || woken_; });
+      }
+      if (stopping_) return;
+      woken_ = false;
+    }
+    Result<ReplayPass> pass = RunOnce();
+    if (!pass.ok()) {
+      // The journal itself failed to read: nothing can be replayed.
+      spdlog::error("replay: {}", pass.status().message());
+      backoff = options_.max_backoff;
+      continue;
+    }
+    if (pass->failed > 0) {
+      backoff = backoff.count() == 0 ? options_.first_backoff
+                                     : std::min(options_.max_backoff, backoff * 2);
+    } else {
+      backoff = std::chrono::milliseconds(0);
+      // A full batch may have more behind it.
+      if (pass->owed_seen == options_.batch) Wake();
+    }
+  }
+}
+
+}  // namespace cutover::gateway

@@ -55,6 +55,7 @@ void EncodeFrame(const JournalEntry& entry, std::string* out) {
     const JournalRecord& r = entry.record;
     Put<uint8_t>(static_cast<uint8_t>(r.owed_to), &payload);
     Put<uint8_t>(r.deleted ? 1 : 0, &payload);
+    Put<int64_t>(r.version, &payload);
     Put<int64_t>(r.written_at_us, &payload);
     PutBytes(r.entity, &payload);
     PutBytes(r.key, &payload);
@@ -108,7 +109,7 @@ FrameResult DecodeFrame(std::string_view bytes) {
   } else if (kind == static_cast<uint8_t>(JournalEntry::Kind::kWrite)) {
     JournalRecord& r = frame.entry.record;
     uint8_t owed = 0, deleted = 0;
-    if (!in.Get(&owed) || !in.Get(&deleted) || !in.Get(&r.written_at_us) ||
+    if (!in.Get(&owed) || !in.Get(&deleted) || !in.Get(&r.version) || !in.Get(&r.written_at_us) ||
         !in.GetBytes(&r.entity) || !in.GetBytes(&r.key) || !in.GetBytes(&r.state) ||
         (owed != static_cast<uint8_t>(OwedTo::kPostgres) &&
          owed != static_cast<uint8_t>(OwedTo::kLegacy)) ||

@@ -22,6 +22,10 @@ struct JournalRecord {
   bool deleted = false;
   std::string state;  // the record as JSON; empty when deleted
   OwedTo owed_to = OwedTo::kPostgres;
+  // The primary store's version of this state (Redis: its clock in
+  // microseconds, read inside the write's MULTI/EXEC), so the secondary
+  // keeps each key's newest state whatever order writes reach it in.
+  int64_t version = 0;
   int64_t written_at_us = 0;  // wall clock, microseconds since the Unix epoch
 };
 
@@ -35,7 +39,8 @@ struct JournalEntry {
 // Frame layout, little-endian:
 //   u32 magic (kFrameMagic)  u32 payload length  u64 XXH3-64 of the payload
 //   payload: u8 kind, u64 seq, and for a write: u8 owed_to, u8 deleted,
-//            i64 written_at_us, then entity, key, state as u32 length + bytes.
+//            i64 version, i64 written_at_us, then entity, key, state as
+//            u32 length + bytes.
 // The magic lets recovery tell a frame from the zeros or garbage a crash can
 // leave after the last synced byte.
 inline constexpr uint32_t kFrameMagic = 0xC07E7A11;

@@ -32,14 +32,16 @@ JournalRecord Record(const std::string& key, const std::string& state) {
   r.deleted = state.empty();
   r.owed_to = OwedTo::kPostgres;
   r.written_at_us = 1764547200000000;
+  r.version = 1764547200123456;
   return r;
 }
 
 // A write frame's size worked out from the layout in journal_frame.h:
-// 16 bytes of header; kind, seq, owed_to, deleted, written_at (19 bytes);
-// entity, key and state each with a 4-byte length.
+// 16 bytes of header; kind, seq, owed_to, deleted, version, written_at
+// (1 + 8 + 1 + 1 + 8 + 8 = 27 bytes); entity, key and state each with a
+// 4-byte length.
 size_t FrameSize(const JournalRecord& r) {
-  return 16 + 19 + (4 + r.entity.size()) + (4 + r.key.size()) + (4 + r.state.size());
+  return 16 + 27 + (4 + r.entity.size()) + (4 + r.key.size()) + (4 + r.state.size());
 }
 
 std::unique_ptr<Journal> OpenOk(const std::string& dir, JournalRecovery* recovery = nullptr,
@@ -100,6 +102,7 @@ TEST(JournalTest, WritesSurviveAReopenAndLandedOnesAreNoLongerOwed) {
   EXPECT_EQ((*owed)[1].state, "");
   EXPECT_EQ((*owed)[2].seq, 5u);
   EXPECT_EQ((*owed)[2].written_at_us, 1764547200000000);
+  EXPECT_EQ((*owed)[2].version, 1764547200123456);
   EXPECT_EQ((*owed)[2].owed_to, OwedTo::kPostgres);
   auto next = j->Append(Record("k6", "{}"));
   ASSERT_TRUE(next.ok());

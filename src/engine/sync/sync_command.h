@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "engine/sync/entity_sync.h"
+#include "engine/core/entity_sync.h"
 #include "spec/spec.h"
 
 namespace cutover::engine {

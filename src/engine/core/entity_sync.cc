@@ -1,5 +1,5 @@
 // EntitySync: one transaction per set of changed keys, newest state per key.
-#include "engine/sync/entity_sync.h"
+#include "engine/core/entity_sync.h"
 
 #include <fmt/format.h>
 

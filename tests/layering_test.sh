@@ -26,8 +26,8 @@ declare -A allowed=(
   [engine/sync]="engine/sync engine/core stores store map catalog stores/postgres $base"
   [engine/audit]="engine/audit engine/core stores store map catalog stores/postgres $base"
   [control]="control catalog stores/postgres $base"
-  [gateway]="gateway control catalog stores/postgres $base"
-  [server]="server control catalog stores store stores/postgres $base"
+  [gateway]="gateway control engine/core stores store map catalog stores/postgres $base"
+  [server]="server gateway control catalog stores store stores/postgres $base"
   [cli]="cli server control engine/backfill engine/verify engine/inspect engine/sync engine/audit engine/core stores store
          map catalog stores/postgres $base"
 )

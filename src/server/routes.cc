@@ -20,6 +20,7 @@
 #include "control/read_router.h"
 #include "control/stage_machine.h"
 #include "control/stage_store.h"
+#include "gateway/record_body.h"
 #include "server/health_report.h"
 #include "server/server_context.h"
 #include "spec/nearest_name.h"
@@ -267,6 +268,57 @@ void PostStage(ServerContext& ctx, const httplib::Request& req, httplib::Respons
   Reply(res, outcome->applied ? 200 : 409, out);
 }
 
+// PUT and DELETE /v1/entities/{entity}/{key}: a write through the gateway
+// (gateway/write_path.h): answered 200 once the legacy store holds it and
+// the journal has it on disk.
+void WriteEntity(ServerContext& ctx, const httplib::Request& req, httplib::Response& res,
+                 bool remove) {
+  const std::optional<std::string> who = RequireAuth(ctx, req, res);
+  if (!who) return;
+  const std::string entity = req.matches[1];
+  const std::string key = req.matches[2];
+  gateway::Gateway* gw = ctx.gateway();
+  if (gw == nullptr || !gw->Writes(entity)) {
+    return ReplyError(res, 404,
+                      fmt::format("entity '{}' is not written through this gateway (it writes "
+                                  "the entities of redis sources)",
+                                  entity.substr(0, 64)));
+  }
+  std::string document;
+  if (!remove) {
+    Result<std::string> doc = gateway::RedisDocumentFromBody(req.body);
+    if (!doc.ok()) return ReplyError(res, 400, doc.status().message());
+    document = std::move(*doc);
+  }
+  const std::optional<control::StageState> state = ctx.watcher().Current().state;
+  if (!state) {
+    return ReplyError(res, 503,
+                      "the migration's stage has not been read from PostgreSQL yet, so where "
+                      "writes go is unknown; nothing was written");
+  }
+  const control::Stage stage = state->stage;
+  Result<gateway::WriteOutcome> out = remove ? gw->writes().Delete(stage, entity, key)
+                                             : gw->writes().Put(stage, entity, key, document);
+  if (!out.ok()) {
+    const Status& st = out.status();
+    spdlog::warn("{} {}: {}", req.method, req.path, RedactSecrets(st.message()));
+    const int code =
+        st.code() == StatusCode::kFailedPrecondition                                       ? 409
+        : st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kDataError ? 400
+                                                                                           : 503;
+    return ReplyError(res, code, RedactSecrets(st.message()));
+  }
+  Reply(res, 200,
+        {{"entity", entity},
+         {"key", key},
+         {"deleted", out->deleted},
+         {"version", out->version},
+         {"journal_seq", out->journal_seq},
+         {"postgres", out->landed        ? "written"
+                      : out->journal_seq ? "journaled"
+                                         : "not written in this stage"}});
+}
+
 void PostReads(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
   if (!RequireAuth(ctx, req, res)) return;
   std::string problem;
@@ -457,6 +509,14 @@ void InstallRoutes(httplib::Server& server, ServerContext& ctx) {
   server.Post("/v1/stage", [&ctx](const httplib::Request& req, httplib::Response& res) {
     PostStage(ctx, req, res);
   });
+  server.Put(R"(/v1/entities/([^/]+)/(.+))",
+             [&ctx](const httplib::Request& req, httplib::Response& res) {
+               WriteEntity(ctx, req, res, /*remove=*/false);
+             });
+  server.Delete(R"(/v1/entities/([^/]+)/(.+))",
+                [&ctx](const httplib::Request& req, httplib::Response& res) {
+                  WriteEntity(ctx, req, res, /*remove=*/true);
+                });
   server.Post("/v1/reads", [&ctx](const httplib::Request& req, httplib::Response& res) {
     PostReads(ctx, req, res);
   });

@@ -98,6 +98,14 @@ Status Serve(const spec::MigrationSpec& migration, const ServeOptions& options) 
                     &metrics, Origin());
   DeclareMetrics(ctx);
   watcher.Start();
+  // The gateway takes writes for the entities of redis sources; its journal
+  // is recovered (and what it owes replayed) before the port opens.
+  auto gateway = gateway::Gateway::Open(ctx.spec(), options.target_url);
+  if (!gateway.ok()) {
+    watcher.Stop();
+    return gateway.status().WithContext("opening the dual-write gateway");
+  }
+  ctx.set_gateway(gateway->get());
 
   GuardedServer http;  // slow clients hold no worker (guarded_server.h)
   InstallRoutes(http, ctx);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "control/stage_watcher.h"
+#include "gateway/gateway.h"
 #include "server/metrics_registry.h"
 #include "server/pg_pool.h"
 #include "spec/spec.h"
@@ -39,6 +40,10 @@ class ServerContext {
   control::StageWatcher& watcher() const { return *watcher_; }
   PgPool& pool() const { return *pool_; }
   MetricsRegistry& metrics() const { return *metrics_; }
+  // The dual-write gateway, or null when the spec has no entity it writes.
+  gateway::Gateway* gateway() const { return gateway_; }
+  void set_gateway(gateway::Gateway* gateway) { gateway_ = gateway; }
+
   // "host:pid": who reported read statistics, and the `origin` label.
   const std::string& origin() const { return origin_; }
 
@@ -53,6 +58,7 @@ class ServerContext {
   PgPool* const pool_;
   MetricsRegistry* const metrics_;
   const std::string origin_;
+  gateway::Gateway* gateway_ = nullptr;  // set once before the routes serve
 };
 
 }  // namespace cutover::server

@@ -8,6 +8,7 @@
 #include "stores/redis/redis_change_stream.h"
 #include "stores/redis/redis_endpoint.h"
 #include "stores/redis/redis_store.h"
+#include "stores/redis/redis_writer.h"
 
 namespace cutover::stores {
 
@@ -41,6 +42,17 @@ Result<std::unique_ptr<store::Store>> OpenStore(const spec::SourceSpec& source,
   for (const auto& type : KnownStoreTypes()) known += (known.empty() ? "" : ", ") + type;
   return InvalidArgument("source '" + source.name + "': unknown store type '" + source.type +
                          "'; known types: " + known);
+}
+
+Result<std::unique_ptr<store::Writer>> OpenRecordWriter(const spec::SourceSpec& source,
+                                                        const spec::EntitySpec& entity) {
+  if (source.type != "redis" || !entity.redis) {
+    return FailedPrecondition("entity '" + entity.name + "': the gateway writes " + source.type +
+                              " sources not yet; redis sources only");
+  }
+  ASSIGN_OR_RETURN(const redis_store::RedisEndpoint endpoint,
+                   redis_store::SourceEndpoint(source));
+  return redis_store::NewRedisWriter(endpoint, entity);
 }
 
 Status PingSource(const spec::SourceSpec& source) {

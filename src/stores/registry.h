@@ -62,6 +62,12 @@ Result<std::unique_ptr<store::ChangeStream>> OpenSourceChanges(
 Status ScanSourceKeyspace(const spec::SourceSpec& source, const store::KeyspaceScanOptions& options,
                           store::KeyspaceVisitor& visitor);
 
+// A writer of `entity`'s records into its legacy store `source`, whatever the
+// spec says of write-back (the gateway writes the records clients send, not
+// rows mapped back): Redis only yet; FailedPrecondition for other stores.
+Result<std::unique_ptr<store::Writer>> OpenRecordWriter(const spec::SourceSpec& source,
+                                                        const spec::EntitySpec& entity);
+
 // The PostgreSQL table `shape` names, in the database at `url`, as a store
 // (pg_table_store.h): the source of a rollback, the target of a writer.
 Result<std::unique_ptr<store::Store>> OpenTableStore(const std::string& url,

@@ -1,0 +1,18 @@
+// The body of a gateway write for a Redis entity, turned into the document
+// the Redis writer takes: {"value": ..., "expires_at": "ISO 8601" | null}.
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+
+namespace cutover::gateway {
+
+// {"$value": value, "$expires_at_ms": unix ms} from the client's body: the
+// value as the key's kind holds it (a string or number for a string or
+// counter, an object of fields for a hash, an array for a set or list,
+// [{"member", "score"}] for a sorted set, any JSON for a json key), and an
+// optional absolute expiry. InvalidArgument saying what is wrong with it.
+Result<std::string> RedisDocumentFromBody(const std::string& body);
+
+}  // namespace cutover::gateway

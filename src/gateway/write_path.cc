@@ -1,0 +1,91 @@
+// A client write through the gateway ("WritePath design").
+#include "gateway/write_path.h"
+
+#include <chrono>
+
+#include "control/read_router.h"
+
+namespace cutover::gateway {
+
+WritePath::WritePath(Journal* journal, KeyLocks* locks, Replayer* replayer,
+                     SecondaryStore* postgres, std::map<std::string, Entity> entities)
+    : journal_(journal), locks_(locks), replayer_(replayer), postgres_(postgres) {
+  for (auto& [name, e] : entities) {
+    entities_[name] = Slot{e, std::make_unique<std::mutex>()};
+  }
+}
+
+Result<WriteOutcome> WritePath::Put(control::Stage stage, const std::string& entity,
+                                    const std::string& key, const std::string& document) {
+  return Write(stage, entity, key, &document);
+}
+
+Result<WriteOutcome> WritePath::Delete(control::Stage stage, const std::string& entity,
+                                       const std::string& key) {
+  return Write(stage, entity, key, nullptr);
+}
+
+Result<WriteOutcome> WritePath::Write(control::Stage stage, const std::string& entity,
+                                      const std::string& key, const std::string* document) {
+  auto slot = entities_.find(entity);
+  if (slot == entities_.end()) {
+    return InvalidArgument("entity '" + entity + "' is not written through this gateway");
+  }
+  const control::WritePolicy policy = control::WritesFor(stage);
+  if (policy.primary != control::Store::kLegacy) {
+    return FailedPrecondition(
+        "in stage " + std::string(control::StageName(stage)) +
+        " PostgreSQL is the primary store; writes through the gateway in this stage are not "
+        "built yet (they come with the reverse writers), so this one was not made");
+  }
+  std::lock_guard<std::mutex> key_lock(locks_->For(entity, key));
+  WriteOutcome out;
+  JournalRecord record;
+  record.entity = entity;
+  record.key = key;
+  record.owed_to = OwedTo::kPostgres;
+  {
+    std::lock_guard<std::mutex> entity_lock(*slot->second.mu);
+    const Entity& e = slot->second.entity;
+    // 2. The legacy store, the primary: its error is the client's.
+    if (document != nullptr) {
+      RowBatch row;
+      row.AddColumn("$doc", ValueType::kJsonb);
+      row.columns[0].AppendBytes(*document);
+      RETURN_IF_ERROR(e.writer->Upsert({key}, row, 0));
+    } else {
+      RETURN_IF_ERROR(e.writer->Delete({key}));
+    }
+    RETURN_IF_ERROR(e.writer->Flush());
+    // 3. Read back as a backfill or a sync would read it.
+    store::StoreBatch read;
+    RETURN_IF_ERROR(e.store->key_reader()->Read({{key}}, &read));
+    if (read.size() == 0) {
+      record.deleted = true;
+      record.version = read.versions_floor;
+    } else {
+      record.state = std::string(read.rows.columns[read.rows.IndexOf("$doc")].BytesAt(0));
+      record.version = read.versions[0];
+    }
+  }
+  out.version = record.version;
+  out.deleted = record.deleted;
+  if (!policy.secondary) return out;  // legacy: the legacy store alone
+  record.written_at_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  // 4. Durable before the answer. Whether the key was owed before decides
+  // who lands it: an older owed write must land first.
+  const bool owed_before = journal_->Owes(entity, key);
+  ASSIGN_OR_RETURN(out.journal_seq, journal_->Append(record));
+  // 5. PostgreSQL, once; failing, the replayer has it.
+  if (!owed_before && postgres_->Apply(record).ok()) {
+    journal_->MarkLanded(out.journal_seq);
+    out.landed = true;
+  } else {
+    replayer_->Wake();
+  }
+  return out;
+}
+
+}  // namespace cutover::gateway

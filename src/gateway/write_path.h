@@ -1,0 +1,92 @@
+// WritePath: one client write through the gateway: the primary store, the
+// journal, then the secondary, answered only once nothing can lose it.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/status.h"
+#include "control/stage.h"
+#include "gateway/journal.h"
+#include "gateway/key_locks.h"
+#include "gateway/replayer.h"
+#include "spec/spec.h"
+#include "store/store.h"
+#include "store/writer.h"
+
+namespace cutover::gateway {
+
+// What a write did, for the answer.
+struct WriteOutcome {
+  uint64_t journal_seq = 0;  // the journal's number for it; 0 when not journaled (stage legacy)
+  int64_t version = 0;       // the primary's version of the state written
+  bool deleted = false;      // the key holds nothing now
+  bool landed = false;       // the secondary holds it already (else the replayer will)
+};
+
+// WritePath design
+//
+// While the legacy store is primary (dual_write, shadow, rollout), a write:
+//   1. takes the key's lock (KeyLocks), so writes to one key through this
+//      process are applied one after another in every store;
+//   2. writes the record to the legacy store (a Redis key replaced whole,
+//      with its expiry, in one MULTI/EXEC). A failure here is the client's
+//      error and nothing else happened;
+//   3. reads the key back with the store's own reader: the state and its
+//      version (Redis's clock before the read) are exactly what a backfill
+//      or a sync would read, so PostgreSQL gets the same rows whichever of
+//      them lands it, and the version orders it against theirs
+//      (catalog/key_versions.h). Another gateway's write in between is read
+//      too, with a later version: both stores still end at Redis's state;
+//   4. appends that state to the journal and waits for its group commit;
+//   5. answers then, after trying PostgreSQL once when the journal owed the
+//      key nothing before (else the replayer, which lands a key's writes in
+//      order, takes it): landed, the write is marked so; not landed, the
+//      replayer lands it later. The answer says which.
+// A crash after 2 and before 4 loses no acknowledged write (none was
+// acknowledged) and leaves Redis ahead of PostgreSQL, as any write the
+// application made straight to Redis would: a sync or verify finds it. After
+// 4 the journal holds it until PostgreSQL has it. From `primary` on the
+// order reverses (PostgreSQL first); that direction comes with the reverse
+// writers, and is refused until then rather than half done.
+class WritePath {
+ public:
+  // The legacy stores and writers of the entities this gateway writes;
+  // every pointer must outlive the WritePath.
+  struct Entity {
+    store::Store* store = nullptr;    // reads a key back (key_reader())
+    store::Writer* writer = nullptr;  // writes a record into it
+  };
+
+  WritePath(Journal* journal, KeyLocks* locks, Replayer* replayer, SecondaryStore* postgres,
+            std::map<std::string, Entity> entities);
+
+  // `document` is the record as the legacy store's writer takes it (a Redis
+  // key: {"$value": ..., "$expires_at_ms": ...}); `key` the store's key.
+  // kInvalidArgument for an entity the gateway does not write;
+  // kFailedPrecondition for a stage whose writes it cannot make yet.
+  Result<WriteOutcome> Put(control::Stage stage, const std::string& entity, const std::string& key,
+                           const std::string& document);
+  Result<WriteOutcome> Delete(control::Stage stage, const std::string& entity,
+                              const std::string& key);
+
+ private:
+  Result<WriteOutcome> Write(control::Stage stage, const std::string& entity,
+                             const std::string& key, const std::string* document);
+
+  Journal* const journal_;
+  KeyLocks* const locks_;
+  Replayer* const replayer_;
+  SecondaryStore* const postgres_;
+  // Writers and readers are not thread-safe: one write at a time per
+  // entity (the journal's group commit still batches across entities).
+  struct Slot {
+    Entity entity;
+    std::unique_ptr<std::mutex> mu;
+  };
+  std::map<std::string, Slot> entities_;
+};
+
+}  // namespace cutover::gateway

@@ -15,6 +15,7 @@
 #include "stores/postgres/scratch_cluster.h"
 #include "support/fluxstudio_dataset.h"
 #include "support/pg_harness.h"
+#include "support/restartable_cluster.h"
 
 namespace cutover::testing {
 namespace {
@@ -29,54 +30,6 @@ std::string DuckValue(const std::string& sql) {
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   return out;
 }
-
-// A persistent scratch cluster of this test's own, which can be stopped and started again on
-// the same port while a backfill runs against it (the harness's cluster is shared by the
-// binary's other tests). Start and Restart run on the test's main thread, which outlives it.
-class RestartableCluster {
- public:
-  bool Start() {
-    dir_ = TempDir() + "/pg";
-    pg_store::ScratchOptions options;
-    options.data_dir = dir_;
-    options.database = "faults";
-    auto started = pg_store::ScratchCluster::Start(options);
-    if (!started.ok()) {
-      ADD_FAILURE() << started.status().ToString();
-      return false;
-    }
-    pg_ = std::move(started).value();
-    port_ = pg_->port();
-    url_ = pg_->url();
-    return true;
-  }
-  // Fast shutdown (every session is terminated, 57P01), `down` of nothing listening, then the
-  // same cluster on the same port.
-  bool Restart(std::chrono::milliseconds down) {
-    Status stopped = pg_->Stop();
-    EXPECT_TRUE(stopped.ok()) << stopped.ToString();
-    pg_.reset();
-    std::this_thread::sleep_for(down);
-    pg_store::ScratchOptions options;
-    options.data_dir = dir_;
-    options.database = "faults";
-    options.port = port_;
-    auto started = pg_store::ScratchCluster::Start(options);
-    if (!started.ok()) {
-      ADD_FAILURE() << started.status().ToString();
-      return false;
-    }
-    pg_ = std::move(started).value();
-    return true;
-  }
-  const std::string& url() const { return url_; }
-
- private:
-  std::string dir_;
-  int port_ = 0;
-  std::string url_;
-  std::unique_ptr<pg_store::ScratchCluster> pg_;
-};
 
 // Polls `ready` every 10 ms; false if `finished` became true first or a minute went by.
 bool WaitFor(const std::function<bool()>& ready, const std::atomic<bool>& finished) {

@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "common/failpoint.h"
 #include "control/read_router.h"
 
 namespace cutover::gateway {
@@ -57,6 +58,7 @@ Result<WriteOutcome> WritePath::Write(control::Stage stage, const std::string& e
       RETURN_IF_ERROR(e.writer->Delete({key}));
     }
     RETURN_IF_ERROR(e.writer->Flush());
+    FailPoint("gateway.after_primary");
     // 3. Read back as a backfill or a sync would read it.
     store::StoreBatch read;
     RETURN_IF_ERROR(e.store->key_reader()->Read({{key}}, &read));
@@ -78,13 +80,16 @@ Result<WriteOutcome> WritePath::Write(control::Stage stage, const std::string& e
   // who lands it: an older owed write must land first.
   const bool owed_before = journal_->Owes(entity, key);
   ASSIGN_OR_RETURN(out.journal_seq, journal_->Append(record));
+  FailPoint("gateway.after_journal");
   // 5. PostgreSQL, once; failing, the replayer has it.
   if (!owed_before && postgres_->Apply(record).ok()) {
+    FailPoint("gateway.after_secondary");
     journal_->MarkLanded(out.journal_seq);
     out.landed = true;
   } else {
     replayer_->Wake();
   }
+  FailPoint("gateway.before_answer");
   return out;
 }
 

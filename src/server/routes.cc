@@ -400,6 +400,15 @@ void RefreshGauges(ServerContext& ctx) {
   m.Set("cutover_stage_reads_total", {"error"}, static_cast<double>(snap.reads_failed));
   m.Set("cutover_stage_notifications_total", {}, static_cast<double>(snap.notifications));
   m.Set("cutover_stage_changes_total", {}, static_cast<double>(snap.changes));
+  if (const gateway::Gateway* gw = ctx.gateway()) {
+    const gateway::JournalStats j = gw->journal_stats();
+    const gateway::ReplayStats r = gw->replay_stats();
+    m.Set("cutover_gateway_journal_owed", {}, static_cast<double>(j.owed));
+    m.Set("cutover_gateway_journal_appended_total", {}, static_cast<double>(j.appended));
+    m.Set("cutover_gateway_journal_group_commits_total", {}, static_cast<double>(j.group_commits));
+    m.Set("cutover_gateway_replay_landed_total", {}, static_cast<double>(r.landed));
+    m.Set("cutover_gateway_replay_failures_total", {}, static_cast<double>(r.failures));
+  }
   // What `cutover sync` processes recorded (cutover.sync_state), per source.
   auto lease = ctx.pool().Acquire();
   if (!lease.ok()) return;
@@ -468,6 +477,16 @@ void DeclareMetrics(ServerContext& ctx) {
   m.Declare("cutover_shadow_reads_total", T::kCounter,
             "Shadow reads reported, by entity and whether both stores agreed.",
             {"entity", "result"});
+  m.Declare("cutover_gateway_journal_owed", T::kGauge,
+            "Acknowledged gateway writes the secondary store does not hold yet.");
+  m.Declare("cutover_gateway_journal_appended_total", T::kCounter,
+            "Writes this gateway process made durable in its journal.");
+  m.Declare("cutover_gateway_journal_group_commits_total", T::kCounter,
+            "Journal syncs (fdatasync); appended / group commits is the batching.");
+  m.Declare("cutover_gateway_replay_landed_total", T::kCounter,
+            "Journaled writes the replayer landed in the secondary store.");
+  m.Declare("cutover_gateway_replay_failures_total", T::kCounter,
+            "Replayer attempts the secondary store refused or could not take.");
   m.Declare("cutover_sync_gaps_total", T::kCounter,
             "Moments a sync's change stream may have missed a change (each repaired).", {"source"});
   m.Declare("cutover_sync_repairs_total", T::kCounter,

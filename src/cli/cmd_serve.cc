@@ -13,6 +13,7 @@ CommandAction AddServeCommand(CLI::App* app) {
     std::string spec_path;
     int port = -1;
     std::string listen;
+    std::string journal;
     bool scratch = false;
   };
   auto o = std::make_shared<Options>();
@@ -24,11 +25,17 @@ CommandAction AddServeCommand(CLI::App* app) {
   app->add_option("--listen", o->listen,
                   "Address to bind (default: the spec's serve.listen, 127.0.0.1); anything "
                   "else exposes the control API beyond this host");
+  app->add_option("--journal", o->journal,
+                  "Directory of this process's dual-write journal (default: the spec's work "
+                  "directory's journal/); one serve process per journal, so a second gateway "
+                  "on this host needs its own");
   AddScratchFlag(app, &o->scratch);
   app->footer(
       "POST /v1/stage and /v1/reads need 'Authorization: Bearer <token>', the token being the "
       "value of the environment variable named by serve.token_env (default CUTOVER_TOKEN); "
-      "unset, they always answer 401.\nSIGHUP reloads the spec; SIGTERM drains and exits 0.");
+      "unset, they always answer 401. So do the gateway's writes, PUT, PATCH and DELETE "
+      "/v1/entities/{entity}/{key}, for the entities of redis sources.\nSIGHUP reloads the "
+      "spec; SIGTERM drains and exits 0.");
   return [o]() -> int {
     auto migration = LoadSpecOrReport(o->spec_path);
     if (!migration) return kExitUsage;
@@ -38,6 +45,7 @@ CommandAction AddServeCommand(CLI::App* app) {
     options.target_url = target.url;
     if (o->port >= 0) options.port = o->port;
     if (!o->listen.empty()) options.listen = o->listen;
+    if (!o->journal.empty()) options.journal_dir = o->journal;
     Status st = server::Serve(*migration, options);
     if (!st.ok()) {
       fmt::print(stderr, "error: {}\n", st.message());

@@ -27,7 +27,8 @@ struct Gateway::Parts {
 };
 
 Result<std::unique_ptr<Gateway>> Gateway::Open(std::shared_ptr<const spec::MigrationSpec> migration,
-                                               const std::string& target_url) {
+                                               const std::string& target_url,
+                                               const std::string& journal_dir) {
   auto parts = std::make_unique<Parts>();
   parts->migration = migration;
   std::map<std::string, WritePath::Entity> entities;
@@ -41,10 +42,9 @@ Result<std::unique_ptr<Gateway>> Gateway::Open(std::shared_ptr<const spec::Migra
     stores[e.name] = parts->stores[e.name].get();
   }
   if (entities.empty()) return std::unique_ptr<Gateway>();
-  ASSIGN_OR_RETURN(parts->journal,
-                   Journal::Open({.dir = migration->work_dir + "/journal"}, &parts->recovery));
+  ASSIGN_OR_RETURN(parts->journal, Journal::Open({.dir = journal_dir}, &parts->recovery));
   if (parts->recovery.owed > 0 || parts->recovery.torn_bytes > 0) {
-    spdlog::info("gateway journal {}/journal: {} writes owed to PostgreSQL{}", migration->work_dir,
+    spdlog::info("gateway journal {}: {} writes owed to PostgreSQL{}", journal_dir,
                  parts->recovery.owed,
                  parts->recovery.torn_bytes > 0
                      ? "; a torn tail of " + std::to_string(parts->recovery.torn_bytes) +

@@ -16,13 +16,13 @@ namespace cutover::gateway {
 
 // Live from Open to destruction: the replayer runs in the background. The
 // entities it writes are those of redis sources (the legacy writers that
-// exist yet); the journal lives in <work_dir>/journal, one gateway process
-// per work directory. Thread-safe.
+// exist yet); one gateway process per journal directory. Thread-safe.
 class Gateway {
  public:
   // Null (no error) when the spec has no entity the gateway can write.
   static Result<std::unique_ptr<Gateway>> Open(std::shared_ptr<const spec::MigrationSpec> migration,
-                                               const std::string& target_url);
+                                               const std::string& target_url,
+                                               const std::string& journal_dir);
   ~Gateway();
 
   WritePath& writes();

@@ -18,16 +18,21 @@ WritePath::WritePath(Journal* journal, KeyLocks* locks, Replayer* replayer,
 
 Result<WriteOutcome> WritePath::Put(control::Stage stage, const std::string& entity,
                                     const std::string& key, const std::string& document) {
-  return Write(stage, entity, key, &document);
+  return Write(stage, entity, key, Op::kPut, document);
 }
 
 Result<WriteOutcome> WritePath::Delete(control::Stage stage, const std::string& entity,
                                        const std::string& key) {
-  return Write(stage, entity, key, nullptr);
+  return Write(stage, entity, key, Op::kDelete, "");
+}
+
+Result<WriteOutcome> WritePath::Modify(control::Stage stage, const std::string& entity,
+                                       const std::string& key, const std::string& change) {
+  return Write(stage, entity, key, Op::kModify, change);
 }
 
 Result<WriteOutcome> WritePath::Write(control::Stage stage, const std::string& entity,
-                                      const std::string& key, const std::string* document) {
+                                      const std::string& key, Op op, const std::string& payload) {
   auto slot = entities_.find(entity);
   if (slot == entities_.end()) {
     return InvalidArgument("entity '" + entity + "' is not written through this gateway");
@@ -48,16 +53,24 @@ Result<WriteOutcome> WritePath::Write(control::Stage stage, const std::string& e
   {
     std::lock_guard<std::mutex> entity_lock(*slot->second.mu);
     const Entity& e = slot->second.entity;
-    // 2. The legacy store, the primary: its error is the client's.
-    if (document != nullptr) {
+    // 2. The legacy store, the primary: its error is the client's, and
+    // nothing of the write stays staged for a later Flush to land.
+    Status staged;
+    if (op == Op::kPut) {
       RowBatch row;
       row.AddColumn("$doc", ValueType::kJsonb);
-      row.columns[0].AppendBytes(*document);
-      RETURN_IF_ERROR(e.writer->Upsert({key}, row, 0));
+      row.columns[0].AppendBytes(payload);
+      staged = e.writer->Upsert({key}, row, 0);
+    } else if (op == Op::kDelete) {
+      staged = e.writer->Delete({key});
     } else {
-      RETURN_IF_ERROR(e.writer->Delete({key}));
+      staged = e.writer->Modify({key}, payload);
     }
-    RETURN_IF_ERROR(e.writer->Flush());
+    if (staged.ok()) staged = e.writer->Flush();
+    if (!staged.ok()) {
+      e.writer->Discard();
+      return staged;
+    }
     FailPoint("gateway.after_primary");
     // 3. Read back as a backfill or a sync would read it.
     store::StoreBatch read;
@@ -72,6 +85,7 @@ Result<WriteOutcome> WritePath::Write(control::Stage stage, const std::string& e
   }
   out.version = record.version;
   out.deleted = record.deleted;
+  out.state = record.state;
   if (!policy.secondary) return out;  // legacy: the legacy store alone
   record.written_at_us = std::chrono::duration_cast<std::chrono::microseconds>(
                              std::chrono::system_clock::now().time_since_epoch())

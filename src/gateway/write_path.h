@@ -24,6 +24,7 @@ struct WriteOutcome {
   int64_t version = 0;       // the primary's version of the state written
   bool deleted = false;      // the key holds nothing now
   bool landed = false;       // the secondary holds it already (else the replayer will)
+  std::string state;         // the record as read back (the legacy store's document); "" if deleted
 };
 
 // WritePath design
@@ -71,10 +72,18 @@ class WritePath {
                            const std::string& document);
   Result<WriteOutcome> Delete(control::Stage stage, const std::string& entity,
                               const std::string& key);
+  // A change the legacy store applies in place (store::Writer::Modify: an
+  // increment, fields set). Not idempotent, so never retried: what is
+  // journaled is the state read back after it, never the change, and a
+  // replay cannot apply it twice. An error from the legacy store may leave
+  // the change applied or not; the client is told so.
+  Result<WriteOutcome> Modify(control::Stage stage, const std::string& entity,
+                              const std::string& key, const std::string& change);
 
  private:
+  enum class Op { kPut, kDelete, kModify };
   Result<WriteOutcome> Write(control::Stage stage, const std::string& entity,
-                             const std::string& key, const std::string* document);
+                             const std::string& key, Op op, const std::string& payload);
 
   Journal* const journal_;
   KeyLocks* const locks_;

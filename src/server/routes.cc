@@ -271,8 +271,9 @@ void PostStage(ServerContext& ctx, const httplib::Request& req, httplib::Respons
 // PUT and DELETE /v1/entities/{entity}/{key}: a write through the gateway
 // (gateway/write_path.h): answered 200 once the legacy store holds it and
 // the journal has it on disk.
+enum class EntityWrite { kPut, kDelete, kPatch };
 void WriteEntity(ServerContext& ctx, const httplib::Request& req, httplib::Response& res,
-                 bool remove) {
+                 EntityWrite kind) {
   const std::optional<std::string> who = RequireAuth(ctx, req, res);
   if (!who) return;
   const std::string entity = req.matches[1];
@@ -285,7 +286,7 @@ void WriteEntity(ServerContext& ctx, const httplib::Request& req, httplib::Respo
                                   entity.substr(0, 64)));
   }
   std::string document;
-  if (!remove) {
+  if (kind == EntityWrite::kPut) {
     Result<std::string> doc = gateway::RedisDocumentFromBody(req.body);
     if (!doc.ok()) return ReplyError(res, 400, doc.status().message());
     document = std::move(*doc);
@@ -297,8 +298,11 @@ void WriteEntity(ServerContext& ctx, const httplib::Request& req, httplib::Respo
                       "writes go is unknown; nothing was written");
   }
   const control::Stage stage = state->stage;
-  Result<gateway::WriteOutcome> out = remove ? gw->writes().Delete(stage, entity, key)
-                                             : gw->writes().Put(stage, entity, key, document);
+  gateway::WritePath& writes = gw->writes();
+  Result<gateway::WriteOutcome> out =
+      kind == EntityWrite::kPut      ? writes.Put(stage, entity, key, document)
+      : kind == EntityWrite::kDelete ? writes.Delete(stage, entity, key)
+                                     : writes.Modify(stage, entity, key, req.body);
   if (!out.ok()) {
     const Status& st = out.status();
     spdlog::warn("{} {}: {}", req.method, req.path, RedactSecrets(st.message()));
@@ -308,10 +312,20 @@ void WriteEntity(ServerContext& ctx, const httplib::Request& req, httplib::Respo
                                                                                            : 503;
     return ReplyError(res, code, RedactSecrets(st.message()));
   }
+  json record = nullptr;
+  if (!out->deleted) {
+    // The record as the legacy store holds it now: its value and expiry.
+    const json doc = json::parse(out->state, nullptr, false);
+    if (doc.is_object()) {
+      record = {{"value", doc.value("$value", json())},
+                {"expires_at", doc.value("$expires_at", json())}};
+    }
+  }
   Reply(res, 200,
         {{"entity", entity},
          {"key", key},
          {"deleted", out->deleted},
+         {"record", record},
          {"version", out->version},
          {"journal_seq", out->journal_seq},
          {"postgres", out->landed        ? "written"
@@ -530,12 +544,16 @@ void InstallRoutes(httplib::Server& server, ServerContext& ctx) {
   });
   server.Put(R"(/v1/entities/([^/]+)/(.+))",
              [&ctx](const httplib::Request& req, httplib::Response& res) {
-               WriteEntity(ctx, req, res, /*remove=*/false);
+               WriteEntity(ctx, req, res, EntityWrite::kPut);
              });
   server.Delete(R"(/v1/entities/([^/]+)/(.+))",
                 [&ctx](const httplib::Request& req, httplib::Response& res) {
-                  WriteEntity(ctx, req, res, /*remove=*/true);
+                  WriteEntity(ctx, req, res, EntityWrite::kDelete);
                 });
+  server.Patch(R"(/v1/entities/([^/]+)/(.+))",
+               [&ctx](const httplib::Request& req, httplib::Response& res) {
+                 WriteEntity(ctx, req, res, EntityWrite::kPatch);
+               });
   server.Post("/v1/reads", [&ctx](const httplib::Request& req, httplib::Response& res) {
     PostReads(ctx, req, res);
   });

@@ -15,6 +15,8 @@ struct ServeOptions {
   std::string target_url;             // PostgreSQL; never printed unredacted
   std::optional<int> port;            // overrides the spec's serve.port
   std::optional<std::string> listen;  // overrides the spec's serve.listen
+  // The gateway's journal; default <work_dir>/journal.
+  std::optional<std::string> journal_dir;
   // Where "listening on http://ADDR:PORT" is printed once bound (a port of 0
   // becomes the one the kernel chose), so scripts and tests can connect.
   std::FILE* announce = stdout;

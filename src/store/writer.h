@@ -37,11 +37,30 @@ class Writer {
   // is not an error.
   virtual Status Delete(const RecordKey& key) = 0;
 
+  // Stages a change the store applies to the record in place, as the
+  // store's own operation (`change` is JSON; a Redis key takes
+  // {"increment": N} for a counter, {"increment": {"field": N}} and
+  // {"set": {"field": value}} for a hash). Unlike Upsert it is not
+  // idempotent: a Flush that fails after such a change was sent may or may
+  // not have applied it, so the caller Discards instead of retrying, and
+  // reads the record back to learn its state. Default: the store has no
+  // such operations (FailedPrecondition).
+  virtual Status Modify(const RecordKey& key, const std::string& change) {
+    (void)key;
+    (void)change;
+    return FailedPrecondition("this store changes records only whole");
+  }
+
   // Makes every staged write durable, all together or (on error) none of
   // them as far as the store allows (a file is replaced atomically; a
   // database commits one transaction). After an error the writes stay
   // staged, so a retried Flush tries them again.
   virtual Status Flush() = 0;
+
+  // Drops every staged write: a caller that answers its client with the
+  // error instead of retrying must not have that write land with the next
+  // Flush.
+  virtual void Discard() = 0;
 };
 
 }  // namespace cutover::store

@@ -68,6 +68,8 @@ class JsonFileWriter {
   Status Flush();
 
   size_t staged() const { return staged_.size(); }
+  // Drops every staged write.
+  void Discard() { staged_.clear(); }
   const std::string& path() const { return path_; }
 
  private:

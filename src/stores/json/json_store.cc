@@ -130,6 +130,7 @@ class JsonStoreWriter : public store::Writer {
     return writer_.Delete(key[0]);
   }
   Status Flush() override { return writer_.Flush(); }
+  void Discard() override { writer_.Discard(); }
 
  private:
   Status CheckKey(const store::RecordKey& key) const {

@@ -314,6 +314,11 @@ class TableWriter : public store::Writer {
     return Status::Ok();
   }
 
+  void Discard() override {
+    staged_.clear();
+    staged_rows_.Clear();
+  }
+
  private:
   Status Apply(const std::vector<uint32_t>& upserts, const std::string& deletes) {
     RETURN_IF_ERROR(conn_->Exec("BEGIN"));

@@ -112,6 +112,52 @@ class RedisWriter : public store::Writer {
     return Status::Ok();
   }
 
+  Status Modify(const store::RecordKey& key, const std::string& change) override {
+    if (key.size() != 1) return InvalidArgument(entity_.name + ": a Redis key has one part");
+    simdjson::dom::element doc;
+    if (parser_.parse(change).get(doc) != simdjson::SUCCESS || !doc.is_object()) {
+      return InvalidArgument("the change is not a JSON object");
+    }
+    using V = spec::RedisKeySpec::Value;
+    const V kind = entity_.redis->value;
+    const std::string& k = key[0];
+    // Queued after whatever is staged for the key, in the same MULTI.
+    Staged& s = staged_[k];
+    for (auto [name, value] : doc.get_object()) {
+      if (name == "increment" && kind == V::kCounter) {
+        int64_t by = 0;
+        if (value.get(by) != simdjson::SUCCESS) {
+          return InvalidArgument("'increment' of a counter must be an integer");
+        }
+        s.commands.push_back({"INCRBY", k, std::to_string(by)});
+      } else if (name == "increment" && kind == V::kHash && value.is_object()) {
+        for (auto field : value.get_object()) {
+          int64_t by = 0;
+          if (field.value.get(by) != simdjson::SUCCESS) {
+            return InvalidArgument("'increment' of field '" + std::string(field.key) +
+                                   "' must be an integer");
+          }
+          s.commands.push_back({"HINCRBY", k, std::string(field.key), std::to_string(by)});
+        }
+      } else if (name == "set" && kind == V::kHash && value.is_object()) {
+        std::vector<std::string> hset = {"HSET", k};
+        for (auto field : value.get_object()) {
+          ASSIGN_OR_RETURN(std::string v, RedisString(field.value));
+          hset.emplace_back(field.key);
+          hset.push_back(std::move(v));
+        }
+        if (hset.size() > 2) s.commands.push_back(std::move(hset));
+      } else {
+        return InvalidArgument("'" + std::string(name) + "' is no change " + entity_.name +
+                               "'s keys take (a counter takes increment; a hash takes "
+                               "increment and set)");
+      }
+    }
+    return Status::Ok();
+  }
+
+  void Discard() override { staged_.clear(); }
+
   Status Delete(const store::RecordKey& key) override {
     if (key.size() != 1) return InvalidArgument(entity_.name + ": a Redis key has one part");
     Staged s;

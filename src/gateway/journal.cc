@@ -1,5 +1,5 @@
 // The gateway journal: group-committed appends, landed marks, recovery that
-// cuts a torn tail and refuses damage in the middle ("Journal design").
+// cuts a torn tail and refuses damage in the middle ("GatewayJournal design").
 #include "gateway/journal.h"
 
 #include <fcntl.h>

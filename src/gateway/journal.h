@@ -17,7 +17,7 @@
 
 namespace cutover::gateway {
 
-// Journal design
+// GatewayJournal design
 //
 // The gateway answers a write only once the primary store took it and this
 // journal holds it on disk, so a write the secondary store has not taken yet

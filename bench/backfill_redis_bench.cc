@@ -25,6 +25,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "background_process.h"
 #include "process_meter.h"
 #include "redis_bench_client.h"
 #include "stores/postgres/pg_connection.h"
@@ -32,6 +33,7 @@
 
 namespace {
 
+using cutover::bench::Background;
 using cutover::bench::CountRows;
 using cutover::bench::Exec;
 using cutover::bench::Measure;
@@ -98,70 +100,6 @@ double Percentile(std::vector<double> v, double p) {
   std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v.end());
   return v[i];
 }
-
-// A child process started in the background (cutover sync); killed when this
-// object goes, unless Finish() reaped it. The kernel kills it as well if the
-// driver dies (PR_SET_PDEATHSIG).
-class Background {
- public:
-  Background(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-             const std::string& stdout_path, const std::string& stderr_path) {
-    std::fflush(stdout);
-    std::fflush(stderr);
-    const pid_t parent = getpid();
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(1);
-      for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
-      if (!cutover::bench::RedirectTo(stdout_path, STDOUT_FILENO) ||
-          !cutover::bench::RedirectTo(stderr_path, STDERR_FILENO)) {
-        _exit(126);
-      }
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execvp(args[0], args.data());
-      _exit(127);
-    }
-  }
-  ~Background() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  Background(const Background&) = delete;
-  Background& operator=(const Background&) = delete;
-
-  bool Exited() {
-    int status = 0;
-    if (pid_ > 0 && waitpid(pid_, &status, WNOHANG) == pid_) {
-      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      pid_ = -1;
-    }
-    return pid_ <= 0;
-  }
-
-  // Sends `sig` and waits; returns the exit code and the child's peak RSS.
-  int Finish(int sig, long* peak_rss_kib) {
-    if (pid_ > 0) {
-      kill(pid_, sig);
-      int status = 0;
-      struct rusage usage {};
-      if (wait4(pid_, &status, 0, &usage) == pid_) {
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        *peak_rss_kib = usage.ru_maxrss;
-      }
-      pid_ = -1;
-    }
-    return exit_code_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int exit_code_ = -1;
-};
 
 // End-to-end lag of the writer's probes: each probe key's started_at is the
 // wall time of its SET; this polls PostgreSQL for the next probe's row every

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <random>
@@ -173,10 +175,23 @@ Rows FromPostgres(const std::string& url) {
   return r;
 }
 
+// The rows only one side has, "redis: x" or "postgres: y" (empty: equal).
+std::vector<std::string> Differences(const std::vector<std::string>& redis,
+                                     const std::vector<std::string>& pg) {
+  std::vector<std::string> out;
+  std::set_difference(redis.begin(), redis.end(), pg.begin(), pg.end(), std::back_inserter(out));
+  for (auto& d : out) d = "redis: " + d;
+  std::vector<std::string> extra;
+  std::set_difference(pg.begin(), pg.end(), redis.begin(), redis.end(), std::back_inserter(extra));
+  for (auto& d : extra) out.push_back("postgres: " + d);
+  return out;
+}
+
 void ExpectSameRows(const Rows& redis, const Rows& pg) {
-  EXPECT_EQ(redis.users, pg.users);
-  EXPECT_EQ(redis.threads, pg.threads);
-  EXPECT_EQ(redis.tweets, pg.tweets);
+  EXPECT_EQ(Differences(redis.users, pg.users), std::vector<std::string>());
+  EXPECT_EQ(Differences(redis.threads, pg.threads), std::vector<std::string>());
+  EXPECT_EQ(Differences(redis.tweets, pg.tweets), std::vector<std::string>());
+  EXPECT_EQ(redis.users.size(), pg.users.size());
 }
 
 TEST(GatewayTest, WritesGoOnWhilePostgresIsDownAndTheJournalDrainsAfter) {
@@ -242,11 +257,14 @@ TEST(GatewayTest, AKilledGatewayLosesNoAcknowledgedWrite) {
   Prepare(&s, url);
   ASSERT_NE(s.redis, nullptr);
   std::mt19937 rng(7);
+  // On the request path the 25th write dies; in the replayer, the third
+  // batch it lands in PostgreSQL (before their landed marks).
   for (const char* point : {"gateway.after_primary", "gateway.after_journal",
-                            "gateway.after_secondary", "gateway.before_answer"}) {
+                            "gateway.before_answer", "gateway.replay_after_secondary"}) {
     SCOPED_TRACE(point);
+    const bool in_replayer = std::string(point) == "gateway.replay_after_secondary";
     auto env = s.env;
-    env.push_back({"CUTOVER_FAILPOINTS", std::string(point) + "=25"});
+    env.push_back({"CUTOVER_FAILPOINTS", std::string(point) + (in_replayer ? "=3" : "=25")});
     ServeProcess serve;
     ASSERT_TRUE(serve.Start({CutoverBinary(), "serve", "cutover.yaml", "--port", "0"}, env, s.dir));
     ASSERT_TRUE(WaitForDualWrite(serve.port()));
@@ -257,7 +275,11 @@ TEST(GatewayTest, AKilledGatewayLosesNoAcknowledgedWrite) {
       ASSERT_EQ(r.status, 200) << r.body;
       ++acknowledged;
     }
-    EXPECT_EQ(acknowledged, 24);  // the 25th hit kills before its answer
+    if (in_replayer) {
+      EXPECT_GE(acknowledged, 1);
+    } else {
+      EXPECT_EQ(acknowledged, 24);  // the 25th hit kills before its answer
+    }
     serve.Stop();
     // The next gateway replays what the journal owes before it serves.
     ServeProcess again;

@@ -53,11 +53,10 @@ Result<std::unique_ptr<Gateway>> Gateway::Open(std::shared_ptr<const spec::Migra
   }
   ASSIGN_OR_RETURN(parts->postgres, PostgresSecondary::Create(migration, target_url, stores));
   parts->replayer = std::make_unique<Replayer>(
-      parts->journal.get(), &parts->locks,
+      parts->journal.get(),
       std::map<OwedTo, SecondaryStore*>{{OwedTo::kPostgres, parts->postgres.get()}});
-  parts->writes =
-      std::make_unique<WritePath>(parts->journal.get(), &parts->locks, parts->replayer.get(),
-                                  parts->postgres.get(), std::move(entities));
+  parts->writes = std::make_unique<WritePath>(parts->journal.get(), &parts->locks,
+                                              parts->replayer.get(), std::move(entities));
   parts->replayer->Start();
   return std::unique_ptr<Gateway>(new Gateway(std::move(parts)));
 }

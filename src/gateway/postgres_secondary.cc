@@ -1,6 +1,9 @@
 // Journaled states applied to PostgreSQL through EntitySync.
 #include "gateway/postgres_secondary.h"
 
+#include <algorithm>
+#include <climits>
+
 namespace cutover::gateway {
 
 Result<std::unique_ptr<PostgresSecondary>> PostgresSecondary::Create(
@@ -30,31 +33,51 @@ Status PostgresSecondary::Connect() {
 }
 
 Status PostgresSecondary::Apply(const JournalRecord& record) {
+  return ApplyBatch({&record});
+}
+
+Status PostgresSecondary::ApplyBatch(const std::vector<const JournalRecord*>& records) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = sync_.find(record.entity);
-  if (it == sync_.end()) {
-    return FailedPrecondition("entity '" + record.entity + "' is not written by this gateway");
+  std::map<std::string, std::vector<const JournalRecord*>> by_entity;
+  for (const JournalRecord* r : records) by_entity[r->entity].push_back(r);
+  for (const auto& [entity, mine] : by_entity) {
+    auto it = sync_.find(entity);
+    if (it == sync_.end()) {
+      return FailedPrecondition("entity '" + entity + "' is not written by this gateway");
+    }
+    if (conn_ == nullptr) RETURN_IF_ERROR(Connect());
+    Status st = ApplyEntity(it->second.get(), mine);
+    if (st.code() == StatusCode::kUnavailable) conn_.reset();
+    RETURN_IF_ERROR(st);
   }
-  if (conn_ == nullptr) RETURN_IF_ERROR(Connect());
+  return Status::Ok();
+}
+
+Status PostgresSecondary::ApplyEntity(engine::EntitySync* sync,
+                                      const std::vector<const JournalRecord*>& records) {
   store::StoreBatch present;
   present.rows.AddColumn("$doc", ValueType::kJsonb);
   present.rows.AddColumn("$key", ValueType::kText);
   std::vector<std::string> missing;
-  if (record.deleted) {
-    missing.push_back(record.key);
-  } else {
-    present.rows.columns[0].AppendBytes(record.state);
-    present.rows.columns[1].AppendBytes(record.key);
+  std::vector<int64_t> missing_versions;
+  int64_t floor = INT64_MAX;
+  for (const JournalRecord* r : records) {
+    floor = std::min(floor, r->version);
+    if (r->deleted) {
+      missing.push_back(r->key);
+      missing_versions.push_back(r->version);
+      continue;
+    }
+    present.rows.columns[0].AppendBytes(r->state);
+    present.rows.columns[1].AppendBytes(r->key);
     // A Redis key has no position in a file; the journal's number stands
     // in for its ordinal in a reject.
-    present.positions.push_back({-1, -1, static_cast<int64_t>(record.seq)});
-    present.versions.push_back(record.version);
-    present.source_keys.push_back(record.key);
+    present.positions.push_back({-1, -1, static_cast<int64_t>(r->seq)});
+    present.versions.push_back(r->version);
+    present.source_keys.push_back(r->key);
   }
-  present.versions_floor = record.version;
-  Status st = it->second->Apply(conn_.get(), present, missing, record.version, &counts_);
-  if (st.code() == StatusCode::kUnavailable) conn_.reset();
-  return st;
+  present.versions_floor = floor;
+  return sync->Apply(conn_.get(), present, missing, missing_versions, &counts_);
 }
 
 engine::ApplyCounts PostgresSecondary::counts() const {

@@ -33,6 +33,8 @@ class PostgresSecondary : public SecondaryStore {
   // kUnavailable when PostgreSQL cannot be reached (the connection is
   // dropped and made again at the next call).
   Status Apply(const JournalRecord& record) override;
+  // One transaction per entity among `records`.
+  Status ApplyBatch(const std::vector<const JournalRecord*>& records) override;
 
   // What was applied so far (keys, upserts, deletes, superseded states).
   engine::ApplyCounts counts() const;
@@ -40,6 +42,8 @@ class PostgresSecondary : public SecondaryStore {
  private:
   PostgresSecondary() = default;
   Status Connect();
+  // REQUIRES: mu_ held; records of one entity, one per key.
+  Status ApplyEntity(engine::EntitySync* sync, const std::vector<const JournalRecord*>& records);
 
   std::shared_ptr<const spec::MigrationSpec> migration_;
   std::string url_;

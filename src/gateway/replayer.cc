@@ -8,11 +8,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/failpoint.h"
+
 namespace cutover::gateway {
 
-Replayer::Replayer(Journal* journal, KeyLocks* locks, std::map<OwedTo, SecondaryStore*> stores,
+Replayer::Replayer(Journal* journal, std::map<OwedTo, SecondaryStore*> stores,
                    ReplayOptions options)
-    : journal_(journal), locks_(locks), stores_(std::move(stores)), options_(options) {}
+    : journal_(journal), stores_(std::move(stores)), options_(options) {}
 
 Replayer::~Replayer() {
   Stop();
@@ -66,31 +68,62 @@ Result<ReplayPass> Replayer::RunOnce() {
   }
   uint64_t failures = 0;
   std::string last_error;
-  for (const KeyId& id : order) {
-    const std::vector<size_t>& writes = by_key[id];
-    const JournalRecord& newest = owed[writes.back()];
-    auto store = stores_.find(newest.owed_to);
-    Status st = store == stores_.end()
-                    ? FailedPrecondition("no secondary store is open for these writes")
-                    : Status::Ok();
-    if (st.ok()) {
-      std::lock_guard<std::mutex> key_lock(locks_->For(newest.entity, newest.key));
-      st = store->second->Apply(newest);
-      if (st.ok()) {
-        for (size_t i : writes) journal_->MarkLanded(owed[i].seq);
-      }
-    }
-    if (st.ok()) {
-      ++pass.applied;
-      pass.landed += writes.size();
-      continue;
-    }
+  auto land = [&](const KeyId& id) {
+    for (size_t i : by_key[id]) journal_->MarkLanded(owed[i].seq);
+    ++pass.applied;
+    pass.landed += by_key[id].size();
+  };
+  auto fail = [&](const JournalRecord& r, const Status& st) {
     ++pass.failed;
     ++failures;
-    last_error = fmt::format("{} key {} (journal write {}): {}", newest.entity, newest.key,
-                             newest.seq, st.message());
-    if (st.code() == StatusCode::kUnavailable) break;  // the store is down: back off
-    spdlog::error("replay: {} refused: {}; it stays in the journal", newest.entity, last_error);
+    last_error =
+        fmt::format("{} key {} (journal write {}): {}", r.entity, r.key, r.seq, st.message());
+  };
+  bool down = false;
+  for (size_t from = 0; from < order.size() && !down;) {
+    // A run of keys owed to one store, at most apply_batch of them.
+    const OwedTo to = std::get<0>(order[from]);
+    size_t until = from;
+    std::vector<const JournalRecord*> batch;
+    while (until < order.size() && std::get<0>(order[until]) == to &&
+           batch.size() < options_.apply_batch) {
+      batch.push_back(&owed[by_key[order[until]].back()]);
+      ++until;
+    }
+    auto store = stores_.find(to);
+    if (store == stores_.end()) {
+      for (const JournalRecord* r : batch) {
+        fail(*r, FailedPrecondition("no secondary store is open for these writes"));
+      }
+      from = until;
+      continue;
+    }
+    Status st = store->second->ApplyBatch(batch);
+    if (st.ok()) {
+      FailPoint("gateway.replay_after_secondary");
+      for (size_t k = from; k < until; ++k) land(order[k]);
+    } else if (st.code() == StatusCode::kUnavailable) {
+      fail(*batch.front(), st);
+      down = true;  // the store is down: back off
+    } else {
+      // One state the store refuses fails the batch: key by key, the
+      // others land and the refused one stays owed.
+      for (size_t k = from; k < until && !down; ++k) {
+        const JournalRecord& r = owed[by_key[order[k]].back()];
+        Status one = store->second->Apply(r);
+        if (one.ok()) {
+          land(order[k]);
+          continue;
+        }
+        fail(r, one);
+        if (one.code() == StatusCode::kUnavailable) {
+          down = true;
+        } else {
+          spdlog::error("replay: {}; it stays in the journal", last_error);
+        }
+      }
+    }
+    from = until;
   }
   std::lock_guard<std::mutex> lock(mu_);
   ++stats_.passes;

@@ -9,10 +9,10 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/status.h"
 #include "gateway/journal.h"
-#include "gateway/key_locks.h"
 
 namespace cutover::gateway {
 
@@ -26,10 +26,20 @@ class SecondaryStore {
   // kUnavailable: the store is down, try again later. Any other error: the
   // store refuses this state; it stays owed, counted and logged.
   virtual Status Apply(const JournalRecord& record) = 0;
+
+  // Puts every record's state in place, one record per key, all or none of
+  // them as far as the store can (PostgreSQL: one transaction per entity).
+  // The default applies them one by one; each is idempotent, so a failed
+  // batch applied again leaves nothing wrong.
+  virtual Status ApplyBatch(const std::vector<const JournalRecord*>& records) {
+    for (const JournalRecord* r : records) RETURN_IF_ERROR(Apply(*r));
+    return Status::Ok();
+  }
 };
 
 struct ReplayOptions {
-  size_t batch = 1000;  // owed writes read per pass
+  size_t batch = 1000;       // owed writes read per pass
+  size_t apply_batch = 500;  // keys per ApplyBatch (one transaction)
   std::chrono::milliseconds first_backoff{50};
   std::chrono::milliseconds max_backoff{5000};
 };
@@ -56,21 +66,21 @@ struct ReplayPass {
 // key). Journal records are whole states, so only a key's newest owed state
 // needs landing: once it has, every older owed write of the key is landed
 // too (coalescing: a key written a thousand times while PostgreSQL was down
-// costs one write when it is back). A key whose landing fails keeps all its
-// writes owed, so nothing newer of it lands before them.
+// costs one write when it is back). The newest states go to the store in
+// batches of apply_batch keys, one transaction each; a batch that fails for
+// another reason than the store being down is retried key by key, so one
+// state the store refuses does not hold back the others. A key whose landing
+// fails keeps all its writes owed, so nothing newer of it lands before them.
 //
-// The write path lands writes itself when the journal owes nothing for
-// their key. Both hold the key's lock (KeyLocks) around the secondary write
-// and the landed mark, and the write path checks Journal::Owes under it: so
-// an older state never lands after a newer one from either side.
+// The replayer is the only writer of the secondary for journaled writes, and
+// one pass runs at a time: a key's states land in journal order.
 //
 // After a pass with a failure the next waits first_backoff, doubling to
 // max_backoff; a pass without one resets it. Wake() starts a pass early
 // unless the replayer is backing off.
 class Replayer {
  public:
-  Replayer(Journal* journal, KeyLocks* locks, std::map<OwedTo, SecondaryStore*> stores,
-           ReplayOptions options = {});
+  Replayer(Journal* journal, std::map<OwedTo, SecondaryStore*> stores, ReplayOptions options = {});
   ~Replayer();  // Stop()s
 
   void Start();  // runs passes on a thread of its own
@@ -86,7 +96,6 @@ class Replayer {
   void Loop();
 
   Journal* const journal_;
-  KeyLocks* const locks_;
   const std::map<OwedTo, SecondaryStore*> stores_;
   const ReplayOptions options_;
 

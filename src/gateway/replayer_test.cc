@@ -58,7 +58,6 @@ struct Fixture {
     return seq.ok() ? *seq : 0;
   }
   std::unique_ptr<Journal> journal;
-  KeyLocks locks;
   MemoryStore store;
 };
 
@@ -69,7 +68,7 @@ TEST(ReplayerTest, EachKeyLandsItsNewestStateOnceAndEveryWriteOfItIsLanded) {
   f.Write("k1", "v2");
   f.Write("k1", "");  // deleted last
   f.Write("k2", "v2");
-  Replayer replayer(f.journal.get(), &f.locks, {{OwedTo::kPostgres, &f.store}});
+  Replayer replayer(f.journal.get(), {{OwedTo::kPostgres, &f.store}});
   auto pass = replayer.RunOnce();
   ASSERT_TRUE(pass.ok()) << pass.status().ToString();
   EXPECT_EQ(pass->owed_seen, 5u);
@@ -85,7 +84,7 @@ TEST(ReplayerTest, WhileTheStoreIsDownNothingLandsAndNewerWritesWaitBehindOlderO
   Fixture f;
   f.Write("k1", "v1");
   f.Write("k2", "v1");
-  Replayer replayer(f.journal.get(), &f.locks, {{OwedTo::kPostgres, &f.store}});
+  Replayer replayer(f.journal.get(), {{OwedTo::kPostgres, &f.store}});
   f.store.down = true;
   auto down = replayer.RunOnce();
   ASSERT_TRUE(down.ok());
@@ -109,7 +108,7 @@ TEST(ReplayerTest, ARefusedStateStaysOwedAndOtherKeysGoOn) {
   Fixture f;
   f.Write("bad", "refuse");
   f.Write("good", "v1");
-  Replayer replayer(f.journal.get(), &f.locks, {{OwedTo::kPostgres, &f.store}});
+  Replayer replayer(f.journal.get(), {{OwedTo::kPostgres, &f.store}});
   auto pass = replayer.RunOnce();
   ASSERT_TRUE(pass.ok());
   EXPECT_EQ(pass->failed, 1u);
@@ -122,7 +121,7 @@ TEST(ReplayerTest, ARefusedStateStaysOwedAndOtherKeysGoOn) {
 
 TEST(ReplayerTest, TheBackgroundThreadDrainsWritesAppendedFromManyThreads) {
   Fixture f;
-  Replayer replayer(f.journal.get(), &f.locks, {{OwedTo::kPostgres, &f.store}},
+  Replayer replayer(f.journal.get(), {{OwedTo::kPostgres, &f.store}},
                     {.batch = 64, .first_backoff = std::chrono::milliseconds(1)});
   replayer.Start();
   // Per key, the state of its highest journal number: what must remain.

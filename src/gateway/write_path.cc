@@ -9,8 +9,8 @@
 namespace cutover::gateway {
 
 WritePath::WritePath(Journal* journal, KeyLocks* locks, Replayer* replayer,
-                     SecondaryStore* postgres, std::map<std::string, Entity> entities)
-    : journal_(journal), locks_(locks), replayer_(replayer), postgres_(postgres) {
+                     std::map<std::string, Entity> entities)
+    : journal_(journal), locks_(locks), replayer_(replayer) {
   for (auto& [name, e] : entities) {
     entities_[name] = Slot{e, std::make_unique<std::mutex>()};
   }
@@ -90,19 +90,10 @@ Result<WriteOutcome> WritePath::Write(control::Stage stage, const std::string& e
   record.written_at_us = std::chrono::duration_cast<std::chrono::microseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-  // 4. Durable before the answer. Whether the key was owed before decides
-  // who lands it: an older owed write must land first.
-  const bool owed_before = journal_->Owes(entity, key);
+  // 4. Durable before the answer; 5. the replayer takes it to PostgreSQL.
   ASSIGN_OR_RETURN(out.journal_seq, journal_->Append(record));
   FailPoint("gateway.after_journal");
-  // 5. PostgreSQL, once; failing, the replayer has it.
-  if (!owed_before && postgres_->Apply(record).ok()) {
-    FailPoint("gateway.after_secondary");
-    journal_->MarkLanded(out.journal_seq);
-    out.landed = true;
-  } else {
-    replayer_->Wake();
-  }
+  replayer_->Wake();
   FailPoint("gateway.before_answer");
   return out;
 }

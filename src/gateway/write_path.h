@@ -23,7 +23,6 @@ struct WriteOutcome {
   uint64_t journal_seq = 0;  // the journal's number for it; 0 when not journaled (stage legacy)
   int64_t version = 0;       // the primary's version of the state written
   bool deleted = false;      // the key holds nothing now
-  bool landed = false;       // the secondary holds it already (else the replayer will)
   std::string state;         // the record as read back (the legacy store's document); "" if deleted
 };
 
@@ -42,10 +41,10 @@ struct WriteOutcome {
 //      (catalog/key_versions.h). Another gateway's write in between is read
 //      too, with a later version: both stores still end at Redis's state;
 //   4. appends that state to the journal and waits for its group commit;
-//   5. answers then, after trying PostgreSQL once when the journal owed the
-//      key nothing before (else the replayer, which lands a key's writes in
-//      order, takes it): landed, the write is marked so; not landed, the
-//      replayer lands it later. The answer says which.
+//   5. answers, and wakes the replayer, which lands the journal's states in
+//      PostgreSQL in batches, in order per key (replayer.h). PostgreSQL is
+//      never on the answer's path: its speed and its outages change how far
+//      it lags, not what the client waits for or whether the write stands.
 // A crash after 2 and before 4 loses no acknowledged write (none was
 // acknowledged) and leaves Redis ahead of PostgreSQL, as any write the
 // application made straight to Redis would: a sync or verify finds it. After
@@ -61,7 +60,7 @@ class WritePath {
     store::Writer* writer = nullptr;  // writes a record into it
   };
 
-  WritePath(Journal* journal, KeyLocks* locks, Replayer* replayer, SecondaryStore* postgres,
+  WritePath(Journal* journal, KeyLocks* locks, Replayer* replayer,
             std::map<std::string, Entity> entities);
 
   // `document` is the record as the legacy store's writer takes it (a Redis
@@ -88,7 +87,6 @@ class WritePath {
   Journal* const journal_;
   KeyLocks* const locks_;
   Replayer* const replayer_;
-  SecondaryStore* const postgres_;
   // Writers and readers are not thread-safe: one write at a time per
   // entity (the journal's group commit still batches across entities).
   struct Slot {

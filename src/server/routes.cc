@@ -328,9 +328,7 @@ void WriteEntity(ServerContext& ctx, const httplib::Request& req, httplib::Respo
          {"record", record},
          {"version", out->version},
          {"journal_seq", out->journal_seq},
-         {"postgres", out->landed        ? "written"
-                      : out->journal_seq ? "journaled"
-                                         : "not written in this stage"}});
+         {"postgres", out->journal_seq ? "journaled" : "not written in this stage"}});
 }
 
 void PostReads(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {

@@ -23,6 +23,7 @@
 #include "common/failpoint.h"
 #include "engine/backfill/lookup_dimension_run.h"
 #include "engine/backfill/reject_limits.h"
+#include "engine/core/child_replacer.h"
 #include "engine/core/entity_plan.h"
 #include "engine/core/post_load.h"
 #include "engine/core/source_factory.h"
@@ -135,6 +136,9 @@ struct PartitionBackfill::Worker {
   // A versioned store's key claims: by COPY first, as most keys of a
   // backfill were never claimed (catalog/key_versions.h).
   catalog::ClaimStrategy claims{.copy_first = true};
+  // A versioned store's key written again replaces its children: a sync or
+  // the gateway may have written an older state of it with more of them.
+  std::unique_ptr<ChildReplacer> children;
 
   void Close() {
     pipeline.reset();  // first: its thread reads through `reader`
@@ -353,6 +357,13 @@ Result<bool> PartitionBackfill::LoadToCheckpoint(Worker* w) {
     // a newer state is left out (catalog/key_versions.h); it counts as
     // superseded, read but neither merged nor rejected.
     ASSIGN_OR_RETURN(const std::vector<bool> newest, ClaimNewest(w, work->in));
+    if (w->children != nullptr) {
+      std::vector<uint32_t> parents;
+      for (uint32_t r = 0; r < mapped.tables[0].num_rows(); ++r) {
+        if (newest.empty() || newest[mapped.origins[0][r].record]) parents.push_back(r);
+      }
+      RETURN_IF_ERROR(w->children->DeleteChildrenOf(c, mapped.tables[0], parents));
+    }
     for (size_t t = 0; t < tables_.size(); ++t) {
       std::vector<uint32_t> rows;
       rows.reserve(mapped.tables[t].num_rows());
@@ -457,11 +468,16 @@ Status PartitionBackfill::RunWorker(int index) {
     w.writers.push_back(std::move(writer));
   }
   ASSIGN_OR_RETURN(w.mapper, CreateMapper(migration_, entity_));
+  if (entity_.redis && tables_.size() > 1) {
+    ASSIGN_OR_RETURN(EntityPlan plan, PlanEntity(migration_, entity_));
+    ASSIGN_OR_RETURN(w.children, ChildReplacer::Create(entity_, plan));
+  }
   const std::string what = fmt::format("worker {} loading {}", index, entity_.name);
   // A new connection needs its staging tables (not used in bulk mode).
   auto on_connect = [&]() -> Status {
     if (bulk_) return Status::Ok();
     for (auto& writer : w.writers) RETURN_IF_ERROR(writer->PrepareStaging(w.conn.get()));
+    if (w.children != nullptr) RETURN_IF_ERROR(w.children->Prepare(w.conn.get()));
     return Status::Ok();
   };
   while (!stop_) {

@@ -41,21 +41,6 @@ void NameByKey(const store::StoreBatch& in, std::vector<Reject>* rejects) {
   }
 }
 
-// Rows of `from` (a parent table's rows) whose record `won`, with the parent
-// columns of a child's link renamed to the child's: what to match the
-// child's existing rows on.
-RowBatch LinkRows(const RowBatch& from, const std::vector<uint32_t>& rows,
-                  const std::vector<std::string>& parent_columns,
-                  const std::vector<std::string>& child_columns) {
-  RowBatch out;
-  for (size_t i = 0; i < parent_columns.size(); ++i) {
-    const int src = from.IndexOf(parent_columns[i]);
-    out.AddColumn(child_columns[i], from.columns[src].type());
-    for (uint32_t r : rows) out.columns.back().AppendFrom(from.columns[src], r);
-  }
-  return out;
-}
-
 std::vector<uint32_t> AllRows(const RowBatch& b) {
   std::vector<uint32_t> rows(b.num_rows());
   for (uint32_t i = 0; i < rows.size(); ++i) rows[i] = i;
@@ -85,47 +70,35 @@ Result<std::unique_ptr<EntitySync>> EntitySync::Create(const spec::MigrationSpec
   s->key_mapper_ = std::move(key_mapper);
 
   const auto& tables = s->plan_.tables;
-  s->link_parent_.resize(tables.size());
-  s->link_child_.resize(tables.size());
   for (size_t t = 0; t < tables.size(); ++t) {
-    const auto& shape = tables[t].shape;
-    s->writers_.push_back(std::make_unique<pg_store::MergeWriter>(shape));
+    s->writers_.push_back(std::make_unique<pg_store::MergeWriter>(tables[t].shape));
     s->writers_.back()->set_small_transactions(true);
-    if (t == 0) {
-      s->deleters_.push_back(std::make_unique<pg_store::RowDeleter>(shape, entity.key));
-      continue;
-    }
-    if (tables[t].parent != 0) {
-      return FailedPrecondition(fmt::format(
-          "{}: {} is nested two levels deep; sync replaces the children of a changed key one "
-          "level deep only",
-          entity.where.ToString(), tables[t].entity->name));
-    }
-    for (const auto& [child_col, parent_col] : tables[t].entity->parent_columns) {
-      if (std::find(entity.key.begin(), entity.key.end(), parent_col) == entity.key.end()) {
-        return FailedPrecondition(fmt::format(
-            "{}: {} links to {}.{}, which is not in its key; sync finds a gone key's children "
-            "by the key",
-            tables[t].entity->where.ToString(), tables[t].entity->name, entity.name, parent_col));
-      }
-      s->link_child_[t].push_back(child_col);
-      s->link_parent_[t].push_back(parent_col);
-    }
-    s->deleters_.push_back(std::make_unique<pg_store::RowDeleter>(shape, s->link_child_[t]));
   }
+  s->key_deleter_ = std::make_unique<pg_store::RowDeleter>(tables[0].shape, entity.key);
+  ASSIGN_OR_RETURN(s->children_, ChildReplacer::Create(entity, s->plan_));
   return s;
 }
 
 Status EntitySync::Prepare(pg_store::PgConnection* conn) {
   for (auto& w : writers_) RETURN_IF_ERROR(w->PrepareStaging(conn));
-  for (auto& d : deleters_) RETURN_IF_ERROR(d->PrepareStaging(conn));
-  return Status::Ok();
+  RETURN_IF_ERROR(key_deleter_->PrepareStaging(conn));
+  return children_->Prepare(conn);
 }
 
 Status EntitySync::Apply(pg_store::PgConnection* conn, const store::StoreBatch& present,
                          const std::vector<std::string>& missing, int64_t missing_version,
                          ApplyCounts* counts) {
+  return Apply(conn, present, missing, std::vector<int64_t>(missing.size(), missing_version),
+               counts);
+}
+
+Status EntitySync::Apply(pg_store::PgConnection* conn, const store::StoreBatch& present,
+                         const std::vector<std::string>& missing,
+                         const std::vector<int64_t>& missing_versions, ApplyCounts* counts) {
   if (present.size() == 0 && missing.empty()) return Status::Ok();
+  if (missing_versions.size() != missing.size()) {
+    return Internal(entity_->name + ": a missing key without its version");
+  }
   if (present.versions.size() != present.size()) {
     return Internal(entity_->name + ": the store's records carry no versions");
   }
@@ -134,7 +107,9 @@ Status EntitySync::Apply(pg_store::PgConnection* conn, const store::StoreBatch& 
   for (size_t i = 0; i < present.size(); ++i) {
     items.push_back({present.source_keys[i], present.versions[i], false});
   }
-  for (const std::string& k : missing) items.push_back({k, missing_version, true});
+  for (size_t i = 0; i < missing.size(); ++i) {
+    items.push_back({missing[i], missing_versions[i], true});
+  }
 
   pg_store::Transaction tx(conn);
   RETURN_IF_ERROR(tx.status());
@@ -152,11 +127,7 @@ Status EntitySync::Apply(pg_store::PgConnection* conn, const store::StoreBatch& 
       if (won[mapped_.origins[t][r].record]) rows[t].push_back(r);
     }
   }
-  for (size_t t = 1; t < plan_.tables.size(); ++t) {
-    const RowBatch link = LinkRows(mapped_.tables[0], rows[0], link_parent_[t], link_child_[t]);
-    ASSIGN_OR_RETURN(int64_t gone, deleters_[t]->Delete(conn, link, AllRows(link)));
-    (void)gone;
-  }
+  RETURN_IF_ERROR(children_->DeleteChildrenOf(conn, mapped_.tables[0], rows[0]));
   for (size_t t = 0; t < plan_.tables.size(); ++t) {
     const TableWrite target{.writer = writers_[t].get(),
                             .mode = WriteMode::kMerge,
@@ -192,12 +163,8 @@ Status EntitySync::Apply(pg_store::PgConnection* conn, const store::StoreBatch& 
                                    entity_->name, r.reason));
     }
     const RowBatch& keys = key_rows_.tables[0];
-    for (size_t t = 1; t < plan_.tables.size(); ++t) {
-      const RowBatch link = LinkRows(keys, AllRows(keys), link_parent_[t], link_child_[t]);
-      ASSIGN_OR_RETURN(int64_t n, deleters_[t]->Delete(conn, link, AllRows(link)));
-      (void)n;
-    }
-    ASSIGN_OR_RETURN(int64_t n, deleters_[0]->Delete(conn, keys, AllRows(keys)));
+    RETURN_IF_ERROR(children_->DeleteChildrenOf(conn, keys, AllRows(keys)));
+    ASSIGN_OR_RETURN(int64_t n, key_deleter_->Delete(conn, keys, AllRows(keys)));
     (void)n;
     add.deleted += static_cast<int64_t>(gone.size());
   }
@@ -215,7 +182,8 @@ Status EntitySync::Apply(pg_store::PgConnection* conn, const store::StoreBatch& 
   if (++applies_ % 1000 == 0 || staged_since_compact_ >= kCompactEveryKeys) {
     staged_since_compact_ = 0;
     for (auto& w : writers_) RETURN_IF_ERROR(w->Compact(conn));
-    for (auto& d : deleters_) RETURN_IF_ERROR(d->Compact(conn));
+    RETURN_IF_ERROR(key_deleter_->Compact(conn));
+    RETURN_IF_ERROR(children_->Compact(conn));
   }
   counts->keys += add.keys;
   counts->upserted += add.upserted;

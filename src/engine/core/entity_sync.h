@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "engine/core/child_replacer.h"
 #include "engine/core/entity_plan.h"
 #include "map/record_mapper.h"
 #include "spec/spec.h"
@@ -56,6 +57,12 @@ class EntitySync {
   Status Apply(pg_store::PgConnection* conn, const store::StoreBatch& present,
                const std::vector<std::string>& missing, int64_t missing_version,
                ApplyCounts* counts);
+  // The same, each missing key found gone as of its own version
+  // (missing_versions[i] is missing[i]'s): deletions journaled at different
+  // moments, applied together.
+  Status Apply(pg_store::PgConnection* conn, const store::StoreBatch& present,
+               const std::vector<std::string>& missing,
+               const std::vector<int64_t>& missing_versions, ApplyCounts* counts);
 
   // Re-reads `keys` from the store now and applies what it finds (a key not
   // found is a delete).
@@ -72,12 +79,8 @@ class EntitySync {
   spec::EntitySpec key_entity_;  // the entity's key columns only
   std::unique_ptr<map::RecordMapper> key_mapper_;
   std::vector<std::unique_ptr<pg_store::MergeWriter>> writers_;  // per plan table
-  // Per plan table: deletes by the entity's key (table 0) or by the link to
-  // the parent (children).
-  std::vector<std::unique_ptr<pg_store::RowDeleter>> deleters_;
-  // Per child table: the parent columns its link reads, in link order, and
-  // the child's link columns.
-  std::vector<std::vector<std::string>> link_parent_, link_child_;
+  std::unique_ptr<pg_store::RowDeleter> key_deleter_;            // the entity's rows, by key
+  std::unique_ptr<ChildReplacer> children_;
   store::StoreBatch read_, keys_;
   int64_t applies_ = 0;
   int64_t staged_since_compact_ = 0;  // keys applied since the staging tables were truncated

@@ -189,14 +189,25 @@ Result<std::vector<RedisValue>> ReadValues(RedisConnection& conn,
                                     " key: " + std::string(ReplyText(value)));
         }
         v.expire_at_ms = ExpiryOf(expiry, options.has_pexpiretime, now);
-        if (value->type == REDIS_REPLY_NIL) {
-          v.type = "none";  // deleted between TYPE and GET
+        // Deleted between TYPE and the read: GET answers nil, but a scan of
+        // a missing collection answers an empty page, so the expiry's -2
+        // ("no such key", read in the same round trip) tells it too. Read
+        // as an empty hash, it would become a row of NULLs.
+        const bool gone = expiry->type == REDIS_REPLY_INTEGER && expiry->integer == -2;
+        if (value->type == REDIS_REPLY_NIL || gone) {
+          v.type = "none";
           continue;
         }
         if (v.type == "string") {
           v.str.assign(ReplyText(value));
         } else {
           std::string next = TakePage(value, &v, 0, options.page);
+          // Redis keeps no empty collection: a whole scan that found
+          // nothing found a key deleted (and maybe made again) in between.
+          if (v.items.empty() && next.empty()) {
+            v.type = "none";
+            continue;
+          }
           if (!next.empty()) more.emplace_back(i, std::move(next));
         }
       } else {

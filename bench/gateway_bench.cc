@@ -1,0 +1,271 @@
+// Benchmark: dual writes through `cutover serve`'s gateway beside a direct
+// write to each store from the same client, in one run on loopback.
+//
+// One scratch PostgreSQL, one scratch redis-server and one gateway serve
+// every measurement. Paced runs send 1,000 writes/s from 8 threads (125/s
+// each, each with its own keep-alive connection) for 10 s and report the
+// latency of every write; the throughput run sends as fast as 32 threads can
+// for 10 s.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include "background_process.h"
+#include "process_meter.h"
+#include "redis_bench_client.h"
+#include "stores/postgres/pg_connection.h"
+#include "stores/postgres/scratch_cluster.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using cutover::bench::Background;
+using cutover::pg_store::PgConnection;
+using cutover::pg_store::ScratchCluster;
+
+constexpr int kPacedThreads = 8;
+constexpr int kPacedRate = 1000;  // writes/s, all threads together
+constexpr double kSeconds = 10;
+constexpr int kFlatOutThreads = 32;
+constexpr char kToken[] = "bench-token";
+
+struct Latencies {
+  std::vector<double> ms;
+  long errors = 0;
+  double seconds = 0;
+  double Quantile(double q) const {
+    if (ms.empty()) return 0;
+    std::vector<double> v = ms;
+    const size_t i = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v.end());
+    return v[i];
+  }
+};
+
+// Runs `write(thread, n)` from `threads` threads, each paced at `per_thread`
+// writes/s (0: as fast as it goes) for kSeconds; every write timed.
+Latencies Drive(int threads, double per_thread,
+                const std::function<std::function<bool(long)>(int)>& make_writer) {
+  Latencies all;
+  std::mutex mu;
+  std::vector<std::thread> pool;
+  const auto start = Clock::now();
+  const auto end = start + std::chrono::duration<double>(kSeconds);
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      auto write = make_writer(t);
+      std::vector<double> mine;
+      long errors = 0;
+      for (long n = 0;; ++n) {
+        auto due = start;
+        if (per_thread > 0) {
+          due += std::chrono::duration_cast<Clock::duration>(
+              std::chrono::duration<double>(static_cast<double>(n) / per_thread));
+          std::this_thread::sleep_until(due);
+        }
+        const auto t0 = Clock::now();
+        if (t0 >= end) break;
+        // Latency from when the write was due: a paced client that falls
+        // behind counts its waiting too (no coordinated omission).
+        const auto from = per_thread > 0 ? std::max(due, start) : t0;
+        if (!write(n)) ++errors;
+        mine.push_back(std::chrono::duration<double, std::milli>(Clock::now() - from).count());
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      all.ms.insert(all.ms.end(), mine.begin(), mine.end());
+      all.errors += errors;
+    });
+  }
+  for (auto& p : pool) p.join();
+  all.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return all;
+}
+
+std::string Body(long n) {
+  return fmt::format(R"({{"value": {{"name": "user {}", "visits": {}}}}})", n, n % 1000);
+}
+
+std::function<std::function<bool(long)>(int)> GatewayWriter(int port) {
+  return [port](int t) -> std::function<bool(long)> {
+    auto client = std::make_shared<httplib::Client>("127.0.0.1", port);
+    client->set_keep_alive(true);
+    client->set_bearer_token_auth(kToken);
+    return [client, t](long n) {
+      const std::string key = fmt::format("u:gw{}-{}@x.org", t, n % 5000);
+      auto r = client->Put("/v1/entities/users/" + key, Body(n), "application/json");
+      return r && r->status == 200;
+    };
+  };
+}
+
+void Line(const std::string& what, const Latencies& l) {
+  fmt::print("{:<58} {:>8} {:>9.0f} {:>8.2f} {:>8.2f} {:>8.2f} {:>7}\n", what, l.ms.size(),
+             static_cast<double>(l.ms.size()) / l.seconds, l.Quantile(0.5), l.Quantile(0.95),
+             l.Quantile(0.99), l.errors);
+}
+
+double Metric(int port, const std::string& name) {
+  httplib::Client c("127.0.0.1", port);
+  auto r = c.Get("/metrics");
+  if (!r) return -1;
+  const size_t at = r->body.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::atof(r->body.c_str() + at + name.size() + 2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    fmt::print(stderr, "usage: {} CUTOVER\n", argv[0]);
+    return 2;
+  }
+  const std::string cutover = argv[1];
+  auto dir = cutover::pg_store::MakeTempDir("cutover-bench-gateway-");
+  if (!dir.ok()) return 3;
+  const cutover::bench::RemoveOnExit remove_dir(*dir);
+  auto pg_dir = cutover::pg_store::MakeTempDir("cutover-bench-pg-");
+  if (!pg_dir.ok()) return 3;
+  auto cluster = ScratchCluster::Start({*pg_dir, /*ephemeral=*/true, "bench"});
+  if (!cluster.ok()) {
+    fmt::print(stderr, "cannot start PostgreSQL: {}\n", cluster.status().message());
+    return 3;
+  }
+  const std::string url = (*cluster)->url();
+  std::filesystem::create_directories(*dir + "/redis");
+  auto redis = cutover::bench::ScratchRedis::Start(*dir + "/redis");
+  if (!redis) return 3;
+
+  const std::string spec = *dir + "/cutover.yaml";
+  {
+    std::FILE* f = std::fopen(spec.c_str(), "w");
+    std::fputs(R"(migration: gwbench
+target: { url: "${DATABASE_URL}" }
+sources:
+  cache: { type: redis, url: "${REDIS_URL}" }
+serve: { token_env: GW_TOKEN }
+stages: { poll_interval: 200ms }
+entities:
+  users:
+    source: { from: cache, pattern: "u:{email}", value: hash }
+    key: [email]
+    columns:
+      email:  { type: text }
+      name:   { type: text }
+      visits: { type: bigint }
+)",
+               f);
+    std::fclose(f);
+  }
+  const std::vector<std::string> env = {
+      "DATABASE_URL=" + url, "REDIS_URL=redis://127.0.0.1:" + std::to_string(redis->port()) + "/0",
+      std::string("GW_TOKEN=") + kToken};
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {cutover, "backfill", spec, "--create-tables"},
+           {cutover, "phase", spec, "set", "dual_write", "--force", "--reason", "bench"}}) {
+    auto run =
+        cutover::bench::Measure(args[1], args, env, *dir + "/setup.out", *dir + "/setup.err");
+    if (run.exit_code != 0) {
+      cutover::bench::ShowFile(*dir + "/setup.err");
+      return 3;
+    }
+  }
+  const int port = cutover::bench::FreeLoopbackPort();
+  Background serve({cutover, "serve", spec, "--port", std::to_string(port)}, env,
+                   *dir + "/serve.out", *dir + "/serve.err");
+  bool ready = false;
+  for (int i = 0; i < 200 && !ready; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    httplib::Client c("127.0.0.1", port);
+    auto r = c.Get("/v1/stage");
+    ready = r && r->body.find("\"dual_write\"") != std::string::npos;
+  }
+  if (!ready) {
+    fmt::print(stderr, "cutover serve did not come up in dual_write\n");
+    cutover::bench::ShowFile(*dir + "/serve.err");
+    return 3;
+  }
+
+  fmt::print(
+      "dual writes through the gateway (Redis hash + PostgreSQL row) beside direct writes\n");
+  fmt::print(
+      "paced: {} writes/s from {} threads for {:.0f} s; latency from when each write was "
+      "due; flat out: {} threads\n",
+      kPacedRate, kPacedThreads, kSeconds, kFlatOutThreads);
+  fmt::print("load average at start: {}; {} cores\n\n", cutover::bench::LoadAverage(),
+             std::thread::hardware_concurrency());
+  fmt::print("{:<58} {:>8} {:>9} {:>8} {:>8} {:>8} {:>7}\n", "method", "writes", "writes/s",
+             "p50 ms", "p95 ms", "p99 ms", "errors");
+  const double per_thread = static_cast<double>(kPacedRate) / kPacedThreads;
+
+  const Latencies redis_direct = Drive(kPacedThreads, per_thread, [&](int t) {
+    auto c = std::make_shared<cutover::bench::RedisContextPtr>(
+        cutover::bench::ConnectRedis(redis->port()));
+    return [c, t](long n) {
+      auto r = cutover::bench::RunCommand(
+          c->get(), {"HSET", fmt::format("u:direct{}-{}@x.org", t, n % 5000), "name",
+                     fmt::format("user {}", n), "visits", std::to_string(n % 1000)});
+      return r && r->type != REDIS_REPLY_ERROR;
+    };
+  });
+  Line("direct: Redis HSET (hiredis)", redis_direct);
+
+  const Latencies pg_direct = Drive(kPacedThreads, per_thread, [&](int t) {
+    std::shared_ptr<PgConnection> c(PgConnection::Connect(url).value().release());
+    return [c, t](long n) {
+      return c
+          ->Exec(fmt::format("INSERT INTO users (email, name, visits, source_tag) VALUES "
+                             "('direct{}-{}@x.org', 'user {}', {}, 'users') ON CONFLICT (email) "
+                             "DO UPDATE SET name = excluded.name, visits = excluded.visits",
+                             t, n % 5000, n, n % 1000))
+          .ok();
+    };
+  });
+  Line("direct: PostgreSQL INSERT ... ON CONFLICT (libpq, autocommit)", pg_direct);
+
+  const Latencies gw_paced = Drive(kPacedThreads, per_thread, GatewayWriter(port));
+  Line("gateway: PUT (Redis, read back, journal fsync, PostgreSQL)", gw_paced);
+
+  const double commits_before = Metric(port, "cutover_gateway_journal_group_commits_total");
+  const double appended_before = Metric(port, "cutover_gateway_journal_appended_total");
+  const Latencies gw_flat = Drive(kFlatOutThreads, 0, GatewayWriter(port));
+  Line(fmt::format("gateway: PUT flat out, {} threads", kFlatOutThreads), gw_flat);
+  const double commits =
+      Metric(port, "cutover_gateway_journal_group_commits_total") - commits_before;
+  const double appended = Metric(port, "cutover_gateway_journal_appended_total") - appended_before;
+
+  // The journal must drain: PostgreSQL holds every acknowledged write.
+  double owed = -1;
+  for (int i = 0; i < 600 && owed != 0; ++i) {
+    owed = Metric(port, "cutover_gateway_journal_owed");
+    if (owed != 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const long long rows = cutover::bench::CountRows(url, "users");
+  fmt::print(
+      "\njournal: {:.0f} writes in {:.0f} group commits during the flat-out run ({:.1f} "
+      "writes per fdatasync); owed after the runs: {:.0f}; users rows: {}\n",
+      appended, commits, commits > 0 ? appended / commits : 0.0, owed, rows);
+  const double p95 = gw_paced.Quantile(0.95);
+  const double flat_rate = static_cast<double>(gw_flat.ms.size()) / gw_flat.seconds;
+  fmt::print("gateway p95 at {} writes/s: {:.2f} ms  target <= 5 ms: {}\n", kPacedRate, p95,
+             p95 <= 5 ? "met" : "NOT met");
+  fmt::print("gateway flat out: {:.0f} dual writes/s  target >= 10,000: {}\n", flat_rate,
+             flat_rate >= 10000 ? "met" : "NOT met");
+  fmt::print("shadow reads: not measured (reads through the gateway are not built yet)\n");
+  long rss = 0;
+  const int serve_exit = serve.Finish(SIGTERM, &rss);
+  fmt::print("peak RSS of cutover serve: {} MiB; exit {}\n", rss / 1024, serve_exit);
+  const bool ok = redis_direct.errors == 0 && pg_direct.errors == 0 && gw_paced.errors == 0 &&
+                  gw_flat.errors == 0 && owed == 0 && serve_exit == 0;
+  return ok ? 0 : 1;
+}

@@ -50,8 +50,7 @@ Result<std::unique_ptr<store::Writer>> OpenRecordWriter(const spec::SourceSpec& 
     return FailedPrecondition("entity '" + entity.name + "': the gateway writes " + source.type +
                               " sources not yet; redis sources only");
   }
-  ASSIGN_OR_RETURN(const redis_store::RedisEndpoint endpoint,
-                   redis_store::SourceEndpoint(source));
+  ASSIGN_OR_RETURN(const redis_store::RedisEndpoint endpoint, redis_store::SourceEndpoint(source));
   return redis_store::NewRedisWriter(endpoint, entity);
 }
 

@@ -100,6 +100,7 @@ std::function<std::function<bool(long)>(int)> GatewayWriter(int port) {
   return [port](int t) -> std::function<bool(long)> {
     auto client = std::make_shared<httplib::Client>("127.0.0.1", port);
     client->set_keep_alive(true);
+    client->set_tcp_nodelay(true);  // as any latency-minded HTTP client does
     client->set_bearer_token_auth(kToken);
     return [client, t](long n) {
       const std::string key = fmt::format("u:gw{}-{}@x.org", t, n % 5000);

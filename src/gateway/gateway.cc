@@ -11,13 +11,17 @@
 #include "stores/registry.h"
 
 namespace cutover::gateway {
+namespace {
+// Writes one entity takes side by side through this process.
+constexpr int kSessionsPerEntity = 8;
+}  // namespace
 
 // Members in the order they are made; destroyed in reverse, so the replayer
 // stops before what it uses goes.
 struct Gateway::Parts {
   std::shared_ptr<const spec::MigrationSpec> migration;
-  std::map<std::string, std::unique_ptr<store::Store>> stores;
-  std::map<std::string, std::unique_ptr<store::Writer>> writers;
+  std::vector<std::unique_ptr<store::Store>> stores;
+  std::map<std::string, std::vector<std::unique_ptr<store::Writer>>> writers;
   std::unique_ptr<Journal> journal;
   JournalRecovery recovery;
   KeyLocks locks;
@@ -31,15 +35,25 @@ Result<std::unique_ptr<Gateway>> Gateway::Open(std::shared_ptr<const spec::Migra
                                                const std::string& journal_dir) {
   auto parts = std::make_unique<Parts>();
   parts->migration = migration;
-  std::map<std::string, WritePath::Entity> entities;
+  std::map<std::string, std::vector<WritePath::Session>> entities;
   std::map<std::string, store::Store*> stores;
   for (const spec::EntitySpec& e : migration->entities) {
     const spec::SourceSpec* source = migration->FindSource(e.source);
     if (source == nullptr || source->type != "redis" || !e.redis) continue;
-    ASSIGN_OR_RETURN(parts->stores[e.name], engine::OpenEntityStore(*migration, e, 1));
-    ASSIGN_OR_RETURN(parts->writers[e.name], stores::OpenRecordWriter(*source, e));
-    entities[e.name] = {parts->stores[e.name].get(), parts->writers[e.name].get()};
-    stores[e.name] = parts->stores[e.name].get();
+    // Sessions (a store to read back, a writer) per entity: writes to
+    // different keys reach Redis side by side, and their journal appends
+    // share group commits. Connections open on first use.
+    for (int i = 0; i < kSessionsPerEntity; ++i) {
+      ASSIGN_OR_RETURN(auto store, engine::OpenEntityStore(*migration, e, 1));
+      ASSIGN_OR_RETURN(auto writer, stores::OpenRecordWriter(*source, e));
+      entities[e.name].push_back({store.get(), writer.get()});
+      parts->stores.push_back(std::move(store));
+      parts->writers[e.name].push_back(std::move(writer));
+    }
+    // And one for the replayer's thread (it maps a gone key's name).
+    ASSIGN_OR_RETURN(auto store, engine::OpenEntityStore(*migration, e, 1));
+    stores[e.name] = store.get();
+    parts->stores.push_back(std::move(store));
   }
   if (entities.empty()) return std::unique_ptr<Gateway>();
   ASSIGN_OR_RETURN(parts->journal, Journal::Open({.dir = journal_dir}, &parts->recovery));

@@ -33,10 +33,10 @@ namespace cutover::gateway {
 // ran). A new segment's directory entry is synced before a frame in it is
 // counted durable.
 //
-// Landed marks are written with the next sync but waited for by no one: a
-// mark lost in a crash makes the replayer land that state once more, which
-// full states make harmless. A segment whose every write landed, and which
-// is not the one being appended to, is deleted.
+// Landed marks are written with the next write but waited for by no one
+// (a batch of marks alone is not synced): a mark lost in a crash makes the
+// replayer land that state once more, which full states make harmless. A segment whose every write
+// landed, and which is not the one being appended to, is deleted.
 //
 // Recovery (Open) reads every segment in order. A crash can leave, after the
 // last synced byte, a frame cut short, zeros, or a frame whose bytes were

@@ -9,10 +9,14 @@
 namespace cutover::gateway {
 
 WritePath::WritePath(Journal* journal, KeyLocks* locks, Replayer* replayer,
-                     std::map<std::string, Entity> entities)
+                     std::map<std::string, std::vector<Session>> entities)
     : journal_(journal), locks_(locks), replayer_(replayer) {
-  for (auto& [name, e] : entities) {
-    entities_[name] = Slot{e, std::make_unique<std::mutex>()};
+  for (auto& [name, sessions] : entities) {
+    Slot& slot = entities_[name];
+    slot.sessions = std::move(sessions);
+    for (size_t i = 0; i < slot.sessions.size(); ++i) slot.free.push_back(i);
+    slot.mu = std::make_unique<std::mutex>();
+    slot.released = std::make_unique<std::condition_variable>();
   }
 }
 
@@ -51,8 +55,28 @@ Result<WriteOutcome> WritePath::Write(control::Stage stage, const std::string& e
   record.key = key;
   record.owed_to = OwedTo::kPostgres;
   {
-    std::lock_guard<std::mutex> entity_lock(*slot->second.mu);
-    const Entity& e = slot->second.entity;
+    // A session of the entity's own for the legacy part, given back on
+    // every way out of this block.
+    Slot& s = slot->second;
+    size_t mine = 0;
+    {
+      std::unique_lock<std::mutex> lock(*s.mu);
+      s.released->wait(lock, [&] { return !s.free.empty(); });
+      mine = s.free.back();
+      s.free.pop_back();
+    }
+    struct GiveBack {
+      Slot& s;
+      size_t i;
+      ~GiveBack() {
+        {
+          std::lock_guard<std::mutex> lock(*s.mu);
+          s.free.push_back(i);
+        }
+        s.released->notify_one();
+      }
+    } give_back{s, mine};
+    const Session& e = s.sessions[mine];
     // 2. The legacy store, the primary: its error is the client's, and
     // nothing of the write stays staged for a later Flush to land.
     Status staged;

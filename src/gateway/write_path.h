@@ -2,10 +2,12 @@
 // journal, then the secondary, answered only once nothing can lose it.
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "control/stage.h"
@@ -53,15 +55,16 @@ struct WriteOutcome {
 // writers, and is refused until then rather than half done.
 class WritePath {
  public:
-  // The legacy stores and writers of the entities this gateway writes;
-  // every pointer must outlive the WritePath.
-  struct Entity {
+  // A legacy store and writer of an entity; every pointer must outlive the
+  // WritePath. Neither is thread-safe, so an entity has several sessions
+  // and a write takes one for its legacy part.
+  struct Session {
     store::Store* store = nullptr;    // reads a key back (key_reader())
     store::Writer* writer = nullptr;  // writes a record into it
   };
 
   WritePath(Journal* journal, KeyLocks* locks, Replayer* replayer,
-            std::map<std::string, Entity> entities);
+            std::map<std::string, std::vector<Session>> entities);
 
   // `document` is the record as the legacy store's writer takes it (a Redis
   // key: {"$value": ..., "$expires_at_ms": ...}); `key` the store's key.
@@ -87,11 +90,12 @@ class WritePath {
   Journal* const journal_;
   KeyLocks* const locks_;
   Replayer* const replayer_;
-  // Writers and readers are not thread-safe: one write at a time per
-  // entity (the journal's group commit still batches across entities).
+  // An entity's sessions, and those not in use.
   struct Slot {
-    Entity entity;
+    std::vector<Session> sessions;
+    std::vector<size_t> free;  // guarded by mu
     std::unique_ptr<std::mutex> mu;
+    std::unique_ptr<std::condition_variable> released;
   };
   std::map<std::string, Slot> entities_;
 };

@@ -28,6 +28,7 @@
 #include "background_process.h"
 #include "process_meter.h"
 #include "redis_bench_client.h"
+#include "scratch_stores.h"
 #include "stores/postgres/pg_connection.h"
 #include "stores/postgres/scratch_cluster.h"
 
@@ -40,7 +41,6 @@ using cutover::bench::Measure;
 using cutover::bench::Run;
 using cutover::bench::ShowFile;
 using cutover::pg_store::PgConnection;
-using cutover::pg_store::ScratchCluster;
 
 constexpr long kRunbookMaxKeys = 20000;
 constexpr double kRunbookMaxSeconds = 60;
@@ -237,23 +237,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   const Args a{argv[1], argv[2], argv[3], argv[4], argv[5], argv[6], std::atoll(argv[7])};
-  auto dir = cutover::pg_store::MakeTempDir("cutover-bench-redis-");
-  if (!dir.ok()) return 3;
-  const cutover::bench::RemoveOnExit remove_dir(*dir);
-  auto pg_dir = cutover::pg_store::MakeTempDir("cutover-bench-pg-");
-  if (!pg_dir.ok()) return 3;
-  auto cluster = ScratchCluster::Start({*pg_dir, /*ephemeral=*/true, "bench"});
-  if (!cluster.ok()) {
-    fmt::print(stderr, "cannot start PostgreSQL: {}\n", cluster.status().message());
-    return 3;
-  }
-  const std::string url = (*cluster)->url();
-  std::filesystem::create_directories(*dir + "/redis");
-  auto redis = cutover::bench::ScratchRedis::Start(*dir + "/redis");
-  if (!redis) {
-    fmt::print(stderr, "cannot start redis-server in {}/redis\n", *dir);
-    return 3;
-  }
+  auto stores = cutover::bench::ScratchStores::Start("cutover-bench-redis-");
+  if (!stores) return 3;
+  const std::string& dir = stores->dir;
+  const std::string& url = stores->url;
+  cutover::bench::ScratchRedis* redis = stores->redis.get();
   const int port = redis->port();
 
   // Untimed: fill Redis with generate.py through redis-cli --pipe.
@@ -264,18 +252,18 @@ int main(int argc, char** argv) {
                      {"sh", "-c",
                       fmt::format("/usr/bin/python3 '{}' --users {} | redis-cli -p {} "
                                   "--pipe >'{}/fill.log'",
-                                  a.generate, users, port, *dir)},
+                                  a.generate, users, port, dir)},
                      {});
   const long long keys = DbSize(port);
   if (fill.exit_code != 0 || keys <= 0) {
     fmt::print(stderr, "filling redis failed (exit {}, {} keys)\n", fill.exit_code, keys);
-    ShowFile(*dir + "/fill.log");
+    ShowFile(dir + "/fill.log");
     return 3;
   }
 
   const std::string load_start = cutover::bench::LoadAverage();
   // The read ceiling: SCAN and pipelined reads alone.
-  const std::string ceiling_out = *dir + "/ceiling.out";
+  const std::string ceiling_out = dir + "/ceiling.out";
   Run ceiling =
       Measure("read ceiling: SCAN + pipelined TYPE, reads, PEXPIRETIME (hiredis, no writes)",
               {a.ceiling, std::to_string(port)}, {}, ceiling_out, "");
@@ -284,7 +272,7 @@ int main(int argc, char** argv) {
   // cutover into no table at all.
   const std::vector<std::string> env = {"DATABASE_URL=" + url, "REDIS_HOST=127.0.0.1",
                                         "REDIS_PORT=" + std::to_string(port)};
-  const std::string backfill_log = *dir + "/backfill.log", backfill_out = *dir + "/backfill.out";
+  const std::string backfill_log = dir + "/backfill.log", backfill_out = dir + "/backfill.out";
   Run backfill =
       Measure("cutover backfill --create-tables",
               {a.cutover, "backfill", a.spec, "--create-tables"}, env, backfill_out, backfill_log);
@@ -303,7 +291,7 @@ int main(int argc, char** argv) {
     like += fmt::format("CREATE TABLE runbook.{0} (LIKE public.{0} INCLUDING ALL);", t);
   }
   if (!Exec(url, like + "CHECKPOINT")) return 3;
-  const std::string runbook_out = *dir + "/runbook.out";
+  const std::string runbook_out = dir + "/runbook.out";
   Run runbook = Measure("runbook: redis-py per key + psycopg2 INSERT per row, commit/100",
                         {"/usr/bin/python3", a.runbook, url, std::to_string(port), "runbook",
                          std::to_string(kRunbookMaxKeys), fmt::format("{}", kRunbookMaxSeconds)},
@@ -317,9 +305,9 @@ int main(int argc, char** argv) {
   }
   const std::string load_after_backfills = cutover::bench::LoadAverage();
 
-  SyncResult sync = MeasureSync(a, url, port, users, *dir);
+  SyncResult sync = MeasureSync(a, url, port, users, dir);
   const std::string load_end = cutover::bench::LoadAverage();
-  (void)(*cluster)->Stop();
+  (void)stores->pg->Stop();
   redis->Kill();
 
   // Report.

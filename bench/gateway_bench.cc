@@ -11,7 +11,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -24,6 +23,7 @@
 #include "background_process.h"
 #include "process_meter.h"
 #include "redis_bench_client.h"
+#include "scratch_stores.h"
 #include "stores/postgres/pg_connection.h"
 #include "stores/postgres/scratch_cluster.h"
 
@@ -32,7 +32,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using cutover::bench::Background;
 using cutover::pg_store::PgConnection;
-using cutover::pg_store::ScratchCluster;
 
 constexpr int kPacedThreads = 8;
 constexpr int kPacedRate = 1000;  // writes/s, all threads together
@@ -132,22 +131,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string cutover = argv[1];
-  auto dir = cutover::pg_store::MakeTempDir("cutover-bench-gateway-");
-  if (!dir.ok()) return 3;
-  const cutover::bench::RemoveOnExit remove_dir(*dir);
-  auto pg_dir = cutover::pg_store::MakeTempDir("cutover-bench-pg-");
-  if (!pg_dir.ok()) return 3;
-  auto cluster = ScratchCluster::Start({*pg_dir, /*ephemeral=*/true, "bench"});
-  if (!cluster.ok()) {
-    fmt::print(stderr, "cannot start PostgreSQL: {}\n", cluster.status().message());
-    return 3;
-  }
-  const std::string url = (*cluster)->url();
-  std::filesystem::create_directories(*dir + "/redis");
-  auto redis = cutover::bench::ScratchRedis::Start(*dir + "/redis");
-  if (!redis) return 3;
+  auto stores = cutover::bench::ScratchStores::Start("cutover-bench-gateway-");
+  if (!stores) return 3;
+  const std::string& dir = stores->dir;
+  const std::string& url = stores->url;
+  cutover::bench::ScratchRedis* redis = stores->redis.get();
 
-  const std::string spec = *dir + "/cutover.yaml";
+  const std::string spec = dir + "/cutover.yaml";
   {
     std::FILE* f = std::fopen(spec.c_str(), "w");
     std::fputs(R"(migration: gwbench
@@ -174,16 +164,15 @@ entities:
   for (const auto& args : std::vector<std::vector<std::string>>{
            {cutover, "backfill", spec, "--create-tables"},
            {cutover, "phase", spec, "set", "dual_write", "--force", "--reason", "bench"}}) {
-    auto run =
-        cutover::bench::Measure(args[1], args, env, *dir + "/setup.out", *dir + "/setup.err");
+    auto run = cutover::bench::Measure(args[1], args, env, dir + "/setup.out", dir + "/setup.err");
     if (run.exit_code != 0) {
-      cutover::bench::ShowFile(*dir + "/setup.err");
+      cutover::bench::ShowFile(dir + "/setup.err");
       return 3;
     }
   }
   const int port = cutover::bench::FreeLoopbackPort();
   Background serve({cutover, "serve", spec, "--port", std::to_string(port)}, env,
-                   *dir + "/serve.out", *dir + "/serve.err");
+                   dir + "/serve.out", dir + "/serve.err");
   bool ready = false;
   for (int i = 0; i < 200 && !ready; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -193,7 +182,7 @@ entities:
   }
   if (!ready) {
     fmt::print(stderr, "cutover serve did not come up in dual_write\n");
-    cutover::bench::ShowFile(*dir + "/serve.err");
+    cutover::bench::ShowFile(dir + "/serve.err");
     return 3;
   }
 

@@ -60,6 +60,7 @@ TEST(KeyVersions, CopyClaimsNewKeysAndRepeatsKeepTheNewest) {
       Claim(db, {{"a", 5, false}, {"b", 7, true}, {"a", 9, false}}, &copy);
   EXPECT_EQ(won, (std::vector<bool>{false, true, true}));
   EXPECT_EQ(copy.copy_failures, 0);
+  EXPECT_TRUE(copy.last_copied);
   EXPECT_EQ(Stored(db), "a=9 b=7x ");
 }
 
@@ -75,6 +76,7 @@ TEST(KeyVersions, ACopyThatMeetsAnOlderClaimFallsBackToTheUpsert) {
   EXPECT_EQ(won, (std::vector<bool>{false, true, true, true}));
   EXPECT_EQ(copy.copy_failures, 1);
   EXPECT_TRUE(copy.copy_first);
+  EXPECT_FALSE(copy.last_copied);  // "a" was claimed before: the upsert decided
   EXPECT_EQ(Stored(db), "a=10 b=10 c=11x d=1 ");
   // After kMaxCopyFailures such batches the writer stops trying.
   Claim(db, {{"a", 20, false}}, &copy);

@@ -74,8 +74,10 @@ Result<std::vector<bool>> ClaimKeyVersions(pg_store::PgConnection* conn,
     auto [it, inserted] = best.emplace(items[i].key, i);
     if (!inserted && items[i].version >= items[it->second].version) it->second = i;
   }
+  if (strategy != nullptr) strategy->last_copied = false;
   if (strategy != nullptr && strategy->copy_first) {
     ASSIGN_OR_RETURN(const bool copied, CopyClaims(conn, migration, entity, items, best));
+    strategy->last_copied = copied;
     if (copied) {
       for (const auto& [key, i] : best) won[i] = true;
       return won;

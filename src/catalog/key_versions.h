@@ -41,6 +41,9 @@ struct ClaimStrategy {
   static constexpr int kMaxCopyFailures = 3;
   bool copy_first = false;
   int copy_failures = 0;
+  // Set by each claim: the COPY took every key, so none had been claimed
+  // before, and no writer (each claims first) has written any of them.
+  bool last_copied = false;
 };
 
 // Claims `items` for (migration, entity) and returns, per item, whether it

@@ -357,7 +357,8 @@ Result<bool> PartitionBackfill::LoadToCheckpoint(Worker* w) {
     // a newer state is left out (catalog/key_versions.h); it counts as
     // superseded, read but neither merged nor rejected.
     ASSIGN_OR_RETURN(const std::vector<bool> newest, ClaimNewest(w, work->in));
-    if (w->children != nullptr) {
+    // Keys claimed for the first time have no rows yet, hence no children.
+    if (w->children != nullptr && !w->claims.last_copied) {
       std::vector<uint32_t> parents;
       for (uint32_t r = 0; r < mapped.tables[0].num_rows(); ++r) {
         if (newest.empty() || newest[mapped.origins[0][r].record]) parents.push_back(r);

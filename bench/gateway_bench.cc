@@ -224,7 +224,7 @@ entities:
   Line("direct: PostgreSQL INSERT ... ON CONFLICT (libpq, autocommit)", pg_direct);
 
   const Latencies gw_paced = Drive(kPacedThreads, per_thread, GatewayWriter(port));
-  Line("gateway: PUT (Redis, read back, journal fsync, PostgreSQL)", gw_paced);
+  Line("gateway: PUT (Redis, read back, journal fsync; PG replayed)", gw_paced);
 
   const double commits_before = Metric(port, "cutover_gateway_journal_group_commits_total");
   const double appended_before = Metric(port, "cutover_gateway_journal_appended_total");

@@ -1,10 +1,15 @@
 // Opens the gateway's parts in dependency order and closes them in reverse.
 #include "gateway/gateway.h"
 
+#include <chrono>
+#include <condition_variable>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "common/redact.h"
 #include "engine/core/source_factory.h"
 #include "gateway/key_locks.h"
 #include "gateway/postgres_secondary.h"
@@ -25,17 +30,28 @@ struct Gateway::Parts {
   std::unique_ptr<Journal> journal;
   JournalRecovery recovery;
   KeyLocks locks;
+  std::unique_ptr<LegacySessions> legacy;
   std::unique_ptr<PostgresSecondary> postgres;
   std::unique_ptr<Replayer> replayer;
   std::unique_ptr<WritePath> writes;
+  ReadTally tally;
+  std::unique_ptr<PostgresReader> postgres_reader;
+  std::unique_ptr<ShadowComparer> shadow;
+  std::unique_ptr<ReadPath> reads;
+  // Sends the read tally to the catalog every second (Reporter()).
+  std::thread reporter;
+  std::mutex reporter_mu;
+  std::condition_variable reporter_wake;
+  bool stopping = false;  // guarded by reporter_mu
 };
 
 Result<std::unique_ptr<Gateway>> Gateway::Open(std::shared_ptr<const spec::MigrationSpec> migration,
                                                const std::string& target_url,
-                                               const std::string& journal_dir) {
+                                               const std::string& journal_dir,
+                                               const std::string& origin) {
   auto parts = std::make_unique<Parts>();
   parts->migration = migration;
-  std::map<std::string, std::vector<WritePath::Session>> entities;
+  std::map<std::string, std::vector<LegacySessions::Session>> entities;
   std::map<std::string, store::Store*> stores;
   for (const spec::EntitySpec& e : migration->entities) {
     const spec::SourceSpec* source = migration->FindSource(e.source);
@@ -69,16 +85,76 @@ Result<std::unique_ptr<Gateway>> Gateway::Open(std::shared_ptr<const spec::Migra
   parts->replayer = std::make_unique<Replayer>(
       parts->journal.get(),
       std::map<OwedTo, SecondaryStore*>{{OwedTo::kPostgres, parts->postgres.get()}});
+  parts->legacy = std::make_unique<LegacySessions>(std::move(entities));
   parts->writes = std::make_unique<WritePath>(parts->journal.get(), &parts->locks,
-                                              parts->replayer.get(), std::move(entities));
+                                              parts->replayer.get(), parts->legacy.get());
+  std::vector<std::string> names;
+  for (const auto& [name, store] : stores) names.push_back(name);
+  ASSIGN_OR_RETURN(parts->postgres_reader,
+                   PostgresReader::Create(
+                       migration,
+                       {.url = target_url,
+                        .timeout = std::chrono::milliseconds(migration->stages.read_timeout_ms)},
+                       names));
+  ASSIGN_OR_RETURN(parts->shadow, ShadowComparer::Create(migration, names, parts->legacy.get(),
+                                                         parts->postgres_reader.get(),
+                                                         parts->journal.get(), &parts->tally, {}));
+  parts->reads = std::make_unique<ReadPath>(
+      parts->legacy.get(), parts->postgres_reader.get(), parts->shadow.get(), parts->journal.get(),
+      &parts->tally,
+      ReadPath::Options{.shadow_sample = migration->stages.shadow_sample,
+                        .primary_fallback = migration->stages.primary_fallback});
   parts->replayer->Start();
+  parts->shadow->Start();
+  // The read tally into cutover.read_stats each second, on a connection of
+  // its own made again after a failure.
+  parts->reporter = std::thread([p = parts.get(), url = target_url, origin] {
+    std::unique_ptr<pg_store::PgConnection> conn;
+    std::unique_lock<std::mutex> lock(p->reporter_mu);
+    while (!p->stopping) {
+      p->reporter_wake.wait_for(lock, std::chrono::seconds(1));
+      lock.unlock();
+      if (conn == nullptr || !conn->IsHealthy()) {
+        auto made = pg_store::PgConnection::Connect(url);
+        conn = made.ok() ? std::move(*made) : nullptr;
+      }
+      if (conn != nullptr) {
+        Status st = p->tally.Flush(conn.get(), p->migration->name, origin);
+        if (!st.ok()) {
+          spdlog::debug("gateway read statistics wait for the next flush: {}",
+                        RedactSecrets(st.message()));
+        }
+      }
+      lock.lock();
+    }
+  });
   return std::unique_ptr<Gateway>(new Gateway(std::move(parts)));
 }
 
 Gateway::Gateway(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
 Gateway::~Gateway() {
-  if (parts_ && parts_->replayer) parts_->replayer->Stop();
+  if (!parts_) return;
+  {
+    std::lock_guard<std::mutex> lock(parts_->reporter_mu);
+    parts_->stopping = true;
+  }
+  parts_->reporter_wake.notify_all();
+  if (parts_->reporter.joinable()) parts_->reporter.join();
+  parts_->shadow->Stop();
+  parts_->replayer->Stop();
+}
+
+ReadPath& Gateway::reads() {
+  return *parts_->reads;
+}
+
+ShadowStats Gateway::shadow_stats() const {
+  return parts_->shadow->stats();
+}
+
+std::map<std::string, catalog::ReadCounts> Gateway::read_totals() const {
+  return parts_->tally.Totals();
 }
 
 WritePath& Gateway::writes() {

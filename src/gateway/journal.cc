@@ -170,7 +170,7 @@ Status Journal::Recover(JournalRecovery* recovery) {
       if (e.kind == JournalEntry::Kind::kWrite) {
         ++recovery->writes;
         owed[e.record.seq] = {numbers[i], at, static_cast<uint32_t>(r.frame->size),
-                              KeyHash(e.record.entity, e.record.key)};
+                              KeyHash(e.record.entity, e.record.key), e.record.written_at_us};
         ++owed_per_segment[numbers[i]];
       } else if (auto it = owed.find(e.record.seq); it != owed.end()) {
         --owed_per_segment[it->second.segment];
@@ -302,7 +302,17 @@ bool Journal::Owes(std::string_view entity, std::string_view key) const {
 
 JournalStats Journal::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
+  JournalStats out = stats_;
+  out.last_seq = durable_seq_;
+  if (!owed_.empty()) {
+    out.first_owed_seq = owed_.begin()->first;
+    const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    const int64_t written = owed_.begin()->second.written_at_us;
+    if (written > 0) out.oldest_owed_seconds = std::max<double>(0, (now_us - written) / 1e6);
+  }
+  return out;
 }
 
 void Journal::FlushLoop() {
@@ -357,7 +367,7 @@ Status Journal::WriteBatch(const std::vector<JournalEntry>& batch,
     if (e.kind == JournalEntry::Kind::kWrite) {
       written->push_back({e.record.seq,
                           {number, offset + at, static_cast<uint32_t>(bytes.size() - at),
-                           KeyHash(e.record.entity, e.record.key)}});
+                           KeyHash(e.record.entity, e.record.key), e.record.written_at_us}});
     }
   }
   const std::string path = SegmentPath(number);

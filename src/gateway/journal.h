@@ -63,11 +63,15 @@ struct JournalRecovery {
 };
 
 struct JournalStats {
-  uint64_t appended = 0;       // writes made durable by this process
-  uint64_t landed = 0;         // marks given by this process
-  uint64_t owed = 0;           // writes not landed, recovered ones included
-  uint64_t group_commits = 0;  // fdatasync calls
-  uint64_t segments = 0;       // files on disk
+  uint64_t appended = 0;        // writes made durable by this process
+  uint64_t landed = 0;          // marks given by this process
+  uint64_t owed = 0;            // writes not landed, recovered ones included
+  uint64_t group_commits = 0;   // fdatasync calls
+  uint64_t segments = 0;        // files on disk
+  uint64_t last_seq = 0;        // the newest write made durable (recovered ones included)
+  uint64_t first_owed_seq = 0;  // the oldest write still owed; 0 when none is
+  // Age of the oldest owed write by its written_at; 0 when none is owed.
+  double oldest_owed_seconds = 0;
 };
 
 class Journal {
@@ -103,6 +107,7 @@ class Journal {
     uint64_t offset = 0;
     uint32_t size = 0;
     uint64_t key_hash = 0;  // of (entity, key), for owed_keys_
+    int64_t written_at_us = 0;
   };
   struct Segment {
     int fd = -1;

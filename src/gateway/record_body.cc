@@ -1,6 +1,10 @@
 // A gateway write's JSON body as a Redis key document.
 #include "gateway/record_body.h"
 
+#include <chrono>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "map/value_parsers.h"
@@ -40,6 +44,44 @@ Result<std::string> RedisDocumentFromBody(const std::string& body) {
     doc["$expires_at_ms"] = (*pg_micros + kUnixToPgEpochMicros) / 1000;
   }
   return doc.dump();
+}
+
+namespace {
+using nlohmann::json;
+
+// A value as Redis holds it in a string: text as is, other scalars as their
+// JSON text (the Redis writer's rule), binary as {"$bytes": hex} unchanged.
+json AsRedisString(const json& v) {
+  if (v.is_string() || v.is_object()) return v;
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  return v.dump();
+}
+}  // namespace
+
+std::string AnswerRecord(spec::RedisKeySpec::Value kind, const std::string& document) {
+  const json doc = json::parse(document, nullptr, /*allow_exceptions=*/false);
+  json value = doc.is_object() ? doc.value("$value", json()) : json();
+  using V = spec::RedisKeySpec::Value;
+  if (!value.is_null()) {
+    if (kind == V::kString || kind == V::kCounter) {
+      value = AsRedisString(value);
+    } else if (kind == V::kHash && value.is_object()) {
+      for (auto& [field, v] : value.items()) v = AsRedisString(v);
+    } else if ((kind == V::kSet || kind == V::kList) && value.is_array()) {
+      for (auto& v : value) v = AsRedisString(v);
+    }
+  }
+  json expires_at = nullptr;
+  if (doc.is_object() && doc.contains("$expires_at_ms") && doc["$expires_at_ms"].is_number()) {
+    const auto ms = doc["$expires_at_ms"].get<int64_t>();
+    const int64_t seconds = ms / 1000 - (ms % 1000 < 0 ? 1 : 0);
+    const std::chrono::sys_seconds at{std::chrono::seconds(seconds)};
+    expires_at = fmt::format("{:%FT%T}.{:03}Z", at, ms - seconds * 1000);
+  } else if (doc.is_object() && doc.contains("$expires_at")) {
+    expires_at = doc["$expires_at"];
+  }
+  return json{{"value", std::move(value)}, {"expires_at", std::move(expires_at)}}.dump(
+      -1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace cutover::gateway

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "spec/spec.h"
 
 namespace cutover::gateway {
 
@@ -14,5 +15,13 @@ namespace cutover::gateway {
 // [{"member", "score"}] for a sorted set, any JSON for a json key), and an
 // optional absolute expiry. InvalidArgument saying what is wrong with it.
 Result<std::string> RedisDocumentFromBody(const std::string& body);
+
+// The answer's {"value": ..., "expires_at": ISO 8601 | null} of a record in
+// the legacy layout: a Redis read's document, or one rebuilt from
+// PostgreSQL's row (map::RecordBuilder), made to read alike: values as
+// Redis holds them (strings for a string, counter, hash field, set or list
+// member; {"member", "score"} for a sorted set; any JSON for a json key)
+// and the expiry to the millisecond. `document` must be a JSON object.
+std::string AnswerRecord(spec::RedisKeySpec::Value kind, const std::string& document);
 
 }  // namespace cutover::gateway

@@ -8,17 +8,8 @@
 
 namespace cutover::gateway {
 
-WritePath::WritePath(Journal* journal, KeyLocks* locks, Replayer* replayer,
-                     std::map<std::string, std::vector<Session>> entities)
-    : journal_(journal), locks_(locks), replayer_(replayer) {
-  for (auto& [name, sessions] : entities) {
-    Slot& slot = entities_[name];
-    slot.sessions = std::move(sessions);
-    for (size_t i = 0; i < slot.sessions.size(); ++i) slot.free.push_back(i);
-    slot.mu = std::make_unique<std::mutex>();
-    slot.released = std::make_unique<std::condition_variable>();
-  }
-}
+WritePath::WritePath(Journal* journal, KeyLocks* locks, Replayer* replayer, LegacySessions* legacy)
+    : journal_(journal), locks_(locks), replayer_(replayer), legacy_(legacy) {}
 
 Result<WriteOutcome> WritePath::Put(control::Stage stage, const std::string& entity,
                                     const std::string& key, const std::string& document) {
@@ -37,8 +28,7 @@ Result<WriteOutcome> WritePath::Modify(control::Stage stage, const std::string& 
 
 Result<WriteOutcome> WritePath::Write(control::Stage stage, const std::string& entity,
                                       const std::string& key, Op op, const std::string& payload) {
-  auto slot = entities_.find(entity);
-  if (slot == entities_.end()) {
+  if (!legacy_->Has(entity)) {
     return InvalidArgument("entity '" + entity + "' is not written through this gateway");
   }
   const control::WritePolicy policy = control::WritesFor(stage);
@@ -50,6 +40,10 @@ Result<WriteOutcome> WritePath::Write(control::Stage stage, const std::string& e
   }
   std::lock_guard<std::mutex> key_lock(locks_->For(entity, key));
   WriteOutcome out;
+  auto start = std::chrono::steady_clock::now();
+  auto seconds_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
   JournalRecord record;
   record.entity = entity;
   record.key = key;
@@ -57,26 +51,7 @@ Result<WriteOutcome> WritePath::Write(control::Stage stage, const std::string& e
   {
     // A session of the entity's own for the legacy part, given back on
     // every way out of this block.
-    Slot& s = slot->second;
-    size_t mine = 0;
-    {
-      std::unique_lock<std::mutex> lock(*s.mu);
-      s.released->wait(lock, [&] { return !s.free.empty(); });
-      mine = s.free.back();
-      s.free.pop_back();
-    }
-    struct GiveBack {
-      Slot& s;
-      size_t i;
-      ~GiveBack() {
-        {
-          std::lock_guard<std::mutex> lock(*s.mu);
-          s.free.push_back(i);
-        }
-        s.released->notify_one();
-      }
-    } give_back{s, mine};
-    const Session& e = s.sessions[mine];
+    const LegacySessions::Lease e = legacy_->Borrow(entity);
     // 2. The legacy store, the primary: its error is the client's, and
     // nothing of the write stays staged for a later Flush to land.
     Status staged;
@@ -84,21 +59,21 @@ Result<WriteOutcome> WritePath::Write(control::Stage stage, const std::string& e
       RowBatch row;
       row.AddColumn("$doc", ValueType::kJsonb);
       row.columns[0].AppendBytes(payload);
-      staged = e.writer->Upsert({key}, row, 0);
+      staged = e->writer->Upsert({key}, row, 0);
     } else if (op == Op::kDelete) {
-      staged = e.writer->Delete({key});
+      staged = e->writer->Delete({key});
     } else {
-      staged = e.writer->Modify({key}, payload);
+      staged = e->writer->Modify({key}, payload);
     }
-    if (staged.ok()) staged = e.writer->Flush();
+    if (staged.ok()) staged = e->writer->Flush();
     if (!staged.ok()) {
-      e.writer->Discard();
+      e->writer->Discard();
       return staged;
     }
     FailPoint("gateway.after_primary");
     // 3. Read back as a backfill or a sync would read it.
     store::StoreBatch read;
-    RETURN_IF_ERROR(e.store->key_reader()->Read({{key}}, &read));
+    RETURN_IF_ERROR(e->store->key_reader()->Read({{key}}, &read));
     if (read.size() == 0) {
       record.deleted = true;
       record.version = read.versions_floor;
@@ -107,6 +82,7 @@ Result<WriteOutcome> WritePath::Write(control::Stage stage, const std::string& e
       record.version = read.versions[0];
     }
   }
+  out.legacy_seconds = seconds_since(start);
   out.version = record.version;
   out.deleted = record.deleted;
   out.state = record.state;
@@ -115,7 +91,9 @@ Result<WriteOutcome> WritePath::Write(control::Stage stage, const std::string& e
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
   // 4. Durable before the answer; 5. the replayer takes it to PostgreSQL.
+  start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(out.journal_seq, journal_->Append(record));
+  out.journal_seconds = seconds_since(start);
   FailPoint("gateway.after_journal");
   replayer_->Wake();
   FailPoint("gateway.before_answer");

@@ -2,21 +2,14 @@
 // journal, then the secondary, answered only once nothing can lose it.
 #pragma once
 
-#include <condition_variable>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <string>
-#include <vector>
 
 #include "common/status.h"
 #include "control/stage.h"
 #include "gateway/journal.h"
 #include "gateway/key_locks.h"
+#include "gateway/legacy_sessions.h"
 #include "gateway/replayer.h"
-#include "spec/spec.h"
-#include "store/store.h"
-#include "store/writer.h"
 
 namespace cutover::gateway {
 
@@ -26,6 +19,10 @@ struct WriteOutcome {
   int64_t version = 0;       // the primary's version of the state written
   bool deleted = false;      // the key holds nothing now
   std::string state;         // the record as read back (the legacy store's document); "" if deleted
+  // Seconds each part took, -1 when not done: the legacy write with its
+  // read-back, and the journal append with its group commit.
+  double legacy_seconds = -1;
+  double journal_seconds = -1;
 };
 
 // WritePath design
@@ -55,16 +52,8 @@ struct WriteOutcome {
 // writers, and is refused until then rather than half done.
 class WritePath {
  public:
-  // A legacy store and writer of an entity; every pointer must outlive the
-  // WritePath. Neither is thread-safe, so an entity has several sessions
-  // and a write takes one for its legacy part.
-  struct Session {
-    store::Store* store = nullptr;    // reads a key back (key_reader())
-    store::Writer* writer = nullptr;  // writes a record into it
-  };
-
-  WritePath(Journal* journal, KeyLocks* locks, Replayer* replayer,
-            std::map<std::string, std::vector<Session>> entities);
+  // Every pointer must outlive the WritePath.
+  WritePath(Journal* journal, KeyLocks* locks, Replayer* replayer, LegacySessions* legacy);
 
   // `document` is the record as the legacy store's writer takes it (a Redis
   // key: {"$value": ..., "$expires_at_ms": ...}); `key` the store's key.
@@ -90,14 +79,7 @@ class WritePath {
   Journal* const journal_;
   KeyLocks* const locks_;
   Replayer* const replayer_;
-  // An entity's sessions, and those not in use.
-  struct Slot {
-    std::vector<Session> sessions;
-    std::vector<size_t> free;  // guarded by mu
-    std::unique_ptr<std::mutex> mu;
-    std::unique_ptr<std::condition_variable> released;
-  };
-  std::map<std::string, Slot> entities_;
+  LegacySessions* const legacy_;
 };
 
 }  // namespace cutover::gateway

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace cutover::server {
 namespace {
 
@@ -28,6 +30,32 @@ TEST(MetricsRegistryTest, RendersTheExpositionFormat) {
             "cutover_up 0\n");
   m.Set("cutover_up", {}, 1);
   EXPECT_NE(m.Render().find("cutover_up 1\n"), std::string::npos);
+}
+
+TEST(MetricsRegistryTest, HistogramsRenderCumulativeBucketsSumAndCount) {
+  MetricsRegistry m;
+  m.DeclareHistogram("cutover_latency_seconds", "Latency.", {"store"}, {0.001, 0.01});
+  m.Observe("cutover_latency_seconds", {"redis"}, 0.0005);
+  m.Observe("cutover_latency_seconds", {"redis"}, 0.001);  // a bound is inside its bucket
+  m.Observe("cutover_latency_seconds", {"redis"}, 0.5);
+  m.Observe("cutover_latency_seconds", {}, 1);  // wrong label count: ignored
+  // Written by hand: two observations at or below 1 ms, none more up to
+  // 10 ms, one above; the sum is 0.5015.
+  EXPECT_EQ(m.Render(),
+            "# HELP cutover_latency_seconds Latency.\n"
+            "# TYPE cutover_latency_seconds histogram\n"
+            "cutover_latency_seconds_bucket{store=\"redis\",le=\"0.001\"} 2\n"
+            "cutover_latency_seconds_bucket{store=\"redis\",le=\"0.01\"} 2\n"
+            "cutover_latency_seconds_bucket{store=\"redis\",le=\"+Inf\"} 3\n"
+            "cutover_latency_seconds_sum{store=\"redis\"} 0.5015\n"
+            "cutover_latency_seconds_count{store=\"redis\"} 3\n");
+  std::vector<double> bounds;
+  const auto series = m.Histogram("cutover_latency_seconds", &bounds);
+  const HistogramSeries& h = series.at({"redis"});
+  EXPECT_EQ(h.UpperBoundOf(0.5, bounds), 0.001);          // the 2nd of 3
+  EXPECT_EQ(h.UpperBoundOf(0.66, bounds), 0.001);         // rank ceil(1.98) = 2
+  EXPECT_TRUE(std::isinf(h.UpperBoundOf(0.99, bounds)));  // the 3rd lies past every bound
+  EXPECT_EQ(HistogramSeries{}.UpperBoundOf(0.5, bounds), 0);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <optional>
 #include <string_view>
@@ -22,6 +23,7 @@
 #include "control/stage_store.h"
 #include "gateway/record_body.h"
 #include "server/health_report.h"
+#include "server/metrics_registry.h"
 #include "server/server_context.h"
 #include "spec/nearest_name.h"
 
@@ -312,14 +314,19 @@ void WriteEntity(ServerContext& ctx, const httplib::Request& req, httplib::Respo
                                                                                            : 503;
     return ReplyError(res, code, RedactSecrets(st.message()));
   }
+  auto& m = ctx.metrics();
+  if (out->legacy_seconds >= 0) {
+    m.Observe("cutover_gateway_write_seconds", {entity, "legacy"}, out->legacy_seconds);
+  }
+  if (out->journal_seconds >= 0) {
+    m.Observe("cutover_gateway_write_seconds", {entity, "journal"}, out->journal_seconds);
+  }
+  ctx.NoteWrite();
   json record = nullptr;
   if (!out->deleted) {
     // The record as the legacy store holds it now: its value and expiry.
-    const json doc = json::parse(out->state, nullptr, false);
-    if (doc.is_object()) {
-      record = {{"value", doc.value("$value", json())},
-                {"expires_at", doc.value("$expires_at", json())}};
-    }
+    const spec::EntitySpec* e = ctx.spec()->FindEntity(entity);
+    record = json::parse(gateway::AnswerRecord(e->redis->value, out->state));
   }
   Reply(res, 200,
         {{"entity", entity},
@@ -329,6 +336,119 @@ void WriteEntity(ServerContext& ctx, const httplib::Request& req, httplib::Respo
          {"version", out->version},
          {"journal_seq", out->journal_seq},
          {"postgres", out->journal_seq ? "journaled" : "not written in this stage"}});
+}
+
+// GET /v1/entities/{entity}/{key}: a read through the gateway
+// (gateway/read_path.h), from the store the stage and the key's bucket pick.
+void ReadEntity(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  if (!RequireAuth(ctx, req, res)) return;
+  const std::string entity = req.matches[1];
+  const std::string key = req.matches[2];
+  gateway::Gateway* gw = ctx.gateway();
+  if (gw == nullptr || !gw->Writes(entity)) {
+    return ReplyError(res, 404,
+                      fmt::format("entity '{}' is not served by this gateway (it serves the "
+                                  "entities of redis sources)",
+                                  entity.substr(0, 64)));
+  }
+  const std::optional<control::StageState> state = ctx.watcher().Current().state;
+  if (!state) {
+    return ReplyError(res, 503,
+                      "the migration's stage has not been read from PostgreSQL yet, so which "
+                      "store answers is unknown");
+  }
+  Result<gateway::ReadOutcome> out = gw->reads().Get(*state, entity, key);
+  auto& m = ctx.metrics();
+  if (!out.ok()) {
+    const Status& st = out.status();
+    spdlog::warn("GET {}: {}", req.path, RedactSecrets(st.message()));
+    m.Add("cutover_gateway_reads_total", {entity, "postgres", "error"});
+    const int code =
+        st.code() == StatusCode::kFailedPrecondition                                       ? 409
+        : st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kDataError ? 400
+                                                                                           : 503;
+    return ReplyError(res, code, RedactSecrets(st.message()));
+  }
+  if (out->legacy_seconds >= 0) {
+    m.Observe("cutover_gateway_read_seconds", {entity, "legacy"}, out->legacy_seconds);
+  }
+  if (out->postgres_seconds >= 0) {
+    m.Observe("cutover_gateway_read_seconds", {entity, "postgres"}, out->postgres_seconds);
+  }
+  const std::string served_by(control::StoreName(out->served_by));
+  m.Add("cutover_gateway_reads_total", {entity, served_by,
+                                        out->fell_back ? "fallback"
+                                        : out->found   ? "found"
+                                                       : "missing"});
+  json body = {{"entity", entity},
+               {"key", key},
+               {"served_by", served_by},
+               {"stage", control::StageName(state->stage)},
+               {"shadowed", out->shadowed}};
+  if (out->fell_back) body["fallback_reason"] = out->fallback_reason;
+  if (!out->found) {
+    body["error"] = "no record under this key";
+    return Reply(res, 404, body);
+  }
+  const spec::EntitySpec* e = ctx.spec()->FindEntity(entity);
+  body["record"] = json::parse(gateway::AnswerRecord(e->redis->value, out->document));
+  Reply(res, 200, body);
+}
+
+// GET /v1/stats: the traffic runbook's dual-write statistics, per entity,
+// and how each store answered.
+void GetStats(ServerContext& ctx, httplib::Response& res) {
+  const gateway::Gateway* gw = ctx.gateway();
+  if (gw == nullptr) return ReplyError(res, 404, "this server runs no gateway");
+  auto& m = ctx.metrics();
+  json latency = json::object();
+  for (const char* family : {"cutover_gateway_read_seconds", "cutover_gateway_write_seconds"}) {
+    std::vector<double> bounds;
+    json per = json::object();
+    for (const auto& [labels, h] : m.Histogram(family, &bounds)) {
+      auto ms = [&](double q) -> json {
+        const double bound = h.UpperBoundOf(q, bounds);
+        return std::isinf(bound) ? json("above " + std::to_string(bounds.back()) + " s")
+                                 : json(bound * 1000);
+      };
+      per[labels[0]][labels[1]] = {{"count", h.count},
+                                   {"mean_ms", h.count ? h.sum / h.count * 1000 : 0},
+                                   {"p50_at_most_ms", ms(0.5)},
+                                   {"p99_at_most_ms", ms(0.99)}};
+    }
+    latency[std::string(family) == "cutover_gateway_read_seconds" ? "reads" : "writes"] = per;
+  }
+  const gateway::JournalStats j = gw->journal_stats();
+  const gateway::ReplayStats r = gw->replay_stats();
+  const gateway::ShadowStats sh = gw->shadow_stats();
+  json recent = json::array();
+  for (const auto& x : sh.recent)
+    recent.push_back({{"entity", x.entity}, {"key", x.key}, {"at", x.at}});
+  json reads = json::object();
+  for (const auto& [entity, c] : gw->read_totals()) {
+    reads[entity] = {{"shadow_compared", c.shadow_reads},
+                     {"shadow_mismatches", c.shadow_mismatches},
+                     {"postgres_reads", c.postgres_reads},
+                     {"fallbacks", c.fallbacks}};
+  }
+  Reply(res, 200,
+        {{"origin", ctx.origin()},
+         {"writes",
+          {{"legacy", j.appended},
+           {"journaled", j.appended},
+           {"postgres_landed", r.landed},
+           {"postgres_owed", j.owed},
+           {"dual_write_errors", r.failures},
+           {"last_write", ctx.LastWrite().empty() ? json(nullptr) : json(ctx.LastWrite())}}},
+         {"reads", reads},
+         {"shadow",
+          {{"compared", sh.compared},
+           {"mismatched", sh.mismatched},
+           {"skipped_in_flight", sh.in_flight},
+           {"skipped_failed", sh.failed},
+           {"skipped_queue_full", sh.dropped},
+           {"recent_mismatches", recent}}},
+         {"latency", latency}});
 }
 
 void PostReads(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
@@ -420,6 +540,14 @@ void RefreshGauges(ServerContext& ctx) {
     m.Set("cutover_gateway_journal_group_commits_total", {}, static_cast<double>(j.group_commits));
     m.Set("cutover_gateway_replay_landed_total", {}, static_cast<double>(r.landed));
     m.Set("cutover_gateway_replay_failures_total", {}, static_cast<double>(r.failures));
+    const gateway::ShadowStats sh = gw->shadow_stats();
+    m.Set("cutover_gateway_shadow_total", {"match"},
+          static_cast<double>(sh.compared - sh.mismatched));
+    m.Set("cutover_gateway_shadow_total", {"mismatch"}, static_cast<double>(sh.mismatched));
+    m.Set("cutover_gateway_shadow_total", {"skipped_in_flight"}, static_cast<double>(sh.in_flight));
+    m.Set("cutover_gateway_shadow_total", {"skipped_failed"}, static_cast<double>(sh.failed));
+    m.Set("cutover_gateway_shadow_total", {"skipped_queue_full"}, static_cast<double>(sh.dropped));
+    m.Set("cutover_gateway_journal_oldest_owed_seconds", {}, j.oldest_owed_seconds);
   }
   // What `cutover sync` processes recorded (cutover.sync_state), per source.
   auto lease = ctx.pool().Acquire();
@@ -445,10 +573,12 @@ void RefreshGauges(ServerContext& ctx) {
 
 // The fixed paths routes answer; any other path is counted as "unmatched",
 // so that a scan of random URLs cannot create series.
-constexpr std::string_view kRoutes[] = {"/livez",    "/readyz",   "/health",  "/metrics",
-                                        "/v1/stage", "/v1/route", "/v1/reads"};
+constexpr std::string_view kRoutes[] = {"/livez",    "/readyz",   "/health",
+                                        "/metrics",  "/v1/stage", "/v1/route",
+                                        "/v1/reads", "/v1/stats", "/openapi.json"};
 
 std::string RouteLabel(const std::string& path) {
+  if (path.starts_with("/v1/entities/")) return "/v1/entities";
   for (std::string_view r : kRoutes) {
     if (path == r) return std::string(r);
   }
@@ -499,6 +629,23 @@ void DeclareMetrics(ServerContext& ctx) {
             "Journaled writes the replayer landed in the secondary store.");
   m.Declare("cutover_gateway_replay_failures_total", T::kCounter,
             "Replayer attempts the secondary store refused or could not take.");
+  m.Declare("cutover_gateway_journal_oldest_owed_seconds", T::kGauge,
+            "Age of the oldest write the journal still owes; 0 when it owes none.");
+  m.Declare("cutover_gateway_reads_total", T::kCounter,
+            "Gateway reads by entity, the store that answered, and the result (found, missing, "
+            "fallback, error).",
+            {"entity", "store", "result"});
+  m.Declare("cutover_gateway_shadow_total", T::kCounter,
+            "Shadow comparisons by result (match, mismatch, skipped_in_flight, skipped_failed, "
+            "skipped_queue_full).",
+            {"result"});
+  m.DeclareHistogram("cutover_gateway_read_seconds",
+                     "Time a store took to answer a gateway read, by entity and store.",
+                     {"entity", "store"}, kLatencyBuckets);
+  m.DeclareHistogram("cutover_gateway_write_seconds",
+                     "Time a gateway write spent in each part: the legacy store (with its "
+                     "read-back) and the journal (with its group commit).",
+                     {"entity", "store"}, kLatencyBuckets);
   m.Declare("cutover_sync_gaps_total", T::kCounter,
             "Moments a sync's change stream may have missed a change (each repaired).", {"source"});
   m.Declare("cutover_sync_repairs_total", T::kCounter,
@@ -540,6 +687,11 @@ void InstallRoutes(httplib::Server& server, ServerContext& ctx) {
   server.Post("/v1/stage", [&ctx](const httplib::Request& req, httplib::Response& res) {
     PostStage(ctx, req, res);
   });
+  server.Get(
+      R"(/v1/entities/([^/]+)/(.+))",
+      [&ctx](const httplib::Request& req, httplib::Response& res) { ReadEntity(ctx, req, res); });
+  server.Get("/v1/stats",
+             [&ctx](const httplib::Request&, httplib::Response& res) { GetStats(ctx, res); });
   server.Put(R"(/v1/entities/([^/]+)/(.+))",
              [&ctx](const httplib::Request& req, httplib::Response& res) {
                WriteEntity(ctx, req, res, EntityWrite::kPut);

@@ -100,9 +100,9 @@ Status Serve(const spec::MigrationSpec& migration, const ServeOptions& options) 
   watcher.Start();
   // The gateway takes writes for the entities of redis sources; its journal
   // is recovered (and what it owes replayed) before the port opens.
-  auto gateway =
-      gateway::Gateway::Open(ctx.spec(), options.target_url,
-                             options.journal_dir.value_or(migration.work_dir + "/journal"));
+  auto gateway = gateway::Gateway::Open(
+      ctx.spec(), options.target_url, options.journal_dir.value_or(migration.work_dir + "/journal"),
+      ctx.origin());
   if (!gateway.ok()) {
     watcher.Stop();
     return gateway.status().WithContext("opening the dual-write gateway");

@@ -3,9 +3,13 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
 
 #include "control/stage_watcher.h"
 #include "gateway/gateway.h"
@@ -47,6 +51,19 @@ class ServerContext {
   // "host:pid": who reported read statistics, and the `origin` label.
   const std::string& origin() const { return origin_; }
 
+  // When the gateway last acknowledged a write ("" before the first), for
+  // /v1/stats.
+  void NoteWrite() {
+    const std::string now = fmt::format(
+        "{:%FT%T}Z", std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+    std::lock_guard<std::mutex> lock(mu_);
+    last_write_ = now;
+  }
+  std::string LastWrite() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_write_;
+  }
+
   // Set by SIGTERM: /readyz answers 503 so balancers stop sending traffic
   // while in-flight requests finish.
   std::atomic<bool> draining{false};
@@ -59,6 +76,7 @@ class ServerContext {
   MetricsRegistry* const metrics_;
   const std::string origin_;
   gateway::Gateway* gateway_ = nullptr;  // set once before the routes serve
+  std::string last_write_;               // protected by mu_
 };
 
 }  // namespace cutover::server

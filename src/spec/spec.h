@@ -247,6 +247,14 @@ struct StageOptions {
   // Whether reads fall back to legacy on a PostgreSQL error in `primary`
   // (always in `rollout`, never in `complete`). Default true.
   bool primary_fallback = true;
+  // Share of the gateway's legacy reads in shadow (and rollout, for keys
+  // still on legacy) that are also read from PostgreSQL and compared, off
+  // the request path. 0..1, default 1 (every read).
+  double shadow_sample = 1.0;
+  // How long the gateway waits for PostgreSQL on a read before it counts a
+  // timeout: the shadow comparison gives up, and a PostgreSQL read falls
+  // back to legacy where the stage allows. Default 200ms.
+  int64_t read_timeout_ms = 200;
   // Periodic re-read of the stage by every watcher, the safety net under
   // LISTEN/NOTIFY (a dropped listener misses notifications). Default 5s; a
   // shorter one costs one small query per process per interval.

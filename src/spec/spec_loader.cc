@@ -664,11 +664,11 @@ class Loader {
 
   Status ParseStages(const Field& f, StageOptions& out) {
     const std::string ctx = "'stages'";
-    ASSIGN_OR_RETURN(
-        const Fields fields,
-        ReadFields(f, ctx,
-                   {"shadow_mismatch_rate", "shadow_min_reads", "window", "fallback_window",
-                    "primary_fallback", "poll_interval", "stale_after"}));
+    ASSIGN_OR_RETURN(const Fields fields,
+                     ReadFields(f, ctx,
+                                {"shadow_mismatch_rate", "shadow_min_reads", "window",
+                                 "fallback_window", "primary_fallback", "poll_interval",
+                                 "stale_after", "shadow_sample", "read_timeout"}));
     if (const Field* r = fields.Find("shadow_mismatch_rate")) {
       ASSIGN_OR_RETURN(out.shadow_mismatch_rate, ReadDouble(*r, ctx));
       if (out.shadow_mismatch_rate < 0 || out.shadow_mismatch_rate > 1) {
@@ -692,6 +692,18 @@ class Loader {
     }
     if (const Field* b = fields.Find("primary_fallback")) {
       ASSIGN_OR_RETURN(out.primary_fallback, ReadBool(*b, ctx));
+    }
+    if (const Field* r = fields.Find("shadow_sample")) {
+      ASSIGN_OR_RETURN(out.shadow_sample, ReadDouble(*r, ctx));
+      if (out.shadow_sample < 0 || out.shadow_sample > 1) {
+        return Error(MarkOf(*r), What(*r, ctx) + " must be between 0 and 1 (a share of reads)");
+      }
+    }
+    if (const Field* t = fields.Find("read_timeout")) {
+      ASSIGN_OR_RETURN(out.read_timeout_ms, ReadDurationMs(*t, ctx));
+      if (out.read_timeout_ms < 1) {
+        return Error(MarkOf(*t), What(*t, ctx) + " must be at least 1ms");
+      }
     }
     bool stale_given = false;
     if (const Field* p = fields.Find("poll_interval")) {

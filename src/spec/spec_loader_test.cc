@@ -868,6 +868,8 @@ TEST(ParseSpecTest, StagesAndServeDefaults) {
   EXPECT_TRUE(r->stages.primary_fallback);
   EXPECT_EQ(r->stages.poll_interval_ms, 5000);
   EXPECT_EQ(r->stages.stale_after_ms, 15000);
+  EXPECT_DOUBLE_EQ(r->stages.shadow_sample, 1.0);
+  EXPECT_EQ(r->stages.read_timeout_ms, 200);
   EXPECT_EQ(r->serve.listen, "127.0.0.1");
   EXPECT_EQ(r->serve.port, 8411);
   EXPECT_EQ(r->serve.token_env, "CUTOVER_TOKEN");
@@ -884,6 +886,8 @@ TEST(ParseSpecTest, StagesAndServeAsWritten) {
   fallback_window: 2m
   primary_fallback: false
   poll_interval: 250ms
+  shadow_sample: 0.25
+  read_timeout: 50ms
 serve:
   listen: 0.0.0.0
   port: 0
@@ -898,6 +902,8 @@ serve:
   EXPECT_FALSE(r->stages.primary_fallback);
   EXPECT_EQ(r->stages.poll_interval_ms, 250);
   EXPECT_EQ(r->stages.stale_after_ms, 750);  // 3 poll intervals unless given
+  EXPECT_DOUBLE_EQ(r->stages.shadow_sample, 0.25);
+  EXPECT_EQ(r->stages.read_timeout_ms, 50);
   EXPECT_EQ(r->serve.listen, "0.0.0.0");
   EXPECT_EQ(r->serve.port, 0);
   EXPECT_EQ(r->serve.token_env, "FLUX_TOKEN");
@@ -932,6 +938,8 @@ TEST(ParseSpecTest, StagesAndServeErrors) {
        "48h or 2d, not '3w'"},
       {"rate above one", "stages: { shadow_mismatch_rate: 1.5 }\n",
        "spec.yaml:3:33: 'shadow_mismatch_rate' in 'stages' must be between 0 and 1"},
+      {"sample above one", "stages: { shadow_sample: 2 }\n",
+       "spec.yaml:3:26: 'shadow_sample' in 'stages' must be between 0 and 1 (a share of reads)"},
       {"stale shorter than poll", "stages: { poll_interval: 5s, stale_after: 2s }\n",
        "spec.yaml:3:43: 'stale_after' in 'stages' must be longer than 'poll_interval', or every "
        "watcher would report itself stale between two reads"},

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "common/row_batch.h"
-#include "engine/verify/row_hasher.h"
+#include "engine/core/row_hasher.h"
 
 namespace cutover::engine::verify {
 

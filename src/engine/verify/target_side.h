@@ -14,10 +14,6 @@
 
 namespace cutover::engine::verify {
 
-// A key value as a SQL literal of its type, or nullopt for types (and
-// values, such as infinite dates) whose text PostgreSQL might not read back.
-std::optional<std::string> KeyLiteral(const Column& col, size_t row);
-
 // Reads every table of `plan` from PostgreSQL at `url` into `sides` (one per
 // table): pass 1 folds every row; pass 2 keeps the rows of
 // plan->diff_buckets, found by key where the list is short.

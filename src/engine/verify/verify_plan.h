@@ -9,7 +9,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "engine/verify/row_hasher.h"
+#include "engine/core/row_hasher.h"
 #include "map/record_mapper.h"
 #include "spec/spec.h"
 #include "stores/postgres/table_shape.h"

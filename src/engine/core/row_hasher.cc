@@ -1,6 +1,6 @@
 // RowHasher: canonical forms of each value type hashed with XXH3, so a row
 // hashes alike whether it was mapped from the source or read from PostgreSQL.
-#include "engine/verify/row_hasher.h"
+#include "engine/core/row_hasher.h"
 
 #include <cmath>
 #include <cstring>

@@ -1,0 +1,175 @@
+// Reading one key's row from PostgreSQL for the gateway ("PostgresReader design").
+#include "gateway/postgres_reader.h"
+
+#include <fmt/format.h>
+
+#include "common/redact.h"
+#include "engine/core/entity_plan.h"
+#include "engine/core/key_literal.h"
+#include "engine/core/source_factory.h"
+#include "map/document_mapper.h"
+#include "stores/postgres/table_reader.h"
+
+namespace cutover::gateway {
+namespace {
+// How long a PostgreSQL found unreachable is not asked again.
+constexpr std::chrono::seconds kDownFor{1};
+}  // namespace
+
+// A connection and, per entity, what turns a key into its key columns (not
+// thread-safe, so one set per session).
+struct PostgresReader::Session {
+  std::unique_ptr<pg_store::PgConnection> conn;
+  struct Keys {
+    spec::EntitySpec entity;              // the entity's key columns only; the mapper's
+    std::unique_ptr<store::Store> store;  // KeyRecords reads nothing from it
+    std::unique_ptr<map::RecordMapper> mapper;
+    store::StoreBatch in;
+    map::MappedBatch mapped;
+  };
+  std::map<std::string, Keys> keys;
+};
+
+Result<std::unique_ptr<PostgresReader>> PostgresReader::Create(
+    std::shared_ptr<const spec::MigrationSpec> migration, Options options,
+    const std::vector<std::string>& entity_names) {
+  std::unique_ptr<PostgresReader> r(new PostgresReader());
+  r->migration_ = std::move(migration);
+  r->options_ = std::move(options);
+  for (const std::string& name : entity_names) {
+    const spec::EntitySpec* e = r->migration_->FindEntity(name);
+    if (e == nullptr) return InvalidArgument("no entity '" + name + "' in the spec");
+    Entity& entity = r->entities_[name];
+    entity.shape = engine::PlanTables(*r->migration_, *e)[0].shape;
+    entity.hasher = std::make_unique<engine::RowHasher>(entity.shape);
+    if (e->write_back) {
+      ASSIGN_OR_RETURN(entity.builder, map::RecordBuilder::Create(*e));
+    }
+  }
+  return r;
+}
+
+PostgresReader::~PostgresReader() = default;
+
+bool PostgresReader::Rebuilds(const std::string& entity) const {
+  auto it = entities_.find(entity);
+  return it != entities_.end() && it->second.builder != nullptr;
+}
+
+uint64_t PostgresReader::Digest(const std::string& entity, const RowBatch& rows, size_t row) const {
+  std::vector<uint64_t> column_hashes;
+  return entities_.at(entity).hasher->RowHash(rows, row, &column_hashes);
+}
+
+Result<std::unique_ptr<PostgresReader::Session>> PostgresReader::NewSession() {
+  auto s = std::make_unique<Session>();
+  ASSIGN_OR_RETURN(s->conn, pg_store::PgConnection::Connect(options_.url));
+  RETURN_IF_ERROR(
+      s->conn->Exec(fmt::format("SET statement_timeout = {}", options_.timeout.count())));
+  for (const auto& [name, entity] : entities_) {
+    const spec::EntitySpec& e = *migration_->FindEntity(name);
+    Session::Keys& keys = s->keys[name];  // a map node: the mapper may keep its address
+    keys.entity = e;
+    keys.entity.children.clear();
+    keys.entity.columns.clear();
+    keys.entity.tag.reset();
+    for (const auto& k : e.key) keys.entity.columns.push_back(*e.FindColumn(k));
+    ASSIGN_OR_RETURN(keys.store, engine::OpenEntityStore(*migration_, e, 1));
+    ASSIGN_OR_RETURN(keys.mapper, map::DocumentMapper::Create(keys.entity));
+  }
+  return s;
+}
+
+Result<PostgresRow> PostgresReader::Read(const std::string& entity_name, const std::string& key) {
+  auto entity = entities_.find(entity_name);
+  if (entity == entities_.end()) {
+    return InvalidArgument("entity '" + entity_name + "' is not read through this gateway");
+  }
+  // A session: an idle one, a new one while under the limit, or wait.
+  std::unique_ptr<Session> session;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      if (std::chrono::steady_clock::now() < down_until_) {
+        return Unavailable("PostgreSQL was unreachable a moment ago: " + down_reason_);
+      }
+      if (!idle_.empty()) {
+        session = std::move(idle_.back());
+        idle_.pop_back();
+        break;
+      }
+      if (open_ < options_.connections) {
+        ++open_;
+        break;
+      }
+      released_.wait(lock);
+    }
+  }
+  auto fail = [&](Status st) -> Status {
+    std::lock_guard<std::mutex> lock(mu_);
+    --open_;
+    released_.notify_one();
+    if (st.code() == StatusCode::kUnavailable) {
+      down_until_ = std::chrono::steady_clock::now() + kDownFor;
+      down_reason_ = RedactSecrets(st.message());
+    }
+    return st;
+  };
+  // A session goes back idle unless its connection is in doubt.
+  auto give_back = [&] {
+    std::lock_guard<std::mutex> lock(mu_);
+    idle_.push_back(std::move(session));
+    released_.notify_one();
+  };
+  if (session == nullptr) {
+    auto made = NewSession();
+    if (!made.ok()) return fail(made.status());
+    session = std::move(*made);
+  }
+  Session::Keys& keys = session->keys.at(entity_name);
+  Status st = keys.store->key_reader()->KeyRecords({{key}}, &keys.in);
+  if (!st.ok()) return fail(st);
+  keys.mapper->Map(keys.in, &keys.mapped);
+  if (!keys.mapped.rejects.empty() || keys.mapped.tables[0].num_rows() != 1) {
+    give_back();
+    return DataError(
+        "the key does not map to the entity's key columns" +
+        (keys.mapped.rejects.empty() ? std::string() : ": " + keys.mapped.rejects.front().reason));
+  }
+  const std::optional<std::string> where = engine::KeyCondition(keys.mapped.tables[0], 0);
+  if (!where) {
+    give_back();
+    return DataError("the key's columns have no exact SQL form to look them up by");
+  }
+  PostgresRow out;
+  st = pg_store::ScanTable(
+      session->conn.get(), entity->second.shape, 2,
+      [&](const RowBatch& rows) -> Status {
+        if (rows.num_rows() == 0 || out.found) return Status::Ok();
+        out.found = true;
+        std::vector<uint64_t> column_hashes;
+        out.digest = entity->second.hasher->RowHash(rows, 0, &column_hashes);
+        if (entity->second.builder) {
+          ASSIGN_OR_RETURN(out.document, entity->second.builder->Build(rows, 0));
+        }
+        return Status::Ok();
+      },
+      *where);
+  if (!st.ok()) {
+    if (st.sqlstate() == "57014") {  // query_canceled: the statement timeout
+      st = Unavailable(
+          fmt::format("PostgreSQL did not answer within {} ms", options_.timeout.count()));
+      give_back();  // the connection is sound; only this read gave up
+      return st;
+    }
+    if (session->conn->IsHealthy() && st.code() != StatusCode::kUnavailable) {
+      give_back();
+      return st;
+    }
+    return fail(st);
+  }
+  give_back();
+  return out;
+}
+
+}  // namespace cutover::gateway

@@ -4,6 +4,7 @@
 // PostgreSQL and fall back to legacy while it is down. Expected records are
 // the values the test wrote; expected mismatches the rows it changed by SQL.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <set>
@@ -29,7 +30,7 @@ target: { url: "${DATABASE_URL}" }
 sources:
   cache: { type: redis, url: "${REDIS_URL}" }
 serve: { token_env: GW_TOKEN }
-stages: { poll_interval: 5s, read_timeout: 500ms }
+stages: { poll_interval: 5s, read_timeout: 500ms, drain_timeout: 8s }
 entities:
   users:
     source: { from: cache, pattern: "u:{email}", value: hash }
@@ -263,6 +264,56 @@ TEST(GatewayReadTest, RolloutAndPrimaryReadPostgresAndFallBackWhileItIsDown) {
   EXPECT_NE(metrics.find("cutover_gateway_read_seconds_count{entity=\"users\",store=\"legacy\"}"),
             std::string::npos);
   EXPECT_EQ(serve.Stop(), 0) << serve.Stderr();
+}
+
+// The cut-over barrier: with the replayer made to dawdle 3 s per batch, a
+// move to rollout returns only once PostgreSQL holds every write acknowledged
+// before it; a gateway killed while it owes writes holds the barrier (the
+// move, forced, says so) until it runs again.
+TEST(GatewayReadTest, MovingReadsToPostgresWaitsForEveryJournalToDrain) {
+  const std::string url = FreshDatabase();
+  ReadSetup s;
+  Prepare(&s, url);
+  ASSERT_NE(s.redis, nullptr);
+  MoveTo(s, {"dual_write"});
+  auto env = s.env;
+  env.push_back({"CUTOVER_FAILPOINTS", "gateway.replay_before_secondary=pause:3000"});
+  ServeProcess serve;
+  ASSERT_TRUE(serve.Start({CutoverBinary(), "serve", "cutover.yaml", "--port", "0"}, env, s.dir));
+  ASSERT_TRUE(WaitFor([&] { return StageOf(serve.port()) == "dual_write"; }, 30));
+  MoveTo(s, {"shadow"});
+  for (int i = 0; i < 5; ++i) {
+    json body = {{"value", UserRecord(i)}};
+    ASSERT_EQ(Call(serve.port(), "PUT", "/v1/entities/users/" + User(i), body.dump()).status, 200);
+  }
+  // Acknowledged, not yet in PostgreSQL (the replayer waits 3 s a batch).
+  ASSERT_EQ(QueryValue(url, "SELECT count(*) FROM users"), "0");
+  const CommandResult moved = Cutover(s, {"phase", "cutover.yaml", "set", "rollout", "--percent",
+                                          "100", "--force", "--reason", "t"});
+  ASSERT_EQ(moved.exit_code, 0) << moved.out << moved.err;
+  // By the time the move is made, every acknowledged write has landed.
+  EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM users"), "5");
+  EXPECT_NE(moved.out.find("gateways_drained"), std::string::npos) << moved.out;
+
+  // Killed while it owes a write: the next move waits for it, then (forced)
+  // goes ahead saying which journal still owes what.
+  ASSERT_EQ(Call(serve.port(), "PUT", "/v1/entities/users/" + User(9),
+                 json{{"value", UserRecord(9)}}.dump())
+                .status,
+            200);
+  ASSERT_TRUE(WaitFor(
+      [&] { return QueryValue(url, "SELECT sum(owed) FROM cutover.gateway_journals") == "1"; }, 10))
+      << QueryValue(url,
+                    "SELECT string_agg(journal_dir || ' ' || owed || ' ' || last_seq || ' ' "
+                    "|| first_owed_seq, ',') FROM cutover.gateway_journals")
+      << serve.Stderr();
+  serve.Signal(SIGKILL);
+  serve.Stop();
+  const CommandResult stuck =
+      Cutover(s, {"phase", "cutover.yaml", "set", "primary", "--force", "--reason", "t"});
+  ASSERT_EQ(stuck.exit_code, 0) << stuck.out << stuck.err;
+  EXPECT_NE(stuck.out.find("writes owed; start it again"), std::string::npos) << stuck.out;
+  EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM users WHERE email = 'user9@x.org'"), "0");
 }
 
 }  // namespace

@@ -211,6 +211,19 @@ CREATE TABLE IF NOT EXISTS cutover.read_stats (
   fallbacks         bigint NOT NULL DEFAULT 0,
   PRIMARY KEY (migration, entity, origin, at)
 );
+
+-- gateway_journals (gateway_journals.h, v5): one row per gateway process
+-- (origin) and journal directory, replaced each second it runs.
+CREATE TABLE IF NOT EXISTS cutover.gateway_journals (
+  migration      text NOT NULL,
+  origin         text NOT NULL,
+  journal_dir    text NOT NULL,
+  last_seq       bigint NOT NULL,
+  first_owed_seq bigint NOT NULL,
+  owed           bigint NOT NULL,
+  reported_at    timestamptz NOT NULL,
+  PRIMARY KEY (migration, journal_dir)
+);
 )sql";
 
 // journal (journal.h, v2): the writes a dual write still owes one store, in

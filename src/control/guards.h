@@ -28,6 +28,9 @@ namespace cutover::control {
 //               no_fallbacks   no fallback to legacy recorded in that window
 //   complete    journal_empty  cutover.journal holds no write still to replay
 //               verify_clean   as above
+// and, for rollout, primary and complete, gateways_drained: every gateway
+// journal has landed the writes acknowledged before the move (it waits up
+// to stages.drain_timeout; control/gateway_drain.h).
 // Backward moves have no guards.
 //
 // A guard with nothing to judge never passes: a missing journal table, no

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "catalog/stage.h"
+#include "control/gateway_drain.h"
 #include "control/stage_store.h"
 
 namespace cutover::control {
@@ -12,7 +13,8 @@ namespace {
 
 Result<TransitionOutcome> TransitionLocked(pg_store::PgConnection* conn,
                                            const spec::MigrationSpec& migration,
-                                           const TransitionRequest& request) {
+                                           const TransitionRequest& request,
+                                           const std::optional<GuardResult>& drained) {
   // The row exists before it is locked, so that the first transition of a
   // migration serializes like every later one.
   RETURN_IF_ERROR(catalog::LockStageRow(conn, migration.name));
@@ -46,6 +48,7 @@ Result<TransitionOutcome> TransitionLocked(pg_store::PgConnection* conn,
   }
 
   ASSIGN_OR_RETURN(out.guards, EvaluateGuards(conn, migration, before, request.to, to_percent));
+  if (drained) out.guards.results.push_back(*drained);
   out.applied = out.guards.passed() || request.force;
   out.forced = out.applied && !out.guards.passed();
   audit.guards = out.guards.ToJson();
@@ -103,8 +106,25 @@ Result<TransitionOutcome> Transition(pg_store::PgConnection* conn,
                              std::string(StageName(request.to)), request.percent, valid.message()));
     return valid;
   }
+  // The cut-over barrier waits outside the transaction, so the stage row is
+  // not locked for as long as gateways take to drain.
+  std::optional<GuardResult> drained;
+  ASSIGN_OR_RETURN(const StageState now, ReadStage(conn, migration.name));
+  const int to_percent = request.percent.value_or(ImpliedPercent(request.to));
+  const bool more_reads_from_postgres = request.to == Stage::kRollout ||
+                                        request.to == Stage::kPrimary ||
+                                        request.to == Stage::kComplete;
+  if (more_reads_from_postgres && (request.to != Stage::kRollout || request.percent) &&
+      CheckLegal(now, request.to, to_percent).ok() &&
+      DirectionOf(now, request.to, to_percent) == Direction::kForward) {
+    // Forced moves wait too: --force overrides evidence, and the barrier is
+    // no evidence but the reads' correctness; the timeout bounds the wait.
+    ASSIGN_OR_RETURN(
+        drained, WaitForGatewayDrain(conn, migration.name,
+                                     std::chrono::milliseconds(migration.stages.drain_timeout_ms)));
+  }
   RETURN_IF_ERROR(conn->Exec("BEGIN"));
-  Result<TransitionOutcome> out = TransitionLocked(conn, migration, request);
+  Result<TransitionOutcome> out = TransitionLocked(conn, migration, request, drained);
   if (!out.ok()) {
     (void)conn->Exec("ROLLBACK");
     return out.status();

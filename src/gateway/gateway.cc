@@ -1,17 +1,22 @@
 // Opens the gateway's parts in dependency order and closes them in reverse.
 #include "gateway/gateway.h"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "catalog/gateway_journals.h"
 #include "common/redact.h"
 #include "engine/core/source_factory.h"
 #include "gateway/key_locks.h"
+#include "gateway/legacy_secondary.h"
+#include "gateway/postgres_primary.h"
 #include "gateway/postgres_secondary.h"
 #include "stores/registry.h"
 
@@ -33,16 +38,16 @@ struct Gateway::Parts {
   std::unique_ptr<LegacySessions> legacy;
   std::unique_ptr<PostgresSecondary> postgres;
   std::unique_ptr<Replayer> replayer;
-  std::unique_ptr<WritePath> writes;
   ReadTally tally;
   std::unique_ptr<PostgresReader> postgres_reader;
+  std::unique_ptr<PostgresPrimary> postgres_primary;
+  std::unique_ptr<LegacySecondary> legacy_secondary;
+  std::unique_ptr<WritePath> writes;
   std::unique_ptr<ShadowComparer> shadow;
   std::unique_ptr<ReadPath> reads;
   // Sends the read tally to the catalog every second (Reporter()).
   std::thread reporter;
-  std::mutex reporter_mu;
-  std::condition_variable reporter_wake;
-  bool stopping = false;  // guarded by reporter_mu
+  std::atomic<bool> stopping{false};
 };
 
 Result<std::unique_ptr<Gateway>> Gateway::Open(std::shared_ptr<const spec::MigrationSpec> migration,
@@ -74,7 +79,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Open(std::shared_ptr<const spec::Migra
   if (entities.empty()) return std::unique_ptr<Gateway>();
   ASSIGN_OR_RETURN(parts->journal, Journal::Open({.dir = journal_dir}, &parts->recovery));
   if (parts->recovery.owed > 0 || parts->recovery.torn_bytes > 0) {
-    spdlog::info("gateway journal {}: {} writes owed to PostgreSQL{}", journal_dir,
+    spdlog::info("gateway journal {}: {} writes owed to a secondary store{}", journal_dir,
                  parts->recovery.owed,
                  parts->recovery.torn_bytes > 0
                      ? "; a torn tail of " + std::to_string(parts->recovery.torn_bytes) +
@@ -82,12 +87,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Open(std::shared_ptr<const spec::Migra
                      : "");
   }
   ASSIGN_OR_RETURN(parts->postgres, PostgresSecondary::Create(migration, target_url, stores));
-  parts->replayer = std::make_unique<Replayer>(
-      parts->journal.get(),
-      std::map<OwedTo, SecondaryStore*>{{OwedTo::kPostgres, parts->postgres.get()}});
   parts->legacy = std::make_unique<LegacySessions>(std::move(entities));
-  parts->writes = std::make_unique<WritePath>(parts->journal.get(), &parts->locks,
-                                              parts->replayer.get(), parts->legacy.get());
   std::vector<std::string> names;
   for (const auto& [name, store] : stores) names.push_back(name);
   ASSIGN_OR_RETURN(parts->postgres_reader,
@@ -96,6 +96,16 @@ Result<std::unique_ptr<Gateway>> Gateway::Open(std::shared_ptr<const spec::Migra
                        {.url = target_url,
                         .timeout = std::chrono::milliseconds(migration->stages.read_timeout_ms)},
                        names));
+  ASSIGN_OR_RETURN(parts->postgres_primary, PostgresPrimary::Create(migration, target_url, names,
+                                                                    parts->postgres_reader.get()));
+  parts->legacy_secondary = std::make_unique<LegacySecondary>(parts->legacy.get());
+  parts->replayer = std::make_unique<Replayer>(
+      parts->journal.get(),
+      std::map<OwedTo, SecondaryStore*>{{OwedTo::kPostgres, parts->postgres.get()},
+                                        {OwedTo::kLegacy, parts->legacy_secondary.get()}});
+  parts->writes =
+      std::make_unique<WritePath>(parts->journal.get(), &parts->locks, parts->replayer.get(),
+                                  parts->legacy.get(), parts->postgres_primary.get());
   ASSIGN_OR_RETURN(parts->shadow, ShadowComparer::Create(migration, names, parts->legacy.get(),
                                                          parts->postgres_reader.get(),
                                                          parts->journal.get(), &parts->tally, {}));
@@ -106,26 +116,47 @@ Result<std::unique_ptr<Gateway>> Gateway::Open(std::shared_ptr<const spec::Migra
                         .primary_fallback = migration->stages.primary_fallback});
   parts->replayer->Start();
   parts->shadow->Start();
-  // The read tally into cutover.read_stats each second, on a connection of
-  // its own made again after a failure.
-  parts->reporter = std::thread([p = parts.get(), url = target_url, origin] {
-    std::unique_ptr<pg_store::PgConnection> conn;
-    std::unique_lock<std::mutex> lock(p->reporter_mu);
-    while (!p->stopping) {
-      p->reporter_wake.wait_for(lock, std::chrono::seconds(1));
-      lock.unlock();
-      if (conn == nullptr || !conn->IsHealthy()) {
-        auto made = pg_store::PgConnection::Connect(url);
-        conn = made.ok() ? std::move(*made) : nullptr;
+  // Four times a second, on a connection of its own made again after a
+  // failure: the journal's state into cutover.gateway_journals (the cut-over
+  // barrier reads it: control/gateway_drain.h), and the read tally into
+  // cutover.read_stats. Once before the gateway serves, so that no write is
+  // acknowledged by a gateway the barrier does not know of (unless
+  // PostgreSQL is down then; the first round after it returns reports), and
+  // a last time as it stops.
+  const std::string dir = std::filesystem::absolute(journal_dir).lexically_normal().string();
+  auto report = [p = parts.get(), url = target_url, origin,
+                 dir](std::unique_ptr<pg_store::PgConnection>& conn) {
+    if (conn == nullptr || !conn->IsHealthy()) {
+      auto made = pg_store::PgConnection::Connect(url);
+      conn = made.ok() ? std::move(*made) : nullptr;
+      if (!made.ok()) {
+        spdlog::warn("gateway report waits for PostgreSQL: {}",
+                     RedactSecrets(made.status().message()));
+        return;
       }
-      if (conn != nullptr) {
-        Status st = p->tally.Flush(conn.get(), p->migration->name, origin);
-        if (!st.ok()) {
-          spdlog::debug("gateway read statistics wait for the next flush: {}",
-                        RedactSecrets(st.message()));
-        }
+    }
+    const JournalStats j = p->journal->stats();
+    Status st =
+        catalog::ReportGatewayJournal(conn.get(), p->migration->name,
+                                      {.origin = origin,
+                                       .journal_dir = dir,
+                                       .last_seq = static_cast<int64_t>(j.last_seq),
+                                       .first_owed_seq = static_cast<int64_t>(j.first_owed_seq),
+                                       .owed = static_cast<int64_t>(j.owed)});
+    if (st.ok()) st = p->tally.Flush(conn.get(), p->migration->name, origin);
+    if (!st.ok()) {
+      spdlog::warn("gateway report waits for the next round: {}", RedactSecrets(st.message()));
+    }
+  };
+  std::unique_ptr<pg_store::PgConnection> report_conn;
+  report(report_conn);
+  parts->reporter = std::thread([p = parts.get(), report, conn = std::move(report_conn)]() mutable {
+    for (bool last = false; !last;) {
+      for (int i = 0; i < 5 && !p->stopping; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
-      lock.lock();
+      last = p->stopping;
+      report(conn);
     }
   });
   return std::unique_ptr<Gateway>(new Gateway(std::move(parts)));
@@ -135,11 +166,7 @@ Gateway::Gateway(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 
 Gateway::~Gateway() {
   if (!parts_) return;
-  {
-    std::lock_guard<std::mutex> lock(parts_->reporter_mu);
-    parts_->stopping = true;
-  }
-  parts_->reporter_wake.notify_all();
+  parts_->stopping = true;
   if (parts_->reporter.joinable()) parts_->reporter.join();
   parts_->shadow->Stop();
   parts_->replayer->Stop();

@@ -1,7 +1,9 @@
 // A gateway write's JSON body as a Redis key document.
 #include "gateway/record_body.h"
 
+#include <charconv>
 #include <chrono>
+#include <optional>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -82,6 +84,63 @@ std::string AnswerRecord(spec::RedisKeySpec::Value kind, const std::string& docu
   }
   return json{{"value", std::move(value)}, {"expires_at", std::move(expires_at)}}.dump(
       -1, ' ', false, json::error_handler_t::replace);
+}
+
+namespace {
+// A Redis string as the integer INCRBY reads; nullopt when it is not one.
+std::optional<int64_t> AsInteger(const json& v) {
+  if (v.is_null()) return 0;
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (!v.is_string()) return std::nullopt;
+  const std::string text = v.get<std::string>();
+  int64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return n;
+}
+}  // namespace
+
+Result<std::string> ApplyChange(spec::RedisKeySpec::Value kind, const std::string& current,
+                                const std::string& change) {
+  const json in = json::parse(change, nullptr, /*allow_exceptions=*/false);
+  if (in.is_discarded() || !in.is_object()) {
+    return InvalidArgument("the change is not a JSON object");
+  }
+  json doc = current.empty() ? json::object() : json::parse(current, nullptr, false);
+  if (!doc.is_object()) return DataError("the stored record is not a JSON object");
+  json& value = doc["$value"];
+  using V = spec::RedisKeySpec::Value;
+  for (const auto& [name, by] : in.items()) {
+    if (name == "increment" && kind == V::kCounter) {
+      if (!by.is_number_integer()) {
+        return InvalidArgument("'increment' of a counter must be an integer");
+      }
+      const std::optional<int64_t> now = AsInteger(value);
+      if (!now) return DataError("the counter's value is not an integer");
+      value = *now + by.get<int64_t>();
+    } else if (name == "increment" && kind == V::kHash && by.is_object()) {
+      if (!value.is_object()) value = json::object();
+      for (const auto& [field, n] : by.items()) {
+        if (!n.is_number_integer()) {
+          return InvalidArgument("'increment' of field '" + field + "' must be an integer");
+        }
+        const std::optional<int64_t> now = AsInteger(value.value(field, json()));
+        if (!now) return DataError("field '" + field + "' is not an integer");
+        value[field] = *now + n.get<int64_t>();
+      }
+    } else if (name == "set" && kind == V::kHash && by.is_object()) {
+      if (!value.is_object()) value = json::object();
+      for (const auto& [field, v] : by.items()) value[field] = v;
+    } else {
+      return InvalidArgument("'" + name.substr(0, 64) +
+                             "' is no change these keys take (a counter takes increment; a hash "
+                             "takes increment and set)");
+    }
+  }
+  // Only what the writer reads: the value and the expiry.
+  json out = {{"$value", value}};
+  if (doc.contains("$expires_at_ms")) out["$expires_at_ms"] = doc["$expires_at_ms"];
+  return out.dump(-1, ' ', false, json::error_handler_t::strict);
 }
 
 }  // namespace cutover::gateway

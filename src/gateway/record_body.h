@@ -24,4 +24,14 @@ Result<std::string> RedisDocumentFromBody(const std::string& body);
 // and the expiry to the millisecond. `document` must be a JSON object.
 std::string AnswerRecord(spec::RedisKeySpec::Value kind, const std::string& document);
 
+// The document a change (store::Writer::Modify's: {"increment": n} for a
+// counter, {"increment": {field: n}} and {"set": {field: value}} for a hash)
+// makes of `current` (a document in the writer's layout; "" when the key
+// holds nothing), as Redis would apply it: a missing counter or field
+// counts from 0, and the expiry stays. InvalidArgument for a change the
+// kind does not take, DataError for a value that is not an integer where
+// one is incremented.
+Result<std::string> ApplyChange(spec::RedisKeySpec::Value kind, const std::string& current,
+                                const std::string& change);
+
 }  // namespace cutover::gateway

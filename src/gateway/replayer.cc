@@ -98,6 +98,7 @@ Result<ReplayPass> Replayer::RunOnce() {
       from = until;
       continue;
     }
+    FailPoint("gateway.replay_before_secondary");
     Status st = store->second->ApplyBatch(batch);
     if (st.ok()) {
       FailPoint("gateway.replay_after_secondary");

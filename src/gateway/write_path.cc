@@ -4,12 +4,23 @@
 #include <chrono>
 
 #include "common/failpoint.h"
-#include "control/read_router.h"
 
 namespace cutover::gateway {
+namespace {
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
-WritePath::WritePath(Journal* journal, KeyLocks* locks, Replayer* replayer, LegacySessions* legacy)
-    : journal_(journal), locks_(locks), replayer_(replayer), legacy_(legacy) {}
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+WritePath::WritePath(Journal* journal, KeyLocks* locks, Replayer* replayer, LegacySessions* legacy,
+                     PostgresPrimary* postgres)
+    : journal_(journal), locks_(locks), replayer_(replayer), legacy_(legacy), postgres_(postgres) {}
 
 Result<WriteOutcome> WritePath::Put(control::Stage stage, const std::string& entity,
                                     const std::string& key, const std::string& document) {
@@ -31,19 +42,20 @@ Result<WriteOutcome> WritePath::Write(control::Stage stage, const std::string& e
   if (!legacy_->Has(entity)) {
     return InvalidArgument("entity '" + entity + "' is not written through this gateway");
   }
-  const control::WritePolicy policy = control::WritesFor(stage);
-  if (policy.primary != control::Store::kLegacy) {
-    return FailedPrecondition(
-        "in stage " + std::string(control::StageName(stage)) +
-        " PostgreSQL is the primary store; writes through the gateway in this stage are not "
-        "built yet (they come with the reverse writers), so this one was not made");
-  }
-  std::lock_guard<std::mutex> key_lock(locks_->For(entity, key));
   WriteOutcome out;
-  auto start = std::chrono::steady_clock::now();
-  auto seconds_since = [](std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-  };
+  out.policy = control::WritesFor(stage);
+  // 1. Writes to one key through this process, one after another in every store.
+  std::lock_guard<std::mutex> key_lock(locks_->For(entity, key));
+  if (out.policy.primary == control::Store::kPostgres) {
+    return WritePostgresFirst(entity, key, op, payload, std::move(out));
+  }
+  return WriteLegacyFirst(entity, key, op, payload, std::move(out));
+}
+
+Result<WriteOutcome> WritePath::WriteLegacyFirst(const std::string& entity, const std::string& key,
+                                                 Op op, const std::string& payload,
+                                                 WriteOutcome out) {
+  const auto start = std::chrono::steady_clock::now();
   JournalRecord record;
   record.entity = entity;
   record.key = key;
@@ -82,22 +94,51 @@ Result<WriteOutcome> WritePath::Write(control::Stage stage, const std::string& e
       record.version = read.versions[0];
     }
   }
-  out.legacy_seconds = seconds_since(start);
+  out.legacy_seconds = SecondsSince(start);
   out.version = record.version;
   out.deleted = record.deleted;
   out.state = record.state;
-  if (!policy.secondary) return out;  // legacy: the legacy store alone
-  record.written_at_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
-  // 4. Durable before the answer; 5. the replayer takes it to PostgreSQL.
-  start = std::chrono::steady_clock::now();
-  ASSIGN_OR_RETURN(out.journal_seq, journal_->Append(record));
-  out.journal_seconds = seconds_since(start);
+  if (!out.policy.secondary) return out;  // legacy: the legacy store alone
+  RETURN_IF_ERROR(JournalAndWake(std::move(record), &out));
+  return out;
+}
+
+Result<WriteOutcome> WritePath::WritePostgresFirst(const std::string& entity,
+                                                   const std::string& key, Op op,
+                                                   const std::string& payload, WriteOutcome out) {
+  const auto start = std::chrono::steady_clock::now();
+  // 2. PostgreSQL, the primary: its error is the client's.
+  ASSIGN_OR_RETURN(const PrimaryWrite written,
+                   op == Op::kPut      ? postgres_->Write(entity, key, payload)
+                   : op == Op::kDelete ? postgres_->Write(entity, key, std::nullopt)
+                                       : postgres_->Modify(entity, key, payload));
+  out.postgres_seconds = SecondsSince(start);
+  FailPoint("gateway.after_primary");
+  out.version = written.version;
+  out.deleted = written.deleted;
+  out.state = written.document;
+  if (!out.policy.secondary) return out;  // complete: PostgreSQL alone
+  JournalRecord record;
+  record.entity = entity;
+  record.key = key;
+  record.owed_to = OwedTo::kLegacy;
+  record.deleted = written.deleted;
+  record.state = written.document;
+  record.version = written.version;
+  RETURN_IF_ERROR(JournalAndWake(std::move(record), &out));
+  return out;
+}
+
+Status WritePath::JournalAndWake(JournalRecord record, WriteOutcome* out) {
+  record.written_at_us = NowMicros();
+  const auto start = std::chrono::steady_clock::now();
+  // 4. Durable before the answer; 5. the replayer takes it to the secondary.
+  ASSIGN_OR_RETURN(out->journal_seq, journal_->Append(std::move(record)));
+  out->journal_seconds = SecondsSince(start);
   FailPoint("gateway.after_journal");
   replayer_->Wake();
   FailPoint("gateway.before_answer");
-  return out;
+  return Status::Ok();
 }
 
 }  // namespace cutover::gateway

@@ -5,10 +5,12 @@
 #include <string>
 
 #include "common/status.h"
+#include "control/read_router.h"
 #include "control/stage.h"
 #include "gateway/journal.h"
 #include "gateway/key_locks.h"
 #include "gateway/legacy_sessions.h"
+#include "gateway/postgres_primary.h"
 #include "gateway/replayer.h"
 
 namespace cutover::gateway {
@@ -22,7 +24,11 @@ struct WriteOutcome {
   // Seconds each part took, -1 when not done: the legacy write with its
   // read-back, and the journal append with its group commit.
   double legacy_seconds = -1;
+  double postgres_seconds = -1;
   double journal_seconds = -1;
+  // Where the write went: the primary store, and the secondary (journaled
+  // for the replayer), if the stage has one.
+  control::WritePolicy policy;
 };
 
 // WritePath design
@@ -47,18 +53,29 @@ struct WriteOutcome {
 // A crash after 2 and before 4 loses no acknowledged write (none was
 // acknowledged) and leaves Redis ahead of PostgreSQL, as any write the
 // application made straight to Redis would: a sync or verify finds it. After
-// 4 the journal holds it until PostgreSQL has it. From `primary` on the
-// order reverses (PostgreSQL first); that direction comes with the reverse
-// writers, and is refused until then rather than half done.
+// 4 the journal holds it until PostgreSQL has it.
+//
+// From `primary` on the order reverses: under the key's lock the write goes
+// to PostgreSQL first (postgres_primary.h: a per-key advisory lock across
+// processes, PostgreSQL's clock as the version, the state mapped as a read
+// of the legacy store would map it); then, in `primary`, the state is
+// journaled owed to the legacy store and answered, and the replayer writes
+// it back whole (legacy_secondary.h). In `complete` PostgreSQL alone takes
+// it. A crash before the journal append loses no acknowledged write and
+// leaves PostgreSQL ahead of legacy, which from `primary` on is the
+// direction rollback repairs; after the append the journal holds it until
+// legacy has it. A change (an increment) is read, applied and written under
+// the advisory lock, so it is never lost between gateways, and what is
+// journaled is again the state, never the change.
 class WritePath {
  public:
   // Every pointer must outlive the WritePath.
-  WritePath(Journal* journal, KeyLocks* locks, Replayer* replayer, LegacySessions* legacy);
+  WritePath(Journal* journal, KeyLocks* locks, Replayer* replayer, LegacySessions* legacy,
+            PostgresPrimary* postgres);
 
   // `document` is the record as the legacy store's writer takes it (a Redis
   // key: {"$value": ..., "$expires_at_ms": ...}); `key` the store's key.
-  // kInvalidArgument for an entity the gateway does not write;
-  // kFailedPrecondition for a stage whose writes it cannot make yet.
+  // kInvalidArgument for an entity the gateway does not write.
   Result<WriteOutcome> Put(control::Stage stage, const std::string& entity, const std::string& key,
                            const std::string& document);
   Result<WriteOutcome> Delete(control::Stage stage, const std::string& entity,
@@ -75,11 +92,18 @@ class WritePath {
   enum class Op { kPut, kDelete, kModify };
   Result<WriteOutcome> Write(control::Stage stage, const std::string& entity,
                              const std::string& key, Op op, const std::string& payload);
+  Result<WriteOutcome> WriteLegacyFirst(const std::string& entity, const std::string& key, Op op,
+                                        const std::string& payload, WriteOutcome out);
+  Result<WriteOutcome> WritePostgresFirst(const std::string& entity, const std::string& key, Op op,
+                                          const std::string& payload, WriteOutcome out);
+  // Steps 4 and 5 of either order: `record` made durable, the replayer woken.
+  Status JournalAndWake(JournalRecord record, WriteOutcome* out);
 
   Journal* const journal_;
   KeyLocks* const locks_;
   Replayer* const replayer_;
   LegacySessions* const legacy_;
+  PostgresPrimary* const postgres_;
 };
 
 }  // namespace cutover::gateway

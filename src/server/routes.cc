@@ -318,6 +318,9 @@ void WriteEntity(ServerContext& ctx, const httplib::Request& req, httplib::Respo
   if (out->legacy_seconds >= 0) {
     m.Observe("cutover_gateway_write_seconds", {entity, "legacy"}, out->legacy_seconds);
   }
+  if (out->postgres_seconds >= 0) {
+    m.Observe("cutover_gateway_write_seconds", {entity, "postgres"}, out->postgres_seconds);
+  }
   if (out->journal_seconds >= 0) {
     m.Observe("cutover_gateway_write_seconds", {entity, "journal"}, out->journal_seconds);
   }
@@ -328,6 +331,15 @@ void WriteEntity(ServerContext& ctx, const httplib::Request& req, httplib::Respo
     const spec::EntitySpec* e = ctx.spec()->FindEntity(entity);
     record = json::parse(gateway::AnswerRecord(e->redis->value, out->state));
   }
+  // Each store's part: "written" (the primary), "journaled" (owed by the
+  // journal, landing through the replayer) or "not written in this stage".
+  json stores = json::object();
+  for (const control::Store st : {control::Store::kLegacy, control::Store::kPostgres}) {
+    stores[std::string(control::StoreName(st))] =
+        st == out->policy.primary                             ? "written"
+        : out->policy.secondary == st && out->journal_seq > 0 ? "journaled"
+                                                              : "not written in this stage";
+  }
   Reply(res, 200,
         {{"entity", entity},
          {"key", key},
@@ -335,7 +347,7 @@ void WriteEntity(ServerContext& ctx, const httplib::Request& req, httplib::Respo
          {"record", record},
          {"version", out->version},
          {"journal_seq", out->journal_seq},
-         {"postgres", out->journal_seq ? "journaled" : "not written in this stage"}});
+         {"stores", stores}});
 }
 
 // GET /v1/entities/{entity}/{key}: a read through the gateway

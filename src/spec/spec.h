@@ -255,6 +255,10 @@ struct StageOptions {
   // timeout: the shadow comparison gives up, and a PostgreSQL read falls
   // back to legacy where the stage allows. Default 200ms.
   int64_t read_timeout_ms = 200;
+  // How long a move that sends more reads to PostgreSQL waits for every
+  // gateway's journal to land the writes acknowledged before it (the
+  // gateways_drained guard). Default 30s.
+  int64_t drain_timeout_ms = 30000;
   // Periodic re-read of the stage by every watcher, the safety net under
   // LISTEN/NOTIFY (a dropped listener misses notifications). Default 5s; a
   // shorter one costs one small query per process per interval.

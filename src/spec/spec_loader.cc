@@ -668,7 +668,7 @@ class Loader {
                      ReadFields(f, ctx,
                                 {"shadow_mismatch_rate", "shadow_min_reads", "window",
                                  "fallback_window", "primary_fallback", "poll_interval",
-                                 "stale_after", "shadow_sample", "read_timeout"}));
+                                 "stale_after", "shadow_sample", "read_timeout", "drain_timeout"}));
     if (const Field* r = fields.Find("shadow_mismatch_rate")) {
       ASSIGN_OR_RETURN(out.shadow_mismatch_rate, ReadDouble(*r, ctx));
       if (out.shadow_mismatch_rate < 0 || out.shadow_mismatch_rate > 1) {
@@ -704,6 +704,9 @@ class Loader {
       if (out.read_timeout_ms < 1) {
         return Error(MarkOf(*t), What(*t, ctx) + " must be at least 1ms");
       }
+    }
+    if (const Field* d = fields.Find("drain_timeout")) {
+      ASSIGN_OR_RETURN(out.drain_timeout_ms, ReadDurationMs(*d, ctx));
     }
     bool stale_given = false;
     if (const Field* p = fields.Find("poll_interval")) {

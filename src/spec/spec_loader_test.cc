@@ -870,6 +870,7 @@ TEST(ParseSpecTest, StagesAndServeDefaults) {
   EXPECT_EQ(r->stages.stale_after_ms, 15000);
   EXPECT_DOUBLE_EQ(r->stages.shadow_sample, 1.0);
   EXPECT_EQ(r->stages.read_timeout_ms, 200);
+  EXPECT_EQ(r->stages.drain_timeout_ms, 30000);
   EXPECT_EQ(r->serve.listen, "127.0.0.1");
   EXPECT_EQ(r->serve.port, 8411);
   EXPECT_EQ(r->serve.token_env, "CUTOVER_TOKEN");
@@ -888,6 +889,7 @@ TEST(ParseSpecTest, StagesAndServeAsWritten) {
   poll_interval: 250ms
   shadow_sample: 0.25
   read_timeout: 50ms
+  drain_timeout: 2m
 serve:
   listen: 0.0.0.0
   port: 0
@@ -904,6 +906,7 @@ serve:
   EXPECT_EQ(r->stages.stale_after_ms, 750);  // 3 poll intervals unless given
   EXPECT_DOUBLE_EQ(r->stages.shadow_sample, 0.25);
   EXPECT_EQ(r->stages.read_timeout_ms, 50);
+  EXPECT_EQ(r->stages.drain_timeout_ms, 120000);
   EXPECT_EQ(r->serve.listen, "0.0.0.0");
   EXPECT_EQ(r->serve.port, 0);
   EXPECT_EQ(r->serve.token_env, "FLUX_TOKEN");

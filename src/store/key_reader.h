@@ -31,6 +31,23 @@ class KeyReader {
     (void)out;
     return FailedPrecondition("this store cannot turn a key into a record");
   }
+
+  // Fills `out` (cleared first) with the records that `documents` (one per
+  // key, in the writer's layout: store/writer.h) read back as once written,
+  // each with `version`, without reading or writing the store: what Read
+  // would return right after the Upserts. A document that leaves no record
+  // (an empty Redis collection) is left out, as Read leaves out a missing
+  // key. Lets a writer that writes PostgreSQL first map a record exactly as
+  // a later read of the store would. Default: FailedPrecondition.
+  virtual Status WrittenRecords(const std::vector<RecordKey>& keys,
+                                const std::vector<std::string>& documents, int64_t version,
+                                StoreBatch* out) {
+    (void)keys;
+    (void)documents;
+    (void)version;
+    (void)out;
+    return FailedPrecondition("this store cannot say what a write leaves behind");
+  }
 };
 
 }  // namespace cutover::store

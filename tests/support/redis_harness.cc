@@ -277,6 +277,11 @@ void RedisServer::Kill() {
 }
 
 bool RedisServer::Restart() {
+  Stop();
+  return Resume();
+}
+
+void RedisServer::Stop() {
   if (pid_ > 0) {
     // SHUTDOWN closes the connection instead of replying.
     RunOn(port_, {"SHUTDOWN", options_.persist ? "SAVE" : "NOSAVE"}, 0, false);
@@ -286,6 +291,9 @@ bool RedisServer::Restart() {
     }
     Kill();
   }
+}
+
+bool RedisServer::Resume() {
   // A persisting server loads the dump.rdb SHUTDOWN SAVE wrote in dir_.
   for (int attempt = 0; attempt < 20; ++attempt) {
     if (Launch()) return true;

@@ -64,6 +64,9 @@ class RedisServer {
   // starts it again on the same port and directory. False (with a failure)
   // if it does not come back.
   bool Restart();
+  // Restart's halves, for a test that acts while the server is down.
+  void Stop();
+  bool Resume();
   // Kills the process with SIGKILL and waits for it.
   void Kill();
 

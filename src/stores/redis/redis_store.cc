@@ -6,6 +6,7 @@
 #include <xxhash.h>
 
 #include <charconv>
+#include <chrono>
 #include <map>
 #include <mutex>
 
@@ -16,6 +17,7 @@
 #include "stores/redis/redis_topology.h"
 #include "stores/redis/redis_value.h"
 #include "stores/redis/redis_writer.h"
+#include "stores/redis/written_value.h"
 
 namespace cutover::redis_store {
 namespace {
@@ -379,7 +381,31 @@ class RedisKeyReader : public store::KeyReader {
     return Status::Ok();
   }
 
+  Status WrittenRecords(const std::vector<store::RecordKey>& keys,
+                        const std::vector<std::string>& documents, int64_t version,
+                        store::StoreBatch* out) override {
+    ResetBatch(out);
+    if (keys.size() != documents.size()) {
+      return InvalidArgument("WrittenRecords: one document per key");
+    }
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    std::vector<RedisValue> values;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (keys[i].size() != 1) return InvalidArgument("a Redis key has one part");
+      ASSIGN_OR_RETURN(RedisValue v,
+                       WrittenValue(*ctx_->entity, keys[i][0], documents[i], now_ms, &parser_));
+      v.version = version;
+      values.push_back(std::move(v));
+    }
+    int64_t ordinal = 0;
+    AppendRecords(*ctx_, values, &ordinal, out);
+    return Status::Ok();
+  }
+
  private:
+  simdjson::dom::parser parser_;
   std::shared_ptr<RedisContext> ctx_;
   std::map<std::string, std::unique_ptr<RedisConnection>> connections_;
 };

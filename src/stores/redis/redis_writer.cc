@@ -3,44 +3,15 @@
 
 #include <simdjson.h>
 
+#include <chrono>
 #include <map>
 
 #include "stores/redis/redis_connection.h"
 #include "stores/redis/redis_topology.h"
+#include "stores/redis/written_value.h"
 
 namespace cutover::redis_store {
 namespace {
-
-// A JSON scalar as the Redis string it stands for: a string's bytes (a
-// {"$bytes"} object's decoded), a number's text, true/false.
-Result<std::string> RedisString(simdjson::dom::element v) {
-  switch (v.type()) {
-    case simdjson::dom::element_type::STRING:
-      return std::string(std::string_view(v.get_string()));
-    case simdjson::dom::element_type::INT64:
-      return std::to_string(int64_t(v.get_int64()));
-    case simdjson::dom::element_type::UINT64:
-      return std::to_string(uint64_t(v.get_uint64()));
-    case simdjson::dom::element_type::DOUBLE:
-      return simdjson::to_string(v);
-    case simdjson::dom::element_type::BOOL:
-      return std::string(bool(v.get_bool()) ? "true" : "false");
-    case simdjson::dom::element_type::OBJECT: {
-      simdjson::dom::element hex;
-      if (v.at_key("$bytes").get(hex) == simdjson::SUCCESS && hex.is_string()) {
-        std::string_view h = hex.get_string();
-        std::string bytes;
-        for (size_t i = 0; i + 1 < h.size(); i += 2) {
-          bytes.push_back(static_cast<char>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
-        }
-        return bytes;
-      }
-      return DataError("an object where a Redis string was expected");
-    }
-    default:
-      return DataError("a JSON array or null where a Redis string was expected");
-  }
-}
 
 struct Staged {
   bool remove = false;
@@ -57,57 +28,15 @@ class RedisWriter : public store::Writer {
     if (doc_col < 0 || key.size() != 1) {
       return InvalidArgument(entity_.name + ": a Redis upsert needs a \"$doc\" row and one key");
     }
-    simdjson::dom::element doc;
-    const std::string text(rows.columns[doc_col].BytesAt(row));
-    if (parser_.parse(text).get(doc) != simdjson::SUCCESS || !doc.is_object()) {
-      return DataError(entity_.name + ": the record to write is not a JSON object");
-    }
-    const std::string& k = key[0];
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    ASSIGN_OR_RETURN(
+        const RedisValue value,
+        WrittenValue(entity_, key[0], rows.columns[doc_col].BytesAt(row), now_ms, &parser_));
     Staged s;
-    s.commands.push_back({"DEL", k});
-    simdjson::dom::element value;
-    const bool has_value = doc.at_key("$value").get(value) == simdjson::SUCCESS && !value.is_null();
-    using V = spec::RedisKeySpec::Value;
-    const V kind = entity_.redis->value;
-    if (has_value) {
-      if (kind == V::kJson) {
-        s.commands.push_back({"SET", k, simdjson::minify(value)});
-      } else if (kind == V::kString || kind == V::kCounter) {
-        ASSIGN_OR_RETURN(std::string v, RedisString(value));
-        s.commands.push_back({"SET", k, std::move(v)});
-      } else if (kind == V::kHash) {
-        std::vector<std::string> hset = {"HSET", k};
-        for (auto field : value.get_object()) {
-          if (field.value.is_null()) continue;
-          ASSIGN_OR_RETURN(std::string v, RedisString(field.value));
-          hset.emplace_back(field.key);
-          hset.push_back(std::move(v));
-        }
-        if (hset.size() > 2) s.commands.push_back(std::move(hset));
-      } else {
-        std::vector<std::string> add = {kind == V::kSet    ? "SADD"
-                                        : kind == V::kList ? "RPUSH"
-                                                           : "ZADD",
-                                        k};
-        for (auto item : value.get_array()) {
-          if (kind == V::kZset) {
-            ASSIGN_OR_RETURN(std::string score, RedisString(item["score"]));
-            ASSIGN_OR_RETURN(std::string member, RedisString(item["member"]));
-            add.push_back(std::move(score));
-            add.push_back(std::move(member));
-          } else {
-            ASSIGN_OR_RETURN(std::string member, RedisString(item));
-            add.push_back(std::move(member));
-          }
-        }
-        if (add.size() > 2) s.commands.push_back(std::move(add));
-      }
-    }
-    int64_t expires_ms = 0;
-    if (doc.at_key("$expires_at_ms").get(expires_ms) == simdjson::SUCCESS &&
-        s.commands.size() > 1) {
-      s.commands.push_back({"PEXPIREAT", k, std::to_string(expires_ms)});
-    }
+    s.commands = CommandsFor(value);
+    const std::string& k = key[0];
     staged_[k] = std::move(s);
     return Status::Ok();
   }

@@ -114,7 +114,7 @@ void WriteUsers(int port) {
     const HttpResponse r = Call(port, "PUT", "/v1/entities/users/" + User(i), body.dump());
     ASSERT_EQ(r.status, 200) << r.body;
   }
-  ASSERT_TRUE(WaitFor([&] { return Stats(port)["writes"]["postgres_owed"] == 0; }, 30));
+  ASSERT_TRUE(WaitFor([&] { return Stats(port)["writes"]["owed"] == 0; }, 30));
 }
 
 void ExpectUserRead(const HttpResponse& r, int i, const std::string& served_by) {
@@ -208,7 +208,7 @@ TEST(GatewayReadTest, RolloutAndPrimaryReadPostgresAndFallBackWhileItIsDown) {
   WriteUsers(serve.port());
   ASSERT_EQ(Call(serve.port(), "PATCH", "/v1/entities/hits/c:home", R"({"increment": 5})").status,
             200);
-  ASSERT_TRUE(WaitFor([&] { return Stats(serve.port())["writes"]["postgres_owed"] == 0; }, 30));
+  ASSERT_TRUE(WaitFor([&] { return Stats(serve.port())["writes"]["owed"] == 0; }, 30));
   MoveTo(s, {"shadow"});
   MoveTo(s, {"rollout", "--percent", "100"});
   ASSERT_TRUE(WaitFor([&] { return StageOf(serve.port()) == "rollout"; }, 30));
@@ -246,7 +246,7 @@ TEST(GatewayReadTest, RolloutAndPrimaryReadPostgresAndFallBackWhileItIsDown) {
   // Back up: the journal drains and reads return to PostgreSQL, the new
   // value included.
   ASSERT_TRUE(pg.Resume());
-  ASSERT_TRUE(WaitFor([&] { return Stats(serve.port())["writes"]["postgres_owed"] == 0; }, 60));
+  ASSERT_TRUE(WaitFor([&] { return Stats(serve.port())["writes"]["owed"] == 0; }, 60));
   ASSERT_TRUE(WaitFor(
       [&] {
         const HttpResponse r = Call(serve.port(), "GET", "/v1/entities/users/" + User(5));

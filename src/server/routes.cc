@@ -24,6 +24,7 @@
 #include "gateway/record_body.h"
 #include "server/health_report.h"
 #include "server/metrics_registry.h"
+#include "server/openapi.h"
 #include "server/server_context.h"
 #include "spec/nearest_name.h"
 
@@ -270,49 +271,46 @@ void PostStage(ServerContext& ctx, const httplib::Request& req, httplib::Respons
   Reply(res, outcome->applied ? 200 : 409, out);
 }
 
-// PUT and DELETE /v1/entities/{entity}/{key}: a write through the gateway
-// (gateway/write_path.h): answered 200 once the legacy store holds it and
-// the journal has it on disk.
+// One write through the gateway (gateway/write_path.h), answered once the
+// primary store holds it and the journal has it on disk: the status code
+// and the body, for a single request and for each item of a batch.
 enum class EntityWrite { kPut, kDelete, kPatch };
-void WriteEntity(ServerContext& ctx, const httplib::Request& req, httplib::Response& res,
-                 EntityWrite kind) {
-  const std::optional<std::string> who = RequireAuth(ctx, req, res);
-  if (!who) return;
-  const std::string entity = req.matches[1];
-  const std::string key = req.matches[2];
-  gateway::Gateway* gw = ctx.gateway();
-  if (gw == nullptr || !gw->Writes(entity)) {
-    return ReplyError(res, 404,
-                      fmt::format("entity '{}' is not written through this gateway (it writes "
-                                  "the entities of redis sources)",
-                                  entity.substr(0, 64)));
-  }
+struct WriteAnswer {
+  int status = 200;
+  json body;
+};
+WriteAnswer WriteOne(ServerContext& ctx, gateway::Gateway* gw, const std::string& method,
+                     const std::string& entity, const std::string& key, EntityWrite kind,
+                     const std::string& body) {
+  auto error = [](int status, const std::string& message) {
+    return WriteAnswer{status, {{"error", message}}};
+  };
   std::string document;
   if (kind == EntityWrite::kPut) {
-    Result<std::string> doc = gateway::RedisDocumentFromBody(req.body);
-    if (!doc.ok()) return ReplyError(res, 400, doc.status().message());
+    Result<std::string> doc = gateway::RedisDocumentFromBody(body);
+    if (!doc.ok()) return error(400, doc.status().message());
     document = std::move(*doc);
   }
   const std::optional<control::StageState> state = ctx.watcher().Current().state;
   if (!state) {
-    return ReplyError(res, 503,
-                      "the migration's stage has not been read from PostgreSQL yet, so where "
-                      "writes go is unknown; nothing was written");
+    return error(503,
+                 "the migration's stage has not been read from PostgreSQL yet, so where "
+                 "writes go is unknown; nothing was written");
   }
   const control::Stage stage = state->stage;
   gateway::WritePath& writes = gw->writes();
   Result<gateway::WriteOutcome> out =
       kind == EntityWrite::kPut      ? writes.Put(stage, entity, key, document)
       : kind == EntityWrite::kDelete ? writes.Delete(stage, entity, key)
-                                     : writes.Modify(stage, entity, key, req.body);
+                                     : writes.Modify(stage, entity, key, body);
   if (!out.ok()) {
     const Status& st = out.status();
-    spdlog::warn("{} {}: {}", req.method, req.path, RedactSecrets(st.message()));
+    spdlog::warn("{} {} {}: {}", method, entity, key, RedactSecrets(st.message()));
     const int code =
         st.code() == StatusCode::kFailedPrecondition                                       ? 409
         : st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kDataError ? 400
                                                                                            : 503;
-    return ReplyError(res, code, RedactSecrets(st.message()));
+    return error(code, RedactSecrets(st.message()));
   }
   auto& m = ctx.metrics();
   if (out->legacy_seconds >= 0) {
@@ -324,10 +322,12 @@ void WriteEntity(ServerContext& ctx, const httplib::Request& req, httplib::Respo
   if (out->journal_seconds >= 0) {
     m.Observe("cutover_gateway_write_seconds", {entity, "journal"}, out->journal_seconds);
   }
-  ctx.NoteWrite();
+  m.Add("cutover_gateway_writes_total",
+        {entity, std::string(control::StoreName(out->policy.primary))});
+  ctx.NoteWrite(out->policy.primary == control::Store::kPostgres);
   json record = nullptr;
   if (!out->deleted) {
-    // The record as the legacy store holds it now: its value and expiry.
+    // The record as the primary store holds it now: its value and expiry.
     const spec::EntitySpec* e = ctx.spec()->FindEntity(entity);
     record = json::parse(gateway::AnswerRecord(e->redis->value, out->state));
   }
@@ -340,14 +340,95 @@ void WriteEntity(ServerContext& ctx, const httplib::Request& req, httplib::Respo
         : out->policy.secondary == st && out->journal_seq > 0 ? "journaled"
                                                               : "not written in this stage";
   }
+  return {200,
+          {{"entity", entity},
+           {"key", key},
+           {"deleted", out->deleted},
+           {"record", record},
+           {"version", out->version},
+           {"journal_seq", out->journal_seq},
+           {"stores", stores}}};
+}
+
+// The gateway, or a 404 naming why `entity` is not written through it.
+gateway::Gateway* GatewayFor(ServerContext& ctx, const std::string& entity,
+                             httplib::Response& res) {
+  gateway::Gateway* gw = ctx.gateway();
+  if (gw == nullptr || !gw->Writes(entity)) {
+    ReplyError(res, 404,
+               fmt::format("entity '{}' is not served by this gateway (it serves the entities "
+                           "of redis sources)",
+                           entity.substr(0, 64)));
+    return nullptr;
+  }
+  return gw;
+}
+
+// PUT, PATCH and DELETE /v1/entities/{entity}/{key}.
+void WriteEntity(ServerContext& ctx, const httplib::Request& req, httplib::Response& res,
+                 EntityWrite kind) {
+  if (!RequireAuth(ctx, req, res)) return;
+  const std::string entity = req.matches[1];
+  gateway::Gateway* gw = GatewayFor(ctx, entity, res);
+  if (gw == nullptr) return;
+  const WriteAnswer a = WriteOne(ctx, gw, req.method, entity, req.matches[2], kind, req.body);
+  Reply(res, a.status, a.body);
+}
+
+// POST /v1/entities/{entity}:batch: {"writes": [{"op": "put" | "patch" |
+// "delete", "key": K, "body": {...}}]}, each applied in order as its own
+// write (not one transaction); the answer lists each one's status and body.
+// At most kMaxBatchWrites writes, and the request's size limit holds.
+void WriteBatch(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  if (!RequireAuth(ctx, req, res)) return;
+  const std::string entity = req.matches[1];
+  gateway::Gateway* gw = GatewayFor(ctx, entity, res);
+  if (gw == nullptr) return;
+  constexpr size_t kMaxBatchWrites = 1000;
+  const char* example =
+      R"({"writes": [{"op": "put", "key": "u:1", "body": {"value": {"name": "Ada"}}}]})";
+  std::string problem;
+  const std::optional<json> parsed = ReadObject(req, {"writes"}, example, &problem);
+  if (!parsed) return ReplyError(res, 400, problem);
+  if (!parsed->contains("writes") || !(*parsed)["writes"].is_array()) {
+    return ReplyError(res, 400, std::string("\"writes\" must be an array like ") + example);
+  }
+  const json& items = (*parsed)["writes"];
+  if (items.size() > kMaxBatchWrites) {
+    return ReplyError(res, 400, fmt::format("at most {} writes per batch", kMaxBatchWrites));
+  }
+  // Every item is checked before any is written.
+  for (size_t i = 0; i < items.size(); ++i) {
+    const json& w = items[i];
+    const bool ok = w.is_object() && w.contains("op") && w["op"].is_string() && w.contains("key") &&
+                    w["key"].is_string() &&
+                    (w["op"] == "put" || w["op"] == "patch" || w["op"] == "delete") &&
+                    (w["op"] == "delete" || (w.contains("body") && w["body"].is_object()));
+    if (!ok) {
+      return ReplyError(res, 400,
+                        fmt::format("writes[{}] must be {{\"op\": \"put\" | \"patch\" | "
+                                    "\"delete\", \"key\": string, \"body\": object (not for "
+                                    "delete)}}; nothing was written",
+                                    i));
+    }
+  }
+  json results = json::array();
+  int failed = 0;
+  for (const json& w : items) {
+    const std::string op = w["op"].get<std::string>();
+    const EntityWrite kind = op == "put"     ? EntityWrite::kPut
+                             : op == "patch" ? EntityWrite::kPatch
+                                             : EntityWrite::kDelete;
+    const WriteAnswer a = WriteOne(ctx, gw, "POST", entity, w["key"].get<std::string>(), kind,
+                                   w.contains("body") ? w["body"].dump() : "");
+    if (a.status != 200) ++failed;
+    results.push_back({{"status", a.status}, {"body", a.body}});
+  }
   Reply(res, 200,
         {{"entity", entity},
-         {"key", key},
-         {"deleted", out->deleted},
-         {"record", record},
-         {"version", out->version},
-         {"journal_seq", out->journal_seq},
-         {"stores", stores}});
+         {"written", static_cast<int>(items.size()) - failed},
+         {"failed", failed},
+         {"results", results}});
 }
 
 // GET /v1/entities/{entity}/{key}: a read through the gateway
@@ -356,13 +437,8 @@ void ReadEntity(ServerContext& ctx, const httplib::Request& req, httplib::Respon
   if (!RequireAuth(ctx, req, res)) return;
   const std::string entity = req.matches[1];
   const std::string key = req.matches[2];
-  gateway::Gateway* gw = ctx.gateway();
-  if (gw == nullptr || !gw->Writes(entity)) {
-    return ReplyError(res, 404,
-                      fmt::format("entity '{}' is not served by this gateway (it serves the "
-                                  "entities of redis sources)",
-                                  entity.substr(0, 64)));
-  }
+  gateway::Gateway* gw = GatewayFor(ctx, entity, res);
+  if (gw == nullptr) return;
   const std::optional<control::StageState> state = ctx.watcher().Current().state;
   if (!state) {
     return ReplyError(res, 503,
@@ -446,10 +522,12 @@ void GetStats(ServerContext& ctx, httplib::Response& res) {
   Reply(res, 200,
         {{"origin", ctx.origin()},
          {"writes",
-          {{"legacy", j.appended},
+          {{"legacy_first", ctx.writes_legacy_first.load()},
+           {"postgres_first", ctx.writes_postgres_first.load()},
            {"journaled", j.appended},
-           {"postgres_landed", r.landed},
-           {"postgres_owed", j.owed},
+           {"replayed", r.landed},
+           {"owed", j.owed},
+           {"oldest_owed_seconds", j.oldest_owed_seconds},
            {"dual_write_errors", r.failures},
            {"last_write", ctx.LastWrite().empty() ? json(nullptr) : json(ctx.LastWrite())}}},
          {"reads", reads},
@@ -643,6 +721,9 @@ void DeclareMetrics(ServerContext& ctx) {
             "Replayer attempts the secondary store refused or could not take.");
   m.Declare("cutover_gateway_journal_oldest_owed_seconds", T::kGauge,
             "Age of the oldest write the journal still owes; 0 when it owes none.");
+  m.Declare("cutover_gateway_writes_total", T::kCounter,
+            "Gateway writes acknowledged, by entity and the store that took them first.",
+            {"entity", "primary"});
   m.Declare("cutover_gateway_reads_total", T::kCounter,
             "Gateway reads by entity, the store that answered, and the result (found, missing, "
             "fallback, error).",
@@ -702,8 +783,14 @@ void InstallRoutes(httplib::Server& server, ServerContext& ctx) {
   server.Get(
       R"(/v1/entities/([^/]+)/(.+))",
       [&ctx](const httplib::Request& req, httplib::Response& res) { ReadEntity(ctx, req, res); });
+  server.Get("/openapi.json", [](const httplib::Request&, httplib::Response& res) {
+    Reply(res, 200, OpenApiDocument());
+  });
   server.Get("/v1/stats",
              [&ctx](const httplib::Request&, httplib::Response& res) { GetStats(ctx, res); });
+  server.Post(
+      R"(/v1/entities/([^/:]+):batch)",
+      [&ctx](const httplib::Request& req, httplib::Response& res) { WriteBatch(ctx, req, res); });
   server.Put(R"(/v1/entities/([^/]+)/(.+))",
              [&ctx](const httplib::Request& req, httplib::Response& res) {
                WriteEntity(ctx, req, res, EntityWrite::kPut);

@@ -51,9 +51,10 @@ class ServerContext {
   // "host:pid": who reported read statistics, and the `origin` label.
   const std::string& origin() const { return origin_; }
 
-  // When the gateway last acknowledged a write ("" before the first), for
-  // /v1/stats.
-  void NoteWrite() {
+  // Counts an acknowledged write and when it was ("" before the first),
+  // for /v1/stats.
+  void NoteWrite(bool postgres_first) {
+    (postgres_first ? writes_postgres_first : writes_legacy_first).fetch_add(1);
     const std::string now = fmt::format(
         "{:%FT%T}Z", std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
     std::lock_guard<std::mutex> lock(mu_);
@@ -63,6 +64,10 @@ class ServerContext {
     std::lock_guard<std::mutex> lock(mu_);
     return last_write_;
   }
+
+  // Writes acknowledged, by the store that took them first.
+  std::atomic<int64_t> writes_legacy_first{0};
+  std::atomic<int64_t> writes_postgres_first{0};
 
   // Set by SIGTERM: /readyz answers 503 so balancers stop sending traffic
   // while in-flight requests finish.

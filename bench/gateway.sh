@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Dual writes through `cutover serve`'s gateway beside direct writes to Redis
 # and to PostgreSQL, from the same client in the same run: latency at 1,000
-# writes/s and throughput flat out, with the journal's group-commit batching.
+# writes/s and throughput flat out, with the journal's group-commit batching;
+# then reads at 1,000/s in dual_write and in shadow (the cost of shadow reads).
 # Usage: bench/gateway.sh
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

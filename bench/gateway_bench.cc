@@ -109,6 +109,31 @@ std::function<std::function<bool(long)>(int)> GatewayWriter(int port) {
   };
 }
 
+std::function<std::function<bool(long)>(int)> GatewayReader(int port) {
+  return [port](int t) -> std::function<bool(long)> {
+    auto client = std::make_shared<httplib::Client>("127.0.0.1", port);
+    client->set_keep_alive(true);
+    client->set_tcp_nodelay(true);
+    client->set_bearer_token_auth(kToken);
+    return [client, t](long n) {
+      // Keys the paced write run made (thread t wrote n % 5000 for n < ~1250).
+      const std::string key = fmt::format("u:gw{}-{}@x.org", t, n % 1000);
+      auto r = client->Get("/v1/entities/users/" + key);
+      return r && r->status == 200;
+    };
+  };
+}
+
+bool WaitForStage(int port, const std::string& stage) {
+  for (int i = 0; i < 200; ++i) {
+    httplib::Client c("127.0.0.1", port);
+    auto r = c.Get("/v1/stage");
+    if (r && r->body.find("\"" + stage + "\"") != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 void Line(const std::string& what, const Latencies& l) {
   fmt::print("{:<58} {:>8} {:>9.0f} {:>8.2f} {:>8.2f} {:>8.2f} {:>7}\n", what, l.ms.size(),
              static_cast<double>(l.ms.size()) / l.seconds, l.Quantile(0.5), l.Quantile(0.95),
@@ -251,11 +276,50 @@ entities:
              p95 <= 5 ? "met" : "NOT met");
   fmt::print("gateway flat out: {:.0f} dual writes/s  target >= 10,000: {}\n", flat_rate,
              flat_rate >= 10000 ? "met" : "NOT met");
-  fmt::print("shadow reads: not measured (reads through the gateway are not built yet)\n");
+
+  // Reads: the same paced load in dual_write (legacy alone) and in shadow
+  // (legacy answers, PostgreSQL compared off the request path).
+  fmt::print("\n{:<58} {:>8} {:>9} {:>8} {:>8} {:>8} {:>7}\n", "method", "reads", "reads/s",
+             "p50 ms", "p95 ms", "p99 ms", "errors");
+  const Latencies redis_read = Drive(kPacedThreads, per_thread, [&](int t) {
+    auto c = std::make_shared<cutover::bench::RedisContextPtr>(
+        cutover::bench::ConnectRedis(redis->port()));
+    return [c, t](long n) {
+      auto r = cutover::bench::RunCommand(c->get(),
+                                          {"HGETALL", fmt::format("u:gw{}-{}@x.org", t, n % 1000)});
+      return r && r->type == REDIS_REPLY_ARRAY && r->elements > 0;
+    };
+  });
+  Line("direct: Redis HGETALL (hiredis)", redis_read);
+  const Latencies read_legacy = Drive(kPacedThreads, per_thread, GatewayReader(port));
+  Line("gateway: GET in dual_write (legacy)", read_legacy);
+  auto shadow_move = cutover::bench::Measure(
+      "phase", {cutover, "phase", spec, "set", "shadow", "--force", "--reason", "bench"}, env,
+      dir + "/setup.out", dir + "/setup.err");
+  if (shadow_move.exit_code != 0 || !WaitForStage(port, "shadow")) {
+    cutover::bench::ShowFile(dir + "/setup.err");
+    return 3;
+  }
+  const Latencies read_shadow = Drive(kPacedThreads, per_thread, GatewayReader(port));
+  Line("gateway: GET in shadow (legacy; PostgreSQL compared off the path)", read_shadow);
+  std::string shadow_stats;
+  {
+    httplib::Client c("127.0.0.1", port);
+    auto r = c.Get("/v1/stats");
+    if (r) {
+      const size_t at = r->body.find("\"shadow\"");
+      shadow_stats = at == std::string::npos ? "" : r->body.substr(at, 220);
+    }
+  }
+  const double p99_ratio = read_shadow.Quantile(0.99) / read_legacy.Quantile(0.99);
+  fmt::print("\nshadow read p99 / dual_write read p99: {:.2f}  target <= 1.10: {}\n", p99_ratio,
+             p99_ratio <= 1.10 ? "met" : "NOT met");
+  fmt::print("shadow comparisons so far: {}\n", shadow_stats);
   long rss = 0;
   const int serve_exit = serve.Finish(SIGTERM, &rss);
   fmt::print("peak RSS of cutover serve: {} MiB; exit {}\n", rss / 1024, serve_exit);
   const bool ok = redis_direct.errors == 0 && pg_direct.errors == 0 && gw_paced.errors == 0 &&
-                  gw_flat.errors == 0 && owed == 0 && serve_exit == 0;
+                  gw_flat.errors == 0 && owed == 0 && serve_exit == 0 && read_legacy.errors == 0 &&
+                  read_shadow.errors == 0 && redis_read.errors == 0;
   return ok ? 0 : 1;
 }

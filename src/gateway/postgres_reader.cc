@@ -42,6 +42,13 @@ Result<std::unique_ptr<PostgresReader>> PostgresReader::Create(
     Entity& entity = r->entities_[name];
     entity.shape = engine::PlanTables(*r->migration_, *e)[0].shape;
     entity.hasher = std::make_unique<engine::RowHasher>(entity.shape);
+    // The key columns alone hash a key as the whole row's KeyHash does.
+    pg_store::TableShape keys = entity.shape;
+    keys.columns.clear();
+    for (const auto& k : entity.shape.key) {
+      keys.columns.push_back(entity.shape.columns[entity.shape.IndexOf(k)]);
+    }
+    entity.key_hasher = std::make_unique<engine::RowHasher>(keys);
     if (e->write_back) {
       ASSIGN_OR_RETURN(entity.builder, map::RecordBuilder::Create(*e));
     }
@@ -80,11 +87,20 @@ Result<std::unique_ptr<PostgresReader::Session>> PostgresReader::NewSession() {
   return s;
 }
 
-Result<PostgresRow> PostgresReader::Read(const std::string& entity_name, const std::string& key) {
+Result<PostgresRow> PostgresReader::Read(const std::string& entity, const std::string& key) {
+  ASSIGN_OR_RETURN(auto rows, ReadMany(entity, {key}));
+  return std::move(rows[key]);
+}
+
+Result<std::map<std::string, PostgresRow>> PostgresReader::ReadMany(
+    const std::string& entity_name, const std::vector<std::string>& keys) {
   auto entity = entities_.find(entity_name);
   if (entity == entities_.end()) {
     return InvalidArgument("entity '" + entity_name + "' is not read through this gateway");
   }
+  std::map<std::string, PostgresRow> out;
+  for (const std::string& k : keys) out[k];
+  if (keys.empty()) return out;
   // A session: an idle one, a new one while under the limit, or wait.
   std::unique_ptr<Session> session;
   {
@@ -126,41 +142,68 @@ Result<PostgresRow> PostgresReader::Read(const std::string& entity_name, const s
     if (!made.ok()) return fail(made.status());
     session = std::move(*made);
   }
-  Session::Keys& keys = session->keys.at(entity_name);
-  Status st = keys.store->key_reader()->KeyRecords({{key}}, &keys.in);
+  Session::Keys& mapping = session->keys.at(entity_name);
+  std::vector<store::RecordKey> wanted;
+  for (const std::string& k : keys) wanted.push_back({k});
+  Status st = mapping.store->key_reader()->KeyRecords(wanted, &mapping.in);
   if (!st.ok()) return fail(st);
-  keys.mapper->Map(keys.in, &keys.mapped);
-  if (!keys.mapped.rejects.empty() || keys.mapped.tables[0].num_rows() != 1) {
+  mapping.mapper->Map(mapping.in, &mapping.mapped);
+  const RowBatch& key_rows = mapping.mapped.tables[0];
+  if (!mapping.mapped.rejects.empty() || key_rows.num_rows() != keys.size()) {
     give_back();
-    return DataError(
-        "the key does not map to the entity's key columns" +
-        (keys.mapped.rejects.empty() ? std::string() : ": " + keys.mapped.rejects.front().reason));
+    return DataError("a key does not map to the entity's key columns" +
+                     (mapping.mapped.rejects.empty()
+                          ? std::string()
+                          : ": " + mapping.mapped.rejects.front().reason));
   }
-  const std::optional<std::string> where = engine::KeyCondition(keys.mapped.tables[0], 0);
-  if (!where) {
-    give_back();
-    return DataError("the key's columns have no exact SQL form to look them up by");
+  // Key hash -> key, to give each row read back to its key.
+  std::map<uint64_t, std::string> by_hash;
+  std::string tuples;
+  for (size_t r = 0; r < key_rows.num_rows(); ++r) {
+    by_hash[entity->second.key_hasher->KeyHash(key_rows, r)] =
+        mapping.in.source_keys[mapping.mapped.origins[0][r].record];
+    std::string tuple;
+    for (size_t c = 0; c < key_rows.columns.size(); ++c) {
+      const std::optional<std::string> literal = engine::KeyLiteral(key_rows.columns[c], r);
+      if (!literal) {
+        give_back();
+        return DataError("a key's columns have no exact SQL form to look them up by");
+      }
+      tuple += (c ? ", " : "") + *literal;
+    }
+    tuples += (r ? ", (" : "(") + tuple + ")";
   }
-  PostgresRow out;
+  // Cast as ScanTable reads the columns, so a cast to the column's own type
+  // keeps the key index.
+  std::string columns;
+  for (size_t c = 0; c < key_rows.columns.size(); ++c) {
+    columns += (c ? ", " : "") + pg_store::QuoteIdent(key_rows.names[c]) +
+               "::" + std::string(PostgresTypeName(key_rows.columns[c].type()));
+  }
+  const std::string where = "(" + columns + ") IN (VALUES " + tuples + ")";
+  std::vector<uint64_t> column_hashes;
   st = pg_store::ScanTable(
-      session->conn.get(), entity->second.shape, 2,
+      session->conn.get(), entity->second.shape, keys.size() + 1,
       [&](const RowBatch& rows) -> Status {
-        if (rows.num_rows() == 0 || out.found) return Status::Ok();
-        out.found = true;
-        std::vector<uint64_t> column_hashes;
-        out.digest = entity->second.hasher->RowHash(rows, 0, &column_hashes);
-        if (entity->second.builder) {
-          ASSIGN_OR_RETURN(out.document, entity->second.builder->Build(rows, 0));
+        for (size_t r = 0; r < rows.num_rows(); ++r) {
+          const uint64_t digest = entity->second.hasher->RowHash(rows, r, &column_hashes);
+          auto key = by_hash.find(entity->second.hasher->KeyHash(column_hashes));
+          if (key == by_hash.end()) continue;
+          PostgresRow& row = out[key->second];
+          row.found = true;
+          row.digest = digest;
+          if (entity->second.builder) {
+            ASSIGN_OR_RETURN(row.document, entity->second.builder->Build(rows, r));
+          }
         }
         return Status::Ok();
       },
-      *where);
+      where);
   if (!st.ok()) {
     if (st.sqlstate() == "57014") {  // query_canceled: the statement timeout
-      st = Unavailable(
+      give_back();                   // the connection is sound; only this read gave up
+      return Unavailable(
           fmt::format("PostgreSQL did not answer within {} ms", options_.timeout.count()));
-      give_back();  // the connection is sound; only this read gave up
-      return st;
     }
     if (session->conn->IsHealthy() && st.code() != StatusCode::kUnavailable) {
       give_back();

@@ -59,6 +59,12 @@ class PostgresReader {
   // moment ago; kDeadlineExceeded when the read took longer than the
   // timeout; kDataError when the key does not map to key columns.
   Result<PostgresRow> Read(const std::string& entity, const std::string& key);
+  // The rows of several keys of one entity in one statement (a VALUES list
+  // probed through the key index): what a shadow comparer reads per batch.
+  // A key without a row has found = false; one that does not map to key
+  // columns is kDataError for the whole call.
+  Result<std::map<std::string, PostgresRow>> ReadMany(const std::string& entity,
+                                                      const std::vector<std::string>& keys);
 
   // The digest of the entity's row in `mapped` (a legacy record mapped by
   // the entity's mapper), comparable with PostgresRow::digest.
@@ -71,7 +77,8 @@ class PostgresReader {
   struct Entity {
     pg_store::TableShape shape;
     std::unique_ptr<engine::RowHasher> hasher;
-    std::unique_ptr<map::RecordBuilder> builder;  // null unless write_back
+    std::unique_ptr<engine::RowHasher> key_hasher;  // over the key columns alone
+    std::unique_ptr<map::RecordBuilder> builder;    // null unless write_back
   };
   struct Session;
 

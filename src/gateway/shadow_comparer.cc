@@ -76,50 +76,120 @@ bool ShadowComparer::WaitIdle(std::chrono::milliseconds timeout) const {
 }
 
 void ShadowComparer::Run() {
+  constexpr size_t kMaxBatch = 256;
   for (;;) {
-    Job job;
+    std::vector<Job> jobs;
     {
       std::unique_lock<std::mutex> lock(mu_);
       busy_ = false;
       changed_.notify_all();
       changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
-      job = std::move(queue_.front());
-      queue_.pop_front();
+      while (!queue_.empty() && jobs.size() < kMaxBatch) {
+        jobs.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
       busy_ = true;
     }
-    const Verdict verdict = Compare(job);
-    catalog::ReadCounts counts;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      switch (verdict) {
-        case Verdict::kMatch:
-        case Verdict::kMismatch:
-          ++stats_.compared;
-          counts.shadow_reads = 1;
-          if (verdict == Verdict::kMismatch) {
-            ++stats_.mismatched;
-            counts.shadow_mismatches = 1;
-            stats_.recent.push_back({job.entity, job.key, NowIso()});
-            if (stats_.recent.size() > options_.recent_limit) {
-              stats_.recent.erase(stats_.recent.begin());
-            }
-          }
-          break;
-        case Verdict::kInFlight:
-          ++stats_.in_flight;
-          break;
-        case Verdict::kFailed:
-          ++stats_.failed;
-          break;
-      }
-    }
-    if (counts.shadow_reads > 0) tally_->Add(job.entity, counts);
-    if (verdict == Verdict::kMismatch) {
-      spdlog::warn("shadow read of {} key '{}': PostgreSQL's row differs from the legacy record",
-                   job.entity, job.key);
+    std::map<std::string, std::vector<Job*>> by_entity;
+    for (Job& job : jobs) by_entity[job.entity].push_back(&job);
+    for (const auto& [entity, group] : by_entity) {
+      const std::vector<Verdict> verdicts = CompareAll(group);
+      for (size_t i = 0; i < group.size(); ++i) Record(*group[i], verdicts[i]);
     }
   }
+}
+
+void ShadowComparer::Record(const Job& job, Verdict verdict) {
+  catalog::ReadCounts counts;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    switch (verdict) {
+      case Verdict::kMatch:
+      case Verdict::kMismatch:
+        ++stats_.compared;
+        counts.shadow_reads = 1;
+        if (verdict == Verdict::kMismatch) {
+          ++stats_.mismatched;
+          counts.shadow_mismatches = 1;
+          stats_.recent.push_back({job.entity, job.key, NowIso()});
+          if (stats_.recent.size() > options_.recent_limit) {
+            stats_.recent.erase(stats_.recent.begin());
+          }
+        }
+        break;
+      case Verdict::kInFlight:
+        ++stats_.in_flight;
+        break;
+      case Verdict::kFailed:
+        ++stats_.failed;
+        break;
+    }
+  }
+  if (counts.shadow_reads > 0) tally_->Add(job.entity, counts);
+  if (verdict == Verdict::kMismatch) {
+    spdlog::warn("shadow read of {} key '{}': PostgreSQL's row differs from the legacy record",
+                 job.entity, job.key);
+  }
+}
+
+std::vector<ShadowComparer::Verdict> ShadowComparer::CompareAll(const std::vector<Job*>& jobs) {
+  const std::string& entity = jobs.front()->entity;
+  std::vector<Verdict> out(jobs.size(), Verdict::kMatch);
+  std::vector<std::optional<uint64_t>> ours(jobs.size());
+  std::vector<std::string> keys;
+  std::vector<bool> pending(jobs.size(), false);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (journal_->Owes(entity, jobs[i]->key)) {
+      out[i] = Verdict::kInFlight;
+      continue;
+    }
+    Result<std::optional<uint64_t>> digest = LegacyDigest(entity, jobs[i]->legacy);
+    if (!digest.ok()) {
+      // A legacy record that does not map is a mismatch a verify will name
+      // with its reason; here it only counts as not compared.
+      spdlog::debug("shadow read of {} key '{}' not compared: {}", entity, jobs[i]->key,
+                    digest.status().message());
+      out[i] = Verdict::kFailed;
+      continue;
+    }
+    ours[i] = *digest;
+    pending[i] = true;
+    keys.push_back(jobs[i]->key);
+  }
+  if (keys.empty()) return out;
+  Result<std::map<std::string, PostgresRow>> theirs = postgres_->ReadMany(entity, keys);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (!pending[i]) continue;
+    if (!theirs.ok()) {
+      out[i] = Verdict::kFailed;
+      continue;
+    }
+    const PostgresRow& row = (*theirs)[jobs[i]->key];
+    const bool same = ours[i].has_value() ? row.found && row.digest == *ours[i] : !row.found;
+    out[i] = same ? Verdict::kMatch : SecondLook(*jobs[i]);
+  }
+  if (!theirs.ok()) {
+    spdlog::debug("shadow reads of {} not compared: {}", entity,
+                  RedactSecrets(theirs.status().message()));
+  }
+  return out;
+}
+
+ShadowComparer::Verdict ShadowComparer::SecondLook(const Job& job) {
+  // Both stores read again now: a write that landed in between made them
+  // differ for a moment, not for good.
+  store::StoreBatch again;
+  {
+    const LegacySessions::Lease session = legacy_->Borrow(job.entity);
+    if (!session->store->key_reader()->Read({{job.key}}, &again).ok()) return Verdict::kFailed;
+  }
+  if (journal_->Owes(job.entity, job.key)) return Verdict::kInFlight;
+  Result<std::optional<uint64_t>> ours = LegacyDigest(job.entity, again);
+  Result<PostgresRow> theirs = postgres_->Read(job.entity, job.key);
+  if (!ours.ok() || !theirs.ok()) return Verdict::kFailed;
+  const bool same = ours->has_value() ? theirs->found && theirs->digest == **ours : !theirs->found;
+  return same ? Verdict::kMatch : Verdict::kMismatch;
 }
 
 Result<std::optional<uint64_t>> ShadowComparer::LegacyDigest(const std::string& entity,
@@ -131,42 +201,6 @@ Result<std::optional<uint64_t>> ShadowComparer::LegacyDigest(const std::string& 
                                              : mapped_.rejects.front().reason);
   }
   return std::optional<uint64_t>(postgres_->Digest(entity, mapped_.tables[0], 0));
-}
-
-ShadowComparer::Verdict ShadowComparer::Compare(const Job& job) {
-  // The digests agree, or both stores hold nothing.
-  auto same = [&](const store::StoreBatch& legacy, Verdict* failed) -> bool {
-    if (journal_->Owes(job.entity, job.key)) {
-      *failed = Verdict::kInFlight;
-      return false;
-    }
-    Result<std::optional<uint64_t>> ours = LegacyDigest(job.entity, legacy);
-    Result<PostgresRow> theirs = postgres_->Read(job.entity, job.key);
-    if (!ours.ok() || !theirs.ok()) {
-      // A legacy record that does not map is a mismatch a verify will
-      // name with its reason; here it only counts as not compared.
-      spdlog::debug(
-          "shadow read of {} key '{}' not compared: {}", job.entity, job.key,
-          RedactSecrets(!ours.ok() ? ours.status().message() : theirs.status().message()));
-      *failed = Verdict::kFailed;
-      return false;
-    }
-    if (!ours->has_value()) return !theirs->found;
-    return theirs->found && theirs->digest == **ours;
-  };
-  Verdict not_same = Verdict::kMismatch;
-  if (same(job.legacy, &not_same)) return Verdict::kMatch;
-  if (not_same != Verdict::kMismatch) return not_same;
-  // A second look at both stores now: a write that landed in between made
-  // them differ for a moment, not for good.
-  store::StoreBatch again;
-  {
-    const LegacySessions::Lease session = legacy_->Borrow(job.entity);
-    if (!session->store->key_reader()->Read({{job.key}}, &again).ok()) return Verdict::kFailed;
-  }
-  not_same = Verdict::kMismatch;
-  if (same(again, &not_same)) return Verdict::kMatch;
-  return not_same;
 }
 
 }  // namespace cutover::gateway

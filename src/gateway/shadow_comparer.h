@@ -42,8 +42,10 @@ struct ShadowStats {
 // A shadow read answers from legacy at once and hands the record it read
 // to this comparer's one thread, through a bounded queue: a queue that is
 // full drops the comparison (counted), so shadow reads never slow the
-// answers or grow memory. The thread maps the legacy record as a backfill
-// would and compares its row digest with PostgreSQL's row for the key.
+// answers or grow memory. The thread takes what is queued, up to 256 at a
+// time, and reads PostgreSQL's rows for them in one statement per entity,
+// so the comparisons cost PostgreSQL one query per batch, not one per read. The thread maps the
+// legacy record as a backfill would and compares its row digest with PostgreSQL's row for the key.
 // A difference is not yet a mismatch, since the stores may simply be
 // moments apart: a key the local journal still owes to PostgreSQL is
 // skipped as in flight, and otherwise both stores are read again and only a
@@ -86,7 +88,12 @@ class ShadowComparer {
 
   ShadowComparer() = default;
   void Run();
-  Verdict Compare(const Job& job);
+  // Verdicts for `jobs` (one entity's): PostgreSQL read once for all of them,
+  // a second look for each that differs.
+  std::vector<Verdict> CompareAll(const std::vector<Job*>& jobs);
+  // Both stores read again for one key.
+  Verdict SecondLook(const Job& job);
+  void Record(const Job& job, Verdict verdict);
   // The digest of the legacy record in `read` (0 rows: none).
   Result<std::optional<uint64_t>> LegacyDigest(const std::string& entity,
                                                const store::StoreBatch& read);

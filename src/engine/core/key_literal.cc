@@ -1,4 +1,4 @@
-// Key values as SQL literals of their types, and the condition on a whole key.
+// Key values as SQL literals of their types.
 #include "engine/core/key_literal.h"
 
 #include "engine/core/row_hasher.h"
@@ -33,19 +33,6 @@ std::optional<std::string> KeyLiteral(const Column& col, size_t row) {
   }
   return pg_store::QuoteLiteral(ValueText(col, row)) +
          "::" + std::string(PostgresTypeName(col.type()));
-}
-
-std::optional<std::string> KeyCondition(const RowBatch& keys, size_t row) {
-  std::string where;
-  for (size_t c = 0; c < keys.columns.size(); ++c) {
-    const std::optional<std::string> literal = KeyLiteral(keys.columns[c], row);
-    if (!literal) return std::nullopt;
-    // Cast as ScanTable reads the column, so a column stored as another type
-    // than the spec's still compares; a cast to its own type keeps the index.
-    where += (c ? " AND " : "") + pg_store::QuoteIdent(keys.names[c]) +
-             "::" + std::string(PostgresTypeName(keys.columns[c].type())) + " = " + *literal;
-  }
-  return where;
 }
 
 }  // namespace cutover::engine

@@ -13,9 +13,4 @@ namespace cutover::engine {
 // values, such as infinite dates) whose text PostgreSQL might not read back.
 std::optional<std::string> KeyLiteral(const Column& col, size_t row);
 
-// "(a)::text = '...'::text AND ..." over the columns of `keys` (named as
-// the table's), for row `row`: the condition that finds that key's rows.
-// Nullopt when a value has no safe literal (see KeyLiteral).
-std::optional<std::string> KeyCondition(const RowBatch& keys, size_t row);
-
 }  // namespace cutover::engine

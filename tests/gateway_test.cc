@@ -199,6 +199,17 @@ void ExpectSameRows(const Rows& redis, const Rows& pg) {
   EXPECT_EQ(redis.users.size(), pg.users.size());
 }
 
+// Each counter holds exactly the increments acknowledged, in both stores.
+void ExpectCounters(const RedisServer& redis, const std::string& url,
+                    const std::map<std::string, int64_t>& increments) {
+  for (const auto& [key, n] : increments) {
+    EXPECT_EQ(redis.One({"GET", key}), std::to_string(n)) << key;
+    EXPECT_EQ(QueryValue(url, "SELECT count FROM hits WHERE name = '" + key.substr(2) + "'"),
+              std::to_string(n))
+        << key;
+  }
+}
+
 TEST(GatewayTest, WritesGoOnWhilePostgresIsDownAndTheJournalDrainsAfter) {
   RestartableCluster pg;
   ASSERT_TRUE(pg.Start("gw"));
@@ -281,7 +292,7 @@ TEST(GatewayTest, InPrimaryWritesGoOnWhileRedisIsDownAndTheJournalDrainsAfter) {
   std::atomic<int> sent{0}, failed{0};
   std::mutex mu;
   std::string first_failure;
-  std::map<std::string, int> increments;  // counter key -> increments acknowledged
+  std::map<std::string, int64_t> increments;  // counter key -> increments acknowledged
   std::vector<std::thread> clients;
   for (int c = 0; c < 4; ++c) {
     clients.emplace_back([&, c] {
@@ -324,12 +335,7 @@ TEST(GatewayTest, InPrimaryWritesGoOnWhileRedisIsDownAndTheJournalDrainsAfter) {
   ExpectSameRows(FromRedis(*s.redis), FromPostgres(url));
   // Each counter holds exactly the increments acknowledged, in both stores.
   ASSERT_FALSE(increments.empty());
-  for (const auto& [key, n] : increments) {
-    EXPECT_EQ(s.redis->One({"GET", key}), std::to_string(n)) << key;
-    EXPECT_EQ(QueryValue(url, "SELECT count FROM hits WHERE name = '" + key.substr(2) + "'"),
-              std::to_string(n))
-        << key;
-  }
+  ExpectCounters(*s.redis, url, increments);
   const CommandResult verify = Cutover(s, {"verify", "cutover.yaml"});
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
   EXPECT_EQ(serve.Stop(), 0) << serve.Stderr();
@@ -462,12 +468,7 @@ TEST(GatewayTest, TwoGatewaysAndABackfillOnHotKeysConverge) {
   }
   ExpectSameRows(FromRedis(*s.redis), FromPostgres(url));
   ASSERT_FALSE(increments.empty());
-  for (const auto& [key, n] : increments) {
-    EXPECT_EQ(s.redis->One({"GET", key}), std::to_string(n)) << key;
-    EXPECT_EQ(QueryValue(url, "SELECT count FROM hits WHERE name = '" + key.substr(2) + "'"),
-              std::to_string(n))
-        << key;
-  }
+  ExpectCounters(*s.redis, url, increments);
   EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM hits"), std::to_string(increments.size()));
   const CommandResult verify = Cutover(s, {"verify", "cutover.yaml"});
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;

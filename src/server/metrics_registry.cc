@@ -67,9 +67,11 @@ void MetricsRegistry::DeclareHistogram(const std::string& name, const std::strin
   std::lock_guard<std::mutex> lock(mu_);
   if (families_.contains(name)) return;
   order_.push_back(name);
-  Family f{MetricType::kHistogram, help, std::move(label_names), {}};
+  Family& f = families_[name];
+  f.type = MetricType::kHistogram;
+  f.help = help;
+  f.label_names = std::move(label_names);
   f.bounds = std::move(bounds);
-  families_[name] = std::move(f);
 }
 
 void MetricsRegistry::Observe(const std::string& name, const std::vector<std::string>& label_values,
@@ -104,7 +106,10 @@ void MetricsRegistry::Declare(const std::string& name, MetricType type, const st
   std::lock_guard<std::mutex> lock(mu_);
   if (families_.contains(name)) return;
   order_.push_back(name);
-  families_[name] = Family{type, help, std::move(label_names), {}};
+  Family& f = families_[name];
+  f.type = type;
+  f.help = help;
+  f.label_names = std::move(label_names);
 }
 
 void MetricsRegistry::Add(const std::string& name, const std::vector<std::string>& label_values,

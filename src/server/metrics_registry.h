@@ -65,7 +65,7 @@ class MetricsRegistry {
 
  private:
   struct Family {
-    MetricType type;
+    MetricType type = MetricType::kCounter;
     std::string help;
     std::vector<std::string> label_names;
     std::map<std::vector<std::string>, double> series;

@@ -143,6 +143,8 @@ TEST(GatewayReadTest, StageReachesTwoGatewaysAndShadowReadsNameTamperedKeys) {
   ASSERT_TRUE(WaitFor([&] { return StageOf(a.port()) == "dual_write"; }, 30));
   ASSERT_TRUE(WaitFor([&] { return StageOf(b.port()) == "dual_write"; }, 30));
   WriteUsers(a.port());
+  // Counted per application: the name of the token presented.
+  EXPECT_EQ(Stats(a.port())["writes"]["by_application"], json({{"default", 40}}));
 
   // The poll interval is 5 s: only the notification can make it in 1 s.
   MoveTo(s, {"shadow"});

@@ -79,12 +79,11 @@ std::optional<std::string> AuthorizedAs(ServerContext& ctx, const httplib::Reque
   return matches.front();
 }
 
-// "who" in the audit trail: the token's name, and the peer for context.
-std::optional<std::string> RequireAuth(ServerContext& ctx, const httplib::Request& req,
-                                       httplib::Response& res) {
-  if (auto name = AuthorizedAs(ctx, req)) {
-    return fmt::format("token:{} (http {})", *name, req.remote_addr);
-  }
+// The name of the token the request presents (the application, for the
+// gateway's per-application counts), or a 401 naming what is needed.
+std::optional<std::string> RequireToken(ServerContext& ctx, const httplib::Request& req,
+                                        httplib::Response& res) {
+  if (auto name = AuthorizedAs(ctx, req)) return name;
   std::vector<std::string> envs;
   for (const auto& [name, env] : ctx.spec()->serve.NamedTokens()) envs.push_back("$" + env);
   res.set_header("WWW-Authenticate", "Bearer");
@@ -92,6 +91,14 @@ std::optional<std::string> RequireAuth(ServerContext& ctx, const httplib::Reques
              fmt::format("a bearer token is required (the value of {} on the server)",
                          fmt::join(envs, " or ")));
   return std::nullopt;
+}
+
+// "who" in the audit trail: the token's name, and the peer for context.
+std::optional<std::string> RequireAuth(ServerContext& ctx, const httplib::Request& req,
+                                       httplib::Response& res) {
+  const std::optional<std::string> name = RequireToken(ctx, req, res);
+  if (!name) return std::nullopt;
+  return fmt::format("token:{} (http {})", *name, req.remote_addr);
 }
 
 // The body as a JSON object whose keys are all in `allowed`; otherwise
@@ -279,9 +286,9 @@ struct WriteAnswer {
   int status = 200;
   json body;
 };
-WriteAnswer WriteOne(ServerContext& ctx, gateway::Gateway* gw, const std::string& method,
-                     const std::string& entity, const std::string& key, EntityWrite kind,
-                     const std::string& body) {
+WriteAnswer WriteOne(ServerContext& ctx, gateway::Gateway* gw, const std::string& application,
+                     const std::string& method, const std::string& entity, const std::string& key,
+                     EntityWrite kind, const std::string& body) {
   auto error = [](int status, const std::string& message) {
     return WriteAnswer{status, {{"error", message}}};
   };
@@ -323,8 +330,8 @@ WriteAnswer WriteOne(ServerContext& ctx, gateway::Gateway* gw, const std::string
     m.Observe("cutover_gateway_write_seconds", {entity, "journal"}, out->journal_seconds);
   }
   m.Add("cutover_gateway_writes_total",
-        {entity, std::string(control::StoreName(out->policy.primary))});
-  ctx.NoteWrite(out->policy.primary == control::Store::kPostgres);
+        {entity, std::string(control::StoreName(out->policy.primary)), application});
+  ctx.NoteWrite(out->policy.primary == control::Store::kPostgres, application);
   json record = nullptr;
   if (!out->deleted) {
     // The record as the primary store holds it now: its value and expiry.
@@ -367,11 +374,13 @@ gateway::Gateway* GatewayFor(ServerContext& ctx, const std::string& entity,
 // PUT, PATCH and DELETE /v1/entities/{entity}/{key}.
 void WriteEntity(ServerContext& ctx, const httplib::Request& req, httplib::Response& res,
                  EntityWrite kind) {
-  if (!RequireAuth(ctx, req, res)) return;
+  const std::optional<std::string> application = RequireToken(ctx, req, res);
+  if (!application) return;
   const std::string entity = req.matches[1];
   gateway::Gateway* gw = GatewayFor(ctx, entity, res);
   if (gw == nullptr) return;
-  const WriteAnswer a = WriteOne(ctx, gw, req.method, entity, req.matches[2], kind, req.body);
+  const WriteAnswer a =
+      WriteOne(ctx, gw, *application, req.method, entity, req.matches[2], kind, req.body);
   Reply(res, a.status, a.body);
 }
 
@@ -380,7 +389,8 @@ void WriteEntity(ServerContext& ctx, const httplib::Request& req, httplib::Respo
 // write (not one transaction); the answer lists each one's status and body.
 // At most kMaxBatchWrites writes, and the request's size limit holds.
 void WriteBatch(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  if (!RequireAuth(ctx, req, res)) return;
+  const std::optional<std::string> application = RequireToken(ctx, req, res);
+  if (!application) return;
   const std::string entity = req.matches[1];
   gateway::Gateway* gw = GatewayFor(ctx, entity, res);
   if (gw == nullptr) return;
@@ -419,8 +429,9 @@ void WriteBatch(ServerContext& ctx, const httplib::Request& req, httplib::Respon
     const EntityWrite kind = op == "put"     ? EntityWrite::kPut
                              : op == "patch" ? EntityWrite::kPatch
                                              : EntityWrite::kDelete;
-    const WriteAnswer a = WriteOne(ctx, gw, "POST", entity, w["key"].get<std::string>(), kind,
-                                   w.contains("body") ? w["body"].dump() : "");
+    const WriteAnswer a =
+        WriteOne(ctx, gw, *application, "POST", entity, w["key"].get<std::string>(), kind,
+                 w.contains("body") ? w["body"].dump() : "");
     if (a.status != 200) ++failed;
     results.push_back({{"status", a.status}, {"body", a.body}});
   }
@@ -528,6 +539,7 @@ void GetStats(ServerContext& ctx, httplib::Response& res) {
            {"replayed", r.landed},
            {"owed", j.owed},
            {"oldest_owed_seconds", j.oldest_owed_seconds},
+           {"by_application", ctx.WritesByApplication()},
            {"dual_write_errors", r.failures},
            {"last_write", ctx.LastWrite().empty() ? json(nullptr) : json(ctx.LastWrite())}}},
          {"reads", reads},
@@ -722,8 +734,9 @@ void DeclareMetrics(ServerContext& ctx) {
   m.Declare("cutover_gateway_journal_oldest_owed_seconds", T::kGauge,
             "Age of the oldest write the journal still owes; 0 when it owes none.");
   m.Declare("cutover_gateway_writes_total", T::kCounter,
-            "Gateway writes acknowledged, by entity and the store that took them first.",
-            {"entity", "primary"});
+            "Gateway writes acknowledged, by entity, the store that took them first, and the "
+            "application (the name of the token it presented).",
+            {"entity", "primary", "application"});
   m.Declare("cutover_gateway_reads_total", T::kCounter,
             "Gateway reads by entity, the store that answered, and the result (found, missing, "
             "fallback, error).",

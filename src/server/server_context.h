@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,12 +54,18 @@ class ServerContext {
 
   // Counts an acknowledged write and when it was ("" before the first),
   // for /v1/stats.
-  void NoteWrite(bool postgres_first) {
+  void NoteWrite(bool postgres_first, const std::string& application) {
     (postgres_first ? writes_postgres_first : writes_legacy_first).fetch_add(1);
     const std::string now = fmt::format(
         "{:%FT%T}Z", std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
     std::lock_guard<std::mutex> lock(mu_);
     last_write_ = now;
+    ++writes_by_application_[application];
+  }
+  // Writes acknowledged per application (token name), since the start.
+  std::map<std::string, int64_t> WritesByApplication() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return writes_by_application_;
   }
   std::string LastWrite() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -80,8 +87,9 @@ class ServerContext {
   PgPool* const pool_;
   MetricsRegistry* const metrics_;
   const std::string origin_;
-  gateway::Gateway* gateway_ = nullptr;  // set once before the routes serve
-  std::string last_write_;               // protected by mu_
+  gateway::Gateway* gateway_ = nullptr;                   // set once before the routes serve
+  std::string last_write_;                                // protected by mu_
+  std::map<std::string, int64_t> writes_by_application_;  // protected by mu_
 };
 
 }  // namespace cutover::server

@@ -52,7 +52,7 @@ Result<GuardResult> WaitForGatewayDrain(pg_store::PgConnection* conn, const std:
       return GuardResult{
           "gateways_drained", true,
           reports.empty()
-              ? "no gateway has reported a journal, so none owes a write"
+              ? "no gateway journal is on record (a gateway reports before it serves)"
               : fmt::format("{} running gateway journal(s) hold no write acknowledged before the "
                             "move",
                             live)};

@@ -88,12 +88,12 @@ Result<std::unique_ptr<PostgresReader::Session>> PostgresReader::NewSession() {
 }
 
 Result<PostgresRow> PostgresReader::Read(const std::string& entity, const std::string& key) {
-  ASSIGN_OR_RETURN(auto rows, ReadMany(entity, {key}));
+  ASSIGN_OR_RETURN(auto rows, ReadMany(entity, {key}, /*rebuild=*/true));
   return std::move(rows[key]);
 }
 
 Result<std::map<std::string, PostgresRow>> PostgresReader::ReadMany(
-    const std::string& entity_name, const std::vector<std::string>& keys) {
+    const std::string& entity_name, const std::vector<std::string>& keys, bool rebuild) {
   auto entity = entities_.find(entity_name);
   if (entity == entities_.end()) {
     return InvalidArgument("entity '" + entity_name + "' is not read through this gateway");
@@ -192,7 +192,7 @@ Result<std::map<std::string, PostgresRow>> PostgresReader::ReadMany(
           PostgresRow& row = out[key->second];
           row.found = true;
           row.digest = digest;
-          if (entity->second.builder) {
+          if (rebuild && entity->second.builder) {
             ASSIGN_OR_RETURN(row.document, entity->second.builder->Build(rows, r));
           }
         }

@@ -60,11 +60,13 @@ class PostgresReader {
   // timeout; kDataError when the key does not map to key columns.
   Result<PostgresRow> Read(const std::string& entity, const std::string& key);
   // The rows of several keys of one entity in one statement (a VALUES list
-  // probed through the key index): what a shadow comparer reads per batch.
+  // probed through the key index): what a shadow comparer reads per batch,
+  // digests only unless `rebuild` (records too, for write_back entities).
   // A key without a row has found = false; one that does not map to key
   // columns is kDataError for the whole call.
   Result<std::map<std::string, PostgresRow>> ReadMany(const std::string& entity,
-                                                      const std::vector<std::string>& keys);
+                                                      const std::vector<std::string>& keys,
+                                                      bool rebuild = false);
 
   // The digest of the entity's row in `mapped` (a legacy record mapped by
   // the entity's mapper), comparable with PostgresRow::digest.

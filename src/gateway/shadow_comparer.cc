@@ -186,9 +186,10 @@ ShadowComparer::Verdict ShadowComparer::SecondLook(const Job& job) {
   }
   if (journal_->Owes(job.entity, job.key)) return Verdict::kInFlight;
   Result<std::optional<uint64_t>> ours = LegacyDigest(job.entity, again);
-  Result<PostgresRow> theirs = postgres_->Read(job.entity, job.key);
+  Result<std::map<std::string, PostgresRow>> theirs = postgres_->ReadMany(job.entity, {job.key});
   if (!ours.ok() || !theirs.ok()) return Verdict::kFailed;
-  const bool same = ours->has_value() ? theirs->found && theirs->digest == **ours : !theirs->found;
+  const PostgresRow& row = (*theirs)[job.key];
+  const bool same = ours->has_value() ? row.found && row.digest == **ours : !row.found;
   return same ? Verdict::kMatch : Verdict::kMismatch;
 }
 

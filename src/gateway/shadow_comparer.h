@@ -42,9 +42,10 @@ struct ShadowStats {
 // A shadow read answers from legacy at once and hands the record it read
 // to this comparer's one thread, through a bounded queue: a queue that is
 // full drops the comparison (counted), so shadow reads never slow the
-// answers or grow memory. The thread takes what is queued, up to 256 at a
-// time, and reads PostgreSQL's rows for them in one statement per entity,
-// so the comparisons cost PostgreSQL one query per batch, not one per read. The thread maps the
+// answers or grow memory. The thread lets reads gather for up to 50 ms,
+// takes up to 256 of them, and reads PostgreSQL's rows for them in one
+// statement per entity, so the comparisons cost PostgreSQL one query per
+// batch, not one per read. The thread maps the
 // legacy record as a backfill would and compares its row digest with PostgreSQL's row for the key.
 // A difference is not yet a mismatch, since the stores may simply be
 // moments apart: a key the local journal still owes to PostgreSQL is

@@ -246,22 +246,6 @@ TEST_F(ServeControlTest, MetricsLabelEveryRequestWithTheStatusSent) {
   }
 }
 
-// A TCP connection to the server that sends `prefix` (maybe nothing) and then
-// stays silent.
-int SlowConnection(int port, const std::string& prefix) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return -1;
-  }
-  if (!prefix.empty()) (void)!write(fd, prefix.data(), prefix.size());
-  return fd;
-}
-
 // True once the server has closed `fd` (EOF or reset), within `limit`.
 bool ClosedByServer(int fd, std::chrono::milliseconds limit) {
   const auto deadline = Clock::now() + limit;
@@ -283,10 +267,10 @@ TEST_F(ServeControlTest, SlowHalfOpenConnectionsCannotStallLivez) {
   // 64 silent connections and 64 that sent half a request line or half the
   // headers: more than the server has workers.
   std::vector<int> slow;
-  for (int i = 0; i < 64; ++i) slow.push_back(SlowConnection(serve_.port(), ""));
-  for (int i = 0; i < 32; ++i) slow.push_back(SlowConnection(serve_.port(), "GET /livez HT"));
+  for (int i = 0; i < 64; ++i) slow.push_back(SilentConnection(serve_.port(), ""));
+  for (int i = 0; i < 32; ++i) slow.push_back(SilentConnection(serve_.port(), "GET /livez HT"));
   for (int i = 0; i < 32; ++i) {
-    slow.push_back(SlowConnection(serve_.port(), "GET /livez HTTP/1.1\r\nHost: x\r\n"));
+    slow.push_back(SilentConnection(serve_.port(), "GET /livez HTTP/1.1\r\nHost: x\r\n"));
   }
   for (int fd : slow) ASSERT_GE(fd, 0);
   // While they hang, /livez answers at once, again and again.

@@ -1,8 +1,10 @@
 // `cutover serve` end to end: two processes see a stage flip within a second,
 // and converge by periodic re-read when notifications are lost; routing is
 // exact and stable across processes; /metrics passes promtool; /health has
-// the documented shape; an unauthenticated POST changes nothing.
+// the documented shape; an unauthenticated POST changes nothing; with
+// serve.tls the port speaks TLS only, and a silent TLS client holds no worker.
 #include <signal.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include <chrono>
@@ -13,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/certificates.h"
 #include "support/pg_harness.h"
 #include "support/serve_process.h"
 #include "support/workspace.h"
@@ -26,17 +29,20 @@ using Clock = std::chrono::steady_clock;
 constexpr char kToken[] = "t0ken-for-tests";
 constexpr char kPassword[] = "pg-s3cret-pw";  // trust auth ignores it; it must never show
 
-Workspace Make() {
+// `serve_tls` goes into the serve: block ("tls: {...}, ").
+Workspace Make(const std::string& serve_tls = "") {
   Workspace ws{TempDir(), FreshDatabase(), {{"FLIP_TOKEN", kToken}}};
   // postgresql://cutover@127.0.0.1:PORT/DB -> with a password that must stay hidden
   // (ws.url carries kPassword).
   ws.url.replace(ws.url.find("cutover@"), 8, std::string("cutover:") + kPassword + "@");
-  WriteFile(ws.dir + "/cutover.yaml", R"(migration: flip
+  WriteFile(ws.dir + "/cutover.yaml",
+            R"(migration: flip
 target: { url: "${DATABASE_URL}" }
 sources:
   files: { type: json, path: data/ }
 stages: { poll_interval: 300ms }
-serve: { token_env: FLIP_TOKEN, pool: { size: 2, overflow: 1, wait_timeout: 2s } }
+serve: { )" + serve_tls +
+                R"(token_env: FLIP_TOKEN, pool: { size: 2, overflow: 1, wait_timeout: 2s } }
 entities:
   users:
     source: { from: files, file: users.json }
@@ -271,6 +277,60 @@ TEST_F(ServeTest, SighupReloadsTheSpecAndKeepsServing) {
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(Http(a_.port(), "GET", "/livez").status, 200);  // a bad spec is logged, old one kept
   EXPECT_NE(a_.Stderr().find("keeping the running spec"), std::string::npos) << a_.Stderr();
+}
+
+// curl (not cutover's TLS code) is the client; `args` go before the URLs.
+CommandResult Curl(const std::string& args, int port, const std::vector<std::string>& paths) {
+  std::string cmd = "curl -sS --max-time 10 " + args;
+  for (const std::string& p : paths) cmd += " https://127.0.0.1:" + std::to_string(port) + p;
+  return RunCommand({"bash", "-c", cmd}, {}, TempDir());
+}
+
+TEST(ServeTlsTest, ThePortSpeaksTlsOnlyAndASilentTlsClientHoldsNoWorker) {
+  const Certificates certs = MakeCertificates();
+  ASSERT_TRUE(certs.ok);
+  Workspace ws = Make("tls: { cert_file: " + certs.dir + "/server.crt, key_file: " + certs.dir +
+                      "/server.key }, ");
+
+  ServeProcess serve;
+  ASSERT_TRUE(StartServe(ws, &serve));
+  // Two requests on one kept-alive TLS connection: the second comes back
+  // through the lobby.
+  CommandResult r = Curl("--cacert " + certs.dir + "/ca.crt -w ' %{http_code} %{num_connects}\\n'",
+                         serve.port(), {"/livez", "/v1/stage"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(" 200 1\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" 200 0\n"), std::string::npos) << r.out;  // no second connect
+  EXPECT_NE(r.out.find("\"stage\": \"legacy\""), std::string::npos) << r.out;
+
+  // A client that does not trust our CA refuses the certificate (curl's 60).
+  r = Curl("--cacert " + certs.dir + "/other.crt", serve.port(), {"/livez"});
+  EXPECT_EQ(r.exit_code, 60) << r.out << r.err;
+  // Plain HTTP gets no answer.
+  EXPECT_NE(Http(serve.port(), "GET", "/livez", "", {}, std::chrono::seconds(2)).status, 200);
+
+  // Connections that never start their handshake wait in the lobby, not in
+  // a worker: 32 of them (twice the workers) stall while curl is answered.
+  std::vector<int> silent;
+  for (int i = 0; i < 32; ++i) silent.push_back(SilentConnection(serve.port(), ""));
+  r = Curl("--cacert " + certs.dir + "/ca.crt", serve.port(), {"/livez"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  for (int fd : silent) close(fd);
+  EXPECT_EQ(serve.Stop(), 0) << serve.Stderr();
+}
+
+TEST(ServeTlsTest, AKeyThatIsNotTheCertificatesStopsServeBeforeItListens) {
+  const Certificates certs = MakeCertificates();
+  ASSERT_TRUE(certs.ok);
+  Workspace ws = Make("tls: { cert_file: " + certs.dir + "/server.crt, key_file: " + certs.dir +
+                      "/client.key }, ");
+  const CommandResult r = Cutover(ws, {"serve", "cutover.yaml", "--port", "0"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("serve.tls.key_file " + certs.dir +
+                       "/client.key: cannot use it as the key of " + certs.dir + "/server.crt: "),
+            std::string::npos)
+      << Describe(r);
+  EXPECT_EQ(r.out.find("listening"), std::string::npos) << r.out;
 }
 
 }  // namespace

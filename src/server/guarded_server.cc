@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 namespace cutover::server {
@@ -40,6 +42,14 @@ bool WaitFor(int fd, short events, Clock::time_point deadline) {
     if (n > 0) return true;
     if (n == 0 || errno != EINTR) return false;
   }
+}
+
+// The oldest queued OpenSSL error's reason (the queue emptied), or `fallback`.
+std::string TlsReason(const char* fallback) {
+  const unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
+  return reason != nullptr ? reason : fallback;
 }
 
 void Address(int fd, bool peer, std::string& ip, int& port) {
@@ -63,10 +73,22 @@ void Address(int fd, bool peer, std::string& ip, int& port) {
 
 }  // namespace
 
-// One accepted socket and what has been read from it but not yet parsed.
+// One accepted socket, its TLS session if the server has one, and what has
+// been read from it but not yet parsed.
 struct GuardedServer::Connection {
-  explicit Connection(int socket_fd) : fd(socket_fd) {}
+  Connection(int socket_fd, SSL* tls) : fd(socket_fd), ssl(tls) {
+    if (ssl != nullptr) {
+      // SSL_accept and SSL_read must never block the lobby's thread.
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+      SSL_set_fd(ssl, fd);
+    }
+  }
   ~Connection() {
+    if (ssl != nullptr) {
+      if (handshake_done) (void)SSL_shutdown(ssl);  // close_notify, best effort: non-blocking
+      SSL_free(ssl);
+      ERR_clear_error();
+    }
     shutdown(fd, SHUT_RDWR);
     close(fd);
   }
@@ -79,11 +101,82 @@ struct GuardedServer::Connection {
            buffer.find("\n\n") != std::string::npos;
   }
 
+  // Bytes TLS has decrypted and holds back: readable though poll(2) says not.
+  bool Pending() const { return ssl != nullptr && handshake_done && SSL_pending(ssl) > 0; }
+
+  // recv(2) and send(2), through TLS when there is a session: > 0 bytes
+  // moved; 0 the peer closed; -1 with errno EAGAIN to wait (for read_wait,
+  // write_wait), any other errno a failure. A TLS session first finishes its
+  // handshake, and any TLS call may need the socket the other way round.
+  ssize_t Receive(char* out, size_t size) {
+    if (ssl == nullptr) return recv(fd, out, size, MSG_DONTWAIT);
+    if (!handshake_done) {
+      const ssize_t shaken = Handshake();
+      if (shaken <= 0) return shaken;
+    }
+    return Outcome(SSL_read(ssl, out, static_cast<int>(std::min<size_t>(size, 1 << 30))), POLLIN,
+                   &read_wait);
+  }
+  ssize_t Send(const char* data, size_t size) {
+    if (ssl == nullptr) return send(fd, data, size, MSG_DONTWAIT | MSG_NOSIGNAL);
+    return Outcome(SSL_write(ssl, data, static_cast<int>(std::min<size_t>(size, 1 << 30))), POLLOUT,
+                   &write_wait);
+  }
+
   const int fd;
+  SSL* const ssl;  // null: plain HTTP
+  bool handshake_done = false;
+  // What poll(2) waits for before Receive, and before Send, are tried again.
+  short read_wait = POLLIN;
+  short write_wait = POLLOUT;
   std::string buffer;  // read, not yet consumed by the parser
   size_t consumed = 0;
   size_t requests = 0;
   Clock::time_point deadline;  // while in the lobby: when it is dropped
+
+ private:
+  // 1 once the handshake is done; else as Receive.
+  ssize_t Handshake() {
+    ERR_clear_error();
+    const int rc = SSL_accept(ssl);
+    if (rc == 1) {
+      handshake_done = true;
+      read_wait = POLLIN;
+      return 1;
+    }
+    const ssize_t outcome = Outcome(rc, POLLIN, &read_wait);
+    if (outcome == 0 || (outcome < 0 && errno != EAGAIN)) {
+      // A client that cannot speak our TLS (plain HTTP, an unknown CA on its
+      // side): worth a line, never more than one per connection.
+      spdlog::debug("serve: TLS handshake refused: {}", TlsReason("the client went away"));
+      errno = ECONNRESET;
+      return -1;
+    }
+    return outcome;
+  }
+
+  // An SSL_* call's result in the recv(2) convention; `*wait` becomes what
+  // the call waits for to go on (`usual` when it went through).
+  ssize_t Outcome(int rc, short usual, short* wait) {
+    *wait = usual;
+    if (rc > 0) return rc;
+    switch (SSL_get_error(ssl, rc)) {
+      case SSL_ERROR_WANT_READ:
+        *wait = POLLIN;
+        errno = EAGAIN;
+        return -1;
+      case SSL_ERROR_WANT_WRITE:
+        *wait = POLLOUT;
+        errno = EAGAIN;
+        return -1;
+      case SSL_ERROR_ZERO_RETURN:
+        return 0;
+      default:
+        ERR_clear_error();
+        errno = ECONNRESET;
+        return -1;
+    }
+  }
 };
 
 // A stream over a Connection whose reads end at `read_deadline` and whose
@@ -94,7 +187,8 @@ class DeadlineStream : public httplib::Stream {
       : c_(c), timeout_(timeout), read_deadline_(Clock::now() + timeout) {}
 
   bool is_readable() const override {
-    return c_->consumed < c_->buffer.size() || WaitFor(c_->fd, POLLIN, read_deadline_);
+    return c_->consumed < c_->buffer.size() || c_->Pending() ||
+           WaitFor(c_->fd, POLLIN, read_deadline_);
   }
   bool is_writable() const override { return WaitFor(c_->fd, POLLOUT, WriteDeadline()); }
 
@@ -109,13 +203,20 @@ class DeadlineStream : public httplib::Stream {
       }
       return static_cast<ssize_t>(n);
     }
-    if (!WaitFor(c_->fd, POLLIN, read_deadline_)) return -1;
-    return recv(c_->fd, ptr, size, MSG_DONTWAIT);
+    // TLS may read a record and yield no byte of it (EAGAIN): wait again.
+    while (true) {
+      if (!c_->Pending() && !WaitFor(c_->fd, c_->read_wait, read_deadline_)) return -1;
+      const ssize_t got = c_->Receive(ptr, size);
+      if (got >= 0 || errno != EAGAIN) return got;
+    }
   }
 
   ssize_t write(const char* ptr, size_t size) override {
-    if (!WaitFor(c_->fd, POLLOUT, WriteDeadline())) return -1;
-    return send(c_->fd, ptr, size, MSG_DONTWAIT | MSG_NOSIGNAL);
+    while (true) {
+      if (!WaitFor(c_->fd, c_->write_wait, WriteDeadline())) return -1;
+      const ssize_t sent = c_->Send(ptr, size);
+      if (sent >= 0 || errno != EAGAIN) return sent;
+    }
   }
 
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
@@ -212,6 +313,8 @@ class GuardedServer::Lobby {
 
   // Takes `c`; it waits here at most head_timeout for its next head.
   void Admit(std::shared_ptr<Connection> c) {
+    // A pipelined request TLS already decrypted is invisible to poll(2).
+    if (c->Pending() && !Take(*c)) return;
     if (c->HeadComplete(limits_.max_head_bytes)) return ready_(std::move(c));  // pipelined
     c->deadline = Clock::now() + limits_.head_timeout;
     {
@@ -257,7 +360,7 @@ class GuardedServer::Lobby {
       Clock::time_point next = Clock::now() + std::chrono::seconds(1);
       fds.assign(1, pollfd{wake_[0], POLLIN, 0});
       for (const auto& c : waiting) {
-        fds.push_back(pollfd{c->fd, POLLIN, 0});
+        fds.push_back(pollfd{c->fd, c->read_wait, 0});
         next = std::min(next, c->deadline);
       }
       const int n = poll(fds.data(), fds.size(), MillisUntil(next));
@@ -276,15 +379,7 @@ class GuardedServer::Lobby {
       for (size_t i = 0; i < waiting.size(); ++i) {
         auto& c = waiting[i];
         if (n > 0 && fds[i + 1].revents != 0) {
-          char buf[4096];
-          const size_t room = std::max<size_t>(
-              1, std::min(sizeof(buf), limits_.max_head_bytes -
-                                           std::min(limits_.max_head_bytes, c->buffer.size())));
-          const ssize_t got = recv(c->fd, buf, room, MSG_DONTWAIT);
-          if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-            continue;  // closed by the client: dropped
-          }
-          if (got > 0) c->buffer.append(buf, static_cast<size_t>(got));
+          if (!Take(*c)) continue;  // closed by the client, or its TLS failed: dropped
           if (c->HeadComplete(limits_.max_head_bytes)) {
             ready_(std::move(c));
             continue;
@@ -297,6 +392,22 @@ class GuardedServer::Lobby {
     }
   }
 
+  // Reads what `c` has for us into its buffer, up to max_head_bytes (a TLS
+  // session may hold more than one read's worth); false when it is closed.
+  bool Take(Connection& c) const {
+    char buf[4096];
+    do {
+      const size_t room = std::max<size_t>(
+          1, std::min(sizeof(buf),
+                      limits_.max_head_bytes - std::min(limits_.max_head_bytes, c.buffer.size())));
+      const ssize_t got = c.Receive(buf, room);
+      if (got == 0) return false;
+      if (got < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+      c.buffer.append(buf, static_cast<size_t>(got));
+    } while (c.Pending() && !c.HeadComplete(limits_.max_head_bytes));
+    return true;
+  }
+
   const ConnectionLimits limits_;
   const Ready ready_;
   int wake_[2] = {-1, -1};
@@ -307,7 +418,8 @@ class GuardedServer::Lobby {
   bool stopped_ = false;                               // protected by mu_
 };
 
-GuardedServer::GuardedServer(ConnectionLimits limits) : limits_(limits) {
+GuardedServer::GuardedServer(ConnectionLimits limits, std::shared_ptr<TlsContext> tls)
+    : limits_(limits), tls_(std::move(tls)) {
   // An answer goes out in more than one write (head, then body): with Nagle's
   // algorithm the second waits for the client's delayed ACK of the first,
   // 40 ms on Linux, for every request of a keep-alive connection.
@@ -332,7 +444,13 @@ bool GuardedServer::RaiseBacklog() {
 }
 
 bool GuardedServer::process_and_close_socket(socket_t sock) {
-  lobby_->Admit(std::make_shared<Connection>(sock));
+  SSL* ssl = nullptr;
+  if (tls_ != nullptr && (ssl = SSL_new(tls_->get())) == nullptr) {
+    spdlog::error("serve: cannot start a TLS session: {}", TlsReason("no reason given"));
+    ::close(sock);
+    return true;
+  }
+  lobby_->Admit(std::make_shared<Connection>(sock, ssl));
   return true;
 }
 

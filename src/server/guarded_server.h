@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <memory>
 
+#include "server/tls_context.h"
+
 namespace cutover::server {
 
 // Limits on what one client can hold. Defaults suit a control API on a
@@ -55,11 +57,19 @@ struct ConnectionLimits {
 // Cost: one extra thread and one poll(2) over the waiting connections per
 // event, O(waiting) each; fine for the hundreds a control API sees.
 //
+// TLS (when a TlsContext is given) keeps the invariant: the handshake is
+// done in the lobby too, non-blocking and within head_timeout, so a client
+// that connects and never says hello holds no worker either. Decrypted
+// bytes OpenSSL holds back (SSL_pending) count as readable, since poll(2)
+// cannot see them. One thread at a time touches a connection's SSL object:
+// the lobby until it dispatches, then the worker until it gives it back.
+//
 // Thread-safe as httplib::Server is; construct, install routes, bind, then
 // RaiseBacklog() and listen_after_bind().
 class GuardedServer : public httplib::Server {
  public:
-  explicit GuardedServer(ConnectionLimits limits = {});
+  // `tls` null: plain HTTP.
+  explicit GuardedServer(ConnectionLimits limits = {}, std::shared_ptr<TlsContext> tls = nullptr);
   ~GuardedServer() override;
 
   // Re-issues listen(2) on the bound socket with limits.backlog.
@@ -74,6 +84,7 @@ class GuardedServer : public httplib::Server {
   void ServeOne(std::shared_ptr<Connection> connection);
 
   const ConnectionLimits limits_;
+  const std::shared_ptr<TlsContext> tls_;
   std::unique_ptr<Lobby> lobby_;
   Pool* pool_ = nullptr;  // owned by httplib while listening
 };

@@ -71,6 +71,13 @@ Status Serve(const spec::MigrationSpec& migration, const ServeOptions& options) 
     return Internal("cannot block SIGHUP/SIGTERM for the signal thread");
   }
 
+  // A certificate that cannot serve is found before anything starts.
+  std::shared_ptr<TlsContext> tls;
+  if (!migration.serve.tls.cert_file.empty()) {
+    ASSIGN_OR_RETURN(tls,
+                     TlsContext::Load(migration.serve.tls.cert_file, migration.serve.tls.key_file));
+  }
+
   // The stage tables exist before the first watcher read, so /v1/stage and
   // /readyz work on a target no `phase set` has touched yet. A failure here
   // is not fatal (the watcher keeps trying and /readyz says why), except a
@@ -109,7 +116,8 @@ Status Serve(const spec::MigrationSpec& migration, const ServeOptions& options) 
   }
   ctx.set_gateway(gateway->get());
 
-  GuardedServer http;  // slow clients hold no worker (guarded_server.h)
+  // Slow clients hold no worker, nor do slow TLS handshakes (guarded_server.h).
+  GuardedServer http({}, tls);
   InstallRoutes(http, ctx);
   http.set_exception_handler([](const httplib::Request& req, httplib::Response& res,
                                 std::exception_ptr ep) {
@@ -141,9 +149,10 @@ Status Serve(const spec::MigrationSpec& migration, const ServeOptions& options) 
   if (!http.RaiseBacklog()) {
     spdlog::warn("cannot raise the listen backlog on {}:{}: {}", host, port, std::strerror(errno));
   }
-  fmt::print(options.announce, "listening on http://{}:{}\n", host, port);
+  const char* scheme = tls != nullptr ? "https" : "http";
+  fmt::print(options.announce, "listening on {}://{}:{}\n", scheme, host, port);
   std::fflush(options.announce);
-  spdlog::info("serving {} on {}:{}", migration.name, host, port);
+  spdlog::info("serving {} on {}://{}:{}", migration.name, scheme, host, port);
 
   std::atomic<bool> done{false};
   const std::string spec_path = migration.spec_path;

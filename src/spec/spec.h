@@ -295,6 +295,12 @@ struct ServeOptions {
   // 10, 30s as in the traffic runbook's SQLAlchemy pool.
   int pool_size = 5;
   int pool_overflow = 10;
+  // `tls: { cert_file, key_file }`: PEM files (paths from the spec's folder)
+  // the port answers TLS with; both or neither. Empty: plain HTTP.
+  struct Tls {
+    std::string cert_file, key_file;
+  };
+  Tls tls;
   int64_t pool_wait_timeout_ms = 30000;
 };
 

@@ -732,7 +732,7 @@ class Loader {
   Status ParseServe(const Field& f, ServeOptions& out) {
     const std::string ctx = "'serve'";
     ASSIGN_OR_RETURN(const Fields fields,
-                     ReadFields(f, ctx, {"listen", "port", "token_env", "tokens", "pool"}));
+                     ReadFields(f, ctx, {"listen", "port", "token_env", "tokens", "pool", "tls"}));
     if (const Field* l = fields.Find("listen")) {
       ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*l, ctx));
       if (s.value.empty()) return Error(s.mark, What(*l, ctx) + " must not be empty");
@@ -781,6 +781,19 @@ class Loader {
           }
         }
         out.tokens.emplace_back(n.name, env.value);
+      }
+    }
+    if (const Field* t = fields.Find("tls")) {
+      const std::string tls_ctx = "'tls' in " + ctx;
+      ASSIGN_OR_RETURN(const Fields tls, ReadFields(*t, tls_ctx, {"cert_file", "key_file"}));
+      for (auto [name, dest] :
+           {std::pair{"cert_file", &out.tls.cert_file}, std::pair{"key_file", &out.tls.key_file}}) {
+        const Field* file = tls.Find(name);
+        if (file == nullptr) {
+          return Error(MarkOf(*t), tls_ctx + " needs '" + name +
+                                       "' (the port's certificate and its private key, PEM)");
+        }
+        ASSIGN_OR_RETURN(*dest, ReadPath(*file, tls_ctx, base_dir_));
       }
     }
     if (const Field* p = fields.Find("pool")) {

@@ -954,6 +954,9 @@ TEST(ParseSpecTest, StagesAndServeErrors) {
        "spec.yaml:4:11: unknown key 'sise' in 'pool' in 'serve'; did you mean 'size'?"},
       {"pool of zero", "serve:\n  pool: { size: 0 }\n",
        "spec.yaml:4:17: 'size' in 'pool' in 'serve' must be between 1 and 1000"},
+      {"tls without its key", "serve: { tls: { cert_file: a.crt } }\n",
+       "spec.yaml:3:15: 'tls' in 'serve' needs 'key_file' (the port's certificate and its "
+       "private key, PEM)"},
       {"token_env and tokens", "serve: { token_env: A, tokens: { ops: B } }\n",
        "spec.yaml:3:10: 'token_env' and 'tokens' in 'serve' are two ways to say the same thing; "
        "keep one (a token_env token is named 'default')"},

@@ -84,7 +84,7 @@ bool ServeProcess::Start(const std::vector<std::string>& argv,
     const ssize_t n = read(out[0], buf, sizeof(buf));
     if (n <= 0) break;
     seen.append(buf, n);
-    const size_t at = seen.find("listening on http://");
+    const size_t at = seen.find("listening on http");  // http:// or https://
     const size_t nl = at == std::string::npos ? std::string::npos : seen.find('\n', at);
     if (nl != std::string::npos) {
       const std::string line = seen.substr(at, nl - at);
@@ -130,6 +130,20 @@ int ServeProcess::Stop(std::chrono::milliseconds timeout) {
   }
   pid_ = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+int SilentConnection(int port, const std::string& prefix) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  if (!prefix.empty()) (void)!write(fd, prefix.data(), prefix.size());
+  return fd;
 }
 
 HttpResponse Http(int port, const std::string& method, const std::string& target,

@@ -56,4 +56,8 @@ HttpResponse Http(int port, const std::string& method, const std::string& target
                   const std::string& body = "", const std::vector<std::string>& headers = {},
                   std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+// A TCP connection to 127.0.0.1:port that sends `prefix` (maybe nothing)
+// and then stays silent; -1 if it cannot connect. The caller closes it.
+int SilentConnection(int port, const std::string& prefix);
+
 }  // namespace cutover::testing

@@ -68,9 +68,9 @@ Result<ReadOutcome> ReadPath::Get(const control::StageState& stage, const std::s
   }
   if (!postgres_->Rebuilds(entity)) {
     return FailedPrecondition("entity '" + entity +
-                              "' does not declare write_back, so its PostgreSQL rows cannot be "
-                              "turned back into the record the client stores; read PostgreSQL "
-                              "directly, or declare write_back");
+                              "': its PostgreSQL rows cannot be turned back into the record the "
+                              "client stores (only entities of redis sources that declare "
+                              "write_back can); read PostgreSQL directly");
   }
   const auto start = std::chrono::steady_clock::now();
   Result<PostgresRow> row = postgres_->Read(entity, key);

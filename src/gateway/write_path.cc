@@ -83,17 +83,31 @@ Result<WriteOutcome> WritePath::WriteLegacyFirst(const std::string& entity, cons
       return staged;
     }
     FailPoint("gateway.after_primary");
-    // 3. Read back as a backfill or a sync would read it.
-    store::StoreBatch read;
-    RETURN_IF_ERROR(e->store->key_reader()->Read({{key}}, &read));
-    if (read.size() == 0) {
-      record.deleted = true;
-      record.version = read.versions_floor;
+    if (const int64_t version = e->writer->flushed_version(); version >= 0) {
+      // 3'. A store this process alone writes (a JSON file) holds exactly
+      // what was staged, as of the version its writer gives.
+      record.version = version;
+      record.deleted = op == Op::kDelete;
+      if (op == Op::kPut) record.state = payload;
     } else {
-      record.state = std::string(read.rows.columns[read.rows.IndexOf("$doc")].BytesAt(0));
-      record.version = read.versions[0];
+      // 3. Read back as a backfill or a sync would read it.
+      store::StoreBatch read;
+      RETURN_IF_ERROR(e->store->key_reader()->Read({{key}}, &read));
+      if (read.size() == 0) {
+        record.deleted = true;
+        record.version = read.versions_floor;
+      } else {
+        record.state = std::string(read.rows.columns[read.rows.IndexOf("$doc")].BytesAt(0));
+        record.version = read.versions[0];
+      }
     }
-  }
+  }  // the session goes back before the journal's group commit
+  return Finish(std::move(record), start, std::move(out));
+}
+
+Result<WriteOutcome> WritePath::Finish(JournalRecord record,
+                                       std::chrono::steady_clock::time_point start,
+                                       WriteOutcome out) {
   out.legacy_seconds = SecondsSince(start);
   out.version = record.version;
   out.deleted = record.deleted;

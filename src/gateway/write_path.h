@@ -2,6 +2,7 @@
 // journal, then the secondary, answered only once nothing can lose it.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "common/status.h"
@@ -37,14 +38,18 @@ struct WriteOutcome {
 //   1. takes the key's lock (KeyLocks), so writes to one key through this
 //      process are applied one after another in every store;
 //   2. writes the record to the legacy store (a Redis key replaced whole,
-//      with its expiry, in one MULTI/EXEC). A failure here is the client's
-//      error and nothing else happened;
+//      with its expiry, in one MULTI/EXEC; a JSON file replaced atomically,
+//      in a group commit with other requests' writes). A failure here is the
+//      client's error and nothing else happened;
 //   3. reads the key back with the store's own reader: the state and its
 //      version (Redis's clock before the read) are exactly what a backfill
 //      or a sync would read, so PostgreSQL gets the same rows whichever of
 //      them lands it, and the version orders it against theirs
 //      (catalog/key_versions.h). Another gateway's write in between is read
-//      too, with a later version: both stores still end at Redis's state;
+//      too, with a later version: both stores still end at Redis's state.
+//      A JSON file has no other writer (one process holds its lock), so
+//      the state is the document written, and the version is the writer's
+//      clock after the replace (stores/json/json_file_committer.h);
 //   4. appends that state to the journal and waits for its group commit;
 //   5. answers, and wakes the replayer, which lands the journal's states in
 //      PostgreSQL in batches, in order per key (replayer.h). PostgreSQL is
@@ -96,6 +101,10 @@ class WritePath {
                                         const std::string& payload, WriteOutcome out);
   Result<WriteOutcome> WritePostgresFirst(const std::string& entity, const std::string& key, Op op,
                                           const std::string& payload, WriteOutcome out);
+  // After the legacy store took the write (`start` its beginning): the
+  // answer's figures, then steps 4 and 5 if the stage has a secondary.
+  Result<WriteOutcome> Finish(JournalRecord record, std::chrono::steady_clock::time_point start,
+                              WriteOutcome out);
   // Steps 4 and 5 of either order: `record` made durable, the replayer woken.
   Status JournalAndWake(JournalRecord record, WriteOutcome* out);
 

@@ -278,6 +278,23 @@ void PostStage(ServerContext& ctx, const httplib::Request& req, httplib::Respons
   Reply(res, outcome->applied ? 200 : 409, out);
 }
 
+// A JSON file's record as the client sends it: the body itself, which must be
+// one JSON object. Its text is kept as sent (numbers keep every digit).
+Result<std::string> RecordBody(const std::string& body) {
+  const json parsed = json::parse(body, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object()) {
+    return InvalidArgument("the body must be the record itself, one JSON object");
+  }
+  return body;
+}
+
+// The record of an answer: a Redis key's value and expiry, or a JSON file's
+// record as it is stored.
+json AnswerRecord(const spec::EntitySpec& e, const std::string& document) {
+  if (e.redis) return json::parse(gateway::AnswerRecord(e.redis->value, document));
+  return json::parse(document, nullptr, false);
+}
+
 // One write through the gateway (gateway/write_path.h), answered once the
 // primary store holds it and the journal has it on disk: the status code
 // and the body, for a single request and for each item of a batch.
@@ -292,9 +309,10 @@ WriteAnswer WriteOne(ServerContext& ctx, gateway::Gateway* gw, const std::string
   auto error = [](int status, const std::string& message) {
     return WriteAnswer{status, {{"error", message}}};
   };
+  const spec::EntitySpec* e = ctx.spec()->FindEntity(entity);
   std::string document;
   if (kind == EntityWrite::kPut) {
-    Result<std::string> doc = gateway::RedisDocumentFromBody(body);
+    Result<std::string> doc = e->redis ? gateway::RedisDocumentFromBody(body) : RecordBody(body);
     if (!doc.ok()) return error(400, doc.status().message());
     document = std::move(*doc);
   }
@@ -335,8 +353,7 @@ WriteAnswer WriteOne(ServerContext& ctx, gateway::Gateway* gw, const std::string
   json record = nullptr;
   if (!out->deleted) {
     // The record as the primary store holds it now: its value and expiry.
-    const spec::EntitySpec* e = ctx.spec()->FindEntity(entity);
-    record = json::parse(gateway::AnswerRecord(e->redis->value, out->state));
+    record = AnswerRecord(*e, out->state);
   }
   // Each store's part: "written" (the primary), "journaled" (owed by the
   // journal, landing through the replayer) or "not written in this stage".
@@ -364,7 +381,7 @@ gateway::Gateway* GatewayFor(ServerContext& ctx, const std::string& entity,
   if (gw == nullptr || !gw->Writes(entity)) {
     ReplyError(res, 404,
                fmt::format("entity '{}' is not served by this gateway (it serves the entities "
-                           "of redis sources)",
+                           "of redis sources, and of json sources kept in one file each)",
                            entity.substr(0, 64)));
     return nullptr;
   }
@@ -489,8 +506,7 @@ void ReadEntity(ServerContext& ctx, const httplib::Request& req, httplib::Respon
     body["error"] = "no record under this key";
     return Reply(res, 404, body);
   }
-  const spec::EntitySpec* e = ctx.spec()->FindEntity(entity);
-  body["record"] = json::parse(gateway::AnswerRecord(e->redis->value, out->document));
+  body["record"] = AnswerRecord(*ctx.spec()->FindEntity(entity), out->document);
   Reply(res, 200, body);
 }
 

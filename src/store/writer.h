@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,13 @@ class Writer {
   // error instead of retrying must not have that write land with the next
   // Flush.
   virtual void Discard() = 0;
+
+  // For a store whose writer is the only one (a JSON file: one process
+  // writes it), the version of what the last successful Flush wrote, as
+  // catalog/key_versions.h orders versions; the records are then exactly
+  // what was staged. -1 (the default) when other writers may change the
+  // store, so what a write left must be read back with its version (Redis).
+  virtual int64_t flushed_version() const { return -1; }
 };
 
 }  // namespace cutover::store

@@ -2,15 +2,23 @@
 // by a BatchReader over JsonRecordReader whose JsonPosition is the cursor.
 #include "stores/json/json_store.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "common/file_match.h"
+#include "stores/json/json_file_committer.h"
 #include "stores/json/json_file_writer.h"
 #include "stores/json/json_record_reader.h"
 
@@ -111,36 +119,159 @@ class JsonSnapshotReader : public store::SnapshotReader {
   std::set<std::string> planned_;  // files Plan() listed; protected by mu_
 };
 
-// store::Writer over JsonFileWriter: a row's "$doc" is the document.
+// store::Writer over the file's JsonFileCommitter: a row's "$doc" is the
+// document. Writers of one file in one process share the committer, so each
+// Flush is a group commit with theirs.
 class JsonStoreWriter : public store::Writer {
  public:
   JsonStoreWriter(std::string path, spec::JsonLayout layout, std::string key_field)
-      : writer_(std::move(path), layout, std::move(key_field)) {}
+      : path_(std::move(path)), layout_(layout), key_field_(std::move(key_field)) {}
 
   Status Upsert(const store::RecordKey& key, const RowBatch& rows, size_t row) override {
     RETURN_IF_ERROR(CheckKey(key));
     const int doc = rows.IndexOf("$doc");
     if (doc < 0 || row >= rows.num_rows() || rows.columns[doc].IsNull(row)) {
-      return InvalidArgument(writer_.path() + ": an upsert needs a \"$doc\" value");
+      return InvalidArgument(path_ + ": an upsert needs a \"$doc\" value");
     }
-    return writer_.Upsert(key[0], rows.columns[doc].BytesAt(row));
+    staged_.push_back({key[0], std::string(rows.columns[doc].BytesAt(row))});
+    return Status::Ok();
   }
   Status Delete(const store::RecordKey& key) override {
     RETURN_IF_ERROR(CheckKey(key));
-    return writer_.Delete(key[0]);
+    staged_.push_back({key[0], std::nullopt});
+    return Status::Ok();
   }
-  Status Flush() override { return writer_.Flush(); }
-  void Discard() override { writer_.Discard(); }
+  Status Flush() override {
+    if (staged_.empty()) return Status::Ok();
+    // The file's lock is taken at the first write, not when the store opens.
+    if (committer_ == nullptr) {
+      ASSIGN_OR_RETURN(committer_, JsonFileCommitter::ForFile(path_, layout_, key_field_));
+    }
+    ASSIGN_OR_RETURN(version_, committer_->Commit(staged_));
+    staged_.clear();
+    return Status::Ok();
+  }
+  void Discard() override { staged_.clear(); }
+  int64_t flushed_version() const override { return version_; }
 
  private:
   Status CheckKey(const store::RecordKey& key) const {
     if (key.size() != 1) {
-      return InvalidArgument(writer_.path() + ": a JSON record's key has one part, not " +
+      return InvalidArgument(path_ + ": a JSON record's key has one part, not " +
                              std::to_string(key.size()));
     }
     return Status::Ok();
   }
-  JsonFileWriter writer_;
+  const std::string path_;
+  const spec::JsonLayout layout_;
+  const std::string key_field_;
+  std::shared_ptr<JsonFileCommitter> committer_;
+  std::vector<JsonChange> staged_;
+  int64_t version_ = -1;
+};
+
+// Records of one file by key, found by reading the whole file: O(file) per
+// call, so callers batch their keys (the gateway's shadow reads do).
+class JsonKeyReader : public store::KeyReader {
+ public:
+  JsonKeyReader(std::string path, spec::JsonLayout layout, std::string key_field)
+      : path_(std::move(path)), layout_(layout), key_field_(std::move(key_field)) {}
+
+  Status Read(const std::vector<store::RecordKey>& keys, store::StoreBatch* out) override {
+    std::set<std::string> wanted;
+    for (const auto& k : keys) {
+      if (k.size() == 1) wanted.insert(k[0]);
+    }
+    *out = store::StoreBatch();
+    out->origin = path_;
+    out->rows.AddColumn("$doc", ValueType::kJsonb);
+    out->rows.AddColumn("$key", ValueType::kText);
+    // The version of what this read sees: the modification time of the
+    // generation it opens, earlier than any later replace's version
+    // (json_file_committer.h).
+    const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno != ENOENT) return IoError(path_ + ": " + std::strerror(errno));
+      out->versions_floor = NowMicros();  // no file: every key is missing now
+      return Status::Ok();
+    }
+    struct stat st {};
+    const int stat_rc = fstat(fd, &st);
+    const int saved = errno;
+    close(fd);
+    if (stat_rc != 0) return IoError(path_ + ": " + std::strerror(saved));
+    const int64_t version = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000 +
+                            static_cast<int64_t>(st.st_mtim.tv_nsec) / 1000;
+    out->versions_floor = version;
+    JsonRecordReader reader(path_, layout_);
+    RETURN_IF_ERROR(reader.Open({}));
+    store::StoreBatch batch;
+    std::set<std::string> found;
+    while (found.size() < wanted.size()) {
+      ASSIGN_OR_RETURN(const bool more, reader.Next(1024, &batch));
+      if (!more) break;
+      const int doc = batch.rows.IndexOf("$doc");
+      const int key = batch.rows.IndexOf("$key");
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (batch.rows.columns[doc].IsNull(i)) continue;
+        const std::string_view text = batch.rows.columns[doc].BytesAt(i);
+        std::optional<std::string> k;
+        if (key >= 0 && !batch.rows.columns[key].IsNull(i)) {
+          k = std::string(batch.rows.columns[key].BytesAt(i));
+        } else if (key < 0) {
+          k = DocumentKey(text, key_field_);
+        }
+        // A key's first record is its record (the writer replaces that one).
+        if (!k || !wanted.contains(*k) || !found.insert(*k).second) continue;
+        out->rows.columns[0].AppendBytes(text);
+        out->rows.columns[1].AppendBytes(*k);
+        out->positions.push_back(batch.positions[i]);
+        out->versions.push_back(version);
+        out->source_keys.push_back(*k);
+      }
+    }
+    return Status::Ok();
+  }
+
+  // A document holding the key alone: {"id": 42} at the key field (a
+  // number when the key reads as one, else a string), or {} with "$key" for
+  // a file keyed by member name.
+  Status KeyRecords(const std::vector<store::RecordKey>& keys, store::StoreBatch* out) override {
+    *out = store::StoreBatch();
+    out->rows.AddColumn("$doc", ValueType::kJsonb);
+    out->rows.AddColumn("$key", ValueType::kText);
+    for (const auto& k : keys) {
+      if (k.size() != 1) return InvalidArgument(path_ + ": a JSON record's key has one part");
+      out->rows.columns[0].AppendBytes(KeyDocument(k[0]));
+      out->rows.columns[1].AppendBytes(k[0]);
+      out->positions.push_back({-1, -1, -1});
+      out->source_keys.push_back(k[0]);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  static int64_t NowMicros() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  std::string KeyDocument(const std::string& key) const {
+    if (key_field_.empty()) return "{}";
+    nlohmann::json value = nlohmann::json::parse(key, nullptr, false);
+    if (value.is_discarded() || !value.is_number()) value = key;
+    // "meta.id" nests: {"meta": {"id": ...}}.
+    std::string path = key_field_;
+    for (size_t dot; (dot = path.rfind('.')) != std::string::npos; path.resize(dot)) {
+      value = nlohmann::json{{path.substr(dot + 1), std::move(value)}};
+    }
+    return nlohmann::json{{path, std::move(value)}}.dump();
+  }
+
+  const std::string path_;
+  const spec::JsonLayout layout_;
+  const std::string key_field_;
 };
 
 class JsonStore : public store::Store {
@@ -155,13 +286,21 @@ class JsonStore : public store::Store {
   store::SnapshotReader& snapshot() override { return snapshot_; }
 
   store::Writer* writer() override {
-    std::error_code ec;
-    if (IsGlob(path_or_glob_) || std::filesystem::is_directory(path_or_glob_, ec)) return nullptr;
+    if (!OneFile()) return nullptr;
     std::lock_guard<std::mutex> lock(mu_);
     if (writer_ == nullptr) {
       writer_ = std::make_unique<JsonStoreWriter>(path_or_glob_, layout_, options_.key_field);
     }
     return writer_.get();
+  }
+
+  store::KeyReader* key_reader() override {
+    if (!OneFile()) return nullptr;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (key_reader_ == nullptr) {
+      key_reader_ = std::make_unique<JsonKeyReader>(path_or_glob_, layout_, options_.key_field);
+    }
+    return key_reader_.get();
   }
 
   Status Ping() override {
@@ -182,7 +321,14 @@ class JsonStore : public store::Store {
   const JsonStoreOptions options_;
   JsonSnapshotReader snapshot_;
   std::mutex mu_;
-  std::unique_ptr<JsonStoreWriter> writer_;  // protected by mu_
+  std::unique_ptr<JsonStoreWriter> writer_;    // protected by mu_
+  std::unique_ptr<JsonKeyReader> key_reader_;  // protected by mu_
+
+  // Writers and key readers address one file (which may not exist yet).
+  bool OneFile() const {
+    std::error_code ec;
+    return !IsGlob(path_or_glob_) && !std::filesystem::is_directory(path_or_glob_, ec);
+  }
 };
 
 }  // namespace

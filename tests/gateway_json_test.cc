@@ -1,0 +1,289 @@
+// The dual-write gateway over JSON files: concurrent writes through one
+// process land in the file (one atomic replace per group) and in PostgreSQL,
+// with children; the file is read by Python's json module and the tables by
+// SQL, and both must equal what the clients were acknowledged. A second
+// process is refused the file rather than allowed to lose writes.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "support/pg_harness.h"
+#include "support/redis_harness.h"
+#include "support/serve_process.h"
+
+namespace cutover::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kToken[] = "json-gateway-token";
+
+// projects: an array file keyed by a numeric `id`, with nested tasks;
+// profiles: an object file keyed by member name.
+constexpr std::string_view kSpec = R"(migration: jsongw
+target: { url: "${DATABASE_URL}" }
+sources:
+  files: { type: json, path: data/ }
+serve: { token_env: GW_TOKEN }
+stages: { poll_interval: 200ms }
+entities:
+  projects:
+    source: { from: files, file: projects.json }
+    key: [id]
+    columns:
+      id:   { type: bigint }
+      name: { type: text }
+    children:
+      tasks:
+        path: tasks
+        key: [project_id, n]
+        parent: { project_id: id }
+        columns:
+          project_id: { type: bigint }
+          n:          { type: integer }
+          title:      { type: text }
+  profiles:
+    source: { from: files, file: profiles.json }
+    key: [handle]
+    columns:
+      handle: { from: $key, type: text }
+      bio:    { type: text }
+)";
+
+constexpr int kProjects = 64;
+constexpr int kProfiles = 32;
+constexpr int kClients = 16;
+constexpr int kWritesPerClient = 40;
+
+json Project(int id, const std::string& name, int tasks) {
+  json t = json::array();
+  for (int n = 0; n < tasks; ++n) {
+    t.push_back({{"n", n}, {"title", name + " task " + std::to_string(n)}});
+  }
+  return {{"id", id}, {"name", name}, {"tasks", t}};
+}
+
+// The rows a set of records makes, as "a|b|c" lines sorted: the oracle's
+// shape for the file (Python), the tables (SQL) and the clients' model.
+struct Rows {
+  std::vector<std::string> projects, tasks, profiles;
+  bool operator==(const Rows&) const = default;
+};
+
+void Sort(Rows* r) {
+  for (auto* v : {&r->projects, &r->tasks, &r->profiles}) std::sort(v->begin(), v->end());
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  for (size_t nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1) {
+    out.push_back(text.substr(at, nl - at));
+  }
+  return out;
+}
+
+// Python's json module reads the two files.
+Rows FromFiles(const std::string& dir) {
+  const std::string script = R"(
+import json, sys
+d = sys.argv[1]
+for p in json.load(open(d + '/projects.json')):
+    print('P' + str(p['id']) + '|' + p['name'])
+    for t in p['tasks']:
+        print('T' + str(p['id']) + '|' + str(t['n']) + '|' + t['title'])
+for handle, v in json.load(open(d + '/profiles.json')).items():
+    print('F' + handle + '|' + v['bio'])
+)";
+  const CommandResult r = RunCommand({"/usr/bin/python3", "-c", script, dir}, {}, dir);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  Rows rows;
+  for (const std::string& line : Lines(r.out)) {
+    auto* into = line[0] == 'P' ? &rows.projects : line[0] == 'T' ? &rows.tasks : &rows.profiles;
+    into->push_back(line.substr(1));
+  }
+  Sort(&rows);
+  return rows;
+}
+
+Rows FromPostgres(const std::string& url) {
+  Rows r;
+  for (const auto& row : Query(url, "SELECT id || '|' || name FROM projects")) {
+    r.projects.push_back(row[0]);
+  }
+  for (const auto& row : Query(url, "SELECT project_id || '|' || n || '|' || title FROM tasks")) {
+    r.tasks.push_back(row[0]);
+  }
+  for (const auto& row : Query(url, "SELECT handle || '|' || bio FROM profiles")) {
+    r.profiles.push_back(row[0]);
+  }
+  Sort(&r);
+  return r;
+}
+
+HttpResponse Send(int port, const std::string& method, const std::string& target,
+                  const std::string& body = "") {
+  return Http(port, method, target, body, {std::string("Authorization: Bearer ") + kToken},
+              std::chrono::seconds(30));
+}
+
+TEST(GatewayJsonTest, ConcurrentWritesLandInTheFileAndInPostgresAsAcknowledged) {
+  const std::string url = FreshDatabase();
+  const std::string dir = TempDir();
+  WriteFile(dir + "/cutover.yaml", std::string(kSpec));
+  // The files as the application left them: half the projects, a few profiles.
+  json projects = json::array();
+  for (int id = 0; id < kProjects; id += 2) projects.push_back(Project(id, "seed", 1));
+  WriteFile(dir + "/data/projects.json", projects.dump(2));
+  WriteFile(dir + "/data/profiles.json", R"({"ann": {"bio": "seed"}, "bob": {"bio": "seed"}})");
+  const std::vector<std::pair<std::string, std::string>> env = {{"DATABASE_URL", url},
+                                                                {"GW_TOKEN", kToken}};
+  auto cutover = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {CutoverBinary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, env, dir);
+  };
+  CommandResult r = cutover({"backfill", "cutover.yaml", "--create-tables"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = cutover({"phase", "cutover.yaml", "set", "dual_write", "--force", "--reason", "test"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+
+  ServeProcess serve;
+  ASSERT_TRUE(serve.Start({CutoverBinary(), "serve", "cutover.yaml", "--port", "0"}, env, dir));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Http(serve.port(), "GET", "/v1/stage").body.find("dual_write") != std::string::npos;
+      },
+      30));
+
+  // The clients' model: each key belongs to one client, so the last write a
+  // client was acknowledged for a key is that key's final state.
+  std::map<int, std::optional<json>> project_model;
+  std::map<std::string, std::optional<std::string>> profile_model;
+  for (const json& p : projects) project_model[p["id"].get<int>()] = p;
+  profile_model["ann"] = "seed";
+  profile_model["bob"] = "seed";
+  std::mutex model_mu;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      std::mt19937 rng(static_cast<unsigned>(c) * 7919u + 1);
+      for (int i = 0; i < kWritesPerClient; ++i) {
+        const int what = static_cast<int>(rng() % 10);
+        if (what < 7) {
+          const int id = c + kClients * static_cast<int>(rng() % (kProjects / kClients));
+          const bool remove = what == 6;
+          const json doc = Project(id, "c" + std::to_string(c) + "w" + std::to_string(i),
+                                   static_cast<int>(rng() % 4));
+          const HttpResponse a =
+              remove ? Send(serve.port(), "DELETE", "/v1/entities/projects/" + std::to_string(id))
+                     : Send(serve.port(), "PUT", "/v1/entities/projects/" + std::to_string(id),
+                            doc.dump());
+          if (a.status != 200) {
+            ++failures;
+            ADD_FAILURE() << a.status << " " << a.body << a.error;
+            continue;
+          }
+          std::lock_guard<std::mutex> lock(model_mu);
+          project_model[id] = remove ? std::nullopt : std::optional<json>(doc);
+        } else {
+          const std::string handle =
+              "h" + std::to_string(c + kClients * static_cast<int>(rng() % (kProfiles / kClients)));
+          const bool remove = what == 9;
+          const std::string bio = "bio of " + handle + " #" + std::to_string(i);
+          const HttpResponse a =
+              remove ? Send(serve.port(), "DELETE", "/v1/entities/profiles/" + handle)
+                     : Send(serve.port(), "PUT", "/v1/entities/profiles/" + handle,
+                            json{{"bio", bio}}.dump());
+          if (a.status != 200) {
+            ++failures;
+            ADD_FAILURE() << a.status << " " << a.body << a.error;
+            continue;
+          }
+          std::lock_guard<std::mutex> lock(model_mu);
+          profile_model[handle] = remove ? std::nullopt : std::optional<std::string>(bio);
+        }
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(failures.load(), 0);
+
+  // A record whose key field is not the key it is written under changes
+  // nothing; a change in place is not something a file does.
+  EXPECT_EQ(Send(serve.port(), "PUT", "/v1/entities/projects/1", Project(2, "x", 0).dump()).status,
+            400);
+  EXPECT_EQ(Send(serve.port(), "PUT", "/v1/entities/projects/1", "[1]").status, 400);
+  EXPECT_EQ(Send(serve.port(), "PATCH", "/v1/entities/projects/1", R"({"increment": 1})").status,
+            409);
+  // Reads in dual_write come from the file.
+  for (const auto& [id, doc] : project_model) {
+    if (!doc) continue;
+    const HttpResponse got =
+        Send(serve.port(), "GET", "/v1/entities/projects/" + std::to_string(id));
+    ASSERT_EQ(got.status, 200) << got.body;
+    EXPECT_EQ(json::parse(got.body)["record"], *doc) << got.body;
+    break;
+  }
+
+  // A second process would write the same file: refused, nothing written.
+  ServeProcess other;
+  ASSERT_TRUE(other.Start(
+      {CutoverBinary(), "serve", "cutover.yaml", "--port", "0", "--journal", dir + "/journal-2"},
+      env, dir));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Http(other.port(), "GET", "/v1/stage").body.find("dual_write") != std::string::npos;
+      },
+      30));
+  const HttpResponse refused =
+      Send(other.port(), "PUT", "/v1/entities/profiles/zed", json{{"bio", "no"}}.dump());
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_NE(refused.body.find("another process writes"), std::string::npos) << refused.body;
+  EXPECT_EQ(other.Stop(), 0) << other.Stderr();
+
+  // The journal drains into PostgreSQL.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const json h = json::parse(Http(serve.port(), "GET", "/v1/stats").body, nullptr, false);
+        return h.is_object() && h.contains("writes") && h["writes"]["owed"] == 0;
+      },
+      30))
+      << Http(serve.port(), "GET", "/v1/stats").body;
+  EXPECT_EQ(serve.Stop(), 0) << serve.Stderr();
+
+  Rows expected;
+  for (const auto& [id, doc] : project_model) {
+    if (!doc) continue;
+    expected.projects.push_back(std::to_string(id) + "|" + (*doc)["name"].get<std::string>());
+    for (const json& t : (*doc)["tasks"]) {
+      expected.tasks.push_back(std::to_string(id) + "|" + std::to_string(t["n"].get<int>()) + "|" +
+                               t["title"].get<std::string>());
+    }
+  }
+  for (const auto& [handle, bio] : profile_model) {
+    if (bio) expected.profiles.push_back(handle + "|" + *bio);
+  }
+  Sort(&expected);
+  ASSERT_GT(expected.projects.size(), 10u);
+  const Rows file = FromFiles(dir + "/data");
+  EXPECT_EQ(file.projects, expected.projects);
+  EXPECT_EQ(file.tasks, expected.tasks);
+  EXPECT_EQ(file.profiles, expected.profiles);
+  const Rows pg = FromPostgres(url);
+  EXPECT_EQ(pg.projects, expected.projects);
+  EXPECT_EQ(pg.tasks, expected.tasks);
+  EXPECT_EQ(pg.profiles, expected.profiles);
+
+  r = cutover({"verify", "cutover.yaml"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+}  // namespace
+}  // namespace cutover::testing

@@ -2,7 +2,8 @@
 // and converge by periodic re-read when notifications are lost; routing is
 // exact and stable across processes; /metrics passes promtool; /health has
 // the documented shape; an unauthenticated POST changes nothing; with
-// serve.tls the port speaks TLS only, and a silent TLS client holds no worker.
+// serve.tls the port speaks TLS only, and a silent TLS client holds no worker;
+// a second process on a journal in use serves all but the entities.
 #include <signal.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -269,6 +270,18 @@ TEST_F(ServeTest, UnauthenticatedStageChangeIsRefusedAndChangesNothing) {
   EXPECT_EQ(json::parse(refused.body)["guards"][0]["name"], "backfill_done");
   EXPECT_EQ(QueryValue(ws_.url, "SELECT who FROM cutover.stage_audit WHERE applied"),
             "token:default (http 127.0.0.1)");
+}
+
+TEST_F(ServeTest, ASecondProcessOnTheSameJournalServesTheControlApiAndSaysWhyNotEntities) {
+  // a_ holds the default journal, so b_ runs no gateway.
+  const std::vector<std::string> auth = {std::string("Authorization: Bearer ") + kToken};
+  const HttpResponse first = Http(a_.port(), "GET", "/v1/entities/users/1", "", auth);
+  EXPECT_EQ(first.status, 404) << first.body;  // served, and no such record
+  const HttpResponse second = Http(b_.port(), "GET", "/v1/entities/users/1", "", auth);
+  EXPECT_EQ(second.status, 503) << second.body;
+  EXPECT_NE(second.body.find("is in use by another cutover process"), std::string::npos)
+      << second.body;
+  EXPECT_NE(second.body.find("--journal"), std::string::npos) << second.body;
 }
 
 TEST_F(ServeTest, SighupReloadsTheSpecAndKeepsServing) {

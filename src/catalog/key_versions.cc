@@ -1,6 +1,8 @@
 // Claims of per-key versions in cutover.key_versions.
 #include "catalog/key_versions.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <unordered_map>
@@ -24,17 +26,17 @@ void AppendHex(std::string_view bytes, std::string* out) {
 // when one was.
 Result<bool> CopyClaims(pg_store::PgConnection* conn, const std::string& migration,
                         const std::string& entity, const std::vector<KeyVersion>& items,
-                        const std::unordered_map<std::string_view, size_t>& best) {
+                        const std::vector<size_t>& order) {
   RowBatch claims;
   claims.AddColumn("migration", ValueType::kText);
   claims.AddColumn("entity", ValueType::kText);
   claims.AddColumn("key", ValueType::kBytes);
   claims.AddColumn("version", ValueType::kInt64);
   claims.AddColumn("deleted", ValueType::kBool);
-  for (const auto& [key, i] : best) {
+  for (const size_t i : order) {
     claims.columns[0].AppendBytes(migration);
     claims.columns[1].AppendBytes(entity);
-    claims.columns[2].AppendBytes(key);
+    claims.columns[2].AppendBytes(items[i].key);
     claims.columns[3].AppendInt(items[i].version);
     claims.columns[4].AppendBool(items[i].deleted);
   }
@@ -74,9 +76,17 @@ Result<std::vector<bool>> ClaimKeyVersions(pg_store::PgConnection* conn,
     auto [it, inserted] = best.emplace(items[i].key, i);
     if (!inserted && items[i].version >= items[it->second].version) it->second = i;
   }
+  // Claimed in key order, whoever claims: two writers claiming overlapping
+  // keys (a backfill and the gateway) then lock them in one order, and never
+  // deadlock.
+  std::vector<size_t> order;
+  order.reserve(best.size());
+  for (const auto& [key, i] : best) order.push_back(i);
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return items[a].key < items[b].key; });
   if (strategy != nullptr) strategy->last_copied = false;
   if (strategy != nullptr && strategy->copy_first) {
-    ASSIGN_OR_RETURN(const bool copied, CopyClaims(conn, migration, entity, items, best));
+    ASSIGN_OR_RETURN(const bool copied, CopyClaims(conn, migration, entity, items, order));
     strategy->last_copied = copied;
     if (copied) {
       for (const auto& [key, i] : best) won[i] = true;
@@ -89,21 +99,19 @@ Result<std::vector<bool>> ClaimKeyVersions(pg_store::PgConnection* conn,
   // literals cost more to parse and plan than the claims themselves.
   std::string keys = "{", versions = "{", deleted = "{";
   keys.reserve(best.size() * 48);
-  std::vector<size_t> order;
-  order.reserve(best.size());
-  for (const auto& [key, i] : best) {
-    if (!order.empty()) {
+  for (size_t n = 0; n < order.size(); ++n) {
+    const size_t i = order[n];
+    if (n > 0) {
       keys += ',';
       versions += ',';
       deleted += ',';
     }
     // An array element in quotes whose backslash is doubled: bytea's hex form.
     keys += "\"\\\\x";
-    AppendHex(key, &keys);
+    AppendHex(items[i].key, &keys);
     keys += '"';
     versions += std::to_string(items[i].version);
     deleted += items[i].deleted ? 't' : 'f';
-    order.push_back(i);
   }
   keys += '}';
   versions += '}';

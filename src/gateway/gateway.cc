@@ -28,32 +28,6 @@ namespace {
 // to join the file's next replace, so more of them make larger groups.
 constexpr int kSessionsPerEntity = 8;
 constexpr int kSessionsPerJsonEntity = 64;
-
-// The dotted path of a JSON entity's key inside its records, "" for a file
-// keyed by member name (`from: $key`); nullopt, with a log line saying why,
-// when the gateway cannot write it (no single file, a key of many columns).
-std::optional<std::string> JsonKeyField(const spec::EntitySpec& e) {
-  if (e.file.empty() || e.key.size() != 1) {
-    spdlog::info("gateway: entity '{}' is not written through the gateway: {}", e.name,
-                 e.file.empty() ? "it names no single file" : "its key has more than one column");
-    return std::nullopt;
-  }
-  const spec::ColumnSpec* c = e.FindColumn(e.key[0]);
-  const std::string from = c == nullptr || c->from.empty() ? e.key[0] : c->from;
-  return from == "$key" ? "" : from;
-}
-
-// A store of the entity for one session: a JSON file's knows its key field,
-// so it reads records by key and writes them.
-Result<std::unique_ptr<store::Store>> OpenSessionStore(
-    const spec::MigrationSpec& migration, const spec::EntitySpec& e,
-    const std::optional<std::string>& json_key_field) {
-  if (!json_key_field) return engine::OpenEntityStore(migration, e, 1);
-  ASSIGN_OR_RETURN(const std::string path, engine::SourceLocationOf(migration, e));
-  stores::StoreOptions options;
-  options.key_field = *json_key_field;
-  return stores::OpenStore(*migration.FindSource(e.source), path, options);
-}
 }  // namespace
 
 // Members in the order they are made; destroyed in reverse, so the replayer
@@ -93,19 +67,19 @@ Result<std::unique_ptr<Gateway>> Gateway::Open(std::shared_ptr<const spec::Migra
     const spec::SourceSpec* source = migration->FindSource(e.source);
     if (source == nullptr) continue;
     const bool redis = source->type == "redis" && e.redis;
-    std::optional<std::string> json_key_field;
-    if (source->type == "json") {
-      json_key_field = JsonKeyField(e);
-      if (!json_key_field) continue;
+    const bool json = source->type == "json" && engine::JsonKeyFieldOf(e).has_value();
+    if (source->type == "json" && !json) {
+      spdlog::info("gateway: entity '{}' is not written through the gateway: {}", e.name,
+                   e.file.empty() ? "it names no single file" : "its key has more than one column");
     }
-    if (!redis && !json_key_field) continue;
+    if (!redis && !json) continue;
     // Sessions (a store to read back, a writer) per entity: writes to
     // different keys reach the store side by side, and their journal
     // appends share group commits (a JSON file's replaces too). Connections
     // open on first use.
     const int sessions = redis ? kSessionsPerEntity : kSessionsPerJsonEntity;
     for (int i = 0; i < sessions; ++i) {
-      ASSIGN_OR_RETURN(auto store, OpenSessionStore(*migration, e, json_key_field));
+      ASSIGN_OR_RETURN(auto store, engine::OpenEntityStore(*migration, e, 1));
       store::Writer* writer = nullptr;
       if (redis) {
         ASSIGN_OR_RETURN(auto owned, stores::OpenRecordWriter(*source, e));
@@ -119,7 +93,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Open(std::shared_ptr<const spec::Migra
     }
     parts->writable.insert(e.name);
     // And one for the replayer's thread (it maps a gone key's name).
-    ASSIGN_OR_RETURN(auto store, OpenSessionStore(*migration, e, json_key_field));
+    ASSIGN_OR_RETURN(auto store, engine::OpenEntityStore(*migration, e, 1));
     stores[e.name] = store.get();
     parts->stores.push_back(std::move(store));
   }

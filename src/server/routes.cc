@@ -378,6 +378,10 @@ WriteAnswer WriteOne(ServerContext& ctx, gateway::Gateway* gw, const std::string
 gateway::Gateway* GatewayFor(ServerContext& ctx, const std::string& entity,
                              httplib::Response& res) {
   gateway::Gateway* gw = ctx.gateway();
+  if (gw == nullptr && !ctx.gateway_absent().empty()) {
+    ReplyError(res, 503, ctx.gateway_absent());
+    return nullptr;
+  }
   if (gw == nullptr || !gw->Writes(entity)) {
     ReplyError(res, 404,
                fmt::format("entity '{}' is not served by this gateway (it serves the entities "

@@ -110,11 +110,22 @@ Status Serve(const spec::MigrationSpec& migration, const ServeOptions& options) 
   auto gateway = gateway::Gateway::Open(
       ctx.spec(), options.target_url, options.journal_dir.value_or(migration.work_dir + "/journal"),
       ctx.origin());
-  if (!gateway.ok()) {
+  if (!gateway.ok() && !options.journal_dir &&
+      gateway.status().code() == StatusCode::kFailedPrecondition) {
+    // The default journal is another serve's: this one serves the control
+    // API, and says so, rather than refuse to start (a second process for
+    // the stage and routes needs no journal).
+    const std::string why = gateway.status().message() +
+                            "; this process serves no entity writes or reads (give it --journal "
+                            "DIR of its own to make it a gateway too)";
+    spdlog::warn("{}", why);
+    ctx.set_gateway_absent(why);
+  } else if (!gateway.ok()) {
     watcher.Stop();
     return gateway.status().WithContext("opening the dual-write gateway");
+  } else {
+    ctx.set_gateway(gateway->get());
   }
-  ctx.set_gateway(gateway->get());
 
   // Slow clients hold no worker, nor do slow TLS handshakes (guarded_server.h).
   GuardedServer http({}, tls);

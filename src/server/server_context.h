@@ -48,6 +48,11 @@ class ServerContext {
   // The dual-write gateway, or null when the spec has no entity it writes.
   gateway::Gateway* gateway() const { return gateway_; }
   void set_gateway(gateway::Gateway* gateway) { gateway_ = gateway; }
+  // Why this process runs no gateway though the spec has entities it would
+  // serve ("" when it runs one, or has none to serve): entity requests are
+  // answered 503 with it. Set once before the routes serve.
+  const std::string& gateway_absent() const { return gateway_absent_; }
+  void set_gateway_absent(std::string why) { gateway_absent_ = std::move(why); }
 
   // "host:pid": who reported read statistics, and the `origin` label.
   const std::string& origin() const { return origin_; }
@@ -88,6 +93,7 @@ class ServerContext {
   MetricsRegistry* const metrics_;
   const std::string origin_;
   gateway::Gateway* gateway_ = nullptr;                   // set once before the routes serve
+  std::string gateway_absent_;                            // set once before the routes serve
   std::string last_write_;                                // protected by mu_
   std::map<std::string, int64_t> writes_by_application_;  // protected by mu_
 };

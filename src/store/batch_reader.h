@@ -35,6 +35,10 @@ struct StoreBatch {
   std::vector<int64_t> versions;
   std::vector<std::string> source_keys;
   int64_t versions_floor = -1;
+  // A key may occur more than once in the batch under one version (a JSON
+  // file repeats a key): every occurrence then lands if its key's claim
+  // wins, as all of them would without versions, instead of one alone.
+  bool repeats_share_claim = false;
 
   size_t size() const { return positions.size(); }
 };

@@ -21,7 +21,8 @@ Result<std::unique_ptr<store::Store>> OpenStore(const spec::SourceSpec& source,
                                                 const std::string& path_or_glob,
                                                 const StoreOptions& options) {
   if (source.type == "json") {
-    return json_store::OpenJsonStore(source, path_or_glob, {options.key_field});
+    return json_store::OpenJsonStore(
+        source, path_or_glob, {.key_field = options.key_field, .versioned = options.versioned});
   }
   if (source.type == "parquet" || source.type == "csv") {
     duckdb_store::ChunkedSourceOptions chunking;

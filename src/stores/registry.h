@@ -26,6 +26,9 @@ struct StoreOptions {
   // The dotted path of a record's key inside a JSON record, for the writer
   // of an array or lines file (the entity's key column's `from`).
   std::string key_field;
+  // A JSON file whose records are addressed by key (an entity of one file
+  // and one key column): its reads carry versions (stores/json/json_store.h).
+  bool versioned = false;
   // The entity whose keys a Redis store holds (its key pattern and value
   // kind); required for a redis source, ignored by the others.
   const spec::EntitySpec* entity = nullptr;

@@ -8,7 +8,9 @@
 #include <map>
 #include <numeric>
 #include <optional>
+#include <string_view>
 #include <thread>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -300,7 +302,18 @@ Result<std::vector<bool>> PartitionBackfill::ClaimNewest(Worker* w, const store:
     items[i].key = in.source_keys[i];
     items[i].version = in.versions[i];
   }
-  return catalog::ClaimKeyVersions(w->conn.get(), migration_.name, entity_.name, items, &w->claims);
+  ASSIGN_OR_RETURN(
+      std::vector<bool> won,
+      catalog::ClaimKeyVersions(w->conn.get(), migration_.name, entity_.name, items, &w->claims));
+  if (in.repeats_share_claim) {
+    // Every occurrence of a key follows its claim, as every one would land
+    // without versions.
+    std::unordered_map<std::string_view, bool> key_won;
+    for (size_t i = 0; i < items.size(); ++i)
+      key_won[items[i].key] = key_won[items[i].key] || won[i];
+    for (size_t i = 0; i < items.size(); ++i) won[i] = key_won[items[i].key];
+  }
+  return won;
 }
 
 Result<bool> PartitionBackfill::LoadToCheckpoint(Worker* w) {
@@ -353,8 +366,9 @@ Result<bool> PartitionBackfill::LoadToCheckpoint(Worker* w) {
     RETURN_IF_ERROR(resolver_->Resolve(&work->mapped));
     const map::MappedBatch& mapped = work->mapped;
     rejects.insert(rejects.end(), mapped.rejects.begin(), mapped.rejects.end());
-    // A versioned store (Redis): a record whose key a sync already wrote in
-    // a newer state is left out (catalog/key_versions.h); it counts as
+    // A versioned store (Redis; a JSON file the gateway writes): a record
+    // whose key a sync or the gateway already wrote in a newer state is left
+    // out (catalog/key_versions.h); it counts as
     // superseded, read but neither merged nor rejected.
     ASSIGN_OR_RETURN(const std::vector<bool> newest, ClaimNewest(w, work->in));
     // Keys claimed for the first time have no rows yet, hence no children.

@@ -37,11 +37,24 @@ Result<std::unique_ptr<store::Store>> OpenEntityStore(const spec::MigrationSpec&
                     entity.where.ToString(), path));
   }
   stores::StoreOptions options;
+  if (src->type == "json") {
+    if (const std::optional<std::string> key_field = JsonKeyFieldOf(entity)) {
+      options.key_field = *key_field;
+      options.versioned = true;
+    }
+  }
   options.chunk_rows = migration.backfill.chunk_rows;
   // Each worker reads one partition at a time: one DuckDB thread per worker
   // keeps the cores for the mapping and for PostgreSQL.
   options.threads = std::max(1, jobs);
   return stores::OpenStore(*src, path, options);
+}
+
+std::optional<std::string> JsonKeyFieldOf(const spec::EntitySpec& entity) {
+  if (entity.file.empty() || entity.key.size() != 1) return std::nullopt;
+  const spec::ColumnSpec* c = entity.FindColumn(entity.key[0]);
+  const std::string from = c == nullptr || c->from.empty() ? entity.key[0] : c->from;
+  return from == "$key" ? "" : from;
 }
 
 bool IsChunkedEntity(const spec::MigrationSpec& migration, const spec::EntitySpec& entity) {

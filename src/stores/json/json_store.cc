@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -27,49 +28,119 @@ namespace {
 
 const std::vector<std::string> kExtensions = {".json", ".jsonl", ".ndjson"};
 
-std::string EncodeCursor(const JsonPosition& at) {
-  return "byte=" + std::to_string(at.byte_offset) + " record=" + std::to_string(at.record_index) +
-         " line=" + std::to_string(at.line);
+// Which file a byte position points into: a replace (the gateway's writes)
+// makes a new file under the same name, where old positions mean nothing.
+struct FileGeneration {
+  int64_t inode = -1;
+  int64_t mtime_ns = -1;
+  int64_t size = -1;
+  bool operator==(const FileGeneration&) const = default;
+  int64_t mtime_us() const { return mtime_ns < 0 ? -1 : mtime_ns / 1000; }
+};
+
+FileGeneration GenerationOf(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return {};
+  return {static_cast<int64_t>(st.st_ino),
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+          static_cast<int64_t>(st.st_size)};
 }
 
-Result<JsonPosition> DecodeCursor(const store::Cursor& cursor, const std::string& file) {
+// "byte=B record=R line=L file=INODE.MTIME_NS.SIZE" (cursors written before
+// the file part existed have none, and are taken as they are).
+std::string EncodeCursor(const JsonPosition& at, const FileGeneration& file) {
+  return "byte=" + std::to_string(at.byte_offset) + " record=" + std::to_string(at.record_index) +
+         " line=" + std::to_string(at.line) + " file=" + std::to_string(file.inode) + "." +
+         std::to_string(file.mtime_ns) + "." + std::to_string(file.size);
+}
+
+Result<JsonPosition> DecodeCursor(const store::Cursor& cursor, const std::string& file,
+                                  std::optional<FileGeneration>* generation) {
   JsonPosition at;
+  generation->reset();
   if (cursor.AtStart()) return at;
   std::string_view rest = cursor.token;
-  auto field = [&](std::string_view name, int64_t* value) {
-    if (!rest.starts_with(name)) return false;
-    rest.remove_prefix(name.size());
+  auto number = [&](int64_t* value) {
     auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), *value);
     if (ec != std::errc() || *value < 0) return false;
     rest.remove_prefix(static_cast<size_t>(end - rest.data()));
     return true;
   };
-  if (!field("byte=", &at.byte_offset) || !field(" record=", &at.record_index) ||
-      !field(" line=", &at.line) || !rest.empty()) {
+  auto field = [&](std::string_view name, int64_t* value) {
+    if (!rest.starts_with(name)) return false;
+    rest.remove_prefix(name.size());
+    return number(value);
+  };
+  auto dot = [&] {
+    if (!rest.starts_with('.')) return false;
+    rest.remove_prefix(1);
+    return true;
+  };
+  bool ok = field("byte=", &at.byte_offset) && field(" record=", &at.record_index) &&
+            field(" line=", &at.line);
+  if (ok && !rest.empty()) {
+    FileGeneration g;
+    ok = field(" file=", &g.inode) && dot() && number(&g.mtime_ns) && dot() && number(&g.size);
+    *generation = g;
+  }
+  if (!ok || !rest.empty()) {
     return InvalidArgument(file + ": '" + cursor.token + "' is not a JSON file cursor");
   }
   return at;
 }
 
+// A record's key: the "$key" column of a keyed-object file, else the value
+// at `key_field`; "" when the record has none (the mapper rejects it).
+std::string RecordKeyOf(const store::StoreBatch& batch, size_t i, int doc, int key,
+                        const std::string& key_field) {
+  if (key >= 0) {
+    return batch.rows.columns[key].IsNull(i) ? "" : std::string(batch.rows.columns[key].BytesAt(i));
+  }
+  if (batch.rows.columns[doc].IsNull(i)) return "";
+  return DocumentKey(batch.rows.columns[doc].BytesAt(i), key_field).value_or("");
+}
+
 class JsonBatchReader : public store::BatchReader {
  public:
-  explicit JsonBatchReader(std::unique_ptr<JsonRecordReader> reader) : reader_(std::move(reader)) {}
+  // `file` is the generation `reader` reads; `version` >= 0: every record
+  // is versioned with it and keyed by `key_field` (JsonStoreOptions::versioned).
+  JsonBatchReader(std::unique_ptr<JsonRecordReader> reader, FileGeneration file, int64_t version,
+                  std::string key_field)
+      : reader_(std::move(reader)),
+        file_(file),
+        version_(version),
+        key_field_(std::move(key_field)) {}
 
   Result<bool> Next(size_t max_records, store::StoreBatch* out) override {
     Result<bool> more = reader_->Next(max_records, out);
     if (!more.ok()) return more.status();
-    out->end.token = EncodeCursor(reader_->position());
+    out->end.token = EncodeCursor(reader_->position(), file_);
+    out->versions.clear();
+    out->source_keys.clear();
+    if (version_ >= 0) {
+      const int doc = out->rows.IndexOf("$doc");
+      const int key = out->rows.IndexOf("$key");
+      for (size_t i = 0; i < out->size(); ++i) {
+        out->source_keys.push_back(RecordKeyOf(*out, i, doc, key, key_field_));
+        out->versions.push_back(version_);
+      }
+      out->versions_floor = version_;
+      out->repeats_share_claim = true;
+    }
     return *more;
   }
 
  private:
   std::unique_ptr<JsonRecordReader> reader_;
+  const FileGeneration file_;
+  const int64_t version_;
+  const std::string key_field_;
 };
 
 class JsonSnapshotReader : public store::SnapshotReader {
  public:
-  JsonSnapshotReader(std::string path_or_glob, spec::JsonLayout layout)
-      : path_or_glob_(std::move(path_or_glob)), layout_(layout) {}
+  JsonSnapshotReader(std::string path_or_glob, spec::JsonLayout layout, JsonStoreOptions options)
+      : path_or_glob_(std::move(path_or_glob)), layout_(layout), options_(std::move(options)) {}
 
   store::RecordShape shape() const override { return store::RecordShape::kDocuments; }
 
@@ -101,10 +172,31 @@ class JsonSnapshotReader : public store::SnapshotReader {
         return InvalidArgument("'" + partition.id + "' is not a file of " + path_or_glob_);
       }
     }
-    ASSIGN_OR_RETURN(JsonPosition at, DecodeCursor(from, partition.id));
-    auto reader = std::make_unique<JsonRecordReader>(partition.id, layout_);
-    RETURN_IF_ERROR(reader->Open(at));
-    return std::unique_ptr<store::BatchReader>(new JsonBatchReader(std::move(reader)));
+    std::optional<FileGeneration> resumed;
+    ASSIGN_OR_RETURN(JsonPosition at, DecodeCursor(from, partition.id, &resumed));
+    // The generation is read before the open and checked after it: a
+    // replace in between (the gateway writing the file) is opened again, so
+    // the reader's file is the one the cursor and the version describe.
+    std::unique_ptr<JsonRecordReader> reader;
+    FileGeneration file;
+    for (int attempt = 0;; ++attempt) {
+      file = GenerationOf(partition.id);
+      if (resumed && *resumed != file) {
+        return FailedPrecondition(
+            partition.id +
+            " was replaced since this copy of it began (the dual-write gateway, or another "
+            "writer, rewrote it), so the checkpoint's byte position no longer points into it; "
+            "run the backfill again with --restart (rows already written are merged again, and "
+            "newer writes through the gateway are kept)");
+      }
+      reader = std::make_unique<JsonRecordReader>(partition.id, layout_);
+      RETURN_IF_ERROR(reader->Open(at));
+      if (GenerationOf(partition.id) == file || attempt == 3) break;
+    }
+    // A version of the generation read: earlier than any replace it misses.
+    const int64_t version = options_.versioned ? file.mtime_us() : -1;
+    return std::unique_ptr<store::BatchReader>(
+        new JsonBatchReader(std::move(reader), file, version, options_.key_field));
   }
 
  private:
@@ -115,6 +207,7 @@ class JsonSnapshotReader : public store::SnapshotReader {
 
   const std::string path_or_glob_;
   const spec::JsonLayout layout_;
+  const JsonStoreOptions options_;
   std::mutex mu_;
   std::set<std::string> planned_;  // files Plan() listed; protected by mu_
 };
@@ -281,7 +374,7 @@ class JsonStore : public store::Store {
         path_or_glob_(path_or_glob),
         layout_(source.layout),
         options_(std::move(options)),
-        snapshot_(std::move(path_or_glob), source.layout) {}
+        snapshot_(std::move(path_or_glob), source.layout, options_) {}
 
   store::SnapshotReader& snapshot() override { return snapshot_; }
 

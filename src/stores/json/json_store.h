@@ -17,6 +17,15 @@ struct JsonStoreOptions {
   // lines files (the entity's key column's `from`); empty: such files cannot
   // be written.
   std::string key_field;
+  // Records are addressed by key (`key_field`, or the member name of a
+  // keyed-object file): a single file's batches then carry versions and
+  // source keys, as a Redis store's do, so a backfill racing the gateway's
+  // writes to the file never lands an older state over a newer one
+  // (catalog/key_versions.h); keys the file repeats keep their meaning
+  // (StoreBatch::repeats_share_claim). A batch's version is the
+  // modification time, in microseconds, of the file generation it reads, taken before opening it:
+  // earlier than the version of any replace the read does not see (json_file_committer.h).
+  bool versioned = false;
 };
 
 // `path_or_glob`: a file, a directory (every *.json, *.jsonl and *.ndjson

@@ -313,7 +313,14 @@ TEST(GatewayJsonTest, ABackfillRacingTheGatewayNeverLandsAnOlderState) {
   json projects = json::array();
   for (int id = 0; id < kRecords; ++id) projects.push_back(Project(id, "old", id % 3));
   WriteFile(dir + "/data/projects.json", projects.dump());
-  r = cutover({"phase", "cutover.yaml", "set", "dual_write", "--force", "--reason", "test"});
+  // A copy begun at legacy runs unversioned: while one is under way (its
+  // ledger row not done, set by hand here), dual_write is refused.
+  Exec(url, "UPDATE cutover.backfill_ledger SET done = false WHERE entity = 'projects'");
+  r = cutover({"phase", "cutover.yaml", "set", "dual_write"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("json_backfills_finished"), std::string::npos) << r.out << r.err;
+  Exec(url, "UPDATE cutover.backfill_ledger SET done = true WHERE entity = 'projects'");
+  r = cutover({"phase", "cutover.yaml", "set", "dual_write"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   ServeProcess serve;
   ASSERT_TRUE(serve.Start({CutoverBinary(), "serve", "cutover.yaml", "--port", "0"}, env, dir));

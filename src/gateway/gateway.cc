@@ -67,7 +67,7 @@ Result<std::unique_ptr<Gateway>> Gateway::Open(std::shared_ptr<const spec::Migra
     const spec::SourceSpec* source = migration->FindSource(e.source);
     if (source == nullptr) continue;
     const bool redis = source->type == "redis" && e.redis;
-    const bool json = source->type == "json" && engine::JsonKeyFieldOf(e).has_value();
+    const bool json = source->type == "json" && spec::JsonKeyField(e).has_value();
     if (source->type == "json" && !json) {
       spdlog::info("gateway: entity '{}' is not written through the gateway: {}", e.name,
                    e.file.empty() ? "it names no single file" : "its key has more than one column");

@@ -62,6 +62,13 @@ std::string PriorityName(int priority) {
   return std::to_string(priority);
 }
 
+std::optional<std::string> JsonKeyField(const EntitySpec& entity) {
+  if (entity.file.empty() || entity.key.size() != 1) return std::nullopt;
+  const ColumnSpec* c = entity.FindColumn(entity.key[0]);
+  const std::string from = c == nullptr || c->from.empty() ? entity.key[0] : c->from;
+  return from == "$key" ? "" : from;
+}
+
 std::string InvertibilityProblem(const EntitySpec& entity) {
   if (!entity.redis) return "";
   if (!entity.children.empty()) return "its children cannot be written back into one key yet";

@@ -123,6 +123,13 @@ struct EntitySpec;
 // they can. Checked for every entity that declares `write_back: true`.
 std::string InvertibilityProblem(const EntitySpec& entity);
 
+// The dotted path of a JSON entity's key inside its records, "" for a file
+// keyed by member name (`from: $key`); nullopt when its records are not
+// addressed by key (no single `file:`, or a key of more than one column):
+// then the gateway does not write them, and their reads carry no versions.
+// Meaningful for the entities of json sources.
+std::optional<std::string> JsonKeyField(const EntitySpec& entity);
+
 // The source tag recorded on every row an entity's backfill or sync writes,
 // so that `rollback --tag` can remove exactly those rows: a text column
 // holding `value`, or a jsonb column holding {"source": value}.

@@ -21,6 +21,7 @@
 #include "catalog/ledger.h"
 #include "catalog/partition_ledger.h"
 #include "catalog/rejects.h"
+#include "catalog/stage.h"
 #include "catalog/table_ddl.h"
 #include "common/failpoint.h"
 #include "engine/backfill/lookup_dimension_run.h"
@@ -249,8 +250,19 @@ Status PartitionBackfill::ResetLedgers() {
   return ForgetProgress();
 }
 
-Status PartitionBackfill::OpenStore() {
-  ASSIGN_OR_RETURN(store_, OpenEntityStore(migration_, entity_, jobs_));
+Status PartitionBackfill::OpenStore(bool live) {
+  // A JSON file's records carry versions once the gateway may write it and
+  // PostgreSQL (dual_write on), so that no copied state lands over a newer
+  // write; before, nothing else writes the table, and claims would only
+  // cost (the dual_write guard json_backfills_finished keeps a copy
+  // started before from running on after).
+  bool json_versions = false;
+  if (live) {
+    ASSIGN_OR_RETURN(const std::optional<std::string> stage,
+                     catalog::CurrentStage(conn(), migration_.name));
+    json_versions = stage && *stage != "legacy";
+  }
+  ASSIGN_OR_RETURN(store_, OpenEntityStore(migration_, entity_, jobs_, json_versions));
   store::SnapshotReader& reader = store_->snapshot();
   record_shape_ = reader.shape();
   if (record_shape_ == store::RecordShape::kColumns) {
@@ -533,7 +545,7 @@ Status PartitionBackfill::RunWorker(int index) {
 Status PartitionBackfill::RunDry() {
   // The dry run maps every partition as the workers would, without
   // PostgreSQL: lookups are not resolved, names stay text.
-  RETURN_IF_ERROR(OpenStore());
+  RETURN_IF_ERROR(OpenStore(/*live=*/false));
   const int readers = record_shape_ == store::RecordShape::kDocuments ? 1 : jobs_;
   ASSIGN_OR_RETURN(const std::vector<store::Partition> partitions,
                    store_->snapshot().PlanScan(readers));
@@ -588,7 +600,7 @@ Status PartitionBackfill::Run(bool* stopped_on_rejects) {
     finish_time();
     return Status::Ok();
   }
-  RETURN_IF_ERROR(OpenStore());
+  RETURN_IF_ERROR(OpenStore(/*live=*/true));
   ledger_each_checkpoint_ = record_shape_ == store::RecordShape::kDocuments;
   ASSIGN_OR_RETURN(const std::vector<store::Partition> partitions, store_->snapshot().Plan());
   int64_t planned_records = 0, planned_bytes = 0;

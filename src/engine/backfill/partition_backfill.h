@@ -62,7 +62,9 @@ class PartitionBackfill : public EntityRun {
   Status Control(std::string_view what, const std::function<Status()>& step) {
     return pg_store::RunWithRetry(shared_.conn, shared_.url, request_.retry_for, what, step);
   }
-  Status OpenStore();
+  // `live`: a run that writes PostgreSQL, which reads the stage (a dry run
+  // reads none).
+  Status OpenStore(bool live);
   Status PlanLedger(const std::vector<store::Partition>& partitions);
   Status ReloadLedgers();
   // Fresh ledger entries for every table and no partition: the next Run

@@ -23,7 +23,8 @@ Result<std::string> SourceLocationOf(const spec::MigrationSpec& migration,
 }
 
 Result<std::unique_ptr<store::Store>> OpenEntityStore(const spec::MigrationSpec& migration,
-                                                      const spec::EntitySpec& entity, int jobs) {
+                                                      const spec::EntitySpec& entity, int jobs,
+                                                      bool json_versions) {
   const spec::SourceSpec* src = migration.FindSource(entity.source);
   if (src != nullptr && src->type == "redis") {
     stores::StoreOptions options;
@@ -38,9 +39,9 @@ Result<std::unique_ptr<store::Store>> OpenEntityStore(const spec::MigrationSpec&
   }
   stores::StoreOptions options;
   if (src->type == "json") {
-    if (const std::optional<std::string> key_field = JsonKeyFieldOf(entity)) {
+    if (const std::optional<std::string> key_field = spec::JsonKeyField(entity)) {
       options.key_field = *key_field;
-      options.versioned = true;
+      options.versioned = json_versions;
     }
   }
   options.chunk_rows = migration.backfill.chunk_rows;
@@ -48,13 +49,6 @@ Result<std::unique_ptr<store::Store>> OpenEntityStore(const spec::MigrationSpec&
   // keeps the cores for the mapping and for PostgreSQL.
   options.threads = std::max(1, jobs);
   return stores::OpenStore(*src, path, options);
-}
-
-std::optional<std::string> JsonKeyFieldOf(const spec::EntitySpec& entity) {
-  if (entity.file.empty() || entity.key.size() != 1) return std::nullopt;
-  const spec::ColumnSpec* c = entity.FindColumn(entity.key[0]);
-  const std::string from = c == nullptr || c->from.empty() ? entity.key[0] : c->from;
-  return from == "$key" ? "" : from;
 }
 
 bool IsChunkedEntity(const spec::MigrationSpec& migration, const spec::EntitySpec& entity) {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <random>
@@ -173,6 +174,7 @@ TEST(GatewayJsonTest, ConcurrentWritesLandInTheFileAndInPostgresAsAcknowledged) 
   profile_model["bob"] = "seed";
   std::mutex model_mu;
   std::atomic<int> failures{0};
+  std::atomic<int> project_writes{0}, profile_writes{0};
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] {
@@ -193,6 +195,7 @@ TEST(GatewayJsonTest, ConcurrentWritesLandInTheFileAndInPostgresAsAcknowledged) 
             ADD_FAILURE() << a.status << " " << a.body << a.error;
             continue;
           }
+          ++project_writes;
           std::lock_guard<std::mutex> lock(model_mu);
           project_model[id] = remove ? std::nullopt : std::optional<json>(doc);
         } else {
@@ -209,6 +212,7 @@ TEST(GatewayJsonTest, ConcurrentWritesLandInTheFileAndInPostgresAsAcknowledged) 
             ADD_FAILURE() << a.status << " " << a.body << a.error;
             continue;
           }
+          ++profile_writes;
           std::lock_guard<std::mutex> lock(model_mu);
           profile_model[handle] = remove ? std::nullopt : std::optional<std::string>(bio);
         }
@@ -259,6 +263,21 @@ TEST(GatewayJsonTest, ConcurrentWritesLandInTheFileAndInPostgresAsAcknowledged) 
       },
       30))
       << Http(serve.port(), "GET", "/v1/stats").body;
+  // Each file's replaces carried exactly the writes acknowledged for it
+  // (the refused ones carried none), in at most as many replaces.
+  const json stats = json::parse(Http(serve.port(), "GET", "/v1/stats").body);
+  std::cout << "group commit: " << stats["writes"]["file_replaces"].dump() << "\n";
+  for (const auto& [file, acked] : {std::pair{"projects.json", project_writes.load()},
+                                    std::pair{"profiles.json", profile_writes.load()}}) {
+    const json* counts = nullptr;
+    for (const auto& [path, c] : stats["writes"]["file_replaces"].items()) {
+      if (path.ends_with(std::string("/") + file)) counts = &c;
+    }
+    ASSERT_NE(counts, nullptr) << stats.dump();
+    EXPECT_EQ((*counts)["writes"], acked) << file;
+    EXPECT_LE((*counts)["replaces"], acked) << file;
+    EXPECT_GE((*counts)["replaces"], 1) << file;
+  }
   EXPECT_EQ(serve.Stop(), 0) << serve.Stderr();
 
   Rows expected;

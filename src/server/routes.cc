@@ -27,6 +27,7 @@
 #include "server/openapi.h"
 #include "server/server_context.h"
 #include "spec/nearest_name.h"
+#include "stores/registry.h"
 
 namespace cutover::server {
 namespace {
@@ -514,6 +515,16 @@ void ReadEntity(ServerContext& ctx, const httplib::Request& req, httplib::Respon
   Reply(res, 200, body);
 }
 
+// Per legacy file the gateway writes: its replaces and the writes they
+// carried (writes / replaces is what the group commit saves).
+json FileReplaces() {
+  json out = json::object();
+  for (const auto& f : stores::LegacyFileWrites()) {
+    out[f.path] = {{"replaces", f.replaces}, {"writes", f.writes}};
+  }
+  return out;
+}
+
 // GET /v1/stats: the traffic runbook's dual-write statistics, per entity,
 // and how each store answered.
 void GetStats(ServerContext& ctx, httplib::Response& res) {
@@ -561,6 +572,7 @@ void GetStats(ServerContext& ctx, httplib::Response& res) {
            {"oldest_owed_seconds", j.oldest_owed_seconds},
            {"by_application", ctx.WritesByApplication()},
            {"dual_write_errors", r.failures},
+           {"file_replaces", FileReplaces()},
            {"last_write", ctx.LastWrite().empty() ? json(nullptr) : json(ctx.LastWrite())}}},
          {"reads", reads},
          {"shadow",

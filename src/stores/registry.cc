@@ -2,6 +2,7 @@
 #include "stores/registry.h"
 
 #include "stores/duckdb/duckdb_store.h"
+#include "stores/json/json_file_committer.h"
 #include "stores/json/json_store.h"
 #include "stores/postgres/pg_table_store.h"
 #include "stores/redis/redis_audit_scan.h"
@@ -53,6 +54,14 @@ Result<std::unique_ptr<store::Writer>> OpenRecordWriter(const spec::SourceSpec& 
   }
   ASSIGN_OR_RETURN(const redis_store::RedisEndpoint endpoint, redis_store::SourceEndpoint(source));
   return redis_store::NewRedisWriter(endpoint, entity);
+}
+
+std::vector<FileWriteCounts> LegacyFileWrites() {
+  std::vector<FileWriteCounts> out;
+  for (const auto& c : json_store::JsonFileCommitter::AllCounts()) {
+    out.push_back({c.path, c.replaces, c.changes});
+  }
+  return out;
 }
 
 Status PingSource(const spec::SourceSpec& source) {

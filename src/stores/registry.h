@@ -68,6 +68,15 @@ Status ScanSourceKeyspace(const spec::SourceSpec& source, const store::KeyspaceS
 // A writer of `entity`'s records into its legacy store `source`, whatever the
 // spec says of write-back (the gateway writes the records clients send, not
 // rows mapped back): Redis only yet; FailedPrecondition for other stores.
+// Per legacy file this process writes by group commit (a JSON file of the
+// gateway): the replaces done and the writes they carried.
+struct FileWriteCounts {
+  std::string path;
+  int64_t replaces = 0;
+  int64_t writes = 0;
+};
+std::vector<FileWriteCounts> LegacyFileWrites();
+
 Result<std::unique_ptr<store::Writer>> OpenRecordWriter(const spec::SourceSpec& source,
                                                         const spec::EntitySpec& entity);
 

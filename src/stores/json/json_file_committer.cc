@@ -22,10 +22,18 @@ struct JsonFileCommitter::Waiter {
   bool done = false;
 };
 
+namespace {
+// The process's committers by absolute path.
+std::mutex registry_mu;
+std::map<std::string, std::weak_ptr<JsonFileCommitter>>& Registry() {
+  static auto* registry = new std::map<std::string, std::weak_ptr<JsonFileCommitter>>();
+  return *registry;
+}
+}  // namespace
+
 Result<std::shared_ptr<JsonFileCommitter>> JsonFileCommitter::ForFile(
     const std::string& path, spec::JsonLayout layout, const std::string& key_field) {
-  static std::mutex registry_mu;
-  static std::map<std::string, std::weak_ptr<JsonFileCommitter>> registry;
+  auto& registry = Registry();
   std::error_code ec;
   const std::string absolute = fs::absolute(path, ec).lexically_normal().string();
   std::lock_guard<std::mutex> lock(registry_mu);
@@ -122,14 +130,16 @@ void JsonFileCommitter::Replace(const std::vector<Waiter*>& group) {
   for (Waiter* w : staged) w->version = last_version_;
 }
 
-int64_t JsonFileCommitter::replaces() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return replaces_;
-}
-
-int64_t JsonFileCommitter::changes() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return changes_;
+std::vector<JsonFileCommitter::Counts> JsonFileCommitter::AllCounts() {
+  std::vector<Counts> out;
+  std::lock_guard<std::mutex> lock(registry_mu);
+  for (const auto& [path, weak] : Registry()) {
+    const std::shared_ptr<JsonFileCommitter> c = weak.lock();
+    if (c == nullptr) continue;
+    std::lock_guard<std::mutex> counts_lock(c->mu_);
+    out.push_back({path, c->replaces_, c->changes_});
+  }
+  return out;
 }
 
 }  // namespace cutover::json_store

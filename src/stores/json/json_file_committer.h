@@ -63,9 +63,16 @@ class JsonFileCommitter {
   Result<int64_t> Commit(const std::vector<JsonChange>& changes);
 
   const std::string& path() const { return writer_.path(); }
-  // Replaces done, and changes they applied, since the committer was made.
-  int64_t replaces() const;
-  int64_t changes() const;
+
+  // What the committers alive in this process did since each was made: per
+  // file, the replaces done and the changes they applied (their ratio is
+  // the group commit's gain).
+  struct Counts {
+    std::string path;
+    int64_t replaces = 0;
+    int64_t changes = 0;
+  };
+  static std::vector<Counts> AllCounts();
 
  private:
   struct Waiter;

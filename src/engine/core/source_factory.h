@@ -20,10 +20,11 @@ Result<std::string> SourceLocationOf(const spec::MigrationSpec& migration,
 // backfill.chunk_rows. A JSON source whose path is a directory needs the
 // entity's `file:`; a JSON entity addressed by key (spec::JsonKeyField)
 // gets a store that reads and writes by key, whose reads carry versions
-// unless `json_versions` is false (stores/json/json_store.h).
+// when `json_versions` is true (stores/json/json_store.h; a backfill from
+// dual_write on).
 Result<std::unique_ptr<store::Store>> OpenEntityStore(const spec::MigrationSpec& migration,
                                                       const spec::EntitySpec& entity, int jobs,
-                                                      bool json_versions = true);
+                                                      bool json_versions = false);
 
 // True when the entity reads a parquet or csv source.
 bool IsChunkedEntity(const spec::MigrationSpec& migration, const spec::EntitySpec& entity);

@@ -108,7 +108,8 @@ Status SyncDirectory(const std::string& dir) {
 }  // namespace
 
 std::optional<std::string> DocumentKey(std::string_view document, std::string_view key_field) {
-  simdjson::ondemand::parser parser;
+  // One parser per thread: a backfill asks this of every record.
+  static thread_local simdjson::ondemand::parser parser;
   simdjson::padded_string padded(document);
   simdjson::ondemand::document doc;
   if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) return std::nullopt;

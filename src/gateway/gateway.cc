@@ -87,6 +87,10 @@ Result<std::unique_ptr<Gateway>> Gateway::Open(std::shared_ptr<const spec::Migra
         parts->writers.push_back(std::move(owned));
       } else {
         writer = store->writer();  // the file's, shared in the process (owned by the store)
+        if (writer == nullptr) {
+          return FailedPrecondition("entity '" + e.name + "': its file '" + e.file +
+                                    "' is not one file the gateway can write (a glob?)");
+        }
       }
       entities[e.name].push_back({store.get(), writer});
       parts->stores.push_back(std::move(store));

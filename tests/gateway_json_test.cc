@@ -136,34 +136,60 @@ HttpResponse Send(int port, const std::string& method, const std::string& target
               std::chrono::seconds(30));
 }
 
+// A workspace for the spec: a fresh database, its environment, and the
+// commands and gateway process a test drives.
+struct JsonWorkspace {
+  std::string url = FreshDatabase();
+  std::string dir = TempDir();
+  std::vector<std::pair<std::string, std::string>> env = {{"DATABASE_URL", url},
+                                                          {"GW_TOKEN", kToken}};
+
+  CommandResult Cutover(const std::vector<std::string>& args) const {
+    std::vector<std::string> argv = {CutoverBinary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, env, dir);
+  }
+  // Starts `cutover serve` (with `extra` arguments) and waits until it has
+  // read the stage dual_write.
+  bool StartGateway(ServeProcess* serve, const std::vector<std::string>& extra = {}) const {
+    std::vector<std::string> argv = {CutoverBinary(), "serve", "cutover.yaml", "--port", "0"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return serve->Start(argv, env, dir) &&
+           WaitFor(
+               [&] {
+                 return Http(serve->port(), "GET", "/v1/stage").body.find("dual_write") !=
+                        std::string::npos;
+               },
+               30);
+  }
+};
+
+// Until the gateway's journal owes PostgreSQL nothing.
+bool WaitForDrained(int port) {
+  return WaitFor(
+      [&] {
+        const json h = json::parse(Http(port, "GET", "/v1/stats").body, nullptr, false);
+        return h.is_object() && h.contains("writes") && h["writes"]["owed"] == 0;
+      },
+      30);
+}
+
 TEST(GatewayJsonTest, ConcurrentWritesLandInTheFileAndInPostgresAsAcknowledged) {
-  const std::string url = FreshDatabase();
-  const std::string dir = TempDir();
+  const JsonWorkspace ws;
+  const std::string& url = ws.url;
+  const std::string& dir = ws.dir;
   WriteFile(dir + "/cutover.yaml", std::string(kSpec));
   // The files as the application left them: half the projects, a few profiles.
   json projects = json::array();
   for (int id = 0; id < kProjects; id += 2) projects.push_back(Project(id, "seed", 1));
   WriteFile(dir + "/data/projects.json", projects.dump(2));
   WriteFile(dir + "/data/profiles.json", R"({"ann": {"bio": "seed"}, "bob": {"bio": "seed"}})");
-  const std::vector<std::pair<std::string, std::string>> env = {{"DATABASE_URL", url},
-                                                                {"GW_TOKEN", kToken}};
-  auto cutover = [&](const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {CutoverBinary()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, env, dir);
-  };
-  CommandResult r = cutover({"backfill", "cutover.yaml", "--create-tables"});
+  CommandResult r = ws.Cutover({"backfill", "cutover.yaml", "--create-tables"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  r = cutover({"phase", "cutover.yaml", "set", "dual_write", "--force", "--reason", "test"});
+  r = ws.Cutover({"phase", "cutover.yaml", "set", "dual_write", "--force", "--reason", "test"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-
   ServeProcess serve;
-  ASSERT_TRUE(serve.Start({CutoverBinary(), "serve", "cutover.yaml", "--port", "0"}, env, dir));
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return Http(serve.port(), "GET", "/v1/stage").body.find("dual_write") != std::string::npos;
-      },
-      30));
+  ASSERT_TRUE(ws.StartGateway(&serve));
 
   // The clients' model: each key belongs to one client, so the last write a
   // client was acknowledged for a key is that key's final state.
@@ -241,14 +267,7 @@ TEST(GatewayJsonTest, ConcurrentWritesLandInTheFileAndInPostgresAsAcknowledged) 
 
   // A second process would write the same file: refused, nothing written.
   ServeProcess other;
-  ASSERT_TRUE(other.Start(
-      {CutoverBinary(), "serve", "cutover.yaml", "--port", "0", "--journal", dir + "/journal-2"},
-      env, dir));
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return Http(other.port(), "GET", "/v1/stage").body.find("dual_write") != std::string::npos;
-      },
-      30));
+  ASSERT_TRUE(ws.StartGateway(&other, {"--journal", dir + "/journal-2"}));
   const HttpResponse refused =
       Send(other.port(), "PUT", "/v1/entities/profiles/zed", json{{"bio", "no"}}.dump());
   EXPECT_EQ(refused.status, 409) << refused.body;
@@ -256,13 +275,7 @@ TEST(GatewayJsonTest, ConcurrentWritesLandInTheFileAndInPostgresAsAcknowledged) 
   EXPECT_EQ(other.Stop(), 0) << other.Stderr();
 
   // The journal drains into PostgreSQL.
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        const json h = json::parse(Http(serve.port(), "GET", "/v1/stats").body, nullptr, false);
-        return h.is_object() && h.contains("writes") && h["writes"]["owed"] == 0;
-      },
-      30))
-      << Http(serve.port(), "GET", "/v1/stats").body;
+  ASSERT_TRUE(WaitForDrained(serve.port())) << Http(serve.port(), "GET", "/v1/stats").body;
   // Each file's replaces carried exactly the writes acknowledged for it
   // (the refused ones carried none), in at most as many replaces.
   const json stats = json::parse(Http(serve.port(), "GET", "/v1/stats").body);
@@ -303,7 +316,7 @@ TEST(GatewayJsonTest, ConcurrentWritesLandInTheFileAndInPostgresAsAcknowledged) 
   EXPECT_EQ(pg.tasks, expected.tasks);
   EXPECT_EQ(pg.profiles, expected.profiles);
 
-  r = cutover({"verify", "cutover.yaml"});
+  r = ws.Cutover({"verify", "cutover.yaml"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 }
 
@@ -312,19 +325,13 @@ TEST(GatewayJsonTest, ConcurrentWritesLandInTheFileAndInPostgresAsAcknowledged) 
 // The copy reads generations older than the writes it races; none of its
 // states may land over a newer one, nor bring back a deleted record.
 TEST(GatewayJsonTest, ABackfillRacingTheGatewayNeverLandsAnOlderState) {
-  const std::string url = FreshDatabase();
-  const std::string dir = TempDir();
+  const JsonWorkspace ws;
+  const std::string& url = ws.url;
+  const std::string& dir = ws.dir;
   WriteFile(dir + "/cutover.yaml", std::string(kSpec));
   WriteFile(dir + "/data/projects.json", "[]");
   WriteFile(dir + "/data/profiles.json", "{}");
-  const std::vector<std::pair<std::string, std::string>> env = {{"DATABASE_URL", url},
-                                                                {"GW_TOKEN", kToken}};
-  auto cutover = [&](const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {CutoverBinary()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, env, dir);
-  };
-  CommandResult r = cutover({"backfill", "cutover.yaml", "--create-tables"});
+  CommandResult r = ws.Cutover({"backfill", "cutover.yaml", "--create-tables"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   // The application's records, written before the gateway came in.
   constexpr int kRecords = 20000;
@@ -335,19 +342,14 @@ TEST(GatewayJsonTest, ABackfillRacingTheGatewayNeverLandsAnOlderState) {
   // A copy begun at legacy runs unversioned: while one is under way (its
   // ledger row not done, set by hand here), dual_write is refused.
   Exec(url, "UPDATE cutover.backfill_ledger SET done = false WHERE entity = 'projects'");
-  r = cutover({"phase", "cutover.yaml", "set", "dual_write"});
+  r = ws.Cutover({"phase", "cutover.yaml", "set", "dual_write"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE((r.out + r.err).find("json_backfills_finished"), std::string::npos) << r.out << r.err;
   Exec(url, "UPDATE cutover.backfill_ledger SET done = true WHERE entity = 'projects'");
-  r = cutover({"phase", "cutover.yaml", "set", "dual_write"});
+  r = ws.Cutover({"phase", "cutover.yaml", "set", "dual_write"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   ServeProcess serve;
-  ASSERT_TRUE(serve.Start({CutoverBinary(), "serve", "cutover.yaml", "--port", "0"}, env, dir));
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return Http(serve.port(), "GET", "/v1/stage").body.find("dual_write") != std::string::npos;
-      },
-      30));
+  ASSERT_TRUE(ws.StartGateway(&serve));
 
   // Clients rewrite and delete hot keys spread over the file until the
   // backfill is done; each key belongs to one client.
@@ -377,17 +379,12 @@ TEST(GatewayJsonTest, ABackfillRacingTheGatewayNeverLandsAnOlderState) {
       }
     });
   }
-  r = cutover({"backfill", "cutover.yaml"});
+  r = ws.Cutover({"backfill", "cutover.yaml"});
   backfill_done = true;
   for (auto& t : clients) t.join();
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(failures.load(), 0);
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        const json h = json::parse(Http(serve.port(), "GET", "/v1/stats").body, nullptr, false);
-        return h.is_object() && h.contains("writes") && h["writes"]["owed"] == 0;
-      },
-      30));
+  ASSERT_TRUE(WaitForDrained(serve.port()));
   EXPECT_EQ(serve.Stop(), 0) << serve.Stderr();
 
   // Python reads the file; SQL reads the tables; both must hold the clients'

@@ -2,7 +2,6 @@
 // by a BatchReader over JsonRecordReader whose JsonPosition is the cursor.
 #include "stores/json/json_store.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,6 +37,7 @@ struct FileGeneration {
   int64_t mtime_us() const { return mtime_ns < 0 ? -1 : mtime_ns / 1000; }
 };
 
+// All -1 when `path` cannot be stat(2)ed, errno saying why.
 FileGeneration GenerationOf(const std::string& path) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) return {};
@@ -282,19 +282,13 @@ class JsonKeyReader : public store::KeyReader {
     // The version of what this read sees: the modification time of the
     // generation it opens, earlier than any later replace's version
     // (json_file_committer.h).
-    const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    const FileGeneration file = GenerationOf(path_);
+    if (file.inode < 0) {
       if (errno != ENOENT) return IoError(path_ + ": " + std::strerror(errno));
       out->versions_floor = NowMicros();  // no file: every key is missing now
       return Status::Ok();
     }
-    struct stat st {};
-    const int stat_rc = fstat(fd, &st);
-    const int saved = errno;
-    close(fd);
-    if (stat_rc != 0) return IoError(path_ + ": " + std::strerror(saved));
-    const int64_t version = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000 +
-                            static_cast<int64_t>(st.st_mtim.tv_nsec) / 1000;
+    const int64_t version = file.mtime_us();
     out->versions_floor = version;
     JsonRecordReader reader(path_, layout_);
     RETURN_IF_ERROR(reader.Open({}));

@@ -83,15 +83,6 @@ void Sort(Rows* r) {
   for (auto* v : {&r->projects, &r->tasks, &r->profiles}) std::sort(v->begin(), v->end());
 }
 
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  size_t at = 0;
-  for (size_t nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1) {
-    out.push_back(text.substr(at, nl - at));
-  }
-  return out;
-}
-
 // Python's json module reads the two files.
 Rows FromFiles(const std::string& dir) {
   const std::string script = R"(
@@ -107,7 +98,7 @@ for handle, v in json.load(open(d + '/profiles.json')).items():
   const CommandResult r = RunCommand({"/usr/bin/python3", "-c", script, dir}, {}, dir);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   Rows rows;
-  for (const std::string& line : Lines(r.out)) {
+  for (const std::string& line : OutputLines(r.out)) {
     auto* into = line[0] == 'P' ? &rows.projects : line[0] == 'T' ? &rows.tasks : &rows.profiles;
     into->push_back(line.substr(1));
   }
@@ -132,8 +123,7 @@ Rows FromPostgres(const std::string& url) {
 
 HttpResponse Send(int port, const std::string& method, const std::string& target,
                   const std::string& body = "") {
-  return Http(port, method, target, body, {std::string("Authorization: Bearer ") + kToken},
-              std::chrono::seconds(30));
+  return HttpWithToken(kToken, port, method, target, body);
 }
 
 // A workspace for the spec: a fresh database, its environment, and the

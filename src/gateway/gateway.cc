@@ -24,10 +24,11 @@
 namespace cutover::gateway {
 namespace {
 // Writes one entity takes side by side through this process: a Redis
-// entity's each hold a connection; a JSON file's hold nothing but the right
-// to join the file's next replace, so more of them make larger groups.
+// entity's each hold a connection; a JSON file's or Parquet archive's hold
+// nothing but the right to join the next replace or file, so more of them
+// make larger groups.
 constexpr int kSessionsPerEntity = 8;
-constexpr int kSessionsPerJsonEntity = 64;
+constexpr int kSessionsPerFileEntity = 64;
 }  // namespace
 
 // Members in the order they are made; destroyed in reverse, so the replayer
@@ -72,13 +73,15 @@ Result<std::unique_ptr<Gateway>> Gateway::Open(std::shared_ptr<const spec::Migra
       spdlog::info("gateway: entity '{}' is not written through the gateway: {}", e.name,
                    e.file.empty() ? "it names no single file" : "its key has more than one column");
     }
-    if (!redis && !json) continue;
+    const bool parquet = source->type == "parquet";
+    if (!redis && !json && !parquet) continue;
     // Sessions (a store to read back, a writer) per entity: writes to
     // different keys reach the store side by side, and their journal
-    // appends share group commits (a JSON file's replaces too). Connections
-    // open on first use.
-    const int sessions = redis ? kSessionsPerEntity : kSessionsPerJsonEntity;
-    for (int i = 0; i < sessions; ++i) {
+    // appends share group commits (a JSON file's replaces, a Parquet
+    // archive's files too). Connections open on first use.
+    const int sessions = redis ? kSessionsPerEntity : kSessionsPerFileEntity;
+    bool writable = true;
+    for (int i = 0; i < sessions && writable; ++i) {
       ASSIGN_OR_RETURN(auto store, engine::OpenEntityStore(*migration, e, 1));
       store::Writer* writer = nullptr;
       if (redis) {
@@ -86,15 +89,27 @@ Result<std::unique_ptr<Gateway>> Gateway::Open(std::shared_ptr<const spec::Migra
         writer = owned.get();
         parts->writers.push_back(std::move(owned));
       } else {
-        writer = store->writer();  // the file's, shared in the process (owned by the store)
-        if (writer == nullptr) {
-          return FailedPrecondition("entity '" + e.name + "': its file '" + e.file +
-                                    "' is not one file the gateway can write (a glob?)");
-        }
+        // A JSON file's writer is shared in the process; a Parquet archive's
+        // share its files (owned by the store).
+        writer = store->writer();
+      }
+      if (writer == nullptr && json) {
+        return FailedPrecondition("entity '" + e.name + "': its file '" + e.file +
+                                  "' is not one file the gateway can write (a glob?)");
+      }
+      if (writer == nullptr) {
+        spdlog::info(
+            "gateway: entity '{}' is not written through the gateway: its Parquet files are not "
+            "one directory (name a folder as its file to make it an archive the gateway "
+            "appends to)",
+            e.name);
+        writable = false;
+        break;
       }
       entities[e.name].push_back({store.get(), writer});
       parts->stores.push_back(std::move(store));
     }
+    if (!writable) continue;
     parts->writable.insert(e.name);
     // And one for the replayer's thread (it maps a gone key's name).
     ASSIGN_OR_RETURN(auto store, engine::OpenEntityStore(*migration, e, 1));

@@ -55,25 +55,47 @@ Status PostgresSecondary::ApplyBatch(const std::vector<const JournalRecord*>& re
 
 Status PostgresSecondary::ApplyEntity(engine::EntitySync* sync,
                                       const std::vector<const JournalRecord*>& records) {
-  store::StoreBatch present;
-  present.rows.AddColumn("$doc", ValueType::kJsonb);
-  present.rows.AddColumn("$key", ValueType::kText);
   std::vector<std::string> missing;
   std::vector<int64_t> missing_versions;
+  std::vector<const JournalRecord*> written;
   int64_t floor = INT64_MAX;
   for (const JournalRecord* r : records) {
     floor = std::min(floor, r->version);
     if (r->deleted) {
       missing.push_back(r->key);
       missing_versions.push_back(r->version);
-      continue;
+    } else {
+      written.push_back(r);
     }
-    present.rows.columns[0].AppendBytes(r->state);
-    present.rows.columns[1].AppendBytes(r->key);
-    // A Redis key has no position in a file; the journal's number stands
-    // in for its ordinal in a reject.
+  }
+  store::StoreBatch present;
+  if (sync->store()->snapshot().shape() == store::RecordShape::kColumns) {
+    // A columnar store's records (a Parquet archive's rows) are cast to its
+    // column types as a read of the store would cast them.
+    std::vector<store::RecordKey> keys;
+    std::vector<std::string> documents;
+    for (const JournalRecord* r : written) {
+      keys.push_back({r->key});
+      documents.push_back(r->state);
+    }
+    RETURN_IF_ERROR(sync->store()->key_reader()->WrittenRecords(keys, documents, 0, &present));
+    present.versions.clear();
+    for (const JournalRecord* r : written) present.versions.push_back(r->version);
+  } else {
+    present.rows.AddColumn("$doc", ValueType::kJsonb);
+    present.rows.AddColumn("$key", ValueType::kText);
+    for (const JournalRecord* r : written) {
+      present.rows.columns[0].AppendBytes(r->state);
+      present.rows.columns[1].AppendBytes(r->key);
+      present.versions.push_back(r->version);
+    }
+  }
+  present.positions.clear();
+  present.source_keys.clear();
+  for (const JournalRecord* r : written) {
+    // A gateway write has no position in a file; the journal's number
+    // stands in for its ordinal in a reject.
     present.positions.push_back({-1, -1, static_cast<int64_t>(r->seq)});
-    present.versions.push_back(r->version);
     present.source_keys.push_back(r->key);
   }
   present.versions_floor = floor;

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "common/redact.h"
+#include "map/columnar_mapper.h"
 
 namespace cutover::gateway {
 namespace {
@@ -38,9 +39,12 @@ Status ReadPath::ReadLegacy(const std::string& entity, const std::string& key, R
   out->legacy_seconds = SecondsSince(start);
   out->served_by = control::Store::kLegacy;
   out->found = read->size() > 0;
-  out->document = out->found
-                      ? std::string(read->rows.columns[read->rows.IndexOf("$doc")].BytesAt(0))
-                      : std::string();
+  // A document store's record is its text; a columnar one's (a Parquet
+  // archive's row) is answered as a JSON object of its columns.
+  const int doc = read->rows.IndexOf("$doc");
+  out->document = !out->found ? std::string()
+                  : doc >= 0  ? std::string(read->rows.columns[static_cast<size_t>(doc)].BytesAt(0))
+                              : map::RowAsJson(read->rows, 0);
   return Status::Ok();
 }
 

@@ -384,10 +384,12 @@ gateway::Gateway* GatewayFor(ServerContext& ctx, const std::string& entity,
     return nullptr;
   }
   if (gw == nullptr || !gw->Writes(entity)) {
-    ReplyError(res, 404,
-               fmt::format("entity '{}' is not served by this gateway (it serves the entities "
-                           "of redis sources, and of json sources kept in one file each)",
-                           entity.substr(0, 64)));
+    ReplyError(
+        res, 404,
+        fmt::format("entity '{}' is not served by this gateway (it serves the entities "
+                    "of redis sources, of json sources kept in one file each, and of parquet "
+                    "sources kept in one folder each)",
+                    entity.substr(0, 64)));
     return nullptr;
   }
   return gw;

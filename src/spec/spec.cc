@@ -69,6 +69,15 @@ std::optional<std::string> JsonKeyField(const EntitySpec& entity) {
   return from == "$key" ? "" : from;
 }
 
+std::vector<std::string> KeySourceColumns(const EntitySpec& entity) {
+  std::vector<std::string> out;
+  for (const std::string& k : entity.key) {
+    const ColumnSpec* c = entity.FindColumn(k);
+    out.push_back(c == nullptr || c->from.empty() ? k : c->from);
+  }
+  return out;
+}
+
 std::string InvertibilityProblem(const EntitySpec& entity) {
   if (!entity.redis) return "";
   if (!entity.children.empty()) return "its children cannot be written back into one key yet";

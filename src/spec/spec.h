@@ -130,6 +130,10 @@ std::string InvertibilityProblem(const EntitySpec& entity);
 // Meaningful for the entities of json sources.
 std::optional<std::string> JsonKeyField(const EntitySpec& entity);
 
+// The source columns an entity's key columns read (each column's `from`,
+// else its name), in key order.
+std::vector<std::string> KeySourceColumns(const EntitySpec& entity);
+
 // The source tag recorded on every row an entity's backfill or sync writes,
 // so that `rollback --tag` can remove exactly those rows: a text column
 // holding `value`, or a jsonb column holding {"source": value}.
@@ -209,6 +213,16 @@ struct SourceSpec {
     std::string ca_file, cert_file, key_file, server_name;
   };
   Tls tls;
+  // type: parquet, `archive:` how the gateway appends to a directory of
+  // Parquet files: its writes are buffered and written as one new file once
+  // `flush_rows` are waiting or `flush_interval` has passed since the oldest
+  // (a write is answered once its file is on disk, so the interval is also
+  // the longest a write waits).
+  struct Archive {
+    int64_t flush_interval_ms = 100;
+    int64_t flush_rows = 10000;
+  };
+  Archive archive;
   Location where;
 };
 

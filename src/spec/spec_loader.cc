@@ -399,7 +399,7 @@ class Loader {
       ASSIGN_OR_RETURN(const Fields fields,
                        ReadFields(sf, ctx,
                                   {"type", "path", "layout", "csv", "on_missing_column", "timezone",
-                                   "url", "tls"}));
+                                   "url", "tls", "archive"}));
 
       ASSIGN_OR_RETURN(const Field* type, Require(fields, "type", sf, ctx));
       ASSIGN_OR_RETURN(const Scalar type_value, ReadScalar(*type, ctx));
@@ -432,6 +432,16 @@ class Loader {
                                             "this one is " + source.type);
         }
         if (!csv->value.IsNull()) RETURN_IF_ERROR(ParseCsvOptions(*csv, ctx, source.csv));
+      }
+      if (const Field* archive = fields.FindAny("archive")) {
+        if (source.type != "parquet") {
+          return Error(
+              archive->key.Mark(),
+              What(*archive, ctx) + " applies to parquet sources only; this one is " + source.type);
+        }
+        if (!archive->value.IsNull()) {
+          RETURN_IF_ERROR(ParseArchiveOptions(*archive, ctx, source.archive));
+        }
       }
 
       if (const Field* missing = fields.FindAny("on_missing_column")) {
@@ -486,6 +496,22 @@ class Loader {
 
   // A redis source: `url:` (required; ${VAR} for the password) and nothing
   // of the file sources.
+  Status ParseArchiveOptions(const Field& f, const std::string& source_ctx,
+                             SourceSpec::Archive& out) {
+    const std::string ctx = What(f, source_ctx);
+    ASSIGN_OR_RETURN(const Fields fields, ReadFields(f, ctx, {"flush_interval", "flush_rows"}));
+    if (const Field* i = fields.Find("flush_interval")) {
+      ASSIGN_OR_RETURN(out.flush_interval_ms, ReadDurationMs(*i, ctx));
+    }
+    if (const Field* r = fields.Find("flush_rows")) {
+      ASSIGN_OR_RETURN(out.flush_rows, ReadInt(*r, ctx));
+      if (out.flush_rows < 1) {
+        return Error(MarkOf(*r), What(*r, ctx) + " must be at least 1");
+      }
+    }
+    return Status::Ok();
+  }
+
   Status ParseRedisSource(const Field& sf, const Fields& fields, const std::string& ctx,
                           SourceSpec& source) {
     for (const char* file_only : {"path", "layout", "csv", "on_missing_column"}) {

@@ -286,7 +286,7 @@ sources:
   files: { type: json, path: data, compression: gzip }
 )",
      "spec.yaml:3:36: unknown key 'compression' in source 'files'; expected one of: type, path, "
-     "layout, csv, on_missing_column, timezone, url, tls"},
+     "layout, csv, on_missing_column, timezone, url, tls, archive"},
 
     {"unknown column key", R"(migration: m
 sources: { s: { type: json, path: d } }
@@ -1185,6 +1185,25 @@ sources:
     csv: { header: false }
 )",
      "spec.yaml:6:5: 'csv' in source 'prices' applies to csv sources only; this one is parquet"},
+
+    {"archive options on a csv source", R"(migration: m
+sources:
+  prices:
+    type: csv
+    path: data
+    archive: { flush_rows: 10 }
+)",
+     "spec.yaml:6:5: 'archive' in source 'prices' applies to parquet sources only; this one is "
+     "csv"},
+
+    {"an archive flushing every zero rows", R"(migration: m
+sources:
+  traffic:
+    type: parquet
+    path: data
+    archive: { flush_interval: 2s, flush_rows: 0 }
+)",
+     "spec.yaml:6:48: 'flush_rows' in 'archive' in source 'traffic' must be at least 1"},
 
     {"layout on a csv source", R"(migration: m
 sources:

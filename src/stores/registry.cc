@@ -2,6 +2,7 @@
 #include "stores/registry.h"
 
 #include "stores/duckdb/duckdb_store.h"
+#include "stores/duckdb/parquet_archive.h"
 #include "stores/json/json_file_committer.h"
 #include "stores/json/json_store.h"
 #include "stores/postgres/pg_table_store.h"
@@ -31,7 +32,7 @@ Result<std::unique_ptr<store::Store>> OpenStore(const spec::SourceSpec& source,
       chunking.csv_chunk_rows = chunking.parquet_chunk_rows = options.chunk_rows;
     }
     chunking.threads = options.threads;
-    return duckdb_store::OpenDuckDbStore(source, path_or_glob, chunking);
+    return duckdb_store::OpenDuckDbStore(source, path_or_glob, chunking, options.key_columns);
   }
   if (source.type == "redis") {
     if (options.entity == nullptr) {
@@ -60,6 +61,9 @@ std::vector<FileWriteCounts> LegacyFileWrites() {
   std::vector<FileWriteCounts> out;
   for (const auto& c : json_store::JsonFileCommitter::AllCounts()) {
     out.push_back({c.path, c.replaces, c.changes});
+  }
+  for (const auto& c : duckdb_store::ArchiveWriteCounts()) {
+    out.push_back({c.dir, c.files, c.records});
   }
   return out;
 }

@@ -29,6 +29,9 @@ struct StoreOptions {
   // A JSON file whose records are addressed by key (an entity of one file
   // and one key column): its reads carry versions (stores/json/json_store.h).
   bool versioned = false;
+  // The source columns of an entity's key, for a Parquet directory the
+  // gateway appends to (stores/duckdb/parquet_archive.h); empty: not one.
+  std::vector<std::string> key_columns;
   // The entity whose keys a Redis store holds (its key pattern and value
   // kind); required for a redis source, ignored by the others.
   const spec::EntitySpec* entity = nullptr;
@@ -69,7 +72,8 @@ Status ScanSourceKeyspace(const spec::SourceSpec& source, const store::KeyspaceS
 // spec says of write-back (the gateway writes the records clients send, not
 // rows mapped back): Redis only yet; FailedPrecondition for other stores.
 // Per legacy file this process writes by group commit (a JSON file of the
-// gateway): the replaces done and the writes they carried.
+// gateway): the replaces done and the writes they carried; per Parquet
+// archive (a directory), the files written and the writes they carried.
 struct FileWriteCounts {
   std::string path;
   int64_t replaces = 0;

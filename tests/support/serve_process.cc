@@ -194,4 +194,19 @@ HttpResponse Http(int port, const std::string& method, const std::string& target
   return r;
 }
 
+HttpResponse HttpWithToken(const std::string& token, int port, const std::string& method,
+                           const std::string& target, const std::string& body) {
+  return Http(port, method, target, body, {"Authorization: Bearer " + token},
+              std::chrono::seconds(30));
+}
+
+std::vector<std::string> OutputLines(const std::string& text) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  for (size_t nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1) {
+    out.push_back(text.substr(at, nl - at));
+  }
+  return out;
+}
+
 }  // namespace cutover::testing

@@ -56,6 +56,15 @@ HttpResponse Http(int port, const std::string& method, const std::string& target
                   const std::string& body = "", const std::vector<std::string>& headers = {},
                   std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+// Http with "Authorization: Bearer <token>", at most 30 s: a gateway write
+// or read as an application sends it.
+HttpResponse HttpWithToken(const std::string& token, int port, const std::string& method,
+                           const std::string& target, const std::string& body = "");
+
+// `text`'s lines, each without its newline (a last line without one is
+// left out: command output ends with a newline).
+std::vector<std::string> OutputLines(const std::string& text);
+
 // A TCP connection to 127.0.0.1:port that sends `prefix` (maybe nothing)
 // and then stays silent; -1 if it cannot connect. The caller closes it.
 int SilentConnection(int port, const std::string& prefix);

@@ -44,6 +44,7 @@ Result<std::unique_ptr<store::Store>> OpenEntityStore(const spec::MigrationSpec&
       options.versioned = json_versions;
     }
   }
+  if (src->type == "parquet") options.key_columns = spec::KeySourceColumns(entity);
   options.chunk_rows = migration.backfill.chunk_rows;
   // Each worker reads one partition at a time: one DuckDB thread per worker
   // keeps the cores for the mapping and for PostgreSQL.

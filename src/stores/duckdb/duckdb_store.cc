@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <string_view>
@@ -13,6 +15,7 @@
 #include "common/file_match.h"
 #include "stores/duckdb/duckdb_chunk_reader.h"
 #include "stores/duckdb/open_chunked_source.h"
+#include "stores/duckdb/parquet_archive.h"
 
 namespace cutover::duckdb_store {
 namespace {
@@ -228,15 +231,29 @@ class ChunkProfiler : public store::Profiler {
 class DuckDbStore : public store::Store {
  public:
   DuckDbStore(const spec::SourceSpec& source, const std::string& path_or_glob,
-              const ChunkedSourceOptions& options)
+              const ChunkedSourceOptions& options, const std::vector<std::string>& key_columns)
       : source_(source, path_or_glob, options),
         snapshot_(&source_),
         dedup_(&source_),
-        profiler_(&source_) {}
+        profiler_(&source_) {
+    // A directory of Parquet files addressed by key is an archive the
+    // gateway appends to (parquet_archive.h).
+    std::error_code ec;
+    if (source.type == "parquet" && !key_columns.empty() &&
+        std::filesystem::is_directory(path_or_glob, ec)) {
+      writer_ = MakeArchiveWriter(
+          path_or_glob, key_columns,
+          {.flush_interval = std::chrono::milliseconds(source.archive.flush_interval_ms),
+           .flush_rows = static_cast<size_t>(source.archive.flush_rows)});
+      key_reader_ = MakeArchiveKeyReader(path_or_glob, key_columns);
+    }
+  }
 
   store::SnapshotReader& snapshot() override { return snapshot_; }
   store::Deduplication* dedup() override { return &dedup_; }
   store::Profiler* profiler() override { return &profiler_; }
+  store::Writer* writer() override { return writer_.get(); }
+  store::KeyReader* key_reader() override { return key_reader_.get(); }
 
   Status Ping() override {
     const std::string extension = "." + source_.source().type;
@@ -254,18 +271,21 @@ class DuckDbStore : public store::Store {
   ChunkSnapshotReader snapshot_;
   ChunkDeduplication dedup_;
   ChunkProfiler profiler_;
+  std::unique_ptr<store::Writer> writer_;         // an archive's, else null
+  std::unique_ptr<store::KeyReader> key_reader_;  // an archive's, else null
 };
 
 }  // namespace
 
 Result<std::unique_ptr<store::Store>> OpenDuckDbStore(const spec::SourceSpec& source,
                                                       const std::string& path_or_glob,
-                                                      const ChunkedSourceOptions& options) {
+                                                      const ChunkedSourceOptions& options,
+                                                      const std::vector<std::string>& key_columns) {
   if (source.type != "parquet" && source.type != "csv") {
     return InvalidArgument("source '" + source.name + "': type '" + source.type +
                            "' is not read through DuckDB (expected parquet or csv)");
   }
-  return std::unique_ptr<store::Store>(new DuckDbStore(source, path_or_glob, options));
+  return std::unique_ptr<store::Store>(new DuckDbStore(source, path_or_glob, options, key_columns));
 }
 
 }  // namespace cutover::duckdb_store

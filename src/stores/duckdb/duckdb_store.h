@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "spec/spec.h"
@@ -17,9 +18,11 @@ namespace cutover::duckdb_store {
 // cursor is the next row's ordinal in its file, "row=N". DuckDB is started on
 // first use of the snapshot, dedup or profiler, never by Ping (which looks at
 // the filesystem alone), so opening a store to Ping it is cheap.
-// Thread-safe as store.h says.
-Result<std::unique_ptr<store::Store>> OpenDuckDbStore(const spec::SourceSpec& source,
-                                                      const std::string& path_or_glob,
-                                                      const ChunkedSourceOptions& options);
+// Thread-safe as store.h says. A Parquet directory read by `key_columns`
+// (the entity's key, source names) is also an archive the gateway appends
+// to: the store then has a writer and a key reader (parquet_archive.h).
+Result<std::unique_ptr<store::Store>> OpenDuckDbStore(
+    const spec::SourceSpec& source, const std::string& path_or_glob,
+    const ChunkedSourceOptions& options, const std::vector<std::string>& key_columns = {});
 
 }  // namespace cutover::duckdb_store

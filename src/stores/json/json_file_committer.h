@@ -2,14 +2,14 @@
 // gateway's requests), their writes coalesced into few atomic replaces.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/file_lock.h"
+#include "common/group_commit.h"
 #include "common/status.h"
 #include "spec/spec.h"
 #include "stores/json/json_file_writer.h"
@@ -26,13 +26,10 @@ struct JsonChange {
 //
 // A replace rewrites the whole file (json_file_writer.h), so a file that took
 // one replace per write would be as slow as its size, however small the
-// writes. Writers therefore commit as a group: a caller queues its changes
-// and, if no replace is running, becomes the leader, which takes every change
-// queued so far, applies them in queue order (the last one of a key wins)
-// in one replace, and wakes their callers; callers that queued meanwhile
-// wait and form the next group. Throughput grows with the number of writers
-// waiting, while each caller still returns only once its changes are on disk
-// (renamed into place, the directory fsync'd).
+// writes. Writers therefore commit as a group (common/group_commit.h): the
+// leader applies every queued change in queue order (the last one of a key
+// wins) in one replace. Each caller still returns only once its changes are
+// on disk (renamed into place, the directory fsync'd).
 //
 // Every commit returns a version: the wall clock in microseconds read after
 // the rename, strictly increasing per file. A reader that opened the file
@@ -75,21 +72,17 @@ class JsonFileCommitter {
   static std::vector<Counts> AllCounts();
 
  private:
-  struct Waiter;
-  JsonFileCommitter(std::string path, spec::JsonLayout layout, std::string key_field, int lock_fd);
+  using Group = GroupCommit<std::vector<JsonChange>>;
+  JsonFileCommitter(std::string path, spec::JsonLayout layout, std::string key_field,
+                    FileLock lock);
   // The leader's work: `group` applied in one replace; fills each one's
-  // outcome. REQUIRES: the caller is the leader (mu_ not held).
-  void Replace(const std::vector<Waiter*>& group);
+  // outcome.
+  void Replace(std::vector<Group::Member*>& group);
 
-  const int lock_fd_;
-  JsonFileWriter writer_;  // the leader's alone
-  mutable std::mutex mu_;
-  std::condition_variable done_;
-  std::vector<Waiter*> queue_;  // protected by mu_
-  bool leading_ = false;        // protected by mu_
-  int64_t last_version_ = 0;    // the leader's alone
-  int64_t replaces_ = 0;        // protected by mu_
-  int64_t changes_ = 0;         // protected by mu_
+  const FileLock lock_;
+  JsonFileWriter writer_;     // the leader's alone
+  int64_t last_version_ = 0;  // the leader's alone
+  Group group_;
 };
 
 }  // namespace cutover::json_store

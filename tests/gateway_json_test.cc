@@ -334,7 +334,7 @@ TEST(GatewayJsonTest, ABackfillRacingTheGatewayNeverLandsAnOlderState) {
   Exec(url, "UPDATE cutover.backfill_ledger SET done = false WHERE entity = 'projects'");
   r = ws.Cutover({"phase", "cutover.yaml", "set", "dual_write"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-  EXPECT_NE((r.out + r.err).find("json_backfills_finished"), std::string::npos) << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("file_backfills_finished"), std::string::npos) << r.out << r.err;
   Exec(url, "UPDATE cutover.backfill_ledger SET done = true WHERE entity = 'projects'");
   r = ws.Cutover({"phase", "cutover.yaml", "set", "dual_write"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -213,6 +214,120 @@ TEST(GatewayParquetTest, AppendsReachTheArchiveAndPostgresAsAcknowledged) {
   EXPECT_EQ(files, (*counts)["replaces"].get<int>());
   // And cutover's own verify, over the folder, agrees.
   r = cutover({"verify", "cutover.yaml"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+// An archive's backfill racing the gateway: a backfill from dual_write on
+// claims the collector's file and stands still (a failpoint) while the
+// gateway rewrites keys that file holds; it then copies the file's older
+// rows, none of which may land over the gateway's newer ones.
+TEST(GatewayParquetTest, ABackfillRacingTheGatewayNeverLandsAnOlderRow) {
+  const std::string url = FreshDatabase();
+  const std::string dir = TempDir();
+  const std::vector<std::pair<std::string, std::string>> env = {{"DATABASE_URL", url},
+                                                                {"GW_TOKEN", kToken}};
+  // One partition for the whole file, so that the copy stands still once.
+  WriteFile(dir + "/cutover.yaml", std::string(kSpec) + "backfill: { chunk_rows: 100000 }\n");
+  const std::string archive = dir + "/data/safety";
+  std::filesystem::create_directories(archive);
+  constexpr int kRows = 20000;
+  constexpr int kRewritten = 200;
+  CommandResult r = RunCommand(
+      {DuckdbSqlTool(), "-c",
+       fmt::format("COPY (SELECT (i % 10)::INTEGER AS intersection_id, TIMESTAMPTZ "
+                   "'2026-11-30 00:00:00+00' + to_minutes(i) AS ts, (i * 0.5)::DOUBLE AS "
+                   "safety_index, i::INTEGER AS vehicle_count FROM range({}) t(i)) TO "
+                   "'{}/2026-11-30.parquet' (FORMAT parquet)",
+                   kRows, archive)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Exec(url,
+       "CREATE TABLE safety (intersection_id integer, ts timestamptz, safety_index float8 NOT "
+       "NULL, vehicle_count integer, PRIMARY KEY (intersection_id, ts))");
+  r = RunCommand({CutoverBinary(), "phase", "cutover.yaml", "set", "dual_write", "--force",
+                  "--reason", "test"},
+                 env, dir);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  ServeProcess serve;
+  ASSERT_TRUE(serve.Start({CutoverBinary(), "serve", "cutover.yaml", "--port", "0"}, env, dir));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Http(serve.port(), "GET", "/v1/stage").body.find("dual_write") != std::string::npos;
+      },
+      30));
+
+  auto backfill_env = env;
+  backfill_env.emplace_back("CUTOVER_FAILPOINTS", "backfill.after_claim=pause:4000");
+  CommandResult copied;
+  std::thread backfill([&] {
+    copied =
+        RunCommand({CutoverBinary(), "backfill", "cutover.yaml", "--jobs", "1"}, backfill_env, dir);
+  });
+  // Once the copy has planned its partition (the file as it is now), rows
+  // i = 0, 100, 200, ... get a new safety index through the gateway.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return Query(url,
+                     "SELECT count(*) FROM pg_tables WHERE schemaname = 'cutover' AND tablename "
+                     "= 'backfill_partitions'")[0][0] == "1" &&
+               Query(url, "SELECT count(*) FROM cutover.backfill_partitions")[0][0] != "0";
+      },
+      30));
+  std::vector<std::thread> clients;
+  std::atomic<int> failures{0};
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&, c] {
+      for (int n = c; n < kRewritten; n += 4) {
+        const int i = n * (kRows / kRewritten);
+        // The file's ts of row i: 2026-11-30T00:00:00Z plus i minutes.
+        const std::string when = fmt::format(
+            "{:%FT%TZ}", std::chrono::sys_seconds{std::chrono::seconds(1795996800 + 60 * i)});
+        const json row = {{"intersection_id", i % 10}, {"ts", when}, {"safety_index", -1 - i}};
+        const HttpResponse a =
+            Send(serve.port(), "PUT", fmt::format("/v1/entities/safety/{},{}", i % 10, when),
+                 row.dump());
+        if (a.status != 200) {
+          ++failures;
+          ADD_FAILURE() << a.status << " " << a.body << a.error;
+        }
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  backfill.join();
+  EXPECT_EQ(copied.exit_code, 0) << copied.out << copied.err;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const json s = json::parse(Http(serve.port(), "GET", "/v1/stats").body, nullptr, false);
+        return s.is_object() && s.contains("writes") && s["writes"]["owed"] == 0;
+      },
+      30))
+      << serve.Stderr();
+  EXPECT_EQ(serve.Stop(), 0) << serve.Stderr();
+
+  // The oracle: DuckDB's last row of each key in path order (the gateway's
+  // files, cutover-<microseconds>.parquet, sort after 2026-11-30.parquet).
+  const CommandResult latest = RunCommand(
+      {DuckdbSqlTool(), "-c",
+       "SELECT intersection_id || '|' || epoch(ts)::BIGINT || '|' || (safety_index * 4)::BIGINT "
+       "|| '|' || coalesce(vehicle_count::VARCHAR, 'null') FROM read_parquet('" +
+           archive +
+           "/*.parquet', filename = true, file_row_number = true) QUALIFY row_number() OVER "
+           "(PARTITION BY intersection_id, ts ORDER BY filename DESC, file_row_number DESC) = 1"});
+  ASSERT_EQ(latest.exit_code, 0) << latest.err;
+  std::vector<std::string> expected = OutputLines(latest.out);
+  std::sort(expected.begin(), expected.end());
+  ASSERT_EQ(expected.size(), static_cast<size_t>(kRows));
+  // By hand: exactly the rewritten rows have a negative index.
+  int negative = 0;
+  for (const std::string& row : expected) negative += row.find("|-") != std::string::npos;
+  EXPECT_EQ(negative, kRewritten);
+  const std::vector<std::string> pg = FromPostgres(url);
+  EXPECT_EQ(pg, expected);
+  int stale = 0;
+  for (size_t i = 0; i < pg.size() && i < expected.size(); ++i) stale += pg[i] != expected[i];
+  EXPECT_EQ(stale, 0) << "rows of PostgreSQL older than the archive's";
+  r = RunCommand({CutoverBinary(), "verify", "cutover.yaml"}, env, dir);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 }
 

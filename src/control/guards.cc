@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <map>
 #include <optional>
 
@@ -81,25 +82,33 @@ Result<GuardResult> IndexesInPlace(pg_store::PgConnection* conn, const spec::Mig
                                  JoinList(waiting))};
 }
 
-// A JSON file's backfill started at stage legacy copies without versions;
-// were it to run on into dual_write, a state it read before a gateway write
-// could land after it. It must finish first (or run again afterwards with
+// A backfill of a file the gateway writes (a JSON file addressed by key, a
+// Parquet archive) started at stage legacy copies without versions; were it
+// to run on into dual_write, a state it read before a gateway write could
+// land after it. It must finish first (or run again afterwards with
 // --restart, versioned).
-Result<GuardResult> JsonBackfillsFinished(pg_store::PgConnection* conn,
+Result<GuardResult> FileBackfillsFinished(pg_store::PgConnection* conn,
                                           const spec::MigrationSpec& m) {
   std::vector<std::string> midway;
   for (const spec::EntitySpec& e : m.entities) {
     const spec::SourceSpec* source = m.FindSource(e.source);
-    if (source == nullptr || source->type != "json" || !spec::JsonKeyField(e)) continue;
+    if (source == nullptr) continue;
+    std::error_code ec;
+    const bool gateway_writes =
+        (source->type == "json" && spec::JsonKeyField(e)) ||
+        (source->type == "parquet" && !e.file.empty() &&
+         std::filesystem::is_directory(std::filesystem::path(source->path) / e.file, ec));
+    if (!gateway_writes) continue;
     ASSIGN_OR_RETURN(const catalog::LedgerEntry ledger, catalog::LoadLedger(conn, m.name, e.name));
     if (ledger.exists && !ledger.done) midway.push_back(e.name);
   }
   if (midway.empty()) {
-    return GuardResult{"json_backfills_finished", true,
-                       "no backfill of a JSON file is under way from stage legacy"};
+    return GuardResult{"file_backfills_finished", true,
+                       "no backfill of a JSON file or Parquet archive is under way from stage "
+                       "legacy"};
   }
   return GuardResult{
-      "json_backfills_finished", false,
+      "file_backfills_finished", false,
       fmt::format("the backfill of {} began at stage legacy and has not finished; it copies "
                   "without versions, so gateway writes could be overwritten by what it read "
                   "before them: let it finish, or move and run it again with --restart",
@@ -269,8 +278,8 @@ Result<GuardReport> EvaluateGuards(pg_store::PgConnection* conn,
     case Stage::kDualWrite: {
       ASSIGN_OR_RETURN(GuardResult indexes, IndexesInPlace(conn, migration));
       report.results.push_back(std::move(indexes));
-      ASSIGN_OR_RETURN(GuardResult json, JsonBackfillsFinished(conn, migration));
-      report.results.push_back(std::move(json));
+      ASSIGN_OR_RETURN(GuardResult files, FileBackfillsFinished(conn, migration));
+      report.results.push_back(std::move(files));
       break;
     }
     case Stage::kShadow: {

@@ -17,8 +17,9 @@ namespace cutover::control {
 // Guards by the stage moved into (windows and bounds from the spec's `stages:`):
 //   dual_write  indexes_in_place  no bulk load has the target's keys set aside
 //               (applications' upserts need them)
-//               json_backfills_finished  no backfill of a JSON file begun at
-//               legacy (unversioned) is still under way
+//               file_backfills_finished  no backfill of a file the gateway
+//               writes (a JSON file, a Parquet archive) begun at legacy
+//               (unversioned) is still under way
 //   shadow      backfill_done  every entity's cutover.backfill_ledger row is done
 //               verify_clean   every entity's latest cutover.verify_runs row is clean
 //   rollout     shadow_window  shadow (or later) has held for `window`

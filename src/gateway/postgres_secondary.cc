@@ -78,6 +78,8 @@ Status PostgresSecondary::ApplyEntity(engine::EntitySync* sync,
       keys.push_back({r->key});
       documents.push_back(r->state);
     }
+    // Their key versions are named by the key columns' values, as a
+    // backfill of the same store names them (source_keys).
     RETURN_IF_ERROR(sync->store()->key_reader()->WrittenRecords(keys, documents, 0, &present));
     present.versions.clear();
     for (const JournalRecord* r : written) present.versions.push_back(r->version);
@@ -88,15 +90,14 @@ Status PostgresSecondary::ApplyEntity(engine::EntitySync* sync,
       present.rows.columns[0].AppendBytes(r->state);
       present.rows.columns[1].AppendBytes(r->key);
       present.versions.push_back(r->version);
+      present.source_keys.push_back(r->key);
     }
   }
   present.positions.clear();
-  present.source_keys.clear();
   for (const JournalRecord* r : written) {
     // A gateway write has no position in a file; the journal's number
     // stands in for its ordinal in a reject.
     present.positions.push_back({-1, -1, static_cast<int64_t>(r->seq)});
-    present.source_keys.push_back(r->key);
   }
   present.versions_floor = floor;
   return sync->Apply(conn_.get(), present, missing, missing_versions, &counts_);

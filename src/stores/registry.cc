@@ -32,7 +32,8 @@ Result<std::unique_ptr<store::Store>> OpenStore(const spec::SourceSpec& source,
       chunking.csv_chunk_rows = chunking.parquet_chunk_rows = options.chunk_rows;
     }
     chunking.threads = options.threads;
-    return duckdb_store::OpenDuckDbStore(source, path_or_glob, chunking, options.key_columns);
+    return duckdb_store::OpenDuckDbStore(source, path_or_glob, chunking, options.key_columns,
+                                         options.versioned);
   }
   if (source.type == "redis") {
     if (options.entity == nullptr) {

@@ -27,10 +27,11 @@ struct StoreOptions {
   // of an array or lines file (the entity's key column's `from`).
   std::string key_field;
   // A JSON file whose records are addressed by key (an entity of one file
-  // and one key column): its reads carry versions (stores/json/json_store.h).
+  // and one key column), or a Parquet archive: its reads carry versions
+  // (stores/json/json_store.h, stores/duckdb/duckdb_store.h).
   bool versioned = false;
-  // The source columns of an entity's key, for a Parquet directory the
-  // gateway appends to (stores/duckdb/parquet_archive.h); empty: not one.
+  // The source columns of an entity's key, for a Parquet folder the gateway
+  // appends to (stores/duckdb/parquet_archive.h); empty: not one.
   std::vector<std::string> key_columns;
   // The entity whose keys a Redis store holds (its key pattern and value
   // kind); required for a redis source, ignored by the others.

@@ -251,18 +251,19 @@ Status PartitionBackfill::ResetLedgers() {
 }
 
 Status PartitionBackfill::OpenStore(bool live) {
-  // A JSON file's records carry versions once the gateway may write it and
-  // PostgreSQL (dual_write on), so that no copied state lands over a newer
-  // write; before, nothing else writes the table, and claims would only
-  // cost (the dual_write guard json_backfills_finished keeps a copy
-  // started before from running on after).
-  bool json_versions = false;
+  // A JSON file's records, and a Parquet archive's rows, carry versions once
+  // the gateway may write them and PostgreSQL (dual_write on), so that no
+  // copied state lands over a newer write; before, nothing else writes the
+  // table, and claims would only cost (the dual_write guard
+  // file_backfills_finished keeps a copy started before from running on
+  // after).
+  bool file_versions = false;
   if (live) {
     ASSIGN_OR_RETURN(const std::optional<std::string> stage,
                      catalog::CurrentStage(conn(), migration_.name));
-    json_versions = stage && *stage != "legacy";
+    file_versions = stage && *stage != "legacy";
   }
-  ASSIGN_OR_RETURN(store_, OpenEntityStore(migration_, entity_, jobs_, json_versions));
+  ASSIGN_OR_RETURN(store_, OpenEntityStore(migration_, entity_, jobs_, file_versions));
   store::SnapshotReader& reader = store_->snapshot();
   record_shape_ = reader.shape();
   if (record_shape_ == store::RecordShape::kColumns) {
@@ -378,9 +379,9 @@ Result<bool> PartitionBackfill::LoadToCheckpoint(Worker* w) {
     RETURN_IF_ERROR(resolver_->Resolve(&work->mapped));
     const map::MappedBatch& mapped = work->mapped;
     rejects.insert(rejects.end(), mapped.rejects.begin(), mapped.rejects.end());
-    // A versioned store (Redis; a JSON file the gateway writes): a record
-    // whose key a sync or the gateway already wrote in a newer state is left
-    // out (catalog/key_versions.h); it counts as
+    // A versioned store (Redis; a JSON file or Parquet archive the gateway
+    // writes): a record whose key a sync or the gateway already wrote in a
+    // newer state is left out (catalog/key_versions.h); it counts as
     // superseded, read but neither merged nor rejected.
     ASSIGN_OR_RETURN(const std::vector<bool> newest, ClaimNewest(w, work->in));
     // Keys claimed for the first time have no rows yet, hence no children.

@@ -24,7 +24,7 @@ Result<std::string> SourceLocationOf(const spec::MigrationSpec& migration,
 
 Result<std::unique_ptr<store::Store>> OpenEntityStore(const spec::MigrationSpec& migration,
                                                       const spec::EntitySpec& entity, int jobs,
-                                                      bool json_versions) {
+                                                      bool file_versions) {
   const spec::SourceSpec* src = migration.FindSource(entity.source);
   if (src != nullptr && src->type == "redis") {
     stores::StoreOptions options;
@@ -41,10 +41,13 @@ Result<std::unique_ptr<store::Store>> OpenEntityStore(const spec::MigrationSpec&
   if (src->type == "json") {
     if (const std::optional<std::string> key_field = spec::JsonKeyField(entity)) {
       options.key_field = *key_field;
-      options.versioned = json_versions;
+      options.versioned = file_versions;
     }
   }
-  if (src->type == "parquet") options.key_columns = spec::KeySourceColumns(entity);
+  if (src->type == "parquet") {
+    options.key_columns = spec::KeySourceColumns(entity);
+    options.versioned = file_versions;
+  }
   options.chunk_rows = migration.backfill.chunk_rows;
   // Each worker reads one partition at a time: one DuckDB thread per worker
   // keeps the cores for the mapping and for PostgreSQL.

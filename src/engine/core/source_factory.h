@@ -18,13 +18,14 @@ Result<std::string> SourceLocationOf(const spec::MigrationSpec& migration,
 // The store an entity reads (stores::OpenStore), over its file or its
 // source's path: `jobs` workers will read it, with the spec's
 // backfill.chunk_rows. A JSON source whose path is a directory needs the
-// entity's `file:`; a JSON entity addressed by key (spec::JsonKeyField)
-// gets a store that reads and writes by key, whose reads carry versions
-// when `json_versions` is true (stores/json/json_store.h; a backfill from
-// dual_write on).
+// entity's `file:`; a JSON entity addressed by key (spec::JsonKeyField), or
+// a Parquet entity kept in a folder (an archive), gets a store that reads
+// and writes by key, whose reads carry versions when `file_versions` is true
+// (stores/json/json_store.h, stores/duckdb/duckdb_store.h; a backfill from
+// dual_write on, when the gateway writes the same files).
 Result<std::unique_ptr<store::Store>> OpenEntityStore(const spec::MigrationSpec& migration,
                                                       const spec::EntitySpec& entity, int jobs,
-                                                      bool json_versions = false);
+                                                      bool file_versions = false);
 
 // True when the entity reads a parquet or csv source.
 bool IsChunkedEntity(const spec::MigrationSpec& migration, const spec::EntitySpec& entity);

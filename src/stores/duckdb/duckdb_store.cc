@@ -2,11 +2,14 @@
 // batch reader wraps a chunk reader and encodes the row it stands at.
 #include "stores/duckdb/duckdb_store.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -52,19 +55,47 @@ std::vector<ChunkRef> CoalesceChunks(const std::vector<ChunkRef>& chunks, int re
   return ranges;
 }
 
+// What versions a reader's rows carry: none (the default), or, for an
+// archive the gateway writes, the file's modification time named by the
+// rows' key columns (parquet_archive.h).
+struct RowVersions {
+  std::vector<std::string> key_columns;  // source names; empty: no versions
+  int64_t file_mtime_us = -1;
+};
+
 class ChunkBatchReader : public store::BatchReader {
  public:
-  explicit ChunkBatchReader(std::unique_ptr<DuckChunkReader> chunk) : chunk_(std::move(chunk)) {}
+  ChunkBatchReader(std::unique_ptr<DuckChunkReader> chunk, RowVersions versions)
+      : chunk_(std::move(chunk)), versions_(std::move(versions)) {}
 
   Result<bool> Next(size_t max_records, store::StoreBatch* out) override {
     Result<bool> more = chunk_->Next(max_records, out);
     if (!more.ok()) return more.status();
     out->end.token = "row=" + std::to_string(chunk_->next_row());
+    out->versions.clear();
+    out->source_keys.clear();
+    if (!versions_.key_columns.empty()) {
+      std::vector<int> keys;
+      for (const std::string& k : versions_.key_columns) keys.push_back(out->rows.IndexOf(k));
+      if (std::find(keys.begin(), keys.end(), -1) != keys.end()) {
+        return FailedPrecondition("the rows of " + out->origin +
+                                  " lack a key column, so they cannot carry key versions");
+      }
+      for (size_t r = 0; r < out->size(); ++r) {
+        out->versions.push_back(versions_.file_mtime_us);
+        out->source_keys.push_back(ArchiveKeyText(out->rows, r, keys));
+      }
+      out->versions_floor = versions_.file_mtime_us;
+      // A key the archive holds twice: every row follows its key's claim,
+      // as every one would land without versions.
+      out->repeats_share_claim = true;
+    }
     return *more;
   }
 
  private:
   std::unique_ptr<DuckChunkReader> chunk_;
+  const RowVersions versions_;
 };
 
 // The ChunkedSource, opened on first use; shared by the store's parts.
@@ -118,7 +149,10 @@ class LazySource {
 
 class ChunkSnapshotReader : public store::SnapshotReader {
  public:
-  explicit ChunkSnapshotReader(LazySource* source) : source_(source) {}
+  // `version_keys`: the key columns that name a row's version; empty: the
+  // rows carry none.
+  ChunkSnapshotReader(LazySource* source, std::vector<std::string> version_keys)
+      : source_(source), version_keys_(std::move(version_keys)) {}
 
   store::RecordShape shape() const override { return store::RecordShape::kColumns; }
 
@@ -180,13 +214,27 @@ class ChunkSnapshotReader : public store::SnapshotReader {
       }
       at = row;
     }
+    // The file's modification time before its rows are read: a gateway
+    // write claimed later than the file was written is newer than its rows.
+    RowVersions versions;
+    if (!version_keys_.empty()) {
+      struct stat st {};
+      if (stat(chunk.file.c_str(), &st) != 0) {
+        return IoError("cannot stat " + chunk.file + ": " + std::strerror(errno));
+      }
+      versions.key_columns = version_keys_;
+      versions.file_mtime_us =
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000 + st.st_mtim.tv_nsec / 1000;
+    }
     ASSIGN_OR_RETURN(std::unique_ptr<DuckChunkReader> reader, source->OpenChunk(chunk));
     RETURN_IF_ERROR(reader->Open(at));
-    return std::unique_ptr<store::BatchReader>(new ChunkBatchReader(std::move(reader)));
+    return std::unique_ptr<store::BatchReader>(
+        new ChunkBatchReader(std::move(reader), std::move(versions)));
   }
 
  private:
   LazySource* source_;
+  const std::vector<std::string> version_keys_;
 };
 
 class ChunkDeduplication : public store::Deduplication {
@@ -231,22 +279,30 @@ class ChunkProfiler : public store::Profiler {
 class DuckDbStore : public store::Store {
  public:
   DuckDbStore(const spec::SourceSpec& source, const std::string& path_or_glob,
-              const ChunkedSourceOptions& options, const std::vector<std::string>& key_columns)
+              const ChunkedSourceOptions& options, const std::vector<std::string>& key_columns,
+              bool versioned)
       : source_(source, path_or_glob, options),
-        snapshot_(&source_),
+        snapshot_(&source_, IsArchive(source, path_or_glob, key_columns) && versioned
+                                ? key_columns
+                                : std::vector<std::string>()),
         dedup_(&source_),
         profiler_(&source_) {
-    // A directory of Parquet files addressed by key is an archive the
-    // gateway appends to (parquet_archive.h).
-    std::error_code ec;
-    if (source.type == "parquet" && !key_columns.empty() &&
-        std::filesystem::is_directory(path_or_glob, ec)) {
+    if (IsArchive(source, path_or_glob, key_columns)) {
       writer_ = MakeArchiveWriter(
           path_or_glob, key_columns,
           {.flush_interval = std::chrono::milliseconds(source.archive.flush_interval_ms),
            .flush_rows = static_cast<size_t>(source.archive.flush_rows)});
       key_reader_ = MakeArchiveKeyReader(path_or_glob, key_columns);
     }
+  }
+
+  // A folder of Parquet files addressed by key is an archive the gateway
+  // appends to (parquet_archive.h).
+  static bool IsArchive(const spec::SourceSpec& source, const std::string& path,
+                        const std::vector<std::string>& key_columns) {
+    std::error_code ec;
+    return source.type == "parquet" && !key_columns.empty() &&
+           std::filesystem::is_directory(path, ec);
   }
 
   store::SnapshotReader& snapshot() override { return snapshot_; }
@@ -280,12 +336,14 @@ class DuckDbStore : public store::Store {
 Result<std::unique_ptr<store::Store>> OpenDuckDbStore(const spec::SourceSpec& source,
                                                       const std::string& path_or_glob,
                                                       const ChunkedSourceOptions& options,
-                                                      const std::vector<std::string>& key_columns) {
+                                                      const std::vector<std::string>& key_columns,
+                                                      bool versioned) {
   if (source.type != "parquet" && source.type != "csv") {
     return InvalidArgument("source '" + source.name + "': type '" + source.type +
                            "' is not read through DuckDB (expected parquet or csv)");
   }
-  return std::unique_ptr<store::Store>(new DuckDbStore(source, path_or_glob, options, key_columns));
+  return std::unique_ptr<store::Store>(
+      new DuckDbStore(source, path_or_glob, options, key_columns, versioned));
 }
 
 }  // namespace cutover::duckdb_store

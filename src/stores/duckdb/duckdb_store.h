@@ -18,11 +18,15 @@ namespace cutover::duckdb_store {
 // cursor is the next row's ordinal in its file, "row=N". DuckDB is started on
 // first use of the snapshot, dedup or profiler, never by Ping (which looks at
 // the filesystem alone), so opening a store to Ping it is cheap.
-// Thread-safe as store.h says. A Parquet directory read by `key_columns`
-// (the entity's key, source names) is also an archive the gateway appends
-// to: the store then has a writer and a key reader (parquet_archive.h).
+// Thread-safe as store.h says. A Parquet folder read by `key_columns` (the
+// entity's key, source names) is also an archive the gateway appends to:
+// the store then has a writer and a key reader (parquet_archive.h), and,
+// when `versioned`, its rows carry versions (their file's modification time
+// before the read) and key names (ArchiveKeyText), as a backfill racing the
+// gateway needs.
 Result<std::unique_ptr<store::Store>> OpenDuckDbStore(
     const spec::SourceSpec& source, const std::string& path_or_glob,
-    const ChunkedSourceOptions& options, const std::vector<std::string>& key_columns = {});
+    const ChunkedSourceOptions& options, const std::vector<std::string>& key_columns = {},
+    bool versioned = false);
 
 }  // namespace cutover::duckdb_store

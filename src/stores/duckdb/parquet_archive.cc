@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -319,6 +320,34 @@ std::vector<ArchiveCounts> ArchiveWriteCounts() {
   return out;
 }
 
+std::string ArchiveKeyText(const RowBatch& rows, size_t row, const std::vector<int>& key_columns) {
+  json parts = json::array();
+  for (const int k : key_columns) {
+    const Column& col = rows.columns[static_cast<size_t>(k)];
+    if (col.IsNull(row)) {
+      parts.push_back(nullptr);
+      continue;
+    }
+    switch (col.type()) {
+      case ValueType::kInt32:
+      case ValueType::kInt64:
+      case ValueType::kDate:
+      case ValueType::kTimestamptz:
+        parts.push_back(col.IntAt(row));
+        break;
+      case ValueType::kFloat64:
+        parts.push_back(col.FloatAt(row));
+        break;
+      case ValueType::kBool:
+        parts.push_back(col.BoolAt(row));
+        break;
+      default:
+        parts.push_back(std::string(col.BytesAt(row)));
+    }
+  }
+  return parts.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 namespace {
 
 // A key's parts, one per key column: as given, or split at commas when one
@@ -464,10 +493,17 @@ class ArchiveKeyReader : public store::KeyReader {
     if (out->size() != documents.size()) {
       return DataError(fmt::format("{} records cast to {} rows", documents.size(), out->size()));
     }
+    (void)keys;  // each record's own key columns name it (ArchiveKeyText)
+    std::vector<int> key_indexes;
+    for (const std::string& k : key_columns_) key_indexes.push_back(out->rows.IndexOf(k));
+    if (std::find(key_indexes.begin(), key_indexes.end(), -1) != key_indexes.end()) {
+      return FailedPrecondition("the Parquet archive " + dir_ + " lacks a key column of " +
+                                JoinKey(key_columns_));
+    }
     out->versions.assign(documents.size(), version);
     out->source_keys.clear();
     for (size_t i = 0; i < documents.size(); ++i) {
-      out->source_keys.push_back(i < keys.size() ? JoinKey(keys[i]) : "");
+      out->source_keys.push_back(ArchiveKeyText(out->rows, i, key_indexes));
     }
     out->versions_floor = version;
     return Status::Ok();

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/row_batch.h"
 #include "common/status.h"
 #include "store/key_reader.h"
 #include "store/writer.h"
@@ -52,6 +53,14 @@ struct ArchiveCounts {
 };
 // Per archive this process appends to.
 std::vector<ArchiveCounts> ArchiveWriteCounts();
+
+// The key of row `row` of `rows` (the store's columns) as the archive's key
+// versions name it: the values of `key_columns` (indexes into `rows`) in
+// JSON array (numbers for numbers, dates and times as their integer days or
+// microseconds, text as strings), so that a backfill's rows and the
+// gateway's writes of the same key claim the same name whatever text a
+// client spelled the key in, and no two keys share one.
+std::string ArchiveKeyText(const RowBatch& rows, size_t row, const std::vector<int>& key_columns);
 
 // The archive's writer for the gateway (store/writer.h): an Upsert takes a
 // one-row batch whose "$doc" column is the record, a JSON object of column

@@ -108,12 +108,7 @@ TEST(GatewayParquetTest, AppendsReachTheArchiveAndPostgresAsAcknowledged) {
   r = cutover({"phase", "cutover.yaml", "set", "dual_write", "--force", "--reason", "test"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   ServeProcess serve;
-  ASSERT_TRUE(serve.Start({CutoverBinary(), "serve", "cutover.yaml", "--port", "0"}, env, dir));
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return Http(serve.port(), "GET", "/v1/stage").body.find("dual_write") != std::string::npos;
-      },
-      30));
+  ASSERT_TRUE(StartServeAtStage(&serve, dir, env, "dual_write"));
 
   // Expected rows, worked out by hand: the seed's, then each client's.
   std::vector<std::string> expected;
@@ -248,12 +243,7 @@ TEST(GatewayParquetTest, ABackfillRacingTheGatewayNeverLandsAnOlderRow) {
                  env, dir);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   ServeProcess serve;
-  ASSERT_TRUE(serve.Start({CutoverBinary(), "serve", "cutover.yaml", "--port", "0"}, env, dir));
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return Http(serve.port(), "GET", "/v1/stage").body.find("dual_write") != std::string::npos;
-      },
-      30));
+  ASSERT_TRUE(StartServeAtStage(&serve, dir, env, "dual_write"));
 
   auto backfill_env = env;
   backfill_env.emplace_back("CUTOVER_FAILPOINTS", "backfill.after_claim=pause:4000");

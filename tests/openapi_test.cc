@@ -50,12 +50,7 @@ TEST(OpenApiTest, TheDocumentMatchesWhatTheServerAnswers) {
                                          env, dir);
   ASSERT_EQ(moved.exit_code, 0) << moved.out << moved.err;
   ServeProcess serve;
-  ASSERT_TRUE(serve.Start({CutoverBinary(), "serve", "cutover.yaml", "--port", "0"}, env, dir));
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return Http(serve.port(), "GET", "/v1/stage").body.find("dual_write") != std::string::npos;
-      },
-      30));
+  ASSERT_TRUE(StartServeAtStage(&serve, dir, env, "dual_write"));
 
   const HttpResponse got = Http(serve.port(), "GET", "/openapi.json");
   ASSERT_EQ(got.status, 200);

@@ -194,6 +194,23 @@ HttpResponse Http(int port, const std::string& method, const std::string& target
   return r;
 }
 
+bool StartServeAtStage(ServeProcess* serve, const std::string& dir,
+                       const std::vector<std::pair<std::string, std::string>>& env,
+                       const std::string& stage) {
+  if (!serve->Start({CutoverBinary(), "serve", "cutover.yaml", "--port", "0"}, env, dir)) {
+    return false;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (Http(serve->port(), "GET", "/v1/stage").body.find("\"" + stage + "\"") !=
+        std::string::npos) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 HttpResponse HttpWithToken(const std::string& token, int port, const std::string& method,
                            const std::string& target, const std::string& body) {
   return Http(port, method, target, body, {"Authorization: Bearer " + token},

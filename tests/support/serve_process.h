@@ -56,6 +56,12 @@ HttpResponse Http(int port, const std::string& method, const std::string& target
                   const std::string& body = "", const std::vector<std::string>& headers = {},
                   std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+// Starts `cutover serve cutover.yaml --port 0` in `dir` with `env` added,
+// and waits (30 s at most) until its /v1/stage names `stage`.
+bool StartServeAtStage(ServeProcess* serve, const std::string& dir,
+                       const std::vector<std::pair<std::string, std::string>>& env,
+                       const std::string& stage);
+
 // Http with "Authorization: Bearer <token>", at most 30 s: a gateway write
 // or read as an application sends it.
 HttpResponse HttpWithToken(const std::string& token, int port, const std::string& method,

@@ -393,6 +393,69 @@ TEST(GatewayTest, AKilledGatewayLosesNoAcknowledgedWrite) {
   }
 }
 
+// A bulk writer's batch: its writes share one wait for the journal, and are
+// answered only after it. Killed at that wait, nothing of the batch was
+// acknowledged, and after a restart the stores agree; run through, every
+// write of it is in both stores.
+TEST(GatewayTest, ABatchIsAnsweredOnlyOnceAllItsWritesAreDurable) {
+  const std::string url = FreshDatabase();
+  GatewaySetup s;
+  Prepare(&s, url);
+  ASSERT_NE(s.redis, nullptr);
+  std::mt19937 rng(11);
+  auto batch_of = [&](int n) {
+    json writes = json::array();
+    for (int i = 0; i < n; ++i) {
+      const Write w = RandomWrite(rng, 300);
+      json item = {{"op", w.method == "PUT" ? "put" : "delete"}, {"key", w.key}};
+      if (w.method == "PUT") item["body"] = json::parse(w.body);
+      writes.push_back(item);
+    }
+    return json{{"writes", writes}};
+  };
+  // Two batches, so that each entity gets one; a batch holds one entity.
+  auto post = [&](int port, const std::string& entity, int n) {
+    json body = batch_of(n * 3);
+    json mine = json::array();
+    for (const json& w : body["writes"]) {
+      if (w["key"].get<std::string>().starts_with(entity == "users" ? "u:" : "t:")) {
+        mine.push_back(w);
+      }
+    }
+    return Http(port, "POST", "/v1/entities/" + entity + ":batch", json{{"writes", mine}}.dump(),
+                {std::string("Authorization: Bearer ") + kToken}, std::chrono::seconds(30));
+  };
+  {
+    auto env = s.env;
+    env.push_back({"CUTOVER_FAILPOINTS", "gateway.before_answer=1"});
+    ServeProcess serve;
+    ASSERT_TRUE(serve.Start({CutoverBinary(), "serve", "cutover.yaml", "--port", "0"}, env, s.dir));
+    ASSERT_TRUE(WaitForDualWrite(serve.port()));
+    EXPECT_EQ(post(serve.port(), "users", 100).status, 0);  // killed before any answer
+    serve.Stop();
+  }
+  ServeProcess serve;
+  ASSERT_TRUE(serve.Start({CutoverBinary(), "serve", "cutover.yaml", "--port", "0"}, s.env, s.dir));
+  ASSERT_TRUE(WaitForDualWrite(serve.port()));
+  const double commits_before = Metric(serve.port(), "cutover_gateway_journal_group_commits_total");
+  int answered = 0;
+  for (const char* entity : {"users", "threads"}) {
+    const HttpResponse r = post(serve.port(), entity, 100);
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json a = json::parse(r.body);
+    EXPECT_EQ(a["failed"], 0) << r.body;
+    answered += a["written"].get<int>();
+  }
+  const double commits =
+      Metric(serve.port(), "cutover_gateway_journal_group_commits_total") - commits_before;
+  EXPECT_GT(answered, 100);
+  EXPECT_LT(commits, answered) << "the batch's writes shared group commits";
+  EXPECT_TRUE(
+      WaitFor([&] { return Metric(serve.port(), "cutover_gateway_journal_owed") == 0; }, 30));
+  EXPECT_EQ(serve.Stop(), 0) << serve.Stderr();
+  ExpectSameRows(FromRedis(*s.redis), FromPostgres(url));
+}
+
 // 32 clients through two gateway processes on 1,000 hot keys (updates,
 // deletes, counter increments) while a backfill runs: the stores agree, no
 // deleted key is in PostgreSQL, and each counter equals the increments the

@@ -224,16 +224,26 @@ Journal::~Journal() {
 }
 
 Result<uint64_t> Journal::Append(JournalRecord record) {
-  std::unique_lock<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(const uint64_t seq, Enqueue(std::move(record)));
+  RETURN_IF_ERROR(WaitDurable(seq));
+  return seq;
+}
+
+Result<uint64_t> Journal::Enqueue(JournalRecord record) {
+  std::lock_guard<std::mutex> lock(mu_);
   RETURN_IF_ERROR(error_);
   if (stopping_) return FailedPrecondition("journal: closing");
   record.seq = ++next_seq_;
   const uint64_t seq = record.seq;
   queued_.push_back({JournalEntry::Kind::kWrite, std::move(record)});
   flusher_wake_.notify_one();
-  durable_.wait(lock, [&] { return durable_seq_ >= seq || !error_.ok(); });
-  RETURN_IF_ERROR(error_);
   return seq;
+}
+
+Status Journal::WaitDurable(uint64_t seq) {
+  std::unique_lock<std::mutex> lock(mu_);
+  durable_.wait(lock, [&] { return durable_seq_ >= seq || !error_.ok(); });
+  return error_;
 }
 
 void Journal::MarkLanded(uint64_t seq) {

@@ -89,6 +89,13 @@ class Journal {
   // write or sync every later call fails: what reached the disk is unknown.
   Result<uint64_t> Append(JournalRecord record);
 
+  // Append in two halves, for writes that share one wait (a batch): Enqueue
+  // queues `record` for the next group commit and returns its sequence
+  // number at once; WaitDurable(seq) returns once it, and so every write
+  // queued before it, is on disk. Nothing may be acknowledged in between.
+  Result<uint64_t> Enqueue(JournalRecord record);
+  Status WaitDurable(uint64_t seq);
+
   // The write `seq` reached the secondary store. Thread-safe, never blocks.
   void MarkLanded(uint64_t seq);
 

@@ -1,6 +1,7 @@
 // A client write through the gateway ("WritePath design").
 #include "gateway/write_path.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/failpoint.h"
@@ -23,22 +24,33 @@ WritePath::WritePath(Journal* journal, KeyLocks* locks, Replayer* replayer, Lega
     : journal_(journal), locks_(locks), replayer_(replayer), legacy_(legacy), postgres_(postgres) {}
 
 Result<WriteOutcome> WritePath::Put(control::Stage stage, const std::string& entity,
-                                    const std::string& key, const std::string& document) {
-  return Write(stage, entity, key, Op::kPut, document);
+                                    const std::string& key, const std::string& document,
+                                    Batch* batch) {
+  return Write(stage, entity, key, Op::kPut, document, batch);
 }
 
 Result<WriteOutcome> WritePath::Delete(control::Stage stage, const std::string& entity,
-                                       const std::string& key) {
-  return Write(stage, entity, key, Op::kDelete, "");
+                                       const std::string& key, Batch* batch) {
+  return Write(stage, entity, key, Op::kDelete, "", batch);
 }
 
 Result<WriteOutcome> WritePath::Modify(control::Stage stage, const std::string& entity,
-                                       const std::string& key, const std::string& change) {
-  return Write(stage, entity, key, Op::kModify, change);
+                                       const std::string& key, const std::string& change,
+                                       Batch* batch) {
+  return Write(stage, entity, key, Op::kModify, change, batch);
+}
+
+Status WritePath::AwaitBatch(const Batch& batch) {
+  if (batch.last_seq == 0) return Status::Ok();  // nothing journaled
+  RETURN_IF_ERROR(journal_->WaitDurable(batch.last_seq));
+  FailPoint("gateway.after_journal");
+  FailPoint("gateway.before_answer");
+  return Status::Ok();
 }
 
 Result<WriteOutcome> WritePath::Write(control::Stage stage, const std::string& entity,
-                                      const std::string& key, Op op, const std::string& payload) {
+                                      const std::string& key, Op op, const std::string& payload,
+                                      Batch* batch) {
   if (!legacy_->Has(entity)) {
     return InvalidArgument("entity '" + entity + "' is not written through this gateway");
   }
@@ -47,14 +59,14 @@ Result<WriteOutcome> WritePath::Write(control::Stage stage, const std::string& e
   // 1. Writes to one key through this process, one after another in every store.
   std::lock_guard<std::mutex> key_lock(locks_->For(entity, key));
   if (out.policy.primary == control::Store::kPostgres) {
-    return WritePostgresFirst(entity, key, op, payload, std::move(out));
+    return WritePostgresFirst(entity, key, op, payload, std::move(out), batch);
   }
-  return WriteLegacyFirst(entity, key, op, payload, std::move(out));
+  return WriteLegacyFirst(entity, key, op, payload, std::move(out), batch);
 }
 
 Result<WriteOutcome> WritePath::WriteLegacyFirst(const std::string& entity, const std::string& key,
                                                  Op op, const std::string& payload,
-                                                 WriteOutcome out) {
+                                                 WriteOutcome out, Batch* batch) {
   const auto start = std::chrono::steady_clock::now();
   JournalRecord record;
   record.entity = entity;
@@ -102,24 +114,25 @@ Result<WriteOutcome> WritePath::WriteLegacyFirst(const std::string& entity, cons
       }
     }
   }  // the session goes back before the journal's group commit
-  return Finish(std::move(record), start, std::move(out));
+  return Finish(std::move(record), start, std::move(out), batch);
 }
 
 Result<WriteOutcome> WritePath::Finish(JournalRecord record,
                                        std::chrono::steady_clock::time_point start,
-                                       WriteOutcome out) {
+                                       WriteOutcome out, Batch* batch) {
   out.legacy_seconds = SecondsSince(start);
   out.version = record.version;
   out.deleted = record.deleted;
   out.state = record.state;
   if (!out.policy.secondary) return out;  // legacy: the legacy store alone
-  RETURN_IF_ERROR(JournalAndWake(std::move(record), &out));
+  RETURN_IF_ERROR(JournalAndWake(std::move(record), &out, batch));
   return out;
 }
 
 Result<WriteOutcome> WritePath::WritePostgresFirst(const std::string& entity,
                                                    const std::string& key, Op op,
-                                                   const std::string& payload, WriteOutcome out) {
+                                                   const std::string& payload, WriteOutcome out,
+                                                   Batch* batch) {
   const auto start = std::chrono::steady_clock::now();
   // 2. PostgreSQL, the primary: its error is the client's.
   ASSIGN_OR_RETURN(const PrimaryWrite written,
@@ -139,13 +152,22 @@ Result<WriteOutcome> WritePath::WritePostgresFirst(const std::string& entity,
   record.deleted = written.deleted;
   record.state = written.document;
   record.version = written.version;
-  RETURN_IF_ERROR(JournalAndWake(std::move(record), &out));
+  RETURN_IF_ERROR(JournalAndWake(std::move(record), &out, batch));
   return out;
 }
 
-Status WritePath::JournalAndWake(JournalRecord record, WriteOutcome* out) {
+Status WritePath::JournalAndWake(JournalRecord record, WriteOutcome* out, Batch* batch) {
   record.written_at_us = NowMicros();
   const auto start = std::chrono::steady_clock::now();
+  if (batch != nullptr) {
+    // 4. Queued under the key's lock, so the journal keeps the order of the
+    // key's writes; durable, for the whole batch, in AwaitBatch.
+    ASSIGN_OR_RETURN(out->journal_seq, journal_->Enqueue(std::move(record)));
+    batch->last_seq = std::max(batch->last_seq, out->journal_seq);
+    out->journal_seconds = SecondsSince(start);
+    replayer_->Wake();
+    return Status::Ok();
+  }
   // 4. Durable before the answer; 5. the replayer takes it to the secondary.
   ASSIGN_OR_RETURN(out->journal_seq, journal_->Append(std::move(record)));
   out->journal_seconds = SecondsSince(start);

@@ -47,10 +47,14 @@ struct WriteOutcome {
 //      them lands it, and the version orders it against theirs
 //      (catalog/key_versions.h). Another gateway's write in between is read
 //      too, with a later version: both stores still end at Redis's state.
-//      A JSON file has no other writer (one process holds its lock), so
-//      the state is the document written, and the version is the writer's
-//      clock after the replace (stores/json/json_file_committer.h);
-//   4. appends that state to the journal and waits for its group commit;
+//      A JSON file or a Parquet archive has no other writer (one process
+//      holds its lock), so the state is the record written, and the version
+//      is the writer's clock after the replace or the new file
+//      (stores/json/json_file_committer.h, stores/duckdb/parquet_archive.h);
+//   4. appends that state to the journal and waits for its group commit
+//      (the writes of one batch request each append under their key's lock,
+//      so the journal keeps every key's order, and wait once, for the
+//      last of them, before any of them is answered);
 //   5. answers, and wakes the replayer, which lands the journal's states in
 //      PostgreSQL in batches, in order per key (replayer.h). PostgreSQL is
 //      never on the answer's path: its speed and its outages change how far
@@ -81,32 +85,49 @@ class WritePath {
   // `document` is the record as the legacy store's writer takes it (a Redis
   // key: {"$value": ..., "$expires_at_ms": ...}); `key` the store's key.
   // kInvalidArgument for an entity the gateway does not write.
+  //
+  // With `batch`, the write's journal append is queued and not waited for
+  // (Journal::Enqueue): the write is not durable, and must not be answered,
+  // until AwaitBatch(*batch) succeeded, which waits once for every write of
+  // the batch (a bulk writer's request pays for one group commit, not one
+  // per write).
+  struct Batch {
+    uint64_t last_seq = 0;  // the last journal append queued
+  };
   Result<WriteOutcome> Put(control::Stage stage, const std::string& entity, const std::string& key,
-                           const std::string& document);
+                           const std::string& document, Batch* batch = nullptr);
   Result<WriteOutcome> Delete(control::Stage stage, const std::string& entity,
-                              const std::string& key);
+                              const std::string& key, Batch* batch = nullptr);
   // A change the legacy store applies in place (store::Writer::Modify: an
   // increment, fields set). Not idempotent, so never retried: what is
   // journaled is the state read back after it, never the change, and a
   // replay cannot apply it twice. An error from the legacy store may leave
   // the change applied or not; the client is told so.
   Result<WriteOutcome> Modify(control::Stage stage, const std::string& entity,
-                              const std::string& key, const std::string& change);
+                              const std::string& key, const std::string& change,
+                              Batch* batch = nullptr);
+
+  // Returns once every write of `batch` is durable (then they may be
+  // answered), or the journal's error, for all of them.
+  Status AwaitBatch(const Batch& batch);
 
  private:
   enum class Op { kPut, kDelete, kModify };
   Result<WriteOutcome> Write(control::Stage stage, const std::string& entity,
-                             const std::string& key, Op op, const std::string& payload);
+                             const std::string& key, Op op, const std::string& payload,
+                             Batch* batch);
   Result<WriteOutcome> WriteLegacyFirst(const std::string& entity, const std::string& key, Op op,
-                                        const std::string& payload, WriteOutcome out);
+                                        const std::string& payload, WriteOutcome out, Batch* batch);
   Result<WriteOutcome> WritePostgresFirst(const std::string& entity, const std::string& key, Op op,
-                                          const std::string& payload, WriteOutcome out);
+                                          const std::string& payload, WriteOutcome out,
+                                          Batch* batch);
   // After the legacy store took the write (`start` its beginning): the
   // answer's figures, then steps 4 and 5 if the stage has a secondary.
   Result<WriteOutcome> Finish(JournalRecord record, std::chrono::steady_clock::time_point start,
-                              WriteOutcome out);
-  // Steps 4 and 5 of either order: `record` made durable, the replayer woken.
-  Status JournalAndWake(JournalRecord record, WriteOutcome* out);
+                              WriteOutcome out, Batch* batch);
+  // Steps 4 and 5 of either order: `record` made durable (or queued, for a
+  // batch), the replayer woken.
+  Status JournalAndWake(JournalRecord record, WriteOutcome* out, Batch* batch);
 
   Journal* const journal_;
   KeyLocks* const locks_;

@@ -304,9 +304,12 @@ struct WriteAnswer {
   int status = 200;
   json body;
 };
+// With `batch`, the write is not yet durable when this returns: the caller
+// answers it only after WritePath::AwaitBatch.
 WriteAnswer WriteOne(ServerContext& ctx, gateway::Gateway* gw, const std::string& application,
                      const std::string& method, const std::string& entity, const std::string& key,
-                     EntityWrite kind, const std::string& body) {
+                     EntityWrite kind, const std::string& body,
+                     gateway::WritePath::Batch* batch = nullptr) {
   auto error = [](int status, const std::string& message) {
     return WriteAnswer{status, {{"error", message}}};
   };
@@ -326,9 +329,9 @@ WriteAnswer WriteOne(ServerContext& ctx, gateway::Gateway* gw, const std::string
   const control::Stage stage = state->stage;
   gateway::WritePath& writes = gw->writes();
   Result<gateway::WriteOutcome> out =
-      kind == EntityWrite::kPut      ? writes.Put(stage, entity, key, document)
-      : kind == EntityWrite::kDelete ? writes.Delete(stage, entity, key)
-                                     : writes.Modify(stage, entity, key, body);
+      kind == EntityWrite::kPut      ? writes.Put(stage, entity, key, document, batch)
+      : kind == EntityWrite::kDelete ? writes.Delete(stage, entity, key, batch)
+                                     : writes.Modify(stage, entity, key, body, batch);
   if (!out.ok()) {
     const Status& st = out.status();
     spdlog::warn("{} {} {}: {}", method, entity, key, RedactSecrets(st.message()));
@@ -446,18 +449,36 @@ void WriteBatch(ServerContext& ctx, const httplib::Request& req, httplib::Respon
                                     i));
     }
   }
-  json results = json::array();
-  int failed = 0;
+  // The writes go one after another, each through its key's lock, while
+  // their journal appends share one wait: the batch costs one group commit.
+  std::vector<WriteAnswer> answers;
+  gateway::WritePath::Batch batch;
   for (const json& w : items) {
     const std::string op = w["op"].get<std::string>();
     const EntityWrite kind = op == "put"     ? EntityWrite::kPut
                              : op == "patch" ? EntityWrite::kPatch
                                              : EntityWrite::kDelete;
-    const WriteAnswer a =
-        WriteOne(ctx, gw, *application, "POST", entity, w["key"].get<std::string>(), kind,
-                 w.contains("body") ? w["body"].dump() : "");
+    answers.push_back(WriteOne(ctx, gw, *application, "POST", entity, w["key"].get<std::string>(),
+                               kind, w.contains("body") ? w["body"].dump() : "", &batch));
+  }
+  const Status durable = gw->writes().AwaitBatch(batch);
+  if (!durable.ok()) {
+    spdlog::warn("POST {}: {}", req.path, RedactSecrets(durable.message()));
+  }
+  json results = json::array();
+  int failed = 0;
+  for (WriteAnswer& a : answers) {
+    if (a.status == 200 && !durable.ok()) {
+      // Written to the primary store, maybe, but not acknowledged: what the
+      // journal holds of it is unknown.
+      a = {503,
+           {{"error",
+             "not acknowledged: the gateway's journal failed before the write was "
+             "durable: " +
+                 RedactSecrets(durable.message())}}};
+    }
     if (a.status != 200) ++failed;
-    results.push_back({{"status", a.status}, {"body", a.body}});
+    results.push_back({{"status", a.status}, {"body", std::move(a.body)}});
   }
   Reply(res, 200,
         {{"entity", entity},

@@ -41,7 +41,9 @@ namespace cutover::store {
 //
 // Parquet and CSV (stores/duckdb): partitions are runs of a file's row
 // groups (CSV: row ranges); the cursor is the next row's ordinal in its file.
-// Deduplication and Profiler come from DuckDB. No change stream, no writer.
+// Deduplication and Profiler come from DuckDB. No change stream. A folder of
+// Parquet files read by key is an archive: its writer appends new files, its
+// key reader finds a key's last row (stores/duckdb/parquet_archive.h).
 //
 // PostgreSQL (stores/postgres): snapshot in key order, one partition per
 // table, the cursor is the last key read, so a killed read resumes at the

@@ -32,7 +32,7 @@ struct StoreOptions {
   bool versioned = false;
   // The source columns of an entity's key, for a Parquet folder the gateway
   // appends to (stores/duckdb/parquet_archive.h); empty: not one.
-  std::vector<std::string> key_columns;
+  std::vector<std::string> key_columns = {};
   // The entity whose keys a Redis store holds (its key pattern and value
   // kind); required for a redis source, ignored by the others.
   const spec::EntitySpec* entity = nullptr;

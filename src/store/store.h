@@ -49,15 +49,15 @@ namespace cutover::store {
 // table, the cursor is the last key read, so a killed read resumes at the
 // next key. Writer: MergeWriter (COPY into staging, INSERT ... ON CONFLICT,
 // idempotent by construction) plus DELETE by key, one transaction per Flush.
-// Change stream (next, for rollback): logical decoding with pgoutput over a
-// replication connection; the cursor is an LSN; Head() creates the slot
-// (its consistent point is the head, and the snapshot it exports is the
-// copy's); lossless and ordered per key; Ack(lsn) advances the slot's
+// Change stream (stores/postgres/pg_change_stream.h, for rollback): logical
+// decoding with pgoutput over a replication connection; the cursor is an
+// LSN; Head() creates the slot (its consistent point is the head);
+// lossless and ordered per key; Ack(lsn) advances the slot's
 // confirmed_flush_lsn only after the legacy store's writer flushed the
 // change, so a crash replays rather than loses. A dropped slot, or a
 // wal_status of "lost", is kDataLoss.
 //
-// Redis (next): a partition per master node (the cluster's topology, in slot
+// Redis: a partition per master node (the cluster's topology, in slot
 // order, ids from the node's slot ranges so they survive restarts); the
 // cursor is the node's SCAN cursor, which guarantees every key present from
 // the start to the end of a full iteration, and may return a key twice

@@ -597,29 +597,13 @@ Result<std::unique_ptr<ScratchCluster>> ScratchCluster::Start(const ScratchOptio
     }
     const std::uintmax_t log_offset = FileSize(log);
     ChildSpec spec;
-    spec.argv = {bin_dir + "/postgres",
-                 "-D",
-                 dir.string(),
-                 "-p",
-                 std::to_string(port),
-                 "-c",
-                 "listen_addresses=127.0.0.1",
-                 "-c",
-                 "unix_socket_directories=",
-                 "-c",
-                 "fsync=off",
-                 "-c",
-                 "synchronous_commit=off",
-                 "-c",
-                 "full_page_writes=off",
-                 "-c",
-                 "max_connections=100",
-                 "-c",
-                 "shared_buffers=256MB",
-                 "-c",
-                 "max_wal_size=4GB",
-                 "-c",
-                 "checkpoint_timeout=30min"};
+    spec.argv = {bin_dir + "/postgres", "-D", dir.string(), "-p", std::to_string(port), "-c",
+                 "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "fsync=off",
+                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c",
+                 "max_connections=100", "-c", "shared_buffers=256MB", "-c", "max_wal_size=4GB",
+                 // Logical decoding, for the changes rollback writes back.
+                 "-c", "wal_level=logical", "-c", "max_replication_slots=16", "-c",
+                 "max_wal_senders=16", "-c", "checkpoint_timeout=30min"};
     spec.output_fd = log_fd;
     spec.run_as = &run_as;
     spec.own_process_group = true;

@@ -29,9 +29,11 @@ uint64_t BE64(const char* p) {
   return __builtin_bswap64(v);
 }
 
-// Decodes one field of the given type; `len` is already known to be >= 0.
+}  // namespace
+
 // `scratch` is reused between calls, so text built here costs no allocation.
-Status DecodeField(ValueType type, const char* p, uint32_t len, Column* col, std::string* scratch) {
+Status DecodeBinaryField(ValueType type, const char* p, uint32_t len, Column* col,
+                         std::string* scratch) {
   auto need = [&](uint32_t n) {
     return len == n ? Status::Ok()
                     : Internal(fmt::format("binary COPY: {} field of {} bytes, expected {}",
@@ -75,8 +77,6 @@ Status DecodeField(ValueType type, const char* p, uint32_t len, Column* col, std
   return Internal("unhandled type");
 }
 
-}  // namespace
-
 Status ScanTable(PgConnection* conn, const TableShape& shape, size_t batch_rows,
                  const std::function<Status(const RowBatch&)>& on_batch, std::string_view where,
                  std::string_view tail) {
@@ -118,7 +118,8 @@ Status ScanTable(PgConnection* conn, const TableShape& shape, size_t batch_rows,
           continue;
         }
         if (p + len > end) return Internal("binary COPY: truncated field");
-        RETURN_IF_ERROR(DecodeField(shape.columns[c].type, p, len, &batch.columns[c], &scratch));
+        RETURN_IF_ERROR(
+            DecodeBinaryField(shape.columns[c].type, p, len, &batch.columns[c], &scratch));
         p += len;
       }
       if (batch.num_rows() >= batch_rows) {

@@ -21,6 +21,11 @@ namespace cutover::pg_store {
 // that selects the rows read (e.g. a list of keys, answered by the key index).
 // `tail`, when not empty, follows the WHERE clause ("ORDER BY ... LIMIT n"),
 // for a reader that pages through the table in key order.
+// One value in PostgreSQL's binary send format (`len` bytes at `p`), as
+// `type` decodes it, appended to `col` (binary COPY, pgoutput's binary mode).
+Status DecodeBinaryField(ValueType type, const char* p, uint32_t len, Column* col,
+                         std::string* scratch);
+
 Status ScanTable(PgConnection* conn, const TableShape& shape, size_t batch_rows,
                  const std::function<Status(const RowBatch&)>& on_batch,
                  std::string_view where = {}, std::string_view tail = {});

@@ -1,0 +1,103 @@
+// PgChangeStream: the committed changes to one PostgreSQL table, by logical
+// decoding (pgoutput) over a replication connection, as a store::ChangeStream.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "common/row_batch.h"
+#include "common/status.h"
+#include "store/change_stream.h"
+#include "stores/postgres/pg_connection.h"
+#include "stores/postgres/table_shape.h"
+
+struct pg_conn;
+
+namespace cutover::pg_store {
+
+struct PgChangeStreamOptions {
+  std::string url;
+  std::string slot;         // a logical replication slot, made by Head() if missing
+  std::string publication;  // FOR TABLE `table`, made by Head() if missing
+  TableShape table;         // schema-qualified; its key and column types
+};
+
+// PgChangeStream design
+//
+// A slot holds the server's WAL from its confirmed position on, so nothing
+// committed after Head() is lost while the slot exists: Head() creates the
+// slot (its consistent point is the head) or, when it exists, returns the
+// server's current WAL position. Changes arrive per transaction, in commit
+// order, with values in binary (pgoutput's `binary` option), decoded by the
+// table's column types exactly as a snapshot read (table_reader.h) decodes
+// them. A change's position is its transaction's end LSN only for the
+// transaction's last change; the others carry the previous transaction's,
+// so acknowledging a position never confirms half a transaction. Ack sends
+// the position as flushed, and the server then may recycle the WAL before
+// it: a crash before Ack replays from the last acknowledgement
+// (at-least-once; writers are keyed, so a replay is harmless).
+//
+// What the stream cannot deliver is kDataLoss, never skipped: the slot
+// dropped (or its WAL removed, wal_status "lost"), or a TRUNCATE (pgoutput
+// names no rows). An update that leaves a TOASTed value unchanged does not
+// carry it: that change is kDirty, for the caller to re-read by key.
+//
+// Not thread-safe: one applying thread.
+class PgChangeStream : public store::ChangeStream {
+ public:
+  static Result<std::unique_ptr<PgChangeStream>> Open(PgChangeStreamOptions options);
+  ~PgChangeStream() override;
+
+  store::ChangeGuarantees guarantees() const override {
+    return {.lossless = true, .ordered_per_key = true, .deletes = true, .values = true};
+  }
+  Result<store::Cursor> Head() override;
+  Status Start(const store::Cursor& from) override;
+  Result<bool> Next(size_t max_changes, std::chrono::milliseconds wait,
+                    store::ChangeBatch* out) override;
+  Status Ack(const store::Cursor& upto) override;
+
+  // Drops the slot and the publication (a migration completed or abandoned):
+  // the server keeps no more WAL for them. Missing ones are not an error.
+  static Status Drop(const std::string& url, const std::string& slot,
+                     const std::string& publication);
+
+  // "lsn=X/Y" and back.
+  static std::string CursorOf(uint64_t lsn);
+  static Result<uint64_t> LsnOf(const store::Cursor& cursor);
+
+ private:
+  struct Pending {
+    store::Change change;
+    size_t row = 0;  // in rows_ (upserts; others have a row of NULLs)
+  };
+  explicit PgChangeStream(PgChangeStreamOptions options);
+  // Reads one message if one is there; false when none arrived by `deadline`.
+  Result<bool> Receive(std::chrono::steady_clock::time_point deadline);
+  Status Handle(const char* data, size_t len);
+  Status HandleLogical(const char* p, const char* end);
+  Status SendStatus(bool reply_requested);
+  // A tuple's values appended to rows_ (a column the tuple lacks is NULL);
+  // `unchanged_toast` set when a value was left out as unchanged.
+  Status DecodeTuple(const char*& p, const char* end, bool* unchanged_toast);
+  Status SkipTuple(const char*& p, const char* end);
+
+  const PgChangeStreamOptions options_;
+  std::unique_ptr<PgConnection> sql_;
+  pg_conn* replication_ = nullptr;
+  // The relation's columns in the table shape's order: column i of a tuple
+  // is shape column order_[i] (-1: a column the shape does not read).
+  std::vector<int> order_;
+  uint32_t relation_id_ = 0;
+  RowBatch rows_;                 // decoded rows of transactions not yet handed out
+  std::deque<Pending> ready_;     // changes of committed transactions
+  std::vector<Pending> tx_;       // the open transaction's changes
+  uint64_t last_commit_end_ = 0;  // end LSN of the last committed transaction seen
+  uint64_t acked_ = 0;
+  std::string scratch_;
+};
+
+}  // namespace cutover::pg_store

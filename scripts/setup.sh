@@ -8,7 +8,7 @@ build_dir="${CUTOVER_BUILD_DIR:-$root/build}"
 build_type="${CUTOVER_BUILD_TYPE:-Release}"
 
 debian_packages=(
-  build-essential cmake pkg-config git ca-certificates time clang-format
+  build-essential cmake pkg-config git ca-certificates time clang-format ccache
   libpq-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libspdlog-dev libfmt-dev libxxhash-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
@@ -77,11 +77,23 @@ install_duckdb() {
 
 # build_cutover [DIR TYPE [CMAKE_ARGS...]]: configures and builds one build
 # directory; with no arguments, $build_dir as $build_type.
+# Compiles go through ccache (CUTOVER_CCACHE=0 turns it off). Paths under the
+# checkout are hashed relative to it, and the build passes no absolute path
+# of its own into a compile (tests/CMakeLists.txt), so a second checkout of
+# the same sources (a fresh clone, CI's) compiles from the cache.
 build_cutover() {
   local dir="${1:-$build_dir}" type="${2:-$build_type}"
   (($# >= 2)) && shift 2 || set --
+  local cache_args=()
+  if [[ "${CUTOVER_CCACHE:-1}" != 0 ]] && command -v ccache >/dev/null 2>&1; then
+    export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
+    cache_args=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  else
+    cache_args=(-UCMAKE_CXX_COMPILER_LAUNCHER -UCMAKE_C_COMPILER_LAUNCHER)
+  fi
   # shellcheck disable=SC2086  # CUTOVER_CMAKE_ARGS is a word list
-  cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE="$type" "$@" ${CUTOVER_CMAKE_ARGS:-} >/dev/null
+  cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE="$type" "${cache_args[@]}" "$@" \
+    ${CUTOVER_CMAKE_ARGS:-} >/dev/null
   cmake --build "$dir" -j "$(nproc)"
 }
 

@@ -125,7 +125,7 @@ TEST(CatalogUpgrade, VersionOneIsUpgradedInPlaceKeepingEveryRow) {
   Workspace ws = Example(url);
   CommandResult status = Cutover(ws, {"phase", "cutover.yaml", "status"});
   ASSERT_EQ(status.exit_code, 0) << Describe(status);
-  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "5");
+  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "6");
   EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.schema_version"), "1");
   // What version 2 adds to version 1.
   EXPECT_EQ(QueryValue(url, "SELECT to_regclass('cutover.verify_runs_latest_idx') IS NOT NULL"),
@@ -143,6 +143,12 @@ TEST(CatalogUpgrade, VersionOneIsUpgradedInPlaceKeepingEveryRow) {
             "t");
   // What version 5 adds: what each gateway's journal still owes.
   EXPECT_EQ(QueryValue(url, "SELECT to_regclass('cutover.gateway_journals') IS NOT NULL"), "t");
+  // What version 6 adds: the audit trail takes rollbacks; old outcomes stay allowed.
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT pg_get_constraintdef(oid) LIKE '%rollback%' AND "
+                       "pg_get_constraintdef(oid) LIKE '%invalid%' FROM pg_constraint "
+                       "WHERE conname = 'stage_audit_outcome_check'"),
+            "t");
 
   CommandResult backfill = Cutover(ws, {"backfill", "cutover.yaml", "--create-tables"});
   ASSERT_EQ(backfill.exit_code, 0) << Describe(backfill);
@@ -172,7 +178,7 @@ TEST(CatalogUpgrade, VersionOneIsUpgradedInPlaceKeepingEveryRow) {
                        "SELECT string_agg(to_stage, ',' ORDER BY id) FROM cutover.stage_audit "
                        "WHERE migration = 'old_run'"),
             "dual_write,shadow");
-  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "5");
+  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "6");
 }
 
 TEST(CatalogUpgrade, NewerCatalogIsRefusedWithBothVersionsAndExit3) {
@@ -180,7 +186,7 @@ TEST(CatalogUpgrade, NewerCatalogIsRefusedWithBothVersionsAndExit3) {
   Workspace ws = Example(url);
   CommandResult first = Cutover(ws, {"phase", "cutover.yaml", "status"});
   ASSERT_EQ(first.exit_code, 0) << Describe(first);
-  ASSERT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "5");
+  ASSERT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "6");
   Exec(url, "UPDATE cutover.schema_version SET version = 7");
 
   for (const std::vector<std::string>& args :
@@ -196,7 +202,7 @@ TEST(CatalogUpgrade, NewerCatalogIsRefusedWithBothVersionsAndExit3) {
     CommandResult r = RunCommand(argv, {{"DATABASE_URL", ws.url}, {"USER", "tester"}}, ws.dir);
     EXPECT_EQ(r.exit_code, 3) << args[0] << " " << Describe(r);
     EXPECT_NE(r.err.find("catalog version 7"), std::string::npos) << Describe(r);
-    EXPECT_NE(r.err.find("catalog versions up to 5"), std::string::npos) << Describe(r);
+    EXPECT_NE(r.err.find("catalog versions up to 6"), std::string::npos) << Describe(r);
     EXPECT_NE(r.err.find("Run this migration with that newer cutover"), std::string::npos)
         << Describe(r);
   }
@@ -232,7 +238,7 @@ TEST(CatalogUpgrade, ConcurrentUpgradesAllSucceed) {
     EXPECT_EQ(QueryValue(url,
                          "SELECT version || ' ' || count(*) OVER () "
                          "FROM cutover.schema_version"),
-              "5 1");
+              "6 1");
     if (from_v1) {
       EXPECT_EQ(QueryValue(url, kOldRowsSnapshot), before);
     }

@@ -14,6 +14,7 @@
 namespace cutover {
 namespace {
 
+using testing::CutoverBinary;
 using testing::RunCommand;
 
 TEST(InspectTest, ProfilesParquetAndCsvAndProposesTables) {
@@ -45,7 +46,7 @@ entities:
       seller: { from: sellr, type: text }
 )";
   const auto run =
-      RunCommand({CUTOVER_BINARY, "inspect", dir + "/spec.yaml", "--json", "--sample", "2"});
+      RunCommand({CutoverBinary(), "inspect", dir + "/spec.yaml", "--json", "--sample", "2"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const nlohmann::json report = nlohmann::json::parse(run.out);
   ASSERT_EQ(report["sources"].size(), 2u);
@@ -85,7 +86,7 @@ entities:
             std::string::npos);
 
   // An unknown --source is a usage error that lists the sources.
-  const auto bad = RunCommand({CUTOVER_BINARY, "inspect", dir + "/spec.yaml", "--source", "px"});
+  const auto bad = RunCommand({CutoverBinary(), "inspect", dir + "/spec.yaml", "--source", "px"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("the spec has: prices, codes"), std::string::npos) << bad.err;
 }
@@ -117,7 +118,7 @@ entities:
     indexes:
       - { columns: [commodity_id] }
 )");
-  const auto run = RunCommand({CUTOVER_BINARY, "inspect", dir + "/spec.yaml", "--json"});
+  const auto run = RunCommand({CutoverBinary(), "inspect", dir + "/spec.yaml", "--json"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const nlohmann::json report = nlohmann::json::parse(run.out);
   std::map<std::string, std::string> ddl;

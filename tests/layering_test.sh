@@ -25,10 +25,11 @@ declare -A allowed=(
   [engine/inspect]="engine/inspect engine/core stores store map catalog stores/postgres $base"
   [engine/sync]="engine/sync engine/core stores store map catalog stores/postgres $base"
   [engine/audit]="engine/audit engine/core stores store map catalog stores/postgres $base"
+  [engine/rollback]="engine/rollback engine/core stores store map catalog stores/postgres $base"
   [control]="control catalog stores/postgres $base"
   [gateway]="gateway control engine/core stores store map catalog stores/postgres $base"
   [server]="server gateway control catalog stores store stores/postgres $base"
-  [cli]="cli server control engine/backfill engine/verify engine/inspect engine/sync engine/audit engine/core stores store
+  [cli]="cli server control engine/backfill engine/verify engine/inspect engine/sync engine/audit engine/rollback engine/core stores store
          map catalog stores/postgres $base"
 )
 # System headers and the only components that may include them (OpenSSL:

@@ -178,7 +178,8 @@ CREATE TABLE IF NOT EXISTS cutover.stage_audit (
   forced       boolean NOT NULL,
   applied      boolean NOT NULL,
   guards       jsonb NOT NULL DEFAULT '[]',
-  outcome      text CHECK (outcome IN ('applied', 'forced', 'refused', 'illegal', 'invalid')),
+  outcome      text CHECK (outcome IN ('applied', 'forced', 'refused', 'illegal', 'invalid',
+                                     'rollback')),
   detail       text NOT NULL DEFAULT ''
 );
 -- Tables made before every attempt was audited gain the outcome and detail
@@ -198,6 +199,10 @@ BEGIN
   END IF;
 END $$;
 CREATE INDEX IF NOT EXISTS stage_audit_migration_idx ON cutover.stage_audit (migration, id);
+-- v6: a rollback that deletes rows is audited beside the stage moves.
+ALTER TABLE cutover.stage_audit DROP CONSTRAINT IF EXISTS stage_audit_outcome_check;
+ALTER TABLE cutover.stage_audit ADD CONSTRAINT stage_audit_outcome_check
+  CHECK (outcome IN ('applied', 'forced', 'refused', 'illegal', 'invalid', 'rollback'));
 
 -- read_stats (read_stats.h): one row per (migration, entity, reporter, second).
 CREATE TABLE IF NOT EXISTS cutover.read_stats (

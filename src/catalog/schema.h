@@ -20,7 +20,8 @@ namespace cutover::catalog {
 // (backfill_partitions, with the store's cursor per partition); version 4
 // adds key_versions (the newest version written per key of a Redis source)
 // and sync_state (a sync's gaps, repairs and lag); version 5 adds
-// gateway_journals (what each gateway's local journal still owes).
+// gateway_journals (what each gateway's local journal still owes); version 6
+// lets stage_audit record rollbacks (outcome `rollback`).
 // kCatalogVersion is the version this binary writes.
 //
 // EnsureControlSchema reads the version first; when it equals
@@ -43,7 +44,7 @@ namespace cutover::catalog {
 // written so they are no-ops on a schema already at N+1, and bumps
 // kCatalogVersion; a statement that cannot be written that way runs under
 // `IF version < N+1` in the same transaction.
-inline constexpr int kCatalogVersion = 5;
+inline constexpr int kCatalogVersion = 6;
 
 // Creates schema `cutover` and its tables, or upgrades an older catalog in
 // place (see above). Safe to run from several processes at once. Fails with

@@ -1,5 +1,5 @@
 // cutover.stage_audit: append-only, one row per attempt to move a
-// migration's stage, applied or not, with the guard results that judged it.
+// migration's stage (applied or not, with the guards that judged it) or rollback.
 #pragma once
 
 #include <cstdint>
@@ -15,8 +15,9 @@
 namespace cutover::catalog {
 
 // One attempt, as written. `outcome` is one of applied, forced, refused,
-// illegal, invalid (the column's CHECK); `applied` and `forced` follow from
-// it and are stored for the readers that predate the column.
+// illegal, invalid, or rollback (rows deleted by `cutover rollback`, the stage
+// unchanged) (the column's CHECK); `applied` and `forced` follow from it and
+// are stored for the readers that predate the column.
 struct AuditRow {
   std::string from_stage;
   int from_percent = 0;

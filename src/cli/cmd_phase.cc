@@ -1,8 +1,5 @@
 // `cutover phase SPEC status | set STAGE`: where the migration stands and what
 // each next step waits for; moves it, guarded, recorded in the audit table.
-#include <pwd.h>
-#include <unistd.h>
-
 #include <vector>
 
 #include <fmt/format.h>
@@ -19,23 +16,6 @@
 
 namespace cutover::cli {
 namespace {
-
-// The account the process runs as, from the password database: $USER is
-// whatever the caller exported, so it proves nothing about who moved a stage.
-std::string Who() {
-  const uid_t uid = geteuid();
-  std::string user = fmt::format("uid {}", uid);
-  std::vector<char> buf(16384);
-  passwd entry{};
-  passwd* found = nullptr;
-  if (getpwuid_r(uid, &entry, buf.data(), buf.size(), &found) == 0 && found != nullptr &&
-      found->pw_name != nullptr && *found->pw_name != '\0') {
-    user = found->pw_name;
-  }
-  char host[256] = {};
-  gethostname(host, sizeof(host) - 1);
-  return fmt::format("{}@{} (cli)", user, host);
-}
 
 std::string Describe(const control::StageState& s) {
   return s.stage == control::Stage::kRollout ? fmt::format("rollout {}%", s.percent)
@@ -209,7 +189,7 @@ CommandAction AddPhaseCommand(CLI::App* app) {
     request.to = *to;
     if (o->percent >= 0) request.percent = o->percent;
     request.force = o->force;
-    request.who = Who();
+    request.who = OperatorName();
     request.why = o->reason;
     auto outcome = control::Transition(conn->get(), *migration, request);
     if (!outcome.ok()) {

@@ -2,7 +2,11 @@
 // failure printed once with what to do about it.
 #include "cli/command.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cctype>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -66,6 +70,21 @@ std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text) 
   if (unit == "m") return std::chrono::minutes(n);
   if (unit == "h") return std::chrono::hours(n);
   return std::nullopt;
+}
+
+std::string OperatorName() {
+  const uid_t uid = geteuid();
+  std::string user = fmt::format("uid {}", uid);
+  std::vector<char> buf(16384);
+  passwd entry{};
+  passwd* found = nullptr;
+  if (getpwuid_r(uid, &entry, buf.data(), buf.size(), &found) == 0 && found != nullptr &&
+      found->pw_name != nullptr && *found->pw_name != '\0') {
+    user = found->pw_name;
+  }
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  return fmt::format("{}@{} (cli)", user, host);
 }
 
 }  // namespace cutover::cli

@@ -41,6 +41,12 @@ CommandAction AddPhaseCommand(CLI::App* app);
 CommandAction AddServeCommand(CLI::App* app);
 CommandAction AddSyncCommand(CLI::App* app);
 CommandAction AddAuditCommand(CLI::App* app);
+CommandAction AddRollbackCommand(CLI::App* app);
+
+// Who runs this process, for the audit trail: "user@host (cli)", the user
+// from the password database ($USER is whatever the caller exported, so it
+// proves nothing about who moved a stage).
+std::string OperatorName();
 
 // "250ms", "30s", "5m", "1h": a whole number and a unit; nullopt otherwise.
 std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text);

@@ -35,6 +35,10 @@ const CommandEntry kCommands[] = {
     {"sync",
      "Keep PostgreSQL in step with a live Redis (change capture), repairing every gap it detects",
      cutover::cli::AddSyncCommand},
+    {"rollback",
+     "Delete from PostgreSQL exactly the rows one source tag wrote (--tag), or count them "
+     "(--dry-run)",
+     cutover::cli::AddRollbackCommand},
 };
 
 }  // namespace

@@ -435,15 +435,28 @@ void WriteFile(const std::string& path, std::string_view content) {
   if (!file) ADD_FAILURE() << "WriteFile: cannot write " << path;
 }
 
+namespace {
+
+// A path of the build, found from this test binary's own place: the build
+// passes paths relative to it (not absolute ones), so that two checkouts
+// compile the tests to identical objects and a compiler cache serves both.
+std::string BuildPath(const char* relative) {
+  static const fs::path tests_dir = fs::read_symlink("/proc/self/exe").parent_path();
+  return fs::weakly_canonical(tests_dir / CUTOVER_BUILD_FROM_TESTS / relative).string();
+}
+
+}  // namespace
+
 std::string CutoverBinary() {
-  return CUTOVER_BINARY;
+  return BuildPath(CUTOVER_BINARY_IN_BUILD);
 }
 
 std::string DuckdbSqlTool() {
-  return CUTOVER_DUCKDB_SQL;
+  return BuildPath(CUTOVER_DUCKDB_SQL_IN_BUILD);
 }
+
 std::string SourceDir() {
-  return CUTOVER_SOURCE_DIR;
+  return BuildPath(CUTOVER_SOURCE_FROM_BUILD);
 }
 
 }  // namespace cutover::testing

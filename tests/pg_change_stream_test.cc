@@ -4,6 +4,7 @@
 // again, an unacknowledged one is; a dropped slot is a gap, never skipped.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "stores/postgres/pg_change_stream.h"
@@ -27,11 +28,10 @@ pg_store::TableShape Shape() {
   return shape;
 }
 
-std::unique_ptr<PgChangeStream> OpenStream(const std::string& url) {
-  auto opened = PgChangeStream::Open({.url = url,
-                                      .slot = "cutover_test_slot",
-                                      .publication = "cutover_test_pub",
-                                      .table = Shape()});
+std::unique_ptr<PgChangeStream> OpenStream(const std::string& url,
+                                           const std::string& slot = "cutover_test_slot") {
+  auto opened = PgChangeStream::Open(
+      {.url = url, .slot = slot, .publication = "cutover_test_pub", .table = Shape()});
   EXPECT_TRUE(opened.ok()) << opened.status().ToString();
   return opened.ok() ? std::move(*opened) : nullptr;
 }
@@ -127,6 +127,52 @@ TEST(PgChangeStreamTest, SqlChangesArriveInCommitOrderAndAcksHoldAcrossReconnect
   stream.reset();
   ASSERT_TRUE(PgChangeStream::Drop(url, "cutover_test_slot", "cutover_test_pub").ok());
   EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM pg_publication"), "0");
+}
+
+// A transaction of 20,000 rows streams through with memory for one change
+// beyond the batch being handed out: changes leave before their commit is
+// read, and still only the transaction's last one carries its end.
+TEST(PgChangeStreamTest, ABigTransactionIsHandedOutWithoutBeingHeldWhole) {
+  const std::string url = FreshDatabase();
+  Exec(url,
+       "CREATE TABLE items (id bigint PRIMARY KEY, name text, price numeric(10,2), at "
+       "timestamptz)");
+  std::unique_ptr<PgChangeStream> stream = OpenStream(url, "cutover_test_big");
+  ASSERT_NE(stream, nullptr);
+  Result<store::Cursor> head = stream->Head();
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  Exec(url, "INSERT INTO items VALUES (0, 'first', 0, '2000-01-01 00:00:00+00')");
+  Exec(url,
+       "INSERT INTO items SELECT i, 'n' || i, i / 100.0, '2000-01-01 00:00:00+00' FROM "
+       "generate_series(1, 20000) AS i");
+  ASSERT_TRUE(stream->Start(*head).ok());
+
+  std::vector<store::Change> changes;
+  int64_t id_sum = 0;
+  size_t most_held = 0;
+  store::ChangeBatch batch;
+  for (;;) {
+    Result<bool> more = stream->Next(500, std::chrono::milliseconds(2000), &batch);
+    ASSERT_TRUE(more.ok()) << more.status().ToString();
+    if (!*more) break;
+    EXPECT_LE(batch.changes.size(), 500u);
+    most_held = std::max(most_held, stream->held_rows());
+    for (size_t i = 0; i < batch.changes.size(); ++i) {
+      id_sum += batch.rows.columns[0].IntAt(i);
+      changes.push_back(batch.changes[i]);
+    }
+  }
+  ASSERT_EQ(changes.size(), 20001u);
+  // 1 + ... + 20000, by hand: 20000 * 20001 / 2.
+  EXPECT_EQ(id_sum, 200010000);
+  EXPECT_LE(most_held, 1u);
+  // The big transaction's changes carry the first one's end, but its last.
+  const std::string first_end = changes[0].position.token;
+  EXPECT_EQ(changes[1].position.token, first_end);
+  EXPECT_EQ(changes[19999].position.token, first_end);
+  EXPECT_NE(changes[20000].position.token, first_end);
+  stream.reset();
+  ASSERT_TRUE(PgChangeStream::Drop(url, "cutover_test_big", "cutover_test_pub").ok());
 }
 
 }  // namespace

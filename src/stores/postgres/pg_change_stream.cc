@@ -171,13 +171,15 @@ Status PgChangeStream::Start(const store::Cursor& from) {
   if (!copying) return Unavailable("START_REPLICATION on slot '" + options_.slot + "': " + error);
   acked_ = std::max(acked_, start);
   last_commit_end_ = std::max(last_commit_end_, start);
-  tx_.clear();
+  held_.reset();
   ready_.clear();
   rows_.Clear();
   return Status::Ok();
 }
 
 Result<bool> PgChangeStream::Receive(std::chrono::steady_clock::time_point deadline) {
+  // Past the deadline, what the socket already holds is still read once.
+  bool socket_read = false;
   for (;;) {
     char* buffer = nullptr;
     const int n = PQgetCopyData(replication_, &buffer, /*async=*/1);
@@ -192,7 +194,15 @@ Result<bool> PgChangeStream::Receive(std::chrono::steady_clock::time_point deadl
                          "' ended: " + PQerrorMessage(replication_));
     }
     const auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) return false;
+    if (now >= deadline) {
+      if (socket_read) return false;
+      socket_read = true;
+      if (PQconsumeInput(replication_) == 0) {
+        return Unavailable("the replication connection of slot '" + options_.slot +
+                           "' failed: " + PQerrorMessage(replication_));
+      }
+      continue;
+    }
     pollfd fd{PQsocket(replication_), POLLIN, 0};
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1;
@@ -288,7 +298,7 @@ Status PgChangeStream::HandleLogical(const char* p, const char* end) {
   const char kind = *p++;
   switch (kind) {
     case 'B':  // begin
-      tx_.clear();
+      held_.reset();
       return Status::Ok();
     case 'R': {  // relation: its columns, in the order tuples carry them
       if (end - p < 4) return DataError("pgoutput: a relation message cut short");
@@ -337,7 +347,12 @@ Status PgChangeStream::HandleLogical(const char* p, const char* end) {
         const int c = options_.table.IndexOf(k);
         pending.change.key.push_back(KeyText(rows_.columns[static_cast<size_t>(c)], row));
       }
-      tx_.push_back(std::move(pending));
+      // The change held so far was not its transaction's last.
+      if (held_) {
+        held_->change.position = store::Cursor{CursorOf(last_commit_end_)};
+        ready_.push_back(std::move(*held_));
+      }
+      held_ = std::move(pending);
       return Status::Ok();
     }
     case 'C': {  // commit: flags, commit LSN, end LSN, time
@@ -345,12 +360,11 @@ Status PgChangeStream::HandleLogical(const char* p, const char* end) {
       ++p;
       Get64(p);
       const uint64_t end_lsn = Get64(p);
-      for (size_t i = 0; i < tx_.size(); ++i) {
-        tx_[i].change.position =
-            store::Cursor{CursorOf(i + 1 == tx_.size() ? end_lsn : last_commit_end_)};
-        ready_.push_back(std::move(tx_[i]));
+      if (held_) {
+        held_->change.position = store::Cursor{CursorOf(end_lsn)};
+        ready_.push_back(std::move(*held_));
+        held_.reset();
       }
-      tx_.clear();
       last_commit_end_ = end_lsn;
       return Status::Ok();
     }
@@ -370,11 +384,14 @@ Result<bool> PgChangeStream::Next(size_t max_changes, std::chrono::milliseconds 
   out->rows = RowBatch();
   for (const TableColumn& c : options_.table.columns) out->rows.AddColumn(c.name, c.type);
   const auto deadline = std::chrono::steady_clock::now() + wait;
-  while (ready_.empty()) {
-    ASSIGN_OR_RETURN(const bool got, Receive(deadline));
-    if (!got) break;
-  }
-  while (!ready_.empty() && out->changes.size() < std::max<size_t>(1, max_changes)) {
+  while (out->changes.size() < std::max<size_t>(1, max_changes)) {
+    if (ready_.empty()) {
+      // Waits for the first change only; after it, takes what has arrived.
+      ASSIGN_OR_RETURN(const bool got,
+                       Receive(out->changes.empty() ? deadline : std::chrono::steady_clock::now()));
+      if (!got) break;
+      continue;
+    }
     Pending& next = ready_.front();
     for (size_t c = 0; c < rows_.columns.size(); ++c) {
       if (next.change.kind == store::ChangeKind::kUpsert) {
@@ -386,7 +403,20 @@ Result<bool> PgChangeStream::Next(size_t max_changes, std::chrono::milliseconds 
     out->changes.push_back(std::move(next.change));
     ready_.pop_front();
   }
-  if (ready_.empty() && tx_.empty()) rows_.Clear();  // every decoded row handed out
+  if (ready_.empty()) {
+    // Every decoded row is handed out but the held change's: keep its row alone.
+    RowBatch kept;
+    for (size_t c = 0; c < rows_.columns.size(); ++c) {
+      kept.AddColumn(rows_.names[c], rows_.columns[c].type());
+    }
+    if (held_) {
+      for (size_t c = 0; c < rows_.columns.size(); ++c) {
+        kept.columns[c].AppendFrom(rows_.columns[c], held_->row);
+      }
+      held_->row = 0;
+    }
+    rows_ = std::move(kept);
+  }
   out->end = out->changes.empty() ? store::Cursor{CursorOf(acked_)} : out->changes.back().position;
   return !out->changes.empty();
 }

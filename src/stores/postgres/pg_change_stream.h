@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/row_batch.h"
@@ -35,7 +36,12 @@ struct PgChangeStreamOptions {
 // table's column types exactly as a snapshot read (table_reader.h) decodes
 // them. A change's position is its transaction's end LSN only for the
 // transaction's last change; the others carry the previous transaction's,
-// so acknowledging a position never confirms half a transaction. Ack sends
+// so acknowledging a position never confirms half a transaction. The
+// server sends a transaction only once it committed (pgoutput without
+// streaming), so its changes are handed out as they arrive, each held back
+// only until the next one shows it was not the last: memory holds one
+// change of the open transaction and what Next has not yet handed out,
+// whatever the size of the transaction. Ack sends
 // the position as flushed, and the server then may recycle the WAL before
 // it: a crash before Ack replays from the last acknowledgement
 // (at-least-once; writers are keyed, so a replay is harmless).
@@ -65,6 +71,10 @@ class PgChangeStream : public store::ChangeStream {
   static Status Drop(const std::string& url, const std::string& slot,
                      const std::string& publication);
 
+  // Rows decoded and not yet handed out: at most one change of the open
+  // transaction beyond what the last Next left (for tests of the bound).
+  size_t held_rows() const { return rows_.num_rows(); }
+
   // "lsn=X/Y" and back.
   static std::string CursorOf(uint64_t lsn);
   static Result<uint64_t> LsnOf(const store::Cursor& cursor);
@@ -92,9 +102,11 @@ class PgChangeStream : public store::ChangeStream {
   // is shape column order_[i] (-1: a column the shape does not read).
   std::vector<int> order_;
   uint32_t relation_id_ = 0;
-  RowBatch rows_;                 // decoded rows of transactions not yet handed out
-  std::deque<Pending> ready_;     // changes of committed transactions
-  std::vector<Pending> tx_;       // the open transaction's changes
+  RowBatch rows_;              // decoded rows not yet handed out
+  std::deque<Pending> ready_;  // changes with their positions, to hand out
+  // The open transaction's latest change, held until the next change or the
+  // commit says which position it carries.
+  std::optional<Pending> held_;
   uint64_t last_commit_end_ = 0;  // end LSN of the last committed transaction seen
   uint64_t acked_ = 0;
   std::string scratch_;

@@ -1,10 +1,13 @@
 // Key version claims (catalog/key_versions.h) on a real PostgreSQL: who wins,
 // by the COPY path and by the upsert it falls back to, checked by SQL.
+#include <chrono>
+#include <future>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "catalog/key_locks.h"
 #include "catalog/key_versions.h"
 #include "catalog/schema.h"
 #include "stores/postgres/pg_connection.h"
@@ -97,6 +100,32 @@ TEST(KeyVersions, BinaryKeysRoundTrip) {
                        "SELECT encode(key, 'hex') || ':' || version FROM "
                        "cutover.key_versions"),
             "6b00ff:3");
+}
+
+// The lock a writer of one key takes (catalog/key_locks.h): two keys of one
+// entity lock independently, even when they differ only after a NUL byte;
+// one key excludes a second holder.
+TEST(KeyLocksTest, EachKeyLocksAloneAndExcludesASecondHolder) {
+  Db a = Open();
+  auto b = pg_store::PgConnection::Connect(a.url);
+  ASSERT_TRUE(b.ok());
+  const int64_t first = catalog::KeyLockId("m", "e", std::string("k\0x", 3));
+  const int64_t second = catalog::KeyLockId("m", "e", std::string("k\0y", 3));
+  EXPECT_NE(first, second);
+  EXPECT_NE(catalog::KeyLockId("m", "ek", ""), catalog::KeyLockId("m", "e", "k"));
+  ASSERT_TRUE(catalog::LockKey(a.conn.get(), first).ok());
+  // Another key: granted at once, not queued behind the first.
+  auto other = std::async(std::launch::async, [&] { return catalog::LockKey(b->get(), second); });
+  ASSERT_EQ(other.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_TRUE(other.get().ok());
+  EXPECT_EQ(QueryValue(a.url,
+                       "SELECT count(*) FILTER (WHERE granted) || '/' || count(*) FROM pg_locks "
+                       "WHERE locktype = 'advisory'"),
+            "2/2");
+  // The same key: a third session cannot have it while the first holds it.
+  EXPECT_EQ(QueryValue(a.url, "SELECT pg_try_advisory_lock(" + std::to_string(first) + ")"), "f");
+  ASSERT_TRUE(catalog::UnlockKey(a.conn.get(), first).ok());
+  EXPECT_EQ(QueryValue(a.url, "SELECT pg_try_advisory_lock(" + std::to_string(first) + ")"), "t");
 }
 
 }  // namespace

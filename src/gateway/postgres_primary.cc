@@ -3,6 +3,7 @@
 
 #include <functional>
 
+#include "catalog/key_locks.h"
 #include "engine/core/entity_plan.h"
 #include "engine/core/source_factory.h"
 #include "gateway/record_body.h"
@@ -65,15 +66,15 @@ Result<PrimaryWrite> PostgresPrimary::Locked(
   if (session == nullptr) {
     ASSIGN_OR_RETURN(session, NewSession());
   }
-  const std::string lock_key = migration_->name + '\0' + entity + '\0' + key;
+  const int64_t lock_id = catalog::KeyLockId(migration_->name, entity, key);
   pg_store::PgConnection* conn = session->conn.get();
   // Held until unlocked below or the session closes; the lock is the
   // session's, so a lost connection releases it with the session.
-  auto locked = conn->Query("SELECT pg_advisory_lock(hashtextextended($1, 0))", {lock_key});
-  if (!locked.ok()) return locked.status();  // the session is dropped
+  if (Status locked = catalog::LockKey(conn, lock_id); !locked.ok()) {
+    return locked;  // the session is dropped
+  }
   Result<PrimaryWrite> out = write(session.get());
-  const auto unlocked =
-      conn->Query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", {lock_key});
+  const Status unlocked = catalog::UnlockKey(conn, lock_id);
   if (unlocked.ok() && conn->IsHealthy()) {
     std::lock_guard<std::mutex> lock(mu_);
     idle_.push_back(std::move(session));

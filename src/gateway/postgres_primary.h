@@ -32,7 +32,8 @@ struct PrimaryWrite {
 // by engine::EntitySync under the key-version claims, so a replay still owed
 // from before the move (a legacy read, older) can never overwrite it. Every
 // write of a key, through any gateway process, first takes a PostgreSQL
-// advisory lock on (migration, entity, key) and only then reads the clock
+// advisory lock on (migration, entity, key) (catalog/key_locks.h, which
+// rollback's copies take too) and only then reads the clock
 // for its version: writes of one key are serialized across processes and
 // their versions rise in that order, whatever the gateways' own clocks say.
 // A change (an increment) reads the current record under the same lock

@@ -110,14 +110,13 @@ class RollbackTagTest : public ::testing::Test {
     ASSERT_EQ(Counts(ws_.url), "33 13 32 20");
   }
 
+  // `cutover rollback cutover.yaml args...`, with CUTOVER_FAILPOINTS set.
   CommandResult Rollback(const std::vector<std::string>& args, const std::string& failpoints = "") {
-    std::vector<std::string> argv = {CutoverBinary(), "rollback", "cutover.yaml"};
+    Workspace ws = ws_;
+    ws.env.emplace_back("CUTOVER_FAILPOINTS", failpoints);
+    std::vector<std::string> argv = {"rollback", "cutover.yaml"};
     argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv,
-                      {{"DATABASE_URL", ws_.url},
-                       {"REDIS_URL", redis_->Url()},
-                       {"CUTOVER_FAILPOINTS", failpoints}},
-                      ws_.dir);
+    return Cutover(ws, argv);
   }
 
   std::unique_ptr<RedisServer> redis_;

@@ -1,8 +1,12 @@
 // cutover's entry point: the command table. Each subcommand lives in its own
 // cmd_<name>.cc and registers its options and action here.
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
+#include <system_error>
 
 #include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 
 #include "cli/command.h"
@@ -36,14 +40,19 @@ const CommandEntry kCommands[] = {
      "Keep PostgreSQL in step with a live Redis (change capture), repairing every gap it detects",
      cutover::cli::AddSyncCommand},
     {"rollback",
-     "Delete from PostgreSQL exactly the rows one source tag wrote (--tag), or count them "
-     "(--dry-run)",
+     "Write PostgreSQL's state back into the legacy store and move back to dual_write; or "
+     "delete exactly the rows one source tag wrote (--tag)",
      cutover::cli::AddRollbackCommand},
 };
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A peer that closes its socket (Redis, PostgreSQL, the TLS tunnel's
+  // relay) makes the next write fail with EPIPE, which its caller reports
+  // with the connection it was; the default SIGPIPE would end the process
+  // without a word. (Children the scratch cluster starts reset it.)
+  std::signal(SIGPIPE, SIG_IGN);
   cutover::InitLogging();
   CLI::App app{
       "cutover moves a live application's data from a legacy store into PostgreSQL\n"
@@ -61,5 +70,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : cutover::cli::kExitUsage;
   }
-  return action ? action() : cutover::cli::kExitUsage;
+  if (!action) return cutover::cli::kExitUsage;
+  try {
+    return action();
+  } catch (const std::system_error& e) {
+    // Output to a reader that went away (`cutover verify --json | head`):
+    // nobody is left to tell, so stop as SIGPIPE would have.
+    if (e.code().value() == EPIPE) return 128 + SIGPIPE;
+    throw;
+  }
 }

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <set>
@@ -213,15 +214,27 @@ Result<VerifyReport> RunVerify(const spec::MigrationSpec& migration, const std::
   DimensionNames dimension_names;
   std::vector<const spec::EntitySpec*> dimensions;
   std::unique_ptr<pg_store::PgConnection> catalog;  // opened on first use
+  // A source tag says which run wrote a row, not what the record holds: a
+  // row an application wrote straight into PostgreSQL has none, and is
+  // still the record. Tagged entities are compared without their tag
+  // column (a deque: mappers keep the address of their entity).
+  std::deque<spec::EntitySpec> untagged;
   for (const auto& entity : migration.entities) {
     if (!request.entities.empty() && !to_read.contains(entity.name)) continue;
     if (entity.source.empty()) {  // a lookup dimension: checked after the facts
       dimensions.push_back(&entity);
       continue;
     }
-    ASSIGN_OR_RETURN(EntityPlan planned, PlanEntity(migration, entity));
+    const spec::EntitySpec* compared = &entity;
+    if (entity.tag) {
+      spec::EntitySpec& copy = untagged.emplace_back(entity);
+      std::erase_if(copy.columns, [](const spec::ColumnSpec& c) { return c.from == "$tag"; });
+      copy.tag.reset();
+      compared = &copy;
+    }
+    ASSIGN_OR_RETURN(EntityPlan planned, PlanEntity(migration, *compared));
     VerifyPlan plan;
-    plan.entity = &entity;
+    plan.entity = compared;
     plan.chunked = planned.chunked;
     plan.mapper = std::move(planned.mapper);
     const auto& tables = plan.mapper->tables();

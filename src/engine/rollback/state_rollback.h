@@ -1,0 +1,74 @@
+// `cutover rollback SPEC`: puts the legacy store (Redis) in PostgreSQL's
+// state, key by key, so that the stage can move back to dual_write.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "spec/spec.h"
+
+namespace cutover::engine {
+
+struct StateRollbackRequest {
+  // Top-level entities to roll back; empty: every entity of the spec, which
+  // must then all be invertible (the whole migration goes back).
+  std::vector<std::string> entities;
+  bool dry_run = false;
+  int batch_size = 1000;  // rows copied, and keys checked, per transaction
+  std::chrono::milliseconds retry_for{60'000};
+};
+
+struct StateRollbackEntity {
+  std::string entity{};
+  int64_t written = 0;   // PostgreSQL rows written back as legacy records
+  int64_t deleted = 0;   // legacy keys that have no row, deleted
+  int64_t scanned = 0;   // legacy keys of the entity's pattern looked at
+  int64_t unmapped = 0;  // legacy keys whose key does not map to a row's key: left alone
+};
+
+struct StateRollbackReport {
+  std::string stage{};  // where the migration stood
+  bool whole = false;   // every entity of the spec was rolled back
+  bool dry_run = false;
+  std::vector<StateRollbackEntity> entities{};
+};
+
+// State rollback design
+//
+// From `primary` on PostgreSQL holds the newest state, and writes that
+// reached it without the gateway (an application that now talks to
+// PostgreSQL) are in no legacy store. Rollback makes each legacy key equal
+// to PostgreSQL's row in two passes, both idempotent (a record is written
+// whole, a key deleted; a counter is set to its value, never incremented),
+// so a killed run is simply run again:
+//   1. PostgreSQL to legacy: the table is read in key order, a page at a
+//      time; in one transaction the page's keys are locked (the advisory
+//      lock every gateway write of a key takes first, catalog/key_locks.h),
+//      the rows read again under the locks, each written back whole as
+//      RecordBuilder rebuilds it, and a key whose row vanished meanwhile
+//      deleted. The locks are released only after the legacy store took
+//      the page, so a gateway write of a key lands in PostgreSQL either
+//      before the copy reads it (and the copy writes that state) or after
+//      the copy wrote it (and its journal replay, in order per key, writes
+//      the newer state over the copy's).
+//   2. Legacy keys without a row: every key of the entity's pattern is
+//      scanned, mapped to its key columns, and looked up; the missing ones
+//      are locked, looked up again, and deleted. A key whose captures do
+//      not map is left alone and counted.
+// Only entities that declare `write_back: true` (spec::InvertibilityProblem)
+// can go back; a whole rollback refuses, before writing anything, when any
+// entity cannot. Refused (FailedPrecondition) before `primary`: legacy is
+// still the store every write reaches first, so it already holds them.
+Result<StateRollbackReport> RunStateRollback(const spec::MigrationSpec& migration,
+                                             const std::string& target_url,
+                                             const StateRollbackRequest& request);
+
+nlohmann::json StateRollbackReportJson(const StateRollbackReport& report);
+std::string FormatStateRollbackReport(const StateRollbackReport& report);
+
+}  // namespace cutover::engine

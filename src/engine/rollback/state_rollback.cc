@@ -270,6 +270,8 @@ class EntityStateRollback {
             [&] { return DeleteLocked(doubtful, doubtful_keys); }));
       }
     }
+    spdlog::info("rollback: {}: {} legacy keys scanned, {} without a row {}", entity_.name,
+                 out_.scanned, out_.deleted, request_.dry_run ? "found" : "deleted");
     return Status::Ok();
   }
 

@@ -29,9 +29,13 @@ pg_store::TableShape Shape() {
 }
 
 std::unique_ptr<PgChangeStream> OpenStream(const std::string& url,
-                                           const std::string& slot = "cutover_test_slot") {
-  auto opened = PgChangeStream::Open(
-      {.url = url, .slot = slot, .publication = "cutover_test_pub", .table = Shape()});
+                                           const std::string& slot = "cutover_test_slot",
+                                           const std::string& skip_marker = "") {
+  auto opened = PgChangeStream::Open({.url = url,
+                                      .slot = slot,
+                                      .publication = "cutover_test_pub",
+                                      .table = Shape(),
+                                      .skip_marker = skip_marker});
   EXPECT_TRUE(opened.ok()) << opened.status().ToString();
   return opened.ok() ? std::move(*opened) : nullptr;
 }
@@ -173,6 +177,79 @@ TEST(PgChangeStreamTest, ABigTransactionIsHandedOutWithoutBeingHeldWhole) {
   EXPECT_NE(changes[20000].position.token, first_end);
   stream.reset();
   ASSERT_TRUE(PgChangeStream::Drop(url, "cutover_test_big", "cutover_test_pub").ok());
+}
+
+// A transaction that begins with the marker's logical message is dropped
+// whole, wherever its changes fall among others; a delete's row holds its
+// key; a change carries its commit time; once only skipped transactions are
+// left, a batch's end moves past them, so acknowledging it frees their WAL.
+TEST(PgChangeStreamTest, MarkedTransactionsAreSkippedAndTheEndMovesPastThem) {
+  const std::string url = FreshDatabase();
+  Exec(url,
+       "CREATE TABLE items (id bigint PRIMARY KEY, name text, price numeric(10,2), at "
+       "timestamptz)");
+  std::unique_ptr<PgChangeStream> stream = OpenStream(url, "cutover_test_skip", "test.mine");
+  ASSERT_NE(stream, nullptr);
+  Result<store::Cursor> head = stream->Head();
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  const std::string before = QueryValue(url, "SELECT date_trunc('second', now())::text");
+  Exec(url, "INSERT INTO items VALUES (1, 'theirs', 1, '2000-01-01 00:00:00+00')");
+  Exec(url,
+       "BEGIN; SELECT pg_logical_emit_message(true, 'test.mine', ''); INSERT INTO items VALUES "
+       "(2, 'mine', 2, '2000-01-01 00:00:00+00'); UPDATE items SET name = 'mine too' WHERE id "
+       "= 1; COMMIT");
+  // Another prefix does not mark a transaction.
+  Exec(url,
+       "BEGIN; SELECT pg_logical_emit_message(true, 'test.other', ''); DELETE FROM items WHERE "
+       "id = 1; COMMIT");
+  Exec(url,
+       "BEGIN; SELECT pg_logical_emit_message(true, 'test.mine', ''); DELETE FROM items WHERE "
+       "id = 2; COMMIT");
+  const std::string last = QueryValue(url, "SELECT pg_current_wal_lsn()");
+
+  ASSERT_TRUE(stream->Start(*head).ok());
+  auto changes = Drain(stream.get(), std::chrono::milliseconds(1500));
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].second, "1|theirs|1.00|0");
+  EXPECT_EQ(changes[1].first.kind, ChangeKind::kDelete);
+  EXPECT_EQ(changes[1].first.key, store::RecordKey{"1"});
+  EXPECT_EQ(stream->skipped_changes(), 3);
+  // The commit time is the server's: not before the statements were sent.
+  const auto committed = std::chrono::duration_cast<std::chrono::seconds>(
+                             changes[0].first.committed_at.time_since_epoch())
+                             .count();
+  EXPECT_EQ(QueryValue(url, "SELECT to_timestamp(" + std::to_string(committed) + ") >= '" + before +
+                                "'::timestamptz"),
+            "t");
+
+  // Nothing left to hand out: the end is past the last (skipped) commit.
+  store::ChangeBatch idle;
+  Result<bool> more = stream->Next(10, std::chrono::milliseconds(300), &idle);
+  ASSERT_TRUE(more.ok()) << more.status().ToString();
+  EXPECT_FALSE(*more);
+  Result<uint64_t> end = PgChangeStream::LsnOf(idle.end);
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(QueryValue(
+                url, "SELECT '" + idle.end.token.substr(4) + "'::pg_lsn >= '" + last + "'::pg_lsn"),
+            "t")
+      << idle.end.token << " vs " << last;
+
+  // A delete's row: its key set, the other columns NULL.
+  Exec(url, "INSERT INTO items VALUES (3, 'x', 3, '2000-01-01 00:00:00+00')");
+  Exec(url, "DELETE FROM items WHERE id = 3");
+  store::ChangeBatch batch;
+  std::vector<std::pair<ChangeKind, bool>> seen;
+  for (int i = 0; i < 20 && seen.size() < 2; ++i) {
+    ASSERT_TRUE(stream->Next(10, std::chrono::milliseconds(200), &batch).ok());
+    for (size_t r = 0; r < batch.changes.size(); ++r) {
+      EXPECT_EQ(batch.rows.columns[0].IntAt(r), 3);
+      seen.emplace_back(batch.changes[r].kind, batch.rows.columns[1].IsNull(r));
+    }
+  }
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1], std::make_pair(ChangeKind::kDelete, true));
+  stream.reset();
+  ASSERT_TRUE(PgChangeStream::Drop(url, "cutover_test_skip", "cutover_test_pub").ok());
 }
 
 }  // namespace

@@ -1,9 +1,12 @@
-// `cutover rollback` without --tag: at stage primary, rows written, changed
-// and deleted straight in PostgreSQL by SQL go back into Redis, TTLs kept,
-// through a kill; Redis is then read with hiredis and compared with SQL.
+// The way back into Redis: `cutover rollback` without --tag, and `cutover
+// sync` at stage primary. Rows written, changed and deleted straight in
+// PostgreSQL by SQL reach Redis, TTLs kept, through kills; Redis is then
+// read with hiredis and compared with SQL.
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -150,6 +153,22 @@ class RollbackStateTest : public ::testing::Test {
     ASSERT_EQ(moved.exit_code, 0) << Describe(moved);
   }
 
+  // `cutover sync cutover.yaml --idle-exit 2s --json`, with CUTOVER_FAILPOINTS set.
+  CommandResult Sync(const std::string& failpoints = "") {
+    Workspace ws = ws_;
+    ws.env.emplace_back("CUTOVER_FAILPOINTS", failpoints);
+    return Cutover(ws, {"sync", "cutover.yaml", "--idle-exit", "2s", "--json"});
+  }
+
+  // Whether the slot of `entity` has confirmed a position before `lsn`.
+  std::string ConfirmedBefore(const std::string& entity, const std::string& lsn) {
+    return QueryValue(ws_.url,
+                      "SELECT s.confirmed_flush_lsn < '" + lsn +
+                          "'::pg_lsn FROM pg_replication_slots s JOIN cutover.way_back w ON "
+                          "w.slot = s.slot_name WHERE w.entity = '" +
+                          entity + "'");
+  }
+
   // `cutover rollback cutover.yaml args...`, with CUTOVER_FAILPOINTS set.
   CommandResult Rollback(const std::vector<std::string>& args, const std::string& failpoints = "") {
     Workspace ws = ws_;
@@ -258,6 +277,105 @@ TEST_F(RollbackStateTest, AnEntityThatCannotGoBackStopsAWholeRollbackBeforeAnyWr
   ASSERT_EQ(users.exit_code, 0) << Describe(users);
   EXPECT_EQ(redis_->One({"HGET", "t:user:u1@x", "name"}), "changed");
   EXPECT_EQ(QueryValue(ws_.url, "SELECT stage FROM cutover.stage"), "primary");
+}
+
+TEST_F(RollbackStateTest, TheWayBackCarriesPostgresChangesIntoRedisThroughKills) {
+  MoveTo("dual_write");
+  MoveTo("shadow");
+  MoveTo("rollout", "100");
+  MoveTo("primary");
+  // Before the first way back: changes it never saw, and a stray key.
+  Exec(ws_.url, kSqlWrites);
+  redis_->Command({"HSET", "t:user:stray@x", "user_id", "999", "name", "Stray"});
+
+  // The first run makes the slots and reconciles once, as a rollback does.
+  CommandResult first = Sync();
+  ASSERT_EQ(first.exit_code, 0) << Describe(first);
+  json report = json::parse(first.out);
+  ASSERT_EQ(report["entities"].size(), 2u);
+  EXPECT_EQ(report["entities"][0]["reconciliations"], 1);
+  EXPECT_EQ(RedisUsers(*redis_), SqlUsers(ws_.url));
+  EXPECT_EQ(RedisUsage(*redis_), SqlUsage(ws_.url));
+  EXPECT_EQ(QueryValue(ws_.url, "SELECT count(*) FROM pg_replication_slots"), "2");
+
+  // Three kills, each with changes made while no way back ran: before Redis
+  // took the batch, after it took it with the keys still locked, and after
+  // the locks went but before the slot was acknowledged. The slot never
+  // confirms a change Redis lacks (confirmed < the LSN after the change).
+  const std::vector<std::string> kills = {"wayback.before_legacy_flush=1",
+                                          "wayback.after_legacy_flush=1", "wayback.before_ack=1"};
+  for (size_t round = 0; round < kills.size(); ++round) {
+    const std::string n = std::to_string(round);
+    Exec(ws_.url,
+         "UPDATE public.usage SET count = count + 1000 WHERE ip = '10.0.0.5'; "
+         "UPDATE public.users SET name = 'round " +
+             n +
+             "' WHERE email = 'u20@x'; "
+             "INSERT INTO public.users (email, id, name) VALUES ('r" +
+             n + "@x', " + std::to_string(500 + round) + ", 'R" + n + "')");
+    const std::string after = QueryValue(ws_.url, "SELECT pg_current_wal_lsn()");
+    CommandResult killed = Sync(kills[round]);
+    EXPECT_EQ(killed.term_signal, SIGKILL) << kills[round] << " " << Describe(killed);
+    EXPECT_EQ(ConfirmedBefore("usage", after), "t") << kills[round];
+    EXPECT_EQ(ConfirmedBefore("users", after), "t") << kills[round];
+    if (round == 0) {
+      // Killed before the flush: Redis has not seen it, the slot keeps it.
+      EXPECT_EQ(redis_->One({"HGET", "t:user:u20@x", "name"}), "U20");
+    }
+  }
+
+  // A transaction marked as cutover's own write (as backfill and sync mark
+  // theirs) is not sent back; a plain one is.
+  Exec(ws_.url,
+       "BEGIN; SELECT pg_logical_emit_message(true, 'cutover.own_write', ''); "
+       "UPDATE public.users SET name = 'own' WHERE email = 'u30@x'; COMMIT;");
+  Exec(ws_.url, "UPDATE public.users SET name = 'plain' WHERE email = 'u31@x'");
+
+  // A writer of counters while the way back runs: 200 increments by SQL.
+  CommandResult live;
+  std::thread syncer([&] { live = Sync(); });
+  for (int i = 0; i < 200; ++i) {
+    Exec(ws_.url, "UPDATE public.usage SET count = count + 1 WHERE ip = '10.0.0." +
+                      std::to_string(i % 7) + "'");
+    if (i == 100) Exec(ws_.url, "DELETE FROM public.users WHERE email = 'u21@x'");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  syncer.join();
+  ASSERT_EQ(live.exit_code, 0) << Describe(live);
+  report = json::parse(live.out);
+  EXPECT_EQ(report["entities"][0]["reconciliations"], 0) << live.out;
+  EXPECT_EQ(report["entities"][1]["reconciliations"], 0) << live.out;
+  EXPECT_EQ(report["entities"][0]["own_writes_skipped"], 1) << live.out;  // users
+  // 171 live updates (those of 10.0.0.3, deleted by kSqlWrites, change no row)
+  // and the 3 the killed runs never acknowledged.
+  EXPECT_EQ(report["entities"][1]["changes"], 174) << live.out;
+  EXPECT_GT(report["entities"][0]["lag_samples"], 0) << live.out;
+
+  // Redis by hiredis equals PostgreSQL by SQL, but for the own write, which
+  // PostgreSQL holds and the way back rightly left alone.
+  EXPECT_EQ(redis_->One({"HGET", "t:user:u30@x", "name"}), "U30");
+  Exec(ws_.url, "UPDATE public.users SET name = 'U30' WHERE email = 'u30@x'");
+  EXPECT_EQ(RedisUsers(*redis_), SqlUsers(ws_.url));
+  EXPECT_EQ(RedisUsage(*redis_), SqlUsage(ws_.url));
+  // 6 (Fill's INCRBY) + 3 x 1000 + the live increments of 10.0.0.5 (i % 7 == 5:
+  // i = 5, 12, ..., 194, 28 of them).
+  EXPECT_EQ(redis_->One({"GET", "t:usage:10.0.0.5:2026-11-30"}), "3034");
+  EXPECT_EQ(redis_->One({"HGET", "t:user:u31@x", "name"}), "plain");
+  EXPECT_EQ(redis_->One({"EXISTS", "t:user:u21@x"}), "0");
+
+  CommandResult status = Cutover(ws_, {"phase", "cutover.yaml", "status", "--json"});
+  ASSERT_EQ(status.exit_code, 0) << Describe(status);
+  const json phase = json::parse(status.out);
+  ASSERT_EQ(phase["way_back"].size(), 2u) << status.out;
+  EXPECT_EQ(phase["way_back"][0]["slot_exists"], true);
+  EXPECT_EQ(phase["way_back"][0]["reconciled"], true);
+  EXPECT_TRUE(phase["way_back"][0]["retained_wal_bytes"].is_number());
+
+  // Leaving primary drops the slots: the server keeps no WAL for them.
+  MoveTo("dual_write");
+  EXPECT_EQ(QueryValue(ws_.url, "SELECT count(*) FROM pg_replication_slots"), "0");
+  EXPECT_EQ(QueryValue(ws_.url, "SELECT count(*) FROM pg_publication"), "0");
+  EXPECT_EQ(QueryValue(ws_.url, "SELECT count(*) FROM cutover.way_back"), "0");
 }
 
 }  // namespace

@@ -123,6 +123,25 @@ CREATE TABLE IF NOT EXISTS cutover.sync_state (
   PRIMARY KEY (migration, source)
 );
 
+-- way_back (way_back.h, v7): one row per (migration, entity) whose changes
+-- in PostgreSQL flow back into the legacy store: its replication slot,
+-- whether the legacy store was reconciled once the slot existed, and what
+-- the way back applied.
+CREATE TABLE IF NOT EXISTS cutover.way_back (
+  migration        text NOT NULL,
+  entity           text NOT NULL,
+  slot             text NOT NULL,
+  reconciled       boolean NOT NULL DEFAULT false,
+  changes_applied  bigint NOT NULL DEFAULT 0,
+  keys_written     bigint NOT NULL DEFAULT 0,
+  keys_deleted     bigint NOT NULL DEFAULT 0,
+  own_skipped      bigint NOT NULL DEFAULT 0,
+  lag_p50_ms       double precision,
+  lag_p99_ms       double precision,
+  updated_at       timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (migration, entity)
+);
+
 -- deferred_ddl (deferred_ddl.h): indexes and constraints a bulk load set aside.
 CREATE TABLE IF NOT EXISTS cutover.deferred_ddl (
   migration     text NOT NULL,

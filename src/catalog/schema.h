@@ -44,7 +44,7 @@ namespace cutover::catalog {
 // written so they are no-ops on a schema already at N+1, and bumps
 // kCatalogVersion; a statement that cannot be written that way runs under
 // `IF version < N+1` in the same transaction.
-inline constexpr int kCatalogVersion = 6;
+inline constexpr int kCatalogVersion = 7;
 
 // Creates schema `cutover` and its tables, or upgrades an older catalog in
 // place (see above). Safe to run from several processes at once. Fails with

@@ -1,10 +1,12 @@
 // `cutover phase SPEC status | set STAGE`: where the migration stands and what
 // each next step waits for; moves it, guarded, recorded in the audit table.
+#include <algorithm>
 #include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "catalog/way_back.h"
 #include "cli/command.h"
 #include "common/redact.h"
 #include "control/guards.h"
@@ -12,6 +14,7 @@
 #include "control/stage_machine.h"
 #include "control/stage_store.h"
 #include "engine/core/target_resolver.h"
+#include "engine/rollback/state_rollback.h"
 #include "stores/postgres/pg_connection.h"
 
 namespace cutover::cli {
@@ -41,6 +44,12 @@ std::vector<std::pair<control::Stage, int>> NextSteps(const control::StageState&
     steps.emplace_back(to, to == control::Stage::kRollout ? 10 : control::ImpliedPercent(to));
   }
   return steps;
+}
+
+// WAL a slot holds, in KiB below a MiB and MiB above, rounded down.
+std::string WalSize(int64_t bytes) {
+  if (bytes < 1024 * 1024) return fmt::format("{} KiB", bytes / 1024);
+  return fmt::format("{} MiB", bytes / (1024 * 1024));
 }
 
 int PrintStatus(const spec::MigrationSpec& migration, pg_store::PgConnection* conn, bool as_json) {
@@ -73,6 +82,56 @@ int PrintStatus(const spec::MigrationSpec& migration, pg_store::PgConnection* co
                  state->forced ? ", forced" : "");
     }
     fmt::print("\n");
+  }
+  auto way_backs = catalog::LoadWayBacks(conn, migration.name);
+  if (!way_backs.ok()) {
+    fmt::print(stderr, "error: {}\n", way_backs.status().message());
+    return kExitFailure;
+  }
+  j["way_back"] = nlohmann::json::array();
+  for (const auto& w : *way_backs) {
+    j["way_back"].push_back({{"entity", w.state.entity},
+                             {"slot", w.state.slot},
+                             {"slot_exists", w.slot_exists},
+                             {"streaming", w.active},
+                             {"wal_status", w.wal_status},
+                             {"confirmed_lsn", w.confirmed_lsn},
+                             {"retained_wal_bytes", w.retained_wal ? nlohmann::json(*w.retained_wal)
+                                                                   : nlohmann::json(nullptr)},
+                             {"reconciled", w.state.reconciled},
+                             {"changes_applied", w.state.changes_applied},
+                             {"lag_p99_ms", w.state.lag_p99_ms ? nlohmann::json(*w.state.lag_p99_ms)
+                                                               : nlohmann::json(nullptr)}});
+    if (as_json) continue;
+    if (!w.slot_exists) {
+      fmt::print(
+          "way back: {}: slot {} is gone; the next `cutover sync` makes it again and "
+          "reconciles\n",
+          w.state.entity, w.state.slot);
+      continue;
+    }
+    fmt::print("way back: {}: slot {} {}, holding {} of WAL, {} changes carried back{}{}{}\n",
+               w.state.entity, w.state.slot, w.active ? "streaming" : "idle (no sync running)",
+               WalSize(w.retained_wal.value_or(0)), w.state.changes_applied,
+               w.state.reconciled ? "" : ", reconciliation unfinished",
+               w.state.lag_p99_ms ? fmt::format(", lag p99 {:.1f} ms", *w.state.lag_p99_ms) : "",
+               state->stage == control::Stage::kPrimary
+                   ? ""
+                   : " (left behind: the stage is no longer primary; `cutover phase set` drops "
+                     "it)");
+  }
+  if (state->stage == control::Stage::kPrimary) {
+    for (const auto& e : migration.entities) {
+      if (e.source.empty() || !engine::WhyCannotGoBack(migration, e).empty()) continue;
+      const bool has = std::any_of(way_backs->begin(), way_backs->end(),
+                                   [&](const auto& w) { return w.state.entity == e.name; });
+      if (!has && !as_json) {
+        fmt::print(
+            "way back: {}: no slot yet, so PostgreSQL's changes do not reach the legacy "
+            "store; run `cutover sync`\n",
+            e.name);
+      }
+    }
   }
   bool first = true;
   for (const auto& [to, percent] : NextSteps(*state)) {
@@ -208,6 +267,15 @@ CommandAction AddPhaseCommand(CLI::App* app) {
     fmt::print("{}: {} -> {}{}\n", migration->name, Describe(outcome->before),
                Describe(outcome->after), outcome->forced ? " (forced)" : "");
     if (outcome->forced) PrintGuards(outcome->guards);
+    if (!outcome->way_back_slots_dropped.empty()) {
+      fmt::print("way back: replication slot{} {} dropped\n",
+                 outcome->way_back_slots_dropped.size() == 1 ? "" : "s",
+                 fmt::join(outcome->way_back_slots_dropped, ", "));
+    }
+    if (!outcome->way_back_slots_kept.empty()) {
+      fmt::print(stderr, "warning: the way back's slots were not dropped: {}\n",
+                 outcome->way_back_slots_kept);
+    }
     return kExitOk;
   };
 }

@@ -4,15 +4,19 @@
 #include <signal.h>
 
 #include <atomic>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "catalog/stage.h"
 #include "cli/command.h"
 #include "engine/core/target_resolver.h"
+#include "engine/rollback/way_back.h"
 #include "engine/sync/sync_command.h"
+#include "stores/postgres/pg_connection.h"
 
 namespace cutover::cli {
 namespace {
@@ -63,12 +67,19 @@ CommandAction AddSyncCommand(CLI::App* app) {
   };
   auto o = std::make_shared<Options>();
   app->description(
-      "Keeps PostgreSQL in step with a Redis the application still writes to. It subscribes to "
-      "keyspace notifications on every master, reconciles once (every key read and applied, "
-      "rows of keys gone deleted), then re-reads and applies each changed key. Notifications "
-      "are fire-and-forget, so every moment one may have been missed (a dropped subscriber, a "
-      "restart or failover, FLUSHDB/FLUSHALL/SWAPDB, moved cluster slots) is counted as a gap "
-      "and repaired by another reconciliation. Runs until SIGINT/SIGTERM, --for or --idle-exit.");
+      "Keeps the two stores in step, in the direction the stage says.\n"
+      "Before primary: PostgreSQL follows a Redis the application still writes to. It "
+      "subscribes to keyspace notifications on every master, reconciles once (every key read and "
+      "applied, rows of keys gone deleted), then re-reads and applies each changed key. "
+      "Notifications are fire-and-forget, so every moment one may have been missed (a dropped "
+      "subscriber, a restart or failover, FLUSHDB/FLUSHALL/SWAPDB, moved cluster slots) is "
+      "counted as a gap and repaired by another reconciliation.\n"
+      "At primary (the way back): Redis follows PostgreSQL. Every change committed to "
+      "PostgreSQL's tables of write_back entities, through the gateway or straight from an "
+      "application, is read from a logical replication slot (made on first run, with one "
+      "reconciliation) and written into Redis; the slot advances only once Redis holds the "
+      "change, so going back to dual_write loses nothing. Needs wal_level = logical.\n"
+      "Runs until SIGINT/SIGTERM, --for or --idle-exit.");
   app->add_option("spec", o->spec_path, "Migration spec (YAML)")->required();
   app->add_option("--entity", o->request.entities,
                   "Sync only this top-level entity (repeatable; default: every entity of a "
@@ -123,10 +134,58 @@ CommandAction AddSyncCommand(CLI::App* app) {
                    sig == SIGINT ? "SIGINT" : "SIGTERM");
       stop.store(true);
     });
-    auto report = engine::RunSync(*migration, target.url, o->request, stop);
+    // The stage says the direction: at primary, Redis follows PostgreSQL.
+    std::string stage = "legacy";
+    {
+      auto conn = pg_store::PgConnection::ConnectWithRetry(target.url, o->request.retry_for);
+      if (!conn.ok()) {
+        fmt::print(stderr, "error: {}\n", conn.status().message());
+        return kExitFailure;
+      }
+      auto row = catalog::ReadStageRow(conn->get(), migration->name);
+      if (!row.ok()) {
+        fmt::print(stderr, "error: {}\n", row.status().message());
+        return kExitFailure;
+      }
+      if (*row) stage = (*row)->stage;
+    }
+    if (stage == "complete") {
+      fmt::print(stderr,
+                 "error: {} is complete: PostgreSQL alone holds the data and nothing is synced "
+                 "either way\n",
+                 migration->name);
+      return kExitFailure;
+    }
+    std::optional<Result<engine::WayBackReport>> back;
+    std::optional<Result<engine::SyncReport>> forward;
+    if (stage == "primary") {
+      spdlog::info("{} is at primary: carrying PostgreSQL's changes back into the legacy store",
+                   migration->name);
+      engine::WayBackRequest request{.entities = o->request.entities,
+                                     .run_for = o->request.run_for,
+                                     .idle_exit = o->request.idle_exit,
+                                     .batch_size = o->request.batch_size,
+                                     .retry_for = o->request.retry_for};
+      back = engine::RunWayBack(*migration, target.url, request, stop);
+    } else {
+      forward = engine::RunSync(*migration, target.url, o->request, stop);
+    }
     finished.store(true);
     pthread_kill(waiter.native_handle(), SIGTERM);
     waiter.join();
+    if (back) {
+      if (!back->ok()) {
+        fmt::print(stderr, "error: {}\n", back->status().message());
+        return back->status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
+      }
+      if (o->json) {
+        fmt::print("{}\n", engine::WayBackReportJson(**back).dump(2));
+      } else {
+        fmt::print("{}", engine::FormatWayBackReport(**back));
+      }
+      return kExitOk;
+    }
+    auto& report = *forward;
     if (!report.ok()) {
       fmt::print(stderr, "error: {}\n", report.status().message());
       const StatusCode code = report.status().code();

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "catalog/stage.h"
+#include "catalog/way_back.h"
 #include "control/gateway_drain.h"
 #include "control/stage_store.h"
 
@@ -132,6 +133,15 @@ Result<TransitionOutcome> Transition(pg_store::PgConnection* conn,
   // An illegal move commits its audit row and nothing else.
   RETURN_IF_ERROR(conn->Exec("COMMIT").WithContext("committing the stage change"));
   if (!out->illegal.empty()) return InvalidArgument(out->illegal);
+  if (out->applied && out->after.stage != Stage::kPrimary) {
+    // After the commit: the stage has moved whatever happens to the slots.
+    Result<std::vector<std::string>> dropped = catalog::DropWayBacks(conn, migration.name);
+    if (dropped.ok()) {
+      out->way_back_slots_dropped = std::move(*dropped);
+    } else {
+      out->way_back_slots_kept = std::string(dropped.status().message());
+    }
+  }
   return out;
 }
 

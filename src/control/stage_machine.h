@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "control/guards.h"
@@ -66,6 +67,10 @@ struct TransitionOutcome {
   bool applied = false;
   bool forced = false;  // applied although a guard was unmet
   std::string illegal;  // why the move is illegal (audited, nothing else done); "" if legal
+  // The way back lives only at primary: leaving it drops its replication
+  // slots (catalog/way_back.h), or says why they are still there.
+  std::vector<std::string> way_back_slots_dropped{};
+  std::string way_back_slots_kept{};
 };
 
 // Moves the migration. InvalidArgument for a malformed request

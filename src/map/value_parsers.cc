@@ -2,6 +2,8 @@
 // std::from_chars doing the arithmetic so no value passes through a locale.
 #include "map/value_parsers.h"
 
+#include "common/civil_calendar.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -11,52 +13,6 @@
 
 namespace cutover::map {
 namespace {
-
-constexpr int64_t kMicrosPerSecond = 1'000'000;
-constexpr int64_t kMicrosPerDay = 86'400 * kMicrosPerSecond;
-
-// Days are counted from 1970-01-01 internally because that is where the
-// civil-calendar algorithm below lands; PostgreSQL counts from 2000-01-01.
-constexpr int64_t kUnixToPgDays = 10'957;
-constexpr int64_t kUnixToPgMicros = kUnixToPgDays * kMicrosPerDay;
-
-// Proleptic Gregorian calendar, after Howard Hinnant's days_from_civil. The
-// year is shifted to start on March 1 so the leap day is the last day of the
-// "year" and month lengths follow the regular 153-days-per-5-months pattern;
-// 400-year eras make the arithmetic valid for negative years too.
-constexpr int64_t DaysFromCivil(int64_t y, int m, int d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t year_of_era = y - era * 400;                                    // [0, 399]
-  const int64_t day_of_year = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;  // [0, 365]
-  const int64_t day_of_era =
-      year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;  // [0, 146096]
-  return era * 146'097 + day_of_era - 719'468;
-}
-
-struct Civil {
-  int64_t year;
-  int month;
-  int day;
-};
-
-// Inverse of DaysFromCivil.
-constexpr Civil CivilFromDays(int64_t z) {
-  z += 719'468;
-  const int64_t era = (z >= 0 ? z : z - 146'096) / 146'097;
-  const int64_t day_of_era = z - era * 146'097;
-  const int64_t year_of_era =
-      (day_of_era - day_of_era / 1460 + day_of_era / 36'524 - day_of_era / 146'096) / 365;
-  const int64_t day_of_year =
-      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-  const int64_t mp = (5 * day_of_year + 2) / 153;
-  const int day = static_cast<int>(day_of_year - (153 * mp + 2) / 5 + 1);
-  const int month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  return {year_of_era + era * 400 + (month <= 2 ? 1 : 0), month, day};
-}
-
-static_assert(DaysFromCivil(1970, 1, 1) == 0);
-static_assert(DaysFromCivil(2000, 1, 1) == kUnixToPgDays);
 
 // Supported range, years 0001..9999 UTC, in PostgreSQL units.
 constexpr int64_t kMinPgDays = DaysFromCivil(1, 1, 1) - kUnixToPgDays;
@@ -685,49 +641,6 @@ Result<int64_t> TimestampFromEpochText(std::string_view text, bool millis) {
     return EpochOutOfRange(Quote(text), millis);
   }
   return micros - kUnixToPgMicros;
-}
-
-std::string FormatTimestamptz(int64_t micros) {
-  // Floor division, written so INT64_MIN does not overflow.
-  int64_t days = micros / kMicrosPerDay;
-  int64_t rem = micros % kMicrosPerDay;
-  if (rem < 0) {
-    rem += kMicrosPerDay;
-    --days;
-  }
-  const Civil c = CivilFromDays(days + kUnixToPgDays);
-  const int64_t secs = rem / kMicrosPerSecond;
-  const int64_t frac = rem % kMicrosPerSecond;
-  char buf[64];
-  int n =
-      std::snprintf(buf, sizeof(buf), "%04lld-%02d-%02dT%02d:%02d:%02d",
-                    static_cast<long long>(c.year), c.month, c.day, static_cast<int>(secs / 3600),
-                    static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60));
-  if (frac != 0) {
-    n += std::snprintf(buf + n, sizeof(buf) - n, ".%06lld", static_cast<long long>(frac));
-  }
-  std::snprintf(buf + n, sizeof(buf) - n, "Z");
-  return buf;
-}
-
-std::string FormatDate(int32_t days) {
-  const Civil c = CivilFromDays(static_cast<int64_t>(days) + kUnixToPgDays);
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%04lld-%02d-%02d", static_cast<long long>(c.year), c.month,
-                c.day);
-  return buf;
-}
-
-std::string FormatUuid(const uint8_t* bytes16) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    out += kHex[bytes16[i] >> 4];
-    out += kHex[bytes16[i] & 0xF];
-  }
-  return out;
 }
 
 bool HasNulByte(std::string_view text) {

@@ -9,6 +9,7 @@
 
 #include "common/status.h"
 #include "common/time_zone.h"
+#include "common/value_text.h"
 
 namespace cutover::map {
 
@@ -93,15 +94,10 @@ Result<int64_t> TimestampFromEpoch(int64_t value, bool millis);
 // microsecond are rounded half to even. No exponent, no whitespace.
 Result<int64_t> TimestampFromEpochText(std::string_view text, bool millis);
 
-// "2024-01-02T03:04:05.123456Z"; the fraction is omitted when zero and
-// otherwise always six digits.
-std::string FormatTimestamptz(int64_t micros);
-
-// "2024-01-02".
-std::string FormatDate(int32_t days);
-
-// Lowercase 8-4-4-4-12; `bytes16` must point at 16 bytes.
-std::string FormatUuid(const uint8_t* bytes16);
+// The formatters live in common/value_text.h; map's callers name them here.
+using cutover::FormatDate;
+using cutover::FormatTimestamptz;
+using cutover::FormatUuid;
 
 // PostgreSQL text cannot hold NUL, so callers reject such values up front.
 bool HasNulByte(std::string_view text);

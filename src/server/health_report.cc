@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "catalog/way_back.h"
 #include "common/redact.h"
 #include "control/stage.h"
 #include "stores/registry.h"
@@ -63,6 +64,34 @@ nlohmann::json StageJson(const control::StageWatcher::Snapshot& snap) {
   return stage;
 }
 
+// The way back's slots (catalog/way_back.h) with the WAL each holds; a slot
+// while the stage is not primary is left behind. Null when unreadable.
+nlohmann::json WayBackJson(ServerContext& ctx, const control::StageWatcher::Snapshot& snap) {
+  auto lease = ctx.pool().Acquire();
+  if (!lease.ok()) return nullptr;
+  auto slots = catalog::LoadWayBacks(lease->get(), ctx.spec()->name);
+  if (!slots.ok()) {
+    lease->Discard();
+    spdlog::warn("health: {}", RedactSecrets(slots.status().message()));
+    return nullptr;
+  }
+  const bool primary = snap.state && snap.state->stage == control::Stage::kPrimary;
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& w : *slots) {
+    out.push_back({{"entity", w.state.entity},
+                   {"slot", w.state.slot},
+                   {"slot_exists", w.slot_exists},
+                   {"streaming", w.active},
+                   {"left_behind", w.slot_exists && !primary},
+                   {"retained_wal_bytes",
+                    w.retained_wal ? nlohmann::json(*w.retained_wal) : nlohmann::json(nullptr)},
+                   {"changes_applied", w.state.changes_applied},
+                   {"lag_p99_ms", w.state.lag_p99_ms ? nlohmann::json(*w.state.lag_p99_ms)
+                                                     : nlohmann::json(nullptr)}});
+  }
+  return out;
+}
+
 }  // namespace
 
 // Each source's store answers for itself (a glob is reachable when it
@@ -102,6 +131,7 @@ nlohmann::json BuildHealth(ServerContext& ctx) {
       {"legacy_store",
        {{"status", sources_ok ? "healthy" : "unreachable"}, {"sources", std::move(sources)}}},
       {"stage", StageJson(snap)},
+      {"way_back", db.healthy ? WayBackJson(ctx, snap) : nlohmann::json(nullptr)},
   };
   return health;
 }

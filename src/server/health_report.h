@@ -19,7 +19,10 @@ namespace cutover::server {
 //             checked_out, overflow, waiting}},
 //  legacy_store: {status: "healthy"|"unreachable", sources: [{name, type, status}]},
 //  stage: {name, percent, version, changed_at, fresh, age_seconds, listening}
-//         (name null before the first read)}.
+//         (name null before the first read),
+//  way_back: [{entity, slot, slot_exists, streaming, left_behind,
+//              retained_wal_bytes, changes_applied, lag_p99_ms}]
+//            (null when the database cannot be read)}.
 // Never holds a URL, a password or an error text from PostgreSQL.
 nlohmann::json BuildHealth(ServerContext& ctx);
 

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "catalog/sync_state.h"
+#include "catalog/way_back.h"
 #include "common/redact.h"
 #include "control/read_router.h"
 #include "control/stage_machine.h"
@@ -726,6 +727,23 @@ void RefreshGauges(ServerContext& ctx) {
     if (st.lag_p50_ms) m.Set("cutover_sync_lag_p50_seconds", {st.source}, *st.lag_p50_ms / 1000);
     if (st.lag_p99_ms) m.Set("cutover_sync_lag_p99_seconds", {st.source}, *st.lag_p99_ms / 1000);
   }
+  // The way back's slots, per entity: what they hold and what they carried.
+  auto slots = catalog::LoadWayBacks(lease->get(), ctx.spec()->name);
+  if (!slots.ok()) {
+    lease->Discard();
+    return;
+  }
+  for (const auto& w : *slots) {
+    if (w.retained_wal) {
+      m.Set("cutover_way_back_retained_wal_bytes", {w.state.entity},
+            static_cast<double>(*w.retained_wal));
+    }
+    m.Set("cutover_way_back_changes_applied_total", {w.state.entity},
+          static_cast<double>(w.state.changes_applied));
+    if (w.state.lag_p99_ms) {
+      m.Set("cutover_way_back_lag_p99_seconds", {w.state.entity}, *w.state.lag_p99_ms / 1000);
+    }
+  }
 }
 
 // The fixed paths routes answer; any other path is counted as "unmatched",
@@ -819,6 +837,13 @@ void DeclareMetrics(ServerContext& ctx) {
             "Median sync lag from a change's notification to its commit.", {"source"});
   m.Declare("cutover_sync_lag_p99_seconds", T::kGauge,
             "99th percentile sync lag from a change's notification to its commit.", {"source"});
+  m.Declare("cutover_way_back_retained_wal_bytes", T::kGauge,
+            "WAL the way back's replication slot keeps from recycling.", {"entity"});
+  m.Declare("cutover_way_back_changes_applied_total", T::kCounter,
+            "PostgreSQL changes the way back carried into the legacy store.", {"entity"});
+  m.Declare("cutover_way_back_lag_p99_seconds", T::kGauge,
+            "99th percentile way back lag from PostgreSQL's commit to the legacy store.",
+            {"entity"});
   m.Declare("cutover_reads_total", T::kCounter,
             "Reads reported by entity, the store that answered, and the result.",
             {"entity", "store", "result"});

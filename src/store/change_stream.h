@@ -40,15 +40,22 @@ struct Change {
   ChangeKind kind = ChangeKind::kDirty;
   RecordKey key;
   Cursor position;  // Ack(position) acknowledges this change and all before it
+  // When the store committed it, where the store says (PostgreSQL's commit
+  // timestamp); the epoch when it does not. For replication lag.
+  std::chrono::system_clock::time_point committed_at{};
 };
 
 // changes[i].kind == kUpsert with guarantees().values: rows' row i is the new
 // record, in the store's shape (snapshot_reader.h's RecordShape); otherwise
-// rows' row i is NULL throughout.
+// rows' row i is NULL throughout, but for a kDelete's or kDirty's key
+// columns, which a stream that knows them (PostgreSQL's) sets.
 struct ChangeBatch {
   std::vector<Change> changes;
   RowBatch rows;
-  Cursor end;  // after the last change (or where the stream stands, if none)
+  // After the last change, or further when the stream knows that nothing
+  // between them is owed (transactions it skipped, idle WAL): acknowledging
+  // `end` once the batch is applied lets the store release that too.
+  Cursor end;
 };
 
 // ChangeStream design

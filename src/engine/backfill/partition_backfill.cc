@@ -19,6 +19,7 @@
 #include "catalog/deferred_ddl.h"
 #include "catalog/key_versions.h"
 #include "catalog/ledger.h"
+#include "catalog/own_writes.h"
 #include "catalog/partition_ledger.h"
 #include "catalog/rejects.h"
 #include "catalog/stage.h"
@@ -333,6 +334,7 @@ Result<bool> PartitionBackfill::LoadToCheckpoint(Worker* w) {
   pg_store::PgConnection* c = w->conn.get();
   pg_store::Transaction tx(c);
   RETURN_IF_ERROR(tx.status());
+  RETURN_IF_ERROR(catalog::MarkOwnWrite(c));
   ASSIGN_OR_RETURN(auto claimed,
                    catalog::ClaimPartition(c, migration_.name, entity_.name, w->name, w->open_id));
   if (!claimed) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "catalog/key_versions.h"
+#include "catalog/own_writes.h"
 #include "catalog/rejects.h"
 #include "common/utf8.h"
 #include "engine/core/write_path.h"
@@ -113,6 +114,7 @@ Status EntitySync::Apply(pg_store::PgConnection* conn, const store::StoreBatch& 
 
   pg_store::Transaction tx(conn);
   RETURN_IF_ERROR(tx.status());
+  RETURN_IF_ERROR(catalog::MarkOwnWrite(conn));
   ASSIGN_OR_RETURN(const std::vector<bool> won,
                    catalog::ClaimKeyVersions(conn, migration_->name, entity_->name, items));
   ApplyCounts add;

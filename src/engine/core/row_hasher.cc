@@ -112,25 +112,4 @@ std::string RowHasher::KeyText(const RowBatch& batch, size_t row) const {
   return out;
 }
 
-std::string ValueText(const Column& col, size_t row) {
-  if (col.IsNull(row)) return "NULL";
-  switch (col.type()) {
-    case ValueType::kInt32:
-    case ValueType::kInt64:
-      return std::to_string(col.IntAt(row));
-    case ValueType::kFloat64:
-      return fmt::format("{}", col.FloatAt(row));
-    case ValueType::kBool:
-      return col.BoolAt(row) ? "true" : "false";
-    case ValueType::kDate:
-      return map::FormatDate(static_cast<int32_t>(col.IntAt(row)));
-    case ValueType::kTimestamptz:
-      return map::FormatTimestamptz(col.IntAt(row));
-    case ValueType::kUuid:
-      return map::FormatUuid(reinterpret_cast<const uint8_t*>(col.BytesAt(row).data()));
-    default:
-      return std::string(col.BytesAt(row));
-  }
-}
-
 }  // namespace cutover::engine

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/row_batch.h"
+#include "common/value_text.h"
 #include "stores/postgres/table_shape.h"
 
 namespace cutover::engine {
@@ -37,8 +38,5 @@ class RowHasher {
   std::vector<int> key_columns_;
   std::vector<std::string> key_names_;
 };
-
-// A printable form of one value, as PostgreSQL would print it.
-std::string ValueText(const Column& col, size_t row);
 
 }  // namespace cutover::engine

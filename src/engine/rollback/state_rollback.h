@@ -38,6 +38,10 @@ struct StateRollbackReport {
   std::vector<StateRollbackEntity> entities{};
 };
 
+// Why the rows of `entity` cannot be written back into its legacy store, or
+// "" when they can (a Redis entity that declares write_back: true).
+std::string WhyCannotGoBack(const spec::MigrationSpec& migration, const spec::EntitySpec& entity);
+
 // State rollback design
 //
 // From `primary` on PostgreSQL holds the newest state, and writes that
@@ -47,15 +51,9 @@ struct StateRollbackReport {
 // whole, a key deleted; a counter is set to its value, never incremented),
 // so a killed run is simply run again:
 //   1. PostgreSQL to legacy: the table is read in key order, a page at a
-//      time; in one transaction the page's keys are locked (the advisory
-//      lock every gateway write of a key takes first, catalog/key_locks.h),
-//      the rows read again under the locks, each written back whole as
-//      RecordBuilder rebuilds it, and a key whose row vanished meanwhile
-//      deleted. The locks are released only after the legacy store took
-//      the page, so a gateway write of a key lands in PostgreSQL either
-//      before the copy reads it (and the copy writes that state) or after
-//      the copy wrote it (and its journal replay, in order per key, writes
-//      the newer state over the copy's).
+//      time, and each page written back under its keys' locks
+//      (engine/core/legacy_write_back.h says why a racing gateway write
+//      still ends in its own state).
 //   2. Legacy keys without a row: every key of the entity's pattern is
 //      scanned, mapped to its key columns, and looked up; the missing ones
 //      are locked, looked up again, and deleted. A key whose captures do

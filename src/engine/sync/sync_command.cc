@@ -13,6 +13,7 @@
 #include "catalog/key_versions.h"
 #include "catalog/schema.h"
 #include "catalog/sync_state.h"
+#include "common/percentile.h"
 #include "engine/core/entity_selection.h"
 #include "engine/core/source_factory.h"
 #include "stores/postgres/pg_connection.h"
@@ -23,13 +24,6 @@ namespace cutover::engine {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v.end());
-  return v[i];
-}
 
 class SourceSync {
  public:

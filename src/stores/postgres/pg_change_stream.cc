@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "common/redact.h"
+#include "common/value_text.h"
 #include "stores/postgres/table_reader.h"
 
 namespace cutover::pg_store {
@@ -58,20 +59,6 @@ std::string Quoted(const std::string& name) {
   std::string out = "\"";
   for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";
-}
-
-// A key value as text: what a Redis key capture or a JSON key holds.
-std::string KeyText(const Column& col, size_t row) {
-  if (col.IsNull(row)) return {};
-  switch (col.type()) {
-    case ValueType::kInt32:
-    case ValueType::kInt64:
-      return std::to_string(col.IntAt(row));
-    case ValueType::kBool:
-      return col.BoolAt(row) ? "true" : "false";
-    default:
-      return std::string(col.BytesAt(row));
-  }
 }
 
 }  // namespace
@@ -162,8 +149,9 @@ Status PgChangeStream::Start(const store::Cursor& from) {
   }
   const std::string command = fmt::format(
       "START_REPLICATION SLOT {} LOGICAL {} (proto_version '1', publication_names '{}', binary "
-      "'true')",
-      Quoted(options_.slot), LsnText(start), Quoted(options_.publication));
+      "'true', messages '{}')",
+      Quoted(options_.slot), LsnText(start), Quoted(options_.publication),
+      options_.skip_marker.empty() ? "false" : "true");
   PGresult* r = PQexec(replication_, command.c_str());
   const bool copying = PQresultStatus(r) == PGRES_COPY_BOTH;
   const std::string error = copying ? "" : PQresultErrorMessage(r);
@@ -171,6 +159,9 @@ Status PgChangeStream::Start(const store::Cursor& from) {
   if (!copying) return Unavailable("START_REPLICATION on slot '" + options_.slot + "': " + error);
   acked_ = std::max(acked_, start);
   last_commit_end_ = std::max(last_commit_end_, start);
+  idle_position_ = std::max(idle_position_, start);
+  in_transaction_ = false;
+  skipping_transaction_ = false;
   held_.reset();
   ready_.clear();
   rows_.Clear();
@@ -222,8 +213,9 @@ Status PgChangeStream::Handle(const char* data, size_t len) {
   const char* end = data + len;
   if (len >= 18 && *p == 'k') {  // keepalive: wal end, clock, reply requested
     ++p;
+    const uint64_t wal_end = Get64(p);
     Get64(p);
-    Get64(p);
+    if (!in_transaction_) idle_position_ = std::max(idle_position_, wal_end);
     return SendStatus(*p != 0);
   }
   if (len >= 25 && *p == 'w') {  // XLogData: start, end, clock, then a pgoutput message
@@ -297,9 +289,29 @@ Status PgChangeStream::HandleLogical(const char* p, const char* end) {
   if (p >= end) return DataError("pgoutput: an empty message");
   const char kind = *p++;
   switch (kind) {
-    case 'B':  // begin
+    case 'B': {  // begin: final LSN, commit time, xid
       held_.reset();
+      in_transaction_ = true;
+      skipping_transaction_ = false;
+      if (end - p >= 16) {
+        Get64(p);
+        const int64_t micros = static_cast<int64_t>(Get64(p));
+        commit_time_ = std::chrono::system_clock::time_point(
+            std::chrono::microseconds(micros + kUnixToPgEpochMicros));
+      }
       return Status::Ok();
+    }
+    case 'M': {  // logical message: flags, LSN, prefix, content
+      if (end - p < 9) return DataError("pgoutput: a logical message cut short");
+      const bool transactional = (*p++ & 1) != 0;
+      Get64(p);
+      const std::string prefix = GetString(p, end);
+      if (transactional && in_transaction_ && !options_.skip_marker.empty() &&
+          prefix == options_.skip_marker) {
+        skipping_transaction_ = true;
+      }
+      return Status::Ok();
+    }
     case 'R': {  // relation: its columns, in the order tuples carry them
       if (end - p < 4) return DataError("pgoutput: a relation message cut short");
       relation_id_ = Get32(p);
@@ -325,6 +337,10 @@ Status PgChangeStream::HandleLogical(const char* p, const char* end) {
     case 'U':
     case 'D': {
       if (end - p < 5) return DataError("pgoutput: a change message cut short");
+      if (skipping_transaction_) {
+        ++skipped_changes_;
+        return Status::Ok();
+      }
       Get32(p);  // relation id: the publication holds one table
       char part = *p++;
       bool unchanged_toast = false;
@@ -340,12 +356,13 @@ Status PgChangeStream::HandleLogical(const char* p, const char* end) {
       const size_t row = rows_.columns.empty() ? 0 : rows_.columns[0].size() - 1;
       Pending pending;
       pending.row = row;
+      pending.change.committed_at = commit_time_;
       pending.change.kind = kind == 'D'       ? store::ChangeKind::kDelete
                             : unchanged_toast ? store::ChangeKind::kDirty
                                               : store::ChangeKind::kUpsert;
       for (const std::string& k : options_.table.key) {
         const int c = options_.table.IndexOf(k);
-        pending.change.key.push_back(KeyText(rows_.columns[static_cast<size_t>(c)], row));
+        pending.change.key.push_back(ValueText(rows_.columns[static_cast<size_t>(c)], row));
       }
       // The change held so far was not its transaction's last.
       if (held_) {
@@ -366,6 +383,9 @@ Status PgChangeStream::HandleLogical(const char* p, const char* end) {
         held_.reset();
       }
       last_commit_end_ = end_lsn;
+      idle_position_ = std::max(idle_position_, end_lsn);
+      in_transaction_ = false;
+      skipping_transaction_ = false;
       return Status::Ok();
     }
     case 'T':
@@ -393,12 +413,9 @@ Result<bool> PgChangeStream::Next(size_t max_changes, std::chrono::milliseconds 
       continue;
     }
     Pending& next = ready_.front();
+    // A delete's row holds its key (pgoutput's old key tuple), the rest NULL.
     for (size_t c = 0; c < rows_.columns.size(); ++c) {
-      if (next.change.kind == store::ChangeKind::kUpsert) {
-        out->rows.columns[c].AppendFrom(rows_.columns[c], next.row);
-      } else {
-        out->rows.columns[c].AppendNull();
-      }
+      out->rows.columns[c].AppendFrom(rows_.columns[c], next.row);
     }
     out->changes.push_back(std::move(next.change));
     ready_.pop_front();
@@ -417,7 +434,14 @@ Result<bool> PgChangeStream::Next(size_t max_changes, std::chrono::milliseconds 
     }
     rows_ = std::move(kept);
   }
-  out->end = out->changes.empty() ? store::Cursor{CursorOf(acked_)} : out->changes.back().position;
+  if (ready_.empty() && !held_ && !in_transaction_) {
+    // Everything seen is handed out: acknowledging past skipped transactions
+    // and idle WAL keeps the slot from holding WAL for nothing.
+    out->end = store::Cursor{CursorOf(std::max({acked_, idle_position_, last_commit_end_}))};
+  } else {
+    out->end =
+        out->changes.empty() ? store::Cursor{CursorOf(acked_)} : out->changes.back().position;
+  }
   return !out->changes.empty();
 }
 

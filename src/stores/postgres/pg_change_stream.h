@@ -24,6 +24,11 @@ struct PgChangeStreamOptions {
   std::string slot;         // a logical replication slot, made by Head() if missing
   std::string publication;  // FOR TABLE `table`, made by Head() if missing
   TableShape table;         // schema-qualified; its key and column types
+  // Transactions that begin with a transactional logical message of this
+  // prefix are not handed out: cutover's own writes (catalog/own_writes.h),
+  // so that nothing it carried into PostgreSQL comes back to it as a change.
+  // Empty: every transaction.
+  std::string skip_marker{};
 };
 
 // PgChangeStream design
@@ -45,6 +50,11 @@ struct PgChangeStreamOptions {
 // the position as flushed, and the server then may recycle the WAL before
 // it: a crash before Ack replays from the last acknowledgement
 // (at-least-once; writers are keyed, so a replay is harmless).
+//
+// A transaction marked with `skip_marker` is read and dropped whole;
+// once nothing is held or waiting and no transaction is open, a batch's end
+// moves to the last commit or keepalive position seen, so acknowledging it
+// lets the server recycle WAL that holds nothing this stream owes.
 //
 // What the stream cannot deliver is kDataLoss, never skipped: the slot
 // dropped (or its WAL removed, wal_status "lost"), or a TRUNCATE (pgoutput
@@ -74,6 +84,8 @@ class PgChangeStream : public store::ChangeStream {
   // Rows decoded and not yet handed out: at most one change of the open
   // transaction beyond what the last Next left (for tests of the bound).
   size_t held_rows() const { return rows_.num_rows(); }
+  // Changes dropped because their transaction carried skip_marker.
+  int64_t skipped_changes() const { return skipped_changes_; }
 
   // "lsn=X/Y" and back.
   static std::string CursorOf(uint64_t lsn);
@@ -82,7 +94,7 @@ class PgChangeStream : public store::ChangeStream {
  private:
   struct Pending {
     store::Change change;
-    size_t row = 0;  // in rows_ (upserts; others have a row of NULLs)
+    size_t row = 0;  // in rows_ (a delete's row holds only its key)
   };
   explicit PgChangeStream(PgChangeStreamOptions options);
   // Reads one message if one is there; false when none arrived by `deadline`.
@@ -108,6 +120,13 @@ class PgChangeStream : public store::ChangeStream {
   // commit says which position it carries.
   std::optional<Pending> held_;
   uint64_t last_commit_end_ = 0;  // end LSN of the last committed transaction seen
+  // Past every transaction seen: the last commit's end or a keepalive's WAL
+  // end received outside a transaction.
+  uint64_t idle_position_ = 0;
+  bool in_transaction_ = false;
+  bool skipping_transaction_ = false;                    // it carries skip_marker
+  std::chrono::system_clock::time_point commit_time_{};  // of the open transaction
+  int64_t skipped_changes_ = 0;
   uint64_t acked_ = 0;
   std::string scratch_;
 };

@@ -324,6 +324,11 @@ TEST_F(RollbackStateTest, TheWayBackCarriesPostgresChangesIntoRedisThroughKills)
     }
   }
 
+  // A name too big to stay in its row (TOASTed), so that a later update of
+  // another column leaves it out of the change (re-read by key).
+  Exec(ws_.url, "UPDATE public.users SET name = (SELECT string_agg(md5(i::text), '') FROM "
+                "generate_series(1, 400) AS i) WHERE email = 'u22@x'");
+
   // A transaction marked as cutover's own write (as backfill and sync mark
   // theirs) is not sent back; a plain one is.
   Exec(ws_.url,
@@ -331,14 +336,28 @@ TEST_F(RollbackStateTest, TheWayBackCarriesPostgresChangesIntoRedisThroughKills)
        "UPDATE public.users SET name = 'own' WHERE email = 'u30@x'; COMMIT;");
   Exec(ws_.url, "UPDATE public.users SET name = 'plain' WHERE email = 'u31@x'");
 
-  // A writer of counters while the way back runs: 200 increments by SQL.
+  // Writers while the way back runs: 200 increments of counters, and 300
+  // new users, each its own transaction flushed at commit as an
+  // application's are (the scratch cluster's default leaves that to the WAL
+  // writer): the server then decodes a commit a moment before other
+  // sessions see it, so a way back that read each changed row again would
+  // miss some of them.
   CommandResult live;
   std::thread syncer([&] { live = Sync(); });
-  for (int i = 0; i < 200; ++i) {
-    Exec(ws_.url, "UPDATE public.usage SET count = count + 1 WHERE ip = '10.0.0." +
-                      std::to_string(i % 7) + "'");
+  for (int i = 0; i < 300; ++i) {
+    const std::string n = std::to_string(i);
+    if (i < 200) {
+      Exec(ws_.url, "UPDATE public.usage SET count = count + 1 WHERE ip = '10.0.0." +
+                        std::to_string(i % 7) + "'");
+    }
+    Exec(ws_.url, "SET synchronous_commit = on; INSERT INTO public.users (email, id, name) "
+                  "VALUES ('live" + n + "@x', " + std::to_string(2000 + i) + ", 'L" + n + "')");
     if (i == 100) Exec(ws_.url, "DELETE FROM public.users WHERE email = 'u21@x'");
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (i == 150) {
+      Exec(ws_.url, "SET synchronous_commit = on; UPDATE public.users SET id = 4242 WHERE "
+                    "email = 'u22@x'");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   syncer.join();
   ASSERT_EQ(live.exit_code, 0) << Describe(live);
@@ -362,6 +381,8 @@ TEST_F(RollbackStateTest, TheWayBackCarriesPostgresChangesIntoRedisThroughKills)
   EXPECT_EQ(redis_->One({"GET", "t:usage:10.0.0.5:2026-11-30"}), "3034");
   EXPECT_EQ(redis_->One({"HGET", "t:user:u31@x", "name"}), "plain");
   EXPECT_EQ(redis_->One({"EXISTS", "t:user:u21@x"}), "0");
+  EXPECT_EQ(redis_->One({"HGET", "t:user:u22@x", "user_id"}), "4242");
+  EXPECT_EQ(redis_->One({"HSTRLEN", "t:user:u22@x", "name"}), "12800");
 
   CommandResult status = Cutover(ws_, {"phase", "cutover.yaml", "status", "--json"});
   ASSERT_EQ(status.exit_code, 0) << Describe(status);

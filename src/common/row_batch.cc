@@ -37,4 +37,14 @@ int RowBatch::IndexOf(std::string_view name) const {
   return -1;
 }
 
+RowBatch RowBatch::Select(const std::vector<size_t>& rows) const {
+  RowBatch out;
+  for (size_t c = 0; c < columns.size(); ++c) {
+    out.AddColumn(names[c], columns[c].type());
+    out.columns[c].set_wall_clock(columns[c].wall_clock());
+    for (size_t r : rows) out.columns[c].AppendFrom(columns[c], r);
+  }
+  return out;
+}
+
 }  // namespace cutover

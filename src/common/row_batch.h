@@ -101,6 +101,8 @@ struct RowBatch {
     for (const auto& c : columns) n += c.ByteSize();
     return n;
   }
+  // A batch of the same columns holding rows `rows`, in that order.
+  RowBatch Select(const std::vector<size_t>& rows) const;
 };
 
 }  // namespace cutover

@@ -102,34 +102,65 @@ Result<WriteBackCounts> LegacyWriteBack::WriteKeys(pg_store::PgConnection* conn,
   RETURN_IF_ERROR(
       Read(conn, fmt::format("({}) IN (VALUES {})", KeyColumnList(shape_), fmt::join(tuples, ", ")),
            {}, keys.size(), &fresh));
-  std::set<std::string> present;
-  Status staged;
-  for (size_t r = 0; r < fresh.num_rows() && staged.ok(); ++r) {
-    ASSIGN_OR_RETURN(std::string key, builder_->Key(fresh, r));
-    ASSIGN_OR_RETURN(const std::string document, builder_->Build(fresh, r));
-    RowBatch doc;
-    doc.AddColumn("$doc", ValueType::kJsonb);
-    doc.columns[0].AppendBytes(document);
-    staged = writer_->Upsert({key}, doc, 0);
-    present.insert(std::move(key));
-    ++counts.written;
-  }
-  // A key with no row (deleted since the caller saw it): it goes too.
-  for (const std::string& key : keys) {
-    if (staged.ok() && !present.contains(key)) {
-      staged = writer_->Delete({key});
+  auto stage = [&]() -> Status {
+    std::set<std::string> present;
+    for (size_t r = 0; r < fresh.num_rows(); ++r) {
+      ASSIGN_OR_RETURN(std::string key, builder_->Key(fresh, r));
+      RETURN_IF_ERROR(Stage(fresh, r, key));
+      present.insert(std::move(key));
+      ++counts.written;
+    }
+    // A key with no row (deleted since the caller saw it): it goes too.
+    for (const std::string& key : keys) {
+      if (present.contains(key)) continue;
+      RETURN_IF_ERROR(writer_->Delete({key}));
       ++counts.deleted;
     }
-  }
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(Flush(stage()).WithContext("writing back the rows of " + entity_.name));
+  RETURN_IF_ERROR(tx.Commit());
+  return counts;
+}
+
+Result<WriteBackCounts> LegacyWriteBack::WriteRows(const RowBatch& rows,
+                                                   const std::vector<size_t>& upserts,
+                                                   const std::vector<size_t>& deletes) {
+  WriteBackCounts counts;
+  auto stage = [&]() -> Status {
+    for (size_t r : upserts) {
+      ASSIGN_OR_RETURN(std::string key, builder_->Key(rows, r));
+      RETURN_IF_ERROR(Stage(rows, r, key));
+      ++counts.written;
+    }
+    for (size_t r : deletes) {
+      ASSIGN_OR_RETURN(std::string key, builder_->Key(rows, r));
+      RETURN_IF_ERROR(writer_->Delete({key}));
+      ++counts.deleted;
+    }
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(Flush(stage()).WithContext("writing the changes of " + entity_.name));
+  return counts;
+}
+
+Status LegacyWriteBack::Stage(const RowBatch& rows, size_t r, const std::string& key) {
+  ASSIGN_OR_RETURN(const std::string document, builder_->Build(rows, r));
+  RowBatch doc;
+  doc.AddColumn("$doc", ValueType::kJsonb);
+  doc.columns[0].AppendBytes(document);
+  return writer_->Upsert({key}, doc, 0);
+}
+
+Status LegacyWriteBack::Flush(Status staged) {
   FailPoint(before_flush_);
   if (staged.ok()) staged = writer_->Flush();
   if (!staged.ok()) {
     writer_->Discard();
-    return staged.WithContext("writing back the rows of " + entity_.name);
+    return staged;
   }
   FailPoint(after_flush_);
-  RETURN_IF_ERROR(tx.Commit());
-  return counts;
+  return Status::Ok();
 }
 
 Result<std::vector<size_t>> LegacyWriteBack::Missing(pg_store::PgConnection* conn,

@@ -67,6 +67,13 @@ class LegacyWriteBack {
   // in the legacy store, in one transaction of `conn` (see the design).
   Result<WriteBackCounts> WriteKeys(pg_store::PgConnection* conn, const RowBatch& rows);
 
+  // Writes `rows`' rows `upserts` whole and deletes the keys of rows
+  // `deletes` (only their key columns need be set), as they are: for
+  // changes that carry their values, in commit order. Reads nothing from
+  // PostgreSQL and takes no lock.
+  Result<WriteBackCounts> WriteRows(const RowBatch& rows, const std::vector<size_t>& upserts,
+                                    const std::vector<size_t>& deletes);
+
   // Deletes `keys` (legacy keys, parallel to `tuples`, their key values as
   // KeyTupleLiteral gives them) that still have no row once their locks are
   // held. Returns how many were deleted.
@@ -81,6 +88,11 @@ class LegacyWriteBack {
  private:
   LegacyWriteBack(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
                   std::string failpoint_prefix);
+  // Stages row `r` of `rows` as the record at `key`.
+  Status Stage(const RowBatch& rows, size_t r, const std::string& key);
+  // Sends what was staged when `staged` is ok, else drops it; the
+  // failpoints sit on either side of the send.
+  Status Flush(Status staged);
 
   const spec::MigrationSpec& migration_;
   const spec::EntitySpec& entity_;

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <thread>
 
@@ -95,12 +96,41 @@ class EntityWayBack {
       return false;
     }
     out_.changes += static_cast<int64_t>(batch.changes.size());
+    // Each key's last change in the batch wins (changes come in commit
+    // order). One with its values is written as it is; a kDirty one (a
+    // TOASTed value left out) is read again under the key's lock.
+    std::map<store::RecordKey, size_t> last;
+    for (size_t i = 0; i < batch.changes.size(); ++i) last[batch.changes[i].key] = i;
+    std::vector<size_t> upserts, deletes, dirty;
+    for (const auto& [key, i] : last) {
+      switch (batch.changes[i].kind) {
+        case store::ChangeKind::kUpsert:
+          upserts.push_back(i);
+          break;
+        case store::ChangeKind::kDelete:
+          deletes.push_back(i);
+          break;
+        case store::ChangeKind::kDirty:
+          dirty.push_back(i);
+          break;
+      }
+    }
     WriteBackCounts counts;
-    RETURN_IF_ERROR(pg_store::RunWithRetry(
-        &conn_, url_, request_.retry_for, "writing back the changes of " + entity_.name, [&] {
-          ASSIGN_OR_RETURN(counts, back_->WriteKeys(conn_.get(), batch.rows));
-          return Status::Ok();
-        }));
+    if (!upserts.empty() || !deletes.empty()) {
+      ASSIGN_OR_RETURN(counts, back_->WriteRows(batch.rows, upserts, deletes));
+    }
+    if (!dirty.empty()) {
+      RowBatch reread = batch.rows.Select(dirty);
+      WriteBackCounts more;
+      RETURN_IF_ERROR(
+          pg_store::RunWithRetry(&conn_, url_, request_.retry_for,
+                                 "reading again the changed rows of " + entity_.name, [&] {
+                                   ASSIGN_OR_RETURN(more, back_->WriteKeys(conn_.get(), reread));
+                                   return Status::Ok();
+                                 }));
+      counts.written += more.written;
+      counts.deleted += more.deleted;
+    }
     const auto now = std::chrono::system_clock::now();
     for (const store::Change& c : batch.changes) {
       if (c.committed_at == std::chrono::system_clock::time_point{}) continue;

@@ -47,14 +47,18 @@ struct WayBackReport {
 // One logical replication slot and publication per entity
 // (catalog::WayBackSlotName), made by the first way back at `primary`. A new
 // slot keeps every change committed after it, but not what came before, so
-// once it exists the entity is reconciled: a state rollback (rollback.h)
+// once it exists the entity is reconciled: a state rollback (state_rollback.h)
 // makes every legacy key equal to PostgreSQL's row; cutover.way_back records
 // that it finished, so a run killed during it reconciles again. Then the
-// slot's changes are read from its confirmed position. A change names a key;
-// its row is read again under the key's lock and written whole, or the key
-// deleted (LegacyWriteBack), so the legacy store gets PostgreSQL's newest
-// state however the changes were batched, a counter is set and never
-// incremented twice, and a gateway write racing it ends in its own state.
+// slot's changes are read from its confirmed position and each key's last
+// change of a batch is written whole with the values it carries, or its key
+// deleted; changes arrive in commit order, so the legacy store ends in
+// PostgreSQL's newest state, a counter is set and never incremented twice,
+// and a gateway write racing it is followed by its own change. (A re-read
+// of the row instead could miss it: the server decodes a commit once its
+// WAL is flushed, a moment before other sessions see it.) A change that
+// lacks a value (a TOASTed column left unchanged) is read again under the
+// key's lock, once its transaction is visible (LegacyWriteBack::WriteKeys).
 // The slot is acknowledged only after the legacy store took a batch: a
 // crash replays from there, and its position never runs ahead of what the
 // legacy store holds. Transactions that carried legacy data into

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstring>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -293,11 +294,12 @@ Status PgChangeStream::HandleLogical(const char* p, const char* end) {
       held_.reset();
       in_transaction_ = true;
       skipping_transaction_ = false;
-      if (end - p >= 16) {
+      if (end - p >= 20) {
         Get64(p);
         const int64_t micros = static_cast<int64_t>(Get64(p));
         commit_time_ = std::chrono::system_clock::time_point(
             std::chrono::microseconds(micros + kUnixToPgEpochMicros));
+        xid_ = Get32(p);
       }
       return Status::Ok();
     }
@@ -356,6 +358,7 @@ Status PgChangeStream::HandleLogical(const char* p, const char* end) {
       const size_t row = rows_.columns.empty() ? 0 : rows_.columns[0].size() - 1;
       Pending pending;
       pending.row = row;
+      pending.xid = xid_;
       pending.change.committed_at = commit_time_;
       pending.change.kind = kind == 'D'       ? store::ChangeKind::kDelete
                             : unchanged_toast ? store::ChangeKind::kDirty
@@ -413,6 +416,7 @@ Result<bool> PgChangeStream::Next(size_t max_changes, std::chrono::milliseconds 
       continue;
     }
     Pending& next = ready_.front();
+    if (next.change.kind == store::ChangeKind::kDirty) RETURN_IF_ERROR(WaitVisible(next.xid));
     // A delete's row holds its key (pgoutput's old key tuple), the rest NULL.
     for (size_t c = 0; c < rows_.columns.size(); ++c) {
       out->rows.columns[c].AppendFrom(rows_.columns[c], next.row);
@@ -443,6 +447,31 @@ Result<bool> PgChangeStream::Next(size_t max_changes, std::chrono::milliseconds 
         out->changes.empty() ? store::Cursor{CursorOf(acked_)} : out->changes.back().position;
   }
   return !out->changes.empty();
+}
+
+Status PgChangeStream::WaitVisible(uint32_t xid) {
+  // A 32-bit xid made 64-bit in the epoch of the current snapshot's xmax
+  // (the one before it when that would put it past xmax).
+  constexpr std::string_view kVisible =
+      "WITH s AS (SELECT pg_current_snapshot() AS snap, "
+      "pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax), "
+      "x AS (SELECT snap, CASE WHEN ((xmax >> 32) << 32 | $1::bigint) > xmax "
+      "THEN ((xmax >> 32) - 1) << 32 | $1::bigint ELSE (xmax >> 32) << 32 | $1::bigint END "
+      "AS full_xid FROM s) "
+      "SELECT pg_visible_in_snapshot(full_xid::text::xid8, snap) FROM x";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    ASSIGN_OR_RETURN(const std::optional<std::string> visible,
+                     sql_->QueryValue(std::string(kVisible), {std::to_string(xid)}));
+    if (visible.value_or("f") == "t") return Status::Ok();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Unavailable(fmt::format(
+          "transaction {} was decoded from the WAL but is still not visible to new snapshots "
+          "after 30 s",
+          xid));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 Status PgChangeStream::Ack(const store::Cursor& upto) {

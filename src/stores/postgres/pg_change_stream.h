@@ -59,7 +59,10 @@ struct PgChangeStreamOptions {
 // What the stream cannot deliver is kDataLoss, never skipped: the slot
 // dropped (or its WAL removed, wal_status "lost"), or a TRUNCATE (pgoutput
 // names no rows). An update that leaves a TOASTed value unchanged does not
-// carry it: that change is kDirty, for the caller to re-read by key.
+// carry it: that change is kDirty, for the caller to re-read by key. The
+// server decodes a commit once its WAL is flushed, which can be a moment
+// before other sessions see it; so a kDirty change is handed out only once
+// its transaction is visible to a new snapshot, and a re-read finds it.
 //
 // Not thread-safe: one applying thread.
 class PgChangeStream : public store::ChangeStream {
@@ -94,7 +97,8 @@ class PgChangeStream : public store::ChangeStream {
  private:
   struct Pending {
     store::Change change;
-    size_t row = 0;  // in rows_ (a delete's row holds only its key)
+    size_t row = 0;    // in rows_ (a delete's row holds only its key)
+    uint32_t xid = 0;  // of its transaction
   };
   explicit PgChangeStream(PgChangeStreamOptions options);
   // Reads one message if one is there; false when none arrived by `deadline`.
@@ -106,6 +110,8 @@ class PgChangeStream : public store::ChangeStream {
   // `unchanged_toast` set when a value was left out as unchanged.
   Status DecodeTuple(const char*& p, const char* end, bool* unchanged_toast);
   Status SkipTuple(const char*& p, const char* end);
+  // Returns once transaction `xid` is visible to a new snapshot.
+  Status WaitVisible(uint32_t xid);
 
   const PgChangeStreamOptions options_;
   std::unique_ptr<PgConnection> sql_;
@@ -126,6 +132,7 @@ class PgChangeStream : public store::ChangeStream {
   bool in_transaction_ = false;
   bool skipping_transaction_ = false;                    // it carries skip_marker
   std::chrono::system_clock::time_point commit_time_{};  // of the open transaction
+  uint32_t xid_ = 0;                                     // of the open transaction
   int64_t skipped_changes_ = 0;
   uint64_t acked_ = 0;
   std::string scratch_;

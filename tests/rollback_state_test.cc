@@ -326,8 +326,9 @@ TEST_F(RollbackStateTest, TheWayBackCarriesPostgresChangesIntoRedisThroughKills)
 
   // A name too big to stay in its row (TOASTed), so that a later update of
   // another column leaves it out of the change (re-read by key).
-  Exec(ws_.url, "UPDATE public.users SET name = (SELECT string_agg(md5(i::text), '') FROM "
-                "generate_series(1, 400) AS i) WHERE email = 'u22@x'");
+  Exec(ws_.url,
+       "UPDATE public.users SET name = (SELECT string_agg(md5(i::text), '') FROM "
+       "generate_series(1, 400) AS i) WHERE email = 'u22@x'");
 
   // A transaction marked as cutover's own write (as backfill and sync mark
   // theirs) is not sent back; a plain one is.
@@ -350,12 +351,15 @@ TEST_F(RollbackStateTest, TheWayBackCarriesPostgresChangesIntoRedisThroughKills)
       Exec(ws_.url, "UPDATE public.usage SET count = count + 1 WHERE ip = '10.0.0." +
                         std::to_string(i % 7) + "'");
     }
-    Exec(ws_.url, "SET synchronous_commit = on; INSERT INTO public.users (email, id, name) "
-                  "VALUES ('live" + n + "@x', " + std::to_string(2000 + i) + ", 'L" + n + "')");
+    Exec(ws_.url,
+         "SET synchronous_commit = on; INSERT INTO public.users (email, id, name) "
+         "VALUES ('live" +
+             n + "@x', " + std::to_string(2000 + i) + ", 'L" + n + "')");
     if (i == 100) Exec(ws_.url, "DELETE FROM public.users WHERE email = 'u21@x'");
     if (i == 150) {
-      Exec(ws_.url, "SET synchronous_commit = on; UPDATE public.users SET id = 4242 WHERE "
-                    "email = 'u22@x'");
+      Exec(ws_.url,
+           "SET synchronous_commit = on; UPDATE public.users SET id = 4242 WHERE "
+           "email = 'u22@x'");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }

@@ -17,6 +17,7 @@ struct FailPointTable {
   std::mutex mu;
   std::map<std::string, long, std::less<>> remaining;  // hits left before the kill
   std::map<std::string, long, std::less<>> pause_ms;   // sleep on every hit
+  std::map<std::string, long, std::less<>> values;     // FailPointValue's answers
 };
 
 FailPointTable* LoadTable() {
@@ -30,6 +31,10 @@ FailPointTable* LoadTable() {
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     size_t eq = item.find('=');
     std::string name(item.substr(0, eq));
+    if (eq != std::string_view::npos && item.substr(eq + 1).starts_with("value:")) {
+      table->values[name] = std::atol(std::string(item.substr(eq + 7)).c_str());
+      continue;
+    }
     if (eq != std::string_view::npos && item.substr(eq + 1).starts_with("pause:")) {
       table->pause_ms[name] = std::atol(std::string(item.substr(eq + 7)).c_str());
       continue;
@@ -41,10 +46,24 @@ FailPointTable* LoadTable() {
   return table;
 }
 
+FailPointTable* Table() {
+  static FailPointTable* table = LoadTable();
+  return table;
+}
+
 }  // namespace
 
+std::optional<long> FailPointValue(std::string_view name) {
+  FailPointTable* table = Table();
+  if (table == nullptr) return std::nullopt;
+  // Read-only after LoadTable: no lock.
+  auto it = table->values.find(name);
+  if (it == table->values.end()) return std::nullopt;
+  return it->second;
+}
+
 void FailPoint(std::string_view name) {
-  static FailPointTable* table = LoadTable();
+  FailPointTable* table = Table();
   if (table == nullptr) return;
   if (auto pause = table->pause_ms.find(name); pause != table->pause_ms.end()) {
     // Read-only after LoadTable: no lock, so pausing threads do not queue.

@@ -38,6 +38,15 @@ std::optional<std::string> KeyTupleLiteral(const RowBatch& rows, const pg_store:
   return out;
 }
 
+spec::EntitySpec KeysOnly(const spec::EntitySpec& entity) {
+  spec::EntitySpec keys_only = entity;
+  keys_only.children.clear();
+  keys_only.columns.clear();
+  keys_only.tag.reset();
+  for (const auto& k : entity.key) keys_only.columns.push_back(*entity.FindColumn(k));
+  return keys_only;
+}
+
 LegacyWriteBack::LegacyWriteBack(const spec::MigrationSpec& migration,
                                  const spec::EntitySpec& entity, std::string failpoint_prefix)
     : migration_(migration),

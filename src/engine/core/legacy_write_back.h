@@ -27,6 +27,10 @@ std::string KeyColumnList(const pg_store::TableShape& shape, std::string_view pr
 std::optional<std::string> KeyTupleLiteral(const RowBatch& rows, const pg_store::TableShape& shape,
                                            size_t r);
 
+// `entity` reduced to its key columns (no children, no tag): its mapper
+// turns legacy records into their rows' keys alone.
+spec::EntitySpec KeysOnly(const spec::EntitySpec& entity);
+
 struct WriteBackCounts {
   int64_t written = 0;  // rows written back as legacy records
   int64_t deleted = 0;  // keys without a row, deleted from the legacy store

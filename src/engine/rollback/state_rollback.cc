@@ -106,11 +106,8 @@ class EntityStateRollback {
   // Pass 2: every legacy key of the entity's pattern without a row, deleted.
   Status DeleteKeysWithoutRows() {
     const pg_store::TableShape& shape = back_->shape();
-    spec::EntitySpec keys_only = entity_;
-    keys_only.children.clear();
-    keys_only.columns.clear();
-    keys_only.tag.reset();
-    for (const auto& k : entity_.key) keys_only.columns.push_back(*entity_.FindColumn(k));
+    // The mapper keeps a reference to the spec it maps by.
+    const spec::EntitySpec keys_only = KeysOnly(entity_);
     ASSIGN_OR_RETURN(auto mapper, map::DocumentMapper::Create(keys_only));
     store::SnapshotReader& reader = back_->legacy().snapshot();
     ASSIGN_OR_RETURN(const std::vector<store::Partition> partitions, reader.Plan());
@@ -192,7 +189,15 @@ Result<std::vector<const spec::EntitySpec*>> SelectEntities(const spec::Migratio
     }
     return out;
   }
-  for (const auto& name : request.entities) {
+  return EntitiesNamedToGoBack(migration, request.entities);
+}
+
+}  // namespace
+
+Result<std::vector<const spec::EntitySpec*>> EntitiesNamedToGoBack(
+    const spec::MigrationSpec& migration, const std::vector<std::string>& names) {
+  std::vector<const spec::EntitySpec*> out;
+  for (const auto& name : names) {
     ASSIGN_OR_RETURN(const EntityMatch match, MatchEntity(migration, name));
     if (match.is_child() || match.is_dimension()) {
       return InvalidArgument(fmt::format(
@@ -205,8 +210,6 @@ Result<std::vector<const spec::EntitySpec*>> SelectEntities(const spec::Migratio
   }
   return out;
 }
-
-}  // namespace
 
 Result<StateRollbackReport> RunStateRollback(const spec::MigrationSpec& migration,
                                              const std::string& target_url,

@@ -42,6 +42,11 @@ struct StateRollbackReport {
 // "" when they can (a Redis entity that declares write_back: true).
 std::string WhyCannotGoBack(const spec::MigrationSpec& migration, const spec::EntitySpec& entity);
 
+// The top-level entities `names` names, each checked to go back
+// (InvalidArgument naming the first that cannot), without repeats.
+Result<std::vector<const spec::EntitySpec*>> EntitiesNamedToGoBack(
+    const spec::MigrationSpec& migration, const std::vector<std::string>& names);
+
 // State rollback design
 //
 // From `primary` on PostgreSQL holds the newest state, and writes that

@@ -58,12 +58,7 @@ class EntityWayBack {
       slot_exists = k.slot_exists && k.state.slot == out_.slot;
     }
     skipped_before_run_ = state_.own_skipped;
-    ASSIGN_OR_RETURN(stream_, pg_store::PgChangeStream::Open(
-                                  {.url = url_,
-                                   .slot = out_.slot,
-                                   .publication = out_.slot,
-                                   .table = back_->shape(),
-                                   .skip_marker = std::string(catalog::kOwnWriteMarker)}));
+    RETURN_IF_ERROR(OpenStream());
     if (!slot_exists) {
       RETURN_IF_ERROR(Reconcile("the slot is new: changes before it were never read"));
     } else if (!state_.reconciled) {
@@ -170,6 +165,17 @@ class EntityWayBack {
   }
 
  private:
+  // The slot's stream, made anew: cutover's own writes skipped.
+  Status OpenStream() {
+    ASSIGN_OR_RETURN(stream_, pg_store::PgChangeStream::Open(
+                                  {.url = url_,
+                                   .slot = out_.slot,
+                                   .publication = out_.slot,
+                                   .table = back_->shape(),
+                                   .skip_marker = std::string(catalog::kOwnWriteMarker)}));
+    return Status::Ok();
+  }
+
   // Makes every legacy key of the entity equal to PostgreSQL's row; the
   // slot exists already, so what changes meanwhile is read from it after.
   Status Reconcile(const std::string& why) {
@@ -204,12 +210,7 @@ class EntityWayBack {
     spdlog::warn("way back: {}: {}; making the slot again and reconciling", entity_.name, gap);
     skipped_by_renewed_ += stream_->skipped_changes();
     RETURN_IF_ERROR(pg_store::PgChangeStream::Drop(url_, out_.slot, out_.slot));
-    ASSIGN_OR_RETURN(stream_, pg_store::PgChangeStream::Open(
-                                  {.url = url_,
-                                   .slot = out_.slot,
-                                   .publication = out_.slot,
-                                   .table = back_->shape(),
-                                   .skip_marker = std::string(catalog::kOwnWriteMarker)}));
+    RETURN_IF_ERROR(OpenStream());
     RETURN_IF_ERROR(Reconcile("gap: " + gap));
     return stream_->Start(kFromConfirmed);
   }
@@ -250,19 +251,8 @@ class EntityWayBack {
 
 Result<std::vector<const spec::EntitySpec*>> SelectEntities(const spec::MigrationSpec& migration,
                                                             const WayBackRequest& request) {
+  if (!request.entities.empty()) return EntitiesNamedToGoBack(migration, request.entities);
   std::vector<const spec::EntitySpec*> out;
-  for (const auto& name : request.entities) {
-    ASSIGN_OR_RETURN(const EntityMatch match, MatchEntity(migration, name));
-    if (match.is_child() || match.is_dimension()) {
-      return InvalidArgument(fmt::format(
-          "--entity {}: only a top-level entity with a source of its own goes back", name));
-    }
-    if (const std::string why = WhyCannotGoBack(migration, *match.entity); !why.empty()) {
-      return InvalidArgument(fmt::format("--entity {}: {}", name, why));
-    }
-    if (std::find(out.begin(), out.end(), match.entity) == out.end()) out.push_back(match.entity);
-  }
-  if (!request.entities.empty()) return out;
   std::vector<std::string> skipped;
   for (const auto& e : migration.entities) {
     if (e.source.empty()) continue;

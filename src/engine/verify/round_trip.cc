@@ -141,11 +141,8 @@ class EntityRoundTrip {
     shape_ = PlanTables(migration_, entity_)[0].shape;
     ASSIGN_OR_RETURN(builder_, map::RecordBuilder::Create(entity_));
     ASSIGN_OR_RETURN(auto store, OpenEntityStore(migration_, entity_, 1));
-    spec::EntitySpec keys_only = entity_;
-    keys_only.children.clear();
-    keys_only.columns.clear();
-    keys_only.tag.reset();
-    for (const auto& k : entity_.key) keys_only.columns.push_back(*entity_.FindColumn(k));
+    // The mapper keeps a reference to the spec it maps by.
+    const spec::EntitySpec keys_only = KeysOnly(entity_);
     ASSIGN_OR_RETURN(auto mapper, map::DocumentMapper::Create(keys_only));
     store::SnapshotReader& reader = store->snapshot();
     ASSIGN_OR_RETURN(const std::vector<store::Partition> partitions, reader.Plan());

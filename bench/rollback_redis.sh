@@ -9,6 +9,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rows="${1:-1000000}"
 [[ "$rows" =~ ^[0-9]+$ ]] || { echo "usage: $0 [ROWS]" >&2; exit 2; }
 source "$root/scripts/setup.sh"
+source "$root/bench/scratch_redis.sh"  # start_scratch_redis
 cutover="$build_dir/src/cli/cutover"
 
 work="$(mktemp -d)"
@@ -19,11 +20,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-redis-server --bind 127.0.0.1 --port "$port" --dir "$work" --save "" --appendonly no \
-  --loglevel warning > "$work/redis.log" 2>&1 &
-redis_pid=$!
-for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+start_scratch_redis "$work"
 cat > "$work/cutover.yaml" <<EOF
 migration: rollback_bench
 target: { url: "" }

@@ -14,6 +14,7 @@ seconds="${1:-20}"
 rate="${2:-1000}"
 [[ "$seconds" =~ ^[0-9]+$ && "$rate" =~ ^[0-9]+$ ]] || { echo "usage: $0 [SECONDS] [RATE]" >&2; exit 2; }
 source "$root/scripts/setup.sh"
+source "$root/bench/scratch_redis.sh"  # start_scratch_redis
 source "$root/bench/agriprofit_data.sh"  # bench_deps
 bench_deps python3-redis python3-psycopg2
 cutover="$build_dir/src/cli/cutover"
@@ -30,11 +31,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-port="$($py -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-redis-server --bind 127.0.0.1 --port "$port" --dir "$work" --save "" --appendonly no \
-  --loglevel warning > "$work/redis.log" 2>&1 &
-redis_pid=$!
-for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+start_scratch_redis "$work"
 cat > "$work/cutover.yaml" <<EOF
 migration: way_back_bench
 target: { url: "" }

@@ -356,6 +356,10 @@ TEST_F(RollbackStateTest, TheWayBackCarriesPostgresChangesIntoRedisThroughKills)
          "VALUES ('live" +
              n + "@x', " + std::to_string(2000 + i) + ", 'L" + n + "')");
     if (i == 100) Exec(ws_.url, "DELETE FROM public.users WHERE email = 'u21@x'");
+    if (i == 200) {
+      // A key changed by an update: the old key goes, the new one comes.
+      Exec(ws_.url, "UPDATE public.users SET email = 'moved@x' WHERE email = 'u23@x'");
+    }
     if (i == 150) {
       Exec(ws_.url,
            "SET synchronous_commit = on; UPDATE public.users SET id = 4242 WHERE "
@@ -396,7 +400,36 @@ TEST_F(RollbackStateTest, TheWayBackCarriesPostgresChangesIntoRedisThroughKills)
   EXPECT_EQ(phase["way_back"][0]["reconciled"], true);
   EXPECT_TRUE(phase["way_back"][0]["retained_wal_bytes"].is_number());
 
-  // Leaving primary drops the slots: the server keeps no WAL for them.
+  EXPECT_EQ(redis_->One({"EXISTS", "t:user:u23@x"}), "0");
+  EXPECT_EQ(redis_->One({"HGET", "t:user:moved@x", "user_id"}), "123");
+
+  // The stage does not leave primary while the slots may hold changes
+  // Redis lacks (`cutover rollback` is the way), nor, even forced, while a
+  // sync streams from them.
+  CommandResult plain = Cutover(ws_, {"phase", "cutover.yaml", "set", "dual_write"});
+  EXPECT_EQ(plain.exit_code, 3) << Describe(plain);
+  EXPECT_NE(plain.err.find("`cutover rollback` writes PostgreSQL's state"), std::string::npos)
+      << Describe(plain);
+  CommandResult streaming;
+  std::thread running([&] {
+    streaming = Cutover(ws_, {"sync", "cutover.yaml", "--idle-exit", "5s"});
+  });
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return QueryValue(ws_.url, "SELECT count(*) FROM pg_replication_slots WHERE active") == "2";
+      },
+      30));
+  CommandResult forced =
+      Cutover(ws_, {"phase", "cutover.yaml", "set", "dual_write", "--force", "--reason", "test"});
+  EXPECT_EQ(forced.exit_code, 3) << Describe(forced);
+  EXPECT_NE(forced.err.find("stop it before the stage leaves primary"), std::string::npos)
+      << Describe(forced);
+  running.join();
+  EXPECT_EQ(streaming.exit_code, 0) << Describe(streaming);
+  EXPECT_EQ(QueryValue(ws_.url, "SELECT stage FROM cutover.stage"), "primary");
+
+  // Forced, with no sync running, it moves and drops the slots: the server
+  // keeps no WAL for them.
   MoveTo("dual_write");
   EXPECT_EQ(QueryValue(ws_.url, "SELECT count(*) FROM pg_replication_slots"), "0");
   EXPECT_EQ(QueryValue(ws_.url, "SELECT count(*) FROM pg_publication"), "0");

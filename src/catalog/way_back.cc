@@ -5,6 +5,9 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+#include <thread>
+
 namespace cutover::catalog {
 namespace {
 
@@ -88,9 +91,15 @@ Result<std::vector<std::string>> DropWayBacks(pg_store::PgConnection* conn,
   std::vector<std::string> dropped;
   for (const auto& row : rows.rows) {
     const std::string slot = row[0].value_or("");
-    ASSIGN_OR_RETURN(
-        const pg_store::QueryResult found,
-        conn->Query("SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1", {slot}));
+    // A way back that just stopped leaves its server process a moment to go.
+    pg_store::QueryResult found;
+    for (int tries = 0;; ++tries) {
+      ASSIGN_OR_RETURN(found, conn->Query("SELECT active_pid FROM pg_replication_slots WHERE "
+                                          "slot_name = $1",
+                                          {slot}));
+      if (found.rows.empty() || !found.rows[0][0] || tries >= 100) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     if (!found.rows.empty()) {
       if (found.rows[0][0]) {
         return FailedPrecondition(fmt::format(

@@ -100,6 +100,7 @@ CommandAction AddRollbackCommand(CLI::App* app) {
       move.to = control::Stage::kDualWrite;
       move.who = o->request.who;
       move.why = "rollback: the legacy store holds PostgreSQL's state";
+      move.legacy_holds_postgres_state = true;
       auto moved = control::Transition(conn->get(), *migration, move);
       if (!moved.ok()) return failed(moved.status());
       if (!moved->applied) {

@@ -97,6 +97,36 @@ Status ValidateRequest(const TransitionRequest& request) {
   return Status::Ok();
 }
 
+namespace {
+
+// The way back's slots, before the stage leaves primary (see Transition).
+Status CheckWayBackLeft(pg_store::PgConnection* conn, const spec::MigrationSpec& migration,
+                        const TransitionRequest& request) {
+  ASSIGN_OR_RETURN(const std::vector<catalog::WayBackSlotStatus> slots,
+                   catalog::LoadWayBacks(conn, migration.name));
+  bool any = false;
+  for (const auto& w : slots) {
+    if (!w.slot_exists) continue;
+    any = true;
+    if (w.active) {
+      return FailedPrecondition(fmt::format(
+          "a `cutover sync` is carrying PostgreSQL's changes of {} back into the legacy store "
+          "(slot {}); stop it before the stage leaves primary, or the legacy store would take "
+          "writes from both sides",
+          w.state.entity, w.state.slot));
+    }
+  }
+  if (any && !request.legacy_holds_postgres_state && !request.force) {
+    return FailedPrecondition(
+        "the way back's slots may hold PostgreSQL changes the legacy store lacks: `cutover "
+        "rollback` writes PostgreSQL's state into it and then moves the stage back; --force "
+        "--reason moves it anyway and drops the slots");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<TransitionOutcome> Transition(pg_store::PgConnection* conn,
                                      const spec::MigrationSpec& migration,
                                      const TransitionRequest& request) {
@@ -123,6 +153,9 @@ Result<TransitionOutcome> Transition(pg_store::PgConnection* conn,
     ASSIGN_OR_RETURN(
         drained, WaitForGatewayDrain(conn, migration.name,
                                      std::chrono::milliseconds(migration.stages.drain_timeout_ms)));
+  }
+  if (now.stage == Stage::kPrimary && request.to < Stage::kPrimary) {
+    RETURN_IF_ERROR(CheckWayBackLeft(conn, migration, request));
   }
   RETURN_IF_ERROR(conn->Exec("BEGIN"));
   Result<TransitionOutcome> out = TransitionLocked(conn, migration, request, drained);

@@ -48,6 +48,9 @@ struct TransitionRequest {
   // the environment: "alice@host (cli)", "token:ops (http 127.0.0.1)".
   std::string who;
   std::string why;  // free text, at most kMaxReasonBytes, no control characters
+  // Set by `cutover rollback`, which has just written PostgreSQL's state into
+  // the legacy store: moving back from primary then needs no way back.
+  bool legacy_holds_postgres_state = false;
 };
 
 // Longest reason kept in the audit trail, in bytes: a sentence or two, so a
@@ -73,6 +76,12 @@ struct TransitionOutcome {
   std::string way_back_slots_kept{};
 };
 
+// Moving back from primary while the way back has slots (catalog/way_back.h)
+// is FailedPrecondition, before anything is written, when a `cutover sync`
+// still streams from one (the legacy store would take writes from both
+// sides), or when the slots may hold changes the legacy store lacks and the
+// move is neither forced nor made by `cutover rollback`.
+//
 // Moves the migration. InvalidArgument for a malformed request
 // (ValidateRequest), an illegal move (CheckLegal) or a rollout without a
 // percent, each audited first; a refused move is not an error: the outcome

@@ -43,6 +43,9 @@ Result<std::unique_ptr<PostgresPrimary::Session>> PostgresPrimary::NewSession() 
     Session::Entity& entity = s->entities[name];
     ASSIGN_OR_RETURN(entity.store, engine::OpenEntityStore(*migration_, e, 1));
     ASSIGN_OR_RETURN(entity.sync, engine::EntitySync::Create(*migration_, e, entity.store.get()));
+    // Not marked: the way back also carries these to the legacy store, which
+    // covers a gateway that died between PostgreSQL's commit and its journal.
+    entity.sync->set_marks_own_writes(false);
     RETURN_IF_ERROR(entity.sync->Prepare(s->conn.get()));
     ASSIGN_OR_RETURN(entity.mapper, engine::CreateMapper(*migration_, e));
   }

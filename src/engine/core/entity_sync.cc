@@ -114,7 +114,7 @@ Status EntitySync::Apply(pg_store::PgConnection* conn, const store::StoreBatch& 
 
   pg_store::Transaction tx(conn);
   RETURN_IF_ERROR(tx.status());
-  RETURN_IF_ERROR(catalog::MarkOwnWrite(conn));
+  if (marks_own_writes_) RETURN_IF_ERROR(catalog::MarkOwnWrite(conn));
   ASSIGN_OR_RETURN(const std::vector<bool> won,
                    catalog::ClaimKeyVersions(conn, migration_->name, entity_->name, items));
   ApplyCounts add;

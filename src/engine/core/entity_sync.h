@@ -49,6 +49,12 @@ class EntitySync {
   const spec::EntitySpec& entity() const { return *entity_; }
   store::Store* store() const { return store_; }
 
+  // Whether each transaction is marked as cutover's own write
+  // (catalog/own_writes.h), so the way back skips it. True by default: the
+  // state came from the legacy store. The gateway's PostgreSQL-first writes
+  // turn it off, since the legacy store has not got them yet.
+  void set_marks_own_writes(bool marks) { marks_own_writes_ = marks; }
+
   // Creates the session's staging tables; call after each (re)connection.
   Status Prepare(pg_store::PgConnection* conn);
 
@@ -75,6 +81,7 @@ class EntitySync {
   const spec::MigrationSpec* migration_ = nullptr;
   const spec::EntitySpec* entity_ = nullptr;
   store::Store* store_ = nullptr;
+  bool marks_own_writes_ = true;
   EntityPlan plan_;
   spec::EntitySpec key_entity_;  // the entity's key columns only
   std::unique_ptr<map::RecordMapper> key_mapper_;

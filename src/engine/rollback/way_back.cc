@@ -87,7 +87,7 @@ class EntityWayBack {
     }
     RETURN_IF_ERROR(got.status());
     if (!*got) {
-      RETURN_IF_ERROR(stream_->Ack(batch.end));  // past skipped and idle WAL
+      RETURN_IF_ERROR(AckOrRestart(batch.end));  // past skipped and idle WAL
       return false;
     }
     out_.changes += static_cast<int64_t>(batch.changes.size());
@@ -137,7 +137,7 @@ class EntityWayBack {
     state_.keys_written += counts.written;
     state_.keys_deleted += counts.deleted;
     FailPoint("wayback.before_ack");
-    RETURN_IF_ERROR(stream_->Ack(batch.end));
+    RETURN_IF_ERROR(AckOrRestart(batch.end));
     return true;
   }
 
@@ -165,6 +165,14 @@ class EntityWayBack {
   }
 
  private:
+  // Acknowledges `upto`; a lost connection is made again (what the
+  // acknowledgement did not reach the server is then delivered again).
+  Status AckOrRestart(const store::Cursor& upto) {
+    const Status acked = stream_->Ack(upto);
+    if (acked.code() == StatusCode::kUnavailable) return Restart(acked);
+    return acked;
+  }
+
   // The slot's stream, made anew: cutover's own writes skipped.
   Status OpenStream() {
     ASSIGN_OR_RETURN(stream_, pg_store::PgChangeStream::Open(
@@ -209,6 +217,7 @@ class EntityWayBack {
   Status Renew(const std::string& gap) {
     spdlog::warn("way back: {}: {}; making the slot again and reconciling", entity_.name, gap);
     skipped_by_renewed_ += stream_->skipped_changes();
+    stream_.reset();  // its replication connection holds the slot
     RETURN_IF_ERROR(pg_store::PgChangeStream::Drop(url_, out_.slot, out_.slot));
     RETURN_IF_ERROR(OpenStream());
     RETURN_IF_ERROR(Reconcile("gap: " + gap));

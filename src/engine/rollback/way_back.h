@@ -65,8 +65,10 @@ struct WayBackReport {
 // PostgreSQL are marked (catalog/own_writes.h) and skipped, so nothing
 // loops. A slot that was dropped or lost its WAL, or a TRUNCATE, is a gap:
 // the slot is made again and the entity reconciled again, and the gap is
-// reported. The slots are dropped when the stage leaves `primary`
-// (catalog::DropWayBacks).
+// reported. The stage leaves `primary` only when no way back streams (the
+// legacy store would otherwise take writes from both sides) and through
+// `cutover rollback` or a forced move (control::Transition); the slots are
+// then dropped (catalog::DropWayBacks).
 Result<WayBackReport> RunWayBack(const spec::MigrationSpec& migration,
                                  const std::string& target_url, const WayBackRequest& request,
                                  const std::atomic<bool>& stop);

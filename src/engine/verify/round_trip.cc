@@ -167,10 +167,13 @@ class EntityRoundTrip {
     if (doc_column < 0) return Internal(entity_.name + ": legacy records without documents");
     const RowBatch& keys = mapped.tables[0];
     std::vector<std::string> tuples;
+    std::vector<bool> keyed(in.size(), false);  // the record's row key could be looked up
     for (size_t r = 0; r < keys.num_rows(); ++r) {
-      if (std::optional<std::string> t = KeyTupleLiteral(keys, shape_, r)) {
-        tuples.push_back("(" + *t + ")");
-      }
+      const uint32_t record = mapped.origins[0][r].record;
+      std::optional<std::string> t = KeyTupleLiteral(keys, shape_, r);
+      if (!t || record >= in.size()) continue;
+      tuples.push_back("(" + *t + ")");
+      keyed[record] = true;
     }
     out_.unreadable += static_cast<int64_t>(in.size() - tuples.size());
     if (tuples.empty()) return Status::Ok();
@@ -192,8 +195,12 @@ class EntityRoundTrip {
     }
     const Column& docs = in.rows.columns[static_cast<size_t>(doc_column)];
     for (size_t i = 0; i < in.size(); ++i) {
+      if (!keyed[i]) continue;  // counted as unreadable above
       const Json legacy = Json::parse(docs.BytesAt(i), nullptr, false);
-      if (legacy.is_discarded() || legacy.contains("$error")) continue;  // counted above
+      if (legacy.is_discarded() || legacy.contains("$error")) {
+        ++out_.unreadable;
+        continue;
+      }
       const auto found = row_of.find(in.source_keys[i]);
       if (found == row_of.end()) {
         ++out_.without_row;

@@ -158,9 +158,11 @@ Status PgChangeStream::Start(const store::Cursor& from) {
   const std::string error = copying ? "" : PQresultErrorMessage(r);
   PQclear(r);
   if (!copying) return Unavailable("START_REPLICATION on slot '" + options_.slot + "': " + error);
+  // What was decoded before a reconnect but not acknowledged comes again:
+  // no position past the acknowledged one may be reported until it does.
   acked_ = std::max(acked_, start);
-  last_commit_end_ = std::max(last_commit_end_, start);
-  idle_position_ = std::max(idle_position_, start);
+  last_commit_end_ = acked_;
+  idle_position_ = acked_;
   in_transaction_ = false;
   skipping_transaction_ = false;
   held_.reset();
@@ -228,22 +230,6 @@ Status PgChangeStream::Handle(const char* data, size_t len) {
   }
   return DataError(fmt::format("replication message of kind '{}' ({} bytes) is not known",
                                len > 0 ? *data : '?', len));
-}
-
-Status PgChangeStream::SkipTuple(const char*& p, const char* end) {
-  if (end - p < 2) return DataError("pgoutput: a tuple cut short");
-  const uint16_t n = Get16(p);
-  for (uint16_t i = 0; i < n; ++i) {
-    if (p >= end) return DataError("pgoutput: a tuple cut short");
-    const char kind = *p++;
-    if (kind == 'b' || kind == 't') {
-      if (end - p < 4) return DataError("pgoutput: a value cut short");
-      const uint32_t len = Get32(p);
-      if (static_cast<size_t>(end - p) < len) return DataError("pgoutput: a value cut short");
-      p += len;
-    }
-  }
-  return Status::Ok();
 }
 
 Status PgChangeStream::DecodeTuple(const char*& p, const char* end, bool* unchanged_toast) {
@@ -346,33 +332,23 @@ Status PgChangeStream::HandleLogical(const char* p, const char* end) {
       Get32(p);  // relation id: the publication holds one table
       char part = *p++;
       bool unchanged_toast = false;
+      std::optional<Pending> old_key;
       if (kind == 'U' && (part == 'K' || part == 'O')) {
-        // The old key or row, skipped: the new row carries the key (a key
-        // changed by the update is not followed: the old key's row stays).
-        RETURN_IF_ERROR(SkipTuple(p, end));
+        // The old key (sent when the update changed it) or row: its key is
+        // deleted when it differs from the new row's.
+        bool old_toast = false;
+        RETURN_IF_ERROR(DecodeTuple(p, end, &old_toast));
+        old_key = MakePending(store::ChangeKind::kDelete);
         if (p >= end) return DataError("pgoutput: an update cut short");
         part = *p++;
       }
       (void)part;
       RETURN_IF_ERROR(DecodeTuple(p, end, &unchanged_toast));
-      const size_t row = rows_.columns.empty() ? 0 : rows_.columns[0].size() - 1;
-      Pending pending;
-      pending.row = row;
-      pending.xid = xid_;
-      pending.change.committed_at = commit_time_;
-      pending.change.kind = kind == 'D'       ? store::ChangeKind::kDelete
-                            : unchanged_toast ? store::ChangeKind::kDirty
-                                              : store::ChangeKind::kUpsert;
-      for (const std::string& k : options_.table.key) {
-        const int c = options_.table.IndexOf(k);
-        pending.change.key.push_back(ValueText(rows_.columns[static_cast<size_t>(c)], row));
-      }
-      // The change held so far was not its transaction's last.
-      if (held_) {
-        held_->change.position = store::Cursor{CursorOf(last_commit_end_)};
-        ready_.push_back(std::move(*held_));
-      }
-      held_ = std::move(pending);
+      Pending pending = MakePending(kind == 'D'       ? store::ChangeKind::kDelete
+                                    : unchanged_toast ? store::ChangeKind::kDirty
+                                                      : store::ChangeKind::kUpsert);
+      if (old_key && old_key->change.key != pending.change.key) Queue(std::move(*old_key));
+      Queue(std::move(pending));
       return Status::Ok();
     }
     case 'C': {  // commit: flags, commit LSN, end LSN, time
@@ -398,6 +374,28 @@ Status PgChangeStream::HandleLogical(const char* p, const char* end) {
     default:  // origin, type, message: nothing to apply
       return Status::Ok();
   }
+}
+
+PgChangeStream::Pending PgChangeStream::MakePending(store::ChangeKind kind) {
+  Pending pending;
+  pending.row = rows_.columns.empty() ? 0 : rows_.columns[0].size() - 1;
+  pending.xid = xid_;
+  pending.change.kind = kind;
+  pending.change.committed_at = commit_time_;
+  for (const std::string& k : options_.table.key) {
+    const int c = options_.table.IndexOf(k);
+    pending.change.key.push_back(ValueText(rows_.columns[static_cast<size_t>(c)], pending.row));
+  }
+  return pending;
+}
+
+void PgChangeStream::Queue(Pending pending) {
+  // The change held so far was not its transaction's last.
+  if (held_) {
+    held_->change.position = store::Cursor{CursorOf(last_commit_end_)};
+    ready_.push_back(std::move(*held_));
+  }
+  held_ = std::move(pending);
 }
 
 Result<bool> PgChangeStream::Next(size_t max_changes, std::chrono::milliseconds wait,
@@ -450,15 +448,14 @@ Result<bool> PgChangeStream::Next(size_t max_changes, std::chrono::milliseconds 
 }
 
 Status PgChangeStream::WaitVisible(uint32_t xid) {
-  // A 32-bit xid made 64-bit in the epoch of the current snapshot's xmax
-  // (the one before it when that would put it past xmax).
+  // The 32-bit xid made 64-bit: the one nearest the snapshot's xmax (xmax
+  // plus their signed 32-bit difference), since a transaction decoded but
+  // not yet visible may lie a little past xmax, even across an epoch.
   constexpr std::string_view kVisible =
       "WITH s AS (SELECT pg_current_snapshot() AS snap, "
-      "pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax), "
-      "x AS (SELECT snap, CASE WHEN ((xmax >> 32) << 32 | $1::bigint) > xmax "
-      "THEN ((xmax >> 32) - 1) << 32 | $1::bigint ELSE (xmax >> 32) << 32 | $1::bigint END "
-      "AS full_xid FROM s) "
-      "SELECT pg_visible_in_snapshot(full_xid::text::xid8, snap) FROM x";
+      "pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax) "
+      "SELECT pg_visible_in_snapshot((xmax + ((($1::bigint - (xmax & 4294967295)) + "
+      "6442450944) % 4294967296 - 2147483648))::text::xid8, snap) FROM s";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (;;) {
     ASSIGN_OR_RETURN(const std::optional<std::string> visible,
@@ -504,8 +501,16 @@ Status PgChangeStream::SendStatus(bool reply_requested) {
 Status PgChangeStream::Drop(const std::string& url, const std::string& slot,
                             const std::string& publication) {
   ASSIGN_OR_RETURN(auto conn, PgConnection::Connect(url));
-  ASSIGN_OR_RETURN(const QueryResult found,
-                   conn->Query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {slot}));
+  // A replication connection just closed leaves its server process a moment
+  // to go; the slot cannot be dropped while it is active.
+  QueryResult found;
+  for (int tries = 0;; ++tries) {
+    ASSIGN_OR_RETURN(found, conn->Query("SELECT active FROM pg_replication_slots WHERE "
+                                        "slot_name = $1",
+                                        {slot}));
+    if (found.rows.empty() || found.rows[0][0].value_or("f") != "t" || tries >= 100) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   if (!found.rows.empty()) {
     RETURN_IF_ERROR(conn->Query("SELECT pg_drop_replication_slot($1)", {slot})
                         .status()

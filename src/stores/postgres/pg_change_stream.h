@@ -109,7 +109,10 @@ class PgChangeStream : public store::ChangeStream {
   // A tuple's values appended to rows_ (a column the tuple lacks is NULL);
   // `unchanged_toast` set when a value was left out as unchanged.
   Status DecodeTuple(const char*& p, const char* end, bool* unchanged_toast);
-  Status SkipTuple(const char*& p, const char* end);
+  // The change of rows_' last row, of the open transaction.
+  Pending MakePending(store::ChangeKind kind);
+  // Holds `pending` back, handing out the one held before it.
+  void Queue(Pending pending);
   // Returns once transaction `xid` is visible to a new snapshot.
   Status WaitVisible(uint32_t xid);
 

@@ -14,7 +14,7 @@
 #include "catalog/stage.h"
 #include "catalog/way_back.h"
 #include "common/failpoint.h"
-#include "common/percentile.h"
+#include "common/lag_window.h"
 #include "engine/core/entity_selection.h"
 #include "engine/core/legacy_write_back.h"
 #include "engine/rollback/state_rollback.h"
@@ -129,7 +129,7 @@ class EntityWayBack {
     const auto now = std::chrono::system_clock::now();
     for (const store::Change& c : batch.changes) {
       if (c.committed_at == std::chrono::system_clock::time_point{}) continue;
-      lags_.push_back(std::chrono::duration<double, std::milli>(now - c.committed_at).count());
+      lags_.Add(std::chrono::duration<double, std::milli>(now - c.committed_at).count());
     }
     out_.written += counts.written;
     out_.deleted += counts.deleted;
@@ -149,8 +149,8 @@ class EntityWayBack {
     saved_ = now;
     state_.own_skipped = skipped_before_run_ + SkippedThisRun();
     if (!lags_.empty()) {
-      state_.lag_p50_ms = Percentile(lags_, 0.5);
-      state_.lag_p99_ms = Percentile(lags_, 0.99);
+      state_.lag_p50_ms = lags_.Percentile(0.5);
+      state_.lag_p99_ms = lags_.Percentile(0.99);
     }
     return pg_store::RunWithRetry(&conn_, url_, request_.retry_for, "recording the way back",
                                   [&] { return catalog::SaveWayBack(conn_.get(), state_); });
@@ -158,9 +158,9 @@ class EntityWayBack {
 
   WayBackEntityReport Report() {
     out_.own_skipped = SkippedThisRun();
-    out_.lag_samples = static_cast<int64_t>(lags_.size());
-    out_.lag_p50_ms = Percentile(lags_, 0.5);
-    out_.lag_p99_ms = Percentile(lags_, 0.99);
+    out_.lag_samples = lags_.size();
+    out_.lag_p50_ms = lags_.Percentile(0.5);
+    out_.lag_p99_ms = lags_.Percentile(0.99);
     return out_;
   }
 
@@ -248,7 +248,7 @@ class EntityWayBack {
   std::unique_ptr<pg_store::PgChangeStream> stream_;
   catalog::WayBackState state_;
   WayBackEntityReport out_;
-  std::vector<double> lags_;
+  LagWindow lags_;  // PostgreSQL's commit -> the legacy store took it
   int64_t SkippedThisRun() const {
     return skipped_by_renewed_ + (stream_ ? stream_->skipped_changes() : 0);
   }

@@ -34,7 +34,7 @@ struct WayBackEntityReport {
   int64_t deleted = 0;                    // legacy keys deleted
   int64_t own_skipped = 0;                // changes of cutover's own writes, not sent back
   double lag_p50_ms = 0, lag_p99_ms = 0;  // PostgreSQL commit -> legacy store took it
-  int64_t lag_samples = 0;
+  int64_t lag_samples = 0;                // the latest changes the percentiles cover (LagWindow)
 };
 
 struct WayBackReport {

@@ -13,7 +13,7 @@
 #include "catalog/key_versions.h"
 #include "catalog/schema.h"
 #include "catalog/sync_state.h"
-#include "common/percentile.h"
+#include "common/lag_window.h"
 #include "engine/core/entity_selection.h"
 #include "engine/core/source_factory.h"
 #include "stores/postgres/pg_connection.h"
@@ -85,9 +85,9 @@ class SourceSync {
         last_save = Clock::now();
       }
     }
-    report_.lag_samples = static_cast<int64_t>(lags_.size());
-    report_.lag_p50_ms = Percentile(lags_, 0.50);
-    report_.lag_p99_ms = Percentile(lags_, 0.99);
+    report_.lag_samples = lags_.size();
+    report_.lag_p50_ms = lags_.Percentile(0.50);
+    report_.lag_p99_ms = lags_.Percentile(0.99);
     RETURN_IF_ERROR(SaveState());
     return report_;
   }
@@ -247,15 +247,7 @@ class SourceSync {
     }
   }
 
-  // The last kLagWindow samples: memory stays bounded however long sync runs.
-  void RecordLag(double ms) {
-    constexpr size_t kLagWindow = 100000;
-    if (lags_.size() < kLagWindow) {
-      lags_.push_back(ms);
-    } else {
-      lags_[lag_next_++ % kLagWindow] = ms;
-    }
-  }
+  void RecordLag(double ms) { lags_.Add(ms); }
 
   Status SaveState() {
     catalog::SyncState s;
@@ -267,8 +259,8 @@ class SourceSync {
     s.rows_deleted = report_.counts.deleted;
     s.last_gap = report_.gap_reasons.empty() ? "" : report_.gap_reasons.back();
     if (!lags_.empty()) {
-      s.lag_p50_ms = Percentile(lags_, 0.5);
-      s.lag_p99_ms = Percentile(lags_, 0.99);
+      s.lag_p50_ms = lags_.Percentile(0.5);
+      s.lag_p99_ms = lags_.Percentile(0.99);
     }
     return Pg("saving sync state", [&] { return catalog::SaveSyncState(conn_.get(), s); });
   }
@@ -284,8 +276,7 @@ class SourceSync {
   std::vector<std::unique_ptr<store::Store>> stores_;
   std::vector<std::unique_ptr<EntitySync>> syncs_;
   SourceSyncReport report_;
-  std::vector<double> lags_;
-  size_t lag_next_ = 0;
+  LagWindow lags_;  // notification received -> committed
 };
 
 }  // namespace

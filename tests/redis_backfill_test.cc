@@ -632,9 +632,11 @@ TEST(RedisBackfillTest, KeyThatExpiredIsNotReportedButADeletedKeyIs) {
   RedisWorkspace rw = Start("expiring", ThreadrSpec(0));
   ASSERT_NE(rw.redis, nullptr);
   FillThreadr(*rw.redis);
+  // Five seconds: long enough for a backfill under the sanitizers on a
+  // loaded machine to read the key before it goes.
   rw.redis->Command({"SET", "threadr:cache:thread:00000009",
                      R"({"user_id":103,"topic":"t9","tweets":[{"n":0,"text":"soon gone"}]})", "PX",
-                     "1500"});
+                     "5000"});
   const Workspace& ws = rw.ws;
   const CommandResult r = Cutover(ws, {"backfill", "cutover.yaml", "--create-tables"});
   ASSERT_EQ(r.exit_code, 0) << Describe(r);

@@ -14,7 +14,7 @@
 #include "control/stage_machine.h"
 #include "control/stage_store.h"
 #include "engine/core/target_resolver.h"
-#include "engine/rollback/state_rollback.h"
+#include "engine/rollback/way_back.h"
 #include "stores/postgres/pg_connection.h"
 
 namespace cutover::cli {
@@ -122,7 +122,7 @@ int PrintStatus(const spec::MigrationSpec& migration, pg_store::PgConnection* co
   }
   if (state->stage == control::Stage::kPrimary) {
     for (const auto& e : migration.entities) {
-      if (e.source.empty() || !engine::WhyCannotGoBack(migration, e).empty()) continue;
+      if (e.source.empty() || !engine::WhyCannotFlowBack(migration, e).empty()) continue;
       const bool has = std::any_of(way_backs->begin(), way_backs->end(),
                                    [&](const auto& w) { return w.state.entity == e.name; });
       if (!has && !as_json) {

@@ -17,21 +17,14 @@
 #include <spdlog/spdlog.h>
 #include <xxhash.h>
 
+#include "common/atomic_file.h"
+
 namespace cutover::gateway {
 namespace fs = std::filesystem;
 namespace {
 
 Status Errno(const std::string& doing) {
   return IoError(fmt::format("journal: {}: {}", doing, std::strerror(errno)));
-}
-
-Status SyncDirectory(const std::string& dir) {
-  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno("opening " + dir);
-  const int rc = fsync(fd);
-  close(fd);
-  if (rc != 0) return Errno("syncing " + dir);
-  return Status::Ok();
 }
 
 Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
@@ -162,7 +155,7 @@ Status Journal::Recover(JournalRecovery* recovery) {
                            ec.message());
         }
         numbers.resize(i + 1);
-        RETURN_IF_ERROR(SyncDirectory(options_.dir));
+        RETURN_IF_ERROR(SyncDirectory(options_.dir).WithContext("journal"));
         break;
       }
       const JournalEntry& e = r.frame->entry;
@@ -209,7 +202,7 @@ Status Journal::OpenForAppend(uint64_t number) {
   if (fd < 0) return Errno("creating " + path);
   segments_[number] = {fd, 0, 0};
   stats_.segments = segments_.size();
-  return SyncDirectory(options_.dir);
+  return SyncDirectory(options_.dir).WithContext("journal");
 }
 
 Journal::~Journal() {

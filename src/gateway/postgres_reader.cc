@@ -49,7 +49,7 @@ Result<std::unique_ptr<PostgresReader>> PostgresReader::Create(
       keys.columns.push_back(entity.shape.columns[entity.shape.IndexOf(k)]);
     }
     entity.key_hasher = std::make_unique<engine::RowHasher>(keys);
-    if (e->write_back) {
+    if (e->write_back && e->redis) {
       ASSIGN_OR_RETURN(entity.builder, map::RecordBuilder::Create(*e));
     }
   }

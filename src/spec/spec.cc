@@ -2,6 +2,8 @@
 // expansion and validation. Lookups over the plain data in spec.h.
 #include "spec/spec.h"
 
+#include <algorithm>
+
 namespace cutover::spec {
 namespace {
 
@@ -78,8 +80,46 @@ std::vector<std::string> KeySourceColumns(const EntitySpec& entity) {
   return out;
 }
 
+namespace {
+
+// Why `entity`'s rows cannot be turned back into records of a file source.
+std::string RecordInvertibilityProblem(const EntitySpec& entity, bool top_level) {
+  if (top_level && entity.file.find_first_of("*?[") != std::string::npos) {
+    return "its records come from the files of a glob, and a row does not say which one";
+  }
+  std::vector<std::string> paths;
+  for (const ColumnSpec& c : entity.columns) {
+    if (c.lookup || c.geometry) {
+      return "column '" + c.name + "' is computed (" + (c.lookup ? "lookup" : "geometry") +
+             "), so the value it came from cannot be rebuilt";
+    }
+    if (c.from == "$tag" || c.from == "$key" || c.from == "$item") continue;
+    paths.push_back(c.from.empty() ? c.name : c.from);
+  }
+  for (const EntitySpec& child : entity.children) {
+    if (!child.children.empty()) {
+      return "child '" + child.name + "' has children of its own, which are not written back yet";
+    }
+    if (const std::string problem = RecordInvertibilityProblem(child, false); !problem.empty()) {
+      return "child '" + child.name + "': " + problem;
+    }
+    paths.push_back(child.path);
+  }
+  // Two values at one place, or one inside another's, would overwrite each other.
+  std::sort(paths.begin(), paths.end());
+  for (size_t i = 1; i < paths.size(); ++i) {
+    if (paths[i] == paths[i - 1] || paths[i].starts_with(paths[i - 1] + ".")) {
+      return "'" + paths[i - 1] + "' and '" + paths[i] +
+             "' are read from the same place, so one of them cannot be written back";
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
 std::string InvertibilityProblem(const EntitySpec& entity) {
-  if (!entity.redis) return "";
+  if (!entity.redis) return RecordInvertibilityProblem(entity, true);
   if (!entity.children.empty()) return "its children cannot be written back into one key yet";
   auto reads = [&](std::string_view from) {
     for (const ColumnSpec& c : entity.columns) {

@@ -1056,8 +1056,13 @@ class Loader {
       if (const Field* w = fields.Find("write_back")) {
         ASSIGN_OR_RETURN(out.write_back, ReadBool(*w, ctx));
         if (out.write_back) {
-          if (!out.redis) {
-            return Error(MarkOf(*w), What(*w, ctx) + " applies to entities of redis sources");
+          const SourceSpec* source = spec.FindSource(out.source);
+          if (!out.redis && (source == nullptr || source->type != "json")) {
+            return Error(MarkOf(*w), What(*w, ctx) +
+                                         " applies to entities of redis and json sources (rows "
+                                         "are not written back into " +
+                                         (source != nullptr ? source->type : "its") +
+                                         " files yet)");
           }
           if (const std::string problem = InvertibilityProblem(out); !problem.empty()) {
             return Error(MarkOf(*w), ctx + " declares write_back, but " + problem);

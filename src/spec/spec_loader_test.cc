@@ -1167,6 +1167,47 @@ entities:
 // Positions counted by hand; each spec has one mistake in a parquet or csv
 // source.
 const ErrorCase kFileSourceErrorCases[] = {
+    {"write_back on a parquet entity", R"(migration: m
+sources: { p: { type: parquet, path: data } }
+entities:
+  a:
+    source: { from: p, file: a.parquet }
+    key: [id]
+    write_back: true
+    columns:
+      id: { type: integer }
+)",
+     "spec.yaml:7:17: 'write_back' in entity 'a' applies to entities of redis and json sources "
+     "(rows are not written back into parquet files yet)"},
+
+    {"write_back on a json glob", R"(migration: m
+sources: { j: { type: json, path: data } }
+entities:
+  a:
+    source: { from: j, file: "a*.json" }
+    key: [id]
+    write_back: true
+    columns:
+      id: { type: integer }
+)",
+     "spec.yaml:7:17: entity 'a' declares write_back, but its records come from the files of a "
+     "glob, and a row does not say which one"},
+
+    {"write_back with two columns from one place", R"(migration: m
+sources: { j: { type: json, path: data } }
+entities:
+  a:
+    source: { from: j, file: a.json }
+    key: [id]
+    write_back: true
+    columns:
+      id: { type: integer }
+      prefs: { type: jsonb }
+      theme: { from: prefs.theme, type: text }
+)",
+     "spec.yaml:7:17: entity 'a' declares write_back, but 'prefs' and 'prefs.theme' are read "
+     "from the same place, so one of them cannot be written back"},
+
     {"unknown csv key suggests the nearest", R"(migration: m
 sources:
   prices:

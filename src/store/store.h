@@ -9,6 +9,7 @@
 #include "store/deduplication.h"
 #include "store/key_reader.h"
 #include "store/profiler.h"
+#include "store/replacer.h"
 #include "store/snapshot_reader.h"
 #include "store/writer.h"
 
@@ -37,7 +38,8 @@ namespace cutover::store {
 // JSON files (stores/json): a partition per file; the cursor is the next
 // record's byte offset with its ordinal and line. No change stream (a file
 // says nothing of its changes). Writer: keyed upserts and deletes rewritten
-// into the file by atomic replace, in its own layout.
+// into the file by atomic replace, in its own layout. Replacer: the whole
+// file written anew from records in the order given (rollback's export).
 //
 // Parquet and CSV (stores/duckdb): partitions are runs of a file's row
 // groups (CSV: row ranges); the cursor is the next row's ordinal in its file.
@@ -98,6 +100,7 @@ class Store {
   virtual Deduplication* dedup() { return nullptr; }
   virtual Profiler* profiler() { return nullptr; }
   virtual KeyReader* key_reader() { return nullptr; }
+  virtual Replacer* replacer() { return nullptr; }
 
   // Whether the store can be reached now, cheaply (for /readyz: no scan, no
   // heavy connection). The error says what is wrong, precisely enough to

@@ -11,6 +11,7 @@
 #include "engine/core/entity_plan.h"
 #include "engine/core/key_literal.h"
 #include "engine/core/source_factory.h"
+#include "map/document_mapper.h"
 #include "stores/postgres/table_reader.h"
 #include "stores/postgres/transaction.h"
 
@@ -45,6 +46,61 @@ spec::EntitySpec KeysOnly(const spec::EntitySpec& entity) {
   keys_only.tag.reset();
   for (const auto& k : entity.key) keys_only.columns.push_back(*entity.FindColumn(k));
   return keys_only;
+}
+
+Result<std::vector<size_t>> KeysWithoutRows(pg_store::PgConnection* conn,
+                                            const pg_store::TableShape& shape,
+                                            const std::vector<std::string>& tuples) {
+  if (tuples.empty()) return std::vector<size_t>{};
+  std::string match;
+  std::string names = "i";
+  std::vector<std::string> values;
+  for (size_t i = 0; i < shape.key.size(); ++i) {
+    const std::string column = pg_store::QuoteIdent(shape.key[i]);
+    match += fmt::format("{}t.{} = v.{}", i > 0 ? " AND " : "", column, column);
+    names += ", " + column;
+  }
+  for (size_t i = 0; i < tuples.size(); ++i) {
+    values.push_back(fmt::format("({}, {})", i, tuples[i]));
+  }
+  ASSIGN_OR_RETURN(auto result, conn->Query(fmt::format(
+                                    "SELECT v.i FROM (VALUES {}) AS v({}) WHERE NOT "
+                                    "EXISTS (SELECT 1 FROM {} t WHERE {})",
+                                    fmt::join(values, ", "), names, shape.QualifiedName(), match)));
+  std::vector<size_t> missing;
+  for (const auto& row : result.rows) missing.push_back(std::stoul(row[0].value_or("0")));
+  return missing;
+}
+
+Status ScanLegacyKeys(store::SnapshotReader& legacy, const spec::EntitySpec& entity,
+                      const pg_store::TableShape& shape, size_t batch_size,
+                      const std::function<Status(const LegacyKeyBatch&)>& on_batch) {
+  // The mapper keeps a reference to the spec it maps by.
+  const spec::EntitySpec keys_only = KeysOnly(entity);
+  ASSIGN_OR_RETURN(auto mapper, map::DocumentMapper::Create(keys_only));
+  ASSIGN_OR_RETURN(const std::vector<store::Partition> partitions, legacy.Plan());
+  store::StoreBatch in;
+  map::MappedBatch mapped;
+  for (const store::Partition& partition : partitions) {
+    ASSIGN_OR_RETURN(auto batches, legacy.Open(partition, store::Cursor{}));
+    for (;;) {
+      ASSIGN_OR_RETURN(const bool more, batches->Next(batch_size, &in));
+      if (!more) break;
+      mapper->Map(in, &mapped);
+      const RowBatch& rows = mapped.tables[0];
+      LegacyKeyBatch out;
+      out.scanned = in.size();
+      for (size_t r = 0; r < rows.num_rows(); ++r) {
+        const std::optional<std::string> tuple = KeyTupleLiteral(rows, shape, r);
+        const uint32_t record = mapped.origins[0][r].record;
+        if (!tuple) continue;
+        out.tuples.push_back(*tuple);
+        out.legacy_keys.push_back(record < in.source_keys.size() ? in.source_keys[record] : "");
+      }
+      RETURN_IF_ERROR(on_batch(out));
+    }
+  }
+  return Status::Ok();
 }
 
 LegacyWriteBack::LegacyWriteBack(const spec::MigrationSpec& migration,
@@ -174,25 +230,7 @@ Status LegacyWriteBack::Flush(Status staged) {
 
 Result<std::vector<size_t>> LegacyWriteBack::Missing(pg_store::PgConnection* conn,
                                                      const std::vector<std::string>& tuples) const {
-  std::string match;
-  std::string names = "i";
-  std::vector<std::string> values;
-  for (size_t i = 0; i < shape_.key.size(); ++i) {
-    const std::string column = pg_store::QuoteIdent(shape_.key[i]);
-    match += fmt::format("{}t.{} = v.{}", i > 0 ? " AND " : "", column, column);
-    names += ", " + column;
-  }
-  for (size_t i = 0; i < tuples.size(); ++i) {
-    values.push_back(fmt::format("({}, {})", i, tuples[i]));
-  }
-  ASSIGN_OR_RETURN(
-      auto result,
-      conn->Query(fmt::format("SELECT v.i FROM (VALUES {}) AS v({}) WHERE NOT "
-                              "EXISTS (SELECT 1 FROM {} t WHERE {})",
-                              fmt::join(values, ", "), names, shape_.QualifiedName(), match)));
-  std::vector<size_t> missing;
-  for (const auto& row : result.rows) missing.push_back(std::stoul(row[0].value_or("0")));
-  return missing;
+  return KeysWithoutRows(conn, shape_, tuples);
 }
 
 Result<int64_t> LegacyWriteBack::DeleteKeysWithoutRows(pg_store::PgConnection* conn,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +31,27 @@ std::optional<std::string> KeyTupleLiteral(const RowBatch& rows, const pg_store:
 // `entity` reduced to its key columns (no children, no tag): its mapper
 // turns legacy records into their rows' keys alone.
 spec::EntitySpec KeysOnly(const spec::EntitySpec& entity);
+
+// Of `tuples` (key values as KeyTupleLiteral gives them), the indexes of
+// those `shape`'s table has no row for.
+Result<std::vector<size_t>> KeysWithoutRows(pg_store::PgConnection* conn,
+                                            const pg_store::TableShape& shape,
+                                            const std::vector<std::string>& tuples);
+
+// The legacy records of one batch whose key maps to a row key: their key
+// values (KeyTupleLiteral) and their legacy keys ("" when the store names
+// none), parallel; `scanned` counts every record of the batch.
+struct LegacyKeyBatch {
+  std::vector<std::string> tuples;
+  std::vector<std::string> legacy_keys;
+  size_t scanned = 0;
+};
+
+// Reads every record of `legacy`'s snapshot, `batch_size` at a time, and
+// hands `on_batch` the keys they map to under `entity`'s key columns.
+Status ScanLegacyKeys(store::SnapshotReader& legacy, const spec::EntitySpec& entity,
+                      const pg_store::TableShape& shape, size_t batch_size,
+                      const std::function<Status(const LegacyKeyBatch&)>& on_batch);
 
 struct WriteBackCounts {
   int64_t written = 0;  // rows written back as legacy records

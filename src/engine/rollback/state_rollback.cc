@@ -12,7 +12,7 @@
 #include "common/failpoint.h"
 #include "engine/core/entity_selection.h"
 #include "engine/core/legacy_write_back.h"
-#include "map/document_mapper.h"
+#include "engine/rollback/file_rollback.h"
 #include "stores/postgres/pg_connection.h"
 #include "stores/postgres/retry.h"
 
@@ -26,7 +26,7 @@ constexpr std::string_view kStagesAllowed[] = {"primary", "complete"};
 std::string WhyCannotGoBack(const spec::MigrationSpec& migration, const spec::EntitySpec& entity) {
   if (entity.source.empty()) return "";  // a lookup dimension: nothing of its own to write
   const spec::SourceSpec* source = migration.FindSource(entity.source);
-  if (!entity.redis) {
+  if (!entity.redis && (source == nullptr || source->type != "json")) {
     return fmt::format("writing rows back into {} sources is not built yet",
                        source != nullptr ? source->type : "its");
   }
@@ -105,56 +105,34 @@ class EntityStateRollback {
 
   // Pass 2: every legacy key of the entity's pattern without a row, deleted.
   Status DeleteKeysWithoutRows() {
-    const pg_store::TableShape& shape = back_->shape();
-    // The mapper keeps a reference to the spec it maps by.
-    const spec::EntitySpec keys_only = KeysOnly(entity_);
-    ASSIGN_OR_RETURN(auto mapper, map::DocumentMapper::Create(keys_only));
-    store::SnapshotReader& reader = back_->legacy().snapshot();
-    ASSIGN_OR_RETURN(const std::vector<store::Partition> partitions, reader.Plan());
-    store::StoreBatch in;
-    map::MappedBatch mapped;
-    for (const store::Partition& partition : partitions) {
-      ASSIGN_OR_RETURN(auto batches, reader.Open(partition, store::Cursor{}));
-      for (;;) {
-        ASSIGN_OR_RETURN(const bool more,
-                         batches->Next(static_cast<size_t>(request_.batch_size), &in));
-        if (!more) break;
-        out_.scanned += static_cast<int64_t>(in.size());
-        mapper->Map(in, &mapped);
-        const RowBatch& rows = mapped.tables[0];
-        std::vector<std::string> tuples;
-        std::vector<std::string> legacy_keys;
-        for (size_t r = 0; r < rows.num_rows(); ++r) {
-          const std::optional<std::string> tuple = KeyTupleLiteral(rows, shape, r);
-          const uint32_t record = mapped.origins[0][r].record;
-          if (!tuple || record >= in.source_keys.size()) continue;
-          tuples.push_back(*tuple);
-          legacy_keys.push_back(in.source_keys[record]);
-        }
-        out_.unmapped += static_cast<int64_t>(in.size() - legacy_keys.size());
-        if (tuples.empty()) continue;
-        ASSIGN_OR_RETURN(const std::vector<size_t> missing, back_->Missing(conn_.get(), tuples));
-        if (missing.empty()) continue;
-        if (request_.dry_run) {
-          out_.deleted += static_cast<int64_t>(missing.size());
-          continue;
-        }
-        std::vector<std::string> doubtful;
-        std::vector<std::string> doubtful_keys;
-        for (size_t i : missing) {
-          doubtful.push_back(tuples[i]);
-          doubtful_keys.push_back(legacy_keys[i]);
-        }
-        int64_t deleted = 0;
-        RETURN_IF_ERROR(pg_store::RunWithRetry(
-            &conn_, url_, request_.retry_for, "deleting legacy keys of " + entity_.name, [&] {
-              ASSIGN_OR_RETURN(deleted,
-                               back_->DeleteKeysWithoutRows(conn_.get(), doubtful, doubtful_keys));
-              return Status::Ok();
-            }));
-        out_.deleted += deleted;
-      }
-    }
+    RETURN_IF_ERROR(ScanLegacyKeys(
+        back_->legacy().snapshot(), entity_, back_->shape(),
+        static_cast<size_t>(request_.batch_size), [&](const LegacyKeyBatch& batch) -> Status {
+          out_.scanned += static_cast<int64_t>(batch.scanned);
+          out_.unmapped += static_cast<int64_t>(batch.scanned - batch.tuples.size());
+          ASSIGN_OR_RETURN(const std::vector<size_t> missing,
+                           back_->Missing(conn_.get(), batch.tuples));
+          if (missing.empty()) return Status::Ok();
+          if (request_.dry_run) {
+            out_.deleted += static_cast<int64_t>(missing.size());
+            return Status::Ok();
+          }
+          std::vector<std::string> doubtful;
+          std::vector<std::string> doubtful_keys;
+          for (size_t i : missing) {
+            doubtful.push_back(batch.tuples[i]);
+            doubtful_keys.push_back(batch.legacy_keys[i]);
+          }
+          int64_t deleted = 0;
+          RETURN_IF_ERROR(pg_store::RunWithRetry(
+              &conn_, url_, request_.retry_for, "deleting legacy keys of " + entity_.name, [&] {
+                ASSIGN_OR_RETURN(
+                    deleted, back_->DeleteKeysWithoutRows(conn_.get(), doubtful, doubtful_keys));
+                return Status::Ok();
+              }));
+          out_.deleted += deleted;
+          return Status::Ok();
+        }));
     spdlog::info("rollback: {}: {} legacy keys scanned, {} without a row {}", entity_.name,
                  out_.scanned, out_.deleted, request_.dry_run ? "found" : "deleted");
     return Status::Ok();
@@ -234,9 +212,15 @@ Result<StateRollbackReport> RunStateRollback(const spec::MigrationSpec& migratio
                              .dry_run = request.dry_run,
                              .entities = {}};
   for (const spec::EntitySpec* entity : entities) {
-    EntityStateRollback run(migration, *entity, request, target_url);
-    ASSIGN_OR_RETURN(StateRollbackEntity done, run.Run());
-    report.entities.push_back(std::move(done));
+    if (entity->redis) {
+      EntityStateRollback run(migration, *entity, request, target_url);
+      ASSIGN_OR_RETURN(StateRollbackEntity done, run.Run());
+      report.entities.push_back(std::move(done));
+    } else {
+      ASSIGN_OR_RETURN(StateRollbackEntity done,
+                       RollbackIntoFile(migration, *entity, target_url, request));
+      report.entities.push_back(std::move(done));
+    }
   }
   return report;
 }
@@ -249,6 +233,7 @@ nlohmann::json StateRollbackReportJson(const StateRollbackReport& report) {
                         {"deleted", e.deleted},
                         {"legacy_keys_scanned", e.scanned},
                         {"legacy_keys_unmapped", e.unmapped}});
+    if (!e.file.empty()) entities.back()["file"] = e.file;
   }
   return {{"stage", report.stage},
           {"whole", report.whole},
@@ -259,6 +244,16 @@ nlohmann::json StateRollbackReportJson(const StateRollbackReport& report) {
 std::string FormatStateRollbackReport(const StateRollbackReport& report) {
   std::string out;
   for (const auto& e : report.entities) {
+    if (!e.file.empty()) {
+      out += fmt::format(
+          "{}: {} {} with PostgreSQL's {} rows in key order; {} of its {} records {} (no row{})\n",
+          e.entity, report.dry_run ? "would rewrite" : "rewrote", e.file, e.written,
+          e.deleted + e.unmapped, e.scanned, report.dry_run ? "would go" : "went",
+          e.unmapped > 0
+              ? fmt::format(", {} of them without a key that reads as a row key", e.unmapped)
+              : "");
+      continue;
+    }
     out += fmt::format(
         "{}: {} {} PostgreSQL rows back into legacy, {} {} legacy keys without a row ({} keys "
         "scanned{})\n",

@@ -1,5 +1,5 @@
-// `cutover rollback SPEC`: puts the legacy store (Redis) in PostgreSQL's
-// state, key by key, so that the stage can move back to dual_write.
+// `cutover rollback SPEC`: puts the legacy stores (Redis keys, JSON files) in
+// PostgreSQL's state, so that the stage can move back to dual_write.
 #pragma once
 
 #include <chrono>
@@ -29,6 +29,10 @@ struct StateRollbackEntity {
   int64_t deleted = 0;   // legacy keys that have no row, deleted
   int64_t scanned = 0;   // legacy keys of the entity's pattern looked at
   int64_t unmapped = 0;  // legacy keys whose key does not map to a row's key: left alone
+  // A file written anew (file_rollback.h); empty for a store of keys. Its
+  // `deleted` and `unmapped` records are the old file's that are not in the
+  // new one: without a row, or without a key that reads as one.
+  std::string file{};
 };
 
 struct StateRollbackReport {
@@ -39,7 +43,7 @@ struct StateRollbackReport {
 };
 
 // Why the rows of `entity` cannot be written back into its legacy store, or
-// "" when they can (a Redis entity that declares write_back: true).
+// "" when they can (a Redis or JSON entity that declares write_back: true).
 std::string WhyCannotGoBack(const spec::MigrationSpec& migration, const spec::EntitySpec& entity);
 
 // The top-level entities `names` names, each checked to go back

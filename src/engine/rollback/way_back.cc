@@ -260,12 +260,21 @@ class EntityWayBack {
 
 Result<std::vector<const spec::EntitySpec*>> SelectEntities(const spec::MigrationSpec& migration,
                                                             const WayBackRequest& request) {
-  if (!request.entities.empty()) return EntitiesNamedToGoBack(migration, request.entities);
+  if (!request.entities.empty()) {
+    ASSIGN_OR_RETURN(std::vector<const spec::EntitySpec*> named,
+                     EntitiesNamedToGoBack(migration, request.entities));
+    for (const spec::EntitySpec* e : named) {
+      if (const std::string why = WhyCannotFlowBack(migration, *e); !why.empty()) {
+        return InvalidArgument(fmt::format("--entity {}: {}", e->name, why));
+      }
+    }
+    return named;
+  }
   std::vector<const spec::EntitySpec*> out;
   std::vector<std::string> skipped;
   for (const auto& e : migration.entities) {
     if (e.source.empty()) continue;
-    if (const std::string why = WhyCannotGoBack(migration, e); !why.empty()) {
+    if (const std::string why = WhyCannotFlowBack(migration, e); !why.empty()) {
       skipped.push_back(e.name + ": " + why);
       continue;
     }
@@ -291,6 +300,16 @@ Result<std::string> ReadStageName(const spec::MigrationSpec& migration, const st
 }
 
 }  // namespace
+
+std::string WhyCannotFlowBack(const spec::MigrationSpec& migration,
+                              const spec::EntitySpec& entity) {
+  if (std::string why = WhyCannotGoBack(migration, entity); !why.empty()) return why;
+  if (!entity.redis) {
+    return "changes flow back continuously into Redis only; a file goes back whole with "
+           "`cutover rollback`";
+  }
+  return "";
+}
 
 Result<WayBackReport> RunWayBack(const spec::MigrationSpec& migration,
                                  const std::string& target_url, const WayBackRequest& request,

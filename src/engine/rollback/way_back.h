@@ -42,6 +42,11 @@ struct WayBackReport {
   std::vector<std::string> slots_dropped{};  // the stage left primary while it ran
 };
 
+// Why PostgreSQL's changes to `entity` cannot flow back continuously, or ""
+// when they can: WhyCannotGoBack, and a store of keys (Redis); a file goes
+// back whole, by `cutover rollback`.
+std::string WhyCannotFlowBack(const spec::MigrationSpec& migration, const spec::EntitySpec& entity);
+
 // Way back design
 //
 // One logical replication slot and publication per entity

@@ -2,17 +2,14 @@
 // a temporary one and renaming it over the file (see the design block).
 #include "stores/json/json_file_writer.h"
 
-#include <fcntl.h>
 #include <simdjson.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <memory>
 
+#include "common/atomic_file.h"
 #include "common/failpoint.h"
+#include "common/json_text.h"
 #include "stores/json/json_record_reader.h"
 
 namespace cutover::json_store {
@@ -22,88 +19,6 @@ namespace fs = std::filesystem;
 
 constexpr size_t kReadBatch = 1024;
 constexpr size_t kWriteBuffer = 1 << 20;
-
-std::string Errno(const std::string& what) {
-  return what + ": " + std::strerror(errno);
-}
-
-// A JSON string literal of `text` (UTF-8 passes through; quotes, backslashes
-// and control characters are escaped).
-void AppendJsonString(std::string_view text, std::string* out) {
-  static const char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out->push_back('\\');
-      out->push_back(ch);
-    } else if (c < 0x20) {
-      out->append("\\u00");
-      out->push_back(kHex[c >> 4]);
-      out->push_back(kHex[c & 15]);
-    } else {
-      out->push_back(ch);
-    }
-  }
-  out->push_back('"');
-}
-
-// The temporary file a Flush writes: unlinked on destruction unless renamed.
-class TemporaryFile {
- public:
-  ~TemporaryFile() {
-    if (fd_ >= 0) close(fd_);
-    if (!path_.empty()) unlink(path_.c_str());
-  }
-  Status Create(const std::string& pattern) {
-    std::string name = pattern;
-    fd_ = mkstemp(name.data());
-    if (fd_ < 0) return IoError(Errno("creating a temporary file beside " + pattern));
-    path_ = name;
-    return Status::Ok();
-  }
-  Status Append(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const ssize_t n = write(fd_, bytes.data(), bytes.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return IoError(Errno("writing " + path_));
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-    return Status::Ok();
-  }
-  Status Sync() {
-    if (fsync(fd_) != 0) return IoError(Errno("fsync " + path_));
-    return Status::Ok();
-  }
-  Status RenameTo(const std::string& target) {
-    if (close(fd_) != 0) {
-      fd_ = -1;
-      return IoError(Errno("closing " + path_));
-    }
-    fd_ = -1;
-    if (rename(path_.c_str(), target.c_str()) != 0) {
-      return IoError(Errno("renaming " + path_ + " to " + target));
-    }
-    path_.clear();
-    return Status::Ok();
-  }
-  int fd() const { return fd_; }
-
- private:
-  int fd_ = -1;
-  std::string path_;
-};
-
-Status SyncDirectory(const std::string& dir) {
-  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return IoError(Errno("opening directory " + dir));
-  const int rc = fsync(fd);
-  const int saved = errno;
-  close(fd);
-  errno = saved;
-  if (rc != 0) return IoError(Errno("fsync directory " + dir));
-  return Status::Ok();
-}
 
 }  // namespace
 
@@ -204,13 +119,7 @@ spec::JsonLayout JsonFileWriter::LayoutForNewFile() {
 }
 
 void JsonFileWriter::RemoveStaleTemporaryFiles() const {
-  const fs::path target(path_);
-  const std::string prefix = "." + target.filename().string() + ".cutover-tmp.";
-  std::error_code ec;
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->path().filename().string().starts_with(prefix)) fs::remove(it->path(), ec);
-  }
+  AtomicFile::RemoveStale(path_);
 }
 
 Status JsonFileWriter::Flush() {
@@ -221,22 +130,17 @@ Status JsonFileWriter::Flush() {
   const bool exists = fs::exists(path_, ec);
   std::unique_ptr<JsonRecordReader> reader;
   spec::JsonLayout layout = requested_;
-  struct stat old_stat {};
   if (exists) {
     reader = std::make_unique<JsonRecordReader>(path_, requested_);
     RETURN_IF_ERROR(reader->Open({}));
     layout = reader->layout();
     detected_ = layout;
-    if (stat(path_.c_str(), &old_stat) != 0) return IoError(Errno("stat " + path_));
   } else {
     layout = LayoutForNewFile();
   }
 
-  const fs::path target(path_);
-  const std::string dir =
-      target.has_parent_path() ? target.parent_path().string() : std::string(".");
-  TemporaryFile temp;
-  RETURN_IF_ERROR(temp.Create(dir + "/." + target.filename().string() + ".cutover-tmp.XXXXXX"));
+  AtomicFile temp;
+  RETURN_IF_ERROR(temp.Create(path_));
   FailPoint("json_writer.temp_created");
 
   std::string out;
@@ -314,14 +218,7 @@ Status JsonFileWriter::Flush() {
   RETURN_IF_ERROR(temp.Append(out));
   FailPoint("json_writer.written");
 
-  if (exists && fchmod(temp.fd(), old_stat.st_mode & 07777) != 0) {
-    return IoError(Errno("setting the mode of the new " + path_));
-  }
-  RETURN_IF_ERROR(temp.Sync());
-  FailPoint("json_writer.synced");
-  RETURN_IF_ERROR(temp.RenameTo(path_));
-  FailPoint("json_writer.renamed");
-  RETURN_IF_ERROR(SyncDirectory(dir));
+  RETURN_IF_ERROR(temp.Commit());
   FailPoint("json_writer.dir_synced");
 
   staged_.clear();

@@ -251,8 +251,8 @@ TEST(JsonFileWriterKillTest, AKilledFlushLeavesTheOldFileOrTheNewOneNeverATornOn
   };
   const Step steps[] = {
       {"json_writer.temp_created", 1, false}, {"json_writer.record_written", 3, false},
-      {"json_writer.written", 1, false},      {"json_writer.synced", 1, false},
-      {"json_writer.renamed", 1, true},       {"json_writer.dir_synced", 1, true},
+      {"json_writer.written", 1, false},      {"atomic_file.synced", 1, false},
+      {"atomic_file.renamed", 1, true},       {"json_writer.dir_synced", 1, true},
   };
   int kills = 0;
   for (const Step& step : steps) {

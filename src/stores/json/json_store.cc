@@ -19,6 +19,7 @@
 
 #include "common/file_match.h"
 #include "stores/json/json_file_committer.h"
+#include "stores/json/json_file_replacer.h"
 #include "stores/json/json_file_writer.h"
 #include "stores/json/json_record_reader.h"
 
@@ -381,6 +382,15 @@ class JsonStore : public store::Store {
     return writer_.get();
   }
 
+  store::Replacer* replacer() override {
+    if (!OneFile()) return nullptr;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (replacer_ == nullptr) {
+      replacer_ = std::make_unique<JsonFileReplacer>(path_or_glob_, layout_);
+    }
+    return replacer_.get();
+  }
+
   store::KeyReader* key_reader() override {
     if (!OneFile()) return nullptr;
     std::lock_guard<std::mutex> lock(mu_);
@@ -408,8 +418,9 @@ class JsonStore : public store::Store {
   const JsonStoreOptions options_;
   JsonSnapshotReader snapshot_;
   std::mutex mu_;
-  std::unique_ptr<JsonStoreWriter> writer_;    // protected by mu_
-  std::unique_ptr<JsonKeyReader> key_reader_;  // protected by mu_
+  std::unique_ptr<JsonStoreWriter> writer_;     // protected by mu_
+  std::unique_ptr<JsonKeyReader> key_reader_;   // protected by mu_
+  std::unique_ptr<JsonFileReplacer> replacer_;  // protected by mu_
 
   // Writers and key readers address one file (which may not exist yet).
   bool OneFile() const {

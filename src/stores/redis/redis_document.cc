@@ -7,43 +7,11 @@
 #include <chrono>
 #include <cmath>
 
+#include "common/json_text.h"
 #include "common/utf8.h"
 
 namespace cutover::redis_store {
 namespace {
-
-void AppendQuoted(std::string_view s, std::string* out) {
-  static const char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          out->append("\\u00");
-          out->push_back(kHex[c >> 4]);
-          out->push_back(kHex[c & 15]);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
-}
 
 // A sorted-set score as Redis prints it ("1.5", "inf"): a JSON number when
 // finite, else the text.
@@ -53,7 +21,7 @@ void AppendScore(std::string_view score, std::string* out) {
   if (ec == std::errc() && p == score.data() + score.size() && std::isfinite(d)) {
     out->append(score);
   } else {
-    AppendQuoted(score, out);
+    AppendJsonString(score, out);
   }
 }
 
@@ -67,7 +35,7 @@ std::string TypeProblem(const spec::RedisKeySpec& redis, const RedisValue& v) {
 
 void AppendJsonBytes(std::string_view bytes, std::string* out) {
   if (IsValidUtf8(bytes)) {
-    AppendQuoted(bytes, out);
+    AppendJsonString(bytes, out);
     return;
   }
   static const char kHex[] = "0123456789abcdef";
@@ -102,7 +70,7 @@ void AppendKeyDocument(const spec::EntitySpec& entity, std::string_view key, std
   if (auto captures = entity.redis->pattern.Match(key)) {
     for (size_t i = 0; i < captures->size(); ++i) {
       out->push_back(',');
-      AppendQuoted(entity.redis->pattern.captures()[i], out);
+      AppendJsonString(entity.redis->pattern.captures()[i], out);
       out->push_back(':');
       AppendJsonBytes((*captures)[i], out);
     }
@@ -115,7 +83,7 @@ void AppendDocument(const spec::EntitySpec& entity, const RedisValue& v, std::st
   out->append("{\"$key\":");
   AppendJsonBytes(v.key, out);
   out->append(",\"$type\":");
-  AppendQuoted(v.type, out);
+  AppendJsonString(v.type, out);
   if (v.expire_at_ms >= 0) {
     out->append(",\"$expires_at\":\"");
     out->append(IsoMillis(v.expire_at_ms));
@@ -123,7 +91,7 @@ void AppendDocument(const spec::EntitySpec& entity, const RedisValue& v, std::st
   }
   if (entity.tag) {
     out->append(entity.tag->jsonb ? ",\"$tag\":{\"source\":" : ",\"$tag\":");
-    AppendQuoted(entity.tag->value, out);
+    AppendJsonString(entity.tag->value, out);
     if (entity.tag->jsonb) out->push_back('}');
   }
   std::string problem;
@@ -131,7 +99,7 @@ void AppendDocument(const spec::EntitySpec& entity, const RedisValue& v, std::st
   if (captures) {
     for (size_t i = 0; i < captures->size(); ++i) {
       out->push_back(',');
-      AppendQuoted(redis.pattern.captures()[i], out);
+      AppendJsonString(redis.pattern.captures()[i], out);
       out->push_back(':');
       AppendJsonBytes((*captures)[i], out);
     }
@@ -161,11 +129,11 @@ void AppendDocument(const spec::EntitySpec& entity, const RedisValue& v, std::st
     for (size_t k = 0; k + 1 < v.items.size(); k += 2) {
       if (k > 0) out->push_back(',');
       if (IsValidUtf8(v.items[k])) {
-        AppendQuoted(v.items[k], out);
+        AppendJsonString(v.items[k], out);
       } else {
         // An object's member names are text; a binary field name is kept
         // readable and marked, and a bytea column cannot take it by name.
-        AppendQuoted("$bytes:" + EscapeInvalidUtf8(v.items[k]), out);
+        AppendJsonString("$bytes:" + EscapeInvalidUtf8(v.items[k]), out);
       }
       out->push_back(':');
       AppendJsonBytes(v.items[k + 1], out);
@@ -192,7 +160,7 @@ void AppendDocument(const spec::EntitySpec& entity, const RedisValue& v, std::st
   }
   if (!problem.empty()) {
     out->append(",\"$error\":");
-    AppendQuoted(problem, out);
+    AppendJsonString(problem, out);
   }
   out->push_back('}');
 }

@@ -1,0 +1,251 @@
+// RollbackIntoFile: pages of parents and their children, in one snapshot,
+// built into records and streamed through the file's Replacer.
+#include "engine/rollback/file_rollback.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <optional>
+#include <unordered_map>
+
+#include "common/failpoint.h"
+#include "common/value_text.h"
+#include "engine/core/entity_plan.h"
+#include "engine/core/legacy_write_back.h"
+#include "engine/core/source_factory.h"
+#include "map/document_builder.h"
+#include "stores/postgres/pg_connection.h"
+#include "stores/postgres/table_reader.h"
+
+namespace cutover::engine {
+namespace {
+
+// Rows of `shape`'s table matching `where`, ordered by `tail`, all in one
+// batch (a page is bounded by its caller's LIMIT or parent keys).
+Status ReadAll(pg_store::PgConnection* conn, const pg_store::TableShape& shape,
+               const std::string& where, const std::string& tail, RowBatch* out) {
+  *out = RowBatch();
+  bool first = true;
+  return pg_store::ScanTable(
+      conn, shape, 65536,
+      [&](const RowBatch& batch) -> Status {
+        if (first) {
+          *out = batch;
+          first = false;
+          return Status::Ok();
+        }
+        for (size_t r = 0; r < batch.num_rows(); ++r) {
+          for (size_t c = 0; c < out->columns.size(); ++c) {
+            out->columns[c].AppendFrom(batch.columns[c], r);
+          }
+        }
+        return Status::Ok();
+      },
+      where, tail);
+}
+
+// The text of `columns` of row `r`, joined: what matches a child's parent
+// columns to its parent's key, whatever their SQL types.
+std::string TupleText(const RowBatch& rows, const std::vector<std::string>& columns, size_t r) {
+  std::string out;
+  for (const std::string& name : columns) {
+    const int at = rows.IndexOf(name);
+    out += at < 0 ? std::string("?") : ValueText(rows.columns[static_cast<size_t>(at)], r);
+    out.push_back('\x1f');
+  }
+  return out;
+}
+
+struct ChildTable {
+  const spec::EntitySpec* entity = nullptr;
+  pg_store::TableShape shape{};
+  // The child's columns that hold its parent's key columns, in key order.
+  std::vector<std::string> link{};
+};
+
+class FileRollback {
+ public:
+  FileRollback(const spec::MigrationSpec& migration, const spec::EntitySpec& entity,
+               const std::string& url, const StateRollbackRequest& request)
+      : migration_(migration), entity_(entity), url_(url), request_(request) {}
+
+  Result<StateRollbackEntity> Run() {
+    out_.entity = entity_.name;
+    ASSIGN_OR_RETURN(builder_, map::DocumentBuilder::Create(entity_));
+    RETURN_IF_ERROR(PlanChildren());
+    ASSIGN_OR_RETURN(store_, OpenEntityStore(migration_, entity_, 1));
+    ASSIGN_OR_RETURN(out_.file, SourceLocationOf(migration_, entity_));
+    store::Replacer* replacer = store_->replacer();
+    if (replacer == nullptr) {
+      return FailedPrecondition(
+          fmt::format("{}: {} is not one file, so PostgreSQL's rows cannot be written back into it",
+                      entity_.name, out_.file));
+    }
+    ASSIGN_OR_RETURN(conn_, pg_store::PgConnection::ConnectWithRetry(url_, request_.retry_for));
+    ASSIGN_OR_RETURN(const std::optional<std::string> exists,
+                     conn_->QueryValue("SELECT to_regclass($1)::text", {shape_.QualifiedName()}));
+    if (!exists) {
+      return FailedPrecondition(
+          fmt::format("{}: table {} does not exist, so PostgreSQL holds no state to write back",
+                      entity_.name, shape_.QualifiedName()));
+    }
+    RETURN_IF_ERROR(conn_->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"));
+    RETURN_IF_ERROR(CountRecordsWithoutRows());
+    if (!request_.dry_run) RETURN_IF_ERROR(replacer->Begin());
+    Status exported = Export(replacer);
+    if (exported.ok() && !request_.dry_run) exported = replacer->Commit();
+    if (!exported.ok()) {
+      replacer->Abort();
+      return exported.WithContext("writing " + entity_.name + " back into its file");
+    }
+    RETURN_IF_ERROR(conn_->Exec("COMMIT"));
+    spdlog::info("rollback: {}: {} records {} into its file, {} records without a row {}",
+                 entity_.name, out_.written, request_.dry_run ? "would be written" : "written",
+                 out_.deleted + out_.unmapped, request_.dry_run ? "would go" : "gone");
+    return out_;
+  }
+
+ private:
+  Status PlanChildren() {
+    std::vector<PlannedTable> tables = PlanTables(migration_, entity_);
+    shape_ = tables[0].shape;
+    for (const spec::EntitySpec& child : entity_.children) {
+      ChildTable table{.entity = &child};
+      for (const PlannedTable& t : tables) {
+        if (t.entity == &child) table.shape = t.shape;
+      }
+      for (const std::string& key : shape_.key) {
+        std::string linked;
+        for (const auto& [child_column, parent_column] : child.parent_columns) {
+          if (parent_column == key) linked = child_column;
+        }
+        if (linked.empty()) {
+          return FailedPrecondition(fmt::format(
+              "{}: child '{}' does not hold its parent's key column '{}', so its rows cannot be "
+              "put back under their parent",
+              entity_.name, child.name, key));
+        }
+        table.link.push_back(linked);
+      }
+      children_.push_back(std::move(table));
+    }
+    return Status::Ok();
+  }
+
+  // The old file's records whose key has no row (or does not read as one):
+  // they are not in the export.
+  Status CountRecordsWithoutRows() {
+    return ScanLegacyKeys(
+        store_->snapshot(), entity_, shape_, static_cast<size_t>(request_.batch_size),
+        [&](const LegacyKeyBatch& batch) -> Status {
+          out_.scanned += static_cast<int64_t>(batch.scanned);
+          out_.unmapped += static_cast<int64_t>(batch.scanned - batch.tuples.size());
+          ASSIGN_OR_RETURN(const std::vector<size_t> missing,
+                           KeysWithoutRows(conn_.get(), shape_, batch.tuples));
+          out_.deleted += static_cast<int64_t>(missing.size());
+          return Status::Ok();
+        });
+  }
+
+  Status Export(store::Replacer* replacer) {
+    const size_t page_size = static_cast<size_t>(request_.batch_size);
+    const std::string keys = KeyColumnList(shape_);
+    std::optional<std::string> after;
+    RowBatch page;
+    std::vector<RowBatch> child_pages(children_.size());
+    RowBatch documents;
+    for (;;) {
+      const std::string where = after ? fmt::format("({}) > ({})", keys, *after) : std::string();
+      RETURN_IF_ERROR(ReadAll(conn_.get(), shape_, where,
+                              fmt::format("ORDER BY {} LIMIT {}", keys, page_size), &page));
+      const size_t n = page.num_rows();
+      if (n == 0) return Status::Ok();
+      std::vector<std::string> tuples;
+      std::unordered_map<std::string, size_t> parent_of;
+      for (size_t r = 0; r < n; ++r) {
+        std::optional<std::string> tuple = KeyTupleLiteral(page, shape_, r);
+        if (!tuple) {
+          return DataError(
+              fmt::format("{}: a row's key has no exact SQL form to page by", entity_.name));
+        }
+        tuples.push_back("(" + *tuple + ")");
+        parent_of.emplace(TupleText(page, shape_.key, r), r);
+      }
+      // Each child's rows of this page, grouped by parent: [begin, end) per row.
+      std::vector<std::vector<map::ChildRows>> slices(n);
+      for (size_t c = 0; c < children_.size(); ++c) {
+        const ChildTable& child = children_[c];
+        std::string link;
+        for (const std::string& column : child.link) {
+          link += (link.empty() ? "" : ", ") + pg_store::QuoteIdent(column);
+        }
+        RETURN_IF_ERROR(ReadAll(conn_.get(), child.shape,
+                                fmt::format("({}) IN (VALUES {})", link, fmt::join(tuples, ", ")),
+                                fmt::format("ORDER BY {}, {}", link, KeyColumnList(child.shape)),
+                                &child_pages[c]));
+        for (size_t r = 0; r < n; ++r) slices[r].push_back({&child_pages[c], 0, 0});
+        const RowBatch& rows = child_pages[c];
+        for (size_t r = 0; r < rows.num_rows();) {
+          const std::string parent_key = TupleText(rows, child.link, r);
+          size_t end = r + 1;
+          while (end < rows.num_rows() && TupleText(rows, child.link, end) == parent_key) ++end;
+          auto parent = parent_of.find(parent_key);
+          if (parent != parent_of.end()) slices[parent->second][c] = {&rows, r, end};
+          r = end;
+        }
+      }
+      documents.Clear();
+      if (documents.columns.empty()) documents.AddColumn("$doc", ValueType::kText);
+      std::string text;
+      for (size_t r = 0; r < n; ++r) {
+        text.clear();
+        RETURN_IF_ERROR(builder_->Append(page, r, slices[r], &text));
+        documents.columns[0].AppendBytes(text);
+      }
+      if (!request_.dry_run) {
+        for (size_t r = 0; r < n; ++r) {
+          store::RecordKey key;
+          if (HasMemberName()) {
+            ASSIGN_OR_RETURN(std::string name, builder_->MemberName(page, r));
+            key.push_back(std::move(name));
+          }
+          RETURN_IF_ERROR(replacer->Append(key, documents, r));
+        }
+        FailPoint("file_rollback.after_page");
+      }
+      out_.written += static_cast<int64_t>(n);
+      after = tuples.back().substr(1, tuples.back().size() - 2);
+      if (n < page_size) return Status::Ok();
+    }
+  }
+
+  bool HasMemberName() const {
+    for (const spec::ColumnSpec& c : entity_.columns) {
+      if (c.from == "$key") return true;
+    }
+    return false;
+  }
+
+  const spec::MigrationSpec& migration_;
+  const spec::EntitySpec& entity_;
+  const std::string& url_;
+  const StateRollbackRequest& request_;
+  pg_store::TableShape shape_;
+  std::vector<ChildTable> children_;
+  std::unique_ptr<map::DocumentBuilder> builder_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<pg_store::PgConnection> conn_;
+  StateRollbackEntity out_;
+};
+
+}  // namespace
+
+Result<StateRollbackEntity> RollbackIntoFile(const spec::MigrationSpec& migration,
+                                             const spec::EntitySpec& entity,
+                                             const std::string& target_url,
+                                             const StateRollbackRequest& request) {
+  FileRollback run(migration, entity, target_url, request);
+  return run.Run();
+}
+
+}  // namespace cutover::engine

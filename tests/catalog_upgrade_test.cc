@@ -125,7 +125,7 @@ TEST(CatalogUpgrade, VersionOneIsUpgradedInPlaceKeepingEveryRow) {
   Workspace ws = Example(url);
   CommandResult status = Cutover(ws, {"phase", "cutover.yaml", "status"});
   ASSERT_EQ(status.exit_code, 0) << Describe(status);
-  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "7");
+  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "8");
   EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.schema_version"), "1");
   // What version 2 adds to version 1.
   EXPECT_EQ(QueryValue(url, "SELECT to_regclass('cutover.verify_runs_latest_idx') IS NOT NULL"),
@@ -151,6 +151,12 @@ TEST(CatalogUpgrade, VersionOneIsUpgradedInPlaceKeepingEveryRow) {
             "t");
   // What version 7 adds: the way back's slots and what they applied.
   EXPECT_EQ(QueryValue(url, "SELECT to_regclass('cutover.way_back') IS NOT NULL"), "t");
+  // What version 8 adds: what the file sync loaded, by file and by key, and its runs.
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT to_regclass('cutover.file_sync_files') IS NOT NULL AND "
+                       "to_regclass('cutover.file_sync_keys') IS NOT NULL AND "
+                       "to_regclass('cutover.file_sync_runs') IS NOT NULL"),
+            "t");
 
   CommandResult backfill = Cutover(ws, {"backfill", "cutover.yaml", "--create-tables"});
   ASSERT_EQ(backfill.exit_code, 0) << Describe(backfill);
@@ -180,7 +186,7 @@ TEST(CatalogUpgrade, VersionOneIsUpgradedInPlaceKeepingEveryRow) {
                        "SELECT string_agg(to_stage, ',' ORDER BY id) FROM cutover.stage_audit "
                        "WHERE migration = 'old_run'"),
             "dual_write,shadow");
-  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "7");
+  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "8");
 }
 
 TEST(CatalogUpgrade, NewerCatalogIsRefusedWithBothVersionsAndExit3) {
@@ -188,8 +194,8 @@ TEST(CatalogUpgrade, NewerCatalogIsRefusedWithBothVersionsAndExit3) {
   Workspace ws = Example(url);
   CommandResult first = Cutover(ws, {"phase", "cutover.yaml", "status"});
   ASSERT_EQ(first.exit_code, 0) << Describe(first);
-  ASSERT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "7");
-  Exec(url, "UPDATE cutover.schema_version SET version = 8");
+  ASSERT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "8");
+  Exec(url, "UPDATE cutover.schema_version SET version = 9");
 
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"phase", "cutover.yaml", "status"},
@@ -203,13 +209,13 @@ TEST(CatalogUpgrade, NewerCatalogIsRefusedWithBothVersionsAndExit3) {
     argv.insert(argv.end(), args.begin(), args.end());
     CommandResult r = RunCommand(argv, {{"DATABASE_URL", ws.url}, {"USER", "tester"}}, ws.dir);
     EXPECT_EQ(r.exit_code, 3) << args[0] << " " << Describe(r);
-    EXPECT_NE(r.err.find("catalog version 8"), std::string::npos) << Describe(r);
+    EXPECT_NE(r.err.find("catalog version 9"), std::string::npos) << Describe(r);
     EXPECT_NE(r.err.find("catalog versions up to 7"), std::string::npos) << Describe(r);
     EXPECT_NE(r.err.find("Run this migration with that newer cutover"), std::string::npos)
         << Describe(r);
   }
   // Refused means untouched: no downgrade, no stage row, no ledger, no table.
-  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "8");
+  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "9");
   EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.stage"), "0");
   EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.stage_audit"), "0");
   EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.backfill_ledger"), "0");

@@ -142,6 +142,51 @@ CREATE TABLE IF NOT EXISTS cutover.way_back (
   PRIMARY KEY (migration, entity)
 );
 
+-- file_sync_files (file_sync.h, v8): per file of a file source that
+-- `cutover sync` loaded, what it was when loaded: a file whose size and
+-- modification time match is not read again, and one whose digest matches
+-- is not loaded again.
+CREATE TABLE IF NOT EXISTS cutover.file_sync_files (
+  migration  text NOT NULL,
+  entity     text NOT NULL,
+  path       text NOT NULL,
+  size       bigint NOT NULL,
+  mtime_ns   bigint NOT NULL,
+  digest     text NOT NULL,
+  records    bigint NOT NULL,
+  synced_at  timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (migration, entity, path)
+);
+
+-- file_sync_keys (file_sync.h, v8): per record of a JSON file that sync
+-- diffs by key, a hash of the record as last applied, and the run that last
+-- saw it (the keys no run saw are the records removed).
+CREATE TABLE IF NOT EXISTS cutover.file_sync_keys (
+  migration    text NOT NULL,
+  entity       text NOT NULL,
+  path         text NOT NULL,
+  key          bytea NOT NULL,
+  record_hash  bigint NOT NULL,
+  seen_run     bigint NOT NULL,
+  PRIMARY KEY (migration, entity, path, key)
+);
+
+-- file_sync_runs (file_sync.h, v8): each run of the file sync, what it
+-- found and applied, or why it failed; `GET /v1/sync` answers from it.
+CREATE TABLE IF NOT EXISTS cutover.file_sync_runs (
+  id             bigserial PRIMARY KEY,
+  migration      text NOT NULL,
+  started_at     timestamptz NOT NULL DEFAULT now(),
+  finished_at    timestamptz,
+  files_seen     bigint NOT NULL DEFAULT 0,
+  files_changed  bigint NOT NULL DEFAULT 0,
+  upserted       bigint NOT NULL DEFAULT 0,
+  deleted        bigint NOT NULL DEFAULT 0,
+  rejected       bigint NOT NULL DEFAULT 0,
+  error          text
+);
+CREATE INDEX IF NOT EXISTS file_sync_runs_latest ON cutover.file_sync_runs (migration, id DESC);
+
 -- deferred_ddl (deferred_ddl.h): indexes and constraints a bulk load set aside.
 CREATE TABLE IF NOT EXISTS cutover.deferred_ddl (
   migration     text NOT NULL,

@@ -21,7 +21,10 @@ namespace cutover::catalog {
 // adds key_versions (the newest version written per key of a Redis source)
 // and sync_state (a sync's gaps, repairs and lag); version 5 adds
 // gateway_journals (what each gateway's local journal still owes); version 6
-// lets stage_audit record rollbacks (outcome `rollback`).
+// lets stage_audit record rollbacks (outcome `rollback`); version 7 adds
+// way_back (the way back's slots); version 8 adds file_sync_files,
+// file_sync_keys and file_sync_runs (what the file sync loaded, by file and
+// by key, and each of its runs).
 // kCatalogVersion is the version this binary writes.
 //
 // EnsureControlSchema reads the version first; when it equals
@@ -44,7 +47,7 @@ namespace cutover::catalog {
 // written so they are no-ops on a schema already at N+1, and bumps
 // kCatalogVersion; a statement that cannot be written that way runs under
 // `IF version < N+1` in the same transaction.
-inline constexpr int kCatalogVersion = 7;
+inline constexpr int kCatalogVersion = 8;
 
 // Creates schema `cutover` and its tables, or upgrades an older catalog in
 // place (see above). Safe to run from several processes at once. Fails with

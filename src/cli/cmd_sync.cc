@@ -3,7 +3,10 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <optional>
 #include <thread>
 
@@ -15,6 +18,7 @@
 #include "cli/command.h"
 #include "engine/core/target_resolver.h"
 #include "engine/rollback/way_back.h"
+#include "engine/sync/file_sync.h"
 #include "engine/sync/sync_command.h"
 #include "stores/postgres/pg_connection.h"
 
@@ -55,13 +59,62 @@ nlohmann::json SummaryJson(const engine::SyncReport& report) {
   return {{"sources", sources}};
 }
 
+// Whether this run is the file sync: the entities named (or, when none is,
+// every entity of the spec with a source) are all of file sources.
+bool IsFileSync(const spec::MigrationSpec& migration, const std::vector<std::string>& names) {
+  bool any = false;
+  for (const auto& e : migration.entities) {
+    if (e.source.empty()) continue;
+    if (!names.empty() && std::find(names.begin(), names.end(), e.name) == names.end()) continue;
+    if (!engine::IsFileEntity(migration, e)) return false;
+    any = true;
+  }
+  return any;
+}
+
+// Passes of the file sync: one, or one every `every` until stopped (or
+// --for). A failed pass is recorded and, on a schedule, the next one tries
+// again; the exit code is the last pass's.
+int RunFileSyncPasses(const spec::MigrationSpec& migration, const std::string& url,
+                      const engine::FileSyncRequest& request, std::chrono::milliseconds every,
+                      std::chrono::milliseconds run_for, bool json, const std::atomic<bool>& stop) {
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
+  int rc = kExitOk;
+  for (;;) {
+    Result<engine::FileSyncReport> report = engine::RunFileSync(migration, url, request);
+    if (!report.ok()) {
+      fmt::print(stderr, "error: {}\n", report.status().message());
+      rc = report.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
+      if (rc == kExitUsage || every.count() == 0) return rc;
+    } else {
+      rc = kExitOk;
+      if (json) {
+        fmt::print("{}\n", engine::FileSyncReportJson(*report).dump(every.count() ? -1 : 2));
+      } else {
+        fmt::print("{}", engine::FormatFileSyncReport(*report));
+      }
+      std::fflush(stdout);
+    }
+    if (every.count() == 0) return rc;
+    const auto next = Clock::now() + every;
+    spdlog::info("sync: next pass in {} s", every.count() / 1000);
+    while (Clock::now() < next) {
+      if (stop.load()) return rc;
+      if (run_for.count() > 0 && Clock::now() - started >= run_for) return rc;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+}
+
 }  // namespace
 
 CommandAction AddSyncCommand(CLI::App* app) {
   struct Options {
     std::string spec_path;
     engine::SyncRequest request;
-    std::string run_for, idle_exit, retry_for = "60s";
+    std::string run_for, idle_exit, retry_for = "60s", every;
+    bool once = false;
     bool json = false;
     bool scratch = false;
   };
@@ -79,7 +132,14 @@ CommandAction AddSyncCommand(CLI::App* app) {
       "application, is read from a logical replication slot (made on first run, with one "
       "reconciliation) and written into Redis; the slot advances only once Redis holds the "
       "change, so going back to dual_write loses nothing. Needs wal_level = logical.\n"
-      "Runs until SIGINT/SIGTERM, --for or --idle-exit.");
+      "Runs until SIGINT/SIGTERM, --for or --idle-exit.\n"
+      "File sources (JSON, Parquet, CSV), which say nothing of their changes: a pass finds the "
+      "files new or changed since the last pass (size, modification time, then a digest of the "
+      "content) and applies only those: every row of a new Parquet or CSV file (the spec's "
+      "dedup rule deciding against rows already loaded), and for a JSON file the records "
+      "changed, added or removed since the last pass, diffed by key. One pass, or one every "
+      "--every (or the spec's `sync: { every: 6h }`) until stopped; each pass is recorded for "
+      "`GET /v1/sync`.");
   app->add_option("spec", o->spec_path, "Migration spec (YAML)")->required();
   app->add_option("--entity", o->request.entities,
                   "Sync only this top-level entity (repeatable; default: every entity of a "
@@ -88,6 +148,10 @@ CommandAction AddSyncCommand(CLI::App* app) {
                 "Set notify-keyspace-events on masters that lack the flags sync needs "
                 "(otherwise sync stops and prints the CONFIG SET to run)");
   app->add_option("--for", o->run_for, "Stop after this long: 30s, 5m, 1h (default: run on)");
+  app->add_option("--every", o->every,
+                  "File sources: run a pass now and then one every this long, e.g. 6h, until "
+                  "stopped (default: the spec's sync.every, else one pass)");
+  app->add_flag("--once", o->once, "File sources: one pass, whatever the spec's sync.every says");
   app->add_option("--idle-exit", o->idle_exit,
                   "Stop once no change arrived for this long, e.g. 5s (for scripts)");
   app->add_option("--batch-size", o->request.batch_size,
@@ -158,6 +222,26 @@ CommandAction AddSyncCommand(CLI::App* app) {
     }
     std::optional<Result<engine::WayBackReport>> back;
     std::optional<Result<engine::SyncReport>> forward;
+    if (stage != "primary" && IsFileSync(*migration, o->request.entities)) {
+      std::chrono::milliseconds every{o->once ? 0 : migration->sync.every_ms};
+      if (!o->every.empty()) {
+        const auto d = ParseDuration(o->every);
+        if (!d || d->count() < 1000) {
+          fmt::print(stderr, "error: --every {}: expected a duration of at least 1s\n", o->every);
+          return kExitUsage;
+        }
+        every = *d;
+      }
+      engine::FileSyncRequest request{.entities = o->request.entities,
+                                      .batch_size = o->request.batch_size,
+                                      .retry_for = o->request.retry_for};
+      const int rc = RunFileSyncPasses(*migration, target.url, request, every, o->request.run_for,
+                                       o->json, stop);
+      finished.store(true);
+      pthread_kill(waiter.native_handle(), SIGTERM);
+      waiter.join();
+      return rc;
+    }
     if (stage == "primary") {
       spdlog::info("{} is at primary: carrying PostgreSQL's changes back into the legacy store",
                    migration->name);

@@ -361,6 +361,13 @@ struct AuditSpec {
   bool empty() const { return !max_keys && !max_memory && not_empty.empty() && entities.empty(); }
 };
 
+// `sync:` how often the file sync runs when nothing says otherwise
+// (`cutover sync` without --once or --every, and inside `cutover serve`).
+struct SyncOptions {
+  int64_t every_ms = 0;  // 0: not on a schedule
+  Location where;
+};
+
 struct MigrationSpec {
   std::string name;
   std::string spec_path;  // the file it was read from
@@ -374,6 +381,7 @@ struct MigrationSpec {
   StageOptions stages;
   ServeOptions serve;
   AuditSpec audit;
+  SyncOptions sync;
 
   // Null when absent. FindEntity also searches children at any depth; entity
   // names are unique across the whole spec.

@@ -131,7 +131,7 @@ class Loader {
     ASSIGN_OR_RETURN(const Fields top,
                      ReadFields(root_field, ctx,
                                 {"migration", "target", "work_dir", "sources", "backfill", "verify",
-                                 "stages", "serve", "entities", "audit"}));
+                                 "stages", "serve", "sync", "entities", "audit"}));
 
     ASSIGN_OR_RETURN(const Field* migration, Require(top, "migration", root_field, ctx));
     ASSIGN_OR_RETURN(const Scalar name, ReadScalar(*migration, ctx));
@@ -160,6 +160,7 @@ class Loader {
     if (const Field* f = top.Find("verify")) RETURN_IF_ERROR(ParseVerify(*f, spec.verify));
     if (const Field* f = top.Find("stages")) RETURN_IF_ERROR(ParseStages(*f, spec.stages));
     if (const Field* f = top.Find("serve")) RETURN_IF_ERROR(ParseServe(*f, spec.serve));
+    if (const Field* f = top.Find("sync")) RETURN_IF_ERROR(ParseSync(*f, spec.sync));
 
     // Optional so that `cutover inspect` can run on a spec that only names
     // its sources yet, to propose entities.
@@ -647,6 +648,19 @@ class Loader {
     }
     if (const Field* r = fields.Find("reject_file")) {
       ASSIGN_OR_RETURN(out.reject_file, ReadPath(*r, ctx, fs::path(work_dir)));
+    }
+    return Status::Ok();
+  }
+
+  Status ParseSync(const Field& f, SyncOptions& out) {
+    const std::string ctx = "'sync'";
+    out.where = Where(f.key.Mark());
+    ASSIGN_OR_RETURN(const Fields fields, ReadFields(f, ctx, {"every"}));
+    if (const Field* e = fields.Find("every")) {
+      ASSIGN_OR_RETURN(out.every_ms, ReadDurationMs(*e, ctx));
+      if (out.every_ms < 1000) {
+        return Error(MarkOf(*e), What(*e, ctx) + " must be at least 1s");
+      }
     }
     return Status::Ok();
   }

@@ -50,6 +50,12 @@ std::vector<uint32_t> AllRows(const RowBatch& b) {
 
 }  // namespace
 
+Status EntitySync::NoKeyReader() const {
+  return FailedPrecondition(entity_->name +
+                            ": its store cannot read records by key, so a key cannot be read "
+                            "again or found gone");
+}
+
 Result<std::unique_ptr<EntitySync>> EntitySync::Create(const spec::MigrationSpec& migration,
                                                        const spec::EntitySpec& entity,
                                                        store::Store* store) {
@@ -57,9 +63,6 @@ Result<std::unique_ptr<EntitySync>> EntitySync::Create(const spec::MigrationSpec
   s->migration_ = &migration;
   s->entity_ = &entity;
   s->store_ = store;
-  if (store->key_reader() == nullptr) {
-    return FailedPrecondition(entity.name + ": its store cannot read keys, so it cannot sync");
-  }
   ASSIGN_OR_RETURN(s->plan_, PlanEntity(migration, entity));
   // The key-only entity maps a gone key's name to its key columns.
   s->key_entity_ = entity;
@@ -157,6 +160,7 @@ Status EntitySync::Apply(pg_store::PgConnection* conn, const store::StoreBatch& 
     if (won[present.size() + i]) gone.push_back({missing[i]});
   }
   if (!gone.empty()) {
+    if (store_->key_reader() == nullptr) return NoKeyReader();
     RETURN_IF_ERROR(store_->key_reader()->KeyRecords(gone, &keys_));
     key_mapper_->Map(keys_, &key_rows_);
     if (!key_rows_.rejects.empty()) {
@@ -201,6 +205,7 @@ Status EntitySync::Refresh(pg_store::PgConnection* conn, const std::vector<std::
   std::vector<store::RecordKey> wanted;
   wanted.reserve(keys.size());
   for (const auto& k : keys) wanted.push_back({k});
+  if (store_->key_reader() == nullptr) return NoKeyReader();
   RETURN_IF_ERROR(store_->key_reader()->Read(wanted, &read_));
   std::vector<std::string> found(read_.source_keys.begin(), read_.source_keys.end());
   std::sort(found.begin(), found.end());

@@ -71,12 +71,14 @@ class EntitySync {
                const std::vector<int64_t>& missing_versions, ApplyCounts* counts);
 
   // Re-reads `keys` from the store now and applies what it finds (a key not
-  // found is a delete).
+  // found is a delete). Both this and applying a missing key need the
+  // store's KeyReader (FailedPrecondition without one: a Parquet file).
   Status Refresh(pg_store::PgConnection* conn, const std::vector<std::string>& keys,
                  ApplyCounts* counts);
 
  private:
   EntitySync() = default;
+  Status NoKeyReader() const;
 
   const spec::MigrationSpec* migration_ = nullptr;
   const spec::EntitySpec* entity_ = nullptr;

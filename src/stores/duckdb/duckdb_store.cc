@@ -282,9 +282,9 @@ class DuckDbStore : public store::Store {
               const ChunkedSourceOptions& options, const std::vector<std::string>& key_columns,
               bool versioned)
       : source_(source, path_or_glob, options),
-        snapshot_(&source_, IsArchive(source, path_or_glob, key_columns) && versioned
-                                ? key_columns
-                                : std::vector<std::string>()),
+        // Versions name rows by their key: an archive's reads, and a file
+        // the file sync loads (engine/sync/file_sync.h).
+        snapshot_(&source_, versioned ? key_columns : std::vector<std::string>()),
         dedup_(&source_),
         profiler_(&source_) {
     if (IsArchive(source, path_or_glob, key_columns)) {

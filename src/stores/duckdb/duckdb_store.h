@@ -20,10 +20,10 @@ namespace cutover::duckdb_store {
 // the filesystem alone), so opening a store to Ping it is cheap.
 // Thread-safe as store.h says. A Parquet folder read by `key_columns` (the
 // entity's key, source names) is also an archive the gateway appends to:
-// the store then has a writer and a key reader (parquet_archive.h), and,
-// when `versioned`, its rows carry versions (their file's modification time
-// before the read) and key names (ArchiveKeyText), as a backfill racing the
-// gateway needs.
+// the store then has a writer and a key reader (parquet_archive.h). Read
+// `versioned` by `key_columns` (an archive, or any file or glob: the file
+// sync), its rows carry versions (their file's modification time before the
+// read) and key names (ArchiveKeyText), as applying them by key needs.
 Result<std::unique_ptr<store::Store>> OpenDuckDbStore(
     const spec::SourceSpec& source, const std::string& path_or_glob,
     const ChunkedSourceOptions& options, const std::vector<std::string>& key_columns = {},

@@ -14,6 +14,8 @@
 
 #include "support/fluxstudio_dataset.h"
 #include "support/pg_harness.h"
+#include "support/redis_harness.h"  // WaitFor
+#include "support/serve_process.h"
 #include "support/workspace.h"
 
 namespace cutover::testing {
@@ -188,6 +190,38 @@ TEST(FileSync, ANewParquetFileIsLoadedWithTheDedupRule) {
   EXPECT_EQ(EntityOf(third, "readings")["records_read"], 0) << third.dump();
   CommandResult verify = Cutover(ws, {"verify", "cutover.yaml"});
   EXPECT_EQ(verify.exit_code, 0) << Describe(verify);
+
+  // Inside serve, on the spec's schedule: a pass at start picks up the next
+  // file, and GET /v1/sync says what it did and when the next one is due.
+  WriteFile(dir + "/cutover.yaml", std::string(kReadingsSpec) + "sync: { every: 1h }\n");
+  Duck(fmt::format(
+      "COPY (SELECT (i % 10)::INTEGER AS sensor, DATE '2026-10-13' AS day, 7.0::DOUBLE AS value, "
+      "TIMESTAMPTZ '2026-11-04 00:00:00+00' AS updated_at FROM range(10) t(i)) TO "
+      "'{}/data/readings_3.parquet' (FORMAT parquet)",
+      dir));
+  ServeProcess serve;
+  ASSERT_TRUE(serve.Start({CutoverBinary(), "serve", "cutover.yaml", "--port", "0"},
+                          {{"DATABASE_URL", ws.url}}, dir));
+  json status;
+  const bool ran = WaitFor(
+      [&] {
+        const HttpResponse r = Http(serve.port(), "GET", "/v1/sync");
+        if (r.status != 200) return false;
+        status = json::parse(r.body);
+        return status["last_run"].is_object() && status["last_run"]["id"] == 4 &&
+               !status["last_run"]["finished_at"].is_null();
+      },
+      30);
+  ASSERT_TRUE(ran) << status.dump() << serve.Stderr();
+  EXPECT_EQ(status["scheduled"], true);
+  EXPECT_EQ(status["every_seconds"], 3600);
+  EXPECT_TRUE(status["next_run"].is_string()) << status.dump();
+  EXPECT_EQ(status["last_run"]["files_changed"], 1);
+  EXPECT_EQ(status["last_run"]["rows_applied"], 10);
+  EXPECT_TRUE(status["last_run"]["error"].is_null());
+  EXPECT_EQ(status["last_success"]["id"], 4);
+  EXPECT_EQ(QueryValue(ws.url, "SELECT count(*) FROM readings WHERE day = '2026-10-13'"), "10");
+  EXPECT_EQ(serve.Stop(), 0) << serve.Stderr();
 }
 
 }  // namespace

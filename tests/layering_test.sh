@@ -28,7 +28,7 @@ declare -A allowed=(
   [engine/rollback]="engine/rollback engine/core stores store map catalog stores/postgres $base"
   [control]="control catalog stores/postgres $base"
   [gateway]="gateway control engine/core stores store map catalog stores/postgres $base"
-  [server]="server gateway control catalog stores store stores/postgres $base"
+  [server]="server gateway control engine/sync catalog stores store stores/postgres $base"
   [cli]="cli server control engine/backfill engine/verify engine/inspect engine/sync engine/audit engine/rollback engine/core stores store
          map catalog stores/postgres $base"
 )

@@ -62,7 +62,7 @@ TEST(OpenApiTest, TheDocumentMatchesWhatTheServerAnswers) {
   for (const auto& [path, item] : doc["paths"].items()) documented.insert(path);
   EXPECT_EQ(documented,
             (std::set<std::string>{"/livez", "/readyz", "/health", "/metrics", "/openapi.json",
-                                   "/v1/stage", "/v1/route", "/v1/reads", "/v1/stats",
+                                   "/v1/stage", "/v1/route", "/v1/reads", "/v1/stats", "/v1/sync",
                                    "/v1/entities/{entity}/{key}", "/v1/entities/{entity}:batch"}));
 
   // Writes before the read that finds them, the delete after, the stage
@@ -103,7 +103,7 @@ TEST(OpenApiTest, TheDocumentMatchesWhatTheServerAnswers) {
     }
     ++checked;
   }
-  EXPECT_EQ(checked, 15);
+  EXPECT_EQ(checked, 16);
   EXPECT_EQ(serve.Stop(), 0) << serve.Stderr();
 }
 

@@ -113,6 +113,14 @@ json Build() {
        {"404", ErrorAnswer("this server runs no gateway")}},
       Example("/v1/stats"));
 
+  paths["/v1/sync"]["get"] = Operation(
+      "The file sync: its last pass and last good pass (whoever ran them), and this server's "
+      "schedule (`sync.every`), next pass included.",
+      {{"200", JsonAnswer("status", {"scheduled", "every_seconds", "running", "next_run",
+                                     "last_run", "last_success"})},
+       {"503", ErrorAnswer("PostgreSQL is unreachable")}},
+      Example("/v1/sync"));
+
   const std::string entity_path = "/v1/entities/{entity}/{key}";
   const std::string example_key = "/v1/entities/users/u:ada@example.org";
   json& e = paths[entity_path];

@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "catalog/file_sync.h"
 #include "catalog/sync_state.h"
 #include "catalog/way_back.h"
 #include "common/redact.h"
@@ -23,6 +24,7 @@
 #include "control/stage_machine.h"
 #include "control/stage_store.h"
 #include "gateway/record_body.h"
+#include "server/file_sync_scheduler.h"
 #include "server/health_report.h"
 #include "server/metrics_registry.h"
 #include "server/openapi.h"
@@ -551,6 +553,46 @@ json FileReplaces() {
 
 // GET /v1/stats: the traffic runbook's dual-write statistics, per entity,
 // and how each store answered.
+json SyncRunJson(const std::optional<catalog::FileSyncRun>& run) {
+  if (!run) return nullptr;
+  return {{"id", run->id},
+          {"started_at", run->started_at},
+          {"finished_at", run->finished_at.empty() ? json(nullptr) : json(run->finished_at)},
+          {"files_seen", run->files_seen},
+          {"files_changed", run->files_changed},
+          {"rows_applied", run->upserted},
+          {"rows_deleted", run->deleted},
+          {"rejected", run->rejected},
+          {"error", run->error.empty() ? json(nullptr) : json(RedactSecrets(run->error))}};
+}
+
+// The file sync's status (the agriprofit runbook's /sync/status): the last
+// pass and the last good one, from the catalog whoever ran them, and this
+// process's schedule.
+void GetSync(ServerContext& ctx, httplib::Response& res) {
+  const auto migration = ctx.spec();
+  FileSyncScheduler::State state;
+  if (ctx.file_sync() != nullptr) state = ctx.file_sync()->state();
+  auto lease = ctx.pool().Acquire();
+  if (!lease.ok()) return ReplyError(res, 503, "PostgreSQL is unreachable");
+  auto last = catalog::LatestFileSyncRun(lease->get(), migration->name);
+  auto good = last.ok() ? catalog::LatestFileSyncRun(lease->get(), migration->name, true) : last;
+  if (!last.ok() || !good.ok()) {
+    lease->Discard();
+    const Status& st = !last.ok() ? last.status() : good.status();
+    spdlog::error("GET /v1/sync: {}", RedactSecrets(st.message()));
+    return ReplyError(res, 503, "the sync runs could not be read; see the server log");
+  }
+  Reply(res, 200,
+        {{"scheduled", state.scheduled},
+         {"every_seconds", state.scheduled ? json(state.every_ms / 1000) : json(nullptr)},
+         {"running", state.running},
+         {"next_run", state.next_run.empty() ? json(nullptr) : json(state.next_run)},
+         {"last_run", SyncRunJson(*last)},
+         {"last_success", SyncRunJson(*good)},
+         {"scheduler_error", state.last_error.empty() ? json(nullptr) : json(state.last_error)}});
+}
+
 void GetStats(ServerContext& ctx, httplib::Response& res) {
   const gateway::Gateway* gw = ctx.gateway();
   if (gw == nullptr) return ReplyError(res, 404, "this server runs no gateway");
@@ -881,6 +923,8 @@ void InstallRoutes(httplib::Server& server, ServerContext& ctx) {
   });
   server.Get("/v1/stats",
              [&ctx](const httplib::Request&, httplib::Response& res) { GetStats(ctx, res); });
+  server.Get("/v1/sync",
+             [&ctx](const httplib::Request&, httplib::Response& res) { GetSync(ctx, res); });
   server.Post(
       R"(/v1/entities/([^/:]+):batch)",
       [&ctx](const httplib::Request& req, httplib::Response& res) { WriteBatch(ctx, req, res); });

@@ -20,6 +20,7 @@
 #include "common/redact.h"
 #include "control/stage_store.h"
 #include "control/stage_watcher.h"
+#include "server/file_sync_scheduler.h"
 #include "server/guarded_server.h"
 #include "server/metrics_registry.h"
 #include "server/pg_pool.h"
@@ -127,6 +128,11 @@ Status Serve(const spec::MigrationSpec& migration, const ServeOptions& options) 
     ctx.set_gateway(gateway->get());
   }
 
+  // The file sync on the spec's schedule (`sync: { every: 6h }`), if any.
+  FileSyncScheduler file_sync(options.target_url, ctx.spec());
+  ctx.set_file_sync(&file_sync);
+  file_sync.Start();
+
   // Slow clients hold no worker, nor do slow TLS handshakes (guarded_server.h).
   GuardedServer http({}, tls);
   InstallRoutes(http, ctx);
@@ -187,6 +193,7 @@ Status Serve(const spec::MigrationSpec& migration, const ServeOptions& options) 
   done = true;
   pthread_kill(signal_thread.native_handle(), SIGTERM);  // wakes it if still waiting
   signal_thread.join();
+  file_sync.Stop();
   watcher.Stop();
   if (!listened && !ctx.draining) return Unavailable("the HTTP server stopped unexpectedly");
   spdlog::info("stopped");

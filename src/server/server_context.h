@@ -20,6 +20,8 @@
 
 namespace cutover::server {
 
+class FileSyncScheduler;
+
 // Owned by the serve loop (serve_runner.cc), which outlives every handler.
 // Thread-safe: the spec pointer is swapped under a mutex and handlers keep
 // the snapshot they took for the whole request.
@@ -52,6 +54,10 @@ class ServerContext {
   // serve ("" when it runs one, or has none to serve): entity requests are
   // answered 503 with it. Set once before the routes serve.
   const std::string& gateway_absent() const { return gateway_absent_; }
+  // The file sync this process runs on the spec's schedule (or not: its
+  // state says). Set once before the routes serve.
+  const FileSyncScheduler* file_sync() const { return file_sync_; }
+  void set_file_sync(const FileSyncScheduler* file_sync) { file_sync_ = file_sync; }
   void set_gateway_absent(std::string why) { gateway_absent_ = std::move(why); }
 
   // "host:pid": who reported read statistics, and the `origin` label.
@@ -94,6 +100,7 @@ class ServerContext {
   const std::string origin_;
   gateway::Gateway* gateway_ = nullptr;                   // set once before the routes serve
   std::string gateway_absent_;                            // set once before the routes serve
+  const FileSyncScheduler* file_sync_ = nullptr;          // set once before the routes serve
   std::string last_write_;                                // protected by mu_
   std::map<std::string, int64_t> writes_by_application_;  // protected by mu_
 };

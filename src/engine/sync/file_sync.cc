@@ -15,6 +15,7 @@
 
 #include "catalog/file_sync.h"
 #include "catalog/schema.h"
+#include "catalog/stage.h"
 #include "common/failpoint.h"
 #include "common/file_match.h"
 #include "common/json_text.h"
@@ -297,6 +298,16 @@ Result<FileSyncReport> RunFileSync(const spec::MigrationSpec& migration,
   ASSIGN_OR_RETURN(auto conn,
                    pg_store::PgConnection::ConnectWithRetry(target_url, request.retry_for));
   RETURN_IF_ERROR(catalog::EnsureControlSchema(conn.get()));
+  // From primary on the application writes PostgreSQL: the files are the
+  // older state, and loading them would overwrite newer rows.
+  ASSIGN_OR_RETURN(const std::optional<catalog::StageRow> stage,
+                   catalog::ReadStageRow(conn.get(), migration.name));
+  if (stage && (stage->stage == "primary" || stage->stage == "complete")) {
+    return FailedPrecondition(fmt::format(
+        "{} is at stage {}: PostgreSQL takes the writes first, so its files hold an older state "
+        "and are not loaded into it",
+        migration.name, stage->stage));
+  }
   FileSyncReport report;
   ASSIGN_OR_RETURN(report.run, catalog::StartFileSyncRun(conn.get(), migration.name));
   catalog::FileSyncRun run{.id = report.run};

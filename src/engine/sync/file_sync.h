@@ -65,7 +65,9 @@ bool IsFileEntity(const spec::MigrationSpec& migration, const spec::EntitySpec& 
 //     (harmless: the same state again) and recorded.
 // The file's row is saved only after its records are applied, so a pass
 // killed half way does the file again: applying a state twice changes
-// nothing. A file that is gone is reported, and its rows stay. Each pass is
+// nothing. A file that is gone is reported, and its rows stay. From
+// `primary` on a pass is refused: the files then hold the older state. Each
+// pass is
 // a row of cutover.file_sync_runs (what `GET /v1/sync` reports), its error
 // kept when it fails.
 Result<FileSyncReport> RunFileSync(const spec::MigrationSpec& migration,

@@ -1167,6 +1167,12 @@ entities:
 // Positions counted by hand; each spec has one mistake in a parquet or csv
 // source.
 const ErrorCase kFileSourceErrorCases[] = {
+    {"a sync interval under a second", R"(migration: m
+sources: { p: { type: parquet, path: data } }
+sync: { every: 500ms }
+)",
+     "spec.yaml:3:16: 'every' in 'sync' must be at least 1s"},
+
     {"write_back on a parquet entity", R"(migration: m
 sources: { p: { type: parquet, path: data } }
 entities:

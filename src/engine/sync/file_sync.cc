@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -141,6 +142,27 @@ class EntityFileSync {
     return catalog::SaveSyncedFile(conn_, migration_.name, entity_.name, now);
   }
 
+  // Every record of `store`, a batch at a time; returns how many.
+  Result<int64_t> ForEachBatch(store::Store* store,
+                               const std::function<Status(const store::StoreBatch&)>& each) {
+    int64_t records = 0;
+    store::SnapshotReader& reader = store->snapshot();
+    ASSIGN_OR_RETURN(const std::vector<store::Partition> partitions, reader.Plan());
+    store::StoreBatch in;
+    for (const store::Partition& partition : partitions) {
+      ASSIGN_OR_RETURN(auto batches, reader.Open(partition, store::Cursor{}));
+      for (;;) {
+        ASSIGN_OR_RETURN(const bool more,
+                         batches->Next(static_cast<size_t>(request_.batch_size), &in));
+        if (!more) break;
+        records += static_cast<int64_t>(in.size());
+        RETURN_IF_ERROR(each(in));
+      }
+    }
+    out_.records_read += records;
+    return records;
+  }
+
   Result<std::unique_ptr<EntitySync>> Syncer(store::Store* store) {
     ASSIGN_OR_RETURN(auto sync, EntitySync::Create(migration_, entity_, store));
     RETURN_IF_ERROR(sync->Prepare(conn_));
@@ -155,21 +177,10 @@ class EntityFileSync {
     options.chunk_rows = migration_.backfill.chunk_rows;
     ASSIGN_OR_RETURN(auto store, stores::OpenStore(source_, file, options));
     ASSIGN_OR_RETURN(auto sync, Syncer(store.get()));
-    int64_t records = 0;
-    store::SnapshotReader& reader = store->snapshot();
-    ASSIGN_OR_RETURN(const std::vector<store::Partition> partitions, reader.Plan());
-    store::StoreBatch in;
-    for (const store::Partition& partition : partitions) {
-      ASSIGN_OR_RETURN(auto batches, reader.Open(partition, store::Cursor{}));
-      for (;;) {
-        ASSIGN_OR_RETURN(const bool more,
-                         batches->Next(static_cast<size_t>(request_.batch_size), &in));
-        if (!more) break;
-        records += static_cast<int64_t>(in.size());
-        RETURN_IF_ERROR(sync->Apply(conn_, in, {}, in.versions_floor, &out_.counts));
-      }
-    }
-    out_.records_read += records;
+    ASSIGN_OR_RETURN(const int64_t records,
+                     ForEachBatch(store.get(), [&](const store::StoreBatch& in) {
+                       return sync->Apply(conn_, in, {}, in.versions_floor, &out_.counts);
+                     }));
     return records;
   }
 
@@ -187,54 +198,43 @@ class EntityFileSync {
     options.versioned = true;
     ASSIGN_OR_RETURN(auto store, stores::OpenStore(source_, file, options));
     ASSIGN_OR_RETURN(auto sync, Syncer(store.get()));
-    int64_t records = 0;
-    store::SnapshotReader& reader = store->snapshot();
-    ASSIGN_OR_RETURN(const std::vector<store::Partition> partitions, reader.Plan());
-    store::StoreBatch in;
-    for (const store::Partition& partition : partitions) {
-      ASSIGN_OR_RETURN(auto batches, reader.Open(partition, store::Cursor{}));
-      for (;;) {
-        ASSIGN_OR_RETURN(const bool more,
-                         batches->Next(static_cast<size_t>(request_.batch_size), &in));
-        if (!more) break;
-        records += static_cast<int64_t>(in.size());
-        const int doc = in.rows.IndexOf("$doc");
-        if (doc < 0 || in.source_keys.size() != in.size()) {
-          return Internal(entity_.name + ": the JSON store's records carry no keys");
-        }
-        // A record's hash ignores the whitespace between its tokens, so a
-        // file written again with other indentation changes nothing.
-        std::vector<int64_t> hashes;
-        std::string compact;
-        for (size_t r = 0; r < in.size(); ++r) {
-          compact.clear();
-          AppendCompactJson(in.rows.columns[doc].BytesAt(r), &compact);
-          hashes.push_back(static_cast<int64_t>(XXH3_64bits(compact.data(), compact.size())));
-        }
-        ASSIGN_OR_RETURN(
-            const std::vector<std::optional<int64_t>> stored,
-            catalog::SeeKeys(conn_, migration_.name, entity_.name, name, run_, in.source_keys));
-        std::vector<size_t> picks;
-        std::map<std::string, int64_t> applied;  // the last record of a key wins
-        for (size_t r = 0; r < in.size(); ++r) {
-          if (stored[r] && *stored[r] == hashes[r]) continue;
-          picks.push_back(r);
-          applied[in.source_keys[r]] = hashes[r];
-        }
-        out_.records_unchanged += static_cast<int64_t>(in.size() - picks.size());
-        if (picks.empty()) continue;
-        RETURN_IF_ERROR(sync->Apply(conn_, Select(in, picks), {}, in.versions_floor, &out_.counts));
-        std::vector<std::string> keys;
-        std::vector<int64_t> key_hashes;
-        for (const auto& [key, hash] : applied) {
-          keys.push_back(key);
-          key_hashes.push_back(hash);
-        }
-        RETURN_IF_ERROR(catalog::SaveKeyHashes(conn_, migration_.name, entity_.name, name, run_,
-                                               keys, key_hashes));
+    auto diff = [&](const store::StoreBatch& in) -> Status {
+      const int doc = in.rows.IndexOf("$doc");
+      if (doc < 0 || in.source_keys.size() != in.size()) {
+        return Internal(entity_.name + ": the JSON store's records carry no keys");
       }
-    }
-    out_.records_read += records;
+      // A record's hash ignores the whitespace between its tokens, so a
+      // file written again with other indentation changes nothing.
+      std::vector<int64_t> hashes;
+      std::string compact;
+      for (size_t r = 0; r < in.size(); ++r) {
+        compact.clear();
+        AppendCompactJson(in.rows.columns[doc].BytesAt(r), &compact);
+        hashes.push_back(static_cast<int64_t>(XXH3_64bits(compact.data(), compact.size())));
+      }
+      ASSIGN_OR_RETURN(
+          const std::vector<std::optional<int64_t>> stored,
+          catalog::SeeKeys(conn_, migration_.name, entity_.name, name, run_, in.source_keys));
+      std::vector<size_t> picks;
+      std::map<std::string, int64_t> applied;  // the last record of a key wins
+      for (size_t r = 0; r < in.size(); ++r) {
+        if (stored[r] && *stored[r] == hashes[r]) continue;
+        picks.push_back(r);
+        applied[in.source_keys[r]] = hashes[r];
+      }
+      out_.records_unchanged += static_cast<int64_t>(in.size() - picks.size());
+      if (picks.empty()) return Status::Ok();
+      RETURN_IF_ERROR(sync->Apply(conn_, Select(in, picks), {}, in.versions_floor, &out_.counts));
+      std::vector<std::string> keys;
+      std::vector<int64_t> key_hashes;
+      for (const auto& [key, hash] : applied) {
+        keys.push_back(key);
+        key_hashes.push_back(hash);
+      }
+      return catalog::SaveKeyHashes(conn_, migration_.name, entity_.name, name, run_, keys,
+                                    key_hashes);
+    };
+    ASSIGN_OR_RETURN(const int64_t records, ForEachBatch(store.get(), diff));
     // Keys the file no longer has: their rows go, as of the file's time.
     const int64_t version = now.mtime_ns / 1000;
     for (;;) {

@@ -38,9 +38,10 @@ CommandAction AddRollbackCommand(CLI::App* app) {
   app->add_flag("--dry-run", o->request.dry_run,
                 "Count what would be written and deleted, per entity or table, and change nothing");
   app->add_option("--batch-size", o->batch_size,
-                  "Rows per transaction: parents deleted with --tag (default 10000), rows written "
-                  "back and keys checked without (default 1000). A killed run keeps what it "
-                  "committed, and a rerun finishes")
+                  "Rows per transaction: parents deleted with --tag (default 10000), Redis keys "
+                  "written back and checked without (default 1000); rows per page of a JSON "
+                  "file's export (default 10000). A killed run keeps what it committed, and a "
+                  "rerun finishes")
       ->check(CLI::Range(1, 10'000'000));
   app->add_option("--retry-for", o->retry_for,
                   "How long one outage of PostgreSQL is waited out before giving up (default 60s)");

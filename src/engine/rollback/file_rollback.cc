@@ -135,20 +135,20 @@ class FileRollback {
   // The old file's records whose key has no row (or does not read as one):
   // they are not in the export.
   Status CountRecordsWithoutRows() {
-    return ScanLegacyKeys(
-        store_->snapshot(), entity_, shape_, static_cast<size_t>(request_.batch_size),
-        [&](const LegacyKeyBatch& batch) -> Status {
-          out_.scanned += static_cast<int64_t>(batch.scanned);
-          out_.unmapped += static_cast<int64_t>(batch.scanned - batch.tuples.size());
-          ASSIGN_OR_RETURN(const std::vector<size_t> missing,
-                           KeysWithoutRows(conn_.get(), shape_, batch.tuples));
-          out_.deleted += static_cast<int64_t>(missing.size());
-          return Status::Ok();
-        });
+    return ScanLegacyKeys(store_->snapshot(), entity_, shape_, BatchSize(),
+                          [&](const LegacyKeyBatch& batch) -> Status {
+                            out_.scanned += static_cast<int64_t>(batch.scanned);
+                            out_.unmapped +=
+                                static_cast<int64_t>(batch.scanned - batch.tuples.size());
+                            ASSIGN_OR_RETURN(const std::vector<size_t> missing,
+                                             KeysWithoutRows(conn_.get(), shape_, batch.tuples));
+                            out_.deleted += static_cast<int64_t>(missing.size());
+                            return Status::Ok();
+                          });
   }
 
   Status Export(store::Replacer* replacer) {
-    const size_t page_size = static_cast<size_t>(request_.batch_size);
+    const size_t page_size = BatchSize();
     const std::string keys = KeyColumnList(shape_);
     std::optional<std::string> after;
     RowBatch page;
@@ -217,6 +217,12 @@ class FileRollback {
       after = tuples.back().substr(1, tuples.back().size() - 2);
       if (n < page_size) return Status::Ok();
     }
+  }
+
+  // A page of a file's export is written to no transaction, so it can be
+  // larger than a Redis page: 10000 rows unless --batch-size says.
+  size_t BatchSize() const {
+    return request_.batch_size > 0 ? static_cast<size_t>(request_.batch_size) : 10000;
   }
 
   bool HasMemberName() const {

@@ -64,10 +64,14 @@ class EntityStateRollback {
   }
 
  private:
+  size_t BatchSize() const {
+    return request_.batch_size > 0 ? static_cast<size_t>(request_.batch_size) : 1000;
+  }
+
   // Pass 1: every row, a page at a time in key order, written back whole.
   Status CopyRows() {
     const pg_store::TableShape& shape = back_->shape();
-    const size_t page_size = static_cast<size_t>(request_.batch_size);
+    const size_t page_size = BatchSize();
     const std::string order = fmt::format("ORDER BY {} LIMIT {}", KeyColumnList(shape), page_size);
     std::optional<std::string> after;  // the last key copied, as literals
     RowBatch page;
@@ -106,8 +110,8 @@ class EntityStateRollback {
   // Pass 2: every legacy key of the entity's pattern without a row, deleted.
   Status DeleteKeysWithoutRows() {
     RETURN_IF_ERROR(ScanLegacyKeys(
-        back_->legacy().snapshot(), entity_, back_->shape(),
-        static_cast<size_t>(request_.batch_size), [&](const LegacyKeyBatch& batch) -> Status {
+        back_->legacy().snapshot(), entity_, back_->shape(), BatchSize(),
+        [&](const LegacyKeyBatch& batch) -> Status {
           out_.scanned += static_cast<int64_t>(batch.scanned);
           out_.unmapped += static_cast<int64_t>(batch.scanned - batch.tuples.size());
           ASSIGN_OR_RETURN(const std::vector<size_t> missing,
@@ -192,7 +196,7 @@ Result<std::vector<const spec::EntitySpec*>> EntitiesNamedToGoBack(
 Result<StateRollbackReport> RunStateRollback(const spec::MigrationSpec& migration,
                                              const std::string& target_url,
                                              const StateRollbackRequest& request) {
-  if (request.batch_size < 1) return InvalidArgument("--batch-size must be at least 1");
+  if (request.batch_size < 0) return InvalidArgument("--batch-size must be at least 1");
   ASSIGN_OR_RETURN(const std::vector<const spec::EntitySpec*> entities,
                    SelectEntities(migration, request));
   ASSIGN_OR_RETURN(auto conn,

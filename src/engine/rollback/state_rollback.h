@@ -19,7 +19,9 @@ struct StateRollbackRequest {
   // must then all be invertible (the whole migration goes back).
   std::vector<std::string> entities;
   bool dry_run = false;
-  int batch_size = 1000;  // rows copied, and keys checked, per transaction
+  // Rows copied, and keys checked, per transaction (Redis) or per page read
+  // (a file's export); 0: the store's default, 1000 keys or 10000 rows.
+  int batch_size = 0;
   std::chrono::milliseconds retry_for{60'000};
 };
 

@@ -15,6 +15,7 @@
 
 #include "support/fluxstudio_dataset.h"
 #include "support/pg_harness.h"
+#include "support/serve_process.h"  // OutputLines
 #include "support/workspace.h"
 
 namespace cutover::testing {
@@ -191,6 +192,110 @@ TEST_F(RollbackFilesTest, JsonFilesEndAsAnExportOfPostgresThroughKills) {
   CommandResult again = Rollback({});
   ASSERT_EQ(again.exit_code, 0) << Describe(again);
   EXPECT_EQ(Users(), users_after);
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// What DuckDB reads from a Parquet file, and its columns' names and types.
+std::string DuckRows(const std::string& sql) {
+  CommandResult r = RunCommand({DuckdbSqlTool(), "-c", sql});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  return r.out;
+}
+
+// The Parquet files of the traffic-safety example taken to primary, changed
+// by SQL, rolled back through a kill: DuckDB then reads from them exactly
+// the rows PostgreSQL holds, under the files' own column names and types.
+TEST(RollbackParquetTest, ParquetFilesEndWithPostgresRowsInTheirOwnColumns) {
+  const std::string dir = TempDir() + "/rollback_parquet";
+  fs::create_directories(dir + "/data");
+  CommandResult gen =
+      RunCommand({DuckdbSqlTool(), SourceDir() + "/examples/traffic-safety/generate.sql", "--set",
+                  "ROWS=500", "--set", "OUT=" + dir + "/data"});
+  ASSERT_EQ(gen.exit_code, 0) << Describe(gen);
+  fs::copy_file(SourceDir() + "/examples/traffic-safety/cutover.yaml", dir + "/cutover.yaml",
+                fs::copy_options::overwrite_existing);
+  Workspace ws{dir, FreshDatabase(), {}};
+  CommandResult backfill = Cutover(ws, {"backfill", "cutover.yaml", "--create-tables"});
+  ASSERT_EQ(backfill.exit_code, 0) << Describe(backfill);
+  const std::string safety = dir + "/data/safety_indices.parquet";
+  const std::string intersections = dir + "/data/intersections.parquet";
+  const std::string schema_before =
+      DuckRows("DESCRIBE SELECT * FROM read_parquet('" + safety + "')") +
+      DuckRows("DESCRIBE SELECT * FROM read_parquet('" + intersections + "')");
+  for (const char* stage : {"dual_write", "shadow", "rollout", "primary"}) {
+    std::vector<std::string> args = {"phase",   "cutover.yaml", "set", stage,
+                                     "--force", "--reason",     "test"};
+    if (std::string(stage) == "rollout") args.insert(args.end(), {"--percent", "100"});
+    CommandResult moved = Cutover(ws, args);
+    ASSERT_EQ(moved.exit_code, 0) << Describe(moved);
+  }
+  Exec(ws.url, R"sql(
+INSERT INTO safety_indices_realtime (intersection_id, timestamp, safety_index, vru_index,
+                                     vehicle_index, vehicle_count, vru_count, speed_variance)
+VALUES (7, '2026-11-30 12:00:00.25+00', 99.5, NULL, 0.125, 3, NULL, 1e-3);
+UPDATE safety_indices_realtime SET safety_index = -1, vehicle_count = NULL
+ WHERE intersection_id = 3;
+DELETE FROM safety_indices_realtime WHERE intersection_id = 4;
+INSERT INTO intersections (id, name, geometry, lanes, has_signal)
+VALUES (1000, 'New "corner"', ST_SetSRID(ST_MakePoint(-80.5, 37.25), 4326), 2, true);
+UPDATE intersections SET geometry = ST_SetSRID(ST_MakePoint(-80.125, 37.0625), 4326)
+ WHERE id = 1;
+DELETE FROM intersections WHERE id = 2;
+)sql");
+
+  // Killed before the rename: the old files stand.
+  const std::string safety_before = DuckRows("SELECT count(*) FROM '" + safety + "'");
+  Workspace killed_ws = ws;
+  killed_ws.env.emplace_back("CUTOVER_FAILPOINTS", "parquet_replacer.before_commit=1");
+  CommandResult killed = Cutover(killed_ws, {"rollback", "cutover.yaml"});
+  EXPECT_EQ(killed.term_signal, SIGKILL) << Describe(killed);
+  EXPECT_EQ(DuckRows("SELECT count(*) FROM '" + safety + "'"), safety_before);
+
+  CommandResult rollback = Cutover(ws, {"rollback", "cutover.yaml", "--json"});
+  ASSERT_EQ(rollback.exit_code, 0) << Describe(rollback);
+  EXPECT_EQ(QueryValue(ws.url, "SELECT stage FROM cutover.stage"), "dual_write");
+
+  // Same columns, same types; every row PostgreSQL holds, as SQL prints it.
+  EXPECT_EQ(DuckRows("DESCRIBE SELECT * FROM read_parquet('" + safety + "')") +
+                DuckRows("DESCRIBE SELECT * FROM read_parquet('" + intersections + "')"),
+            schema_before);
+  std::string from_pg;
+  for (const auto& row :
+       Query(ws.url,
+             "SELECT intersection_id || '|' || (extract(epoch FROM timestamp) * 1000000)::bigint "
+             "|| '|' || round(safety_index * 1000)::bigint || '|' || "
+             "coalesce(round(vru_index * 1000)::bigint::text, '-') || '|' || "
+             "coalesce(vehicle_count::text, '-') || '|' || coalesce(vru_count::text, '-') || "
+             "'|' || round(speed_variance * 1000)::bigint FROM safety_indices_realtime "
+             "ORDER BY 1")) {
+    from_pg += row[0] + "\n";
+  }
+  CommandResult from_file = RunCommand(
+      {DuckdbSqlTool(), "-c",
+       "SELECT intersection_id || '|' || epoch_us(timestamp) || '|' || "
+       "round(safety_index * 1000)::BIGINT || '|' || "
+       "coalesce(round(vru_index * 1000)::BIGINT::VARCHAR, '-') || '|' || "
+       "coalesce(vehicle_count::VARCHAR, '-') || '|' || coalesce(vru_count::VARCHAR, '-') || "
+       "'|' || round(speed_variance * 1000)::BIGINT FROM '" +
+           safety + "' ORDER BY 1"});
+  ASSERT_EQ(from_file.exit_code, 0) << Describe(from_file);
+  EXPECT_EQ(from_file.out, from_pg);
+  EXPECT_EQ(DuckRows("SELECT count(*) FROM '" + safety + "' WHERE intersection_id = 4"),
+            DuckRows("SELECT 0"));
+  // The moved point and the new one, back as their lon and lat.
+  EXPECT_EQ(DuckRows("SELECT lon || ' ' || lat || ' ' || name FROM '" + intersections +
+                     "' WHERE intersection_id IN (1, 1000) ORDER BY intersection_id"),
+            "-80.125 37.0625 " + QueryValue(ws.url, "SELECT name FROM intersections WHERE id = 1") +
+                "\n-80.5 37.25 New \"corner\"\n");
+  EXPECT_EQ(QueryValue(ws.url, "SELECT count(*) FROM intersections"),
+            Trim(DuckRows("SELECT count(*) FROM '" + intersections + "'")));
+
+  CommandResult verify = Cutover(ws, {"verify", "cutover.yaml"});
+  EXPECT_EQ(verify.exit_code, 0) << Describe(verify);
 }
 
 }  // namespace

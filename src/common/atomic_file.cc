@@ -82,6 +82,17 @@ void AtomicFile::RemoveStale(const std::string& target) {
   }
 }
 
+Status SyncFile(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("opening " + path);
+  const int rc = fsync(fd);
+  const int saved = errno;
+  close(fd);
+  errno = saved;
+  if (rc != 0) return Errno("fsync " + path);
+  return Status::Ok();
+}
+
 Status SyncDirectory(const std::string& dir) {
   const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Errno("opening directory " + dir);

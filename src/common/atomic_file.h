@@ -45,4 +45,7 @@ class AtomicFile {
 // fsync(2) of a directory, so the renames and creations in it are durable.
 Status SyncDirectory(const std::string& dir);
 
+// fsync(2) of a file another writer (DuckDB) wrote, before it is renamed.
+Status SyncFile(const std::string& path);
+
 }  // namespace cutover

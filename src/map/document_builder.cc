@@ -191,12 +191,7 @@ Status AppendRecord(const spec::EntitySpec& entity, bool is_child, const RowBatc
 
 Result<std::unique_ptr<DocumentBuilder>> DocumentBuilder::Create(const spec::EntitySpec& entity) {
   if (!entity.write_back) {
-    const std::string problem = spec::InvertibilityProblem(entity);
-    return FailedPrecondition(fmt::format(
-        "{}: entity '{}' does not declare write_back: true, so its rows are not turned back "
-        "into records{}",
-        entity.where.ToString(), entity.name,
-        problem.empty() ? "" : " (and could not be: " + problem + ")"));
+    return FailedPrecondition(spec::NotWrittenBack(entity, "records"));
   }
   return std::unique_ptr<DocumentBuilder>(new DocumentBuilder(entity));
 }

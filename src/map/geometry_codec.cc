@@ -238,4 +238,37 @@ Result<std::string> EwkbFromWkb(std::string_view wkb, int srid) {
   return out;
 }
 
+Result<std::pair<double, double>> PointCoordinates(std::string_view wkb) {
+  // Normalized first (NDR, PostGIS flags), so one layout is left to read:
+  // order byte, type word, SRID when flagged, then x and y.
+  int srid = 0;
+  if (wkb.size() >= 9) {
+    const bool ndr = wkb[0] == 1;
+    uint32_t type = 0;
+    for (int b = 0; b < 4; ++b) {
+      const auto byte = static_cast<uint8_t>(wkb[ndr ? 1 + b : 4 - b]);
+      type |= static_cast<uint32_t>(byte) << (8 * b);
+    }
+    if ((type & kSridFlag) != 0) {
+      uint32_t given = 0;
+      for (int b = 0; b < 4; ++b) {
+        const auto byte = static_cast<uint8_t>(wkb[ndr ? 5 + b : 8 - b]);
+        given |= static_cast<uint32_t>(byte) << (8 * b);
+      }
+      srid = static_cast<int>(given);
+    }
+  }
+  ASSIGN_OR_RETURN(const std::string ndr, EwkbFromWkb(wkb, srid));
+  uint32_t type = 0;
+  std::memcpy(&type, ndr.data() + 1, 4);
+  const size_t at = (type & kSridFlag) != 0 ? 9 : 5;
+  if ((type & 0x0fffffffu) != 1 || (type & 0xc0000000u) != 0 || ndr.size() != at + 16) {
+    return DataError("the geometry is not a 2D point, so it has no lon and lat to go back to");
+  }
+  double x = 0, y = 0;
+  std::memcpy(&x, ndr.data() + at, 8);
+  std::memcpy(&y, ndr.data() + at + 8, 8);
+  return std::make_pair(x, y);
+}
+
 }  // namespace cutover::map

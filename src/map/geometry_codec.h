@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "common/status.h"
 
@@ -27,5 +28,9 @@ Result<std::string> EwkbFromWkt(std::string_view wkt, int srid);
 // text of it) re-encoded as NDR EWKB with `srid`; an embedded SRID must
 // equal it. Truncated or malformed input is refused with the offset.
 Result<std::string> EwkbFromWkb(std::string_view wkb, int srid);
+
+// The x and y of a 2D point in WKB or EWKB (rollback turns a geometry built
+// from lon/lat columns back into them); any other geometry is refused.
+Result<std::pair<double, double>> PointCoordinates(std::string_view wkb);
 
 }  // namespace cutover::map

@@ -137,5 +137,28 @@ TEST(GeometryCodecTest, WkbRejectsWithReasons) {
   }
 }
 
+TEST(GeometryCodecTest, PointCoordinatesReadBackWhatWasBuilt) {
+  auto point = PointCoordinates(EwkbPoint(-80.125, 37.0625, 4326));
+  ASSERT_TRUE(point.ok()) << point.status().message();
+  EXPECT_EQ(point->first, -80.125);
+  EXPECT_EQ(point->second, 37.0625);
+  // Big-endian WKB without an SRID: 00 | 00000001 | x | y, by hand.
+  const std::string xdr(
+      "\x00\x00\x00\x00\x01\x3f\xf8\x00\x00\x00\x00\x00\x00"
+      "\xc0\x04\x00\x00\x00\x00\x00\x00",
+      21);
+  point = PointCoordinates(xdr);
+  ASSERT_TRUE(point.ok()) << point.status().message();
+  EXPECT_EQ(point->first, 1.5);
+  EXPECT_EQ(point->second, -2.5);
+  // LINESTRING(0 0, 1 1): not a point, so no lon and lat.
+  auto line = EwkbFromWkb(
+      std::string("\x01\x02\x00\x00\x00\x02\x00\x00\x00", 9) + std::string(16, '\0') +
+          std::string("\x00\x00\x00\x00\x00\x00\xf0\x3f\x00\x00\x00\x00\x00\x00\xf0\x3f", 16),
+      0);
+  ASSERT_TRUE(line.ok()) << line.status().message();
+  EXPECT_FALSE(PointCoordinates(*line).ok());
+}
+
 }  // namespace
 }  // namespace cutover::map

@@ -1,7 +1,6 @@
 // Rows back into Redis key documents, following the entity's column sources.
 #include "map/record_builder.h"
 
-#include <fmt/format.h>
 
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -84,13 +83,7 @@ Result<std::unique_ptr<RecordBuilder>> RecordBuilder::Create(const spec::EntityS
     return FailedPrecondition(entity.name + ": only redis entities can be written back yet");
   }
   if (!entity.write_back) {
-    return FailedPrecondition(fmt::format(
-        "{}: entity '{}' does not declare write_back: true, so its rows are not turned back "
-        "into keys{}",
-        entity.where.ToString(), entity.name,
-        spec::InvertibilityProblem(entity).empty()
-            ? ""
-            : " (and could not be: " + spec::InvertibilityProblem(entity) + ")"));
+    return FailedPrecondition(spec::NotWrittenBack(entity, "keys"));
   }
   return std::unique_ptr<RecordBuilder>(new RecordBuilder(entity));
 }

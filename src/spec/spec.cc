@@ -89,9 +89,14 @@ std::string RecordInvertibilityProblem(const EntitySpec& entity, bool top_level)
   }
   std::vector<std::string> paths;
   for (const ColumnSpec& c : entity.columns) {
-    if (c.lookup || c.geometry) {
+    if (c.lookup || (c.geometry && c.geometry->lon.empty())) {
       return "column '" + c.name + "' is computed (" + (c.lookup ? "lookup" : "geometry") +
              "), so the value it came from cannot be rebuilt";
+    }
+    if (c.geometry) {  // a point from lon/lat: it splits back into them
+      paths.push_back(c.geometry->lon);
+      paths.push_back(c.geometry->lat);
+      continue;
     }
     if (c.from == "$tag" || c.from == "$key" || c.from == "$item") continue;
     paths.push_back(c.from.empty() ? c.name : c.from);
@@ -151,6 +156,13 @@ std::string InvertibilityProblem(const EntitySpec& entity) {
            " is written back whole: map '$value' to a jsonb column";
   }
   return "";
+}
+
+std::string NotWrittenBack(const EntitySpec& entity, std::string_view what) {
+  const std::string problem = InvertibilityProblem(entity);
+  return entity.where.ToString() + ": entity '" + entity.name +
+         "' does not declare write_back: true, so its rows are not turned back into " +
+         std::string(what) + (problem.empty() ? "" : " (and could not be: " + problem + ")");
 }
 
 }  // namespace cutover::spec

@@ -123,6 +123,11 @@ struct EntitySpec;
 // they can. Checked for every entity that declares `write_back: true`.
 std::string InvertibilityProblem(const EntitySpec& entity);
 
+// "<where>: entity 'e' does not declare write_back: true, so its rows are
+// not turned back into <what> (and could not be: <problem>)": what every
+// builder of legacy records says of an entity that did not declare it.
+std::string NotWrittenBack(const EntitySpec& entity, std::string_view what);
+
 // The dotted path of a JSON entity's key inside its records, "" for a file
 // keyed by member name (`from: $key`); nullopt when its records are not
 // addressed by key (no single `file:`, or a key of more than one column):

@@ -1071,10 +1071,11 @@ class Loader {
         ASSIGN_OR_RETURN(out.write_back, ReadBool(*w, ctx));
         if (out.write_back) {
           const SourceSpec* source = spec.FindSource(out.source);
-          if (!out.redis && (source == nullptr || source->type != "json")) {
+          if (!out.redis &&
+              (source == nullptr || (source->type != "json" && source->type != "parquet"))) {
             return Error(MarkOf(*w), What(*w, ctx) +
-                                         " applies to entities of redis and json sources (rows "
-                                         "are not written back into " +
+                                         " applies to entities of redis, json and parquet sources "
+                                         "(rows are not written back into " +
                                          (source != nullptr ? source->type : "its") +
                                          " files yet)");
           }

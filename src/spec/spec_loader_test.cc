@@ -1173,7 +1173,20 @@ sync: { every: 500ms }
 )",
      "spec.yaml:3:16: 'every' in 'sync' must be at least 1s"},
 
-    {"write_back on a parquet entity", R"(migration: m
+    {"write_back on a csv entity", R"(migration: m
+sources: { p: { type: csv, path: data } }
+entities:
+  a:
+    source: { from: p, file: a.csv }
+    key: [id]
+    write_back: true
+    columns:
+      id: { type: integer }
+)",
+     "spec.yaml:7:17: 'write_back' in entity 'a' applies to entities of redis, json and parquet "
+     "sources (rows are not written back into csv files yet)"},
+
+    {"write_back with a geometry from WKT", R"(migration: m
 sources: { p: { type: parquet, path: data } }
 entities:
   a:
@@ -1182,9 +1195,10 @@ entities:
     write_back: true
     columns:
       id: { type: integer }
+      shape: { type: geometry, geometry: { wkt: w } }
 )",
-     "spec.yaml:7:17: 'write_back' in entity 'a' applies to entities of redis and json sources "
-     "(rows are not written back into parquet files yet)"},
+     "spec.yaml:7:17: entity 'a' declares write_back, but column 'shape' is computed "
+     "(geometry), so the value it came from cannot be rebuilt"},
 
     {"write_back on a json glob", R"(migration: m
 sources: { j: { type: json, path: data } }

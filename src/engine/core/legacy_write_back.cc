@@ -72,12 +72,13 @@ Result<std::vector<size_t>> KeysWithoutRows(pg_store::PgConnection* conn,
   return missing;
 }
 
-Status ScanLegacyKeys(store::SnapshotReader& legacy, const spec::EntitySpec& entity,
-                      const pg_store::TableShape& shape, size_t batch_size,
+Status ScanLegacyKeys(const spec::MigrationSpec& migration, store::SnapshotReader& legacy,
+                      const spec::EntitySpec& entity, const pg_store::TableShape& shape,
+                      size_t batch_size,
                       const std::function<Status(const LegacyKeyBatch&)>& on_batch) {
   // The mapper keeps a reference to the spec it maps by.
   const spec::EntitySpec keys_only = KeysOnly(entity);
-  ASSIGN_OR_RETURN(auto mapper, map::DocumentMapper::Create(keys_only));
+  ASSIGN_OR_RETURN(auto mapper, CreateMapper(migration, keys_only));
   ASSIGN_OR_RETURN(const std::vector<store::Partition> partitions, legacy.Plan());
   store::StoreBatch in;
   map::MappedBatch mapped;

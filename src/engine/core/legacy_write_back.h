@@ -49,8 +49,9 @@ struct LegacyKeyBatch {
 
 // Reads every record of `legacy`'s snapshot, `batch_size` at a time, and
 // hands `on_batch` the keys they map to under `entity`'s key columns.
-Status ScanLegacyKeys(store::SnapshotReader& legacy, const spec::EntitySpec& entity,
-                      const pg_store::TableShape& shape, size_t batch_size,
+Status ScanLegacyKeys(const spec::MigrationSpec& migration, store::SnapshotReader& legacy,
+                      const spec::EntitySpec& entity, const pg_store::TableShape& shape,
+                      size_t batch_size,
                       const std::function<Status(const LegacyKeyBatch&)>& on_batch);
 
 struct WriteBackCounts {

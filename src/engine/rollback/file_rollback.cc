@@ -13,6 +13,7 @@
 #include "engine/core/entity_plan.h"
 #include "engine/core/legacy_write_back.h"
 #include "engine/core/source_factory.h"
+#include "map/columnar_builder.h"
 #include "map/document_builder.h"
 #include "stores/postgres/pg_connection.h"
 #include "stores/postgres/table_reader.h"
@@ -71,7 +72,11 @@ class FileRollback {
 
   Result<StateRollbackEntity> Run() {
     out_.entity = entity_.name;
-    ASSIGN_OR_RETURN(builder_, map::DocumentBuilder::Create(entity_));
+    if (entity_.children.empty() && IsChunkedEntity(migration_, entity_)) {
+      ASSIGN_OR_RETURN(columnar_, map::ColumnarBuilder::Create(entity_));
+    } else {
+      ASSIGN_OR_RETURN(builder_, map::DocumentBuilder::Create(entity_));
+    }
     RETURN_IF_ERROR(PlanChildren());
     ASSIGN_OR_RETURN(store_, OpenEntityStore(migration_, entity_, 1));
     ASSIGN_OR_RETURN(out_.file, SourceLocationOf(migration_, entity_));
@@ -135,7 +140,7 @@ class FileRollback {
   // The old file's records whose key has no row (or does not read as one):
   // they are not in the export.
   Status CountRecordsWithoutRows() {
-    return ScanLegacyKeys(store_->snapshot(), entity_, shape_, BatchSize(),
+    return ScanLegacyKeys(migration_, store_->snapshot(), entity_, shape_, BatchSize(),
                           [&](const LegacyKeyBatch& batch) -> Status {
                             out_.scanned += static_cast<int64_t>(batch.scanned);
                             out_.unmapped +=
@@ -194,18 +199,23 @@ class FileRollback {
           r = end;
         }
       }
-      documents.Clear();
-      if (documents.columns.empty()) documents.AddColumn("$doc", ValueType::kText);
-      std::string text;
-      for (size_t r = 0; r < n; ++r) {
-        text.clear();
-        RETURN_IF_ERROR(builder_->Append(page, r, slices[r], &text));
-        documents.columns[0].AppendBytes(text);
+      // The page in the store's shape: a Parquet file's columns, or records.
+      if (columnar_ != nullptr) {
+        RETURN_IF_ERROR(columnar_->Build(page, &documents));
+      } else {
+        documents.Clear();
+        if (documents.columns.empty()) documents.AddColumn("$doc", ValueType::kText);
+        std::string text;
+        for (size_t r = 0; r < n; ++r) {
+          text.clear();
+          RETURN_IF_ERROR(builder_->Append(page, r, slices[r], &text));
+          documents.columns[0].AppendBytes(text);
+        }
       }
       if (!request_.dry_run) {
         for (size_t r = 0; r < n; ++r) {
           store::RecordKey key;
-          if (HasMemberName()) {
+          if (builder_ != nullptr && HasMemberName()) {
             ASSIGN_OR_RETURN(std::string name, builder_->MemberName(page, r));
             key.push_back(std::move(name));
           }
@@ -238,7 +248,8 @@ class FileRollback {
   const StateRollbackRequest& request_;
   pg_store::TableShape shape_;
   std::vector<ChildTable> children_;
-  std::unique_ptr<map::DocumentBuilder> builder_;
+  std::unique_ptr<map::DocumentBuilder> builder_;   // a JSON file's records
+  std::unique_ptr<map::ColumnarBuilder> columnar_;  // or a Parquet file's rows
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<pg_store::PgConnection> conn_;
   StateRollbackEntity out_;

@@ -1,5 +1,5 @@
-// Rollback into a JSON file: PostgreSQL's rows of an entity, with their
-// children, exported into the entity's file in its layout, replacing it.
+// Rollback into a file: PostgreSQL's rows of an entity (with their children,
+// into JSON) exported into the entity's JSON or Parquet file, replacing it.
 #pragma once
 
 #include <string>
@@ -16,8 +16,9 @@ namespace cutover::engine {
 // (stores/json/json_file_writer.h), so a file goes back by export: the
 // entity's table is read in key order, a page at a time, each page's
 // children read by their parent keys, every row turned into its record
-// (map/document_builder.h), and the records streamed into a new file that
-// replaces the old one at once (store::Replacer). The old file is not
+// (map/document_builder.h) or its source row (map/columnar_builder.h), and
+// streamed into a new file that replaces the old one at once
+// (store::Replacer; a Parquet file keeps its columns' names and types). The old file is not
 // edited, so the new one is exactly what an export of PostgreSQL writes:
 // records in key order (children in theirs), whatever order or spelling
 // the old file had, and a record without a row is simply not written.

@@ -26,7 +26,8 @@ constexpr std::string_view kStagesAllowed[] = {"primary", "complete"};
 std::string WhyCannotGoBack(const spec::MigrationSpec& migration, const spec::EntitySpec& entity) {
   if (entity.source.empty()) return "";  // a lookup dimension: nothing of its own to write
   const spec::SourceSpec* source = migration.FindSource(entity.source);
-  if (!entity.redis && (source == nullptr || source->type != "json")) {
+  if (!entity.redis &&
+      (source == nullptr || (source->type != "json" && source->type != "parquet"))) {
     return fmt::format("writing rows back into {} sources is not built yet",
                        source != nullptr ? source->type : "its");
   }
@@ -110,7 +111,7 @@ class EntityStateRollback {
   // Pass 2: every legacy key of the entity's pattern without a row, deleted.
   Status DeleteKeysWithoutRows() {
     RETURN_IF_ERROR(ScanLegacyKeys(
-        back_->legacy().snapshot(), entity_, back_->shape(), BatchSize(),
+        migration_, back_->legacy().snapshot(), entity_, back_->shape(), BatchSize(),
         [&](const LegacyKeyBatch& batch) -> Status {
           out_.scanned += static_cast<int64_t>(batch.scanned);
           out_.unmapped += static_cast<int64_t>(batch.scanned - batch.tuples.size());

@@ -52,7 +52,9 @@ Result<std::unique_ptr<DuckSession>> DuckSession::Open(const Options& options) {
   }
   auto db = std::make_shared<Database>();
   char* error = nullptr;
-  const duckdb_state state = duckdb_open_ext(nullptr, &db->handle, config, &error);
+  const duckdb_state state =
+      duckdb_open_ext(options.database_file.empty() ? nullptr : options.database_file.c_str(),
+                      &db->handle, config, &error);
   duckdb_destroy_config(&config);
   if (state == DuckDBError) {
     std::string message = error != nullptr ? error : "unknown error";

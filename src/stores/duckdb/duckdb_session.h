@@ -1,4 +1,4 @@
-// DuckSession: one connection to an in-memory DuckDB, owned RAII, with every
+// DuckSession: one connection to a DuckDB database (in memory, or a file),
 // DuckDB error turned into a Status that says what was being done.
 #pragma once
 
@@ -30,6 +30,9 @@ class DuckSession {
   struct Options {
     // DuckDB worker threads; 0 = DuckDB's default (one per core).
     int threads = 0;
+    // A database file (created if missing), for tables larger than memory;
+    // empty: in memory.
+    std::string database_file{};
   };
 
   static Result<std::unique_ptr<DuckSession>> Open(const Options& options);

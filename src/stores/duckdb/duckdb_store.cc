@@ -19,6 +19,7 @@
 #include "stores/duckdb/duckdb_chunk_reader.h"
 #include "stores/duckdb/open_chunked_source.h"
 #include "stores/duckdb/parquet_archive.h"
+#include "stores/duckdb/parquet_file_replacer.h"
 
 namespace cutover::duckdb_store {
 namespace {
@@ -294,6 +295,12 @@ class DuckDbStore : public store::Store {
            .flush_rows = static_cast<size_t>(source.archive.flush_rows)});
       key_reader_ = MakeArchiveKeyReader(path_or_glob, key_columns);
     }
+    // One Parquet file (not a folder, not a glob) can be written anew.
+    std::error_code ec;
+    if (source.type == "parquet" && !IsGlob(path_or_glob) &&
+        !std::filesystem::is_directory(path_or_glob, ec)) {
+      replacer_ = std::make_unique<ParquetFileReplacer>(path_or_glob);
+    }
   }
 
   // A folder of Parquet files addressed by key is an archive the gateway
@@ -310,6 +317,7 @@ class DuckDbStore : public store::Store {
   store::Profiler* profiler() override { return &profiler_; }
   store::Writer* writer() override { return writer_.get(); }
   store::KeyReader* key_reader() override { return key_reader_.get(); }
+  store::Replacer* replacer() override { return replacer_.get(); }
 
   Status Ping() override {
     const std::string extension = "." + source_.source().type;
@@ -329,6 +337,7 @@ class DuckDbStore : public store::Store {
   ChunkProfiler profiler_;
   std::unique_ptr<store::Writer> writer_;         // an archive's, else null
   std::unique_ptr<store::KeyReader> key_reader_;  // an archive's, else null
+  std::unique_ptr<store::Replacer> replacer_;     // one Parquet file's, else null
 };
 
 }  // namespace

@@ -16,5 +16,5 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cp "$data/users.json" "$work/"
-exec "$build_dir/bench/bench_rollback_json" "$build_dir/src/cli/cutover" \
-  "$root/bench/fluxstudio-users.yaml" "$work" "$rows"
+"$build_dir/bench/bench_rollback_file" "$build_dir/src/cli/cutover" "$build_dir/tools/duckdb_sql" \
+  "$root/bench/fluxstudio-users.yaml" "$work" users.json users json

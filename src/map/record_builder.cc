@@ -1,7 +1,6 @@
 // Rows back into Redis key documents, following the entity's column sources.
 #include "map/record_builder.h"
 
-
 #include <cmath>
 #include <nlohmann/json.hpp>
 

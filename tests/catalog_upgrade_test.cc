@@ -210,7 +210,7 @@ TEST(CatalogUpgrade, NewerCatalogIsRefusedWithBothVersionsAndExit3) {
     CommandResult r = RunCommand(argv, {{"DATABASE_URL", ws.url}, {"USER", "tester"}}, ws.dir);
     EXPECT_EQ(r.exit_code, 3) << args[0] << " " << Describe(r);
     EXPECT_NE(r.err.find("catalog version 9"), std::string::npos) << Describe(r);
-    EXPECT_NE(r.err.find("catalog versions up to 7"), std::string::npos) << Describe(r);
+    EXPECT_NE(r.err.find("catalog versions up to 8"), std::string::npos) << Describe(r);
     EXPECT_NE(r.err.find("Run this migration with that newer cutover"), std::string::npos)
         << Describe(r);
   }
@@ -246,7 +246,7 @@ TEST(CatalogUpgrade, ConcurrentUpgradesAllSucceed) {
     EXPECT_EQ(QueryValue(url,
                          "SELECT version || ' ' || count(*) OVER () "
                          "FROM cutover.schema_version"),
-              "7 1");
+              "8 1");
     if (from_v1) {
       EXPECT_EQ(QueryValue(url, kOldRowsSnapshot), before);
     }

@@ -113,11 +113,12 @@ Status SaveKeyHashes(pg_store::PgConnection* conn, const std::string& migration,
 Result<std::vector<std::string>> UnseenKeys(pg_store::PgConnection* conn,
                                             const std::string& migration, const std::string& entity,
                                             const std::string& path, int64_t run, size_t limit) {
-  ASSIGN_OR_RETURN(auto r, conn->Query(fmt::format("SELECT key FROM cutover.file_sync_keys "
-                                                   "WHERE migration = $1 AND entity = $2 AND "
-                                                   "path = $3 AND seen_run <> $4 LIMIT {}",
-                                                   limit),
-                                       {migration, entity, path, std::to_string(run)}));
+  ASSIGN_OR_RETURN(auto r,
+                   conn->Query(fmt::format("SELECT encode(key, 'hex') FROM cutover.file_sync_keys "
+                                           "WHERE migration = $1 AND entity = $2 AND "
+                                           "path = $3 AND seen_run <> $4 LIMIT {}",
+                                           limit),
+                               {migration, entity, path, std::to_string(run)}));
   std::vector<std::string> out;
   for (const auto& row : r.rows) out.push_back(FromHex(row[0].value_or("")));
   return out;
@@ -133,6 +134,13 @@ Status ForgetKeys(pg_store::PgConnection* conn, const std::string& migration,
           "path = $3 AND key = ANY($4::bytea[])",
           {migration, entity, path, ByteaArray(keys)})
       .status();
+}
+
+Result<bool> TryLockFileSync(pg_store::PgConnection* conn, const std::string& migration) {
+  ASSIGN_OR_RETURN(auto got, conn->QueryValue("SELECT pg_try_advisory_lock(hashtextextended("
+                                              "'cutover.file_sync:' || $1, 0))",
+                                              {migration}));
+  return got && *got == "t";
 }
 
 Result<int64_t> StartFileSyncRun(pg_store::PgConnection* conn, const std::string& migration) {

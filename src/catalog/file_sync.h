@@ -66,6 +66,11 @@ struct FileSyncRun {
   std::string error{};  // empty: the run succeeded (or still runs)
 };
 
+// Takes the session's lock on the file sync of `migration` (held until the
+// connection closes): false when another pass holds it. Two passes at once
+// would each take the other's keys for removed records.
+Result<bool> TryLockFileSync(pg_store::PgConnection* conn, const std::string& migration);
+
 // A new run of `migration`; its id orders it after every earlier one.
 Result<int64_t> StartFileSyncRun(pg_store::PgConnection* conn, const std::string& migration);
 // Records how run `run.id` ended.

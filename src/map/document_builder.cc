@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "common/json_text.h"
 #include "common/value_text.h"
@@ -108,6 +109,12 @@ Status AppendValue(const Column& col, size_t row, const spec::ColumnSpec& c, std
       AppendJsonString(FormatDate(static_cast<int32_t>(col.IntAt(row))), out);
       return Status::Ok();
     case ValueType::kTimestamptz:
+      if (col.IntAt(row) == INT64_MAX || col.IntAt(row) == INT64_MIN) {
+        return DataError(
+            fmt::format("column '{}' holds {}infinity, which no JSON reader takes "
+                        "back as a time",
+                        c.name, col.IntAt(row) < 0 ? "-" : ""));
+      }
       switch (c.time_format) {
         case spec::TimeFormat::kIso8601:
           AppendJsonString(FormatTimestamptz(col.IntAt(row)), out);

@@ -2,7 +2,8 @@
 // next one is due or Stop wakes it.
 #include "server/file_sync_scheduler.h"
 
-#include <fmt/chrono.h>
+#include <ctime>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -13,7 +14,12 @@ namespace cutover::server {
 namespace {
 
 std::string Iso(std::chrono::system_clock::time_point t) {
-  return fmt::format("{:%FT%T}Z", std::chrono::floor<std::chrono::seconds>(t));
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buf;
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 // EntitySync: one transaction per set of changed keys, newest state per key.
 #include "engine/core/entity_sync.h"
 
+#include <string_view>
+#include <unordered_map>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -118,8 +121,18 @@ Status EntitySync::Apply(pg_store::PgConnection* conn, const store::StoreBatch& 
   pg_store::Transaction tx(conn);
   RETURN_IF_ERROR(tx.status());
   if (marks_own_writes_) RETURN_IF_ERROR(catalog::MarkOwnWrite(conn));
-  ASSIGN_OR_RETURN(const std::vector<bool> won,
+  ASSIGN_OR_RETURN(std::vector<bool> won,
                    catalog::ClaimKeyVersions(conn, migration_->name, entity_->name, items));
+  if (present.repeats_share_claim) {
+    // A key the batch holds twice (a Parquet file's repeated rows): every
+    // row follows the key's claim, and the merge picks among them by the
+    // spec's dedup rule, as the backfill does.
+    std::unordered_map<std::string_view, bool> claimed;
+    for (size_t i = 0; i < present.size(); ++i) {
+      claimed[present.source_keys[i]] = claimed[present.source_keys[i]] || won[i];
+    }
+    for (size_t i = 0; i < present.size(); ++i) won[i] = claimed[present.source_keys[i]];
+  }
   ApplyCounts add;
   for (bool w : won) (w ? add.keys : add.superseded)++;
 

@@ -94,9 +94,15 @@ class FileRollback {
           fmt::format("{}: table {} does not exist, so PostgreSQL holds no state to write back",
                       entity_.name, shape_.QualifiedName()));
     }
-    RETURN_IF_ERROR(conn_->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"));
-    RETURN_IF_ERROR(CountRecordsWithoutRows());
+    // The file's lock first, so no gateway writes it between the count and
+    // the replace.
     if (!request_.dry_run) RETURN_IF_ERROR(replacer->Begin());
+    RETURN_IF_ERROR(conn_->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"));
+    Status counted = CountRecordsWithoutRows();
+    if (!counted.ok()) {
+      replacer->Abort();
+      return counted;
+    }
     Status exported = Export(replacer);
     if (exported.ok() && !request_.dry_run) exported = replacer->Commit();
     if (!exported.ok()) {

@@ -6,12 +6,14 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <optional>
 
 #include "catalog/stage.h"
 #include "common/failpoint.h"
 #include "engine/core/entity_selection.h"
 #include "engine/core/legacy_write_back.h"
+#include "engine/core/source_factory.h"
 #include "engine/rollback/file_rollback.h"
 #include "stores/postgres/pg_connection.h"
 #include "stores/postgres/retry.h"
@@ -30,6 +32,13 @@ std::string WhyCannotGoBack(const spec::MigrationSpec& migration, const spec::En
       (source == nullptr || (source->type != "json" && source->type != "parquet"))) {
     return fmt::format("writing rows back into {} sources is not built yet",
                        source != nullptr ? source->type : "its");
+  }
+  if (!entity.redis) {
+    std::error_code ec;
+    Result<std::string> location = SourceLocationOf(migration, entity);
+    if (location.ok() && std::filesystem::is_directory(*location, ec)) {
+      return "its rows come from the files of a folder, and a row does not say which one";
+    }
   }
   if (!entity.write_back) {
     const std::string problem = spec::InvertibilityProblem(entity);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -136,6 +137,15 @@ class EntityFileSync {
     ++(before == nullptr ? out_.files_new : out_.files_changed);
     spdlog::info("sync: {}: {} is {}; applying it", entity_.name, name,
                  before == nullptr ? "new" : "changed");
+    RETURN_IF_ERROR(CheckStage());
+    if (before != nullptr) {
+      // Until this file is applied whole, no size, time or digest of it
+      // counts as loaded: a pass that fails half way does it again, even if
+      // the file goes back to the content loaded before.
+      RETURN_IF_ERROR(catalog::SaveSyncedFile(
+          conn_, migration_.name, entity_.name,
+          {.path = name, .size = -1, .mtime_ns = -1, .digest = {}, .records = 0}));
+    }
     ASSIGN_OR_RETURN(now.records,
                      source_.type == "json" ? ApplyByKey(file, name, now) : ApplyAll(file));
     FailPoint("file_sync.before_file_saved");
@@ -163,6 +173,20 @@ class EntityFileSync {
     return records;
   }
 
+  // A pass stops once the stage reaches primary, between files: the files
+  // then hold an older state than PostgreSQL.
+  Status CheckStage() {
+    ASSIGN_OR_RETURN(const std::optional<catalog::StageRow> stage,
+                     catalog::ReadStageRow(conn_, migration_.name));
+    if (stage && (stage->stage == "primary" || stage->stage == "complete")) {
+      return FailedPrecondition(fmt::format(
+          "{} moved to stage {} during the pass: PostgreSQL takes the writes first now, so the "
+          "files are not loaded into it",
+          migration_.name, stage->stage));
+    }
+    return Status::Ok();
+  }
+
   Result<std::unique_ptr<EntitySync>> Syncer(store::Store* store) {
     ASSIGN_OR_RETURN(auto sync, EntitySync::Create(migration_, entity_, store));
     RETURN_IF_ERROR(sync->Prepare(conn_));
@@ -182,6 +206,25 @@ class EntityFileSync {
                        return sync->Apply(conn_, in, {}, in.versions_floor, &out_.counts);
                      }));
     return records;
+  }
+
+  // Deletes the rows of `gone` keys. A key that names no row key (a record
+  // that had none, or a malformed one) is counted as rejected and let go,
+  // rather than stop every later pass.
+  Status DeleteGone(EntitySync* sync, const std::vector<std::string>& gone, int64_t version) {
+    Status all = sync->Apply(conn_, store::StoreBatch{}, gone, version, &out_.counts);
+    if (all.ok() || all.code() != StatusCode::kDataError) return all;
+    for (const std::string& key : gone) {
+      Status one = sync->Apply(conn_, store::StoreBatch{}, {key}, version, &out_.counts);
+      if (one.code() == StatusCode::kDataError) {
+        spdlog::warn("sync: {}: a removed record's key does not name a row: {}", entity_.name,
+                     one.message());
+        ++out_.counts.rejected;
+        continue;
+      }
+      RETURN_IF_ERROR(one);
+    }
+    return Status::Ok();
   }
 
   // A JSON file diffed by key against the hashes of the last pass.
@@ -212,37 +255,48 @@ class EntityFileSync {
         AppendCompactJson(in.rows.columns[doc].BytesAt(r), &compact);
         hashes.push_back(static_cast<int64_t>(XXH3_64bits(compact.data(), compact.size())));
       }
-      ASSIGN_OR_RETURN(
-          const std::vector<std::optional<int64_t>> stored,
-          catalog::SeeKeys(conn_, migration_.name, entity_.name, name, run_, in.source_keys));
-      std::vector<size_t> picks;
-      std::map<std::string, int64_t> applied;  // the last record of a key wins
-      for (size_t r = 0; r < in.size(); ++r) {
-        if (stored[r] && *stored[r] == hashes[r]) continue;
-        picks.push_back(r);
-        applied[in.source_keys[r]] = hashes[r];
+      // A key the batch holds twice is its last record's, as the backfill
+      // reads such a file.
+      std::map<std::string, size_t> last;
+      for (size_t r = 0; r < in.size(); ++r) last[in.source_keys[r]] = r;
+      std::vector<std::string> keys;
+      std::vector<size_t> rows;
+      for (const auto& [key, r] : last) {
+        keys.push_back(key);
+        rows.push_back(r);
       }
+      ASSIGN_OR_RETURN(const std::vector<std::optional<int64_t>> stored,
+                       catalog::SeeKeys(conn_, migration_.name, entity_.name, name, run_, keys));
+      std::vector<size_t> picks;
+      std::vector<std::string> applied_keys;
+      std::vector<int64_t> applied_hashes;
+      for (size_t k = 0; k < keys.size(); ++k) {
+        if (stored[k] && *stored[k] == hashes[rows[k]]) continue;
+        picks.push_back(rows[k]);
+        applied_keys.push_back(keys[k]);
+        applied_hashes.push_back(hashes[rows[k]]);
+      }
+      std::sort(picks.begin(), picks.end());
       out_.records_unchanged += static_cast<int64_t>(in.size() - picks.size());
       if (picks.empty()) return Status::Ok();
       RETURN_IF_ERROR(sync->Apply(conn_, Select(in, picks), {}, in.versions_floor, &out_.counts));
-      std::vector<std::string> keys;
-      std::vector<int64_t> key_hashes;
-      for (const auto& [key, hash] : applied) {
-        keys.push_back(key);
-        key_hashes.push_back(hash);
-      }
-      return catalog::SaveKeyHashes(conn_, migration_.name, entity_.name, name, run_, keys,
-                                    key_hashes);
+      return catalog::SaveKeyHashes(conn_, migration_.name, entity_.name, name, run_, applied_keys,
+                                    applied_hashes);
     };
     ASSIGN_OR_RETURN(const int64_t records, ForEachBatch(store.get(), diff));
     // Keys the file no longer has: their rows go, as of the file's time.
     const int64_t version = now.mtime_ns / 1000;
+    // In a glob, another file may hold a key this one dropped: only an
+    // entity of one file deletes.
+    ASSIGN_OR_RETURN(const std::string location, SourceLocationOf(migration_, entity_));
+    const bool deletes = !IsGlob(location);
     for (;;) {
       ASSIGN_OR_RETURN(const std::vector<std::string> gone,
                        catalog::UnseenKeys(conn_, migration_.name, entity_.name, name, run_,
                                            static_cast<size_t>(request_.batch_size)));
       if (gone.empty()) break;
-      RETURN_IF_ERROR(sync->Apply(conn_, store::StoreBatch{}, gone, version, &out_.counts));
+      if (deletes) RETURN_IF_ERROR(DeleteGone(sync.get(), gone, version));
+      if (!deletes) out_.records_gone_kept += static_cast<int64_t>(gone.size());
       RETURN_IF_ERROR(catalog::ForgetKeys(conn_, migration_.name, entity_.name, name, gone));
     }
     return records;
@@ -308,6 +362,13 @@ Result<FileSyncReport> RunFileSync(const spec::MigrationSpec& migration,
         "and are not loaded into it",
         migration.name, stage->stage));
   }
+  ASSIGN_OR_RETURN(const bool alone, catalog::TryLockFileSync(conn.get(), migration.name));
+  if (!alone) {
+    return FailedPrecondition(fmt::format(
+        "another file sync pass of {} is running (a `cutover sync` or a `cutover serve` with "
+        "sync.every); one pass at a time",
+        migration.name));
+  }
   FileSyncReport report;
   ASSIGN_OR_RETURN(report.run, catalog::StartFileSyncRun(conn.get(), migration.name));
   catalog::FileSyncRun run{.id = report.run};
@@ -348,6 +409,7 @@ nlohmann::json FileSyncReportJson(const FileSyncReport& report) {
                         {"files_gone", e.files_gone},
                         {"records_read", e.records_read},
                         {"records_unchanged", e.records_unchanged},
+                        {"records_gone_kept", e.records_gone_kept},
                         {"upserted", e.counts.upserted},
                         {"deleted", e.counts.deleted},
                         {"superseded", e.counts.superseded},
@@ -361,10 +423,15 @@ std::string FormatFileSyncReport(const FileSyncReport& report) {
   for (const auto& e : report.entities) {
     out += fmt::format(
         "{}: {} files ({} new, {} changed, {} only touched, {} gone); {} records read, {} "
-        "unchanged; {} upserted, {} deleted, {} superseded by a newer state, {} rejected\n",
+        "unchanged; {} upserted, {} deleted, {} superseded by a newer state, {} rejected{}\n",
         e.entity, e.files_seen, e.files_new, e.files_changed, e.files_touched, e.files_gone,
         e.records_read, e.records_unchanged, e.counts.upserted, e.counts.deleted,
-        e.counts.superseded, e.counts.rejected);
+        e.counts.superseded, e.counts.rejected,
+        e.records_gone_kept > 0
+            ? fmt::format("; {} records gone from a file of the glob kept (another file may hold "
+                          "them)",
+                          e.records_gone_kept)
+            : "");
   }
   return out;
 }

@@ -120,6 +120,16 @@ Status ParquetFileReplacer::CreateTable(const RowBatch& rows) {
     columns += fmt::format("{}{} {}", c > 0 ? ", " : "", SqlIdentifier(names[c]), types[c]);
     table_->names.push_back(names[c]);
     table_->from.push_back(rows.IndexOf(names[c]));
+    // An instant has one spelling in a column with a zone; a wall clock
+    // without one would need the zone the spec read it in.
+    const int at = table_->from.back();
+    if (at >= 0 && rows.columns[static_cast<size_t>(at)].type() == ValueType::kTimestamptz &&
+        types[c] != "TIMESTAMP WITH TIME ZONE") {
+      return FailedPrecondition(fmt::format(
+          "{}: column '{}' is {} in the file; instants are written back only into TIMESTAMP WITH "
+          "TIME ZONE columns yet, and the file is left as it was",
+          path_, names[c], types[c]));
+    }
   }
   RETURN_IF_ERROR(
       session_->Execute("CREATE OR REPLACE TABLE rows (" + columns + ")", "writing " + path_));
@@ -216,7 +226,8 @@ Status ParquetFileReplacer::Commit() {
   if (std::rename(tmp.c_str(), path_.c_str()) != 0) {
     return IoError("cannot rename " + tmp + " to " + path_);
   }
-  RETURN_IF_ERROR(SyncDirectory(fs::path(path_).parent_path().string()));
+  const fs::path folder = fs::path(path_).parent_path();
+  RETURN_IF_ERROR(SyncDirectory(folder.empty() ? "." : folder.string()));
   Abort();  // the temporary database goes; the lock is let go
   return Status::Ok();
 }

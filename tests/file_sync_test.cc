@@ -123,6 +123,54 @@ TEST(FileSync, AJsonFileRewrittenInPlaceIsAppliedByKeyAndOnlyOnce) {
   EXPECT_EQ(verify.exit_code, 0) << Describe(verify);
 }
 
+// The file rewritten between the backfill and the first pass: the pass has
+// no hashes of the file's last state, so PostgreSQL's rows stand for it and
+// the 3 records removed meanwhile go too (a project's children with it).
+TEST(FileSync, AFirstPassDeletesTheRowsOfRecordsRemovedSinceTheBackfill) {
+  Dataset ds = MakeDataset(40);
+  Workspace ws{ds.dir, FreshDatabase(), {}};
+  CommandResult backfill = Cutover(ws, {"backfill", "cutover.yaml", "--create-tables"});
+  ASSERT_EQ(backfill.exit_code, 0) << Describe(backfill);
+  CommandResult rewrite = RunCommand({"/usr/bin/python3", "-c", kRewriteUsers, ds.dir + "/data"});
+  ASSERT_EQ(rewrite.exit_code, 0) << Describe(rewrite);
+  const json plan = json::parse(rewrite.out);
+  // The last 2 projects removed too, with their tasks, by Python.
+  CommandResult drop =
+      RunCommand({"/usr/bin/python3", "-c",
+                  "import json, sys; p = sys.argv[1] + '/projects.json'; ps = json.load(open(p)); "
+                  "json.dump(ps[:-2], open(p, 'w')); print(json.dumps([x['id'] for x in ps[-2:]]))",
+                  ds.dir + "/data"});
+  ASSERT_EQ(drop.exit_code, 0) << Describe(drop);
+  const json removed_projects = json::parse(drop.out);
+
+  json first = Sync(ws);
+  const json& users = EntityOf(first, "users");
+  EXPECT_EQ(users["files_new"], 1) << first.dump();
+  EXPECT_EQ(users["upserted"], 42);  // every record of the file, as on any first pass
+  EXPECT_EQ(users["deleted"], 3);
+  EXPECT_EQ(users["rows_without_record"], 3);
+  EXPECT_EQ(EntityOf(first, "projects")["deleted"], 2) << first.dump();
+  for (const auto& id : plan["removed"]) {
+    EXPECT_EQ(
+        QueryValue(ws.url, "SELECT count(*) FROM users WHERE id = '" + id.get<std::string>() + "'"),
+        "0");
+  }
+  std::string ids;
+  for (const auto& id : removed_projects)
+    ids += (ids.empty() ? "'" : ", '") + id.get<std::string>() + "'";
+  EXPECT_EQ(QueryValue(ws.url, "SELECT count(*) FROM projects WHERE id IN (" + ids + ")"), "0");
+  EXPECT_EQ(QueryValue(ws.url, "SELECT count(*) FROM tasks WHERE project_id IN (" + ids + ")"),
+            "0");
+  EXPECT_EQ(QueryValue(ws.url, "SELECT count(*) FROM users"), "42");
+  EXPECT_EQ(QueryValue(ws.url, "SELECT count(*) FROM projects"), "18");
+  CommandResult verify = Cutover(ws, {"verify", "cutover.yaml"});
+  EXPECT_EQ(verify.exit_code, 0) << Describe(verify);
+  // The second pass has hashes: nothing changed, nothing deleted.
+  json second = Sync(ws);
+  EXPECT_EQ(EntityOf(second, "users")["deleted"], 0) << second.dump();
+  EXPECT_EQ(EntityOf(second, "users")["records_read"], 0);
+}
+
 constexpr char kReadingsSpec[] = R"(migration: readings
 target: { url: "${DATABASE_URL:-}" }
 sources:

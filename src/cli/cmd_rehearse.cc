@@ -1,11 +1,13 @@
 // `cutover rehearse SPEC`: the whole migration on a throwaway PostgreSQL:
-// start it, create the tables, backfill, verify, report, remove it.
+// start it, create the tables, backfill, verify (and the round trip of the
+// entities that declare write_back), report, remove it.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
 #include "engine/backfill/backfill_command.h"
 #include "engine/core/target_resolver.h"
+#include "engine/verify/round_trip.h"
 #include "engine/verify/verify_command.h"
 
 namespace cutover::cli {
@@ -70,6 +72,29 @@ CommandAction AddRehearseCommand(CLI::App* app) {
     if (!verified->clean()) {
       fmt::print("rehearsal FAILED: PostgreSQL and the source differ\n");
       return kExitDiffer;
+    }
+    // The way back is part of the plan when an entity declares it: prove
+    // its rows turn back into their records before anyone relies on it.
+    engine::RoundTripRequest trip_request;
+    trip_request.max_listed_keys = o->max_listed;
+    for (const auto& e : migration->entities) {
+      if (e.write_back && !e.source.empty()) trip_request.entities.push_back(e.name);
+    }
+    if (!trip_request.entities.empty()) {
+      auto trip = engine::RunRoundTrip(*migration, target->url, trip_request);
+      if (!trip.ok()) {
+        fmt::print(stderr, "error: {}\n", trip.status().message());
+        fmt::print("rehearsal FAILED: the round trip did not finish\n");
+        return kExitFailure;
+      }
+      fmt::print("== round trip (entities with write_back)\n{}",
+                 engine::FormatRoundTripReport(*trip));
+      if (!trip->clean()) {
+        fmt::print(
+            "rehearsal FAILED: rows turned back into legacy records differ from the records "
+            "they came from, so the way back would not restore them\n");
+        return kExitDiffer;
+      }
     }
     if (loaded->rejected_total > 0) {
       fmt::print(

@@ -110,7 +110,7 @@ Status Convert(const Column& src, size_t row, const spec::ColumnSpec& c, Column*
       const double d = src.FloatAt(row);
       switch (to) {
         case ValueType::kFloat64:
-          out->AppendFloat(d);
+          out->AppendFloat(StoredFloat(d));
           return Status::Ok();
         case ValueType::kInt32:
         case ValueType::kInt64: {

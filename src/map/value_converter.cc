@@ -165,13 +165,7 @@ Status AppendFromText(std::string_view text, const spec::ColumnSpec& c, Column* 
     }
     case ValueType::kFloat64: {
       ASSIGN_OR_RETURN(double v, ParseFloat64(text));
-      // A planted mapping bug for the tests of `verify --round-trip`: a
-      // float rounded to N digits, which plain verify shares and cannot see.
-      if (const std::optional<long> digits = FailPointValue("map.round_float")) {
-        const double scale = std::pow(10.0, static_cast<double>(*digits));
-        v = std::round(v * scale) / scale;
-      }
-      out->AppendFloat(v);
+      out->AppendFloat(StoredFloat(v));
       return Status::Ok();
     }
     case ValueType::kBool: {
@@ -248,6 +242,14 @@ Status AppendFromInteger(int64_t v, const spec::ColumnSpec& c, Column* out) {
     default:
       return DataError(fmt::format("expected {}, got number", ValueTypeName(c.type)));
   }
+}
+
+double StoredFloat(double v) {
+  if (const std::optional<long> digits = FailPointValue("map.round_float")) {
+    const double scale = std::pow(10.0, static_cast<double>(*digits));
+    return std::round(v * scale) / scale;
+  }
+  return v;
 }
 
 }  // namespace cutover::map

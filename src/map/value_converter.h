@@ -46,4 +46,10 @@ std::string JsonQuoted(std::string_view text);
 // which jsonb cannot store (SQLSTATE 22P05).
 Status AppendJsonText(std::string json, Column* out);
 
+// `v` as a double column stores it: unchanged, except under the test-only
+// failpoint map.round_float=value:N, a planted mapping bug (rounding to N
+// digits) that plain verify shares with backfill and `verify --round-trip`
+// must catch.
+double StoredFloat(double v);
+
 }  // namespace cutover::map

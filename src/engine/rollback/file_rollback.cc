@@ -6,63 +6,17 @@
 #include <spdlog/spdlog.h>
 
 #include <optional>
-#include <unordered_map>
 
 #include "common/failpoint.h"
-#include "common/value_text.h"
-#include "engine/core/entity_plan.h"
+#include "engine/core/family_reader.h"
 #include "engine/core/legacy_write_back.h"
 #include "engine/core/source_factory.h"
 #include "map/columnar_builder.h"
 #include "map/document_builder.h"
 #include "stores/postgres/pg_connection.h"
-#include "stores/postgres/table_reader.h"
 
 namespace cutover::engine {
 namespace {
-
-// Rows of `shape`'s table matching `where`, ordered by `tail`, all in one
-// batch (a page is bounded by its caller's LIMIT or parent keys).
-Status ReadAll(pg_store::PgConnection* conn, const pg_store::TableShape& shape,
-               const std::string& where, const std::string& tail, RowBatch* out) {
-  *out = RowBatch();
-  bool first = true;
-  return pg_store::ScanTable(
-      conn, shape, 65536,
-      [&](const RowBatch& batch) -> Status {
-        if (first) {
-          *out = batch;
-          first = false;
-          return Status::Ok();
-        }
-        for (size_t r = 0; r < batch.num_rows(); ++r) {
-          for (size_t c = 0; c < out->columns.size(); ++c) {
-            out->columns[c].AppendFrom(batch.columns[c], r);
-          }
-        }
-        return Status::Ok();
-      },
-      where, tail);
-}
-
-// The text of `columns` of row `r`, joined: what matches a child's parent
-// columns to its parent's key, whatever their SQL types.
-std::string TupleText(const RowBatch& rows, const std::vector<std::string>& columns, size_t r) {
-  std::string out;
-  for (const std::string& name : columns) {
-    const int at = rows.IndexOf(name);
-    out += at < 0 ? std::string("?") : ValueText(rows.columns[static_cast<size_t>(at)], r);
-    out.push_back('\x1f');
-  }
-  return out;
-}
-
-struct ChildTable {
-  const spec::EntitySpec* entity = nullptr;
-  pg_store::TableShape shape{};
-  // The child's columns that hold its parent's key columns, in key order.
-  std::vector<std::string> link{};
-};
 
 class FileRollback {
  public:
@@ -77,7 +31,8 @@ class FileRollback {
     } else {
       ASSIGN_OR_RETURN(builder_, map::DocumentBuilder::Create(entity_));
     }
-    RETURN_IF_ERROR(PlanChildren());
+    ASSIGN_OR_RETURN(family_, FamilyReader::Create(migration_, entity_));
+    shape_ = family_.shape();
     ASSIGN_OR_RETURN(store_, OpenEntityStore(migration_, entity_, 1));
     ASSIGN_OR_RETURN(out_.file, SourceLocationOf(migration_, entity_));
     store::Replacer* replacer = store_->replacer();
@@ -117,32 +72,6 @@ class FileRollback {
   }
 
  private:
-  Status PlanChildren() {
-    std::vector<PlannedTable> tables = PlanTables(migration_, entity_);
-    shape_ = tables[0].shape;
-    for (const spec::EntitySpec& child : entity_.children) {
-      ChildTable table{.entity = &child};
-      for (const PlannedTable& t : tables) {
-        if (t.entity == &child) table.shape = t.shape;
-      }
-      for (const std::string& key : shape_.key) {
-        std::string linked;
-        for (const auto& [child_column, parent_column] : child.parent_columns) {
-          if (parent_column == key) linked = child_column;
-        }
-        if (linked.empty()) {
-          return FailedPrecondition(fmt::format(
-              "{}: child '{}' does not hold its parent's key column '{}', so its rows cannot be "
-              "put back under their parent",
-              entity_.name, child.name, key));
-        }
-        table.link.push_back(linked);
-      }
-      children_.push_back(std::move(table));
-    }
-    return Status::Ok();
-  }
-
   // The old file's records whose key has no row (or does not read as one):
   // they are not in the export.
   Status CountRecordsWithoutRows() {
@@ -162,59 +91,24 @@ class FileRollback {
     const size_t page_size = BatchSize();
     const std::string keys = KeyColumnList(shape_);
     std::optional<std::string> after;
-    RowBatch page;
-    std::vector<RowBatch> child_pages(children_.size());
+    FamilyPage page;
     RowBatch documents;
     for (;;) {
-      const std::string where = after ? fmt::format("({}) > ({})", keys, *after) : std::string();
-      RETURN_IF_ERROR(ReadAll(conn_.get(), shape_, where,
-                              fmt::format("ORDER BY {} LIMIT {}", keys, page_size), &page));
-      const size_t n = page.num_rows();
+      const std::string where = after ? fmt::format("({}) > {}", keys, *after) : std::string();
+      RETURN_IF_ERROR(family_.Read(conn_.get(), where,
+                                   fmt::format("ORDER BY {} LIMIT {}", keys, page_size), &page));
+      const size_t n = page.rows.num_rows();
       if (n == 0) return Status::Ok();
-      std::vector<std::string> tuples;
-      std::unordered_map<std::string, size_t> parent_of;
-      for (size_t r = 0; r < n; ++r) {
-        std::optional<std::string> tuple = KeyTupleLiteral(page, shape_, r);
-        if (!tuple) {
-          return DataError(
-              fmt::format("{}: a row's key has no exact SQL form to page by", entity_.name));
-        }
-        tuples.push_back("(" + *tuple + ")");
-        parent_of.emplace(TupleText(page, shape_.key, r), r);
-      }
-      // Each child's rows of this page, grouped by parent: [begin, end) per row.
-      std::vector<std::vector<map::ChildRows>> slices(n);
-      for (size_t c = 0; c < children_.size(); ++c) {
-        const ChildTable& child = children_[c];
-        std::string link;
-        for (const std::string& column : child.link) {
-          link += (link.empty() ? "" : ", ") + pg_store::QuoteIdent(column);
-        }
-        RETURN_IF_ERROR(ReadAll(conn_.get(), child.shape,
-                                fmt::format("({}) IN (VALUES {})", link, fmt::join(tuples, ", ")),
-                                fmt::format("ORDER BY {}, {}", link, KeyColumnList(child.shape)),
-                                &child_pages[c]));
-        for (size_t r = 0; r < n; ++r) slices[r].push_back({&child_pages[c], 0, 0});
-        const RowBatch& rows = child_pages[c];
-        for (size_t r = 0; r < rows.num_rows();) {
-          const std::string parent_key = TupleText(rows, child.link, r);
-          size_t end = r + 1;
-          while (end < rows.num_rows() && TupleText(rows, child.link, end) == parent_key) ++end;
-          auto parent = parent_of.find(parent_key);
-          if (parent != parent_of.end()) slices[parent->second][c] = {&rows, r, end};
-          r = end;
-        }
-      }
       // The page in the store's shape: a Parquet file's columns, or records.
       if (columnar_ != nullptr) {
-        RETURN_IF_ERROR(columnar_->Build(page, &documents));
+        RETURN_IF_ERROR(columnar_->Build(page.rows, &documents));
       } else {
         documents.Clear();
         if (documents.columns.empty()) documents.AddColumn("$doc", ValueType::kText);
         std::string text;
         for (size_t r = 0; r < n; ++r) {
           text.clear();
-          RETURN_IF_ERROR(builder_->Append(page, r, slices[r], &text));
+          RETURN_IF_ERROR(builder_->Append(page.rows, r, page.children[r], &text));
           documents.columns[0].AppendBytes(text);
         }
       }
@@ -222,7 +116,7 @@ class FileRollback {
         for (size_t r = 0; r < n; ++r) {
           store::RecordKey key;
           if (builder_ != nullptr && HasMemberName()) {
-            ASSIGN_OR_RETURN(std::string name, builder_->MemberName(page, r));
+            ASSIGN_OR_RETURN(std::string name, builder_->MemberName(page.rows, r));
             key.push_back(std::move(name));
           }
           RETURN_IF_ERROR(replacer->Append(key, documents, r));
@@ -230,7 +124,7 @@ class FileRollback {
         FailPoint("file_rollback.after_page");
       }
       out_.written += static_cast<int64_t>(n);
-      after = tuples.back().substr(1, tuples.back().size() - 2);
+      after = page.key_tuples.back();
       if (n < page_size) return Status::Ok();
     }
   }
@@ -252,8 +146,8 @@ class FileRollback {
   const spec::EntitySpec& entity_;
   const std::string& url_;
   const StateRollbackRequest& request_;
+  FamilyReader family_;
   pg_store::TableShape shape_;
-  std::vector<ChildTable> children_;
   std::unique_ptr<map::DocumentBuilder> builder_;   // a JSON file's records
   std::unique_ptr<map::ColumnarBuilder> columnar_;  // or a Parquet file's rows
   std::unique_ptr<store::Store> store_;

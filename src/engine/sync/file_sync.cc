@@ -21,9 +21,13 @@
 #include "common/failpoint.h"
 #include "common/file_match.h"
 #include "common/json_text.h"
+#include "common/value_text.h"
+#include "engine/core/entity_plan.h"
 #include "engine/core/entity_selection.h"
+#include "engine/core/legacy_write_back.h"
 #include "engine/core/source_factory.h"
 #include "stores/postgres/pg_connection.h"
+#include "stores/postgres/table_reader.h"
 #include "stores/registry.h"
 
 namespace cutover::engine {
@@ -146,8 +150,9 @@ class EntityFileSync {
           conn_, migration_.name, entity_.name,
           {.path = name, .size = -1, .mtime_ns = -1, .digest = {}, .records = 0}));
     }
-    ASSIGN_OR_RETURN(now.records,
-                     source_.type == "json" ? ApplyByKey(file, name, now) : ApplyAll(file));
+    ASSIGN_OR_RETURN(now.records, source_.type == "json"
+                                      ? ApplyByKey(file, name, now, before == nullptr)
+                                      : ApplyAll(file));
     FailPoint("file_sync.before_file_saved");
     return catalog::SaveSyncedFile(conn_, migration_.name, entity_.name, now);
   }
@@ -228,8 +233,10 @@ class EntityFileSync {
   }
 
   // A JSON file diffed by key against the hashes of the last pass.
+  // `first`: no pass applied this file whole before, so there are no
+  // hashes of its last state.
   Result<int64_t> ApplyByKey(const std::string& file, const std::string& name,
-                             const catalog::SyncedFile& now) {
+                             const catalog::SyncedFile& now, bool first) {
     const std::optional<std::string> key_field = spec::JsonKeyField(entity_);
     if (!key_field) {
       return FailedPrecondition(
@@ -299,7 +306,66 @@ class EntityFileSync {
       if (!deletes) out_.records_gone_kept += static_cast<int64_t>(gone.size());
       RETURN_IF_ERROR(catalog::ForgetKeys(conn_, migration_.name, entity_.name, name, gone));
     }
+    if (first && deletes)
+      RETURN_IF_ERROR(DeleteRowsWithoutRecords(store.get(), sync.get(), version));
     return records;
+  }
+
+  // A file's first pass has no hashes of its last state: PostgreSQL's rows
+  // are that state (the backfill's, or the gateway's), so a row whose key
+  // the file does not hold is a record removed since. The file's keys, as
+  // its records map to row keys, are gathered in a temporary table (the
+  // memory stays PostgreSQL's), and the rows without one are deleted, a page
+  // at a time, through the same path as a removed record.
+  Status DeleteRowsWithoutRecords(store::Store* store, EntitySync* sync, int64_t version) {
+    const pg_store::TableShape shape = PlanTables(migration_, entity_)[0].shape;
+    const std::string keys = KeyColumnList(shape);
+    const std::string held = "pg_temp.cutover_file_sync_keys";
+    RETURN_IF_ERROR(conn_->Exec(fmt::format("DROP TABLE IF EXISTS {}", held)));
+    RETURN_IF_ERROR(
+        conn_->Exec(fmt::format("CREATE TEMP TABLE cutover_file_sync_keys AS SELECT {} FROM {} "
+                                "LIMIT 0",
+                                keys, shape.QualifiedName())));
+    RETURN_IF_ERROR(ScanLegacyKeys(
+        migration_, store->snapshot(), entity_, shape, static_cast<size_t>(request_.batch_size),
+        [&](const LegacyKeyBatch& batch) -> Status {
+          if (batch.tuples.empty()) return Status::Ok();
+          std::string values;
+          for (const std::string& t : batch.tuples) {
+            values += (values.empty() ? "(" : ", (") + t + ")";
+          }
+          return conn_->Exec(fmt::format("INSERT INTO {} VALUES {}", held, values));
+        }));
+    const std::string without =
+        fmt::format("NOT EXISTS (SELECT 1 FROM {} h WHERE ({}) = ({}))", held,
+                    KeyColumnList(shape, "h."), KeyColumnList(shape, shape.QualifiedName() + "."));
+    std::optional<std::string> after;
+    for (;;) {
+      std::vector<std::string> gone;
+      std::optional<std::string> last;
+      RETURN_IF_ERROR(pg_store::ScanTable(
+          conn_, shape, static_cast<size_t>(request_.batch_size),
+          [&](const RowBatch& rows) -> Status {
+            const int key = rows.IndexOf(shape.key[0]);
+            for (size_t r = 0; r < rows.num_rows(); ++r) {
+              // One key column (JsonKeyField): its text is a legacy key
+              // that maps back to this row's key.
+              gone.push_back(ValueText(rows.columns[static_cast<size_t>(key)], r));
+              last = KeyTupleLiteral(rows, shape, r);
+            }
+            return Status::Ok();
+          },
+          after ? fmt::format("{} AND ({}) > ({})", without, keys, *after) : without,
+          fmt::format("ORDER BY {} LIMIT {}", keys, request_.batch_size)));
+      if (gone.empty()) break;
+      spdlog::info("sync: {}: {} rows whose key the file does not hold: deleting them",
+                   entity_.name, gone.size());
+      out_.rows_without_record += static_cast<int64_t>(gone.size());
+      RETURN_IF_ERROR(DeleteGone(sync, gone, version));
+      if (!last) break;
+      after = *last;
+    }
+    return conn_->Exec(fmt::format("DROP TABLE IF EXISTS {}", held));
   }
 
   const spec::MigrationSpec& migration_;
@@ -410,6 +476,7 @@ nlohmann::json FileSyncReportJson(const FileSyncReport& report) {
                         {"records_read", e.records_read},
                         {"records_unchanged", e.records_unchanged},
                         {"records_gone_kept", e.records_gone_kept},
+                        {"rows_without_record", e.rows_without_record},
                         {"upserted", e.counts.upserted},
                         {"deleted", e.counts.deleted},
                         {"superseded", e.counts.superseded},
@@ -431,6 +498,11 @@ std::string FormatFileSyncReport(const FileSyncReport& report) {
             ? fmt::format("; {} records gone from a file of the glob kept (another file may hold "
                           "them)",
                           e.records_gone_kept)
+            : "",
+        e.rows_without_record > 0
+            ? fmt::format("; of the deleted, {} rows whose key a file seen for the first time "
+                          "does not hold (removed since the backfill)",
+                          e.rows_without_record)
             : "");
   }
   return out;

@@ -34,6 +34,9 @@ struct FileSyncEntity {
   // Records gone from a file of a glob: their rows stay (another file may
   // hold the key).
   int64_t records_gone_kept = 0;
+  // A JSON file's first pass: rows whose key the file does not hold (records
+  // removed since the backfill), deleted.
+  int64_t rows_without_record = 0;
   ApplyCounts counts{};
 };
 
@@ -65,7 +68,9 @@ bool IsFileEntity(const spec::MigrationSpec& migration, const spec::EntitySpec& 
 //     between tokens, so a file indented anew is not all changed). A record
 //     whose hash differs (or that is new) is applied; a key the file no longer has is deleted, rows
 //     and children. A file seen for the first time has no hashes yet: all its records are applied
-//     (harmless: the same state again) and recorded.
+//     (harmless: the same state again) and recorded, and PostgreSQL's rows stand for its last
+//     state: a row whose key the file does not hold is deleted (a record removed since the
+//     backfill).
 // The file's row is saved only after its records are applied, so a pass
 // killed half way does the file again: applying a state twice changes
 // nothing. A file that is gone is reported, and its rows stay. From

@@ -32,6 +32,9 @@ struct RoundTripEntity {
   std::map<std::string, int64_t> differing_fields{};  // field -> records differing in it
   std::vector<std::string> keys{};                    // differing keys, the first listed
   std::set<std::string> dropped_fields{};  // legacy fields no column reads: left out on purpose
+  // Fields absent (or null) in a record whose row holds the column's
+  // default: filled in on purpose by the spec's `default:`.
+  std::set<std::string> defaulted_fields{};
 };
 
 struct RoundTripReport {
@@ -45,15 +48,21 @@ struct RoundTripReport {
 // Plain verify maps the legacy store with the backfill's mapper and compares
 // the result with PostgreSQL, so a mapping bug both share (a rounded number,
 // a lost field, a shifted time) is invisible to it. This check goes the
-// other way: every legacy record is read, its row found by key, the row
-// turned back into a record by RecordBuilder (the inverse the gateway and
-// rollback write with), and the two compared field by field, by each
-// column's type: numbers as exact decimals (1.50 equals 1.5; 3.14159265
-// does not equal 3.1416), times as instants, other values as text. Legacy
-// fields that no column reads are listed as left out on purpose, not
-// reported. Only what RecordBuilder can rebuild is checked (Redis entities
-// that declare write_back); any other selected entity is reported as not
-// checked, and the check is then not clean, since nothing proved it right.
+// other way: every legacy record is read, its row (with its children) found
+// by key, the row turned back into a record by the builder the gateway and
+// rollback write with (RecordBuilder for a Redis key, DocumentBuilder for a
+// JSON record, ColumnarBuilder for a Parquet row), and the two compared
+// field by field, by each column's type (engine/verify/legacy_values.h):
+// numbers as exact decimals (1.50 equals 1.5; 3.14159265 does not equal
+// 3.1416), times as instants, other values as text; a child's array element
+// by element, matched by the child's key. Legacy fields that no column
+// reads are listed as left out on purpose, and fields a record lacks whose
+// row holds the column's `default:` as filled in on purpose; neither is
+// reported. Only entities that declare write_back can be turned back; any
+// other selected entity is reported as not checked, and the check is then
+// not clean, since nothing proved it right. A key a file holds twice is
+// compared record by record: its superseded record differs if its values
+// do.
 Result<RoundTripReport> RunRoundTrip(const spec::MigrationSpec& migration,
                                      const std::string& target_url,
                                      const RoundTripRequest& request);

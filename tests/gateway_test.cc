@@ -539,5 +539,41 @@ TEST(GatewayTest, TwoGatewaysAndABackfillOnHotKeysConverge) {
   EXPECT_EQ(b.Stop(), 0) << b.Stderr();
 }
 
+// Redis refusing cutover's login is cutover's to fix, not the client's
+// record: a write is answered 503 (never 409, which says the store refused
+// the record), naming the login and never the password; a backfill stops
+// at once with the same reason.
+TEST(GatewayTest, ARedisThatRefusesTheLoginIsUnavailableNotAConflict) {
+  const std::string url = FreshDatabase();
+  GatewaySetup s;
+  Prepare(&s, url);
+  ASSERT_NE(s.redis, nullptr);
+  s.redis->Command({"ACL", "SETUSER", "app", "on", ">right-pw", "~*", "&*", "+@all"});
+  auto env = s.env;
+  for (auto& [name, value] : env) {
+    if (name == "REDIS_URL") {
+      value = "redis://app:wrong-pw@127.0.0.1:" + std::to_string(s.redis->port()) + "/0";
+    }
+  }
+  ServeProcess serve;
+  ASSERT_TRUE(serve.Start({CutoverBinary(), "serve", "cutover.yaml", "--port", "0"}, env, s.dir));
+  ASSERT_TRUE(WaitForDualWrite(serve.port()));
+  const HttpResponse put = Send(
+      serve.port(), {"PUT", "users", "u:ada@x.org", json{{"value", {{"name", "Ada"}}}}.dump()});
+  EXPECT_EQ(put.status, 503) << put.body;
+  EXPECT_NE(put.body.find("login failed"), std::string::npos) << put.body;
+  EXPECT_EQ(put.body.find("wrong-pw"), std::string::npos) << put.body;
+  EXPECT_EQ(serve.Stderr().find("wrong-pw"), std::string::npos);
+  serve.Stop();
+
+  const auto started = Clock::now();
+  const CommandResult backfill =
+      RunCommand({CutoverBinary(), "backfill", "cutover.yaml"}, env, s.dir);
+  EXPECT_NE(backfill.exit_code, 0);
+  EXPECT_NE(backfill.err.find("login failed"), std::string::npos) << backfill.err;
+  EXPECT_EQ(backfill.err.find("wrong-pw"), std::string::npos) << backfill.err;
+  EXPECT_LT(Clock::now() - started, std::chrono::seconds(20)) << "a refused login is not retried";
+}
+
 }  // namespace
 }  // namespace cutover::testing

@@ -24,6 +24,9 @@ enum class StatusCode {
   // Changes were lost before the reader saw them (a change stream's gap: a
   // dropped subscription, a failover); what follows cannot be trusted alone.
   kDataLoss,
+  // A store refused cutover's credentials or rights (a failed login, an ACL
+  // that forbids a command): the operator must fix them; retrying cannot.
+  kPermissionDenied,
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -73,6 +76,9 @@ inline Status Unavailable(std::string m) {
 }
 inline Status DataError(std::string m) {
   return {StatusCode::kDataError, std::move(m)};
+}
+inline Status PermissionDenied(std::string m) {
+  return {StatusCode::kPermissionDenied, std::move(m)};
 }
 inline Status FailedPrecondition(std::string m) {
   return {StatusCode::kFailedPrecondition, std::move(m)};

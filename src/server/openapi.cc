@@ -132,7 +132,8 @@ json Build() {
        {"401", ErrorAnswer("no valid bearer token")},
        {"404", JsonAnswer("no such entity, or no record under the key", {"error"})},
        {"409", ErrorAnswer("the entity's rows cannot be turned back into records")},
-       {"503", ErrorAnswer("a store is unreachable, or the stage unknown")}},
+       {"503",
+        ErrorAnswer("a store is unreachable or refuses cutover's login, or the stage unknown")}},
       Example(example_key, nullptr, true), true);
   e["put"] = Operation(
       "Write a record whole: the primary store, then the journal, then the answer.",
@@ -141,7 +142,9 @@ json Build() {
        {"401", ErrorAnswer("no valid bearer token")},
        {"404", ErrorAnswer("no such entity")},
        {"409", ErrorAnswer("the store refused the write")},
-       {"503", ErrorAnswer("the primary store is unreachable, or the stage unknown")}},
+       {"503",
+        ErrorAnswer(
+            "the primary store is unreachable or refuses cutover's login, or the stage unknown")}},
       Example(example_key, {{"value", {{"name", "Ada"}}}, {"expires_at", nullptr}}, true), true);
   e["put"]["requestBody"] = {
       {"required", true},
@@ -153,7 +156,9 @@ json Build() {
        {"401", ErrorAnswer("no valid bearer token")},
        {"404", ErrorAnswer("no such entity")},
        {"409", ErrorAnswer("the store refused the change")},
-       {"503", ErrorAnswer("the primary store is unreachable, or the stage unknown")}},
+       {"503",
+        ErrorAnswer(
+            "the primary store is unreachable or refuses cutover's login, or the stage unknown")}},
       Example(example_key, {{"set", {{"name", "Ada L."}}}}, true), true);
   e["delete"] = Operation("Delete a record.",
                           {{"200", JsonAnswer("deleted", kWriteFields)},

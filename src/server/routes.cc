@@ -51,6 +51,22 @@ void ReplyError(httplib::Response& res, int status, const std::string& message) 
 
 // Compares in time independent of where the strings differ, so the token
 // cannot be guessed byte by byte from response times.
+// The answer to an entity write or read that failed: the client's request
+// at fault (400), the store refusing this record (409), or cutover unable
+// to serve it now, whatever the request (503: a store down, or refusing
+// cutover's own login or rights, which the operator must fix).
+int EntityErrorCode(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kDataError:
+      return 400;
+    case StatusCode::kFailedPrecondition:
+      return 409;
+    default:
+      return 503;
+  }
+}
+
 bool SameSecret(const std::string& a, const std::string& b) {
   if (a.size() != b.size()) return false;
   unsigned char diff = 0;
@@ -338,11 +354,7 @@ WriteAnswer WriteOne(ServerContext& ctx, gateway::Gateway* gw, const std::string
   if (!out.ok()) {
     const Status& st = out.status();
     spdlog::warn("{} {} {}: {}", method, entity, key, RedactSecrets(st.message()));
-    const int code =
-        st.code() == StatusCode::kFailedPrecondition                                       ? 409
-        : st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kDataError ? 400
-                                                                                           : 503;
-    return error(code, RedactSecrets(st.message()));
+    return error(EntityErrorCode(st), RedactSecrets(st.message()));
   }
   auto& m = ctx.metrics();
   if (out->legacy_seconds >= 0) {
@@ -510,11 +522,7 @@ void ReadEntity(ServerContext& ctx, const httplib::Request& req, httplib::Respon
     const Status& st = out.status();
     spdlog::warn("GET {}: {}", req.path, RedactSecrets(st.message()));
     m.Add("cutover_gateway_reads_total", {entity, "postgres", "error"});
-    const int code =
-        st.code() == StatusCode::kFailedPrecondition                                       ? 409
-        : st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kDataError ? 400
-                                                                                           : 503;
-    return ReplyError(res, code, RedactSecrets(st.message()));
+    return ReplyError(res, EntityErrorCode(st), RedactSecrets(st.message()));
   }
   if (out->legacy_seconds >= 0) {
     m.Observe("cutover_gateway_read_seconds", {entity, "legacy"}, out->legacy_seconds);

@@ -60,8 +60,8 @@ Result<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
     Result<Reply> r = conn->Run(auth);
     if (!r.ok()) {
       // Redis says WRONGPASS or NOAUTH; neither message holds the secret.
-      return FailedPrecondition("redis " + endpoint.Describe() +
-                                ": login failed: " + r.status().message());
+      return PermissionDenied("redis " + endpoint.Describe() +
+                              ": login failed: " + r.status().message());
     }
   }
   if (endpoint.db != 0) {
@@ -111,8 +111,11 @@ Result<Reply> RedisConnection::Run(const std::vector<std::string_view>& args) {
   const std::string name = args.empty() ? std::string() : std::string(args[0]);
   ASSIGN_OR_RETURN(Reply r, Read());
   if (r->type == REDIS_REPLY_ERROR) {
-    return FailedPrecondition("redis " + where() + ": " + name + ": " +
-                              std::string(ReplyText(r.get())));
+    const std::string text(ReplyText(r.get()));
+    // An ACL that forbids the command or key: the operator's to fix.
+    if (text.starts_with("NOPERM"))
+      return PermissionDenied("redis " + where() + ": " + name + ": " + text);
+    return FailedPrecondition("redis " + where() + ": " + name + ": " + text);
   }
   return r;
 }

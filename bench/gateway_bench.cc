@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -19,6 +20,8 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
+
+#include <nlohmann/json.hpp>
 
 #include "background_process.h"
 #include "process_meter.h"
@@ -170,6 +173,51 @@ double Metric(int port, const std::string& name) {
   return at == std::string::npos ? -1 : std::atof(r->body.c_str() + at + name.size() + 2);
 }
 
+// Where a write's time went inside the gateway, from its /v1/stats: the
+// legacy store's part and the journal's, as means since the last call.
+class InsideTimes {
+ public:
+  explicit InsideTimes(int port) : port_(port) { Take(); }
+
+  // The means of the writes since the previous call, one line.
+  std::string Since() {
+    const Sums before = sums_;
+    Take();
+    auto mean = [&](const char* part) {
+      const double n = sums_.count[part] - before.count.at(part);
+      return n > 0 ? (sums_.total[part] - before.total.at(part)) / n : 0.0;
+    };
+    return fmt::format(
+        "  inside the gateway, mean per write: Redis write and read back {:.2f} ms, journal "
+        "append and fdatasync wait {:.2f} ms",
+        mean("legacy"), mean("journal"));
+  }
+
+ private:
+  struct Sums {
+    std::map<std::string, double> count, total;
+  };
+  void Take() {
+    httplib::Client c("127.0.0.1", port_);
+    auto r = c.Get("/v1/stats");
+    for (const char* part : {"legacy", "journal"}) {
+      sums_.count[part] = 0;
+      sums_.total[part] = 0;
+      if (!r) continue;
+      const nlohmann::json stats = nlohmann::json::parse(r->body, nullptr, false);
+      if (stats.is_discarded()) continue;
+      const nlohmann::json::json_pointer where(std::string("/latency/writes/users/") + part);
+      if (!stats.contains(where)) continue;
+      const nlohmann::json& at = stats[where];
+      if (!at.is_object()) continue;
+      sums_.count[part] = at["count"].get<double>();
+      sums_.total[part] = at["count"].get<double>() * at["mean_ms"].get<double>();
+    }
+  }
+  int port_;
+  Sums sums_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -270,13 +318,16 @@ entities:
   });
   Line("direct: PostgreSQL INSERT ... ON CONFLICT (libpq, autocommit)", pg_direct);
 
+  InsideTimes inside(port);
   const Latencies gw_paced = Drive(kPacedThreads, per_thread, GatewayWriter(port));
   Line("gateway: PUT (Redis, read back, journal fsync; PG replayed)", gw_paced);
+  fmt::print("{}\n", inside.Since());
 
   const double commits_before = Metric(port, "cutover_gateway_journal_group_commits_total");
   const double appended_before = Metric(port, "cutover_gateway_journal_appended_total");
   const Latencies gw_flat = Drive(kFlatOutThreads, 0, GatewayWriter(port));
   Line(fmt::format("gateway: PUT flat out, {} threads", kFlatOutThreads), gw_flat);
+  fmt::print("{}\n", inside.Since());
   const double commits =
       Metric(port, "cutover_gateway_journal_group_commits_total") - commits_before;
   const double appended = Metric(port, "cutover_gateway_journal_appended_total") - appended_before;

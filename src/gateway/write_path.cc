@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <set>
 
 #include "common/failpoint.h"
 
@@ -115,6 +117,115 @@ Result<WriteOutcome> WritePath::WriteLegacyFirst(const std::string& entity, cons
     }
   }  // the session goes back before the journal's group commit
   return Finish(std::move(record), start, std::move(out), batch);
+}
+
+std::vector<Result<WriteOutcome>> WritePath::WriteMany(control::Stage stage,
+                                                       const std::string& entity,
+                                                       const std::vector<Item>& items,
+                                                       Batch* batch) {
+  std::vector<Result<WriteOutcome>> out;
+  const control::WritePolicy policy = control::WritesFor(stage);
+  std::set<std::string_view> keys;
+  for (const Item& item : items) keys.insert(item.key);
+  if (!legacy_->Has(entity) || policy.primary == control::Store::kPostgres ||
+      keys.size() != items.size()) {
+    for (const Item& item : items) {
+      out.push_back(Write(stage, entity, item.key, item.op, item.payload, batch));
+    }
+    return out;
+  }
+  // 1. Every key's lock, in address order: stripes are shared, and any two
+  // batches take theirs in one order.
+  std::vector<std::mutex*> stripes;
+  for (const Item& item : items) stripes.push_back(&locks_->For(entity, item.key));
+  std::sort(stripes.begin(), stripes.end());
+  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+  std::vector<std::unique_lock<std::mutex>> held;
+  held.reserve(stripes.size());
+  for (std::mutex* m : stripes) held.emplace_back(*m);
+  return WriteLegacyFirstTogether(entity, items, policy, batch);
+}
+
+std::vector<Result<WriteOutcome>> WritePath::WriteLegacyFirstTogether(
+    const std::string& entity, const std::vector<Item>& items, control::WritePolicy policy,
+    Batch* batch) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<Result<WriteOutcome>> out(items.size(), Internal("not written"));
+  std::vector<JournalRecord> records(items.size());
+  std::vector<size_t> staged;  // items the legacy writer took
+  {
+    const LegacySessions::Lease e = legacy_->Borrow(entity);
+    // 2. Every write staged, then flushed at once: the legacy store's error
+    // is the client's, item by item when staging refused it.
+    RowBatch row;
+    row.AddColumn("$doc", ValueType::kJsonb);
+    for (size_t i = 0; i < items.size(); ++i) {
+      const Item& item = items[i];
+      Status st;
+      if (item.op == Op::kPut) {
+        row.Clear();
+        row.columns[0].AppendBytes(item.payload);
+        st = e->writer->Upsert({item.key}, row, 0);
+      } else if (item.op == Op::kDelete) {
+        st = e->writer->Delete({item.key});
+      } else {
+        st = e->writer->Modify({item.key}, item.payload);
+      }
+      if (!st.ok()) {
+        out[i] = st;
+        continue;
+      }
+      staged.push_back(i);
+    }
+    if (staged.empty()) return out;
+    if (Status flushed = e->writer->Flush(); !flushed.ok()) {
+      e->writer->Discard();
+      for (size_t i : staged) out[i] = flushed;
+      return out;
+    }
+    FailPoint("gateway.after_primary");
+    const int64_t version = e->writer->flushed_version();
+    std::map<std::string_view, size_t> read_at;  // key -> its record read back
+    store::StoreBatch read;
+    if (version < 0) {
+      // 3. Every key read back at once, as a backfill or a sync reads it.
+      std::vector<store::RecordKey> keys;
+      for (size_t i : staged) keys.push_back({items[i].key});
+      if (Status st = e->store->key_reader()->Read(keys, &read); !st.ok()) {
+        for (size_t i : staged) out[i] = st;
+        return out;
+      }
+      for (size_t r = 0; r < read.size(); ++r) read_at.emplace(read.source_keys[r], r);
+    }
+    const int doc = read.rows.IndexOf("$doc");
+    for (size_t i : staged) {
+      JournalRecord& record = records[i];
+      record.entity = entity;
+      record.key = items[i].key;
+      record.owed_to = OwedTo::kPostgres;
+      if (version >= 0) {
+        // 3'. A store this process alone writes holds exactly what was staged.
+        record.version = version;
+        record.deleted = items[i].op == Op::kDelete;
+        if (items[i].op == Op::kPut) record.state = items[i].payload;
+        continue;
+      }
+      const auto at = read_at.find(items[i].key);
+      if (at == read_at.end()) {
+        record.deleted = true;
+        record.version = read.versions_floor;
+      } else {
+        record.state = std::string(read.rows.columns[static_cast<size_t>(doc)].BytesAt(at->second));
+        record.version = read.versions[at->second];
+      }
+    }
+  }  // the session goes back before the journal
+  for (size_t i : staged) {
+    WriteOutcome one;
+    one.policy = policy;
+    out[i] = Finish(std::move(records[i]), start, std::move(one), batch);
+  }
+  return out;
 }
 
 Result<WriteOutcome> WritePath::Finish(JournalRecord record,

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "control/read_router.h"
@@ -111,13 +112,35 @@ class WritePath {
   // answered), or the journal's error, for all of them.
   Status AwaitBatch(const Batch& batch);
 
- private:
   enum class Op { kPut, kDelete, kModify };
+  struct Item {
+    Op op = Op::kPut;
+    std::string key;
+    std::string payload;  // the document of a put, the change of a modify
+  };
+  // The writes of one batch request to one entity, each item's outcome in
+  // its place, queued in `batch` as the single writes are. While the legacy
+  // store is primary and no key repeats, they are applied together: every
+  // key's lock taken (in one order, so two batches cannot deadlock), every
+  // write staged and flushed to the legacy store at once (one pipelined
+  // round trip per master, each key still its own MULTI/EXEC), every key
+  // read back at once, then each journaled under its lock. A failed flush
+  // fails every item of it (nothing acknowledged), as it would one write.
+  // Otherwise (PostgreSQL first, or a key written twice) they go one by one.
+  std::vector<Result<WriteOutcome>> WriteMany(control::Stage stage, const std::string& entity,
+                                              const std::vector<Item>& items, Batch* batch);
+
+ private:
   Result<WriteOutcome> Write(control::Stage stage, const std::string& entity,
                              const std::string& key, Op op, const std::string& payload,
                              Batch* batch);
   Result<WriteOutcome> WriteLegacyFirst(const std::string& entity, const std::string& key, Op op,
                                         const std::string& payload, WriteOutcome out, Batch* batch);
+  // WriteMany's applied-together path; the keys' locks are held.
+  std::vector<Result<WriteOutcome>> WriteLegacyFirstTogether(const std::string& entity,
+                                                             const std::vector<Item>& items,
+                                                             control::WritePolicy policy,
+                                                             Batch* batch);
   Result<WriteOutcome> WritePostgresFirst(const std::string& entity, const std::string& key, Op op,
                                           const std::string& payload, WriteOutcome out,
                                           Batch* batch);

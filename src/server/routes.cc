@@ -323,38 +323,42 @@ struct WriteAnswer {
   int status = 200;
   json body;
 };
-// With `batch`, the write is not yet durable when this returns: the caller
-// answers it only after WritePath::AwaitBatch.
-WriteAnswer WriteOne(ServerContext& ctx, gateway::Gateway* gw, const std::string& application,
-                     const std::string& method, const std::string& entity, const std::string& key,
-                     EntityWrite kind, const std::string& body,
-                     gateway::WritePath::Batch* batch = nullptr) {
-  auto error = [](int status, const std::string& message) {
-    return WriteAnswer{status, {{"error", message}}};
-  };
-  const spec::EntitySpec* e = ctx.spec()->FindEntity(entity);
-  std::string document;
+// The write's operation and payload for WritePath (a put's body turned into
+// the store's document), or the answer that refuses it.
+struct PreparedWrite {
+  gateway::WritePath::Item item;
+  std::optional<WriteAnswer> refused;
+};
+PreparedWrite PrepareWrite(const spec::EntitySpec& e, const std::string& key, EntityWrite kind,
+                           const std::string& body) {
+  using Op = gateway::WritePath::Op;
+  PreparedWrite p;
+  p.item.key = key;
+  p.item.op = kind == EntityWrite::kPut      ? Op::kPut
+              : kind == EntityWrite::kDelete ? Op::kDelete
+                                             : Op::kModify;
   if (kind == EntityWrite::kPut) {
-    Result<std::string> doc = e->redis ? gateway::RedisDocumentFromBody(body) : RecordBody(body);
-    if (!doc.ok()) return error(400, doc.status().message());
-    document = std::move(*doc);
+    Result<std::string> doc = e.redis ? gateway::RedisDocumentFromBody(body) : RecordBody(body);
+    if (!doc.ok()) {
+      p.refused = WriteAnswer{400, {{"error", doc.status().message()}}};
+      return p;
+    }
+    p.item.payload = std::move(*doc);
+  } else if (kind == EntityWrite::kPatch) {
+    p.item.payload = body;
   }
-  const std::optional<control::StageState> state = ctx.watcher().Current().state;
-  if (!state) {
-    return error(503,
-                 "the migration's stage has not been read from PostgreSQL yet, so where "
-                 "writes go is unknown; nothing was written");
-  }
-  const control::Stage stage = state->stage;
-  gateway::WritePath& writes = gw->writes();
-  Result<gateway::WriteOutcome> out =
-      kind == EntityWrite::kPut      ? writes.Put(stage, entity, key, document, batch)
-      : kind == EntityWrite::kDelete ? writes.Delete(stage, entity, key, batch)
-                                     : writes.Modify(stage, entity, key, body, batch);
+  return p;
+}
+
+// The answer to one write WritePath did (or refused), its figures counted.
+WriteAnswer AnswerWrite(ServerContext& ctx, const std::string& application,
+                        const std::string& method, const spec::EntitySpec& e,
+                        const std::string& key, const Result<gateway::WriteOutcome>& out) {
+  const std::string& entity = e.name;
   if (!out.ok()) {
     const Status& st = out.status();
     spdlog::warn("{} {} {}: {}", method, entity, key, RedactSecrets(st.message()));
-    return error(EntityErrorCode(st), RedactSecrets(st.message()));
+    return {EntityErrorCode(st), {{"error", RedactSecrets(st.message())}}};
   }
   auto& m = ctx.metrics();
   if (out->legacy_seconds >= 0) {
@@ -372,7 +376,7 @@ WriteAnswer WriteOne(ServerContext& ctx, gateway::Gateway* gw, const std::string
   json record = nullptr;
   if (!out->deleted) {
     // The record as the primary store holds it now: its value and expiry.
-    record = AnswerRecord(*e, out->state);
+    record = AnswerRecord(e, out->state);
   }
   // Each store's part: "written" (the primary), "journaled" (owed by the
   // journal, landing through the replayer) or "not written in this stage".
@@ -391,6 +395,37 @@ WriteAnswer WriteOne(ServerContext& ctx, gateway::Gateway* gw, const std::string
            {"version", out->version},
            {"journal_seq", out->journal_seq},
            {"stores", stores}}};
+}
+
+// The stage writes go by, or the answer that nothing was written.
+std::optional<control::Stage> WriteStage(ServerContext& ctx, WriteAnswer* refused) {
+  const std::optional<control::StageState> state = ctx.watcher().Current().state;
+  if (state) return state->stage;
+  *refused = {503,
+              {{"error",
+                "the migration's stage has not been read from PostgreSQL yet, so where "
+                "writes go is unknown; nothing was written"}}};
+  return std::nullopt;
+}
+
+// One write through the gateway (gateway/write_path.h), answered once the
+// primary store holds it and the journal has it on disk.
+WriteAnswer WriteOne(ServerContext& ctx, gateway::Gateway* gw, const std::string& application,
+                     const std::string& method, const std::string& entity, const std::string& key,
+                     EntityWrite kind, const std::string& body) {
+  const spec::EntitySpec* e = ctx.spec()->FindEntity(entity);
+  PreparedWrite p = PrepareWrite(*e, key, kind, body);
+  if (p.refused) return *p.refused;
+  WriteAnswer refused;
+  const std::optional<control::Stage> stage = WriteStage(ctx, &refused);
+  if (!stage) return refused;
+  gateway::WritePath& writes = gw->writes();
+  using Op = gateway::WritePath::Op;
+  const Result<gateway::WriteOutcome> out =
+      p.item.op == Op::kPut      ? writes.Put(*stage, entity, key, p.item.payload)
+      : p.item.op == Op::kDelete ? writes.Delete(*stage, entity, key)
+                                 : writes.Modify(*stage, entity, key, p.item.payload);
+  return AnswerWrite(ctx, application, method, *e, key, out);
 }
 
 // The gateway, or a 404 naming why `entity` is not written through it.
@@ -464,17 +499,40 @@ void WriteBatch(ServerContext& ctx, const httplib::Request& req, httplib::Respon
                                     i));
     }
   }
-  // The writes go one after another, each through its key's lock, while
-  // their journal appends share one wait: the batch costs one group commit.
-  std::vector<WriteAnswer> answers;
-  gateway::WritePath::Batch batch;
-  for (const json& w : items) {
+  // The writes are applied together where WritePath can (one flush to the
+  // legacy store, one read back), and their journal appends share one
+  // wait: the batch costs one group commit.
+  const spec::EntitySpec* e = ctx.spec()->FindEntity(entity);
+  std::vector<WriteAnswer> answers(items.size());
+  std::vector<gateway::WritePath::Item> writes;
+  std::vector<size_t> written_at;  // the item of each write
+  for (size_t i = 0; i < items.size(); ++i) {
+    const json& w = items[i];
     const std::string op = w["op"].get<std::string>();
     const EntityWrite kind = op == "put"     ? EntityWrite::kPut
                              : op == "patch" ? EntityWrite::kPatch
                                              : EntityWrite::kDelete;
-    answers.push_back(WriteOne(ctx, gw, *application, "POST", entity, w["key"].get<std::string>(),
-                               kind, w.contains("body") ? w["body"].dump() : "", &batch));
+    PreparedWrite p = PrepareWrite(*e, w["key"].get<std::string>(), kind,
+                                   w.contains("body") ? w["body"].dump() : "");
+    if (p.refused) {
+      answers[i] = std::move(*p.refused);
+      continue;
+    }
+    writes.push_back(std::move(p.item));
+    written_at.push_back(i);
+  }
+  gateway::WritePath::Batch batch;
+  WriteAnswer refused;
+  const std::optional<control::Stage> stage = WriteStage(ctx, &refused);
+  if (!stage) {
+    for (size_t i : written_at) answers[i] = refused;
+    writes.clear();
+  }
+  const std::vector<Result<gateway::WriteOutcome>> outcomes =
+      writes.empty() ? std::vector<Result<gateway::WriteOutcome>>{}
+                     : gw->writes().WriteMany(*stage, entity, writes, &batch);
+  for (size_t w = 0; w < outcomes.size(); ++w) {
+    answers[written_at[w]] = AnswerWrite(ctx, *application, "POST", *e, writes[w].key, outcomes[w]);
   }
   const Status durable = gw->writes().AwaitBatch(batch);
   if (!durable.ok()) {

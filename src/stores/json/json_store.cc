@@ -21,6 +21,7 @@
 #include "stores/json/json_file_committer.h"
 #include "stores/json/json_file_replacer.h"
 #include "stores/json/json_file_writer.h"
+#include "stores/json/json_key_index.h"
 #include "stores/json/json_record_reader.h"
 
 namespace cutover::json_store {
@@ -264,61 +265,21 @@ class JsonStoreWriter : public store::Writer {
   int64_t version_ = -1;
 };
 
-// Records of one file by key, found by reading the whole file: O(file) per
-// call, so callers batch their keys (the gateway's shadow reads do).
+// Records of one file by key, through the file's key index
+// (json_key_index.h): one scan per generation of the file, then a pread per
+// key.
 class JsonKeyReader : public store::KeyReader {
  public:
   JsonKeyReader(std::string path, spec::JsonLayout layout, std::string key_field)
-      : path_(std::move(path)), layout_(layout), key_field_(std::move(key_field)) {}
+      : path_(path), key_field_(key_field), index_(std::move(path), layout, std::move(key_field)) {}
 
   Status Read(const std::vector<store::RecordKey>& keys, store::StoreBatch* out) override {
-    std::set<std::string> wanted;
+    std::vector<std::string> wanted;
+    std::set<std::string_view> seen;
     for (const auto& k : keys) {
-      if (k.size() == 1) wanted.insert(k[0]);
+      if (k.size() == 1 && seen.insert(k[0]).second) wanted.push_back(k[0]);
     }
-    *out = store::StoreBatch();
-    out->origin = path_;
-    out->rows.AddColumn("$doc", ValueType::kJsonb);
-    out->rows.AddColumn("$key", ValueType::kText);
-    // The version of what this read sees: the modification time of the
-    // generation it opens, earlier than any later replace's version
-    // (json_file_committer.h).
-    const FileGeneration file = GenerationOf(path_);
-    if (file.inode < 0) {
-      if (errno != ENOENT) return IoError(path_ + ": " + std::strerror(errno));
-      out->versions_floor = NowMicros();  // no file: every key is missing now
-      return Status::Ok();
-    }
-    const int64_t version = file.mtime_us();
-    out->versions_floor = version;
-    JsonRecordReader reader(path_, layout_);
-    RETURN_IF_ERROR(reader.Open({}));
-    store::StoreBatch batch;
-    std::set<std::string> found;
-    while (found.size() < wanted.size()) {
-      ASSIGN_OR_RETURN(const bool more, reader.Next(1024, &batch));
-      if (!more) break;
-      const int doc = batch.rows.IndexOf("$doc");
-      const int key = batch.rows.IndexOf("$key");
-      for (size_t i = 0; i < batch.size(); ++i) {
-        if (batch.rows.columns[doc].IsNull(i)) continue;
-        const std::string_view text = batch.rows.columns[doc].BytesAt(i);
-        std::optional<std::string> k;
-        if (key >= 0 && !batch.rows.columns[key].IsNull(i)) {
-          k = std::string(batch.rows.columns[key].BytesAt(i));
-        } else if (key < 0) {
-          k = DocumentKey(text, key_field_);
-        }
-        // A key's first record is its record (the writer replaces that one).
-        if (!k || !wanted.contains(*k) || !found.insert(*k).second) continue;
-        out->rows.columns[0].AppendBytes(text);
-        out->rows.columns[1].AppendBytes(*k);
-        out->positions.push_back(batch.positions[i]);
-        out->versions.push_back(version);
-        out->source_keys.push_back(*k);
-      }
-    }
-    return Status::Ok();
+    return index_.Read(wanted, out);
   }
 
   // A document holding the key alone: {"id": 42} at the key field (a
@@ -339,12 +300,6 @@ class JsonKeyReader : public store::KeyReader {
   }
 
  private:
-  static int64_t NowMicros() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
-
   std::string KeyDocument(const std::string& key) const {
     if (key_field_.empty()) return "{}";
     nlohmann::json value = nlohmann::json::parse(key, nullptr, false);
@@ -358,8 +313,8 @@ class JsonKeyReader : public store::KeyReader {
   }
 
   const std::string path_;
-  const spec::JsonLayout layout_;
   const std::string key_field_;
+  JsonKeyIndex index_;
 };
 
 class JsonStore : public store::Store {

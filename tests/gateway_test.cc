@@ -514,6 +514,58 @@ TEST(GatewayTest, ABatchAppliedTogetherIsAnsweredItemByItem) {
   ExpectSameRows(FromRedis(*s.redis), FromPostgres(url));
 }
 
+// The batch is flushed to Redis whole before anything is journaled: a
+// gateway killed right after the legacy store took it leaves every key of
+// it in Redis (one by one, only the first would be), none acknowledged. A
+// change refused half way (an increment, then a field a counter does not
+// take) is that item's 400, and none of it reaches Redis.
+TEST(GatewayTest, ABatchReachesRedisWholeAndARefusedChangeNotAtAll) {
+  const std::string url = FreshDatabase();
+  GatewaySetup s;
+  Prepare(&s, url);
+  ASSERT_NE(s.redis, nullptr);
+  auto post = [&](int port, const std::string& entity, const json& writes) {
+    return Http(port, "POST", "/v1/entities/" + entity + ":batch", json{{"writes", writes}}.dump(),
+                {std::string("Authorization: Bearer ") + kToken}, std::chrono::seconds(30));
+  };
+  json five = json::array();
+  for (int i = 0; i < 5; ++i) {
+    five.push_back({{"op", "put"},
+                    {"key", "u:k" + std::to_string(i) + "@x.org"},
+                    {"body", {{"value", {{"name", "K"}, {"visits", i}}}}}});
+  }
+  {
+    auto env = s.env;
+    env.push_back({"CUTOVER_FAILPOINTS", "gateway.after_primary=1"});
+    ServeProcess serve;
+    ASSERT_TRUE(serve.Start({CutoverBinary(), "serve", "cutover.yaml", "--port", "0"}, env, s.dir));
+    ASSERT_TRUE(WaitForDualWrite(serve.port()));
+    EXPECT_EQ(post(serve.port(), "users", five).status, 0);  // killed before any answer
+    serve.Stop();
+  }
+  int in_redis = 0;
+  for (int i = 0; i < 5; ++i) {
+    in_redis += s.redis->One({"EXISTS", "u:k" + std::to_string(i) + "@x.org"}) == "1";
+  }
+  EXPECT_EQ(in_redis, 5);
+
+  ServeProcess serve;
+  ASSERT_TRUE(serve.Start({CutoverBinary(), "serve", "cutover.yaml", "--port", "0"}, s.env, s.dir));
+  ASSERT_TRUE(WaitForDualWrite(serve.port()));
+  s.redis->Command({"SET", "c:n", "10"});
+  const HttpResponse r = post(
+      serve.port(), "hits",
+      json::array({{{"op", "patch"}, {"key", "c:n"}, {"body", {{"increment", 5}, {"bogus", 1}}}},
+                   {{"op", "put"}, {"key", "c:m"}, {"body", {{"value", 3}}}}}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json a = json::parse(r.body);
+  EXPECT_EQ(a["results"][0]["status"], 400) << r.body;
+  EXPECT_EQ(a["results"][1]["status"], 200) << r.body;
+  EXPECT_EQ(s.redis->One({"GET", "c:n"}), "10") << "nothing of the refused change was applied";
+  EXPECT_EQ(s.redis->One({"GET", "c:m"}), "3");
+  EXPECT_EQ(serve.Stop(), 0) << serve.Stderr();
+}
+
 // 32 clients through two gateway processes on 1,000 hot keys (updates,
 // deletes, counter increments) while a backfill runs: the stores agree, no
 // deleted key is in PostgreSQL, and each counter equals the increments the

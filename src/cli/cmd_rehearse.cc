@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "cli/command.h"
 #include "engine/backfill/backfill_command.h"
 #include "engine/core/target_resolver.h"
@@ -78,7 +80,12 @@ CommandAction AddRehearseCommand(CLI::App* app) {
     engine::RoundTripRequest trip_request;
     trip_request.max_listed_keys = o->max_listed;
     for (const auto& e : migration->entities) {
-      if (e.write_back && !e.source.empty()) trip_request.entities.push_back(e.name);
+      // An entity whose source held nothing has nothing to turn back; the
+      // round trip of nothing is never clean, and verify has said so.
+      const bool read_some =
+          std::any_of(loaded->tables.begin(), loaded->tables.end(),
+                      [&](const auto& t) { return t.entity == e.name && t.read > 0; });
+      if (e.write_back && !e.source.empty() && read_some) trip_request.entities.push_back(e.name);
     }
     if (!trip_request.entities.empty()) {
       auto trip = engine::RunRoundTrip(*migration, target->url, trip_request);

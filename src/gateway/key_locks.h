@@ -15,7 +15,9 @@ namespace cutover::gateway {
 // order); memory stays fixed whatever the number of keys.
 class KeyLocks {
  public:
-  static constexpr size_t kStripes = 1024;
+  // Many, so that a batch request holding up to 1,000 keys' stripes at once
+  // leaves most of them to other writers.
+  static constexpr size_t kStripes = 8192;
 
   std::mutex& For(std::string_view entity, std::string_view key) {
     // Any stable hash of both parts spreads keys over the stripes.

@@ -116,7 +116,8 @@ Result<WriteOutcome> WritePath::WriteLegacyFirst(const std::string& entity, cons
       }
     }
   }  // the session goes back before the journal's group commit
-  return Finish(std::move(record), start, std::move(out), batch);
+  out.legacy_seconds = SecondsSince(start);
+  return Finish(std::move(record), std::move(out), batch);
 }
 
 std::vector<Result<WriteOutcome>> WritePath::WriteMany(control::Stage stage,
@@ -153,38 +154,68 @@ std::vector<Result<WriteOutcome>> WritePath::WriteLegacyFirstTogether(
   std::vector<Result<WriteOutcome>> out(items.size(), Internal("not written"));
   std::vector<JournalRecord> records(items.size());
   std::vector<size_t> staged;  // items the legacy writer took
+  double legacy_seconds = 0;
+  bool flushed_whole = true;  // false: the flush failed, maybe half way
   {
     const LegacySessions::Lease e = legacy_->Borrow(entity);
-    // 2. Every write staged, then flushed at once: the legacy store's error
-    // is the client's, item by item when staging refused it.
+    store::Writer& writer = *e->writer;
     RowBatch row;
     row.AddColumn("$doc", ValueType::kJsonb);
-    for (size_t i = 0; i < items.size(); ++i) {
-      const Item& item = items[i];
-      Status st;
+    auto stage = [&](const Item& item) {
       if (item.op == Op::kPut) {
         row.Clear();
         row.columns[0].AppendBytes(item.payload);
-        st = e->writer->Upsert({item.key}, row, 0);
-      } else if (item.op == Op::kDelete) {
-        st = e->writer->Delete({item.key});
-      } else {
-        st = e->writer->Modify({item.key}, item.payload);
+        return writer.Upsert({item.key}, row, 0);
       }
-      if (!st.ok()) {
-        out[i] = st;
+      if (item.op == Op::kDelete) return writer.Delete({item.key});
+      return writer.Modify({item.key}, item.payload);
+    };
+    // 2. Every write staged, then flushed at once. A write the writer
+    // refuses is that item's error alone. A refused change may have staged
+    // part of itself (an increment before a bad field), so then everything
+    // is dropped and the writes taken so far staged again: nothing of it
+    // can reach the store.
+    for (size_t i = 0; i < items.size(); ++i) {
+      Status st = stage(items[i]);
+      if (st.ok()) {
+        staged.push_back(i);
         continue;
       }
-      staged.push_back(i);
+      out[i] = st;
+      if (items[i].op != Op::kModify) continue;  // a put or delete stages whole or not at all
+      writer.Discard();
+      for (size_t j : staged) {
+        // Staged once already, so it stages again; if it did not, nothing
+        // of the batch is written rather than part of a write.
+        if (Status again = stage(items[j]); !again.ok()) {
+          writer.Discard();
+          for (size_t k : staged)
+            out[k] = Internal("staging a write again failed: " + again.message());
+          staged.clear();
+          break;
+        }
+      }
     }
-    if (staged.empty()) return out;
-    if (Status flushed = e->writer->Flush(); !flushed.ok()) {
-      e->writer->Discard();
-      for (size_t i : staged) out[i] = flushed;
+    if (staged.empty()) {
+      writer.Discard();
       return out;
     }
-    FailPoint("gateway.after_primary");
-    const int64_t version = e->writer->flushed_version();
+    Status flushed = writer.Flush();
+    if (!flushed.ok()) {
+      // Each key is its own MULTI/EXEC, per master: some may have landed.
+      // None is acknowledged; their keys are read back below and whatever
+      // state they hold is journaled, so PostgreSQL follows the store.
+      writer.Discard();
+      flushed_whole = false;
+      for (size_t i : staged) {
+        out[i] = Status(flushed.code(),
+                        flushed.message() +
+                            "; not acknowledged, and the batch's writes may have landed in part "
+                            "(their keys' states go to PostgreSQL as the store holds them)");
+      }
+    }
+    if (flushed_whole) FailPoint("gateway.after_primary");
+    const int64_t version = flushed_whole ? writer.flushed_version() : -1;
     std::map<std::string_view, size_t> read_at;  // key -> its record read back
     store::StoreBatch read;
     if (version < 0) {
@@ -192,12 +223,15 @@ std::vector<Result<WriteOutcome>> WritePath::WriteLegacyFirstTogether(
       std::vector<store::RecordKey> keys;
       for (size_t i : staged) keys.push_back({items[i].key});
       if (Status st = e->store->key_reader()->Read(keys, &read); !st.ok()) {
-        for (size_t i : staged) out[i] = st;
+        if (flushed_whole) {
+          for (size_t i : staged) out[i] = st;
+        }
         return out;
       }
       for (size_t r = 0; r < read.size(); ++r) read_at.emplace(read.source_keys[r], r);
     }
     const int doc = read.rows.IndexOf("$doc");
+    store::StoreBatch alone;
     for (size_t i : staged) {
       JournalRecord& record = records[i];
       record.entity = entity;
@@ -211,27 +245,44 @@ std::vector<Result<WriteOutcome>> WritePath::WriteLegacyFirstTogether(
         continue;
       }
       const auto at = read_at.find(items[i].key);
-      if (at == read_at.end()) {
-        record.deleted = true;
-        record.version = read.versions_floor;
-      } else {
+      if (at != read_at.end()) {
         record.state = std::string(read.rows.columns[static_cast<size_t>(doc)].BytesAt(at->second));
         record.version = read.versions[at->second];
+        continue;
+      }
+      // A key found gone: its version is the clock of its own master before
+      // the read, which a read of it alone gives (the batch's floor is the
+      // earliest over every master read).
+      record.deleted = true;
+      record.version = read.versions_floor;
+      if (Status st = e->store->key_reader()->Read({{items[i].key}}, &alone); !st.ok()) {
+        if (flushed_whole) out[i] = st;
+        record.entity.clear();  // not journaled: what the key holds is unknown
+        continue;
+      }
+      if (alone.size() == 0) {
+        record.version = alone.versions_floor;
+      } else {  // written again by another writer since the batch's read
+        record.deleted = false;
+        record.state = std::string(
+            alone.rows.columns[static_cast<size_t>(alone.rows.IndexOf("$doc"))].BytesAt(0));
+        record.version = alone.versions[0];
       }
     }
+    legacy_seconds = SecondsSince(start);
   }  // the session goes back before the journal
   for (size_t i : staged) {
+    if (records[i].entity.empty()) continue;
     WriteOutcome one;
     one.policy = policy;
-    out[i] = Finish(std::move(records[i]), start, std::move(one), batch);
+    one.legacy_seconds = legacy_seconds;  // what each of them waited for the store
+    Result<WriteOutcome> done = Finish(std::move(records[i]), std::move(one), batch);
+    if (flushed_whole || !done.ok()) out[i] = std::move(done);
   }
   return out;
 }
 
-Result<WriteOutcome> WritePath::Finish(JournalRecord record,
-                                       std::chrono::steady_clock::time_point start,
-                                       WriteOutcome out, Batch* batch) {
-  out.legacy_seconds = SecondsSince(start);
+Result<WriteOutcome> WritePath::Finish(JournalRecord record, WriteOutcome out, Batch* batch) {
   out.version = record.version;
   out.deleted = record.deleted;
   out.state = record.state;

@@ -124,8 +124,11 @@ class WritePath {
   // key's lock taken (in one order, so two batches cannot deadlock), every
   // write staged and flushed to the legacy store at once (one pipelined
   // round trip per master, each key still its own MULTI/EXEC), every key
-  // read back at once, then each journaled under its lock. A failed flush
-  // fails every item of it (nothing acknowledged), as it would one write.
+  // read back at once, then each journaled under its lock. A write the
+  // writer refuses is that item's error, and nothing of it is flushed. A
+  // failed flush fails every item of it (none is acknowledged); since it
+  // may have landed in part, the keys are read back and their states
+  // journaled all the same, so PostgreSQL follows what the store holds.
   // Otherwise (PostgreSQL first, or a key written twice) they go one by one.
   std::vector<Result<WriteOutcome>> WriteMany(control::Stage stage, const std::string& entity,
                                               const std::vector<Item>& items, Batch* batch);
@@ -144,10 +147,9 @@ class WritePath {
   Result<WriteOutcome> WritePostgresFirst(const std::string& entity, const std::string& key, Op op,
                                           const std::string& payload, WriteOutcome out,
                                           Batch* batch);
-  // After the legacy store took the write (`start` its beginning): the
+  // After the legacy store took the write (`out.legacy_seconds` set): the
   // answer's figures, then steps 4 and 5 if the stage has a secondary.
-  Result<WriteOutcome> Finish(JournalRecord record, std::chrono::steady_clock::time_point start,
-                              WriteOutcome out, Batch* batch);
+  Result<WriteOutcome> Finish(JournalRecord record, WriteOutcome out, Batch* batch);
   // Steps 4 and 5 of either order: `record` made durable (or queued, for a
   // batch), the replayer woken.
   Status JournalAndWake(JournalRecord record, WriteOutcome* out, Batch* batch);

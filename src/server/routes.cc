@@ -49,8 +49,6 @@ void ReplyError(httplib::Response& res, int status, const std::string& message) 
   Reply(res, status, {{"error", message}});
 }
 
-// Compares in time independent of where the strings differ, so the token
-// cannot be guessed byte by byte from response times.
 // The answer to an entity write or read that failed: the client's request
 // at fault (400), the store refusing this record (409), or cutover unable
 // to serve it now, whatever the request (503: a store down, or refusing
@@ -67,6 +65,8 @@ int EntityErrorCode(const Status& st) {
   }
 }
 
+// Compares in time independent of where the strings differ, so the token
+// cannot be guessed byte by byte from response times.
 bool SameSecret(const std::string& a, const std::string& b) {
   if (a.size() != b.size()) return false;
   unsigned char diff = 0;

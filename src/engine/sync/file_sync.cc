@@ -21,13 +21,11 @@
 #include "common/failpoint.h"
 #include "common/file_match.h"
 #include "common/json_text.h"
-#include "common/value_text.h"
 #include "engine/core/entity_plan.h"
 #include "engine/core/entity_selection.h"
 #include "engine/core/legacy_write_back.h"
 #include "engine/core/source_factory.h"
 #include "stores/postgres/pg_connection.h"
-#include "stores/postgres/table_reader.h"
 #include "stores/registry.h"
 
 namespace cutover::engine {
@@ -315,16 +313,16 @@ class EntityFileSync {
   // are that state (the backfill's, or the gateway's), so a row whose key
   // the file does not hold is a record removed since. The file's keys, as
   // its records map to row keys, are gathered in a temporary table (the
-  // memory stays PostgreSQL's), and the rows without one are deleted, a page
-  // at a time, through the same path as a removed record.
+  // memory stays PostgreSQL's), the rows without one found by one anti-join
+  // into another, and deleted from there a page at a time, through the same
+  // path as a removed record.
   Status DeleteRowsWithoutRecords(store::Store* store, EntitySync* sync, int64_t version) {
     const pg_store::TableShape shape = PlanTables(migration_, entity_)[0].shape;
     const std::string keys = KeyColumnList(shape);
-    const std::string held = "pg_temp.cutover_file_sync_keys";
-    RETURN_IF_ERROR(conn_->Exec(fmt::format("DROP TABLE IF EXISTS {}", held)));
+    RETURN_IF_ERROR(conn_->Exec(
+        "DROP TABLE IF EXISTS pg_temp.cutover_file_keys, pg_temp.cutover_rows_without_record"));
     RETURN_IF_ERROR(
-        conn_->Exec(fmt::format("CREATE TEMP TABLE cutover_file_sync_keys AS SELECT {} FROM {} "
-                                "LIMIT 0",
+        conn_->Exec(fmt::format("CREATE TEMP TABLE cutover_file_keys AS SELECT {} FROM {} LIMIT 0",
                                 keys, shape.QualifiedName())));
     RETURN_IF_ERROR(ScanLegacyKeys(
         migration_, store->snapshot(), entity_, shape, static_cast<size_t>(request_.batch_size),
@@ -334,38 +332,37 @@ class EntityFileSync {
           for (const std::string& t : batch.tuples) {
             values += (values.empty() ? "(" : ", (") + t + ")";
           }
-          return conn_->Exec(fmt::format("INSERT INTO {} VALUES {}", held, values));
+          return conn_->Exec(
+              fmt::format("INSERT INTO pg_temp.cutover_file_keys VALUES {}", values));
         }));
-    const std::string without =
-        fmt::format("NOT EXISTS (SELECT 1 FROM {} h WHERE ({}) = ({}))", held,
-                    KeyColumnList(shape, "h."), KeyColumnList(shape, shape.QualifiedName() + "."));
-    std::optional<std::string> after;
+    RETURN_IF_ERROR(conn_->Exec("ANALYZE pg_temp.cutover_file_keys"));
+    RETURN_IF_ERROR(conn_->Exec(fmt::format(
+        "CREATE TEMP TABLE cutover_rows_without_record AS SELECT {} FROM {} t WHERE NOT EXISTS "
+        "(SELECT 1 FROM pg_temp.cutover_file_keys h WHERE ({}) = ({}))",
+        KeyColumnList(shape, "t."), shape.QualifiedName(), KeyColumnList(shape, "h."),
+        KeyColumnList(shape, "t."))));
+    // One key column (JsonKeyField): its text is a legacy key that maps back
+    // to this row's key.
+    const std::string key = pg_store::QuoteIdent(shape.key[0]);
     for (;;) {
+      ASSIGN_OR_RETURN(
+          const pg_store::QueryResult page,
+          conn_->Query(fmt::format(
+              "DELETE FROM pg_temp.cutover_rows_without_record WHERE ctid IN (SELECT ctid FROM "
+              "pg_temp.cutover_rows_without_record LIMIT {}) RETURNING {}::text",
+              request_.batch_size, key)));
+      if (page.rows.empty()) break;
       std::vector<std::string> gone;
-      std::optional<std::string> last;
-      RETURN_IF_ERROR(pg_store::ScanTable(
-          conn_, shape, static_cast<size_t>(request_.batch_size),
-          [&](const RowBatch& rows) -> Status {
-            const int key = rows.IndexOf(shape.key[0]);
-            for (size_t r = 0; r < rows.num_rows(); ++r) {
-              // One key column (JsonKeyField): its text is a legacy key
-              // that maps back to this row's key.
-              gone.push_back(ValueText(rows.columns[static_cast<size_t>(key)], r));
-              last = KeyTupleLiteral(rows, shape, r);
-            }
-            return Status::Ok();
-          },
-          after ? fmt::format("{} AND ({}) > ({})", without, keys, *after) : without,
-          fmt::format("ORDER BY {} LIMIT {}", keys, request_.batch_size)));
-      if (gone.empty()) break;
+      for (const auto& row : page.rows) {
+        if (row[0]) gone.push_back(*row[0]);
+      }
       spdlog::info("sync: {}: {} rows whose key the file does not hold: deleting them",
                    entity_.name, gone.size());
       out_.rows_without_record += static_cast<int64_t>(gone.size());
       RETURN_IF_ERROR(DeleteGone(sync, gone, version));
-      if (!last) break;
-      after = *last;
     }
-    return conn_->Exec(fmt::format("DROP TABLE IF EXISTS {}", held));
+    return conn_->Exec(
+        "DROP TABLE IF EXISTS pg_temp.cutover_file_keys, pg_temp.cutover_rows_without_record");
   }
 
   const spec::MigrationSpec& migration_;

@@ -240,6 +240,10 @@ class EntityRoundTrip {
           ++out_.without_row;
           continue;
         }
+        if (SupersededRow(in.rows, i, found->second)) {
+          ++out_.superseded;
+          continue;
+        }
         Record(RowName(found->second), CompareColumns(in.rows, i, found->second));
         continue;
       }
@@ -260,8 +264,13 @@ class EntityRoundTrip {
       } else {
         std::string built;
         RETURN_IF_ERROR(document_builder_->Append(page_.rows, r, page_.children[r], &built));
+        const Json rebuilt = Json::parse(built);
+        if (SupersededRecord(legacy, rebuilt)) {
+          ++out_.superseded;
+          continue;
+        }
         RecordFindings findings;
-        CompareDocument(entity_, false, legacy, Json::parse(built), "", &findings);
+        CompareDocument(entity_, false, legacy, rebuilt, "", &findings);
         Record(RowName(r), std::move(findings));
       }
     }
@@ -319,6 +328,36 @@ class EntityRoundTrip {
       if (!name.starts_with('$') && rebuilt_rows_.IndexOf(name) < 0) found.dropped.insert(name);
     }
     return found;
+  }
+
+  // Whether `dedup:` kept another record of this key than `legacy`: its
+  // keep_last_by values are not those of the row (`rebuilt`).
+  bool SupersededRecord(const Json& legacy, const Json& rebuilt) const {
+    if (!entity_.dedup) return false;
+    for (const std::string& name : entity_.dedup->keep_last_by) {
+      const spec::ColumnSpec* c = entity_.FindColumn(name);
+      if (c == nullptr) continue;
+      if (!SameLegacyValue(AtPath(legacy, FieldPath(*c)), AtPath(rebuilt, FieldPath(*c)), *c)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  // The same for source row `i` against rebuilt row `r`.
+  bool SupersededRow(const RowBatch& legacy, size_t i, size_t r) const {
+    if (!entity_.dedup) return false;
+    for (const std::string& name : entity_.dedup->keep_last_by) {
+      const spec::ColumnSpec* c = entity_.FindColumn(name);
+      if (c == nullptr) continue;
+      const int a = legacy.IndexOf(FieldPath(*c));
+      const int b = rebuilt_rows_.IndexOf(FieldPath(*c));
+      if (a < 0 || b < 0) continue;
+      if (!SameLegacyValue(CellValue(legacy.columns[static_cast<size_t>(a)], i),
+                           CellValue(rebuilt_rows_.columns[static_cast<size_t>(b)], r), *c)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   // A row named by its key values, "v1, v2".
@@ -410,6 +449,7 @@ nlohmann::json RoundTripReportJson(const RoundTripReport& report) {
               {"differing", e.differing},
               {"without_row", e.without_row},
               {"unreadable", e.unreadable},
+              {"superseded", e.superseded},
               {"differing_fields", e.differing_fields},
               {"differing_keys", e.keys},
               {"dropped_fields", e.dropped_fields},
@@ -428,13 +468,15 @@ std::string FormatRoundTripReport(const RoundTripReport& report) {
       continue;
     }
     out += fmt::format(
-        "{}: {} legacy records, {} compared with their row turned back, {} differing{}{}\n",
+        "{}: {} legacy records, {} compared with their row turned back, {} differing{}{}{}\n",
         e.entity, e.legacy_records, e.compared, e.differing,
         e.without_row > 0
             ? fmt::format(", {} without a row (plain verify names them)", e.without_row)
             : "",
-        e.unreadable > 0 ? fmt::format(", {} unreadable (rejected by backfill)", e.unreadable)
-                         : "");
+        e.unreadable > 0 ? fmt::format(", {} unreadable (rejected by backfill)", e.unreadable) : "",
+        e.superseded > 0
+            ? fmt::format(", {} superseded (dedup kept a later record of their key)", e.superseded)
+            : "");
     for (const auto& [field, n] : e.differing_fields) {
       out += fmt::format("  field {}: differs in {} records\n", field, n);
     }

@@ -29,6 +29,9 @@ struct RoundTripEntity {
   int64_t differing = 0;    // of those, the records the rebuilt one differs from
   int64_t without_row = 0;  // legacy records with no row (plain verify's "missing")
   int64_t unreadable = 0;   // legacy records of another type than the spec's (rejects)
+  // Records of a key `dedup:` keeps another record of (their keep_last_by
+  // values are not the row's): the row never came from them.
+  int64_t superseded = 0;
   std::map<std::string, int64_t> differing_fields{};  // field -> records differing in it
   std::vector<std::string> keys{};                    // differing keys, the first listed
   std::set<std::string> dropped_fields{};  // legacy fields no column reads: left out on purpose
@@ -60,9 +63,12 @@ struct RoundTripReport {
 // row holds the column's `default:` as filled in on purpose; neither is
 // reported. Only entities that declare write_back can be turned back; any
 // other selected entity is reported as not checked, and the check is then
-// not clean, since nothing proved it right. A key a file holds twice is
-// compared record by record: its superseded record differs if its values
-// do.
+// not clean, since nothing proved it right. Of a key a source holds more
+// than once, under `dedup:` the records whose keep_last_by values are not
+// the row's are counted as superseded, not compared; without it every
+// record is compared, and one the row did not come from differs if its
+// values do. Absent, null and an empty array are one value for a child's
+// array, and numbers compare as JSON parses them (doubles past 17 digits).
 Result<RoundTripReport> RunRoundTrip(const spec::MigrationSpec& migration,
                                      const std::string& target_url,
                                      const RoundTripRequest& request);

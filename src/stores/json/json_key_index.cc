@@ -11,7 +11,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <optional>
+#include <tuple>
 
 #include "stores/json/json_file_writer.h"
 #include "stores/json/json_record_reader.h"
@@ -38,6 +40,20 @@ int64_t NowMicros() {
 JsonKeyIndex::JsonKeyIndex(std::string path, spec::JsonLayout layout, std::string key_field)
     : path_(std::move(path)), layout_(layout), key_field_(std::move(key_field)) {}
 
+std::shared_ptr<JsonKeyIndex> JsonKeyIndex::For(const std::string& path, spec::JsonLayout layout,
+                                                const std::string& key_field) {
+  static std::mutex mu;
+  static std::map<std::tuple<std::string, int, std::string>, std::weak_ptr<JsonKeyIndex>> indexes;
+  std::lock_guard<std::mutex> lock(mu);
+  std::weak_ptr<JsonKeyIndex>& slot = indexes[{path, static_cast<int>(layout), key_field}];
+  std::shared_ptr<JsonKeyIndex> index = slot.lock();
+  if (index == nullptr) {
+    index = std::make_shared<JsonKeyIndex>(path, layout, key_field);
+    slot = index;
+  }
+  return index;
+}
+
 int64_t JsonKeyIndex::builds() const {
   std::lock_guard<std::mutex> lock(mu_);
   return builds_;
@@ -53,9 +69,14 @@ Result<bool> JsonKeyIndex::Build(const Generation& generation) {
   }
   std::vector<Entry> entries;
   store::StoreBatch batch;
+  Status broken;
   for (;;) {
-    ASSIGN_OR_RETURN(const bool more, reader.Next(4096, &batch));
-    if (!more) break;
+    Result<bool> more = reader.Next(4096, &batch);
+    // At a break the batch holds the whole records before it: they are
+    // still found, and a key not among them gets the break's error.
+    if (!more.ok()) broken = more.status();
+    if (more.ok() && !*more) break;
+    if (batch.rows.columns.empty()) break;
     const int doc = batch.rows.IndexOf("$doc");
     const int key = batch.rows.IndexOf("$key");
     for (size_t i = 0; i < batch.size(); ++i) {
@@ -69,12 +90,16 @@ Result<bool> JsonKeyIndex::Build(const Generation& generation) {
       }
       if (!k) continue;
       const XXH128_hash_t h = XXH3_128bits(k->data(), k->size());
-      entries.push_back(
-          {h.high64, h.low64, batch.positions[i].byte_offset, static_cast<uint32_t>(text.size())});
+      const store::RecordPosition& at = batch.positions[i];
+      entries.push_back({h.high64, h.low64, at.byte_offset, at.record_index, at.line,
+                         static_cast<uint32_t>(text.size())});
     }
+    if (!broken.ok()) break;
   }
   std::sort(entries.begin(), entries.end());
   entries_ = std::move(entries);
+  broken_ = broken;
+  by_member_ = reader.layout() == spec::JsonLayout::kObject;
   indexed_ = generation;
   ++builds_;
   return true;
@@ -110,26 +135,43 @@ Status JsonKeyIndex::Read(const std::vector<std::string>& keys, store::StoreBatc
       }
     }
     out->versions_floor = version;
-    std::string text;
-    for (const std::string& k : keys) {
-      const XXH128_hash_t h = XXH3_128bits(k.data(), k.size());
-      const Entry probe{h.high64, h.low64, INT64_MIN, 0};
-      const auto at = std::lower_bound(entries_.begin(), entries_.end(), probe);
-      // The key's first record in the file is its record.
-      if (at == entries_.end() || at->high != h.high64 || at->low != h.low64) continue;
-      text.resize(at->length);
-      const ssize_t n = pread(file.fd, text.data(), at->length, at->offset);
-      if (n != static_cast<ssize_t>(at->length)) {
-        return IoError(path_ + ": cannot read the record at byte " + std::to_string(at->offset));
-      }
-      out->rows.columns[0].AppendBytes(text);
-      out->rows.columns[1].AppendBytes(k);
-      out->positions.push_back({at->offset, -1, -1});
-      out->versions.push_back(version);
-      out->source_keys.push_back(k);
+    ASSIGN_OR_RETURN(const bool fresh, Lookup(file.fd, keys, version, out));
+    if (fresh) return Status::Ok();
+    // Rewritten in place under the same generation: index it again.
+    indexed_ = Generation{};
+    out->rows.Clear();
+    out->positions.clear();
+    out->versions.clear();
+    out->source_keys.clear();
+    if (attempt >= 5) {
+      return Unavailable(path_ + ": the file changed during every read of it; try again");
     }
-    return Status::Ok();
   }
+}
+
+Result<bool> JsonKeyIndex::Lookup(int fd, const std::vector<std::string>& keys, int64_t version,
+                                  store::StoreBatch* out) const {
+  std::string text;
+  for (const std::string& k : keys) {
+    const XXH128_hash_t h = XXH3_128bits(k.data(), k.size());
+    const Entry probe{h.high64, h.low64, INT64_MIN, 0, 0, 0};
+    const auto at = std::lower_bound(entries_.begin(), entries_.end(), probe);
+    // The key's first record in the file is its record.
+    if (at == entries_.end() || at->high != h.high64 || at->low != h.low64) {
+      if (!broken_.ok()) return broken_;  // it may be past the break
+      continue;
+    }
+    text.resize(at->length);
+    const ssize_t n = pread(fd, text.data(), at->length, at->offset);
+    if (n != static_cast<ssize_t>(at->length)) return false;
+    if (!by_member_ && DocumentKey(text, key_field_) != k) return false;
+    out->rows.columns[0].AppendBytes(text);
+    out->rows.columns[1].AppendBytes(k);
+    out->positions.push_back({at->offset, at->line, at->record_index});
+    out->versions.push_back(version);
+    out->source_keys.push_back(k);
+  }
+  return true;
 }
 
 }  // namespace cutover::json_store

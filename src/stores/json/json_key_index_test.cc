@@ -74,5 +74,38 @@ TEST(JsonKeyIndex, AReplacedFileIsIndexedAgainAndAMissingOneHoldsNothing) {
   EXPECT_GT(out.versions_floor, 0);
 }
 
+TEST(JsonKeyIndex, AFileRewrittenInPlaceUnderTheSameTimeAndSizeIsReadAnew) {
+  const std::string path =
+      Write("in_place.json", "[{\"id\": \"a\", \"n\": 1}, {\"id\": \"b\", \"n\": 2}]");
+  const auto when = fs::last_write_time(path);
+  JsonKeyIndex index(path, spec::JsonLayout::kAuto, "id");
+  EXPECT_EQ(Found(index, {"a"}), (std::vector<std::string>{"a={\"id\": \"a\", \"n\": 1}"}));
+  // The same bytes' length, the records swapped, the old time put back.
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f << "[{\"id\": \"b\", \"n\": 2}, {\"id\": \"a\", \"n\": 1}]";
+  }
+  fs::last_write_time(path, when);
+  EXPECT_EQ(Found(index, {"a"}), (std::vector<std::string>{"a={\"id\": \"a\", \"n\": 1}"}));
+  EXPECT_EQ(index.builds(), 2);
+}
+
+TEST(JsonKeyIndex, AFileBrokenPartWayStillGivesTheRecordsBeforeTheBreak) {
+  JsonKeyIndex index(Write("broken.json", "[{\"id\": 1}, {\"id\": 2} {\"id\": 3}]"),
+                     spec::JsonLayout::kAuto, "id");
+  EXPECT_EQ(Found(index, {"1"}), (std::vector<std::string>{"1={\"id\": 1}"}));
+  store::StoreBatch out;
+  const Status past = index.Read({"3"}, &out);
+  EXPECT_EQ(past.code(), StatusCode::kDataError) << past.message();
+}
+
+TEST(JsonKeyIndex, ReadersOfOneFileShareOneIndex) {
+  const std::string path = Write("shared.json", "[{\"id\": 1}]");
+  auto a = JsonKeyIndex::For(path, spec::JsonLayout::kAuto, "id");
+  auto b = JsonKeyIndex::For(path, spec::JsonLayout::kAuto, "id");
+  EXPECT_EQ(a.get(), b.get());
+  EXPECT_NE(JsonKeyIndex::For(path, spec::JsonLayout::kAuto, "other").get(), a.get());
+}
+
 }  // namespace
 }  // namespace cutover::json_store

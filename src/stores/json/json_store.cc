@@ -271,7 +271,7 @@ class JsonStoreWriter : public store::Writer {
 class JsonKeyReader : public store::KeyReader {
  public:
   JsonKeyReader(std::string path, spec::JsonLayout layout, std::string key_field)
-      : path_(path), key_field_(key_field), index_(std::move(path), layout, std::move(key_field)) {}
+      : path_(path), key_field_(key_field), index_(JsonKeyIndex::For(path, layout, key_field)) {}
 
   Status Read(const std::vector<store::RecordKey>& keys, store::StoreBatch* out) override {
     std::vector<std::string> wanted;
@@ -279,7 +279,7 @@ class JsonKeyReader : public store::KeyReader {
     for (const auto& k : keys) {
       if (k.size() == 1 && seen.insert(k[0]).second) wanted.push_back(k[0]);
     }
-    return index_.Read(wanted, out);
+    return index_->Read(wanted, out);
   }
 
   // A document holding the key alone: {"id": 42} at the key field (a
@@ -314,7 +314,7 @@ class JsonKeyReader : public store::KeyReader {
 
   const std::string path_;
   const std::string key_field_;
-  JsonKeyIndex index_;
+  std::shared_ptr<JsonKeyIndex> index_;  // shared by every reader of the file in the process
 };
 
 class JsonStore : public store::Store {

@@ -106,6 +106,12 @@ Result<std::vector<Reply>> RedisConnection::ReadAll() {
   return replies;
 }
 
+Status ReplyError(const std::string& context, const redisReply* r) {
+  const std::string text(ReplyText(r));
+  if (text.starts_with("NOPERM")) return PermissionDenied(context + ": " + text);
+  return FailedPrecondition(context + ": " + text);
+}
+
 Result<Reply> RedisConnection::Run(const std::vector<std::string_view>& args) {
   Append(args);
   const std::string name = args.empty() ? std::string() : std::string(args[0]);

@@ -28,6 +28,12 @@ inline std::string_view ReplyText(const redisReply* r) {
   return r->str == nullptr ? std::string_view() : std::string_view(r->str, r->len);
 }
 
+// An error reply as a Status whose message is `context` and the reply:
+// PermissionDenied when an ACL forbids the command or key (NOPERM: the
+// operator's to fix, so not retried and never the client's conflict),
+// FailedPrecondition for any other refusal.
+Status ReplyError(const std::string& context, const redisReply* r);
+
 // Not thread-safe: a connection belongs to one thread. Errors name the
 // endpoint and the command's name, never its arguments (AUTH carries a
 // password; keys may be private). A broken connection (refused, reset,

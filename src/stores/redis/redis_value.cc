@@ -148,8 +148,7 @@ Result<std::vector<RedisValue>> ReadValues(RedisConnection& conn,
       v.ask = false;
       if (TakeRedirect(type, &v)) continue;
       if (type->type == REDIS_REPLY_ERROR) {
-        return FailedPrecondition("redis " + conn.where() +
-                                  ": TYPE: " + std::string(ReplyText(type)));
+        return ReplyError("redis " + conn.where() + ": TYPE", type);
       }
       v.type =
           type->type == REDIS_REPLY_STATUS ? std::string(ReplyText(type)) : std::string("none");
@@ -185,8 +184,7 @@ Result<std::vector<RedisValue>> ReadValues(RedisConnection& conn,
           continue;
         }
         if (value->type == REDIS_REPLY_ERROR) {
-          return FailedPrecondition("redis " + conn.where() + ": reading a " + v.type +
-                                    " key: " + std::string(ReplyText(value)));
+          return ReplyError("redis " + conn.where() + ": reading a " + v.type + " key", value);
         }
         v.expire_at_ms = ExpiryOf(expiry, options.has_pexpiretime, now);
         // Deleted between TYPE and the read: GET answers nil, but a scan of

@@ -130,8 +130,8 @@ class RedisWriter : public store::Writer {
       }
       for (const Reply& r : *replies) {
         if (r->type == REDIS_REPLY_ERROR) {
-          return FailedPrecondition("redis " + node->endpoint.Describe() + ": writing " +
-                                    entity_.name + ": " + std::string(ReplyText(r.get())));
+          return ReplyError("redis " + node->endpoint.Describe() + ": writing " + entity_.name,
+                            r.get());
         }
       }
     }

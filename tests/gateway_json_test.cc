@@ -400,5 +400,56 @@ TEST(GatewayJsonTest, ABackfillRacingTheGatewayNeverLandsAnOlderState) {
   EXPECT_EQ(pg.projects.size(), static_cast<size_t>(kRecords - deleted));
 }
 
+// In `primary` a read of a JSON entity that declares write_back comes from
+// PostgreSQL: the row and its children turned back into the record, so a
+// change made in PostgreSQL (an update and an insert of tasks, by SQL) is
+// what the client reads; the expected records are written by hand.
+TEST(GatewayJsonTest, InPrimaryARecordIsReadFromPostgresWithItsChildren) {
+  const JsonWorkspace ws;
+  std::string spec(kSpec);
+  const std::string key = "    key: [id]\n    columns:\n      id:   { type: bigint }";
+  ASSERT_NE(spec.find(key), std::string::npos);
+  spec.replace(spec.find(key), key.size(),
+               "    key: [id]\n    write_back: true\n    columns:\n      id:   { type: bigint }");
+  WriteFile(ws.dir + "/cutover.yaml", spec);
+  WriteFile(ws.dir + "/data/projects.json",
+            json::array({Project(1, "one", 2), Project(2, "two", 0)}).dump(2));
+  WriteFile(ws.dir + "/data/profiles.json", R"({"ann": {"bio": "seed"}})");
+  CommandResult r = ws.Cutover({"backfill", "cutover.yaml", "--create-tables"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (const std::vector<std::string>& stage : std::vector<std::vector<std::string>>{
+           {"dual_write"}, {"shadow"}, {"rollout", "--percent", "100"}, {"primary"}}) {
+    std::vector<std::string> args = {"phase", "cutover.yaml", "set"};
+    args.insert(args.end(), stage.begin(), stage.end());
+    args.insert(args.end(), {"--force", "--reason", "test"});
+    r = ws.Cutover(args);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
+  Exec(ws.url, "UPDATE tasks SET title = 'changed' WHERE project_id = 1 AND n = 1");
+  Exec(ws.url, "INSERT INTO tasks (project_id, n, title) VALUES (2, 0, 'new')");
+  ServeProcess serve;
+  ASSERT_TRUE(
+      serve.Start({CutoverBinary(), "serve", "cutover.yaml", "--port", "0"}, ws.env, ws.dir));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Http(serve.port(), "GET", "/v1/stage").body.find("\"primary\"") != std::string::npos;
+      },
+      30));
+  const HttpResponse one = Send(serve.port(), "GET", "/v1/entities/projects/1");
+  ASSERT_EQ(one.status, 200) << one.body;
+  const json a = json::parse(one.body);
+  EXPECT_EQ(a["served_by"], "postgres") << one.body;
+  EXPECT_EQ(a["record"], json::parse(R"({"id": 1, "name": "one", "tasks": [
+      {"n": 0, "title": "one task 0"}, {"n": 1, "title": "changed"}]})"))
+      << one.body;
+  const HttpResponse two = Send(serve.port(), "GET", "/v1/entities/projects/2");
+  ASSERT_EQ(two.status, 200) << two.body;
+  EXPECT_EQ(json::parse(two.body)["record"],
+            json::parse(R"({"id": 2, "name": "two", "tasks": [{"n": 0, "title": "new"}]})"))
+      << two.body;
+  EXPECT_EQ(Send(serve.port(), "GET", "/v1/entities/projects/99").status, 404);
+  EXPECT_EQ(serve.Stop(), 0) << serve.Stderr();
+}
+
 }  // namespace
 }  // namespace cutover::testing

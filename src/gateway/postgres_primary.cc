@@ -136,10 +136,10 @@ Result<PrimaryWrite> PostgresPrimary::Write(const std::string& entity, const std
 Result<PrimaryWrite> PostgresPrimary::Modify(const std::string& entity, const std::string& key,
                                              const std::string& change) {
   const spec::EntitySpec* e = migration_->FindEntity(entity);
-  if (e == nullptr || !reader_->Rebuilds(entity)) {
+  if (e == nullptr || !e->redis || !reader_->Rebuilds(entity)) {
     return FailedPrecondition("a change to '" + entity +
                               "' needs its current record from PostgreSQL, which only a "
-                              "write_back entity can rebuild");
+                              "write_back entity of a redis source can rebuild and change");
   }
   return Locked(entity, key, [&](Session* s) -> Result<PrimaryWrite> {
     ASSIGN_OR_RETURN(const PostgresRow now, reader_->Read(entity, key));

@@ -51,6 +51,10 @@ Result<std::unique_ptr<PostgresReader>> PostgresReader::Create(
     entity.key_hasher = std::make_unique<engine::RowHasher>(keys);
     if (e->write_back && e->redis) {
       ASSIGN_OR_RETURN(entity.builder, map::RecordBuilder::Create(*e));
+    } else if (const spec::SourceSpec* src = r->migration_->FindSource(e->source);
+               e->write_back && src != nullptr && src->type == "json" && spec::JsonKeyField(*e)) {
+      ASSIGN_OR_RETURN(entity.document_builder, map::DocumentBuilder::Create(*e));
+      ASSIGN_OR_RETURN(entity.family, engine::FamilyReader::Create(*r->migration_, *e));
     }
   }
   return r;
@@ -60,7 +64,8 @@ PostgresReader::~PostgresReader() = default;
 
 bool PostgresReader::Rebuilds(const std::string& entity) const {
   auto it = entities_.find(entity);
-  return it != entities_.end() && it->second.builder != nullptr;
+  return it != entities_.end() &&
+         (it->second.builder != nullptr || it->second.document_builder != nullptr);
 }
 
 uint64_t PostgresReader::Digest(const std::string& entity, const RowBatch& rows, size_t row) const {
@@ -182,23 +187,37 @@ Result<std::map<std::string, PostgresRow>> PostgresReader::ReadMany(
   }
   const std::string where = "(" + columns + ") IN (VALUES " + tuples + ")";
   std::vector<uint64_t> column_hashes;
-  st = pg_store::ScanTable(
-      session->conn.get(), entity->second.shape, keys.size() + 1,
-      [&](const RowBatch& rows) -> Status {
-        for (size_t r = 0; r < rows.num_rows(); ++r) {
-          const uint64_t digest = entity->second.hasher->RowHash(rows, r, &column_hashes);
-          auto key = by_hash.find(entity->second.hasher->KeyHash(column_hashes));
-          if (key == by_hash.end()) continue;
-          PostgresRow& row = out[key->second];
-          row.found = true;
-          row.digest = digest;
-          if (rebuild && entity->second.builder) {
-            ASSIGN_OR_RETURN(row.document, entity->second.builder->Build(rows, r));
-          }
-        }
-        return Status::Ok();
-      },
-      where);
+  const Entity& e = entity->second;
+  // A row found: its digest, and the record rebuilt from it if asked.
+  auto take = [&](const RowBatch& rows, size_t r, const engine::FamilyPage* page) -> Status {
+    const uint64_t digest = e.hasher->RowHash(rows, r, &column_hashes);
+    auto key = by_hash.find(e.hasher->KeyHash(column_hashes));
+    if (key == by_hash.end()) return Status::Ok();
+    PostgresRow& row = out[key->second];
+    row.found = true;
+    row.digest = digest;
+    if (rebuild && e.builder) {
+      ASSIGN_OR_RETURN(row.document, e.builder->Build(rows, r));
+    } else if (rebuild && page != nullptr) {
+      row.document.clear();
+      RETURN_IF_ERROR(e.document_builder->Append(rows, r, page->children[r], &row.document));
+    }
+    return Status::Ok();
+  };
+  if (rebuild && e.document_builder) {
+    // The rows with their children, each record whole.
+    engine::FamilyPage page;
+    st = e.family->Read(session->conn.get(), where, "", &page);
+    for (size_t r = 0; st.ok() && r < page.rows.num_rows(); ++r) st = take(page.rows, r, &page);
+  } else {
+    st = pg_store::ScanTable(
+        session->conn.get(), e.shape, keys.size() + 1,
+        [&](const RowBatch& rows) -> Status {
+          for (size_t r = 0; r < rows.num_rows(); ++r) RETURN_IF_ERROR(take(rows, r, nullptr));
+          return Status::Ok();
+        },
+        where);
+  }
   if (!st.ok()) {
     if (st.sqlstate() == "57014") {  // query_canceled: the statement timeout
       give_back();                   // the connection is sound; only this read gave up

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "common/status.h"
+#include "engine/core/family_reader.h"
 #include "engine/core/row_hasher.h"
+#include "map/document_builder.h"
 #include "map/record_builder.h"
 #include "map/record_mapper.h"
 #include "spec/spec.h"
@@ -33,9 +35,11 @@ struct PostgresRow {
 //
 // A key is found by its key columns, mapped from the key's name as a sync
 // maps a deleted key (store::KeyReader::KeyRecords), through the table's key
-// index. The row read is the entity's own table row; child tables are not
-// read (write_back entities have none, and a shadow comparison covers the
-// row only). Each read runs under `statement_timeout`, so a slow PostgreSQL
+// index. The row read is the entity's own table row; a shadow comparison
+// covers the row only. A record rebuilt for the client is a Redis key's
+// (RecordBuilder) or a JSON file's record with its children, read by the
+// parents' keys in the same statement's snapshot order (engine::FamilyReader,
+// map::DocumentBuilder). Each read runs under `statement_timeout`, so a slow PostgreSQL
 // costs a reader at most the timeout; a read that cannot reach PostgreSQL
 // marks it down for a second, during which reads fail at once instead of
 // each waiting for a connection attempt: a fallback to legacy then costs
@@ -49,7 +53,7 @@ class PostgresReader {
     int connections = 4;
   };
 
-  // The entities of `entity_names` (each with a redis source).
+  // The entities of `entity_names` (the gateway's).
   static Result<std::unique_ptr<PostgresReader>> Create(
       std::shared_ptr<const spec::MigrationSpec> migration, Options options,
       const std::vector<std::string>& entity_names);
@@ -72,7 +76,8 @@ class PostgresReader {
   // the entity's mapper), comparable with PostgresRow::digest.
   uint64_t Digest(const std::string& entity, const RowBatch& rows, size_t row) const;
 
-  // Whether records of `entity` can be rebuilt from its rows (write_back).
+  // Whether records of `entity` can be rebuilt from its rows (write_back, a
+  // Redis key or a JSON file's record).
   bool Rebuilds(const std::string& entity) const;
 
  private:
@@ -80,7 +85,10 @@ class PostgresReader {
     pg_store::TableShape shape;
     std::unique_ptr<engine::RowHasher> hasher;
     std::unique_ptr<engine::RowHasher> key_hasher;  // over the key columns alone
-    std::unique_ptr<map::RecordBuilder> builder;    // null unless write_back
+    std::unique_ptr<map::RecordBuilder> builder;    // a Redis entity's, if write_back
+    // A JSON entity's, if write_back: its record rebuilt with its children.
+    std::unique_ptr<map::DocumentBuilder> document_builder;
+    std::optional<engine::FamilyReader> family;
   };
   struct Session;
 

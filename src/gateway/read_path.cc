@@ -73,8 +73,9 @@ Result<ReadOutcome> ReadPath::Get(const control::StageState& stage, const std::s
   if (!postgres_->Rebuilds(entity)) {
     return FailedPrecondition("entity '" + entity +
                               "': its PostgreSQL rows cannot be turned back into the record the "
-                              "client stores (only entities of redis sources that declare "
-                              "write_back can); read PostgreSQL directly");
+                              "client stores (only entities of redis sources, and of json "
+                              "files keyed by one column, that declare write_back can); read "
+                              "PostgreSQL directly");
   }
   const auto start = std::chrono::steady_clock::now();
   Result<PostgresRow> row = postgres_->Read(entity, key);

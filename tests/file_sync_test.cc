@@ -149,6 +149,7 @@ TEST(FileSync, AFirstPassDeletesTheRowsOfRecordsRemovedSinceTheBackfill) {
   EXPECT_EQ(users["upserted"], 42);  // every record of the file, as on any first pass
   EXPECT_EQ(users["deleted"], 3);
   EXPECT_EQ(users["rows_without_record"], 3);
+  EXPECT_EQ(users["records_repeated"], 0);
   EXPECT_EQ(EntityOf(first, "projects")["deleted"], 2) << first.dump();
   for (const auto& id : plan["removed"]) {
     EXPECT_EQ(

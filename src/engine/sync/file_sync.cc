@@ -282,7 +282,10 @@ class EntityFileSync {
         applied_hashes.push_back(hashes[rows[k]]);
       }
       std::sort(picks.begin(), picks.end());
-      out_.records_unchanged += static_cast<int64_t>(in.size() - picks.size());
+      out_.records_unchanged += static_cast<int64_t>(keys.size() - picks.size());
+      // Records whose key comes again later in the batch: the later one is
+      // the key's record, as the backfill reads the file.
+      out_.records_repeated += static_cast<int64_t>(in.size() - keys.size());
       if (picks.empty()) return Status::Ok();
       RETURN_IF_ERROR(sync->Apply(conn_, Select(in, picks), {}, in.versions_floor, &out_.counts));
       return catalog::SaveKeyHashes(conn_, migration_.name, entity_.name, name, run_, applied_keys,
@@ -472,6 +475,7 @@ nlohmann::json FileSyncReportJson(const FileSyncReport& report) {
                         {"files_gone", e.files_gone},
                         {"records_read", e.records_read},
                         {"records_unchanged", e.records_unchanged},
+                        {"records_repeated", e.records_repeated},
                         {"records_gone_kept", e.records_gone_kept},
                         {"rows_without_record", e.rows_without_record},
                         {"upserted", e.counts.upserted},
@@ -487,7 +491,7 @@ std::string FormatFileSyncReport(const FileSyncReport& report) {
   for (const auto& e : report.entities) {
     out += fmt::format(
         "{}: {} files ({} new, {} changed, {} only touched, {} gone); {} records read, {} "
-        "unchanged; {} upserted, {} deleted, {} superseded by a newer state, {} rejected{}\n",
+        "unchanged; {} upserted, {} deleted, {} superseded by a newer state, {} rejected{}{}{}\n",
         e.entity, e.files_seen, e.files_new, e.files_changed, e.files_touched, e.files_gone,
         e.records_read, e.records_unchanged, e.counts.upserted, e.counts.deleted,
         e.counts.superseded, e.counts.rejected,
@@ -495,6 +499,11 @@ std::string FormatFileSyncReport(const FileSyncReport& report) {
             ? fmt::format("; {} records gone from a file of the glob kept (another file may hold "
                           "them)",
                           e.records_gone_kept)
+            : "",
+        e.records_repeated > 0
+            ? fmt::format("; {} records whose key a later record of the file repeats (the later "
+                          "one counts)",
+                          e.records_repeated)
             : "",
         e.rows_without_record > 0
             ? fmt::format("; of the deleted, {} rows whose key a file seen for the first time "

@@ -31,6 +31,9 @@ struct FileSyncEntity {
   int64_t files_gone = 0;         // loaded before, no longer there: their rows stay
   int64_t records_read = 0;       // records of new and changed files
   int64_t records_unchanged = 0;  // of JSON files diffed by key: as last applied
+  // Of JSON files: records whose key a later record of the same read batch
+  // repeats (the later one is the key's record; neither changed nor new).
+  int64_t records_repeated = 0;
   // Records gone from a file of a glob: their rows stay (another file may
   // hold the key).
   int64_t records_gone_kept = 0;

@@ -53,6 +53,13 @@ void Fill(const RedisServer& redis) {
   }
 }
 
+// `cutover ARGS` in `ws` with CUTOVER_FAILPOINTS set to `failpoints`.
+CommandResult CutoverWithFailpoints(Workspace ws, const std::vector<std::string>& args,
+                                    const std::string& failpoints) {
+  ws.env.emplace_back("CUTOVER_FAILPOINTS", failpoints);
+  return Cutover(ws, args);
+}
+
 class RoundTripTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -64,9 +71,7 @@ class RoundTripTest : public ::testing::Test {
   }
 
   CommandResult Run(const std::vector<std::string>& args, const std::string& failpoints = "") {
-    Workspace ws = ws_;
-    ws.env.emplace_back("CUTOVER_FAILPOINTS", failpoints);
-    return Cutover(ws, args);
+    return CutoverWithFailpoints(ws_, args, failpoints);
   }
 
   std::unique_ptr<RedisServer> redis_;
@@ -211,9 +216,7 @@ class RoundTripFilesTest : public ::testing::Test {
   }
 
   CommandResult Run(const std::vector<std::string>& args, const std::string& failpoints = "") {
-    Workspace ws = ws_;
-    ws.env.emplace_back("CUTOVER_FAILPOINTS", failpoints);
-    return Cutover(ws, args);
+    return CutoverWithFailpoints(ws_, args, failpoints);
   }
 
   Workspace ws_;

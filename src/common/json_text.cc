@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "common/utf8.h"
+
 namespace cutover {
 
 void AppendJsonString(std::string_view text, std::string* out) {
@@ -44,6 +46,20 @@ void AppendJsonString(std::string_view text, std::string* out) {
     }
   }
   out->push_back('"');
+}
+
+void AppendJsonBytes(std::string_view bytes, std::string* out) {
+  if (IsValidUtf8(bytes)) {
+    AppendJsonString(bytes, out);
+    return;
+  }
+  static const char kHex[] = "0123456789abcdef";
+  out->append("{\"$bytes\":\"");
+  for (unsigned char c : bytes) {
+    out->push_back(kHex[c >> 4]);
+    out->push_back(kHex[c & 15]);
+  }
+  out->append("\"}");
 }
 
 void AppendJsonDouble(double value, std::string* out) {

@@ -12,6 +12,10 @@ namespace cutover {
 // as \u00xx.
 void AppendJsonString(std::string_view text, std::string* out);
 
+// `bytes` as a JSON value: a string when they are UTF-8, else
+// {"$bytes": "<lowercase hex>"}, the form a bytea column takes whole.
+void AppendJsonBytes(std::string_view bytes, std::string* out);
+
 // A finite double as the shortest decimal that reads back to it, spelled as
 // Python's repr spells it: fixed notation with at least one fraction digit
 // ("2.0", "0.0001") when its exponent is in [-4, 16), else "1e+16", "1.5e-05".

@@ -396,7 +396,7 @@ DocumentMapper::~DocumentMapper() = default;
 
 Result<std::unique_ptr<DocumentMapper>> DocumentMapper::Create(const spec::EntitySpec& entity) {
   auto impl = std::make_unique<Impl>();
-  impl->binary_strings = entity.redis.has_value();
+  impl->binary_strings = entity.redis.has_value() || entity.iotdb.has_value();
   RETURN_IF_ERROR(impl->AddTable(entity, -1));
   return std::unique_ptr<DocumentMapper>(new DocumentMapper(std::move(impl)));
 }

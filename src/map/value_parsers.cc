@@ -3,6 +3,7 @@
 #include "map/value_parsers.h"
 
 #include "common/civil_calendar.h"
+#include "common/message_quote.h"
 
 #include <algorithm>
 #include <charconv>
@@ -54,32 +55,8 @@ int HexValue(char c) {
   return -1;
 }
 
-// Messages quote the input so the user can find the row, but a multi-megabyte
-// value or a control character must not wreck a log line.
 std::string Quote(std::string_view text) {
-  constexpr size_t kMaxQuoted = 64;
-  size_t n = text.size();
-  bool truncated = false;
-  if (n > kMaxQuoted) {
-    n = kMaxQuoted;
-    // Back off to a UTF-8 boundary so the message stays valid UTF-8.
-    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
-    truncated = true;
-  }
-  std::string out = "'";
-  for (size_t i = 0; i < n; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7F || c == '\\') {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (truncated) out += "...";
-  out += "'";
-  return out;
+  return QuoteForMessage(text, '\'');
 }
 
 // A lone byte of a multi-byte UTF-8 character is escaped too, so the message

@@ -13,6 +13,7 @@
 #include "common/time_zone.h"
 #include "common/value_type.h"
 #include "spec/key_pattern.h"
+#include "spec/series_pattern.h"
 
 namespace cutover::spec {
 
@@ -107,6 +108,17 @@ struct RedisKeySpec {
   Location where;
 };
 
+// Which series of an IoTDB source an entity takes, and how their points
+// become records (stores/iotdb/iotdb_document.h): `long`, one record per
+// point (a series' value at one time), or `wide`, one per device and time
+// with a member per measurement.
+struct IotdbSeriesSpec {
+  enum class Layout { kLong, kWide };
+  SeriesPattern pattern;
+  Layout layout = Layout::kLong;
+  Location where;
+};
+
 // The Redis type name a value kind is stored as ("string", "hash", ...).
 std::string_view RedisTypeName(RedisKeySpec::Value value);
 
@@ -168,6 +180,8 @@ struct EntitySpec {
   int priority = 0;  // lower runs first
   // Entities of a Redis source: the key pattern and the value's kind.
   std::optional<RedisKeySpec> redis;
+  // Entities of an IoTDB source: the series pattern and the record layout.
+  std::optional<IotdbSeriesSpec> iotdb;
   std::optional<TagSpec> tag;
   // `write_back: true`: the spec declares the mapping invertible (a row
   // turns back into its key, type, value and TTL), which the loader checks
@@ -193,7 +207,7 @@ struct CsvOptions {
 
 struct SourceSpec {
   std::string name;
-  std::string type;  // "json", "parquet", "csv" or "redis"
+  std::string type;  // "json", "parquet", "csv", "redis" or "iotdb"
   // File, directory or glob ("data/*.parquet"), resolved against the spec's
   // folder. For parquet and csv a directory means every such file under it.
   std::string path;
@@ -228,6 +242,17 @@ struct SourceSpec {
     int64_t flush_rows = 10000;
   };
   Archive archive;
+  // type: iotdb. Its REST service at `url` (http[s]://host:port, IoTDB's
+  // rest_service_port), or the export tool's CSV files at `path`.
+  struct Iotdb {
+    std::string user = "root";
+    std::string password;      // after ${VAR} expansion: a secret, never printed
+    int precision_digits = 3;  // the server's timestamp_precision: 3 ms, 6 us, 9 ns
+    // The server's rest_query_default_row_size_limit: a query asks for one
+    // row less, since a result that reaches the limit fails.
+    int64_t row_limit = 10000;
+  };
+  Iotdb iotdb;
   Location where;
 };
 

@@ -397,18 +397,30 @@ class Loader {
       source.where = Where(sf.key.Mark());
       if (source.name.empty()) return Error(sf.key.Mark(), "source names must not be empty");
       const std::string ctx = "source " + Quote(sf.name);
-      ASSIGN_OR_RETURN(const Fields fields,
-                       ReadFields(sf, ctx,
-                                  {"type", "path", "layout", "csv", "on_missing_column", "timezone",
-                                   "url", "tls", "archive"}));
+      ASSIGN_OR_RETURN(
+          const Fields fields,
+          ReadFields(sf, ctx,
+                     {"type", "path", "layout", "csv", "on_missing_column", "timezone", "url",
+                      "tls", "archive", "user", "password", "precision", "row_limit"}));
 
       ASSIGN_OR_RETURN(const Field* type, Require(fields, "type", sf, ctx));
       ASSIGN_OR_RETURN(const Scalar type_value, ReadScalar(*type, ctx));
       source.type = Lowercase(type_value.value);
       if (source.type != "json" && source.type != "parquet" && source.type != "csv" &&
-          source.type != "redis") {
+          source.type != "redis" && source.type != "iotdb") {
         return UnknownChoice(type_value, What(*type, ctx), "source type",
-                             {"json", "parquet", "csv", "redis"});
+                             {"json", "parquet", "csv", "redis", "iotdb"});
+      }
+      if (source.type == "iotdb") {
+        RETURN_IF_ERROR(ParseIotdbSource(sf, fields, ctx, source));
+        spec.sources.push_back(std::move(source));
+        continue;
+      }
+      for (const char* iotdb_only : {"user", "password", "precision", "row_limit"}) {
+        if (const Field* field = fields.FindAny(iotdb_only)) {
+          return Error(field->key.Mark(), What(*field, ctx) + " applies to iotdb sources only; " +
+                                              "this one is " + source.type);
+        }
       }
       for (const char* redis_only : {"url", "tls"}) {
         const Field* field = fields.FindAny(redis_only);
@@ -509,6 +521,81 @@ class Loader {
       if (out.flush_rows < 1) {
         return Error(MarkOf(*r), What(*r, ctx) + " must be at least 1");
       }
+    }
+    return Status::Ok();
+  }
+
+  // An iotdb source: its REST service (`url`, with `user` and `password`)
+  // or its export tool's CSV files (`path`), never both; `precision` and
+  // `row_limit` as the server is configured.
+  Status ParseIotdbSource(const Field& sf, const Fields& fields, const std::string& ctx,
+                          SourceSpec& source) {
+    for (const char* other : {"layout", "csv", "on_missing_column", "tls", "archive"}) {
+      if (const Field* f = fields.FindAny(other)) {
+        return Error(f->key.Mark(), What(*f, ctx) + " does not apply to iotdb sources");
+      }
+    }
+    const Field* url = fields.Find("url");
+    const Field* path = fields.Find("path");
+    if ((url == nullptr) == (path == nullptr)) {
+      return Error(sf.key.Mark(),
+                   ctx +
+                       " needs either 'url' (IoTDB's REST service, http://host:18080) or "
+                       "'path' (CSV files of IoTDB's export tool), and not both");
+    }
+    if (url != nullptr) {
+      ASSIGN_OR_RETURN(const Scalar u, ReadScalar(*url, ctx));
+      if (!u.value.starts_with("http://") && !u.value.starts_with("https://")) {
+        return Error(u.mark, What(*url, ctx) +
+                                 " must start with http:// or https:// (IoTDB's REST service, "
+                                 "rest_service_port, 18080 by default)");
+      }
+      source.url = u.value;
+      source.url_text = u.raw;
+      while (source.url.ends_with("/")) source.url.pop_back();
+    } else {
+      ASSIGN_OR_RETURN(source.path, ReadPath(*path, ctx, base_dir_));
+      for (const char* rest_only : {"user", "password", "row_limit"}) {
+        if (const Field* f = fields.FindAny(rest_only)) {
+          return Error(f->key.Mark(), What(*f, ctx) + " applies to an iotdb source read over " +
+                                          "REST ('url'); this one reads CSV files ('path')");
+        }
+      }
+    }
+    if (const Field* user = fields.Find("user")) {
+      ASSIGN_OR_RETURN(const Scalar u, ReadScalar(*user, ctx));
+      if (u.value.empty()) return Error(u.mark, What(*user, ctx) + " must not be empty");
+      if (u.value.find(':') != std::string::npos) {
+        return Error(u.mark,
+                     What(*user, ctx) + " cannot hold ':' (IoTDB's Basic auth splits on it)");
+      }
+      source.iotdb.user = u.value;
+    }
+    if (const Field* password = fields.Find("password")) {
+      ASSIGN_OR_RETURN(const Scalar p, ReadScalar(*password, ctx));
+      source.iotdb.password = p.value;
+    }
+    if (const Field* precision = fields.Find("precision")) {
+      ASSIGN_OR_RETURN(const Scalar p, ReadScalar(*precision, ctx));
+      if (p.value == "ms") {
+        source.iotdb.precision_digits = 3;
+      } else if (p.value == "us") {
+        source.iotdb.precision_digits = 6;
+      } else if (p.value == "ns") {
+        source.iotdb.precision_digits = 9;
+      } else {
+        return UnknownChoice(p, What(*precision, ctx), "time precision", {"ms", "us", "ns"});
+      }
+    }
+    if (const Field* limit = fields.Find("row_limit")) {
+      ASSIGN_OR_RETURN(source.iotdb.row_limit, ReadInt(*limit, ctx));
+      if (source.iotdb.row_limit < 2) {
+        return Error(MarkOf(*limit), What(*limit, ctx) + " must be at least 2 (a query asks " +
+                                         "for one row less than the limit)");
+      }
+    }
+    if (const Field* tz = fields.Find("timezone")) {
+      ASSIGN_OR_RETURN(source.timezone, ReadTimeZone(*tz, ctx));
     }
     return Status::Ok();
   }
@@ -1064,6 +1151,11 @@ class Loader {
       if (out.redis) {
         RETURN_IF_ERROR(ResolveRedisColumns(ctx, out));
         RETURN_IF_ERROR(ParseTag(tag, ctx, out));
+      } else if (out.iotdb) {
+        RETURN_IF_ERROR(ResolveIotdbColumns(ctx, *spec.FindSource(out.source), out));
+        if (tag != nullptr) {
+          return Error(tag->key.Mark(), What(*tag, ctx) + " applies to entities of redis sources");
+        }
       } else if (tag != nullptr) {
         return Error(tag->key.Mark(), What(*tag, ctx) + " applies to entities of redis sources");
       }
@@ -1170,6 +1262,91 @@ class Loader {
     return Status::Ok();
   }
 
+  // Where each column of an IoTDB entity reads from in its records
+  // (stores/iotdb/iotdb_document.h): a capture, a "$..." property, or (wide
+  // layout) a measurement, read from "$values.<name>".
+  Status ResolveIotdbColumns(const std::string& ctx, const SourceSpec& source, EntitySpec& out) {
+    using Layout = IotdbSeriesSpec::Layout;
+    const IotdbSeriesSpec& iotdb = *out.iotdb;
+    const bool wide = iotdb.layout == Layout::kWide;
+    std::vector<std::string_view> meta = {"$device", "$time", "$epoch"};
+    if (!wide) {
+      for (std::string_view m : {"$measurement", "$series", "$type", "$value", "$numeric",
+                                 "$integer", "$text", "$boolean", "$blob", "$date", "$timestamp"}) {
+        meta.push_back(m);
+      }
+    }
+    std::vector<std::string> captures = iotdb.pattern.captures();
+    if (wide && !iotdb.pattern.measurement_capture().empty()) captures.pop_back();
+    bool has_time = false;
+    // A long record's key names its series unless the pattern names one
+    // measurement (its last node a literal).
+    const auto nodes = SplitSeriesPath(iotdb.pattern.text());
+    bool has_series = wide || (iotdb.pattern.measurement_capture().empty() && nodes &&
+                               nodes->back() != "*" && nodes->back() != "**");
+    for (ColumnSpec& c : out.columns) {
+      const std::string head = c.from.substr(0, c.from.find('.'));
+      const bool is_key = std::find(out.key.begin(), out.key.end(), c.name) != out.key.end();
+      if (head.starts_with("$")) {
+        if (std::find(meta.begin(), meta.end(), head) == meta.end()) {
+          return InvalidArgument(c.where.ToString() + ": column " + Quote(c.name) + " of " + ctx +
+                                 " reads " + Quote(c.from) + "; a " + (wide ? "wide" : "long") +
+                                 " IoTDB record offers " + JoinNames(meta) + Hint(head, meta));
+        }
+        if (head != c.from && head != "$value") {
+          return InvalidArgument(c.where.ToString() + ": column " + Quote(c.name) + " of " + ctx +
+                                 " reads " + Quote(c.from) + ", but " + Quote(head) +
+                                 " has no fields");
+        }
+        if ((head == "$time" || head == "$epoch") && is_key) has_time = true;
+        if ((head == "$measurement" || head == "$series") && is_key) has_series = true;
+        if (head == "$time" && c.type == ValueType::kTimestamptz &&
+            source.iotdb.precision_digits > 6) {
+          return InvalidArgument(
+              c.where.ToString() + ": column " + Quote(c.name) + " of " + ctx +
+              " reads $time into timestamptz, which keeps microseconds, but the source's "
+              "precision is ns: read $epoch (nanoseconds since 1970) into a bigint column");
+        }
+        continue;
+      }
+      if (std::find(captures.begin(), captures.end(), head) != captures.end()) {
+        if (head != c.from) {
+          return InvalidArgument(c.where.ToString() + ": column " + Quote(c.name) + " of " + ctx +
+                                 " reads " + Quote(c.from) + ", but capture " + Quote(head) +
+                                 " is text, with no fields");
+        }
+        if (head == iotdb.pattern.measurement_capture() && is_key) has_series = true;
+        continue;
+      }
+      if (!wide) {
+        std::vector<std::string_view> offered(captures.begin(), captures.end());
+        for (std::string_view m : meta) offered.push_back(m);
+        return InvalidArgument(c.where.ToString() + ": column " + Quote(c.name) + " of " + ctx +
+                               " reads " + Quote(c.from) + ", which is neither a capture of " +
+                               Quote(iotdb.pattern.text()) +
+                               " nor a point property (a long record holds one point; "
+                               "layout: wide gives a member per measurement). Expected one of: " +
+                               JoinNames(offered));
+      }
+      c.from = "$values." + c.from;
+    }
+    if (!has_time) {
+      return InvalidArgument(out.where.ToString() + ": " + ctx +
+                             " keys its rows without the point's time: its key must include a "
+                             "column that reads $time or $epoch");
+    }
+    if (!has_series) {
+      return InvalidArgument(out.where.ToString() + ": " + ctx +
+                             " keys one point per series and time, but its key names no series: "
+                             "include a column that reads the measurement (capture {" +
+                             (iotdb.pattern.measurement_capture().empty()
+                                  ? std::string("measurement")
+                                  : iotdb.pattern.measurement_capture()) +
+                             "}, $measurement or $series)");
+    }
+    return Status::Ok();
+  }
+
   // `tag: NAME` (a text column source_tag), `tag: { value, column, as }`
   // with as: text|jsonb, or `tag: false`. Default: the entity's name in a
   // text column source_tag.
@@ -1244,7 +1421,8 @@ class Loader {
   Status ParseEntitySource(const Field& f, const MigrationSpec& spec, const std::string& entity_ctx,
                            EntitySpec& out) {
     const std::string ctx = "'source' of " + entity_ctx;
-    ASSIGN_OR_RETURN(const Fields fields, ReadFields(f, ctx, {"from", "file", "pattern", "value"}));
+    ASSIGN_OR_RETURN(const Fields fields,
+                     ReadFields(f, ctx, {"from", "file", "pattern", "value", "series", "layout"}));
     ASSIGN_OR_RETURN(const Field* from, Require(fields, "from", f, ctx));
     ASSIGN_OR_RETURN(const Scalar s, ReadScalar(*from, ctx));
     const SourceSpec* source = spec.FindSource(s.value);
@@ -1254,6 +1432,13 @@ class Loader {
       return UnknownChoice(s, What(*from, ctx), "source", names);
     }
     out.source = s.value;
+    if (source->type == "iotdb") return ParseIotdbSeries(f, fields, *source, ctx, out);
+    for (const char* iotdb_only : {"series", "layout"}) {
+      if (const Field* r = fields.FindAny(iotdb_only)) {
+        return Error(r->key.Mark(),
+                     What(*r, ctx) + " applies to iotdb sources; this one is " + source->type);
+      }
+    }
     if (source->type == "redis") {
       if (const Field* file = fields.FindAny("file")) {
         return Error(file->key.Mark(), What(*file, ctx) + " applies to file sources; a redis " +
@@ -1301,6 +1486,39 @@ class Loader {
         return Error(fs_value.mark, What(*file, ctx) + " must not be empty");
       out.file = fs_value.value;
     }
+    return Status::Ok();
+  }
+
+  // `series:` the pattern of the series an entity of an iotdb source takes;
+  // `layout:` long (a record per point, the default) or wide (a record per
+  // device and time).
+  Status ParseIotdbSeries(const Field& f, const Fields& fields, const SourceSpec& source,
+                          const std::string& ctx, EntitySpec& out) {
+    for (const char* other : {"file", "pattern", "value"}) {
+      if (const Field* r = fields.FindAny(other)) {
+        return Error(r->key.Mark(), What(*r, ctx) + " does not apply to iotdb sources; an " +
+                                        "iotdb entity names its series with 'series'");
+      }
+    }
+    (void)source;
+    IotdbSeriesSpec iotdb;
+    ASSIGN_OR_RETURN(const Field* series, Require(fields, "series", f, ctx));
+    ASSIGN_OR_RETURN(const Scalar p, ReadScalar(*series, ctx));
+    iotdb.where = Where(p.mark);
+    auto parsed = SeriesPattern::Parse(p.value);
+    if (!parsed.ok()) return Error(p.mark, What(*series, ctx) + ": " + parsed.status().message());
+    iotdb.pattern = std::move(*parsed);
+    if (const Field* layout = fields.Find("layout")) {
+      ASSIGN_OR_RETURN(const Scalar l, ReadScalar(*layout, ctx));
+      if (l.value == "long") {
+        iotdb.layout = IotdbSeriesSpec::Layout::kLong;
+      } else if (l.value == "wide") {
+        iotdb.layout = IotdbSeriesSpec::Layout::kWide;
+      } else {
+        return UnknownChoice(l, What(*layout, ctx), "layout", {"long", "wide"});
+      }
+    }
+    out.iotdb = std::move(iotdb);
     return Status::Ok();
   }
 

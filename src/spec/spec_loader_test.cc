@@ -283,10 +283,11 @@ sorces:
 
     {"unknown key far from any lists the valid ones", R"(migration: m
 sources:
-  files: { type: json, path: data, compression: gzip }
+  files: { type: json, path: data, codec: gzip }
 )",
-     "spec.yaml:3:36: unknown key 'compression' in source 'files'; expected one of: type, path, "
-     "layout, csv, on_missing_column, timezone, url, tls, archive"},
+     "spec.yaml:3:36: unknown key 'codec' in source 'files'; expected one of: type, path, "
+     "layout, csv, on_missing_column, timezone, url, tls, archive, user, password, precision, "
+     "row_limit"},
 
     {"unknown column key", R"(migration: m
 sources: { s: { type: json, path: d } }

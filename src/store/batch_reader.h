@@ -43,6 +43,23 @@ struct StoreBatch {
   size_t size() const { return positions.size(); }
 };
 
+// Empties `out` for a document store's next batch: "$doc" and "$key"
+// columns (cleared, not reallocated, when it already has them), no
+// positions and no versions.
+inline void ResetDocumentBatch(StoreBatch* out) {
+  if (out->rows.columns.size() != 2) {
+    out->rows = RowBatch();
+    out->rows.AddColumn("$doc", ValueType::kJsonb);
+    out->rows.AddColumn("$key", ValueType::kText);
+  } else {
+    out->rows.Clear();
+  }
+  out->positions.clear();
+  out->versions.clear();
+  out->source_keys.clear();
+  out->versions_floor = -1;
+}
+
 // The shape of leveldb's Iterator: construction opens it at a cursor, Next()
 // pulls. Batches are small (a caller picks `max_records`), so memory is
 // bounded by the batch, never by the partition.

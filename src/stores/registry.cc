@@ -3,6 +3,7 @@
 
 #include "stores/duckdb/duckdb_store.h"
 #include "stores/duckdb/parquet_archive.h"
+#include "stores/iotdb/iotdb_store.h"
 #include "stores/json/json_file_committer.h"
 #include "stores/json/json_store.h"
 #include "stores/postgres/pg_table_store.h"
@@ -15,7 +16,7 @@
 namespace cutover::stores {
 
 const std::vector<std::string>& KnownStoreTypes() {
-  static const std::vector<std::string> kTypes = {"csv", "json", "parquet", "redis"};
+  static const std::vector<std::string> kTypes = {"csv", "iotdb", "json", "parquet", "redis"};
   return kTypes;
 }
 
@@ -41,6 +42,13 @@ Result<std::unique_ptr<store::Store>> OpenStore(const spec::SourceSpec& source,
                              "': a redis store is opened for an entity (its key pattern)");
     }
     return redis_store::OpenRedisStore(source, *options.entity);
+  }
+  if (source.type == "iotdb") {
+    if (options.entity == nullptr) {
+      return InvalidArgument("source '" + source.name +
+                             "': an iotdb store is opened for an entity (its series pattern)");
+    }
+    return iotdb_store::OpenIotdbStore(source, *options.entity);
   }
   std::string known;
   for (const auto& type : KnownStoreTypes()) known += (known.empty() ? "" : ", ") + type;
@@ -75,6 +83,7 @@ Status PingSource(const spec::SourceSpec& source) {
                      redis_store::SourceEndpoint(source));
     return redis_store::PingRedis(endpoint);
   }
+  if (source.type == "iotdb") return iotdb_store::PingIotdb(source);
   ASSIGN_OR_RETURN(auto store, OpenStore(source, source.path));
   return store->Ping();
 }

@@ -72,8 +72,10 @@ TEST_F(RegistryTest, RefusesAnUnknownStoreTypeNamingTheKnownOnes) {
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(store.status().message(),
-            "source 'src': unknown store type 'mongodb'; known types: csv, json, parquet, redis");
-  EXPECT_EQ(KnownStoreTypes(), (std::vector<std::string>{"csv", "json", "parquet", "redis"}));
+            "source 'src': unknown store type 'mongodb'; known types: csv, iotdb, json, parquet, "
+            "redis");
+  EXPECT_EQ(KnownStoreTypes(),
+            (std::vector<std::string>{"csv", "iotdb", "json", "parquet", "redis"}));
 }
 
 TEST_F(RegistryTest, JsonFilesArePartitionsAndAReadResumesAtAnyCursor) {

@@ -26,7 +26,7 @@ Result<std::unique_ptr<store::Store>> OpenEntityStore(const spec::MigrationSpec&
                                                       const spec::EntitySpec& entity, int jobs,
                                                       bool file_versions) {
   const spec::SourceSpec* src = migration.FindSource(entity.source);
-  if (src != nullptr && src->type == "redis") {
+  if (src != nullptr && (src->type == "redis" || src->type == "iotdb")) {
     stores::StoreOptions options;
     options.entity = &entity;
     return stores::OpenStore(*src, src->url, options);

@@ -33,20 +33,6 @@ std::string TypeProblem(const spec::RedisKeySpec& redis, const RedisValue& v) {
 
 }  // namespace
 
-void AppendJsonBytes(std::string_view bytes, std::string* out) {
-  if (IsValidUtf8(bytes)) {
-    AppendJsonString(bytes, out);
-    return;
-  }
-  static const char kHex[] = "0123456789abcdef";
-  out->append("{\"$bytes\":\"");
-  for (unsigned char c : bytes) {
-    out->push_back(kHex[c >> 4]);
-    out->push_back(kHex[c & 15]);
-  }
-  out->append("\"}");
-}
-
 std::string IsoMillis(int64_t unix_ms) {
   using namespace std::chrono;
   const sys_time<milliseconds> t{milliseconds(unix_ms)};

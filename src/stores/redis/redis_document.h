@@ -20,9 +20,6 @@ void AppendDocument(const spec::EntitySpec& entity, const RedisValue& value, std
 // captures (the rows of a deleted key are found by its key columns).
 void AppendKeyDocument(const spec::EntitySpec& entity, std::string_view key, std::string* out);
 
-// `bytes` as a JSON value: a string when it is UTF-8, else {"$bytes": hex}.
-void AppendJsonBytes(std::string_view bytes, std::string* out);
-
 // Unix milliseconds as ISO 8601 UTC with milliseconds ("2026-12-01T06:44:02.123Z").
 std::string IsoMillis(int64_t unix_ms);
 

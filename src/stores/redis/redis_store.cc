@@ -178,20 +178,6 @@ void AppendRecords(RedisContext& ctx, const std::vector<RedisValue>& values, int
   }
 }
 
-void ResetBatch(store::StoreBatch* out) {
-  if (out->rows.columns.size() != 2) {
-    out->rows = RowBatch();
-    out->rows.AddColumn("$doc", ValueType::kJsonb);
-    out->rows.AddColumn("$key", ValueType::kText);
-  } else {
-    out->rows.Clear();
-  }
-  out->positions.clear();
-  out->versions.clear();
-  out->source_keys.clear();
-  out->versions_floor = -1;
-}
-
 class ScanBatchReader : public store::BatchReader {
  public:
   ScanBatchReader(std::shared_ptr<RedisContext> ctx, RedisNode node,
@@ -203,7 +189,7 @@ class ScanBatchReader : public store::BatchReader {
         read_(read) {}
 
   Result<bool> Next(size_t max_records, store::StoreBatch* out) override {
-    ResetBatch(out);
+    store::ResetDocumentBatch(out);
     out->origin = ctx_->Origin(node_);
     if (at_.done) {
       out->end.token = Encode(at_);
@@ -323,7 +309,7 @@ class RedisKeyReader : public store::KeyReader {
   explicit RedisKeyReader(std::shared_ptr<RedisContext> ctx) : ctx_(std::move(ctx)) {}
 
   Status Read(const std::vector<store::RecordKey>& keys, store::StoreBatch* out) override {
-    ResetBatch(out);
+    store::ResetDocumentBatch(out);
     ASSIGN_OR_RETURN(RedisTopology topology, ctx_->Topology());
     std::map<std::string, std::vector<std::string>> by_node;
     int64_t ordinal = 0;  // unique across nodes: a reject is found by it
@@ -366,7 +352,7 @@ class RedisKeyReader : public store::KeyReader {
   }
 
   Status KeyRecords(const std::vector<store::RecordKey>& keys, store::StoreBatch* out) override {
-    ResetBatch(out);
+    store::ResetDocumentBatch(out);
     std::string doc;
     int64_t ordinal = 0;
     for (const store::RecordKey& k : keys) {
@@ -384,7 +370,7 @@ class RedisKeyReader : public store::KeyReader {
   Status WrittenRecords(const std::vector<store::RecordKey>& keys,
                         const std::vector<std::string>& documents, int64_t version,
                         store::StoreBatch* out) override {
-    ResetBatch(out);
+    store::ResetDocumentBatch(out);
     if (keys.size() != documents.size()) {
       return InvalidArgument("WrittenRecords: one document per key");
     }

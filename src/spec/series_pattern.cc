@@ -1,0 +1,196 @@
+// SeriesPattern: parsing IoTDB path patterns and matching series node by node.
+#include "spec/series_pattern.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace cutover::spec {
+namespace {
+
+bool IsCaptureName(std::string_view name) {
+  if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+// Splits on '.' outside backquotes, keeping each node as written.
+std::optional<std::vector<std::string>> SplitWritten(std::string_view path) {
+  std::vector<std::string> nodes;
+  std::string node;
+  bool quoted = false;
+  for (size_t i = 0; i < path.size(); ++i) {
+    const char c = path[i];
+    if (c == '`') {
+      if (quoted && i + 1 < path.size() && path[i + 1] == '`') {
+        node += "``";
+        ++i;
+        continue;
+      }
+      quoted = !quoted;
+      node += c;
+    } else if (c == '.' && !quoted) {
+      if (node.empty()) return std::nullopt;
+      nodes.push_back(std::move(node));
+      node.clear();
+    } else {
+      node += c;
+    }
+  }
+  if (quoted || node.empty()) return std::nullopt;
+  nodes.push_back(std::move(node));
+  return nodes;
+}
+
+// A node as written without its backquotes (a doubled one becomes one).
+std::string Unquote(std::string_view written) {
+  if (written.size() < 2 || written.front() != '`' || written.back() != '`') {
+    return std::string(written);
+  }
+  std::string out;
+  const std::string_view inner = written.substr(1, written.size() - 2);
+  for (size_t i = 0; i < inner.size(); ++i) {
+    out += inner[i];
+    if (inner[i] == '`' && i + 1 < inner.size() && inner[i + 1] == '`') ++i;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::vector<std::string>> SplitSeriesPath(std::string_view path) {
+  auto written = SplitWritten(path);
+  if (!written) return std::nullopt;
+  for (std::string& node : *written) node = Unquote(node);
+  return written;
+}
+
+std::string QuoteSeriesNode(std::string_view name) {
+  const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  }) && !std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c));
+  });
+  if (plain) return std::string(name);
+  std::string out = "`";
+  for (char c : name) {
+    out += c;
+    if (c == '`') out += '`';
+  }
+  out += '`';
+  return out;
+}
+
+std::string JoinSeriesPath(const std::vector<std::string>& nodes) {
+  std::string out;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (i > 0) out += '.';
+    out += QuoteSeriesNode(nodes[i]);
+  }
+  return out;
+}
+
+Result<SeriesPattern> SeriesPattern::Parse(std::string_view text) {
+  SeriesPattern p;
+  p.text_ = std::string(text);
+  const auto written = SplitWritten(text);
+  if (!written) {
+    return InvalidArgument("series pattern '" + p.text_ +
+                           "' has an empty node or an unclosed backquote");
+  }
+  if ((*written)[0] != "root") {
+    return InvalidArgument("series pattern '" + p.text_ + "' must start with root.");
+  }
+  if (written->size() < 3) {
+    return InvalidArgument("series pattern '" + p.text_ +
+                           "' names no device and measurement: a series is "
+                           "root.<device nodes>.<measurement>");
+  }
+  for (const std::string& w : *written) {
+    Node n;
+    if (w == "*") {
+      n.kind = Node::Kind::kOne;
+    } else if (w == "**") {
+      n.kind = Node::Kind::kMany;
+    } else if (w.front() == '{') {
+      const std::string name = w.size() >= 2 && w.back() == '}' ? w.substr(1, w.size() - 2) : "";
+      if (!IsCaptureName(name)) {
+        return InvalidArgument("series pattern '" + p.text_ + "': '" + w +
+                               "' is no capture; write {name} with a name of letters, digits "
+                               "and _ (a node with braces in its name goes in backquotes)");
+      }
+      if (std::find(p.names_.begin(), p.names_.end(), name) != p.names_.end()) {
+        return InvalidArgument("series pattern '" + p.text_ + "' captures {" + name + "} twice");
+      }
+      n.kind = Node::Kind::kCapture;
+      n.name = name;
+      p.names_.push_back(name);
+    } else {
+      n.name = Unquote(w);
+    }
+    p.nodes_.push_back(std::move(n));
+  }
+  if (p.nodes_.back().kind == Node::Kind::kCapture) p.measurement_capture_ = p.nodes_.back().name;
+  return p;
+}
+
+bool SeriesPattern::MatchFrom(size_t pattern_at, const std::vector<std::string>& nodes,
+                              size_t node_at, std::vector<std::string>* captured) const {
+  if (pattern_at == nodes_.size()) return node_at == nodes.size();
+  if (node_at == nodes.size()) return false;
+  const Node& n = nodes_[pattern_at];
+  switch (n.kind) {
+    case Node::Kind::kLiteral:
+      return n.name == nodes[node_at] && MatchFrom(pattern_at + 1, nodes, node_at + 1, captured);
+    case Node::Kind::kOne:
+      return MatchFrom(pattern_at + 1, nodes, node_at + 1, captured);
+    case Node::Kind::kCapture: {
+      captured->push_back(nodes[node_at]);
+      if (MatchFrom(pattern_at + 1, nodes, node_at + 1, captured)) return true;
+      captured->pop_back();
+      return false;
+    }
+    case Node::Kind::kMany:
+      // One or more nodes: the fewest that let the rest match.
+      for (size_t end = node_at + 1; end <= nodes.size(); ++end) {
+        const size_t before = captured->size();
+        if (MatchFrom(pattern_at + 1, nodes, end, captured)) return true;
+        captured->resize(before);
+      }
+      return false;
+  }
+  return false;
+}
+
+std::optional<std::vector<std::string>> SeriesPattern::Match(std::string_view path) const {
+  const auto nodes = SplitSeriesPath(path);
+  if (!nodes) return std::nullopt;
+  std::vector<std::string> captured;
+  if (!MatchFrom(0, *nodes, 0, &captured)) return std::nullopt;
+  return captured;
+}
+
+std::string SeriesPattern::ShowPattern() const {
+  std::string out;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (i > 0) out += '.';
+    const Node& n = nodes_[i];
+    switch (n.kind) {
+      case Node::Kind::kLiteral:
+        out += QuoteSeriesNode(n.name);
+        break;
+      case Node::Kind::kOne:
+      case Node::Kind::kCapture:
+        out += '*';
+        break;
+      case Node::Kind::kMany:
+        out += "**";
+        break;
+    }
+  }
+  return out;
+}
+
+}  // namespace cutover::spec

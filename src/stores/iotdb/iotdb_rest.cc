@@ -1,0 +1,157 @@
+// IotdbRest: IoTDB's REST API v2 over cpp-httplib, its codes made Status.
+#include "stores/iotdb/iotdb_rest.h"
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include <chrono>
+#include <thread>
+
+namespace cutover::iotdb_store {
+namespace {
+
+constexpr int kAttempts = 3;
+
+// At most this much of a statement in a message: a tablet's SQL can be long.
+std::string Brief(std::string_view text) {
+  constexpr size_t kMax = 160;
+  if (text.size() <= kMax) return std::string(text);
+  return std::string(text.substr(0, kMax)) + "...";
+}
+
+// The Status of an IoTDB status code other than 200.
+Status FromCode(int64_t code, const std::string& message, const std::string& where,
+                const std::string& what) {
+  const std::string text =
+      fmt::format("{}: {} failed: IoTDB code {} ({})", where, what, code, message);
+  switch (code) {
+    case 800:
+    case 801:
+      return PermissionDenied(text + "; check the source's user and password");
+    case 803:
+      return PermissionDenied(text + "; the user lacks the privilege for this statement");
+    case 708:
+      return FailedPrecondition(
+          text +
+          "; the server's rest_query_default_row_size_limit is lower than the source's "
+          "row_limit: set row_limit to it");
+    case 305:
+      return Unavailable(text);
+    case 500:
+    case 508:
+      return NotFound(text);
+    default:
+      return InvalidArgument(text);
+  }
+}
+
+// A request body; a string that is not UTF-8 has no JSON form.
+Result<std::string> Body(const nlohmann::json& body, const std::string& where) {
+  try {
+    return body.dump();
+  } catch (const nlohmann::json::type_error& e) {
+    return InvalidArgument(where + ": a request holds text that is not UTF-8: " + e.what());
+  }
+}
+
+}  // namespace
+
+std::string SqlString(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    out += c;
+    if (c == '\'') out += '\'';
+  }
+  out += '\'';
+  return out;
+}
+
+IotdbRest::IotdbRest(std::string url, std::string user, std::string password)
+    : url_(std::move(url)), client_(std::make_unique<httplib::Client>(url_)) {
+  client_->set_basic_auth(user, password);
+  client_->set_connection_timeout(std::chrono::seconds(5));
+  client_->set_read_timeout(std::chrono::seconds(120));
+  client_->set_keep_alive(true);
+}
+
+IotdbRest::~IotdbRest() = default;
+
+Status IotdbRest::Ping() {
+  httplib::Result res = client_->Get("/ping");
+  if (!res) {
+    return Unavailable(fmt::format("{}: cannot reach the REST service: {}", where(),
+                                   httplib::to_string(res.error())));
+  }
+  if (res->status != 200) {
+    return Unavailable(
+        fmt::format("{}: /ping answered HTTP {}: {}", where(), res->status, Brief(res->body)));
+  }
+  return Status::Ok();
+}
+
+Result<nlohmann::json> IotdbRest::Post(const std::string& path, const std::string& body,
+                                       const std::string& what) {
+  Status last;
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    if (attempt > 1) std::this_thread::sleep_for(std::chrono::milliseconds(100 << (2 * attempt)));
+    httplib::Result res = client_->Post(path, body, "application/json");
+    if (!res) {
+      last = Unavailable(fmt::format("{}: {}: cannot reach the REST service: {}", where(), what,
+                                     httplib::to_string(res.error())));
+      continue;
+    }
+    nlohmann::json reply = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+    const bool coded = reply.is_object() && reply.contains("code") && reply["code"].is_number();
+    if (res->status >= 500) {
+      last = Unavailable(
+          fmt::format("{}: {} answered HTTP {}: {}", where(), what, res->status, Brief(res->body)));
+      continue;
+    }
+    if (res->status == 401 || res->status == 403) {
+      return PermissionDenied(fmt::format(
+          "{}: the REST service refused the login (HTTP {}{}); check the source's user and "
+          "password",
+          where(), res->status,
+          coded ? fmt::format(", IoTDB code {} {}", reply["code"].get<int64_t>(),
+                              reply.value("message", ""))
+                : ""));
+    }
+    if (res->status != 200) {
+      return InvalidArgument(
+          fmt::format("{}: {} answered HTTP {}: {}", where(), what, res->status, Brief(res->body)));
+    }
+    if (reply.is_discarded()) {
+      return Internal(fmt::format("{}: {} answered something that is not JSON: {}", where(), what,
+                                  Brief(res->body)));
+    }
+    if (coded && reply["code"].get<int64_t>() != 200) {
+      Status st = FromCode(reply["code"].get<int64_t>(), reply.value("message", ""), where(), what);
+      if (st.code() == StatusCode::kUnavailable) {
+        last = st;
+        continue;
+      }
+      return st;
+    }
+    return reply;
+  }
+  return last.WithContext(fmt::format("after {} attempts", kAttempts));
+}
+
+Result<nlohmann::json> IotdbRest::Query(const std::string& sql, int64_t row_limit) {
+  ASSIGN_OR_RETURN(const std::string body, Body({{"sql", sql}, {"row_limit", row_limit}}, where()));
+  return Post("/rest/v2/query", body, "query '" + Brief(sql) + "'");
+}
+
+Status IotdbRest::NonQuery(const std::string& sql) {
+  ASSIGN_OR_RETURN(const std::string body, Body({{"sql", sql}}, where()));
+  return Post("/rest/v2/nonQuery", body, "statement '" + Brief(sql) + "'").status();
+}
+
+Status IotdbRest::InsertTablet(const nlohmann::json& tablet) {
+  ASSIGN_OR_RETURN(const std::string body, Body(tablet, where()));
+  return Post("/rest/v2/insertTablet", body,
+              "insertTablet into " + tablet.value("device", std::string("?")))
+      .status();
+}
+
+}  // namespace cutover::iotdb_store

@@ -1,0 +1,566 @@
+// IotdbStore: partitions per device (REST) or per file (CSV), both handing
+// out the documents of iotdb_document.h.
+#include "stores/iotdb/iotdb_store.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include "common/file_match.h"
+#include "stores/iotdb/iotdb_csv.h"
+#include "stores/iotdb/iotdb_document.h"
+#include "stores/iotdb/iotdb_rest.h"
+
+namespace cutover::iotdb_store {
+namespace {
+
+// IotdbStore design
+//
+// REST: Plan lists the series the pattern matches (SHOW TIMESERIES, paged
+// by LIMIT/OFFSET) and makes a partition per device, in path order. A
+// reader of a device pages through its rows in time order with
+// `WHERE time > <last> ORDER BY TIME ASC LIMIT <row_limit - 1>`: time is
+// unique per row of one device, so the last time read is an exact cursor
+// ("time=<epoch>"), and a page never reaches the server's row limit, which
+// fails a result that reaches it (code 708). A device whose rows all came
+// back ends on an empty page.
+//
+// CSV: a partition per file of the source's path; the cursor is the byte
+// offset and line after the last row read ("offset=<n> line=<n>"). Columns
+// whose series the pattern does not match are skipped; a row the reader
+// cannot read becomes one error record, rejected with its line.
+//
+// A batch ends on a row boundary, so it may hold up to one row's points
+// more than asked (a row has at most one point per column).
+
+TimePrecision PrecisionOf(const spec::SourceSpec& source) {
+  switch (source.iotdb.precision_digits) {
+    case 6:
+      return TimePrecision::kUs;
+    case 9:
+      return TimePrecision::kNs;
+    default:
+      return TimePrecision::kMs;
+  }
+}
+
+void AddRecord(const std::string& doc, int64_t line, int64_t offset, int64_t index,
+               store::StoreBatch* out) {
+  out->rows.columns[0].AppendBytes(doc);
+  out->rows.columns[1].AppendNull();
+  store::RecordPosition pos;
+  pos.byte_offset = offset;
+  pos.line = line;
+  pos.record_index = index;
+  out->positions.push_back(pos);
+}
+
+// The device's matched series, what a REST reader selects.
+struct DeviceSeries {
+  std::string device;                     // as SHOW TIMESERIES writes it
+  std::vector<std::string> measurements;  // without backquotes
+  std::vector<IotdbType> types;
+  std::vector<std::vector<std::string>> captures;  // per measurement
+};
+
+struct Shared {
+  const spec::EntitySpec* entity = nullptr;
+  spec::SourceSpec source;
+  TimePrecision precision = TimePrecision::kMs;
+  bool wide = false;
+};
+
+// The wide layout's captures are the device's: the pattern's, minus the
+// measurement's when it ends in one.
+std::vector<std::string> DeviceCaptures(const Shared& s, const std::vector<std::string>& all) {
+  if (s.entity->iotdb->pattern.measurement_capture().empty() || all.empty()) return all;
+  return std::vector<std::string>(all.begin(), all.end() - 1);
+}
+
+// Appends the records of one row of one device: a document per point (long)
+// or one for the row (wide). `cells[i]` belongs to series i of `series`.
+void AppendRow(const Shared& s, const DeviceSeries& series, int64_t epoch,
+               const std::vector<std::optional<IotdbValue>>& cells, int64_t line, int64_t offset,
+               int64_t* ordinal, std::string* doc, store::StoreBatch* out) {
+  if (s.wide) {
+    std::vector<std::pair<std::string, IotdbValue>> values;
+    for (size_t i = 0; i < cells.size(); ++i) {
+      if (cells[i]) values.emplace_back(series.measurements[i], *cells[i]);
+    }
+    if (values.empty()) return;
+    doc->clear();
+    AppendDeviceRowDocument(*s.entity, series.device, DeviceCaptures(s, series.captures[0]), epoch,
+                            s.precision, values, doc);
+    AddRecord(*doc, line, offset, (*ordinal)++, out);
+    return;
+  }
+  for (size_t i = 0; i < cells.size(); ++i) {
+    if (!cells[i]) continue;
+    SeriesMatch m{series.device, series.measurements[i], series.captures[i]};
+    doc->clear();
+    AppendPointDocument(*s.entity, m, epoch, s.precision, *cells[i], doc);
+    AddRecord(*doc, line, offset, (*ordinal)++, out);
+  }
+}
+
+// ---- REST ----
+
+// A series path as (device as written, measurement without backquotes): it
+// splits at the last '.' outside backquotes. REQUIRES: `path` matched a
+// pattern, so it has nodes.
+std::pair<std::string, std::string> SplitDevice(const std::string& path) {
+  size_t split = std::string::npos;
+  bool quoted = false;
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '`') quoted = !quoted;
+    if (path[i] == '.' && !quoted) split = i;
+  }
+  const auto last = spec::SplitSeriesPath(path.substr(split + 1));
+  return {path.substr(0, split), last ? last->back() : path.substr(split + 1)};
+}
+
+// A REST JSON value of a column of `type`, canonical.
+Result<IotdbValue> FromJson(const nlohmann::json& v, IotdbType type, TimePrecision precision) {
+  if (v.is_boolean()) return IotdbValue{type, v.get<bool>() ? "true" : "false"};
+  if (v.is_number_integer()) {
+    if (type == IotdbType::kFloat || type == IotdbType::kDouble) {
+      return IotdbValue{type, CanonicalDouble(v.get<double>())};
+    }
+    const std::string digits = v.is_number_unsigned() ? std::to_string(v.get<uint64_t>())
+                                                      : std::to_string(v.get<int64_t>());
+    if (type == IotdbType::kDate) return CanonicalValue(type, digits, precision);
+    return IotdbValue{type, digits};
+  }
+  if (v.is_number_float()) return IotdbValue{type, CanonicalDouble(v.get<double>())};
+  if (v.is_string()) {
+    const std::string& text = v.get_ref<const std::string&>();
+    // A string is the text itself: no export quotes to strip.
+    if (type == IotdbType::kText || type == IotdbType::kString) return IotdbValue{type, text};
+    return CanonicalValue(type, text, precision);
+  }
+  return DataError("a " + std::string(IotdbTypeName(type)) + " value came as JSON " +
+                   std::string(v.type_name()));
+}
+
+std::vector<std::string> StringColumn(const nlohmann::json& values, size_t column) {
+  std::vector<std::string> out;
+  if (!values.is_array() || column >= values.size() || !values[column].is_array()) return out;
+  for (const auto& v : values[column]) out.push_back(v.is_string() ? v.get<std::string>() : "");
+  return out;
+}
+
+// Index of a column named `name` (case-insensitive: IoTDB versions differ).
+std::optional<size_t> ColumnIndex(const nlohmann::json& names, std::string_view name) {
+  if (!names.is_array()) return std::nullopt;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (!names[i].is_string()) continue;
+    const std::string& n = names[i].get_ref<const std::string&>();
+    if (n.size() == name.size() && std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
+          return std::tolower(a) == std::tolower(b);
+        })) {
+      return i;
+    }
+  }
+  return std::nullopt;
+}
+
+class RestBatchReader : public store::BatchReader {
+ public:
+  RestBatchReader(std::shared_ptr<Shared> shared, std::unique_ptr<IotdbRest> rest,
+                  DeviceSeries series, std::optional<int64_t> after, bool done)
+      : s_(std::move(shared)),
+        rest_(std::move(rest)),
+        series_(std::move(series)),
+        after_(after),
+        done_(done) {}
+
+  Result<bool> Next(size_t max_records, store::StoreBatch* out) override {
+    store::ResetDocumentBatch(out);
+    out->origin = rest_->where() + " device " + series_.device;
+    if (done_) {
+      out->end.token = Token();
+      return false;
+    }
+    const int64_t page = std::max<int64_t>(
+        1, std::min<int64_t>(s_->source.iotdb.row_limit - 1, static_cast<int64_t>(max_records)));
+    std::string sql = "SELECT ";
+    for (size_t i = 0; i < series_.measurements.size(); ++i) {
+      if (i > 0) sql += ", ";
+      sql += spec::QuoteSeriesNode(series_.measurements[i]);
+    }
+    sql += " FROM " + series_.device;
+    if (after_) sql += fmt::format(" WHERE time > {}", *after_);
+    sql += fmt::format(" ORDER BY TIME ASC LIMIT {}", page);
+    ASSIGN_OR_RETURN(const nlohmann::json data, rest_->Query(sql, s_->source.iotdb.row_limit));
+    const nlohmann::json& times = data.contains("timestamps") ? data["timestamps"] : nullptr;
+    if (!times.is_array() || times.empty()) {
+      done_ = true;
+      out->end.token = Token();
+      return false;
+    }
+    // Columns come back named by full path, in the order asked; map each to
+    // its series by name, whatever the order.
+    const nlohmann::json& expressions = data["expressions"];
+    const nlohmann::json& values = data["values"];
+    std::vector<int> series_of(series_.measurements.size(), -1);
+    if (!expressions.is_array() || !values.is_array() || values.size() != expressions.size()) {
+      return Internal(
+          fmt::format("{}: query '{}' answered columns that do not line up", rest_->where(), sql));
+    }
+    for (size_t c = 0; c < expressions.size(); ++c) {
+      const auto nodes = spec::SplitSeriesPath(expressions[c].get<std::string>());
+      if (!nodes) continue;
+      for (size_t m = 0; m < series_.measurements.size(); ++m) {
+        if (nodes->back() == series_.measurements[m]) series_of[m] = static_cast<int>(c);
+      }
+    }
+    std::string doc;
+    std::vector<std::optional<IotdbValue>> cells(series_.measurements.size());
+    for (size_t r = 0; r < times.size(); ++r) {
+      const int64_t epoch = times[r].get<int64_t>();
+      for (size_t m = 0; m < cells.size(); ++m) {
+        cells[m].reset();
+        const int c = series_of[m];
+        if (c < 0 || r >= values[c].size() || values[c][r].is_null()) continue;
+        Result<IotdbValue> v = FromJson(values[c][r], series_.types[m], s_->precision);
+        if (!v.ok()) {
+          doc.clear();
+          AppendErrorDocument(fmt::format("{}.{} at time {}: {}", series_.device,
+                                          series_.measurements[m], epoch, v.status().message()),
+                              values[c][r].dump(), &doc);
+          AddRecord(doc, -1, -1, ordinal_++, out);
+          continue;
+        }
+        cells[m] = std::move(*v);
+      }
+      AppendRow(*s_, series_, epoch, cells, -1, -1, &ordinal_, &doc, out);
+      after_ = epoch;
+    }
+    out->end.token = Token();
+    return true;
+  }
+
+ private:
+  std::string Token() const {
+    if (done_ && !after_) return "done";
+    return after_ ? fmt::format("time={}", *after_) : "";
+  }
+
+  std::shared_ptr<Shared> s_;
+  std::unique_ptr<IotdbRest> rest_;
+  DeviceSeries series_;
+  std::optional<int64_t> after_;
+  bool done_ = false;
+  int64_t ordinal_ = 0;
+};
+
+class RestSnapshotReader : public store::SnapshotReader {
+ public:
+  explicit RestSnapshotReader(std::shared_ptr<Shared> s) : s_(std::move(s)) {}
+
+  store::RecordShape shape() const override { return store::RecordShape::kDocuments; }
+
+  Result<std::vector<store::ColumnDescription>> Describe() override {
+    return std::vector<store::ColumnDescription>{{"$doc", ValueType::kJsonb},
+                                                 {"$key", ValueType::kText}};
+  }
+
+  Result<std::vector<store::Partition>> Plan() override {
+    IotdbRest rest = Client();
+    const spec::SeriesPattern& pattern = s_->entity->iotdb->pattern;
+    const int64_t page = s_->source.iotdb.row_limit - 1;
+    std::map<std::string, DeviceSeries> devices;
+    for (int64_t offset = 0;; offset += page) {
+      ASSIGN_OR_RETURN(const nlohmann::json data,
+                       rest.Query(fmt::format("SHOW TIMESERIES {} LIMIT {} OFFSET {}",
+                                              pattern.ShowPattern(), page, offset),
+                                  s_->source.iotdb.row_limit));
+      const nlohmann::json& names = data.contains("column_names") && !data["column_names"].is_null()
+                                        ? data["column_names"]
+                                        : data["expressions"];
+      const auto path_at = ColumnIndex(names, "Timeseries");
+      const auto type_at = ColumnIndex(names, "DataType");
+      if (!path_at || !type_at) {
+        return Internal(rest.where() +
+                        ": SHOW TIMESERIES answered no Timeseries and DataType "
+                        "columns");
+      }
+      const nlohmann::json& values = data["values"];
+      const std::vector<std::string> paths = StringColumn(values, *path_at);
+      const std::vector<std::string> types = StringColumn(values, *type_at);
+      for (size_t i = 0; i < paths.size() && i < types.size(); ++i) {
+        auto captures = pattern.Match(paths[i]);
+        if (!captures) continue;  // SHOW's pattern is wider (`*` for a capture)
+        const std::optional<IotdbType> type = ParseIotdbType(types[i]);
+        if (!type) {
+          return InvalidArgument(
+              fmt::format("{}: series {} has type '{}', which cutover does not "
+                          "know",
+                          rest.where(), paths[i], types[i]));
+        }
+        auto [device, measurement] = SplitDevice(paths[i]);
+        DeviceSeries& d = devices[device];
+        d.device = device;
+        d.measurements.push_back(measurement);
+        d.types.push_back(*type);
+        d.captures.push_back(std::move(*captures));
+      }
+      if (static_cast<int64_t>(paths.size()) < page) break;
+    }
+    std::vector<store::Partition> partitions;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      devices_.clear();
+      for (auto& [device, d] : devices) {
+        partitions.push_back({device, rest.where() + " device " + device, -1, -1});
+        devices_[device] = std::move(d);
+      }
+    }
+    return partitions;
+  }
+
+  Result<std::unique_ptr<store::BatchReader>> Open(const store::Partition& partition,
+                                                   const store::Cursor& from) override {
+    DeviceSeries series;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = devices_.find(partition.id);
+      if (it == devices_.end()) {
+        return InvalidArgument(
+            fmt::format("iotdb {}: no device '{}' in the last plan", s_->source.url, partition.id));
+      }
+      series = it->second;
+    }
+    std::optional<int64_t> after;
+    bool done = false;
+    if (from.token == "done") {
+      done = true;
+    } else if (!from.AtStart()) {
+      int64_t t = 0;
+      const std::string& token = from.token;
+      if (!token.starts_with("time=") ||
+          std::from_chars(token.data() + 5, token.data() + token.size(), t).ptr !=
+              token.data() + token.size()) {
+        return InvalidArgument(fmt::format("iotdb {} device {}: '{}' is not an IoTDB cursor",
+                                           s_->source.url, partition.id, token));
+      }
+      after = t;
+    }
+    return std::unique_ptr<store::BatchReader>(
+        new RestBatchReader(s_,
+                            std::make_unique<IotdbRest>(s_->source.url, s_->source.iotdb.user,
+                                                        s_->source.iotdb.password),
+                            std::move(series), after, done));
+  }
+
+ private:
+  IotdbRest Client() const {
+    return IotdbRest(s_->source.url, s_->source.iotdb.user, s_->source.iotdb.password);
+  }
+
+  std::shared_ptr<Shared> s_;
+  std::mutex mu_;
+  std::map<std::string, DeviceSeries> devices_;  // guarded by mu_; from the last Plan
+};
+
+// ---- CSV ----
+
+// A header's measurement as a name, without its backquotes.
+std::string NodeName(const std::string& written) {
+  const auto nodes = spec::SplitSeriesPath(written);
+  return nodes && nodes->size() == 1 ? nodes->front() : written;
+}
+
+class CsvBatchReader : public store::BatchReader {
+ public:
+  CsvBatchReader(std::shared_ptr<Shared> s, std::string path, std::unique_ptr<IotdbCsvReader> csv)
+      : s_(std::move(s)), path_(std::move(path)), csv_(std::move(csv)) {
+    // Which columns the pattern takes, by device for an align-by-time file;
+    // an align-by-device file is matched row by row (cached per device).
+    if (!csv_->align_by_device()) {
+      std::map<std::string, size_t> by_device;
+      for (size_t c = 0; c < csv_->columns().size(); ++c) {
+        const CsvSeriesColumn& col = csv_->columns()[c];
+        auto captures = s_->entity->iotdb->pattern.Match(col.device + "." + col.measurement);
+        if (!captures) continue;
+        auto [it, fresh] = by_device.emplace(col.device, groups_.size());
+        if (fresh) groups_.push_back({});
+        Group& g = groups_[it->second];
+        g.series.device = col.device;
+        g.series.measurements.push_back(NodeName(col.measurement));
+        g.series.types.push_back(col.type.value_or(IotdbType::kText));
+        g.series.captures.push_back(std::move(*captures));
+        g.columns.push_back(c);
+      }
+    }
+  }
+
+  Result<bool> Next(size_t max_records, store::StoreBatch* out) override {
+    store::ResetDocumentBatch(out);
+    out->origin = path_;
+    IotdbCsvRow row;
+    std::string doc;
+    while (out->size() < max_records) {
+      ASSIGN_OR_RETURN(const bool more, csv_->Next(&row));
+      if (!more) break;
+      offset_ = row.end_offset;
+      line_ = row.line;
+      if (!row.problem.empty()) {
+        doc.clear();
+        AppendErrorDocument(fmt::format("{}:{}: {}", path_, row.line, row.problem), row.raw, &doc);
+        AddRecord(doc, row.line, row.offset, ordinal_++, out);
+        continue;
+      }
+      if (csv_->align_by_device()) {
+        const Group* g = DeviceGroup(row.device);
+        if (g == nullptr) continue;
+        AppendGroup(*g, row, &doc, out);
+      } else {
+        for (const Group& g : groups_) AppendGroup(g, row, &doc, out);
+      }
+    }
+    out->end.token = fmt::format("offset={} line={}", offset_, line_);
+    return out->size() > 0;
+  }
+
+  void Seek(int64_t offset, int64_t line) {
+    offset_ = offset;
+    line_ = line;
+  }
+
+ private:
+  struct Group {
+    DeviceSeries series;
+    std::vector<size_t> columns;  // of the file, per series
+  };
+
+  // The matched columns of `device` in an align-by-device file (null: none).
+  const Group* DeviceGroup(const std::string& device) {
+    auto it = by_device_.find(device);
+    if (it == by_device_.end()) {
+      Group g;
+      g.series.device = device;
+      for (size_t c = 0; c < csv_->columns().size(); ++c) {
+        const CsvSeriesColumn& col = csv_->columns()[c];
+        auto captures = s_->entity->iotdb->pattern.Match(device + "." + col.measurement);
+        if (!captures) continue;
+        g.series.measurements.push_back(NodeName(col.measurement));
+        g.series.types.push_back(col.type.value_or(IotdbType::kText));
+        g.series.captures.push_back(std::move(*captures));
+        g.columns.push_back(c);
+      }
+      it = by_device_.emplace(device, std::move(g)).first;
+    }
+    return it->second.columns.empty() ? nullptr : &it->second;
+  }
+
+  void AppendGroup(const Group& g, const IotdbCsvRow& row, std::string* doc,
+                   store::StoreBatch* out) {
+    cells_.assign(g.columns.size(), std::nullopt);
+    for (size_t i = 0; i < g.columns.size(); ++i) cells_[i] = row.values[g.columns[i]];
+    // An untyped header's value carries the type inferred for it.
+    DeviceSeries series = g.series;
+    for (size_t i = 0; i < cells_.size(); ++i) {
+      if (cells_[i]) series.types[i] = cells_[i]->type;
+    }
+    AppendRow(*s_, series, row.time, cells_, row.line, row.offset, &ordinal_, doc, out);
+  }
+
+  std::shared_ptr<Shared> s_;
+  std::string path_;
+  std::unique_ptr<IotdbCsvReader> csv_;
+  std::vector<Group> groups_;
+  std::map<std::string, Group> by_device_;
+  std::vector<std::optional<IotdbValue>> cells_;
+  int64_t offset_ = 0;
+  int64_t line_ = 0;
+  int64_t ordinal_ = 0;
+};
+
+class CsvSnapshotReader : public store::SnapshotReader {
+ public:
+  explicit CsvSnapshotReader(std::shared_ptr<Shared> s) : s_(std::move(s)) {}
+
+  store::RecordShape shape() const override { return store::RecordShape::kDocuments; }
+
+  Result<std::vector<store::ColumnDescription>> Describe() override {
+    return std::vector<store::ColumnDescription>{{"$doc", ValueType::kJsonb},
+                                                 {"$key", ValueType::kText}};
+  }
+
+  Result<std::vector<store::Partition>> Plan() override {
+    ASSIGN_OR_RETURN(const std::vector<std::string> files,
+                     MatchFiles(s_->source.path, {".csv", ".txt"}));
+    std::vector<store::Partition> partitions;
+    for (const std::string& f : files) {
+      std::error_code ec;
+      const auto size = std::filesystem::file_size(f, ec);
+      partitions.push_back({f, f, -1, ec ? -1 : static_cast<int64_t>(size)});
+    }
+    return partitions;
+  }
+
+  Result<std::unique_ptr<store::BatchReader>> Open(const store::Partition& partition,
+                                                   const store::Cursor& from) override {
+    int64_t offset = 0;
+    int64_t line = 0;
+    if (!from.AtStart() &&
+        std::sscanf(from.token.c_str(), "offset=%ld line=%ld", &offset, &line) != 2) {
+      return InvalidArgument(
+          fmt::format("{}: '{}' is not an IoTDB CSV cursor", partition.id, from.token));
+    }
+    ASSIGN_OR_RETURN(auto csv, IotdbCsvReader::Open(partition.id, s_->precision, offset, line));
+    auto reader = std::make_unique<CsvBatchReader>(s_, partition.id, std::move(csv));
+    reader->Seek(offset, line);
+    return std::unique_ptr<store::BatchReader>(std::move(reader));
+  }
+
+ private:
+  std::shared_ptr<Shared> s_;
+};
+
+class IotdbStore : public store::Store {
+ public:
+  explicit IotdbStore(std::shared_ptr<Shared> s) : s_(s) {
+    if (s->source.url.empty()) {
+      snapshot_ = std::make_unique<CsvSnapshotReader>(s);
+    } else {
+      snapshot_ = std::make_unique<RestSnapshotReader>(s);
+    }
+  }
+
+  store::SnapshotReader& snapshot() override { return *snapshot_; }
+  Status Ping() override { return PingIotdb(s_->source); }
+
+ private:
+  std::shared_ptr<Shared> s_;
+  std::unique_ptr<store::SnapshotReader> snapshot_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<store::Store>> OpenIotdbStore(const spec::SourceSpec& source,
+                                                     const spec::EntitySpec& entity) {
+  if (!entity.iotdb) {
+    return InvalidArgument("entity '" + entity.name + "' of iotdb source '" + source.name +
+                           "' names no series");
+  }
+  auto s = std::make_shared<Shared>();
+  s->entity = &entity;
+  s->source = source;
+  s->precision = PrecisionOf(source);
+  s->wide = entity.iotdb->layout == spec::IotdbSeriesSpec::Layout::kWide;
+  return std::unique_ptr<store::Store>(new IotdbStore(std::move(s)));
+}
+
+Status PingIotdb(const spec::SourceSpec& source) {
+  if (source.url.empty()) return MatchFiles(source.path, {".csv", ".txt"}).status();
+  IotdbRest rest(source.url, source.iotdb.user, source.iotdb.password);
+  return rest.Ping();
+}
+
+}  // namespace cutover::iotdb_store

@@ -1,0 +1,263 @@
+// IoTDB telemetry end to end: the same points served by the REST stand-in
+// (tests/iotdb_standin.py) and written as the export tool's CSV files, both
+// backfilled by `cutover`, and PostgreSQL checked by hand-written SQL.
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "support/iotdb_standin.h"
+#include "support/pg_harness.h"
+#include "support/workspace.h"
+
+namespace cutover::testing {
+namespace {
+
+// Nanosecond times: T1 is one nanosecond after 2024-01-01T00:00:00Z.
+constexpr const char* kT1 = "1704067200000000001";
+constexpr const char* kT2 = "1704067200123456789";
+constexpr const char* kT3 = "1704067260000000000";
+
+// Every IoTDB type on device d1, two series on the backquoted device
+// `line-2`, and one series (root.iotflow.site...) the pattern does not take.
+// Values as IoTDB's REST API spells them.
+std::string StandinData() {
+  return std::string(R"({"series": [
+  {"path": "root.iotflow.devices.d1.temperature", "type": "DOUBLE"},
+  {"path": "root.iotflow.devices.d1.humidity", "type": "FLOAT"},
+  {"path": "root.iotflow.devices.d1.status", "type": "BOOLEAN"},
+  {"path": "root.iotflow.devices.d1.count", "type": "INT64"},
+  {"path": "root.iotflow.devices.d1.code", "type": "INT32"},
+  {"path": "root.iotflow.devices.d1.note", "type": "TEXT"},
+  {"path": "root.iotflow.devices.d1.label", "type": "STRING"},
+  {"path": "root.iotflow.devices.d1.blob", "type": "BLOB"},
+  {"path": "root.iotflow.devices.d1.day", "type": "DATE"},
+  {"path": "root.iotflow.devices.d1.seen", "type": "TIMESTAMP"},
+  {"path": "root.iotflow.devices.`line-2`.temperature", "type": "DOUBLE"},
+  {"path": "root.iotflow.devices.`line-2`.note", "type": "TEXT"},
+  {"path": "root.iotflow.site.s1.temp", "type": "INT32"}],
+ "points": [
+  {"path": "root.iotflow.devices.d1.temperature", "time": )") +
+         kT1 + R"(, "value": 21.5},
+  {"path": "root.iotflow.devices.d1.humidity", "time": )" +
+         kT1 + R"(, "value": 0.5},
+  {"path": "root.iotflow.devices.d1.status", "time": )" +
+         kT1 + R"(, "value": true},
+  {"path": "root.iotflow.devices.d1.count", "time": )" +
+         kT1 + R"(, "value": 9007199254740993},
+  {"path": "root.iotflow.devices.d1.code", "time": )" +
+         kT1 + R"(, "value": -7},
+  {"path": "root.iotflow.devices.d1.note", "time": )" +
+         kT1 +
+         R"(, "value": "he said \"hi\", ok\nnext"},
+  {"path": "root.iotflow.devices.d1.label", "time": )" +
+         kT1 + R"(, "value": "\u00fcn\u00ef"},
+  {"path": "root.iotflow.devices.d1.blob", "time": )" +
+         kT1 + R"(, "value": "0x00ff00"},
+  {"path": "root.iotflow.devices.d1.day", "time": )" +
+         kT1 + R"(, "value": "2025-07-14"},
+  {"path": "root.iotflow.devices.d1.seen", "time": )" +
+         kT1 + R"(, "value": )" + kT2 + R"(},
+  {"path": "root.iotflow.devices.d1.temperature", "time": )" +
+         kT2 + R"(, "value": "NaN"},
+  {"path": "root.iotflow.devices.d1.humidity", "time": )" +
+         kT2 + R"(, "value": 12345678.0},
+  {"path": "root.iotflow.devices.d1.status", "time": )" +
+         kT2 + R"(, "value": false},
+  {"path": "root.iotflow.devices.d1.count", "time": )" +
+         kT2 +
+         R"(, "value": -9223372036854775808},
+  {"path": "root.iotflow.devices.d1.code", "time": )" +
+         kT2 + R"(, "value": 2147483647},
+  {"path": "root.iotflow.devices.d1.note", "time": )" +
+         kT2 + R"(, "value": ""},
+  {"path": "root.iotflow.devices.d1.day", "time": )" +
+         kT2 + R"(, "value": "1999-12-31"},
+  {"path": "root.iotflow.devices.d1.temperature", "time": )" +
+         kT3 + R"(, "value": -0.25},
+  {"path": "root.iotflow.devices.`line-2`.temperature", "time": )" +
+         kT1 + R"(, "value": 0.0001},
+  {"path": "root.iotflow.devices.`line-2`.note", "time": )" +
+         kT1 + R"(, "value": "a,b\\c"},
+  {"path": "root.iotflow.site.s1.temp", "time": )" +
+         kT1 + R"(, "value": 5}]})";
+}
+
+// The same points as two export runs wrote them: d1 and the site aligned by
+// time with typed headers, ISO times at +08:00 and CRLF line ends; `line-2`
+// aligned by device, in UTC, with LF. TEXT in the exporter's literal quotes,
+// ',' and '\' and the newline escaped with a backslash, FLOAT and DOUBLE as
+// Java prints them.
+void WriteExport(const std::string& dir) {
+  WriteFile(dir + "/export/dump0_0.csv",
+            "Time,root.iotflow.devices.d1.temperature(DOUBLE),root.iotflow.devices.d1.humidity"
+            "(FLOAT),root.iotflow.devices.d1.status(BOOLEAN),root.iotflow.devices.d1.count(INT64),"
+            "root.iotflow.devices.d1.code(INT32),root.iotflow.devices.d1.note(TEXT),"
+            "root.iotflow.devices.d1.label(STRING),root.iotflow.devices.d1.blob(BLOB),"
+            "root.iotflow.devices.d1.day(DATE),root.iotflow.devices.d1.seen(TIMESTAMP),"
+            "root.iotflow.site.s1.temp(INT32)\r\n"
+            "2024-01-01T08:00:00.000000001+08:00,21.5,0.5,true,9007199254740993,-7,"
+            "\"he said \"hi\"\\, ok\\nnext\",\"\xc3\xbcn\xc3\xaf\",0x00ff00,2025-07-14,"
+            "2024-01-01T08:00:00.123456789+08:00,5\r\n"
+            "2024-01-01T08:00:00.123456789+08:00,NaN,1.2345678E7,false,-9223372036854775808,"
+            "2147483647,\"\",,,1999-12-31,,\r\n"
+            "2024-01-01T08:01:00.000000000+08:00,-0.25,,,,,,,,,,\r\n");
+  WriteFile(dir + "/export/dump1_0.csv",
+            "Time,Device,temperature(DOUBLE),note(TEXT)\n"
+            "2024-01-01T00:00:00.000000001Z,root.iotflow.devices.`line-2`,1.0E-4,\"a\\,b\\\\c\"\n");
+}
+
+// One long table per way in: a point per row, each type in a column of its own.
+std::string Entity(const std::string& name, const std::string& source) {
+  return "  " + name + R"(:
+    source: { from: )" +
+         source + R"(, series: "root.iotflow.devices.{device}.{measurement}" }
+    key: [device, measurement, epoch]
+    columns:
+      device:        { type: text }
+      measurement:   { type: text }
+      epoch:         { from: $epoch, type: bigint }
+      type:          { from: $type, type: text }
+      numeric_value: { from: $numeric, type: double precision }
+      int_value:     { from: $integer, type: bigint }
+      text_value:    { from: $text, type: text }
+      boolean_value: { from: $boolean, type: boolean }
+      blob_value:    { from: $blob, type: bytea }
+      date_value:    { from: $date, type: date }
+      json_value:    { from: $value, type: jsonb }
+)";
+}
+
+std::string Spec() {
+  return R"(migration: iotflow
+target: { url: "${DATABASE_URL:-}" }
+sources:
+  rest: { type: iotdb, url: "${IOTDB_URL:-}", user: root, password: "${IOTDB_PASSWORD:-}", precision: ns, row_limit: "${IOTDB_ROW_LIMIT:-10000}" }
+  export: { type: iotdb, path: export, precision: ns }
+entities:
+)" + Entity("telemetry_rest", "rest") +
+         Entity("telemetry_csv", "export");
+}
+
+class IotdbTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    IotdbStandin::Options options;
+    options.data_json = StandinData();
+    options.password = "s3cret-pw";
+    options.precision = "ns";
+    options.row_limit = 3;
+    standin_ = IotdbStandin::Start(options);
+    ASSERT_NE(standin_, nullptr);
+    ws_.dir = TempDir();
+    ws_.url = FreshDatabase();
+    ws_.env = {
+        {"IOTDB_URL", standin_->Url()}, {"IOTDB_PASSWORD", "s3cret-pw"}, {"IOTDB_ROW_LIMIT", "3"}};
+    WriteFile(ws_.dir + "/cutover.yaml", Spec());
+    WriteExport(ws_.dir);
+  }
+
+  // The reject file, for a failure's message.
+  std::string Rejects() const {
+    std::ifstream in(ws_.dir + "/.cutover/rejects.jsonl");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  std::unique_ptr<IotdbStandin> standin_;
+  Workspace ws_;
+};
+
+TEST_F(IotdbTest, RestAndCsvLoadTheSameRowsEveryTypeExact) {
+  const CommandResult r = Cutover(ws_, {"backfill", "cutover.yaml", "--create-tables"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r) << Rejects();
+
+  // Ten points of d1 at T1, seven at T2, one at T3, two of `line-2`; none
+  // of the site's, which the pattern does not take.
+  EXPECT_EQ(QueryValue(ws_.url, "SELECT count(*) FROM telemetry_rest"), "20");
+  EXPECT_EQ(QueryValue(ws_.url, "SELECT count(*) FROM telemetry_csv"), "20");
+  EXPECT_EQ(QueryValue(ws_.url,
+                       "SELECT count(*) FROM (SELECT * FROM telemetry_rest EXCEPT "
+                       "SELECT * FROM telemetry_csv) d"),
+            "0");
+  EXPECT_EQ(QueryValue(ws_.url,
+                       "SELECT count(*) FROM (SELECT * FROM telemetry_csv EXCEPT "
+                       "SELECT * FROM telemetry_rest) d"),
+            "0");
+
+  for (const std::string table : {"telemetry_rest", "telemetry_csv"}) {
+    SCOPED_TRACE(table);
+    auto one = [&](const std::string& column, const std::string& device,
+                   const std::string& measurement, const std::string& epoch) {
+      return QueryValue(ws_.url, "SELECT " + column + "::text FROM " + table + " WHERE device = '" +
+                                     device + "' AND measurement = '" + measurement +
+                                     "' AND epoch = " + epoch);
+    };
+    // An INT64 above 2^53, and INT64's least value, digit for digit.
+    EXPECT_EQ(one("int_value", "d1", "count", kT1), "9007199254740993");
+    EXPECT_EQ(one("int_value", "d1", "count", kT2), "-9223372036854775808");
+    EXPECT_EQ(one("type", "d1", "count", kT1), "INT64");
+    // A TIMESTAMP value at nanosecond precision, and the point's own time.
+    EXPECT_EQ(one("int_value", "d1", "seen", kT1), kT2);
+    EXPECT_EQ(one("json_value", "d1", "seen", kT1), kT2);
+    EXPECT_EQ(one("epoch", "d1", "temperature", kT3), kT3);
+    // A DOUBLE NaN, Java's 1.2345678E7 for a FLOAT, 1.0E-4.
+    EXPECT_EQ(one("numeric_value", "d1", "temperature", kT2), "NaN");
+    EXPECT_EQ(one("numeric_value", "d1", "humidity", kT2), "12345678");
+    EXPECT_EQ(one("numeric_value", "line-2", "temperature", kT1), "0.0001");
+    EXPECT_EQ(one("numeric_value", "d1", "temperature", kT3), "-0.25");
+    // A BLOB with NUL bytes.
+    EXPECT_EQ(one("blob_value", "d1", "blob", kT1), "\\x00ff00");
+    EXPECT_EQ(one("length(blob_value)", "d1", "blob", kT1), "3");
+    // DATEs.
+    EXPECT_EQ(one("date_value", "d1", "day", kT1), "2025-07-14");
+    EXPECT_EQ(one("date_value", "d1", "day", kT2), "1999-12-31");
+    // TEXT with quotes, a comma, a newline, a backslash; an empty TEXT is
+    // not a missing one; a STRING in UTF-8.
+    EXPECT_EQ(one("text_value", "d1", "note", kT1), "he said \"hi\", ok\nnext");
+    EXPECT_EQ(one("text_value", "line-2", "note", kT1), "a,b\\c");
+    EXPECT_EQ(one("text_value", "d1", "note", kT2), "");
+    EXPECT_EQ(one("text_value", "d1", "label", kT1), "\xc3\xbcn\xc3\xaf");
+    EXPECT_EQ(one("boolean_value", "d1", "status", kT2), "false");
+    EXPECT_EQ(one("int_value", "d1", "code", kT1), "-7");
+    EXPECT_EQ(one("int_value", "d1", "code", kT2), "2147483647");
+    // A value lands only in its type's column.
+    EXPECT_EQ(one("numeric_value", "d1", "note", kT1), "\\N");
+    EXPECT_EQ(one("text_value", "d1", "count", kT1), "\\N");
+  }
+
+  // The stand-in's row limit is 3: each page asked for 2 rows, and d1's
+  // three rows took two pages and a last, empty one.
+  const std::string log = standin_->Log();
+  EXPECT_NE(log.find("LIMIT 2"), std::string::npos) << log;
+  EXPECT_NE(log.find("WHERE time > " + std::string(kT2)), std::string::npos) << log;
+
+  const CommandResult v = Cutover(ws_, {"verify", "cutover.yaml"});
+  EXPECT_EQ(v.exit_code, 0) << Describe(v);
+}
+
+TEST_F(IotdbTest, ARefusedLoginSaysSoAndNeverPrintsThePassword) {
+  ws_.env[1].second = "wrong-pw";
+  const CommandResult r =
+      Cutover(ws_, {"backfill", "cutover.yaml", "--create-tables", "--entity", "telemetry_rest"});
+  EXPECT_NE(r.exit_code, 0) << Describe(r);
+  const std::string all = r.out + r.err;
+  EXPECT_NE(all.find("refused the login"), std::string::npos) << Describe(r);
+  EXPECT_NE(all.find("801"), std::string::npos) << Describe(r);
+  EXPECT_EQ(all.find("wrong-pw"), std::string::npos) << Describe(r);
+}
+
+TEST_F(IotdbTest, ARowLimitAboveTheServersIsNamedAsTheSettingToChange) {
+  ws_.env[2].second = "10000";
+  const CommandResult r =
+      Cutover(ws_, {"backfill", "cutover.yaml", "--create-tables", "--entity", "telemetry_rest"});
+  EXPECT_NE(r.exit_code, 0) << Describe(r);
+  EXPECT_NE((r.out + r.err).find("row_limit"), std::string::npos) << Describe(r);
+  EXPECT_NE((r.out + r.err).find("708"), std::string::npos) << Describe(r);
+}
+
+}  // namespace
+}  // namespace cutover::testing

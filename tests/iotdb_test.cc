@@ -261,3 +261,83 @@ TEST_F(IotdbTest, ARowLimitAboveTheServersIsNamedAsTheSettingToChange) {
 
 }  // namespace
 }  // namespace cutover::testing
+
+namespace cutover::testing {
+namespace {
+
+// Points of one device across three months, at millisecond precision.
+std::string MonthsData() {
+  return R"({"series": [{"path": "root.plant.d7.temp", "type": "DOUBLE"},
+                       {"path": "root.plant.d7.door", "type": "BOOLEAN"}],
+ "points": [
+  {"path": "root.plant.d7.temp", "time": 1706745599999, "value": 1.5},
+  {"path": "root.plant.d7.temp", "time": 1706745600000, "value": 2.5},
+  {"path": "root.plant.d7.door", "time": 1706745600000, "value": true},
+  {"path": "root.plant.d7.temp", "time": 1710460800000, "value": 3.5}]})";
+}
+
+TEST(IotdbPartitionTest, TheTableIsPartitionedByMonthWithAPartitionPerMonthTheRowsNeed) {
+  IotdbStandin::Options options;
+  options.data_json = MonthsData();
+  auto standin = IotdbStandin::Start(options);
+  ASSERT_NE(standin, nullptr);
+  Workspace ws{TempDir(), FreshDatabase(), {{"IOTDB_URL", standin->Url()}}};
+  WriteFile(ws.dir + "/cutover.yaml", R"(migration: plant
+target: { url: "${DATABASE_URL:-}" }
+sources:
+  iotdb: { type: iotdb, url: "${IOTDB_URL:-}", password: root }
+entities:
+  telemetry:
+    source: { from: iotdb, series: "root.plant.{device}.{measurement}" }
+    key: [device, measurement, time]
+    partition: { by: time, every: 1 month }
+    indexes:
+      - { columns: [device, time] }
+    columns:
+      device:      { type: text }
+      measurement: { type: text }
+      time:        { from: $time, type: timestamptz }
+      value:       { from: $value, type: jsonb }
+)");
+  CommandResult r = Cutover(ws, {"backfill", "cutover.yaml", "--create-tables"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+
+  // 2024-01-31T23:59:59.999Z in January, 2024-02-01T00:00:00Z (twice) in
+  // February, 2024-03-15 in March; the default partition holds nothing.
+  EXPECT_EQ(QueryValue(ws.url, "SELECT relkind FROM pg_class WHERE relname = 'telemetry'"), "p");
+  EXPECT_EQ(QueryValue(ws.url,
+                       "SELECT string_agg(c.relname || '=' || "
+                       "(SELECT count(*) FROM telemetry t WHERE t.tableoid = c.oid), ',' "
+                       "ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = "
+                       "i.inhrelid WHERE i.inhparent = 'telemetry'::regclass"),
+            "telemetry_default=0,telemetry_p2024_01=1,telemetry_p2024_02=2,telemetry_p2024_03=1");
+  EXPECT_EQ(QueryValue(ws.url,
+                       "SELECT pg_get_expr(relpartbound, oid) FROM pg_class "
+                       "WHERE relname = 'telemetry_p2024_02'"),
+            "FOR VALUES FROM ('2024-02-01 00:00:00+00') TO ('2024-03-01 00:00:00+00')");
+  // The spec's device+time index, and the key, on every partition.
+  EXPECT_EQ(
+      QueryValue(ws.url, "SELECT count(*) FROM pg_indexes WHERE tablename = 'telemetry_p2024_03'"),
+      "2");
+
+  // A point of April arrives: the next run attaches April's partition.
+  standin->AddPoints(
+      R"({"points": [{"path": "root.plant.d7.temp", "time": 1712000000000, "value": 4.5}]})");
+  r = Cutover(ws, {"backfill", "cutover.yaml", "--restart"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_EQ(QueryValue(ws.url, "SELECT count(*) FROM telemetry_p2024_04"), "1");
+  EXPECT_EQ(QueryValue(ws.url, "SELECT count(*) FROM telemetry"), "5");
+
+  // A row written around cutover, in a month with no partition, lands in
+  // the default partition, and `phase status` says so.
+  Exec(ws.url,
+       "INSERT INTO telemetry (device, measurement, time, value) VALUES "
+       "('d9', 'temp', '2031-05-01T00:00:00Z', '1')");
+  r = Cutover(ws, {"phase", "cutover.yaml", "status"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_NE(r.out.find("warning: telemetry: 1 rows in its default partition"), std::string::npos)
+      << Describe(r);
+}
+
+}  // namespace
+}  // namespace cutover::testing

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "stores/postgres/time_partitions.h"
+
 namespace cutover::catalog {
 namespace {
 
@@ -87,9 +89,12 @@ std::string CreateTableSql(const pg_store::TableShape& shape, IfNotExists if_not
     body += fmt::format(",\n  FOREIGN KEY ({}) REFERENCES {} ({})", join(fk.columns),
                         pg_store::QualifiedName(fk.ref_schema, fk.ref_table), join(fk.ref_columns));
   }
-  return fmt::format("CREATE TABLE {}{} (\n  {}\n)",
-                     if_not_exists == IfNotExists::kYes ? "IF NOT EXISTS " : "",
-                     shape.QualifiedName(), body);
+  return fmt::format(
+      "CREATE TABLE {}{} (\n  {}\n){}", if_not_exists == IfNotExists::kYes ? "IF NOT EXISTS " : "",
+      shape.QualifiedName(), body,
+      shape.partition
+          ? " PARTITION BY RANGE (" + pg_store::QuoteIdent(shape.partition->column) + ")"
+          : "");
 }
 
 std::string CreateIndexSql(const spec::IndexSpec& index, const std::string& qualified_table,
@@ -114,9 +119,14 @@ std::string CreateIndexSql(const spec::IndexSpec& index, const std::string& qual
 Status CreateTable(pg_store::PgConnection* conn, const pg_store::TableShape& shape) {
   std::string sql = fmt::format(
       "BEGIN; SELECT pg_advisory_xact_lock(hashtext('cutover.ddl'));{}"
-      "CREATE SCHEMA IF NOT EXISTS {}; {}; COMMIT",
+      "CREATE SCHEMA IF NOT EXISTS {}; {};{} COMMIT",
       pg_store::NeedsPostgis(shape) ? " CREATE EXTENSION IF NOT EXISTS postgis;" : "",
-      pg_store::QuoteIdent(shape.schema), CreateTableSql(shape, IfNotExists::kYes));
+      pg_store::QuoteIdent(shape.schema), CreateTableSql(shape, IfNotExists::kYes),
+      shape.partition ? fmt::format(" CREATE TABLE IF NOT EXISTS {} PARTITION OF {} DEFAULT;",
+                                    pg_store::QualifiedName(shape.schema,
+                                                            pg_store::DefaultPartitionName(shape)),
+                                    shape.QualifiedName())
+                      : "");
   Status st = conn->Exec(sql);
   if (!st.ok()) {
     (void)conn->Exec("ROLLBACK");

@@ -16,6 +16,7 @@
 #include "engine/core/target_resolver.h"
 #include "engine/rollback/way_back.h"
 #include "stores/postgres/pg_connection.h"
+#include "stores/postgres/time_partitions.h"
 
 namespace cutover::cli {
 namespace {
@@ -119,6 +120,37 @@ int PrintStatus(const spec::MigrationSpec& migration, pg_store::PgConnection* co
                    ? ""
                    : " (left behind: the stage is no longer primary; `cutover phase set` drops "
                      "it)");
+  }
+  // Rows in a default partition have a time no partition covers: someone
+  // wrote to the table around cutover, whose writers attach partitions first.
+  j["default_partitions"] = nlohmann::json::array();
+  for (const auto& e : migration.entities) {
+    if (!e.partition) continue;
+    const pg_store::TableShape shape = pg_store::ShapeOf(e, nullptr);
+    const std::string name =
+        pg_store::QualifiedName(shape.schema, pg_store::DefaultPartitionName(shape));
+    auto exists = conn->Query("SELECT to_regclass($1) IS NOT NULL", {name});
+    if (!exists.ok()) {
+      fmt::print(stderr, "error: {}\n", exists.status().message());
+      return kExitFailure;
+    }
+    if (exists->rows.empty() || exists->rows[0][0].value_or("f") != "t") continue;
+    constexpr int64_t kCountUpTo = 1'000'000;
+    auto rows = conn->Query(
+        fmt::format("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT {}) d", name, kCountUpTo + 1));
+    if (!rows.ok()) {
+      fmt::print(stderr, "error: {}\n", rows.status().message());
+      return kExitFailure;
+    }
+    const int64_t n = std::stoll(rows->rows[0][0].value_or("0"));
+    j["default_partitions"].push_back(
+        {{"entity", e.name}, {"partition", name}, {"rows", n}, {"more", n > kCountUpTo}});
+    if (n > 0 && !as_json) {
+      fmt::print(
+          "warning: {}: {}{} rows in its default partition {}: their times have no partition of "
+          "their own (written around cutover?); move them out to let cutover attach one\n",
+          e.name, n > kCountUpTo ? "more than " : "", std::min(n, kCountUpTo), name);
+    }
   }
   if (state->stage == control::Stage::kPrimary) {
     for (const auto& e : migration.entities) {

@@ -86,6 +86,17 @@ struct DedupSpec {
 };
 
 // An index created after the load (then ANALYZE).
+// `partition: { by: <column>, every: 1 month }`: the table is range
+// partitioned by a time column, one partition per interval, created ahead of
+// the rows that need one (stores/postgres/time_partitions.h), plus a
+// default partition for rows of a range that has none.
+struct TimePartitionSpec {
+  std::string column;
+  int months = 0;  // an interval of whole months (a year is 12), or
+  int days = 0;    // of whole days (a week is 7); exactly one is > 0
+  Location where;
+};
+
 struct IndexSpec {
   std::string name;  // default: <table>_<columns>_idx
   std::vector<std::string> columns;
@@ -177,6 +188,7 @@ struct EntitySpec {
   std::vector<EntitySpec> children;
   std::optional<DedupSpec> dedup;
   std::vector<IndexSpec> indexes;
+  std::optional<TimePartitionSpec> partition;
   int priority = 0;  // lower runs first
   // Entities of a Redis source: the key pattern and the value's kind.
   std::optional<RedisKeySpec> redis;

@@ -1084,7 +1084,7 @@ class Loader {
       ASSIGN_OR_RETURN(
           fields, ReadFields(f, ctx,
                              {"source", "table", "schema", "priority", "key", "columns", "children",
-                              "dedup", "indexes", "tag", "write_back"}));
+                              "dedup", "indexes", "tag", "write_back", "partition"}));
       // An entity without a source is a dimension that lookups fill; that it
       // is one is checked once every entity is known (CheckLookups).
       if (fields.FindAny("source") == nullptr) {
@@ -1131,6 +1131,7 @@ class Loader {
     RETURN_IF_ERROR(ReadColumnList(*key, ctx, out, out.key));
     if (const Field* d = fields.Find("dedup")) RETURN_IF_ERROR(ParseDedup(*d, ctx, out));
     if (const Field* i = fields.Find("indexes")) RETURN_IF_ERROR(ParseIndexes(*i, ctx, out));
+    if (const Field* p = fields.Find("partition")) RETURN_IF_ERROR(ParsePartition(*p, ctx, out));
 
     if (parent != nullptr) {
       ASSIGN_OR_RETURN(const Field* p, Require(fields, "parent", f, ctx));
@@ -1757,6 +1758,58 @@ class Loader {
     }
     column.lookup = std::move(lookup);
     pending_lookups_.push_back(std::move(pending));
+    return Status::Ok();
+  }
+
+  // `partition: { by: <time column of the key>, every: N day|days|week|
+  // weeks|month|months|year|years }`.
+  Status ParsePartition(const Field& f, const std::string& entity_ctx, EntitySpec& out) {
+    const std::string ctx = "'partition' of " + entity_ctx;
+    ASSIGN_OR_RETURN(const Fields fields, ReadFields(f, ctx, {"by", "every"}));
+    TimePartitionSpec partition;
+    partition.where = Where(f.key.Mark());
+    ASSIGN_OR_RETURN(const Field* by, Require(fields, "by", f, ctx));
+    ASSIGN_OR_RETURN(const Scalar column, ReadScalar(*by, ctx));
+    const ColumnSpec* c = out.FindColumn(column.value);
+    if (c == nullptr) {
+      std::vector<std::string_view> names;
+      for (const ColumnSpec& col : out.columns) names.push_back(col.name);
+      return UnknownChoice(column, What(*by, ctx), "column", names);
+    }
+    if (c->type != ValueType::kTimestamptz && c->type != ValueType::kDate) {
+      return Error(column.mark, What(*by, ctx) + ": column " + Quote(c->name) + " is " +
+                                    std::string(ValueTypeName(c->type)) +
+                                    "; a time partition needs a timestamptz or date column");
+    }
+    if (std::find(out.key.begin(), out.key.end(), c->name) == out.key.end()) {
+      return Error(column.mark, What(*by, ctx) + ": column " + Quote(c->name) +
+                                    " is not in the key; PostgreSQL needs the partition column "
+                                    "in the primary key of a partitioned table");
+    }
+    partition.column = c->name;
+    ASSIGN_OR_RETURN(const Field* every, Require(fields, "every", f, ctx));
+    ASSIGN_OR_RETURN(const Scalar e, ReadScalar(*every, ctx));
+    int count = 0;
+    char unit[16] = {0};
+    if (std::sscanf(e.value.c_str(), "%d %15s", &count, unit) != 2 || count < 1 || count > 1000) {
+      return Error(e.mark, What(*every, ctx) + ": " + Quote(e.value) +
+                               " is no interval; write e.g. 1 day, 1 week, 1 month, 3 months, "
+                               "1 year");
+    }
+    const std::string u = Lowercase(unit);
+    if (u == "day" || u == "days") {
+      partition.days = count;
+    } else if (u == "week" || u == "weeks") {
+      partition.days = 7 * count;
+    } else if (u == "month" || u == "months") {
+      partition.months = count;
+    } else if (u == "year" || u == "years") {
+      partition.months = 12 * count;
+    } else {
+      return Error(e.mark, What(*every, ctx) + ": unknown unit " + Quote(unit) +
+                               "; expected day, week, month or year");
+    }
+    out.partition = std::move(partition);
     return Status::Ok();
   }
 

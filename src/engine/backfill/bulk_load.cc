@@ -41,6 +41,9 @@ namespace cutover::engine {
 // then merges as usual.
 
 Result<bool> PartitionBackfill::MayBulkLoad() {
+  // A partitioned table's key and indexes live on each partition, which
+  // the loader attaches as rows need them: there is nothing to set aside.
+  if (tables_[0].shape.partition) return false;
   // Planning and setting indexes aside commit together (PlanLedger), so a
   // planned entity with nothing deferred is loading with its indexes.
   ASSIGN_OR_RETURN(const int64_t planned,

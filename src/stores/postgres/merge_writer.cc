@@ -7,6 +7,7 @@
 
 #include "common/failpoint.h"
 #include "stores/postgres/copy_encoder.h"
+#include "stores/postgres/time_partitions.h"
 
 namespace cutover::pg_store {
 namespace {
@@ -119,6 +120,7 @@ Status MergeWriter::Compact(PgConnection* conn) {
 Result<int64_t> MergeWriter::Write(PgConnection* conn, const RowBatch& batch,
                                    std::span<const uint32_t> rows) {
   if (!direct_copy_ || rows.empty()) return Merge(conn, batch, rows);
+  RETURN_IF_ERROR(EnsureTimePartitions(conn, shape_, batch, rows));
   RETURN_IF_ERROR(conn->Exec("SAVEPOINT cutover_direct"));
   buffer_.clear();
   EncodeBinaryCopy(batch, column_order_, rows, /*with_ordinal=*/false, &buffer_);
@@ -140,6 +142,7 @@ Result<int64_t> MergeWriter::Write(PgConnection* conn, const RowBatch& batch,
 Status MergeWriter::Append(PgConnection* conn, const RowBatch& batch,
                            std::span<const uint32_t> rows) {
   if (rows.empty()) return Status::Ok();
+  RETURN_IF_ERROR(EnsureTimePartitions(conn, shape_, batch, rows));
   buffer_.clear();
   EncodeBinaryCopy(batch, column_order_, rows, /*with_ordinal=*/false, &buffer_);
   RETURN_IF_ERROR(
@@ -151,6 +154,7 @@ Status MergeWriter::Append(PgConnection* conn, const RowBatch& batch,
 Result<int64_t> MergeWriter::Merge(PgConnection* conn, const RowBatch& batch,
                                    std::span<const uint32_t> rows) {
   if (rows.empty()) return int64_t{0};
+  RETURN_IF_ERROR(EnsureTimePartitions(conn, shape_, batch, rows));
   // A retry inside the same transaction (after a savepoint rollback) must not
   // see rows staged by the failed attempt.
   RETURN_IF_ERROR(conn->Exec((small_transactions_ ? "DELETE FROM pg_temp." : "TRUNCATE pg_temp.") +

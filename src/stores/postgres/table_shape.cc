@@ -34,6 +34,7 @@ TableShape ShapeOf(const spec::EntitySpec& entity, const spec::EntitySpec* paren
     shape.columns.push_back(std::move(column));
   }
   if (entity.dedup) shape.keep_last_by = entity.dedup->keep_last_by;
+  if (parent == nullptr) shape.partition = entity.partition;
   if (parent != nullptr && !entity.parent_columns.empty()) {
     ForeignKey fk;
     fk.ref_schema = parent->schema;

@@ -2,6 +2,7 @@
 // types, key and the foreign key to a parent entity's table.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,8 @@ struct TableShape {
   // Dedup (spec `dedup.keep_last_by`): of rows with one key, the merge keeps
   // the one with the greatest values here; empty: the last one merged.
   std::vector<std::string> keep_last_by;
+  // `partition:`: range partitioned by a time column (time_partitions.h).
+  std::optional<spec::TimePartitionSpec> partition;
 
   std::string QualifiedName() const;
   int IndexOf(std::string_view column) const;

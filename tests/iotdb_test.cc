@@ -1,9 +1,11 @@
 // IoTDB telemetry end to end: the same points served by the REST stand-in
 // (tests/iotdb_standin.py) and written as the export tool's CSV files, both
 // backfilled by `cutover`, and PostgreSQL checked by hand-written SQL.
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -337,6 +339,75 @@ entities:
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_NE(r.out.find("warning: telemetry: 1 rows in its default partition"), std::string::npos)
       << Describe(r);
+}
+
+}  // namespace
+}  // namespace cutover::testing
+
+namespace cutover::testing {
+namespace {
+
+// Points written to the stand-in while `cutover sync` polls it: new ones,
+// late ones (a time older than the newest seen, inside the lateness window),
+// and duplicates (a series and time written again with another value). All
+// land once, with the last value; none is lost.
+TEST(IotdbSyncTest, NewLateAndDuplicatePointsWrittenDuringSyncAllLandOnce) {
+  IotdbStandin::Options options;
+  // Device d1: temp at 10:00:00, 10:00:10 and 10:00:20 (ms since 1970).
+  options.data_json = R"({"series": [{"path": "root.plant.d1.temp", "type": "DOUBLE"}],
+    "points": [{"path": "root.plant.d1.temp", "time": 1717236000000, "value": 20.0},
+               {"path": "root.plant.d1.temp", "time": 1717236010000, "value": 21.0},
+               {"path": "root.plant.d1.temp", "time": 1717236020000, "value": 22.0}]})";
+  auto standin = IotdbStandin::Start(options);
+  ASSERT_NE(standin, nullptr);
+  Workspace ws{TempDir(), FreshDatabase(), {{"IOTDB_URL", standin->Url()}}};
+  WriteFile(ws.dir + "/cutover.yaml", R"(migration: plant
+target: { url: "${DATABASE_URL:-}" }
+sources:
+  iotdb: { type: iotdb, url: "${IOTDB_URL:-}", password: root, poll: 100ms, lateness: 1m }
+entities:
+  telemetry:
+    source: { from: iotdb, series: "root.plant.{device}.{measurement}" }
+    key: [device, measurement, epoch]
+    columns:
+      device:      { type: text }
+      measurement: { type: text }
+      epoch:       { from: $epoch, type: bigint }
+      value:       { from: $numeric, type: double precision }
+)");
+  CommandResult r = Cutover(ws, {"backfill", "cutover.yaml", "--create-tables"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    // New: 10:00:30, and a second device d2 seen for the first time.
+    standin->AddPoints(R"({"points": [
+      {"path": "root.plant.d1.temp", "time": 1717236030000, "value": 23.0},
+      {"path": "root.plant.d2.temp", "time": 1717236000000, "value": 5.0}]})");
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    // Late: 10:00:05 (25 s before the newest, inside the 1 min window), and
+    // a duplicate of 10:00:10 with a new value.
+    standin->AddPoints(R"({"points": [
+      {"path": "root.plant.d1.temp", "time": 1717236005000, "value": 20.5},
+      {"path": "root.plant.d1.temp", "time": 1717236010000, "value": 21.9}]})");
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    // The same duplicate written once more: the last value wins.
+    standin->AddPoints(R"({"points": [
+      {"path": "root.plant.d1.temp", "time": 1717236010000, "value": 21.95}]})");
+  });
+  r = Cutover(ws, {"sync", "cutover.yaml", "--idle-exit", "3s", "--json"});
+  writer.join();
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+
+  // By hand: d1 has 10:00:00, :05, :10 (21.95), :20, :30; d2 has 10:00:00.
+  EXPECT_EQ(QueryValue(ws.url,
+                       "SELECT string_agg(device || '@' || (epoch - 1717236000000) / 1000 || '=' "
+                       "|| value, ',' ORDER BY device, epoch) FROM telemetry"),
+            "d1@0=20,d1@5=20.5,d1@10=21.95,d1@20=22,d1@30=23,d2@0=5");
+  EXPECT_NE(r.out.find("\"polled\": true"), std::string::npos) << r.out;
+
+  r = Cutover(ws, {"verify", "cutover.yaml"});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
 }
 
 }  // namespace

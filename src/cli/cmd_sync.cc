@@ -36,6 +36,12 @@ std::string FormatSummary(const engine::SyncReport& report) {
     for (size_t i = 0; i < s.gap_reasons.size(); ++i) {
       out += fmt::format("  gap {}: {} (repaired by a reconciliation)\n", i + 1, s.gap_reasons[i]);
     }
+    if (s.polled) {
+      out += fmt::format(
+          "  polled {} times: {} points read (each pass reads the lateness window again), {} rows "
+          "inserted or changed; lag is one pass's duration\n",
+          s.passes, s.changes, s.counts.rows_changed);
+    }
   }
   return out;
 }
@@ -50,6 +56,9 @@ nlohmann::json SummaryJson(const engine::SyncReport& report) {
                        {"deleted", s.counts.deleted},
                        {"superseded", s.counts.superseded},
                        {"rejected", s.counts.rejected},
+                       {"rows_changed", s.counts.rows_changed},
+                       {"polled", s.polled},
+                       {"passes", s.passes},
                        {"gaps", s.gaps},
                        {"repairs", s.repairs},
                        {"gap_reasons", s.gap_reasons},
@@ -139,11 +148,17 @@ CommandAction AddSyncCommand(CLI::App* app) {
       "dedup rule deciding against rows already loaded), and for a JSON file the records "
       "changed, added or removed since the last pass, diffed by key. One pass, or one every "
       "--every (or the spec's `sync: { every: 6h }`) until stopped; each pass is recorded for "
-      "`GET /v1/sync`.");
+      "`GET /v1/sync`.\n"
+      "IoTDB sources read over REST, which keep no change feed: the first pass reads every device "
+      "whole, and each pass after it, every `poll` of the source (1s), reads each device from "
+      "the newest time seen there less the source's `lateness` (5m), so a point written late "
+      "within that window is caught and a point written twice is one row with the last value. "
+      "Deletes, and points older than the window, are out of polling's reach: `cutover verify` "
+      "finds them.");
   app->add_option("spec", o->spec_path, "Migration spec (YAML)")->required();
   app->add_option("--entity", o->request.entities,
                   "Sync only this top-level entity (repeatable; default: every entity of a "
-                  "redis source)");
+                  "redis source, or of an iotdb source read over REST)");
   app->add_flag("--configure", o->request.configure,
                 "Set notify-keyspace-events on masters that lack the flags sync needs "
                 "(otherwise sync stops and prints the CONFIG SET to run)");

@@ -263,6 +263,11 @@ struct SourceSpec {
     // The server's rest_query_default_row_size_limit: a query asks for one
     // row less, since a result that reaches the limit fails.
     int64_t row_limit = 10000;
+    // `cutover sync` polls each device every `poll_ms` for the points after
+    // its newest time seen minus `lateness_ms`: points written late by up
+    // to that much (a device that was offline) are still caught.
+    int64_t poll_ms = 1000;
+    int64_t lateness_ms = 300'000;
   };
   Iotdb iotdb;
   Location where;

@@ -397,11 +397,11 @@ class Loader {
       source.where = Where(sf.key.Mark());
       if (source.name.empty()) return Error(sf.key.Mark(), "source names must not be empty");
       const std::string ctx = "source " + Quote(sf.name);
-      ASSIGN_OR_RETURN(
-          const Fields fields,
-          ReadFields(sf, ctx,
-                     {"type", "path", "layout", "csv", "on_missing_column", "timezone", "url",
-                      "tls", "archive", "user", "password", "precision", "row_limit"}));
+      ASSIGN_OR_RETURN(const Fields fields,
+                       ReadFields(sf, ctx,
+                                  {"type", "path", "layout", "csv", "on_missing_column", "timezone",
+                                   "url", "tls", "archive", "user", "password", "precision",
+                                   "row_limit", "poll", "lateness"}));
 
       ASSIGN_OR_RETURN(const Field* type, Require(fields, "type", sf, ctx));
       ASSIGN_OR_RETURN(const Scalar type_value, ReadScalar(*type, ctx));
@@ -416,7 +416,8 @@ class Loader {
         spec.sources.push_back(std::move(source));
         continue;
       }
-      for (const char* iotdb_only : {"user", "password", "precision", "row_limit"}) {
+      for (const char* iotdb_only :
+           {"user", "password", "precision", "row_limit", "poll", "lateness"}) {
         if (const Field* field = fields.FindAny(iotdb_only)) {
           return Error(field->key.Mark(), What(*field, ctx) + " applies to iotdb sources only; " +
                                               "this one is " + source.type);
@@ -555,7 +556,7 @@ class Loader {
       while (source.url.ends_with("/")) source.url.pop_back();
     } else {
       ASSIGN_OR_RETURN(source.path, ReadPath(*path, ctx, base_dir_));
-      for (const char* rest_only : {"user", "password", "row_limit"}) {
+      for (const char* rest_only : {"user", "password", "row_limit", "poll", "lateness"}) {
         if (const Field* f = fields.FindAny(rest_only)) {
           return Error(f->key.Mark(), What(*f, ctx) + " applies to an iotdb source read over " +
                                           "REST ('url'); this one reads CSV files ('path')");
@@ -593,6 +594,15 @@ class Loader {
         return Error(MarkOf(*limit), What(*limit, ctx) + " must be at least 2 (a query asks " +
                                          "for one row less than the limit)");
       }
+    }
+    if (const Field* poll = fields.Find("poll")) {
+      ASSIGN_OR_RETURN(source.iotdb.poll_ms, ReadDurationMs(*poll, ctx));
+      if (source.iotdb.poll_ms < 1) {
+        return Error(MarkOf(*poll), What(*poll, ctx) + " must be at least 1ms");
+      }
+    }
+    if (const Field* lateness = fields.Find("lateness")) {
+      ASSIGN_OR_RETURN(source.iotdb.lateness_ms, ReadDurationMs(*lateness, ctx));
     }
     if (const Field* tz = fields.Find("timezone")) {
       ASSIGN_OR_RETURN(source.timezone, ReadTimeZone(*tz, ctx));

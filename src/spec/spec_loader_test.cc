@@ -287,7 +287,7 @@ sources:
 )",
      "spec.yaml:3:36: unknown key 'codec' in source 'files'; expected one of: type, path, "
      "layout, csv, on_missing_column, timezone, url, tls, archive, user, password, precision, "
-     "row_limit"},
+     "row_limit, poll, lateness"},
 
     {"unknown column key", R"(migration: m
 sources: { s: { type: json, path: d } }

@@ -106,12 +106,16 @@ Status EntitySync::Apply(pg_store::PgConnection* conn, const store::StoreBatch& 
   if (missing_versions.size() != missing.size()) {
     return Internal(entity_->name + ": a missing key without its version");
   }
-  if (present.versions.size() != present.size()) {
+  // A store whose records carry no versions (IoTDB's points, keyed by
+  // series and time) has nothing to order states by: every record is
+  // applied, as a backfill applies it (see "Watermark sync design").
+  const bool unversioned = present.versions.empty() && missing.empty();
+  if (!unversioned && present.versions.size() != present.size()) {
     return Internal(entity_->name + ": the store's records carry no versions");
   }
   std::vector<catalog::KeyVersion> items;
   items.reserve(present.size() + missing.size());
-  for (size_t i = 0; i < present.size(); ++i) {
+  for (size_t i = 0; i < present.size() && !unversioned; ++i) {
     items.push_back({present.source_keys[i], present.versions[i], false});
   }
   for (size_t i = 0; i < missing.size(); ++i) {
@@ -121,8 +125,10 @@ Status EntitySync::Apply(pg_store::PgConnection* conn, const store::StoreBatch& 
   pg_store::Transaction tx(conn);
   RETURN_IF_ERROR(tx.status());
   if (marks_own_writes_) RETURN_IF_ERROR(catalog::MarkOwnWrite(conn));
-  ASSIGN_OR_RETURN(std::vector<bool> won,
-                   catalog::ClaimKeyVersions(conn, migration_->name, entity_->name, items));
+  std::vector<bool> won(present.size(), true);
+  if (!unversioned) {
+    ASSIGN_OR_RETURN(won, catalog::ClaimKeyVersions(conn, migration_->name, entity_->name, items));
+  }
   if (present.repeats_share_claim) {
     // A key the batch holds twice (a Parquet file's repeated rows): every
     // row follows the key's claim, and the merge picks among them by the
@@ -155,7 +161,7 @@ Status EntitySync::Apply(pg_store::PgConnection* conn, const store::StoreBatch& 
                             .mapper = plan_.mapper.get(),
                             .entity = plan_.tables[t].entity->name};
     int64_t merged = 0;
-    RETURN_IF_ERROR(MergeWithBisect(conn, target, rows[t], &merged, &rejects));
+    RETURN_IF_ERROR(MergeWithBisect(conn, target, rows[t], &merged, &rejects, &add.rows_changed));
   }
   std::vector<bool> record_rejected(present.size(), false);
   for (const Reject& r : rejects) {
@@ -209,6 +215,7 @@ Status EntitySync::Apply(pg_store::PgConnection* conn, const store::StoreBatch& 
   counts->deleted += add.deleted;
   counts->superseded += add.superseded;
   counts->rejected += add.rejected;
+  counts->rows_changed += add.rows_changed;
   return Status::Ok();
 }
 

@@ -21,11 +21,12 @@ namespace cutover::engine {
 
 // What applying did, summed over calls.
 struct ApplyCounts {
-  int64_t keys = 0;        // keys whose state was applied (upserted or deleted)
-  int64_t upserted = 0;    // records written (their rows merged)
-  int64_t deleted = 0;     // keys found gone whose rows were deleted
-  int64_t superseded = 0;  // states older than one already written: skipped
-  int64_t rejected = 0;    // records the mapper or PostgreSQL refused
+  int64_t keys = 0;          // keys whose state was applied (upserted or deleted)
+  int64_t upserted = 0;      // records written (their rows merged)
+  int64_t deleted = 0;       // keys found gone whose rows were deleted
+  int64_t superseded = 0;    // states older than one already written: skipped
+  int64_t rejected = 0;      // records the mapper or PostgreSQL refused
+  int64_t rows_changed = 0;  // rows inserted or changed (unchanged rows are not rewritten)
 };
 
 // EntitySync design

@@ -9,8 +9,8 @@
 namespace cutover::engine {
 
 Status MergeWithBisect(pg_store::PgConnection* conn, const TableWrite& target,
-                       std::vector<uint32_t> rows, int64_t* accepted,
-                       std::vector<Reject>* refused) {
+                       std::vector<uint32_t> rows, int64_t* accepted, std::vector<Reject>* refused,
+                       int64_t* changed) {
   if (rows.empty()) return Status::Ok();
   const RowBatch& batch = target.mapped->tables[target.table];
   RETURN_IF_ERROR(conn->Exec("SAVEPOINT cutover_merge"));
@@ -26,6 +26,9 @@ Status MergeWithBisect(pg_store::PgConnection* conn, const TableWrite& target,
   }
   if (merged.ok()) {
     *accepted += static_cast<int64_t>(rows.size());
+    if (changed != nullptr) {
+      *changed += target.mode == WriteMode::kAppend ? static_cast<int64_t>(rows.size()) : *merged;
+    }
     return conn->Exec("RELEASE SAVEPOINT cutover_merge");
   }
   if (merged.status().code() != StatusCode::kDataError) return merged.status();
@@ -49,8 +52,8 @@ Status MergeWithBisect(pg_store::PgConnection* conn, const TableWrite& target,
   const size_t half = rows.size() / 2;
   std::vector<uint32_t> second(rows.begin() + half, rows.end());
   rows.resize(half);
-  RETURN_IF_ERROR(MergeWithBisect(conn, target, std::move(rows), accepted, refused));
-  return MergeWithBisect(conn, target, std::move(second), accepted, refused);
+  RETURN_IF_ERROR(MergeWithBisect(conn, target, std::move(rows), accepted, refused, changed));
+  return MergeWithBisect(conn, target, std::move(second), accepted, refused, changed);
 }
 
 Result<bool> TableIsEmpty(pg_store::PgConnection* conn, const pg_store::TableShape& shape) {

@@ -50,10 +50,13 @@ struct TableWrite {
 // may take the direct COPY; halves are always merged.
 //
 // Writes `rows` (indexes into the table's rows) of `target`, counting rows
-// written in *accepted and appending a reject per refused row to *refused.
+// written in *accepted, rows inserted or changed (a merge leaves a row
+// equal to the incoming one alone) in *changed when given, and appending a
+// reject per refused row to *refused.
 // REQUIRES: an open transaction on `conn`.
 Status MergeWithBisect(pg_store::PgConnection* conn, const TableWrite& target,
-                       std::vector<uint32_t> rows, int64_t* accepted, std::vector<Reject>* refused);
+                       std::vector<uint32_t> rows, int64_t* accepted, std::vector<Reject>* refused,
+                       int64_t* changed = nullptr);
 
 // True when `shape`'s table holds no row: then the keys a load brings are
 // new, and the direct COPY (or a bulk load) pays off.

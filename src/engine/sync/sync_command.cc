@@ -16,6 +16,7 @@
 #include "common/lag_window.h"
 #include "engine/core/entity_selection.h"
 #include "engine/core/source_factory.h"
+#include "engine/sync/watermark_sync.h"
 #include "stores/postgres/pg_connection.h"
 #include "stores/postgres/retry.h"
 #include "stores/registry.h"
@@ -298,11 +299,12 @@ Result<SyncReport> RunSync(const spec::MigrationSpec& migration, const std::stri
                             request.entities.end();
     if (!wanted) continue;
     const spec::SourceSpec* s = migration.FindSource(e.source);
-    if (s == nullptr || s->type != "redis") {
+    const bool polled = s != nullptr && s->type == "iotdb" && !s->url.empty();
+    if (s == nullptr || (s->type != "redis" && !polled)) {
       if (!request.entities.empty()) {
         return FailedPrecondition(fmt::format(
             "--entity {}: its source '{}' is {}, which has no change stream to sync from "
-            "(only redis sources do yet)",
+            "(redis sources, and iotdb sources read over REST, do)",
             e.name, e.source, s ? s->type : "unknown"));
       }
       continue;
@@ -311,7 +313,8 @@ Result<SyncReport> RunSync(const spec::MigrationSpec& migration, const std::stri
   }
   if (by_source.empty()) {
     return FailedPrecondition(
-        "nothing to sync: no entity of the spec reads a source with a change stream (redis)");
+        "nothing to sync: no entity of the spec reads a source with a change stream (redis, or "
+        "iotdb over REST)");
   }
   SyncReport report;
   std::vector<Result<SourceSyncReport>> results(by_source.size(),
@@ -321,6 +324,10 @@ Result<SyncReport> RunSync(const spec::MigrationSpec& migration, const std::stri
   for (auto& [name, entities] : by_source) {
     const spec::SourceSpec* s = migration.FindSource(name);
     threads.emplace_back([&, s, entities, i] {
+      if (s->type == "iotdb") {
+        results[i] = RunWatermarkSync(migration, *s, entities, target_url, request, stop);
+        return;
+      }
       SourceSync sync(migration, *s, entities, target_url, request, stop);
       results[i] = sync.Run();
     });

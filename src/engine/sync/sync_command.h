@@ -40,6 +40,11 @@ struct SourceSyncReport {
   ApplyCounts counts;                     // all entities of the source
   double lag_p50_ms = 0, lag_p99_ms = 0;  // notification received -> committed
   int64_t lag_samples = 0;
+  // A source polled past a watermark (IoTDB): `changes` counts the points
+  // each pass read, the window's again included; counts.rows_changed the
+  // rows they inserted or changed; lag is the time one pass took.
+  bool polled = false;
+  int64_t passes = 0;
 };
 
 struct SyncReport {

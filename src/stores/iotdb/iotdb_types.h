@@ -44,7 +44,7 @@ int PrecisionDigits(TimePrecision precision);
 // A point reaches cutover as a REST JSON value or an export CSV cell, whose
 // spellings differ (REST gives a BLOB as "0xcafe", CSV as 0xcafe; REST a
 // DOUBLE as a JSON number, CSV as Java's "1.2345678E7"; REST a DATE as
-// "2025-07-14" or, before 1.3.5, 20250714). Both readers reduce a value to
+// "2025-07-14" or, before its change #15917, 20250714). Both readers reduce a value to
 // one canonical text per type, so the same data read either way makes the
 // same document, byte for byte, and so the same rows:
 //   BOOLEAN            "true" / "false"

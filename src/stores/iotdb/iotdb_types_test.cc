@@ -219,7 +219,7 @@ TEST(IotdbTypesTest, DateValidatesTheCalendar) {
   EXPECT_EQ(Canon(IotdbType::kDate, "2000-02-29"), "2000-02-29");
   EXPECT_EQ(Canon(IotdbType::kDate, "1000-01-01"), "1000-01-01");
   EXPECT_EQ(Canon(IotdbType::kDate, "9999-12-31"), "9999-12-31");
-  // REST before 1.3.5: the yyyymmdd int.
+  // REST before IoTDB change #15917 (2025): the yyyymmdd int.
   EXPECT_EQ(Canon(IotdbType::kDate, "20250714"), "2025-07-14");
   EXPECT_EQ(Canon(IotdbType::kDate, "20240229"), "2024-02-29");
   EXPECT_EQ(CanonError(IotdbType::kDate, "2023-02-29"), "not a DATE: \"2023-02-29\"");

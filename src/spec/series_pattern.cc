@@ -101,7 +101,9 @@ Result<SeriesPattern> SeriesPattern::Parse(std::string_view text) {
                            "' has an empty node or an unclosed backquote");
   }
   if ((*written)[0] != "root") {
-    return InvalidArgument("series pattern '" + p.text_ + "' must start with root.");
+    return InvalidArgument(
+        "series pattern '" + p.text_ +
+        "' must start with the node root (root.<database>.<device>.<measurement>)");
   }
   if (written->size() < 3) {
     return InvalidArgument("series pattern '" + p.text_ +

@@ -263,6 +263,82 @@ struct ErrorCase {
 };
 
 const ErrorCase kErrorCases[] = {
+    {"iotdb source with both a url and a path", R"(migration: m
+sources:
+  t: { type: iotdb, url: "http://h:18080", path: export }
+)",
+     "spec.yaml:3:3: source 't' needs either 'url' (IoTDB's REST service, http://host:18080) or "
+     "'path' (CSV files of IoTDB's export tool), and not both"},
+    {"iotdb series pattern outside root", R"(migration: m
+sources:
+  t: { type: iotdb, url: "http://h:18080" }
+entities:
+  e:
+    source: { from: t, series: "plant.{d}.{m}" }
+    key: [d, m, at]
+    columns: { d: { type: text }, m: { type: text }, at: { from: $time, type: timestamptz } }
+)",
+     "spec.yaml:6:32: 'series' in 'source' of entity 'e': series pattern 'plant.{d}.{m}' must "
+     "start with the node root (root.<database>.<device>.<measurement>)"},
+    {"iotdb nanoseconds into timestamptz", R"(migration: m
+sources:
+  t: { type: iotdb, url: "http://h:18080", precision: ns }
+entities:
+  e:
+    source: { from: t, series: "root.plant.{d}.{m}" }
+    key: [d, m, at]
+    columns: { d: { type: text }, m: { type: text }, at: { from: $time, type: timestamptz } }
+)",
+     "spec.yaml:8:54: column 'at' of entity 'e' reads $time into timestamptz, which keeps "
+     "microseconds, but the source's precision is ns: read $epoch (nanoseconds since 1970) into a "
+     "bigint column"},
+    {"iotdb key without the time", R"(migration: m
+sources:
+  t: { type: iotdb, url: "http://h:18080" }
+entities:
+  e:
+    source: { from: t, series: "root.plant.{d}.{m}" }
+    key: [d, m]
+    columns: { d: { type: text }, m: { type: text }, at: { from: $time, type: timestamptz } }
+)",
+     "spec.yaml:5:3: entity 'e' keys its rows without the point's time: its key must include a "
+     "column that reads $time or $epoch"},
+    {"iotdb unknown record property", R"(migration: m
+sources:
+  t: { type: iotdb, url: "http://h:18080" }
+entities:
+  e:
+    source: { from: t, series: "root.plant.{d}.{m}" }
+    key: [d, m, at]
+    columns: { d: { type: text }, m: { type: text }, at: { from: $tme, type: timestamptz } }
+)",
+     "spec.yaml:8:54: column 'at' of entity 'e' reads '$tme'; a long IoTDB record offers $device, "
+     "$time, $epoch, $measurement, $series, $type, $value, $numeric, $integer, $text, $boolean, "
+     "$blob, $date, $timestamp; did you mean '$time'?"},
+    {"partition by a column outside the key", R"(migration: m
+sources:
+  t: { type: iotdb, url: "http://h:18080" }
+entities:
+  e:
+    source: { from: t, series: "root.plant.{d}.{m}" }
+    key: [d, m, at]
+    partition: { by: seen, every: 1 month }
+    columns: { d: { type: text }, m: { type: text }, at: { from: $time, type: timestamptz }, seen: { from: $time, type: timestamptz } }
+)",
+     "spec.yaml:8:22: 'by' in 'partition' of entity 'e': column 'seen' is not in the key; "
+     "PostgreSQL needs the partition column in the primary key of a partitioned table"},
+    {"partition interval in an unknown unit", R"(migration: m
+sources:
+  t: { type: iotdb, url: "http://h:18080" }
+entities:
+  e:
+    source: { from: t, series: "root.plant.{d}.{m}" }
+    key: [d, m, at]
+    partition: { by: at, every: 1 fortnight }
+    columns: { d: { type: text }, m: { type: text }, at: { from: $time, type: timestamptz } }
+)",
+     "spec.yaml:8:33: 'every' in 'partition' of entity 'e': unknown unit 'fortnight'; expected "
+     "day, week, month or year"},
     {"unknown entity key suggests the nearest", R"(migration: m
 sources:
   files: { type: json, path: data }

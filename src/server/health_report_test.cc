@@ -80,7 +80,8 @@ TEST_F(ProbeSourcesTest, AnUnknownStoreTypeIsUnreachableAndNamesTheKnownOnes) {
   ASSERT_EQ(probes.size(), 1u);
   EXPECT_FALSE(probes[0].reachable);
   EXPECT_EQ(probes[0].reason,
-            "source 'cache': unknown store type 'mongodb'; known types: csv, json, parquet, redis");
+            "source 'cache': unknown store type 'mongodb'; known types: csv, iotdb, json, parquet, "
+            "redis");
 }
 
 }  // namespace

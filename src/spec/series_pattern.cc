@@ -174,6 +174,21 @@ std::optional<std::vector<std::string>> SeriesPattern::Match(std::string_view pa
   return captured;
 }
 
+std::vector<std::string> SeriesPattern::device_captures() const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i + 1 < nodes_.size(); ++i) {
+    if (nodes_[i].kind == Node::Kind::kCapture) out.push_back(nodes_[i].name);
+  }
+  return out;
+}
+
+bool SeriesPattern::device_has_wildcard() const {
+  for (size_t i = 0; i + 1 < nodes_.size(); ++i) {
+    if (nodes_[i].kind == Node::Kind::kOne || nodes_[i].kind == Node::Kind::kMany) return true;
+  }
+  return false;
+}
+
 std::string SeriesPattern::ShowPattern() const {
   std::string out;
   for (size_t i = 0; i < nodes_.size(); ++i) {

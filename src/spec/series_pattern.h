@@ -37,6 +37,12 @@ class SeriesPattern {
   // Whether the last node is a capture, and its name ("" if not).
   const std::string& measurement_capture() const { return measurement_capture_; }
 
+  // The captures among the device's nodes (all but the last), and whether
+  // a `*` or `**` stands among them: a row's device is named by those
+  // captures only when no wildcard does.
+  std::vector<std::string> device_captures() const;
+  bool device_has_wildcard() const;
+
   // The captures of the series `path` (in captures() order), or nullopt
   // when it does not match.
   std::optional<std::vector<std::string>> Match(std::string_view path) const;

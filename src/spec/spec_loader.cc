@@ -536,6 +536,11 @@ class Loader {
         return Error(f->key.Mark(), What(*f, ctx) + " does not apply to iotdb sources");
       }
     }
+    if (const Field* tz = fields.FindAny("timezone")) {
+      return Error(tz->key.Mark(), What(*tz, ctx) +
+                                       " does not apply to iotdb sources: their times are epochs, "
+                                       "or ISO 8601 with the UTC offset the export tool writes");
+    }
     const Field* url = fields.Find("url");
     const Field* path = fields.Find("path");
     if ((url == nullptr) == (path == nullptr)) {
@@ -603,9 +608,6 @@ class Loader {
     }
     if (const Field* lateness = fields.Find("lateness")) {
       ASSIGN_OR_RETURN(source.iotdb.lateness_ms, ReadDurationMs(*lateness, ctx));
-    }
-    if (const Field* tz = fields.Find("timezone")) {
-      ASSIGN_OR_RETURN(source.timezone, ReadTimeZone(*tz, ctx));
     }
     return Status::Ok();
   }
@@ -1346,6 +1348,32 @@ class Loader {
                              " keys its rows without the point's time: its key must include a "
                              "column that reads $time or $epoch");
     }
+    // Two devices' points at one time must not share a key: the key names
+    // the device by $device or $series, or by every capture of its nodes
+    // when no `*` or `**` stands among them.
+    bool has_device = false;
+    std::vector<std::string> keyed_captures;
+    for (const std::string& k : out.key) {
+      const ColumnSpec* c = out.FindColumn(k);
+      if (c == nullptr) continue;
+      if (c->from == "$device" || c->from == "$series") has_device = true;
+      keyed_captures.push_back(c->from);
+    }
+    if (!has_device && !iotdb.pattern.device_has_wildcard()) {
+      has_device = true;
+      for (const std::string& cap : iotdb.pattern.device_captures()) {
+        if (std::find(keyed_captures.begin(), keyed_captures.end(), cap) == keyed_captures.end()) {
+          has_device = false;
+        }
+      }
+    }
+    if (!has_device) {
+      return InvalidArgument(out.where.ToString() + ": " + ctx +
+                             " keys its rows without naming the device: points of two devices "
+                             "at one time would share a key. Include a column that reads $device "
+                             "or $series, or one per capture of the device's nodes in " +
+                             Quote(iotdb.pattern.text()) + " (which then has no * or **)");
+    }
     if (!has_series) {
       return InvalidArgument(out.where.ToString() + ": " + ctx +
                              " keys one point per series and time, but its key names no series: "
@@ -1797,6 +1825,13 @@ class Loader {
                                     "in the primary key of a partitioned table");
     }
     partition.column = c->name;
+    // PostgreSQL cuts names at 63 bytes: <table>_p2024_01_01 must fit whole.
+    const std::string table = out.table.empty() ? out.name : out.table;
+    if (table.size() + 12 > 63) {
+      return Error(MarkOf(f), What(f, entity_ctx) + ": table name " + Quote(table) +
+                                  " is too long for its partitions' names (<table>_pYYYY_MM_DD "
+                                  "must fit PostgreSQL's 63 bytes: 51 at most)");
+    }
     ASSIGN_OR_RETURN(const Field* every, Require(fields, "every", f, ctx));
     ASSIGN_OR_RETURN(const Scalar e, ReadScalar(*every, ctx));
     int count = 0;

@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "catalog/schema.h"
@@ -44,9 +45,8 @@ class WatermarkSync {
         stop_(stop) {
     report_.source = source.name;
     report_.polled = true;
-    int64_t units_per_ms = 1;
-    for (int d = 3; d < source.iotdb.precision_digits; ++d) units_per_ms *= 10;
-    lateness_units_ = source.iotdb.lateness_ms * units_per_ms;
+    for (int d = 3; d < source.iotdb.precision_digits; ++d) units_per_ms_ *= 10;
+    lateness_units_ = source.iotdb.lateness_ms * units_per_ms_;
   }
 
   Result<SourceSyncReport> Run() {
@@ -102,6 +102,14 @@ class WatermarkSync {
   }
 
  private:
+  // Now, in the source's unit since 1970.
+  int64_t NowUnits() const {
+    const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    return ms * units_per_ms_;
+  }
+
   Status PrepareAll() {
     for (auto& s : syncs_) RETURN_IF_ERROR(s->Prepare(conn_.get()));
     return Status::Ok();
@@ -133,7 +141,21 @@ class WatermarkSync {
             return sync.Apply(conn_.get(), batch, {}, 0, &report_.counts);
           }));
         }
-        if (const auto t = CursorTime(batch.end)) {
+        if (auto t = CursorTime(batch.end)) {
+          // A point stamped in the future (a device with a wrong clock)
+          // must not carry the mark past today's points: they would never
+          // be read again. The mark stops at now.
+          const int64_t now = NowUnits();
+          if (*t > now) {
+            if (!warned_future_.contains(device.id)) {
+              spdlog::warn(
+                  "sync {}: device {} has points dated after now (up to {} in the source's unit); "
+                  "its watermark stays at now",
+                  source_.name, device.id, *t);
+              warned_future_.insert(device.id);
+            }
+            t = now;
+          }
           auto [it, fresh] = marks.emplace(device.id, *t);
           if (!fresh) it->second = std::max(it->second, *t);
         }
@@ -148,7 +170,9 @@ class WatermarkSync {
     s.migration = migration_.name;
     s.source = source_.name;
     s.repairs = report_.repairs;
-    s.changes_applied = report_.counts.keys;
+    // Rows inserted or changed: each pass reads the lateness window again,
+    // and those points are not changes.
+    s.changes_applied = report_.counts.rows_changed;
     if (!lags_.empty()) {
       s.lag_p50_ms = lags_.Percentile(0.5);
       s.lag_p99_ms = lags_.Percentile(0.99);
@@ -163,6 +187,8 @@ class WatermarkSync {
   const SyncRequest& request_;
   const std::atomic<bool>& stop_;
   int64_t lateness_units_ = 0;
+  int64_t units_per_ms_ = 1;
+  std::set<std::string> warned_future_;
   std::unique_ptr<pg_store::PgConnection> conn_;
   std::vector<std::unique_ptr<store::Store>> stores_;
   std::vector<std::unique_ptr<EntitySync>> syncs_;

@@ -22,14 +22,16 @@ namespace cutover::engine {
 // a point written twice (the same series and time) is one row, holding the
 // last value read, since writes are keyed merges and IoTDB keeps the last
 // write. Devices are listed anew each pass, so a new one is read whole.
-// What polling cannot see: a delete, and a point written with a time older
-// than the window. Both are out of reach by construction (guarantees:
-// lossless and deletes false); `cutover verify` compares every point and
-// names them, and a `sync` started again reconciles them. Records carry no
-// versions: a backfill racing the sync may write an older value of a point
-// rewritten meanwhile, which the next pass within the window writes again.
-// Watermarks live in memory: a sync started again reads every device
-// whole once more, which keyed writes make harmless.
+// A device's watermark never passes now: a point stamped in the future (a
+// wrong clock) would otherwise hide every later point of that device.
+// What polling cannot see: a delete, a point written with a time older
+// than the window, and the older points of a series added to a device
+// already seen (read from the device's watermark on). Both are out of reach by construction
+// (guarantees: lossless and deletes false); `cutover verify` compares every point and names them,
+// and a `sync` started again reconciles them. Records carry no versions: a backfill racing the sync
+// may write an older value of a point rewritten meanwhile, which the next pass within the window
+// writes again. Watermarks live in memory: a sync started again reads every device whole once more,
+// which keyed writes make harmless.
 Result<SourceSyncReport> RunWatermarkSync(const spec::MigrationSpec& migration,
                                           const spec::SourceSpec& source,
                                           const std::vector<const spec::EntitySpec*>& entities,

@@ -3,6 +3,7 @@
 #include "stores/iotdb/iotdb_store.h"
 
 #include <fmt/format.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <charconv>
@@ -34,7 +35,8 @@ namespace {
 // whose series the pattern does not match are skipped; a row the reader
 // cannot read becomes one error record, rejected with its line.
 //
-// A batch ends on a row boundary, so it may hold up to one row's points
+// A batch ends on a row boundary: a REST page asks for as many rows as
+// hold about the batch's points; a CSV batch may hold one row's points
 // more than asked (a row has at most one point per column).
 
 TimePrecision PrecisionOf(const spec::SourceSpec& source) {
@@ -48,14 +50,17 @@ TimePrecision PrecisionOf(const spec::SourceSpec& source) {
   }
 }
 
-void AddRecord(const std::string& doc, int64_t line, int64_t offset, int64_t index,
-               store::StoreBatch* out) {
+// A record's index is a 63-bit hash of its document, which names its point
+// (series and time) or device row: rejects are keyed by it, and an ordinal
+// would restart at 0 whenever a partition is opened again (a resume, each
+// pass of a sync), so that one point's reject would replace another's.
+void AddRecord(const std::string& doc, int64_t line, int64_t offset, store::StoreBatch* out) {
   out->rows.columns[0].AppendBytes(doc);
   out->rows.columns[1].AppendNull();
   store::RecordPosition pos;
   pos.byte_offset = offset;
   pos.line = line;
-  pos.record_index = index;
+  pos.record_index = static_cast<int64_t>(XXH3_64bits(doc.data(), doc.size()) >> 1);
   out->positions.push_back(pos);
 }
 
@@ -85,7 +90,7 @@ std::vector<std::string> DeviceCaptures(const Shared& s, const std::vector<std::
 // or one for the row (wide). `cells[i]` belongs to series i of `series`.
 void AppendRow(const Shared& s, const DeviceSeries& series, int64_t epoch,
                const std::vector<std::optional<IotdbValue>>& cells, int64_t line, int64_t offset,
-               int64_t* ordinal, std::string* doc, store::StoreBatch* out) {
+               std::string* doc, store::StoreBatch* out) {
   if (s.wide) {
     std::vector<std::pair<std::string, IotdbValue>> values;
     for (size_t i = 0; i < cells.size(); ++i) {
@@ -95,7 +100,7 @@ void AppendRow(const Shared& s, const DeviceSeries& series, int64_t epoch,
     doc->clear();
     AppendDeviceRowDocument(*s.entity, series.device, DeviceCaptures(s, series.captures[0]), epoch,
                             s.precision, values, doc);
-    AddRecord(*doc, line, offset, (*ordinal)++, out);
+    AddRecord(*doc, line, offset, out);
     return;
   }
   for (size_t i = 0; i < cells.size(); ++i) {
@@ -103,7 +108,7 @@ void AppendRow(const Shared& s, const DeviceSeries& series, int64_t epoch,
     SeriesMatch m{series.device, series.measurements[i], series.captures[i]};
     doc->clear();
     AppendPointDocument(*s.entity, m, epoch, s.precision, *cells[i], doc);
-    AddRecord(*doc, line, offset, (*ordinal)++, out);
+    AddRecord(*doc, line, offset, out);
   }
 }
 
@@ -185,8 +190,13 @@ class RestBatchReader : public store::BatchReader {
       out->end.token = Token();
       return false;
     }
-    const int64_t page = std::max<int64_t>(
-        1, std::min<int64_t>(s_->source.iotdb.row_limit - 1, static_cast<int64_t>(max_records)));
+    // A row holds up to one point per series: rows enough for about
+    // max_records points (long layout), never the server's row limit.
+    const int64_t per_row =
+        s_->wide ? 1 : std::max<int64_t>(1, static_cast<int64_t>(series_.measurements.size()));
+    const int64_t page =
+        std::max<int64_t>(1, std::min<int64_t>(s_->source.iotdb.row_limit - 1,
+                                               static_cast<int64_t>(max_records) / per_row));
     std::string sql = "SELECT ";
     for (size_t i = 0; i < series_.measurements.size(); ++i) {
       if (i > 0) sql += ", ";
@@ -196,7 +206,12 @@ class RestBatchReader : public store::BatchReader {
     if (after_) sql += fmt::format(" WHERE time > {}", *after_);
     sql += fmt::format(" ORDER BY TIME ASC LIMIT {}", page);
     ASSIGN_OR_RETURN(const nlohmann::json data, rest_->Query(sql, s_->source.iotdb.row_limit));
-    const nlohmann::json& times = data.contains("timestamps") ? data["timestamps"] : nullptr;
+    static const nlohmann::json kNone;
+    auto field = [&](const char* name) -> const nlohmann::json& {
+      auto it = data.find(name);
+      return it == data.end() ? kNone : *it;
+    };
+    const nlohmann::json& times = field("timestamps");
     if (!times.is_array() || times.empty()) {
       done_ = true;
       out->end.token = Token();
@@ -204,23 +219,38 @@ class RestBatchReader : public store::BatchReader {
     }
     // Columns come back named by full path, in the order asked; map each to
     // its series by name, whatever the order.
-    const nlohmann::json& expressions = data["expressions"];
-    const nlohmann::json& values = data["values"];
+    const nlohmann::json& expressions = field("expressions");
+    const nlohmann::json& values = field("values");
     std::vector<int> series_of(series_.measurements.size(), -1);
     if (!expressions.is_array() || !values.is_array() || values.size() != expressions.size()) {
       return Internal(
           fmt::format("{}: query '{}' answered columns that do not line up", rest_->where(), sql));
     }
     for (size_t c = 0; c < expressions.size(); ++c) {
+      if (!expressions[c].is_string() || !values[c].is_array()) continue;
       const auto nodes = spec::SplitSeriesPath(expressions[c].get<std::string>());
       if (!nodes) continue;
       for (size_t m = 0; m < series_.measurements.size(); ++m) {
         if (nodes->back() == series_.measurements[m]) series_of[m] = static_cast<int>(c);
       }
     }
+    // A series the plan listed but the answer lacks (deleted or renamed
+    // since): its points would be passed over with the cursor moving on.
+    for (size_t m = 0; m < series_of.size(); ++m) {
+      if (series_of[m] < 0) {
+        return Unavailable(fmt::format(
+            "{}: query '{}' answered no column for series {}.{} (changed since it was listed); "
+            "run again to list the series anew",
+            rest_->where(), sql, series_.device, spec::QuoteSeriesNode(series_.measurements[m])));
+      }
+    }
     std::string doc;
     std::vector<std::optional<IotdbValue>> cells(series_.measurements.size());
     for (size_t r = 0; r < times.size(); ++r) {
+      if (!times[r].is_number_integer()) {
+        return Internal(fmt::format("{}: query '{}' answered a time that is not an integer: {}",
+                                    rest_->where(), sql, times[r].dump()));
+      }
       const int64_t epoch = times[r].get<int64_t>();
       for (size_t m = 0; m < cells.size(); ++m) {
         cells[m].reset();
@@ -232,12 +262,12 @@ class RestBatchReader : public store::BatchReader {
           AppendErrorDocument(fmt::format("{}.{} at time {}: {}", series_.device,
                                           series_.measurements[m], epoch, v.status().message()),
                               values[c][r].dump(), &doc);
-          AddRecord(doc, -1, -1, ordinal_++, out);
+          AddRecord(doc, -1, -1, out);
           continue;
         }
         cells[m] = std::move(*v);
       }
-      AppendRow(*s_, series_, epoch, cells, -1, -1, &ordinal_, &doc, out);
+      AppendRow(*s_, series_, epoch, cells, -1, -1, &doc, out);
       after_ = epoch;
     }
     out->end.token = Token();
@@ -255,7 +285,6 @@ class RestBatchReader : public store::BatchReader {
   DeviceSeries series_;
   std::optional<int64_t> after_;
   bool done_ = false;
-  int64_t ordinal_ = 0;
 };
 
 class RestSnapshotReader : public store::SnapshotReader {
@@ -304,6 +333,12 @@ class RestSnapshotReader : public store::SnapshotReader {
         }
         auto [device, measurement] = SplitDevice(paths[i]);
         DeviceSeries& d = devices[device];
+        // LIMIT/OFFSET pages of a schema that changes meanwhile may list a
+        // series twice: once is enough.
+        if (std::find(d.measurements.begin(), d.measurements.end(), measurement) !=
+            d.measurements.end()) {
+          continue;
+        }
         d.device = device;
         d.measurements.push_back(measurement);
         d.types.push_back(*type);
@@ -412,7 +447,7 @@ class CsvBatchReader : public store::BatchReader {
       if (!row.problem.empty()) {
         doc.clear();
         AppendErrorDocument(fmt::format("{}:{}: {}", path_, row.line, row.problem), row.raw, &doc);
-        AddRecord(doc, row.line, row.offset, ordinal_++, out);
+        AddRecord(doc, row.line, row.offset, out);
         continue;
       }
       if (csv_->align_by_device()) {
@@ -461,13 +496,28 @@ class CsvBatchReader : public store::BatchReader {
   void AppendGroup(const Group& g, const IotdbCsvRow& row, std::string* doc,
                    store::StoreBatch* out) {
     cells_.assign(g.columns.size(), std::nullopt);
-    for (size_t i = 0; i < g.columns.size(); ++i) cells_[i] = row.values[g.columns[i]];
-    // An untyped header's value carries the type inferred for it.
-    DeviceSeries series = g.series;
-    for (size_t i = 0; i < cells_.size(); ++i) {
-      if (cells_[i]) series.types[i] = cells_[i]->type;
+    settled_.resize(csv_->columns().size());
+    for (size_t i = 0; i < g.columns.size(); ++i) {
+      const size_t c = g.columns[i];
+      cells_[i] = row.values[c];
+      if (!cells_[i] || csv_->columns()[c].type) continue;
+      // An untyped header's series takes the type its first value reads
+      // as; a later value that reads as another type is refused, not put
+      // in another type's column.
+      std::optional<IotdbType>& settled = settled_[c];
+      if (!settled) settled = cells_[i]->type;
+      if (cells_[i]->type == *settled) continue;
+      doc->clear();
+      AppendErrorDocument(
+          fmt::format("{}:{}: column {} has no type in its header; its first value read as {}, "
+                      "this one as {}: export with typed headers (-dt true)",
+                      path_, row.line, csv_->columns()[c].header, IotdbTypeName(*settled),
+                      IotdbTypeName(cells_[i]->type)),
+          row.raw, doc);
+      AddRecord(*doc, row.line, row.offset, out);
+      cells_[i].reset();
     }
-    AppendRow(*s_, series, row.time, cells_, row.line, row.offset, &ordinal_, doc, out);
+    AppendRow(*s_, g.series, row.time, cells_, row.line, row.offset, doc, out);
   }
 
   std::shared_ptr<Shared> s_;
@@ -476,9 +526,11 @@ class CsvBatchReader : public store::BatchReader {
   std::vector<Group> groups_;
   std::map<std::string, Group> by_device_;
   std::vector<std::optional<IotdbValue>> cells_;
+  // Per column of the file without a type in its header: the type its first
+  // value read as.
+  std::vector<std::optional<IotdbType>> settled_;
   int64_t offset_ = 0;
   int64_t line_ = 0;
-  int64_t ordinal_ = 0;
 };
 
 class CsvSnapshotReader : public store::SnapshotReader {

@@ -27,7 +27,14 @@ namespace cutover::pg_store {
 // CREATE TABLE ... (LIKE parent) and ATTACH PARTITION, because ATTACH takes
 // SHARE UPDATE EXCLUSIVE on the parent, which concurrent COPYs (ROW
 // EXCLUSIVE) do not conflict with, where CREATE TABLE ... PARTITION OF would
-// take ACCESS EXCLUSIVE and stall every other writer. An advisory lock per
+// take ACCESS EXCLUSIVE and stall every other writer. ATTACH does take
+// ACCESS EXCLUSIVE on the default partition, which it scans: a long reader
+// of the whole table (a verify, a report) makes the first writer of a new
+// interval wait for it, until its transaction ends; new intervals are rare
+// (one a month for `every: 1 month`), so this is a pause, not a stall of
+// every batch. A name PostgreSQL would cut (63 bytes) is refused by the
+// spec loader; changing `every:` of a table with partitions is not
+// supported (the old partitions keep their bounds). An advisory lock per
 // table orders two writers that need the same partition; the second finds
 // it attached. Which partitions exist is read from pg_inherits for every
 // batch, never cached: a partition created in a transaction that rolled

@@ -1,93 +1,28 @@
 // Rows back into Redis key documents, following the entity's column sources.
 #include "map/record_builder.h"
 
-#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "common/utf8.h"
-#include "map/value_parsers.h"
+#include "map/iotdb_record_builder.h"
+#include "map/row_value_json.h"
 
 namespace cutover::map {
 namespace {
 
 using Json = nlohmann::ordered_json;
 
-std::string Hex(std::string_view bytes) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
+class RedisRecordBuilder final : public RecordBuilder {
+ public:
+  explicit RedisRecordBuilder(const spec::EntitySpec& entity) : entity_(entity) {}
+  Result<std::string> Build(const RowBatch& rows, size_t row) const override;
+  Result<std::string> Key(const RowBatch& rows, size_t row) const override;
 
-// A column's value as the JSON the document reader produced it from. A
-// numeric is a JSON number in a JSON value and text elsewhere (a hash field,
-// a string), where its scale ("12.50") is part of the value.
-Json ValueJson(const Column& col, size_t row, bool numeric_as_number = false) {
-  if (col.IsNull(row)) return nullptr;
-  switch (col.type()) {
-    case ValueType::kInt32:
-    case ValueType::kInt64:
-      return col.IntAt(row);
-    case ValueType::kFloat64: {
-      const double d = col.FloatAt(row);
-      if (std::isfinite(d)) return d;
-      return std::isnan(d) ? "NaN" : (d > 0 ? "Infinity" : "-Infinity");
-    }
-    case ValueType::kBool:
-      return col.BoolAt(row);
-    case ValueType::kDate:
-      return FormatDate(static_cast<int32_t>(col.IntAt(row)));
-    case ValueType::kTimestamptz:
-      return FormatTimestamptz(col.IntAt(row));
-    case ValueType::kUuid:
-      return FormatUuid(reinterpret_cast<const uint8_t*>(col.BytesAt(row).data()));
-    case ValueType::kNumeric:
-      if (numeric_as_number) return Json::parse(col.BytesAt(row), nullptr, false);
-      return std::string(col.BytesAt(row));
-    case ValueType::kJsonb:
-      return Json::parse(col.BytesAt(row), nullptr, false);
-    case ValueType::kBytes:
-    case ValueType::kGeometry: {
-      const std::string_view b = col.BytesAt(row);
-      if (IsValidUtf8(b)) return std::string(b);
-      return Json{{"$bytes", Hex(b)}};
-    }
-    case ValueType::kText:
-      return std::string(col.BytesAt(row));
-  }
-  return nullptr;
-}
+ private:
+  const spec::EntitySpec& entity_;
+};
 
-// A capture's text: a string as it is, anything else as its JSON text.
-std::string CaptureText(const Json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_object() && v.contains("$bytes")) {
-    const std::string hex = v["$bytes"].get<std::string>();
-    std::string bytes;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-      bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-    }
-    return bytes;
-  }
-  return v.dump();
-}
-
-}  // namespace
-
-Result<std::unique_ptr<RecordBuilder>> RecordBuilder::Create(const spec::EntitySpec& entity) {
-  if (!entity.redis) {
-    return FailedPrecondition(entity.name + ": only redis entities can be written back yet");
-  }
-  if (!entity.write_back) {
-    return FailedPrecondition(spec::NotWrittenBack(entity, "keys"));
-  }
-  return std::unique_ptr<RecordBuilder>(new RecordBuilder(entity));
-}
-
-Result<std::string> RecordBuilder::Key(const RowBatch& rows, size_t row) const {
+Result<std::string> RedisRecordBuilder::Key(const RowBatch& rows, size_t row) const {
   const spec::KeyPattern& pattern = entity_.redis->pattern;
   std::vector<std::string> captures;
   for (const std::string& name : pattern.captures()) {
@@ -100,7 +35,7 @@ Result<std::string> RecordBuilder::Key(const RowBatch& rows, size_t row) const {
     if (rows.columns[at].IsNull(row)) {
       return DataError("the key's capture '" + name + "' (column " + column->name + ") is NULL");
     }
-    captures.push_back(CaptureText(ValueJson(rows.columns[at], row)));
+    captures.push_back(KeyPartText(RowValueJson(rows.columns[at], row)));
   }
   std::string key = pattern.Format(captures);
   if (pattern.Match(key) != captures) {
@@ -111,17 +46,17 @@ Result<std::string> RecordBuilder::Key(const RowBatch& rows, size_t row) const {
   return key;
 }
 
-Result<std::string> RecordBuilder::Build(const RowBatch& rows, size_t row) const {
+Result<std::string> RedisRecordBuilder::Build(const RowBatch& rows, size_t row) const {
   ASSIGN_OR_RETURN(const std::string key, Key(rows, row));
   Json doc = Json::object();
-  doc["$key"] = IsValidUtf8(key) ? Json(key) : Json{{"$bytes", Hex(key)}};
+  doc["$key"] = IsValidUtf8(key) ? Json(key) : Json{{"$bytes", HexBytes(key)}};
   doc["$type"] = std::string(spec::RedisTypeName(entity_.redis->value));
   Json value = nullptr;
   for (const auto& c : entity_.columns) {
     const int at = rows.IndexOf(c.name);
     if (at < 0) continue;
     const bool json_value = entity_.redis->value == spec::RedisKeySpec::Value::kJson;
-    Json v = ValueJson(rows.columns[at], row, json_value);
+    Json v = RowValueJson(rows.columns[at], row, json_value);
     if (c.from == "$expires_at") {
       if (!v.is_null()) {
         doc["$expires_at"] = v;
@@ -156,6 +91,20 @@ Result<std::string> RecordBuilder::Build(const RowBatch& rows, size_t row) const
   }
   doc["$value"] = std::move(value);
   return doc.dump(-1, ' ', false, Json::error_handler_t::strict);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RecordBuilder>> RecordBuilder::Create(const spec::EntitySpec& entity) {
+  if (!entity.redis && !entity.iotdb) {
+    return FailedPrecondition(entity.name +
+                              ": only entities of redis and iotdb sources are rebuilt as records");
+  }
+  if (!entity.write_back) {
+    return FailedPrecondition(spec::NotWrittenBack(entity, entity.redis ? "keys" : "points"));
+  }
+  if (entity.iotdb) return NewIotdbRecordBuilder(entity);
+  return std::unique_ptr<RecordBuilder>(new RedisRecordBuilder(entity));
 }
 
 }  // namespace cutover::map

@@ -1,5 +1,5 @@
 // RecordBuilder: turns a row of an entity's table back into the legacy record
-// it came from (a Redis key's document), so a writer can put it back.
+// it came from (a Redis key's document, an IoTDB point), so a writer can put it back.
 #pragma once
 
 #include <memory>
@@ -14,7 +14,8 @@ namespace cutover::map {
 // RecordBuilder design
 //
 // The inverse of DocumentMapper for entities that declare `write_back: true`
-// (the loader has checked spec::InvertibilityProblem): each column goes back
+// (the loader has checked spec::InvertibilityProblem). For an entity of
+// IoTDB series see iotdb_record_builder.h; for a Redis key each column goes back
 // where it was read from. A capture column gives the key's capture, "$value"
 // the whole value, "$value.a.b" a field of a JSON value or a hash field,
 // "$expires_at" the absolute expiry; "$tag", "$type" and "$key" columns are
@@ -29,19 +30,17 @@ namespace cutover::map {
 // strings. Not thread-safe: one builder per thread.
 class RecordBuilder {
  public:
+  virtual ~RecordBuilder() = default;
+
   // FailedPrecondition naming the reason when `entity` is not invertible.
   static Result<std::unique_ptr<RecordBuilder>> Create(const spec::EntitySpec& entity);
 
   // The record of `rows`' row `row`, whose columns are named as the entity's
   // (any order; other columns ignored). DataError when it cannot be built.
-  Result<std::string> Build(const RowBatch& rows, size_t row) const;
+  virtual Result<std::string> Build(const RowBatch& rows, size_t row) const = 0;
 
   // The key the row's record lives at.
-  Result<std::string> Key(const RowBatch& rows, size_t row) const;
-
- private:
-  explicit RecordBuilder(const spec::EntitySpec& entity) : entity_(entity) {}
-  const spec::EntitySpec& entity_;
+  virtual Result<std::string> Key(const RowBatch& rows, size_t row) const = 0;
 };
 
 }  // namespace cutover::map

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 namespace cutover::spec {
 namespace {
@@ -207,6 +208,45 @@ std::string SeriesPattern::ShowPattern() const {
         break;
     }
   }
+  return out;
+}
+
+std::optional<std::vector<std::string>> SeriesPattern::Fill(
+    const std::vector<std::string>& values) const {
+  std::vector<std::string> out;
+  size_t next = 0;
+  for (const Node& n : nodes_) {
+    switch (n.kind) {
+      case Node::Kind::kLiteral:
+        out.push_back(n.name);
+        break;
+      case Node::Kind::kCapture:
+        if (next >= values.size() || values[next].empty()) return std::nullopt;
+        out.push_back(values[next++]);
+        break;
+      case Node::Kind::kOne:
+      case Node::Kind::kMany:
+        return std::nullopt;
+    }
+  }
+  return out;
+}
+
+std::string SeriesPointKey(const std::vector<std::string>& nodes, int64_t epoch) {
+  return JoinSeriesPath(nodes) + "@" + std::to_string(epoch);
+}
+
+std::optional<SeriesPoint> ParseSeriesPointKey(std::string_view key) {
+  // The time has no '@', the path may (inside backquotes): split at the last.
+  const size_t at = key.rfind('@');
+  if (at == std::string_view::npos || at + 1 == key.size()) return std::nullopt;
+  SeriesPoint out;
+  const std::string_view digits = key.substr(at + 1);
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out.epoch);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  auto nodes = SplitSeriesPath(key.substr(0, at));
+  if (!nodes) return std::nullopt;
+  out.nodes = std::move(*nodes);
   return out;
 }
 

@@ -2,6 +2,7 @@
 // ("root.plant.{device_id}.{measurement}"), matched node by node.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +52,12 @@ class SeriesPattern {
   // become `*`.
   std::string ShowPattern() const;
 
+  // The nodes of the path the pattern spells when capture i holds
+  // `values[i]` (captures() order): the inverse of Match, for writing a row
+  // back. nullopt when a `*` or `**` stands in it (no value names it) or a
+  // value is empty. REQUIRES: values.size() == captures().size().
+  std::optional<std::vector<std::string>> Fill(const std::vector<std::string>& values) const;
+
  private:
   struct Node {
     enum class Kind { kLiteral, kOne, kMany, kCapture } kind = Kind::kLiteral;
@@ -75,5 +82,18 @@ std::string QuoteSeriesNode(std::string_view name);
 
 // Nodes joined into a path, each quoted as QuoteSeriesNode does.
 std::string JoinSeriesPath(const std::vector<std::string>& nodes);
+
+// The key of one point (a series' nodes) or one wide row (a device's nodes)
+// at `epoch` units of the source's precision: "<JoinSeriesPath>@<epoch>".
+// The reader names what it read by it and the writer back into IoTDB takes
+// it, so a path spelled with or without needless backquotes is one key.
+std::string SeriesPointKey(const std::vector<std::string>& nodes, int64_t epoch);
+
+struct SeriesPoint {
+  std::vector<std::string> nodes;
+  int64_t epoch = 0;
+};
+// The nodes and time of a SeriesPointKey; nullopt when `key` is none.
+std::optional<SeriesPoint> ParseSeriesPointKey(std::string_view key);
 
 }  // namespace cutover::spec

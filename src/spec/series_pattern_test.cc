@@ -55,5 +55,28 @@ TEST(SeriesPatternTest, MalformedPatternsAreRefused) {
   }
 }
 
+TEST(SeriesPatternTest, FillIsMatchBackwardsAndRefusesWildcards) {
+  const SeriesPattern p = P("root.plant.{device}.`a.b`.{m}");
+  const auto nodes = p.Fill({"line-1", "temp"});
+  ASSERT_TRUE(nodes.has_value());
+  EXPECT_EQ(JoinSeriesPath(*nodes), "root.plant.`line-1`.`a.b`.temp");
+  EXPECT_EQ(p.Match(JoinSeriesPath(*nodes)), Captures({"line-1", "temp"}));
+  EXPECT_EQ(p.Fill({"", "temp"}), std::nullopt);
+  EXPECT_EQ(P("root.*.{device}.temp").Fill({"d1"}), std::nullopt);
+}
+
+TEST(SeriesPatternTest, PointKeysNameOnePathHoweverItIsQuoted) {
+  // IoTDB may write a plain node in backquotes or not: one key either way.
+  EXPECT_EQ(SeriesPointKey(*SplitSeriesPath("root.d.`s1`"), 7), "root.d.s1@7");
+  EXPECT_EQ(SeriesPointKey(*SplitSeriesPath("root.`x@y`.`7`"), -5), "root.`x@y`.`7`@-5");
+  const auto point = ParseSeriesPointKey("root.`x@y`.`7`@-5");
+  ASSERT_TRUE(point.has_value());
+  EXPECT_EQ(point->nodes, (std::vector<std::string>{"root", "x@y", "7"}));
+  EXPECT_EQ(point->epoch, -5);
+  for (const char* bad : {"root.d.s", "root.d.s@", "root.d.s@1x", "@5", "root..s@1"}) {
+    EXPECT_FALSE(ParseSeriesPointKey(bad).has_value()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace cutover::spec

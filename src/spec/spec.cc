@@ -121,9 +121,63 @@ std::string RecordInvertibilityProblem(const EntitySpec& entity, bool top_level)
   return "";
 }
 
+// An IoTDB row goes back as points: it must say the device, the measurement
+// (long layout), the time and a value.
+std::string SeriesInvertibilityProblem(const EntitySpec& entity) {
+  const IotdbSeriesSpec& iotdb = *entity.iotdb;
+  auto reads = [&](std::string_view from) {
+    return std::any_of(entity.columns.begin(), entity.columns.end(),
+                       [&](const ColumnSpec& c) { return c.from == from; });
+  };
+  for (const ColumnSpec& c : entity.columns) {
+    if (c.lookup || c.geometry) {
+      return "column '" + c.name + "' is computed (" + (c.lookup ? "lookup" : "geometry") +
+             "), so the value it came from cannot be rebuilt";
+    }
+  }
+  if (!reads("$time") && !reads("$epoch")) return "no column holds the point's $time or $epoch";
+  const bool wide = iotdb.layout == IotdbSeriesSpec::Layout::kWide;
+  const bool series_column = reads("$series");
+  if (!series_column && !reads("$device")) {
+    if (iotdb.pattern.device_has_wildcard()) {
+      return "the series pattern '" + iotdb.pattern.text() +
+             "' has a * or ** among the device's nodes and no column holds $device or $series, "
+             "so a row does not say which device its points belong to";
+    }
+    for (const std::string& capture : iotdb.pattern.device_captures()) {
+      if (!reads(capture)) {
+        return "no column holds the capture '" + capture + "', so the device cannot be rebuilt";
+      }
+    }
+  }
+  if (wide) {
+    if (!std::any_of(entity.columns.begin(), entity.columns.end(),
+                     [](const ColumnSpec& c) { return c.from.starts_with("$values."); })) {
+      return "no column holds a measurement's value";
+    }
+    return "";
+  }
+  const std::string& measurement = iotdb.pattern.measurement_capture();
+  const auto nodes = SplitSeriesPath(iotdb.pattern.text());
+  const bool literal_measurement =
+      measurement.empty() && nodes && nodes->back() != "*" && nodes->back() != "**";
+  if (!series_column && !reads("$measurement") && !literal_measurement &&
+      (measurement.empty() || !reads(measurement))) {
+    return "no column holds the measurement ($measurement, $series or the pattern's last "
+           "capture), so the series cannot be rebuilt";
+  }
+  for (std::string_view from :
+       {"$value", "$numeric", "$integer", "$text", "$boolean", "$blob", "$date", "$timestamp"}) {
+    if (reads(from)) return "";
+  }
+  return "no column holds the point's value ($value or one of its families: $numeric, "
+         "$integer, $text, $boolean, $blob, $date, $timestamp)";
+}
+
 }  // namespace
 
 std::string InvertibilityProblem(const EntitySpec& entity) {
+  if (entity.iotdb) return SeriesInvertibilityProblem(entity);
   if (!entity.redis) return RecordInvertibilityProblem(entity, true);
   if (!entity.children.empty()) return "its children cannot be written back into one key yet";
   auto reads = [&](std::string_view from) {

@@ -127,6 +127,9 @@ struct IotdbSeriesSpec {
   enum class Layout { kLong, kWide };
   SeriesPattern pattern;
   Layout layout = Layout::kLong;
+  // The source's timestamp_precision (3 ms, 6 us, 9 ns), copied here so that
+  // a row's time turns back into the point's epoch without the source.
+  int precision_digits = 3;
   Location where;
 };
 

@@ -1176,13 +1176,20 @@ class Loader {
         ASSIGN_OR_RETURN(out.write_back, ReadBool(*w, ctx));
         if (out.write_back) {
           const SourceSpec* source = spec.FindSource(out.source);
-          if (!out.redis &&
+          if (!out.redis && !out.iotdb &&
               (source == nullptr || (source->type != "json" && source->type != "parquet"))) {
             return Error(MarkOf(*w), What(*w, ctx) +
-                                         " applies to entities of redis, json and parquet sources "
-                                         "(rows are not written back into " +
+                                         " applies to entities of redis, iotdb, json and parquet "
+                                         "sources (rows are not written back into " +
                                          (source != nullptr ? source->type : "its") +
                                          " files yet)");
+          }
+          if (out.iotdb && source != nullptr && source->url.empty()) {
+            return Error(MarkOf(*w),
+                         What(*w, ctx) +
+                             " writes points back through IoTDB's REST service, and source " +
+                             Quote(source->name) +
+                             " reads export files (path): give it the service's url instead");
           }
           if (const std::string problem = InvertibilityProblem(out); !problem.empty()) {
             return Error(MarkOf(*w), ctx + " declares write_back, but " + problem);
@@ -1280,6 +1287,7 @@ class Loader {
   // layout) a measurement, read from "$values.<name>".
   Status ResolveIotdbColumns(const std::string& ctx, const SourceSpec& source, EntitySpec& out) {
     using Layout = IotdbSeriesSpec::Layout;
+    out.iotdb->precision_digits = source.iotdb.precision_digits;
     const IotdbSeriesSpec& iotdb = *out.iotdb;
     const bool wide = iotdb.layout == Layout::kWide;
     std::vector<std::string_view> meta = {"$device", "$time", "$epoch"};

@@ -339,6 +339,31 @@ entities:
 )",
      "spec.yaml:8:33: 'every' in 'partition' of entity 'e': unknown unit 'fortnight'; expected "
      "day, week, month or year"},
+    {"iotdb write_back from export files", R"(migration: m
+sources:
+  t: { type: iotdb, path: export }
+entities:
+  e:
+    source: { from: t, series: "root.plant.{d}.{m}" }
+    key: [d, m, at]
+    write_back: true
+    columns: { d: { type: text }, m: { type: text }, at: { from: $time, type: timestamptz }, v: { from: $value, type: jsonb } }
+)",
+     "spec.yaml:8:17: 'write_back' in entity 'e' writes points back through IoTDB's REST service, "
+     "and source 't' reads export files (path): give it the service's url instead"},
+    {"iotdb write_back without a value", R"(migration: m
+sources:
+  t: { type: iotdb, url: "http://h:18080" }
+entities:
+  e:
+    source: { from: t, series: "root.plant.{d}.{m}" }
+    key: [d, m, at]
+    write_back: true
+    columns: { d: { type: text }, m: { type: text }, at: { from: $time, type: timestamptz } }
+)",
+     "spec.yaml:8:17: entity 'e' declares write_back, but no column holds the point's value "
+     "($value "
+     "or one of its families: $numeric, $integer, $text, $boolean, $blob, $date, $timestamp)"},
     {"unknown entity key suggests the nearest", R"(migration: m
 sources:
   files: { type: json, path: data }
@@ -1260,8 +1285,8 @@ entities:
     columns:
       id: { type: integer }
 )",
-     "spec.yaml:7:17: 'write_back' in entity 'a' applies to entities of redis, json and parquet "
-     "sources (rows are not written back into csv files yet)"},
+     "spec.yaml:7:17: 'write_back' in entity 'a' applies to entities of redis, iotdb, json and "
+     "parquet sources (rows are not written back into csv files yet)"},
 
     {"write_back with a geometry from WKT", R"(migration: m
 sources: { p: { type: parquet, path: data } }

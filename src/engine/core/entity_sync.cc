@@ -34,8 +34,8 @@ size_t RecordOf(const store::StoreBatch& in, const Reject& r) {
 }
 
 void NameByKey(const store::StoreBatch& in, std::vector<Reject>* rejects) {
-  // A store without keys (IoTDB's points) keeps the reader's names: its
-  // record index already names the point, whichever pass read it.
+  // A store without keys keeps the reader's names (its record index must
+  // then name the record whichever pass read it).
   if (in.source_keys.empty()) return;
   for (Reject& r : *rejects) {
     const size_t record = RecordOf(in, r);

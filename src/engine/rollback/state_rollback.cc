@@ -28,12 +28,15 @@ constexpr std::string_view kStagesAllowed[] = {"primary", "complete"};
 std::string WhyCannotGoBack(const spec::MigrationSpec& migration, const spec::EntitySpec& entity) {
   if (entity.source.empty()) return "";  // a lookup dimension: nothing of its own to write
   const spec::SourceSpec* source = migration.FindSource(entity.source);
-  if (!entity.redis &&
+  if (!entity.redis && !entity.iotdb &&
       (source == nullptr || (source->type != "json" && source->type != "parquet"))) {
     return fmt::format("writing rows back into {} sources is not built yet",
                        source != nullptr ? source->type : "its");
   }
-  if (!entity.redis) {
+  if (entity.iotdb && source != nullptr && source->url.empty()) {
+    return "its points come from export files; they go back through IoTDB's REST service (url)";
+  }
+  if (!entity.redis && !entity.iotdb) {
     std::error_code ec;
     Result<std::string> location = SourceLocationOf(migration, entity);
     if (location.ok() && std::filesystem::is_directory(*location, ec)) {
@@ -226,7 +229,7 @@ Result<StateRollbackReport> RunStateRollback(const spec::MigrationSpec& migratio
                              .dry_run = request.dry_run,
                              .entities = {}};
   for (const spec::EntitySpec* entity : entities) {
-    if (entity->redis) {
+    if (entity->redis || entity->iotdb) {
       EntityStateRollback run(migration, *entity, request, target_url);
       ASSIGN_OR_RETURN(StateRollbackEntity done, run.Run());
       report.entities.push_back(std::move(done));

@@ -4,7 +4,10 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 namespace cutover::iotdb_store {
@@ -54,7 +57,67 @@ Result<std::string> Body(const nlohmann::json& body, const std::string& where) {
   }
 }
 
+std::vector<std::string> StringColumn(const nlohmann::json& values, size_t column) {
+  std::vector<std::string> out;
+  if (!values.is_array() || column >= values.size() || !values[column].is_array()) return out;
+  for (const auto& v : values[column]) out.push_back(v.is_string() ? v.get<std::string>() : "");
+  return out;
+}
+
+// Index of a column named `name` (case-insensitive: IoTDB versions differ).
+std::optional<size_t> ColumnIndex(const nlohmann::json& names, std::string_view name) {
+  if (!names.is_array()) return std::nullopt;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (!names[i].is_string()) continue;
+    const std::string& n = names[i].get_ref<const std::string&>();
+    if (n.size() == name.size() && std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
+          return std::tolower(a) == std::tolower(b);
+        })) {
+      return i;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+Status ListSeries(
+    IotdbRest& rest, const std::string& pattern, int64_t row_limit,
+    const std::function<Status(const std::string& path, const std::string& type_name)>& each) {
+  const int64_t page = row_limit - 1;
+  for (int64_t offset = 0;; offset += page) {
+    ASSIGN_OR_RETURN(
+        const nlohmann::json data,
+        rest.Query(fmt::format("SHOW TIMESERIES {} LIMIT {} OFFSET {}", pattern, page, offset),
+                   row_limit));
+    const nlohmann::json& names = data.contains("column_names") && !data["column_names"].is_null()
+                                      ? data["column_names"]
+                                      : data["expressions"];
+    const auto path_at = ColumnIndex(names, "Timeseries");
+    const auto type_at = ColumnIndex(names, "DataType");
+    if (!path_at || !type_at) {
+      return Internal(rest.where() +
+                      ": SHOW TIMESERIES answered no Timeseries and DataType columns");
+    }
+    const nlohmann::json& values = data["values"];
+    const std::vector<std::string> paths = StringColumn(values, *path_at);
+    const std::vector<std::string> types = StringColumn(values, *type_at);
+    for (size_t i = 0; i < paths.size() && i < types.size(); ++i) {
+      RETURN_IF_ERROR(each(paths[i], types[i]));
+    }
+    if (static_cast<int64_t>(paths.size()) < page) return Status::Ok();
+  }
+}
+
+Result<IotdbType> SeriesType(const IotdbRest& rest, const std::string& path,
+                             const std::string& type_name) {
+  const std::optional<IotdbType> type = ParseIotdbType(type_name);
+  if (!type) {
+    return InvalidArgument(fmt::format("{}: series {} has type '{}', which cutover does not know",
+                                       rest.where(), path, type_name));
+  }
+  return *type;
+}
 
 std::string SqlString(std::string_view text) {
   std::string out = "'";

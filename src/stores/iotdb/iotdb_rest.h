@@ -3,12 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "stores/iotdb/iotdb_types.h"
 
 namespace httplib {
 class Client;
@@ -61,6 +63,18 @@ class IotdbRest {
   const std::string url_;
   std::unique_ptr<httplib::Client> client_;
 };
+
+// Every series SHOW TIMESERIES `pattern` lists, with its type's name, a page
+// of row_limit - 1 at a time (a page never reaches the row limit); `each` is
+// called per series.
+Status ListSeries(
+    IotdbRest& rest, const std::string& pattern, int64_t row_limit,
+    const std::function<Status(const std::string& path, const std::string& type_name)>& each);
+
+// The type named `type_name` of series `path`, or InvalidArgument naming
+// both when cutover does not know it.
+Result<IotdbType> SeriesType(const IotdbRest& rest, const std::string& path,
+                             const std::string& type_name);
 
 // `text` as an IoTDB SQL string literal: in single quotes, inner ones doubled.
 std::string SqlString(std::string_view text);

@@ -15,6 +15,7 @@
 #include "stores/iotdb/iotdb_csv.h"
 #include "stores/iotdb/iotdb_document.h"
 #include "stores/iotdb/iotdb_rest.h"
+#include "stores/iotdb/iotdb_writer.h"
 
 namespace cutover::iotdb_store {
 namespace {
@@ -53,8 +54,12 @@ TimePrecision PrecisionOf(const spec::SourceSpec& source) {
 // A record's index is a 63-bit hash of its document, which names its point
 // (series and time) or device row: rejects are keyed by it, and an ordinal
 // would restart at 0 whenever a partition is opened again (a resume, each
-// pass of a sync), so that one point's reject would replace another's.
-void AddRecord(const std::string& doc, int64_t line, int64_t offset, store::StoreBatch* out) {
+// pass of a sync), so that one point's reject would replace another's. Its
+// key is the point's spec::SeriesPointKey (a record that could not be read:
+// its file and line), which rollback deletes a point by.
+void AddRecord(const std::string& doc, std::string key, int64_t line, int64_t offset,
+               store::StoreBatch* out) {
+  out->source_keys.push_back(std::move(key));
   out->rows.columns[0].AppendBytes(doc);
   out->rows.columns[1].AppendNull();
   store::RecordPosition pos;
@@ -70,7 +75,24 @@ struct DeviceSeries {
   std::vector<std::string> measurements;  // without backquotes
   std::vector<IotdbType> types;
   std::vector<std::vector<std::string>> captures;  // per measurement
+  // spec::SeriesPointKey's text before the time, per measurement and for
+  // the device (a wide row's), made once by KeyPrefixes.
+  mutable std::vector<std::string> point_key_prefixes;
+  mutable std::string device_key_prefix;
 };
+
+// Fills `series`' key prefixes, once.
+void KeyPrefixes(const DeviceSeries& series) {
+  if (!series.device_key_prefix.empty()) return;
+  std::vector<std::string> nodes =
+      spec::SplitSeriesPath(series.device).value_or(std::vector<std::string>{series.device});
+  series.device_key_prefix = spec::JoinSeriesPath(nodes) + "@";
+  for (const std::string& m : series.measurements) {
+    nodes.push_back(m);
+    series.point_key_prefixes.push_back(spec::JoinSeriesPath(nodes) + "@");
+    nodes.pop_back();
+  }
+}
 
 struct Shared {
   const spec::EntitySpec* entity = nullptr;
@@ -100,7 +122,8 @@ void AppendRow(const Shared& s, const DeviceSeries& series, int64_t epoch,
     doc->clear();
     AppendDeviceRowDocument(*s.entity, series.device, DeviceCaptures(s, series.captures[0]), epoch,
                             s.precision, values, doc);
-    AddRecord(*doc, line, offset, out);
+    KeyPrefixes(series);
+    AddRecord(*doc, series.device_key_prefix + std::to_string(epoch), line, offset, out);
     return;
   }
   for (size_t i = 0; i < cells.size(); ++i) {
@@ -108,7 +131,8 @@ void AppendRow(const Shared& s, const DeviceSeries& series, int64_t epoch,
     SeriesMatch m{series.device, series.measurements[i], series.captures[i]};
     doc->clear();
     AppendPointDocument(*s.entity, m, epoch, s.precision, *cells[i], doc);
-    AddRecord(*doc, line, offset, out);
+    KeyPrefixes(series);
+    AddRecord(*doc, series.point_key_prefixes[i] + std::to_string(epoch), line, offset, out);
   }
 }
 
@@ -149,28 +173,6 @@ Result<IotdbValue> FromJson(const nlohmann::json& v, IotdbType type, TimePrecisi
   }
   return DataError("a " + std::string(IotdbTypeName(type)) + " value came as JSON " +
                    std::string(v.type_name()));
-}
-
-std::vector<std::string> StringColumn(const nlohmann::json& values, size_t column) {
-  std::vector<std::string> out;
-  if (!values.is_array() || column >= values.size() || !values[column].is_array()) return out;
-  for (const auto& v : values[column]) out.push_back(v.is_string() ? v.get<std::string>() : "");
-  return out;
-}
-
-// Index of a column named `name` (case-insensitive: IoTDB versions differ).
-std::optional<size_t> ColumnIndex(const nlohmann::json& names, std::string_view name) {
-  if (!names.is_array()) return std::nullopt;
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (!names[i].is_string()) continue;
-    const std::string& n = names[i].get_ref<const std::string&>();
-    if (n.size() == name.size() && std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
-          return std::tolower(a) == std::tolower(b);
-        })) {
-      return i;
-    }
-  }
-  return std::nullopt;
 }
 
 class RestBatchReader : public store::BatchReader {
@@ -262,7 +264,8 @@ class RestBatchReader : public store::BatchReader {
           AppendErrorDocument(fmt::format("{}.{} at time {}: {}", series_.device,
                                           series_.measurements[m], epoch, v.status().message()),
                               values[c][r].dump(), &doc);
-          AddRecord(doc, -1, -1, out);
+          KeyPrefixes(series_);
+          AddRecord(doc, series_.point_key_prefixes[m] + std::to_string(epoch), -1, -1, out);
           continue;
         }
         cells[m] = std::move(*v);
@@ -301,51 +304,28 @@ class RestSnapshotReader : public store::SnapshotReader {
   Result<std::vector<store::Partition>> Plan() override {
     IotdbRest rest = Client();
     const spec::SeriesPattern& pattern = s_->entity->iotdb->pattern;
-    const int64_t page = s_->source.iotdb.row_limit - 1;
     std::map<std::string, DeviceSeries> devices;
-    for (int64_t offset = 0;; offset += page) {
-      ASSIGN_OR_RETURN(const nlohmann::json data,
-                       rest.Query(fmt::format("SHOW TIMESERIES {} LIMIT {} OFFSET {}",
-                                              pattern.ShowPattern(), page, offset),
-                                  s_->source.iotdb.row_limit));
-      const nlohmann::json& names = data.contains("column_names") && !data["column_names"].is_null()
-                                        ? data["column_names"]
-                                        : data["expressions"];
-      const auto path_at = ColumnIndex(names, "Timeseries");
-      const auto type_at = ColumnIndex(names, "DataType");
-      if (!path_at || !type_at) {
-        return Internal(rest.where() +
-                        ": SHOW TIMESERIES answered no Timeseries and DataType "
-                        "columns");
-      }
-      const nlohmann::json& values = data["values"];
-      const std::vector<std::string> paths = StringColumn(values, *path_at);
-      const std::vector<std::string> types = StringColumn(values, *type_at);
-      for (size_t i = 0; i < paths.size() && i < types.size(); ++i) {
-        auto captures = pattern.Match(paths[i]);
-        if (!captures) continue;  // SHOW's pattern is wider (`*` for a capture)
-        const std::optional<IotdbType> type = ParseIotdbType(types[i]);
-        if (!type) {
-          return InvalidArgument(
-              fmt::format("{}: series {} has type '{}', which cutover does not "
-                          "know",
-                          rest.where(), paths[i], types[i]));
-        }
-        auto [device, measurement] = SplitDevice(paths[i]);
-        DeviceSeries& d = devices[device];
-        // LIMIT/OFFSET pages of a schema that changes meanwhile may list a
-        // series twice: once is enough.
-        if (std::find(d.measurements.begin(), d.measurements.end(), measurement) !=
-            d.measurements.end()) {
-          continue;
-        }
-        d.device = device;
-        d.measurements.push_back(measurement);
-        d.types.push_back(*type);
-        d.captures.push_back(std::move(*captures));
-      }
-      if (static_cast<int64_t>(paths.size()) < page) break;
-    }
+    RETURN_IF_ERROR(
+        ListSeries(rest, pattern.ShowPattern(), s_->source.iotdb.row_limit,
+                   [&](const std::string& path, const std::string& type_name) -> Status {
+                     auto captures = pattern.Match(path);
+                     if (!captures)
+                       return Status::Ok();  // SHOW's pattern is wider (`*` for a capture)
+                     ASSIGN_OR_RETURN(const IotdbType type, SeriesType(rest, path, type_name));
+                     auto [device, measurement] = SplitDevice(path);
+                     DeviceSeries& d = devices[device];
+                     // LIMIT/OFFSET pages of a schema that changes meanwhile may list
+                     // a series twice: once is enough.
+                     if (std::find(d.measurements.begin(), d.measurements.end(), measurement) !=
+                         d.measurements.end()) {
+                       return Status::Ok();
+                     }
+                     d.device = device;
+                     d.measurements.push_back(measurement);
+                     d.types.push_back(type);
+                     d.captures.push_back(std::move(*captures));
+                     return Status::Ok();
+                   }));
     std::vector<store::Partition> partitions;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -447,7 +427,7 @@ class CsvBatchReader : public store::BatchReader {
       if (!row.problem.empty()) {
         doc.clear();
         AppendErrorDocument(fmt::format("{}:{}: {}", path_, row.line, row.problem), row.raw, &doc);
-        AddRecord(doc, row.line, row.offset, out);
+        AddRecord(doc, fmt::format("{}:{}", path_, row.line), row.line, row.offset, out);
         continue;
       }
       if (csv_->align_by_device()) {
@@ -514,7 +494,7 @@ class CsvBatchReader : public store::BatchReader {
                       path_, row.line, csv_->columns()[c].header, IotdbTypeName(*settled),
                       IotdbTypeName(cells_[i]->type)),
           row.raw, doc);
-      AddRecord(*doc, row.line, row.offset, out);
+      AddRecord(*doc, fmt::format("{}:{}:{}", path_, row.line, c), row.line, row.offset, out);
       cells_[i].reset();
     }
     AppendRow(*s_, g.series, row.time, cells_, row.line, row.offset, doc, out);
@@ -587,10 +567,17 @@ class IotdbStore : public store::Store {
 
   store::SnapshotReader& snapshot() override { return *snapshot_; }
   Status Ping() override { return PingIotdb(s_->source); }
+  // Points go back over the REST service only; export files are read.
+  store::Writer* writer() override {
+    if (s_->source.url.empty()) return nullptr;
+    if (writer_ == nullptr) writer_ = NewIotdbWriter(s_->source, *s_->entity);
+    return writer_.get();
+  }
 
  private:
   std::shared_ptr<Shared> s_;
   std::unique_ptr<store::SnapshotReader> snapshot_;
+  std::unique_ptr<store::Writer> writer_;
 };
 
 }  // namespace

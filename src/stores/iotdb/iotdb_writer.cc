@@ -1,0 +1,383 @@
+// IotdbWriter: staged points sent as tablets, BLOB INSERTs and DELETEs.
+#include "stores/iotdb/iotdb_writer.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "common/message_quote.h"
+#include "common/utf8.h"
+#include "spec/series_pattern.h"
+#include "stores/iotdb/iotdb_rest.h"
+
+namespace cutover::iotdb_store {
+namespace {
+
+using Json = nlohmann::json;
+
+// At most this many rows in one BLOB INSERT, so a statement stays small.
+constexpr size_t kBlobRowsPerStatement = 500;
+
+TimePrecision PrecisionOfDigits(int digits) {
+  return digits == 9 ? TimePrecision::kNs : digits == 6 ? TimePrecision::kUs : TimePrecision::kMs;
+}
+
+// The document members a value of `type` is taken from, in order.
+std::vector<std::string_view> MembersFor(IotdbType type) {
+  switch (type) {
+    case IotdbType::kBoolean:
+      return {"$boolean", "$value"};
+    case IotdbType::kInt32:
+    case IotdbType::kInt64:
+      return {"$integer", "$numeric", "$value"};
+    case IotdbType::kTimestamp:
+      return {"$timestamp", "$integer", "$value"};
+    case IotdbType::kFloat:
+    case IotdbType::kDouble:
+      return {"$numeric", "$integer", "$value"};
+    case IotdbType::kText:
+    case IotdbType::kString:
+      return {"$text", "$value"};
+    case IotdbType::kBlob:
+      return {"$blob", "$value"};
+    case IotdbType::kDate:
+      return {"$date", "$value"};
+  }
+  return {"$value"};
+}
+
+std::optional<int64_t> IntegerOf(const Json& v) {
+  if (v.is_number_integer() && !v.is_number_unsigned()) return v.get<int64_t>();
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+    return static_cast<int64_t>(u);
+  }
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    // Exact only while a double holds every integer: up to 2^53.
+    if (std::trunc(d) != d || std::fabs(d) > 9007199254740992.0) return std::nullopt;
+    return static_cast<int64_t>(d);
+  }
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    int64_t out = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    if (ec == std::errc() && end == s.data() + s.size() && !s.empty()) return out;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> HexOf(const Json& v) {
+  std::string hex;
+  if (v.is_object() && v.contains("$bytes") && v["$bytes"].is_string()) {
+    hex = v["$bytes"].get<std::string>();
+  } else if (v.is_string() && v.get_ref<const std::string&>().starts_with("0x")) {
+    hex = v.get<std::string>().substr(2);
+  } else {
+    return std::nullopt;
+  }
+  if (hex.size() % 2 != 0) return std::nullopt;
+  for (char& c : hex) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return hex;
+}
+
+// `v` as insertTablet takes a value of `type` (for a BLOB: its hex, for the
+// SQL literal); DataError when the type cannot hold it exactly.
+Result<Json> TabletValue(IotdbType type, const Json& v, TimePrecision precision) {
+  auto refuse = [&](std::string_view why) {
+    return DataError(
+        fmt::format("{} cannot be written as a {} point{}",
+                    QuoteForMessage(v.dump(-1, ' ', false, Json::error_handler_t::replace), '\''),
+                    IotdbTypeName(type), why));
+  };
+  switch (type) {
+    case IotdbType::kBoolean:
+      if (v.is_boolean()) return v;
+      if (v == "true" || v == "false") return Json(v == "true");
+      return refuse("");
+    case IotdbType::kInt32: {
+      const std::optional<int64_t> i = IntegerOf(v);
+      if (!i || *i < std::numeric_limits<int32_t>::min() ||
+          *i > std::numeric_limits<int32_t>::max()) {
+        return refuse(": it is no 32-bit integer");
+      }
+      return Json(*i);
+    }
+    case IotdbType::kInt64: {
+      const std::optional<int64_t> i = IntegerOf(v);
+      if (!i) return refuse(": it is no 64-bit integer");
+      return Json(*i);
+    }
+    case IotdbType::kTimestamp: {
+      if (std::optional<int64_t> i = IntegerOf(v)) return Json(*i);
+      if (v.is_string()) {
+        Result<int64_t> t = ParseIotdbTime(v.get_ref<const std::string&>(), precision);
+        if (t.ok()) return Json(*t);
+        return refuse(": " + t.status().message());
+      }
+      return refuse("");
+    }
+    case IotdbType::kFloat:
+    case IotdbType::kDouble:
+      if (v.is_number()) return v;
+      if (v == "NaN" || v == "Infinity" || v == "-Infinity") return v;
+      if (v.is_string()) {
+        const std::string& s = v.get_ref<const std::string&>();
+        double d = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+        if (ec == std::errc() && end == s.data() + s.size() && std::isfinite(d)) return Json(d);
+      }
+      return refuse(": it is no number");
+    case IotdbType::kText:
+    case IotdbType::kString:
+      if (v.is_string()) return v;
+      if (v.is_object() && v.contains("$bytes")) {
+        return refuse(": it is bytes that are not UTF-8 text, which IoTDB's REST API cannot carry");
+      }
+      if (v.is_number() || v.is_boolean()) return Json(v.dump());
+      return refuse("");
+    case IotdbType::kBlob:
+      if (std::optional<std::string> hex = HexOf(v)) return Json(*hex);
+      return refuse(": a BLOB is bytes or \"0x\" and hex digits");
+    case IotdbType::kDate: {
+      if (v.is_number_integer()) return v;
+      if (v.is_string()) {
+        Result<IotdbValue> date =
+            CanonicalValue(IotdbType::kDate, v.get_ref<const std::string&>(), precision);
+        if (date.ok()) {  // "yyyy-mm-dd" -> yyyyMMdd
+          const std::string& t = date->text;
+          return Json(std::stoll(t.substr(0, 4) + t.substr(5, 2) + t.substr(8, 2)));
+        }
+      }
+      return refuse(": a DATE is yyyy-mm-dd");
+    }
+  }
+  return refuse("");
+}
+
+// Every point of one device to write, as (measurement -> time -> value).
+struct DeviceWrites {
+  std::vector<std::string> nodes;
+  std::map<std::string, std::map<int64_t, Json>> points;
+  std::map<std::string, IotdbType> types;  // of the measurements written
+};
+
+class IotdbWriter final : public store::Writer {
+ public:
+  IotdbWriter(const spec::SourceSpec& source, const spec::EntitySpec& entity)
+      : rest_(source.url, source.iotdb.user, source.iotdb.password),
+        row_limit_(source.iotdb.row_limit),
+        precision_(PrecisionOfDigits(source.iotdb.precision_digits)),
+        wide_(entity.iotdb->layout == spec::IotdbSeriesSpec::Layout::kWide) {
+    // What a wide row's delete removes: the device's measurements the
+    // pattern's last node matches.
+    const auto nodes = spec::SplitSeriesPath(entity.iotdb->pattern.text());
+    const std::string last = nodes ? nodes->back() : "*";
+    wide_measurements_ = !entity.iotdb->pattern.measurement_capture().empty() || last == "*" ? "*"
+                         : last == "**"                                                      ? "**"
+                                        : spec::QuoteSeriesNode(last);
+  }
+
+  Status Upsert(const store::RecordKey& key, const RowBatch& rows, size_t row) override {
+    if (key.size() != 1) return InvalidArgument("an IoTDB point's key has one part");
+    staged_[key[0]] = std::string(rows.columns[0].BytesAt(row));
+    return Status::Ok();
+  }
+
+  Status Delete(const store::RecordKey& key) override {
+    if (key.size() != 1 || !spec::ParseSeriesPointKey(key[0])) {
+      return InvalidArgument("'" + (key.empty() ? std::string() : EscapeInvalidUtf8(key[0])) +
+                             "' is no IoTDB point key (<series>@<time>)");
+    }
+    staged_[key[0]] = std::nullopt;
+    return Status::Ok();
+  }
+
+  Status Flush() override {
+    std::map<std::string, DeviceWrites> devices;       // by device path
+    std::map<int64_t, std::vector<std::string>> gone;  // time -> paths to delete at it
+    for (const auto& [key, doc] : staged_) {
+      if (!doc) {
+        const spec::SeriesPoint point = *spec::ParseSeriesPointKey(key);
+        std::string path = spec::JoinSeriesPath(point.nodes);
+        if (wide_) path += "." + wide_measurements_;
+        gone[point.epoch].push_back(std::move(path));
+        continue;
+      }
+      RETURN_IF_ERROR(StageDocument(key, *doc, &devices));
+    }
+    for (auto& [path, device] : devices) RETURN_IF_ERROR(WriteDevice(path, device));
+    for (const auto& [epoch, paths] : gone) {
+      RETURN_IF_ERROR(rest_.NonQuery(
+          fmt::format("DELETE FROM {} WHERE time = {}", fmt::join(paths, ", "), epoch)));
+    }
+    staged_.clear();
+    return Status::Ok();
+  }
+
+  void Discard() override { staged_.clear(); }
+
+ private:
+  // Adds the point(s) of `doc` to their device's writes.
+  Status StageDocument(const std::string& key, const std::string& text,
+                       std::map<std::string, DeviceWrites>* devices) {
+    const Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+    auto bad = [&](std::string_view why) {
+      return InvalidArgument(
+          fmt::format("the IoTDB record of {} is malformed: {}", EscapeInvalidUtf8(key), why));
+    };
+    if (!doc.is_object() || !doc.contains("$epoch")) return bad("no $epoch");
+    const std::optional<int64_t> epoch = IntegerOf(doc["$epoch"]);
+    if (!epoch) return bad("$epoch is no integer");
+    const char* nodes_member = wide_ ? "$device" : "$series";
+    if (!doc.contains(nodes_member) || !doc[nodes_member].is_array()) {
+      return bad(std::string("no ") + nodes_member);
+    }
+    std::vector<std::string> nodes = doc[nodes_member].get<std::vector<std::string>>();
+    if (nodes.size() < (wide_ ? 2u : 3u)) return bad("too few nodes");
+    std::string measurement;
+    if (!wide_) {
+      measurement = nodes.back();
+      nodes.pop_back();
+    }
+    const std::string path = spec::JoinSeriesPath(nodes);
+    DeviceWrites& device = (*devices)[path];
+    device.nodes = nodes;
+    using TypeMap = std::map<std::string, IotdbType>;
+    ASSIGN_OR_RETURN(const TypeMap* known, KnownTypes(path));
+    auto add = [&](const std::string& m, const Json& values, const std::string& suggested,
+                   bool by_family) -> Status {
+      IotdbType type{};
+      if (auto it = known->find(m); it != known->end()) {
+        type = it->second;
+      } else if (std::optional<IotdbType> t = ParseIotdbType(suggested)) {
+        type = *t;
+      } else {
+        return bad("no type for new series " + m);
+      }
+      const Json* value = nullptr;
+      if (by_family) {
+        for (std::string_view member : MembersFor(type)) {
+          if (values.contains(member)) {
+            value = &values[std::string(member)];
+            break;
+          }
+        }
+      } else {
+        value = &values;
+      }
+      if (value == nullptr) {
+        return DataError(fmt::format("the point of {}.{} at {} has no value a {} takes", path,
+                                     spec::QuoteSeriesNode(m), *epoch, IotdbTypeName(type)));
+      }
+      Result<Json> v = TabletValue(type, *value, precision_);
+      if (!v.ok()) {
+        return v.status().WithContext(
+            fmt::format("the point of {}.{} at {}", path, spec::QuoteSeriesNode(m), *epoch));
+      }
+      device.types[m] = type;
+      device.points[m][*epoch] = std::move(*v);
+      return Status::Ok();
+    };
+    if (!wide_) return add(measurement, doc, doc.value("$type", ""), /*by_family=*/true);
+    if (!doc.contains("$values") || !doc["$values"].is_object()) return bad("no $values");
+    const Json types = doc.value("$types", Json::object());
+    for (const auto& [m, value] : doc["$values"].items()) {
+      RETURN_IF_ERROR(add(m, value, types.value(m, ""), /*by_family=*/false));
+    }
+    return Status::Ok();
+  }
+
+  // The types of the series IoTDB has under `device`, listed once.
+  Result<const std::map<std::string, IotdbType>*> KnownTypes(const std::string& device) {
+    auto it = types_.find(device);
+    if (it != types_.end()) return &it->second;
+    std::map<std::string, IotdbType> types;
+    RETURN_IF_ERROR(ListSeries(rest_, device + ".*", row_limit_,
+                               [&](const std::string& path, const std::string& type_name) {
+                                 const auto nodes = spec::SplitSeriesPath(path);
+                                 if (!nodes) return Status::Ok();
+                                 ASSIGN_OR_RETURN(const IotdbType type,
+                                                  SeriesType(rest_, path, type_name));
+                                 types[nodes->back()] = type;
+                                 return Status::Ok();
+                               })
+                        .WithContext("learning the types of " + device + "'s series"));
+    return &types_.emplace(device, std::move(types)).first->second;
+  }
+
+  Status WriteDevice(const std::string& path, const DeviceWrites& device) {
+    std::set<int64_t> times;
+    std::vector<std::string> measurements;
+    for (const auto& [m, points] : device.points) {
+      if (device.types.at(m) == IotdbType::kBlob) continue;
+      measurements.push_back(m);
+      for (const auto& [t, v] : points) times.insert(t);
+    }
+    if (!measurements.empty()) {
+      Json tablet = {{"timestamps", Json::array()}, {"measurements", Json::array()},
+                     {"data_types", Json::array()}, {"values", Json::array()},
+                     {"is_aligned", false},         {"device", path}};
+      for (int64_t t : times) tablet["timestamps"].push_back(t);
+      for (const std::string& m : measurements) {
+        tablet["measurements"].push_back(spec::QuoteSeriesNode(m));
+        tablet["data_types"].push_back(std::string(IotdbTypeName(device.types.at(m))));
+        Json column = Json::array();
+        const auto& points = device.points.at(m);
+        for (int64_t t : times) {
+          auto it = points.find(t);
+          column.push_back(it == points.end() ? Json() : it->second);
+        }
+        tablet["values"].push_back(std::move(column));
+      }
+      RETURN_IF_ERROR(rest_.InsertTablet(tablet));
+    }
+    for (const auto& [m, points] : device.points) {
+      if (device.types.at(m) != IotdbType::kBlob) continue;
+      std::vector<std::string> rows;
+      auto send = [&]() -> Status {
+        if (rows.empty()) return Status::Ok();
+        Status st = rest_.NonQuery(fmt::format("INSERT INTO {}(time, {}) VALUES {}", path,
+                                               spec::QuoteSeriesNode(m), fmt::join(rows, ", ")));
+        rows.clear();
+        return st;
+      };
+      for (const auto& [t, hex] : points) {
+        rows.push_back(fmt::format("({}, X'{}')", t, hex.get<std::string>()));
+        if (rows.size() == kBlobRowsPerStatement) RETURN_IF_ERROR(send());
+      }
+      RETURN_IF_ERROR(send());
+    }
+    // Series the insert created now exist with these types.
+    for (const auto& [m, type] : device.types) types_[path].emplace(m, type);
+    return Status::Ok();
+  }
+
+  IotdbRest rest_;
+  const int64_t row_limit_;
+  const TimePrecision precision_;
+  const bool wide_;
+  std::string wide_measurements_;
+  std::map<std::string, std::optional<std::string>> staged_;       // key -> document, or a delete
+  std::map<std::string, std::map<std::string, IotdbType>> types_;  // device -> measurement -> type
+};
+
+}  // namespace
+
+std::unique_ptr<store::Writer> NewIotdbWriter(const spec::SourceSpec& source,
+                                              const spec::EntitySpec& entity) {
+  return std::make_unique<IotdbWriter>(source, entity);
+}
+
+}  // namespace cutover::iotdb_store

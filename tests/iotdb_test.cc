@@ -14,6 +14,7 @@
 
 #include "support/iotdb_standin.h"
 #include "support/pg_harness.h"
+#include "support/serve_process.h"
 #include "support/workspace.h"
 
 namespace cutover::testing {
@@ -373,6 +374,95 @@ TEST_F(IotdbTest, RollbackWritesPostgresPointsBackIntoIotdbAndTheyReadBackEqual)
 
   // Read back from IoTDB, every point equals its row.
   const CommandResult v = Cutover(ws_, {"verify", "back.yaml"});
+  EXPECT_EQ(v.exit_code, 0) << Describe(v);
+}
+
+// The gateway in dual_write: points PUT and DELETEd through `cutover serve`
+// land in the stand-in first (read back from it) and then in PostgreSQL;
+// the expected values are written out by hand.
+TEST_F(IotdbTest, GatewayWritesPointsIntoIotdbThenPostgres) {
+  std::string spec = Spec();
+  spec = spec.substr(0, spec.find("  telemetry_csv:"));
+  spec.replace(spec.find("entities:"), 0,
+               "serve: { token_env: GW_TOKEN }\nstages: { poll_interval: 200ms }\n");
+  WriteFile(ws_.dir + "/gw.yaml", spec);
+  WriteFile(ws_.dir + "/cutover.yaml", spec);
+  const CommandResult b = Cutover(ws_, {"backfill", "gw.yaml", "--create-tables"});
+  ASSERT_EQ(b.exit_code, 0) << Describe(b) << Rejects();
+  const CommandResult moved =
+      Cutover(ws_, {"phase", "gw.yaml", "set", "dual_write", "--force", "--reason", "t"});
+  ASSERT_EQ(moved.exit_code, 0) << Describe(moved);
+  std::vector<std::pair<std::string, std::string>> env = ws_.env;
+  env.push_back({"DATABASE_URL", ws_.url});
+  env.push_back({"GW_TOKEN", "iot-token"});
+  ServeProcess serve;
+  ASSERT_TRUE(StartServeAtStage(&serve, ws_.dir, env, "dual_write"));
+  const std::string t2(kT2), t3(kT3);
+  const std::string d1 = "/v1/entities/telemetry_rest/root.iotflow.devices.d1.";
+  auto send = [&](const std::string& method, const std::string& target, const std::string& body) {
+    return HttpWithToken("iot-token", serve.port(), method, target, body);
+  };
+  for (const auto& [target, body] : std::vector<std::pair<std::string, std::string>>{
+           {d1 + "temperature@" + t3, R"({"value": 30.5})"},
+           {d1 + "count@" + t3, R"({"value": 9007199254740997})"},
+           {d1 + "pressure@" + t3, R"({"value": 1.5, "type": "DOUBLE"})"},
+           {d1 + "blob@" + t2, R"({"value": "0x0a00"})"},
+           {"/v1/entities/telemetry_rest/root.iotflow.devices.%60line-2%60.note@" + t3,
+            R"({"value": "q"})"}}) {
+    const HttpResponse a = send("PUT", target, body);
+    EXPECT_EQ(a.status, 200) << target << " " << a.body << a.error;
+  }
+  const HttpResponse gone = send("DELETE", d1 + "note@" + t2, "");
+  EXPECT_EQ(gone.status, 200) << gone.body << gone.error;
+  // A series outside the entity's pattern, and a new series without a type.
+  EXPECT_EQ(
+      send("PUT", "/v1/entities/telemetry_rest/root.iotflow.site.s1.temp@" + t3, R"({"value": 1})")
+          .status,
+      400);
+  EXPECT_EQ(send("PUT", d1 + "wind@" + t3, R"({"value": 2.5})").status, 400);
+
+  const HttpResponse read = send("GET", d1 + "count@" + t3, "");
+  EXPECT_EQ(read.status, 200) << read.body;
+  EXPECT_NE(read.body.find("9007199254740997"), std::string::npos) << read.body;
+
+  // IoTDB, by hand.
+  const nlohmann::json dump = nlohmann::json::parse(standin_->Dump());
+  std::map<std::string, nlohmann::json> points;
+  for (const auto& p : dump["points"]) {
+    points[p["path"].get<std::string>() + "@" + p["time"].dump()] = p["value"];
+  }
+  const std::string s1 = "root.iotflow.devices.d1.";
+  EXPECT_EQ(points[s1 + "temperature@" + t3], 30.5);
+  EXPECT_EQ(points[s1 + "count@" + t3].dump(), "9007199254740997");
+  EXPECT_EQ(points[s1 + "pressure@" + t3], 1.5);
+  EXPECT_EQ(points[s1 + "blob@" + t2], "0x0a00");
+  EXPECT_EQ(points["root.iotflow.devices.`line-2`.note@" + t3], "q");
+  EXPECT_EQ(points.count(s1 + "note@" + t2), 0u);
+  EXPECT_EQ(points.count(s1 + "wind@" + t3), 0u);
+
+  // PostgreSQL, once the journal has drained into it.
+  const std::string count_sql =
+      "SELECT int_value FROM telemetry_rest WHERE device = 'd1' AND "
+      "measurement = 'count' AND epoch = " +
+      t3;
+  for (int i = 0; i < 100 && QueryValue(ws_.url, count_sql) != "9007199254740997"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(QueryValue(ws_.url, count_sql), "9007199254740997");
+  auto one = [&](const std::string& column, const std::string& device, const std::string& m,
+                 const std::string& epoch) {
+    return QueryValue(ws_.url, "SELECT " + column + "::text FROM telemetry_rest WHERE device = '" +
+                                   device + "' AND measurement = '" + m + "' AND epoch = " + epoch);
+  };
+  for (int i = 0; i < 100 && one("count(*)", "d1", "note", t2) != "0"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(one("numeric_value", "d1", "temperature", t3), "30.5");
+  EXPECT_EQ(one("type", "d1", "pressure", t3), "DOUBLE");
+  EXPECT_EQ(one("blob_value", "d1", "blob", t2), "\\x0a00");
+  EXPECT_EQ(one("text_value", "line-2", "note", t3), "q");
+  EXPECT_EQ(one("count(*)", "d1", "note", t2), "0");
+  const CommandResult v = Cutover(ws_, {"verify", "gw.yaml"});
   EXPECT_EQ(v.exit_code, 0) << Describe(v);
 }
 

@@ -74,12 +74,21 @@ Result<std::unique_ptr<Gateway>> Gateway::Open(std::shared_ptr<const spec::Migra
                    e.file.empty() ? "it names no single file" : "its key has more than one column");
     }
     const bool parquet = source->type == "parquet";
-    if (!redis && !json && !parquet) continue;
+    // IoTDB points by key: over the REST service, one point per row.
+    const bool iotdb = source->type == "iotdb" && e.iotdb && !source->url.empty() &&
+                       e.iotdb->layout == spec::IotdbSeriesSpec::Layout::kLong;
+    if (source->type == "iotdb" && !iotdb) {
+      spdlog::info("gateway: entity '{}' is not written through the gateway: {}", e.name,
+                   source->url.empty() ? "its points come from export files, not IoTDB's REST "
+                                         "service"
+                                       : "its layout is wide (a point per row is written: long)");
+    }
+    if (!redis && !json && !parquet && !iotdb) continue;
     // Sessions (a store to read back, a writer) per entity: writes to
     // different keys reach the store side by side, and their journal
     // appends share group commits (a JSON file's replaces, a Parquet
     // archive's files too). Connections open on first use.
-    const int sessions = redis ? kSessionsPerEntity : kSessionsPerFileEntity;
+    const int sessions = redis || iotdb ? kSessionsPerEntity : kSessionsPerFileEntity;
     bool writable = true;
     for (int i = 0; i < sessions && writable; ++i) {
       ASSIGN_OR_RETURN(auto store, engine::OpenEntityStore(*migration, e, 1));

@@ -122,10 +122,9 @@ void AppendCaptures(const std::vector<std::string>& names, const std::vector<std
   }
 }
 
-}  // namespace
-
-void AppendPointDocument(const spec::EntitySpec& entity, const SeriesMatch& series, int64_t epoch,
-                         TimePrecision precision, const IotdbValue& value, std::string* out) {
+// A long record's members up to its time, the object left open.
+void AppendPointHead(const spec::EntitySpec& entity, const SeriesMatch& series, int64_t epoch,
+                     TimePrecision precision, std::string* out) {
   out->append("{\"$device\":");
   AppendJsonBytes(series.device, out);
   AppendCaptures(entity.iotdb->pattern.captures(), series.captures, out);
@@ -134,6 +133,19 @@ void AppendPointDocument(const spec::EntitySpec& entity, const SeriesMatch& seri
   AppendMember("$series", out);
   AppendJsonBytes(series.device + "." + spec::QuoteSeriesNode(series.measurement), out);
   AppendTime(epoch, precision, out);
+}
+
+}  // namespace
+
+void AppendPointKeyDocument(const spec::EntitySpec& entity, const SeriesMatch& series,
+                            int64_t epoch, TimePrecision precision, std::string* out) {
+  AppendPointHead(entity, series, epoch, precision, out);
+  out->push_back('}');
+}
+
+void AppendPointDocument(const spec::EntitySpec& entity, const SeriesMatch& series, int64_t epoch,
+                         TimePrecision precision, const IotdbValue& value, std::string* out) {
+  AppendPointHead(entity, series, epoch, precision, out);
   AppendMember("$type", out);
   AppendJsonString(IotdbTypeName(value.type), out);
   AppendMember("$value", out);

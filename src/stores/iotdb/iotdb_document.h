@@ -48,6 +48,11 @@ struct SeriesMatch {
 void AppendPointDocument(const spec::EntitySpec& entity, const SeriesMatch& series, int64_t epoch,
                          TimePrecision precision, const IotdbValue& value, std::string* out);
 
+// A long record of the point's key alone (no $type, $value or family):
+// what the mapper needs to find the row of a point that is gone.
+void AppendPointKeyDocument(const spec::EntitySpec& entity, const SeriesMatch& series,
+                            int64_t epoch, TimePrecision precision, std::string* out);
+
 void AppendDeviceRowDocument(const spec::EntitySpec& entity, std::string_view device,
                              const std::vector<std::string>& device_captures, int64_t epoch,
                              TimePrecision precision,

@@ -7,15 +7,18 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <mutex>
 
 #include "common/file_match.h"
+#include "common/utf8.h"
 #include "stores/iotdb/iotdb_csv.h"
 #include "stores/iotdb/iotdb_document.h"
 #include "stores/iotdb/iotdb_rest.h"
 #include "stores/iotdb/iotdb_writer.h"
+#include "stores/iotdb/series_types.h"
 
 namespace cutover::iotdb_store {
 namespace {
@@ -175,6 +178,31 @@ Result<IotdbValue> FromJson(const nlohmann::json& v, IotdbType type, TimePrecisi
                    std::string(v.type_name()));
 }
 
+// Which column of a query's answer holds each of `measurements` (-1: none).
+// Columns come back named by full path, in the order asked; each is mapped
+// to its series by name, whatever the order.
+Result<std::vector<int>> ColumnsOf(const IotdbRest& rest, const std::string& sql,
+                                   const nlohmann::json& data,
+                                   const std::vector<std::string>& measurements) {
+  std::vector<int> series_of(measurements.size(), -1);
+  auto expressions = data.find("expressions");
+  auto values = data.find("values");
+  if (expressions == data.end() || values == data.end() || !expressions->is_array() ||
+      !values->is_array() || values->size() != expressions->size()) {
+    return Internal(
+        fmt::format("{}: query '{}' answered columns that do not line up", rest.where(), sql));
+  }
+  for (size_t c = 0; c < expressions->size(); ++c) {
+    if (!(*expressions)[c].is_string() || !(*values)[c].is_array()) continue;
+    const auto nodes = spec::SplitSeriesPath((*expressions)[c].get<std::string>());
+    if (!nodes) continue;
+    for (size_t m = 0; m < measurements.size(); ++m) {
+      if (nodes->back() == measurements[m]) series_of[m] = static_cast<int>(c);
+    }
+  }
+  return series_of;
+}
+
 class RestBatchReader : public store::BatchReader {
  public:
   RestBatchReader(std::shared_ptr<Shared> shared, std::unique_ptr<IotdbRest> rest,
@@ -219,23 +247,9 @@ class RestBatchReader : public store::BatchReader {
       out->end.token = Token();
       return false;
     }
-    // Columns come back named by full path, in the order asked; map each to
-    // its series by name, whatever the order.
-    const nlohmann::json& expressions = field("expressions");
     const nlohmann::json& values = field("values");
-    std::vector<int> series_of(series_.measurements.size(), -1);
-    if (!expressions.is_array() || !values.is_array() || values.size() != expressions.size()) {
-      return Internal(
-          fmt::format("{}: query '{}' answered columns that do not line up", rest_->where(), sql));
-    }
-    for (size_t c = 0; c < expressions.size(); ++c) {
-      if (!expressions[c].is_string() || !values[c].is_array()) continue;
-      const auto nodes = spec::SplitSeriesPath(expressions[c].get<std::string>());
-      if (!nodes) continue;
-      for (size_t m = 0; m < series_.measurements.size(); ++m) {
-        if (nodes->back() == series_.measurements[m]) series_of[m] = static_cast<int>(c);
-      }
-    }
+    ASSIGN_OR_RETURN(const std::vector<int> series_of,
+                     ColumnsOf(*rest_, sql, data, series_.measurements));
     // A series the plan listed but the answer lacks (deleted or renamed
     // since): its points would be passed over with the cursor moving on.
     for (size_t m = 0; m < series_of.size(); ++m) {
@@ -555,6 +569,124 @@ class CsvSnapshotReader : public store::SnapshotReader {
   std::shared_ptr<Shared> s_;
 };
 
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Points read by their keys (spec::SeriesPointKey) over REST, for the
+// gateway's read-back and reads; long layout only. IoTDB keeps no version
+// of a point, so a read's version is this machine's clock just before it:
+// it orders the gateway's own writes of a point, which go one at a time
+// under the point's lock.
+class RestKeyReader : public store::KeyReader {
+ public:
+  explicit RestKeyReader(std::shared_ptr<Shared> s)
+      : s_(std::move(s)),
+        rest_(s_->source.url, s_->source.iotdb.user, s_->source.iotdb.password),
+        types_(&rest_, s_->source.iotdb.row_limit) {}
+
+  Status Read(const std::vector<store::RecordKey>& keys, store::StoreBatch* out) override {
+    store::ResetDocumentBatch(out);
+    const int64_t version = NowMicros();
+    out->versions_floor = version;
+    // The measurements asked of each device at each time, one query apiece.
+    std::map<std::pair<std::string, int64_t>, std::vector<Point>> asks;
+    for (const store::RecordKey& key : keys) {
+      ASSIGN_OR_RETURN(Point p, PointOf(key));
+      asks[{p.device, p.epoch}].push_back(std::move(p));
+    }
+    std::string doc;
+    for (const auto& [at, points] : asks) {
+      const auto& [device, epoch] = at;
+      ASSIGN_OR_RETURN(const SeriesTypes::ByMeasurement* types, types_.Of(device));
+      for (const Point& p : points) {
+        if (types->contains(p.match.measurement)) continue;
+        // Created since the device was listed (by a write), or not at all.
+        ASSIGN_OR_RETURN(types, types_.Fresh(device));
+        break;
+      }
+      std::vector<const Point*> present;  // of series IoTDB has
+      std::vector<std::string> measurements;
+      for (const Point& p : points) {
+        if (!types->contains(p.match.measurement)) continue;  // no series, no point
+        present.push_back(&p);
+        measurements.push_back(p.match.measurement);
+      }
+      if (present.empty()) continue;
+      std::string sql = "SELECT ";
+      for (size_t i = 0; i < measurements.size(); ++i) {
+        sql += (i > 0 ? ", " : "") + spec::QuoteSeriesNode(measurements[i]);
+      }
+      sql += fmt::format(" FROM {} WHERE time = {}", device, epoch);
+      ASSIGN_OR_RETURN(const nlohmann::json data, rest_.Query(sql, s_->source.iotdb.row_limit));
+      auto times = data.find("timestamps");
+      if (times == data.end() || !times->is_array() || times->empty()) continue;  // none there
+      ASSIGN_OR_RETURN(const std::vector<int> columns, ColumnsOf(rest_, sql, data, measurements));
+      const nlohmann::json& values = data["values"];
+      for (size_t i = 0; i < present.size(); ++i) {
+        const int c = columns[i];
+        if (c < 0 || values[c].empty() || values[c][0].is_null()) continue;
+        const IotdbType type = types->at(measurements[i]);
+        ASSIGN_OR_RETURN(const IotdbValue v, FromJson(values[c][0], type, s_->precision));
+        doc.clear();
+        AppendPointDocument(*s_->entity, present[i]->match, epoch, s_->precision, v, &doc);
+        AddRecord(doc, present[i]->key, -1, -1, out);
+        out->versions.push_back(version);
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status KeyRecords(const std::vector<store::RecordKey>& keys, store::StoreBatch* out) override {
+    store::ResetDocumentBatch(out);
+    std::string doc;
+    for (const store::RecordKey& key : keys) {
+      ASSIGN_OR_RETURN(const Point p, PointOf(key));
+      doc.clear();
+      AppendPointKeyDocument(*s_->entity, p.match, p.epoch, s_->precision, &doc);
+      AddRecord(doc, p.key, -1, -1, out);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  struct Point {
+    std::string key;
+    std::string device;  // as JoinSeriesPath writes it
+    SeriesMatch match;
+    int64_t epoch = 0;
+  };
+
+  // The point a key names, which must be a series of the entity's pattern.
+  Result<Point> PointOf(const store::RecordKey& key) const {
+    const std::optional<spec::SeriesPoint> point =
+        key.size() == 1 ? spec::ParseSeriesPointKey(key[0]) : std::nullopt;
+    if (!point) {
+      return InvalidArgument(fmt::format("'{}' is no IoTDB point key: <series path>@<time>",
+                                         key.empty() ? "" : EscapeInvalidUtf8(key[0])));
+    }
+    const std::string series = spec::JoinSeriesPath(point->nodes);
+    std::optional<std::vector<std::string>> captures = s_->entity->iotdb->pattern.Match(series);
+    if (!captures) {
+      return InvalidArgument(fmt::format("series {} is not one of entity '{}' ({})", series,
+                                         s_->entity->name, s_->entity->iotdb->pattern.text()));
+    }
+    std::vector<std::string> device_nodes(point->nodes.begin(), point->nodes.end() - 1);
+    Point p;
+    p.key = key[0];
+    p.device = spec::JoinSeriesPath(device_nodes);
+    p.match = SeriesMatch{p.device, point->nodes.back(), std::move(*captures)};
+    p.epoch = point->epoch;
+    return p;
+  }
+
+  std::shared_ptr<Shared> s_;
+  IotdbRest rest_;
+  SeriesTypes types_;
+};
+
 class IotdbStore : public store::Store {
  public:
   explicit IotdbStore(std::shared_ptr<Shared> s) : s_(s) {
@@ -567,7 +699,13 @@ class IotdbStore : public store::Store {
 
   store::SnapshotReader& snapshot() override { return *snapshot_; }
   Status Ping() override { return PingIotdb(s_->source); }
-  // Points go back over the REST service only; export files are read.
+  // Points are read by key and written over the REST service only, and
+  // by key only one per row (layout long); export files are only read.
+  store::KeyReader* key_reader() override {
+    if (s_->source.url.empty() || s_->wide) return nullptr;
+    if (key_reader_ == nullptr) key_reader_ = std::make_unique<RestKeyReader>(s_);
+    return key_reader_.get();
+  }
   store::Writer* writer() override {
     if (s_->source.url.empty()) return nullptr;
     if (writer_ == nullptr) writer_ = NewIotdbWriter(s_->source, *s_->entity);
@@ -578,6 +716,7 @@ class IotdbStore : public store::Store {
   std::shared_ptr<Shared> s_;
   std::unique_ptr<store::SnapshotReader> snapshot_;
   std::unique_ptr<store::Writer> writer_;
+  std::unique_ptr<store::KeyReader> key_reader_;
 };
 
 }  // namespace

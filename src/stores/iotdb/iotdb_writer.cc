@@ -16,6 +16,7 @@
 #include "common/utf8.h"
 #include "spec/series_pattern.h"
 #include "stores/iotdb/iotdb_rest.h"
+#include "stores/iotdb/series_types.h"
 
 namespace cutover::iotdb_store {
 namespace {
@@ -179,7 +180,8 @@ class IotdbWriter final : public store::Writer {
       : rest_(source.url, source.iotdb.user, source.iotdb.password),
         row_limit_(source.iotdb.row_limit),
         precision_(PrecisionOfDigits(source.iotdb.precision_digits)),
-        wide_(entity.iotdb->layout == spec::IotdbSeriesSpec::Layout::kWide) {
+        wide_(entity.iotdb->layout == spec::IotdbSeriesSpec::Layout::kWide),
+        entity_(entity) {
     // What a wide row's delete removes: the device's measurements the
     // pattern's last node matches.
     const auto nodes = spec::SplitSeriesPath(entity.iotdb->pattern.text());
@@ -196,10 +198,13 @@ class IotdbWriter final : public store::Writer {
   }
 
   Status Delete(const store::RecordKey& key) override {
-    if (key.size() != 1 || !spec::ParseSeriesPointKey(key[0])) {
+    const std::optional<spec::SeriesPoint> point =
+        key.size() == 1 ? spec::ParseSeriesPointKey(key[0]) : std::nullopt;
+    if (!point) {
       return InvalidArgument("'" + (key.empty() ? std::string() : EscapeInvalidUtf8(key[0])) +
                              "' is no IoTDB point key (<series>@<time>)");
     }
+    if (!wide_) RETURN_IF_ERROR(CheckSeries(point->nodes));
     staged_[key[0]] = std::nullopt;
     return Status::Ok();
   }
@@ -229,6 +234,15 @@ class IotdbWriter final : public store::Writer {
   void Discard() override { staged_.clear(); }
 
  private:
+  // InvalidArgument unless `nodes` is a series of the entity's pattern: a
+  // write must not land where the entity does not read.
+  Status CheckSeries(const std::vector<std::string>& nodes) const {
+    const std::string path = spec::JoinSeriesPath(nodes);
+    if (entity_.iotdb->pattern.Match(path)) return Status::Ok();
+    return InvalidArgument(fmt::format("series {} is not one of entity '{}' ({})", path,
+                                       entity_.name, entity_.iotdb->pattern.text()));
+  }
+
   // Adds the point(s) of `doc` to their device's writes.
   Status StageDocument(const std::string& key, const std::string& text,
                        std::map<std::string, DeviceWrites>* devices) {
@@ -237,14 +251,22 @@ class IotdbWriter final : public store::Writer {
       return InvalidArgument(
           fmt::format("the IoTDB record of {} is malformed: {}", EscapeInvalidUtf8(key), why));
     };
-    if (!doc.is_object() || !doc.contains("$epoch")) return bad("no $epoch");
-    const std::optional<int64_t> epoch = IntegerOf(doc["$epoch"]);
-    if (!epoch) return bad("$epoch is no integer");
+    if (!doc.is_object()) return bad("not a JSON object");
+    // A gateway client's document names its point by the key alone.
+    const std::optional<spec::SeriesPoint> point = spec::ParseSeriesPointKey(key);
+    const std::optional<int64_t> epoch =
+        doc.contains("$epoch") ? IntegerOf(doc["$epoch"])
+                               : (point ? std::optional<int64_t>(point->epoch) : std::nullopt);
+    if (!epoch) return bad("no integer $epoch");
     const char* nodes_member = wide_ ? "$device" : "$series";
-    if (!doc.contains(nodes_member) || !doc[nodes_member].is_array()) {
+    std::vector<std::string> nodes;
+    if (doc.contains(nodes_member) && doc[nodes_member].is_array()) {
+      nodes = doc[nodes_member].get<std::vector<std::string>>();
+    } else if (point) {
+      nodes = point->nodes;
+    } else {
       return bad(std::string("no ") + nodes_member);
     }
-    std::vector<std::string> nodes = doc[nodes_member].get<std::vector<std::string>>();
     if (nodes.size() < (wide_ ? 2u : 3u)) return bad("too few nodes");
     std::string measurement;
     if (!wide_) {
@@ -254,10 +276,13 @@ class IotdbWriter final : public store::Writer {
     const std::string path = spec::JoinSeriesPath(nodes);
     DeviceWrites& device = (*devices)[path];
     device.nodes = nodes;
-    using TypeMap = std::map<std::string, IotdbType>;
-    ASSIGN_OR_RETURN(const TypeMap* known, KnownTypes(path));
+    ASSIGN_OR_RETURN(const SeriesTypes::ByMeasurement* known, types_.Of(path));
     auto add = [&](const std::string& m, const Json& values, const std::string& suggested,
                    bool by_family) -> Status {
+      nodes.push_back(m);
+      Status in_pattern = CheckSeries(nodes);
+      nodes.pop_back();
+      RETURN_IF_ERROR(in_pattern);
       IotdbType type{};
       if (auto it = known->find(m); it != known->end()) {
         type = it->second;
@@ -297,24 +322,6 @@ class IotdbWriter final : public store::Writer {
       RETURN_IF_ERROR(add(m, value, types.value(m, ""), /*by_family=*/false));
     }
     return Status::Ok();
-  }
-
-  // The types of the series IoTDB has under `device`, listed once.
-  Result<const std::map<std::string, IotdbType>*> KnownTypes(const std::string& device) {
-    auto it = types_.find(device);
-    if (it != types_.end()) return &it->second;
-    std::map<std::string, IotdbType> types;
-    RETURN_IF_ERROR(ListSeries(rest_, device + ".*", row_limit_,
-                               [&](const std::string& path, const std::string& type_name) {
-                                 const auto nodes = spec::SplitSeriesPath(path);
-                                 if (!nodes) return Status::Ok();
-                                 ASSIGN_OR_RETURN(const IotdbType type,
-                                                  SeriesType(rest_, path, type_name));
-                                 types[nodes->back()] = type;
-                                 return Status::Ok();
-                               })
-                        .WithContext("learning the types of " + device + "'s series"));
-    return &types_.emplace(device, std::move(types)).first->second;
   }
 
   Status WriteDevice(const std::string& path, const DeviceWrites& device) {
@@ -360,7 +367,7 @@ class IotdbWriter final : public store::Writer {
       RETURN_IF_ERROR(send());
     }
     // Series the insert created now exist with these types.
-    for (const auto& [m, type] : device.types) types_[path].emplace(m, type);
+    for (const auto& [m, type] : device.types) types_.Learn(path, m, type);
     return Status::Ok();
   }
 
@@ -368,9 +375,10 @@ class IotdbWriter final : public store::Writer {
   const int64_t row_limit_;
   const TimePrecision precision_;
   const bool wide_;
+  const spec::EntitySpec& entity_;
   std::string wide_measurements_;
-  std::map<std::string, std::optional<std::string>> staged_;       // key -> document, or a delete
-  std::map<std::string, std::map<std::string, IotdbType>> types_;  // device -> measurement -> type
+  std::map<std::string, std::optional<std::string>> staged_;  // key -> document, or a delete
+  SeriesTypes types_{&rest_, row_limit_};
 };
 
 }  // namespace

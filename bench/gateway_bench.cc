@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "background_process.h"
+#include "paced_load.h"
 #include "process_meter.h"
 #include "redis_bench_client.h"
 #include "scratch_stores.h"
@@ -42,56 +43,11 @@ constexpr double kSeconds = 10;
 constexpr int kFlatOutThreads = 32;
 constexpr char kToken[] = "bench-token";
 
-struct Latencies {
-  std::vector<double> ms;
-  long errors = 0;
-  double seconds = 0;
-  double Quantile(double q) const {
-    if (ms.empty()) return 0;
-    std::vector<double> v = ms;
-    const size_t i = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
-    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v.end());
-    return v[i];
-  }
-};
+using cutover::bench::Latencies;
 
-// Runs `write(thread, n)` from `threads` threads, each paced at `per_thread`
-// writes/s (0: as fast as it goes) for kSeconds; every write timed.
 Latencies Drive(int threads, double per_thread,
                 const std::function<std::function<bool(long)>(int)>& make_writer) {
-  Latencies all;
-  std::mutex mu;
-  std::vector<std::thread> pool;
-  const auto start = Clock::now();
-  const auto end = start + std::chrono::duration<double>(kSeconds);
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      auto write = make_writer(t);
-      std::vector<double> mine;
-      long errors = 0;
-      for (long n = 0;; ++n) {
-        auto due = start;
-        if (per_thread > 0) {
-          due += std::chrono::duration_cast<Clock::duration>(
-              std::chrono::duration<double>(static_cast<double>(n) / per_thread));
-          std::this_thread::sleep_until(due);
-        }
-        const auto t0 = Clock::now();
-        if (t0 >= end) break;
-        // Latency from when the write was due: a paced client that falls
-        // behind counts its waiting too (no coordinated omission).
-        const auto from = per_thread > 0 ? std::max(due, start) : t0;
-        if (!write(n)) ++errors;
-        mine.push_back(std::chrono::duration<double, std::milli>(Clock::now() - from).count());
-      }
-      std::lock_guard<std::mutex> lock(mu);
-      all.ms.insert(all.ms.end(), mine.begin(), mine.end());
-      all.errors += errors;
-    });
-  }
-  for (auto& p : pool) p.join();
-  all.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  return all;
+  return cutover::bench::Drive(threads, per_thread, kSeconds, make_writer);
 }
 
 std::string Body(long n) {

@@ -822,8 +822,13 @@ class Series:
         self._times = None
 
     def put(self, when, value):
-        if when not in self.points:
-            self._times = None
+        if when not in self.points and self._times is not None:
+            # Kept sorted as points come (mostly in time order), so a
+            # read after each write does not sort the series again.
+            if not self._times or when > self._times[-1]:
+                self._times.append(when)
+            else:
+                bisect.insort(self._times, when)
         self.points[when] = value
 
     def times(self):
@@ -1979,6 +1984,9 @@ def parse_body(raw):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "IoTDB-REST-standin"
+    # Headers and body go out in two writes: without TCP_NODELAY the second
+    # waits for the client's delayed ACK (40 ms) on a kept-alive connection.
+    disable_nagle_algorithm = True
     service = None  # set by make_server
     verbose = False
 

@@ -244,6 +244,25 @@ TEST_F(IotdbTest, RestAndCsvLoadTheSameRowsEveryTypeExact) {
   EXPECT_EQ(v.exit_code, 0) << Describe(v);
 }
 
+// inspect counts each device's points (18 of d1, 2 of `line-2`, by hand
+// from StandinData) and says why so few need no partitions.
+TEST_F(IotdbTest, InspectCountsPointsPerDeviceAndAdvisesOnPartitions) {
+  const CommandResult r = Cutover(ws_, {"inspect", "cutover.yaml", "--source", "rest", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  const nlohmann::json report = nlohmann::json::parse(r.out);
+  const nlohmann::json& source = report["sources"][0];
+  EXPECT_EQ(source["rows"], 20) << r.out;
+  std::map<std::string, int64_t> per_device;
+  for (const auto& f : source["files"]) per_device[f["path"]] = f["rows"];
+  EXPECT_EQ(
+      per_device["telemetry_rest: iotdb " + standin_->Url() + " device root.iotflow.devices.d1"],
+      18)
+      << r.out;
+  EXPECT_EQ(per_device.size(), 2u) << r.out;
+  const std::string advice = source["proposals"][0]["partitioning"];
+  EXPECT_EQ(advice.rfind("no partitions: 20 points: too few", 0), 0u) << advice;
+}
+
 TEST_F(IotdbTest, ARefusedLoginSaysSoAndNeverPrintsThePassword) {
   ws_.env[1].second = "wrong-pw";
   const CommandResult r =

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 #include "catalog/table_ddl.h"
 #include "engine/core/entity_plan.h"
 #include "engine/core/source_factory.h"
+#include "engine/inspect/series_span.h"
 #include "store/store.h"
 #include "stores/postgres/pg_connection.h"
 #include "stores/postgres/table_shape.h"
@@ -159,6 +161,50 @@ Status InspectJson(const spec::SourceSpec& source, const InspectRequest& request
   return Status::Ok();
 }
 
+// The advice for `entity`'s table from its measured points: the spec line
+// to write (or why none), and how it compares with what the spec declares.
+std::string PartitioningOf(const spec::EntitySpec& entity, const SeriesSpan& span) {
+  const PartitionAdvice advice = AdvisePartitionInterval(span.points, span.span_days);
+  std::string by;
+  for (const std::string& k : entity.key) {
+    const spec::ColumnSpec* c = entity.FindColumn(k);
+    if (c != nullptr && c->from == "$time" && c->type == ValueType::kTimestamptz) by = c->name;
+  }
+  std::string out;
+  if (advice.every.empty()) {
+    out = "no partitions: " + advice.reason;
+  } else if (by.empty()) {
+    out = fmt::format("partition by {} ({}), which needs a timestamptz key column reading $time",
+                      advice.every, advice.reason);
+  } else {
+    out = fmt::format("partition: {{ by: {}, every: {} }}  ({})", by, advice.every, advice.reason);
+  }
+  if (entity.partition) {
+    const spec::TimePartitionSpec& p = *entity.partition;
+    out += fmt::format("; the spec declares every {} {}", p.months > 0 ? p.months : p.days,
+                       p.months > 0 ? "month(s)" : "day(s)");
+  }
+  return out;
+}
+
+// An IoTDB source: each entity's points counted per device (or file) and
+// their span measured, which `advice` turns into a partition interval.
+Status InspectSeries(const spec::MigrationSpec& migration, const spec::SourceSpec& source,
+                     SourceInspection* inspection, std::map<std::string, std::string>* advice) {
+  for (const spec::EntitySpec& entity : migration.entities) {
+    if (entity.source != source.name || !entity.iotdb) continue;
+    ASSIGN_OR_RETURN(const SeriesSpan span, MeasureSeriesSpan(migration, entity));
+    for (const auto& [part, points] : span.parts) {
+      inspection->profile.files.push_back(entity.name + ": " + part);
+      inspection->profile.file_rows.push_back(points);
+    }
+    inspection->profile.row_count += span.points;
+    (*advice)[entity.name] = PartitioningOf(entity, span);
+  }
+  if (inspection->path.empty()) inspection->path = source.url;
+  return Status::Ok();
+}
+
 std::string Percent(int64_t part, int64_t whole) {
   if (part < 0 || whole <= 0) return "-";
   return fmt::format("{:.1f}%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
@@ -190,6 +236,7 @@ Result<InspectReport> RunInspect(const spec::MigrationSpec& migration,
   for (const spec::SourceSpec& source : migration.sources) {
     if (!request.source.empty() && source.name != request.source) continue;
     SourceInspection inspection;
+    std::map<std::string, std::string> advice;  // entity -> partitioning
     inspection.name = source.name;
     inspection.type = source.type;
     inspection.path = source.path;
@@ -222,6 +269,8 @@ Result<InspectReport> RunInspect(const spec::MigrationSpec& migration,
       } else {
         st = chunked.status();
       }
+    } else if (source.type == "iotdb") {
+      if (request.statistics) st = InspectSeries(migration, source, &inspection, &advice);
     } else {
       st = InspectJson(source, request, &inspection.profile);
     }
@@ -234,7 +283,11 @@ Result<InspectReport> RunInspect(const spec::MigrationSpec& migration,
         ProposeForEntity(migration, entity, typed_columns, &inspection.proposals);
       }
     }
-    if (inspection.proposals.empty() && st.ok() && source.type != "json") {
+    for (TableProposal& p : inspection.proposals) {
+      if (auto it = advice.find(p.entity); it != advice.end()) p.partitioning = it->second;
+    }
+    if (inspection.proposals.empty() && st.ok() && source.type != "json" &&
+        source.type != "iotdb") {
       inspection.proposals.push_back(ProposeFromSource(source, inspection.profile));
     }
     report.sources.push_back(std::move(inspection));
@@ -296,6 +349,7 @@ nlohmann::json InspectReportJson(const InspectReport& report) {
       pj["entity"] = p.entity.empty() ? nlohmann::json() : nlohmann::json(p.entity);
       pj["ddl"] = p.ddl;
       pj["warnings"] = p.warnings;
+      if (!p.partitioning.empty()) pj["partitioning"] = p.partitioning;
       j["proposals"].push_back(pj);
     }
     out["sources"].push_back(j);
@@ -309,7 +363,12 @@ std::string FormatInspectReport(const InspectReport& report) {
     const store::SourceProfile& p = s.profile;
     out += fmt::format("\nsource {} ({}) {}\n", s.name, s.type, s.path);
     if (!s.error.empty()) out += fmt::format("  error: {}\n", s.error);
-    out += fmt::format("  {} file(s), {} rows\n", p.files.size(), p.row_count);
+    if (s.type == "iotdb") {
+      out += fmt::format("  {} {}, {} points\n", p.files.size(),
+                         s.path.starts_with("http") ? "device(s)" : "file(s)", p.row_count);
+    } else {
+      out += fmt::format("  {} file(s), {} rows\n", p.files.size(), p.row_count);
+    }
     for (size_t i = 0; i < p.files.size() && i < 20; ++i) {
       const int64_t rows = i < p.file_rows.size() ? p.file_rows[i] : -1;
       out += fmt::format("    {}  {}\n", p.files[i],
@@ -353,6 +412,9 @@ std::string FormatInspectReport(const InspectReport& report) {
       }
       out += ddl + "\n";
       for (const std::string& w : proposal.warnings) out += fmt::format("  warning: {}\n", w);
+      if (!proposal.partitioning.empty()) {
+        out += fmt::format("  partitioning: {}\n", proposal.partitioning);
+      }
     }
   }
   return out;

@@ -28,14 +28,18 @@ struct TableProposal {
   std::string entity;
   std::string ddl;
   std::vector<std::string> warnings;
+  // For an IoTDB entity: the partition interval its points suggest
+  // (series_span.h), as the spec line to write and why.
+  std::string partitioning;
 };
 
 struct SourceInspection {
   std::string name;
-  std::string type;  // parquet, csv, json
+  std::string type;  // parquet, csv, json, iotdb
   std::string path;
   // Parquet/CSV: everything; JSON: files, file_rows (records) and samples
-  // as one "$doc" column holding each record's text.
+  // as one "$doc" column holding each record's text; IoTDB: its devices (or
+  // export files) as files, with their points as rows.
   store::SourceProfile profile;
   // Parquet/CSV globs whose files differ: per file, the columns of the
   // others it lacks (backfill refuses such a file unless on_missing_column).

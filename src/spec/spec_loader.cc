@@ -1184,13 +1184,6 @@ class Loader {
                                          (source != nullptr ? source->type : "its") +
                                          " files yet)");
           }
-          if (out.iotdb && source != nullptr && source->url.empty()) {
-            return Error(MarkOf(*w),
-                         What(*w, ctx) +
-                             " writes points back through IoTDB's REST service, and source " +
-                             Quote(source->name) +
-                             " reads export files (path): give it the service's url instead");
-          }
           if (const std::string problem = InvertibilityProblem(out); !problem.empty()) {
             return Error(MarkOf(*w), ctx + " declares write_back, but " + problem);
           }

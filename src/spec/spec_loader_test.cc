@@ -339,18 +339,6 @@ entities:
 )",
      "spec.yaml:8:33: 'every' in 'partition' of entity 'e': unknown unit 'fortnight'; expected "
      "day, week, month or year"},
-    {"iotdb write_back from export files", R"(migration: m
-sources:
-  t: { type: iotdb, path: export }
-entities:
-  e:
-    source: { from: t, series: "root.plant.{d}.{m}" }
-    key: [d, m, at]
-    write_back: true
-    columns: { d: { type: text }, m: { type: text }, at: { from: $time, type: timestamptz }, v: { from: $value, type: jsonb } }
-)",
-     "spec.yaml:8:17: 'write_back' in entity 'e' writes points back through IoTDB's REST service, "
-     "and source 't' reads export files (path): give it the service's url instead"},
     {"iotdb write_back without a value", R"(migration: m
 sources:
   t: { type: iotdb, url: "http://h:18080" }

@@ -13,6 +13,7 @@
 #include "engine/core/source_factory.h"
 #include "map/columnar_builder.h"
 #include "map/document_builder.h"
+#include "map/record_builder.h"
 #include "stores/postgres/pg_connection.h"
 
 namespace cutover::engine {
@@ -26,7 +27,9 @@ class FileRollback {
 
   Result<StateRollbackEntity> Run() {
     out_.entity = entity_.name;
-    if (entity_.children.empty() && IsChunkedEntity(migration_, entity_)) {
+    if (entity_.iotdb) {
+      ASSIGN_OR_RETURN(points_, map::RecordBuilder::Create(entity_));
+    } else if (entity_.children.empty() && IsChunkedEntity(migration_, entity_)) {
       ASSIGN_OR_RETURN(columnar_, map::ColumnarBuilder::Create(entity_));
     } else {
       ASSIGN_OR_RETURN(builder_, map::DocumentBuilder::Create(entity_));
@@ -107,8 +110,12 @@ class FileRollback {
         if (documents.columns.empty()) documents.AddColumn("$doc", ValueType::kText);
         std::string text;
         for (size_t r = 0; r < n; ++r) {
-          text.clear();
-          RETURN_IF_ERROR(builder_->Append(page.rows, r, page.children[r], &text));
+          if (points_ != nullptr) {
+            ASSIGN_OR_RETURN(text, points_->Build(page.rows, r));
+          } else {
+            text.clear();
+            RETURN_IF_ERROR(builder_->Append(page.rows, r, page.children[r], &text));
+          }
           documents.columns[0].AppendBytes(text);
         }
       }
@@ -150,6 +157,7 @@ class FileRollback {
   pg_store::TableShape shape_;
   std::unique_ptr<map::DocumentBuilder> builder_;   // a JSON file's records
   std::unique_ptr<map::ColumnarBuilder> columnar_;  // or a Parquet file's rows
+  std::unique_ptr<map::RecordBuilder> points_;      // or an IoTDB export's points
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<pg_store::PgConnection> conn_;
   StateRollbackEntity out_;

@@ -33,9 +33,6 @@ std::string WhyCannotGoBack(const spec::MigrationSpec& migration, const spec::En
     return fmt::format("writing rows back into {} sources is not built yet",
                        source != nullptr ? source->type : "its");
   }
-  if (entity.iotdb && source != nullptr && source->url.empty()) {
-    return "its points come from export files; they go back through IoTDB's REST service (url)";
-  }
   if (!entity.redis && !entity.iotdb) {
     std::error_code ec;
     Result<std::string> location = SourceLocationOf(migration, entity);
@@ -229,7 +226,10 @@ Result<StateRollbackReport> RunStateRollback(const spec::MigrationSpec& migratio
                              .dry_run = request.dry_run,
                              .entities = {}};
   for (const spec::EntitySpec* entity : entities) {
-    if (entity->redis || entity->iotdb) {
+    const spec::SourceSpec* source = migration.FindSource(entity->source);
+    // A store of keys (Redis, IoTDB's REST service) takes each row where
+    // it is; files (IoTDB's export folder too) are written anew.
+    if (entity->redis || (entity->iotdb && source != nullptr && !source->url.empty())) {
       EntityStateRollback run(migration, *entity, request, target_url);
       ASSIGN_OR_RETURN(StateRollbackEntity done, run.Run());
       report.entities.push_back(std::move(done));

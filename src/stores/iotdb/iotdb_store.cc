@@ -15,6 +15,7 @@
 #include "common/file_match.h"
 #include "common/utf8.h"
 #include "stores/iotdb/iotdb_csv.h"
+#include "stores/iotdb/iotdb_csv_replacer.h"
 #include "stores/iotdb/iotdb_document.h"
 #include "stores/iotdb/iotdb_rest.h"
 #include "stores/iotdb/iotdb_writer.h"
@@ -706,6 +707,12 @@ class IotdbStore : public store::Store {
     if (key_reader_ == nullptr) key_reader_ = std::make_unique<RestKeyReader>(s_);
     return key_reader_.get();
   }
+  // An export folder is written anew whole (rollback into files).
+  store::Replacer* replacer() override {
+    if (!s_->source.url.empty()) return nullptr;
+    if (replacer_ == nullptr) replacer_ = NewIotdbCsvReplacer(s_->source, *s_->entity);
+    return replacer_.get();
+  }
   store::Writer* writer() override {
     if (s_->source.url.empty()) return nullptr;
     if (writer_ == nullptr) writer_ = NewIotdbWriter(s_->source, *s_->entity);
@@ -717,6 +724,7 @@ class IotdbStore : public store::Store {
   std::unique_ptr<store::SnapshotReader> snapshot_;
   std::unique_ptr<store::Writer> writer_;
   std::unique_ptr<store::KeyReader> key_reader_;
+  std::unique_ptr<store::Replacer> replacer_;
 };
 
 }  // namespace

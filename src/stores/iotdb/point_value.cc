@@ -1,0 +1,162 @@
+// PointValue: a rebuilt row's value converted to what its series' type holds.
+#include "stores/iotdb/point_value.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+#include "common/message_quote.h"
+
+namespace cutover::iotdb_store {
+
+std::vector<std::string_view> MembersFor(IotdbType type) {
+  switch (type) {
+    case IotdbType::kBoolean:
+      return {"$boolean", "$value"};
+    case IotdbType::kInt32:
+    case IotdbType::kInt64:
+      return {"$integer", "$numeric", "$value"};
+    case IotdbType::kTimestamp:
+      return {"$timestamp", "$integer", "$value"};
+    case IotdbType::kFloat:
+    case IotdbType::kDouble:
+      return {"$numeric", "$integer", "$value"};
+    case IotdbType::kText:
+    case IotdbType::kString:
+      return {"$text", "$value"};
+    case IotdbType::kBlob:
+      return {"$blob", "$value"};
+    case IotdbType::kDate:
+      return {"$date", "$value"};
+  }
+  return {"$value"};
+}
+
+std::optional<int64_t> IntegerOf(const nlohmann::json& v) {
+  if (v.is_number_integer() && !v.is_number_unsigned()) return v.get<int64_t>();
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+    return static_cast<int64_t>(u);
+  }
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    // Exact only while a double holds every integer: up to 2^53.
+    if (std::trunc(d) != d || std::fabs(d) > 9007199254740992.0) return std::nullopt;
+    return static_cast<int64_t>(d);
+  }
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    int64_t out = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    if (ec == std::errc() && end == s.data() + s.size() && !s.empty()) return out;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> HexOf(const nlohmann::json& v) {
+  std::string hex;
+  if (v.is_object() && v.contains("$bytes") && v["$bytes"].is_string()) {
+    hex = v["$bytes"].get<std::string>();
+  } else if (v.is_string() && v.get_ref<const std::string&>().starts_with("0x")) {
+    hex = v.get<std::string>().substr(2);
+  } else {
+    return std::nullopt;
+  }
+  if (hex.size() % 2 != 0) return std::nullopt;
+  for (char& c : hex) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return hex;
+}
+
+Result<nlohmann::json> TabletValue(IotdbType type, const nlohmann::json& v,
+                                   TimePrecision precision) {
+  auto refuse = [&](std::string_view why) {
+    return DataError(fmt::format(
+        "{} cannot be written as a {} point{}",
+        QuoteForMessage(v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), '\''),
+        IotdbTypeName(type), why));
+  };
+  switch (type) {
+    case IotdbType::kBoolean:
+      if (v.is_boolean()) return v;
+      if (v == "true" || v == "false") return nlohmann::json(v == "true");
+      return refuse("");
+    case IotdbType::kInt32: {
+      const std::optional<int64_t> i = IntegerOf(v);
+      if (!i || *i < std::numeric_limits<int32_t>::min() ||
+          *i > std::numeric_limits<int32_t>::max()) {
+        return refuse(": it is no 32-bit integer");
+      }
+      return nlohmann::json(*i);
+    }
+    case IotdbType::kInt64: {
+      const std::optional<int64_t> i = IntegerOf(v);
+      if (!i) return refuse(": it is no 64-bit integer");
+      return nlohmann::json(*i);
+    }
+    case IotdbType::kTimestamp: {
+      if (std::optional<int64_t> i = IntegerOf(v)) return nlohmann::json(*i);
+      if (v.is_string()) {
+        Result<int64_t> t = ParseIotdbTime(v.get_ref<const std::string&>(), precision);
+        if (t.ok()) return nlohmann::json(*t);
+        return refuse(": " + t.status().message());
+      }
+      return refuse("");
+    }
+    case IotdbType::kFloat:
+    case IotdbType::kDouble:
+      if (v.is_number()) return v;
+      if (v == "NaN" || v == "Infinity" || v == "-Infinity") return v;
+      if (v.is_string()) {
+        const std::string& s = v.get_ref<const std::string&>();
+        double d = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+        if (ec == std::errc() && end == s.data() + s.size() && std::isfinite(d))
+          return nlohmann::json(d);
+      }
+      return refuse(": it is no number");
+    case IotdbType::kText:
+    case IotdbType::kString:
+      if (v.is_string()) return v;
+      if (v.is_object() && v.contains("$bytes")) {
+        return refuse(": it is bytes that are not UTF-8 text, which IoTDB's REST API cannot carry");
+      }
+      if (v.is_number() || v.is_boolean()) return nlohmann::json(v.dump());
+      return refuse("");
+    case IotdbType::kBlob:
+      if (std::optional<std::string> hex = HexOf(v)) return nlohmann::json(*hex);
+      return refuse(": a BLOB is bytes or \"0x\" and hex digits");
+    case IotdbType::kDate: {
+      if (v.is_number_integer()) return v;
+      if (v.is_string()) {
+        Result<IotdbValue> date =
+            CanonicalValue(IotdbType::kDate, v.get_ref<const std::string&>(), precision);
+        if (date.ok()) {  // "yyyy-mm-dd" -> yyyyMMdd
+          const std::string& t = date->text;
+          return nlohmann::json(std::stoll(t.substr(0, 4) + t.substr(5, 2) + t.substr(8, 2)));
+        }
+      }
+      return refuse(": a DATE is yyyy-mm-dd");
+    }
+  }
+  return refuse("");
+}
+
+Result<std::optional<nlohmann::json>> PointValue(IotdbType type, const nlohmann::json& doc,
+                                                 TimePrecision precision) {
+  for (std::string_view member : MembersFor(type)) {
+    auto it = doc.find(std::string(member));
+    if (it == doc.end()) continue;
+    ASSIGN_OR_RETURN(nlohmann::json v, TabletValue(type, *it, precision));
+    return std::optional<nlohmann::json>(std::move(v));
+  }
+  return std::optional<nlohmann::json>();
+}
+
+}  // namespace cutover::iotdb_store

@@ -23,13 +23,15 @@ struct Family {
   std::string_view from;
   std::string_view type;
 };
-constexpr std::array<Family, 7> kFamilies = {{{"$numeric", "DOUBLE"},
-                                              {"$integer", "INT64"},
-                                              {"$text", "TEXT"},
-                                              {"$boolean", "BOOLEAN"},
-                                              {"$blob", "BLOB"},
+// The most specific first: a TIMESTAMP also fills $integer, and an INT64
+// $numeric, so the first family present names the type best.
+constexpr std::array<Family, 7> kFamilies = {{{"$timestamp", "TIMESTAMP"},
                                               {"$date", "DATE"},
-                                              {"$timestamp", "TIMESTAMP"}}};
+                                              {"$blob", "BLOB"},
+                                              {"$boolean", "BOOLEAN"},
+                                              {"$text", "TEXT"},
+                                              {"$integer", "INT64"},
+                                              {"$numeric", "DOUBLE"}}};
 
 // The IoTDB type a value of `column`'s type suggests for a new wide series.
 std::string_view TypeOfColumn(ValueType type) {
@@ -87,8 +89,12 @@ class IotdbRecordBuilder final : public RecordBuilder {
       for (const spec::ColumnSpec& c : entity_.columns) {
         if (!c.from.starts_with("$values.")) continue;
         const Column* col = Find(rows, c);
-        if (col == nullptr || col->IsNull(row)) continue;
+        if (col == nullptr) continue;
         const std::string measurement = c.from.substr(8);
+        if (col->IsNull(row)) {  // no point of it there: the writer deletes one
+          values[measurement] = nullptr;
+          continue;
+        }
         values[measurement] = Value(*col, row);
         types[measurement] = std::string(TypeOfColumn(col->type()));
       }

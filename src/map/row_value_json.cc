@@ -40,9 +40,14 @@ Json RowValueJson(const Column& col, size_t row, bool numeric_as_number) {
       return FormatTimestamptz(col.IntAt(row));
     case ValueType::kUuid:
       return FormatUuid(reinterpret_cast<const uint8_t*>(col.BytesAt(row).data()));
-    case ValueType::kNumeric:
-      if (numeric_as_number) return Json::parse(col.BytesAt(row), nullptr, false);
+    case ValueType::kNumeric: {
+      // NaN and the infinities have no JSON number: their text, as a float's.
+      if (numeric_as_number) {
+        Json number = Json::parse(col.BytesAt(row), nullptr, false);
+        if (!number.is_discarded()) return number;
+      }
       return std::string(col.BytesAt(row));
+    }
     case ValueType::kJsonb:
       return Json::parse(col.BytesAt(row), nullptr, false);
     case ValueType::kBytes:

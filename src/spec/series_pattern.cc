@@ -59,6 +59,27 @@ std::string Unquote(std::string_view written) {
   return out;
 }
 
+// Whether `name` is letters, digits, '_' and CJK (U+2E80..U+9FFF, which
+// IoTDB's identifiers take unquoted), decoding UTF-8 as it goes.
+bool PlainNode(std::string_view name) {
+  for (size_t i = 0; i < name.size();) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (std::isalnum(c) || c == '_') {
+      ++i;
+      continue;
+    }
+    // U+2E80..U+9FFF are three bytes: 1110xxxx 10xxxxxx 10xxxxxx.
+    if ((c & 0xF0) != 0xE0 || i + 2 >= name.size()) return false;
+    const auto c1 = static_cast<unsigned char>(name[i + 1]);
+    const auto c2 = static_cast<unsigned char>(name[i + 2]);
+    if ((c1 & 0xC0) != 0x80 || (c2 & 0xC0) != 0x80) return false;
+    const uint32_t cp = ((c & 0x0Fu) << 12) | ((c1 & 0x3Fu) << 6) | (c2 & 0x3Fu);
+    if (cp < 0x2E80 || cp > 0x9FFF) return false;
+    i += 3;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::optional<std::vector<std::string>> SplitSeriesPath(std::string_view path) {
@@ -69,11 +90,10 @@ std::optional<std::vector<std::string>> SplitSeriesPath(std::string_view path) {
 }
 
 std::string QuoteSeriesNode(std::string_view name) {
-  const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-  }) && !std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isdigit(static_cast<unsigned char>(c));
-  });
+  const bool plain =
+      !name.empty() && PlainNode(name) && !std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c));
+      });
   if (plain) return std::string(name);
   std::string out = "`";
   for (char c : name) {

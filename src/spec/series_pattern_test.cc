@@ -65,6 +65,13 @@ TEST(SeriesPatternTest, FillIsMatchBackwardsAndRefusesWildcards) {
   EXPECT_EQ(P("root.*.{device}.temp").Fill({"d1"}), std::nullopt);
 }
 
+TEST(SeriesPatternTest, CjkNodesNeedNoBackquotesAsInIotdb) {
+  EXPECT_EQ(QuoteSeriesNode("\xe6\xb8\xa9\xe5\xba\xa6"), "\xe6\xb8\xa9\xe5\xba\xa6");  // 温度
+  EXPECT_EQ(QuoteSeriesNode("\xc3\xbc"), "`\xc3\xbc`");  // ü is no CJK
+  EXPECT_EQ(QuoteSeriesNode("a-b"), "`a-b`");
+  EXPECT_EQ(QuoteSeriesNode("007"), "`007`");
+}
+
 TEST(SeriesPatternTest, PointKeysNameOnePathHoweverItIsQuoted) {
   // IoTDB may write a plain node in backquotes or not: one key either way.
   EXPECT_EQ(SeriesPointKey(*SplitSeriesPath("root.d.`s1`"), 7), "root.d.s1@7");

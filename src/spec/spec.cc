@@ -138,6 +138,27 @@ std::string SeriesInvertibilityProblem(const EntitySpec& entity) {
   if (!reads("$time") && !reads("$epoch")) return "no column holds the point's $time or $epoch";
   const bool wide = iotdb.layout == IotdbSeriesSpec::Layout::kWide;
   const bool series_column = reads("$series");
+  // A capture goes back as the node's text: a number would respell it
+  // (the node `007` read as 7 goes back as `7`, another device).
+  for (const std::string& capture : iotdb.pattern.captures()) {
+    for (const ColumnSpec& c : entity.columns) {
+      if (c.from == capture && c.type != ValueType::kText) {
+        return "column '" + c.name + "' holds the capture '" + capture + "' as " +
+               std::string(ValueTypeName(c.type)) +
+               ", which does not keep the node's spelling (007 and 7 are one number): make it "
+               "text";
+      }
+    }
+  }
+  // A `*` or `**` last names no node a row could fill.
+  const auto pattern_nodes = SplitSeriesPath(iotdb.pattern.text());
+  const bool wildcard_last =
+      pattern_nodes && (pattern_nodes->back() == "*" || pattern_nodes->back() == "**");
+  if (wildcard_last && !series_column && !reads("$device")) {
+    return "the series pattern '" + iotdb.pattern.text() +
+           "' ends in a wildcard, so the device is rebuilt only from a column holding $device" +
+           std::string(wide ? "" : " or $series");
+  }
   if (!series_column && !reads("$device")) {
     if (iotdb.pattern.device_has_wildcard()) {
       return "the series pattern '" + iotdb.pattern.text() +

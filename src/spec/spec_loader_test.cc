@@ -339,6 +339,30 @@ entities:
 )",
      "spec.yaml:8:33: 'every' in 'partition' of entity 'e': unknown unit 'fortnight'; expected "
      "day, week, month or year"},
+    {"iotdb write_back of a capture read as a number", R"(migration: m
+sources:
+  t: { type: iotdb, url: "http://h:18080" }
+entities:
+  e:
+    source: { from: t, series: "root.plant.{d}.{m}" }
+    key: [d, m, at]
+    write_back: true
+    columns: { d: { type: integer }, m: { type: text }, at: { from: $time, type: timestamptz }, v: { from: $value, type: jsonb } }
+)",
+     "spec.yaml:8:17: entity 'e' declares write_back, but column 'd' holds the capture 'd' as "
+     "integer, which does not keep the node's spelling (007 and 7 are one number): make it text"},
+    {"iotdb write_back of a pattern ending in a wildcard", R"(migration: m
+sources:
+  t: { type: iotdb, url: "http://h:18080" }
+entities:
+  e:
+    source: { from: t, series: "root.plant.{d}.*", layout: wide }
+    key: [d, at]
+    write_back: true
+    columns: { d: { type: text }, at: { from: $time, type: timestamptz }, temp: { type: float8 } }
+)",
+     "spec.yaml:8:17: entity 'e' declares write_back, but the series pattern 'root.plant.{d}.*' "
+     "ends in a wildcard, so the device is rebuilt only from a column holding $device"},
     {"iotdb write_back without a value", R"(migration: m
 sources:
   t: { type: iotdb, url: "http://h:18080" }

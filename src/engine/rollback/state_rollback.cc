@@ -33,6 +33,10 @@ std::string WhyCannotGoBack(const spec::MigrationSpec& migration, const spec::En
     return fmt::format("writing rows back into {} sources is not built yet",
                        source != nullptr ? source->type : "its");
   }
+  if (entity.iotdb && entity.iotdb->layout == spec::IotdbSeriesSpec::Layout::kWide &&
+      source != nullptr && source->url.empty()) {
+    return "a wide layout's rows are not written back into export files (over REST they are)";
+  }
   if (!entity.redis && !entity.iotdb) {
     std::error_code ec;
     Result<std::string> location = SourceLocationOf(migration, entity);

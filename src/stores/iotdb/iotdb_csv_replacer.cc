@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -115,7 +116,10 @@ class IotdbCsvReplacer final : public store::Replacer {
       return InvalidArgument(entity_.name + ": a rebuilt point without its series or time");
     }
     const std::string series = spec::JoinSeriesPath(doc["$series"].get<std::vector<std::string>>());
-    const std::optional<IotdbType> type = ParseIotdbType(doc.value("$type", ""));
+    auto known = known_types_.find(series);
+    const std::optional<IotdbType> type = known != known_types_.end()
+                                              ? std::optional<IotdbType>(known->second)
+                                              : ParseIotdbType(doc.value("$type", ""));
     if (!type) {
       return DataError(fmt::format("{}: the point of {} has type '{}', which IoTDB does not know",
                                    entity_.name, series, doc.value("$type", "")));
@@ -168,13 +172,29 @@ class IotdbCsvReplacer final : public store::Replacer {
   // The folder is written anew from the entity's rows alone, so a series
   // of another (a column of the export the pattern does not take) would
   // be lost: refused, naming it.
-  Status CheckFolderHoldsOnlyTheEntity() const {
+  Status CheckFolderHoldsOnlyTheEntity() {
     ASSIGN_OR_RETURN(const std::vector<std::string> files, MatchFiles(folder_, {".csv", ".txt"}));
     const spec::SeriesPattern& pattern = entity_.iotdb->pattern;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(folder_, ec)) {
+      const std::string ext = entry.path().extension().string();
+      if (entry.is_regular_file() && (ext == ".csv" || ext == ".txt")) continue;
+      return FailedPrecondition(fmt::format(
+          "{}: {} holds {}, which is no export file: writing the folder anew would lose it; "
+          "move it out first",
+          entity_.name, folder_, entry.path().filename().string()));
+    }
     auto check = [&](const std::string& file, const std::string& device,
-                     const std::string& measurement) -> Status {
+                     const std::string& measurement,
+                     const std::optional<IotdbType>& type) -> Status {
       const std::string series = device + "." + measurement;
-      if (pattern.Match(series)) return Status::Ok();
+      if (pattern.Match(series)) {
+        // The export's typed header says the series' type, which the
+        // rows alone may not (an INT32 read into a double column).
+        const auto nodes = spec::SplitSeriesPath(series);
+        if (type && nodes) known_types_.emplace(spec::JoinSeriesPath(*nodes), *type);
+        return Status::Ok();
+      }
       return FailedPrecondition(fmt::format(
           "{}: {} holds series {}, which is not the entity's ({}): writing the folder anew from "
           "the entity's rows would lose its points; give the entity an export folder of its own",
@@ -185,7 +205,7 @@ class IotdbCsvReplacer final : public store::Replacer {
       const auto& columns = reader->columns();
       if (!reader->align_by_device()) {
         for (const CsvSeriesColumn& c : columns) {
-          RETURN_IF_ERROR(check(file, c.device, c.measurement));
+          RETURN_IF_ERROR(check(file, c.device, c.measurement, c.type));
         }
         continue;
       }
@@ -196,7 +216,7 @@ class IotdbCsvReplacer final : public store::Replacer {
         if (!more) break;
         if (!row.problem.empty() || !devices.insert(row.device).second) continue;
         for (const CsvSeriesColumn& c : columns) {
-          RETURN_IF_ERROR(check(file, row.device, c.measurement));
+          RETURN_IF_ERROR(check(file, row.device, c.measurement, c.type));
         }
       }
     }
@@ -218,6 +238,7 @@ class IotdbCsvReplacer final : public store::Replacer {
   std::ofstream out_;
   std::string path_, series_;
   IotdbType type_ = IotdbType::kText;
+  std::map<std::string, IotdbType> known_types_;  // series -> type, from the old typed headers
   int files_ = 0;
 };
 

@@ -20,8 +20,11 @@ namespace cutover::iotdb_store {
 // '`' and line breaks escaped by a backslash. That is both what
 // `import-data.sh -ft csv -s <folder>` loads (typed headers, so it infers
 // nothing; a backquote is its quote character, so it is escaped) and what
-// cutover's export reader reads, so verify can read the folder back. The
-// type is the document's "$type" (its column, else the value's family).
+// cutover's export reader reads, so verify can read the folder back. A
+// series' type is the old export's typed header, else the document's
+// "$type" (its column, else the value's family). Begin refuses a folder
+// holding a series the entity does not read, or any file that is no
+// export, since the new folder would not have it.
 // Files are written into "<folder>.cutover-new"; Commit fsyncs them and
 // swaps the two folders in one renameat2(RENAME_EXCHANGE), so a reader sees
 // the old folder or the new one whole, then removes the old. Wide layouts

@@ -90,16 +90,22 @@ Status ListSeries(
         const nlohmann::json data,
         rest.Query(fmt::format("SHOW TIMESERIES {} LIMIT {} OFFSET {}", pattern, page, offset),
                    row_limit));
-    const nlohmann::json& names = data.contains("column_names") && !data["column_names"].is_null()
-                                      ? data["column_names"]
-                                      : data["expressions"];
+    static const nlohmann::json kNoNames;
+    auto column_names = data.find("column_names");
+    auto expressions = data.find("expressions");
+    const nlohmann::json& names = column_names != data.end() && !column_names->is_null()
+                                      ? *column_names
+                                  : expressions != data.end() ? *expressions
+                                                              : kNoNames;
     const auto path_at = ColumnIndex(names, "Timeseries");
     const auto type_at = ColumnIndex(names, "DataType");
     if (!path_at || !type_at) {
       return Internal(rest.where() +
                       ": SHOW TIMESERIES answered no Timeseries and DataType columns");
     }
-    const nlohmann::json& values = data["values"];
+    static const nlohmann::json kNone;
+    auto values_at = data.find("values");
+    const nlohmann::json& values = values_at == data.end() ? kNone : *values_at;
     const std::vector<std::string> paths = StringColumn(values, *path_at);
     const std::vector<std::string> types = StringColumn(values, *type_at);
     for (size_t i = 0; i < paths.size() && i < types.size(); ++i) {

@@ -668,6 +668,11 @@ class RestKeyReader : public store::KeyReader {
       return InvalidArgument(fmt::format("'{}' is no IoTDB point key: <series path>@<time>",
                                          key.empty() ? "" : EscapeInvalidUtf8(key[0])));
     }
+    if (const std::string canonical = spec::SeriesPointKey(point->nodes, point->epoch);
+        canonical != key[0]) {
+      return InvalidArgument(fmt::format("'{}' names the point {}; write its key so",
+                                         EscapeInvalidUtf8(key[0]), canonical));
+    }
     const std::string series = spec::JoinSeriesPath(point->nodes);
     std::optional<std::vector<std::string>> captures = s_->entity->iotdb->pattern.Match(series);
     if (!captures) {

@@ -57,6 +57,7 @@ class IotdbWriter final : public store::Writer {
 
   Status Upsert(const store::RecordKey& key, const RowBatch& rows, size_t row) override {
     if (key.size() != 1) return InvalidArgument("an IoTDB point's key has one part");
+    RETURN_IF_ERROR(CanonicalKey(key[0]));
     staged_[key[0]] = std::string(rows.columns[0].BytesAt(row));
     return Status::Ok();
   }
@@ -68,6 +69,7 @@ class IotdbWriter final : public store::Writer {
       return InvalidArgument("'" + (key.empty() ? std::string() : EscapeInvalidUtf8(key[0])) +
                              "' is no IoTDB point key (<series>@<time>)");
     }
+    RETURN_IF_ERROR(CanonicalKey(key[0]));
     if (!wide_) RETURN_IF_ERROR(CheckSeries(point->nodes));
     staged_[key[0]] = std::nullopt;
     return Status::Ok();
@@ -98,6 +100,21 @@ class IotdbWriter final : public store::Writer {
   void Discard() override { staged_.clear(); }
 
  private:
+  // InvalidArgument unless `key` is spelled as spec::SeriesPointKey spells
+  // its point: two spellings of one point would be two keys to lock and
+  // journal, and their writes could land out of order.
+  static Status CanonicalKey(const std::string& key) {
+    const std::optional<spec::SeriesPoint> point = spec::ParseSeriesPointKey(key);
+    if (!point) {
+      return InvalidArgument("'" + EscapeInvalidUtf8(key) +
+                             "' is no IoTDB point key (<series>@<time>)");
+    }
+    const std::string canonical = spec::SeriesPointKey(point->nodes, point->epoch);
+    if (canonical == key) return Status::Ok();
+    return InvalidArgument("'" + EscapeInvalidUtf8(key) + "' names the point " + canonical +
+                           "; write its key so");
+  }
+
   // InvalidArgument unless `nodes` is a series of the entity's pattern: a
   // write must not land where the entity does not read.
   Status CheckSeries(const std::vector<std::string>& nodes) const {
@@ -155,34 +172,35 @@ class IotdbWriter final : public store::Writer {
       } else {
         return bad("no type for new series " + m);
       }
-      const Json* value = nullptr;
+      // A new series keeps the type its first point gave it.
+      if (auto it = device.types.find(m); it != device.types.end()) type = it->second;
+      const std::string where =
+          fmt::format("the point of {}.{} at {}", path, spec::QuoteSeriesNode(m), *epoch);
+      std::optional<Json> value;
       if (by_family) {
-        for (std::string_view member : MembersFor(type)) {
-          if (values.contains(member)) {
-            value = &values[std::string(member)];
-            break;
-          }
-        }
+        Result<std::optional<Json>> v = PointValue(type, values, precision_);
+        if (!v.ok()) return v.status().WithContext(where);
+        value = std::move(*v);
       } else {
-        value = &values;
+        Result<Json> v = TabletValue(type, values, precision_);
+        if (!v.ok()) return v.status().WithContext(where);
+        value = std::move(*v);
       }
-      if (value == nullptr) {
-        return DataError(fmt::format("the point of {}.{} at {} has no value a {} takes", path,
-                                     spec::QuoteSeriesNode(m), *epoch, IotdbTypeName(type)));
-      }
-      Result<Json> v = TabletValue(type, *value, precision_);
-      if (!v.ok()) {
-        return v.status().WithContext(
-            fmt::format("the point of {}.{} at {}", path, spec::QuoteSeriesNode(m), *epoch));
+      if (!value) {
+        return DataError(fmt::format("{} has no value a {} takes", where, IotdbTypeName(type)));
       }
       device.types[m] = type;
-      device.points[m][*epoch] = std::move(*v);
+      device.points[m][*epoch] = std::move(*value);
       return Status::Ok();
     };
     if (!wide_) return add(measurement, doc, doc.value("$type", ""), /*by_family=*/true);
     if (!doc.contains("$values") || !doc["$values"].is_object()) return bad("no $values");
     const Json types = doc.value("$types", Json::object());
     for (const auto& [m, value] : doc["$values"].items()) {
+      if (value.is_null()) {  // NULL in PostgreSQL: no point there
+        gone_[*epoch].push_back(path + "." + spec::QuoteSeriesNode(m));
+        continue;
+      }
       RETURN_IF_ERROR(add(m, value, types.value(m, ""), /*by_family=*/false));
     }
     return Status::Ok();
@@ -242,6 +260,7 @@ class IotdbWriter final : public store::Writer {
   const spec::EntitySpec& entity_;
   std::string wide_measurements_;
   std::map<std::string, std::optional<std::string>> staged_;  // key -> document, or a delete
+  std::map<int64_t, std::vector<std::string>> gone_;  // Flush's: time -> paths to delete at it
   SeriesTypes types_{&rest_, row_limit_};
 };
 

@@ -45,7 +45,9 @@ std::optional<int64_t> IntegerOf(const nlohmann::json& v) {
   if (v.is_number_float()) {
     const double d = v.get<double>();
     // Exact only while a double holds every integer: up to 2^53.
-    if (std::trunc(d) != d || std::fabs(d) > 9007199254740992.0) return std::nullopt;
+    // From 2^53 on a double no longer holds every integer: 2^53 + 1 reads
+    // as 2^53, so neither is known exactly.
+    if (std::trunc(d) != d || std::fabs(d) >= 9007199254740992.0) return std::nullopt;
     return static_cast<int64_t>(d);
   }
   if (v.is_string()) {
@@ -111,7 +113,14 @@ Result<nlohmann::json> TabletValue(IotdbType type, const nlohmann::json& v,
     }
     case IotdbType::kFloat:
     case IotdbType::kDouble:
-      if (v.is_number()) return v;
+      if (v.is_number()) {
+        // A FLOAT past float's range would be stored as an infinity.
+        if (type == IotdbType::kFloat &&
+            std::fabs(v.get<double>()) > std::numeric_limits<float>::max()) {
+          return refuse(": it is beyond a FLOAT's range");
+        }
+        return v;
+      }
       if (v == "NaN" || v == "Infinity" || v == "-Infinity") return v;
       if (v.is_string()) {
         const std::string& s = v.get_ref<const std::string&>();
@@ -150,12 +159,18 @@ Result<nlohmann::json> TabletValue(IotdbType type, const nlohmann::json& v,
 
 Result<std::optional<nlohmann::json>> PointValue(IotdbType type, const nlohmann::json& doc,
                                                  TimePrecision precision) {
+  // A member that cannot hold the value exactly (a double past 2^53 for an
+  // INT64) gives way to the next (the jsonb copy holds every digit); the
+  // first one's error stands when none can.
+  std::optional<Status> first_error;
   for (std::string_view member : MembersFor(type)) {
     auto it = doc.find(std::string(member));
     if (it == doc.end()) continue;
-    ASSIGN_OR_RETURN(nlohmann::json v, TabletValue(type, *it, precision));
-    return std::optional<nlohmann::json>(std::move(v));
+    Result<nlohmann::json> v = TabletValue(type, *it, precision);
+    if (v.ok()) return std::optional<nlohmann::json>(std::move(*v));
+    if (!first_error) first_error = v.status();
   }
+  if (first_error) return *first_error;
   return std::optional<nlohmann::json>();
 }
 

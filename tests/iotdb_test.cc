@@ -397,6 +397,54 @@ TEST_F(IotdbTest, RollbackWritesPostgresPointsBackIntoIotdbAndTheyReadBackEqual)
   EXPECT_EQ(v.exit_code, 0) << Describe(v);
 }
 
+// Rollback of a wide table: a changed cell goes back as its point, and a
+// cell made NULL in PostgreSQL deletes its point (values by hand).
+TEST_F(IotdbTest, WideRollbackWritesCellsAndDeletesTheNulledOnes) {
+  WriteFile(ws_.dir + "/wide.yaml", R"(migration: iotflow
+target: { url: "${DATABASE_URL:-}" }
+sources:
+  rest: { type: iotdb, url: "${IOTDB_URL:-}", user: root, password: "${IOTDB_PASSWORD:-}", precision: ns, row_limit: "${IOTDB_ROW_LIMIT:-10000}" }
+entities:
+  telemetry_wide:
+    source: { from: rest, series: "root.iotflow.devices.{device}.{m}", layout: wide }
+    key: [device, epoch]
+    write_back: true
+    columns:
+      device:      { type: text }
+      epoch:       { from: $epoch, type: bigint }
+      temperature: { type: float8 }
+      humidity:    { type: float8 }
+)");
+  ASSERT_EQ(Cutover(ws_, {"backfill", "wide.yaml", "--create-tables"}).exit_code, 0) << Rejects();
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"dual_write"},
+                                               {"shadow"},
+                                               {"rollout", "--percent", "100"},
+                                               {"primary"}}) {
+    std::vector<std::string> argv = {"phase", "wide.yaml", "set"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--force", "--reason", "t"});
+    ASSERT_EQ(Cutover(ws_, argv).exit_code, 0);
+  }
+  const std::string t1(kT1), t2(kT2);
+  Exec(ws_.url,
+       "UPDATE telemetry_wide SET temperature = NULL WHERE device = 'd1' AND epoch = " + t2);
+  Exec(ws_.url, "UPDATE telemetry_wide SET humidity = 2.5 WHERE device = 'd1' AND epoch = " + t1);
+  const CommandResult r = Cutover(ws_, {"rollback", "wide.yaml"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  const nlohmann::json dump = nlohmann::json::parse(standin_->Dump());
+  std::map<std::string, nlohmann::json> points;
+  for (const auto& p : dump["points"]) {
+    points[p["path"].get<std::string>() + "@" + p["time"].dump()] = p["value"];
+  }
+  const std::string d1 = "root.iotflow.devices.d1.";
+  EXPECT_EQ(points.count(d1 + "temperature@" + t2), 0u) << dump.dump();
+  EXPECT_EQ(points[d1 + "humidity@" + t1], 2.5);
+  EXPECT_EQ(points[d1 + "temperature@" + t1], 21.5);
+  EXPECT_EQ(points[d1 + "note@" + t2], "") << "not the entity's column: untouched";
+  const CommandResult v = Cutover(ws_, {"verify", "wide.yaml"});
+  EXPECT_EQ(v.exit_code, 0) << Describe(v);
+}
+
 // Rollback into the export folder: refused while the folder holds a series
 // the entity does not read (it would be lost); then, with the folder the
 // entity's alone, written anew as import-format CSV (checked line by line

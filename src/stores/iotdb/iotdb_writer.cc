@@ -76,8 +76,11 @@ class IotdbWriter final : public store::Writer {
   }
 
   Status Flush() override {
-    std::map<std::string, DeviceWrites> devices;       // by device path
-    std::map<int64_t, std::vector<std::string>> gone;  // time -> paths to delete at it
+    std::map<std::string, DeviceWrites> devices;  // by device path
+    // Time -> paths to delete at it: staged deletes, and a wide row's NULLs
+    // (StageDocument adds those).
+    std::map<int64_t, std::vector<std::string>>& gone = gone_;
+    gone.clear();
     for (const auto& [key, doc] : staged_) {
       if (!doc) {
         const spec::SeriesPoint point = *spec::ParseSeriesPointKey(key);

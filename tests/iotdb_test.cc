@@ -165,6 +165,20 @@ class IotdbTest : public ::testing::Test {
     WriteExport(ws_.dir);
   }
 
+  // Moves `spec`'s migration through every stage to primary, as rollback needs.
+  void MoveToPrimary(const std::string& spec) {
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"dual_write"},
+                                                 {"shadow"},
+                                                 {"rollout", "--percent", "100"},
+                                                 {"primary"}}) {
+      std::vector<std::string> argv = {"phase", spec, "set"};
+      argv.insert(argv.end(), args.begin(), args.end());
+      argv.insert(argv.end(), {"--force", "--reason", "t"});
+      const CommandResult moved = Cutover(ws_, argv);
+      ASSERT_EQ(moved.exit_code, 0) << Describe(moved);
+    }
+  }
+
   // The reject file, for a failure's message.
   std::string Rejects() const {
     std::ifstream in(ws_.dir + "/.cutover/rejects.jsonl");
@@ -313,16 +327,7 @@ TEST_F(IotdbTest, RollbackWritesPostgresPointsBackIntoIotdbAndTheyReadBackEqual)
   ASSERT_EQ(b.exit_code, 0) << Describe(b) << Rejects();
   const CommandResult early = Cutover(ws_, {"rollback", "back.yaml"});
   EXPECT_NE(early.exit_code, 0) << "refused before primary: " << Describe(early);
-  for (const std::vector<std::string>& args : {std::vector<std::string>{"dual_write"},
-                                               {"shadow"},
-                                               {"rollout", "--percent", "100"},
-                                               {"primary"}}) {
-    std::vector<std::string> argv = {"phase", "back.yaml", "set"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.insert(argv.end(), {"--force", "--reason", "t"});
-    const CommandResult moved = Cutover(ws_, argv);
-    ASSERT_EQ(moved.exit_code, 0) << Describe(moved);
-  }
+  ASSERT_NO_FATAL_FAILURE(MoveToPrimary("back.yaml"));
   const std::string t1(kT1), t3(kT3);
   // The application, now on PostgreSQL, changes a value and a BLOB, adds an
   // INT64 above 2^53, a DATE, a series IoTDB has not seen and a point of
@@ -416,15 +421,7 @@ entities:
       humidity:    { type: float8 }
 )");
   ASSERT_EQ(Cutover(ws_, {"backfill", "wide.yaml", "--create-tables"}).exit_code, 0) << Rejects();
-  for (const std::vector<std::string>& args : {std::vector<std::string>{"dual_write"},
-                                               {"shadow"},
-                                               {"rollout", "--percent", "100"},
-                                               {"primary"}}) {
-    std::vector<std::string> argv = {"phase", "wide.yaml", "set"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.insert(argv.end(), {"--force", "--reason", "t"});
-    ASSERT_EQ(Cutover(ws_, argv).exit_code, 0);
-  }
+  ASSERT_NO_FATAL_FAILURE(MoveToPrimary("wide.yaml"));
   const std::string t1(kT1), t2(kT2);
   Exec(ws_.url,
        "UPDATE telemetry_wide SET temperature = NULL WHERE device = 'd1' AND epoch = " + t2);
@@ -456,15 +453,7 @@ TEST_F(IotdbTest, RollbackIntoExportFilesWritesImportCsvThatReadsBackEqual) {
   const CommandResult b =
       Cutover(ws_, {"backfill", "csv.yaml", "--create-tables", "--entity", "telemetry_csv"});
   ASSERT_EQ(b.exit_code, 0) << Describe(b) << Rejects();
-  for (const std::vector<std::string>& args : {std::vector<std::string>{"dual_write"},
-                                               {"shadow"},
-                                               {"rollout", "--percent", "100"},
-                                               {"primary"}}) {
-    std::vector<std::string> argv = {"phase", "csv.yaml", "set"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.insert(argv.end(), {"--force", "--reason", "t"});
-    ASSERT_EQ(Cutover(ws_, argv).exit_code, 0);
-  }
+  ASSERT_NO_FATAL_FAILURE(MoveToPrimary("csv.yaml"));
   const CommandResult refused = Cutover(ws_, {"rollback", "csv.yaml", "--entity", "telemetry_csv"});
   EXPECT_EQ(refused.exit_code, 2) << Describe(refused);
   EXPECT_NE(refused.err.find("holds series root.iotflow.site.s1.temp"), std::string::npos)

@@ -276,6 +276,13 @@ TEST_F(IotdbTest, InspectCountsPointsPerDeviceAndAdvisesOnPartitions) {
   EXPECT_EQ(per_device.size(), 2u) << r.out;
   const std::string advice = source["proposals"][0]["partitioning"];
   EXPECT_EQ(advice.rfind("no partitions: 20 points: too few", 0), 0u) << advice;
+
+  // Without statistics nothing is counted, and no count is claimed.
+  const CommandResult quick =
+      Cutover(ws_, {"inspect", "cutover.yaml", "--source", "rest", "--no-stats"});
+  ASSERT_EQ(quick.exit_code, 0) << Describe(quick);
+  EXPECT_NE(quick.out.find("points not counted"), std::string::npos) << quick.out;
+  EXPECT_EQ(quick.out.find("0 points"), std::string::npos) << quick.out;
 }
 
 TEST_F(IotdbTest, ARefusedLoginSaysSoAndNeverPrintsThePassword) {

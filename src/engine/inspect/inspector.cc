@@ -270,7 +270,12 @@ Result<InspectReport> RunInspect(const spec::MigrationSpec& migration,
         st = chunked.status();
       }
     } else if (source.type == "iotdb") {
-      if (request.statistics) st = InspectSeries(migration, source, &inspection, &advice);
+      if (request.statistics) {
+        st = InspectSeries(migration, source, &inspection, &advice);
+      } else {
+        inspection.counted = false;
+        if (inspection.path.empty()) inspection.path = source.url;
+      }
     } else {
       st = InspectJson(source, request, &inspection.profile);
     }
@@ -317,7 +322,7 @@ nlohmann::json InspectReportJson(const InspectReport& report) {
       }
       j["files"].push_back(f);
     }
-    j["rows"] = s.profile.row_count;
+    j["rows"] = s.counted ? nlohmann::json(s.profile.row_count) : nlohmann::json();
     j["columns"] = nlohmann::json::array();
     for (const store::ColumnProfile& c : s.profile.columns) {
       nlohmann::json col;
@@ -363,7 +368,9 @@ std::string FormatInspectReport(const InspectReport& report) {
     const store::SourceProfile& p = s.profile;
     out += fmt::format("\nsource {} ({}) {}\n", s.name, s.type, s.path);
     if (!s.error.empty()) out += fmt::format("  error: {}\n", s.error);
-    if (s.type == "iotdb") {
+    if (s.type == "iotdb" && !s.counted) {
+      out += "  points not counted (--no-stats: the count reads every point)\n";
+    } else if (s.type == "iotdb") {
       out += fmt::format("  {} {}, {} points\n", p.files.size(),
                          s.path.starts_with("http") ? "device(s)" : "file(s)", p.row_count);
     } else {

@@ -46,6 +46,9 @@ struct SourceInspection {
   std::vector<std::pair<std::string, std::vector<std::string>>> files_lacking;
   std::vector<TableProposal> proposals;
   std::string error;  // why this source could not be read; the others still are
+  // False when its records were not counted (an IoTDB source without
+  // statistics): its row count is then no count.
+  bool counted = true;
 };
 
 struct InspectReport {

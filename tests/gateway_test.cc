@@ -649,6 +649,42 @@ TEST(GatewayTest, TwoGatewaysAndABackfillOnHotKeysConverge) {
   EXPECT_EQ(b.Stop(), 0) << b.Stderr();
 }
 
+// A change Redis refuses half way inside its transaction (HSET ran, then
+// HINCRBY met a field that is no integer) is the client's 409, never a 200:
+// Redis ran the rest, so PostgreSQL still follows what Redis holds. A hash
+// too big to read back in the write's own transaction is read after it.
+TEST(GatewayTest, AChangeRedisRefusesInsideItsTransactionIsNotAcknowledged) {
+  const std::string url = FreshDatabase();
+  GatewaySetup s;
+  Prepare(&s, url);
+  ASSERT_NE(s.redis, nullptr);
+  s.redis->Command({"HSET", "u:h@x.org", "name", "Old", "visits", "1", "note", "not a number"});
+  ServeProcess serve;
+  ASSERT_TRUE(serve.Start({CutoverBinary(), "serve", "cutover.yaml", "--port", "0"}, s.env, s.dir));
+  ASSERT_TRUE(WaitForDualWrite(serve.port()));
+  const HttpResponse refused =
+      Send(serve.port(), {"PATCH", "users", "u:h@x.org",
+                          json{{"set", {{"name", "New"}}}, {"increment", {{"note", 1}}}}.dump()});
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_NE(refused.body.find("not an integer"), std::string::npos) << refused.body;
+  EXPECT_EQ(s.redis->One({"HGET", "u:h@x.org", "name"}), "New") << "Redis ran the HSET";
+
+  json big = {{"name", "Big"}, {"visits", 2}};
+  for (int f = 0; f < 2500; ++f) big["f" + std::to_string(f)] = std::to_string(f);
+  const HttpResponse put =
+      Send(serve.port(), {"PUT", "users", "u:big@x.org", json{{"value", big}}.dump()});
+  EXPECT_EQ(put.status, 200) << put.body.substr(0, 300);
+  EXPECT_EQ(s.redis->One({"HLEN", "u:big@x.org"}), "2502");
+  EXPECT_TRUE(
+      WaitFor([&] { return Metric(serve.port(), "cutover_gateway_journal_owed") == 0; }, 30));
+  EXPECT_EQ(serve.Stop(), 0) << serve.Stderr();
+  // By hand: the HSET that Redis ran, and the big hash's two mapped fields.
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT string_agg(email || '=' || name || '/' || visits, ',' ORDER "
+                       "BY email) FROM users"),
+            "big@x.org=Big/2,h@x.org=New/1");
+}
+
 // Redis refusing cutover's login is cutover's to fix, not the client's
 // record: a write is answered 503 (never 409, which says the store refused
 // the record), naming the login and never the password; a backfill stops

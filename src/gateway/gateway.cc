@@ -115,6 +115,8 @@ Result<std::unique_ptr<Gateway>> Gateway::Open(std::shared_ptr<const spec::Migra
         writable = false;
         break;
       }
+      // A write's read-back within the write itself, where the store can.
+      writer->ReadBackWrites();
       entities[e.name].push_back({store.get(), writer});
       parts->stores.push_back(std::move(store));
     }

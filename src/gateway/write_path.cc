@@ -63,61 +63,9 @@ Result<WriteOutcome> WritePath::Write(control::Stage stage, const std::string& e
   if (out.policy.primary == control::Store::kPostgres) {
     return WritePostgresFirst(entity, key, op, payload, std::move(out), batch);
   }
-  return WriteLegacyFirst(entity, key, op, payload, std::move(out), batch);
-}
-
-Result<WriteOutcome> WritePath::WriteLegacyFirst(const std::string& entity, const std::string& key,
-                                                 Op op, const std::string& payload,
-                                                 WriteOutcome out, Batch* batch) {
-  const auto start = std::chrono::steady_clock::now();
-  JournalRecord record;
-  record.entity = entity;
-  record.key = key;
-  record.owed_to = OwedTo::kPostgres;
-  {
-    // A session of the entity's own for the legacy part, given back on
-    // every way out of this block.
-    const LegacySessions::Lease e = legacy_->Borrow(entity);
-    // 2. The legacy store, the primary: its error is the client's, and
-    // nothing of the write stays staged for a later Flush to land.
-    Status staged;
-    if (op == Op::kPut) {
-      RowBatch row;
-      row.AddColumn("$doc", ValueType::kJsonb);
-      row.columns[0].AppendBytes(payload);
-      staged = e->writer->Upsert({key}, row, 0);
-    } else if (op == Op::kDelete) {
-      staged = e->writer->Delete({key});
-    } else {
-      staged = e->writer->Modify({key}, payload);
-    }
-    if (staged.ok()) staged = e->writer->Flush();
-    if (!staged.ok()) {
-      e->writer->Discard();
-      return staged;
-    }
-    FailPoint("gateway.after_primary");
-    if (const int64_t version = e->writer->flushed_version(); version >= 0) {
-      // 3'. A store this process alone writes (a JSON file) holds exactly
-      // what was staged, as of the version its writer gives.
-      record.version = version;
-      record.deleted = op == Op::kDelete;
-      if (op == Op::kPut) record.state = payload;
-    } else {
-      // 3. Read back as a backfill or a sync would read it.
-      store::StoreBatch read;
-      RETURN_IF_ERROR(e->store->key_reader()->Read({{key}}, &read));
-      if (read.size() == 0) {
-        record.deleted = true;
-        record.version = read.versions_floor;
-      } else {
-        record.state = std::string(read.rows.columns[read.rows.IndexOf("$doc")].BytesAt(0));
-        record.version = read.versions[0];
-      }
-    }
-  }  // the session goes back before the journal's group commit
-  out.legacy_seconds = SecondsSince(start);
-  return Finish(std::move(record), std::move(out), batch);
+  // A batch of one: the same steps, the same answer to a failed flush.
+  return std::move(
+      WriteLegacyFirstTogether(entity, {Item{op, key, payload}}, out.policy, batch)[0]);
 }
 
 std::vector<Result<WriteOutcome>> WritePath::WriteMany(control::Stage stage,
@@ -201,6 +149,13 @@ std::vector<Result<WriteOutcome>> WritePath::WriteLegacyFirstTogether(
       return out;
     }
     Status flushed = writer.Flush();
+    if (!flushed.ok() && !writer.MayLandInPart()) {
+      // Nothing of it landed (a file replaced whole or not at all): the
+      // error is every item's, and there is nothing to journal.
+      writer.Discard();
+      for (size_t i : staged) out[i] = flushed;
+      return out;
+    }
     if (!flushed.ok()) {
       // Each key is its own MULTI/EXEC, per master: some may have landed.
       // None is acknowledged; their keys are read back below and whatever
@@ -216,12 +171,21 @@ std::vector<Result<WriteOutcome>> WritePath::WriteLegacyFirstTogether(
     }
     if (flushed_whole) FailPoint("gateway.after_primary");
     const int64_t version = flushed_whole ? writer.flushed_version() : -1;
+    // 3. What the writer read back in the step that wrote (a Redis key's
+    // MULTI/EXEC)...
+    static const std::map<store::RecordKey, store::Writer::Written> kNone;
+    const std::map<store::RecordKey, store::Writer::Written>& written =
+        flushed_whole ? writer.written() : kNone;
     std::map<std::string_view, size_t> read_at;  // key -> its record read back
     store::StoreBatch read;
+    std::vector<store::RecordKey> keys;  // ... and the keys it did not, read here
     if (version < 0) {
-      // 3. Every key read back at once, as a backfill or a sync reads it.
-      std::vector<store::RecordKey> keys;
-      for (size_t i : staged) keys.push_back({items[i].key});
+      for (size_t i : staged) {
+        if (!written.contains({items[i].key})) keys.push_back({items[i].key});
+      }
+    }
+    if (!keys.empty()) {
+      // 3'. Read back at once, as a backfill or a sync reads them.
       if (Status st = e->store->key_reader()->Read(keys, &read); !st.ok()) {
         if (flushed_whole) {
           for (size_t i : staged) out[i] = st;
@@ -238,10 +202,16 @@ std::vector<Result<WriteOutcome>> WritePath::WriteLegacyFirstTogether(
       record.key = items[i].key;
       record.owed_to = OwedTo::kPostgres;
       if (version >= 0) {
-        // 3'. A store this process alone writes holds exactly what was staged.
+        // 3''. A store this process alone writes holds exactly what was staged.
         record.version = version;
         record.deleted = items[i].op == Op::kDelete;
         if (items[i].op == Op::kPut) record.state = items[i].payload;
+        continue;
+      }
+      if (const auto w = written.find({items[i].key}); w != written.end()) {
+        record.deleted = w->second.deleted;
+        record.state = w->second.document;
+        record.version = w->second.version;
         continue;
       }
       const auto at = read_at.find(items[i].key);

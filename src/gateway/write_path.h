@@ -42,12 +42,16 @@ struct WriteOutcome {
 //      with its expiry, in one MULTI/EXEC; a JSON file replaced atomically,
 //      in a group commit with other requests' writes). A failure here is the
 //      client's error and nothing else happened;
-//   3. reads the key back with the store's own reader: the state and its
-//      version (Redis's clock before the read) are exactly what a backfill
-//      or a sync would read, so PostgreSQL gets the same rows whichever of
-//      them lands it, and the version orders it against theirs
-//      (catalog/key_versions.h). Another gateway's write in between is read
-//      too, with a later version: both stores still end at Redis's state.
+//   3. reads the key back: the state and its version (Redis's clock at the
+//      read) are exactly what a backfill or a sync would read, so
+//      PostgreSQL gets the same rows whichever of them lands it, and the
+//      version orders it against theirs (catalog/key_versions.h). Redis
+//      reads it inside the write's own MULTI/EXEC (Writer::ReadBackWrites),
+//      so no other client's command falls between and the answer waits for
+//      one round trip, not three; a collection too big for one page is read
+//      after, with the store's key reader (another gateway's write in
+//      between is read too, with a later version: both stores still end at
+//      Redis's state).
 //      A JSON file or a Parquet archive has no other writer (one process
 //      holds its lock), so the state is the record written, and the version
 //      is the writer's clock after the replace or the new file
@@ -126,9 +130,10 @@ class WritePath {
   // round trip per master, each key still its own MULTI/EXEC), every key
   // read back at once, then each journaled under its lock. A write the
   // writer refuses is that item's error, and nothing of it is flushed. A
-  // failed flush fails every item of it (none is acknowledged); since it
-  // may have landed in part, the keys are read back and their states
-  // journaled all the same, so PostgreSQL follows what the store holds.
+  // failed flush fails every item of it (none is acknowledged); where it
+  // may have landed in part (Writer::MayLandInPart: Redis, IoTDB), the keys
+  // are read back and their states journaled all the same, so PostgreSQL
+  // follows what the store holds.
   // Otherwise (PostgreSQL first, or a key written twice) they go one by one.
   std::vector<Result<WriteOutcome>> WriteMany(control::Stage stage, const std::string& entity,
                                               const std::vector<Item>& items, Batch* batch);
@@ -137,9 +142,8 @@ class WritePath {
   Result<WriteOutcome> Write(control::Stage stage, const std::string& entity,
                              const std::string& key, Op op, const std::string& payload,
                              Batch* batch);
-  Result<WriteOutcome> WriteLegacyFirst(const std::string& entity, const std::string& key, Op op,
-                                        const std::string& payload, WriteOutcome out, Batch* batch);
-  // WriteMany's applied-together path; the keys' locks are held.
+  // The legacy store first, for one write or WriteMany's together; the keys'
+  // locks are held.
   std::vector<Result<WriteOutcome>> WriteLegacyFirstTogether(const std::string& entity,
                                                              const std::vector<Item>& items,
                                                              control::WritePolicy policy,

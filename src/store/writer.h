@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -58,10 +59,37 @@ class Writer {
   // staged, so a retried Flush tries them again.
   virtual Status Flush() = 0;
 
+  // Whether a failed Flush may have landed part of what was staged (Redis:
+  // one MULTI/EXEC per key, so keys before the error were written; IoTDB:
+  // one tablet per device). A caller that answers with the error must then
+  // read the records back to learn what the store holds. Default: a Flush
+  // lands whole or not at all.
+  virtual bool MayLandInPart() const { return false; }
+
   // Drops every staged write: a caller that answers its client with the
   // error instead of retrying must not have that write land with the next
   // Flush.
   virtual void Discard() = 0;
+
+  // A record's state as the write that left it saw it, read in the same
+  // atomic step.
+  struct Written {
+    bool deleted = false;
+    std::string document;  // as the store's key reader gives the record; "" if deleted
+    int64_t version = 0;   // as the key reader's versions (catalog/key_versions.h)
+  };
+  // Asks the writer to read each record back within the step that writes it
+  // (Redis: inside the key's MULTI/EXEC), so no other writer's change can
+  // fall between the write and the read, and the caller saves a round trip
+  // of its own. Returns false (the default) when the store cannot.
+  virtual bool ReadBackWrites() { return false; }
+  // After a successful Flush, once ReadBackWrites() returned true: the state
+  // each key was left in. A key missing here must be read back with the
+  // store's key reader (a collection too big to read in one step).
+  virtual const std::map<RecordKey, Written>& written() const {
+    static const std::map<RecordKey, Written> kNone;
+    return kNone;
+  }
 
   // For a store whose writer is the only one (a JSON file: one process
   // writes it), the version of what the last successful Flush wrote, as

@@ -102,6 +102,9 @@ class IotdbWriter final : public store::Writer {
 
   void Discard() override { staged_.clear(); }
 
+  // A tablet per device, then the deletes: those before an error landed.
+  bool MayLandInPart() const override { return true; }
+
  private:
   // InvalidArgument unless `key` is spelled as spec::SeriesPointKey spells
   // its point: two spellings of one point would be two keys to lock and

@@ -92,6 +92,32 @@ Result<std::vector<Reply>> ReadKeyed(RedisConnection& conn, bool asking) {
   return kept;
 }
 
+// One key's collection in the order every read gives it, whatever the
+// server's hash table order or a rehash between pages did.
+void Normalize(RedisValue* value) {
+  RedisValue& v = *value;
+  // SSCAN's order is the hash table's; sorted, a set reads the same twice.
+  if (v.type == "set") std::sort(v.items.begin(), v.items.end());
+  // HSCAN may return a field twice when the hash is rehashed between pages.
+  if (v.type == "hash" && v.items.size() > 2) {
+    std::vector<std::pair<std::string, std::string>> fields;
+    for (size_t k = 0; k + 1 < v.items.size(); k += 2) {
+      fields.emplace_back(std::move(v.items[k]), std::move(v.items[k + 1]));
+    }
+    std::stable_sort(fields.begin(), fields.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    v.items.clear();
+    for (size_t k = 0; k < fields.size(); ++k) {
+      if (k + 1 < fields.size() && fields[k + 1].first == fields[k].first) continue;
+      v.items.push_back(std::move(fields[k].first));
+      v.items.push_back(std::move(fields[k].second));
+    }
+  }
+  if (v.type == "set" && v.items.size() > 1) {
+    v.items.erase(std::unique(v.items.begin(), v.items.end()), v.items.end());
+  }
+}
+
 }  // namespace
 
 size_t RedisValue::ByteSize() const {
@@ -235,29 +261,56 @@ Result<std::vector<RedisValue>> ReadValues(RedisConnection& conn,
     }
     todo = std::move(again);
   }
-  for (RedisValue& v : values) {
-    // SSCAN's order is the hash table's; sorted, a set reads the same twice.
-    if (v.type == "set") std::sort(v.items.begin(), v.items.end());
-    // HSCAN may return a field twice when the hash is rehashed between pages.
-    if (v.type == "hash" && v.items.size() > 2) {
-      std::vector<std::pair<std::string, std::string>> fields;
-      for (size_t k = 0; k + 1 < v.items.size(); k += 2) {
-        fields.emplace_back(std::move(v.items[k]), std::move(v.items[k + 1]));
-      }
-      std::stable_sort(fields.begin(), fields.end(),
-                       [](const auto& a, const auto& b) { return a.first < b.first; });
-      v.items.clear();
-      for (size_t k = 0; k < fields.size(); ++k) {
-        if (k + 1 < fields.size() && fields[k + 1].first == fields[k].first) continue;
-        v.items.push_back(std::move(fields[k].first));
-        v.items.push_back(std::move(fields[k].second));
-      }
-    }
-    if (v.type == "set" && v.items.size() > 1) {
-      v.items.erase(std::unique(v.items.begin(), v.items.end()), v.items.end());
-    }
-  }
+  for (RedisValue& v : values) Normalize(&v);
   return values;
+}
+
+void AppendReadInTransaction(const std::string& key, std::string_view type,
+                             const ReadOptions& options,
+                             std::vector<std::vector<std::string>>* commands) {
+  RedisValue v;
+  v.key = key;
+  v.type = std::string(type);
+  commands->push_back({"TIME"});
+  commands->push_back({"TYPE", key});
+  if (type == "string") {
+    commands->push_back({"GET", key});
+  } else {
+    const std::string last = std::to_string(options.page - 1);
+    const std::string count = std::to_string(options.page);
+    const std::vector<std::string_view> page = PageCommand(v, "0", last, count);
+    commands->emplace_back(page.begin(), page.end());
+  }
+  commands->push_back({options.has_pexpiretime ? "PEXPIRETIME" : "PTTL", key});
+}
+
+std::optional<RedisValue> TakeReadInTransaction(const std::string& key, std::string_view type,
+                                                const redisReply* const* replies,
+                                                const ReadOptions& options, int64_t now_ms) {
+  const redisReply* time = replies[0];
+  const redisReply* found = replies[1];
+  const redisReply* value = replies[2];
+  const redisReply* expiry = replies[3];
+  if (found->type != REDIS_REPLY_STATUS || value->type == REDIS_REPLY_ERROR ||
+      expiry->type == REDIS_REPLY_ERROR) {
+    return std::nullopt;
+  }
+  RedisValue v;
+  v.key = key;
+  v.version = ServerMicros(time);
+  if (v.version == 0) return std::nullopt;
+  v.type = std::string(ReplyText(found));
+  if (v.type == "none") return v;
+  if (v.type != type) return std::nullopt;
+  v.expire_at_ms = ExpiryOf(expiry, options.has_pexpiretime, now_ms);
+  if (v.type == "string") {
+    if (value->type == REDIS_REPLY_NIL) return std::nullopt;
+    v.str.assign(ReplyText(value));
+    return v;
+  }
+  if (!TakePage(value, &v, 0, options.page).empty()) return std::nullopt;  // more pages
+  Normalize(&v);
+  return v;
 }
 
 }  // namespace cutover::redis_store

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,26 @@ struct ReadOptions {
 Result<std::vector<RedisValue>> ReadValues(RedisConnection& conn,
                                            const std::vector<std::string>& keys,
                                            const ReadOptions& options, int64_t* floor = nullptr);
+
+// A key read whole inside a MULTI/EXEC, after the commands that write it
+// there, so no other client's command falls between the write and the read
+// (the gateway's read-back in one round trip instead of ReadValues' two):
+// TIME, TYPE, the first page of the value as `type` ("string", "hash", ...)
+// holds it, and the expiry. Appends those kReadInTransactionReplies commands
+// to `commands`.
+inline constexpr size_t kReadInTransactionReplies = 4;
+void AppendReadInTransaction(const std::string& key, std::string_view type,
+                             const ReadOptions& options,
+                             std::vector<std::vector<std::string>>* commands);
+
+// The key's state from the replies of those commands (`replies` points at
+// the first of them inside EXEC's reply), with TIME as its version; nullopt
+// when one step did not read it whole (another type than `type`, more than
+// one page, an error), so it must be read with ReadValues. `now_ms` is the
+// local clock at the reply, for a PTTL.
+std::optional<RedisValue> TakeReadInTransaction(const std::string& key, std::string_view type,
+                                                const redisReply* const* replies,
+                                                const ReadOptions& options, int64_t now_ms);
 
 // Redis's server version as "major.minor.patch" from INFO server.
 Result<std::string> ServerVersion(RedisConnection& conn);

@@ -18,6 +18,11 @@ namespace cutover::redis_store {
 // expiry. Applying it twice leaves the key as applying it once (the writer
 // contract in store/writer.h), and no reader ever sees the key half
 // written. A delete is DEL. Writes are pipelined at Flush(), per master.
+// With ReadBackWrites() the key is read in the same transaction after its
+// commands (TIME, TYPE, the value's first page, the expiry), and becomes the
+// document and version the store's key reader would give. An error a
+// command meets inside EXEC fails the Flush: Redis ran the transaction's
+// other commands, so the caller must read the key to learn what it holds.
 // Not thread-safe.
 std::unique_ptr<store::Writer> NewRedisWriter(const RedisEndpoint& seed,
                                               const spec::EntitySpec& entity);

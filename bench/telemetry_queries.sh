@@ -125,7 +125,8 @@ sql() { "${psql_base[@]}" -d telemetry -v start="$start" -v step="$step" \
 echo "bench: scratch PostgreSQL on 127.0.0.1:$port ($work/pg); uptime: $(uptime)" >&2
 
 # The tables cutover creates for examples/iotflow's telemetry_data (key, then
-# the spec's index), once plain and once range-partitioned by month with a
+# the spec's indexes: device + time, and a BRIN on the time for a day across
+# every device, whose rows arrive, and so lie, in time order), once plain and once range-partitioned by month with a
 # DEFAULT partition, as `partition: { by: timestamp, every: 1 month }` asks.
 sql <<'EOF'
 CREATE TABLE telemetry_plain (
@@ -139,6 +140,7 @@ CREATE TABLE telemetry_plain (
   PRIMARY KEY (device_id, measurement_name, "timestamp")
 );
 CREATE INDEX idx_plain_device_time ON telemetry_plain (device_id, "timestamp");
+CREATE INDEX idx_plain_time ON telemetry_plain USING brin ("timestamp");
 
 CREATE TABLE telemetry_part (
   device_id        integer NOT NULL,
@@ -151,6 +153,7 @@ CREATE TABLE telemetry_part (
   PRIMARY KEY (device_id, measurement_name, "timestamp")
 ) PARTITION BY RANGE ("timestamp");
 CREATE INDEX idx_part_device_time ON telemetry_part (device_id, "timestamp");
+CREATE INDEX idx_part_time ON telemetry_part USING brin ("timestamp");
 -- One partition per month from the first point's month to the last's.
 SELECT format('CREATE TABLE %I PARTITION OF telemetry_part FOR VALUES FROM (%L) TO (%L)',
               'telemetry_part_' || to_char(m, 'YYYY_MM'), m, m + interval '1 month')

@@ -518,8 +518,9 @@ TEST_F(IotdbTest, RollbackIntoExportFilesWritesImportCsvThatReadsBackEqual) {
 }
 
 // The gateway in dual_write: points PUT and DELETEd through `cutover serve`
-// land in the stand-in first (read back from it) and then in PostgreSQL;
-// the expected values are written out by hand.
+// land in the stand-in first and then, as IoTDB holds them (a FLOAT in 32
+// bits), in PostgreSQL, without a read of each point written; the expected
+// values are written out by hand, and verify reads the stand-in again.
 TEST_F(IotdbTest, GatewayWritesPointsIntoIotdbThenPostgres) {
   std::string spec = Spec();
   spec = spec.substr(0, spec.find("  telemetry_csv:"));
@@ -547,6 +548,9 @@ TEST_F(IotdbTest, GatewayWritesPointsIntoIotdbThenPostgres) {
            {d1 + "count@" + t3, R"({"value": 9007199254740997})"},
            {d1 + "pressure@" + t3, R"({"value": 1.5, "type": "DOUBLE"})"},
            {d1 + "blob@" + t2, R"({"value": "0x0a00"})"},
+           // A FLOAT is held in 32 bits: 2^24 + 1 is stored as 2^24.
+           {d1 + "gain@" + t3, R"({"value": 16777217, "type": "FLOAT"})"},
+           {d1 + "gain@" + t2, R"({"value": 0.1})"},
            {"/v1/entities/telemetry_rest/root.iotflow.devices.%60line-2%60.note@" + t3,
             R"({"value": "q"})"}}) {
     const HttpResponse a = send("PUT", target, body);
@@ -579,6 +583,18 @@ TEST_F(IotdbTest, GatewayWritesPointsIntoIotdbThenPostgres) {
   EXPECT_EQ(points["root.iotflow.devices.`line-2`.note@" + t3], "q");
   EXPECT_EQ(points.count(s1 + "note@" + t2), 0u);
   EXPECT_EQ(points.count(s1 + "wind@" + t3), 0u);
+  EXPECT_EQ(points[s1 + "gain@" + t3], 16777216.0);
+  EXPECT_EQ(points[s1 + "gain@" + t2], 0.1);  // the single nearest 0.1, as Java prints it
+  // The state journaled is the point written, not a read of it: the only
+  // statements on one time are the DELETE and the GET's query.
+  const std::string log = standin_->Log();
+  std::vector<std::string> at_one_time;
+  for (size_t at = log.find("\"sql\":\""); at != std::string::npos;
+       at = log.find("\"sql\":\"", at + 1)) {
+    const std::string sql = log.substr(at + 7, log.find('"', at + 7) - at - 7);
+    if (sql.find("WHERE time = ") != std::string::npos) at_one_time.push_back(sql.substr(0, 12));
+  }
+  EXPECT_EQ(at_one_time, (std::vector<std::string>{"DELETE FROM ", "SELECT count"})) << log;
 
   // PostgreSQL, once the journal owes it nothing.
   for (int i = 0; i < 100; ++i) {
@@ -600,6 +616,10 @@ TEST_F(IotdbTest, GatewayWritesPointsIntoIotdbThenPostgres) {
   EXPECT_EQ(one("type", "d1", "pressure", t3), "DOUBLE");
   EXPECT_EQ(one("blob_value", "d1", "blob", t2), "\\x0a00");
   EXPECT_EQ(one("text_value", "line-2", "note", t3), "q");
+  // As IoTDB's REST API prints the singles: 16777216 and 0.1.
+  EXPECT_EQ(one("numeric_value", "d1", "gain", t3), "16777216");
+  EXPECT_EQ(one("numeric_value", "d1", "gain", t2), "0.1");
+  EXPECT_EQ(one("type", "d1", "gain", t2), "FLOAT");
   EXPECT_EQ(one("count(*)", "d1", "note", t2), "0");
   const CommandResult v = Cutover(ws_, {"verify", "gw.yaml"});
   EXPECT_EQ(v.exit_code, 0) << Describe(v);

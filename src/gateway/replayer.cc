@@ -148,6 +148,10 @@ void Replayer::Loop() {
         wake_.wait_for(lock, options_.max_backoff, [&] { return stopping_ || woken_; });
       }
       if (stopping_) return;
+      if (backoff.count() == 0 && options_.gather.count() > 0) {
+        wake_.wait_for(lock, options_.gather, [&] { return stopping_; });
+        if (stopping_) return;
+      }
       woken_ = false;
     }
     Result<ReplayPass> pass = RunOnce();

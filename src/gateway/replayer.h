@@ -42,6 +42,11 @@ struct ReplayOptions {
   size_t apply_batch = 500;  // keys per ApplyBatch (one transaction)
   std::chrono::milliseconds first_backoff{50};
   std::chrono::milliseconds max_backoff{5000};
+  // Woken, it waits this long before a pass, so that a steady stream of
+  // writes lands in batches (one PostgreSQL transaction, one WAL flush, for
+  // many) instead of a pass per write, whose CPU and fsyncs the write path
+  // competes with on a small machine. It adds at most this to the lag.
+  std::chrono::milliseconds gather{10};
 };
 
 struct ReplayStats {
@@ -76,8 +81,9 @@ struct ReplayPass {
 // one pass runs at a time: a key's states land in journal order.
 //
 // After a pass with a failure the next waits first_backoff, doubling to
-// max_backoff; a pass without one resets it. Wake() starts a pass early
-// unless the replayer is backing off.
+// max_backoff; a pass without one resets it. Wake() starts a pass early,
+// `gather` later so that the writes arriving meanwhile join it, unless the
+// replayer is backing off.
 class Replayer {
  public:
   Replayer(Journal* journal, std::map<OwedTo, SecondaryStore*> stores, ReplayOptions options = {});

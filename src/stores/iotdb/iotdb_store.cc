@@ -19,6 +19,7 @@
 #include "stores/iotdb/iotdb_document.h"
 #include "stores/iotdb/iotdb_rest.h"
 #include "stores/iotdb/iotdb_writer.h"
+#include "stores/iotdb/point_value.h"
 #include "stores/iotdb/series_types.h"
 
 namespace cutover::iotdb_store {
@@ -156,29 +157,6 @@ std::pair<std::string, std::string> SplitDevice(const std::string& path) {
   return {path.substr(0, split), last ? last->back() : path.substr(split + 1)};
 }
 
-// A REST JSON value of a column of `type`, canonical.
-Result<IotdbValue> FromJson(const nlohmann::json& v, IotdbType type, TimePrecision precision) {
-  if (v.is_boolean()) return IotdbValue{type, v.get<bool>() ? "true" : "false"};
-  if (v.is_number_integer()) {
-    if (type == IotdbType::kFloat || type == IotdbType::kDouble) {
-      return IotdbValue{type, CanonicalDouble(v.get<double>())};
-    }
-    const std::string digits = v.is_number_unsigned() ? std::to_string(v.get<uint64_t>())
-                                                      : std::to_string(v.get<int64_t>());
-    if (type == IotdbType::kDate) return CanonicalValue(type, digits, precision);
-    return IotdbValue{type, digits};
-  }
-  if (v.is_number_float()) return IotdbValue{type, CanonicalDouble(v.get<double>())};
-  if (v.is_string()) {
-    const std::string& text = v.get_ref<const std::string&>();
-    // A string is the text itself: no export quotes to strip.
-    if (type == IotdbType::kText || type == IotdbType::kString) return IotdbValue{type, text};
-    return CanonicalValue(type, text, precision);
-  }
-  return DataError("a " + std::string(IotdbTypeName(type)) + " value came as JSON " +
-                   std::string(v.type_name()));
-}
-
 // Which column of a query's answer holds each of `measurements` (-1: none).
 // Columns come back named by full path, in the order asked; each is mapped
 // to its series by name, whatever the order.
@@ -273,7 +251,7 @@ class RestBatchReader : public store::BatchReader {
         cells[m].reset();
         const int c = series_of[m];
         if (c < 0 || r >= values[c].size() || values[c][r].is_null()) continue;
-        Result<IotdbValue> v = FromJson(values[c][r], series_.types[m], s_->precision);
+        Result<IotdbValue> v = ValueFromRest(values[c][r], series_.types[m], s_->precision);
         if (!v.ok()) {
           doc.clear();
           AppendErrorDocument(fmt::format("{}.{} at time {}: {}", series_.device,
@@ -630,7 +608,7 @@ class RestKeyReader : public store::KeyReader {
         const int c = columns[i];
         if (c < 0 || values[c].empty() || values[c][0].is_null()) continue;
         const IotdbType type = types->at(measurements[i]);
-        ASSIGN_OR_RETURN(const IotdbValue v, FromJson(values[c][0], type, s_->precision));
+        ASSIGN_OR_RETURN(const IotdbValue v, ValueFromRest(values[c][0], type, s_->precision));
         doc.clear();
         AppendPointDocument(*s_->entity, present[i]->match, epoch, s_->precision, v, &doc);
         AddRecord(doc, present[i]->key, -1, -1, out);

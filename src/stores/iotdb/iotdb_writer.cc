@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -15,6 +16,7 @@
 #include "common/message_quote.h"
 #include "common/utf8.h"
 #include "spec/series_pattern.h"
+#include "stores/iotdb/iotdb_document.h"
 #include "stores/iotdb/iotdb_rest.h"
 #include "stores/iotdb/point_value.h"
 #include "stores/iotdb/series_types.h"
@@ -79,6 +81,8 @@ class IotdbWriter final : public store::Writer {
     std::map<std::string, DeviceWrites> devices;  // by device path
     // Time -> paths to delete at it: staged deletes, and a wide row's NULLs
     // (StageDocument adds those).
+    written_.clear();
+    points_.clear();
     std::map<int64_t, std::vector<std::string>>& gone = gone_;
     gone.clear();
     for (const auto& [key, doc] : staged_) {
@@ -96,9 +100,21 @@ class IotdbWriter final : public store::Writer {
       RETURN_IF_ERROR(rest_.NonQuery(
           fmt::format("DELETE FROM {} WHERE time = {}", fmt::join(paths, ", "), epoch)));
     }
+    if (read_back_) KeepWritten(devices);
     staged_.clear();
     return Status::Ok();
   }
+
+  // The gateway's read-back without a read: IoTDB holds exactly the points
+  // just written (as StoredValue spells them), with no other write to them
+  // in between that a read would see and that the watermark sync would not
+  // bring later with a newer version.
+  bool ReadBackWrites() override {
+    read_back_ = !wide_;  // the gateway writes long points only
+    return read_back_;
+  }
+
+  const std::map<store::RecordKey, Written>& written() const override { return written_; }
 
   void Discard() override { staged_.clear(); }
 
@@ -106,6 +122,36 @@ class IotdbWriter final : public store::Writer {
   bool MayLandInPart() const override { return true; }
 
  private:
+  // Each point of the flush as a read of it would give it, versioned by the
+  // local clock after the writes, as RestKeyReader versions a read. A value
+  // that cannot be spelled is left out: the caller reads that point back.
+  void KeepWritten(const std::map<std::string, DeviceWrites>& devices) {
+    const int64_t version = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+    for (const auto& [key, doc] : staged_) {
+      if (doc) continue;
+      Written& w = written_[{key}];
+      w.deleted = true;
+      w.version = version;
+    }
+    for (const StagedPoint& p : points_) {
+      const DeviceWrites& device = devices.at(p.device);
+      const IotdbType type = device.types.at(p.measurement);
+      Result<IotdbValue> value =
+          StoredValue(type, device.points.at(p.measurement).at(p.epoch), precision_);
+      std::vector<std::string> nodes = device.nodes;
+      nodes.push_back(p.measurement);
+      std::optional<std::vector<std::string>> captures =
+          entity_.iotdb->pattern.Match(spec::JoinSeriesPath(nodes));
+      if (!value.ok() || !captures) continue;
+      const SeriesMatch match{p.device, p.measurement, std::move(*captures)};
+      Written& w = written_[{p.key}];
+      w.version = version;
+      AppendPointDocument(entity_, match, p.epoch, precision_, *value, &w.document);
+    }
+  }
+
   // InvalidArgument unless `key` is spelled as spec::SeriesPointKey spells
   // its point: two spellings of one point would be two keys to lock and
   // journal, and their writes could land out of order.
@@ -199,7 +245,11 @@ class IotdbWriter final : public store::Writer {
       device.points[m][*epoch] = std::move(*value);
       return Status::Ok();
     };
-    if (!wide_) return add(measurement, doc, doc.value("$type", ""), /*by_family=*/true);
+    if (!wide_) {
+      RETURN_IF_ERROR(add(measurement, doc, doc.value("$type", ""), /*by_family=*/true));
+      points_.push_back({key, path, measurement, *epoch});
+      return Status::Ok();
+    }
     if (!doc.contains("$values") || !doc["$values"].is_object()) return bad("no $values");
     const Json types = doc.value("$types", Json::object());
     for (const auto& [m, value] : doc["$values"].items()) {
@@ -267,6 +317,16 @@ class IotdbWriter final : public store::Writer {
   std::string wide_measurements_;
   std::map<std::string, std::optional<std::string>> staged_;  // key -> document, or a delete
   std::map<int64_t, std::vector<std::string>> gone_;  // Flush's: time -> paths to delete at it
+  // A long record's point as Flush staged it: where its value is.
+  struct StagedPoint {
+    std::string key;
+    std::string device;  // the path, as DeviceWrites are keyed
+    std::string measurement;
+    int64_t epoch = 0;
+  };
+  std::vector<StagedPoint> points_;  // Flush's
+  bool read_back_ = false;
+  std::map<store::RecordKey, Written> written_;  // of the last successful Flush
   SeriesTypes types_{&rest_, row_limit_};
 };
 

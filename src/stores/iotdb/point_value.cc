@@ -174,4 +174,43 @@ Result<std::optional<nlohmann::json>> PointValue(IotdbType type, const nlohmann:
   return std::optional<nlohmann::json>();
 }
 
+Result<IotdbValue> ValueFromRest(const nlohmann::json& v, IotdbType type, TimePrecision precision) {
+  if (v.is_boolean()) return IotdbValue{type, v.get<bool>() ? "true" : "false"};
+  if (v.is_number_integer()) {
+    if (type == IotdbType::kFloat || type == IotdbType::kDouble) {
+      return IotdbValue{type, CanonicalDouble(v.get<double>())};
+    }
+    const std::string digits = v.is_number_unsigned() ? std::to_string(v.get<uint64_t>())
+                                                      : std::to_string(v.get<int64_t>());
+    if (type == IotdbType::kDate) return CanonicalValue(type, digits, precision);
+    return IotdbValue{type, digits};
+  }
+  if (v.is_number_float()) return IotdbValue{type, CanonicalDouble(v.get<double>())};
+  if (v.is_string()) {
+    const std::string& text = v.get_ref<const std::string&>();
+    // A string is the text itself: no export quotes to strip.
+    if (type == IotdbType::kText || type == IotdbType::kString) return IotdbValue{type, text};
+    return CanonicalValue(type, text, precision);
+  }
+  return DataError("a " + std::string(IotdbTypeName(type)) + " value came as JSON " +
+                   std::string(v.type_name()));
+}
+
+Result<IotdbValue> StoredValue(IotdbType type, const nlohmann::json& sent,
+                               TimePrecision precision) {
+  if (type == IotdbType::kBlob && sent.is_string()) {
+    return ValueFromRest("0x" + sent.get<std::string>(), type, precision);
+  }
+  if (type == IotdbType::kFloat && sent.is_number()) {
+    const float single = static_cast<float>(sent.get<double>());
+    char digits[32];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, single);
+    if (ec != std::errc()) return Internal("a FLOAT's digits did not fit");
+    double read = 0;
+    std::from_chars(digits, end, read);
+    return IotdbValue{type, CanonicalDouble(read)};
+  }
+  return ValueFromRest(sent, type, precision);
+}
+
 }  // namespace cutover::iotdb_store

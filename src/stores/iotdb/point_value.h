@@ -39,4 +39,15 @@ Result<nlohmann::json> TabletValue(IotdbType type, const nlohmann::json& v,
 Result<std::optional<nlohmann::json>> PointValue(IotdbType type, const nlohmann::json& doc,
                                                  TimePrecision precision);
 
+// A value of a column of `type` as IoTDB's REST API answers it, canonical
+// (iotdb_types.h). DataError for a JSON kind the type never comes as.
+Result<IotdbValue> ValueFromRest(const nlohmann::json& v, IotdbType type, TimePrecision precision);
+
+// What IoTDB holds, canonical, after a point of `type` was written as
+// `sent` (TabletValue's form; a BLOB's hex): what a read of the point
+// would give, without the read. A FLOAT is stored in 32 bits, so it is the
+// single nearest `sent`, in the shortest digits that name it (as the REST
+// API prints a Float).
+Result<IotdbValue> StoredValue(IotdbType type, const nlohmann::json& sent, TimePrecision precision);
+
 }  // namespace cutover::iotdb_store

@@ -144,7 +144,7 @@ class InsideTimes {
       return n > 0 ? (sums_.total[part] - before.total.at(part)) / n : 0.0;
     };
     return fmt::format(
-        "  inside the gateway, mean per write: Redis write and read back {:.2f} ms, journal "
+        "  inside the gateway, mean per write: Redis write with its read-back {:.2f} ms, journal "
         "append and fdatasync wait {:.2f} ms",
         mean("legacy"), mean("journal"));
   }
@@ -276,7 +276,7 @@ entities:
 
   InsideTimes inside(port);
   const Latencies gw_paced = Drive(kPacedThreads, per_thread, GatewayWriter(port));
-  Line("gateway: PUT (Redis, read back, journal fsync; PG replayed)", gw_paced);
+  Line("gateway: PUT (Redis MULTI with read-back, journal fsync; PG replayed)", gw_paced);
   fmt::print("{}\n", inside.Since());
 
   const double commits_before = Metric(port, "cutover_gateway_journal_group_commits_total");

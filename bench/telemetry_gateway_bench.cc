@@ -228,9 +228,10 @@ entities:
       return r && r->status == 200;
     });
   });
-  Line(fmt::format("gateway: PUT a point (IoTDB, read back, journal), {:.0f} s", seconds), gateway);
+  Line(fmt::format("gateway: PUT a point (IoTDB insertTablet, journal), {:.0f} s", seconds),
+       gateway);
   fmt::print(
-      "  inside the gateway, mean per point: IoTDB write and read back {:.2f} ms, journal "
+      "  inside the gateway, mean per point: IoTDB write {:.2f} ms, journal "
       "append and fdatasync wait {:.2f} ms\n",
       InsideMean(port, "legacy"), InsideMean(port, "journal"));
 

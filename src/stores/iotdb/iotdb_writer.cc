@@ -83,6 +83,9 @@ class IotdbWriter final : public store::Writer {
     // (StageDocument adds those).
     written_.clear();
     points_.clear();
+    known_before_.clear();
+    unconfirmed_.clear();
+    sent_any_ = false;
     std::map<int64_t, std::vector<std::string>>& gone = gone_;
     gone.clear();
     for (const auto& [key, doc] : staged_) {
@@ -97,6 +100,7 @@ class IotdbWriter final : public store::Writer {
     }
     for (auto& [path, device] : devices) RETURN_IF_ERROR(WriteDevice(path, device));
     for (const auto& [epoch, paths] : gone) {
+      sent_any_ = true;
       RETURN_IF_ERROR(rest_.NonQuery(
           fmt::format("DELETE FROM {} WHERE time = {}", fmt::join(paths, ", "), epoch)));
     }
@@ -108,7 +112,9 @@ class IotdbWriter final : public store::Writer {
   // The gateway's read-back without a read: IoTDB holds exactly the points
   // just written (as StoredValue spells them), with no other write to them
   // in between that a read would see and that the watermark sync would not
-  // bring later with a newer version.
+  // bring later with a newer version. Left to a read: a FLOAT (Java's
+  // digits), a series whose type IoTDB did not confirm, and a document
+  // that names another point than its key.
   bool ReadBackWrites() override {
     read_back_ = !wide_;  // the gateway writes long points only
     return read_back_;
@@ -118,8 +124,9 @@ class IotdbWriter final : public store::Writer {
 
   void Discard() override { staged_.clear(); }
 
-  // A tablet per device, then the deletes: those before an error landed.
-  bool MayLandInPart() const override { return true; }
+  // A tablet per device, then the deletes: those sent before an error may
+  // have landed. A document refused before anything was sent landed nothing.
+  bool MayLandInPart() const override { return sent_any_; }
 
  private:
   // Each point of the flush as a read of it would give it, versioned by the
@@ -138,13 +145,16 @@ class IotdbWriter final : public store::Writer {
     for (const StagedPoint& p : points_) {
       const DeviceWrites& device = devices.at(p.device);
       const IotdbType type = device.types.at(p.measurement);
+      if (unconfirmed_.contains({p.device, p.measurement})) continue;
       Result<IotdbValue> value =
           StoredValue(type, device.points.at(p.measurement).at(p.epoch), precision_);
       std::vector<std::string> nodes = device.nodes;
       nodes.push_back(p.measurement);
       std::optional<std::vector<std::string>> captures =
           entity_.iotdb->pattern.Match(spec::JoinSeriesPath(nodes));
-      if (!value.ok() || !captures) continue;
+      // A document may name another point than its key: only the key's own
+      // point is the key's state.
+      if (!value.ok() || !captures || spec::SeriesPointKey(nodes, p.epoch) != p.key) continue;
       const SeriesMatch match{p.device, p.measurement, std::move(*captures)};
       Written& w = written_[{p.key}];
       w.version = version;
@@ -218,6 +228,7 @@ class IotdbWriter final : public store::Writer {
       RETURN_IF_ERROR(in_pattern);
       IotdbType type{};
       if (auto it = known->find(m); it != known->end()) {
+        known_before_[path].insert(m);
         type = it->second;
       } else if (std::optional<IotdbType> t = ParseIotdbType(suggested)) {
         type = *t;
@@ -286,6 +297,7 @@ class IotdbWriter final : public store::Writer {
         }
         tablet["values"].push_back(std::move(column));
       }
+      sent_any_ = true;
       RETURN_IF_ERROR(rest_.InsertTablet(tablet));
     }
     for (const auto& [m, points] : device.points) {
@@ -293,6 +305,7 @@ class IotdbWriter final : public store::Writer {
       std::vector<std::string> rows;
       auto send = [&]() -> Status {
         if (rows.empty()) return Status::Ok();
+        sent_any_ = true;
         Status st = rest_.NonQuery(fmt::format("INSERT INTO {}(time, {}) VALUES {}", path,
                                                spec::QuoteSeriesNode(m), fmt::join(rows, ", ")));
         rows.clear();
@@ -305,7 +318,23 @@ class IotdbWriter final : public store::Writer {
       RETURN_IF_ERROR(send());
     }
     // Series the insert created now exist with these types.
-    for (const auto& [m, type] : device.types) types_.Learn(path, m, type);
+    // A series this write created by the type its point suggested may have
+    // been made by another writer first, with another type IoTDB then
+    // converted to: listed again, the types are IoTDB's, and a point whose
+    // type they do not confirm is left to be read back.
+    bool created = false;
+    for (const auto& [m, type] : device.types) created |= !known_before_[path].contains(m);
+    if (!created) return Status::Ok();
+    Result<const SeriesTypes::ByMeasurement*> now = types_.Fresh(path);
+    for (const auto& [m, type] : device.types) {
+      if (known_before_[path].contains(m)) continue;
+      if (!now.ok()) {
+        types_.Learn(path, m, type);
+        unconfirmed_.insert({path, m});
+      } else if (auto it = (*now)->find(m); it == (*now)->end() || it->second != type) {
+        unconfirmed_.insert({path, m});
+      }
+    }
     return Status::Ok();
   }
 
@@ -326,6 +355,11 @@ class IotdbWriter final : public store::Writer {
   };
   std::vector<StagedPoint> points_;  // Flush's
   bool read_back_ = false;
+  bool sent_any_ = false;  // by the last Flush
+  // Flush's: the measurements each device had in IoTDB's listing before the
+  // writes, and the series whose type IoTDB did not confirm after them.
+  std::map<std::string, std::set<std::string>> known_before_;
+  std::set<std::pair<std::string, std::string>> unconfirmed_;
   std::map<store::RecordKey, Written> written_;  // of the last successful Flush
   SeriesTypes types_{&rest_, row_limit_};
 };

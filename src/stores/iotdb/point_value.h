@@ -45,9 +45,8 @@ Result<IotdbValue> ValueFromRest(const nlohmann::json& v, IotdbType type, TimePr
 
 // What IoTDB holds, canonical, after a point of `type` was written as
 // `sent` (TabletValue's form; a BLOB's hex): what a read of the point
-// would give, without the read. A FLOAT is stored in 32 bits, so it is the
-// single nearest `sent`, in the shortest digits that name it (as the REST
-// API prints a Float).
+// would give, without the read. FailedPrecondition for a FLOAT: IoTDB
+// prints a single with Java's digits, which only a read gives.
 Result<IotdbValue> StoredValue(IotdbType type, const nlohmann::json& sent, TimePrecision precision);
 
 }  // namespace cutover::iotdb_store

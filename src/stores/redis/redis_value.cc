@@ -276,9 +276,10 @@ void AppendReadInTransaction(const std::string& key, std::string_view type,
   if (type == "string") {
     commands->push_back({"GET", key});
   } else {
+    const std::string first = "0";
     const std::string last = std::to_string(options.page - 1);
     const std::string count = std::to_string(options.page);
-    const std::vector<std::string_view> page = PageCommand(v, "0", last, count);
+    const std::vector<std::string_view> page = PageCommand(v, first, last, count);
     commands->emplace_back(page.begin(), page.end());
   }
   commands->push_back({options.has_pexpiretime ? "PEXPIRETIME" : "PTTL", key});

@@ -95,6 +95,7 @@ class RedisWriter : public store::Writer {
 
   bool ReadBackWrites() override {
     read_back_ = true;
+    connections_.clear();  // each learns the server's version (PEXPIRETIME?) when it opens
     return true;
   }
 
@@ -167,7 +168,7 @@ class RedisWriter : public store::Writer {
           connections_.erase(node.PartitionId());
           return version.status();
         }
-        read_options_.has_pexpiretime = std::atoi(version->c_str()) >= 7;
+        read_options_[node.PartitionId()].has_pexpiretime = std::atoi(version->c_str()) >= 7;
       }
     }
     std::vector<std::vector<std::string>> reads;
@@ -179,7 +180,7 @@ class RedisWriter : public store::Writer {
       }
       if (read_back_) {
         reads.clear();
-        AppendReadInTransaction(w->first, StoredType(), read_options_, &reads);
+        AppendReadInTransaction(w->first, StoredType(), read_options_[node.PartitionId()], &reads);
         for (const auto& c : reads) {
           std::vector<std::string_view> args(c.begin(), c.end());
           conn->Append(args);
@@ -216,8 +217,9 @@ class RedisWriter : public store::Writer {
         }
       }
       if (!read_back_) continue;
-      std::optional<RedisValue> state = TakeReadInTransaction(
-          w->first, StoredType(), exec->element + commands, read_options_, now_ms);
+      std::optional<RedisValue> state =
+          TakeReadInTransaction(w->first, StoredType(), exec->element + commands,
+                                read_options_[node.PartitionId()], now_ms);
       if (!state) continue;  // read back by the caller
       Written& out = (*written)[{w->first}];
       out.version = state->version;
@@ -234,8 +236,8 @@ class RedisWriter : public store::Writer {
   std::optional<RedisTopology> topology_;
   std::map<std::string, std::unique_ptr<RedisConnection>> connections_;
   bool read_back_ = false;
-  ReadOptions read_options_;
-  std::map<store::RecordKey, Written> written_;  // of the last successful Flush
+  std::map<std::string, ReadOptions> read_options_;  // by node, as connections_
+  std::map<store::RecordKey, Written> written_;      // of the last successful Flush
 };
 
 }  // namespace

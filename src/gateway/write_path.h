@@ -55,7 +55,11 @@ struct WriteOutcome {
 //      A JSON file or a Parquet archive has no other writer (one process
 //      holds its lock), so the state is the record written, and the version
 //      is the writer's clock after the replace or the new file
-//      (stores/json/json_file_committer.h, stores/duckdb/parquet_archive.h);
+//      (stores/json/json_file_committer.h, stores/duckdb/parquet_archive.h).
+//      An IoTDB point is spelled from the value written, as a read would
+//      spell it, versioned by the gateway's clock after the write; a FLOAT,
+//      a series IoTDB has not confirmed the type of, or a document naming
+//      another point is read back (stores/iotdb/iotdb_writer.cc);
 //   4. appends that state to the journal and waits for its group commit
 //      (the writes of one batch request each append under their key's lock,
 //      so the journal keeps every key's order, and wait once, for the

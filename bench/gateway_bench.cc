@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -41,6 +42,9 @@ constexpr int kPacedThreads = 8;
 constexpr int kPacedRate = 1000;  // writes/s, all threads together
 constexpr double kSeconds = 10;
 constexpr int kFlatOutThreads = 32;
+// Reads: dual_write and shadow alternate, kReadRounds windows of each.
+constexpr int kReadRounds = 3;
+constexpr double kReadSeconds = 5;
 constexpr char kToken[] = "bench-token";
 
 using cutover::bench::Latencies;
@@ -332,16 +336,31 @@ entities:
     };
   });
   Line("direct: Redis HGETALL (hiredis)", redis_read);
-  const Latencies read_legacy = Drive(kPacedThreads, per_thread, GatewayReader(port));
-  Line("gateway: GET in dual_write (legacy)", read_legacy);
-  auto shadow_move = cutover::bench::Measure(
-      "phase", {cutover, "phase", spec, "set", "shadow", "--force", "--reason", "bench"}, env,
-      dir + "/setup.out", dir + "/setup.err");
-  if (shadow_move.exit_code != 0 || !WaitForStage(port, "shadow")) {
+  // The two stages take turns (kReadRounds windows each, pooled), so that a
+  // burst of background work (autovacuum after the writes, the replayer)
+  // cannot land on one side of the comparison alone.
+  Latencies read_legacy, read_shadow;
+  const auto move_to = [&](const char* stage) {
+    const auto move = cutover::bench::Measure(
+        "phase", {cutover, "phase", spec, "set", stage, "--force", "--reason", "bench"}, env,
+        dir + "/setup.out", dir + "/setup.err");
+    if (move.exit_code == 0 && WaitForStage(port, stage)) return true;
     cutover::bench::ShowFile(dir + "/setup.err");
-    return 3;
+    return false;
+  };
+  for (int round = 0; round < kReadRounds; ++round) {
+    for (const char* stage : {"dual_write", "shadow"}) {
+      // The writes above ran in dual_write: the first window needs no move.
+      if ((round > 0 || std::string_view(stage) != "dual_write") && !move_to(stage)) return 3;
+      const Latencies window =
+          cutover::bench::Drive(kPacedThreads, per_thread, kReadSeconds, GatewayReader(port));
+      Latencies& into = std::string_view(stage) == "shadow" ? read_shadow : read_legacy;
+      into.ms.insert(into.ms.end(), window.ms.begin(), window.ms.end());
+      into.errors += window.errors;
+      into.seconds += window.seconds;
+    }
   }
-  const Latencies read_shadow = Drive(kPacedThreads, per_thread, GatewayReader(port));
+  Line("gateway: GET in dual_write (legacy)", read_legacy);
   Line("gateway: GET in shadow (legacy; PostgreSQL compared off the path)", read_shadow);
   std::string shadow_stats;
   {

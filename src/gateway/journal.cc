@@ -23,6 +23,10 @@ namespace cutover::gateway {
 namespace fs = std::filesystem;
 namespace {
 
+// How long a landed mark (or a write nobody waits for) may sit queued before
+// the background thread writes it; writers normally take them sooner.
+constexpr std::chrono::milliseconds kIdleFlush{20};
+
 Status Errno(const std::string& doing) {
   return IoError(fmt::format("journal: {}: {}", doing, std::strerror(errno)));
 }
@@ -228,15 +232,21 @@ Result<uint64_t> Journal::Enqueue(JournalRecord record) {
   if (stopping_) return FailedPrecondition("journal: closing");
   record.seq = ++next_seq_;
   const uint64_t seq = record.seq;
+  // No wake-up: the writer that waits for it writes it (WaitDurable).
   queued_.push_back({JournalEntry::Kind::kWrite, std::move(record)});
-  flusher_wake_.notify_one();
   return seq;
 }
 
 Status Journal::WaitDurable(uint64_t seq) {
   std::unique_lock<std::mutex> lock(mu_);
-  durable_.wait(lock, [&] { return durable_seq_ >= seq || !error_.ok(); });
-  return error_;
+  for (;;) {
+    if (durable_seq_ >= seq || !error_.ok()) return error_;
+    if (!flushing_ && !queued_.empty()) {
+      FlushQueued(lock);  // lead: this thread writes and syncs for all
+      continue;
+    }
+    durable_.wait(lock);
+  }
 }
 
 void Journal::MarkLanded(uint64_t seq) {
@@ -255,7 +265,6 @@ void Journal::MarkLanded(uint64_t seq) {
   mark.record.seq = seq;
   queued_.push_back(std::move(mark));
   DropLandedSegments();
-  flusher_wake_.notify_one();
 }
 
 void Journal::DropLandedSegments() {
@@ -321,30 +330,44 @@ JournalStats Journal::stats() const {
 void Journal::FlushLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    flusher_wake_.wait(lock, [&] { return !queued_.empty() || stopping_; });
-    if (queued_.empty() && stopping_) return;
-    std::vector<JournalEntry> batch;
-    batch.swap(queued_);
-    lock.unlock();
-    std::vector<std::pair<uint64_t, Location>> written;
-    const Status st = WriteBatch(batch, &written);
-    lock.lock();
-    if (!st.ok()) {
+    // Marks (and a write queued but never waited for) go out with the
+    // next group commit; this only picks up what no writer came for.
+    flusher_wake_.wait_for(lock, kIdleFlush, [&] { return stopping_; });
+    if (!error_.ok()) return;
+    while (flushing_) durable_.wait(lock);
+    if (!queued_.empty()) FlushQueued(lock);
+    if (stopping_ && queued_.empty()) return;
+  }
+}
+
+void Journal::FlushQueued(std::unique_lock<std::mutex>& lock) {
+  flushing_ = true;
+  std::vector<JournalEntry> batch;
+  batch.swap(queued_);
+  lock.unlock();
+  std::vector<std::pair<uint64_t, Location>> written;
+  const Status st = WriteBatch(batch, &written);
+  lock.lock();
+  flushing_ = false;
+  if (!st.ok()) {
+    if (error_.ok()) {
       error_ = st;
       spdlog::error("{}; every later write through this gateway fails", st.message());
-      durable_.notify_all();
-      return;
     }
-    uint64_t top = durable_seq_;
-    for (const auto& [seq, loc] : written) {
-      AddOwed(seq, loc);
-      top = std::max(top, seq);
-      ++stats_.appended;
-    }
-    durable_seq_ = top;
-    stats_.owed = owed_.size();
     durable_.notify_all();
+    return;
   }
+  uint64_t top = durable_seq_;
+  for (const auto& [seq, loc] : written) {
+    AddOwed(seq, loc);
+    top = std::max(top, seq);
+    ++stats_.appended;
+  }
+  durable_seq_ = top;
+  stats_.owed = owed_.size();
+  // Wakes the writers this covered, and a writer whose record came after
+  // the batch was taken: it leads the next one.
+  durable_.notify_all();
 }
 
 Status Journal::WriteBatch(const std::vector<JournalEntry>& batch,

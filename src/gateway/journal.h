@@ -27,14 +27,18 @@ namespace cutover::gateway {
 // Files: <dir>/segment-<n>.log, append-only, a run of frames
 // (journal_frame.h). A write frame holds the record's whole state; a landed
 // frame says that write reached the secondary. Append queues a write frame
-// and waits; one flusher thread takes everything queued, writes it with one
-// write() and one fdatasync(), then wakes every writer it covered (group
-// commit: one sync serves all the writes that arrived while the last one
-// ran). A new segment's directory entry is synced before a frame in it is
+// and waits; the first waiting writer that finds no sync running leads: it
+// takes everything queued, writes it with one write() and one fdatasync(),
+// then wakes every writer it covered (group commit: one sync serves all the
+// writes that arrived while the last one ran). The leader is a writer, not a
+// flusher thread, so that a lone write costs no thread hand-off on each side
+// of its sync, which on a busy machine is as long as the sync itself. A new
+// segment's directory entry is synced before a frame in it is
 // counted durable.
 //
 // Landed marks are written with the next write but waited for by no one
-// (a batch of marks alone is not synced): a mark lost in a crash makes the
+// (a background thread writes what no writer took within kIdleFlush; a
+// batch of marks alone is not synced): a mark lost in a crash makes the
 // replayer land that state once more, which full states make harmless. A segment whose every write
 // landed, and which is not the one being appended to, is deleted.
 //
@@ -127,6 +131,9 @@ class Journal {
   Status OpenForAppend(uint64_t number);
   std::string SegmentPath(uint64_t number) const;
   void FlushLoop();
+  // Writes and syncs everything queued. REQUIRES: `lock` holds mu_ and no
+  // flush runs; releases it meanwhile.
+  void FlushQueued(std::unique_lock<std::mutex>& lock);
   Status WriteBatch(const std::vector<JournalEntry>& batch,
                     std::vector<std::pair<uint64_t, Location>>* written);
   void DropLandedSegments();                        // REQUIRES: mu_ held
@@ -143,6 +150,7 @@ class Journal {
   uint64_t durable_seq_ = 0;           // guarded by mu_
   Status error_;                       // guarded by mu_: sticky once set
   bool stopping_ = false;              // guarded by mu_
+  bool flushing_ = false;              // guarded by mu_: a group commit runs
   std::map<uint64_t, Location> owed_;  // guarded by mu_
   // Owed writes per hash of (entity, key); a collision only sends a write
   // to the replayer that the write path could have landed itself.

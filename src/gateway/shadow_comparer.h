@@ -40,7 +40,8 @@ struct ShadowStats {
 // ShadowComparer design
 //
 // A shadow read answers from legacy at once and hands the record it read
-// to this comparer's one thread, through a bounded queue: a queue that is
+// to this comparer's one thread (at a lower CPU priority than the request
+// threads), through a bounded queue: a queue that is
 // full drops the comparison (counted), so shadow reads never slow the
 // answers or grow memory. The thread lets reads gather for up to 50 ms,
 // takes up to 256 of them, and reads PostgreSQL's rows for them in one

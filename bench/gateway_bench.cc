@@ -43,7 +43,7 @@ constexpr int kPacedRate = 1000;  // writes/s, all threads together
 constexpr double kSeconds = 10;
 constexpr int kFlatOutThreads = 32;
 // Reads: dual_write and shadow alternate, kReadRounds windows of each.
-constexpr int kReadRounds = 3;
+constexpr int kReadRounds = 6;
 constexpr double kReadSeconds = 5;
 constexpr char kToken[] = "bench-token";
 

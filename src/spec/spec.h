@@ -97,6 +97,20 @@ struct TimePartitionSpec {
   Location where;
 };
 
+// `rollups:` a table of per-bucket aggregates that triggers on the entity's
+// table keep exact (catalog/rollup_ddl.h): one row per `by` values and time
+// bucket of `every`, holding the row count and each `values` column's count,
+// sum, min and max, so that "a day, aggregated per device" reads one row per
+// device instead of a day of points.
+struct RollupSpec {
+  std::string table;                // in the entity's schema
+  std::string time_column;          // timestamptz, of the key
+  int64_t every_seconds = 0;        // a whole number of minutes, hours, days or weeks
+  std::vector<std::string> by;      // key columns
+  std::vector<std::string> values;  // integer, bigint, numeric or double precision
+  Location where;
+};
+
 struct IndexSpec {
   std::string name;  // default: <table>_<columns>_idx
   std::vector<std::string> columns;
@@ -192,7 +206,8 @@ struct EntitySpec {
   std::optional<DedupSpec> dedup;
   std::vector<IndexSpec> indexes;
   std::optional<TimePartitionSpec> partition;
-  int priority = 0;  // lower runs first
+  std::vector<RollupSpec> rollups;  // top-level entities only
+  int priority = 0;                 // lower runs first
   // Entities of a Redis source: the key pattern and the value's kind.
   std::optional<RedisKeySpec> redis;
   // Entities of an IoTDB source: the series pattern and the record layout.

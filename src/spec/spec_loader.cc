@@ -1096,7 +1096,7 @@ class Loader {
       ASSIGN_OR_RETURN(
           fields, ReadFields(f, ctx,
                              {"source", "table", "schema", "priority", "key", "columns", "children",
-                              "dedup", "indexes", "tag", "write_back", "partition"}));
+                              "dedup", "indexes", "tag", "write_back", "partition", "rollups"}));
       // An entity without a source is a dimension that lookups fill; that it
       // is one is checked once every entity is known (CheckLookups).
       if (fields.FindAny("source") == nullptr) {
@@ -1144,6 +1144,7 @@ class Loader {
     if (const Field* d = fields.Find("dedup")) RETURN_IF_ERROR(ParseDedup(*d, ctx, out));
     if (const Field* i = fields.Find("indexes")) RETURN_IF_ERROR(ParseIndexes(*i, ctx, out));
     if (const Field* p = fields.Find("partition")) RETURN_IF_ERROR(ParsePartition(*p, ctx, out));
+    if (const Field* r = fields.Find("rollups")) RETURN_IF_ERROR(ParseRollups(*r, ctx, out));
 
     if (parent != nullptr) {
       ASSIGN_OR_RETURN(const Field* p, Require(fields, "parent", f, ctx));
@@ -1856,6 +1857,130 @@ class Loader {
                                "; expected day, week, month or year");
     }
     out.partition = std::move(partition);
+    return Status::Ok();
+  }
+
+  // `rollups: [{ table, every: N minutes|hours|days|weeks, by: [key columns],
+  // values: [numeric columns], time: <timestamptz key column> }]`; `time`
+  // defaults to the partition column.
+  Status ParseRollups(const Field& f, const std::string& entity_ctx, EntitySpec& out) {
+    if (!f.value.IsSequence()) {
+      return Error(MarkOf(f), What(f, entity_ctx) + " must be a list of rollups, not " +
+                                  std::string(KindName(f.value)));
+    }
+    size_t n = 0;
+    for (const YAML::Node& item : f.value) {
+      const std::string ctx = "rollup " + std::to_string(++n) + " of " + entity_ctx;
+      const Field entry{"", item, item};
+      ASSIGN_OR_RETURN(const Fields fields,
+                       ReadFields(entry, ctx, {"table", "every", "by", "values", "time"}));
+      RollupSpec rollup;
+      rollup.where = Where(item.Mark());
+      ASSIGN_OR_RETURN(const Field* table, Require(fields, "table", entry, ctx));
+      ASSIGN_OR_RETURN(const Scalar t, ReadScalar(*table, ctx));
+      RETURN_IF_ERROR(CheckIdentifier(t.value, t.mark, What(*table, ctx)));
+      // Its functions and triggers are named <table>_on_insert and the like.
+      if (t.value.size() + 12 > kMaxIdentifierBytes) {
+        return Error(t.mark, What(*table, ctx) + ": " + Quote(t.value) +
+                                 " is too long for the names of its triggers (<table>_on_truncate "
+                                 "must fit PostgreSQL's 63 bytes: 51 at most)");
+      }
+      if (t.value == out.table) {
+        return Error(t.mark, What(*table, ctx) + ": " + Quote(t.value) +
+                                 " is the entity's own table; name the rollup's table");
+      }
+      for (const RollupSpec& other : out.rollups) {
+        if (other.table == t.value) {
+          return Error(t.mark, What(*table, ctx) + ": table " + Quote(t.value) +
+                                   " is already the rollup declared at " + other.where.ToString());
+        }
+      }
+      rollup.table = t.value;
+
+      const auto is_key = [&](const std::string& c) {
+        return std::find(out.key.begin(), out.key.end(), c) != out.key.end();
+      };
+      if (const Field* tf = fields.Find("time")) {
+        ASSIGN_OR_RETURN(const Scalar c, ReadScalar(*tf, ctx));
+        const ColumnSpec* col = out.FindColumn(c.value);
+        if (col == nullptr) return UnknownChoice(c, What(*tf, ctx), "column", ColumnNames(out));
+        if (col->type != ValueType::kTimestamptz || !is_key(col->name)) {
+          return Error(c.mark, What(*tf, ctx) + ": column " + Quote(col->name) +
+                                   " must be a timestamptz column of the key");
+        }
+        rollup.time_column = col->name;
+      } else if (out.partition &&
+                 out.FindColumn(out.partition->column)->type == ValueType::kTimestamptz) {
+        rollup.time_column = out.partition->column;
+      } else {
+        return Error(item.Mark(), ctx +
+                                      ": name its 'time' column (a timestamptz column of the "
+                                      "key); only a time partition's column is the default");
+      }
+
+      ASSIGN_OR_RETURN(const Field* every, Require(fields, "every", entry, ctx));
+      ASSIGN_OR_RETURN(const Scalar e, ReadScalar(*every, ctx));
+      int count = 0;
+      char unit[16] = {0};
+      if (std::sscanf(e.value.c_str(), "%d %15s", &count, unit) != 2 || count < 1 || count > 1000) {
+        return Error(e.mark, What(*every, ctx) + ": " + Quote(e.value) +
+                                 " is no interval; write e.g. 15 minutes, 1 hour, 1 day, 1 week");
+      }
+      const std::string u = Lowercase(unit);
+      int64_t unit_seconds = 0;
+      if (u == "minute" || u == "minutes") unit_seconds = 60;
+      if (u == "hour" || u == "hours") unit_seconds = 3600;
+      if (u == "day" || u == "days") unit_seconds = 86400;
+      if (u == "week" || u == "weeks") unit_seconds = 7 * 86400;
+      if (unit_seconds == 0) {
+        // A month has no fixed length, which the bucket arithmetic needs.
+        return Error(e.mark, What(*every, ctx) + ": unknown unit " + Quote(unit) +
+                                 "; expected minute, hour, day or week");
+      }
+      rollup.every_seconds = count * unit_seconds;
+
+      ASSIGN_OR_RETURN(const Field* by, Require(fields, "by", entry, ctx));
+      RETURN_IF_ERROR(ReadColumnList(*by, ctx, out, rollup.by));
+      for (const std::string& c : rollup.by) {
+        // The rollup's primary key holds them: NOT NULL, as key columns are.
+        if (!is_key(c) || c == rollup.time_column) {
+          return Error(MarkOf(*by), What(*by, ctx) + ": column " + Quote(c) +
+                                        " is not a key column other than the time; a rollup "
+                                        "groups by key columns, which are never NULL");
+        }
+      }
+      ASSIGN_OR_RETURN(const Field* values, Require(fields, "values", entry, ctx));
+      RETURN_IF_ERROR(ReadColumnList(*values, ctx, out, rollup.values));
+      for (const std::string& c : rollup.values) {
+        const ValueType type = out.FindColumn(c)->type;
+        if (type != ValueType::kInt32 && type != ValueType::kInt64 && type != ValueType::kNumeric &&
+            type != ValueType::kFloat64) {
+          return Error(MarkOf(*values), What(*values, ctx) + ": column " + Quote(c) + " is " +
+                                            std::string(ValueTypeName(type)) +
+                                            "; a rollup sums integer, bigint, numeric or double "
+                                            "precision columns");
+        }
+        // <column>_count and the like must fit PostgreSQL's 63 bytes.
+        if (c.size() + 6 > kMaxIdentifierBytes) {
+          return Error(MarkOf(*values), What(*values, ctx) + ": column name " + Quote(c) +
+                                            " is too long for the rollup's <column>_count");
+        }
+      }
+      // The rollup's columns: the groups, bucket_start, row_count, and four
+      // per value; a group named like one of the others would be ambiguous.
+      std::vector<std::string> names = rollup.by;
+      names.insert(names.end(), {"bucket_start", "row_count"});
+      for (const std::string& v : rollup.values) {
+        for (const char* suffix : {"_count", "_sum", "_min", "_max"}) names.push_back(v + suffix);
+      }
+      for (size_t i = 0; i < names.size(); ++i) {
+        if (std::find(names.begin() + i + 1, names.end(), names[i]) != names.end()) {
+          return Error(item.Mark(), ctx + ": its table would have two columns named " +
+                                        Quote(names[i]) + "; rename a column");
+        }
+      }
+      out.rollups.push_back(std::move(rollup));
+    }
     return Status::Ok();
   }
 

@@ -22,6 +22,7 @@
 #include "catalog/own_writes.h"
 #include "catalog/partition_ledger.h"
 #include "catalog/rejects.h"
+#include "catalog/rollup_ddl.h"
 #include "catalog/stage.h"
 #include "catalog/table_ddl.h"
 #include "common/failpoint.h"
@@ -217,6 +218,12 @@ Status PartitionBackfill::Prepare() {
             "never straight into the table",
             t.entity->name, fmt::join(fit.cast_columns, ", "));
       }
+    }
+    // Before the first row: a rollup is kept by triggers (catalog/rollup_ddl.h).
+    for (const spec::RollupSpec& rollup : entity_.rollups) {
+      RETURN_IF_ERROR(request_.create_tables
+                          ? catalog::CreateRollup(conn(), tables_[0].shape, rollup)
+                          : catalog::CheckRollup(conn(), tables_[0].shape, rollup));
     }
     return ReloadLedgers();
   });

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "catalog/rollup_ddl.h"
 #include "catalog/table_ddl.h"
 #include "engine/core/entity_plan.h"
 #include "engine/core/source_factory.h"
@@ -31,6 +32,11 @@ std::string EntityDdl(const spec::EntitySpec& entity, const pg_store::TableShape
   for (const spec::IndexSpec& index : entity.indexes) {
     ddl += "\n" + catalog::CreateIndexSql(index, shape.QualifiedName(), catalog::IfNotExists::kNo) +
            ";";
+  }
+  for (const spec::RollupSpec& rollup : entity.rollups) {
+    for (const std::string& statement : catalog::RollupDdl(shape, rollup)) {
+      ddl += "\n" + statement + ";";
+    }
   }
   return ddl;
 }

@@ -27,6 +27,7 @@
 #include <spdlog/spdlog.h>
 
 #include "catalog/deferred_ddl.h"
+#include "catalog/rollup_ddl.h"
 #include "catalog/schema.h"
 #include "catalog/table_ddl.h"
 #include "catalog/verify_runs.h"
@@ -334,6 +335,20 @@ Result<VerifyReport> RunVerify(const spec::MigrationSpec& migration, const std::
     }
     RETURN_IF_ERROR(
         verify::CheckReferences(catalog.get(), migration, *entity, request.max_listed_keys, &v));
+    // Rollups against a fresh GROUP BY of the table (which the rows above
+    // showed equal to the source).
+    for (const spec::RollupSpec& rollup : entity->rollups) {
+      ASSIGN_OR_RETURN(const catalog::RollupComparison cmp,
+                       catalog::CompareRollup(catalog.get(), pg_store::ShapeOf(*entity, nullptr),
+                                              rollup, request.max_listed_keys));
+      v.rollups.push_back({.table = entity->schema + "." + rollup.table,
+                           .exists = cmp.exists,
+                           .buckets = cmp.buckets,
+                           .missing = cmp.missing,
+                           .extra = cmp.extra,
+                           .changed = cmp.changed,
+                           .listed = cmp.listed});
+    }
   }
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

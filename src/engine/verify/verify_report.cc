@@ -71,6 +71,20 @@ std::string FormatVerifyReport(const VerifyReport& report, bool detailed) {
           fmt::format("  {}: {} rows whose {} names no {} (orphans){}{}\n", t.entity, o.orphans,
                       o.column, o.references, o.keys.empty() ? "" : ": ", fmt::join(o.keys, "; "));
     }
+    for (const auto& r : t.rollups) {
+      if (!r.exists) {
+        out += fmt::format(
+            "  {}: not clean: its rollup {} does not exist; run backfill with --create-tables "
+            "to create it\n",
+            t.entity, r.table);
+      } else if (!r.clean()) {
+        out += fmt::format(
+            "  {}: not clean: rollup {} differs from the table in {} of {} buckets ({} missing, "
+            "{} extra, {} changed){}{}\n",
+            t.entity, r.table, r.missing + r.extra + r.changed, r.buckets + r.extra, r.missing,
+            r.extra, r.changed, r.listed.empty() ? "" : ": ", fmt::join(r.listed, "; "));
+      }
+    }
     if (!t.set_aside.empty()) {
       out += fmt::format(
           "  {}: not clean: {} of its key, indexes or constraints are still set aside in "
@@ -86,7 +100,17 @@ std::string FormatVerifyReport(const VerifyReport& report, bool detailed) {
   }
   int64_t differences = 0;
   for (const auto& t : report.tables) differences += t.missing + t.extra + t.changed;
-  out += fmt::format("{} differences; verify took {:.1f}s\n", differences, report.seconds);
+  // "0 differences" alone would read as clean when orphans, a rollup or a
+  // set-aside key say otherwise.
+  int64_t unclean = 0;
+  for (const auto& t : report.tables) {
+    if (t.missing + t.extra + t.changed == 0 && !t.clean()) ++unclean;
+  }
+  out += fmt::format("{} differences{}; verify took {:.1f}s\n", differences,
+                     unclean == 0 ? ""
+                                  : fmt::format(" in rows, yet {} {} not clean (see above)",
+                                                unclean, unclean == 1 ? "table is" : "tables are"),
+                     report.seconds);
   return out;
 }
 
@@ -114,6 +138,17 @@ nlohmann::json VerifyReportJson(const VerifyReport& report) {
                               {"references", o.references},
                               {"count", o.orphans},
                               {"keys", o.keys}});
+    }
+    e["rollups"] = nlohmann::json::array();
+    for (const auto& r : t.rollups) {
+      e["rollups"].push_back({{"table", r.table},
+                              {"exists", r.exists},
+                              {"clean", r.clean()},
+                              {"buckets", r.buckets},
+                              {"missing", r.missing},
+                              {"extra", r.extra},
+                              {"changed", r.changed},
+                              {"listed", r.listed}});
     }
     const std::optional<double> accuracy = t.accuracy();
     e["accuracy_percent"] = accuracy ? nlohmann::json(*accuracy) : nlohmann::json(nullptr);

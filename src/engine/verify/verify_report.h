@@ -24,6 +24,19 @@ struct OrphanCheck {
   std::vector<std::string> keys;  // the first of them, by key
 };
 
+// One `rollups:` table compared with a fresh GROUP BY of the entity's table
+// (catalog/rollup_ddl.h); a missing rollup table is not clean either.
+struct RollupCheck {
+  std::string table;
+  bool exists = false;
+  int64_t buckets = 0;  // groups and buckets in the entity's table
+  int64_t missing = 0;  // in the table, not in the rollup
+  int64_t extra = 0;    // in the rollup, not in the table
+  int64_t changed = 0;  // aggregates that differ
+  std::vector<std::string> listed;
+  bool clean() const { return exists && missing == 0 && extra == 0 && changed == 0; }
+};
+
 struct TableVerdict {
   std::string entity;
   std::string table;
@@ -44,10 +57,14 @@ struct TableVerdict {
   std::vector<std::string> set_aside;
   // The table's `references:` checks; a row without its parent is not clean.
   std::vector<OrphanCheck> orphans;
+  std::vector<RollupCheck> rollups;
 
   bool clean() const {
     for (const auto& o : orphans) {
       if (o.orphans > 0) return false;
+    }
+    for (const auto& r : rollups) {
+      if (!r.clean()) return false;
     }
     return missing == 0 && extra == 0 && changed == 0 && set_aside.empty();
   }

@@ -18,4 +18,4 @@ echo "bench: uptime before: $(uptime)"
 "$build_dir/bench/bench_telemetry_gateway" "$build_dir/src/cli/cutover" \
   "$root/tests/iotdb_standin.py" "$seconds" 1000
 echo
-exec "$root/bench/telemetry_queries.sh" "$points"
+CUTOVER_BIN="$build_dir/src/cli/cutover" exec "$root/bench/telemetry_queries.sh" "$points"

@@ -161,6 +161,9 @@ entities:
       json_value:       {{ from: $value, type: jsonb }}
     indexes:
       - {{ columns: [device_id, timestamp], name: idx_telemetry_device_time }}
+    rollups:  # every write pays for the daily aggregate the read bench queries
+      - {{ table: telemetry_daily, every: 1 day, by: [device_id, measurement_name],
+          values: [numeric_value] }}
 )",
                                      iotdb_port);
   const std::vector<std::string> env = {"DATABASE_URL=" + stores->url,

@@ -36,6 +36,16 @@ QUERIES = {
                'WHERE "timestamp" >= $1 AND "timestamp" < $2 '
                'GROUP BY device_id, measurement_name ORDER BY device_id, measurement_name',
     },
+    # The same answer from the rollup (spec `rollups:`, catalog/rollup_ddl.h):
+    # a day is one range of its key, one row per device and measurement.
+    "q2r": {
+        "title": "q2 from the daily rollup",
+        "types": "timestamptz, timestamptz",
+        "sql": 'SELECT device_id, measurement_name, numeric_value_sum / numeric_value_count, '
+               'numeric_value_min, numeric_value_max, numeric_value_count FROM {table}_daily '
+               'WHERE bucket_start >= $1 AND bucket_start < $2 '
+               'ORDER BY device_id, measurement_name',
+    },
 }
 
 
@@ -161,7 +171,8 @@ def main():
         return (day, day + dt.timedelta(days=1))
 
     results = {}
-    for key, make_args, runs in (("q1", q1_args, a.q1_runs), ("q2", q2_args, a.q2_runs)):
+    for key, make_args, runs in (("q1", q1_args, a.q1_runs), ("q2", q2_args, a.q2_runs),
+                                 ("q2r", q2_args, a.q2_runs)):
         warmup = max(6, runs // 10)  # past the plan cache's five custom plans
         params = [make_args() for _ in range(warmup + runs)]
         lat = {layout: [] for layout, _ in LAYOUTS}
@@ -195,6 +206,25 @@ def main():
             }
         results[key] = {"params_first": [str(x) for x in params[warmup]],
                         "warmup": warmup, "layouts": per_layout}
+    # The rollup's answer must be the GROUP BY's: every day of both layouts,
+    # counts, minima and maxima equal, averages within float rounding.
+    rollup_days, rollup_mismatches = 0, []
+    for _, table in LAYOUTS:
+        for d in range(days):
+            day = start + dt.timedelta(days=d)
+            args = (day, day + dt.timedelta(days=1))
+            got = {}
+            for key in ("q2", "q2r"):
+                cur.execute("EXECUTE %s_%s(%%s, %%s)" % (key, table), args)
+                got[key] = cur.fetchall()
+            rollup_days += 1
+            same = len(got["q2"]) == len(got["q2r"]) and all(
+                g[:2] == r[:2] and g[3:] == r[3:] and
+                (g[2] is None and r[2] is None or
+                 g[2] is not None and r[2] is not None and abs(g[2] - r[2]) <= 1e-9 * max(1, abs(g[2])))
+                for g, r in zip(got["q2"], got["q2r"]))
+            if not same:
+                rollup_mismatches.append("%s %s" % (table, day.date()))
     conn.close()
 
     plain, part = (l for l, _ in LAYOUTS)
@@ -208,6 +238,7 @@ def main():
             "tables": layouts,
             "queries": {},
             "targets_p95_ms": dict(TARGETS),
+            "rollup_check": {"days_compared": rollup_days, "mismatched": rollup_mismatches},
         }
         for key, r in results.items():
             q = {"title": QUERIES[key]["title"], "sql": QUERIES[key]["sql"].format(table="t"),
@@ -228,7 +259,7 @@ def main():
                 for p in PERCENTILES}
             out["queries"][key] = q
         print(json.dumps(out, indent=2))
-        return 0
+        return 1 if rollup_mismatches else 0
 
     p = print
     p("IoTDB runbook read queries on PostgreSQL %s (scratch cluster: shared_buffers %s, "
@@ -269,6 +300,10 @@ def main():
                   for q in PERCENTILES]
         p("%-32s %-14s %5s %9s %9s %9s %9s" % ("", "part/unpart", "", "", *ratios))
     p()
+    p("q2r equals q2 (counts, min, max exact; averages within 1e-9) on %d of %d layout-days%s"
+      % (rollup_days - len(rollup_mismatches), rollup_days,
+         "" if not rollup_mismatches else ": DIFFERS on " + ", ".join(rollup_mismatches)))
+    p()
     p("EXPLAIN (ANALYZE, BUFFERS) EXECUTE, after the measured runs, first measured parameters:")
     for key, r in results.items():
         for layout, _ in LAYOUTS:
@@ -277,7 +312,7 @@ def main():
             scanned = sorted({(x["relation"], x["index"] or x["node"]) for x in e["scans"]})
             nparts = next(l["partitions"] for l in layouts if l["layout"] == layout)
             what = ", ".join("%s (%s)" % sc for sc in scanned)
-            if nparts:
+            if nparts and key != "q2r":  # the rollup is one table
                 what += "; %d of %d partitions scanned" % (len(e["relations_scanned"]), nparts)
                 if e["subplans_removed"]:
                     # q1's "$2 - interval '1 hour'" is only stable: pruned at executor start
@@ -288,7 +323,7 @@ def main():
                  ", jit %.1f ms" % e["jit_ms"] if "jit_ms" in e else "",
                  e["shared_hit_blocks"], e["shared_read_blocks"], what,
                  s["generic_plans"], s["custom_plans"]))
-    return 0
+    return 1 if rollup_mismatches else 0
 
 
 if __name__ == "__main__":

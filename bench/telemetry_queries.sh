@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The IoTDB runbook's two read queries (one device's last hour; one day's
 # aggregate per device and measurement) on POINTS telemetry points in PostgreSQL,
-# in examples/iotflow's telemetry_data shape, unpartitioned and partitioned by month.
+# in examples/iotflow's telemetry_data shape, unpartitioned and partitioned by month;
+# the aggregate also from the daily rollup cutover keeps (`rollups:`).
 # Usage: bench/telemetry_queries.sh [POINTS [Q1_RUNS [Q2_RUNS]]] [--json] [--seed N]
 #   POINTS defaults to 20,000,000 (200 devices x 5 measurements, spread over 91 days),
 #   Q1_RUNS to 200 and Q2_RUNS to 50; --json prints one JSON object instead of the table.
@@ -43,6 +44,7 @@ step=$((span_s / per_series))
 source "$root/bench/agriprofit_data.sh"  # bench_deps
 bench_deps postgresql-15 postgresql-client-15 python3-psycopg2
 py=/usr/bin/python3  # Debian's python3-psycopg2 imports here
+cutover="${CUTOVER_BIN:-$root/build/src/cli/cutover}"
 
 # The server binaries as cutover's scratch cluster finds them
 # (src/stores/postgres/scratch_cluster.cc, FindBinDir).
@@ -124,45 +126,30 @@ sql() { "${psql_base[@]}" -d telemetry -v start="$start" -v step="$step" \
   -v per_series="$per_series" -v devices="$devices" "$@"; }
 echo "bench: scratch PostgreSQL on 127.0.0.1:$port ($work/pg); uptime: $(uptime)" >&2
 
-# The tables cutover creates for examples/iotflow's telemetry_data (key, then
-# the spec's indexes: device + time, and a BRIN on the time for a day across
-# every device, whose rows arrive, and so lie, in time order), once plain and once range-partitioned by month with a
-# DEFAULT partition, as `partition: { by: timestamp, every: 1 month }` asks.
+# The tables as cutover creates them: `backfill --create-tables` of
+# bench/telemetry_queries.yaml (examples/iotflow's telemetry_data, with the
+# spec's indexes: device + time, and a BRIN on the time for a day across every
+# device, whose rows arrive, and so lie, in time order), once plain and once
+# range-partitioned by month with a DEFAULT partition, as `partition: { by:
+# timestamp, every: 1 month }` asks, each with the daily rollup per device and
+# measurement, kept by triggers while the points load. Its source is an export
+# file with a header and no point.
+[[ -x "$cutover" ]] || { echo "bench: no $cutover; build first (scripts/setup.sh) or set CUTOVER_BIN" >&2; exit 3; }
+mkdir "$work/export"
+printf 'Time,root.bench.devices.1.temperature(DOUBLE)\n' > "$work/export/dump0_0.csv"
+DATABASE_URL="$url" BENCH_EXPORT="$work/export" "$cutover" backfill \
+  "$root/bench/telemetry_queries.yaml" --create-tables > "$work/create.log" 2>&1 ||
+  { echo "bench: cutover could not create the tables:" >&2; cat "$work/create.log" >&2; exit 3; }
 sql <<'EOF'
-CREATE TABLE telemetry_plain (
-  device_id        integer NOT NULL,
-  measurement_name text NOT NULL,
-  "timestamp"      timestamptz NOT NULL,
-  numeric_value    double precision,
-  text_value       text,
-  boolean_value    boolean,
-  json_value       jsonb,
-  PRIMARY KEY (device_id, measurement_name, "timestamp")
-);
-CREATE INDEX idx_plain_device_time ON telemetry_plain (device_id, "timestamp");
-CREATE INDEX idx_plain_time ON telemetry_plain USING brin ("timestamp");
-
-CREATE TABLE telemetry_part (
-  device_id        integer NOT NULL,
-  measurement_name text NOT NULL,
-  "timestamp"      timestamptz NOT NULL,
-  numeric_value    double precision,
-  text_value       text,
-  boolean_value    boolean,
-  json_value       jsonb,
-  PRIMARY KEY (device_id, measurement_name, "timestamp")
-) PARTITION BY RANGE ("timestamp");
-CREATE INDEX idx_part_device_time ON telemetry_part (device_id, "timestamp");
-CREATE INDEX idx_part_time ON telemetry_part USING brin ("timestamp");
--- One partition per month from the first point's month to the last's.
+-- One partition per month from the first point's month to the last's, named
+-- as cutover names them; the rows then need none of their own.
 SELECT format('CREATE TABLE %I PARTITION OF telemetry_part FOR VALUES FROM (%L) TO (%L)',
-              'telemetry_part_' || to_char(m, 'YYYY_MM'), m, m + interval '1 month')
+              'telemetry_part_p' || to_char(m, 'YYYY_MM'), m, m + interval '1 month')
 FROM generate_series(date_trunc('month', :'start'::timestamptz),
                      date_trunc('month', :'start'::timestamptz
                                          + make_interval(secs => :per_series::bigint * :step - 1)),
                      interval '1 month') AS m
 \gexec
-CREATE TABLE telemetry_part_default PARTITION OF telemetry_part DEFAULT;
 EOF
 
 # Points in arrival order (time outermost: the lateral subquery, kept from
@@ -206,7 +193,7 @@ EOF
 maintain() {
   local table="$1" t0 t1
   t0=$(date +%s%N)
-  sql -c "ANALYZE $table" -c "VACUUM $table"
+  sql -c "ANALYZE $table" -c "VACUUM $table" -c "VACUUM ANALYZE ${table}_daily"
   t1=$(date +%s%N)
   echo $(((t1 - t0) / 1000000))
 }

@@ -339,6 +339,55 @@ entities:
 )",
      "spec.yaml:8:33: 'every' in 'partition' of entity 'e': unknown unit 'fortnight'; expected "
      "day, week, month or year"},
+    {"rollup every month", R"(migration: m
+sources:
+  t: { type: iotdb, url: "http://h:18080" }
+entities:
+  e:
+    source: { from: t, series: "root.plant.{d}.{m}" }
+    key: [d, m, at]
+    partition: { by: at, every: 1 month }
+    rollups: [{ table: e_monthly, every: 1 month, by: [d], values: [v] }]
+    columns: { d: { type: text }, m: { type: text }, at: { from: $time, type: timestamptz }, v: { from: $numeric, type: double precision } }
+)",
+     "spec.yaml:9:42: 'every' in rollup 1 of entity 'e': unknown unit 'month'; expected minute, "
+     "hour, day or week"},
+    {"rollup by a column outside the key", R"(migration: m
+sources:
+  t: { type: iotdb, url: "http://h:18080" }
+entities:
+  e:
+    source: { from: t, series: "root.plant.{d}.{m}" }
+    key: [d, m, at]
+    rollups: [{ table: e_daily, time: at, every: 1 day, by: [v], values: [v] }]
+    columns: { d: { type: text }, m: { type: text }, at: { from: $time, type: timestamptz }, v: { from: $numeric, type: double precision } }
+)",
+     "spec.yaml:8:61: 'by' in rollup 1 of entity 'e': column 'v' is not a key column other than "
+     "the time; a rollup groups by key columns, which are never NULL"},
+    {"rollup of a text value", R"(migration: m
+sources:
+  t: { type: iotdb, url: "http://h:18080" }
+entities:
+  e:
+    source: { from: t, series: "root.plant.{d}.{m}" }
+    key: [d, m, at]
+    rollups: [{ table: e_daily, time: at, every: 1 day, by: [d, m], values: [m] }]
+    columns: { d: { type: text }, m: { type: text }, at: { from: $time, type: timestamptz } }
+)",
+     "spec.yaml:8:77: 'values' in rollup 1 of entity 'e': column 'm' is text; a rollup sums "
+     "integer, bigint, numeric or double precision columns"},
+    {"rollup without a time column", R"(migration: m
+sources:
+  t: { type: iotdb, url: "http://h:18080" }
+entities:
+  e:
+    source: { from: t, series: "root.plant.{d}.{m}" }
+    key: [d, m, at]
+    rollups: [{ table: e_daily, every: 1 day, by: [d], values: [v] }]
+    columns: { d: { type: text }, m: { type: text }, at: { from: $time, type: timestamptz }, v: { from: $numeric, type: double precision } }
+)",
+     "spec.yaml:8:15: rollup 1 of entity 'e': name its 'time' column (a timestamptz column of the "
+     "key); only a time partition's column is the default"},
     {"iotdb write_back of a capture read as a number", R"(migration: m
 sources:
   t: { type: iotdb, url: "http://h:18080" }

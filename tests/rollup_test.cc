@@ -249,6 +249,20 @@ TEST_F(RollupTest, VerifyNamesABucketTheRollupGotWrongAndAMissingTriggerIsRebuil
   EXPECT_EQ(QueryValue(ws_.url, kRollupRows), ExpectedRollup(points_));
   v = Cutover(ws_, {"verify", "cutover.yaml"});
   EXPECT_EQ(v.exit_code, 0) << Describe(v);
+  // A spec whose rollup now groups by the device alone no longer fits the
+  // rollup's table.
+  std::string coarser = kSpec;
+  coarser.replace(coarser.find("by: [device, measurement]"), 25, "by: [device]");
+  WriteFile(ws_.dir + "/coarser.yaml", coarser);
+  b = Cutover(ws_, {"backfill", "coarser.yaml", "--create-tables"});
+  EXPECT_NE(b.exit_code, 0) << Describe(b);
+  EXPECT_NE(b.err.find("rollup public.telemetry_daily has the columns (device, measurement, "
+                       "bucket_start, row_count, value_count, value_sum, value_min, value_max), "
+                       "but the spec's rollup makes (device, bucket_start, row_count, "
+                       "value_count, value_sum, value_min, value_max); drop that table"),
+            std::string::npos)
+      << Describe(b);
+
   Exec(ws_.url, "DELETE FROM telemetry WHERE device = 'd1'");
   EXPECT_EQ(QueryValue(ws_.url, "SELECT count(*) FROM telemetry_daily WHERE device = 'd1'"), "0");
   EXPECT_EQ(QueryValue(ws_.url, kDisagreeing), "0");

@@ -251,6 +251,28 @@ Result<bool> TableExists(pg_store::PgConnection* conn, const std::string& qualif
   return rows.rows[0][0] && *rows.rows[0][0] == "t";
 }
 
+// Fails when the rollup's table (which exists) has other columns than the
+// spec makes: its functions would fail on the first write, naming neither.
+Status CheckRollupColumns(pg_store::PgConnection* conn, const pg_store::TableShape& shape,
+                          const spec::RollupSpec& rollup) {
+  std::string want;
+  for (const std::string& c : rollup.by) want += c + ", ";
+  want += "bucket_start, row_count";
+  for (const std::string& v : rollup.values) {
+    for (const char* suffix : {"_count", "_sum", "_min", "_max"}) want += ", " + v + suffix;
+  }
+  ASSIGN_OR_RETURN(auto rows, conn->Query("SELECT string_agg(attname, ', ' ORDER BY attnum) FROM "
+                                          "pg_attribute WHERE attrelid = to_regclass($1) AND "
+                                          "attnum > 0 AND NOT attisdropped",
+                                          {RollupName(shape, rollup)}));
+  const std::string have = rows.rows[0][0].value_or("");
+  if (have == want) return Status::Ok();
+  return FailedPrecondition(fmt::format(
+      "rollup {}.{} has the columns ({}), but the spec's rollup makes ({}); drop that table to "
+      "have backfill --create-tables build it again from {}.{}",
+      shape.schema, rollup.table, have, want, shape.schema, shape.table));
+}
+
 }  // namespace
 
 std::vector<std::string> RollupDdl(const pg_store::TableShape& shape,
@@ -267,6 +289,7 @@ Status CreateRollup(pg_store::PgConnection* conn, const pg_store::TableShape& sh
   auto run = [&]() -> Status {
     RETURN_IF_ERROR(conn->Exec("BEGIN; SELECT pg_advisory_xact_lock(hashtext('cutover.ddl'))"));
     ASSIGN_OR_RETURN(const bool exists, TableExists(conn, name));
+    if (exists) RETURN_IF_ERROR(CheckRollupColumns(conn, shape, rollup));
     ASSIGN_OR_RETURN(const int64_t triggers, CountTriggers(conn, shape, rollup));
     std::string sql;
     if (exists && triggers == kTriggers) {
@@ -295,6 +318,7 @@ Status CreateRollup(pg_store::PgConnection* conn, const pg_store::TableShape& sh
 Status CheckRollup(pg_store::PgConnection* conn, const pg_store::TableShape& shape,
                    const spec::RollupSpec& rollup) {
   ASSIGN_OR_RETURN(const bool exists, TableExists(conn, RollupName(shape, rollup)));
+  if (exists) RETURN_IF_ERROR(CheckRollupColumns(conn, shape, rollup));
   ASSIGN_OR_RETURN(const int64_t triggers, CountTriggers(conn, shape, rollup));
   if (exists && triggers == kTriggers) return Status::Ok();
   return FailedPrecondition(fmt::format(

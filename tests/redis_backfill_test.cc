@@ -291,10 +291,13 @@ TEST(RedisBackfillTest, BinaryKeysAndValuesLandByteForByteInByteaAndAreRejectsIn
   rw.redis->Command({"SET", "blob:plain", nul_body});
   rw.redis->Command({"SET", "note:good", "h\xc3\xa9llo"});
   rw.redis->Command({"SET", "note:bad", "\xff\xfe"});
+  // A list where the spec reads strings: its GET answers WRONGTYPE, so it
+  // is read again by its TYPE, and rejected for what it is.
+  rw.redis->Command({"RPUSH", "note:listy", "a", "b"});
   ASSERT_EQ(rw.redis->One({"STRLEN", "blob:" + bin_id}), "5");
   const Workspace& ws = rw.ws;
 
-  // One reject, and the spec allows none: exit 1.
+  // Two rejects, and the spec allows none: exit 1.
   const CommandResult r = Cutover(ws, {"backfill", "cutover.yaml", "--create-tables"});
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
   EXPECT_EQ(Query(ws.url, "SELECT encode(id, 'hex'), encode(body, 'hex') FROM blobs ORDER BY id"),
@@ -304,18 +307,23 @@ TEST(RedisBackfillTest, BinaryKeysAndValuesLandByteForByteInByteaAndAreRejectsIn
   EXPECT_EQ(Hex(bin_body), "7600fffe01");
   EXPECT_EQ(Query(ws.url, "SELECT id, body FROM notes ORDER BY id"),
             (std::vector<std::vector<std::string>>{{"good", "h\xc3\xa9llo"}}));
-  const auto rejects = Query(ws.url, "SELECT entity, field, reason FROM cutover.rejects");
-  ASSERT_EQ(rejects.size(), 1u);
+  const auto rejects =
+      Query(ws.url, "SELECT entity, field, reason FROM cutover.rejects ORDER BY reason");
+  ASSERT_EQ(rejects.size(), 2u);
   EXPECT_EQ(rejects[0][0], "notes");
   EXPECT_NE(rejects[0][2].find("not UTF-8"), std::string::npos) << rejects[0][2];
   EXPECT_NE(rejects[0][2].find("note:bad"), std::string::npos) << rejects[0][2];
+  EXPECT_EQ(rejects[1][0], "notes");
+  EXPECT_NE(rejects[1][2].find("key is a list, but the spec reads string values"),
+            std::string::npos)
+      << rejects[1][2];
   const std::string file = ReadFile(ws.dir + "/.cutover/rejects.jsonl");
   EXPECT_NE(file.find("not UTF-8"), std::string::npos) << file;
   EXPECT_NE(file.find("note:bad"), std::string::npos) << file;
 
-  // With one reject allowed, the same run passes.
+  // With two rejects allowed, the same run passes.
   const CommandResult again =
-      Cutover(ws, {"backfill", "cutover.yaml", "--max-rejects", "1", "--restart"});
+      Cutover(ws, {"backfill", "cutover.yaml", "--max-rejects", "2", "--restart"});
   EXPECT_EQ(again.exit_code, 0) << Describe(again);
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 namespace cutover::redis_store {
@@ -72,26 +73,29 @@ Result<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
 }
 
 void RedisConnection::Append(const std::vector<std::string_view>& args) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
-  argv.reserve(args.size());
-  lens.reserve(args.size());
+  // The command in RESP, written here: hiredis's own formatting (sds with
+  // printf-like appends) cost more CPU than reading the replies.
+  command_.clear();
+  const auto append_count = [&](char kind, size_t n) {
+    char digits[24];
+    command_ += kind;
+    command_.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
+    command_ += "\r\n";
+  };
+  append_count('*', args.size());
   for (std::string_view a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
+    append_count('$', a.size());
+    command_.append(a);
+    command_ += "\r\n";
   }
-  redisAppendCommandArgv(context_, static_cast<int>(args.size()), argv.data(), lens.data());
+  redisAppendFormattedCommand(context_, command_.data(), command_.size());
   ++pending_;
-  pending_names_.push_back(args.empty() ? std::string_view() : args[0]);
 }
 
 Result<Reply> RedisConnection::Read() {
   void* raw = nullptr;
   if (redisGetReply(context_, &raw) != REDIS_OK) return Broken("read reply");
-  if (pending_ > 0) {
-    --pending_;
-    pending_names_.erase(pending_names_.begin());
-  }
+  if (pending_ > 0) --pending_;
   return Reply(static_cast<redisReply*>(raw));
 }
 
@@ -102,7 +106,6 @@ Result<std::vector<Reply>> RedisConnection::ReadAll() {
     ASSIGN_OR_RETURN(Reply r, Read());
     replies.push_back(std::move(r));
   }
-  pending_names_.clear();
   return replies;
 }
 

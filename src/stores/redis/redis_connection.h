@@ -81,7 +81,7 @@ class RedisConnection {
   // hiredis's end of the socket ends the relay.
   std::unique_ptr<TlsTunnel> tunnel_;
   size_t pending_ = 0;
-  std::vector<std::string_view> pending_names_;  // for error messages
+  std::string command_;  // Append's buffer, kept to reuse its capacity
 };
 
 }  // namespace cutover::redis_store

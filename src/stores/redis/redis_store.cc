@@ -99,6 +99,7 @@ struct RedisContext {
       ASSIGN_OR_RETURN(std::string version, ServerVersion(conn));
       ReadOptions r;
       r.has_pexpiretime = std::atoi(version.c_str()) >= 7;
+      r.expected_type = spec::RedisTypeName(entity->redis->value);
       read = r;
     }
     return *read;

@@ -1,6 +1,7 @@
 // Rollups (spec `rollups:`): a daily aggregate per device and measurement
 // kept by triggers, checked against aggregates worked out here from the
 // points and against hand-written GROUP BY SQL, under concurrent writers.
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <random>
@@ -221,6 +222,85 @@ TEST_F(RollupTest, ConcurrentInsertsUpdatesAndDeletesLeaveTheRollupEqualToTheTab
   EXPECT_EQ(QueryValue(ws_.url, "SELECT count(*) FROM telemetry_daily"), "0");
 }
 
+// A delete takes out a bucket's minimum and reads the minimum again from
+// the table while an insert of a smaller value into the same bucket has not
+// committed: the re-read must not miss that value and overwrite the
+// insert's minimum (the delete's subtraction waits on the rollup row the
+// insert wrote, so the re-read comes after its commit).
+TEST_F(RollupTest, AMinimumReadAgainWaitsForAnInsertIntoItsBucketToCommit) {
+  const std::string t0 = std::to_string(kStartS);
+  const std::string bucket =
+      " WHERE device = 'd1' AND measurement = 'temp' AND bucket_start = "
+      "to_timestamp(" +
+      t0 + ")";
+  std::thread insert([&] {
+    Exec(ws_.url, "BEGIN; INSERT INTO telemetry VALUES ('d1', 'temp', to_timestamp(" + t0 +
+                      " + 30), -100); SELECT pg_sleep(1.5); COMMIT");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  Exec(ws_.url,
+       "DELETE FROM telemetry WHERE device = 'd1' AND measurement = 'temp' AND value = "
+       "(SELECT min(value) FROM telemetry WHERE device = 'd1' AND measurement = 'temp' "
+       "AND time < to_timestamp(" +
+           t0 + " + 86400))");
+  insert.join();
+  EXPECT_EQ(QueryValue(ws_.url, "SELECT value_min FROM telemetry_daily" + bucket), "-100");
+  EXPECT_EQ(QueryValue(ws_.url, kDisagreeing), "0");
+}
+
+// One statement that inserts and updates (cutover's own merge has that
+// shape), MERGE, a writable CTE that deletes and inserts, NaN and the
+// infinities coming and going, a point at time infinity: after each, the
+// rollup equals the hand-written GROUP BY.
+TEST_F(RollupTest, StatementsThatInsertUpdateAndDeleteAtOnceAndNonFiniteValuesKeepItEqual) {
+  const std::string t0 = std::to_string(kStartS);
+  Exec(ws_.url, "INSERT INTO telemetry VALUES ('d1', 'temp', to_timestamp(" + t0 +
+                    "), 10.5), ('d1', 'temp', to_timestamp(" + t0 +
+                    " + 60), 100) ON CONFLICT (device, measurement, time) DO UPDATE SET value = "
+                    "excluded.value");
+  EXPECT_EQ(QueryValue(ws_.url, kDisagreeing), "0") << "upsert";
+  Exec(ws_.url, "MERGE INTO telemetry t USING (VALUES ('d2', 'temp', to_timestamp(" + t0 +
+                    "), 7.25::float8), ('d2', 'temp', to_timestamp(" + t0 +
+                    " + 120), 1.5)) AS s (d, m, ts, v) ON t.device = s.d AND t.measurement = s.m "
+                    "AND t.time = s.ts WHEN MATCHED THEN UPDATE SET value = s.v WHEN NOT MATCHED "
+                    "THEN INSERT VALUES (s.d, s.m, s.ts, s.v)");
+  EXPECT_EQ(QueryValue(ws_.url, kDisagreeing), "0") << "merge";
+  Exec(ws_.url,
+       "WITH d AS (DELETE FROM telemetry WHERE device = 'd3' AND measurement = 'level' "
+       "AND time < to_timestamp(" +
+           t0 +
+           " + 86400) RETURNING *) INSERT INTO telemetry SELECT device, measurement, "
+           "time + interval '1 minute', value * 2 FROM d");
+  EXPECT_EQ(QueryValue(ws_.url, kDisagreeing), "0") << "delete and insert";
+
+  const std::string bucket =
+      " WHERE device = 'd1' AND measurement = 'level' AND bucket_start = to_timestamp(" + t0 + ")";
+  Exec(ws_.url, "INSERT INTO telemetry VALUES ('d1', 'level', to_timestamp(" + t0 +
+                    " + 7), 'Infinity'), ('d1', 'level', to_timestamp(" + t0 +
+                    " + 8), '-Infinity')");
+  EXPECT_EQ(QueryValue(ws_.url, "SELECT value_sum FROM telemetry_daily" + bucket), "NaN");
+  EXPECT_EQ(QueryValue(ws_.url, kDisagreeing), "0") << "both infinities";
+  Exec(ws_.url, "DELETE FROM telemetry WHERE value = '-Infinity'");
+  EXPECT_EQ(QueryValue(ws_.url, "SELECT value_sum FROM telemetry_daily" + bucket), "Infinity");
+  EXPECT_EQ(QueryValue(ws_.url, kDisagreeing), "0") << "one infinity";
+  Exec(ws_.url, "DELETE FROM telemetry WHERE value IN ('Infinity', 'NaN')");
+  EXPECT_EQ(QueryValue(ws_.url,
+                       "SELECT count(*) FROM telemetry_daily WHERE value_sum IN ('NaN', "
+                       "'Infinity', '-Infinity')"),
+            "0");
+  EXPECT_EQ(QueryValue(ws_.url, kDisagreeing), "0") << "finite again";
+
+  Exec(ws_.url, "INSERT INTO telemetry VALUES ('d1', 'temp', 'infinity', 3)");
+  Exec(ws_.url, "UPDATE telemetry SET value = 4 WHERE time = 'infinity'");
+  EXPECT_EQ(QueryValue(ws_.url,
+                       "SELECT row_count || ' ' || value_max FROM telemetry_daily WHERE "
+                       "bucket_start = 'infinity'"),
+            "1 4");
+  EXPECT_EQ(QueryValue(ws_.url, kDisagreeing), "0") << "time infinity";
+  const CommandResult v = Cutover(ws_, {"verify", "cutover.yaml"});
+  EXPECT_EQ(v.out.find("rollup"), std::string::npos) << Describe(v);
+}
+
 TEST_F(RollupTest, VerifyNamesABucketTheRollupGotWrongAndAMissingTriggerIsRebuilt) {
   Exec(ws_.url,
        "UPDATE telemetry_daily SET value_max = 99 WHERE device = 'd2' AND measurement = 'temp' "
@@ -234,6 +314,16 @@ TEST_F(RollupTest, VerifyNamesABucketTheRollupGotWrongAndAMissingTriggerIsRebuil
       << Describe(v);
   EXPECT_NE(v.out.find("0 differences in rows, yet 1 table is not clean"), std::string::npos)
       << Describe(v);
+  // A NaN sum the rollup lost is a difference too (NaN is not within any
+  // tolerance of a number).
+  Exec(ws_.url, "UPDATE telemetry_daily SET value_max = value_min WHERE value_max = 99");
+  Exec(ws_.url, "UPDATE telemetry_daily SET value_nans = 0 WHERE value_nans > 0");
+  v = Cutover(ws_, {"verify", "cutover.yaml"});
+  EXPECT_NE(v.out.find("differs from the table in 2 of 24 buckets (0 missing, 0 extra, 2 "
+                       "changed): device=d2, measurement=temp, bucket 2024-02-01T00:00:00Z; "
+                       "device=d3, measurement=temp, bucket 2024-01-31T00:00:00Z"),
+            std::string::npos)
+      << Describe(v);
 
   // Without its delete trigger the rollup would go stale: the backfill
   // refuses to run, and --create-tables rebuilds it from the table.
@@ -241,7 +331,7 @@ TEST_F(RollupTest, VerifyNamesABucketTheRollupGotWrongAndAMissingTriggerIsRebuil
   CommandResult b = Cutover(ws_, {"backfill", "cutover.yaml"});
   EXPECT_NE(b.exit_code, 0) << Describe(b);
   EXPECT_NE(b.err.find("rollup public.telemetry_daily of public.telemetry has 3 of its 4 "
-                       "triggers; run with --create-tables"),
+                       "triggers enabled; run with --create-tables"),
             std::string::npos)
       << Describe(b);
   b = Cutover(ws_, {"backfill", "cutover.yaml", "--create-tables"});
@@ -257,9 +347,11 @@ TEST_F(RollupTest, VerifyNamesABucketTheRollupGotWrongAndAMissingTriggerIsRebuil
   b = Cutover(ws_, {"backfill", "coarser.yaml", "--create-tables"});
   EXPECT_NE(b.exit_code, 0) << Describe(b);
   EXPECT_NE(b.err.find("rollup public.telemetry_daily has the columns (device, measurement, "
-                       "bucket_start, row_count, value_count, value_sum, value_min, value_max), "
-                       "but the spec's rollup makes (device, bucket_start, row_count, "
-                       "value_count, value_sum, value_min, value_max); drop that table"),
+                       "bucket_start, row_count, value_count, value_min, value_max, "
+                       "value_finite_sum, value_nans, value_pos_infs, value_neg_infs, "
+                       "value_sum), but the spec's rollup makes (device, bucket_start, "
+                       "row_count, value_count, value_min, value_max, value_finite_sum, "
+                       "value_nans, value_pos_infs, value_neg_infs, value_sum); drop that table"),
             std::string::npos)
       << Describe(b);
 

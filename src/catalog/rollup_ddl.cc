@@ -33,6 +33,13 @@ bool IsFloat(const pg_store::TableShape& shape, const std::string& value) {
   return ColumnOf(shape, value).type == ValueType::kFloat64;
 }
 
+// double precision and numeric hold NaN and the infinities, which a sum
+// cannot take back out by subtraction: they are counted apart.
+bool HasNonFinite(const pg_store::TableShape& shape, const std::string& value) {
+  const ValueType type = ColumnOf(shape, value).type;
+  return type == ValueType::kFloat64 || type == ValueType::kNumeric;
+}
+
 std::string SumType(const pg_store::TableShape& shape, const std::string& value) {
   return IsFloat(shape, value) ? "double precision" : "numeric";
 }
@@ -48,7 +55,8 @@ std::string BucketOf(const spec::RollupSpec& rollup, std::string_view alias) {
 }
 
 // A column's value as text that no session setting changes (DateStyle,
-// TimeZone, bytea_output, extra_float_digits), for the lock slot's hash.
+// TimeZone, bytea_output, extra_float_digits) and that equal values share
+// (numeric 1.0 and 1.00, double -0 and 0), for the lock slot's hash.
 std::string StableText(const pg_store::TableColumn& column, std::string_view alias) {
   const std::string x = fmt::format("{}.{}", alias, QuoteIdent(column.name));
   switch (column.type) {
@@ -57,7 +65,12 @@ std::string StableText(const pg_store::TableColumn& column, std::string_view ali
     case ValueType::kTimestamptz:
       return fmt::format("extract(epoch FROM {})::text", x);
     case ValueType::kFloat64:
-      return fmt::format("encode(float8send({}), 'hex')", x);
+      return fmt::format(
+          "CASE WHEN {0} = 'NaN' THEN 'NaN' ELSE encode(float8send({0} + 0.0), "
+          "'hex') END",
+          x);
+    case ValueType::kNumeric:
+      return fmt::format("trim_scale({})::text", x);
     case ValueType::kBytes:
       return fmt::format("encode({}, 'hex')", x);
     default:
@@ -65,8 +78,8 @@ std::string StableText(const pg_store::TableColumn& column, std::string_view ali
   }
 }
 
-// Takes the advisory lock slot of every bucket that `touched` (a subquery
-// over the transition tables with alias t) holds, in slot order.
+// Takes the advisory lock slot of every bucket that the rows of `rows` fall
+// in, in slot order.
 std::string LockSlots(const pg_store::TableShape& shape, const spec::RollupSpec& rollup,
                       const std::string& rows) {
   std::string parts;
@@ -85,36 +98,51 @@ std::string GroupColumns(const spec::RollupSpec& rollup, std::string_view alias)
   return out;
 }
 
-// The rollup's columns in table order.
-std::string RollupColumns(const spec::RollupSpec& rollup) {
+// The columns a value keeps up to date, after its <v>_count; <v>_sum is
+// generated from them. With `with_min_max`, <v>_min and <v>_max first.
+std::vector<std::string> KeptColumns(const pg_store::TableShape& shape, const std::string& v,
+                                     bool with_min_max) {
+  std::vector<std::string> out = {v + "_count"};
+  if (with_min_max) out.insert(out.end(), {v + "_min", v + "_max"});
+  out.push_back(v + "_finite_sum");
+  if (HasNonFinite(shape, v))
+    out.insert(out.end(), {v + "_nans", v + "_pos_infs", v + "_neg_infs"});
+  return out;
+}
+
+// The rollup's columns that writes set (all but the generated sums), in
+// table order.
+std::string RollupColumns(const pg_store::TableShape& shape, const spec::RollupSpec& rollup) {
   std::string out;
   for (const std::string& c : rollup.by) out += QuoteIdent(c) + ", ";
   out += "bucket_start, row_count";
   for (const std::string& v : rollup.values) {
-    for (const char* suffix : {"_count", "_sum", "_min", "_max"}) {
-      out += ", " + QuoteIdent(v + suffix);
-    }
+    for (const std::string& c : KeptColumns(shape, v, true)) out += ", " + QuoteIdent(c);
   }
   return out;
 }
 
-// SELECT of the rollup's columns aggregated from `from` (aliased a), grouped
-// by group and bucket; `with_abs` adds <value>_abs, the sum of |value| that
-// bounds a float sum's rounding.
+// SELECT of RollupColumns aggregated from `from` (aliased a), grouped by
+// group and bucket.
 std::string AggregateSelect(const pg_store::TableShape& shape, const spec::RollupSpec& rollup,
-                            const std::string& from, bool with_abs = false) {
+                            const std::string& from) {
   std::string select = "SELECT " + GroupColumns(rollup, "a") + BucketOf(rollup, "a") +
                        " AS bucket_start, count(*) AS row_count";
   for (const std::string& v : rollup.values) {
     const std::string x = "a." + QuoteIdent(v);
-    select += fmt::format(
-        ", count({0}) AS {1}, sum({0})::{2} AS {3}, min({0}) AS {4}, "
-        "max({0}) AS {5}",
-        x, QuoteIdent(v + "_count"), SumType(shape, v), QuoteIdent(v + "_sum"),
-        QuoteIdent(v + "_min"), QuoteIdent(v + "_max"));
-    if (with_abs) {
-      select +=
-          fmt::format(", sum(abs({}))::{} AS {}", x, SumType(shape, v), QuoteIdent(v + "_abs"));
+    const std::string finite = HasNonFinite(shape, v)
+                                   ? fmt::format(
+                                         " FILTER (WHERE {} NOT IN ('NaN', 'Infinity', "
+                                         "'-Infinity'))",
+                                         x)
+                                   : "";
+    select += fmt::format(", count({0}), min({0}), max({0}), coalesce(sum({0}){1}, 0)::{2}", x,
+                          finite, SumType(shape, v));
+    if (HasNonFinite(shape, v)) {
+      select += fmt::format(
+          ", count(*) FILTER (WHERE {0} = 'NaN'), count(*) FILTER (WHERE {0} = 'Infinity'), "
+          "count(*) FILTER (WHERE {0} = '-Infinity')",
+          x);
     }
   }
   std::string group;
@@ -141,47 +169,81 @@ std::string Function(const pg_store::TableShape& shape, const spec::RollupSpec& 
       pg_store::QualifiedName(shape.schema, TriggerName(rollup, event)), body);
 }
 
-// Insert: the inserted rows' aggregates added to their buckets.
-std::string InsertBody(const pg_store::TableShape& shape, const spec::RollupSpec& rollup) {
+// The rows of `rows` added to their buckets: counts and sums add, min and
+// max widen (LEAST and GREATEST skip NULLs).
+std::string AddRows(const pg_store::TableShape& shape, const spec::RollupSpec& rollup,
+                    const std::string& rows) {
   std::string set = "row_count = r.row_count + excluded.row_count";
   for (const std::string& v : rollup.values) {
-    const std::string count = QuoteIdent(v + "_count"), sum = QuoteIdent(v + "_sum"),
-                      min = QuoteIdent(v + "_min"), max = QuoteIdent(v + "_max");
-    // A sum is NULL until a value is not; LEAST and GREATEST skip NULLs.
-    set += fmt::format(
-        ", {0} = r.{0} + excluded.{0}, {1} = CASE WHEN r.{1} IS NULL THEN excluded.{1} "
-        "WHEN excluded.{1} IS NULL THEN r.{1} ELSE r.{1} + excluded.{1} END, "
-        "{2} = LEAST(r.{2}, excluded.{2}), {3} = GREATEST(r.{3}, excluded.{3})",
-        count, sum, min, max);
+    for (const std::string& c : KeptColumns(shape, v, false)) {
+      set += fmt::format(", {0} = r.{0} + excluded.{0}", QuoteIdent(c));
+    }
+    set += fmt::format(", {0} = LEAST(r.{0}, excluded.{0}), {1} = GREATEST(r.{1}, excluded.{1})",
+                       QuoteIdent(v + "_min"), QuoteIdent(v + "_max"));
   }
   std::string conflict;
   for (const std::string& c : rollup.by) conflict += QuoteIdent(c) + ", ";
   return fmt::format(
-      "  {};\n  INSERT INTO {} AS r ({}) {}\n  ON CONFLICT ({}bucket_start) DO UPDATE SET {};",
-      LockSlots(shape, rollup, "new_rows"), RollupName(shape, rollup), RollupColumns(rollup),
-      AggregateSelect(shape, rollup, "new_rows"), conflict, set);
+      "  INSERT INTO {} AS r ({}) {}\n  ON CONFLICT ({}bucket_start) DO UPDATE SET {};",
+      RollupName(shape, rollup), RollupColumns(shape, rollup), AggregateSelect(shape, rollup, rows),
+      conflict, set);
 }
 
-// Update, delete: every bucket the old (and new) rows fall in, recomputed
-// from the table after the lock (a new statement, so a new snapshot).
-std::string RecomputeBody(const pg_store::TableShape& shape, const spec::RollupSpec& rollup,
-                          const std::string& rows) {
-  const std::string touched = fmt::format("(SELECT DISTINCT {}{} AS bucket_start FROM {} AS a)",
-                                          GroupColumns(rollup, "a"), BucketOf(rollup, "a"), rows);
-  std::string in_bucket;
-  for (const std::string& c : rollup.by) {
-    in_bucket += fmt::format("s.{0} = t.{0} AND ", QuoteIdent(c));
+// The rows of `rows` taken out of their buckets: counts and sums subtract;
+// a bucket whose min or max one of them was gets both again from the table
+// (after the lock: a new statement, so a new snapshot; idempotent, so rows
+// this statement inserted, whichever trigger runs first, count once); a
+// bucket left without rows goes.
+std::string RemoveRows(const pg_store::TableShape& shape, const spec::RollupSpec& rollup,
+                       const std::string& rows) {
+  std::string set = "row_count = r.row_count - d.row_count";
+  std::string columns = "row_count";
+  std::string at_edge, min_max, min_max_set;
+  for (const std::string& v : rollup.values) {
+    for (const std::string& c : KeptColumns(shape, v, false)) {
+      set += fmt::format(", {0} = r.{0} - d.{0}", QuoteIdent(c));
+    }
+    const std::string x = QuoteIdent(v), lo = QuoteIdent(v + "_min"), hi = QuoteIdent(v + "_max");
+    at_edge +=
+        fmt::format("{}o.{} <= r.{} OR o.{} >= r.{}", at_edge.empty() ? "" : " OR ", x, lo, x, hi);
+    min_max += fmt::format(", min(s.{0}) AS {1}, max(s.{0}) AS {2}", x, lo, hi);
+    min_max_set +=
+        fmt::format("{0}{1} = m.{1}, {2} = m.{2}", min_max_set.empty() ? "" : ", ", lo, hi);
+  }
+  // Every column AggregateSelect makes, named, for the subtraction.
+  std::string names;
+  for (const std::string& c : rollup.by) names += QuoteIdent(c) + ", ";
+  names += "bucket_start, row_count";
+  for (const std::string& v : rollup.values) {
+    for (const std::string& c : KeptColumns(shape, v, true)) names += ", " + QuoteIdent(c);
   }
   const std::string time = "s." + QuoteIdent(rollup.time_column);
-  in_bucket +=
-      fmt::format("{0} >= t.bucket_start AND {0} < t.bucket_start + {1}", time, Interval(rollup));
-  const std::string rows_of_touched = fmt::format("(SELECT s.* FROM {} AS s JOIN {} AS t ON {})",
-                                                  shape.QualifiedName(), touched, in_bucket);
+  std::string in_bucket;
+  for (const std::string& c : rollup.by)
+    in_bucket += fmt::format("s.{0} = t.{0} AND ", QuoteIdent(c));
+  // An infinite time's bucket is itself, which no interval reaches.
+  in_bucket += fmt::format(
+      "{0} >= t.bucket_start AND ({0} < t.bucket_start + {1} OR {0} = "
+      "t.bucket_start)",
+      time, Interval(rollup));
   return fmt::format(
-      "  {};\n  DELETE FROM {} AS r USING {} AS t WHERE {};\n  INSERT INTO {} ({}) {};",
-      LockSlots(shape, rollup, rows), RollupName(shape, rollup), touched,
-      SameBucket(rollup, "r", "t"), RollupName(shape, rollup), RollupColumns(rollup),
-      AggregateSelect(shape, rollup, rows_of_touched));
+      "  UPDATE {0} AS r SET {1} FROM ({2}) AS d ({3}) WHERE {4};\n"
+      "  UPDATE {0} AS r SET {5} FROM (SELECT {6}t.bucket_start{7} FROM (SELECT DISTINCT "
+      "{8}{9} AS bucket_start FROM {10} AS o JOIN {0} AS r ON {11} WHERE {12}) AS t "
+      "LEFT JOIN {13} AS s ON {14} GROUP BY {6}t.bucket_start) AS m WHERE {15};\n"
+      "  DELETE FROM {0} AS r USING (SELECT DISTINCT {16}{17} AS bucket_start FROM {10} AS a) AS t "
+      "WHERE {18} AND r.row_count = 0;",
+      RollupName(shape, rollup), set, AggregateSelect(shape, rollup, rows), names,
+      SameBucket(rollup, "r", "d"), min_max_set, GroupColumns(rollup, "t"), min_max,
+      GroupColumns(rollup, "o"), BucketOf(rollup, "o"), rows,
+      [&] {
+        std::string on;
+        for (const std::string& c : rollup.by)
+          on += fmt::format("r.{0} = o.{0} AND ", QuoteIdent(c));
+        return on + "r.bucket_start = " + BucketOf(rollup, "o");
+      }(),
+      at_edge, shape.QualifiedName(), in_bucket, SameBucket(rollup, "r", "m"),
+      GroupColumns(rollup, "a"), BucketOf(rollup, "a"), SameBucket(rollup, "r", "t"));
 }
 
 std::string CreateRollupTable(const pg_store::TableShape& shape, const spec::RollupSpec& rollup) {
@@ -193,9 +255,25 @@ std::string CreateRollupTable(const pg_store::TableShape& shape, const spec::Rol
   columns += "  bucket_start timestamptz NOT NULL,\n  row_count bigint NOT NULL,\n";
   for (const std::string& v : rollup.values) {
     const std::string type = pg_store::ColumnTypeDdl(ColumnOf(shape, v));
-    columns += fmt::format("  {} bigint NOT NULL,\n  {} {},\n  {} {},\n  {} {},\n",
-                           QuoteIdent(v + "_count"), QuoteIdent(v + "_sum"), SumType(shape, v),
-                           QuoteIdent(v + "_min"), type, QuoteIdent(v + "_max"), type);
+    const std::string sum_type = SumType(shape, v);
+    const auto q = [&](const char* suffix) { return QuoteIdent(v + suffix); };
+    columns +=
+        fmt::format("  {} bigint NOT NULL,\n  {} {},\n  {} {},\n  {} {} NOT NULL,\n", q("_count"),
+                    q("_min"), type, q("_max"), type, q("_finite_sum"), sum_type);
+    // The sum a fresh sum() gives: NaN with a NaN or both infinities, else
+    // an infinity, else the finite sum; NULL without a value.
+    std::string sum = fmt::format("CASE WHEN {} = 0 THEN NULL ", q("_count"));
+    if (HasNonFinite(shape, v)) {
+      columns +=
+          fmt::format("  {} bigint NOT NULL,\n  {} bigint NOT NULL,\n  {} bigint NOT NULL,\n",
+                      q("_nans"), q("_pos_infs"), q("_neg_infs"));
+      sum += fmt::format(
+          "WHEN {0} > 0 OR ({1} > 0 AND {2} > 0) THEN 'NaN' WHEN {1} > 0 THEN 'Infinity' "
+          "WHEN {2} > 0 THEN '-Infinity' ",
+          q("_nans"), q("_pos_infs"), q("_neg_infs"));
+    }
+    sum += fmt::format("ELSE {} END", q("_finite_sum"));
+    columns += fmt::format("  {} {} GENERATED ALWAYS AS ({}) STORED,\n", q("_sum"), sum_type, sum);
   }
   std::string key = "bucket_start";
   for (const std::string& c : rollup.by) key += ", " + QuoteIdent(c);
@@ -220,13 +298,17 @@ std::string CreateTrigger(const pg_store::TableShape& shape, const spec::RollupS
 
 std::vector<std::string> FunctionDdl(const pg_store::TableShape& shape,
                                      const spec::RollupSpec& rollup) {
+  const std::string both = "(SELECT * FROM old_rows UNION ALL SELECT * FROM new_rows)";
   return {
-      Function(shape, rollup, "insert", InsertBody(shape, rollup)),
+      Function(
+          shape, rollup, "insert",
+          "  " + LockSlots(shape, rollup, "new_rows") + ";\n" + AddRows(shape, rollup, "new_rows")),
       Function(shape, rollup, "update",
-               RecomputeBody(shape, rollup,
-                             "(SELECT * FROM old_rows UNION ALL "
-                             "SELECT * FROM new_rows)")),
-      Function(shape, rollup, "delete", RecomputeBody(shape, rollup, "old_rows")),
+               "  " + LockSlots(shape, rollup, both) + ";\n" + AddRows(shape, rollup, "new_rows") +
+                   "\n" + RemoveRows(shape, rollup, "old_rows")),
+      Function(shape, rollup, "delete",
+               "  " + LockSlots(shape, rollup, "old_rows") + ";\n" +
+                   RemoveRows(shape, rollup, "old_rows")),
       Function(shape, rollup, "truncate", "  DELETE FROM " + RollupName(shape, rollup) + ";"),
   };
 }
@@ -238,11 +320,11 @@ Result<int64_t> CountTriggers(pg_store::PgConnection* conn, const pg_store::Tabl
   for (const char* event : kEvents) {
     list += (list.empty() ? "" : ",") + QuoteLiteral(TriggerName(rollup, event));
   }
-  ASSIGN_OR_RETURN(auto rows,
-                   conn->Query(fmt::format("SELECT count(*) FROM pg_trigger WHERE tgrelid = "
-                                           "to_regclass($1) AND tgname IN ({})",
-                                           list),
-                               {shape.QualifiedName()}));
+  ASSIGN_OR_RETURN(
+      auto rows, conn->Query(fmt::format("SELECT count(*) FROM pg_trigger WHERE tgrelid = "
+                                         "to_regclass($1) AND tgenabled <> 'D' AND tgname IN ({})",
+                                         list),
+                             {shape.QualifiedName()}));
   return std::stoll(*rows.rows[0][0]);
 }
 
@@ -259,7 +341,8 @@ Status CheckRollupColumns(pg_store::PgConnection* conn, const pg_store::TableSha
   for (const std::string& c : rollup.by) want += c + ", ";
   want += "bucket_start, row_count";
   for (const std::string& v : rollup.values) {
-    for (const char* suffix : {"_count", "_sum", "_min", "_max"}) want += ", " + v + suffix;
+    for (const std::string& c : KeptColumns(shape, v, true)) want += ", " + c;
+    want += ", " + v + "_sum";
   }
   ASSIGN_OR_RETURN(auto rows, conn->Query("SELECT string_agg(attname, ', ' ORDER BY attnum) FROM "
                                           "pg_attribute WHERE attrelid = to_regclass($1) AND "
@@ -298,7 +381,7 @@ Status CreateRollup(pg_store::PgConnection* conn, const pg_store::TableShape& sh
       // Missing, or its triggers were: whatever it holds may be stale.
       sql = fmt::format("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE;\n{};\nDELETE FROM {};\n",
                         shape.QualifiedName(), CreateRollupTable(shape, rollup), name);
-      sql += fmt::format("INSERT INTO {} ({}) {};\n", name, RollupColumns(rollup),
+      sql += fmt::format("INSERT INTO {} ({}) {};\n", name, RollupColumns(shape, rollup),
                          AggregateSelect(shape, rollup, shape.QualifiedName()));
       for (const std::string& f : FunctionDdl(shape, rollup)) sql += f + ";\n";
       for (const char* event : kEvents) sql += CreateTrigger(shape, rollup, event) + ";\n";
@@ -322,10 +405,11 @@ Status CheckRollup(pg_store::PgConnection* conn, const pg_store::TableShape& sha
   ASSIGN_OR_RETURN(const int64_t triggers, CountTriggers(conn, shape, rollup));
   if (exists && triggers == kTriggers) return Status::Ok();
   return FailedPrecondition(fmt::format(
-      "rollup {} of {} {}; run with --create-tables to create it (filled from the table's "
-      "rows), or create it as `cutover inspect` prints it",
+      "rollup {} of {} {}; run with --create-tables to create it (filled from the table's rows "
+      "under a lock)",
       shape.schema + "." + rollup.table, shape.schema + "." + shape.table,
-      exists ? fmt::format("has {} of its {} triggers", triggers, kTriggers) : "does not exist"));
+      exists ? fmt::format("has {} of its {} triggers enabled", triggers, kTriggers)
+             : "does not exist"));
 }
 
 Result<RollupComparison> CompareRollup(pg_store::PgConnection* conn,
@@ -335,25 +419,41 @@ Result<RollupComparison> CompareRollup(pg_store::PgConnection* conn,
   const std::string name = RollupName(shape, rollup);
   ASSIGN_OR_RETURN(out.exists, TableExists(conn, name));
   if (!out.exists) return out;
+  // A fresh GROUP BY, with each value's sum of |v| that bounds a double
+  // sum's rounding.
+  std::string fresh = "SELECT " + GroupColumns(rollup, "a") + BucketOf(rollup, "a") +
+                      " AS bucket_start, count(*) AS row_count";
   std::string differs = "f.row_count IS DISTINCT FROM k.row_count";
   for (const std::string& v : rollup.values) {
+    const std::string x = "a." + QuoteIdent(v);
     const std::string count = QuoteIdent(v + "_count"), sum = QuoteIdent(v + "_sum"),
-                      min = QuoteIdent(v + "_min"), max = QuoteIdent(v + "_max");
+                      min = QuoteIdent(v + "_min"), max = QuoteIdent(v + "_max"),
+                      abs = QuoteIdent(v + "_abs");
+    fresh += fmt::format(
+        ", count({0}) AS {1}, sum({0})::{2} AS {3}, min({0}) AS {4}, max({0}) AS {5}, "
+        "sum(abs({0}))::{2} AS {6}",
+        x, count, SumType(shape, v), sum, min, max, abs);
     differs += fmt::format(
         " OR f.{0} IS DISTINCT FROM k.{0} OR f.{1} IS DISTINCT FROM k.{1} OR "
         "f.{2} IS DISTINCT FROM k.{2}",
         count, min, max);
     if (IsFloat(shape, v)) {
-      // NaN = NaN in PostgreSQL; an infinite sum is equal or not at all.
+      // Equal (NaN = NaN in PostgreSQL), or both finite and within the
+      // rounding bound; halves, so the difference cannot overflow.
       differs += fmt::format(
-          " OR NOT coalesce(f.{0} IS NOT DISTINCT FROM k.{0} OR abs(f.{0} - k.{0}) <= 1e-9 * "
-          "f.{1}, "
-          "false)",
-          sum, QuoteIdent(v + "_abs"));
+          " OR NOT coalesce(f.{0} IS NOT DISTINCT FROM k.{0} OR (f.{0} NOT IN ('NaN', "
+          "'Infinity', '-Infinity') AND k.{0} NOT IN ('NaN', 'Infinity', '-Infinity') AND f.{1} "
+          "< 'Infinity' AND abs(f.{0} / 2 - k.{0} / 2) <= 0.5e-9 * f.{1}), false)",
+          sum, abs);
     } else {
       differs += fmt::format(" OR f.{0} IS DISTINCT FROM k.{0}", sum);
     }
   }
+  std::string group;
+  for (size_t i = 1; i <= rollup.by.size() + 1; ++i) {
+    group += (i > 1 ? ", " : "") + std::to_string(i);
+  }
+  fresh += fmt::format(" FROM {} AS a GROUP BY {}", shape.QualifiedName(), group);
   std::string label;
   for (const std::string& c : rollup.by) {
     label += fmt::format("{} || '=' || coalesce(f.{}::text, k.{}::text) || ', ' || ",
@@ -370,8 +470,7 @@ Result<RollupComparison> CompareRollup(pg_store::PgConnection* conn,
       "count(*) FILTER (WHERE NOT in_table), count(*) FILTER (WHERE in_table AND in_rollup AND "
       "differs), (SELECT array_to_string(array(SELECT label FROM cmp WHERE NOT in_table OR NOT "
       "in_rollup OR differs ORDER BY label LIMIT {}), chr(10))) FROM cmp",
-      AggregateSelect(shape, rollup, shape.QualifiedName(), /*with_abs=*/true), differs, label,
-      name, SameBucket(rollup, "f", "k"), max_listed);
+      fresh, differs, label, name, SameBucket(rollup, "f", "k"), max_listed);
   auto rows = conn->Query(sql);
   if (!rows.ok()) {
     return rows.status().WithContext(fmt::format("comparing rollup {}.{} with {}.{}", shape.schema,

@@ -16,41 +16,64 @@ namespace cutover::catalog {
 // Rollup design
 //
 // A rollup holds one row per group (`by` values, key columns) and bucket
-// (`every` wide, aligned to midnight UTC of Monday 2000-01-03): the rows'
-// count and, per value column, the count of non-NULLs, their sum, min and max.
-// It must equal the GROUP BY of the table at every commit, whoever writes:
-// cutover's backfill and sync, the gateway, or the application after cutover.
-// So triggers on the table keep it, not cutover's writers:
-//   insert  adds the inserted rows' aggregates to their buckets (an upsert:
-//           counts and sums add, min and max widen), O(rows inserted);
-//   update, delete  recompute every touched bucket from the table (a
-//           deleted minimum cannot be subtracted);
+// (`every` wide, counted from Monday 2000-01-03 00:00 UTC): the rows' count
+// and, per value column, the count of non-NULLs, min, max and sum. It must
+// equal the GROUP BY of the table at every commit, whoever writes through
+// the table: cutover's backfill and sync, the gateway, or the application
+// after cutover. So triggers on the table keep it, not cutover's writers.
+// Statement-level triggers with transition tables, one per event:
+//   insert  adds the inserted rows to their buckets: counts and sums add,
+//           min and max widen (an upsert);
+//   delete  takes the deleted rows out: counts and sums subtract; a bucket
+//           whose min or max was among them reads both again from the
+//           table; a bucket left without rows goes;
+//   update  both, the new rows in and the old rows out;
 //   truncate  empties the rollup.
-// Statement-level triggers with transition tables: one upsert per statement,
-// which a COPY of 5,000 rows of one device touches a few buckets of.
+// Only deltas move counts and sums, and re-reading min and max is
+// idempotent, so a statement that fires two of them (INSERT ... ON CONFLICT
+// DO UPDATE, which is cutover's own merge, MERGE, a writable CTE) counts
+// each row once whichever trigger PostgreSQL fires first; recomputing a
+// bucket's count from the table would count this statement's inserts twice.
+// A sum cannot take NaN or an infinity back out, so they are counted apart
+// (<v>_nans, <v>_pos_infs, <v>_neg_infs) beside the sum of the finite values,
+// and <v>_sum is a generated column that gives what sum() would: NaN, an
+// infinity, or the finite sum.
 //
-// Concurrency. Deltas commute: two inserting transactions upsert the same
-// rollup row, the second waits for the first's row lock and adds to the
-// committed sum. A recompute does not commute with a delta: computed from a
-// snapshot that misses an uncommitted insert, it would overwrite that
-// insert's delta when it commits. So both take a transaction-scoped advisory
-// lock per touched bucket (256 slots per rollup, hashed from the group's
-// session-independent text and the bucket's epoch, taken in slot order):
-// a recompute waits for every inserter of its buckets to commit, and its
-// next statement takes a fresh snapshot (READ COMMITTED, a volatile
-// function) that sees their rows. A writer in REPEATABLE READ gets a
-// serialization failure or a unique violation there, never a wrong sum.
-// Slots bound the locks a statement holds, so a COPY that touches thousands
-// of buckets does not fill the lock table. A trigger takes its slots at once
-// and in order, so statements that each take one batch never deadlock; a
-// transaction that takes two (two statements into the table, or an upsert
-// that both inserts and updates) can deadlock with another such one, which
-// PostgreSQL resolves by failing one (40P01) and cutover's writers retry.
+// Concurrency. Deltas commute: two writers upsert the same rollup row, the
+// second waits for the first's row lock and adds to the committed value.
+// Re-reading min and max must not miss an uncommitted insert into the same
+// bucket, and it does not: the delete's subtraction, the statement before
+// the re-read, writes the bucket's rollup row, so it waits for any writer
+// that upserted that row to commit, and the re-read (a new statement, so a
+// new snapshot in READ COMMITTED; trigger functions are volatile) sees its
+// rows; a writer that upserts after it waits for this transaction instead,
+// and then widens min and max itself. A writer in REPEATABLE READ gets a
+// serialization failure, never a wrong value. What the row locks alone would
+// allow is a deadlock: one statement locks its buckets' rows in whatever
+// order its plan visits them. So every trigger first takes a
+// transaction-scoped advisory lock per touched bucket, all at once and in
+// order (256 slots per rollup, hashed from the group's values in a form
+// equal values share and no session setting changes, and the bucket's
+// epoch); unrelated buckets that share a slot wait for each other, and a
+// COPY that touches thousands of buckets holds at most 256 locks. Statements
+// that each take one batch of slots never deadlock; a transaction that takes
+// two (two statements into the table, or an upsert that both inserts and
+// updates) can deadlock with another such one, which PostgreSQL resolves by
+// failing one (40P01), which cutover's writers retry and an application must.
 //
 // Exactness. Counts, minima and maxima are exact; integer and numeric sums
-// too (numeric). A double precision sum adds in another order than a fresh
-// sum() does, so it may differ in the last bits: the check allows 1e-9 of the
-// sum of the absolute values.
+// too. A double precision sum adds and subtracts in another order than a
+// fresh sum() does, so it may differ in the last bits, more so after large
+// values came and went: the check allows 1e-9 of the sum of the absolute
+// values. A finite sum that overflows double precision fails the write
+// (22003), as a fresh sum() would fail the read.
+//
+// What the triggers do not see: rows written into a partition directly
+// (not through the partitioned table), a partition truncated, attached or
+// detached, and writes with session_replication_role = replica (logical
+// replication, pg_restore --disable-triggers). After any of them, verify
+// names the buckets that differ; dropping the rollup's table and running
+// backfill --create-tables builds it again.
 //
 // Creating a rollup on a table that holds rows fills it from them under a
 // SHARE ROW EXCLUSIVE lock (readers go on, writers wait), in the transaction

@@ -111,8 +111,9 @@ Status EnsureTimePartitions(PgConnection* conn, const TableShape& shape, const R
     if (!st.ok()) {
       return st.WithContext(fmt::format(
           "creating partition {} of {} for [{}, {}) (rows of that range in the default partition "
-          "{} stop it: move them out first)",
-          p.name, parent, p.from, p.to, DefaultPartitionName(shape)));
+          "{} stop it: move them out first, deleting and inserting them through {}, so that "
+          "its triggers see both)",
+          p.name, parent, p.from, p.to, DefaultPartitionName(shape), parent));
     }
   }
   return Status::Ok();

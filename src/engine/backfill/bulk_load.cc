@@ -99,10 +99,7 @@ Status PartitionBackfill::DecideBulk(bool fresh, bool may_bulk) {
     // Another process (or an earlier run) decided; follow it.
     ASSIGN_OR_RETURN(const int64_t deferred,
                      catalog::CountDeferred(conn(), migration_.name, entity_.name));
-    ASSIGN_OR_RETURN(const int64_t keys,
-                     catalog::CountDeferredKeys(conn(), migration_.name, entity_.name));
-    bulk_ = keys > 0;
-    rebuild_deferred_ = deferred > 0;
+    bulk_ = deferred > 0;
     if (bulk_ && !may_bulk) {
       return FailedPrecondition(entity_.name +
                                 ": a bulk load of this entity is under way, but this process "
@@ -110,14 +107,14 @@ Status PartitionBackfill::DecideBulk(bool fresh, bool may_bulk) {
     }
     return Status::Ok();
   }
-  if (!may_bulk) return DeferChildForeignKeys();
+  if (!may_bulk) return Status::Ok();
   RETURN_IF_ERROR(conn()->Exec("SAVEPOINT cutover_defer"));
   auto deferred =
       catalog::DeferTableIndexes(conn(), migration_.name, entity_.name, tables_[0].shape);
   if (!deferred.ok() && deferred.status().code() == StatusCode::kFailedPrecondition) {
     RETURN_IF_ERROR(conn()->Exec("ROLLBACK TO SAVEPOINT cutover_defer"));
     spdlog::info("{}; loading with the table's indexes in place", deferred.status().message());
-    return DeferChildForeignKeys();
+    return Status::Ok();
   }
   if (!deferred.ok()) return deferred.status();
   RETURN_IF_ERROR(conn()->Exec("RELEASE SAVEPOINT cutover_defer"));
@@ -130,39 +127,10 @@ Status PartitionBackfill::DecideBulk(bool fresh, bool may_bulk) {
                                                     catalog::IfNotExists::kYes)));
   }
   bulk_ = true;
-  rebuild_deferred_ = true;
   spdlog::info(
       "{}: empty table at stage legacy: loading it without its key, indexes and constraints "
       "({} definitions set aside), which are built after the load",
       entity_.name, *deferred + static_cast<int>(entity_.indexes.size()));
-  return Status::Ok();
-}
-
-// Child tables without their foreign keys
-//
-// A child row's foreign key makes PostgreSQL look its parent up and lock it,
-// per row, which costs twice the row's own insert. At stage legacy nothing
-// but cutover writes these tables, and cutover writes a key's parent row and
-// its children in one transaction (deleting children before their parent),
-// so the key holds without the check: it is set aside like a bulk load's
-// and validated once, with one join, after the load. Keys and indexes stay,
-// so merges and a racing sync work as usual.
-Status PartitionBackfill::DeferChildForeignKeys() {
-  if (tables_.size() < 2) return Status::Ok();
-  ASSIGN_OR_RETURN(auto stage, catalog::CurrentStage(conn(), migration_.name));
-  if (stage && *stage != "legacy") return Status::Ok();
-  int saved = 0;
-  for (size_t i = 1; i < tables_.size(); ++i) {
-    ASSIGN_OR_RETURN(const int n, catalog::DeferForeignKeys(conn(), migration_.name, entity_.name,
-                                                            tables_[i].shape));
-    saved += n;
-  }
-  if (saved == 0) return Status::Ok();
-  rebuild_deferred_ = true;
-  spdlog::info(
-      "{}: stage legacy: loading its child tables without their {} foreign key{}, validated "
-      "with one join each after the load",
-      entity_.name, saved, saved == 1 ? "" : "s");
   return Status::Ok();
 }
 

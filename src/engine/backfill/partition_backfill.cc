@@ -485,7 +485,7 @@ Result<PartitionBackfill::Step> PartitionBackfill::WorkerStep(Worker* w) {
   ASSIGN_OR_RETURN(const int64_t pending,
                    catalog::CountPendingPartitions(w->conn.get(), migration_.name, entity_.name));
   if (pending > 0) return Step::kWait;
-  if (!rebuild_deferred_) return Step::kFinished;
+  if (!bulk_) return Step::kFinished;
   ASSIGN_OR_RETURN(const bool rebuilt, catalog::RebuildOneDeferred(w->conn.get(), migration_.name,
                                                                    entity_.name, tables_[0].shape));
   if (rebuilt) return Step::kWorked;
@@ -538,7 +538,7 @@ Status PartitionBackfill::RunWorker(int index) {
         on_connect);
     if (!st.ok()) {
       stop_ = true;
-      if (rebuild_deferred_) {
+      if (bulk_) {
         return st.WithContext(
             fmt::format("{}'s key, indexes and constraints still to build stay set aside in "
                         "cutover.deferred_ddl until a backfill finishes them",
@@ -631,12 +631,9 @@ Status PartitionBackfill::Run(bool* stopped_on_rejects) {
 
   RETURN_IF_ERROR(SkipSupersededRows());
   RETURN_IF_ERROR(Control("planning the partitions of " + entity_.name, [&]() -> Status {
-    const bool was_bulk = bulk_, was_rebuilding = rebuild_deferred_;
+    const bool was_bulk = bulk_;
     Status planned = PlanLedger(partitions);
-    if (!planned.ok()) {  // rolled back: decided again next attempt
-      bulk_ = was_bulk;
-      rebuild_deferred_ = was_rebuilding;
-    }
+    if (!planned.ok()) bulk_ = was_bulk;  // rolled back: decided again next attempt
     return planned;
   }));
   catalog::PartitionTotals before;
@@ -704,9 +701,9 @@ Status PartitionBackfill::Run(bool* stopped_on_rejects) {
   *shared_.run_rejects += rejects_before_ + rejects_here_;
   if (stop_) {
     LogStopOnRejects(entity_.name, *shared_.run_rejects, shared_.max_rejects, shared_.sink->path());
-    if (rebuild_deferred_) {
-      spdlog::error("{}: its {} stay set aside until a rerun finishes the load", entity_.name,
-                    bulk_ ? "key and indexes" : "child tables' foreign keys");
+    if (bulk_) {
+      spdlog::error("{}: its key and indexes stay set aside until a rerun finishes the load",
+                    entity_.name);
     }
     *stopped_on_rejects = true;
     state_ = RunState::kStopped;

@@ -191,13 +191,13 @@ std::string AddRows(const pg_store::TableShape& shape, const spec::RollupSpec& r
 
 // The rows of `rows` taken out of their buckets: counts and sums subtract;
 // a bucket whose min or max one of them was gets both again from the table
-// (after the lock: a new statement, so a new snapshot; idempotent, so rows
-// this statement inserted, whichever trigger runs first, count once); a
-// bucket left without rows goes.
+// (a new statement, so a new snapshot, after the subtraction waited on the
+// rollup row for the bucket's other writers; idempotent, so rows this
+// statement inserted count once whichever trigger runs first); a bucket left
+// without rows goes.
 std::string RemoveRows(const pg_store::TableShape& shape, const spec::RollupSpec& rollup,
                        const std::string& rows) {
   std::string set = "row_count = r.row_count - d.row_count";
-  std::string columns = "row_count";
   std::string at_edge, min_max, min_max_set;
   for (const std::string& v : rollup.values) {
     for (const std::string& c : KeptColumns(shape, v, false)) {

@@ -90,6 +90,9 @@ void RedisConnection::Append(const std::vector<std::string_view>& args) {
   }
   redisAppendFormattedCommand(context_, command_.data(), command_.size());
   ++pending_;
+  // hiredis holds its own copy now; a big value's buffer is not kept for
+  // the life of the connection.
+  if (command_.capacity() > kKeptCommandBytes) std::string().swap(command_);
 }
 
 Result<Reply> RedisConnection::Read() {

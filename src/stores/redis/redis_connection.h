@@ -81,7 +81,8 @@ class RedisConnection {
   // hiredis's end of the socket ends the relay.
   std::unique_ptr<TlsTunnel> tunnel_;
   size_t pending_ = 0;
-  std::string command_;  // Append's buffer, kept to reuse its capacity
+  static constexpr size_t kKeptCommandBytes = 1 << 20;
+  std::string command_;  // Append's buffer, kept to reuse its capacity up to that
 };
 
 }  // namespace cutover::redis_store

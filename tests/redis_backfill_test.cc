@@ -205,6 +205,17 @@ TEST(RedisBackfillTest, FourKeyFamiliesLandAsWrittenWithExactExpiryAndTags) {
   const Workspace& ws = rw.ws;
   const CommandResult r = Cutover(ws, {"backfill", "cutover.yaml", "--create-tables"});
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  // thread_tweets loads without its foreign key (stage legacy), which is
+  // validated and back once the load is done.
+  EXPECT_NE(r.err.find("threads: stage legacy: loading its child tables without their 1 "
+                       "foreign key, validated with one join each after the load"),
+            std::string::npos)
+      << Describe(r);
+  EXPECT_EQ(QueryValue(ws.url,
+                       "SELECT string_agg(conrelid::regclass::text || '->' || "
+                       "confrelid::regclass::text || ':' || convalidated, ',') FROM pg_constraint "
+                       "WHERE contype = 'f'"),
+            "thread_tweets->threads:true");
 
   const std::string ann_premium = ExpiryMs(*rw.redis, "threadr:premium:email:ann@example.com");
   ASSERT_GT(std::stoll(ann_premium), 0);
@@ -356,6 +367,50 @@ TEST(RedisBackfillTest, WrongTypeAndInvalidJsonAreRejectsNamingTheKeyNeverNulls)
   const CommandResult strict =
       Cutover(ws, {"backfill", "cutover.yaml", "--restart", "--max-rejects", "1"});
   EXPECT_EQ(strict.exit_code, 1) << Describe(strict);
+}
+
+// A thread PostgreSQL refuses (a CHECK the mapper knows nothing of) takes
+// its tweets with it as rejects: with the child table's foreign key set
+// aside for the load, none of them may land as an orphan, and the key comes
+// back validated.
+TEST(RedisBackfillTest, ChildrenOfARefusedParentAreRejectsNotOrphans) {
+  RedisWorkspace rw = Start("orphans", ThreadrSpec(3));
+  ASSERT_NE(rw.redis, nullptr);
+  FillThreadr(*rw.redis);
+  rw.redis->Command({"SET", "threadr:cache:thread:00000009",
+                     R"({"topic":"forbidden","tweets":[{"n":0,"text":"a"},{"n":1,"text":"b"}]})"});
+  const Workspace& ws = rw.ws;
+  Exec(ws.url, R"sql(
+    CREATE TABLE threads (thread_id text PRIMARY KEY, topic text CHECK (topic <> 'forbidden'),
+                          expires_at timestamptz, source_tag text);
+    CREATE TABLE thread_tweets (thread_id text NOT NULL REFERENCES threads (thread_id),
+                                n integer NOT NULL, text text, PRIMARY KEY (thread_id, n));
+  )sql");
+  const CommandResult r = Cutover(ws, {"backfill", "cutover.yaml", "--entity", "threads"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_NE(r.err.find("loading its child tables without their 1 foreign key"), std::string::npos)
+      << Describe(r);
+  EXPECT_EQ(QueryValue(ws.url, "SELECT string_agg(thread_id, ',' ORDER BY thread_id) FROM threads"),
+            "00000003,00000006");
+  EXPECT_EQ(QueryValue(ws.url,
+                       "SELECT count(*) FROM thread_tweets t WHERE NOT EXISTS "
+                       "(SELECT 1 FROM threads p WHERE p.thread_id = t.thread_id)"),
+            "0");
+  EXPECT_EQ(QueryValue(ws.url, "SELECT count(*) FROM thread_tweets"), "3");
+  EXPECT_EQ(QueryValue(ws.url,
+                       "SELECT string_agg(conrelid::regclass::text || ':' || convalidated, "
+                       "',') FROM pg_constraint WHERE contype = 'f'"),
+            "thread_tweets:true");
+  const auto rejects =
+      Query(ws.url, "SELECT entity, item, reason FROM cutover.rejects ORDER BY entity, item");
+  ASSERT_EQ(rejects.size(), 3u);
+  EXPECT_EQ(rejects[0][0], "thread_tweets");
+  EXPECT_EQ(rejects[0][1], "$value.tweets[0]");
+  EXPECT_NE(rejects[0][2].find("PostgreSQL refused its record's parent row"), std::string::npos)
+      << rejects[0][2];
+  EXPECT_EQ(rejects[1][1], "$value.tweets[1]");
+  EXPECT_EQ(rejects[2][0], "threads");
+  EXPECT_NE(rejects[2][2].find("threads_topic_check"), std::string::npos) << rejects[2][2];
 }
 
 TEST(RedisBackfillTest, EntityPriorityAndPatternSelectWhatMovesAndDryRunWritesNothing) {

@@ -154,6 +154,38 @@ Result<int> DeferTableIndexes(pg_store::PgConnection* conn, const std::string& m
   return saved;
 }
 
+Result<int> DeferForeignKeys(pg_store::PgConnection* conn, const std::string& migration,
+                             const std::string& entity, const pg_store::TableShape& shape,
+                             const pg_store::TableShape& parent) {
+  const std::string table = shape.QualifiedName();
+  const std::string what = "setting the foreign keys of " + table + " aside for the load";
+  ASSIGN_OR_RETURN(auto keys, conn->Query("SELECT conname, pg_get_constraintdef(oid) FROM "
+                                          "pg_constraint WHERE conrelid = $1::regclass AND "
+                                          "confrelid = $2::regclass AND contype = 'f' "
+                                          "ORDER BY conname",
+                                          {table, parent.QualifiedName()}));
+  for (const auto& row : keys.rows) {
+    const std::string name = pg_store::QuoteIdent(*row[0]);
+    RETURN_IF_ERROR(SaveDefinition(conn, migration, entity,
+                                   {.step = 2,
+                                    .name = *row[0],
+                                    .ddl = fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", table,
+                                                       name, *row[1])})
+                        .WithContext(what));
+    RETURN_IF_ERROR(conn->Exec(fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", table, name))
+                        .WithContext(what));
+  }
+  return static_cast<int>(keys.rows.size());
+}
+
+Result<int64_t> CountDeferredKeys(pg_store::PgConnection* conn, const std::string& migration,
+                                  const std::string& entity) {
+  ASSIGN_OR_RETURN(auto n, conn->QueryValue("SELECT count(*) FROM cutover.deferred_ddl "
+                                            "WHERE migration = $1 AND entity = $2 AND step < 2",
+                                            {migration, entity}));
+  return n ? std::stoll(*n) : 0;
+}
+
 Status DeferIndex(pg_store::PgConnection* conn, const std::string& migration,
                   const std::string& entity, const std::string& name,
                   const std::string& create_sql) {

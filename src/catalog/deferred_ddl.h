@@ -52,6 +52,20 @@ namespace cutover::catalog {
 Result<int> DeferTableIndexes(pg_store::PgConnection* conn, const std::string& migration,
                               const std::string& entity, const pg_store::TableShape& shape);
 
+// Saves and drops the foreign keys of `shape`'s table that reference
+// `parent`'s (step 2, each validated with one join when rebuilt) under
+// (migration, entity); returns how many. A child table loaded with its
+// parent checks each row's parent by a lookup and a row lock otherwise,
+// which costs more than the row itself. Must run inside a transaction.
+Result<int> DeferForeignKeys(pg_store::PgConnection* conn, const std::string& migration,
+                             const std::string& entity, const pg_store::TableShape& shape,
+                             const pg_store::TableShape& parent);
+
+// Definitions of keys and indexes (steps 0 and 1) still to rebuild for
+// (migration, entity): a bulk load under way, where foreign keys alone are not.
+Result<int64_t> CountDeferredKeys(pg_store::PgConnection* conn, const std::string& migration,
+                                  const std::string& entity);
+
 // Adds one more index to build with the deferred ones (step 0), unless a
 // definition of that name is already saved; inside a transaction.
 Status DeferIndex(pg_store::PgConnection* conn, const std::string& migration,

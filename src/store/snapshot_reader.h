@@ -52,6 +52,11 @@ class SnapshotReader {
 
   virtual RecordShape shape() const = 0;
 
+  // Whether every batch a reader yields carries its keys' versions
+  // (StoreBatch::versions), so that every write of a key is claimed by
+  // version and two writers of one key take turns (catalog/key_versions.h).
+  virtual bool versioned() const { return false; }
+
   // The columns batches carry (for kDocuments, "$doc" and maybe "$key"); for
   // a glob of files, the union of theirs.
   virtual Result<std::vector<ColumnDescription>> Describe() = 0;

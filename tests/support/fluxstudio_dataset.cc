@@ -72,6 +72,13 @@ void ExpectCompleteAndClean(const Dataset& ds, const std::string& url) {
     EXPECT_EQ(e.value("target_rows", -1), ds.records.at(entity)) << e.dump();
   }
 
+  // The children's foreign keys, which a load at stage legacy sets aside,
+  // are back (pg_constraint, not cutover's own bookkeeping).
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT string_agg(conrelid::regclass::text || '->' || "
+                       "confrelid::regclass::text, ',' ORDER BY conrelid::regclass::text) "
+                       "FROM pg_constraint WHERE contype = 'f'"),
+            "milestones->projects,tasks->projects");
   for (const char* table : kFluxstudioTables) {
     SCOPED_TRACE(table);
     const auto rows =

@@ -99,7 +99,10 @@ Status PartitionBackfill::DecideBulk(bool fresh, bool may_bulk) {
     // Another process (or an earlier run) decided; follow it.
     ASSIGN_OR_RETURN(const int64_t deferred,
                      catalog::CountDeferred(conn(), migration_.name, entity_.name));
-    bulk_ = deferred > 0;
+    ASSIGN_OR_RETURN(const int64_t keys,
+                     catalog::CountDeferredKeys(conn(), migration_.name, entity_.name));
+    bulk_ = keys > 0;
+    rebuild_deferred_ = deferred > 0;
     if (bulk_ && !may_bulk) {
       return FailedPrecondition(entity_.name +
                                 ": a bulk load of this entity is under way, but this process "
@@ -107,14 +110,14 @@ Status PartitionBackfill::DecideBulk(bool fresh, bool may_bulk) {
     }
     return Status::Ok();
   }
-  if (!may_bulk) return Status::Ok();
+  if (!may_bulk) return DeferChildForeignKeys();
   RETURN_IF_ERROR(conn()->Exec("SAVEPOINT cutover_defer"));
   auto deferred =
       catalog::DeferTableIndexes(conn(), migration_.name, entity_.name, tables_[0].shape);
   if (!deferred.ok() && deferred.status().code() == StatusCode::kFailedPrecondition) {
     RETURN_IF_ERROR(conn()->Exec("ROLLBACK TO SAVEPOINT cutover_defer"));
     spdlog::info("{}; loading with the table's indexes in place", deferred.status().message());
-    return Status::Ok();
+    return DeferChildForeignKeys();
   }
   if (!deferred.ok()) return deferred.status();
   RETURN_IF_ERROR(conn()->Exec("RELEASE SAVEPOINT cutover_defer"));
@@ -127,10 +130,47 @@ Status PartitionBackfill::DecideBulk(bool fresh, bool may_bulk) {
                                                     catalog::IfNotExists::kYes)));
   }
   bulk_ = true;
+  rebuild_deferred_ = true;
   spdlog::info(
       "{}: empty table at stage legacy: loading it without its key, indexes and constraints "
       "({} definitions set aside), which are built after the load",
       entity_.name, *deferred + static_cast<int>(entity_.indexes.size()));
+  return Status::Ok();
+}
+
+// Child tables without their foreign keys
+//
+// A child row's foreign key makes PostgreSQL look its parent up and lock it,
+// per row, which costs twice the row's own insert. The key holds without
+// that check when three things are true:
+//   - At stage legacy nothing but cutover writes these tables.
+//   - cutover writes a key's parent row and its children in one transaction,
+//     parent first, and refuses the children of a refused parent itself
+//     (engine/core/write_path.h, "Orphans"); it deletes children before
+//     their parent.
+//   - Every write of a key is claimed by version (the store is versioned),
+//     so a sync that deletes a key and a backfill that writes it take turns
+//     on the key's claim instead of interleaving.
+// Then the key is set aside like a bulk load's and validated once, with one
+// join, after the load. Keys and indexes stay, so merges and a racing sync
+// work as usual. Only the keys to the entity's own table are set aside: a
+// key to another table names rows cutover does not write with these.
+Status PartitionBackfill::DeferChildForeignKeys() {
+  if (tables_.size() < 2 || !store_->snapshot().versioned()) return Status::Ok();
+  ASSIGN_OR_RETURN(auto stage, catalog::CurrentStage(conn(), migration_.name));
+  if (stage && *stage != "legacy") return Status::Ok();
+  int saved = 0;
+  for (size_t i = 1; i < tables_.size(); ++i) {
+    ASSIGN_OR_RETURN(const int n, catalog::DeferForeignKeys(conn(), migration_.name, entity_.name,
+                                                            tables_[i].shape, tables_[0].shape));
+    saved += n;
+  }
+  if (saved == 0) return Status::Ok();
+  rebuild_deferred_ = true;
+  spdlog::info(
+      "{}: stage legacy: loading its child tables without their {} foreign key{}, validated "
+      "with one join each after the load",
+      entity_.name, saved, saved == 1 ? "" : "s");
   return Status::Ok();
 }
 

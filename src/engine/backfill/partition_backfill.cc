@@ -401,6 +401,7 @@ Result<bool> PartitionBackfill::LoadToCheckpoint(Worker* w) {
       }
       RETURN_IF_ERROR(w->children->DeleteChildrenOf(c, mapped.tables[0], parents));
     }
+    std::vector<bool> refused_parents(work->in.size(), false);
     for (size_t t = 0; t < tables_.size(); ++t) {
       std::vector<uint32_t> rows;
       rows.reserve(mapped.tables[t].num_rows());
@@ -414,7 +415,8 @@ Result<bool> PartitionBackfill::LoadToCheckpoint(Worker* w) {
                               .mapped = &mapped,
                               .table = t,
                               .mapper = w->mapper.get(),
-                              .entity = tables_[t].entity->name};
+                              .entity = tables_[t].entity->name,
+                              .refused_parents = &refused_parents};
       RETURN_IF_ERROR(MergeWithBisect(c, target, std::move(rows), &added[t].merged, &rejects));
       FailPoint("backfill.after_merge");
       added[t].read += mapped.counts[t].read;
@@ -485,7 +487,7 @@ Result<PartitionBackfill::Step> PartitionBackfill::WorkerStep(Worker* w) {
   ASSIGN_OR_RETURN(const int64_t pending,
                    catalog::CountPendingPartitions(w->conn.get(), migration_.name, entity_.name));
   if (pending > 0) return Step::kWait;
-  if (!bulk_) return Step::kFinished;
+  if (!rebuild_deferred_) return Step::kFinished;
   ASSIGN_OR_RETURN(const bool rebuilt, catalog::RebuildOneDeferred(w->conn.get(), migration_.name,
                                                                    entity_.name, tables_[0].shape));
   if (rebuilt) return Step::kWorked;
@@ -538,7 +540,7 @@ Status PartitionBackfill::RunWorker(int index) {
         on_connect);
     if (!st.ok()) {
       stop_ = true;
-      if (bulk_) {
+      if (rebuild_deferred_) {
         return st.WithContext(
             fmt::format("{}'s key, indexes and constraints still to build stay set aside in "
                         "cutover.deferred_ddl until a backfill finishes them",
@@ -631,9 +633,12 @@ Status PartitionBackfill::Run(bool* stopped_on_rejects) {
 
   RETURN_IF_ERROR(SkipSupersededRows());
   RETURN_IF_ERROR(Control("planning the partitions of " + entity_.name, [&]() -> Status {
-    const bool was_bulk = bulk_;
+    const bool was_bulk = bulk_, was_rebuilding = rebuild_deferred_;
     Status planned = PlanLedger(partitions);
-    if (!planned.ok()) bulk_ = was_bulk;  // rolled back: decided again next attempt
+    if (!planned.ok()) {  // rolled back: decided again next attempt
+      bulk_ = was_bulk;
+      rebuild_deferred_ = was_rebuilding;
+    }
     return planned;
   }));
   catalog::PartitionTotals before;
@@ -701,9 +706,9 @@ Status PartitionBackfill::Run(bool* stopped_on_rejects) {
   *shared_.run_rejects += rejects_before_ + rejects_here_;
   if (stop_) {
     LogStopOnRejects(entity_.name, *shared_.run_rejects, shared_.max_rejects, shared_.sink->path());
-    if (bulk_) {
-      spdlog::error("{}: its key and indexes stay set aside until a rerun finishes the load",
-                    entity_.name);
+    if (rebuild_deferred_) {
+      spdlog::error("{}: its {} stay set aside until a rerun finishes the load", entity_.name,
+                    bulk_ ? "key and indexes" : "child tables' foreign keys");
     }
     *stopped_on_rejects = true;
     state_ = RunState::kStopped;

@@ -77,6 +77,8 @@ class PartitionBackfill : public EntityRun {
   // supersedes, when it can (keys_unique_).
   Status SkipSupersededRows();
   // Inside PlanLedger's transaction: decides bulk_ for this process.
+  // Sets child tables' foreign keys aside at stage legacy (bulk_load.cc).
+  Status DeferChildForeignKeys();
   Status DecideBulk(bool fresh, bool may_bulk);
   Status RunWorker(int index);
   // One step of a worker: a checkpoint of a partition committed, or one
@@ -111,7 +113,10 @@ class PartitionBackfill : public EntityRun {
   std::unique_ptr<LookupResolver> resolver_;  // thread-safe
   bool deferred_at_start_ = false;            // a bulk load of an earlier run is unfinished
   bool bulk_ = false;                         // this run appends index-free (see "Bulk mode")
-  bool keys_unique_ = false;                  // the store yields each key once
+  // Definitions set aside (a bulk load's, or only child foreign keys) are
+  // rebuilt by the workers once no partition is pending.
+  bool rebuild_deferred_ = false;
+  bool keys_unique_ = false;  // the store yields each key once
   std::string keys_unique_why_not_;
   bool progress_in_bytes_ = false;  // partitions' record counts unknown, sizes known
   // The ledger's counts move with each checkpoint (a document store), or are

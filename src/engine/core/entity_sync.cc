@@ -155,6 +155,7 @@ Status EntitySync::Apply(pg_store::PgConnection* conn, const store::StoreBatch& 
     }
   }
   RETURN_IF_ERROR(children_->DeleteChildrenOf(conn, mapped_.tables[0], rows[0]));
+  std::vector<bool> refused_parents(present.size(), false);
   for (size_t t = 0; t < plan_.tables.size(); ++t) {
     const TableWrite target{.writer = writers_[t].get(),
                             .mode = WriteMode::kMerge,
@@ -162,7 +163,8 @@ Status EntitySync::Apply(pg_store::PgConnection* conn, const store::StoreBatch& 
                             .mapped = &mapped_,
                             .table = t,
                             .mapper = plan_.mapper.get(),
-                            .entity = plan_.tables[t].entity->name};
+                            .entity = plan_.tables[t].entity->name,
+                            .refused_parents = &refused_parents};
     int64_t merged = 0;
     RETURN_IF_ERROR(MergeWithBisect(conn, target, rows[t], &merged, &rejects, &add.rows_changed));
   }

@@ -8,9 +8,25 @@
 
 namespace cutover::engine {
 
-Status MergeWithBisect(pg_store::PgConnection* conn, const TableWrite& target,
-                       std::vector<uint32_t> rows, int64_t* accepted, std::vector<Reject>* refused,
-                       int64_t* changed) {
+namespace {
+
+Reject RejectOf(const TableWrite& target, uint32_t row, std::string reason) {
+  const map::RowOrigin& origin = target.mapped->origins[target.table][row];
+  const store::RecordPosition& pos = target.in->positions[origin.record];
+  Reject r;
+  r.entity = std::string(target.entity);
+  r.source = target.in->origin;
+  r.byte_offset = pos.byte_offset;
+  r.line = pos.line;
+  r.record_index = pos.record_index;
+  r.item = origin.item;
+  r.reason = std::move(reason);
+  r.record = target.mapper->RecordText(*target.in, origin.record);
+  return r;
+}
+
+Status Bisect(pg_store::PgConnection* conn, const TableWrite& target, std::vector<uint32_t> rows,
+              int64_t* accepted, std::vector<Reject>* refused, int64_t* changed) {
   if (rows.empty()) return Status::Ok();
   const RowBatch& batch = target.mapped->tables[target.table];
   RETURN_IF_ERROR(conn->Exec("SAVEPOINT cutover_merge"));
@@ -35,25 +51,37 @@ Status MergeWithBisect(pg_store::PgConnection* conn, const TableWrite& target,
   RETURN_IF_ERROR(conn->Exec("ROLLBACK TO SAVEPOINT cutover_merge"));
   RETURN_IF_ERROR(conn->Exec("RELEASE SAVEPOINT cutover_merge"));
   if (rows.size() == 1) {
-    const map::RowOrigin& origin = target.mapped->origins[target.table][rows[0]];
-    const store::RecordPosition& pos = target.in->positions[origin.record];
-    Reject r;
-    r.entity = std::string(target.entity);
-    r.source = target.in->origin;
-    r.byte_offset = pos.byte_offset;
-    r.line = pos.line;
-    r.record_index = pos.record_index;
-    r.item = origin.item;
-    r.reason = "PostgreSQL refused the row: " + merged.status().message();
-    r.record = target.mapper->RecordText(*target.in, origin.record);
-    refused->push_back(std::move(r));
+    if (target.table == 0 && target.refused_parents != nullptr) {
+      (*target.refused_parents)[target.mapped->origins[0][rows[0]].record] = true;
+    }
+    refused->push_back(
+        RejectOf(target, rows[0], "PostgreSQL refused the row: " + merged.status().message()));
     return Status::Ok();
   }
   const size_t half = rows.size() / 2;
   std::vector<uint32_t> second(rows.begin() + half, rows.end());
   rows.resize(half);
-  RETURN_IF_ERROR(MergeWithBisect(conn, target, std::move(rows), accepted, refused, changed));
-  return MergeWithBisect(conn, target, std::move(second), accepted, refused, changed);
+  RETURN_IF_ERROR(Bisect(conn, target, std::move(rows), accepted, refused, changed));
+  return Bisect(conn, target, std::move(second), accepted, refused, changed);
+}
+
+}  // namespace
+
+Status MergeWithBisect(pg_store::PgConnection* conn, const TableWrite& target,
+                       std::vector<uint32_t> rows, int64_t* accepted, std::vector<Reject>* refused,
+                       int64_t* changed) {
+  if (target.table > 0 && target.refused_parents != nullptr) {
+    // See "Orphans" in the header.
+    const std::vector<bool>& parent_refused = *target.refused_parents;
+    std::erase_if(rows, [&](uint32_t row) {
+      if (!parent_refused[target.mapped->origins[target.table][row].record]) return false;
+      refused->push_back(RejectOf(target, row,
+                                  "not written: PostgreSQL refused its record's parent row, "
+                                  "which this row's foreign key needs"));
+      return true;
+    });
+  }
+  return Bisect(conn, target, std::move(rows), accepted, refused, changed);
 }
 
 Result<bool> TableIsEmpty(pg_store::PgConnection* conn, const pg_store::TableShape& shape) {

@@ -35,6 +35,9 @@ struct TableWrite {
   size_t table = 0;                           // index into mapped->tables
   const map::RecordMapper* mapper = nullptr;  // gives a refused row's record text
   std::string_view entity;                    // the table's entity, for rejects
+  // The parent table: marks (sized to in->size()) the records whose parent
+  // row PostgreSQL refused. A child table: reads them (see "Orphans").
+  std::vector<bool>* refused_parents = nullptr;
 };
 
 // Bisect design
@@ -48,6 +51,17 @@ struct TableWrite {
 // other error (a lost connection, a deadlock) ends the write: the caller's
 // transaction is retried whole (stores/postgres/retry.h). The whole batch
 // may take the direct COPY; halves are always merged.
+//
+// Orphans design
+//
+// A child row whose record's parent row was refused would break its foreign
+// key. It is refused before it reaches PostgreSQL, with a reason that says
+// so, rather than left to the key's per-row check: a child table loaded at
+// stage legacy has its foreign key set aside (engine/backfill/bulk_load.cc),
+// and would otherwise take the orphan. A parent row and its children are
+// mapped from one record and written in one transaction, parent first, so
+// the parent's refusals are known when its children are written; the
+// parent rows that land stay locked by that transaction until it commits.
 //
 // Writes `rows` (indexes into the table's rows) of `target`, counting rows
 // written in *accepted, rows inserted or changed (a merge leaves a row

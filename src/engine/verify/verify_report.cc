@@ -87,9 +87,9 @@ std::string FormatVerifyReport(const VerifyReport& report, bool detailed) {
     }
     if (!t.set_aside.empty()) {
       out += fmt::format(
-          "  {}: not clean: {} of its key, indexes or constraints are still set aside in "
-          "cutover.deferred_ddl by an unfinished bulk load ({}); run backfill again to build "
-          "them (see the README on bulk loads)\n",
+          "  {}: not clean: {} of its key, indexes or constraints (its child tables' foreign "
+          "keys included) are still set aside in cutover.deferred_ddl by an unfinished load "
+          "({}); run backfill again to build them (see the README on bulk loads)\n",
           t.entity, t.set_aside.size(), fmt::join(t.set_aside, ", "));
     }
   }

@@ -156,6 +156,7 @@ class ChunkSnapshotReader : public store::SnapshotReader {
       : source_(source), version_keys_(std::move(version_keys)) {}
 
   store::RecordShape shape() const override { return store::RecordShape::kColumns; }
+  bool versioned() const override { return !version_keys_.empty(); }
 
   Result<std::vector<store::ColumnDescription>> Describe() override {
     ASSIGN_OR_RETURN(ChunkedSource * source, source_->Get());

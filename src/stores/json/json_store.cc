@@ -145,6 +145,7 @@ class JsonSnapshotReader : public store::SnapshotReader {
       : path_or_glob_(std::move(path_or_glob)), layout_(layout), options_(std::move(options)) {}
 
   store::RecordShape shape() const override { return store::RecordShape::kDocuments; }
+  bool versioned() const override { return options_.versioned; }
 
   Result<std::vector<store::ColumnDescription>> Describe() override {
     return std::vector<store::ColumnDescription>{{"$doc", ValueType::kJsonb},

@@ -237,6 +237,7 @@ class RedisSnapshotReader : public store::SnapshotReader {
   explicit RedisSnapshotReader(std::shared_ptr<RedisContext> ctx) : ctx_(std::move(ctx)) {}
 
   store::RecordShape shape() const override { return store::RecordShape::kDocuments; }
+  bool versioned() const override { return true; }
 
   Result<std::vector<store::ColumnDescription>> Describe() override {
     return std::vector<store::ColumnDescription>{{"$doc", ValueType::kJsonb},

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -92,6 +93,39 @@ long long DbSize(int port) {
   if (!c) return -1;
   auto r = cutover::bench::RunCommand(c.get(), {"DBSIZE"});
   return r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+}
+
+// redis-server's own CPU seconds (used_cpu_user + used_cpu_sys of INFO
+// cpu); -1 when unreadable.
+double RedisCpuSeconds(int port) {
+  auto c = cutover::bench::ConnectRedis(port);
+  if (!c) return -1;
+  auto r = cutover::bench::RunCommand(c.get(), {"INFO", "cpu"});
+  if (!r || r->type != REDIS_REPLY_STRING) return -1;
+  const std::string info(r->str, r->len);
+  double total = 0;
+  for (const char* name : {"used_cpu_user:", "used_cpu_sys:"}) {
+    const size_t at = info.find(name);
+    if (at == std::string::npos) return -1;
+    total += std::atof(info.c_str() + at + std::strlen(name));
+  }
+  return total;
+}
+
+// CPU readings taken before a run, and what the run used.
+struct CpuMark {
+  double redis = -1, machine = -1;
+};
+struct CpuUse {
+  double redis = -1, machine = -1;
+};
+CpuMark MarkCpu(int port) {
+  return {RedisCpuSeconds(port), cutover::bench::MachineBusySeconds()};
+}
+CpuUse CpuSince(const CpuMark& before, int port) {
+  const CpuMark now = MarkCpu(port);
+  return {before.redis < 0 || now.redis < 0 ? -1 : now.redis - before.redis,
+          before.machine < 0 || now.machine < 0 ? -1 : now.machine - before.machine};
 }
 
 double Percentile(std::vector<double> v, double p) {
@@ -264,18 +298,22 @@ int main(int argc, char** argv) {
   const std::string load_start = cutover::bench::LoadAverage();
   // The read ceiling: SCAN and pipelined reads alone.
   const std::string ceiling_out = dir + "/ceiling.out";
+  const CpuMark before_ceiling = MarkCpu(port);
   Run ceiling =
       Measure("read ceiling: SCAN + pipelined TYPE, reads, PEXPIRETIME (hiredis, no writes)",
               {a.ceiling, std::to_string(port)}, {}, ceiling_out, "");
+  const CpuUse ceiling_cpu = CpuSince(before_ceiling, port);
   ceiling.rows = static_cast<long long>(Field(ReadText(ceiling_out), "keys"));
 
   // cutover into no table at all.
   const std::vector<std::string> env = {"DATABASE_URL=" + url, "REDIS_HOST=127.0.0.1",
                                         "REDIS_PORT=" + std::to_string(port)};
   const std::string backfill_log = dir + "/backfill.log", backfill_out = dir + "/backfill.out";
+  const CpuMark before_backfill = MarkCpu(port);
   Run backfill =
       Measure("cutover backfill --create-tables",
               {a.cutover, "backfill", a.spec, "--create-tables"}, env, backfill_out, backfill_log);
+  const CpuUse backfill_cpu = CpuSince(before_backfill, port);
   backfill.rows = 0;
   for (const char* t : kTables) backfill.rows += CountRows(url, t);
   if (backfill.exit_code != 0 || backfill.rows != keys) {
@@ -345,6 +383,16 @@ int main(int argc, char** argv) {
       vs_ceiling, vs_ceiling >= 0.5 ? "met" : "NOT met");
   fmt::print("peak RSS of the cutover backfill process (wait4 ru_maxrss): {} MiB\n",
              backfill.peak_rss_kib / 1024);
+  // Where the time goes: the ceiling is bound by redis-server alone, the
+  // backfill by the CPU the three processes share.
+  fmt::print(
+      "CPU seconds (client: wait4; redis-server: INFO cpu; machine: /proc/stat busy time, of which "
+      "PostgreSQL's backends take most of what the other two leave):\n"
+      "  read ceiling      client {:6.2f}  redis-server {:6.2f}  machine {:6.2f}  (one SCAN pass)\n"
+      "  cutover backfill  client {:6.2f}  redis-server {:6.2f}  machine {:6.2f}  (one SCAN pass "
+      "per entity, each visiting every key of the keyspace)\n",
+      ceiling.cpu_seconds, ceiling_cpu.redis, ceiling_cpu.machine, backfill.cpu_seconds,
+      backfill_cpu.redis, backfill_cpu.machine);
   fmt::print("cutover backfill's own summary (entities one after another):\n{}", backfill_summary);
 
   bool ok = backfill.exit_code == 0 && backfill.rows == keys && ceiling.exit_code == 0 &&

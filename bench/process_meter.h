@@ -27,6 +27,7 @@ struct Run {
   std::string name;
   double seconds = 0;
   long peak_rss_kib = 0;
+  double cpu_seconds = 0;  // the child's user + system time (wait4)
   int exit_code = -1;
   long long rows = -1;    // rows the table holds afterwards; -1: not checked
   bool same_rows = true;  // the table's content checksum matches the reference
@@ -46,6 +47,8 @@ inline Run MeasureFork(const std::string& name, const std::function<int()>& chil
   if (pid < 0 || wait4(pid, &status, 0, &usage) < 0) return run;
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   run.peak_rss_kib = usage.ru_maxrss;
+  run.cpu_seconds = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                    static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return run;
 }
@@ -75,6 +78,22 @@ inline Run Measure(const std::string& name, const std::vector<std::string>& argv
     execvp(args[0], args.data());
     return 127;
   });
+}
+
+// Seconds the whole machine's CPUs have been busy since boot (user, nice,
+// system, irq, softirq in /proc/stat); -1 when unreadable. A difference of
+// two readings is the CPU time every process used in between.
+inline double MachineBusySeconds() {
+  FILE* f = std::fopen("/proc/stat", "r");
+  if (f == nullptr) return -1;
+  unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0;
+  const int n = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system,
+                            &idle, &iowait, &irq, &softirq);
+  std::fclose(f);
+  if (n != 7) return -1;
+  const long ticks = sysconf(_SC_CLK_TCK);
+  return static_cast<double>(user + nice + system + irq + softirq) /
+         static_cast<double>(ticks > 0 ? ticks : 100);
 }
 
 // Runs one statement on a fresh connection; prints the error and returns

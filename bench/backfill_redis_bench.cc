@@ -261,6 +261,68 @@ SyncResult MeasureSync(const Args& a, const std::string& url, int redis_port, lo
   return out;
 }
 
+// PostgreSQL's own write floor for what cutover wrote: every row of its
+// tables and of cutover.key_versions, in the order they were written, copied
+// out (COPY binary) and timed going back in by one session, COPY binary from
+// memory into empty tables of the same columns and indexes, with nothing else
+// running. A backfill that writes these rows through one session cannot beat
+// it, whatever it reads from.
+struct WriteFloor {
+  bool ok = false;
+  double seconds = 0;
+  long long rows = 0;
+  std::string error;
+};
+
+WriteFloor MeasureWriteFloor(const std::string& url) {
+  WriteFloor out;
+  auto conn = PgConnection::Connect(url);
+  if (!conn.ok()) {
+    out.error = conn.status().ToString();
+    return out;
+  }
+  std::vector<std::string> tables = {"cutover.key_versions"};
+  for (const char* t : kTables) tables.push_back(std::string("public.") + t);
+  tables.push_back("public.thread_tweets");
+  std::vector<std::string> dumps;
+  std::string ddl = "DROP SCHEMA IF EXISTS floor CASCADE; CREATE SCHEMA floor;";
+  for (const std::string& t : tables) {
+    std::string data;
+    const cutover::Status st =
+        (*conn)->CopyOut(fmt::format("COPY (SELECT * FROM {}) TO STDOUT (FORMAT binary)", t),
+                         [&](std::string_view chunk) {
+                           data.append(chunk);
+                           return cutover::Status::Ok();
+                         });
+    if (!st.ok()) {
+      out.error = t + ": " + st.ToString();
+      return out;
+    }
+    dumps.push_back(std::move(data));
+    ddl +=
+        fmt::format("CREATE TABLE floor.{} (LIKE {} INCLUDING ALL);", t.substr(t.find('.') + 1), t);
+    out.rows += CountRows(url, t);
+  }
+  if (const cutover::Status st = (*conn)->Exec(ddl + "CHECKPOINT"); !st.ok()) {
+    out.error = st.ToString();
+    return out;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < tables.size(); ++i) {
+    const std::string name = tables[i].substr(tables[i].find('.') + 1);
+    const cutover::Status st =
+        (*conn)->CopyIn(fmt::format("COPY floor.{} FROM STDIN (FORMAT binary)", name), dumps[i]);
+    if (!st.ok()) {
+      out.error = tables[i] + ": " + st.ToString();
+      return out;
+    }
+  }
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  (void)(*conn)->Exec("DROP SCHEMA floor CASCADE");
+  out.ok = true;
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -322,6 +384,8 @@ int main(int argc, char** argv) {
     ShowFile(backfill_log);
   }
   const std::string backfill_summary = ReadText(backfill_out);
+  const WriteFloor floor = MeasureWriteFloor(url);
+  if (!floor.ok) fmt::print(stderr, "write floor: {}\n", floor.error);
 
   // The runbook's loop, on a sample, into tables shaped like cutover's.
   std::string like = "CREATE SCHEMA runbook;";
@@ -381,6 +445,19 @@ int main(int argc, char** argv) {
       "cutover / read ceiling (keys/s):                          {:8.2f}x  target >= 0.5x: "
       "{}\n",
       vs_ceiling, vs_ceiling >= 0.5 ? "met" : "NOT met");
+  if (floor.ok) {
+    // The most the read ceiling target allows is ceiling / floor: even a
+    // backfill whose reads cost nothing waits for PostgreSQL's writes.
+    fmt::print(
+        "PostgreSQL write floor (the {} rows cutover wrote, key_versions included, COPY binary "
+        "back into empty copies of its tables by one session): {:.2f} s\n"
+        "cutover / write floor (seconds):                          {:8.2f}x  (1.0 = as fast "
+        "as PostgreSQL takes the same rows alone)\n"
+        "read ceiling / write floor (seconds):                     {:8.2f}x  (the highest "
+        "cutover / read ceiling any one-session writer can reach here)\n",
+        floor.rows, floor.seconds, floor.seconds / backfill.seconds,
+        ceiling.seconds / floor.seconds);
+  }
   fmt::print("peak RSS of the cutover backfill process (wait4 ru_maxrss): {} MiB\n",
              backfill.peak_rss_kib / 1024);
   // Where the time goes: the ceiling is bound by redis-server alone, the
@@ -396,7 +473,7 @@ int main(int argc, char** argv) {
   fmt::print("cutover backfill's own summary (entities one after another):\n{}", backfill_summary);
 
   bool ok = backfill.exit_code == 0 && backfill.rows == keys && ceiling.exit_code == 0 &&
-            runbook.exit_code == 0 && sync.ok;
+            runbook.exit_code == 0 && sync.ok && floor.ok;
   fmt::print(
       "\nsync lag: cutover sync --configure --json over the loaded database; after its first "
       "reconciliation ({:.1f} s),\n{} writes/s for {:.0f} s ({} ms ticks; HSET "

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "catalog/journal.h"
+#include "catalog/key_versions.h"
 #include "catalog/schema.h"
 #include "stores/postgres/pg_connection.h"
 #include "support/pg_harness.h"
@@ -125,7 +126,7 @@ TEST(CatalogUpgrade, VersionOneIsUpgradedInPlaceKeepingEveryRow) {
   Workspace ws = Example(url);
   CommandResult status = Cutover(ws, {"phase", "cutover.yaml", "status"});
   ASSERT_EQ(status.exit_code, 0) << Describe(status);
-  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "8");
+  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "9");
   EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.schema_version"), "1");
   // What version 2 adds to version 1.
   EXPECT_EQ(QueryValue(url, "SELECT to_regclass('cutover.verify_runs_latest_idx') IS NOT NULL"),
@@ -157,6 +158,13 @@ TEST(CatalogUpgrade, VersionOneIsUpgradedInPlaceKeepingEveryRow) {
                        "to_regclass('cutover.file_sync_keys') IS NOT NULL AND "
                        "to_regclass('cutover.file_sync_runs') IS NOT NULL"),
             "t");
+  // What version 9 adds: key versions keyed by a scope number per (migration, entity).
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT string_agg(a.attname, ',' ORDER BY k.n) FROM pg_index i, "
+                       "unnest(i.indkey) WITH ORDINALITY k(attnum, n), pg_attribute a "
+                       "WHERE i.indrelid = 'cutover.key_versions'::regclass AND i.indisprimary "
+                       "AND a.attrelid = i.indrelid AND a.attnum = k.attnum"),
+            "scope,key");
 
   CommandResult backfill = Cutover(ws, {"backfill", "cutover.yaml", "--create-tables"});
   ASSERT_EQ(backfill.exit_code, 0) << Describe(backfill);
@@ -186,7 +194,63 @@ TEST(CatalogUpgrade, VersionOneIsUpgradedInPlaceKeepingEveryRow) {
                        "SELECT string_agg(to_stage, ',' ORDER BY id) FROM cutover.stage_audit "
                        "WHERE migration = 'old_run'"),
             "dual_write,shadow");
-  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "8");
+  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "9");
+}
+
+// Version 8's key_versions, keyed by the two names, as that version made it.
+constexpr char kVersion8KeyVersions[] = R"sql(
+DROP TABLE cutover.key_versions;
+DROP TABLE cutover.key_scopes;
+CREATE TABLE cutover.key_versions (
+  migration text NOT NULL,
+  entity    text NOT NULL,
+  key       bytea NOT NULL,
+  version   bigint NOT NULL,
+  deleted   boolean NOT NULL,
+  PRIMARY KEY (migration, entity, key)
+);
+INSERT INTO cutover.key_versions VALUES
+  ('m1', 'users', '\x61', 10, false),
+  ('m1', 'users', '\x00ff', 11, true),
+  ('m1', 'threads', '\x61', 12, false),
+  ('m2', 'users', '\x62', 13, false);
+UPDATE cutover.schema_version SET version = 8;
+)sql";
+
+// Every claim of version 8 moves to version 9's table under its pair's
+// scope, and the claims made afterwards see them.
+TEST(CatalogUpgrade, VersionEightKeyVersionsMoveToScopesKeepingEveryClaim) {
+  const std::string url = FreshDatabase();
+  Workspace ws = Example(url);
+  CommandResult first = Cutover(ws, {"phase", "cutover.yaml", "status"});
+  ASSERT_EQ(first.exit_code, 0) << Describe(first);
+  Exec(url, kVersion8KeyVersions);
+
+  CommandResult again = Cutover(ws, {"phase", "cutover.yaml", "status"});
+  ASSERT_EQ(again.exit_code, 0) << Describe(again);
+  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "9");
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT string_agg(t, ' ' ORDER BY t) FROM (SELECT s.migration || '/' "
+                       "|| s.entity || '/' || encode(k.key, 'hex') || '=' || k.version || "
+                       "(CASE WHEN k.deleted THEN 'x' ELSE '' END) AS t FROM cutover.key_versions "
+                       "k JOIN cutover.key_scopes s USING (scope)) x"),
+            "m1/threads/61=12 m1/users/00ff=11x m1/users/61=10 m2/users/62=13");
+  EXPECT_EQ(QueryValue(url, "SELECT to_regclass('cutover.key_versions_v8') IS NULL"), "t");
+
+  // A claim older than a moved one loses; a newer one wins.
+  auto conn = pg_store::PgConnection::Connect(url);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  ASSERT_TRUE((*conn)->Exec("BEGIN").ok());
+  auto won = catalog::ClaimKeyVersions(conn->get(), "m1", "users",
+                                       {{"a", 9, false}, {std::string("\0\xff", 2), 12, false}});
+  ASSERT_TRUE(won.ok()) << won.status().ToString();
+  ASSERT_TRUE((*conn)->Exec("COMMIT").ok());
+  EXPECT_EQ(*won, (std::vector<bool>{false, true}));
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT count(*) FROM cutover.key_versions k JOIN cutover.key_scopes s "
+                       "USING (scope) WHERE s.migration = 'm1' AND s.entity = 'users' "
+                       "AND k.version = 12 AND NOT k.deleted"),
+            "1");
 }
 
 TEST(CatalogUpgrade, NewerCatalogIsRefusedWithBothVersionsAndExit3) {
@@ -194,8 +258,8 @@ TEST(CatalogUpgrade, NewerCatalogIsRefusedWithBothVersionsAndExit3) {
   Workspace ws = Example(url);
   CommandResult first = Cutover(ws, {"phase", "cutover.yaml", "status"});
   ASSERT_EQ(first.exit_code, 0) << Describe(first);
-  ASSERT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "8");
-  Exec(url, "UPDATE cutover.schema_version SET version = 9");
+  ASSERT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "9");
+  Exec(url, "UPDATE cutover.schema_version SET version = 10");
 
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"phase", "cutover.yaml", "status"},
@@ -209,13 +273,13 @@ TEST(CatalogUpgrade, NewerCatalogIsRefusedWithBothVersionsAndExit3) {
     argv.insert(argv.end(), args.begin(), args.end());
     CommandResult r = RunCommand(argv, {{"DATABASE_URL", ws.url}, {"USER", "tester"}}, ws.dir);
     EXPECT_EQ(r.exit_code, 3) << args[0] << " " << Describe(r);
-    EXPECT_NE(r.err.find("catalog version 9"), std::string::npos) << Describe(r);
-    EXPECT_NE(r.err.find("catalog versions up to 8"), std::string::npos) << Describe(r);
+    EXPECT_NE(r.err.find("catalog version 10"), std::string::npos) << Describe(r);
+    EXPECT_NE(r.err.find("catalog versions up to 9"), std::string::npos) << Describe(r);
     EXPECT_NE(r.err.find("Run this migration with that newer cutover"), std::string::npos)
         << Describe(r);
   }
   // Refused means untouched: no downgrade, no stage row, no ledger, no table.
-  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "9");
+  EXPECT_EQ(QueryValue(url, "SELECT version FROM cutover.schema_version"), "10");
   EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.stage"), "0");
   EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.stage_audit"), "0");
   EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.backfill_ledger"), "0");
@@ -246,7 +310,7 @@ TEST(CatalogUpgrade, ConcurrentUpgradesAllSucceed) {
     EXPECT_EQ(QueryValue(url,
                          "SELECT version || ' ' || count(*) OVER () "
                          "FROM cutover.schema_version"),
-              "8 1");
+              "9 1");
     if (from_v1) {
       EXPECT_EQ(QueryValue(url, kOldRowsSnapshot), before);
     }

@@ -48,7 +48,8 @@ std::string Stored(const Db& db) {
   for (const auto& row :
        Query(db.url,
              "SELECT encode(key, 'escape'), version, deleted FROM cutover.key_versions "
-             "WHERE migration = 'm' AND entity = 'e' ORDER BY key")) {
+             "JOIN cutover.key_scopes USING (scope) WHERE migration = 'm' AND entity = 'e' "
+             "ORDER BY key")) {
     out += row[0] + "=" + row[1] + (row[2] == "t" ? "x" : "") + " ";
   }
   return out;

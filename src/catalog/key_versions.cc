@@ -24,32 +24,27 @@ void AppendHex(std::string_view bytes, std::string* out) {
 // Claims every candidate of `best` by one COPY, which succeeds only when
 // none of their keys was claimed before; false (the savepoint rolled back)
 // when one was.
-Result<bool> CopyClaims(pg_store::PgConnection* conn, const std::string& migration,
-                        const std::string& entity, const std::vector<KeyVersion>& items,
-                        const std::vector<size_t>& order) {
+Result<bool> CopyClaims(pg_store::PgConnection* conn, int32_t scope,
+                        const std::vector<KeyVersion>& items, const std::vector<size_t>& order) {
   RowBatch claims;
-  claims.AddColumn("migration", ValueType::kText);
-  claims.AddColumn("entity", ValueType::kText);
+  claims.AddColumn("scope", ValueType::kInt32);
   claims.AddColumn("key", ValueType::kBytes);
   claims.AddColumn("version", ValueType::kInt64);
   claims.AddColumn("deleted", ValueType::kBool);
   for (const size_t i : order) {
-    claims.columns[0].AppendBytes(migration);
-    claims.columns[1].AppendBytes(entity);
-    claims.columns[2].AppendBytes(items[i].key);
-    claims.columns[3].AppendInt(items[i].version);
-    claims.columns[4].AppendBool(items[i].deleted);
+    claims.columns[0].AppendInt(scope);
+    claims.columns[1].AppendBytes(items[i].key);
+    claims.columns[2].AppendInt(items[i].version);
+    claims.columns[3].AppendBool(items[i].deleted);
   }
   std::vector<uint32_t> rows(claims.num_rows());
   for (uint32_t r = 0; r < rows.size(); ++r) rows[r] = r;
-  static constexpr int kOrder[] = {0, 1, 2, 3, 4};
+  static constexpr int kOrder[] = {0, 1, 2, 3};
   std::string copy;
   pg_store::EncodeBinaryCopy(claims, kOrder, rows, /*with_ordinal=*/false, &copy);
   RETURN_IF_ERROR(conn->Exec("SAVEPOINT cutover_claims"));
   const Status st = conn->CopyIn(
-      "COPY cutover.key_versions (migration, entity, key, version, deleted) FROM STDIN "
-      "(FORMAT binary)",
-      copy);
+      "COPY cutover.key_versions (scope, key, version, deleted) FROM STDIN (FORMAT binary)", copy);
   if (st.ok()) {
     RETURN_IF_ERROR(conn->Exec("RELEASE SAVEPOINT cutover_claims"));
     return true;
@@ -60,6 +55,31 @@ Result<bool> CopyClaims(pg_store::PgConnection* conn, const std::string& migrati
   RETURN_IF_ERROR(conn->Exec("RELEASE SAVEPOINT cutover_claims"));
   return false;
 }
+
+// The scope of (migration, entity) in cutover.key_scopes, made on first use
+// in the caller's transaction: a claim rolled back takes a scope it made
+// with it, and nothing outside the transaction kept its number.
+Result<int32_t> KeyScope(pg_store::PgConnection* conn, const std::string& migration,
+                         const std::string& entity) {
+  static constexpr std::string_view kFindOrMake =
+      "WITH found AS (SELECT scope FROM cutover.key_scopes WHERE migration = $1 AND entity = $2), "
+      "made AS (INSERT INTO cutover.key_scopes (migration, entity) SELECT $1, $2 "
+      "WHERE NOT EXISTS (SELECT 1 FROM found) ON CONFLICT (migration, entity) DO NOTHING "
+      "RETURNING scope) "
+      "SELECT scope FROM found UNION ALL SELECT scope FROM made";
+  // Empty only when another writer made the scope after this statement's
+  // snapshot was taken; the next statement sees it.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    ASSIGN_OR_RETURN(pg_store::QueryResult r, conn->Query(kFindOrMake, {migration, entity}));
+    if (!r.rows.empty() && r.rows[0][0]) return static_cast<int32_t>(std::stol(*r.rows[0][0]));
+  }
+  return Internal(fmt::format("no key scope for migration '{}' entity '{}' after making one",
+                              migration, entity));
+}
+
+// The rows of one (migration, entity) in cutover.key_versions.
+constexpr std::string_view kScopeOf =
+    "scope = (SELECT scope FROM cutover.key_scopes WHERE migration = $1 AND entity = $2)";
 
 }  // namespace
 
@@ -85,8 +105,9 @@ Result<std::vector<bool>> ClaimKeyVersions(pg_store::PgConnection* conn,
   std::sort(order.begin(), order.end(),
             [&](size_t a, size_t b) { return items[a].key < items[b].key; });
   if (strategy != nullptr) strategy->last_copied = false;
+  ASSIGN_OR_RETURN(const int32_t scope, KeyScope(conn, migration, entity));
   if (strategy != nullptr && strategy->copy_first) {
-    ASSIGN_OR_RETURN(const bool copied, CopyClaims(conn, migration, entity, items, order));
+    ASSIGN_OR_RETURN(const bool copied, CopyClaims(conn, scope, items, order));
     strategy->last_copied = copied;
     if (copied) {
       for (const auto& [key, i] : best) won[i] = true;
@@ -118,15 +139,15 @@ Result<std::vector<bool>> ClaimKeyVersions(pg_store::PgConnection* conn,
   deleted += '}';
   // Returns the ordinals that lost (usually none), not the winners.
   static constexpr std::string_view kClaim =
-      "WITH c AS (SELECT * FROM unnest($3::bytea[], $4::bigint[], $5::bool[]) "
+      "WITH c AS (SELECT * FROM unnest($2::bytea[], $3::bigint[], $4::bool[]) "
       "WITH ORDINALITY AS c(key, version, deleted, i)), "
-      "claimed AS (INSERT INTO cutover.key_versions AS kv (migration, entity, key, version, "
-      "deleted) SELECT $1, $2, key, version, deleted FROM c "
-      "ON CONFLICT (migration, entity, key) DO UPDATE SET version = excluded.version, "
+      "claimed AS (INSERT INTO cutover.key_versions AS kv (scope, key, version, deleted) "
+      "SELECT $1::integer, key, version, deleted FROM c "
+      "ON CONFLICT (scope, key) DO UPDATE SET version = excluded.version, "
       "deleted = excluded.deleted WHERE kv.version <= excluded.version RETURNING kv.key) "
       "SELECT c.i FROM c WHERE NOT EXISTS (SELECT 1 FROM claimed WHERE claimed.key = c.key)";
   ASSIGN_OR_RETURN(pg_store::QueryResult r,
-                   conn->Query(kClaim, {migration, entity, keys, versions, deleted}));
+                   conn->Query(kClaim, {std::to_string(scope), keys, versions, deleted}));
   for (size_t n : order) won[n] = true;
   for (const auto& row : r.rows) {
     // unnest's ordinality counts from 1.
@@ -148,9 +169,10 @@ Result<std::vector<std::string>> KeysOlderThan(pg_store::PgConnection* conn,
   AppendHex(after, &after_hex);
   ASSIGN_OR_RETURN(
       pg_store::QueryResult r,
-      conn->Query("SELECT encode(key, 'hex') FROM cutover.key_versions WHERE migration = $1 "
-                  "AND entity = $2 AND NOT deleted AND version < $3::bigint "
-                  "AND key > decode($4, 'hex') ORDER BY key LIMIT $5::int",
+      conn->Query(fmt::format("SELECT encode(key, 'hex') FROM cutover.key_versions WHERE {} "
+                              "AND NOT deleted AND version < $3::bigint "
+                              "AND key > decode($4, 'hex') ORDER BY key LIMIT $5::int",
+                              kScopeOf),
                   {migration, entity, std::to_string(version), after_hex, std::to_string(limit)}));
   std::vector<std::string> keys;
   for (const auto& row : r.rows) {
@@ -167,8 +189,7 @@ Result<std::vector<std::string>> KeysOlderThan(pg_store::PgConnection* conn,
 Status ForgetKeyVersions(pg_store::PgConnection* conn, const std::string& migration,
                          const std::string& entity) {
   ASSIGN_OR_RETURN(pg_store::QueryResult r,
-                   conn->Query("DELETE FROM cutover.key_versions WHERE migration = $1 AND "
-                               "entity = $2",
+                   conn->Query(fmt::format("DELETE FROM cutover.key_versions WHERE {}", kScopeOf),
                                {migration, entity}));
   (void)r;
   return Status::Ok();

@@ -30,7 +30,9 @@ struct KeyVersion {
 // one key, and a claim that loses means the rows of that key are left alone.
 // Deletions stay as rows (tombstones), which is what stops a late read from
 // resurrecting a deleted key. An equal version wins: two reads of one
-// moment saw one state.
+// moment saw one state. Rows are keyed by (scope, key), the scope being the
+// number cutover.key_scopes gives each (migration, entity), so an index
+// search compares an integer and the key's bytes, never the two names.
 //
 // How a writer claims. A first backfill claims keys nobody claimed before:
 // one plain COPY of the claims (under a savepoint) then costs a third of the

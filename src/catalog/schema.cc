@@ -94,16 +94,50 @@ CREATE TABLE IF NOT EXISTS cutover.backfill_partitions (
 );
 ALTER TABLE cutover.backfill_partitions ADD COLUMN IF NOT EXISTS cursor bytea NOT NULL DEFAULT '';
 
--- key_versions (key_versions.h, v4): per key of a versioned source (Redis),
--- the version of the newest state written to PostgreSQL, and whether that
--- state is a deletion (a tombstone), so an older read never overwrites it.
-CREATE TABLE IF NOT EXISTS cutover.key_versions (
+-- key_scopes (key_versions.h, v9): a small number for each (migration,
+-- entity) whose keys have versions, so that key_versions' rows and index
+-- entries lead with an integer rather than two strings.
+CREATE TABLE IF NOT EXISTS cutover.key_scopes (
+  scope     integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   migration text NOT NULL,
   entity    text NOT NULL,
-  key       bytea NOT NULL,
-  version   bigint NOT NULL,
-  deleted   boolean NOT NULL,
-  PRIMARY KEY (migration, entity, key)
+  UNIQUE (migration, entity)
+);
+
+-- key_versions (key_versions.h, v4; keyed by scope since v9): per key of a
+-- versioned source (Redis), the version of the newest state written to
+-- PostgreSQL, and whether that state is a deletion (a tombstone), so an older
+-- read never overwrites it. Versions 4 to 8 keyed it by (migration, entity,
+-- key); their rows move over with the scope of their pair.
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'cutover'
+             AND table_name = 'key_versions' AND column_name = 'migration') THEN
+    INSERT INTO cutover.key_scopes (migration, entity)
+      SELECT DISTINCT migration, entity FROM cutover.key_versions
+      ON CONFLICT (migration, entity) DO NOTHING;
+    ALTER TABLE cutover.key_versions RENAME TO key_versions_v8;
+    ALTER TABLE cutover.key_versions_v8 RENAME CONSTRAINT key_versions_pkey TO key_versions_v8_pkey;
+    CREATE TABLE cutover.key_versions (
+      scope   integer NOT NULL,
+      key     bytea NOT NULL,
+      version bigint NOT NULL,
+      deleted boolean NOT NULL,
+      PRIMARY KEY (scope, key)
+    );
+    INSERT INTO cutover.key_versions (scope, key, version, deleted)
+      SELECT s.scope, k.key, k.version, k.deleted
+      FROM cutover.key_versions_v8 k JOIN cutover.key_scopes s USING (migration, entity);
+    DROP TABLE cutover.key_versions_v8;
+  END IF;
+END
+$$;
+CREATE TABLE IF NOT EXISTS cutover.key_versions (
+  scope   integer NOT NULL,
+  key     bytea NOT NULL,
+  version bigint NOT NULL,
+  deleted boolean NOT NULL,
+  PRIMARY KEY (scope, key)
 );
 
 -- sync_state (sync_state.h, v4): one row per (migration, source) a sync

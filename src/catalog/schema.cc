@@ -111,8 +111,10 @@ CREATE TABLE IF NOT EXISTS cutover.key_scopes (
 -- key); their rows move over with the scope of their pair.
 DO $$
 BEGIN
-  IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'cutover'
-             AND table_name = 'key_versions' AND column_name = 'migration') THEN
+  -- pg_attribute, not information_schema: that hides tables this role has
+  -- no privilege on, and the upgrade would then record a version it did not make.
+  IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('cutover.key_versions')
+             AND attname = 'migration' AND NOT attisdropped) THEN
     INSERT INTO cutover.key_scopes (migration, entity)
       SELECT DISTINCT migration, entity FROM cutover.key_versions
       ON CONFLICT (migration, entity) DO NOTHING;

@@ -90,6 +90,20 @@ TEST(KeyVersions, ACopyThatMeetsAnOlderClaimFallsBackToTheUpsert) {
   EXPECT_EQ(Stored(db), "a=30 b=10 c=11x d=1 ");
 }
 
+// A bulk load's claims: a key claimed before (SCAN returned it again) loses
+// whatever its version, as its rows are written already; a new key wins.
+TEST(KeyVersions, FirstOnlyClaimsLeaveAClaimedKeyAsItWas) {
+  Db db = Open();
+  ASSERT_NE(db.conn, nullptr);
+  ClaimStrategy bulk{.copy_first = true, .first_only = true};
+  Claim(db, {{"a", 10, false}, {"b", 10, false}}, &bulk);
+  const std::vector<bool> won =
+      Claim(db, {{"a", 99, false}, {"b", 1, false}, {"c", 5, false}, {"c", 6, false}}, &bulk);
+  EXPECT_EQ(won, (std::vector<bool>{false, false, false, true}));
+  EXPECT_EQ(bulk.copy_failures, 1);
+  EXPECT_EQ(Stored(db), "a=10 b=10 c=6 ");
+}
+
 TEST(KeyVersions, BinaryKeysRoundTrip) {
   Db db = Open();
   ASSERT_NE(db.conn, nullptr);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <csignal>
 #include <map>
 #include <random>
 #include <set>
@@ -246,6 +247,83 @@ TEST(RedisSync, ConvergesUnderWritesAndCountsEveryInjectedGap) {
         << id;
   }
   // And cutover's verify agrees, both ways.
+  const CommandResult verify = RunCommand({CutoverBinary(), "verify", "cutover.yaml"}, env, dir);
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+}
+
+std::string Profile(const std::string& name, int score) {
+  return R"({"name":")" + name + R"(","score":)" + std::to_string(score) + "}";
+}
+
+// A bulk load sets the entity's key aside; a sync that starts meanwhile must
+// leave that table alone (it could not merge into it), keep the other entities
+// in step, and reconcile the first once the load has built its key.
+TEST(RedisSync, LeavesAnEntityUnderBulkLoadAloneThenReconcilesIt) {
+  auto redis = RedisServer::Start({});
+  ASSERT_NE(redis, nullptr);
+  for (int i = 0; i < 400; ++i) {
+    redis->Command({"SET", Key(0, i), Profile("p" + std::to_string(i), i)}, kDb);
+  }
+  for (int i = 0; i < 20; ++i) redis->Command({"SET", Key(3, i), "note" + std::to_string(i)}, kDb);
+  const std::string url = FreshDatabase();
+  const std::string dir = TempDir();
+  WriteFile(dir + "/cutover.yaml", kSpec);
+  const std::vector<std::pair<std::string, std::string>> env = {{"DATABASE_URL", url},
+                                                                {"REDIS_URL", redis->Url(kDb)}};
+  const CommandResult notes =
+      RunCommand({CutoverBinary(), "backfill", "cutover.yaml", "--create-tables", "--entity",
+                  "accounts", "--entity", "counters", "--entity", "notes"},
+                 env, dir);
+  ASSERT_EQ(notes.exit_code, 0) << notes.out << notes.err;
+  auto killed_env = env;
+  killed_env.emplace_back("CUTOVER_FAILPOINTS", "backfill.after_commit=2");
+  const CommandResult killed = RunCommand(
+      {CutoverBinary(), "backfill", "cutover.yaml", "--create-tables", "--entity", "profiles"},
+      killed_env, dir);
+  ASSERT_EQ(killed.term_signal, SIGKILL) << killed.out << killed.err;
+  ASSERT_NE(killed.err.find("loading it without its key"), std::string::npos) << killed.err;
+  ASSERT_EQ(QueryValue(url,
+                       "SELECT count(*) > 0 FROM cutover.deferred_ddl WHERE entity = "
+                       "'profiles'"),
+            "t");
+  const std::string loaded = QueryValue(url, "SELECT count(*) FROM profiles");
+  ASSERT_LT(std::stoi(loaded), 400);
+
+  CommandResult sync;
+  std::thread syncer([&] {
+    sync = RunCommand(
+        {CutoverBinary(), "sync", "cutover.yaml", "--configure", "--idle-exit", "3s", "--json"},
+        env, dir);
+  });
+  ASSERT_TRUE(WaitFor([&] { return SubscriberConnected(*redis); }, 30));
+  redis->Command({"SET", Key(0, 7), Profile("changed", -7)}, kDb);
+  redis->Command({"DEL", Key(0, 8)}, kDb);
+  redis->Command({"SET", Key(0, 900), Profile("new", 900)}, kDb);
+  redis->Command({"SET", Key(3, 3), "changed"}, kDb);
+  // notes is kept in step meanwhile; profiles is left as the load left it.
+  EXPECT_TRUE(WaitFor(
+      [&] { return QueryValue(url, "SELECT body FROM notes WHERE id = '3'") == "changed"; }, 20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM profiles"), loaded);
+
+  // The load resumes, builds the key, and the sync reconciles profiles.
+  const CommandResult resumed = RunCommand({CutoverBinary(), "backfill", "cutover.yaml"}, env, dir);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
+  syncer.join();
+  ASSERT_EQ(sync.exit_code, 0) << sync.out << sync.err;
+  EXPECT_NE(sync.err.find("profiles is being bulk-loaded"), std::string::npos) << sync.err;
+  EXPECT_NE(sync.err.find("the bulk load of profiles has built its key; reconciling it"),
+            std::string::npos)
+      << sync.err;
+  EXPECT_EQ(nlohmann::json::parse(sync.out)["sources"][0]["gaps"].get<int>(), 0) << sync.out;
+
+  // By the harness's reading of Redis and by SQL: every key once, the same values.
+  EXPECT_EQ(PgIds(url, "profiles"), RedisIds(*redis, 0));
+  EXPECT_EQ(QueryValue(url, "SELECT count(*) = count(DISTINCT id) FROM profiles"), "t");
+  EXPECT_EQ(QueryValue(url, "SELECT name || '/' || score FROM profiles WHERE id = '7'"),
+            "changed/-7");
+  EXPECT_EQ(QueryValue(url, "SELECT name FROM profiles WHERE id = '900'"), "new");
+  EXPECT_EQ(QueryValue(url, "SELECT count(*) FROM profiles WHERE id = '8'"), "0");
   const CommandResult verify = RunCommand({CutoverBinary(), "verify", "cutover.yaml"}, env, dir);
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
 }

@@ -143,11 +143,15 @@ Result<std::vector<bool>> ClaimKeyVersions(pg_store::PgConnection* conn,
       "WITH ORDINALITY AS c(key, version, deleted, i)), "
       "claimed AS (INSERT INTO cutover.key_versions AS kv (scope, key, version, deleted) "
       "SELECT $1::integer, key, version, deleted FROM c "
-      "ON CONFLICT (scope, key) DO UPDATE SET version = excluded.version, "
-      "deleted = excluded.deleted WHERE kv.version <= excluded.version RETURNING kv.key) "
+      "ON CONFLICT (scope, key) {} RETURNING kv.key) "
       "SELECT c.i FROM c WHERE NOT EXISTS (SELECT 1 FROM claimed WHERE claimed.key = c.key)";
+  const bool first_only = strategy != nullptr && strategy->first_only;
+  const std::string claim = fmt::format(
+      kClaim, first_only ? "DO NOTHING"
+                         : "DO UPDATE SET version = excluded.version, deleted = excluded.deleted "
+                           "WHERE kv.version <= excluded.version");
   ASSIGN_OR_RETURN(pg_store::QueryResult r,
-                   conn->Query(kClaim, {std::to_string(scope), keys, versions, deleted}));
+                   conn->Query(claim, {std::to_string(scope), keys, versions, deleted}));
   for (size_t n : order) won[n] = true;
   for (const auto& row : r.rows) {
     // unnest's ordinality counts from 1.
@@ -184,6 +188,16 @@ Result<std::vector<std::string>> KeysOlderThan(pg_store::PgConnection* conn,
     keys.push_back(std::move(key));
   }
   return keys;
+}
+
+Result<bool> HasKeyVersions(pg_store::PgConnection* conn, const std::string& migration,
+                            const std::string& entity) {
+  ASSIGN_OR_RETURN(
+      auto any,
+      conn->QueryValue(
+          fmt::format("SELECT EXISTS (SELECT 1 FROM cutover.key_versions WHERE {})", kScopeOf),
+          {migration, entity}));
+  return any && *any == "t";
 }
 
 Status ForgetKeyVersions(pg_store::PgConnection* conn, const std::string& migration,

@@ -39,9 +39,17 @@ struct KeyVersion {
 // upsert, and a unique violation says some key was claimed after all, so the
 // batch is claimed again by the upsert. After kMaxCopyFailures such batches
 // (a sync racing the backfill, a rerun) the writer stops trying.
+//
+// A bulk load (engine/backfill/bulk_load.cc) claims with first_only: it starts
+// with no claim in its scope and no other writer of the entity, so a key
+// claimed before was claimed by this load, and its rows are already written
+// (SCAN returns a key again when the keyspace is resized meanwhile). It
+// loses, whatever its version: the table has no key to merge a second state
+// into, and the first state stands, as a later change does after any read.
 struct ClaimStrategy {
   static constexpr int kMaxCopyFailures = 3;
   bool copy_first = false;
+  bool first_only = false;
   int copy_failures = 0;
   // Set by each claim: the COPY took every key, so none had been claimed
   // before, and no writer (each claims first) has written any of them.
@@ -66,6 +74,10 @@ Result<std::vector<std::string>> KeysOlderThan(pg_store::PgConnection* conn,
                                                const std::string& migration,
                                                const std::string& entity, int64_t version,
                                                const std::string& after, int limit);
+
+// True when (migration, entity) has a claim, a deletion's included.
+Result<bool> HasKeyVersions(pg_store::PgConnection* conn, const std::string& migration,
+                            const std::string& entity);
 
 // Forgets the versions of (migration, entity): a fresh backfill starts over.
 Status ForgetKeyVersions(pg_store::PgConnection* conn, const std::string& migration,

@@ -1,6 +1,8 @@
 // Reads and writes of cutover.sync_state.
 #include "catalog/sync_state.h"
 
+#include <fmt/format.h>
+
 namespace cutover::catalog {
 namespace {
 
@@ -8,7 +10,27 @@ std::string OptionalText(const std::optional<double>& v) {
   return v ? std::to_string(*v) : std::string();
 }
 
+// The lock's text; hashtextextended makes the advisory lock's 64-bit id.
+constexpr std::string_view kPresenceLock =
+    "hashtextextended('cutover.sync:' || $1 || ':' || $2, 0)";
+
 }  // namespace
+
+Status AnnounceSync(pg_store::PgConnection* conn, const std::string& migration,
+                    const std::string& source) {
+  return conn
+      ->Query(fmt::format("SELECT pg_advisory_lock_shared({})", kPresenceLock), {migration, source})
+      .status()
+      .WithContext("announcing the sync of " + source);
+}
+
+Result<bool> ExcludeSyncs(pg_store::PgConnection* conn, const std::string& migration,
+                          const std::string& source) {
+  ASSIGN_OR_RETURN(
+      auto got, conn->QueryValue(fmt::format("SELECT pg_try_advisory_xact_lock({})", kPresenceLock),
+                                 {migration, source}));
+  return got && *got == "t";
+}
 
 Status SaveSyncState(pg_store::PgConnection* conn, const SyncState& s) {
   ASSIGN_OR_RETURN(

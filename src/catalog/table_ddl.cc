@@ -221,4 +221,28 @@ Result<TableFit> CheckTable(pg_store::PgConnection* conn, const pg_store::TableS
   return fit;
 }
 
+Result<bool> LinkedBeyond(pg_store::PgConnection* conn,
+                          const std::vector<pg_store::TableShape>& tables) {
+  std::string names = "{";
+  for (const auto& t : tables) {
+    if (names.size() > 1) names += ',';
+    // An array element in quotes, its own quotes and backslashes escaped.
+    names += '"';
+    for (char c : t.QualifiedName()) {
+      if (c == '"' || c == '\\') names += '\\';
+      names += c;
+    }
+    names += '"';
+  }
+  names += '}';
+  ASSIGN_OR_RETURN(
+      auto linked,
+      conn->QueryValue(
+          "WITH mine AS (SELECT unnest($1::text[])::regclass AS rel) "
+          "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND "
+          "((conrelid IN (SELECT rel FROM mine)) <> (confrelid IN (SELECT rel FROM mine))))",
+          {names}));
+  return linked && *linked == "t";
+}
+
 }  // namespace cutover::catalog

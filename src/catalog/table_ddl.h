@@ -52,6 +52,12 @@ struct TableFit {
 // exactly (see TableFit), or has no unique index on exactly the key columns
 // (which ON CONFLICT needs). A table whose indexes a bulk load set aside
 // (deferred_ddl.h) is checked without them.
+// True when a foreign key joins one of `tables` (which exist) to a table
+// outside them, in either direction: loading them while that table loads
+// could refuse rows whose parent is on its way.
+Result<bool> LinkedBeyond(pg_store::PgConnection* conn,
+                          const std::vector<pg_store::TableShape>& tables);
+
 Result<TableFit> CheckTable(pg_store::PgConnection* conn, const pg_store::TableShape& shape,
                             bool indexes_deferred = false);
 

@@ -3,7 +3,9 @@
 #include "engine/backfill/backfill_command.h"
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
+#include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -26,6 +28,56 @@
 #include "stores/postgres/transaction.h"
 
 namespace cutover::engine {
+namespace {
+
+// Entities side by side
+//
+// One entity of a Redis source is loaded by one worker per master: a reader
+// thread and one PostgreSQL session, which on a machine of several cores
+// leaves most of it idle while the other waits on a round trip. So a run of
+// consecutive entities that may load beside others (EntityRun::MayRunBeside:
+// a Redis source, nothing shared with other entities) loads up to one per
+// core at a time, each on a coordinating connection of its own. They start in
+// the run's order, so a critical entity is never behind a lower one. Every
+// entity still has its own ledger, claims and checkpoints, so a crash or a
+// stop resumes each where it was. Rejects count for the whole run: every
+// entity stops at its next checkpoint once the run's total passes
+// --max-rejects, and none starts after.
+struct EntityOutcome {
+  bool ran = false;
+  bool stopped_on_rejects = false;
+};
+
+Status RunSideBySide(std::vector<std::unique_ptr<EntityRun>>& runs, size_t first, size_t end,
+                     std::vector<EntityOutcome>* outcomes) {
+  const size_t lanes = std::min<size_t>(static_cast<size_t>(DefaultJobs()), end - first);
+  std::atomic<size_t> next{first};
+  std::atomic<bool> halt{false};
+  std::vector<Status> errors(lanes);
+  std::vector<std::thread> threads;
+  for (size_t lane = 0; lane < lanes; ++lane) {
+    threads.emplace_back([&, lane] {
+      for (;;) {
+        const size_t k = next++;
+        if (k >= end || halt.load()) return;
+        EntityOutcome& outcome = (*outcomes)[k];
+        outcome.ran = true;
+        errors[lane] = runs[k]->UseOwnConnection();
+        if (errors[lane].ok()) errors[lane] = runs[k]->Run(&outcome.stopped_on_rejects);
+        if (!errors[lane].ok() || outcome.stopped_on_rejects) {
+          halt = true;
+          return;
+        }
+        FailPoint("backfill.between_entities");
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const Status& st : errors) RETURN_IF_ERROR(st);
+  return Status::Ok();
+}
+
+}  // namespace
 
 Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
                                    const std::string& target_url, const BackfillRequest& given) {
@@ -75,13 +127,14 @@ Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
     ASSIGN_OR_RETURN(sink, RejectSink::Open(migration.backfill.reject_file));
   }
 
+  std::atomic<int64_t> run_rejects{0};
   BackfillContext context{.migration = &migration,
                           .request = &request,
                           .batch_size = batch_size,
                           .conn = &conn,
                           .url = target_url,
                           .sink = sink.get(),
-                          .run_rejects = &report.rejected_total,
+                          .run_rejects = &run_rejects,
                           .max_rejects = report.max_rejects};
   std::vector<std::unique_ptr<EntityRun>> runs;
   for (const auto* entity : selected) {
@@ -108,12 +161,36 @@ Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
           return tx.Commit();
         }));
   }
-  for (auto& run : runs) {
-    RETURN_IF_ERROR(run->Run(&report.stopped_on_rejects));
-    for (auto& s : run->Summaries()) report.tables.push_back(std::move(s));
-    if (report.stopped_on_rejects) break;
-    FailPoint("backfill.between_entities");
+  std::vector<bool> beside(runs.size(), false);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    ASSIGN_OR_RETURN(beside[i], runs[i]->MayRunBeside());
   }
+  std::vector<EntityOutcome> outcomes(runs.size());
+  Status failed;
+  for (size_t i = 0; i < runs.size() && failed.ok();) {
+    size_t end = i;
+    while (end < runs.size() && beside[end]) ++end;
+    if (end - i >= 2 && DefaultJobs() >= 2) {
+      failed = RunSideBySide(runs, i, end, &outcomes);
+      i = end;
+    } else {
+      outcomes[i].ran = true;
+      failed = runs[i]->Run(&outcomes[i].stopped_on_rejects);
+      if (failed.ok() && !outcomes[i].stopped_on_rejects) FailPoint("backfill.between_entities");
+      ++i;
+    }
+    if (std::any_of(outcomes.begin(), outcomes.end(),
+                    [](const EntityOutcome& o) { return o.stopped_on_rejects; })) {
+      break;
+    }
+  }
+  RETURN_IF_ERROR(failed);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (!outcomes[i].ran) continue;
+    for (auto& s : runs[i]->Summaries()) report.tables.push_back(std::move(s));
+    report.stopped_on_rejects = report.stopped_on_rejects || outcomes[i].stopped_on_rejects;
+  }
+  report.rejected_total = run_rejects.load();
   if (!request.dry_run) {
     report.rejected_total = 0;
     for (const auto& t : report.tables) report.rejected_total += t.rejected;

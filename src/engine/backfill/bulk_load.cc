@@ -6,8 +6,10 @@
 #include <spdlog/spdlog.h>
 
 #include "catalog/deferred_ddl.h"
+#include "catalog/key_versions.h"
 #include "catalog/partition_ledger.h"
 #include "catalog/stage.h"
+#include "catalog/sync_state.h"
 #include "catalog/table_ddl.h"
 #include "engine/backfill/partition_backfill.h"
 #include "engine/core/post_load.h"
@@ -39,6 +41,19 @@ namespace cutover::engine {
 // A process that joins, or a rerun after a crash, finds the set-aside
 // definitions and continues in bulk mode; --restart first rebuilds them and
 // then merges as usual.
+//
+// Bulk mode of a versioned store (Redis)
+//
+// Redis cannot drop its repeated keys beforehand: SCAN returns a key twice
+// when the keyspace is resized between calls. The key claims do it instead:
+// the load starts with no claim in the entity's scope and no other writer
+// (no sync runs: catalog/sync_state.h; stage legacy: no gateway), so a key
+// claimed before was claimed by this load, whose rows for it are written.
+// The claims run first_only (catalog/key_versions.h): a repeat loses and
+// lands nowhere, and it counts as read, not merged. Two keys that map to one
+// row (two spellings of one number) meet at the key's rebuild, which keeps
+// one, as a merge would. The claims keep their index: other scopes share
+// it, and a sync after the load finds the keys it must re-check there.
 
 Result<bool> PartitionBackfill::MayBulkLoad() {
   // A partitioned table's key and indexes live on each partition, which
@@ -71,10 +86,33 @@ Result<bool> PartitionBackfill::MayBulkLoad() {
                  keys_unique_why_not_);
   }
   // A bulk load COPYs straight into the table, which needs its exact types.
-  return keys_unique_ && tables_[0].exact_types;
+  return (keys_unique_ || claims_once_) && tables_[0].exact_types;
+}
+
+// Entities side by side
+//
+// An entity of a Redis source is read by one worker per master, which leaves
+// the machine's other cores to a second entity's reads and writes (see
+// backfill_command.cc). It may load beside others when nothing it writes is
+// shared: no lookup fills a dimension table, and no foreign key joins its
+// tables to another entity's.
+Result<bool> PartitionBackfill::MayRunBeside() {
+  if (!entity_.redis || request_.dry_run || !dimensions_.empty()) return false;
+  std::vector<pg_store::TableShape> shapes;
+  for (const Table& t : tables_) shapes.push_back(t.shape);
+  bool linked = true;
+  RETURN_IF_ERROR(Control("reading the foreign keys of " + entity_.name, [&]() -> Status {
+    ASSIGN_OR_RETURN(linked, catalog::LinkedBeyond(conn(), shapes));
+    return Status::Ok();
+  }));
+  return !linked;
 }
 
 Status PartitionBackfill::SkipSupersededRows() {
+  if (entity_.redis && store_->snapshot().versioned()) {
+    claims_once_ = true;
+    return Status::Ok();
+  }
   const std::optional<SourceDedup> dedup = SourceDedupOf(entity_);
   if (!dedup) {
     keys_unique_why_not_ = "a key column is not read from a plain source column";
@@ -111,7 +149,36 @@ Status PartitionBackfill::DecideBulk(bool fresh, bool may_bulk) {
     return Status::Ok();
   }
   if (!may_bulk) return DeferChildForeignKeys();
+  if (claims_once_) {
+    ASSIGN_OR_RETURN(const bool claimed,
+                     catalog::HasKeyVersions(conn(), migration_.name, entity_.name));
+    if (claimed) {
+      spdlog::info(
+          "{}: keys of it were written before (its claims remain): loading with the table's "
+          "indexes in place",
+          entity_.name);
+      return DeferChildForeignKeys();
+    }
+    ASSIGN_OR_RETURN(const bool alone,
+                     catalog::ExcludeSyncs(conn(), migration_.name, entity_.source));
+    if (!alone) {
+      spdlog::info(
+          "{}: a cutover sync of {} is running: loading with the table's indexes in place, so "
+          "that it keeps writing beside the load",
+          entity_.name, entity_.source);
+      return DeferChildForeignKeys();
+    }
+  }
   RETURN_IF_ERROR(conn()->Exec("SAVEPOINT cutover_defer"));
+  // A child table's foreign key to the table would keep its key in place.
+  int child_keys = 0;
+  if (claims_once_) {
+    for (size_t i = 1; i < tables_.size(); ++i) {
+      ASSIGN_OR_RETURN(const int n, catalog::DeferForeignKeys(conn(), migration_.name, entity_.name,
+                                                              tables_[i].shape, tables_[0].shape));
+      child_keys += n;
+    }
+  }
   auto deferred =
       catalog::DeferTableIndexes(conn(), migration_.name, entity_.name, tables_[0].shape);
   if (!deferred.ok() && deferred.status().code() == StatusCode::kFailedPrecondition) {
@@ -134,7 +201,7 @@ Status PartitionBackfill::DecideBulk(bool fresh, bool may_bulk) {
   spdlog::info(
       "{}: empty table at stage legacy: loading it without its key, indexes and constraints "
       "({} definitions set aside), which are built after the load",
-      entity_.name, *deferred + static_cast<int>(entity_.indexes.size()));
+      entity_.name, *deferred + child_keys + static_cast<int>(entity_.indexes.size()));
   return Status::Ok();
 }
 

@@ -11,7 +11,7 @@ namespace cutover::engine {
 
 // RunBackfill prepares every selected entity, resets them all in one
 // transaction when a new run starts, then runs them in priority order.
-// Implementations are used from one thread; they may start their own.
+// Each implementation is used from one thread at a time; it may start its own.
 class EntityRun {
  public:
   virtual ~EntityRun() = default;
@@ -25,6 +25,11 @@ class EntityRun {
   // Forgets the entity's progress and rejects inside the caller's open
   // transaction, so the next Run starts from the beginning.
   virtual Status ResetLedgers() = 0;
+  // After Prepare: whether the entity may load while others do (see
+  // "Entities side by side" in backfill_command.cc).
+  virtual Result<bool> MayRunBeside() { return false; }
+  // From here on, coordinates on a connection of its own, not the command's.
+  virtual Status UseOwnConnection() { return Status::Ok(); }
 };
 
 }  // namespace cutover::engine

@@ -158,7 +158,8 @@ PartitionBackfill::PartitionBackfill(const BackfillContext& shared, const spec::
       migration_(*shared.migration),
       request_(*shared.request),
       entity_(entity),
-      jobs_(request_.jobs > 0 ? request_.jobs : DefaultJobs()) {
+      jobs_(request_.jobs > 0 ? request_.jobs : DefaultJobs()),
+      control_(shared.conn) {
   tables_.resize(1);  // done() reads the entity's ledger before Prepare fills it
 }
 
@@ -394,7 +395,8 @@ Result<bool> PartitionBackfill::LoadToCheckpoint(Worker* w) {
     // superseded, read but neither merged nor rejected.
     ASSIGN_OR_RETURN(const std::vector<bool> newest, ClaimNewest(w, work->in));
     // Keys claimed for the first time have no rows yet, hence no children.
-    if (w->children != nullptr && !w->claims.last_copied) {
+    // A bulk load's claim wins only a key nobody claimed, which has no rows.
+    if (w->children != nullptr && !w->claims.last_copied && !bulk_) {
       std::vector<uint32_t> parents;
       for (uint32_t r = 0; r < mapped.tables[0].num_rows(); ++r) {
         if (newest.empty() || newest[mapped.origins[0][r].record]) parents.push_back(r);
@@ -474,8 +476,10 @@ Result<bool> PartitionBackfill::LoadToCheckpoint(Worker* w) {
   w->counted_units[partition.id] = units_seen;
   Progress(progress_records, units);
   if (at_end) w->Close();
-  // --max-rejects counts the whole run's rejects.
-  const int64_t total = earlier_entities_rejects_ + rejects_before_ + (rejects_here_ += rejected);
+  // --max-rejects counts the whole run's rejects, those of entities loading
+  // beside this one included.
+  rejects_here_ += rejected;
+  const int64_t total = (*shared_.run_rejects += rejected);
   if (shared_.max_rejects >= 0 && total > shared_.max_rejects) stop_ = true;
   return true;
 }
@@ -507,6 +511,7 @@ Status PartitionBackfill::RunWorker(int index) {
     w.writers.push_back(std::move(writer));
   }
   ASSIGN_OR_RETURN(w.mapper, CreateMapper(migration_, entity_));
+  w.claims.first_only = bulk_;
   if (entity_.redis && tables_.size() > 1) {
     ASSIGN_OR_RETURN(EntityPlan plan, PlanEntity(migration_, entity_));
     ASSIGN_OR_RETURN(w.children, ChildReplacer::Create(entity_, plan));
@@ -652,7 +657,7 @@ Status PartitionBackfill::Run(bool* stopped_on_rejects) {
   } else {
     rejects_before_ = before.all.rejected;
   }
-  earlier_entities_rejects_ = *shared_.run_rejects;
+  *shared_.run_rejects += rejects_before_;
   {
     std::lock_guard<std::mutex> lock(mu_);
     records_done_ = before.all.read;
@@ -703,9 +708,9 @@ Status PartitionBackfill::Run(bool* stopped_on_rejects) {
     e.rows_merged = totals.all.merged;
     e.records_rejected = totals.all.rejected;
   }
-  *shared_.run_rejects += rejects_before_ + rejects_here_;
   if (stop_) {
-    LogStopOnRejects(entity_.name, *shared_.run_rejects, shared_.max_rejects, shared_.sink->path());
+    LogStopOnRejects(entity_.name, shared_.run_rejects->load(), shared_.max_rejects,
+                     shared_.sink->path());
     if (rebuild_deferred_) {
       spdlog::error("{}: its {} stay set aside until a rerun finishes the load", entity_.name,
                     bulk_ ? "key and indexes" : "child tables' foreign keys");

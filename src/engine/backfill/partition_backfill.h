@@ -40,6 +40,11 @@ class PartitionBackfill : public EntityRun {
   std::vector<TableSummary> Summaries() const override;
   bool done() const override { return tables_[0].ledger.exists && tables_[0].ledger.done; }
   Status ResetLedgers() override;
+  Result<bool> MayRunBeside() override;
+  Status UseOwnConnection() override {
+    control_ = &own_conn_;
+    return Control("connecting for " + entity_.name, [] { return Status::Ok(); });
+  }
 
  private:
   // The entity's table, or one of its children's (a JSON record's nested
@@ -56,11 +61,11 @@ class PartitionBackfill : public EntityRun {
   struct Worker;
   enum class Step { kWorked, kWait, kFinished };
 
-  pg_store::PgConnection* conn() { return shared_.conn->get(); }
+  pg_store::PgConnection* conn() { return control_->get(); }
   // Runs `step` on the coordinating connection, reconnecting and running it
   // again through an outage (see "Faults").
   Status Control(std::string_view what, const std::function<Status()>& step) {
-    return pg_store::RunWithRetry(shared_.conn, shared_.url, request_.retry_for, what, step);
+    return pg_store::RunWithRetry(control_, shared_.url, request_.retry_for, what, step);
   }
   // `live`: a run that writes PostgreSQL, which reads the stage (a dry run
   // reads none).
@@ -101,6 +106,10 @@ class PartitionBackfill : public EntityRun {
   const BackfillRequest& request_;
   const spec::EntitySpec& entity_;
   const int jobs_;
+  // The coordinating connection: the command's, or own_conn_ once the entity
+  // runs beside others.
+  std::unique_ptr<pg_store::PgConnection>* control_;
+  std::unique_ptr<pg_store::PgConnection> own_conn_;
 
   // Set by Prepare/Run on the calling thread, read-only while workers run.
   std::vector<Table> tables_;
@@ -117,13 +126,15 @@ class PartitionBackfill : public EntityRun {
   // rebuilt by the workers once no partition is pending.
   bool rebuild_deferred_ = false;
   bool keys_unique_ = false;  // the store yields each key once
+  // A versioned store's claims let each source key through once in a bulk
+  // load, its first claim winning (see "Bulk mode of a versioned store").
+  bool claims_once_ = false;
   std::string keys_unique_why_not_;
   bool progress_in_bytes_ = false;  // partitions' record counts unknown, sizes known
   // The ledger's counts move with each checkpoint (a document store), or are
   // summed from the partitions at the end (see the design note).
   bool ledger_each_checkpoint_ = true;
-  int64_t rejects_before_ = 0;            // the entity's, committed before this process started
-  int64_t earlier_entities_rejects_ = 0;  // this run's, in the entities run before this one
+  int64_t rejects_before_ = 0;  // the entity's, committed before this process started
   RunState state_ = RunState::kDone;
   double seconds_ = 0;
   std::vector<int64_t> dimension_rows_;  // after the load, per dimensions_

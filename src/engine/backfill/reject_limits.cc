@@ -6,7 +6,7 @@
 
 namespace cutover::engine {
 
-void WarnWouldReject(const std::vector<Reject>& rejects, int64_t* run_rejects) {
+void WarnWouldReject(const std::vector<Reject>& rejects, std::atomic<int64_t>* run_rejects) {
   for (const auto& r : rejects) {
     if (++*run_rejects <= kDryRunWarnings) {
       spdlog::warn("would reject {} at {}: {}", r.entity, r.PositionText(), r.reason);

@@ -2,6 +2,7 @@
 // "would reject" warnings, and the stop when --max-rejects is passed.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -17,7 +18,7 @@ inline constexpr int64_t kDryRunWarnings = 20;
 
 // Counts `rejects` into *run_rejects, warning about each while the run's
 // count is within kDryRunWarnings. Not thread-safe: callers serialize.
-void WarnWouldReject(const std::vector<Reject>& rejects, int64_t* run_rejects);
+void WarnWouldReject(const std::vector<Reject>& rejects, std::atomic<int64_t>* run_rejects);
 
 // Logs that `entity` stops because `rejected` records exceed --max-rejects.
 void LogStopOnRejects(std::string_view entity, int64_t rejected, int64_t max_rejects,

@@ -54,6 +54,7 @@ Status RejectSink::Write(std::span<const Reject> rejects) {
     out += RejectToJson(r);
     out += '\n';
   }
+  std::lock_guard<std::mutex> lock(mu_);
   if (std::fwrite(out.data(), 1, out.size(), file_) != out.size() || std::fflush(file_) != 0 ||
       fsync(fileno(file_)) != 0) {
     return IoError(fmt::format("cannot write reject file {}: {}", path_, std::strerror(errno)));

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 
@@ -15,7 +16,8 @@ namespace cutover::engine {
 
 // Appends to the file as batches commit, so that a reject is on disk before
 // its batch is; a resumed run or a retried batch may then write one twice,
-// never zero times, until RewriteRejectFile ends the run. Not thread-safe.
+// never zero times, until RewriteRejectFile ends the run. Thread-safe: writes
+// of entities loading side by side never interleave.
 class RejectSink {
  public:
   ~RejectSink();
@@ -25,6 +27,7 @@ class RejectSink {
 
  private:
   RejectSink(std::FILE* file, std::string path) : file_(file), path_(std::move(path)) {}
+  std::mutex mu_;  // one Write at a time
   std::FILE* file_;
   std::string path_;
 };

@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "catalog/deferred_ddl.h"
 #include "catalog/key_versions.h"
 #include "catalog/schema.h"
 #include "catalog/sync_state.h"
@@ -61,7 +62,9 @@ class SourceSync {
     store::ChangeBatch batch;
     while (!stop_.load()) {
       if (request_.run_for.count() > 0 && Clock::now() - started >= request_.run_for) break;
-      if (request_.idle_exit.count() > 0 && Clock::now() - last_change >= request_.idle_exit) {
+      // Not idle while a bulk load holds an entity: it is not in step yet.
+      if (request_.idle_exit.count() > 0 && Clock::now() - last_change >= request_.idle_exit &&
+          std::none_of(held_.begin(), held_.end(), [](bool h) { return h; })) {
         break;
       }
       Result<bool> got = stream_->Next(static_cast<size_t>(request_.batch_size),
@@ -82,9 +85,17 @@ class SourceSync {
         RecordLag(std::chrono::duration<double, std::milli>(Clock::now() - last_change).count());
       }
       if (Clock::now() - last_save >= std::chrono::seconds(1)) {
+        RETURN_IF_ERROR(ReleaseBuilt());
         (void)SaveState();
         last_save = Clock::now();
       }
+    }
+    for (size_t e = 0; e < entities_.size(); ++e) {
+      if (!held_[e]) continue;
+      spdlog::warn(
+          "sync {}: {} was being bulk-loaded until this sync ended, so it was not synced; the "
+          "next sync reconciles it once the backfill has built its key",
+          source_.name, entities_[e]->name);
     }
     report_.lag_samples = lags_.size();
     report_.lag_p50_ms = lags_.Percentile(0.50);
@@ -98,8 +109,61 @@ class SourceSync {
     return Pg("connecting", [&] { return catalog::EnsureControlSchema(conn_.get()); });
   }
 
+  // On every (re)connection: the sync's presence on this session, then the
+  // entities a bulk load holds.
   Status PrepareAll() {
     for (auto& s : syncs_) RETURN_IF_ERROR(s->Prepare(conn_.get()));
+    RETURN_IF_ERROR(catalog::AnnounceSync(conn_.get(), migration_.name, source_.name));
+    return FindHeld();
+  }
+
+  // Entities held by a bulk load
+  //
+  // An entity whose key a bulk load has set aside (catalog/sync_state.h)
+  // cannot take a merge. Sync leaves it alone: no reconciliation reads it and
+  // its hints are dropped, which loses nothing, because once the load has
+  // built the key (the entity's deferred keys are gone) sync reconciles the
+  // entity whole, with the subscription up all the while. Entities are only
+  // ever taken into a hold while no sync runs, so a hold is found here, at
+  // (re)connection, and released in ReleaseBuilt.
+  Status FindHeld() {
+    held_.resize(entities_.size(), false);
+    for (size_t e = 0; e < entities_.size(); ++e) {
+      ASSIGN_OR_RETURN(
+          const int64_t deferred,
+          catalog::CountDeferredKeys(conn_.get(), migration_.name, entities_[e]->name));
+      if (deferred > 0 && !held_[e]) {
+        spdlog::warn(
+            "sync {}: {} is being bulk-loaded (its key and indexes are set aside): it is left "
+            "alone until the backfill has built them, then reconciled",
+            source_.name, entities_[e]->name);
+      }
+      held_[e] = deferred > 0;
+    }
+    return Status::Ok();
+  }
+
+  // Reconciles each held entity whose key a bulk load has built since.
+  Status ReleaseBuilt() {
+    for (size_t e = 0; e < entities_.size(); ++e) {
+      if (!held_[e]) continue;
+      int64_t deferred = 0;
+      RETURN_IF_ERROR(Pg("checking the bulk load of " + entities_[e]->name, [&]() -> Status {
+        ASSIGN_OR_RETURN(
+            deferred, catalog::CountDeferredKeys(conn_.get(), migration_.name, entities_[e]->name));
+        return Status::Ok();
+      }));
+      if (deferred > 0) continue;
+      held_[e] = false;
+      spdlog::info("sync {}: the bulk load of {} has built its key; reconciling it", source_.name,
+                   entities_[e]->name);
+      std::set<std::string> pending;
+      bool gap = false;
+      ++report_.repairs;
+      RETURN_IF_ERROR(ReconcileEntity(e, &pending, &gap));
+      if (gap) return Reconcile("gap");
+      RETURN_IF_ERROR(ApplyKeys(pending));
+    }
     return Status::Ok();
   }
 
@@ -129,6 +193,7 @@ class SourceSync {
   // it matches.
   Status ApplyKeys(const std::set<std::string>& keys) {
     for (size_t e = 0; e < entities_.size(); ++e) {
+      if (held_[e]) continue;
       std::vector<std::string> mine;
       for (const auto& k : keys) {
         if (entities_[e]->redis && entities_[e]->redis->pattern.Match(k)) mine.push_back(k);
@@ -138,8 +203,10 @@ class SourceSync {
             mine.begin() + static_cast<std::ptrdiff_t>(i),
             mine.begin() + static_cast<std::ptrdiff_t>(std::min(
                                mine.size(), i + static_cast<size_t>(request_.batch_size))));
-        RETURN_IF_ERROR(Pg("applying changes to " + entities_[e]->name,
-                           [&] { return syncs_[e]->Refresh(conn_.get(), part, &report_.counts); }));
+        // A reconnection may find the entity held meanwhile (FindHeld).
+        RETURN_IF_ERROR(Pg("applying changes to " + entities_[e]->name, [&] {
+          return held_[e] ? Status::Ok() : syncs_[e]->Refresh(conn_.get(), part, &report_.counts);
+        }));
       }
     }
     return Status::Ok();
@@ -180,7 +247,7 @@ class SourceSync {
       bool gap = false;
       const ApplyCounts before = report_.counts;
       for (size_t e = 0; e < entities_.size() && !gap && !stop_.load(); ++e) {
-        RETURN_IF_ERROR(ReconcileEntity(e, &pending, &gap));
+        if (!held_[e]) RETURN_IF_ERROR(ReconcileEntity(e, &pending, &gap));
       }
       if (stop_.load()) {
         // Stopped part way: what was applied is kept, but keys the scan had
@@ -215,7 +282,7 @@ class SourceSync {
         if (batch.versions_floor > 0) oldest_read = std::min(oldest_read, batch.versions_floor);
         if (batch.size() > 0) {
           RETURN_IF_ERROR(Pg("reconciling " + entities_[e]->name, [&] {
-            return sync.Apply(conn_.get(), batch, {}, 0, &report_.counts);
+            return held_[e] ? Status::Ok() : sync.Apply(conn_.get(), batch, {}, 0, &report_.counts);
           }));
         }
         RETURN_IF_ERROR(Drain(pending, gap));
@@ -241,8 +308,9 @@ class SourceSync {
       }));
       if (keys.empty()) return Status::Ok();
       after = keys.back();
-      RETURN_IF_ERROR(Pg("re-reading keys the scan did not see",
-                         [&] { return sync.Refresh(conn_.get(), keys, &report_.counts); }));
+      RETURN_IF_ERROR(Pg("re-reading keys the scan did not see", [&] {
+        return held_[e] ? Status::Ok() : sync.Refresh(conn_.get(), keys, &report_.counts);
+      }));
       RETURN_IF_ERROR(Drain(pending, gap));
       if (*gap) return Status::Ok();
     }
@@ -276,6 +344,7 @@ class SourceSync {
   std::unique_ptr<store::ChangeStream> stream_;
   std::vector<std::unique_ptr<store::Store>> stores_;
   std::vector<std::unique_ptr<EntitySync>> syncs_;
+  std::vector<bool> held_;  // per entity: its key set aside by a bulk load (FindHeld)
   SourceSyncReport report_;
   LagWindow lags_;  // notification received -> committed
 };

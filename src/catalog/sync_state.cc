@@ -26,6 +26,13 @@ Status AnnounceSync(pg_store::PgConnection* conn, const std::string& migration,
 
 Result<bool> ExcludeSyncs(pg_store::PgConnection* conn, const std::string& migration,
                           const std::string& source) {
+  // Backfills deciding at once would fail each other's try of the exclusive
+  // lock, each taking the other for a sync: they decide one at a time.
+  RETURN_IF_ERROR(
+      conn->Query("SELECT pg_advisory_xact_lock(hashtextextended('cutover.bulk_decision:' || $1 "
+                  "|| ':' || $2, 0))",
+                  {migration, source})
+          .status());
   ASSIGN_OR_RETURN(
       auto got, conn->QueryValue(fmt::format("SELECT pg_try_advisory_xact_lock({})", kPresenceLock),
                                  {migration, source}));

@@ -523,7 +523,10 @@ int main(int argc, char** argv) {
       "per entity, each visiting every key of the keyspace)\n",
       ceiling.cpu_seconds, ceiling_cpu.redis, ceiling_cpu.machine, backfill.cpu_seconds,
       backfill_cpu.redis, backfill_cpu.machine);
-  fmt::print("cutover backfill's own summary (entities one after another):\n{}", backfill_summary);
+  fmt::print(
+      "cutover backfill's own summary (entities side by side, one per core; rows/s of each over "
+      "its own time):\n{}",
+      backfill_summary);
 
   bool ok = backfill.exit_code == 0 && backfill.rows == keys && ceiling.exit_code == 0 &&
             runbook.exit_code == 0 && sync.ok && floor.ok;

@@ -232,9 +232,9 @@ Result<bool> RebuildOneDeferred(pg_store::PgConnection* conn, const std::string&
       RETURN_IF_ERROR(conn->Exec("ROLLBACK TO SAVEPOINT cutover_rebuild"));
       ASSIGN_OR_RETURN(const int64_t removed, RemoveRepeatedKeys(conn, shape));
       spdlog::warn(
-          "{}: {} rows repeated a key after mapping (distinct source keys that map to one "
-          "target key) and were removed, keeping per key the greatest keep_last_by, then the "
-          "row stored last",
+          "{}: {} rows repeated a key (distinct source keys that map to one target key, or a "
+          "key read twice) and were removed, keeping per key the greatest keep_last_by, then "
+          "the row stored last",
           entity, removed);
       built = conn->Exec(d.ddl);
     }

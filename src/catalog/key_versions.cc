@@ -21,6 +21,20 @@ void AppendHex(std::string_view bytes, std::string* out) {
   }
 }
 
+// The first column of each row, hex text, as bytes.
+std::vector<std::string> HexRows(const pg_store::QueryResult& r) {
+  std::vector<std::string> keys;
+  for (const auto& row : r.rows) {
+    const std::string hex = row[0].value_or("");
+    std::string key;
+    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+      key.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    }
+    keys.push_back(std::move(key));
+  }
+  return keys;
+}
+
 // Claims every candidate of `best` by one COPY, which succeeds only when
 // none of their keys was claimed before; false (the savepoint rolled back)
 // when one was.
@@ -178,16 +192,27 @@ Result<std::vector<std::string>> KeysOlderThan(pg_store::PgConnection* conn,
                               "AND key > decode($4, 'hex') ORDER BY key LIMIT $5::int",
                               kScopeOf),
                   {migration, entity, std::to_string(version), after_hex, std::to_string(limit)}));
-  std::vector<std::string> keys;
-  for (const auto& row : r.rows) {
-    const std::string hex = row[0].value_or("");
-    std::string key;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-      key.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-    }
-    keys.push_back(std::move(key));
-  }
-  return keys;
+  return HexRows(r);
+}
+
+Result<std::vector<std::string>> UnclaimedKeys(pg_store::PgConnection* conn,
+                                               const std::string& migration,
+                                               const std::string& entity, const std::string& table,
+                                               const std::string& key_sql, const std::string& after,
+                                               int limit) {
+  std::string after_hex;
+  AppendHex(after, &after_hex);
+  ASSIGN_OR_RETURN(
+      pg_store::QueryResult r,
+      conn->Query(
+          fmt::format(
+              "SELECT encode(k, 'hex') FROM (SELECT {} AS k FROM {}) t WHERE k > decode($3, "
+              "'hex') AND NOT EXISTS (SELECT 1 FROM cutover.key_versions kv WHERE kv.scope = "
+              "(SELECT scope FROM cutover.key_scopes WHERE migration = $1 AND entity = $2) AND "
+              "kv.key = t.k) ORDER BY k LIMIT $4::int",
+              key_sql, table),
+          {migration, entity, after_hex, std::to_string(limit)}));
+  return HexRows(r);
 }
 
 Result<bool> HasKeyVersions(pg_store::PgConnection* conn, const std::string& migration,

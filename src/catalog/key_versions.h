@@ -75,6 +75,17 @@ Result<std::vector<std::string>> KeysOlderThan(pg_store::PgConnection* conn,
                                                const std::string& entity, int64_t version,
                                                const std::string& after, int limit);
 
+// Up to `limit` keys after `after` (bytewise; "" for the first page) of rows
+// of `table` that no claim of (migration, entity) names, `key_sql` giving a
+// row's key (engine/core/redis_key_sql.h): rows a bulk load wrote without
+// claims. After a full scan, which claims every key it reads, those are the
+// rows of keys gone.
+Result<std::vector<std::string>> UnclaimedKeys(pg_store::PgConnection* conn,
+                                               const std::string& migration,
+                                               const std::string& entity, const std::string& table,
+                                               const std::string& key_sql, const std::string& after,
+                                               int limit);
+
 // True when (migration, entity) has a claim, a deletion's included.
 Result<bool> HasKeyVersions(pg_store::PgConnection* conn, const std::string& migration,
                             const std::string& entity);

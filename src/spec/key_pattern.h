@@ -32,6 +32,9 @@ class KeyPattern {
   const std::string& text() const { return text_; }
   // Capture names in the order they appear.
   const std::vector<std::string>& captures() const { return names_; }
+  // The literal bytes around them: literals()[i] precedes capture i, and the
+  // last one follows the last capture (captures().size() + 1 in all).
+  const std::vector<std::string>& literals() const { return literals_; }
 
   // The captures of `key` (in captures() order), or nullopt when the key
   // does not match (a literal differs, or a capture would be empty).

@@ -13,6 +13,7 @@
 #include "catalog/table_ddl.h"
 #include "engine/backfill/partition_backfill.h"
 #include "engine/core/post_load.h"
+#include "engine/core/redis_key_sql.h"
 #include "engine/core/source_dedup.h"
 #include "engine/core/write_path.h"
 
@@ -54,6 +55,21 @@ namespace cutover::engine {
 // row (two spellings of one number) meet at the key's rebuild, which keeps
 // one, as a merge would. The claims keep their index: other scopes share
 // it, and a sync after the load finds the keys it must re-check there.
+//
+// Claim-free. Claims cost the load more than the rows themselves (a B-tree
+// insert of every key into an index other scopes share). An entity without
+// child tables whose rows each hold their key as read (RedisKeySql: the
+// table's key is the pattern's captures, as text or bytea) loads with none:
+//   - A repeat lands a second row; the key's rebuild keeps the one stored
+//     last, which one worker per master reading in order makes the newer
+//     read (deferred_ddl.h, "Repeated keys").
+//   - No writer can be older than the load and miss a claim to lose to: a
+//     sync starts reading the entity only after the load built its key, and
+//     the gateway writes from stage dual_write on.
+//   - A sync's reconciliation lists rows whose key no claim names, after
+//     the scan that claims every key it reads: those are the rows of keys gone
+//     since the load (catalog::UnclaimedKeys), and are re-read.
+// Child tables would need their rows of a repeat told apart; they claim.
 
 Result<bool> PartitionBackfill::MayBulkLoad() {
   // A partitioned table's key and indexes live on each partition, which
@@ -111,6 +127,7 @@ Result<bool> PartitionBackfill::MayRunBeside() {
 Status PartitionBackfill::SkipSupersededRows() {
   if (entity_.redis && store_->snapshot().versioned()) {
     claims_once_ = true;
+    claim_free_ = tables_.size() == 1 && RedisKeySql(entity_, tables_[0].shape).has_value();
     return Status::Ok();
   }
   const std::optional<SourceDedup> dedup = SourceDedupOf(entity_);

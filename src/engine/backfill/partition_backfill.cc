@@ -318,7 +318,7 @@ void PartitionBackfill::Progress(int64_t records, int64_t units) {
 }
 
 Result<std::vector<bool>> PartitionBackfill::ClaimNewest(Worker* w, const store::StoreBatch& in) {
-  if (in.versions.empty()) return std::vector<bool>();
+  if (in.versions.empty() || (bulk_ && claim_free_)) return std::vector<bool>();
   std::vector<catalog::KeyVersion> items(in.versions.size());
   for (size_t i = 0; i < items.size(); ++i) {
     items[i].key = in.source_keys[i];
@@ -743,7 +743,9 @@ Status PartitionBackfill::FinishLoad() {
     // what it holds now is the rows stored, and the difference was
     // superseded; more rows than written means rows came from elsewhere too
     // (an application writing meanwhile), and this run cannot tell them apart.
-    if (!t.superseded_known && t.started_empty) {
+    // A bulk load's table, resumed or not, was empty when it was planned, and
+    // only the load writes it.
+    if (!t.superseded_known && (t.started_empty || bulk_)) {
       int64_t stored = 0;
       RETURN_IF_ERROR(Control("counting " + t.entity->name, [&]() -> Status {
         ASSIGN_OR_RETURN(auto n,

@@ -129,6 +129,9 @@ class PartitionBackfill : public EntityRun {
   // A versioned store's claims let each source key through once in a bulk
   // load, its first claim winning (see "Bulk mode of a versioned store").
   bool claims_once_ = false;
+  // In a bulk load, no claims at all: the key's rebuild keeps a repeated
+  // key's last row, and sync finds the rows no claim names (see there).
+  bool claim_free_ = false;
   std::string keys_unique_why_not_;
   bool progress_in_bytes_ = false;  // partitions' record counts unknown, sizes known
   // The ledger's counts move with each checkpoint (a document store), or are

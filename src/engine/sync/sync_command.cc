@@ -16,6 +16,7 @@
 #include "catalog/sync_state.h"
 #include "common/lag_window.h"
 #include "engine/core/entity_selection.h"
+#include "engine/core/redis_key_sql.h"
 #include "engine/core/source_factory.h"
 #include "engine/sync/watermark_sync.h"
 #include "stores/postgres/pg_connection.h"
@@ -306,10 +307,37 @@ class SourceSync {
                                                 oldest_read, after, request_.batch_size));
         return Status::Ok();
       }));
-      if (keys.empty()) return Status::Ok();
+      if (keys.empty()) break;
       after = keys.back();
       RETURN_IF_ERROR(Pg("re-reading keys the scan did not see", [&] {
         return held_[e] ? Status::Ok() : sync.Refresh(conn_.get(), keys, &report_.counts);
+      }));
+      RETURN_IF_ERROR(Drain(pending, gap));
+      if (*gap) return Status::Ok();
+    }
+    return RefreshUnclaimed(e, pending, gap);
+  }
+
+  // Rows that a bulk load wrote carry no claim (engine/backfill/bulk_load.cc);
+  // the scan just claimed every key it read, so the rows still without one
+  // are of keys gone since the load: re-read each (a missing key is deleted).
+  Status RefreshUnclaimed(size_t e, std::set<std::string>* pending, bool* gap) {
+    const pg_store::TableShape shape = pg_store::ShapeOf(*entities_[e], nullptr);
+    const std::optional<std::string> key_sql = RedisKeySql(*entities_[e], shape);
+    if (!key_sql) return Status::Ok();  // its bulk loads claim every key
+    std::string after;
+    for (;;) {
+      std::vector<std::string> keys;
+      RETURN_IF_ERROR(Pg("listing rows no claim names", [&]() -> Status {
+        ASSIGN_OR_RETURN(keys, catalog::UnclaimedKeys(conn_.get(), migration_.name,
+                                                      entities_[e]->name, shape.QualifiedName(),
+                                                      *key_sql, after, request_.batch_size));
+        return Status::Ok();
+      }));
+      if (keys.empty()) return Status::Ok();
+      after = keys.back();
+      RETURN_IF_ERROR(Pg("re-reading keys no claim names", [&] {
+        return held_[e] ? Status::Ok() : syncs_[e]->Refresh(conn_.get(), keys, &report_.counts);
       }));
       RETURN_IF_ERROR(Drain(pending, gap));
       if (*gap) return Status::Ok();

@@ -1,0 +1,21 @@
+// A Redis entity's key rebuilt by SQL from its row, for finding the rows whose
+// key no claim names (a bulk load writes none: engine/backfill/bulk_load.cc).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "spec/spec.h"
+#include "stores/postgres/table_shape.h"
+
+namespace cutover::engine {
+
+// A bytea expression over the columns of `shape`'s table that gives each
+// row's Redis key, byte for byte: the pattern's literals around its captures.
+// Only when the row holds each capture as it was (a text or bytea column) and
+// the table's key is exactly those columns, so that a row is one key; nullopt
+// otherwise (a capture read as a number or a date has lost its spelling).
+std::optional<std::string> RedisKeySql(const spec::EntitySpec& entity,
+                                       const pg_store::TableShape& shape);
+
+}  // namespace cutover::engine

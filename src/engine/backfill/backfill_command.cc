@@ -36,8 +36,8 @@ namespace {
 // thread and one PostgreSQL session, which on a machine of several cores
 // leaves most of it idle while the other waits on a round trip. So a run of
 // consecutive entities that may load beside others (EntityRun::MayRunBeside:
-// a Redis source, nothing shared with other entities) loads up to one per
-// core at a time, each on a coordinating connection of its own. They start in
+// a Redis source, nothing shared with other entities) loads up to --jobs (one
+// per core) at a time, each on a coordinating connection of its own. They start in
 // the run's order, so a critical entity is never behind a lower one. Every
 // entity still has its own ledger, claims and checkpoints, so a crash or a
 // stop resumes each where it was. Rejects count for the whole run: every
@@ -49,8 +49,8 @@ struct EntityOutcome {
 };
 
 Status RunSideBySide(std::vector<std::unique_ptr<EntityRun>>& runs, size_t first, size_t end,
-                     std::vector<EntityOutcome>* outcomes) {
-  const size_t lanes = std::min<size_t>(static_cast<size_t>(DefaultJobs()), end - first);
+                     size_t lanes_wanted, std::vector<EntityOutcome>* outcomes) {
+  const size_t lanes = std::min(lanes_wanted, end - first);
   std::atomic<size_t> next{first};
   std::atomic<bool> halt{false};
   std::vector<Status> errors(lanes);
@@ -166,12 +166,13 @@ Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
     ASSIGN_OR_RETURN(beside[i], runs[i]->MayRunBeside());
   }
   std::vector<EntityOutcome> outcomes(runs.size());
+  const size_t lanes = static_cast<size_t>(request.jobs > 0 ? request.jobs : DefaultJobs());
   Status failed;
   for (size_t i = 0; i < runs.size() && failed.ok();) {
     size_t end = i;
     while (end < runs.size() && beside[end]) ++end;
-    if (end - i >= 2 && DefaultJobs() >= 2) {
-      failed = RunSideBySide(runs, i, end, &outcomes);
+    if (end - i >= 2 && lanes >= 2) {
+      failed = RunSideBySide(runs, i, end, lanes, &outcomes);
       i = end;
     } else {
       outcomes[i].ran = true;

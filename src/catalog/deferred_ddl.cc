@@ -50,12 +50,13 @@ std::string Join(const std::vector<std::string>& names, std::string_view suffix 
 }
 
 // Deletes all but one row per entity key: the greatest keep_last_by, then the
-// one stored last. Returns how many rows it removed.
+// one written last: by the latest transaction (the age of its xmin, as xids
+// wrap), then last in the table. Returns how many rows it removed.
 Result<int64_t> RemoveRepeatedKeys(pg_store::PgConnection* conn,
                                    const pg_store::TableShape& shape) {
   std::string order;
   for (const auto& k : shape.keep_last_by) order += pg_store::QuoteIdent(k) + " DESC NULLS LAST, ";
-  order += "ctid DESC";
+  order += "age(xmin), ctid DESC";
   return conn->ExecCount(fmt::format(
       "DELETE FROM {0} WHERE ctid = ANY (ARRAY (SELECT ctid FROM (SELECT ctid, row_number() "
       "OVER (PARTITION BY {1} ORDER BY {2}) AS repeat FROM {0}) ranked WHERE repeat > 1))",
@@ -234,7 +235,7 @@ Result<bool> RebuildOneDeferred(pg_store::PgConnection* conn, const std::string&
       spdlog::warn(
           "{}: {} rows repeated a key (distinct source keys that map to one target key, or a "
           "key read twice) and were removed, keeping per key the greatest keep_last_by, then "
-          "the row stored last",
+          "the row written last",
           entity, removed);
       built = conn->Exec(d.ddl);
     }

@@ -39,10 +39,13 @@ namespace cutover::catalog {
 // share the rebuild, and a crash redoes only the definition it interrupted.
 //
 // Repeated keys. The loader feeds one row per source key, but two source keys
-// may still map to one target key (two spellings of one number, say). Then
-// the unique index on the entity's key fails (23505); the rebuild removes the
+// may still map to one target key (two spellings of one number, say), and a
+// Redis load without claims lands a key SCAN returns twice twice. Then the
+// unique index on the entity's key fails (23505); the rebuild removes the
 // repeats, keeping the row with the greatest keep_last_by and, among equals,
-// the one stored last, logs how many it removed, and builds the index again.
+// the one written last (the latest transaction, whose read came later: a
+// source partition's batches commit in order), logs how many it removed, and
+// builds the index again.
 // Any other unique index that fails is reported as the error it is.
 
 // Saves and drops every index and constraint of `shape`'s table (see above)

@@ -60,9 +60,9 @@ namespace cutover::engine {
 // insert of every key into an index other scopes share). An entity without
 // child tables whose rows each hold their key as read (RedisKeySql: the
 // table's key is the pattern's captures, as text or bytea) loads with none:
-//   - A repeat lands a second row; the key's rebuild keeps the one stored
-//     last, which one worker per master reading in order makes the newer
-//     read (deferred_ddl.h, "Repeated keys").
+//   - A repeat lands a second row; the key's rebuild keeps the one written
+//     by the latest transaction, which is the newer read: a master's batches
+//     commit in the order they were read (deferred_ddl.h, "Repeated keys").
 //   - No writer can be older than the load and miss a claim to lose to: a
 //     sync starts reading the entity only after the load built its key, and
 //     the gateway writes from stage dual_write on.

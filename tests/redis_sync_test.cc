@@ -351,7 +351,7 @@ TEST(RedisSync, DeletesTheRowsOfKeysGoneSinceABulkLoadThatClaimedNone) {
             std::string::npos)
       << load.err;
   ASSERT_EQ(QueryValue(url, "SELECT count(*) FROM profiles"), "300");
-  ASSERT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.key_versions"), "0");
+  ASSERT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.key_versions"), "0") << load.err;
 
   for (int i = 0; i < 300; i += 30) redis->Command({"DEL", Key(0, i)}, kDb);
   redis->Command({"UNLINK", Key(3, 7)}, kDb);

@@ -524,7 +524,8 @@ int main(int argc, char** argv) {
       ceiling.cpu_seconds, ceiling_cpu.redis, ceiling_cpu.machine, backfill.cpu_seconds,
       backfill_cpu.redis, backfill_cpu.machine);
   fmt::print(
-      "cutover backfill's own summary (entities side by side, one per core; rows/s of each over "
+      "cutover backfill's own summary (entities side by side, one more than the cores; rows/s of "
+      "each over "
       "its own time):\n{}",
       backfill_summary);
 

@@ -47,9 +47,10 @@ CommandAction AddBackfillCommand(CLI::App* app) {
   app->add_flag("--create-tables", o->request.create_tables,
                 "Create missing tables from the spec (otherwise they are checked against it)");
   app->add_option("--jobs,-j", o->request.jobs,
-                  "Parallel workers for Parquet/CSV sources, and entities of Redis sources "
-                  "loading side by side, each with its own PostgreSQL connection (default: one "
-                  "per core). More jobs load faster until PostgreSQL or the disk is the "
+                  "Parallel workers for Parquet/CSV sources (default: one per core), and "
+                  "entities of Redis sources loading side by side (default: one more than the "
+                  "cores), each with its own PostgreSQL connection. More jobs load faster until "
+                  "PostgreSQL or the disk is the "
                   "bottleneck; several backfill processes may share one run")
       ->check(CLI::Range(1, 256));
   app->add_flag("--restart", o->request.restart,

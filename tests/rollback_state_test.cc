@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "stores/postgres/pg_connection.h"
 #include "support/pg_harness.h"
 #include "support/redis_harness.h"
 #include "support/workspace.h"
@@ -302,21 +303,32 @@ TEST_F(RollbackStateTest, TheWayBackCarriesPostgresChangesIntoRedisThroughKills)
   // Three kills, each with changes made while no way back ran: before Redis
   // took the batch, after it took it with the keys still locked, and after
   // the locks went but before the slot was acknowledged. The slot never
-  // confirms a change Redis lacks (confirmed <= where WAL ended before the
-  // change: the insert position, since with asynchronous commit the write
-  // position pg_current_wal_lsn() may not have reached a committed change).
+  // confirms a change Redis lacks: confirmed <= where WAL ended just before
+  // the change's commit, read in its own transaction. (The insert position:
+  // with asynchronous commit the write position may trail; and just before
+  // the commit: other sessions, autovacuum among them, may write WAL between
+  // an earlier reading and the change, which a slot may rightly confirm.)
   const std::vector<std::string> kills = {"wayback.before_legacy_flush=1",
                                           "wayback.after_legacy_flush=1", "wayback.before_ack=1"};
   for (size_t round = 0; round < kills.size(); ++round) {
     const std::string n = std::to_string(round);
-    const std::string before = QueryValue(ws_.url, "SELECT pg_current_wal_insert_lsn()");
-    Exec(ws_.url,
-         "UPDATE public.usage SET count = count + 1000 WHERE ip = '10.0.0.5'; "
-         "UPDATE public.users SET name = 'round " +
-             n +
-             "' WHERE email = 'u20@x'; "
-             "INSERT INTO public.users (email, id, name) VALUES ('r" +
-             n + "@x', " + std::to_string(500 + round) + ", 'R" + n + "')");
+    std::string before;
+    {
+      auto conn = pg_store::PgConnection::Connect(ws_.url);
+      ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+      ASSERT_TRUE((*conn)
+                      ->Exec("BEGIN; UPDATE public.usage SET count = count + 1000 WHERE ip = "
+                             "'10.0.0.5'; UPDATE public.users SET name = 'round " +
+                             n +
+                             "' WHERE email = 'u20@x'; "
+                             "INSERT INTO public.users (email, id, name) VALUES ('r" +
+                             n + "@x', " + std::to_string(500 + round) + ", 'R" + n + "')")
+                      .ok());
+      auto lsn = (*conn)->QueryValue("SELECT pg_current_wal_insert_lsn()");
+      ASSERT_TRUE(lsn.ok() && lsn->has_value());
+      before = **lsn;
+      ASSERT_TRUE((*conn)->Exec("COMMIT").ok());
+    }
     CommandResult killed = Sync(kills[round]);
     EXPECT_EQ(killed.term_signal, SIGKILL) << kills[round] << " " << Describe(killed);
     EXPECT_EQ(ConfirmedAtMost("usage", before), "t") << kills[round];

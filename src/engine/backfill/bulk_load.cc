@@ -127,7 +127,7 @@ Result<bool> PartitionBackfill::MayRunBeside() {
 Status PartitionBackfill::SkipSupersededRows() {
   if (entity_.redis && store_->snapshot().versioned()) {
     claims_once_ = true;
-    claim_free_ = tables_.size() == 1 && RedisKeySql(entity_, tables_[0].shape).has_value();
+    claim_free_ = RedisKeySql(entity_, tables_[0].shape).has_value();
     return Status::Ok();
   }
   const std::optional<SourceDedup> dedup = SourceDedupOf(entity_);

@@ -22,7 +22,7 @@ std::string ByteaLiteral(const std::string& bytes) {
 
 std::optional<std::string> RedisKeySql(const spec::EntitySpec& entity,
                                        const pg_store::TableShape& shape) {
-  if (!entity.redis) return std::nullopt;
+  if (!entity.redis || !entity.children.empty()) return std::nullopt;
   const spec::KeyPattern& pattern = entity.redis->pattern;
   std::vector<std::string> key_columns;
   std::string sql = ByteaLiteral(pattern.literals()[0]);

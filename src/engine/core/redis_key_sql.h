@@ -12,9 +12,11 @@ namespace cutover::engine {
 
 // A bytea expression over the columns of `shape`'s table that gives each
 // row's Redis key, byte for byte: the pattern's literals around its captures.
-// Only when the row holds each capture as it was (a text or bytea column) and
-// the table's key is exactly those columns, so that a row is one key; nullopt
-// otherwise (a capture read as a number or a date has lost its spelling).
+// Only when the row holds each capture as it was (a text or bytea column), the
+// table's key is exactly those columns, so that a row is one key, and the
+// entity has no child tables; nullopt otherwise (a capture read as a number or
+// a date has lost its spelling; a bulk load of children claims every key, so
+// no row of it needs finding this way).
 std::optional<std::string> RedisKeySql(const spec::EntitySpec& entity,
                                        const pg_store::TableShape& shape);
 

@@ -245,7 +245,10 @@ Result<bool> RebuildOneDeferred(pg_store::PgConnection* conn, const std::string&
                                 {migration, entity, std::to_string(d.step), d.name})
                         .status());
     FailPoint("deferred.before_commit");
-    spdlog::info("{}: rebuilt {} in {:.1f}s", entity, d.name,
+    // A key's index and its constraint share a name: the step tells them apart.
+    static constexpr const char* kDone[] = {"built index", "restored constraint",
+                                            "validated foreign key"};
+    spdlog::info("{}: {} {} in {:.1f}s", entity, kDone[std::clamp(d.step, 0, 2)], d.name,
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     return true;
   };

@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+#include <thread>
+
 namespace cutover::catalog {
 namespace {
 
@@ -13,6 +16,10 @@ std::string OptionalText(const std::optional<double>& v) {
 // The lock's text; hashtextextended makes the advisory lock's 64-bit id.
 constexpr std::string_view kPresenceLock =
     "hashtextextended('cutover.sync:' || $1 || ':' || $2, 0)";
+
+// How often a try of the presence lock is repeated, 10 ms apart, while a
+// backfill and no sync holds it.
+constexpr int kPresenceTries = 300;
 
 }  // namespace
 
@@ -33,10 +40,30 @@ Result<bool> ExcludeSyncs(pg_store::PgConnection* conn, const std::string& migra
                   "|| ':' || $2, 0))",
                   {migration, source})
           .status());
-  ASSIGN_OR_RETURN(
-      auto got, conn->QueryValue(fmt::format("SELECT pg_try_advisory_xact_lock({})", kPresenceLock),
-                                 {migration, source}));
-  return got && *got == "t";
+  // Turns alone do not settle it: a transaction ending releases its locks one
+  // by one, so the next backfill may get its turn while the one before still
+  // holds the presence lock. Only a shared holder is a sync; an exclusive one
+  // is a backfill about to let go, and the try is made again.
+  for (int attempt = 0;; ++attempt) {
+    ASSIGN_OR_RETURN(auto got, conn->QueryValue(fmt::format("SELECT pg_try_advisory_xact_lock({})",
+                                                            kPresenceLock),
+                                                {migration, source}));
+    if (got && *got == "t") return true;
+    ASSIGN_OR_RETURN(
+        auto sync_runs,
+        conn->QueryValue(
+            fmt::format("SELECT EXISTS (SELECT 1 FROM pg_locks, (SELECT {} AS id) AS k "
+                        "WHERE locktype = 'advisory' AND objsubid = 1 "
+                        "AND classid = ((k.id >> 32) & 4294967295)::oid "
+                        "AND objid = (k.id & 4294967295)::oid AND mode = 'ShareLock' AND granted)",
+                        kPresenceLock),
+            {migration, source}));
+    if (!sync_runs || *sync_runs == "t") return false;
+    // A backfill that holds it that long is not about to let go: load with
+    // the indexes in place, which is right beside anything.
+    if (attempt == kPresenceTries) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 Status SaveSyncState(pg_store::PgConnection* conn, const SyncState& s) {

@@ -35,9 +35,11 @@ Status SaveSyncState(pg_store::PgConnection* conn, const SyncState& state);
 // holds it shared, on its session, for as long as it runs; a backfill
 // deciding on a bulk load tries it exclusively inside the transaction that
 // sets the indexes aside, and loads with them in place when a sync holds it.
-// (Backfills take turns at that decision, so that one deciding is never taken
-// for a sync by another.) A sync that starts later waits for that transaction, then finds the
-// entity's key deferred and leaves it alone until the load has built it
+// Backfills take turns at that decision, and only a shared holder counts as a
+// sync: a backfill whose transaction is ending may hold the lock a moment
+// after the next one's turn began, and is waited for. A sync that starts
+// later waits for that transaction, then finds the entity's key deferred
+// and leaves it alone until the load has built it
 // (engine/sync/sync_command.cc). A reconnected session takes the lock again.
 
 // Marks a sync of (migration, source) as running on `conn`'s session, waiting

@@ -49,7 +49,8 @@ CommandAction AddBackfillCommand(CLI::App* app) {
   app->add_option("--jobs,-j", o->request.jobs,
                   "Parallel workers for Parquet/CSV sources (default: one per core), and "
                   "entities of Redis sources loading side by side (default: one more than the "
-                  "cores), each with its own PostgreSQL connection. More jobs load faster until "
+                  "cores, or all of a source's entities, up to 8, which then read it in one "
+                  "pass), each with its own PostgreSQL connection. More jobs load faster until "
                   "PostgreSQL or the disk is the "
                   "bottleneck; several backfill processes may share one run")
       ->check(CLI::Range(1, 256));

@@ -123,6 +123,24 @@ std::string KeyPattern::Glob() const {
   return glob;
 }
 
+bool KeyPattern::MatchesGlob(std::string_view key) const {
+  const std::string& first = literals_.front();
+  if (names_.empty()) return key == first;
+  const std::string& last = literals_.back();
+  if (key.size() < first.size() + last.size() || !key.starts_with(first) || !key.ends_with(last)) {
+    return false;
+  }
+  // With `*` as the only wildcard, taking each middle literal at its first
+  // place after the one before leaves the most room for the rest.
+  std::string_view middle = key.substr(first.size(), key.size() - first.size() - last.size());
+  for (size_t i = 1; i + 1 < literals_.size(); ++i) {
+    const size_t at = middle.find(literals_[i]);
+    if (at == std::string_view::npos) return false;
+    middle.remove_prefix(at + literals_[i].size());
+  }
+  return true;
+}
+
 std::string_view KeyPattern::Prefix() const {
   return literals_[0];
 }

@@ -49,6 +49,11 @@ class KeyPattern {
   // the pattern (an empty capture); Match() decides.
   std::string Glob() const;
 
+  // True when SCAN MATCH Glob() returns `key`: the literals in order, each
+  // capture any bytes, even none. Keys of one SCAN are routed to several
+  // entities by it, each getting what its own SCAN MATCH would.
+  bool MatchesGlob(std::string_view key) const;
+
   // The literal text before the first capture (the whole pattern if none).
   std::string_view Prefix() const;
 

@@ -41,7 +41,9 @@ Result<std::unique_ptr<store::Store>> OpenStore(const spec::SourceSpec& source,
       return InvalidArgument("source '" + source.name +
                              "': a redis store is opened for an entity (its key pattern)");
     }
-    return redis_store::OpenRedisStore(source, *options.entity);
+    redis_store::RedisStoreOptions redis;
+    redis.shared = std::dynamic_pointer_cast<redis_store::SharedScan>(options.pass);
+    return redis_store::OpenRedisStore(source, *options.entity, redis);
   }
   if (source.type == "iotdb") {
     if (options.entity == nullptr) {
@@ -54,6 +56,15 @@ Result<std::unique_ptr<store::Store>> OpenStore(const spec::SourceSpec& source,
   for (const auto& type : KnownStoreTypes()) known += (known.empty() ? "" : ", ") + type;
   return InvalidArgument("source '" + source.name + "': unknown store type '" + source.type +
                          "'; known types: " + known);
+}
+
+std::shared_ptr<store::SharedPass> OpenSharedPass(
+    const spec::SourceSpec& source, const std::vector<const spec::EntitySpec*>& entities) {
+  if (source.type != "redis" || entities.size() < 2) return nullptr;
+  for (const spec::EntitySpec* e : entities) {
+    if (!e->redis) return nullptr;
+  }
+  return std::make_shared<redis_store::SharedScan>(entities, redis_store::SharedScan::Limits{});
 }
 
 Result<std::unique_ptr<store::Writer>> OpenRecordWriter(const spec::SourceSpec& source,

@@ -9,6 +9,7 @@
 #include "common/status.h"
 #include "spec/spec.h"
 #include "store/keyspace_scan.h"
+#include "store/shared_pass.h"
 #include "store/store.h"
 #include "stores/postgres/table_shape.h"
 
@@ -36,6 +37,9 @@ struct StoreOptions {
   // The entity whose keys a Redis store holds (its key pattern and value
   // kind); required for a redis source, ignored by the others.
   const spec::EntitySpec* entity = nullptr;
+  // A pass this entity reads beside others of its source (OpenSharedPass),
+  // or null.
+  std::shared_ptr<store::SharedPass> pass = nullptr;
 };
 
 // The source types OpenStore knows, sorted ("csv", "json", "parquet").
@@ -49,6 +53,13 @@ const std::vector<std::string>& KnownStoreTypes();
 Result<std::unique_ptr<store::Store>> OpenStore(const spec::SourceSpec& source,
                                                 const std::string& path_or_glob,
                                                 const StoreOptions& options = {});
+
+// One read of `source` that `entities` (two or more, starting together)
+// take their records from, given to each one's OpenStore as options.pass
+// (store/shared_pass.h); null when the source's type reads each entity
+// apart anyway (every type but redis).
+std::shared_ptr<store::SharedPass> OpenSharedPass(
+    const spec::SourceSpec& source, const std::vector<const spec::EntitySpec*>& entities);
 
 // Whether `source` can be reached now (Store::Ping of its store, without an
 // entity): a file source's path, a Redis source's server.

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <memory>
 #include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 
 #include "catalog/ledger.h"
 #include "catalog/rejects.h"
@@ -37,12 +39,15 @@ namespace {
 // leaves most of it idle while the other waits on a round trip. So a run of
 // consecutive entities that may load beside others (EntityRun::MayRunBeside:
 // a Redis source, nothing shared with other entities) loads up to --jobs (one
-// more than the cores) at a time, each on a coordinating connection of its own. They start in
-// the run's order, so a critical entity is never behind a lower one. Every
-// entity still has its own ledger, claims and checkpoints, so a crash or a
-// stop resumes each where it was. Rejects count for the whole run: every
-// entity stops at its next checkpoint once the run's total passes
-// --max-rejects, and none starts after.
+// more than the cores) at a time, each on a coordinating connection of its
+// own. They start in the run's order, so a critical entity is never behind a
+// lower one. Those of one source that start together read it in one pass
+// (store/shared_pass.h), and without --jobs there are lanes enough for all of
+// them to start together (up to kMostDefaultLanes). Every entity still has
+// its own ledger, claims and checkpoints, so a crash or a stop resumes each
+// where it was. Rejects count for the whole run: every entity stops at its
+// next checkpoint once the run's total passes --max-rejects, and none starts
+// after.
 struct EntityOutcome {
   bool ran = false;
   bool stopped_on_rejects = false;
@@ -75,6 +80,57 @@ Status RunSideBySide(std::vector<std::unique_ptr<EntityRun>>& runs, size_t first
   for (auto& t : threads) t.join();
   for (const Status& st : errors) RETURN_IF_ERROR(st);
   return Status::Ok();
+}
+
+// The most lanes opened by default so that every entity of a shared pass
+// starts at once: each is a thread and a PostgreSQL session.
+constexpr size_t kMostDefaultLanes = 8;
+
+// Entities of one source that start together in [first, end) read it in one
+// pass (store/shared_pass.h). Returns the lanes to run them with: `lanes`,
+// or unless `lanes_given`, enough for every member to start at once (up to
+// kMostDefaultLanes). An entity left for a later lane reads alone: the pass
+// would have begun without it.
+size_t ShareSourceReads(const spec::MigrationSpec& migration,
+                        std::vector<std::unique_ptr<EntityRun>>& runs, size_t first, size_t end,
+                        size_t lanes, bool lanes_given) {
+  std::vector<size_t> waiting;  // in start order; a done entity only passes through a lane
+  for (size_t k = first; k < end; ++k) {
+    if (!runs[k]->done()) waiting.push_back(k);
+  }
+  auto source_of = [&](size_t k) -> std::string {
+    const spec::EntitySpec* e = runs[k]->ReadsSourceAs();
+    return e == nullptr ? std::string() : e->source;
+  };
+  auto shares = [&](size_t w) {
+    const std::string source = source_of(waiting[w]);
+    if (source.empty()) return false;
+    return std::count_if(waiting.begin(), waiting.end(),
+                         [&](size_t k) { return source_of(k) == source; }) >= 2;
+  };
+  if (!lanes_given) {
+    size_t needed = 0;
+    for (size_t w = 0; w < waiting.size(); ++w) {
+      if (shares(w)) needed = w + 1;
+    }
+    lanes = std::max(lanes, std::min(needed, kMostDefaultLanes));
+  }
+  std::map<std::string, std::vector<const spec::EntitySpec*>> members;
+  for (size_t w = 0; w < waiting.size() && w < lanes; ++w) {
+    const std::string source = source_of(waiting[w]);
+    if (!source.empty()) members[source].push_back(runs[waiting[w]]->ReadsSourceAs());
+  }
+  for (auto& [source, entities] : members) {
+    std::shared_ptr<store::SharedPass> pass = OpenSharedPass(migration, entities);
+    if (pass == nullptr) continue;
+    std::vector<std::string> names;
+    for (const auto* e : entities) names.push_back(e->name);
+    spdlog::info("{}: {} read it in one pass", source, fmt::join(names, ", "));
+    for (size_t w = 0; w < waiting.size() && w < lanes; ++w) {
+      if (source_of(waiting[w]) == source) runs[waiting[w]]->ReadThrough(pass);
+    }
+  }
+  return lanes;
 }
 
 }  // namespace
@@ -175,7 +231,11 @@ Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
     size_t end = i;
     while (end < runs.size() && beside[end]) ++end;
     if (end - i >= 2 && lanes >= 2) {
-      failed = RunSideBySide(runs, i, end, lanes, &outcomes);
+      const size_t range_lanes = request.dry_run
+                                     ? lanes
+                                     : ShareSourceReads(migration, runs, i, end, lanes,
+                                                        /*lanes_given=*/request.jobs > 0);
+      failed = RunSideBySide(runs, i, end, range_lanes, &outcomes);
       i = end;
     } else {
       outcomes[i].ran = true;

@@ -2,10 +2,13 @@
 // runner and the chunked (Parquet/CSV) runner both implement it.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "common/status.h"
 #include "engine/backfill/backfill_command.h"
+#include "spec/spec.h"
+#include "store/shared_pass.h"
 
 namespace cutover::engine {
 
@@ -30,6 +33,11 @@ class EntityRun {
   virtual Result<bool> MayRunBeside() { return false; }
   // From here on, coordinates on a connection of its own, not the command's.
   virtual Status UseOwnConnection() { return Status::Ok(); }
+  // The entity whose source it reads, when it could read it in one pass
+  // with others (store/shared_pass.h); null otherwise.
+  virtual const spec::EntitySpec* ReadsSourceAs() const { return nullptr; }
+  // Its next Run reads through `pass` and leaves it, however it ends.
+  virtual void ReadThrough(std::shared_ptr<store::SharedPass> pass) { (void)pass; }
 };
 
 }  // namespace cutover::engine

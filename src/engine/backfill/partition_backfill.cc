@@ -272,7 +272,8 @@ Status PartitionBackfill::OpenStore(bool live) {
                      catalog::CurrentStage(conn(), migration_.name));
     file_versions = stage && *stage != "legacy";
   }
-  ASSIGN_OR_RETURN(store_, OpenEntityStore(migration_, entity_, jobs_, file_versions));
+  ASSIGN_OR_RETURN(
+      store_, OpenEntityStore(migration_, entity_, jobs_, file_versions, live ? pass_ : nullptr));
   store::SnapshotReader& reader = store_->snapshot();
   record_shape_ = reader.shape();
   if (record_shape_ == store::RecordShape::kColumns) {
@@ -604,6 +605,15 @@ Status PartitionBackfill::RunDry() {
 
 Status PartitionBackfill::Run(bool* stopped_on_rejects) {
   const auto started = std::chrono::steady_clock::now();
+  // However this run ends, the entities reading its source beside it stop
+  // waiting for it.
+  struct LeavePass {
+    store::SharedPass* pass;
+    const std::string& entity;
+    ~LeavePass() {
+      if (pass != nullptr) pass->Leave(entity);
+    }
+  } leave{pass_.get(), entity_.name};
   auto finish_time = [&] {
     seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   };

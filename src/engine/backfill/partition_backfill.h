@@ -41,6 +41,8 @@ class PartitionBackfill : public EntityRun {
   bool done() const override { return tables_[0].ledger.exists && tables_[0].ledger.done; }
   Status ResetLedgers() override;
   Result<bool> MayRunBeside() override;
+  const spec::EntitySpec* ReadsSourceAs() const override { return &entity_; }
+  void ReadThrough(std::shared_ptr<store::SharedPass> pass) override { pass_ = std::move(pass); }
   Status UseOwnConnection() override {
     control_ = &own_conn_;
     return Control("connecting for " + entity_.name, [] { return Status::Ok(); });
@@ -116,7 +118,8 @@ class PartitionBackfill : public EntityRun {
   std::vector<pg_store::TableShape> dimension_shapes_;
   std::vector<const spec::EntitySpec*> dimensions_;
   std::string location_;
-  std::unique_ptr<store::Store> store_;  // its SnapshotReader is thread-safe
+  std::unique_ptr<store::Store> store_;      // its SnapshotReader is thread-safe
+  std::shared_ptr<store::SharedPass> pass_;  // read beside other entities; null: alone
   store::RecordShape record_shape_ = store::RecordShape::kColumns;
   std::map<std::string, store::Partition> partitions_by_id_;
   std::unique_ptr<LookupResolver> resolver_;  // thread-safe

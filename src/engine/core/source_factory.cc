@@ -24,11 +24,13 @@ Result<std::string> SourceLocationOf(const spec::MigrationSpec& migration,
 
 Result<std::unique_ptr<store::Store>> OpenEntityStore(const spec::MigrationSpec& migration,
                                                       const spec::EntitySpec& entity, int jobs,
-                                                      bool file_versions) {
+                                                      bool file_versions,
+                                                      std::shared_ptr<store::SharedPass> pass) {
   const spec::SourceSpec* src = migration.FindSource(entity.source);
   if (src != nullptr && (src->type == "redis" || src->type == "iotdb")) {
     stores::StoreOptions options;
     options.entity = &entity;
+    options.pass = std::move(pass);
     return stores::OpenStore(*src, src->url, options);
   }
   ASSIGN_OR_RETURN(std::string path, SourceLocationOf(migration, entity));
@@ -53,6 +55,14 @@ Result<std::unique_ptr<store::Store>> OpenEntityStore(const spec::MigrationSpec&
   // keeps the cores for the mapping and for PostgreSQL.
   options.threads = std::max(1, jobs);
   return stores::OpenStore(*src, path, options);
+}
+
+std::shared_ptr<store::SharedPass> OpenSharedPass(
+    const spec::MigrationSpec& migration, const std::vector<const spec::EntitySpec*>& entities) {
+  if (entities.empty()) return nullptr;
+  const spec::SourceSpec* src = migration.FindSource(entities[0]->source);
+  if (src == nullptr) return nullptr;
+  return stores::OpenSharedPass(*src, entities);
 }
 
 bool IsChunkedEntity(const spec::MigrationSpec& migration, const spec::EntitySpec& entity) {

@@ -4,9 +4,11 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "spec/spec.h"
+#include "store/shared_pass.h"
 #include "store/store.h"
 
 namespace cutover::engine {
@@ -22,10 +24,16 @@ Result<std::string> SourceLocationOf(const spec::MigrationSpec& migration,
 // a Parquet entity kept in a folder (an archive), gets a store that reads
 // and writes by key, whose reads carry versions when `file_versions` is true
 // (stores/json/json_store.h, stores/duckdb/duckdb_store.h; a backfill from
-// dual_write on, when the gateway writes the same files).
-Result<std::unique_ptr<store::Store>> OpenEntityStore(const spec::MigrationSpec& migration,
-                                                      const spec::EntitySpec& entity, int jobs,
-                                                      bool file_versions = false);
+// dual_write on, when the gateway writes the same files). `pass`: a read
+// shared with other entities of the source (stores::OpenSharedPass), or null.
+Result<std::unique_ptr<store::Store>> OpenEntityStore(
+    const spec::MigrationSpec& migration, const spec::EntitySpec& entity, int jobs,
+    bool file_versions = false, std::shared_ptr<store::SharedPass> pass = nullptr);
+
+// One read of a source that `entities` (all of it, starting together) share
+// (stores::OpenSharedPass); null when its type reads each entity apart.
+std::shared_ptr<store::SharedPass> OpenSharedPass(
+    const spec::MigrationSpec& migration, const std::vector<const spec::EntitySpec*>& entities);
 
 // True when the entity reads a parquet or csv source.
 bool IsChunkedEntity(const spec::MigrationSpec& migration, const spec::EntitySpec& entity);

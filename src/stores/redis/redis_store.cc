@@ -182,12 +182,14 @@ void AppendRecords(RedisContext& ctx, const std::vector<RedisValue>& values, int
 class ScanBatchReader : public store::BatchReader {
  public:
   ScanBatchReader(std::shared_ptr<RedisContext> ctx, RedisNode node,
-                  std::unique_ptr<RedisConnection> conn, ScanPosition at, ReadOptions read)
+                  std::unique_ptr<RedisConnection> conn, ScanPosition at, ReadOptions read,
+                  std::unique_ptr<SharedScan::Member> shared)
       : ctx_(std::move(ctx)),
         node_(std::move(node)),
         conn_(std::move(conn)),
         at_(std::move(at)),
-        read_(read) {}
+        read_(read),
+        shared_(std::move(shared)) {}
 
   Result<bool> Next(size_t max_records, store::StoreBatch* out) override {
     store::ResetDocumentBatch(out);
@@ -204,6 +206,18 @@ class ScanBatchReader : public store::BatchReader {
     // A batch ends on a SCAN page boundary: a cursor cannot point inside a
     // page, so a batch may exceed max_records by less than one page.
     while (!at_.done && keys.size() < max_records) {
+      if (shared_ != nullptr) {
+        ASSIGN_OR_RETURN(std::optional<ScanPage> page, shared_->Next(*conn_));
+        if (!page) {
+          shared_.reset();  // on alone, from the same cursor
+          continue;
+        }
+        for (std::string& key : page->keys) keys.push_back(std::move(key));
+        at_.scan = std::move(page->cursor_after);
+        at_.done = at_.scan == "0";
+        if (at_.done) shared_.reset();
+        continue;
+      }
       ASSIGN_OR_RETURN(Reply page,
                        conn_->Run({"SCAN", at_.scan, "MATCH", ctx_->glob, "COUNT", count}));
       if (page->type != REDIS_REPLY_ARRAY || page->elements != 2) {
@@ -230,6 +244,7 @@ class ScanBatchReader : public store::BatchReader {
   ScanPosition at_;
   ReadOptions read_;
   std::map<std::string, std::unique_ptr<RedisConnection>> others_;
+  std::unique_ptr<SharedScan::Member> shared_;  // null: SCAN MATCH of its own
 };
 
 class RedisSnapshotReader : public store::SnapshotReader {
@@ -295,8 +310,12 @@ class RedisSnapshotReader : public store::SnapshotReader {
     }
     at.run_id = run_id;
     ASSIGN_OR_RETURN(ReadOptions read, ctx_->Reading(*conn));
+    std::unique_ptr<SharedScan::Member> shared;
+    if (ctx_->options.shared != nullptr && !at.done) {
+      shared = ctx_->options.shared->Join(ctx_->entity->name, partition.id, run_id, at.scan);
+    }
     return std::unique_ptr<store::BatchReader>(
-        new ScanBatchReader(ctx_, *node, std::move(conn), std::move(at), read));
+        new ScanBatchReader(ctx_, *node, std::move(conn), std::move(at), read, std::move(shared)));
   }
 
  private:

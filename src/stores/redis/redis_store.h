@@ -8,6 +8,7 @@
 #include "spec/spec.h"
 #include "store/store.h"
 #include "stores/redis/redis_endpoint.h"
+#include "stores/redis/shared_scan.h"
 
 namespace cutover::redis_store {
 
@@ -15,6 +16,9 @@ struct RedisStoreOptions {
   // Keys asked of each SCAN call (its COUNT): more means fewer round trips
   // and longer server-side steps.
   int64_t scan_count = 1000;
+  // The scan this entity reads beside others of its source, or null: its
+  // own SCAN MATCH (stores/redis/shared_scan.h).
+  std::shared_ptr<SharedScan> shared = nullptr;
 };
 
 // The store of `entity`'s keys in `source` (type redis). Cheap: nothing is

@@ -1,6 +1,8 @@
 // Dispatch from the spec's source type to the adapter that reads it.
 #include "stores/registry.h"
 
+#include <algorithm>
+
 #include "stores/duckdb/duckdb_store.h"
 #include "stores/duckdb/parquet_archive.h"
 #include "stores/iotdb/iotdb_store.h"
@@ -59,12 +61,16 @@ Result<std::unique_ptr<store::Store>> OpenStore(const spec::SourceSpec& source,
 }
 
 std::shared_ptr<store::SharedPass> OpenSharedPass(
-    const spec::SourceSpec& source, const std::vector<const spec::EntitySpec*>& entities) {
+    const spec::SourceSpec& source, const std::vector<const spec::EntitySpec*>& entities,
+    int64_t batch_size) {
   if (source.type != "redis" || entities.size() < 2) return nullptr;
   for (const spec::EntitySpec* e : entities) {
     if (!e->redis) return nullptr;
   }
-  return std::make_shared<redis_store::SharedScan>(entities, redis_store::SharedScan::Limits{});
+  redis_store::SharedScan::Limits limits;
+  // As a scan of its own would: a small --batch-size stays small.
+  limits.count = std::min(limits.count, std::max<int64_t>(1, batch_size));
+  return std::make_shared<redis_store::SharedScan>(entities, limits);
 }
 
 Result<std::unique_ptr<store::Writer>> OpenRecordWriter(const spec::SourceSpec& source,

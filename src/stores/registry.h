@@ -56,10 +56,12 @@ Result<std::unique_ptr<store::Store>> OpenStore(const spec::SourceSpec& source,
 
 // One read of `source` that `entities` (two or more, starting together)
 // take their records from, given to each one's OpenStore as options.pass
-// (store/shared_pass.h); null when the source's type reads each entity
-// apart anyway (every type but redis).
+// (store/shared_pass.h), in steps of at most `batch_size` records; null
+// when the source's type reads each entity apart anyway (every type but
+// redis).
 std::shared_ptr<store::SharedPass> OpenSharedPass(
-    const spec::SourceSpec& source, const std::vector<const spec::EntitySpec*>& entities);
+    const spec::SourceSpec& source, const std::vector<const spec::EntitySpec*>& entities,
+    int64_t batch_size);
 
 // Whether `source` can be reached now (Store::Ping of its store, without an
 // entity): a file source's path, a Redis source's server.

@@ -93,7 +93,7 @@ constexpr size_t kMostDefaultLanes = 8;
 // would have begun without it.
 size_t ShareSourceReads(const spec::MigrationSpec& migration,
                         std::vector<std::unique_ptr<EntityRun>>& runs, size_t first, size_t end,
-                        size_t lanes, bool lanes_given) {
+                        size_t lanes, bool lanes_given, int64_t batch_size) {
   std::vector<size_t> waiting;  // in start order; a done entity only passes through a lane
   for (size_t k = first; k < end; ++k) {
     if (!runs[k]->done()) waiting.push_back(k);
@@ -121,7 +121,7 @@ size_t ShareSourceReads(const spec::MigrationSpec& migration,
     if (!source.empty()) members[source].push_back(runs[waiting[w]]->ReadsSourceAs());
   }
   for (auto& [source, entities] : members) {
-    std::shared_ptr<store::SharedPass> pass = OpenSharedPass(migration, entities);
+    std::shared_ptr<store::SharedPass> pass = OpenSharedPass(migration, entities, batch_size);
     if (pass == nullptr) continue;
     std::vector<std::string> names;
     for (const auto* e : entities) names.push_back(e->name);
@@ -231,10 +231,10 @@ Result<BackfillReport> RunBackfill(const spec::MigrationSpec& migration,
     size_t end = i;
     while (end < runs.size() && beside[end]) ++end;
     if (end - i >= 2 && lanes >= 2) {
-      const size_t range_lanes = request.dry_run
-                                     ? lanes
-                                     : ShareSourceReads(migration, runs, i, end, lanes,
-                                                        /*lanes_given=*/request.jobs > 0);
+      const size_t range_lanes =
+          request.dry_run ? lanes
+                          : ShareSourceReads(migration, runs, i, end, lanes,
+                                             /*lanes_given=*/request.jobs > 0, batch_size);
       failed = RunSideBySide(runs, i, end, range_lanes, &outcomes);
       i = end;
     } else {

@@ -58,11 +58,12 @@ Result<std::unique_ptr<store::Store>> OpenEntityStore(const spec::MigrationSpec&
 }
 
 std::shared_ptr<store::SharedPass> OpenSharedPass(
-    const spec::MigrationSpec& migration, const std::vector<const spec::EntitySpec*>& entities) {
+    const spec::MigrationSpec& migration, const std::vector<const spec::EntitySpec*>& entities,
+    int64_t batch_size) {
   if (entities.empty()) return nullptr;
   const spec::SourceSpec* src = migration.FindSource(entities[0]->source);
   if (src == nullptr) return nullptr;
-  return stores::OpenSharedPass(*src, entities);
+  return stores::OpenSharedPass(*src, entities, batch_size);
 }
 
 bool IsChunkedEntity(const spec::MigrationSpec& migration, const spec::EntitySpec& entity) {

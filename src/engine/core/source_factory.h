@@ -30,10 +30,12 @@ Result<std::unique_ptr<store::Store>> OpenEntityStore(
     const spec::MigrationSpec& migration, const spec::EntitySpec& entity, int jobs,
     bool file_versions = false, std::shared_ptr<store::SharedPass> pass = nullptr);
 
-// One read of a source that `entities` (all of it, starting together) share
-// (stores::OpenSharedPass); null when its type reads each entity apart.
+// One read of a source that `entities` (all of it, starting together) share,
+// in batches of `batch_size` (stores::OpenSharedPass); null when its type
+// reads each entity apart.
 std::shared_ptr<store::SharedPass> OpenSharedPass(
-    const spec::MigrationSpec& migration, const std::vector<const spec::EntitySpec*>& entities);
+    const spec::MigrationSpec& migration, const std::vector<const spec::EntitySpec*>& entities,
+    int64_t batch_size);
 
 // True when the entity reads a parquet or csv source.
 bool IsChunkedEntity(const spec::MigrationSpec& migration, const spec::EntitySpec& entity);

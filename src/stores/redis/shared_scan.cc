@@ -42,11 +42,12 @@ std::unique_ptr<SharedScan::Member> SharedScan::Join(const std::string& entity,
     n.joined.assign(entities_.size(), false);
     n.first_join = std::chrono::steady_clock::now();
   }
-  // Page 0 must still be held, with this member's keys in it.
-  if (n.run_id != run_id || n.start != cursor || n.base != 0 || n.joined[m]) return nullptr;
+  const bool refused = n.run_id != run_id || n.start != cursor || n.started || n.joined[m];
+  // Joined either way: the start waits for it no longer.
   n.joined[m] = true;
-  n.next[m] = 0;
   changed_.notify_all();
+  if (refused) return nullptr;
+  n.next[m] = 0;
   return std::make_unique<Member>(shared_from_this(), node, m);
 }
 
@@ -75,6 +76,17 @@ void SharedScan::Trim(Node& n) {
     n.pages.pop_front();
     ++n.base;
   }
+}
+
+bool SharedScan::MayTake(const Node& n, size_t m) const {
+  return !left_[m] && n.next[m] >= 0;
+}
+
+bool SharedScan::OthersReading(const Node& n, size_t member) const {
+  for (size_t m = 0; m < entities_.size(); ++m) {
+    if (m != member && MayTake(n, m)) return true;
+  }
+  return false;
 }
 
 bool SharedScan::StartSettled(const Node& n) const {
@@ -127,6 +139,14 @@ Result<std::optional<ScanPage>> SharedScan::Next(const std::string& node, size_t
       changed_.wait(lock);
       continue;
     }
+    // Alone in the pass, its own SCAN MATCH is cheaper: no other key's name
+    // crosses the network.
+    if (!OthersReading(n, member)) {
+      n.next[member] = -1;
+      Trim(n);
+      changed_.notify_all();
+      return std::optional<ScanPage>();
+    }
     n.fetching = true;
     const std::string cursor = n.next_cursor;
     lock.unlock();
@@ -146,7 +166,7 @@ Result<std::optional<ScanPage>> SharedScan::Next(const std::string& node, size_t
     for (size_t i = 0; i < found->elements; ++i) {
       const std::string_view key = ReplyText(found->element[i]);
       for (size_t m = 0; m < entities_.size(); ++m) {
-        if (!left_[m] && entities_[m]->redis->pattern.MatchesGlob(key)) {
+        if (MayTake(n, m) && entities_[m]->redis->pattern.MatchesGlob(key)) {
           page.keys[m].emplace_back(key);
         }
       }

@@ -36,13 +36,17 @@ struct ScanPage {
 // because MATCH only filters what a step of SCAN visits, and the cursor
 // after it is the one SCAN MATCH returns, so each member's checkpoint is
 // valid for its own scan. Waits are bounded so that nothing waits forever:
-//   - The first page is fetched once every member has joined or left, or
-//     `start_wait` after the first joined; later ones read alone.
+//   - The first page is fetched once every member has joined (or was
+//     refused) or left, or `start_wait` after the first joined. One that
+//     comes after it, or at another cursor (a resume), reads alone: its own
+//     scan would begin now, and the pages fetched before may miss a key
+//     written since.
 //   - A member ahead of the slowest by `window` pages waits; after
 //     `stall_wait` it leaves and reads on alone from its cursor. Only the
 //     one ahead waits, never the slowest, so members do not wait on each
 //     other in a circle.
-// Memory is at most `window` pages of keys.
+// A member left as the only reader of the pass goes on alone too: its own
+// SCAN MATCH sends it only its keys. Memory is at most `window` pages of keys.
 class SharedScan : public store::SharedPass, public std::enable_shared_from_this<SharedScan> {
  public:
   struct Limits {
@@ -110,6 +114,12 @@ class SharedScan : public store::SharedPass, public std::enable_shared_from_this
   void Trim(Node& n);
   // True once no member may still join `n` at its start. REQUIRES: mu_ held.
   bool StartSettled(const Node& n) const;
+  // True when member `m` reads `n` through the pass (pages are fetched once
+  // the start settled, so one not joined by then never will). REQUIRES: mu_
+  // held.
+  bool MayTake(const Node& n, size_t m) const;
+  // True when a member other than `member` reads `n`. REQUIRES: mu_ held.
+  bool OthersReading(const Node& n, size_t member) const;
 
   std::vector<const spec::EntitySpec*> entities_;
   Limits limits_;

@@ -520,13 +520,12 @@ int main(int argc, char** argv) {
       "PostgreSQL's backends take most of what the other two leave):\n"
       "  read ceiling      client {:6.2f}  redis-server {:6.2f}  machine {:6.2f}  (one SCAN pass)\n"
       "  cutover backfill  client {:6.2f}  redis-server {:6.2f}  machine {:6.2f}  (one SCAN pass "
-      "per entity, each visiting every key of the keyspace)\n",
+      "that the entities share, then each one's reads)\n",
       ceiling.cpu_seconds, ceiling_cpu.redis, ceiling_cpu.machine, backfill.cpu_seconds,
       backfill_cpu.redis, backfill_cpu.machine);
   fmt::print(
-      "cutover backfill's own summary (entities side by side, one more than the cores; rows/s of "
-      "each over "
-      "its own time):\n{}",
+      "cutover backfill's own summary (entities side by side, all of the source's at once; rows/s "
+      "of each over its own time):\n{}",
       backfill_summary);
 
   bool ok = backfill.exit_code == 0 && backfill.rows == keys && ceiling.exit_code == 0 &&

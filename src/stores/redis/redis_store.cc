@@ -1,5 +1,5 @@
-// RedisStore: a partition per master scanned with SCAN MATCH <glob>, every key
-// read with its type and absolute expiry and handed out as a document.
+// RedisStore: a partition per master, scanned by SCAN MATCH <glob> or shared (shared_scan.h);
+// every key read with its type and absolute expiry and handed out as a document.
 #include "stores/redis/redis_store.h"
 
 #include <spdlog/spdlog.h>

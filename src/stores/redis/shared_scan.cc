@@ -43,6 +43,14 @@ std::unique_ptr<SharedScan::Member> SharedScan::Join(const std::string& entity,
     n.first_join = std::chrono::steady_clock::now();
   }
   const bool refused = n.run_id != run_id || n.start != cursor || n.started || n.joined[m];
+  // Said once per master, so that "read it in one pass" is not taken to hold
+  // for an entity that does not.
+  if (refused && !n.joined[m]) {
+    spdlog::info("{}: {}; it reads this master alone", entity,
+                 n.run_id != run_id || n.start != cursor
+                     ? "it resumes at a cursor of its own, not where the shared scan starts"
+                     : "the shared scan began without it");
+  }
   // Joined either way: the start waits for it no longer.
   n.joined[m] = true;
   changed_.notify_all();

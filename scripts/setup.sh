@@ -17,6 +17,8 @@ debian_packages=(
   # tests, the threadr demo and benches start redis-server; the TLS test makes its
   # certificates with the openssl command.
   libhiredis-dev libssl-dev openssl redis-server
+  # The cutover binary's allocator (CMakeLists.txt, CUTOVER_JEMALLOC).
+  libjemalloc-dev
   python3 npm prometheus
 )
 

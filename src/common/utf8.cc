@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <cstring>
+
 namespace cutover {
 namespace {
 
@@ -32,6 +35,16 @@ size_t SequenceLength(std::string_view text, size_t i) {
 
 bool IsValidUtf8(std::string_view text) {
   for (size_t i = 0; i < text.size();) {
+    // Eight ASCII bytes at a time: keys and values are mostly ASCII, and
+    // every one of them is checked on its way into a document.
+    uint64_t word = 0;
+    if (i + sizeof word <= text.size()) {
+      std::memcpy(&word, text.data() + i, sizeof word);
+      if ((word & 0x8080808080808080ULL) == 0) {
+        i += sizeof word;
+        continue;
+      }
+    }
     size_t len = SequenceLength(text, i);
     if (len == 0) return false;
     i += len;
@@ -40,6 +53,9 @@ bool IsValidUtf8(std::string_view text) {
 }
 
 std::string EscapeInvalidUtf8(std::string_view text) {
+  if (IsValidUtf8(text) && std::memchr(text.data(), '\0', text.size()) == nullptr) {
+    return std::string(text);
+  }
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {

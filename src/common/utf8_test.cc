@@ -24,6 +24,19 @@ TEST(Utf8, ValidityFollowsTheStandard) {
   for (const auto& c : cases) EXPECT_EQ(IsValidUtf8(c.text), c.valid) << c.text;
 }
 
+// ASCII is skipped eight bytes at a time: a bad byte just past, or straddling,
+// such a word must still be found, and a sequence split across words kept.
+TEST(Utf8, ValidityHoldsAcrossEightByteWords) {
+  EXPECT_TRUE(IsValidUtf8("abcdefgh"));
+  EXPECT_TRUE(IsValidUtf8("abcdefg\xc3\xa9hijklmnop"));
+  EXPECT_TRUE(IsValidUtf8("abcdefgh\xf0\x9f\x98\x80ijklmnop"));
+  EXPECT_FALSE(IsValidUtf8("abcdefgh\xff"));
+  EXPECT_FALSE(IsValidUtf8("abcdefghijklmno\xc3"));
+  EXPECT_FALSE(IsValidUtf8("abcdefghijklmnop\xed\xa0\x80qrstuvwx"));
+  EXPECT_EQ(EscapeInvalidUtf8(std::string("abcdefghijkl\0m", 14)), "abcdefghijkl\\x00m");
+  EXPECT_EQ(EscapeInvalidUtf8("abcdefghijklmnop"), "abcdefghijklmnop");
+}
+
 TEST(Utf8, EscapesInvalidBytesAndNul) {
   EXPECT_EQ(EscapeInvalidUtf8(std::string("a\0b", 3)), "a\\x00b");
   EXPECT_EQ(EscapeInvalidUtf8("caf\xc3\xa9 \xff"), "caf\xc3\xa9 \\xff");

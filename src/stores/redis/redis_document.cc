@@ -39,14 +39,31 @@ std::string IsoMillis(int64_t unix_ms) {
   const auto day = floor<days>(t);
   const year_month_day ymd{day};
   const hh_mm_ss<milliseconds> hms{t - day};
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<long long>(hms.hours().count()),
-                static_cast<long long>(hms.minutes().count()),
-                static_cast<long long>(hms.seconds().count()),
-                static_cast<long long>(hms.subseconds().count()));
-  return buf;
+  const int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", year,
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  static_cast<long long>(hms.hours().count()),
+                  static_cast<long long>(hms.minutes().count()),
+                  static_cast<long long>(hms.seconds().count()),
+                  static_cast<long long>(hms.subseconds().count()));
+    return buf;
+  }
+  // Every key with a TTL gets one: digits by hand rather than printf's.
+  char buf[] = "0000-00-00T00:00:00.000Z";
+  const auto put = [&](size_t at, long long value, int width) {
+    for (int w = width - 1; w >= 0; --w, value /= 10)
+      buf[at + w] = static_cast<char>('0' + value % 10);
+  };
+  put(0, year, 4);
+  put(5, static_cast<unsigned>(ymd.month()), 2);
+  put(8, static_cast<unsigned>(ymd.day()), 2);
+  put(11, hms.hours().count(), 2);
+  put(14, hms.minutes().count(), 2);
+  put(17, hms.seconds().count(), 2);
+  put(20, hms.subseconds().count(), 3);
+  return std::string(buf, sizeof buf - 1);
 }
 
 void AppendKeyDocument(const spec::EntitySpec& entity, std::string_view key, std::string* out) {
@@ -99,7 +116,8 @@ void AppendDocument(const spec::EntitySpec& entity, const RedisValue& v, std::st
   if (!problem.empty()) {
     out->append("null");
   } else if (v.type == "string" && redis.value == V::kJson) {
-    simdjson::dom::parser parser;
+    // One parser per thread: a parser allocates its buffers on first use.
+    thread_local simdjson::dom::parser parser;
     simdjson::dom::element parsed;
     const auto error = parser.parse(v.str).get(parsed);
     if (error == simdjson::SUCCESS) {

@@ -206,10 +206,10 @@ TEST(RedisBackfillTest, FourKeyFamiliesLandAsWrittenWithExactExpiryAndTags) {
   const CommandResult r = Cutover(ws, {"backfill", "cutover.yaml", "--create-tables"});
   ASSERT_EQ(r.exit_code, 0) << Describe(r);
   // Empty tables at stage legacy, no sync running: threads loads without its
-  // key and thread_tweets without its foreign key, both built once the load
-  // is done.
+  // key and thread_tweets without its key and foreign key, all built once the
+  // load is done.
   EXPECT_NE(r.err.find("threads: empty table at stage legacy: loading it without its key, "
-                       "indexes and constraints (3 definitions set aside)"),
+                       "indexes and constraints (5 definitions set aside)"),
             std::string::npos)
       << Describe(r);
   EXPECT_EQ(QueryValue(ws.url,
@@ -414,6 +414,86 @@ TEST(RedisBackfillTest, ChildrenOfARefusedParentAreRejectsNotOrphans) {
   EXPECT_EQ(rejects[1][1], "$value.tweets[1]");
   EXPECT_EQ(rejects[2][0], "threads");
   EXPECT_NE(rejects[2][2].find("threads_topic_check"), std::string::npos) << rejects[2][2];
+}
+
+// A bulk load sets the child table's key aside too (its rows carry their
+// parent's key, one source key's alone), builds it afterwards, and refuses an
+// item that repeats a key within its record, as the key would have.
+TEST(RedisBackfillTest, BulkLoadSetsTheChildKeyAsideAndRefusesAKeyRepeatedInARecord) {
+  RedisWorkspace rw = Start("child_key", ThreadrSpec(5));
+  ASSERT_NE(rw.redis, nullptr);
+  FillThreadr(*rw.redis);
+  rw.redis->Command({"SET", "threadr:cache:thread:00000009",
+                     R"({"topic":"t9","tweets":[{"n":0,"text":"a"},{"n":1,"text":"b"},)"
+                     R"({"n":0,"text":"again"}]})"});
+  rw.redis->Command({"SET", "threadr:cache:thread:00000012",
+                     R"({"topic":"t12","tweets":[{"n":5,"text":"x"},{"n":5,"text":"y"}]})"});
+  const Workspace& ws = rw.ws;
+  const CommandResult r =
+      Cutover(ws, {"backfill", "cutover.yaml", "--entity", "threads", "--create-tables"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  // threads' key (index and constraint), thread_tweets' foreign key, and
+  // thread_tweets' key (index and constraint).
+  EXPECT_NE(r.err.find("threads: empty table at stage legacy: loading it without its key, "
+                       "indexes and constraints (5 definitions set aside)"),
+            std::string::npos)
+      << Describe(r);
+  EXPECT_NE(r.err.find("built index thread_tweets_pkey"), std::string::npos) << Describe(r);
+  // Worked out by hand: thread 3's three tweets, the first two of thread 9
+  // and the first of thread 12.
+  EXPECT_EQ(QueryValue(ws.url,
+                       "SELECT string_agg(thread_id || '/' || n || '/' || text, ',' "
+                       "ORDER BY thread_id, n) FROM thread_tweets"),
+            "00000003/0/Part 1 of 3,00000003/1/Part 2 of 3,00000003/2/Part 3 of 3,"
+            "00000009/0/a,00000009/1/b,00000012/5/x");
+  EXPECT_EQ(QueryValue(ws.url,
+                       "SELECT string_agg(contype::text, '' ORDER BY contype) FROM pg_constraint "
+                       "WHERE conrelid = 'thread_tweets'::regclass"),
+            "fp");
+  EXPECT_EQ(SummaryCounts(r.out, "thread_tweets"), "8 6 2");
+  const auto rejects = Query(ws.url,
+                             "SELECT item, reason, convert_from(record, 'UTF8') FROM "
+                             "cutover.rejects WHERE entity = 'thread_tweets' ORDER BY reason");
+  ASSERT_EQ(rejects.size(), 2u);
+  EXPECT_EQ(rejects[0][0], "$value.tweets[2]");
+  EXPECT_NE(rejects[0][1].find("repeats the key (thread_id=00000009, n=0) of an earlier row of "
+                               "its record"),
+            std::string::npos)
+      << rejects[0][1];
+  EXPECT_NE(rejects[0][2].find("again"), std::string::npos) << rejects[0][2];
+  EXPECT_EQ(rejects[1][0], "$value.tweets[1]");
+  EXPECT_NE(rejects[1][1].find("(thread_id=00000012, n=5)"), std::string::npos) << rejects[1][1];
+}
+
+// A unique index on the child table besides its key is not guarded by the
+// load: the child keeps its key (and that index) in place, and the parent
+// still loads in bulk.
+TEST(RedisBackfillTest, AChildWithAnotherUniqueIndexKeepsItsKeyInPlace) {
+  RedisWorkspace rw = Start("child_unique", ThreadrSpec(5));
+  ASSERT_NE(rw.redis, nullptr);
+  FillThreadr(*rw.redis);
+  rw.redis->Command({"SET", "threadr:cache:thread:00000009",
+                     R"({"topic":"t9","tweets":[{"n":0,"text":"Part 1 of 3"}]})"});
+  const Workspace& ws = rw.ws;
+  Exec(ws.url, R"sql(
+    CREATE TABLE threads (thread_id text PRIMARY KEY, topic text, expires_at timestamptz,
+                          source_tag text);
+    CREATE TABLE thread_tweets (thread_id text NOT NULL REFERENCES threads (thread_id),
+                                n integer NOT NULL, text text, PRIMARY KEY (thread_id, n),
+                                UNIQUE (text));
+  )sql");
+  const CommandResult r = Cutover(ws, {"backfill", "cutover.yaml", "--entity", "threads"});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_NE(r.err.find("unique index thread_tweets_text_key is not the key, whose repeats the "
+                       "load refuses; loading it with its key in place"),
+            std::string::npos)
+      << Describe(r);
+  EXPECT_NE(r.err.find("(3 definitions set aside)"), std::string::npos) << Describe(r);
+  EXPECT_EQ(QueryValue(ws.url, "SELECT count(*) FROM thread_tweets"), "3");
+  const auto rejects = Query(ws.url, "SELECT item, reason FROM cutover.rejects");
+  ASSERT_EQ(rejects.size(), 1u);
+  EXPECT_EQ(rejects[0][0], "$value.tweets[0]");
+  EXPECT_NE(rejects[0][1].find("thread_tweets_text_key"), std::string::npos) << rejects[0][1];
 }
 
 TEST(RedisBackfillTest, EntityPriorityAndPatternSelectWhatMovesAndDryRunWritesNothing) {

@@ -66,7 +66,8 @@ Result<int64_t> RemoveRepeatedKeys(pg_store::PgConnection* conn,
 }  // namespace
 
 Result<int> DeferTableIndexes(pg_store::PgConnection* conn, const std::string& migration,
-                              const std::string& entity, const pg_store::TableShape& shape) {
+                              const std::string& entity, const pg_store::TableShape& shape,
+                              KeyRepeats repeats) {
   const std::string table = shape.QualifiedName();
   const std::string what = "setting the indexes of " + table + " aside for a bulk load";
   ASSIGN_OR_RETURN(auto referencing,
@@ -104,6 +105,21 @@ Result<int> DeferTableIndexes(pg_store::PgConnection* conn, const std::string& m
                                "WHERE c.conrelid = $1::regclass AND c.contype IN ('p', 'u', 'x', "
                                "'f') ORDER BY c.contype = 'f' DESC, c.conname",
                                {table}));
+  if (repeats == KeyRepeats::kRefused) {
+    for (const auto& row : indexes.rows) {
+      // pg_get_indexdef names a unique index "CREATE UNIQUE INDEX ...".
+      if (row[1]->starts_with("CREATE UNIQUE") && *row[3] != "t") {
+        return FailedPrecondition(fmt::format(
+            "{}: unique index {} is not the key, whose repeats the load refuses", what, *row[0]));
+      }
+    }
+    for (const auto& c : constraints.rows) {
+      if (*c[1] == "x") {
+        return FailedPrecondition(
+            fmt::format("{}: exclusion constraint {} would be rebuilt unguarded", what, *c[0]));
+      }
+    }
+  }
   int saved = 0;
   std::vector<std::string> drops;
   for (const auto& row : indexes.rows) {
@@ -119,7 +135,10 @@ Result<int> DeferTableIndexes(pg_store::PgConnection* conn, const std::string& m
     if (is_exclusion) continue;
     RETURN_IF_ERROR(
         SaveDefinition(conn, migration, entity,
-                       {.step = 0, .name = name, .ddl = *row[1], .entity_key = *row[3] == "t"})
+                       {.step = 0,
+                        .name = name,
+                        .ddl = *row[1],
+                        .entity_key = repeats == KeyRepeats::kRemoved && *row[3] == "t"})
             .WithContext(what));
     ++saved;
     if (!backs_constraint)

@@ -48,12 +48,21 @@ namespace cutover::catalog {
 // builds the index again.
 // Any other unique index that fails is reported as the error it is.
 
+// What the rebuild does when the key of a table set aside meets a repeat.
+enum class KeyRepeats {
+  kRemoved,  // the entity's table: one row per key is kept ("Repeated keys")
+  kRefused,  // a child table whose loader lets no repeat through: an error
+};
+
 // Saves and drops every index and constraint of `shape`'s table (see above)
 // under (migration, entity); returns how many definitions it saved. Fails
 // with FailedPrecondition, changing nothing, when another table's foreign key
-// references this one. Must run inside a transaction.
+// references this one, or, for KeyRepeats::kRefused, when a unique index or
+// exclusion constraint other than the key's would have to be rebuilt (the
+// loader guards the key alone). Must run inside a transaction.
 Result<int> DeferTableIndexes(pg_store::PgConnection* conn, const std::string& migration,
-                              const std::string& entity, const pg_store::TableShape& shape);
+                              const std::string& entity, const pg_store::TableShape& shape,
+                              KeyRepeats repeats = KeyRepeats::kRemoved);
 
 // Saves and drops the foreign keys of `shape`'s table that reference
 // `parent`'s (step 2, each validated with one join when rebuilt) under

@@ -1,5 +1,6 @@
 // Whether a backfill loads index-free ("bulk mode"), decided once
 // per entity and followed by every process that joins the load.
+#include <algorithm>
 #include <optional>
 
 #include <fmt/format.h>
@@ -128,6 +129,8 @@ Status PartitionBackfill::SkipSupersededRows() {
   if (entity_.redis && store_->snapshot().versioned()) {
     claims_once_ = true;
     claim_free_ = RedisKeySql(entity_, tables_[0].shape).has_value();
+    child_key_aside_.assign(tables_.size(), false);
+    for (size_t t = 1; t < tables_.size(); ++t) child_key_aside_[t] = ChildKeyMayWait(t);
     return Status::Ok();
   }
   const std::optional<SourceDedup> dedup = SourceDedupOf(entity_);
@@ -204,6 +207,19 @@ Status PartitionBackfill::DecideBulk(bool fresh, bool may_bulk) {
     return DeferChildForeignKeys();
   }
   if (!deferred.ok()) return deferred.status();
+  for (size_t t = 1; t < tables_.size(); ++t) {
+    if (!child_key_aside_[t]) continue;
+    auto child = catalog::DeferTableIndexes(conn(), migration_.name, entity_.name, tables_[t].shape,
+                                            catalog::KeyRepeats::kRefused);
+    if (child.ok()) {
+      child_keys += *child;
+      continue;
+    }
+    // Checked before anything changed: the child loads with its key in place.
+    if (child.status().code() != StatusCode::kFailedPrecondition) return child.status();
+    spdlog::info("{}; loading it with its key in place", child.status().message());
+    child_key_aside_[t] = false;
+  }
   RETURN_IF_ERROR(conn()->Exec("RELEASE SAVEPOINT cutover_defer"));
   // The spec's indexes are built with the others, in parallel, rather than
   // one after another once the load is done.
@@ -220,6 +236,59 @@ Status PartitionBackfill::DecideBulk(bool fresh, bool may_bulk) {
       "({} definitions set aside), which are built after the load",
       entity_.name, *deferred + child_keys + static_cast<int>(entity_.indexes.size()));
   return Status::Ok();
+}
+
+// Child keys set aside
+//
+// A child table keeps its key through a bulk load unless no two records can
+// give one child key, which holds when:
+//   - claims let each source key through once (a repeat's claim loses, and
+//     neither its parent row nor its children land);
+//   - the parent's key is its pattern's captures as read, so two source keys
+//     are two parent keys (CapturesAreTheKey);
+//   - the child's key holds every column its parent's key fills, and the
+//     child has no children of its own (their keys would reference it);
+//   - the child's key columns compare by their bytes (no numeric, float,
+//     jsonb or geometry: "1.50" and "1.5" are one number).
+// Two items of one record may still repeat a key: the write path refuses the
+// later row as the key would have (engine/core/write_path.h, "Repeated child
+// keys"). The key is then built once, after the load, by a sort, instead of
+// a B-tree descent per row. Its rebuild removes no repeats
+// (catalog::KeyRepeats::kRefused): one there would be a fault, not data.
+bool PartitionBackfill::ChildKeyMayWait(size_t t) const {
+  const spec::EntitySpec& child = *tables_[t].entity;
+  if (!claims_once_ || !child.children.empty() || !CapturesAreTheKey(entity_, tables_[0].shape)) {
+    return false;
+  }
+  bool direct = false;
+  for (const auto& c : entity_.children) direct = direct || &c == &child;
+  if (!direct) return false;
+  const pg_store::TableShape& shape = tables_[t].shape;
+  if (!shape.unique_keys.empty()) return false;
+  const auto in_key = [&](const std::string& column) {
+    return std::find(shape.key.begin(), shape.key.end(), column) != shape.key.end();
+  };
+  for (const std::string& parent_key : tables_[0].shape.key) {
+    bool held = false;
+    for (const auto& [child_column, parent_column] : child.parent_columns) {
+      held = held || (parent_column == parent_key && in_key(child_column));
+    }
+    if (!held) return false;
+  }
+  for (const std::string& column : shape.key) {
+    const int i = shape.IndexOf(column);
+    if (i < 0) return false;
+    switch (shape.columns[i].type) {
+      case ValueType::kNumeric:
+      case ValueType::kFloat64:
+      case ValueType::kJsonb:
+      case ValueType::kGeometry:
+        return false;
+      default:
+        break;
+    }
+  }
+  return true;
 }
 
 // Child tables without their foreign keys

@@ -412,14 +412,18 @@ Result<bool> PartitionBackfill::LoadToCheckpoint(Worker* w) {
         if (newest.empty() || newest[mapped.origins[t][r].record]) rows.push_back(r);
       }
       const size_t refused_before = rejects.size();
-      const TableWrite target{.writer = w->writers[t].get(),
-                              .mode = bulk_ ? WriteMode::kAppend : WriteMode::kMerge,
-                              .in = &work->in,
-                              .mapped = &mapped,
-                              .table = t,
-                              .mapper = w->mapper.get(),
-                              .entity = tables_[t].entity->name,
-                              .refused_parents = &refused_parents};
+      const TableWrite target{
+          .writer = w->writers[t].get(),
+          .mode = bulk_ ? WriteMode::kAppend : WriteMode::kMerge,
+          .in = &work->in,
+          .mapped = &mapped,
+          .table = t,
+          .mapper = w->mapper.get(),
+          .entity = tables_[t].entity->name,
+          .refused_parents = &refused_parents,
+          .refuse_repeated_key = bulk_ && t < child_key_aside_.size() && child_key_aside_[t]
+                                     ? &tables_[t].shape.key
+                                     : nullptr};
       RETURN_IF_ERROR(MergeWithBisect(c, target, std::move(rows), &added[t].merged, &rejects));
       FailPoint("backfill.after_merge");
       added[t].read += mapped.counts[t].read;

@@ -86,6 +86,8 @@ class PartitionBackfill : public EntityRun {
   // Inside PlanLedger's transaction: decides bulk_ for this process.
   // Sets child tables' foreign keys aside at stage legacy (bulk_load.cc).
   Status DeferChildForeignKeys();
+  // Whether child table `t`'s key may be set aside in a bulk load.
+  bool ChildKeyMayWait(size_t t) const;
   Status DecideBulk(bool fresh, bool may_bulk);
   Status RunWorker(int index);
   // One step of a worker: a checkpoint of a partition committed, or one
@@ -135,6 +137,9 @@ class PartitionBackfill : public EntityRun {
   // In a bulk load, no claims at all: the key's rebuild keeps a repeated
   // key's last row, and sync finds the rows no claim names (see there).
   bool claim_free_ = false;
+  // Per table: a child table whose key a bulk load sets aside, its rows
+  // repeating a key refused by the write path ("Child keys set aside").
+  std::vector<bool> child_key_aside_;
   std::string keys_unique_why_not_;
   bool progress_in_bytes_ = false;  // partitions' record counts unknown, sizes known
   // The ledger's counts move with each checkpoint (a document store), or are

@@ -20,11 +20,28 @@ std::string ByteaLiteral(const std::string& bytes) {
 
 }  // namespace
 
+bool CapturesAreTheKey(const spec::EntitySpec& entity, const pg_store::TableShape& shape) {
+  if (!entity.redis) return false;
+  std::vector<std::string> key_columns;
+  for (const std::string& capture : entity.redis->pattern.captures()) {
+    const spec::ColumnSpec* column = nullptr;
+    for (const auto& c : entity.columns) {
+      if (c.from == capture) column = &c;
+    }
+    if (column == nullptr) return false;
+    if (column->type != ValueType::kText && column->type != ValueType::kBytes) return false;
+    key_columns.push_back(column->name);
+  }
+  std::vector<std::string> table_key = shape.key;
+  std::sort(key_columns.begin(), key_columns.end());
+  std::sort(table_key.begin(), table_key.end());
+  return !key_columns.empty() && key_columns == table_key;
+}
+
 std::optional<std::string> RedisKeySql(const spec::EntitySpec& entity,
                                        const pg_store::TableShape& shape) {
-  if (!entity.redis || !entity.children.empty()) return std::nullopt;
+  if (!entity.children.empty() || !CapturesAreTheKey(entity, shape)) return std::nullopt;
   const spec::KeyPattern& pattern = entity.redis->pattern;
-  std::vector<std::string> key_columns;
   std::string sql = ByteaLiteral(pattern.literals()[0]);
   for (size_t i = 0; i < pattern.captures().size(); ++i) {
     const spec::ColumnSpec* column = nullptr;
@@ -33,20 +50,10 @@ std::optional<std::string> RedisKeySql(const spec::EntitySpec& entity,
     }
     if (column == nullptr) return std::nullopt;
     const std::string name = pg_store::QuoteIdent(column->name);
-    if (column->type == ValueType::kText) {
-      sql += " || convert_to(" + name + ", 'UTF8')";
-    } else if (column->type == ValueType::kBytes) {
-      sql += " || " + name;
-    } else {
-      return std::nullopt;
-    }
+    sql +=
+        column->type == ValueType::kText ? " || convert_to(" + name + ", 'UTF8')" : " || " + name;
     sql += " || " + ByteaLiteral(pattern.literals()[i + 1]);
-    key_columns.push_back(column->name);
   }
-  std::vector<std::string> table_key = shape.key;
-  std::sort(key_columns.begin(), key_columns.end());
-  std::sort(table_key.begin(), table_key.end());
-  if (key_columns.empty() || key_columns != table_key) return std::nullopt;
   return sql;
 }
 

@@ -20,4 +20,9 @@ namespace cutover::engine {
 std::optional<std::string> RedisKeySql(const spec::EntitySpec& entity,
                                        const pg_store::TableShape& shape);
 
+// True when `shape`'s table key is exactly the pattern's captures, each held
+// as read (a text or bytea column): then two source keys never share a row,
+// children aside.
+bool CapturesAreTheKey(const spec::EntitySpec& entity, const pg_store::TableShape& shape);
+
 }  // namespace cutover::engine

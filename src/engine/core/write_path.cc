@@ -4,6 +4,10 @@
 
 #include <fmt/format.h>
 
+#include <unordered_set>
+
+#include "common/value_text.h"
+
 #include "stores/postgres/retry.h"
 
 namespace cutover::engine {
@@ -65,6 +69,52 @@ Status Bisect(pg_store::PgConnection* conn, const TableWrite& target, std::vecto
   return Bisect(conn, target, std::move(second), accepted, refused, changed);
 }
 
+// See "Repeated child keys" in the header.
+void RefuseRepeatedKeys(const TableWrite& target, std::vector<uint32_t>* rows,
+                        std::vector<Reject>* refused) {
+  const RowBatch& batch = target.mapped->tables[target.table];
+  std::vector<int> columns;
+  for (const std::string& name : *target.refuse_repeated_key) {
+    const int i = batch.IndexOf(name);
+    if (i >= 0) columns.push_back(i);
+  }
+  if (columns.empty()) return;
+  std::unordered_set<std::string> seen;
+  seen.reserve(rows->size());
+  std::string key;
+  std::erase_if(*rows, [&](uint32_t row) {
+    key.clear();
+    for (const int i : columns) {
+      const Column& column = batch.columns[i];
+      if (column.IsNull(row)) {
+        key.push_back('\0');
+      } else if (IsFixedWidth(column.type())) {
+        const int64_t v = column.IntAt(row);
+        key.push_back('\1');
+        key.append(reinterpret_cast<const char*>(&v), sizeof v);
+      } else {
+        const std::string_view bytes = column.BytesAt(row);
+        const uint64_t size = bytes.size();
+        key.push_back('\2');
+        key.append(reinterpret_cast<const char*>(&size), sizeof size);
+        key.append(bytes);
+      }
+    }
+    if (seen.insert(key).second) return false;
+    std::string shown;
+    for (const int i : columns) {
+      shown += fmt::format("{}{}={}", shown.empty() ? "" : ", ", batch.names[i],
+                           ValueText(batch.columns[i], row));
+    }
+    refused->push_back(RejectOf(
+        target, row,
+        fmt::format("repeats the key ({}) of an earlier row of its record: {} holds one row per "
+                    "key, and the first is kept",
+                    shown, target.entity)));
+    return true;
+  });
+}
+
 }  // namespace
 
 Status MergeWithBisect(pg_store::PgConnection* conn, const TableWrite& target,
@@ -81,6 +131,7 @@ Status MergeWithBisect(pg_store::PgConnection* conn, const TableWrite& target,
       return true;
     });
   }
+  if (target.refuse_repeated_key != nullptr) RefuseRepeatedKeys(target, &rows, refused);
   return Bisect(conn, target, std::move(rows), accepted, refused, changed);
 }
 

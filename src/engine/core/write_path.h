@@ -38,6 +38,11 @@ struct TableWrite {
   // The parent table: marks (sized to in->size()) the records whose parent
   // row PostgreSQL refused. A child table: reads them (see "Orphans").
   std::vector<bool>* refused_parents = nullptr;
+  // The table's key columns when its key is set aside for a bulk load that
+  // lets no key through twice but for repeats within the batch: a row whose
+  // key an earlier row of the batch holds is refused, as the key would (see
+  // "Repeated child keys").
+  const std::vector<std::string>* refuse_repeated_key = nullptr;
 };
 
 // Bisect design
@@ -62,6 +67,17 @@ struct TableWrite {
 // mapped from one record and written in one transaction, parent first, so
 // the parent's refusals are known when its children are written; the
 // parent rows that land stay locked by that transaction until it commits.
+//
+// Repeated child keys design
+//
+// A child table loaded in bulk may have its key set aside
+// (engine/backfill/bulk_load.cc, "Child keys set aside") only where no two
+// records can give one child key: its key holds its parent's, which is one
+// source key's alone and written once. Two items of one record can still
+// repeat a child key; the key would have refused the second row, so the
+// write path refuses it here, with its record, before PostgreSQL sees it.
+// Rows are compared by their key columns' bytes, which decide equality for
+// the types such a key may have (integers, text, bytes, uuid, dates, times).
 //
 // Writes `rows` (indexes into the table's rows) of `target`, counting rows
 // written in *accepted, rows inserted or changed (a merge leaves a row

@@ -369,5 +369,80 @@ TEST(RedisSync, DeletesTheRowsOfKeysGoneSinceABulkLoadThatClaimedNone) {
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
 }
 
+// A date capture is read only as YYYY-MM-DD, so a bulk load of an entity
+// keyed by (text, date) captures writes no claims either, and sync finds the
+// rows of its keys gone since by printing each row's key back. A key spelling
+// its date another way ("02026-...") is a reject, and deleting it leaves the
+// row of the date's canonical key alone.
+TEST(RedisSync, DeletesTheRowsOfDateKeysGoneSinceABulkLoadThatClaimedNone) {
+  auto redis = RedisServer::Start({});
+  ASSERT_NE(redis, nullptr);
+  constexpr std::string_view kVisits = R"(
+migration: visits
+target: { url: "${DATABASE_URL}" }
+sources:
+  cache: { type: redis, url: "${REDIS_URL}" }
+backfill: { batch_size: 50 }
+entities:
+  visits:
+    source: { from: cache, pattern: "visits:{ip}:{day}", value: counter }
+    key: [ip, day]
+    tag: false
+    columns:
+      ip:    { type: text }
+      day:   { type: date }
+      count: { from: $value, type: bigint }
+)";
+  // 100 ips on 2 days each: (ip i, 2026-11-29) counts i, (ip i, 2026-11-30) i + 1000.
+  const auto ip = [](int i) { return "10.0." + std::to_string(i / 250) + "." + std::to_string(i); };
+  for (int i = 0; i < 100; ++i) {
+    redis->Command({"SET", "visits:" + ip(i) + ":2026-11-29", std::to_string(i)}, kDb);
+    redis->Command({"SET", "visits:" + ip(i) + ":2026-11-30", std::to_string(i + 1000)}, kDb);
+  }
+  const std::string odd = "visits:" + ip(5) + ":02026-11-30";
+  redis->Command({"SET", odd, "77"}, kDb);
+  const std::string url = FreshDatabase();
+  const std::string dir = TempDir();
+  WriteFile(dir + "/cutover.yaml", kVisits);
+  const std::vector<std::pair<std::string, std::string>> env = {{"DATABASE_URL", url},
+                                                                {"REDIS_URL", redis->Url(kDb)}};
+  const CommandResult load = RunCommand(
+      {CutoverBinary(), "backfill", "cutover.yaml", "--create-tables", "--max-rejects", "1"}, env,
+      dir);
+  ASSERT_EQ(load.exit_code, 0) << load.out << load.err;
+  ASSERT_EQ(QueryValue(url, "SELECT count(*) FROM visits"), "200");
+  ASSERT_EQ(QueryValue(url, "SELECT count(*) FROM cutover.key_versions"), "0") << load.err;
+  const auto rejects = Query(url, "SELECT reason FROM cutover.rejects");
+  ASSERT_EQ(rejects.size(), 1u);
+  EXPECT_NE(rejects[0][0].find("the key's capture 'day' = '02026-11-30' is not spelled "
+                               "YYYY-MM-DD"),
+            std::string::npos)
+      << rejects[0][0];
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT count FROM visits WHERE ip = '10.0.0.5' AND day = "
+                       "'2026-11-30'"),
+            "1005");
+
+  // Gone since the load: every 10th ip's first day, and the odd spelling.
+  for (int i = 0; i < 100; i += 10) redis->Command({"DEL", "visits:" + ip(i) + ":2026-11-29"}, kDb);
+  redis->Command({"DEL", odd}, kDb);
+  const CommandResult sync = RunCommand(
+      {CutoverBinary(), "sync", "cutover.yaml", "--configure", "--idle-exit", "2s", "--json"}, env,
+      dir);
+  ASSERT_EQ(sync.exit_code, 0) << sync.out << sync.err;
+  // By hand: 200 rows less the 10 deleted keys' rows; counts as written.
+  EXPECT_EQ(
+      QueryValue(url, "SELECT count(*) || ' ' || sum(count) FROM visits"),
+      "190 " + std::to_string(4950 + 104950 - (0 + 10 + 20 + 30 + 40 + 50 + 60 + 70 + 80 + 90)));
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT count(*) FROM visits WHERE day = '2026-11-29' AND "
+                       "split_part(ip, '.', 4)::int % 10 = 0"),
+            "0");
+  EXPECT_EQ(QueryValue(url,
+                       "SELECT count FROM visits WHERE ip = '10.0.0.5' AND day = "
+                       "'2026-11-30'"),
+            "1005");
+}
+
 }  // namespace
 }  // namespace cutover::testing

@@ -60,7 +60,7 @@ namespace cutover::engine {
 // Claim-free. Claims cost the load more than the rows themselves (a B-tree
 // insert of every key into an index other scopes share). An entity without
 // child tables whose rows each hold their key as read (RedisKeySql: the
-// table's key is the pattern's captures, as text or bytea) loads with none:
+// table's key is the pattern's captures, as text, bytea or date) loads with none:
 //   - A repeat lands a second row; the key's rebuild keeps the one written
 //     by the latest transaction, which is the newer read: a master's batches
 //     commit in the order they were read (deferred_ddl.h, "Repeated keys").

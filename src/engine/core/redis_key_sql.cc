@@ -29,7 +29,10 @@ bool CapturesAreTheKey(const spec::EntitySpec& entity, const pg_store::TableShap
       if (c.from == capture) column = &c;
     }
     if (column == nullptr) return false;
-    if (column->type != ValueType::kText && column->type != ValueType::kBytes) return false;
+    if (column->type != ValueType::kText && column->type != ValueType::kBytes &&
+        column->type != ValueType::kDate) {
+      return false;
+    }
     key_columns.push_back(column->name);
   }
   std::vector<std::string> table_key = shape.key;
@@ -50,8 +53,14 @@ std::optional<std::string> RedisKeySql(const spec::EntitySpec& entity,
     }
     if (column == nullptr) return std::nullopt;
     const std::string name = pg_store::QuoteIdent(column->name);
-    sql +=
-        column->type == ValueType::kText ? " || convert_to(" + name + ", 'UTF8')" : " || " + name;
+    if (column->type == ValueType::kText) {
+      sql += " || convert_to(" + name + ", 'UTF8')";
+    } else if (column->type == ValueType::kDate) {
+      // The one spelling a date capture is read in (stores/redis/redis_document.h).
+      sql += " || convert_to(to_char(" + name + ", 'YYYY-MM-DD'), 'UTF8')";
+    } else {
+      sql += " || " + name;
+    }
     sql += " || " + ByteaLiteral(pattern.literals()[i + 1]);
   }
   return sql;

@@ -31,6 +31,32 @@ std::string TypeProblem(const spec::RedisKeySpec& redis, const RedisValue& v) {
   return "key is a " + v.type + ", but the spec reads " + std::string(want) + " values";
 }
 
+// "DDDD-DD-DD": what to_char(d, 'YYYY-MM-DD') prints for years 0001..9999.
+bool SpelledAsIsoDate(std::string_view text) {
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (text[i] < '0' || text[i] > '9') return false;
+  }
+  return true;
+}
+
+// See "Date captures" in the header.
+std::string CapturesProblem(const spec::EntitySpec& entity,
+                            const std::vector<std::string>& captures) {
+  const spec::KeyPattern& pattern = entity.redis->pattern;
+  for (size_t i = 0; i < captures.size(); ++i) {
+    for (const spec::ColumnSpec& c : entity.columns) {
+      if (c.from != pattern.captures()[i] || c.type != ValueType::kDate) continue;
+      if (SpelledAsIsoDate(captures[i])) break;
+      return "the key's capture '" + pattern.captures()[i] + "' = '" +
+             EscapeInvalidUtf8(captures[i]) + "' is not spelled YYYY-MM-DD, as column '" + c.name +
+             "' (a date) takes a key's capture: it is the one spelling the row turns "
+             "back into";
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 std::string IsoMillis(int64_t unix_ms) {
@@ -77,6 +103,10 @@ void AppendKeyDocument(const spec::EntitySpec& entity, std::string_view key, std
       out->push_back(':');
       AppendJsonBytes((*captures)[i], out);
     }
+    if (const std::string problem = CapturesProblem(entity, *captures); !problem.empty()) {
+      out->append(",\"$error\":");
+      AppendJsonString(problem, out);
+    }
   }
   out->push_back('}');
 }
@@ -106,6 +136,7 @@ void AppendDocument(const spec::EntitySpec& entity, const RedisValue& v, std::st
       out->push_back(':');
       AppendJsonBytes((*captures)[i], out);
     }
+    problem = CapturesProblem(entity, *captures);
   } else {
     problem =
         "key does not match the pattern '" + redis.pattern.text() + "' (a capture would be empty)";

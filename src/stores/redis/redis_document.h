@@ -17,8 +17,21 @@ namespace cutover::redis_store {
 void AppendDocument(const spec::EntitySpec& entity, const RedisValue& value, std::string* out);
 
 // The document of a key without its value: "$key", "$type": "none" and the
-// captures (the rows of a deleted key are found by its key columns).
+// captures (the rows of a deleted key are found by its key columns), or
+// "$error" for a capture spelled as its column does not take it (below).
 void AppendKeyDocument(const spec::EntitySpec& entity, std::string_view key, std::string* out);
+
+// Date captures design
+//
+// A capture read into a date column must be spelled YYYY-MM-DD, the one
+// spelling its row turns back into (to_char's, write-back's): the date
+// parser also takes a zero-padded year ("02026-11-30"), and two keys that
+// spell one date would then share a row that only one of them can be
+// rebuilt from. Such a key is a reject naming its spelling, in every reader
+// (backfill, verify, sync: a delete of it leaves the canonical key's row
+// alone), so a row's key is always its captures printed back, and a bulk
+// load may rebuild the keys of rows it did not claim by SQL
+// (engine/core/redis_key_sql.h).
 
 // Unix milliseconds as ISO 8601 UTC with milliseconds ("2026-12-01T06:44:02.123Z").
 std::string IsoMillis(int64_t unix_ms);

@@ -215,8 +215,10 @@ Result<int64_t> ValidateYmd(std::string_view text, std::string_view what, int64_
 // Parses "YYYY-MM-DD" (four or more year digits) at the start of `text`,
 // leaving `*pos` just after it.
 Result<int64_t> ParseYmdPrefix(std::string_view text, std::string_view what, size_t* pos) {
-  const std::string bad_shape =
-      "invalid " + std::string(what) + " " + Quote(text) + ": expected YYYY-MM-DD";
+  // Built only on failure: every date and timestamp read passes here.
+  const auto bad_shape = [&] {
+    return "invalid " + std::string(what) + " " + Quote(text) + ": expected YYYY-MM-DD";
+  };
   size_t i = 0;
   int64_t year = 0;
   while (i < text.size() && IsDigit(text[i])) {
@@ -224,17 +226,17 @@ Result<int64_t> ParseYmdPrefix(std::string_view text, std::string_view what, siz
     year = std::min<int64_t>(year * 10 + (text[i] - '0'), 1'000'000'000);
     ++i;
   }
-  if (i < 4) return DataError(bad_shape);
+  if (i < 4) return DataError(bad_shape());
   int month = 0;
   int day = 0;
-  if (i >= text.size() || text[i] != '-') return DataError(bad_shape);
+  if (i >= text.size() || text[i] != '-') return DataError(bad_shape());
   ++i;
-  if (!ReadFixedDigits(text, &i, 2, &month)) return DataError(bad_shape);
-  if (i >= text.size() || text[i] != '-') return DataError(bad_shape);
+  if (!ReadFixedDigits(text, &i, 2, &month)) return DataError(bad_shape());
+  if (i >= text.size() || text[i] != '-') return DataError(bad_shape());
   ++i;
-  if (!ReadFixedDigits(text, &i, 2, &day)) return DataError(bad_shape);
+  if (!ReadFixedDigits(text, &i, 2, &day)) return DataError(bad_shape());
   // A third day digit ("2024-01-011") is a malformed date, not trailing junk.
-  if (i < text.size() && IsDigit(text[i])) return DataError(bad_shape);
+  if (i < text.size() && IsDigit(text[i])) return DataError(bad_shape());
   *pos = i;
   return ValidateYmd(text, what, year, month, day);
 }

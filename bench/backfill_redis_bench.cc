@@ -49,6 +49,11 @@ constexpr long kWriteRate = 5000;
 constexpr double kWriteSeconds = 30;
 constexpr long kProbeEveryMs = 50;
 constexpr const char* kTables[] = {"subscriptions", "users", "usage_tracking", "threads"};
+// Rounds of the read ceiling and the backfill, in turn: one VM's speed drifts
+// by a fifth between minutes, so one pair's ratio is luck; the target is
+// judged on the median round. The last round's database is the one the write
+// floor and sync then use.
+constexpr int kRounds = 3;
 
 struct Args {
   std::string cutover, spec, generate, runbook, ceiling, writer;
@@ -404,7 +409,37 @@ int main(int argc, char** argv) {
   }
 
   const std::string load_start = cutover::bench::LoadAverage();
-  // The read ceiling: SCAN and pipelined reads alone.
+  const std::vector<std::string> env = {"DATABASE_URL=" + url, "REDIS_HOST=127.0.0.1",
+                                        "REDIS_PORT=" + std::to_string(port)};
+  // Every round but the last: the ceiling, then a backfill into a database
+  // of its own, dropped afterwards.
+  std::vector<double> ratios;
+  for (int round = 1; round < kRounds; ++round) {
+    const std::string name = fmt::format("round_{}", round);
+    const Run c = Measure("ceiling", {a.ceiling, std::to_string(port)}, {}, dir + "/round.out", "");
+    const cutover::Status made = stores->pg->CreateDatabase(name);
+    if (!made.ok()) {
+      fmt::print(stderr, "round {}: {}\n", round, made.message());
+      return 3;
+    }
+    const std::string round_url = stores->pg->UrlFor(name);
+    std::vector<std::string> round_env = env;
+    round_env[0] = "DATABASE_URL=" + round_url;
+    const Run b = Measure("backfill", {a.cutover, "backfill", a.spec, "--create-tables"}, round_env,
+                          dir + "/round.out", dir + "/round.log");
+    long long rows = 0;
+    for (const char* t : kTables) rows += CountRows(round_url, t);
+    if (b.exit_code != 0 || rows != keys || c.exit_code != 0) {
+      fmt::print(stderr, "round {}: backfill exit {}, {} rows (want {}); ceiling exit {}\n", round,
+                 b.exit_code, rows, keys, c.exit_code);
+      ShowFile(dir + "/round.log");
+      return 3;
+    }
+    ratios.push_back(c.seconds / b.seconds);
+    if (!Exec(url, "DROP DATABASE " + name)) return 3;
+  }
+  // The last round, measured in full: the read ceiling (SCAN and pipelined
+  // reads alone), then cutover into no table at all.
   const std::string ceiling_out = dir + "/ceiling.out";
   const CpuMark before_ceiling = MarkCpu(port);
   Run ceiling =
@@ -413,9 +448,6 @@ int main(int argc, char** argv) {
   const CpuUse ceiling_cpu = CpuSince(before_ceiling, port);
   ceiling.rows = static_cast<long long>(Field(ReadText(ceiling_out), "keys"));
 
-  // cutover into no table at all.
-  const std::vector<std::string> env = {"DATABASE_URL=" + url, "REDIS_HOST=127.0.0.1",
-                                        "REDIS_PORT=" + std::to_string(port)};
   const std::string backfill_log = dir + "/backfill.log", backfill_out = dir + "/backfill.out";
   const CpuMark before_backfill = MarkCpu(port);
   Run backfill =
@@ -482,15 +514,20 @@ int main(int argc, char** argv) {
        fmt::format("sample: first {} keys of SCAN (limit {} keys or {:.0f} s)", runbook.rows,
                    kRunbookMaxKeys, kRunbookMaxSeconds));
   const double vs_runbook = cutover_rate / runbook_rate;
-  const double vs_ceiling = cutover_rate / ceiling_rate;
+  ratios.push_back(cutover_rate / ceiling_rate);
+  std::string each;
+  for (const double r : ratios) each += fmt::format(" {:.2f}x", r);
+  std::sort(ratios.begin(), ratios.end());
+  const double vs_ceiling = ratios[ratios.size() / 2];
   fmt::print(
       "\ncutover / runbook (keys/s, runbook measured on a sample): {:8.1f}x  target >= 30x: "
       "{}\n",
       vs_runbook, vs_runbook >= 30 ? "met" : "NOT met");
   fmt::print(
-      "cutover / read ceiling (keys/s):                          {:8.2f}x  target >= 0.5x: "
-      "{}\n",
-      vs_ceiling, vs_ceiling >= 0.5 ? "met" : "NOT met");
+      "cutover / read ceiling (keys/s), median round:           {:8.2f}x  target >= 0.5x: "
+      "{}\n  ({} rounds of the ceiling and the backfill in turn, each into an empty database: "
+      "{}; the table above shows the last)\n",
+      vs_ceiling, vs_ceiling >= 0.5 ? "met" : "NOT met", kRounds, each.substr(1));
   if (floor.ok) {
     // The most the read ceiling target allows is ceiling / floor: even a
     // backfill whose reads cost nothing waits for PostgreSQL's writes.

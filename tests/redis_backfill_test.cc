@@ -465,6 +465,68 @@ TEST(RedisBackfillTest, BulkLoadSetsTheChildKeyAsideAndRefusesAKeyRepeatedInARec
   EXPECT_NE(rejects[1][1].find("(thread_id=00000012, n=5)"), std::string::npos) << rejects[1][1];
 }
 
+// Killed in the middle of a bulk load whose child key is set aside, the load
+// resumes where its last checkpoint was, and the child key builds: every
+// tweet once.
+TEST(RedisBackfillTest, AKilledLoadWithTheChildKeyAsideResumesAndBuildsIt) {
+  RedisWorkspace rw = Start("child_key_kill", ThreadrSpec(0));
+  ASSERT_NE(rw.redis, nullptr);
+  constexpr int kThreads = 1000;
+  for (int i = 0; i < kThreads; ++i) {
+    const std::string id = std::to_string(100000 + i);
+    rw.redis->Command({"SET", "threadr:cache:thread:" + id,
+                       R"({"topic":"t","tweets":[{"n":0,"text":"a"},{"n":1,"text":"b"},)"
+                       R"({"n":2,"text":")" +
+                           id + R"("}]})"});
+  }
+  Workspace killed = rw.ws;
+  killed.env.emplace_back("CUTOVER_FAILPOINTS", "backfill.after_commit=3");
+  const CommandResult first =
+      Cutover(killed, {"backfill", "cutover.yaml", "--entity", "threads", "--create-tables"});
+  ASSERT_EQ(first.term_signal, SIGKILL) << Describe(first);
+  const Workspace& ws = rw.ws;
+  EXPECT_EQ(QueryValue(ws.url,
+                       "SELECT count(*) FROM pg_constraint WHERE conrelid = "
+                       "'thread_tweets'::regclass"),
+            "0");
+  const CommandResult second = Cutover(ws, {"backfill", "cutover.yaml", "--entity", "threads"});
+  ASSERT_EQ(second.exit_code, 0) << Describe(second);
+  // By hand: 1000 threads of 3 tweets, the third holding its thread's id.
+  EXPECT_EQ(QueryValue(ws.url,
+                       "SELECT count(*) || ' ' || count(DISTINCT (thread_id, n)) || ' ' || "
+                       "count(*) FILTER (WHERE n = 2 AND text = thread_id) FROM "
+                       "thread_tweets"),
+            "3000 3000 1000");
+  EXPECT_EQ(QueryValue(ws.url, "SELECT count(*) FROM threads"), "1000");
+  EXPECT_EQ(QueryValue(ws.url,
+                       "SELECT string_agg(contype::text, '' ORDER BY contype) FROM pg_constraint "
+                       "WHERE conrelid = 'thread_tweets'::regclass"),
+            "fp");
+  EXPECT_EQ(QueryValue(ws.url, "SELECT count(*) FROM cutover.rejects"), "0");
+
+  // Killed again in a fresh load, then --restart: the keys set aside are
+  // built first, and the merge from the start lands every tweet once.
+  Exec(ws.url, "DROP TABLE thread_tweets, threads; DELETE FROM cutover.backfill_partitions");
+  const CommandResult third =
+      Cutover(killed, {"backfill", "cutover.yaml", "--entity", "threads", "--create-tables"});
+  ASSERT_EQ(third.term_signal, SIGKILL) << Describe(third);
+  const CommandResult restart =
+      Cutover(ws, {"backfill", "cutover.yaml", "--entity", "threads", "--restart"});
+  ASSERT_EQ(restart.exit_code, 0) << Describe(restart);
+  EXPECT_NE(restart.err.find("finishing the index build an earlier bulk load left"),
+            std::string::npos)
+      << Describe(restart);
+  EXPECT_EQ(QueryValue(ws.url,
+                       "SELECT count(*) || ' ' || count(DISTINCT (thread_id, n)) || ' ' || "
+                       "count(*) FILTER (WHERE n = 2 AND text = thread_id) FROM "
+                       "thread_tweets"),
+            "3000 3000 1000");
+  EXPECT_EQ(QueryValue(ws.url,
+                       "SELECT string_agg(contype::text, '' ORDER BY contype) FROM pg_constraint "
+                       "WHERE conrelid = 'thread_tweets'::regclass"),
+            "fp");
+}
+
 // A unique index on the child table besides its key is not guarded by the
 // load: the child keeps its key (and that index) in place, and the parent
 // still loads in bulk.

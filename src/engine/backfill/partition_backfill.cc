@@ -207,11 +207,12 @@ Status PartitionBackfill::Prepare() {
     ASSIGN_OR_RETURN(const int64_t deferred,
                      catalog::CountDeferred(conn(), migration_.name, entity_.name));
     deferred_at_start_ = deferred > 0;
-    for (size_t i = 0; i < tables_.size(); ++i) {
-      Table& t = tables_[i];
+    // A bulk load under way may have set aside the key of a child table as
+    // well as the entity's ("Child keys set aside"); the rebuild restores it.
+    for (Table& t : tables_) {
       ASSIGN_OR_RETURN(const catalog::TableFit fit,
                        CreateOrCheck(conn(), t.shape, request_.create_tables, t.entity->name,
-                                     i == 0 && deferred_at_start_));
+                                     deferred_at_start_));
       t.exact_types = fit.exact();
       if (!t.exact_types) {
         spdlog::info(

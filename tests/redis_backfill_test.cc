@@ -416,6 +416,20 @@ TEST(RedisBackfillTest, ChildrenOfARefusedParentAreRejectsNotOrphans) {
   EXPECT_NE(rejects[2][2].find("threads_topic_check"), std::string::npos) << rejects[2][2];
 }
 
+// "<rows> <distinct (thread_id, n)> <third tweets holding their thread's id>".
+std::string TweetCounts(const std::string& url) {
+  return QueryValue(url,
+                    "SELECT count(*) || ' ' || count(DISTINCT (thread_id, n)) || ' ' || "
+                    "count(*) FILTER (WHERE n = 2 AND text = thread_id) FROM thread_tweets");
+}
+
+// The constraint types of thread_tweets, sorted ("fp": its foreign and primary key).
+std::string TweetConstraints(const std::string& url) {
+  return QueryValue(url,
+                    "SELECT string_agg(contype::text, '' ORDER BY contype) FROM pg_constraint "
+                    "WHERE conrelid = 'thread_tweets'::regclass");
+}
+
 // A bulk load sets the child table's key aside too (its rows carry their
 // parent's key, one source key's alone), builds it afterwards, and refuses an
 // item that repeats a key within its record, as the key would have.
@@ -446,10 +460,7 @@ TEST(RedisBackfillTest, BulkLoadSetsTheChildKeyAsideAndRefusesAKeyRepeatedInARec
                        "ORDER BY thread_id, n) FROM thread_tweets"),
             "00000003/0/Part 1 of 3,00000003/1/Part 2 of 3,00000003/2/Part 3 of 3,"
             "00000009/0/a,00000009/1/b,00000012/5/x");
-  EXPECT_EQ(QueryValue(ws.url,
-                       "SELECT string_agg(contype::text, '' ORDER BY contype) FROM pg_constraint "
-                       "WHERE conrelid = 'thread_tweets'::regclass"),
-            "fp");
+  EXPECT_EQ(TweetConstraints(ws.url), "fp");
   EXPECT_EQ(SummaryCounts(r.out, "thread_tweets"), "8 6 2");
   const auto rejects = Query(ws.url,
                              "SELECT item, reason, convert_from(record, 'UTF8') FROM "
@@ -492,16 +503,9 @@ TEST(RedisBackfillTest, AKilledLoadWithTheChildKeyAsideResumesAndBuildsIt) {
   const CommandResult second = Cutover(ws, {"backfill", "cutover.yaml", "--entity", "threads"});
   ASSERT_EQ(second.exit_code, 0) << Describe(second);
   // By hand: 1000 threads of 3 tweets, the third holding its thread's id.
-  EXPECT_EQ(QueryValue(ws.url,
-                       "SELECT count(*) || ' ' || count(DISTINCT (thread_id, n)) || ' ' || "
-                       "count(*) FILTER (WHERE n = 2 AND text = thread_id) FROM "
-                       "thread_tweets"),
-            "3000 3000 1000");
+  EXPECT_EQ(TweetCounts(ws.url), "3000 3000 1000");
   EXPECT_EQ(QueryValue(ws.url, "SELECT count(*) FROM threads"), "1000");
-  EXPECT_EQ(QueryValue(ws.url,
-                       "SELECT string_agg(contype::text, '' ORDER BY contype) FROM pg_constraint "
-                       "WHERE conrelid = 'thread_tweets'::regclass"),
-            "fp");
+  EXPECT_EQ(TweetConstraints(ws.url), "fp");
   EXPECT_EQ(QueryValue(ws.url, "SELECT count(*) FROM cutover.rejects"), "0");
 
   // Killed again in a fresh load, then --restart: the keys set aside are
@@ -516,15 +520,8 @@ TEST(RedisBackfillTest, AKilledLoadWithTheChildKeyAsideResumesAndBuildsIt) {
   EXPECT_NE(restart.err.find("finishing the index build an earlier bulk load left"),
             std::string::npos)
       << Describe(restart);
-  EXPECT_EQ(QueryValue(ws.url,
-                       "SELECT count(*) || ' ' || count(DISTINCT (thread_id, n)) || ' ' || "
-                       "count(*) FILTER (WHERE n = 2 AND text = thread_id) FROM "
-                       "thread_tweets"),
-            "3000 3000 1000");
-  EXPECT_EQ(QueryValue(ws.url,
-                       "SELECT string_agg(contype::text, '' ORDER BY contype) FROM pg_constraint "
-                       "WHERE conrelid = 'thread_tweets'::regclass"),
-            "fp");
+  EXPECT_EQ(TweetCounts(ws.url), "3000 3000 1000");
+  EXPECT_EQ(TweetConstraints(ws.url), "fp");
 }
 
 // A unique index on the child table besides its key is not guarded by the

@@ -18,16 +18,22 @@ std::string ByteaLiteral(const std::string& bytes) {
   return out + "'::bytea";
 }
 
+// The column that holds `capture` (the last one reading it), or null.
+const spec::ColumnSpec* CaptureColumn(const spec::EntitySpec& entity, const std::string& capture) {
+  const spec::ColumnSpec* column = nullptr;
+  for (const auto& c : entity.columns) {
+    if (c.from == capture) column = &c;
+  }
+  return column;
+}
+
 }  // namespace
 
 bool CapturesAreTheKey(const spec::EntitySpec& entity, const pg_store::TableShape& shape) {
   if (!entity.redis) return false;
   std::vector<std::string> key_columns;
   for (const std::string& capture : entity.redis->pattern.captures()) {
-    const spec::ColumnSpec* column = nullptr;
-    for (const auto& c : entity.columns) {
-      if (c.from == capture) column = &c;
-    }
+    const spec::ColumnSpec* column = CaptureColumn(entity, capture);
     if (column == nullptr) return false;
     if (column->type != ValueType::kText && column->type != ValueType::kBytes &&
         column->type != ValueType::kDate) {
@@ -47,11 +53,8 @@ std::optional<std::string> RedisKeySql(const spec::EntitySpec& entity,
   const spec::KeyPattern& pattern = entity.redis->pattern;
   std::string sql = ByteaLiteral(pattern.literals()[0]);
   for (size_t i = 0; i < pattern.captures().size(); ++i) {
-    const spec::ColumnSpec* column = nullptr;
-    for (const auto& c : entity.columns) {
-      if (c.from == pattern.captures()[i]) column = &c;
-    }
-    if (column == nullptr) return std::nullopt;
+    // CapturesAreTheKey found each one.
+    const spec::ColumnSpec* column = CaptureColumn(entity, pattern.captures()[i]);
     const std::string name = pg_store::QuoteIdent(column->name);
     if (column->type == ValueType::kText) {
       sql += " || convert_to(" + name + ", 'UTF8')";
